@@ -1,0 +1,174 @@
+"""The one exception tree of segmentry.
+
+Every error a user can see is a :class:`SegmentryError`. Each carries a stable ``code`` (for
+scripts and the JSON API) and a message a shop's CRM manager can act on; ``hint`` says what to do
+next. Third-party errors are wrapped at the boundary with ``raise ... from e``.
+
+    SegmentryError
+    ├── ConfigError            workspace config or settings are wrong or missing
+    ├── WorkspaceError         no workspace here, or it is damaged
+    ├── LockHeldError          another process holds the workspace lock
+    ├── QueryError             a segment query is invalid (carries line / column / snippet)
+    ├── SegmentError           unknown segment, duplicate name, cycle between segments
+    ├── DataImportError        a source file has bad rows (carries file / line / column)
+    ├── EngineError            the analytics engine failed or is unreachable
+    └── RunError               a pipeline run failed (wraps the stage's error)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "BadRow",
+    "ConfigError",
+    "DataImportError",
+    "EngineError",
+    "LockHeldError",
+    "QueryError",
+    "RunError",
+    "SegmentError",
+    "SegmentryError",
+    "WorkspaceError",
+]
+
+
+class SegmentryError(Exception):
+    """Root of every error segmentry raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n{self.hint}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape of this error (used by the CLI's --json output and the web API)."""
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+class ConfigError(SegmentryError):
+    code = "config"
+
+
+class WorkspaceError(SegmentryError):
+    code = "workspace"
+
+
+class LockHeldError(SegmentryError):
+    code = "lock_held"
+
+
+class SegmentError(SegmentryError):
+    code = "segment"
+
+
+class EngineError(SegmentryError):
+    code = "engine"
+
+
+class RunError(SegmentryError):
+    code = "run_failed"
+
+
+class QueryError(SegmentryError):
+    """A segment query that cannot be parsed, resolved or compiled.
+
+    ``line`` and ``column`` are 1-based and point at the first character of the problem;
+    ``end_column`` (exclusive) lets a UI underline the whole token. ``code`` is stable, e.g.
+    ``syntax``, ``unknown_attribute``, ``type_mismatch``, ``segment_cycle``.
+    """
+
+    code = "query"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        query: str = "",
+        line: int = 1,
+        column: int = 1,
+        end_column: int | None = None,
+        suggestion: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, hint=hint)
+        self.query = query
+        self.line = line
+        self.column = column
+        self.end_column = end_column if end_column is not None else column + 1
+        self.suggestion = suggestion
+
+    def snippet(self) -> str:
+        """The offending line with a caret under the problem.
+
+        >>> QueryError("x", code="syntax", query="a = 1\\nnumer_of_orders > 1", line=2,
+        ...            column=1, end_column=16).snippet()
+        'numer_of_orders > 1\\n^^^^^^^^^^^^^^^'
+        """
+        lines = self.query.splitlines() or [""]
+        text = lines[min(self.line, len(lines)) - 1]
+        width = max(1, self.end_column - self.column)
+        return f"{text}\n{' ' * (self.column - 1)}{'^' * width}"
+
+    def __str__(self) -> str:
+        parts = [f"line {self.line}, column {self.column}: {self.message}"]
+        if self.query:
+            parts.append(self.snippet())
+        if self.hint:
+            parts.append(self.hint)
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **super().to_dict(),
+            "line": self.line,
+            "column": self.column,
+            "end_column": self.end_column,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """One rejected input row: where it is and why."""
+
+    file: str
+    line: int
+    column: str
+    reason: str
+    value: str = ""
+
+    def __str__(self) -> str:
+        shown = f" (value {self.value!r})" if self.value else ""
+        return f"{self.file}:{self.line}: column '{self.column}': {self.reason}{shown}"
+
+
+class DataImportError(SegmentryError):
+    """An import that was rejected; ``bad_rows`` lists every problem found (not only the first)."""
+
+    code = "import"
+
+    def __init__(
+        self, message: str, *, bad_rows: list[BadRow] | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.bad_rows: list[BadRow] = list(bad_rows or [])
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        shown = self.bad_rows[:20]
+        lines.extend(f"  {row}" for row in shown)
+        if len(self.bad_rows) > len(shown):
+            lines.append(f"  … and {len(self.bad_rows) - len(shown)} more")
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+

@@ -1,0 +1,172 @@
+"""What a segment query can name: attributes, functions and their arguments, with types.
+
+The catalog is data, shared by the resolver (names, suggestions, type checks), the compiler
+(what each name means in Ibis) and the docs. ``shopify=True`` marks names that exist in Shopify's
+own segment language with the same meaning; the others are segmentry extensions.
+
+>>> ATTRIBUTES["number_of_orders"].kind
+<Kind.INTEGER: 'integer'>
+>>> FUNCTIONS["products_purchased"].arguments["order_number"].aggregate
+False
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = [
+    "ATTRIBUTES",
+    "FUNCTIONS",
+    "RFM_GROUPS",
+    "ArgumentSpec",
+    "AttributeSpec",
+    "FunctionSpec",
+    "Kind",
+]
+
+
+class Kind(Enum):
+    INTEGER = "integer"
+    NUMBER = "number"  # a decimal number, e.g. average days between orders
+    MONEY = "money"
+    DATE = "date"
+    STRING = "string"
+    ENUM = "enum"  # a string from a fixed set of values (listed in ``values``)
+    STRING_LIST = "string list"  # CONTAINS / NOT CONTAINS
+    BOOLEAN = "boolean"
+    SEGMENT_LIST = "segment list"  # ``segments CONTAINS 'name'``
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    name: str
+    kind: Kind
+    description: str
+    shopify: bool = False
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArgumentSpec:
+    name: str
+    kind: Kind
+    description: str
+    # Aggregate arguments compare a total over the matching orders/lines (count, quantity,
+    # amount) instead of filtering rows.
+    aggregate: bool = False
+    # The order- or line-level column the argument filters on (compiler's business).
+    column: str = ""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    level: str  # "order" (one row per order) or "line" (one row per order line)
+    description: str
+    arguments: dict[str, ArgumentSpec] = field(default_factory=dict)
+    shopify: bool = False
+
+
+MARKETING_STATES = ("SUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "UNSUBSCRIBED", "REDACTED", "INVALID")
+
+# Shopify's RFM group names (admin "Customer segments" → RFM), upper-case as in its queries.
+RFM_GROUPS = (
+    "CHAMPIONS",
+    "LOYAL",
+    "ACTIVE",
+    "PROMISING",
+    "NEW",
+    "NEEDS_ATTENTION",
+    "ALMOST_LOST",
+    "AT_RISK",
+    "DORMANT",
+    "PREVIOUSLY_LOYAL",
+    "PROSPECTS",
+)
+
+_A = AttributeSpec
+_ATTRIBUTE_LIST = [
+    _A("number_of_orders", Kind.INTEGER, "Number of orders placed (cancelled ones excluded).", True),
+    _A("amount_spent", Kind.MONEY, "Total paid over all orders, in shop currency.", True),
+    _A("average_order_value", Kind.MONEY, "The customer's own average order value."),
+    _A("first_order_date", Kind.DATE, "Day of the first order (shop time zone).", True),
+    _A("last_order_date", Kind.DATE, "Day of the most recent order (shop time zone).", True),
+    _A("customer_added_date", Kind.DATE, "Day the customer record was created.", True),
+    _A("customer_tags", Kind.STRING_LIST, "Tags on the customer, as recorded that day.", True),
+    _A("customer_cities", Kind.STRING_LIST, "City of the default address.", True),
+    _A("customer_regions", Kind.STRING_LIST, "Region code of the address, e.g. 'JP-13'.", True),
+    _A("customer_countries", Kind.STRING_LIST, "Country code of the address, e.g. 'JP'.", True),
+    _A(
+        "email_subscription_status",
+        Kind.ENUM,
+        "Email marketing consent state.",
+        True,
+        MARKETING_STATES,
+    ),
+    _A("sms_subscription_status", Kind.ENUM, "SMS marketing consent state.", True, MARKETING_STATES),
+    _A("rfm_group", Kind.ENUM, "Recency-frequency-monetary group.", True, RFM_GROUPS),
+    _A(
+        "predicted_spend_tier",
+        Kind.ENUM,
+        "Expected spend tier from past spend.",
+        True,
+        ("HIGH", "MEDIUM", "LOW"),
+    ),
+    _A("first_order_channel", Kind.STRING, "Acquisition channel of the first order."),
+    _A("first_order_utm_source", Kind.STRING, "utm_source of the first order."),
+    _A("first_order_utm_medium", Kind.STRING, "utm_medium of the first order."),
+    _A("first_order_utm_campaign", Kind.STRING, "utm_campaign of the first order."),
+    _A("first_order_source_name", Kind.STRING, "Sales channel (source_name) of the first order."),
+    _A("last_order_channel", Kind.STRING, "Acquisition channel of the latest order."),
+    _A("days_to_second_order", Kind.INTEGER, "Days between the 1st and the 2nd order."),
+    _A("days_since_last_order", Kind.INTEGER, "Days from the last order to the evaluation day."),
+    _A("purchase_interval", Kind.NUMBER, "Average days between consecutive orders."),
+    _A("order_tags", Kind.STRING_LIST, "Tags of any of the customer's orders."),
+    _A("discount_codes_used", Kind.STRING_LIST, "Discount codes used on any order."),
+    _A("subscriber", Kind.BOOLEAN, "Has at least one subscription order."),
+    _A("segments", Kind.SEGMENT_LIST, "Names of other segments the customer belongs to."),
+]
+ATTRIBUTES: dict[str, AttributeSpec] = {a.name: a for a in _ATTRIBUTE_LIST}
+
+_G = ArgumentSpec
+_ORDER_ARGUMENTS = [
+    _G("date", Kind.DATE, "Order day (shop time zone).", column="processed_on"),
+    _G("order_number", Kind.INTEGER, "Position among the customer's orders: 1 = first.", False, "seq"),
+    _G("channel", Kind.STRING, "Acquisition channel of the order.", column="channel"),
+    _G("utm_source", Kind.STRING, "utm_source of the order.", column="utm_source"),
+    _G("utm_medium", Kind.STRING, "utm_medium of the order.", column="utm_medium"),
+    _G("utm_campaign", Kind.STRING, "utm_campaign of the order.", column="utm_campaign"),
+    _G("source_name", Kind.STRING, "Sales channel (source_name).", column="source_name"),
+    _G("discount_code", Kind.STRING, "A discount code used on the order.", column="discount_codes"),
+    _G("order_tag", Kind.STRING, "A tag on the order.", column="order_tags"),
+    _G("subscription", Kind.BOOLEAN, "A subscription order.", column="is_subscription"),
+    _G("total", Kind.MONEY, "Order total.", column="total"),
+    _G("count", Kind.INTEGER, "Number of matching orders (default: at least 1).", True),
+]
+_LINE_ARGUMENTS = [
+    _G("id", Kind.STRING, "Product id (a number or a list of them).", column="product_id"),
+    _G("tag", Kind.STRING, "A tag of the product.", column="product_tags"),
+    _G("product_type", Kind.STRING, "Product type.", column="product_type"),
+    _G("vendor", Kind.STRING, "Product vendor (brand).", column="vendor"),
+    _G("sku", Kind.STRING, "Variant SKU.", column="sku"),
+    _G("product_line", Kind.STRING, "Product line (collection) of the product.", column="product_line"),
+    _G("quantity", Kind.INTEGER, "Total quantity bought across matching lines.", True),
+]
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    "products_purchased": FunctionSpec(
+        "products_purchased",
+        "line",
+        "Bought a product matching all the given conditions.",
+        {a.name: a for a in [*_LINE_ARGUMENTS, *_ORDER_ARGUMENTS]},
+        shopify=True,
+    ),
+    "orders_placed": FunctionSpec(
+        "orders_placed",
+        "order",
+        "Placed orders matching all the given conditions.",
+        {a.name: a for a in _ORDER_ARGUMENTS},
+        shopify=True,
+    ),
+}

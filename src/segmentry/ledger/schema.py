@@ -1,0 +1,150 @@
+"""The canonical ledger: the tables every connector writes and everything else reads.
+
+Ids are strings; money is ``decimal(18, 2)`` in the shop currency; timestamps are UTC
+(``timestamp`` without zone, always meaning UTC). Each timestamp also has a *local date* column
+(``processed_on``, ``created_on``, ...) in the shop's time zone, filled by the ledger writer
+(:func:`segmentry.ledger.store.add_local_dates`), because every day boundary in segmentry is a
+day in the shop's zone, as in Shopify, and engines disagree on time-zone functions.
+
+>>> sorted(TABLES)
+['customer_tag_history', 'customers', 'order_lines', 'orders', 'products']
+>>> KEYS['order_lines']
+('shop_id', 'order_id', 'line_id')
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+from ibis.expr.schema import Schema
+
+__all__ = ["KEYS", "LOCAL_DATES", "MONEY", "TABLES", "schema_of"]
+
+MONEY = dt.Decimal(18, 2)
+_STR = dt.string
+_TS = dt.Timestamp()
+_DATE = dt.date
+_TAGS = dt.Array(dt.string)
+
+CUSTOMERS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "customer_id": _STR,
+        "email": _STR,
+        "phone": _STR,
+        "first_name": _STR,
+        "last_name": _STR,
+        "created_at": _TS,
+        "updated_at": _TS,
+        "tags": _TAGS,
+        # Shopify marketing states: SUBSCRIBED, NOT_SUBSCRIBED, UNSUBSCRIBED, PENDING, ...
+        "email_marketing_state": _STR,
+        "sms_marketing_state": _STR,
+        "country": _STR,  # ISO country code, e.g. JP
+        "region": _STR,  # province / prefecture code, e.g. JP-13
+        "city": _STR,
+        "line_user_id": _STR,
+        "created_on": _DATE,  # local date of created_at
+    }
+)
+
+ORDERS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "order_id": _STR,
+        "name": _STR,
+        "customer_id": _STR,
+        "processed_at": _TS,
+        "cancelled_at": _TS,
+        "currency": _STR,
+        "subtotal": MONEY,
+        "discounts": MONEY,
+        "shipping": MONEY,
+        "tax": MONEY,
+        "total": MONEY,
+        "refunded": MONEY,
+        "source_name": _STR,  # web, pos, shopify_draft_order, subscription_contract, ...
+        "channel": _STR,  # derived: instagram, google, line, email, direct, affiliate, ...
+        "utm_source": _STR,
+        "utm_medium": _STR,
+        "utm_campaign": _STR,
+        "landing_site": _STR,
+        "referring_site": _STR,
+        "discount_codes": _TAGS,
+        "tags": _TAGS,
+        "is_subscription": dt.boolean,
+        "processed_on": _DATE,  # local date of processed_at
+        "cancelled_on": _DATE,  # local date of cancelled_at
+    }
+)
+
+ORDER_LINES = ibis.schema(
+    {
+        "shop_id": _STR,
+        "order_id": _STR,
+        "line_id": _STR,
+        "product_id": _STR,
+        "variant_id": _STR,
+        "sku": _STR,
+        "title": _STR,
+        "product_type": _STR,
+        "vendor": _STR,
+        "product_tags": _TAGS,
+        "quantity": dt.int64,
+        "unit_price": MONEY,
+        "total": MONEY,
+    }
+)
+
+PRODUCTS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "product_id": _STR,
+        "title": _STR,
+        "product_type": _STR,
+        "vendor": _STR,
+        "tags": _TAGS,
+        "product_line": _STR,
+        "created_at": _TS,
+    }
+)
+
+# Tag state as seen at each sync: one row per (customer, time the tag set was observed).
+CUSTOMER_TAG_HISTORY = ibis.schema(
+    {
+        "shop_id": _STR,
+        "customer_id": _STR,
+        "seen_at": _TS,
+        "tags": _TAGS,
+        "seen_on": _DATE,  # local date of seen_at
+    }
+)
+
+TABLES: dict[str, Schema] = {
+    "customers": CUSTOMERS,
+    "orders": ORDERS,
+    "order_lines": ORDER_LINES,
+    "products": PRODUCTS,
+    "customer_tag_history": CUSTOMER_TAG_HISTORY,
+}
+
+# Upsert keys: re-importing a row with the same key replaces it.
+KEYS: dict[str, tuple[str, ...]] = {
+    "customers": ("shop_id", "customer_id"),
+    "orders": ("shop_id", "order_id"),
+    "order_lines": ("shop_id", "order_id", "line_id"),
+    "products": ("shop_id", "product_id"),
+    "customer_tag_history": ("shop_id", "customer_id", "seen_at"),
+}
+
+# (timestamp column, local date column) pairs the ledger writer derives per table.
+LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
+    "customers": (("created_at", "created_on"),),
+    "orders": (("processed_at", "processed_on"), ("cancelled_at", "cancelled_on")),
+    "customer_tag_history": (("seen_at", "seen_on"),),
+}
+
+
+def schema_of(table: str) -> Schema:
+    """The canonical schema of a ledger table, by name."""
+    return TABLES[table]
