@@ -1,0 +1,129 @@
+"""Workspace settings: one typed object read from ``segmentry.toml`` (and the environment).
+
+A workspace folder holds ``segmentry.toml``, the DuckDB warehouse ``warehouse.duckdb`` and the
+SQLite state ``state.db``. Any setting can be overridden by an environment variable named
+``SEGMENTRY_<SECTION>__<KEY>``, e.g. ``SEGMENTRY_WAREHOUSE__URL=postgresql://…``.
+
+>>> s = Settings()
+>>> (s.shop.timezone, s.shop.currency, s.metrics.subtract_refunds)
+('Asia/Tokyo', 'JPY', True)
+"""
+
+from __future__ import annotations
+
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from segmentry.errors import ConfigError
+
+__all__ = ["CONFIG_FILE", "ShopSettings", "Settings", "SourceSettings", "load", "save"]
+
+CONFIG_FILE = "segmentry.toml"
+
+
+class ShopSettings(BaseModel):
+    id: str = Field("shop", description="Stable id of the shop (goes into every ledger row).")
+    name: str = Field("My shop", description="Display name.")
+    timezone: str = Field("Asia/Tokyo", description="IANA time zone; all day boundaries use it.")
+    currency: str = Field("JPY", description="ISO currency code of all money amounts.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Tokyo)") from e
+        return value
+
+
+class WarehouseSettings(BaseModel):
+    url: str = Field(
+        "duckdb:///{workspace}/warehouse.duckdb",
+        description="Ibis URL of the analytics engine; {workspace} is the workspace folder.",
+    )
+
+
+class StateSettings(BaseModel):
+    url: str = Field(
+        "sqlite:///{workspace}/state.db",
+        description="SQLAlchemy URL of the application state store.",
+    )
+
+
+class MetricsSettings(BaseModel):
+    subtract_refunds: bool = Field(
+        True, description="Amounts are net of refunds (total - refunded) when true."
+    )
+
+
+class SourceSettings(BaseModel):
+    """One data source the daily run ingests."""
+
+    kind: Literal["shopify_csv", "generic", "parquet"]
+    path: str = Field(description="File or folder to read (relative to the workspace).")
+    customers_path: str | None = Field(None, description="shopify_csv: customers_export.csv.")
+    mapping: dict[str, str] = Field(
+        default_factory=dict, description="generic: canonical column → file column."
+    )
+    rows: Literal["order", "line"] = Field("line", description="generic: one row per order or line.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEGMENTRY_", env_nested_delimiter="__")
+
+    shop: ShopSettings = Field(default_factory=ShopSettings)  # type: ignore[arg-type]
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)  # type: ignore[arg-type]
+    state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
+    sources: list[SourceSettings] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(  # type: ignore[override]
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # NOTE: the environment must win over segmentry.toml (passed as init kwargs).
+        return (env_settings, init_settings)
+
+    def expand(self, workspace: Path) -> Settings:
+        """A copy with ``{workspace}`` in the URLs replaced by the workspace folder."""
+        copy = self.model_copy(deep=True)
+        folder = str(workspace.resolve())
+        copy.warehouse.url = copy.warehouse.url.replace("{workspace}", folder)
+        copy.state.url = copy.state.url.replace("{workspace}", folder)
+        return copy
+
+
+def load(workspace: Path) -> Settings:
+    """Read ``segmentry.toml`` of a workspace (environment variables win)."""
+    path = workspace / CONFIG_FILE
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(f"No {CONFIG_FILE} in {workspace}.") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    try:
+        return Settings(**data).expand(workspace)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from e
+
+
+def save(settings: Settings, workspace: Path) -> None:
+    """Write settings (as given, with ``{workspace}`` placeholders kept) to ``segmentry.toml``."""
+    data = settings.model_dump(mode="json", exclude_none=True)
+    (workspace / CONFIG_FILE).write_text(tomli_w.dumps(data), encoding="utf-8")

@@ -1,0 +1,278 @@
+"""The daily pipeline: ingest → facts → segments → metrics → commit.
+
+``segmentry run`` for a day D:
+
+1. **ingest** every configured source (upsert: re-reading a file changes nothing);
+2. **facts**: rebuild ``order_facts`` / ``line_facts`` from the ledger;
+3. **segments**: evaluate every segment as of D and apply the day to a *new* membership table
+   (segments never computed get their full history; a gap of missed days is filled day by day);
+4. **metrics** for the new day(s);
+5. **commit**: switch every segment's membership pointer and write the metric rows and the run
+   record in one state-store transaction, then drop the superseded tables.
+
+Running twice for the same day changes nothing. The workspace lock keeps a second run out, and a
+failure before step 5 leaves the previous state exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from segmentry import state
+from segmentry.errors import RunError, SegmentError, SegmentryError
+
+if TYPE_CHECKING:
+    from segmentry.segments import Segment
+    from segmentry.workspace import Progress, Workspace
+
+__all__ = ["Pipeline", "RunReport", "StageReport", "recent_runs"]
+
+
+@dataclass
+class StageReport:
+    stage: str
+    seconds: float
+    status: str = "succeeded"
+    detail: str = ""
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    day: dt.date
+    status: str
+    stages: list[StageReport] = field(default_factory=list)
+    joined: dict[str, int] = field(default_factory=dict)
+    left: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class _Pending:
+    """A segment's new state, written to the warehouse but not yet switched to."""
+
+    segment: Segment
+    table: str
+    first_day: dt.date  # the days [first_day, last_day] were (re)evaluated
+    last_day: dt.date
+    joined: int = 0
+    left: int = 0
+    metrics: pd.DataFrame | None = None
+
+
+class Pipeline:
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+
+    def run(self, day: dt.date, progress: Progress | None = None) -> RunReport:
+        """Run the pipeline for ``day`` under the workspace lock; raise RunError on failure."""
+        with self.ws.lock(f"run {day}"):
+            report = RunReport(run_id=self._start_record(day), day=day, status="running")
+            pending: list[_Pending] = []
+            try:
+                self._stage(report, "ingest", self._ingest)
+                self._stage(report, "facts", self._facts)
+                self._stage(report, "segments", lambda: self._segments(day, pending, progress))
+                self._stage(report, "metrics", lambda: self._metrics(pending, progress))
+                self._stage(report, "commit", lambda: self._commit(report, pending))
+            except BaseException as e:
+                self._fail(report, pending, e)
+                if isinstance(e, SegmentryError):
+                    raise RunError(f"The run for {day} failed: {e.message}", hint=e.hint) from e
+                if isinstance(e, Exception):
+                    raise RunError(f"The run for {day} failed: {e!r}") from e
+                raise
+        return report
+
+    # ------------------------------------------------------------ stages
+
+    def _stage(self, report: RunReport, name: str, work: Any) -> None:
+        started = time.perf_counter()
+        try:
+            detail = work()
+        except BaseException:
+            report.stages.append(StageReport(name, time.perf_counter() - started, "failed"))
+            raise
+        report.stages.append(StageReport(name, time.perf_counter() - started, detail=detail or ""))
+
+    def _ingest(self) -> str:
+        from segmentry.connectors import read_source
+        from segmentry.ledger.store import write_batch
+
+        sources = self.ws.settings.sources
+        for source in sources:
+            batch = read_source(source, self.ws)
+            write_batch(self.ws.warehouse, batch, tz=self.ws.settings.shop.timezone)
+        return f"{len(sources)} source(s)"
+
+    def _facts(self) -> str:
+        from segmentry.facts import build_facts
+
+        build_facts(self.ws.warehouse, subtract_refunds=self.ws.settings.metrics.subtract_refunds)
+        return ""
+
+    def _segments(self, day: dt.date, pending: list[_Pending], progress: Progress | None) -> str:
+        from segmentry.segments import SegmentBook
+
+        book = SegmentBook(self.ws)
+        segments = book.list()
+        for index, segment in enumerate(segments):
+            if progress:
+                progress("segments", index, len(segments))
+            if segment.computed_through is None or segment.membership_table is None:
+                book.recompute(segment.name)  # never computed: full history, switched at once
+                segment = book.get(segment.name)
+            assert segment.computed_through is not None and segment.membership_table is not None
+            if day < segment.computed_through:
+                raise SegmentError(
+                    f"Segment {segment.name!r} is already computed through "
+                    f"{segment.computed_through}; cannot run for the earlier day {day}.",
+                    code="day_in_past",
+                    hint="Recompute history with `segmentry segments edit` or run a later day.",
+                )
+            pending.append(self._advance(segment, day, book))
+        if progress:
+            progress("segments", len(segments), len(segments))
+        return f"{len(segments)} segment(s)"
+
+    def _advance(self, segment: Segment, day: dt.date, book: Any) -> _Pending:
+        """Apply every day after computed_through up to ``day`` (usually just ``day``)."""
+        from segmentry.evaluation import members_on
+        from segmentry.membership import apply_day
+
+        assert segment.computed_through is not None and segment.membership_table is not None
+        condition = book.validate(segment.query)
+        con = self.ws.warehouse
+        first = segment.computed_through + dt.timedelta(days=1)
+        # The computed-through day itself is re-evaluated too, so a rerun is a no-op check.
+        item = _Pending(segment, segment.membership_table, min(first, day), day)
+        current = segment.computed_through if day == segment.computed_through else first
+        tag = f"r{int(time.time() * 1000)}"
+        while current <= day:
+            change = apply_day(con, item.table, members_on(con, condition, current), current, tag=tag)
+            if change.table != item.table and item.table != segment.membership_table:
+                from segmentry.membership import drop_tables
+
+                drop_tables(con, [item.table])  # intermediate table of a multi-day catch-up
+            item.table, item.joined, item.left = change.table, change.joined, change.left
+            current += dt.timedelta(days=1)
+        return item
+
+    def _metrics(self, pending: list[_Pending], progress: Progress | None) -> str:
+        from segmentry.metrics import daily_metrics
+
+        for index, item in enumerate(pending):
+            if progress:
+                progress("metrics", index, len(pending))
+            item.metrics = daily_metrics(
+                self.ws.warehouse, item.table, item.first_day, item.last_day
+            )
+        if progress:
+            progress("metrics", len(pending), len(pending))
+        return ""
+
+    def _commit(self, report: RunReport, pending: list[_Pending]) -> str:
+        from segmentry.membership import drop_tables
+        from segmentry.segments import replace_metric_rows
+
+        superseded: list[str] = []
+        with self.ws.state.begin() as conn:
+            for item in pending:
+                conn.execute(
+                    state.segments.update()
+                    .where(state.segments.c.id == item.segment.id)
+                    .values(membership_table=item.table, computed_through=report.day)
+                )
+                if item.metrics is not None:
+                    replace_metric_rows(conn, item.segment.id, item.metrics, delete_all=False)
+                if item.table != item.segment.membership_table:
+                    superseded.append(str(item.segment.membership_table))
+                report.joined[item.segment.name] = item.joined
+                report.left[item.segment.name] = item.left
+            report.status = "succeeded"
+            self._finish_record(conn, report)
+        drop_tables(self.ws.warehouse, superseded)
+        return f"{sum(report.joined.values())} joined, {sum(report.left.values())} left"
+
+    # ------------------------------------------------------------ run records
+
+    def _start_record(self, day: dt.date) -> int:
+        with self.ws.state.begin() as conn:
+            # A run that died without a trace (killed) is marked so when the next one starts.
+            conn.execute(
+                state.runs.update()
+                .where(state.runs.c.status == "running")
+                .values(status="failed", error="interrupted (process ended during the run)")
+            )
+            result = conn.execute(
+                state.runs.insert().values(
+                    day=day,
+                    started_at=state.utcnow(),
+                    status="running",
+                    holder=socket.gethostname(),
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def _finish_record(self, conn: sa.Connection, report: RunReport) -> None:
+        conn.execute(
+            state.runs.update()
+            .where(state.runs.c.id == report.run_id)
+            .values(finished_at=state.utcnow(), status=report.status, error=report.error)
+        )
+        conn.execute(
+            state.run_stages.insert(),
+            [
+                {
+                    "run_id": report.run_id,
+                    "position": i,
+                    "stage": s.stage,
+                    "status": s.status,
+                    "seconds": s.seconds,
+                    "detail": s.detail,
+                }
+                for i, s in enumerate(report.stages)
+            ],
+        )
+
+    def _fail(self, report: RunReport, pending: list[_Pending], error: BaseException) -> None:
+        from segmentry.membership import drop_tables
+
+        fresh = [p.table for p in pending if p.table != p.segment.membership_table]
+        try:
+            drop_tables(self.ws.warehouse, fresh)
+        except Exception:  # noqa: S110 - cleanup is best effort; orphans are harmless
+            pass
+        report.status = "failed"
+        report.error = "".join(traceback.format_exception_only(error)).strip()
+        with self.ws.state.begin() as conn:
+            self._finish_record(conn, report)
+
+
+def recent_runs(engine: sa.Engine, limit: int) -> list[dict[str, Any]]:
+    """The latest runs, newest first, each with its ``stages`` list."""
+    with engine.connect() as conn:
+        runs = [
+            dict(r)
+            for r in conn.execute(
+                sa.select(state.runs).order_by(state.runs.c.id.desc()).limit(limit)
+            ).mappings()
+        ]
+        for run in runs:
+            run["stages"] = [
+                dict(s)
+                for s in conn.execute(
+                    sa.select(state.run_stages)
+                    .where(state.run_stages.c.run_id == run["id"])
+                    .order_by(state.run_stages.c.position)
+                ).mappings()
+            ]
+    return runs

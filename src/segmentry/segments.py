@@ -1,0 +1,372 @@
+"""Segment definitions, versions and their computed history.
+
+Adding or editing a segment computes its full daily membership history and metrics at once
+(as-of evaluation over change points, see :mod:`segmentry.evaluation`). The new membership table
+is written under a fresh name, then the pointer and the metric rows are switched in one
+state-store transaction, then the old table is dropped — so readers never see a half-written
+segment and a crash leaves the previous version whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+
+from segmentry import language, state
+from segmentry.errors import SegmentError
+from segmentry.language import ast
+
+if TYPE_CHECKING:
+    from segmentry.workspace import Progress, Workspace
+
+__all__ = ["Segment", "SegmentBook", "referenced_segments"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-.]{0,99}$")
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    name: str
+    description: str
+    query: str
+    version: int
+    membership_table: str | None
+    computed_through: dt.date | None
+    history_start: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def referenced_segments(condition: ast.Condition) -> set[str]:
+    """Names used in ``segments CONTAINS 'name'`` anywhere in an *unresolved* condition.
+
+    >>> referenced_segments(language.parse("segments CONTAINS 'a' OR NOT segments CONTAINS 'b'"))
+    {'a', 'b'}
+    """
+    found: set[str] = set()
+    if isinstance(condition, ast.Contains) and condition.attribute == "segments":
+        if isinstance(condition.value, ast.StringValue):
+            found.add(condition.value.value)
+    elif isinstance(condition, ast.And | ast.Or):
+        for item in condition.items:
+            found |= referenced_segments(item)
+    elif isinstance(condition, ast.Not):
+        found |= referenced_segments(condition.item)
+    return found
+
+
+class SegmentBook:
+    """Operations on a workspace's segments (used by :class:`segmentry.workspace.Workspace`)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+
+    # ------------------------------------------------------------ reading definitions
+
+    def list(self) -> list[Segment]:
+        with self.ws.state.connect() as conn:
+            rows = conn.execute(_segment_select().order_by(state.segments.c.name)).mappings()
+            return [Segment(**row) for row in rows]
+
+    def get(self, name: str) -> Segment:
+        with self.ws.state.connect() as conn:
+            row = (
+                conn.execute(_segment_select().where(state.segments.c.name == name))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            known = [s.name for s in self.list()]
+            from segmentry.language.suggest import closest
+
+            guess = closest(name, known)
+            raise SegmentError(
+                f"There is no segment named {name!r}.",
+                code="unknown_segment",
+                hint=f"Did you mean {guess!r}?" if guess else "See `segmentry segments list`.",
+            )
+        return Segment(**row)
+
+    def _query_of(self, name: str) -> str | None:
+        try:
+            return self.get(name).query
+        except SegmentError:
+            return None
+
+    def validate(self, query: str) -> ast.Condition:
+        """Parse and resolve ``query`` against the catalog and the defined segments."""
+        return language.validate(query, segments=self._query_of)
+
+    # ------------------------------------------------------------ changing definitions
+
+    def add(self, name: str, query: str, description: str, progress: Progress | None) -> Segment:
+        if not _NAME.match(name):
+            raise SegmentError(
+                f"{name!r} is not a usable segment name.",
+                code="bad_name",
+                hint="Use letters, digits, spaces, '-', '_' or '.', starting with a letter or digit.",
+            )
+        self.validate(query)
+        if self._query_of(name) is not None:
+            raise SegmentError(
+                f"A segment named {name!r} already exists.",
+                code="duplicate_segment",
+                hint=f"Change it with `segmentry segments edit {name} --query ...`.",
+            )
+        now = state.utcnow()
+        with self.ws.state.begin() as conn:
+            segment_id = conn.execute(
+                state.segments.insert().values(
+                    name=name, description=description, version=1, created_at=now, updated_at=now
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                state.segment_versions.insert().values(
+                    segment_id=segment_id, version=1, query=query, created_at=now
+                )
+            )
+        try:
+            self.recompute(name, progress)
+        except BaseException:
+            with self.ws.state.begin() as conn:  # an add that cannot compute leaves nothing behind
+                conn.execute(state.segments.delete().where(state.segments.c.id == segment_id))
+            raise
+        return self.get(name)
+
+    def edit(self, name: str, query: str, progress: Progress | None) -> Segment:
+        old = self.get(name)
+        # Resolving with the new text standing for `name` reports a cycle through it precisely.
+        language.validate(query, segments=lambda n: query if n == name else self._query_of(n))
+        if query == old.query:
+            return old
+        now = state.utcnow()
+        # The new version is computed first and switched in one transaction with its query.
+        self.recompute(name, progress, new_query=(old.version + 1, query, now))
+        for dependant in self._dependants(name):
+            self.recompute(dependant, progress)
+        return self.get(name)
+
+    def remove(self, name: str) -> None:
+        segment = self.get(name)
+        users = self._dependants(name)
+        if users:
+            raise SegmentError(
+                f"Segment {name!r} is used by {', '.join(sorted(users))}.",
+                code="segment_in_use",
+                hint="Edit or remove those segments first.",
+            )
+        with self.ws.state.begin() as conn:
+            conn.execute(state.segments.delete().where(state.segments.c.id == segment.id))
+        if segment.membership_table:
+            from segmentry.membership import drop_tables
+
+            drop_tables(self.ws.warehouse, [segment.membership_table])
+
+    def _dependants(self, name: str) -> set[str]:
+        return {
+            s.name
+            for s in self.list()
+            if s.name != name and name in referenced_segments(language.parse(s.query))
+        }
+
+    # ------------------------------------------------------------ computing
+
+    def recompute(
+        self,
+        name: str,
+        progress: Progress | None = None,
+        new_query: tuple[int, str, dt.datetime] | None = None,
+    ) -> None:
+        """Compute the full daily history of a segment and switch to it atomically."""
+        from segmentry.evaluation import membership_history
+        from segmentry.membership import drop_tables, write_history
+        from segmentry.metrics import daily_metrics
+
+        segment = self.get(name)
+        query = new_query[1] if new_query else segment.query
+        condition = self.validate(query)
+        con = self.ws.warehouse
+        start, end = self._history_range()
+        if progress:
+            progress(f"history of {name}", 0, 3)
+        intervals = membership_history(con, condition, start, end)
+        table = write_history(con, segment.id, intervals, tag=_tag())
+        if progress:
+            progress(f"history of {name}", 1, 3)
+        frame = daily_metrics(con, table, start, end)
+        if progress:
+            progress(f"history of {name}", 2, 3)
+        try:
+            with self.ws.state.begin() as conn:
+                values: dict[str, Any] = {
+                    "membership_table": table,
+                    "computed_through": end,
+                    "history_start": start,
+                }
+                if new_query:
+                    version, text, now = new_query
+                    conn.execute(
+                        state.segment_versions.insert().values(
+                            segment_id=segment.id, version=version, query=text, created_at=now
+                        )
+                    )
+                    values |= {"version": version, "updated_at": now}
+                conn.execute(
+                    state.segments.update()
+                    .where(state.segments.c.id == segment.id)
+                    .values(**values)
+                )
+                replace_metric_rows(conn, segment.id, frame, delete_all=True)
+        except BaseException:
+            drop_tables(con, [table])
+            raise
+        if segment.membership_table and segment.membership_table != table:
+            drop_tables(con, [segment.membership_table])
+        if progress:
+            progress(f"history of {name}", 3, 3)
+
+    def _history_range(self) -> tuple[dt.date, dt.date]:
+        """From the first day anything happened in the ledger to the current day."""
+        con = self.ws.warehouse
+        orders = con.table("orders")
+        customers = con.table("customers")
+        first_order = con.execute(orders.processed_on.min())
+        first_customer = con.execute(customers.created_on.min())
+        end = self.ws.current_day()
+        days = [d for d in (first_order, first_customer) if d is not None and not pd.isna(d)]
+        start = min((_as_date(d) for d in days), default=end)
+        return min(start, end), end
+
+    # ------------------------------------------------------------ reading results
+
+    def members(self, name: str, as_of: dt.date | None) -> pa.Table:
+        from segmentry.membership import members_as_of
+
+        segment = self._computed(name)
+        day = as_of or segment.computed_through
+        assert day is not None and segment.computed_through is not None
+        if day > segment.computed_through:
+            raise SegmentError(
+                f"Segment {name!r} is computed through {segment.computed_through}; "
+                f"{day} is in the future for it.",
+                code="not_computed",
+                hint="Run `segmentry run` for that day first.",
+            )
+        con = self.ws.warehouse
+        members = members_as_of(con, segment.membership_table, day)
+        customers = con.table("customers").select(
+            "customer_id", "email", "first_name", "last_name"
+        )
+        joined = members.select("customer_id").left_join(customers, "customer_id")
+        joined = joined.select("customer_id", "email", "first_name", "last_name")
+        result: pa.Table = con.to_pyarrow(joined.order_by("customer_id"))
+        return result
+
+    def history(self, name: str) -> pd.DataFrame:
+        from segmentry.membership import changes
+
+        segment = self._computed(name)
+        assert segment.history_start and segment.computed_through
+        frame = self.ws.warehouse.execute(
+            changes(
+                self.ws.warehouse,
+                segment.membership_table,
+                segment.history_start,
+                segment.computed_through,
+            )
+        )
+        return frame.sort_values("day").reset_index(drop=True)
+
+    def metrics(self, name: str) -> pd.DataFrame:
+        segment = self._computed(name)
+        with self.ws.state.connect() as conn:
+            rows = conn.execute(
+                sa.select(state.segment_metrics)
+                .where(state.segment_metrics.c.segment_id == segment.id)
+                .order_by(state.segment_metrics.c.day)
+            ).mappings()
+            frame = pd.DataFrame([dict(r) for r in rows])
+        if frame.empty:
+            return frame
+        for column in state.METRIC_TEXT_COLUMNS:
+            frame[column] = [None if v is None else Decimal(v) for v in frame[column]]
+        return frame.drop(columns=["segment_id"])
+
+    def explain(self, name: str) -> str:
+        from segmentry.evaluation import compiled_sql
+
+        segment = self.get(name)
+        condition = self.validate(segment.query)
+        day = segment.computed_through or self.ws.current_day()
+        return compiled_sql(self.ws.warehouse, condition, day)
+
+    def _computed(self, name: str) -> Segment:
+        segment = self.get(name)
+        if segment.membership_table is None or segment.computed_through is None:
+            raise SegmentError(
+                f"Segment {name!r} has not been computed yet.",
+                code="not_computed",
+                hint="Run `segmentry run`.",
+            )
+        return segment
+
+
+def replace_metric_rows(
+    conn: sa.Connection, segment_id: int, frame: pd.DataFrame, *, delete_all: bool
+) -> None:
+    """Write metric rows (one per day) for a segment, replacing the same days (or all)."""
+    table = state.segment_metrics
+    delete = table.delete().where(table.c.segment_id == segment_id)
+    if not delete_all and not frame.empty:
+        delete = delete.where(table.c.day.in_([_as_date(d) for d in frame["day"]]))
+    conn.execute(delete)
+    if frame.empty:
+        return
+    rows = []
+    for record in frame.to_dict("records"):
+        row: dict[str, Any] = {"segment_id": segment_id, "day": _as_date(record["day"])}
+        for column in ("customers", "orders", "joined", "left"):
+            row[column] = int(record[column])
+        for column in state.METRIC_TEXT_COLUMNS:
+            value = record[column]
+            row[column] = None if value is None or pd.isna(value) else str(value)
+        rows.append(row)
+    conn.execute(table.insert(), rows)
+
+
+def _segment_select() -> sa.Select[Any]:
+    s, v = state.segments, state.segment_versions
+    return sa.select(
+        s.c.id,
+        s.c.name,
+        s.c.description,
+        v.c.query,
+        s.c.version,
+        s.c.membership_table,
+        s.c.computed_through,
+        s.c.history_start,
+        s.c.created_at,
+        s.c.updated_at,
+    ).join(v, sa.and_(v.c.segment_id == s.c.id, v.c.version == s.c.version))
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
+

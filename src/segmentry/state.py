@@ -1,0 +1,122 @@
+"""Application state: segment definitions and versions, pointers to membership tables, daily
+metrics, and pipeline runs. SQLite by default, PostgreSQL in production (SQLAlchemy Core).
+
+The warehouse holds the big tables; this store holds what must change atomically. A run writes
+new membership tables in the warehouse first, then switches every pointer and writes the metric
+rows in ONE transaction here, so a crash at any point leaves the previous day's state whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+__all__ = [
+    "connect_state",
+    "metadata",
+    "run_stages",
+    "runs",
+    "segment_metrics",
+    "segment_versions",
+    "segments",
+    "utcnow",
+]
+
+metadata = sa.MetaData()
+
+segments = sa.Table(
+    "segments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("version", sa.Integer, nullable=False),  # the current version
+    # Warehouse table holding the current version's membership ledger (NULL until computed).
+    sa.Column("membership_table", sa.String(200)),
+    # Last day the membership ledger and metrics are complete for.
+    sa.Column("computed_through", sa.Date),
+    sa.Column("history_start", sa.Date),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+segment_versions = sa.Table(
+    "segment_versions",
+    metadata,
+    sa.Column("segment_id", sa.Integer, sa.ForeignKey("segments.id", ondelete="CASCADE")),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("segment_id", "version"),
+)
+
+# Money and ratios are stored as exact decimal strings: SQLite has no decimal type.
+_METRIC_COLUMNS = (
+    "repeat_rate",
+    "ltv",
+    "aov",
+    "avg_orders",
+    "purchase_interval",
+    "revenue",
+)
+segment_metrics = sa.Table(
+    "segment_metrics",
+    metadata,
+    sa.Column("segment_id", sa.Integer, sa.ForeignKey("segments.id", ondelete="CASCADE")),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("customers", sa.Integer, nullable=False),
+    *(sa.Column(name, sa.String(40)) for name in _METRIC_COLUMNS),
+    sa.Column("orders", sa.Integer, nullable=False),
+    sa.Column("joined", sa.Integer, nullable=False),
+    sa.Column("left", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("segment_id", "day"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("status", sa.String(20), nullable=False),  # running, succeeded, failed
+    sa.Column("error", sa.Text),
+    sa.Column("holder", sa.String(200), nullable=False, default=""),
+)
+
+run_stages = sa.Table(
+    "run_stages",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE")),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("stage", sa.String(50), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    sa.PrimaryKeyConstraint("run_id", "position"),
+)
+
+METRIC_TEXT_COLUMNS = _METRIC_COLUMNS
+
+
+def connect_state(url: str) -> Engine:
+    """Open (and create if needed) the state store at a SQLAlchemy URL."""
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+    metadata.create_all(engine)
+    return engine
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now (the state store keeps UTC without zone)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -1,0 +1,246 @@
+"""A workspace: a folder with settings, a warehouse (DuckDB by default) and a state store.
+
+This is the Python API; the CLI and the web app call the same methods.
+
+>>> import tempfile, pathlib
+>>> ws = Workspace.create(pathlib.Path(tempfile.mkdtemp()) / "shop")
+>>> ws.segments()
+[]
+>>> ws.close()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from segmentry import config, state
+from segmentry.config import Settings
+from segmentry.engine import connect
+from segmentry.errors import WorkspaceError
+from segmentry.lock import workspace_lock
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from ibis.backends import BaseBackend
+    from sqlalchemy.engine import Engine
+
+    from segmentry.pipeline import RunReport
+    from segmentry.segments import Segment
+
+__all__ = ["Progress", "Workspace"]
+
+# progress(stage, done, total): called by long operations so a UI can draw a bar.
+Progress = Callable[[str, int, int], None]
+
+
+class Workspace:
+    """An open workspace. Use :meth:`create` or :meth:`open`, and :meth:`close` when done."""
+
+    def __init__(self, folder: Path, settings: Settings) -> None:
+        self.folder = folder
+        self.settings = settings
+        self._warehouse: BaseBackend | None = None
+        self._state: Engine | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def create(
+        cls,
+        folder: str | Path,
+        *,
+        warehouse_url: str | None = None,
+        shop_id: str = "shop",
+        shop_name: str = "My shop",
+        timezone: str = "Asia/Tokyo",
+        currency: str = "JPY",
+    ) -> Workspace:
+        """Create an empty workspace (config file, warehouse, state store) in ``folder``."""
+        path = Path(folder)
+        if (path / config.CONFIG_FILE).exists():
+            raise WorkspaceError(
+                f"{path} is already a segmentry workspace.",
+                hint="Open it instead, or choose an empty folder.",
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        settings = Settings(
+            shop=config.ShopSettings(
+                id=shop_id, name=shop_name, timezone=timezone, currency=currency
+            ),
+        )
+        if warehouse_url:
+            settings.warehouse.url = warehouse_url
+        config.save(settings, path)
+        ws = cls.open(path)
+        from segmentry.ledger.store import ensure_ledger
+
+        ensure_ledger(ws.warehouse)
+        return ws
+
+    @classmethod
+    def open(cls, folder: str | Path) -> Workspace:
+        """Open the workspace in ``folder``."""
+        path = Path(folder)
+        if not (path / config.CONFIG_FILE).exists():
+            raise WorkspaceError(
+                f"{path.resolve()} is not a segmentry workspace (no {config.CONFIG_FILE}).",
+                hint="Create one with `segmentry init PATH` or `segmentry demo`.",
+            )
+        return cls(path, config.load(path))
+
+    def close(self) -> None:
+        if self._warehouse is not None:
+            self._warehouse.disconnect()
+            self._warehouse = None
+        if self._state is not None:
+            self._state.dispose()
+            self._state = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def warehouse(self) -> BaseBackend:
+        """The Ibis connection to the analytics warehouse (opened on first use)."""
+        if self._warehouse is None:
+            self._warehouse = connect(self.settings.warehouse.url)
+        return self._warehouse
+
+    @property
+    def state(self) -> Engine:
+        """The SQLAlchemy engine of the state store (opened on first use)."""
+        if self._state is None:
+            self._state = state.connect_state(self.settings.state.url)
+        return self._state
+
+    @contextmanager
+    def lock(self, command: str) -> Iterator[None]:
+        """Hold the workspace's write lock (see :mod:`segmentry.lock`)."""
+        with workspace_lock(self.folder, command):
+            yield
+
+    # ------------------------------------------------------------ days
+
+    @property
+    def timezone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.settings.shop.timezone)
+
+    def today(self) -> dt.date:
+        """Today in the shop's time zone."""
+        return dt.datetime.now(self.timezone).date()
+
+    def current_day(self) -> dt.date:
+        """The day the segments are computed through (the last run's day), else today."""
+        with self.state.connect() as conn:
+            last = conn.execute(
+                sa.select(sa.func.max(state.runs.c.day)).where(
+                    state.runs.c.status == "succeeded"
+                )
+            ).scalar()
+        return last or self.today()
+
+    # ------------------------------------------------------------ data
+
+    def import_tables(self, tables: Mapping[str, pa.Table]) -> Any:
+        """Upsert ledger tables (dict of table name → Arrow table) and rebuild the facts."""
+        from segmentry.facts import build_facts
+        from segmentry.ledger.store import LedgerBatch, write_batch
+
+        with self.lock("import"):
+            stats = write_batch(
+                self.warehouse, LedgerBatch(**dict(tables)), tz=self.settings.shop.timezone
+            )
+            build_facts(self.warehouse, subtract_refunds=self.settings.metrics.subtract_refunds)
+        return stats
+
+    # ------------------------------------------------------------ segments
+
+    def _book(self) -> Any:
+        from segmentry.segments import SegmentBook
+
+        return SegmentBook(self)
+
+    def segments(self) -> list[Segment]:
+        """Every segment, by name."""
+        result: list[Segment] = self._book().list()
+        return result
+
+    def segment(self, name: str) -> Segment:
+        result: Segment = self._book().get(name)
+        return result
+
+    def add_segment(
+        self, name: str, query: str, *, description: str = "", progress: Progress | None = None
+    ) -> Segment:
+        """Define a segment and compute its full daily history at once."""
+        with self.lock(f"segments add {name}"):
+            result: Segment = self._book().add(name, query, description, progress)
+        return result
+
+    def add_starter_segments(self, progress: Progress | None = None) -> list[Segment]:
+        """Add every starter template not already defined (see :mod:`segmentry.templates`)."""
+        from segmentry.templates import TEMPLATES
+
+        existing = {s.name for s in self.segments()}
+        return [
+            self.add_segment(t.name, t.query, description=t.description, progress=progress)
+            for t in TEMPLATES.values()
+            if t.name not in existing
+        ]
+
+    def edit_segment(self, name: str, query: str, progress: Progress | None = None) -> Segment:
+        """Save a new version of a segment's query and recompute its history."""
+        with self.lock(f"segments edit {name}"):
+            result: Segment = self._book().edit(name, query, progress)
+        return result
+
+    def remove_segment(self, name: str) -> None:
+        with self.lock(f"segments remove {name}"):
+            self._book().remove(name)
+
+    def validate(self, query: str) -> Any:
+        """Parse and check a query; raises QueryError with position and suggestion."""
+        return self._book().validate(query)
+
+    def explain(self, name: str) -> str:
+        """The compiled SQL of a segment for the configured engine."""
+        result: str = self._book().explain(name)
+        return result
+
+    def members(self, name: str, as_of: dt.date | None = None) -> pa.Table:
+        """Members of a segment on a day (default: the current day) as an Arrow table."""
+        result: pa.Table = self._book().members(name, as_of)
+        return result
+
+    def history(self, name: str) -> pd.DataFrame:
+        """Joined and left per day (days with a change)."""
+        return self._book().history(name)
+
+    def metrics(self, name: str) -> pd.DataFrame:
+        """Daily metrics of a segment (one row per day of its history)."""
+        return self._book().metrics(name)
+
+    # ------------------------------------------------------------ pipeline
+
+    def run(self, day: dt.date | None = None, progress: Progress | None = None) -> RunReport:
+        """The daily pipeline (see :mod:`segmentry.pipeline`)."""
+        from segmentry.pipeline import Pipeline
+
+        return Pipeline(self).run(day or self.today(), progress)
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest pipeline runs with their stages, newest first."""
+        from segmentry.pipeline import recent_runs
+
+        return recent_runs(self.state, limit)
