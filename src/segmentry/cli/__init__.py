@@ -1,0 +1,1 @@
+"""The command line interface (Typer). Each module is one group of commands."""

@@ -1,0 +1,175 @@
+"""``segmentry``: the command line. Thin commands over :class:`segmentry.workspace.Workspace`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from segmentry.cli import data as data_commands
+from segmentry.cli import segments as segment_commands
+from segmentry.cli.output import (
+    console,
+    fail_on_errors,
+    money,
+    percent,
+    print_rows,
+    progress_bar,
+)
+from segmentry.cli.state import WorkspaceOption, open_workspace
+from segmentry.errors import WorkspaceError
+from segmentry.workspace import Workspace
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="segmentry",
+    help="Customer segments, LTV and journeys for DTC stores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(segment_commands.app, name="segments")
+app.command("import")(data_commands.import_command)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
+    shop_id: Annotated[str, typer.Option(help="Stable id of the shop.")] = "shop",
+    shop_name: Annotated[str, typer.Option(help="Display name of the shop.")] = "My shop",
+    timezone: Annotated[str, typer.Option(help="Shop time zone (IANA).")] = "Asia/Tokyo",
+    currency: Annotated[str, typer.Option(help="Shop currency (ISO).")] = "JPY",
+    warehouse_url: Annotated[
+        str | None, typer.Option(help="Analytics engine URL (default: DuckDB file).")
+    ] = None,
+) -> None:
+    """Create an empty workspace: config file, DuckDB warehouse, SQLite state."""
+    with fail_on_errors():
+        Workspace.create(
+            path,
+            warehouse_url=warehouse_url,
+            shop_id=shop_id,
+            shop_name=shop_name,
+            timezone=timezone,
+            currency=currency,
+        ).close()
+    console.print(f"Created workspace [bold]{path}[/]. Next: `segmentry -w {path} import ...`")
+
+
+@app.command()
+def demo(
+    path: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path(
+        "segmentry-demo"
+    ),
+    customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same store).")] = 7,
+    force: Annotated[bool, typer.Option(help="Replace an existing demo folder.")] = False,
+) -> None:
+    """Create a workspace with a synthetic Japanese DTC store, the starter segments and their
+    full history, then print the segment overview."""
+    from segmentry.connectors.demo import generate_store
+
+    started = time.perf_counter()
+    with fail_on_errors():
+        if path.exists() and any(path.iterdir()):
+            if not force:
+                raise WorkspaceError(
+                    f"{path} already exists.",
+                    hint="Pass --force to replace it, or give another folder.",
+                )
+            shutil.rmtree(path)
+        ws = Workspace.create(path, shop_id="demo", shop_name="Demo Beauty Store")
+        with ws, progress_bar() as progress:
+            today = ws.today()
+            console.print(f"Generating a store of {customers:,} customers through {today}…")
+            ws.import_tables(generate_store(customers, seed=seed, end_date=today, shop_id="demo"))
+            console.print("Computing the starter segments' daily history…")
+            ws.add_starter_segments(progress=progress)
+            ws.run(today, progress=progress)
+            _print_overview(ws)
+    console.print(
+        f"Done in {time.perf_counter() - started:.1f} s. Workspace: [bold]{path}[/] "
+        f"(try `segmentry -w {path} segments show repeat-customers`)."
+    )
+
+
+def _print_overview(ws: Workspace) -> None:
+    from segmentry.summary import summarize
+
+    currency = ws.settings.shop.currency
+    rows = []
+    for row in summarize(ws):
+        change = row.get("change_30d")
+        rows.append(
+            {
+                "segment": row["segment"],
+                "customers": f"{row.get('customers', 0):,}",
+                "repeat_rate": percent(row.get("repeat_rate")),
+                "ltv": money(row.get("ltv"), currency),
+                "aov": money(row.get("aov"), currency),
+                "revenue_30d": money(row.get("revenue_30d"), currency),
+                "change_vs_30d_ago": "–" if change is None else f"{change:+,}",
+            }
+        )
+    columns = ["segment", "customers", "repeat_rate", "ltv", "aov", "revenue_30d",
+               "change_vs_30d_ago"]
+    print_rows(rows, columns, title=f"Segments as of {ws.current_day()}")
+
+
+@app.command()
+def run(
+    workspace: WorkspaceOption = None,
+    day: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Day to run for (default today).")
+    ] = None,
+) -> None:
+    """The daily pipeline: ingest sources, rebuild facts, evaluate segments, update the membership
+    ledger and metrics. Idempotent; holds the workspace lock."""
+    with fail_on_errors(), open_workspace(workspace) as ws, progress_bar() as progress:
+        report = ws.run(day.date() if day else None, progress=progress)
+    total = sum(s.seconds for s in report.stages)
+    console.print(
+        f"Run {report.run_id} for {report.day}: {report.status} in {total:.1f} s — "
+        + ", ".join(f"{s.stage} {s.seconds:.2f}s" for s in report.stages)
+    )
+    changed = {k: (report.joined[k], report.left[k]) for k in report.joined}
+    rows = [{"segment": k, "joined": j, "left": lf} for k, (j, lf) in changed.items()]
+    print_rows(rows, ["segment", "joined", "left"])
+
+
+@app.command()
+def runs(
+    workspace: WorkspaceOption = None,
+    limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """Recent pipeline runs with status and per-stage timings."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        rows: list[dict[str, Any]] = []
+        for r in ws.runs(limit):
+            stages = ", ".join(f"{s['stage']} {s['seconds']:.2f}s" for s in r["stages"])
+            rows.append({**r, "stages": stages})
+    print_rows(rows, ["id", "day", "status", "started_at", "finished_at", "stages", "error"], fmt)
+
+
+@app.command()
+def bench(
+    customers: Annotated[int, typer.Option(help="Customers in the generated store.")] = 1_000_000,
+    segments: Annotated[int, typer.Option(help="Segments in the daily run.")] = 50,
+    folder: Annotated[Path, typer.Option(help="Scratch folder.")] = Path(".bench"),
+    history_days: Annotated[int, typer.Option(help="Days of history for one new segment.")] = 365,
+) -> None:
+    """Benchmark: per stage wall time and peak RSS, and our SQL vs hand-written DuckDB SQL."""
+    from segmentry.bench import run_benchmark
+
+    with fail_on_errors():
+        run_benchmark(customers=customers, segments=segments, folder=folder,
+                      history_days=history_days, out=console)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,137 @@
+"""How the CLI shows things: tables, numbers, errors and progress bars (rich)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from segmentry.errors import QueryError, SegmentryError
+
+__all__ = [
+    "console",
+    "fail_on_errors",
+    "money",
+    "percent",
+    "print_rows",
+    "progress_bar",
+    "render_value",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def money(value: Any, currency: str = "JPY") -> str:
+    """``¥1,234`` for JPY (no minor unit), ``1,234.50 USD`` otherwise.
+
+    >>> money(Decimal("1234.4"))
+    '¥1,234'
+    >>> money(None)
+    '–'
+    """
+    if value is None:
+        return "–"
+    if currency == "JPY":
+        return f"¥{Decimal(value):,.0f}"
+    return f"{Decimal(value):,.2f} {currency}"
+
+
+def percent(value: Any) -> str:
+    """>>> percent(Decimal("0.3125"))
+    '31.3%'
+    """
+    return "–" if value is None else f"{Decimal(value) * 100:.1f}%"
+
+
+def render_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def print_rows(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str = "table", title: str = ""
+) -> None:
+    """Print rows as a rich table, CSV or JSON (one function for every list command)."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps([{c: row.get(c) for c in columns} for row in rows],
+                                    default=render_value, ensure_ascii=False, indent=1) + "\n")
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([render_value(row.get(c)) for c in columns])
+        return
+    table = Table(title=title or None, show_lines=False)
+    for column in columns:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*(render_value(row.get(c)) for c in columns))
+    console.print(table)
+
+
+def show_error(error: SegmentryError) -> None:
+    """Print a user-facing error readably (a query error with its caret snippet)."""
+    if isinstance(error, QueryError):
+        err_console.print(
+            f"[bold red]Query error[/] ({error.code}) at line {error.line}, "
+            f"column {error.column}: {error.message}",
+            highlight=False,
+        )
+        if error.query:
+            err_console.print(error.snippet(), style="yellow", markup=False, highlight=False)
+        if error.suggestion:
+            err_console.print(f"Did you mean {error.suggestion!r}?", highlight=False)
+        if error.hint:
+            err_console.print(error.hint, highlight=False)
+        return
+    err_console.print(f"[bold red]Error[/] ({error.code}): ", end="", highlight=False)
+    err_console.print(str(error), markup=False, highlight=False)
+
+
+@contextlib.contextmanager
+def fail_on_errors() -> Iterator[None]:
+    """Turn a SegmentryError into a readable message and exit status 1 (never a traceback)."""
+    try:
+        yield
+    except SegmentryError as e:
+        show_error(e)
+        raise typer.Exit(1) from e
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A ``progress(stage, done, total)`` callback drawing one rich bar per stage."""
+    if not enabled or not err_console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update

@@ -1,0 +1,166 @@
+"""``segmentry segments …``: define, inspect and list segments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+
+from segmentry.cli.output import (
+    console,
+    fail_on_errors,
+    money,
+    percent,
+    print_rows,
+    progress_bar,
+)
+from segmentry.cli.state import WorkspaceOption, open_workspace
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Define, inspect and list segments.", no_args_is_help=True)
+
+Name = Annotated[str, typer.Argument(help="Segment name.")]
+Query = Annotated[str, typer.Option("--query", "-q", help="Segment query (see docs).")]
+Format = Annotated[str, typer.Option("--format", "-f", help="table, csv or json")]
+Day = Annotated[
+    dt.datetime | None,
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Day (default: the last computed day)."),
+]
+
+
+@app.command("add")
+def add(
+    name: Name,
+    query: Query,
+    description: Annotated[str, typer.Option(help="What the segment is for.")] = "",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Define a segment; its full daily history is computed at once."""
+    with fail_on_errors(), open_workspace(workspace) as ws, progress_bar() as progress:
+        segment = ws.add_segment(name, query, description=description, progress=progress)
+        customers = ws.members(name).num_rows
+    console.print(
+        f"Added [bold]{segment.name}[/] (version {segment.version}): {customers:,} customers "
+        f"on {segment.computed_through}, history from {segment.history_start}."
+    )
+
+
+@app.command("edit")
+def edit(name: Name, query: Query, workspace: WorkspaceOption = None) -> None:
+    """Save a new version of a segment's query; its history is recomputed."""
+    with fail_on_errors(), open_workspace(workspace) as ws, progress_bar() as progress:
+        segment = ws.edit_segment(name, query, progress=progress)
+    console.print(f"[bold]{segment.name}[/] is now version {segment.version}.")
+
+
+@app.command("remove")
+def remove(
+    name: Name,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Remove a segment, its history and metrics."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        ws.segment(name)
+        if not yes and not typer.confirm(f"Remove segment {name!r} and its history?"):
+            raise typer.Exit(1)
+        ws.remove_segment(name)
+    console.print(f"Removed {name}.")
+
+
+@app.command("list")
+def list_segments(workspace: WorkspaceOption = None, fmt: Format = "table") -> None:
+    """Every segment with customers, repeat rate, LTV, AOV, 30-day revenue and growth."""
+    from segmentry.summary import summarize
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        rows = summarize(ws)
+        currency = ws.settings.shop.currency
+    if fmt == "table":
+        rows = [_readable(row, currency) for row in rows]
+    columns = ["segment", "version", "customers", "repeat_rate", "ltv", "aov", "revenue_30d",
+               "change_30d"]
+    print_rows(rows, columns, fmt)
+
+
+def _readable(row: dict[str, Any], currency: str) -> dict[str, Any]:
+    change = row.get("change_30d")
+    return {
+        **row,
+        "customers": f"{row.get('customers', 0):,}",
+        "repeat_rate": percent(row.get("repeat_rate")),
+        "ltv": money(row.get("ltv"), currency),
+        "aov": money(row.get("aov"), currency),
+        "revenue_30d": money(row.get("revenue_30d"), currency),
+        "change_30d": "–" if change is None else f"{change:+,}",
+    }
+
+
+@app.command("show")
+def show(
+    name: Name,
+    days: Annotated[int, typer.Option(help="Days of metrics to show.")] = 14,
+    sample: Annotated[int, typer.Option(help="Sample members to show.")] = 5,
+    workspace: WorkspaceOption = None,
+    fmt: Format = "table",
+) -> None:
+    """A segment's definition, metric time series and sample members."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        segment = ws.segment(name)
+        metrics = ws.metrics(name).tail(days)
+        members = ws.members(name).slice(0, sample).to_pylist()
+    rows = metrics.to_dict("records")
+    columns = ["day", "customers", "repeat_rate", "ltv", "aov", "avg_orders",
+               "purchase_interval", "revenue", "orders", "joined", "left"]
+    if fmt != "table":
+        print_rows(rows, columns, fmt)
+        return
+    console.print(f"[bold]{segment.name}[/] (version {segment.version}) — {segment.description}")
+    console.print(f"Query: {segment.query}", markup=False, highlight=False)
+    console.print(f"History {segment.history_start} … {segment.computed_through}")
+    print_rows(rows, columns, title="Daily metrics")
+    print_rows(members, ["customer_id", "email", "first_name", "last_name"],
+               title="Sample members")
+
+
+@app.command("validate")
+def validate(
+    query: Annotated[str, typer.Argument(help="A segment query.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Check a query: prints its canonical form, or the error with its position."""
+    from segmentry.language import to_text
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        ws.validate(query)
+        from segmentry.language import parse
+
+        console.print("Valid:", to_text(parse(query)), highlight=False, markup=False)
+
+
+@app.command("explain")
+def explain(name: Name, workspace: WorkspaceOption = None) -> None:
+    """The compiled SQL of a segment for the configured engine."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        sql = ws.explain(name)
+    console.print(sql, markup=False, highlight=False)
+
+
+@app.command("members")
+def members(
+    name: Name, as_of: Day = None, workspace: WorkspaceOption = None, fmt: Format = "table"
+) -> None:
+    """Members of a segment on a day."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        table = ws.members(name, as_of.date() if as_of else None)
+    print_rows(table.to_pylist(), table.column_names, fmt)
+
+
+@app.command("history")
+def history(name: Name, workspace: WorkspaceOption = None, fmt: Format = "table") -> None:
+    """Customers joined and left per day."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        frame = ws.history(name)
+    print_rows(frame.to_dict("records"), ["day", "joined", "left"], fmt)
