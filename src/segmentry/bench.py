@@ -1,0 +1,221 @@
+"""``segmentry bench``: wall time and peak memory of every stage on a generated store.
+
+Stages (targets from the foundation issue, on a 2-core machine with N = 1,000,000):
+generate → Parquet (not a target), import from Parquet (< 60 s), facts + daily run of 50
+segments (< 20 s), full 365-day history of one new segment (< 60 s), peak RSS (< 4 GiB), and
+our compiled segment queries vs the same segments written by hand in DuckDB SQL (≤ 1.5×).
+
+Peak RSS per stage is sampled every 20 ms by a background thread (psutil), so it includes
+DuckDB's native memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["BENCH_QUERIES", "HAND_WRITTEN_SQL", "run_benchmark"]
+
+# The 12 starter queries plus variants: 50 segments of the kinds shops define.
+_VARIANTS = [
+    *(f"number_of_orders >= {k}" for k in range(2, 10)),
+    *(f"amount_spent >= {k * 5000}" for k in range(1, 9)),
+    *(f"last_order_date < -{d}d AND number_of_orders >= 2" for d in (60, 90, 120, 270, 365)),
+    *(f"first_order_date > -{d}d" for d in (7, 14, 60, 90, 180)),
+    *(f"products_purchased(tag: '{t}') = true" for t in ("serum", "new", "bestseller", "refill")),
+    *(f"first_order_channel = '{c}'" for c in ("google", "line", "email", "direct", "affiliate")),
+    "customer_tags CONTAINS 'line' AND last_order_date < -90d",
+    "orders_placed MATCHES (discount_code STARTS WITH 'WELCOME')",
+    "days_to_second_order <= 30",
+]
+
+
+def _bench_queries() -> list[str]:
+    from segmentry.templates import TEMPLATES
+
+    return [t.query for t in TEMPLATES.values()] + _VARIANTS
+
+
+BENCH_QUERIES = _bench_queries()
+
+# Hand-written DuckDB SQL for the starter templates, as a reference for the compiled queries.
+# ? is the evaluation day. Each returns the member customer ids.
+_VALID = "FROM order_facts WHERE processed_on <= ?"
+HAND_WRITTEN_SQL: dict[str, str] = {
+    "number_of_orders = 1": f"SELECT customer_id {_VALID} GROUP BY 1 HAVING count(*) = 1",
+    "number_of_orders >= 2": f"SELECT customer_id {_VALID} GROUP BY 1 HAVING count(*) >= 2",
+    "number_of_orders >= 5": f"SELECT customer_id {_VALID} GROUP BY 1 HAVING count(*) >= 5",
+    "number_of_orders >= 2 AND last_order_date < -180d": (
+        "SELECT customer_id FROM order_facts WHERE processed_on <= ?::DATE GROUP BY 1 "
+        "HAVING count(*) >= 2 AND max(processed_on) < ?::DATE - INTERVAL 180 DAY"
+    ),
+    "average_order_value >= 8000": (
+        f"SELECT customer_id {_VALID} GROUP BY 1 HAVING sum(amount) / count(*) >= 8000"
+    ),
+    "first_order_channel = 'instagram'": (
+        f"SELECT customer_id {_VALID} AND seq = 1 AND channel = 'instagram'"
+    ),
+}
+
+
+@dataclass
+class _Meter:
+    """Samples this process's RSS in the background; ``peak`` since the last ``reset``."""
+
+    peak: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._process = psutil.Process()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def reset(self) -> None:
+        self.peak = self._process.memory_info().rss
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+@dataclass
+class _Results:
+    rows: list[tuple[str, float, int, str]] = field(default_factory=list)
+    meter: _Meter = field(default_factory=_Meter)
+
+    @contextlib.contextmanager
+    def stage(self, name: str, note: str = "") -> Iterator[dict[str, str]]:
+        self.meter.reset()
+        started = time.perf_counter()
+        extra = {"note": note}
+        yield extra
+        self.rows.append((name, time.perf_counter() - started, self.meter.peak, extra["note"]))
+
+
+def run_benchmark(
+    *, customers: int, segments: int, folder: Path, history_days: int, out: Console
+) -> list[tuple[str, float, int, str]]:
+    """Run every stage, print a table of figures, and return the rows."""
+    from segmentry.connectors.demo import generate_store, write_parquet
+    from segmentry.workspace import Workspace
+
+    results = _Results()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    end = dt.date(2026, 6, 30)
+    with results.stage("generate store → Parquet", f"{customers:,} customers") as extra:
+        tables = generate_store(customers, seed=7, end_date=end, shop_id="bench")
+        extra["note"] += (
+            f", {tables['orders'].num_rows:,} orders, {tables['order_lines'].num_rows:,} lines"
+        )
+        write_parquet(tables, folder / "parquet")
+        del tables
+    ws = Workspace.create(folder / "workspace", shop_id="bench")
+    try:
+        _import_and_run(ws, results, folder, end, segments, history_days)
+    finally:
+        ws.close()
+        results.meter.stop()
+    _print(results.rows, out)
+    return results.rows
+
+
+def _import_and_run(
+    ws: Any, results: _Results, folder: Path, end: dt.date, segments: int, history_days: int
+) -> None:
+    from segmentry.evaluation import members_on, membership_history
+    from segmentry.facts import build_facts
+    from segmentry.ledger.store import import_parquet_folder
+    from segmentry.membership import apply_day, write_history
+    from segmentry.metrics import daily_metrics
+
+    con = ws.warehouse
+    with results.stage("import from Parquet"):
+        import_parquet_folder(con, folder / "parquet", tz=ws.settings.shop.timezone)
+    queries = (BENCH_QUERIES * (segments // len(BENCH_QUERIES) + 1))[:segments]
+    conditions = [ws.validate(q) for q in queries]
+    # Yesterday's ledger as the starting point of the measured daily run.
+    yesterday = end - dt.timedelta(days=1)
+    with results.stage("setup: yesterday's membership", f"{segments} segments") as extra:
+        tables = []
+        for i, condition in enumerate(conditions):
+            members = members_on(con, condition, yesterday)
+            start = members.mutate(valid_from=yesterday, valid_to=None)
+            tables.append(write_history(con, i + 1, _intervals(start), tag="bench"))
+    with results.stage("daily run: facts", "order_facts + line_facts"):
+        build_facts(con, subtract_refunds=True)
+    with results.stage("daily run: 50 segments + ledger diff + metrics") as extra:
+        changed = 0
+        for i, condition in enumerate(conditions):
+            change = apply_day(con, tables[i], members_on(con, condition, end), end, tag="run")
+            changed += change.joined + change.left
+            daily_metrics(con, change.table, end, end)
+        extra["note"] = f"{segments} segments, {changed:,} joins+leaves"
+    with results.stage(f"history: {history_days} days of one new segment") as extra:
+        condition = ws.validate("number_of_orders >= 2 AND last_order_date < -90d")
+        start = end - dt.timedelta(days=history_days - 1)
+        table = write_history(con, 999, membership_history(con, condition, start, end), tag="h")
+        frame = daily_metrics(con, table, start, end)
+        extra["note"] = f"{len(frame)} days of metrics"
+    _compare_hand_written(ws, results, end)
+
+
+def _intervals(members: Any) -> Any:
+    import ibis
+
+    return members.select(
+        "customer_id",
+        valid_from=members.valid_from.cast("date"),
+        valid_to=ibis.null().cast("date"),
+    )
+
+
+def _compare_hand_written(ws: Any, results: _Results, day: dt.date) -> None:
+    from segmentry.evaluation import members_on
+
+    con = ws.warehouse
+    raw = con.con  # the duckdb connection under Ibis
+    ours_total = hand_total = 0.0
+    for query, sql in HAND_WRITTEN_SQL.items():
+        condition = ws.validate(query)
+        started = time.perf_counter()
+        ours = con.to_pyarrow(members_on(con, condition, day)).num_rows
+        ours_total += time.perf_counter() - started
+        started = time.perf_counter()
+        params = [day] * sql.count("?")
+        hand = len(raw.execute(sql, params).fetchall())
+        hand_total += time.perf_counter() - started
+        if ours != hand:
+            results.rows.append((f"MISMATCH {query}", 0.0, 0, f"ours {ours} vs hand {hand}"))
+    ratio = ours_total / hand_total if hand_total else float("nan")
+    results.rows.append(
+        (
+            "compiled vs hand-written SQL",
+            ours_total,
+            results.meter.peak,
+            f"hand-written {hand_total:.2f} s, ratio {ratio:.2f}×",
+        )
+    )
+
+
+def _print(rows: list[tuple[str, float, int, str]], out: Console) -> None:
+    table = Table(title="segmentry bench")
+    for column in ("stage", "wall time", "peak RSS", "notes"):
+        table.add_column(column)
+    for name, seconds, rss, note in rows:
+        table.add_row(name, f"{seconds:.2f} s", f"{rss / 2**30:.2f} GiB", note)
+    out.print(table)
