@@ -1,0 +1,76 @@
+"""Workspace settings and the workspace lock."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from segmentry.config import Settings, load, save
+from segmentry.errors import ConfigError, LockHeldError, WorkspaceError
+from segmentry.lock import holder_of, workspace_lock
+from segmentry.workspace import Workspace
+
+
+def test_settings_round_trip_and_workspace_placeholder(tmp_path: Path) -> None:
+    settings = Settings()
+    settings.shop.id = "acme"
+    save(settings, tmp_path)
+    loaded = load(tmp_path)
+    assert loaded.shop.id == "acme"
+    assert loaded.warehouse.url == f"duckdb:///{tmp_path.resolve()}/warehouse.duckdb"
+    assert "{workspace}" in (tmp_path / "segmentry.toml").read_text()
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save(Settings(), tmp_path)
+    monkeypatch.setenv("SEGMENTRY_SHOP__TIMEZONE", "Europe/Berlin")
+    assert load(tmp_path).shop.timezone == "Europe/Berlin"
+
+
+def test_bad_config_names_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "segmentry.toml").write_text('[shop]\ntimezone = "Mars/Olympus"\n')
+    with pytest.raises(ConfigError, match=r"shop\.timezone: .*unknown time zone 'Mars/Olympus'"):
+        load(tmp_path)
+    (tmp_path / "segmentry.toml").write_text("[shop\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load(tmp_path)
+
+
+def test_open_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="not a segmentry workspace"):
+        Workspace.open(tmp_path)
+
+
+def test_create_refuses_an_existing_workspace(tmp_path: Path) -> None:
+    Workspace.create(tmp_path / "w").close()
+    with pytest.raises(WorkspaceError, match="already a segmentry workspace"):
+        Workspace.create(tmp_path / "w")
+
+
+def _hold(folder: str, ready: multiprocessing.synchronize.Event, done: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
+    with workspace_lock(Path(folder), "run 2026-01-01"):
+        ready.set()
+        done.wait(10)
+
+
+def test_second_holder_is_told_who_holds_the_lock(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    ready, done = ctx.Event(), ctx.Event()
+    other = ctx.Process(target=_hold, args=(str(tmp_path), ready, done))
+    other.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(LockHeldError) as caught, workspace_lock(tmp_path, "run again"):
+            pass
+        assert f"process {other.pid}" in caught.value.message
+        assert "`run 2026-01-01`" in caught.value.message
+    finally:
+        done.set()
+        other.join(10)
+    # Released by the other process: now it can be taken, and the holder record is cleared after.
+    with workspace_lock(tmp_path, "mine"):
+        assert holder_of(tmp_path) == {**holder_of(tmp_path), "pid": os.getpid()}  # type: ignore[dict-item]
+    assert holder_of(tmp_path) is None
