@@ -7,6 +7,8 @@ code runs on both; per-engine differences live here as data, never as ``if`` cha
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import ibis
@@ -14,7 +16,7 @@ from ibis.backends import BaseBackend
 
 from segmentry.errors import EngineError, WorkspaceError
 
-__all__ = ["connect", "engine_name"]
+__all__ = ["connect", "engine_name", "execute", "transaction"]
 
 
 def connect(url: str) -> BaseBackend:
@@ -41,3 +43,48 @@ def engine_name(con: BaseBackend) -> str:
     """``duckdb`` or ``postgres`` (Ibis backend names)."""
     name: Any = con.name
     return str(name)
+
+
+@contextlib.contextmanager
+def _duckdb_transaction(con: Any) -> Iterator[None]:
+    raw = con.con
+    raw.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _postgres_transaction(con: Any) -> Iterator[None]:
+    # NOTE: Ibis wraps each statement in psycopg's `transaction()`, which nests as a savepoint
+    # inside this outer one, so everything commits (or rolls back) together.
+    with con.con.transaction():
+        yield
+
+
+_TRANSACTIONS: dict[str, Callable[[Any], contextlib.AbstractContextManager[None]]] = {
+    "duckdb": _duckdb_transaction,
+    "postgres": _postgres_transaction,
+}
+
+
+@contextlib.contextmanager
+def transaction(con: BaseBackend) -> Iterator[None]:
+    """Run the enclosed warehouse writes atomically (DDL included, on both engines)."""
+    begin = _TRANSACTIONS.get(engine_name(con))
+    if begin is None:
+        raise EngineError(f"Transactions are not supported on the {engine_name(con)} engine.")
+    with begin(con):
+        yield
+
+
+def execute(con: BaseBackend, statement: Any) -> None:
+    """Run one sqlglot statement (built with sqlglot's builders, never with f-strings)."""
+    sql = statement.sql(dialect=con.dialect) if hasattr(statement, "sql") else statement
+    # NOTE: `_safe_raw_sql` closes the cursor on PostgreSQL; on DuckDB `raw_sql` returns the
+    # connection itself, which must not be closed.
+    with con._safe_raw_sql(sql):  # type: ignore[attr-defined]
+        pass
