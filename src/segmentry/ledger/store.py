@@ -94,9 +94,12 @@ def conform(table: str, data: pa.Table) -> pa.Table:
     columns = []
     for field in target:
         if field.name in data.column_names:
-            columns.append(_cast(table, field, data.column(field.name)))
+            column = _cast(table, field, data.column(field.name))
         else:
-            columns.append(pa.nulls(data.num_rows, field.type))
+            column = pa.nulls(data.num_rows, field.type)
+        if pa.types.is_list(field.type):  # lists are never NULL: no tags is an empty list
+            column = pc.fill_null(column, pa.scalar([], field.type))
+        columns.append(column)
     return pa.Table.from_arrays(columns, schema=target)
 
 
@@ -208,9 +211,8 @@ def _record_tag_changes(con: BaseBackend, staged: list[str], tz: str) -> int:
         )
     ).filter(lambda t: t._rank == 0)
     joined = customers.left_join(latest, ["shop_id", "customer_id"])
-    new_tags = joined.tags.fill_null(ibis.literal([], type="array<string>")).sort()
     changed = joined.filter(
-        joined.tags_right.isnull() | (new_tags != joined.tags_right.sort())
+        joined.tags_right.isnull() | (joined.tags.sort() != joined.tags_right.sort())
     )
     seen_at = ibis.greatest(
         changed.updated_at.fill_null(changed.created_at),
@@ -220,7 +222,7 @@ def _record_tag_changes(con: BaseBackend, staged: list[str], tz: str) -> int:
         "shop_id",
         "customer_id",
         seen_at=seen_at.fill_null(ibis.now().cast("timestamp")).cast("timestamp"),
-        tags=changed.tags.fill_null(ibis.literal([], type="array<string>")),
+        tags=changed.tags,
     )
     # NOTE: local dates are derived in Arrow (engines disagree on time zones): round-trip.
     data = add_local_dates("customer_tag_history", con.to_pyarrow(rows), tz)
@@ -240,8 +242,7 @@ def _stub_customers(con: BaseBackend) -> int:
         created_at=unknown.processed_at.min(), created_on=unknown.processed_on.min()
     )
     count = int(con.execute(stubs.count()))
-    if count:
-        stubs = stubs.mutate(tags=ibis.literal([], type="array<string>"))
+    if count:  # NOTE: tags stay NULL (meaning none): PostgreSQL cannot type an empty ARRAY[]
         columns = {
             name: stubs[name] if name in stubs.columns else ibis.null().cast(dtype)
             for name, dtype in TABLES["customers"].items()

@@ -1,0 +1,111 @@
+"""Evaluating segments: members on one day, and a whole membership history at once.
+
+*Members on a day* evaluates the condition at one point per customer.
+
+*History* uses change points. A condition's value for a customer can only change on a day when
+something about that customer changes — an order placed or cancelled, a tag change, the
+customer's creation — or when a relative date in the query crosses one of those days
+(``last_order_date < -90d`` flips 91 days after the last order). So the condition is evaluated
+only at ``event day + offset`` for the offsets the query implies (see
+:func:`segmentry.language.compiler.offsets_of`), plus any absolute dates it names, and
+membership on any other day is the value at the latest point before it. The result is the
+membership ledger directly: one row per stretch of days a customer was a member.
+
+>>> from segmentry.language import ast
+>>> sorted(_history_offsets(ast.Comparison("first_order_date", ">", ast.RelativeDate(30, "d"))))
+[0, 30, 31]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from segmentry.language import ast
+from segmentry.language.compiler import Facts, absolute_dates_of, evaluate, offsets_of
+
+__all__ = ["compiled_sql", "members_on", "membership_history"]
+
+
+def members_on(con: BaseBackend, condition: ast.Condition, day: dt.date) -> ir.Table:
+    """``(customer_id)`` of every member as of the end of ``day``."""
+    facts = Facts.of(con)
+    points = facts.customers.select("customer_id", day=ibis.date(day))
+    result = evaluate(facts, points, condition)
+    return result.filter(result.member).select("customer_id")
+
+
+def compiled_sql(con: BaseBackend, condition: ast.Condition, day: dt.date) -> str:
+    """The SQL the configured engine runs for the members on ``day``."""
+    return str(ibis.to_sql(members_on(con, condition, day), dialect=con.name))
+
+
+def membership_history(
+    con: BaseBackend, condition: ast.Condition, start: dt.date, end: dt.date
+) -> ir.Table:
+    """``(customer_id, valid_from, valid_to)`` for every membership stretch in [start, end].
+
+    ``valid_to`` is the first day the customer was no longer a member (exclusive), or NULL
+    when still a member on ``end``.
+    """
+    facts = Facts.of(con)
+    points = _change_points(facts, condition, start, end)
+    result = evaluate(facts, points, condition)
+    return _stretches(points, result)
+
+
+def _history_offsets(condition: ast.Condition) -> set[int]:
+    return offsets_of(condition)
+
+
+def _events(facts: Facts) -> ir.Table:
+    """``(customer_id, day)`` of everything that changes what we know about a customer."""
+    o, c, h = facts.orders, facts.customers, facts.tag_history
+    placed = o.select("customer_id", day=o.processed_on)
+    cancelled = o.filter(o.cancelled_on.notnull()).select("customer_id", day=o.cancelled_on)
+    created = c.select("customer_id", day=c.created_on)
+    tagged = h.select("customer_id", day=h.seen_on)
+    return ibis.union(placed, cancelled, created, tagged, distinct=True)
+
+
+def _change_points(
+    facts: Facts, condition: ast.Condition, start: dt.date, end: dt.date
+) -> ir.Table:
+    events = _events(facts)
+    shifted = [
+        events.select("customer_id", day=events.day + ibis.interval(days=k))
+        for k in sorted(_history_offsets(condition))
+    ]
+    customers = facts.customers.select("customer_id")
+    fixed = [
+        customers.select("customer_id", day=ibis.date(d))
+        for d in sorted(absolute_dates_of(condition))
+    ]
+    points = ibis.union(*shifted, *fixed, distinct=False)
+    points = points.filter(points.day <= ibis.date(end))
+    clamped = points.select(
+        "customer_id", day=ibis.greatest(points.day.cast("date"), ibis.date(start))
+    )
+    return clamped.distinct()
+
+
+def _stretches(points: ir.Table, result: ir.Table) -> ir.Table:
+    """Turn point evaluations into membership stretches (value holds until the next point)."""
+    # Points where the customer did not exist yet evaluate to "not a member".
+    full = points.left_join(result, ["customer_id", "day"]).select(
+        "customer_id", "day", member=ibis._.member.fill_null(False)
+    )
+    window = ibis.window(group_by=full.customer_id, order_by=full.day)
+    full = full.mutate(previous=full.member.lag().over(window))
+    changes = full.filter(full.member != full.previous.fill_null(False))
+    after = ibis.window(group_by=changes.customer_id, order_by=changes.day)
+    changes = changes.mutate(next_change=changes.day.lead().over(after))
+    stretches = changes.filter(changes.member)
+    return stretches.select(
+        "customer_id",
+        valid_from=stretches.day.cast("date"),
+        valid_to=stretches.next_change.cast("date"),
+    )

@@ -1,0 +1,601 @@
+"""Compile a resolved segment condition into an Ibis expression evaluated *as of a day*.
+
+The compiler works on **points**: a table of ``(customer_id, day)`` pairs. For each point it
+decides membership using only what was known at the end of ``day`` (shop time zone): orders
+processed on or before ``day`` and not cancelled by then, and the customer's tags as last
+recorded on or before ``day``. The daily run passes one point per customer; history evaluation
+passes the days on which a customer's membership can change (see :mod:`segmentry.evaluation`).
+Both go through this one compiler, so a segment's history and its daily runs agree.
+
+Shape of the work: the condition tree is walked once; leaves that need aggregates over a
+customer's orders (``products_purchased(...)``, ``order_tags CONTAINS ...``) register a
+*feature* table ``(customer_id, day, value)``; the features are left-joined onto the points and
+the condition becomes one boolean expression over that frame. Every leaf is NULL-safe (a
+customer without orders has no ``last_order_date``, so ``last_order_date < -90d`` is false and
+its ``NOT`` is true), matching Shopify.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from segmentry.language import ast
+from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, Kind
+
+__all__ = [
+    "RFM_RECENCY_DAYS",
+    "Facts",
+    "absolute_dates_of",
+    "evaluate",
+    "offsets_of",
+    "orders_as_of",
+]
+
+# Recency bands (days since the last order) of the rule-based RFM groups; see docs/metrics.md.
+RFM_RECENCY_DAYS = (30, 60, 120, 240)
+_SPEND_TIERS = ((Decimal(30000), "HIGH"), (Decimal(10000), "MEDIUM"))
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The fact tables a condition reads (see :mod:`segmentry.facts`)."""
+
+    orders: ir.Table
+    lines: ir.Table
+    customers: ir.Table
+    tag_history: ir.Table
+
+    @classmethod
+    def of(cls, con: BaseBackend) -> Facts:
+        return cls(
+            orders=con.table("order_facts"),
+            lines=con.table("line_facts"),
+            customers=con.table("customers"),
+            tag_history=con.table("customer_tag_history"),
+        )
+
+
+def evaluate(facts: Facts, points: ir.Table, condition: ast.Condition) -> ir.Table:
+    """``(customer_id, day, member)`` for every point of a customer known on that day."""
+    return _Compiler(facts, points.select("customer_id", "day")).run(condition)
+
+
+def orders_as_of(orders: ir.Table, points: ir.Table) -> ir.Table:
+    """Each point's orders valid at the end of its day, with their as-of position ``seq``.
+
+    An order counts from its ``processed_on`` day until the day before it is cancelled;
+    ``seq`` (1 = first order) and ``seq_desc`` (1 = latest) are positions among those orders.
+    """
+    o = orders.rename(o_customer_id="customer_id")
+    j = points.join(
+        o,
+        [
+            points.customer_id == o.o_customer_id,
+            o.processed_on <= points.day,
+            o.cancelled_on.isnull() | (o.cancelled_on > points.day),
+        ],
+    ).drop("o_customer_id")
+    first = ibis.row_number().over(
+        group_by=[j.customer_id, j.day], order_by=[j.processed_at, j.order_id]
+    )
+    last = ibis.row_number().over(
+        group_by=[j.customer_id, j.day],
+        order_by=[ibis.desc(j.processed_at), ibis.desc(j.order_id)],
+    )
+    return j.mutate(seq=first + 1, seq_desc=last + 1)
+
+
+@dataclass
+class _Compiler:
+    facts: Facts
+    points: ir.Table
+    features: dict[str, ir.Table] = field(default_factory=dict)
+    _orders: ir.Table | None = None
+    _names: itertools.count[int] = field(default_factory=itertools.count)
+
+    # ------------------------------------------------------------ driver
+
+    def run(self, condition: ast.Condition) -> ir.Table:
+        build = self.condition(condition)
+        frame = self.frame()
+        return frame.select("customer_id", "day", member=build(frame))
+
+    def frame(self) -> ir.Table:
+        c = self.facts.customers
+        customers = c.select(
+            "customer_id",
+            "created_on",
+            "city",
+            "region",
+            "country",
+            "email_marketing_state",
+            "sms_marketing_state",
+        )
+        frame = self.points.join(customers, "customer_id")
+        frame = frame.filter(frame.created_on <= frame.day)
+        for feature in self.features.values():
+            frame = frame.left_join(feature, ["customer_id", "day"]).drop(
+                "customer_id_right", "day_right"
+            )
+        return frame
+
+    def feature(self, key: str, build: Callable[[], ir.Table]) -> None:
+        if key not in self.features:
+            self.features[key] = build()
+
+    # ------------------------------------------------------------ as-of orders and lines
+
+    def orders(self) -> ir.Table:
+        if self._orders is None:
+            self._orders = orders_as_of(self.facts.orders, self.points)
+        return self._orders
+
+    def lines(self) -> ir.Table:
+        o = self.orders().select("customer_id", "day", "order_id", "seq", "processed_on",
+                                 "channel", "utm_source", "utm_medium", "utm_campaign",
+                                 "source_name", "discount_codes", "order_tags",
+                                 "is_subscription", "total")
+        lf = self.facts.lines.select(
+            l_order_id="order_id",
+            product_id="product_id",
+            sku="sku",
+            product_type="product_type",
+            vendor="vendor",
+            product_line="product_line",
+            product_tags="product_tags",
+            quantity="quantity",
+        )
+        return o.join(lf, o.order_id == lf.l_order_id).drop("l_order_id")
+
+    def stats(self) -> None:
+        def build() -> ir.Table:
+            a = self.orders()
+            first, last = a.seq == 1, a.seq_desc == 1
+            return a.group_by(["customer_id", "day"]).aggregate(
+                n_orders=a.count(),
+                spent=a.amount.sum(),
+                first_day=a.processed_on.min(),
+                last_day=a.processed_on.max(),
+                second_day=a.processed_on.min(where=a.seq == 2),
+                first_channel=a.channel.min(where=first),
+                first_utm_source=a.utm_source.min(where=first),
+                first_utm_medium=a.utm_medium.min(where=first),
+                first_utm_campaign=a.utm_campaign.min(where=first),
+                first_source_name=a.source_name.min(where=first),
+                last_channel=a.channel.min(where=last),
+                is_subscriber=a.is_subscription.any(),
+            )
+
+        self.feature("stats", build)
+
+    def tags(self) -> None:
+        def build() -> ir.Table:
+            p = self.points
+            h = self.facts.tag_history.select(
+                h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on", tags="tags"
+            )
+            j = p.join(h, [p.customer_id == h.h_customer_id, h.seen_on <= p.day])
+            rank = ibis.row_number().over(
+                group_by=[j.customer_id, j.day], order_by=ibis.desc(j.seen_at)
+            )
+            j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+            return j.select("customer_id", "day", tags_as_of=j.tags)
+
+        self.feature("tags", build)
+
+    # ------------------------------------------------------------ conditions
+
+    def condition(self, node: ast.Condition) -> Callable[[ir.Table], ir.BooleanValue]:
+        if isinstance(node, ast.And):
+            parts = [self.condition(item) for item in node.items]
+            return lambda f: _all(p(f) for p in parts)
+        if isinstance(node, ast.Or):
+            parts = [self.condition(item) for item in node.items]
+            return lambda f: _any(p(f) for p in parts)
+        if isinstance(node, ast.Not):
+            inner = self.condition(node.item)
+            return lambda f: ~inner(f)
+        if isinstance(node, ast.FunctionCondition):
+            return self.function(node)
+        leaf = self.leaf(node)
+        return lambda f: leaf(f).fill_null(False)
+
+    def leaf(self, node: ast.Condition) -> Callable[[ir.Table], ir.BooleanValue]:
+        assert isinstance(node, ast.Comparison | ast.Between | ast.IsNull | ast.Contains
+                          | ast.StartsWith)
+        name = node.attribute
+        if name in ("order_tags", "discount_codes_used"):
+            return self.order_list_leaf(node)
+        attribute = self.attribute(name)
+        kind = ATTRIBUTES[name].kind
+        if isinstance(node, ast.Comparison):
+            return lambda f: _compare(attribute(f), node.op, self.value(node.value, f.day, kind))
+        if isinstance(node, ast.Between):
+            return lambda f: attribute(f).between(
+                self.value(node.low, f.day, kind), self.value(node.high, f.day, kind)
+            )
+        if isinstance(node, ast.IsNull):
+            return lambda f: _is_null(attribute(f), kind, node.negated)
+        if isinstance(node, ast.Contains):
+            test = _contains(kind)
+            return lambda f: _negate(test(attribute(f), _python(node.value)), node.negated)
+        return lambda f: _starts_with(attribute(f), kind, str(_python(node.value)))
+
+    def order_list_leaf(self, node: ast.Condition) -> Callable[[ir.Table], ir.BooleanValue]:
+        """``order_tags`` / ``discount_codes_used``: any as-of order's list matches."""
+        assert isinstance(node, ast.Contains | ast.StartsWith | ast.IsNull)
+        column = "order_tags" if node.attribute == "order_tags" else "discount_codes"
+        key = f"hit{next(self._names)}"
+
+        def build() -> ir.Table:
+            a = self.orders()
+            values = a[column]
+            if isinstance(node, ast.IsNull):
+                hit = values.length() > 0
+            elif isinstance(node, ast.StartsWith):
+                hit = _starts_with(values, Kind.STRING_LIST, str(_python(node.value)))
+            else:
+                hit = values.contains(_python(node.value))
+            return a.group_by(["customer_id", "day"]).aggregate(**{key: hit.any()})
+
+        self.feature(key, build)
+        negated = getattr(node, "negated", False)
+        if isinstance(node, ast.IsNull):  # IS NULL: no order carries any tag / code
+            return lambda f: _negate(f[key].fill_null(False), not negated)
+        return lambda f: _negate(f[key].fill_null(False), negated)
+
+    # ------------------------------------------------------------ attributes
+
+    def attribute(self, name: str) -> Callable[[ir.Table], ir.Value]:
+        static = _CUSTOMER_COLUMNS.get(name)
+        if static is not None:
+            return lambda f: f[static]
+        if name == "customer_tags":
+            self.tags()
+            return lambda f: f.tags_as_of
+        self.stats()
+        return _STATS_ATTRIBUTES[name]
+
+    def value(self, value: ast.Value, day: ir.DateValue, kind: Kind) -> Any:
+        if isinstance(value, ast.RelativeDate):
+            return day - _interval(value)
+        if isinstance(value, ast.NamedDate):
+            return day if value.name == "today" else day - ibis.interval(days=1)
+        if isinstance(value, ast.DateValue):
+            return ibis.date(value.value)
+        if isinstance(value, ast.NumberValue) and kind is Kind.INTEGER:
+            return ibis.literal(int(value.value))
+        if isinstance(value, ast.NumberValue):
+            return ibis.literal(float(value.value))
+        return ibis.literal(_python(value))
+
+    # ------------------------------------------------------------ functions
+
+    def function(self, node: ast.FunctionCondition) -> Callable[[ir.Table], ir.BooleanValue]:
+        spec = FUNCTIONS[node.name]
+        key = f"fn{next(self._names)}"
+        filters = [a for a in node.args if not spec.arguments[a.name].aggregate]
+        totals = [a for a in node.args if spec.arguments[a.name].aggregate]
+
+        def build() -> ir.Table:
+            rows = self.lines() if spec.level == "line" else self.orders()
+            for argument in filters:
+                rows = rows.filter(self.argument(rows, argument, spec.arguments[argument.name]))
+            aggregates = {f"{key}_count": rows.order_id.nunique()}
+            if spec.level == "line":
+                aggregates[f"{key}_quantity"] = rows.quantity.sum()
+            return rows.group_by(["customer_id", "day"]).aggregate(**aggregates)
+
+        self.feature(key, build)
+
+        def test(f: ir.Table) -> ir.BooleanValue:
+            checks = [f[f"{key}_count"].fill_null(0) >= 1]
+            for argument in totals:
+                column = f[f"{key}_{argument.name}"].fill_null(0)
+                checks.append(self.total_check(column, argument))
+            return _negate(_all(checks), node.negated)
+
+        return test
+
+    def total_check(self, column: ir.Value, argument: ast.Argument) -> ir.BooleanValue:
+        if argument.op == "BETWEEN":
+            assert isinstance(argument.value, ast.ListValue)
+            low, high = (_python(v) for v in argument.value.items)
+            return column.between(low, high)
+        return _compare(column, argument.op, _python(argument.value))
+
+    def argument(self, rows: ir.Table, argument: ast.Argument, spec: Any) -> ir.BooleanValue:
+        column = rows[_ARGUMENT_COLUMNS.get(argument.name, spec.column)]
+        op, value = argument.op, argument.value
+        if spec.kind is Kind.DATE:
+            day = rows.day
+            if op == "BETWEEN":
+                assert isinstance(value, ast.ListValue)
+                low, high = (self.value(v, day, Kind.DATE) for v in value.items)
+                return column.between(low, high)
+            return _compare(column, op, self.value(value, day, Kind.DATE))
+        if column.type().is_array():
+            return _list_argument(column, op, value)
+        if op == "BETWEEN":
+            assert isinstance(value, ast.ListValue)
+            low, high = (_python(v) for v in value.items)
+            return column.between(low, high)
+        if op == "STARTS WITH":
+            return column.startswith(str(_python(value)))
+        if isinstance(value, ast.ListValue):
+            options = [_argument_literal(v, spec.kind) for v in value.items]
+            return _negate(column.isin(options), op == "!=")
+        if op == "CONTAINS":
+            return column.contains(str(_python(value)))
+        return _compare(column, op, _argument_literal(value, spec.kind))
+
+
+# ---------------------------------------------------------------- tables of meaning
+
+_CUSTOMER_COLUMNS = {
+    "customer_added_date": "created_on",
+    "customer_cities": "city",
+    "customer_regions": "region",
+    "customer_countries": "country",
+    "email_subscription_status": "email_marketing_state",
+    "sms_subscription_status": "sms_marketing_state",
+}
+
+# Function arguments whose fact column differs from the catalog's (as-of values).
+_ARGUMENT_COLUMNS = {"order_number": "seq", "date": "processed_on"}
+
+
+def _orders(f: ir.Table) -> ir.IntegerValue:
+    return f.n_orders.fill_null(0)
+
+
+def _days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
+    return later.epoch_days() - earlier.epoch_days()
+
+
+def _average_order_value(f: ir.Table) -> ir.Value:
+    return ibis.ifelse(_orders(f) > 0, f.spent.cast("float64") / _orders(f), ibis.null())
+
+
+def _purchase_interval(f: ir.Table) -> ir.Value:
+    span = _days_between(f.last_day, f.first_day).cast("float64")
+    return ibis.ifelse(_orders(f) >= 2, span / (_orders(f) - 1), ibis.null())
+
+
+def _recency_score(f: ir.Table) -> ir.IntegerValue:
+    days = _days_between(f.day, f.last_day)
+    case = ibis.cases(*((days <= d, 5 - i) for i, d in enumerate(RFM_RECENCY_DAYS)), else_=1)
+    return case
+
+
+def _frequency_score(f: ir.Table) -> ir.IntegerValue:
+    n = _orders(f)
+    return ibis.cases((n >= 6, 5), (n >= 4, 4), (n >= 3, 3), (n >= 2, 2), else_=1)
+
+
+def _rfm_group(f: ir.Table) -> ir.StringValue:
+    """Rule-based RFM groups with Shopify's names (definition in docs/metrics.md)."""
+    r, fr = _recency_score(f), _frequency_score(f)
+    return ibis.cases(
+        (_orders(f) == 0, "PROSPECTS"),
+        ((r >= 4) & (fr >= 4), "CHAMPIONS"),
+        ((r == 5) & (fr == 1), "NEW"),
+        ((r == 4) & (fr == 1), "PROMISING"),
+        (r >= 4, "ACTIVE"),
+        ((r == 3) & (fr >= 3), "LOYAL"),
+        (r == 3, "NEEDS_ATTENTION"),
+        ((r == 2) & (fr >= 3), "AT_RISK"),
+        (r == 2, "ALMOST_LOST"),
+        (fr >= 4, "PREVIOUSLY_LOYAL"),
+        else_="DORMANT",
+    )
+
+
+def _spend_tier(f: ir.Table) -> ir.StringValue:
+    spent = f.spent.fill_null(0)
+    return ibis.cases(*((spent >= float(t), name) for t, name in _SPEND_TIERS), else_="LOW")
+
+
+_STATS_ATTRIBUTES: dict[str, Callable[[ir.Table], ir.Value]] = {
+    "number_of_orders": _orders,
+    "amount_spent": lambda f: f.spent.fill_null(0),
+    "average_order_value": _average_order_value,
+    "first_order_date": lambda f: f.first_day,
+    "last_order_date": lambda f: f.last_day,
+    "rfm_group": _rfm_group,
+    "predicted_spend_tier": _spend_tier,
+    "first_order_channel": lambda f: f.first_channel,
+    "first_order_utm_source": lambda f: f.first_utm_source,
+    "first_order_utm_medium": lambda f: f.first_utm_medium,
+    "first_order_utm_campaign": lambda f: f.first_utm_campaign,
+    "first_order_source_name": lambda f: f.first_source_name,
+    "last_order_channel": lambda f: f.last_channel,
+    "days_to_second_order": lambda f: _days_between(f.second_day, f.first_day),
+    "days_since_last_order": lambda f: _days_between(f.day, f.last_day),
+    "purchase_interval": _purchase_interval,
+    "subscriber": lambda f: f.is_subscriber.fill_null(False),
+}
+
+
+# ---------------------------------------------------------------- small pieces
+
+
+def _all(parts: Any) -> ir.BooleanValue:
+    items = list(parts)
+    result = items[0]
+    for item in items[1:]:
+        result = result & item
+    return result
+
+
+def _any(parts: Any) -> ir.BooleanValue:
+    items = list(parts)
+    result = items[0]
+    for item in items[1:]:
+        result = result | item
+    return result
+
+
+def _negate(value: ir.BooleanValue, negated: bool) -> ir.BooleanValue:
+    return ~value if negated else value
+
+
+def _compare(left: Any, op: str, right: Any) -> ir.BooleanValue:
+    operations: dict[str, Callable[[Any, Any], ir.BooleanValue]] = {
+        "=": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+    }
+    return operations[op](left, right)
+
+
+def _is_null(value: ir.Value, kind: Kind, negated: bool) -> ir.BooleanValue:
+    if kind is Kind.STRING_LIST and value.type().is_array():
+        empty = value.isnull() | (value.length() == 0)
+        return _negate(empty, negated)
+    return value.notnull() if negated else value.isnull()
+
+
+def _contains(kind: Kind) -> Callable[[ir.Value, Any], ir.BooleanValue]:
+    def test(value: ir.Value, item: Any) -> ir.BooleanValue:
+        if value.type().is_array():
+            return value.contains(item)
+        return value == item  # single-valued address fields: city, region, country
+
+    return test
+
+
+def _starts_with(value: ir.Value, kind: Kind, prefix: str) -> ir.BooleanValue:
+    if value.type().is_array():
+        return value.filter(lambda item: item.startswith(prefix)).length() > 0
+    return value.startswith(prefix)
+
+
+def _list_argument(column: ir.ArrayValue, op: str, value: ast.Value) -> ir.BooleanValue:
+    if op == "STARTS WITH":
+        return _starts_with(column, Kind.STRING_LIST, str(_python(value)))
+    items = value.items if isinstance(value, ast.ListValue) else (value,)
+    hit = _any(column.contains(str(_python(v))) for v in items)
+    return _negate(hit, op == "!=")
+
+
+def _argument_literal(value: ast.Value, kind: Kind) -> Any:
+    raw = _python(value)
+    if kind is Kind.STRING:  # ids may be written as numbers: products_purchased(id: 123)
+        if isinstance(raw, Decimal):
+            return format(raw, "f")
+        return str(raw)
+    if kind is Kind.INTEGER and isinstance(raw, Decimal):
+        return int(raw)
+    if kind is Kind.MONEY and isinstance(raw, Decimal):
+        return float(raw)
+    return raw
+
+
+def _python(value: ast.Value) -> Any:
+    if isinstance(value, ast.ListValue):
+        return [_python(v) for v in value.items]
+    return getattr(value, "value", None)
+
+
+def _interval(value: ast.RelativeDate) -> Any:
+    unit = {"d": "days", "w": "weeks", "m": "months", "y": "years"}[value.unit]
+    if unit == "weeks":
+        return ibis.interval(days=7 * value.amount)
+    return ibis.interval(**{unit: value.amount})
+
+
+# ---------------------------------------------------------------- change points
+
+
+def offsets_of(condition: ast.Condition) -> set[int]:
+    """Day offsets after a customer's events at which ``condition`` can change its value.
+
+    A relative date ``-30d`` compared with an event day ``e`` flips at ``e + 30`` or
+    ``e + 31``; months and years are covered by the whole range of their possible lengths.
+
+    >>> sorted(offsets_of(ast.Comparison("last_order_date", "<", ast.RelativeDate(90, "d"))))
+    [0, 90, 91]
+    """
+    found: set[int] = {0}
+    for value in _values(condition):
+        found |= _value_offsets(value)
+    for node in _leaves(condition):
+        if isinstance(node, ast.Comparison | ast.Between) and node.attribute in (
+            "days_since_last_order",
+        ):
+            for v in _values(node):
+                if isinstance(v, ast.NumberValue):
+                    n = int(v.value)
+                    found |= {n - 1, n, n + 1}
+        if getattr(node, "attribute", None) == "rfm_group":
+            found |= {d + k for d in RFM_RECENCY_DAYS for k in (0, 1)}
+    return {k for k in found if k >= 0}
+
+
+def absolute_dates_of(condition: ast.Condition) -> set[dt.date]:
+    """Calendar days on which a condition with absolute dates can change for everyone."""
+    days: set[dt.date] = set()
+    for value in _values(condition):
+        if isinstance(value, ast.DateValue):
+            days |= {value.value, value.value + dt.timedelta(days=1)}
+    return days
+
+
+def _value_offsets(value: ast.Value) -> set[int]:
+    if isinstance(value, ast.NamedDate):
+        return {0, 1} if value.name == "today" else {1, 2}
+    if not isinstance(value, ast.RelativeDate):
+        return set()
+    n = value.amount
+    if value.unit == "d":
+        return {n, n + 1}
+    if value.unit == "w":
+        return {7 * n, 7 * n + 1}
+    if value.unit == "m":
+        return set(range(28 * n, 31 * n + 2))
+    return set(range(365 * n, 366 * n + 2))
+
+
+def _leaves(node: ast.Condition) -> list[ast.Condition]:
+    if isinstance(node, ast.And | ast.Or):
+        return [leaf for item in node.items for leaf in _leaves(item)]
+    if isinstance(node, ast.Not):
+        return _leaves(node.item)
+    return [node]
+
+
+def _values(node: Any) -> list[ast.Value]:
+    """Every value in a condition, lists flattened."""
+    found: list[ast.Value] = []
+    if isinstance(node, ast.And | ast.Or):
+        for item in node.items:
+            found += _values(item)
+    elif isinstance(node, ast.Not):
+        found += _values(node.item)
+    elif isinstance(node, ast.FunctionCondition):
+        for argument in node.args:
+            found += _flatten(argument.value)
+    else:
+        for name in ("value", "low", "high"):
+            if hasattr(node, name):
+                found += _flatten(getattr(node, name))
+    return found
+
+
+def _flatten(value: ast.Value) -> list[ast.Value]:
+    if isinstance(value, ast.ListValue):
+        return [v for item in value.items for v in _flatten(item)]
+    return [value]
