@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from segmentry.errors import ConfigError
 
-__all__ = ["CONFIG_FILE", "ShopSettings", "Settings", "SourceSettings", "load", "save"]
+__all__ = ["CONFIG_FILE", "Settings", "ShopSettings", "SourceSettings", "load", "save"]
 
 CONFIG_FILE = "segmentry.toml"
 
@@ -39,7 +39,9 @@ class ShopSettings(BaseModel):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Tokyo)") from e
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Asia/Tokyo)"
+            ) from e
         return value
 
 
@@ -72,7 +74,9 @@ class SourceSettings(BaseModel):
     mapping: dict[str, str] = Field(
         default_factory=dict, description="generic: canonical column → file column."
     )
-    rows: Literal["order", "line"] = Field("line", description="generic: one row per order or line.")
+    rows: Literal["order", "line"] = Field(
+        "line", description="generic: one row per order or line."
+    )
 
 
 class Settings(BaseSettings):

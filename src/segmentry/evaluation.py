@@ -11,31 +11,80 @@ only at ``event day + offset`` for the offsets the query implies (see
 membership on any other day is the value at the latest point before it. The result is the
 membership ledger directly: one row per stretch of days a customer was a member.
 
->>> from segmentry.language import ast
->>> sorted(_history_offsets(ast.Comparison("first_order_date", ">", ast.RelativeDate(30, "d"))))
-[0, 30, 31]
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmentry.language import ast
-from segmentry.language.compiler import Facts, absolute_dates_of, evaluate, offsets_of
+from segmentry.language.compiler import (
+    Facts,
+    absolute_dates_of,
+    customer_stats,
+    evaluate,
+    offsets_of,
+    orders_as_of,
+    tags_as_of,
+)
 
-__all__ = ["compiled_sql", "members_on", "membership_history"]
+__all__ = ["Snapshot", "compiled_sql", "members_on", "membership_history"]
 
 
-def members_on(con: BaseBackend, condition: ast.Condition, day: dt.date) -> ir.Table:
-    """``(customer_id)`` of every member as of the end of ``day``."""
+def members_on(
+    con: BaseBackend,
+    condition: ast.Condition,
+    day: dt.date,
+    snapshot: Snapshot | None = None,
+) -> ir.Table:
+    """``(customer_id)`` of every member as of the end of ``day``.
+
+    Pass a :class:`Snapshot` of that day when evaluating many segments: they share its work.
+    """
     facts = Facts.of(con)
-    points = facts.customers.select("customer_id", day=ibis.date(day))
-    result = evaluate(facts, points, condition)
+    points = _day_points(facts, day)
+    prebuilt = snapshot.tables if snapshot is not None else None
+    result = evaluate(facts, points, condition, prebuilt)
     return result.filter(result.member).select("customer_id")
+
+
+def _day_points(facts: Facts, day: dt.date) -> ir.Table:
+    return facts.customers.select("customer_id", day=ibis.date(day))
+
+
+class Snapshot:
+    """Every customer's as-of orders, statistics and tags for one day, materialised once.
+
+    >>> # with Snapshot(con, day) as snap: members_on(con, condition, day, snap)
+    """
+
+    def __init__(self, con: BaseBackend, day: dt.date) -> None:
+        self.con, self.day = con, day
+        self.tables: dict[str, ir.Table] = {}
+        self._names: list[str] = []
+
+    def __enter__(self) -> Snapshot:
+        facts = Facts.of(self.con)
+        points = _day_points(facts, self.day)
+        orders = self._materialise("orders", orders_as_of(facts.orders, points))
+        self._materialise("stats", customer_stats(orders))
+        self._materialise("tags", tags_as_of(facts.tag_history, points))
+        return self
+
+    def _materialise(self, key: str, expr: ir.Table) -> ir.Table:
+        name = f"_snapshot_{key}_{uuid.uuid4().hex[:8]}"
+        self._names.append(name)
+        self.tables[key] = self.con.create_table(name, expr, temp=True)
+        return self.tables[key]
+
+    def __exit__(self, *exc: object) -> None:
+        for name in self._names:
+            self.con.drop_table(name, force=True)
 
 
 def compiled_sql(con: BaseBackend, condition: ast.Condition, day: dt.date) -> str:
@@ -57,10 +106,6 @@ def membership_history(
     return _stretches(points, result)
 
 
-def _history_offsets(condition: ast.Condition) -> set[int]:
-    return offsets_of(condition)
-
-
 def _events(facts: Facts) -> ir.Table:
     """``(customer_id, day)`` of everything that changes what we know about a customer."""
     o, c, h = facts.orders, facts.customers, facts.tag_history
@@ -77,7 +122,7 @@ def _change_points(
     events = _events(facts)
     shifted = [
         events.select("customer_id", day=events.day + ibis.interval(days=k))
-        for k in sorted(_history_offsets(condition))
+        for k in sorted(offsets_of(condition))
     ]
     customers = facts.customers.select("customer_id")
     fixed = [

@@ -16,6 +16,7 @@ failure before step 5 leaves the previous state exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import socket
 import time
@@ -120,30 +121,35 @@ class Pipeline:
         return ""
 
     def _segments(self, day: dt.date, pending: list[_Pending], progress: Progress | None) -> str:
+        from segmentry.evaluation import Snapshot
         from segmentry.segments import SegmentBook
 
         book = SegmentBook(self.ws)
         segments = book.list()
-        for index, segment in enumerate(segments):
-            if progress:
-                progress("segments", index, len(segments))
-            if segment.computed_through is None or segment.membership_table is None:
-                book.recompute(segment.name)  # never computed: full history, switched at once
-                segment = book.get(segment.name)
-            assert segment.computed_through is not None and segment.membership_table is not None
-            if day < segment.computed_through:
-                raise SegmentError(
-                    f"Segment {segment.name!r} is already computed through "
-                    f"{segment.computed_through}; cannot run for the earlier day {day}.",
-                    code="day_in_past",
-                    hint="Recompute history with `segmentry segments edit` or run a later day.",
-                )
-            pending.append(self._advance(segment, day, book))
-        if progress:
-            progress("segments", len(segments), len(segments))
+        with Snapshot(self.ws.warehouse, day) as snapshot:
+            for index, segment in enumerate(segments):
+                self._segment(book, segment, day, snapshot, pending)
+                if progress:
+                    progress("segments", index + 1, len(segments))
         return f"{len(segments)} segment(s)"
 
-    def _advance(self, segment: Segment, day: dt.date, book: Any) -> _Pending:
+    def _segment(
+        self, book: Any, segment: Segment, day: dt.date, snapshot: Any, pending: list[_Pending]
+    ) -> None:
+        if segment.computed_through is None or segment.membership_table is None:
+            book.recompute(segment.name)  # never computed: full history, switched at once
+            segment = book.get(segment.name)
+        assert segment.computed_through is not None and segment.membership_table is not None
+        if day < segment.computed_through:
+            raise SegmentError(
+                f"Segment {segment.name!r} is already computed through "
+                f"{segment.computed_through}; cannot run for the earlier day {day}.",
+                code="day_in_past",
+                hint="Recompute history with `segmentry segments edit` or run a later day.",
+            )
+        pending.append(self._advance(segment, day, book, snapshot))
+
+    def _advance(self, segment: Segment, day: dt.date, book: Any, snapshot: Any) -> _Pending:
         """Apply every day after computed_through up to ``day`` (usually just ``day``)."""
         from segmentry.evaluation import members_on
         from segmentry.membership import apply_day
@@ -155,9 +161,11 @@ class Pipeline:
         # The computed-through day itself is re-evaluated too, so a rerun is a no-op check.
         item = _Pending(segment, segment.membership_table, min(first, day), day)
         current = segment.computed_through if day == segment.computed_through else first
-        tag = f"r{int(time.time() * 1000)}"
+        stamp = int(time.time() * 1000)
         while current <= day:
-            change = apply_day(con, item.table, members_on(con, condition, current), current, tag=tag)
+            members = members_on(con, condition, current, snapshot if current == day else None)
+            tag = f"r{stamp}_{current:%Y%m%d}"
+            change = apply_day(con, item.table, members, current, tag=tag)
             if change.table != item.table and item.table != segment.membership_table:
                 from segmentry.membership import drop_tables
 
@@ -247,10 +255,9 @@ class Pipeline:
         from segmentry.membership import drop_tables
 
         fresh = [p.table for p in pending if p.table != p.segment.membership_table]
-        try:
+        # Cleanup is best effort: an orphaned table is harmless, the original error matters.
+        with contextlib.suppress(Exception):
             drop_tables(self.ws.warehouse, fresh)
-        except Exception:  # noqa: S110 - cleanup is best effort; orphans are harmless
-            pass
         report.status = "failed"
         report.error = "".join(traceback.format_exception_only(error)).strip()
         with self.ws.state.begin() as conn:

@@ -113,7 +113,8 @@ class SegmentBook:
             raise SegmentError(
                 f"{name!r} is not a usable segment name.",
                 code="bad_name",
-                hint="Use letters, digits, spaces, '-', '_' or '.', starting with a letter or digit.",
+                hint="Use letters, digits, spaces, '-', '_' or '.', "
+                "starting with a letter or digit.",
             )
         self.validate(query)
         if self._query_of(name) is not None:

@@ -45,7 +45,9 @@ def summarize_metrics(frame: pd.DataFrame, day: dt.date | None = None) -> dict[s
         "aov": last["aov"],
         "revenue_30d": revenue,
         "change_30d": (
-            int(last["customers"]) - int(earlier.iloc[0]["customers"]) if not earlier.empty else None
+            int(last["customers"]) - int(earlier.iloc[0]["customers"])
+            if not earlier.empty
+            else None
         ),
     }
 

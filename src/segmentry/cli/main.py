@@ -124,7 +124,8 @@ def _print_overview(ws: Workspace) -> None:
 def run(
     workspace: WorkspaceOption = None,
     day: Annotated[
-        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Day to run for (default today).")
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Day to run for (default today)."),
     ] = None,
 ) -> None:
     """The daily pipeline: ingest sources, rebuild facts, evaluate segments, update the membership

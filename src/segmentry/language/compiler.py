@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -35,9 +35,11 @@ __all__ = [
     "RFM_RECENCY_DAYS",
     "Facts",
     "absolute_dates_of",
+    "customer_stats",
     "evaluate",
     "offsets_of",
     "orders_as_of",
+    "tags_as_of",
 ]
 
 # Recency bands (days since the last order) of the rule-based RFM groups; see docs/metrics.md.
@@ -64,9 +66,20 @@ class Facts:
         )
 
 
-def evaluate(facts: Facts, points: ir.Table, condition: ast.Condition) -> ir.Table:
-    """``(customer_id, day, member)`` for every point of a customer known on that day."""
-    return _Compiler(facts, points.select("customer_id", "day")).run(condition)
+def evaluate(
+    facts: Facts,
+    points: ir.Table,
+    condition: ast.Condition,
+    prebuilt: Mapping[str, ir.Table] | None = None,
+) -> ir.Table:
+    """``(customer_id, day, member)`` for every point of a customer known on that day.
+
+    ``prebuilt`` may hold materialised ``orders`` (:func:`orders_as_of`), ``stats``
+    (:func:`customer_stats`) and ``tags`` (:func:`tags_as_of`) for these very points, so that
+    many segments evaluated on one day share that work.
+    """
+    compiler = _Compiler(facts, points.select("customer_id", "day"), dict(prebuilt or {}))
+    return compiler.run(condition)
 
 
 def orders_as_of(orders: ir.Table, points: ir.Table) -> ir.Table:
@@ -94,12 +107,42 @@ def orders_as_of(orders: ir.Table, points: ir.Table) -> ir.Table:
     return j.mutate(seq=first + 1, seq_desc=last + 1)
 
 
+def customer_stats(orders: ir.Table) -> ir.Table:
+    """Per point, the customer's order statistics from :func:`orders_as_of` rows."""
+    first, last = orders.seq == 1, orders.seq_desc == 1
+    return orders.group_by(["customer_id", "day"]).aggregate(
+        n_orders=orders.count(),
+        spent=orders.amount.sum(),
+        first_day=orders.processed_on.min(),
+        last_day=orders.processed_on.max(),
+        second_day=orders.processed_on.min(where=orders.seq == 2),
+        first_channel=orders.channel.min(where=first),
+        first_utm_source=orders.utm_source.min(where=first),
+        first_utm_medium=orders.utm_medium.min(where=first),
+        first_utm_campaign=orders.utm_campaign.min(where=first),
+        first_source_name=orders.source_name.min(where=first),
+        last_channel=orders.channel.min(where=last),
+        is_subscriber=orders.is_subscription.any(),
+    )
+
+
+def tags_as_of(history: ir.Table, points: ir.Table) -> ir.Table:
+    """Per point, the customer's tags as last recorded on or before its day."""
+    h = history.select(
+        h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on", tags="tags"
+    )
+    j = points.join(h, [points.customer_id == h.h_customer_id, h.seen_on <= points.day])
+    rank = ibis.row_number().over(group_by=[j.customer_id, j.day], order_by=ibis.desc(j.seen_at))
+    j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+    return j.select("customer_id", "day", tags_as_of=j.tags)
+
+
 @dataclass
 class _Compiler:
     facts: Facts
     points: ir.Table
+    prebuilt: dict[str, ir.Table]
     features: dict[str, ir.Table] = field(default_factory=dict)
-    _orders: ir.Table | None = None
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
     # ------------------------------------------------------------ driver
@@ -135,9 +178,9 @@ class _Compiler:
     # ------------------------------------------------------------ as-of orders and lines
 
     def orders(self) -> ir.Table:
-        if self._orders is None:
-            self._orders = orders_as_of(self.facts.orders, self.points)
-        return self._orders
+        if "orders" not in self.prebuilt:
+            self.prebuilt["orders"] = orders_as_of(self.facts.orders, self.points)
+        return self.prebuilt["orders"]
 
     def lines(self) -> ir.Table:
         o = self.orders().select("customer_id", "day", "order_id", "seq", "processed_on",
@@ -157,40 +200,14 @@ class _Compiler:
         return o.join(lf, o.order_id == lf.l_order_id).drop("l_order_id")
 
     def stats(self) -> None:
-        def build() -> ir.Table:
-            a = self.orders()
-            first, last = a.seq == 1, a.seq_desc == 1
-            return a.group_by(["customer_id", "day"]).aggregate(
-                n_orders=a.count(),
-                spent=a.amount.sum(),
-                first_day=a.processed_on.min(),
-                last_day=a.processed_on.max(),
-                second_day=a.processed_on.min(where=a.seq == 2),
-                first_channel=a.channel.min(where=first),
-                first_utm_source=a.utm_source.min(where=first),
-                first_utm_medium=a.utm_medium.min(where=first),
-                first_utm_campaign=a.utm_campaign.min(where=first),
-                first_source_name=a.source_name.min(where=first),
-                last_channel=a.channel.min(where=last),
-                is_subscriber=a.is_subscription.any(),
-            )
-
-        self.feature("stats", build)
+        if "stats" not in self.prebuilt:
+            self.prebuilt["stats"] = customer_stats(self.orders())
+        self.feature("stats", lambda: self.prebuilt["stats"])
 
     def tags(self) -> None:
-        def build() -> ir.Table:
-            p = self.points
-            h = self.facts.tag_history.select(
-                h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on", tags="tags"
-            )
-            j = p.join(h, [p.customer_id == h.h_customer_id, h.seen_on <= p.day])
-            rank = ibis.row_number().over(
-                group_by=[j.customer_id, j.day], order_by=ibis.desc(j.seen_at)
-            )
-            j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
-            return j.select("customer_id", "day", tags_as_of=j.tags)
-
-        self.feature("tags", build)
+        if "tags" not in self.prebuilt:
+            self.prebuilt["tags"] = tags_as_of(self.facts.tag_history, self.points)
+        self.feature("tags", lambda: self.prebuilt["tags"])
 
     # ------------------------------------------------------------ conditions
 
