@@ -49,16 +49,19 @@ def _bench_queries() -> list[str]:
 
 BENCH_QUERIES = _bench_queries()
 
-# Hand-written DuckDB SQL for the starter templates, as a reference for the compiled queries.
-# ? is the evaluation day. Each returns the member customer ids.
-_VALID = "FROM order_facts WHERE processed_on <= ?"
+# Hand-written DuckDB SQL for some starter templates, as a reference for the compiled queries.
+# $day is the evaluation day. Each returns the member customer ids.
+_VALID = (
+    "FROM order_facts WHERE processed_on <= $day "
+    "AND (cancelled_on IS NULL OR cancelled_on > $day)"
+)
 HAND_WRITTEN_SQL: dict[str, str] = {
     "number_of_orders = 1": f"SELECT customer_id {_VALID} GROUP BY 1 HAVING count(*) = 1",
     "number_of_orders >= 2": f"SELECT customer_id {_VALID} GROUP BY 1 HAVING count(*) >= 2",
     "number_of_orders >= 5": f"SELECT customer_id {_VALID} GROUP BY 1 HAVING count(*) >= 5",
     "number_of_orders >= 2 AND last_order_date < -180d": (
-        "SELECT customer_id FROM order_facts WHERE processed_on <= ?::DATE GROUP BY 1 "
-        "HAVING count(*) >= 2 AND max(processed_on) < ?::DATE - INTERVAL 180 DAY"
+        f"SELECT customer_id {_VALID} GROUP BY 1 "
+        "HAVING count(*) >= 2 AND max(processed_on) < $day - INTERVAL 180 DAY"
     ),
     "average_order_value >= 8000": (
         f"SELECT customer_id {_VALID} GROUP BY 1 HAVING sum(amount) / count(*) >= 8000"
@@ -137,7 +140,7 @@ def run_benchmark(
 def _import_and_run(
     ws: Any, results: _Results, folder: Path, end: dt.date, segments: int, history_days: int
 ) -> None:
-    from segmentry.evaluation import members_on, membership_history
+    from segmentry.evaluation import Snapshot, members_on, membership_history
     from segmentry.facts import build_facts
     from segmentry.ledger.store import import_parquet_folder
     from segmentry.membership import apply_day, write_history
@@ -152,18 +155,21 @@ def _import_and_run(
     yesterday = end - dt.timedelta(days=1)
     with results.stage("setup: yesterday's membership", f"{segments} segments") as extra:
         tables = []
-        for i, condition in enumerate(conditions):
-            members = members_on(con, condition, yesterday)
-            start = members.mutate(valid_from=yesterday, valid_to=None)
-            tables.append(write_history(con, i + 1, _intervals(start), tag="bench"))
+        with Snapshot(con, yesterday) as snapshot:
+            for i, condition in enumerate(conditions):
+                members = members_on(con, condition, yesterday, snapshot)
+                start = members.mutate(valid_from=yesterday, valid_to=None)
+                tables.append(write_history(con, i + 1, _intervals(start), tag="bench"))
     with results.stage("daily run: facts", "order_facts + line_facts"):
         build_facts(con, subtract_refunds=True)
     with results.stage("daily run: 50 segments + ledger diff + metrics") as extra:
         changed = 0
-        for i, condition in enumerate(conditions):
-            change = apply_day(con, tables[i], members_on(con, condition, end), end, tag="run")
-            changed += change.joined + change.left
-            daily_metrics(con, change.table, end, end)
+        with Snapshot(con, end) as snapshot:
+            for i, condition in enumerate(conditions):
+                members = members_on(con, condition, end, snapshot)
+                change = apply_day(con, tables[i], members, end, tag="run")
+                changed += change.joined + change.left
+                daily_metrics(con, change.table, end, end, snapshot)
         extra["note"] = f"{segments} segments, {changed:,} joins+leaves"
     with results.stage(f"history: {history_days} days of one new segment") as extra:
         condition = ws.validate("number_of_orders >= 2 AND last_order_date < -90d")
@@ -196,8 +202,7 @@ def _compare_hand_written(ws: Any, results: _Results, day: dt.date) -> None:
         ours = con.to_pyarrow(members_on(con, condition, day)).num_rows
         ours_total += time.perf_counter() - started
         started = time.perf_counter()
-        params = [day] * sql.count("?")
-        hand = len(raw.execute(sql, params).fetchall())
+        hand = len(raw.execute(sql, {"day": day}).fetchall())
         hand_total += time.perf_counter() - started
         if ours != hand:
             results.rows.append((f"MISMATCH {query}", 0.0, 0, f"ours {ours} vs hand {hand}"))

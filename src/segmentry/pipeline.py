@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from segmentry import state
 from segmentry.errors import RunError, SegmentError, SegmentryError
+from segmentry.evaluation import Snapshot
 
 if TYPE_CHECKING:
     from segmentry.segments import Segment
@@ -81,8 +82,13 @@ class Pipeline:
             try:
                 self._stage(report, "ingest", self._ingest)
                 self._stage(report, "facts", self._facts)
-                self._stage(report, "segments", lambda: self._segments(day, pending, progress))
-                self._stage(report, "metrics", lambda: self._metrics(pending, progress))
+                with Snapshot(self.ws.warehouse, day) as snapshot:
+                    self._stage(
+                        report, "segments", lambda: self._segments(day, snapshot, pending, progress)
+                    )
+                    self._stage(
+                        report, "metrics", lambda: self._metrics(snapshot, pending, progress)
+                    )
                 self._stage(report, "commit", lambda: self._commit(report, pending))
             except BaseException as e:
                 self._fail(report, pending, e)
@@ -120,17 +126,21 @@ class Pipeline:
         build_facts(self.ws.warehouse, subtract_refunds=self.ws.settings.metrics.subtract_refunds)
         return ""
 
-    def _segments(self, day: dt.date, pending: list[_Pending], progress: Progress | None) -> str:
-        from segmentry.evaluation import Snapshot
+    def _segments(
+        self,
+        day: dt.date,
+        snapshot: Snapshot,
+        pending: list[_Pending],
+        progress: Progress | None,
+    ) -> str:
         from segmentry.segments import SegmentBook
 
         book = SegmentBook(self.ws)
         segments = book.list()
-        with Snapshot(self.ws.warehouse, day) as snapshot:
-            for index, segment in enumerate(segments):
-                self._segment(book, segment, day, snapshot, pending)
-                if progress:
-                    progress("segments", index + 1, len(segments))
+        for index, segment in enumerate(segments):
+            self._segment(book, segment, day, snapshot, pending)
+            if progress:
+                progress("segments", index + 1, len(segments))
         return f"{len(segments)} segment(s)"
 
     def _segment(
@@ -174,14 +184,16 @@ class Pipeline:
             current += dt.timedelta(days=1)
         return item
 
-    def _metrics(self, pending: list[_Pending], progress: Progress | None) -> str:
+    def _metrics(
+        self, snapshot: Snapshot, pending: list[_Pending], progress: Progress | None
+    ) -> str:
         from segmentry.metrics import daily_metrics
 
         for index, item in enumerate(pending):
             if progress:
                 progress("metrics", index, len(pending))
             item.metrics = daily_metrics(
-                self.ws.warehouse, item.table, item.first_day, item.last_day
+                self.ws.warehouse, item.table, item.first_day, item.last_day, snapshot
             )
         if progress:
             progress("metrics", len(pending), len(pending))
