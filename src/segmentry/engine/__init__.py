@@ -19,6 +19,13 @@ from segmentry.errors import EngineError, WorkspaceError
 __all__ = ["connect", "engine_name", "execute", "transaction"]
 
 
+# Statements run on every new connection, per engine.
+_SETUP: dict[str, tuple[str, ...]] = {
+    # NOTE: DuckDB draws its own progress bars on stdout for long queries; we draw ours.
+    "duckdb": ("SET enable_progress_bar = false",),
+}
+
+
 def connect(url: str) -> BaseBackend:
     """Open the warehouse named by ``url``.
 
@@ -26,7 +33,10 @@ def connect(url: str) -> BaseBackend:
     'duckdb'
     """
     try:
-        return ibis.connect(url)
+        con = ibis.connect(url)
+        for statement in _SETUP.get(engine_name(con), ()):
+            con.raw_sql(statement)
+        return con
     except Exception as e:  # the engines raise a zoo of types; wrap them all at the boundary
         text = str(e)
         if "lock" in text.lower() and url.startswith("duckdb"):
