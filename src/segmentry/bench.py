@@ -107,6 +107,8 @@ class _Results:
         extra = {"note": note}
         yield extra
         self.rows.append((name, time.perf_counter() - started, self.meter.peak, extra["note"]))
+        seconds, peak = self.rows[-1][1], self.rows[-1][2]
+        print(f"  {name}: {seconds:.2f} s, peak RSS {peak / 2**30:.2f} GiB {extra['note']}")
 
 
 def run_benchmark(
@@ -154,6 +156,7 @@ def _import_and_run(
     # Yesterday's ledger as the starting point of the measured daily run.
     yesterday = end - dt.timedelta(days=1)
     with results.stage("setup: yesterday's membership", f"{segments} segments") as extra:
+        build_facts(con, subtract_refunds=True)
         tables = []
         with Snapshot(con, yesterday) as snapshot:
             for i, condition in enumerate(conditions):

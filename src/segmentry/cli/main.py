@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import time
 from pathlib import Path
@@ -33,6 +34,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(segment_commands.app, name="segments")
+
+
+@app.callback()
+def _workspace_for_all_commands(workspace: WorkspaceOption = None) -> None:
+    """Customer segments, LTV and journeys for DTC stores."""
+    # `segmentry -w PATH COMMAND` works like `segmentry COMMAND -w PATH`: every command reads
+    # the workspace from this variable when it is not given its own -w.
+    if workspace is not None:
+        os.environ["SEGMENTRY_WORKSPACE"] = str(workspace)
+
 app.command("import")(data_commands.import_command)
 
 
@@ -57,7 +68,7 @@ def init(
             timezone=timezone,
             currency=currency,
         ).close()
-    console.print(f"Created workspace [bold]{path}[/]. Next: `segmentry -w {path} import ...`")
+    console.print(f"Created workspace [bold]{path}[/]. Next: `segmentry -w {path} import FILE`")
 
 
 @app.command()

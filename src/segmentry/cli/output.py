@@ -88,16 +88,18 @@ def show_error(error: SegmentryError) -> None:
     """Print a user-facing error readably (a query error with its caret snippet)."""
     if isinstance(error, QueryError):
         err_console.print(
-            f"[bold red]Query error[/] ({error.code}) at line {error.line}, "
-            f"column {error.column}: {error.message}",
+            f"[bold red]Query error[/] ({error.code}) at line {error.line}, column {error.column}: ",
+            end="",
             highlight=False,
         )
+        err_console.print(error.message, markup=False, highlight=False)
         if error.query:
             err_console.print(error.snippet(), style="yellow", markup=False, highlight=False)
-        if error.suggestion:
-            err_console.print(f"Did you mean {error.suggestion!r}?", highlight=False)
+        # The resolver's hint already carries the suggestion ("did you mean ...?").
         if error.hint:
-            err_console.print(error.hint, highlight=False)
+            err_console.print(error.hint, markup=False, highlight=False)
+        elif error.suggestion:
+            err_console.print(f"Did you mean {error.suggestion!r}?", highlight=False)
         return
     err_console.print(f"[bold red]Error[/] ({error.code}): ", end="", highlight=False)
     err_console.print(str(error), markup=False, highlight=False)

@@ -60,29 +60,25 @@ class Position:
     end_column: int
 
 
-def _pos() -> Position | None:
-    return field(default=None, compare=False, repr=False)  # type: ignore[return-value]
-
-
 # ---------------------------------------------------------------- values
 
 
 @dataclass(frozen=True)
 class StringValue:
     value: str
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class NumberValue:
     value: Decimal
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class BoolValue:
     value: bool
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -90,7 +86,7 @@ class DateValue:
     """An absolute calendar date in the shop's time zone: ``2024-05-01``."""
 
     value: _dt.date
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -105,7 +101,7 @@ class RelativeDate:
     amount: int
     unit: Literal["d", "w", "m", "y"]
     spelled: Literal["offset", "days_ago"] = "offset"
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,7 @@ class NamedDate:
     """``today`` or ``yesterday`` (the evaluation day, or the day before it)."""
 
     name: Literal["today", "yesterday"]
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,7 @@ class ListValue:
     """A parenthesised list of values, as in ``products_purchased(id: (1, 2))``."""
 
     items: tuple[Value, ...]
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 Value: TypeAlias = (
@@ -141,7 +137,7 @@ class Comparison:
     attribute: str
     op: ComparisonOp
     value: Value
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -151,7 +147,7 @@ class Between:
     attribute: str
     low: Value
     high: Value
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -160,7 +156,7 @@ class IsNull:
 
     attribute: str
     negated: bool = False
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -170,7 +166,7 @@ class Contains:
     attribute: str
     value: Value
     negated: bool = False
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -179,7 +175,7 @@ class StartsWith:
 
     attribute: str
     value: Value
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 ArgumentOp = Literal["=", "!=", ">", ">=", "<", "<=", "BETWEEN", "CONTAINS", "STARTS WITH"]
@@ -198,7 +194,7 @@ class Argument:
     name: str
     op: ArgumentOp
     value: Value
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -214,25 +210,29 @@ class FunctionCondition:
     args: tuple[Argument, ...]
     negated: bool = False
     form: Literal["call", "matches"] = "call"
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class And:
+    """All of ``items`` (two or more: the parser gives a chain ``a AND b AND c`` as one node)."""
+
     items: tuple[Condition, ...]
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Or:
+    """Any of ``items`` (two or more, like :class:`And`)."""
+
     items: tuple[Condition, ...]
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Not:
     item: Condition
-    pos: Position | None = _pos()
+    pos: Position | None = field(default=None, compare=False, repr=False)
 
 
 Condition: TypeAlias = (

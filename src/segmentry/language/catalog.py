@@ -8,6 +8,8 @@ own segment language with the same meaning; the others are segmentry extensions.
 <Kind.INTEGER: 'integer'>
 >>> FUNCTIONS["products_purchased"].arguments["order_number"].aggregate
 False
+>>> call_form_operator("products_purchased", "date")
+'>='
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from enum import Enum
 __all__ = [
     "ATTRIBUTES",
     "FUNCTIONS",
+    "MARKETING_STATES",
     "RFM_GROUPS",
     "ArgumentSpec",
     "AttributeSpec",
     "FunctionSpec",
     "Kind",
+    "call_form_operator",
 ]
 
 
@@ -57,6 +61,9 @@ class ArgumentSpec:
     aggregate: bool = False
     # The order- or line-level column the argument filters on (compiler's business).
     column: str = ""
+    # Text values that may be written as bare whole numbers, as Shopify writes product ids
+    # (`id: 2012162031638`); the resolver turns such numbers into text.
+    numbers_as_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,14 @@ class FunctionSpec:
     shopify: bool = False
 
 
-MARKETING_STATES = ("SUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "UNSUBSCRIBED", "REDACTED", "INVALID")
+MARKETING_STATES = (
+    "SUBSCRIBED",
+    "NOT_SUBSCRIBED",
+    "PENDING",
+    "UNSUBSCRIBED",
+    "REDACTED",
+    "INVALID",
+)
 
 # Shopify's RFM group names (admin "Customer segments" → RFM), upper-case as in its queries.
 RFM_GROUPS = (
@@ -87,7 +101,9 @@ RFM_GROUPS = (
 
 _A = AttributeSpec
 _ATTRIBUTE_LIST = [
-    _A("number_of_orders", Kind.INTEGER, "Number of orders placed (cancelled ones excluded).", True),
+    _A(
+        "number_of_orders", Kind.INTEGER, "Number of orders placed (cancelled ones excluded).", True
+    ),
     _A("amount_spent", Kind.MONEY, "Total paid over all orders, in shop currency.", True),
     _A("average_order_value", Kind.MONEY, "The customer's own average order value."),
     _A("first_order_date", Kind.DATE, "Day of the first order (shop time zone).", True),
@@ -104,7 +120,9 @@ _ATTRIBUTE_LIST = [
         True,
         MARKETING_STATES,
     ),
-    _A("sms_subscription_status", Kind.ENUM, "SMS marketing consent state.", True, MARKETING_STATES),
+    _A(
+        "sms_subscription_status", Kind.ENUM, "SMS marketing consent state.", True, MARKETING_STATES
+    ),
     _A("rfm_group", Kind.ENUM, "Recency-frequency-monetary group.", True, RFM_GROUPS),
     _A(
         "predicted_spend_tier",
@@ -132,7 +150,13 @@ ATTRIBUTES: dict[str, AttributeSpec] = {a.name: a for a in _ATTRIBUTE_LIST}
 _G = ArgumentSpec
 _ORDER_ARGUMENTS = [
     _G("date", Kind.DATE, "Order day (shop time zone).", column="processed_on"),
-    _G("order_number", Kind.INTEGER, "Position among the customer's orders: 1 = first.", False, "seq"),
+    _G(
+        "order_number",
+        Kind.INTEGER,
+        "Position among the customer's orders: 1 = first.",
+        False,
+        "seq",
+    ),
     _G("channel", Kind.STRING, "Acquisition channel of the order.", column="channel"),
     _G("utm_source", Kind.STRING, "utm_source of the order.", column="utm_source"),
     _G("utm_medium", Kind.STRING, "utm_medium of the order.", column="utm_medium"),
@@ -145,12 +169,23 @@ _ORDER_ARGUMENTS = [
     _G("count", Kind.INTEGER, "Number of matching orders (default: at least 1).", True),
 ]
 _LINE_ARGUMENTS = [
-    _G("id", Kind.STRING, "Product id (a number or a list of them).", column="product_id"),
+    _G(
+        "id",
+        Kind.STRING,
+        "Product id (a number or a list of them).",
+        column="product_id",
+        numbers_as_text=True,
+    ),
     _G("tag", Kind.STRING, "A tag of the product.", column="product_tags"),
     _G("product_type", Kind.STRING, "Product type.", column="product_type"),
     _G("vendor", Kind.STRING, "Product vendor (brand).", column="vendor"),
     _G("sku", Kind.STRING, "Variant SKU.", column="sku"),
-    _G("product_line", Kind.STRING, "Product line (collection) of the product.", column="product_line"),
+    _G(
+        "product_line",
+        Kind.STRING,
+        "Product line (collection) of the product.",
+        column="product_line",
+    ),
     _G("quantity", Kind.INTEGER, "Total quantity bought across matching lines.", True),
 ]
 
@@ -170,3 +205,20 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         shopify=True,
     ),
 }
+
+
+def call_form_operator(function: str, argument: str) -> str:
+    """The operator that ``argument: value`` stands for in the call form of ``function``.
+
+    As in Shopify, a date argument means "on or after" and an aggregate (``count``,
+    ``quantity``) "at least"; every other argument means "equals" (a list: "any of").
+    Unknown names get ``'='`` (the resolver reports them).
+
+    >>> call_form_operator("orders_placed", "count"), call_form_operator("orders_placed", "channel")
+    ('>=', '=')
+    """
+    spec = FUNCTIONS.get(function)
+    arg = spec.arguments.get(argument) if spec else None
+    if arg is not None and (arg.kind is Kind.DATE or arg.aggregate):
+        return ">="
+    return "="

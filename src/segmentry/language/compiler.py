@@ -244,7 +244,10 @@ class _Compiler:
             return lambda f: _is_null(attribute(f), kind, node.negated)
         if isinstance(node, ast.Contains):
             test = _contains(kind)
-            return lambda f: _negate(test(attribute(f), _python(node.value)), node.negated)
+            # NOTE: no tags recorded (NULL) does not contain anything: NOT CONTAINS is true.
+            return lambda f: _negate(
+                test(attribute(f), _python(node.value)).fill_null(False), node.negated
+            )
         return lambda f: _starts_with(attribute(f), kind, str(_python(node.value)))
 
     def order_list_leaf(self, node: ast.Condition) -> Callable[[ir.Table], ir.BooleanValue]:

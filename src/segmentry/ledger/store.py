@@ -105,6 +105,8 @@ def conform(table: str, data: pa.Table) -> pa.Table:
 
 def _cast(table: str, field: pa.Field, column: pa.ChunkedArray) -> pa.ChunkedArray:
     try:
+        if pa.types.is_decimal(field.type) and pa.types.is_integer(column.type):
+            column = pc.cast(column, pa.decimal128(38, field.type.scale))  # int64 needs 19 digits
         if pa.types.is_timestamp(column.type) and column.type.tz is not None:
             column = pc.cast(column, pa.timestamp(column.type.unit, "UTC"))
             column = pc.local_timestamp(column)  # UTC wall time, zone dropped

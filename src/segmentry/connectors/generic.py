@@ -1,0 +1,387 @@
+"""Any CSV or Parquet file of orders (one row per order) or order lines (one row per line), with
+a mapping from canonical column names to the file's columns; and folders of Parquet files
+already in the canonical ledger columns.
+
+A canonical column the mapping leaves out is read from a file column of the same name when
+there is one, so a file in canonical columns needs no mapping at all. Required: ``order_id``,
+``customer_id`` or ``email``, ``processed_at`` and ``total`` (for line rows ``total`` may be left
+out: the order total is then the sum of its line totals); line rows also need ``sku`` or
+``product_id``, ``quantity``, and ``unit_price`` or ``line_total``.
+
+Timestamps without an offset are local time in the shop's zone. Values are validated as in
+:mod:`segmentry.connectors.records`; bad rows are handled as by the Shopify readers.
+
+>>> sorted(LINE_FIELDS)[:3]
+['line_id', 'line_total', 'product_id']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from segmentry.connectors.channels import derive_channel, is_subscription
+from segmentry.connectors.identity import CustomerLinks, product_id_for
+from segmentry.connectors.records import (
+    CENT,
+    Cells,
+    Problems,
+    ReadResult,
+    Record,
+    SourceFile,
+    arrow_table,
+    read_csv,
+    read_parquet_rows,
+)
+from segmentry.errors import DataImportError
+from segmentry.ledger.schema import TABLES
+from segmentry.ledger.store import LedgerBatch, conform
+
+__all__ = ["FIELDS", "LINE_FIELDS", "ORDER_FIELDS", "read_generic", "read_parquet_folder"]
+
+# canonical name → kind of value. Order-level fields:
+ORDER_FIELDS: dict[str, str] = {
+    "order_id": "text",
+    "name": "text",
+    "customer_id": "text",
+    "email": "text",
+    "processed_at": "timestamp",
+    "cancelled_at": "timestamp",
+    "currency": "text",
+    "subtotal": "money",
+    "discounts": "money",
+    "shipping": "money",
+    "tax": "money",
+    "total": "money",
+    "refunded": "money",
+    "source_name": "text",
+    "channel": "text",
+    "utm_source": "text",
+    "utm_medium": "text",
+    "utm_campaign": "text",
+    "landing_site": "text",
+    "referring_site": "text",
+    "discount_codes": "list",
+    "tags": "list",
+    "is_subscription": "bool",
+}
+# Line-level fields (``line_total`` is the line's ``total`` in the ledger):
+LINE_FIELDS: dict[str, str] = {
+    "line_id": "text",
+    "product_id": "text",
+    "variant_id": "text",
+    "sku": "text",
+    "title": "text",
+    "product_type": "text",
+    "vendor": "text",
+    "product_tags": "list",
+    "quantity": "int",
+    "unit_price": "money",
+    "line_total": "money",
+}
+FIELDS: dict[str, str] = {**ORDER_FIELDS, **LINE_FIELDS}
+_PRODUCT_FIELDS = ("title", "product_type", "vendor", "product_tags")
+_ZERO = Decimal("0.00")
+
+
+def read_generic(
+    path: Path,
+    *,
+    mapping: Mapping[str, str],
+    rows: Literal["order", "line"],
+    shop_id: str,
+    tz: str,
+    customer_ids: Mapping[str, str] | None = None,
+    skip_bad_rows: bool = False,
+) -> ReadResult:
+    """Orders (and lines, products) from a CSV or Parquet file (chosen by suffix).
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "o.csv"
+    >>> _ = f.write_text("id,buyer,at,amount\\nA1,c9,2026-01-05 10:00,1200\\n")
+    >>> m = {"order_id": "id", "customer_id": "buyer", "processed_at": "at", "total": "amount"}
+    >>> batch, bad = read_generic(f, mapping=m, rows="order", shop_id="s", tz="Asia/Tokyo")
+    >>> batch.orders.column("processed_at").to_pylist()
+    [datetime.datetime(2026, 1, 5, 1, 0)]
+    """
+    source = read_parquet_rows(path) if path.suffix.casefold() == ".parquet" else read_csv(path)
+    problems = Problems(source.name)
+    columns = _resolve(source, mapping, rows, problems)
+    problems.raise_if_any("columns")
+    builder = _Builder(shop_id, tz, columns, problems, CustomerLinks(shop_id, customer_ids))
+    for order_id, records in _group_by_order(source, columns, problems).items():
+        builder.add(order_id, records, lines=rows == "line")
+    if not skip_bad_rows:
+        problems.raise_if_any("file")
+    for order_id, records in builder.rejected:
+        problems.reject_rest(records, columns["order_id"], order_id)
+    batch = LedgerBatch(
+        orders=arrow_table("orders", builder.orders),
+        order_lines=arrow_table("order_lines", builder.lines),
+        products=arrow_table("products", builder.product_rows()),
+        customers=arrow_table("customers", builder.links.new_customers()),
+    )
+    return ReadResult(batch, problems.sorted())
+
+
+def _resolve(
+    source: SourceFile, mapping: Mapping[str, str], rows: str, problems: Problems
+) -> dict[str, str]:
+    """Canonical name → file column; every missing requirement becomes a problem."""
+    unknown = sorted(set(mapping) - set(FIELDS))
+    if unknown:
+        raise DataImportError(
+            f"Unknown canonical column(s) in the mapping: {', '.join(unknown)}.",
+            hint=f"Canonical columns: {', '.join(FIELDS)}.",
+        )
+    if rows == "order" and (line_keys := sorted(set(mapping) & set(LINE_FIELDS))):
+        raise DataImportError(
+            f"Line columns ({', '.join(line_keys)}) in a file of one row per order.",
+            hint="Use --rows line (rows = 'line') for a file with one row per order line.",
+        )
+    present = {c.casefold(): c for c in source.columns}
+    wanted = FIELDS if rows == "line" else ORDER_FIELDS
+    columns: dict[str, str] = {}
+    for key in wanted:
+        header = mapping.get(key, key)
+        if header.casefold() in present:
+            columns[key] = present[header.casefold()]
+        elif key in mapping:
+            problems.add(source.header_line, header, f"missing column (mapped to {key})")
+    for need in _requirements(rows):
+        if not any(k in columns or k in mapping for k in need):  # mapped: reported above
+            names = " or ".join(mapping.get(k, k) for k in need)
+            problems.add(source.header_line, names, "missing required column")
+    return columns
+
+
+def _requirements(rows: str) -> list[tuple[str, ...]]:
+    needs = [("order_id",), ("customer_id", "email"), ("processed_at",)]
+    if rows == "order":
+        return [*needs, ("total",)]
+    return [*needs, ("sku", "product_id"), ("quantity",), ("unit_price", "line_total")]
+
+
+def _group_by_order(
+    source: SourceFile, columns: Mapping[str, str], problems: Problems
+) -> dict[str, list[Record]]:
+    orders: dict[str, list[Record]] = {}
+    for record in source.records:
+        order_id = Cells(record, columns, problems).text("order_id")
+        if order_id is None:
+            problems.add(record.line, columns["order_id"], "row has no order id")
+            continue
+        orders.setdefault(order_id, []).append(record)
+    return orders
+
+
+def _read(cells: Cells, keys: Mapping[str, str]) -> dict[str, Any]:
+    """The parsed values of the given fields present in the file."""
+    readers: dict[str, Callable[[str], Any]] = {
+        "text": cells.text,
+        "timestamp": cells.timestamp,
+        "money": cells.money,
+        "int": cells.integer,
+        "bool": cells.boolean,
+    }
+    values: dict[str, Any] = {}
+    for key, kind in keys.items():
+        if key in cells.columns:
+            values[key] = cells.texts(key) if kind == "list" else readers[kind](key)
+    return values
+
+
+class _Builder:
+    """Turns each order's records into canonical rows; rejects an order with any bad row."""
+
+    def __init__(
+        self,
+        shop_id: str,
+        tz: str,
+        columns: Mapping[str, str],
+        problems: Problems,
+        links: CustomerLinks,
+    ) -> None:
+        self.shop_id, self.tz, self.columns = shop_id, tz, columns
+        self.problems, self.links = problems, links
+        self.orders: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.products: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self.rejected: list[tuple[str, list[Record]]] = []
+
+    def add(self, order_id: str, records: list[Record], *, lines: bool) -> None:
+        before = len(self.problems)
+        cells = [Cells(r, self.columns, self.problems, self.tz) for r in records]
+        first = cells[0]
+        head = _read(first, ORDER_FIELDS)
+        line_rows = [self._line(c, i) for i, c in enumerate(cells, start=1)] if lines else []
+        for other in cells[1:]:
+            if lines:
+                _check_agrees(other, head, first.line)
+            else:
+                other.bad(
+                    "order_id",
+                    f"order {order_id} appears twice (also on line {first.line})",
+                    order_id,
+                )
+        order = self._order(first, head, line_rows)
+        if len(self.problems) > before:
+            self.rejected.append((order_id, records))
+            return
+        self._accept(order, head, line_rows)
+
+    def _order(self, first: Cells, head: dict[str, Any], lines: list[dict[str, Any]]) -> dict:
+        _require(first, head, "processed_at")
+        has_customer = first.has("customer_id") or first.has("email")
+        if not (head.get("customer_id") or head.get("email") or has_customer):
+            first.bad(
+                "customer_id" if "customer_id" in first.columns else "email",
+                "row has neither a customer id nor an email",
+            )
+        total = head.get("total")
+        if "total" in self.columns:
+            _require(first, head, "total")
+        elif all(line["total"] is not None for line in lines):
+            total = sum((line["total"] for line in lines), _ZERO)
+        tags = head.get("tags") or []
+        subscription = head.get("is_subscription")
+        return {
+            **{k: v for k, v in head.items() if k not in {"email"}},
+            "shop_id": self.shop_id,
+            "name": head.get("name") or head.get("order_id"),
+            "customer_id": head.get("customer_id") or self.links.customer_id(head.get("email")),
+            "total": total,
+            "discounts": head.get("discounts") or _ZERO,
+            "refunded": head.get("refunded") or _ZERO,
+            "tags": tags,
+            "discount_codes": head.get("discount_codes") or [],
+            "channel": head.get("channel")
+            or derive_channel(
+                head.get("utm_source"),
+                head.get("utm_medium"),
+                head.get("referring_site"),
+                head.get("source_name"),
+            ),
+            "is_subscription": subscription
+            if subscription is not None
+            else is_subscription(tags, head.get("source_name")),
+        }
+
+    def _line(self, c: Cells, position: int) -> dict[str, Any]:
+        v = _read(c, LINE_FIELDS)
+        quantity = _require(c, v, "quantity")
+        if quantity is not None and quantity < 0:
+            c.bad("quantity", "quantity is negative", quantity)
+        unit_price, total = v.get("unit_price"), v.get("line_total")
+        if unit_price is None and total is not None and quantity:
+            unit_price = (total / quantity).quantize(CENT)
+        if total is None and unit_price is not None and quantity is not None:
+            total = unit_price * quantity
+        priced = c.has("unit_price") or c.has("line_total")
+        if unit_price is None and total is None and not priced:
+            c.bad(
+                "unit_price" if "unit_price" in c.columns else "line_total",
+                "line has neither a unit price nor a line total",
+            )
+        sku, title, vendor = v.get("sku"), v.get("title"), v.get("vendor")
+        product_id = v.get("product_id")
+        if product_id is None and sku is None:
+            c.bad(
+                "sku" if "sku" in c.columns else "product_id",
+                "line has neither a SKU nor a product id",
+            )
+        return {
+            **{
+                k: v[k]
+                for k in ("variant_id", "sku", "title", "product_type", "vendor", "product_tags")
+                if k in v
+            },
+            "shop_id": self.shop_id,
+            "line_id": v.get("line_id") or str(position),
+            "product_id": product_id or product_id_for(sku=sku, title=title, vendor=vendor),
+            "quantity": quantity,
+            "unit_price": unit_price,
+            "total": total,
+        }
+
+    def _accept(self, order: dict[str, Any], head: dict[str, Any], lines: list[dict]) -> None:
+        self.orders.append(order)
+        if not head.get("customer_id"):
+            self.links.saw(head.get("email"), order["processed_at"])
+        for line in lines:
+            line["order_id"] = order["order_id"]
+            self.lines.append(line)
+            self._product(line, order["processed_at"])
+
+    def _product(self, line: dict[str, Any], at: Any) -> None:
+        """Products come from lines when the file names them; the latest order's naming wins."""
+        if not any(k in self.columns for k in _PRODUCT_FIELDS):
+            return
+        known = self.products.get(line["product_id"])
+        if known is None or at >= known[0]:
+            row = {k: line.get(k) for k in ("title", "product_type", "vendor")}
+            row.update(
+                shop_id=self.shop_id, product_id=line["product_id"], tags=line.get("product_tags")
+            )
+            self.products[line["product_id"]] = (at, row)
+
+    def product_rows(self) -> list[dict[str, Any]]:
+        return [row for _, row in sorted(self.products.values(), key=lambda p: p[1]["product_id"])]
+
+
+def _require(cells: Cells, values: dict[str, Any], key: str) -> Any:
+    """The value of a required field; an empty one is a problem (a bad one already is)."""
+    value = values.get(key)
+    if value is None and not cells.has(key):
+        cells.bad(key, "required value is empty")
+    return value
+
+
+def _check_agrees(cells: Cells, head: dict[str, Any], first_line: int) -> None:
+    """Order-level values repeated on later lines must agree with the order's first line."""
+    for key, value in _read(cells, ORDER_FIELDS).items():
+        if cells.has(key) and value is not None and value != head.get(key):
+            cells.bad(
+                key, f"differs from the order's first row (line {first_line})", cells.raw(key)
+            )
+
+
+# ---------------------------------------------------------------- canonical Parquet
+
+
+def read_parquet_folder(folder: Path, *, shop_id: str) -> LedgerBatch:
+    """Canonical ``<table>.parquet`` files of a folder (e.g. exported from another workspace).
+
+    Files must be in canonical columns (:mod:`segmentry.ledger.schema`); a missing ``shop_id``
+    column is filled with ``shop_id``, and rows of another shop are refused.
+    """
+    tables: dict[str, pa.Table] = {}
+    for name in TABLES:
+        path = Path(folder) / f"{name}.parquet"
+        if path.exists():
+            tables[name] = conform(name, _with_shop(pq.read_table(path), shop_id, path))
+    if not tables:
+        raise DataImportError(
+            f"No ledger Parquet files in {folder}.",
+            hint=f"Expected files named {', '.join(f'{n}.parquet' for n in TABLES)}.",
+        )
+    return LedgerBatch(**tables)
+
+
+def _with_shop(table: pa.Table, shop_id: str, path: Path) -> pa.Table:
+    if "shop_id" not in table.column_names:
+        return table.add_column(0, "shop_id", pa.array([shop_id] * table.num_rows, pa.string()))
+    others = set(pc.unique(table.column("shop_id")).to_pylist()) - {shop_id}
+    if others:
+        raise DataImportError(
+            f"{path} holds rows of shop(s) {', '.join(sorted(map(str, others)))}, "
+            f"not of this workspace's shop {shop_id!r}.",
+            hint="Set shop.id in segmentry.toml to the shop the files belong to.",
+        )
+    return table

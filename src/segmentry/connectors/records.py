@@ -1,0 +1,446 @@
+"""Reading source files row by row, with the position of every value, and parsing cell values.
+
+Every file connector reads through here, so a bad value is always reported the same way: a
+:class:`~segmentry.errors.BadRow` naming the file, the 1-based **physical line** where the row
+starts (a quoted value may span several lines: the row's first line is reported), the column
+header and the reason. Parquet files have no lines: their rows are numbered from 1 instead.
+
+Parsing rules shared by every connector:
+
+- timestamps: ``2026-04-05 21:06:21 +0400``, ISO 8601 (``2026-04-05T21:06:21+04:00``, ``…Z``),
+  ``2026/04/05 21:06`` and bare dates; a value without an offset is local time in the shop's
+  time zone. Results are naive UTC, as the ledger stores them;
+- money: decimal text, ``1,234.50`` thousands separators allowed, rounded half-up to cents;
+- booleans: yes/no, true/false, y/n, 1/0 (any case);
+- a leading ``'`` (written by Shopify to keep spreadsheets from mangling ids, phones and zip
+  codes) is stripped from every text value.
+
+>>> parse_timestamp("2026-04-05 21:06:21 +0400", "Asia/Tokyo")
+datetime.datetime(2026, 4, 5, 17, 6, 21)
+>>> parse_money("1,234.5")
+Decimal('1234.50')
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zoneinfo
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pyarrow as pa
+
+from segmentry.errors import BadRow, DataImportError
+from segmentry.ledger.store import LedgerBatch, arrow_schema, conform
+
+__all__ = [
+    "Cells",
+    "Problems",
+    "ReadResult",
+    "Record",
+    "SourceFile",
+    "arrow_table",
+    "parse_bool",
+    "parse_int",
+    "parse_list",
+    "parse_money",
+    "parse_timestamp",
+    "read_csv",
+    "read_parquet_rows",
+    "resolve_columns",
+]
+
+CENT = Decimal("0.01")
+_TRUE = {"yes", "true", "y", "1", "t"}
+_FALSE = {"no", "false", "n", "0", "f"}
+_OFFSET = re.compile(r"^(?P<stamp>.+?)\s*(?P<offset>Z|UTC|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_SLASHED = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
+
+
+class ReadResult(NamedTuple):
+    """What a reader returns: the canonical tables and the rows it rejected (empty unless
+    the reader was asked to skip bad rows)."""
+
+    batch: LedgerBatch
+    bad_rows: list[BadRow]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One input row: the line it starts on (Parquet: its row number) and its raw values."""
+
+    line: int
+    values: Mapping[str, Any]
+    extra: tuple[str, ...] = ()  # values beyond the last header (a misaligned row)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file read into memory: its display name, column names and rows."""
+
+    name: str
+    columns: tuple[str, ...]
+    records: list[Record]
+    header_line: int = 1  # where column problems are reported (0 for Parquet: no header line)
+
+
+@dataclass
+class Problems:
+    """Every bad value found in one file, plus which rows are rejected."""
+
+    file: str
+    rows: list[BadRow] = field(default_factory=list)
+
+    def add(self, line: int, column: str, reason: str, value: Any = "") -> None:
+        self.rows.append(BadRow(self.file, line, column, reason, _shown(value)))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def reject_rest(self, records: Iterable[Record], column: str, order: str) -> None:
+        """Add a row for each record of a rejected order that has no problem of its own."""
+        flagged = {r.line for r in self.rows}
+        for record in records:
+            if record.line not in flagged:
+                self.add(record.line, column, f"rejected with the rest of order {order}", order)
+
+    def sorted(self) -> list[BadRow]:
+        return sorted(self.rows, key=lambda r: (r.file, r.line, r.column))
+
+    def raise_if_any(self, what: str) -> None:
+        """Raise DataImportError listing every problem (nothing of the file is imported)."""
+        if self.rows:
+            raise DataImportError(
+                f"{self.file}: {len(self.rows)} problem(s) in the {what}; nothing was imported.",
+                bad_rows=self.sorted(),
+                hint="Fix these rows, or import with --skip-bad-rows to load the other rows "
+                "and write the rejected ones to a CSV file.",
+            )
+
+
+def _shown(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+# ---------------------------------------------------------------- files
+
+
+def read_csv(path: Path, name: str | None = None) -> SourceFile:
+    """Read a CSV file (UTF-8, with or without BOM; Shift_JIS as saved by Japanese Excel).
+
+    Rows are numbered by the physical line they start on, so a row after a multi-line quoted
+    value still gets its true line number. Blank lines are skipped.
+    """
+    display = name or str(path)
+    text = _decode(path, display)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataImportError(f"{display} is empty.") from None
+    except csv.Error as e:
+        raise DataImportError(f"{display}: line 1 is not valid CSV: {e}") from e
+    columns = tuple(h.strip() for h in header)
+    return SourceFile(display, columns, list(_records(reader, columns, display)))
+
+
+def _decode(path: Path, display: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DataImportError(f"Cannot read {display}: {e.strerror or e}") from e
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DataImportError(
+        f"{display} is neither UTF-8 nor Shift_JIS text.", hint="Save the file as CSV UTF-8."
+    )
+
+
+def _records(reader: Any, columns: tuple[str, ...], display: str) -> Iterator[Record]:
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise DataImportError(f"{display}: line {start} is not valid CSV: {e}") from e
+        if not any(cell.strip() for cell in row):
+            continue
+        extra = tuple(cell for cell in row[len(columns) :] if cell.strip())
+        yield Record(start, dict(zip(columns, row, strict=False)), extra)
+
+
+def read_parquet_rows(path: Path, name: str | None = None) -> SourceFile:
+    """Read a Parquet file's rows as records numbered from 1 (values keep their types)."""
+    import pyarrow.parquet as pq
+
+    display = name or str(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise DataImportError(f"Cannot read {display} as Parquet: {e}") from e
+    records = [Record(i, row) for i, row in enumerate(table.to_pylist(), start=1)]
+    return SourceFile(display, tuple(table.column_names), records, header_line=0)
+
+
+def resolve_columns(
+    source: SourceFile,
+    wanted: Mapping[str, Sequence[str]],
+    required: Iterable[str],
+    problems: Problems,
+) -> dict[str, str]:
+    """Map each wanted key to the first of its accepted headers present in the file.
+
+    A required key none of whose headers is present is a problem on the header line.
+
+    >>> f = SourceFile("x.csv", ("Fulfillment Date",), [])
+    >>> resolve_columns(f, {"fulfilled_at": ("Fulfilled at", "Fulfillment Date")}, [],
+    ...                 Problems("x.csv"))
+    {'fulfilled_at': 'Fulfillment Date'}
+    """
+    present = {c.casefold(): c for c in source.columns}
+    found: dict[str, str] = {}
+    for key, headers in wanted.items():
+        for header in headers:
+            if header.casefold() in present:
+                found[key] = present[header.casefold()]
+                break
+    for key in required:
+        if key not in found:
+            problems.add(source.header_line, wanted[key][0], "missing required column")
+    return found
+
+
+# ---------------------------------------------------------------- values
+
+
+def parse_timestamp(value: Any, tz: str) -> dt.datetime | None:
+    """Naive UTC datetime from text or a datetime; no offset means shop-local time.
+
+    >>> parse_timestamp("2026-04-05T09:00:00", "Asia/Tokyo")
+    datetime.datetime(2026, 4, 5, 0, 0)
+    >>> parse_timestamp("", "Asia/Tokyo") is None
+    True
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        stamp = value
+    elif isinstance(value, dt.date):
+        stamp = dt.datetime.combine(value, dt.time())
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        stamp = _parse_stamp_text(text)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=zoneinfo.ZoneInfo(tz))
+    return stamp.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _parse_stamp_text(text: str) -> dt.datetime:
+    match = _OFFSET.match(text)
+    if match:
+        offset = match["offset"].upper()
+        offset = "+00:00" if offset in {"Z", "UTC"} else offset
+        text = f"{match['stamp']}{offset}"
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for pattern in _SLASHED:
+        try:
+            return dt.datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    raise ValueError("not a date and time (expected e.g. 2026-04-05 21:06:21 +0900)")
+
+
+def parse_money(value: Any) -> Decimal | None:
+    """A Decimal rounded half-up to cents, or None for an empty value.
+
+    >>> parse_money("-12.345")
+    Decimal('-12.35')
+    """
+    number = _parse_decimal(value)
+    return None if number is None else number.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _parse_decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    if isinstance(value, Decimal | int):
+        return Decimal(value)
+    if isinstance(value, float):
+        value = repr(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not number.is_finite():
+        raise ValueError("not a finite number")
+    return number
+
+
+def parse_int(value: Any) -> int | None:
+    """A whole number (``2``, ``2.0``), or None for an empty value.
+
+    >>> parse_int("3")
+    3
+    """
+    number = _parse_decimal(value)
+    if number is None:
+        return None
+    if number != number.to_integral_value():
+        raise ValueError("not a whole number")
+    return int(number)
+
+
+def parse_bool(value: Any) -> bool | None:
+    """yes/no, true/false, y/n, 1/0 (any case), or None for an empty value.
+
+    >>> parse_bool("Yes"), parse_bool("false"), parse_bool("")
+    (True, False, None)
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().casefold()
+    if not text:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("not a yes/no value")
+
+
+def parse_list(value: Any) -> list[str]:
+    """Comma-separated text (or a list) as a list of non-empty, stripped strings.
+
+    >>> parse_list(" vip, line ,,")
+    ['vip', 'line']
+    """
+    if value is None:
+        return []
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return [text for item in items if (text := _clean(item))]
+
+
+def _clean(value: Any) -> str:
+    text = str(value).strip()
+    return text[1:].strip() if text.startswith("'") else text
+
+
+# ---------------------------------------------------------------- one row
+
+
+class Cells:
+    """The values of one record, read by key; a bad value is recorded and read as None.
+
+    ``columns`` maps keys (canonical names) to the file's headers, so problems name the header
+    the user sees.
+    """
+
+    def __init__(
+        self, record: Record, columns: Mapping[str, str], problems: Problems, tz: str = "UTC"
+    ) -> None:
+        self.record = record
+        self.columns = columns
+        self.problems = problems
+        self.tz = tz
+        self.errors = 0
+        if record.extra:
+            self.errors += 1
+            problems.add(
+                record.line,
+                "(after the last column)",
+                "row has more values than the header",
+                ",".join(record.extra),
+            )
+
+    @property
+    def line(self) -> int:
+        return self.record.line
+
+    def raw(self, key: str) -> Any:
+        header = self.columns.get(key)
+        return None if header is None else self.record.values.get(header)
+
+    def has(self, key: str) -> bool:
+        """Whether the cell holds a value (not missing, not empty text)."""
+        value = self.raw(key)
+        return value is not None and not (isinstance(value, str) and not value.strip())
+
+    def bad(self, key: str, reason: str, value: Any = "") -> None:
+        self.errors += 1
+        self.problems.add(self.line, self.columns.get(key, key), reason, value)
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        """Stripped text (leading ``'`` removed), None when empty."""
+        value = self.raw(key)
+        text = None if value is None else _clean(value) or None
+        if text is None and required:
+            self.bad(key, "required value is empty")
+        return text
+
+    def texts(self, key: str) -> list[str]:
+        return parse_list(self.raw(key))
+
+    def money(self, key: str, *, required: bool = False) -> Decimal | None:
+        return self._parsed(key, parse_money, required)
+
+    def integer(self, key: str, *, required: bool = False) -> int | None:
+        return self._parsed(key, parse_int, required)
+
+    def boolean(self, key: str) -> bool | None:
+        return self._parsed(key, parse_bool, False)
+
+    def timestamp(self, key: str, *, required: bool = False) -> dt.datetime | None:
+        return self._parsed(key, lambda v: parse_timestamp(v, self.tz), required)
+
+    def _parsed(self, key: str, parse: Any, required: bool) -> Any:
+        value = self.raw(key)
+        try:
+            result = parse(value)
+        except ValueError as e:
+            self.bad(key, str(e), value)
+            return None
+        if result is None and required:
+            self.bad(key, "required value is empty")
+        return result
+
+
+# ---------------------------------------------------------------- output
+
+
+def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table | None:
+    """Rows (dicts of canonical columns) as a conformed ledger table; None when there are none."""
+    if not rows:
+        return None
+    schema = arrow_schema(table, local_dates=False)
+    names = set().union(*(row.keys() for row in rows))
+    used = pa.schema([f for f in schema if f.name in names])
+    try:
+        data = pa.Table.from_pylist(rows, schema=used)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
+        raise DataImportError(f"The {table} rows cannot be stored: {e}") from e
+    return conform(table, data)

@@ -1,0 +1,411 @@
+"""Text → AST: the lark LALR parser and the conversion of its trees into :mod:`.ast` nodes.
+
+Nothing from lark leaves this module: trees become our frozen dataclasses (each with its
+:class:`~segmentry.language.ast.Position`), and lark's errors become :class:`QueryError` with
+``code="syntax"`` and a message in plain words.
+
+Decisions the printer (``printer.py``) mirrors:
+
+* ``a AND b AND c`` is one :class:`~.ast.And` with three items (likewise ``OR``); parentheses keep
+  their nesting, so ``(a AND b) AND c`` is ``And((And((a, b)), c))``.
+* Strings are single-quoted; a backslash escapes a quote (``\\'``) or a backslash (``\\\\``);
+  any other backslash is kept as written.
+* In the call form, ``name: value`` takes its operator from
+  :func:`~segmentry.language.catalog.call_form_operator` (dates: ``>=``, aggregates: ``>=``,
+  others: ``=``); ``name: <= value`` keeps the written one.
+
+>>> parse("number_of_orders >= 2 and customer_tags CONTAINS 'line'")  # doctest: +ELLIPSIS
+And(items=(Comparison(attribute='number_of_orders', op='>=', ...), Contains(...)))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from functools import cache
+from importlib.resources import files
+from typing import Any, cast
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from segmentry.errors import QueryError
+from segmentry.language import ast
+from segmentry.language.catalog import call_form_operator
+
+__all__ = ["parse", "unescape"]
+
+
+def parse(text: str) -> ast.Condition:
+    """Parse a segment query into its AST (names and types are checked later, by the resolver).
+
+    >>> parse("products_purchased(tag: 'serum', date: -30d) = true").args[1]
+    Argument(name='date', op='>=', value=RelativeDate(amount=30, unit='d', spelled='offset'))
+    >>> parse("amount_spent >")
+    Traceback (most recent call last):
+    ...
+    segmentry.errors.QueryError: line 1, column 15: expected a value after '>' but found the end \
+of the query
+    amount_spent >
+                  ^
+    """
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as e:
+        raise _syntax_error(text, e) from None
+    return _Builder(text).condition(tree)
+
+
+@cache
+def _lark() -> Lark:
+    grammar = files("segmentry.language").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+# ---------------------------------------------------------------- trees → AST
+
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def unescape(literal: str) -> str:
+    r"""The text of a quoted string literal: ``'it\'s'`` → ``it's``.
+
+    >>> unescape(r"'it\'s \\ a\b'")
+    "it's \\ a\\b"
+    """
+    # NOTE: only \' and \\ are escapes; other backslashes stay, so printing (which doubles every
+    # backslash) always reads back to the same text.
+    body = literal[1:-1]
+    return _ESCAPE.sub(lambda m: m[1] if m[1] in "'\\" else m[0], body)
+
+
+def _token_pos(token: Token) -> ast.Position:
+    return ast.Position(
+        cast(int, token.line),
+        cast(int, token.column),
+        cast(int, token.end_line),
+        cast(int, token.end_column),
+    )
+
+
+def _tree_pos(tree: Tree[Token]) -> ast.Position:
+    meta = tree.meta
+    return ast.Position(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+class _Builder:
+    """Converts one parse tree into AST nodes; ``text`` is kept for error positions."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    # ------------------------------------------------------------ conditions
+
+    def condition(self, node: Tree[Token] | Token) -> ast.Condition:
+        assert isinstance(node, Tree), node
+        build = getattr(self, f"_c_{node.data}")
+        result: ast.Condition = build(node, _tree_pos(node))
+        return result
+
+    def _c_or_expr(self, tree: Tree[Token], pos: ast.Position) -> ast.Or:
+        return ast.Or(tuple(self.condition(c) for c in tree.children), pos=pos)
+
+    def _c_and_expr(self, tree: Tree[Token], pos: ast.Position) -> ast.And:
+        return ast.And(tuple(self.condition(c) for c in tree.children), pos=pos)
+
+    def _c_not_(self, tree: Tree[Token], pos: ast.Position) -> ast.Not:
+        return ast.Not(self.condition(tree.children[0]), pos=pos)
+
+    def _c_comparison(self, tree: Tree[Token], pos: ast.Position) -> ast.Comparison:
+        name, op, value = tree.children
+        return ast.Comparison(str(name), _op(op), self.value(value), pos=pos)
+
+    def _c_between(self, tree: Tree[Token], pos: ast.Position) -> ast.Between:
+        name, low, high = tree.children
+        return ast.Between(str(name), self.value(low), self.value(high), pos=pos)
+
+    def _c_is_null(self, tree: Tree[Token], pos: ast.Position) -> ast.IsNull:
+        return ast.IsNull(str(tree.children[0]), pos=pos)
+
+    def _c_is_not_null(self, tree: Tree[Token], pos: ast.Position) -> ast.IsNull:
+        return ast.IsNull(str(tree.children[0]), negated=True, pos=pos)
+
+    def _c_contains(self, tree: Tree[Token], pos: ast.Position) -> ast.Contains:
+        name, value = tree.children
+        return ast.Contains(str(name), self.value(value), pos=pos)
+
+    def _c_not_contains(self, tree: Tree[Token], pos: ast.Position) -> ast.Contains:
+        name, value = tree.children
+        return ast.Contains(str(name), self.value(value), negated=True, pos=pos)
+
+    def _c_starts_with(self, tree: Tree[Token], pos: ast.Position) -> ast.StartsWith:
+        name, value = tree.children
+        return ast.StartsWith(str(name), self.value(value), pos=pos)
+
+    def _c_call(self, tree: Tree[Token], pos: ast.Position) -> ast.FunctionCondition:
+        name, args, truth = tree.children
+        function = str(name)
+        built = tuple(self._call_arg(function, a) for a in _items(args))
+        negated = str(truth).lower() == "false"
+        return ast.FunctionCondition(function, built, negated=negated, form="call", pos=pos)
+
+    def _c_matches(
+        self, tree: Tree[Token], pos: ast.Position, negated: bool = False
+    ) -> ast.FunctionCondition:
+        name, args = tree.children
+        built = tuple(self._match_arg(a) for a in _items(args))
+        return ast.FunctionCondition(str(name), built, negated=negated, form="matches", pos=pos)
+
+    def _c_not_matches(self, tree: Tree[Token], pos: ast.Position) -> ast.FunctionCondition:
+        return self._c_matches(tree, pos, negated=True)
+
+    # ------------------------------------------------------------ arguments
+
+    def _call_arg(self, function: str, tree: Tree[Token]) -> ast.Argument:
+        name, rest = tree.children
+        if tree.data == "call_arg_default":
+            op = cast(ast.ArgumentOp, call_form_operator(function, str(name)))
+            return ast.Argument(str(name), op, self.value(rest), pos=_tree_pos(tree))
+        return self._argument(cast(Token, name), cast(Tree[Token], rest), _tree_pos(tree))
+
+    def _match_arg(self, tree: Tree[Token]) -> ast.Argument:
+        name, test = tree.children
+        return self._argument(cast(Token, name), cast(Tree[Token], test), _tree_pos(tree))
+
+    def _argument(self, name: Token, test: Tree[Token], pos: ast.Position) -> ast.Argument:
+        kind = test.data
+        if kind == "arg_compare":
+            op, value = test.children
+            return ast.Argument(str(name), _op(op), self.value(value), pos=pos)
+        if kind == "arg_between":
+            low, high = (self.value(c) for c in test.children)
+            bounds = ast.ListValue((low, high), pos=_tree_pos(test))
+            return ast.Argument(str(name), "BETWEEN", bounds, pos=pos)
+        written: ast.ArgumentOp = "CONTAINS" if kind == "arg_contains" else "STARTS WITH"
+        return ast.Argument(str(name), written, self.value(test.children[0]), pos=pos)
+
+    # ------------------------------------------------------------ values
+
+    def value(self, node: Tree[Token] | Token | None) -> ast.Value:
+        if isinstance(node, Tree):  # the only value tree is a parenthesised list
+            items = tuple(self.value(c) for c in node.children)
+            return ast.ListValue(items, pos=_tree_pos(node))
+        assert isinstance(node, Token), node
+        pos = _token_pos(node)
+        return cast(ast.Value, getattr(self, f"_v_{node.type.lower()}")(str(node), pos))
+
+    def _v_string(self, text: str, pos: ast.Position) -> ast.StringValue:
+        return ast.StringValue(unescape(text), pos=pos)
+
+    def _v_number(self, text: str, pos: ast.Position) -> ast.NumberValue:
+        return ast.NumberValue(Decimal(text), pos=pos)
+
+    def _v_true(self, text: str, pos: ast.Position) -> ast.BoolValue:
+        return ast.BoolValue(True, pos=pos)
+
+    def _v_false(self, text: str, pos: ast.Position) -> ast.BoolValue:
+        return ast.BoolValue(False, pos=pos)
+
+    def _v_today(self, text: str, pos: ast.Position) -> ast.NamedDate:
+        return ast.NamedDate("today", pos=pos)
+
+    def _v_yesterday(self, text: str, pos: ast.Position) -> ast.NamedDate:
+        return ast.NamedDate("yesterday", pos=pos)
+
+    def _v_relative_date(self, text: str, pos: ast.Position) -> ast.RelativeDate:
+        unit = cast(Any, text[-1].lower())
+        return ast.RelativeDate(int(text[1:-1]), unit, pos=pos)
+
+    def _v_days_ago(self, text: str, pos: ast.Position) -> ast.RelativeDate:
+        amount = int(text.split("_", 1)[0])
+        return ast.RelativeDate(amount, "d", spelled="days_ago", pos=pos)
+
+    def _v_date(self, text: str, pos: ast.Position) -> ast.DateValue:
+        try:
+            return ast.DateValue(dt.date.fromisoformat(text), pos=pos)
+        except ValueError:
+            raise QueryError(
+                f"{text} is not a calendar date",
+                code="invalid_date",
+                query=self.text,
+                line=pos.line,
+                column=pos.column,
+                end_column=pos.end_column,
+                hint="Dates are written YYYY-MM-DD, e.g. 2024-05-01.",
+            ) from None
+
+
+def _items(args: Tree[Token] | Token | None) -> list[Tree[Token]]:
+    """The argument trees of ``call_args`` / ``match_args`` (``None`` for an empty list)."""
+    if args is None:
+        return []
+    assert isinstance(args, Tree)
+    return [cast(Tree[Token], a) for a in args.children]
+
+
+def _op(node: Tree[Token] | Token) -> Any:
+    """The operator text of a ``comp_op`` tree (``!comp_op`` keeps its single token)."""
+    assert isinstance(node, Tree)
+    return str(node.children[0])
+
+
+# ---------------------------------------------------------------- syntax errors
+
+_VALUE = "a value"
+_OPERATOR = "an operator such as =, >=, BETWEEN, CONTAINS or MATCHES"
+_OPERATORS = {
+    "_EQ": "'='",
+    "NE": "'!='",
+    "GT": "'>'",
+    "GE": "'>='",
+    "LT": "'<'",
+    "LE": "'<='",
+    "_BETWEEN": "BETWEEN",
+    "_IS": "IS",
+    "_CONTAINS": "CONTAINS",
+    "_STARTS": "STARTS WITH",
+    "_MATCHES": "MATCHES",
+}
+# Terminal → what the user reads. The order here is the order of the words in the message.
+_EXPECTED: dict[str, str] = {
+    "NAME": "a name",
+    "_NOT": "NOT",
+    **_OPERATORS,
+    "_NULL": "NULL",
+    "_WITH": "WITH",
+    **dict.fromkeys(
+        ["STRING", "NUMBER", "DATE", "RELATIVE_DATE", "DAYS_AGO", "TODAY", "YESTERDAY"], _VALUE
+    ),
+    "TRUE": "true or false",
+    "FALSE": "true or false",
+    "_COLON": "':'",
+    "_LPAR": "'('",
+    "_AND": "AND",
+    "_OR": "OR",
+    "_COMMA": "','",
+    "_RPAR": "')'",
+    "$END": "the end of the query",
+}
+_HINTS: dict[str, str] = {
+    '"': "Strings use single quotes: 'like this'.",
+    "&": "Combine conditions with AND.",
+    "|": "Combine conditions with OR.",
+    "==": "Compare with a single '='.",
+}
+
+
+def _syntax_error(text: str, error: UnexpectedInput) -> QueryError:
+    if isinstance(error, UnexpectedCharacters):
+        return _bad_character(text, error)
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    at_end = token.type == "$END"
+    previous, accepted = _replay(text, None if at_end else cast(int, token.start_pos))
+    expected = _describe_expected(accepted or set(error.expected))
+    if at_end:
+        line, column = _end_position(text)
+        if previous is None:
+            message = "the query is empty: expected a condition such as number_of_orders >= 2"
+        else:
+            message = f"expected {expected} after {_quote(previous)} but found the end of the query"
+        return QueryError(message, code="syntax", query=text, line=line, column=column)
+    where = f"after {_quote(previous)}" if previous is not None else "at the start of the query"
+    pair = f"{previous}{token}" if previous is not None else ""
+    return QueryError(
+        f"unexpected {_quote(token)} {where}: expected {expected}",
+        code="syntax",
+        query=text,
+        line=cast(int, token.line),
+        column=cast(int, token.column),
+        end_column=_same_line_end(token),
+        hint=_HINTS.get(pair) or _HINTS.get(str(token)) or _offset_hint(previous, token),
+    )
+
+
+def _offset_hint(previous: Token | None, token: Token) -> str | None:
+    """``5days``, ``30 d``: a date offset written the wrong way."""
+    if previous is not None and previous.type == "NUMBER" and token.type == "NAME":
+        return "A date offset is written -30d (30 days ago), -2w, -3m, -1y or 30_days_ago."
+    return None
+
+
+def _replay(text: str, stop: int | None) -> tuple[Token | None, set[str]]:
+    """Feed the valid tokens before offset ``stop`` (all, if None) to a fresh parser.
+
+    Returns the last token fed and the terminals the parser accepts next.
+    """
+    # NOTE: the state lark reports with an error is taken *after* the reductions the bad token
+    # triggered, so its expected set is too narrow ("a = 1)" would only expect the end);
+    # replaying the prefix gives the state the user is actually in.
+    interactive = _lark().parse_interactive("")
+    previous: Token | None = None
+    try:
+        for token in _lark().lex(text):  # the context-free lexer: it never rejects a name here
+            if stop is not None and cast(int, token.start_pos) >= stop:
+                break
+            interactive.feed_token(token)
+            previous = token
+    except UnexpectedInput:  # pragma: no cover - the prefix before the error token is valid
+        return previous, set()
+    return previous, set(interactive.accepts())
+
+
+def _bad_character(text: str, error: UnexpectedCharacters) -> QueryError:
+    at = cast(int, error.pos_in_stream)
+    char = text[at]
+    line_end = text.find("\n", at)
+    rest = (line_end if line_end >= 0 else len(text)) - at
+    if char == "'":
+        return QueryError(
+            "unclosed string: the closing quote (') is missing",
+            code="syntax",
+            query=text,
+            line=error.line,
+            column=error.column,
+            end_column=error.column + rest,
+            hint=r"Close the string with '; write \' for a quote inside it.",
+        )
+    expected = _describe_expected(set(error.allowed or ()))
+    return QueryError(
+        f"unexpected character {char!r}: expected {expected}",
+        code="syntax",
+        query=text,
+        line=error.line,
+        column=error.column,
+        hint=_HINTS.get(char),
+    )
+
+
+def _describe_expected(terminals: set[str]) -> str:
+    words: list[str] = []
+    operators = len(terminals & _OPERATORS.keys()) > 1
+    for terminal, word in _EXPECTED.items():
+        if operators and terminal in _OPERATORS:
+            word = _OPERATOR  # after a name, all of them are possible: name the common ones
+        if terminal in terminals and word not in words:
+            words.append(word)
+    if _OPERATOR in words:  # `NOT CONTAINS`, `(`-calls: the operator wording covers them
+        words = [w for w in words if w not in ("NOT", "'('")]
+    if _VALUE in words:  # lists are values too
+        words = [w for w in words if w not in ("true or false", "'('")]
+    if not words:
+        return "something else"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    """1-based line and column just after the last non-blank character."""
+    body = text.rstrip()
+    line = body.count("\n") + 1
+    return line, len(body) - (body.rfind("\n") + 1) + 1
+
+
+def _same_line_end(token: Token) -> int:
+    if token.end_line == token.line:
+        return cast(int, token.end_column)
+    return cast(int, token.column) + len(str(token).split("\n", 1)[0])
+
+
+def _quote(token: str) -> str:
+    return token if token.startswith("'") else f"'{token}'"  # a string literal shows its quotes

@@ -1,0 +1,503 @@
+"""Names and types: checks a parsed condition against the catalog and expands segment references.
+
+:func:`resolve` is a pure function of the condition, its text and a way to look up other segments'
+queries. It returns the same tree with
+
+* enum values normalized to upper case (``rfm_group = 'champions'`` → ``'CHAMPIONS'``),
+* product ids written as numbers turned into text (``id: 123`` → ``'123'``),
+* every ``segments CONTAINS 'name'`` replaced by that segment's resolved condition
+  (``NOT CONTAINS`` → ``Not(...)``), re-positioned at the reference so that every position in the
+  result points into ``query_text``.
+
+Every problem is a :class:`~segmentry.errors.QueryError` positioned on the offending node, with a
+stable code: ``unknown_attribute``, ``unknown_function``, ``unknown_argument``, ``bad_operator``,
+``type_mismatch``, ``unknown_value``, ``empty_range``, ``unknown_segment``, ``segment_cycle``.
+A problem inside a referenced segment is reported at the reference and names the segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import Any, TypeVar
+
+from segmentry.errors import QueryError
+from segmentry.language import ast
+from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, ArgumentSpec, Kind
+from segmentry.language.parser import parse
+from segmentry.language.printer import value_text
+from segmentry.language.suggest import closest
+
+__all__ = ["SegmentLookup", "resolve"]
+
+SegmentLookup = Callable[[str], str | None]
+"""Given a segment name, its query text, or ``None`` if there is no such segment."""
+
+_ORDERED = frozenset({"=", "!=", ">", ">=", "<", "<=", "BETWEEN", "IS NULL"})
+_TEXT = frozenset({"=", "!=", "STARTS WITH", "IS NULL"})
+# Which operators each kind of attribute or argument takes (arguments never take IS NULL).
+_OPERATORS: dict[Kind, frozenset[str]] = {
+    Kind.INTEGER: _ORDERED,
+    Kind.NUMBER: _ORDERED,
+    Kind.MONEY: _ORDERED,
+    Kind.DATE: _ORDERED,
+    Kind.STRING: _TEXT,
+    Kind.ENUM: frozenset({"=", "!=", "IS NULL"}),
+    Kind.STRING_LIST: frozenset({"CONTAINS", "STARTS WITH", "IS NULL"}),
+    Kind.BOOLEAN: frozenset({"=", "!="}),
+    Kind.SEGMENT_LIST: frozenset({"CONTAINS"}),
+}
+_KIND_WORDS: dict[Kind, tuple[str, str]] = {  # (what it is, how to write a value of it)
+    Kind.INTEGER: ("a whole number", "a whole number such as 3"),
+    Kind.NUMBER: ("a number", "a number such as 2.5"),
+    Kind.MONEY: ("an amount of money", "an amount such as 5000 or 49.90"),
+    Kind.DATE: ("a date", "a date: 2024-05-01, -30d, -2w, -3m, -1y, 30_days_ago, today"),
+    Kind.STRING: ("a text value", "text in single quotes, such as 'instagram'"),
+    Kind.ENUM: ("one of a fixed set of values", "one of its values in single quotes"),
+    Kind.STRING_LIST: ("a list of text values", "text in single quotes, such as 'vip'"),
+    Kind.BOOLEAN: ("true or false", "true or false"),
+    Kind.SEGMENT_LIST: ("the segments a customer is in", "a segment name in single quotes"),
+}
+_N = TypeVar("_N")
+_AttributeNode = ast.Comparison | ast.Between | ast.IsNull | ast.Contains | ast.StartsWith
+_ATTRIBUTE_NODES = (ast.Comparison, ast.Between, ast.IsNull, ast.Contains, ast.StartsWith)
+
+
+def resolve(
+    condition: ast.Condition, query_text: str, segments: SegmentLookup | None = None
+) -> ast.Condition:
+    """Check ``condition`` (parsed from ``query_text``) and expand its segment references.
+
+    >>> from segmentry.language import parse
+    >>> resolve(parse("rfm_group = 'champions'"), "rfm_group = 'champions'").value
+    StringValue(value='CHAMPIONS')
+    >>> queries = {"loyal": "number_of_orders >= 5"}
+    >>> resolve(parse("segments CONTAINS 'loyal'"), "segments CONTAINS 'loyal'", queries.get)
+    Comparison(attribute='number_of_orders', op='>=', value=NumberValue(value=Decimal('5')))
+    """
+    return _Resolver(query_text, segments, {}, _Scope(query_text)).condition(condition)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where the resolver is: the user's query, or a segment reached from it."""
+
+    text: str  # the query being resolved now
+    chain: tuple[str, ...] = ()  # segments entered to get here, outermost first
+    anchor: ast.Position | None = None  # the outermost reference, in the user's query
+
+
+class _Resolver:
+    def __init__(
+        self,
+        root: str,
+        lookup: SegmentLookup | None,
+        cache: dict[str, ast.Condition],
+        scope: _Scope,
+    ) -> None:
+        self.root = root
+        self.lookup = lookup
+        self.cache = cache  # resolved segments by name, shared by nested resolvers
+        self.scope = scope
+
+    # ------------------------------------------------------------ conditions
+
+    def condition(self, node: ast.Condition) -> ast.Condition:
+        match node:
+            case ast.And() | ast.Or():
+                return replace(node, items=tuple(self.condition(i) for i in node.items))
+            case ast.Not():
+                return replace(node, item=self.condition(node.item))
+            case ast.FunctionCondition():
+                return self._function(node)
+            case ast.Contains(attribute="segments"):
+                return self._segment_reference(node)
+        assert isinstance(node, _ATTRIBUTE_NODES), node
+        return self._attribute_condition(node)
+
+    def _attribute_condition(self, node: _AttributeNode) -> ast.Condition:
+        name = node.attribute
+        spec = ATTRIBUTES.get(name)
+        if spec is None:
+            raise self._unknown_attribute(name, _name_pos(node.pos, name))
+        operator = _operator_of(node)
+        self._check_operator(operator, spec.kind, name, node.pos)
+        check = self._value_checker(name, spec.kind, spec.values)
+        match node:
+            case ast.Comparison() | ast.Contains() | ast.StartsWith():
+                return replace(node, value=check(node.value))
+            case ast.Between():
+                low, high = check(node.low), check(node.high)
+                self._check_range(low, high, node.pos)
+                return replace(node, low=low, high=high)
+        return node  # IS [NOT] NULL
+
+    def _unknown_attribute(self, name: str, pos: ast.Position | None) -> QueryError:
+        if name in FUNCTIONS:
+            return self._error(
+                pos,
+                f"{name} is a function, not an attribute",
+                code="unknown_attribute",
+                hint=f"Write {name}(tag: 'serum') = true or {name} MATCHES (tag = 'serum').",
+            )
+        guess = closest(name, ATTRIBUTES)
+        return self._error(
+            pos,
+            f"unknown attribute {name!r}",
+            code="unknown_attribute",
+            suggestion=guess,
+            hint=_did_you_mean(guess, "docs/segment-language.md lists every attribute."),
+        )
+
+    # ------------------------------------------------------------ functions
+
+    def _function(self, node: ast.FunctionCondition) -> ast.FunctionCondition:
+        spec = FUNCTIONS.get(node.name)
+        if spec is None:
+            raise self._unknown_function(node)
+        args = tuple(self._argument(node.name, spec.arguments, a) for a in node.args)
+        return replace(node, args=args)
+
+    def _unknown_function(self, node: ast.FunctionCondition) -> QueryError:
+        pos = _name_pos(node.pos, node.name)
+        if node.name in ATTRIBUTES:
+            return self._error(
+                pos,
+                f"{node.name} is an attribute, not a function",
+                code="unknown_function",
+                hint=f"Compare it directly, e.g. {node.name} = ….",
+            )
+        guess = closest(node.name, FUNCTIONS)
+        return self._error(
+            pos,
+            f"unknown function {node.name!r}",
+            code="unknown_function",
+            suggestion=guess,
+            hint=_did_you_mean(guess, "The functions are " + ", ".join(FUNCTIONS) + "."),
+        )
+
+    def _argument(
+        self, function: str, specs: dict[str, ArgumentSpec], arg: ast.Argument
+    ) -> ast.Argument:
+        spec = specs.get(arg.name)
+        if spec is None:
+            guess = closest(arg.name, specs)
+            raise self._error(
+                _name_pos(arg.pos, arg.name),
+                f"{function} has no argument {arg.name!r}",
+                code="unknown_argument",
+                suggestion=guess,
+                hint=_did_you_mean(guess, f"Its arguments are {', '.join(specs)}."),
+            )
+        value = arg.value
+        if isinstance(value, ast.ListValue) and arg.op != "BETWEEN":
+            return replace(arg, value=self._list_argument(spec, arg))
+        self._check_operator(arg.op, spec.kind, arg.name, arg.pos)
+        check = self._value_checker(arg.name, spec.kind, (), spec.numbers_as_text)
+        if arg.op != "BETWEEN":
+            return replace(arg, value=check(value))
+        assert isinstance(value, ast.ListValue) and len(value.items) == 2
+        low, high = (check(v) for v in value.items)
+        self._check_range(low, high, arg.pos)
+        return replace(arg, value=replace(value, items=(low, high)))
+
+    def _list_argument(self, spec: ArgumentSpec, arg: ast.Argument) -> ast.ListValue:
+        """``id: (1, 2)``: any of the values (``!=``: none of them)."""
+        assert isinstance(arg.value, ast.ListValue)
+        if arg.op not in ("=", "!="):
+            raise self._error(
+                arg.value.pos,
+                f"a list of values cannot be used with {arg.op} for {arg.name}",
+                code="bad_operator",
+                hint="A list means 'any of these'; use it with = (or != for 'none of these').",
+            )
+        check = self._value_checker(arg.name, spec.kind, (), spec.numbers_as_text)
+        return replace(arg.value, items=tuple(check(v) for v in arg.value.items))
+
+    # ------------------------------------------------------------ operators and values
+
+    def _check_operator(
+        self, operator: str, kind: Kind, name: str, pos: ast.Position | None
+    ) -> None:
+        allowed = _OPERATORS[kind]
+        if operator in allowed:
+            return
+        what = _KIND_WORDS[kind][0]
+        shown = _or_list([_OPERATOR_SPELLING.get(o, o) for o in _OPERATOR_ORDER if o in allowed])
+        raise self._error(
+            pos,
+            f"{operator} cannot be used with {name}, which is {what}",
+            code="bad_operator",
+            hint=f"{name} takes {shown}.",
+        )
+
+    def _value_checker(
+        self, name: str, kind: Kind, values: tuple[str, ...], numbers_as_text: bool = False
+    ) -> Callable[[ast.Value], ast.Value]:
+        def check(value: ast.Value) -> ast.Value:
+            if numbers_as_text and _is_whole(value):
+                assert isinstance(value, ast.NumberValue)
+                return ast.StringValue(str(int(value.value)), pos=value.pos)
+            if not _fits(kind, value):
+                raise self._type_mismatch(name, kind, value)
+            if kind is Kind.ENUM:
+                assert isinstance(value, ast.StringValue)
+                return self._enum_value(name, values, value)
+            return value
+
+        return check
+
+    def _type_mismatch(self, name: str, kind: Kind, value: ast.Value) -> QueryError:
+        what, how = _KIND_WORDS[kind]
+        if kind is Kind.INTEGER and isinstance(value, ast.NumberValue):
+            problem = f"{_shown(value)} is not a whole number"
+        else:
+            problem = f"{_shown(value)} is {_value_words(value)}"
+        return self._error(
+            value.pos,
+            f"{name} is {what}; {problem}",
+            code="type_mismatch",
+            hint=f"Write {how}.",
+        )
+
+    def _enum_value(
+        self, name: str, values: tuple[str, ...], value: ast.StringValue
+    ) -> ast.StringValue:
+        upper = value.value.upper()
+        if upper in values:
+            return replace(value, value=upper)
+        guess = closest(value.value, values)
+        raise self._error(
+            value.pos,
+            f"{value.value!r} is not a value of {name}",
+            code="unknown_value",
+            suggestion=guess,
+            hint=_did_you_mean(guess, f"Its values are {', '.join(values)}."),
+        )
+
+    def _check_range(self, low: ast.Value, high: ast.Value, pos: ast.Position | None) -> None:
+        low_key, high_key = _order_key(low), _order_key(high)
+        if low_key is None or high_key is None or type(low_key) is not type(high_key):
+            return
+        if isinstance(low_key, tuple) and low_key[0] != high_key[0]:
+            return  # -2m and -60d: months are not a whole number of days
+        if low_key > high_key:
+            raise self._error(
+                pos,
+                f"BETWEEN {_shown(low)} AND {_shown(high)} matches nothing: "
+                "the first value is after the second",
+                code="empty_range",
+                hint=f"Write the smaller (earlier) value first: "
+                f"BETWEEN {_shown(high)} AND {_shown(low)}.",
+            )
+
+    # ------------------------------------------------------------ segment references
+
+    def _segment_reference(self, node: ast.Contains) -> ast.Condition:
+        if not isinstance(node.value, ast.StringValue):
+            raise self._type_mismatch("segments", Kind.SEGMENT_LIST, node.value)
+        name = node.value.value
+        resolved = self._segment(name, node.pos)
+        where = self.scope.anchor or node.pos
+        moved = _moved(resolved, where) if where is not None else resolved
+        return ast.Not(moved, pos=where) if node.negated else moved
+
+    def _segment(self, name: str, pos: ast.Position | None) -> ast.Condition:
+        chain = self.scope.chain
+        if name in chain:
+            cycle = " → ".join((*chain[chain.index(name) :], name))
+            raise self._error(
+                pos,
+                f"segments refer to each other in a cycle: {cycle}",
+                code="segment_cycle",
+                hint="Remove one of these references; a segment cannot contain itself.",
+                inside=False,
+            )
+        if name in self.cache:
+            return self.cache[name]
+        text = self.lookup(name) if self.lookup is not None else None
+        if text is None:
+            raise self._error(
+                pos,
+                f"there is no segment named {name!r}",
+                code="unknown_segment",
+                hint="Segment names must be written exactly as defined (case included).",
+            )
+        anchor = self.scope.anchor or pos
+        child = _Resolver(self.root, self.lookup, self.cache, _Scope(text, (*chain, name), anchor))
+        self.cache[name] = child.parse_and_resolve()
+        return self.cache[name]
+
+    def parse_and_resolve(self) -> ast.Condition:
+        try:
+            condition = parse(self.scope.text)
+        except QueryError as e:
+            raise self._error(
+                ast.Position(e.line, e.column, e.line, e.end_column),
+                e.message,
+                code=e.code,
+                hint=e.hint,
+            ) from None
+        return self.condition(condition)
+
+    # ------------------------------------------------------------ errors
+
+    def _error(
+        self,
+        pos: ast.Position | None,
+        message: str,
+        *,
+        code: str,
+        suggestion: str | None = None,
+        hint: str | None = None,
+        inside: bool = True,
+    ) -> QueryError:
+        """An error at ``pos`` in the current query, or at the reference that led into it."""
+        scope = self.scope
+        if scope.anchor is not None:
+            if inside:
+                message = f"{_segment_place(scope, pos)}: {message}"
+            pos = scope.anchor
+        line, column, end_column = _span(pos, self.root)
+        return QueryError(
+            message,
+            code=code,
+            query=self.root,
+            line=line,
+            column=column,
+            end_column=end_column,
+            suggestion=suggestion,
+            hint=hint,
+        )
+
+
+# ---------------------------------------------------------------- helpers
+
+_OPERATOR_ORDER = (
+    "=",
+    "!=",
+    ">",
+    ">=",
+    "<",
+    "<=",
+    "BETWEEN",
+    "CONTAINS",
+    "STARTS WITH",
+    "IS NULL",
+)
+
+
+_OPERATOR_SPELLING = {"CONTAINS": "[NOT] CONTAINS", "IS NULL": "IS [NOT] NULL"}
+
+
+def _or_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _operator_of(node: ast.Condition) -> str:
+    match node:
+        case ast.Comparison(op=op):
+            return op
+        case ast.Between():
+            return "BETWEEN"
+        case ast.IsNull():
+            return "IS NULL"
+        case ast.Contains():
+            return "CONTAINS"
+    return "STARTS WITH"
+
+
+def _fits(kind: Kind, value: ast.Value) -> bool:
+    """Whether ``value`` is of the type ``kind`` takes (whole numbers are checked here too)."""
+    if kind is Kind.INTEGER:
+        return _is_whole(value)
+    if kind in (Kind.NUMBER, Kind.MONEY):
+        return isinstance(value, ast.NumberValue)
+    if kind is Kind.DATE:
+        return isinstance(value, ast.DateValue | ast.RelativeDate | ast.NamedDate)
+    if kind is Kind.BOOLEAN:
+        return isinstance(value, ast.BoolValue)
+    return isinstance(value, ast.StringValue)
+
+
+def _is_whole(value: ast.Value) -> bool:
+    return isinstance(value, ast.NumberValue) and value.value == value.value.to_integral_value()
+
+
+def _value_words(value: ast.Value) -> str:
+    match value:
+        case ast.StringValue():
+            return "a text value"
+        case ast.NumberValue():
+            return "a number"
+        case ast.BoolValue():
+            return "a true/false value"
+        case ast.ListValue():
+            return "a list"
+    return "a date"
+
+
+def _shown(value: ast.Value) -> str:
+    return value_text(value)
+
+
+def _order_key(value: ast.Value) -> Any:
+    """A key that orders values of one type (later dates larger), or ``None``."""
+    match value:
+        case ast.NumberValue(value=number):
+            return number
+        case ast.DateValue(value=day):
+            return day
+        case ast.NamedDate(name=name):
+            return ("d", 0 if name == "today" else -1)
+        case ast.RelativeDate(amount=amount, unit="w"):
+            return ("d", -7 * amount)
+        case ast.RelativeDate(amount=amount, unit=unit):
+            return (unit, -amount)
+    return None
+
+
+def _did_you_mean(guess: str | None, otherwise: str) -> str:
+    return f"did you mean {guess!r}?" if guess else otherwise
+
+
+def _segment_place(scope: _Scope, pos: ast.Position | None) -> str:
+    """``in segment 'b' (reached through 'a' → 'b'), line 1, column 5 of its query``."""
+    place = f"in segment {scope.chain[-1]!r}"
+    if len(scope.chain) > 1:
+        place += f" (reached through {' → '.join(scope.chain)})"
+    if pos is not None:
+        place += f", line {pos.line}, column {pos.column} of its query"
+    return place
+
+
+def _name_pos(pos: ast.Position | None, name: str) -> ast.Position | None:
+    """The position of the name a node starts with (attribute, function or argument name)."""
+    if pos is None:
+        return None
+    return ast.Position(pos.line, pos.column, pos.line, pos.column + len(name))
+
+
+def _span(pos: ast.Position | None, text: str) -> tuple[int, int, int]:
+    """Line, column and end column on that line of ``pos`` (the whole query if unknown)."""
+    if pos is None:
+        return 1, 1, max(2, len(text.split("\n", 1)[0]) + 1)
+    if pos.end_line == pos.line:
+        return pos.line, pos.column, pos.end_column
+    lines = text.split("\n")
+    width = len(lines[pos.line - 1]) if pos.line <= len(lines) else pos.column
+    return pos.line, pos.column, max(pos.column + 1, width + 1)
+
+
+def _moved(node: _N, pos: ast.Position) -> _N:
+    """``node`` and everything in it re-positioned at ``pos`` (a reference's expansion)."""
+    changes: dict[str, Any] = {}
+    for f in fields(node):  # type: ignore[arg-type]
+        value = getattr(node, f.name)
+        if f.name == "pos":
+            changes["pos"] = pos
+        elif is_dataclass(value):
+            changes[f.name] = _moved(value, pos)
+        elif isinstance(value, tuple):
+            changes[f.name] = tuple(_moved(v, pos) for v in value)
+    return replace(node, **changes)  # type: ignore[type-var]
