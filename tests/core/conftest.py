@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,19 +16,8 @@ from segmentry.workspace import Workspace
 
 from .fixtures import small_store
 
-# NOTE: ibis 12 reads pandas' deprecated `future.infer_string` option in every conversion to
-# pandas (`con.execute`), and pandas 3.1 warns. Not our code; this belongs beside the
-# fetch_arrow_table entry in pyproject's filterwarnings, and can go once it is there.
-_IBIS_READS_PANDAS_OPTION = (
-    "ignore:The 'future.infer_string' option is deprecated:DeprecationWarning"
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.filterwarnings(_IBIS_READS_PANDAS_OPTION))
+# The small store's workspaces are computed through this day (see ``small_workspace``).
+SMALL_STORE_DAY = dt.date(2024, 5, 31)
 
 
 @pytest.fixture(scope="session")
@@ -44,14 +34,26 @@ def small_ledger(warehouse: BaseBackend, small_tables: dict[str, pa.Table]) -> B
     return warehouse
 
 
+def open_store_workspace(folder: Path, tables: dict[str, pa.Table], day: dt.date,
+                         warehouse_url: str | None = None) -> Workspace:
+    """A workspace holding ``tables`` whose current day is ``day``.
+
+    A run for ``day`` before any segment exists makes ``day`` the current day, so segment
+    histories end there rather than on the wall clock's today (shorter, and reproducible).
+    """
+    ws = Workspace.create(folder, warehouse_url=warehouse_url)
+    ws.import_tables(tables)
+    ws.run(day)
+    return ws
+
+
 @pytest.fixture
 def small_workspace(
     warehouse_url: str, tmp_path: Path, small_tables: dict[str, pa.Table]
 ) -> Iterator[Workspace]:
-    """A workspace (warehouse on each engine) with the small store imported."""
-    ws = Workspace.create(tmp_path / "shop", warehouse_url=warehouse_url)
+    """A workspace (warehouse on each engine) with the small store, current day 2024-05-31."""
+    ws = open_store_workspace(tmp_path / "shop", small_tables, SMALL_STORE_DAY, warehouse_url)
     try:
-        ws.import_tables(small_tables)
         yield ws
     finally:
         ws.close()

@@ -85,7 +85,7 @@ QUANTITY_MIX = (0.88, 0.10, 0.02)  # 1, 2, 3 units
 
 SUBSCRIBE_SHARE = (0.09, 0.0, 0.0, 0.0, 0.35)  # of first orders, by line: ~8% of customers
 SUBSCRIPTION_INTERVAL_DAYS = 30
-SUBSCRIPTION_MONTHLY_STOP = 0.12
+SUBSCRIPTION_MONTHLY_STOP = 0.12  # chance a subscriber stops before each renewal
 SUBSCRIPTION_BILLING_HOUR = 10  # renewals are billed at 10:00 shop time
 
 WELCOME_CODES = (("WELCOME10", 0.20, "percent", 10), ("WELCOME500", 0.12, "fixed", 500))

@@ -169,7 +169,8 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
 def _stage(con: BaseBackend, table: str, data: pa.Table, staged: list[str]) -> str:
     name = f"_staged_{table}_{uuid.uuid4().hex[:8]}"
     staged.append(name)
-    con.create_table(name, ibis.memtable(data), schema=TABLES[table])
+    # Staged rows live in a temporary table: never written to the warehouse file.
+    con.create_table(name, data, temp=True)
     return name
 
 
