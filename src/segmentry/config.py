@@ -22,7 +22,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from segmentry.errors import ConfigError
 
-__all__ = ["CONFIG_FILE", "Settings", "ShopSettings", "SourceSettings", "load", "save"]
+__all__ = [
+    "CONFIG_FILE",
+    "Settings",
+    "ShopSettings",
+    "ShopifySettings",
+    "SourceSettings",
+    "load",
+    "save",
+]
 
 CONFIG_FILE = "segmentry.toml"
 
@@ -68,14 +76,43 @@ class MetricsSettings(BaseModel):
 class SourceSettings(BaseModel):
     """One data source the daily run ingests."""
 
-    kind: Literal["shopify_csv", "generic", "parquet"]
-    path: str = Field(description="File or folder to read (relative to the workspace).")
+    kind: Literal["shopify_csv", "generic", "parquet", "shopify"]
+    path: str = Field(
+        "", description="File or folder to read (relative to the workspace); not for shopify."
+    )
     customers_path: str | None = Field(None, description="shopify_csv: customers_export.csv.")
     mapping: dict[str, str] = Field(
         default_factory=dict, description="generic: canonical column → file column."
     )
     rows: Literal["order", "line"] = Field(
         "line", description="generic: one row per order or line."
+    )
+
+
+class ShopifySettings(BaseModel):
+    """The Shopify store a workspace is connected to (``segmentry connect shopify``).
+
+    The Admin API access token is never stored here: it is read from the environment variable
+    named by ``token_env`` or from the workspace's ``secrets`` file (mode 0600).
+    """
+
+    shop: str = Field(description="Shop domain, e.g. my-store.myshopify.com.")
+    api_version: str = Field("2025-10", description="Pinned Admin API version.")
+    token_env: str = Field(
+        "SEGMENTRY_SHOPIFY_TOKEN", description="Environment variable holding the access token."
+    )
+    webhook_secret_env: str = Field(
+        "SEGMENTRY_SHOPIFY_WEBHOOK_SECRET",
+        description="Environment variable holding the app's client secret (webhook HMAC).",
+    )
+    endpoint: str | None = Field(
+        None, description="Base URL instead of https://<shop> (a local fake Shopify in tests)."
+    )
+    sync_tags_after_run: bool = Field(
+        True, description="Push segment tags to Shopify after each `segmentry run`."
+    )
+    bulk_threshold: int = Field(
+        2_500, description="Changes above which a sync uses a bulk operation instead of pages."
     )
 
 
@@ -87,9 +124,10 @@ class Settings(BaseSettings):
     state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
     sources: list[SourceSettings] = Field(default_factory=list)
+    shopify: ShopifySettings | None = None
 
     @classmethod
-    def settings_customise_sources(  # type: ignore[override]
+    def settings_customise_sources(
         cls,
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 
 import ibis
 import ibis.expr.types as ir
@@ -26,8 +27,10 @@ from segmentry.language import ast
 from segmentry.language.compiler import (
     Facts,
     absolute_dates_of,
+    attributes_of,
     customer_stats,
     evaluate,
+    evaluate_many,
     offsets_of,
     orders_as_of,
     tags_as_of,
@@ -46,15 +49,9 @@ def members_on(
 
     Pass a :class:`Snapshot` of that day when evaluating many segments: they share its work.
     """
-    facts = Facts.of(con)
-    points = _day_points(facts, day)
     prebuilt = snapshot.tables if snapshot is not None else None
-    result = evaluate(facts, points, condition, prebuilt)
+    result = evaluate(Facts.of(con), day, condition, prebuilt)
     return result.filter(result.member).select("customer_id")
-
-
-def _day_points(facts: Facts, day: dt.date) -> ir.Table:
-    return facts.customers.select("customer_id", day=ibis.date(day))
 
 
 class Snapshot:
@@ -70,11 +67,24 @@ class Snapshot:
 
     def __enter__(self) -> Snapshot:
         facts = Facts.of(self.con)
-        points = _day_points(facts, self.day)
-        orders = self._materialise("orders", orders_as_of(facts.orders, points))
+        orders = self._materialise("orders", orders_as_of(facts.orders, self.day))
         self._materialise("stats", customer_stats(orders))
-        self._materialise("tags", tags_as_of(facts.tag_history, points))
+        self._materialise("tags", tags_as_of(facts.tag_history, self.day))
         return self
+
+    def members_of_all(self, conditions: Mapping[str, ast.Condition]) -> dict[str, ir.Table]:
+        """Members of every named condition on the snapshot's day, evaluated in one query."""
+        names = list(conditions)
+        if not names:
+            return {}
+        wide = evaluate_many(
+            Facts.of(self.con), self.day, [conditions[n] for n in names], self.tables
+        )
+        table = self._materialise(f"members{len(self._names)}", wide)
+        return {
+            name: table.filter(table[f"m{i}"]).select("customer_id")
+            for i, name in enumerate(names)
+        }
 
     def _materialise(self, key: str, expr: ir.Table) -> ir.Table:
         name = f"_snapshot_{key}_{uuid.uuid4().hex[:8]}"
@@ -106,20 +116,25 @@ def membership_history(
     return _stretches(points, result)
 
 
-def _events(facts: Facts) -> ir.Table:
-    """``(customer_id, day)`` of everything that changes what we know about a customer."""
+def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
+    """``(customer_id, day)`` of everything that can change the condition for a customer.
+
+    Tag changes matter only to conditions on ``customer_tags``.
+    """
     o, c, h = facts.orders, facts.customers, facts.tag_history
     placed = o.select("customer_id", day=o.processed_on)
     cancelled = o.filter(o.cancelled_on.notnull()).select("customer_id", day=o.cancelled_on)
     created = c.select("customer_id", day=c.created_on)
-    tagged = h.select("customer_id", day=h.seen_on)
-    return ibis.union(placed, cancelled, created, tagged, distinct=True)
+    parts = [placed, cancelled, created]
+    if "customer_tags" in attributes_of(condition):
+        parts.append(h.select("customer_id", day=h.seen_on))
+    return ibis.union(*parts, distinct=True)
 
 
 def _change_points(
     facts: Facts, condition: ast.Condition, start: dt.date, end: dt.date
 ) -> ir.Table:
-    events = _events(facts)
+    events = _events(facts, condition)
     shifted = [
         events.select("customer_id", day=events.day + ibis.interval(days=k))
         for k in sorted(offsets_of(condition))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -68,12 +70,23 @@ def apply_day(
     """
     old = con.table(table)
     d = ibis.date(day)
+    # Evaluated once: the members expression may be a whole compiled segment query.
+    scratch = f"_members_{uuid.uuid4().hex[:8]}"
+    members = con.create_table(scratch, members.select("customer_id").distinct(), temp=True)
+    try:
+        return _apply(con, table, old, members, d, tag)
+    finally:
+        con.drop_table(scratch, force=True)
+
+
+def _apply(
+    con: BaseBackend, table: str, old: ir.Table, members: ir.Table, d: Any, tag: str
+) -> Change:
     # The ledger as it stood at the end of the previous day.
     base = old.filter(old.valid_from < d).mutate(
         valid_to=ibis.ifelse(old.valid_to >= d, ibis.null().cast("date"), old.valid_to)
     )
     open_ = base.filter(base.valid_to.isnull())
-    members = members.select("customer_id").distinct()
     closed = base.filter(base.valid_to.notnull())
     staying = open_.semi_join(members, "customer_id")
     leaving = open_.anti_join(members, "customer_id").mutate(valid_to=d)
@@ -86,9 +99,13 @@ def apply_day(
     name = write_history(
         con, segment_id, ibis.union(closed, staying, leaving, joining), tag=tag
     )
-    joined = int(con.execute(joining.count()))
-    left = int(con.execute(leaving.count()))
-    return Change(name, joined, left)
+    new = con.table(name)
+    counts = new.aggregate(
+        joined=ibis.ifelse(new.valid_from == d, 1, 0).sum(),
+        left=ibis.ifelse(new.valid_to == d, 1, 0).sum(),
+    )
+    row = con.to_pyarrow(counts).to_pylist()[0]
+    return Change(name, int(row["joined"] or 0), int(row["left"] or 0))
 
 
 def changes(con: BaseBackend, table: str, start: dt.date, end: dt.date) -> ir.Table:

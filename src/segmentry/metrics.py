@@ -81,18 +81,30 @@ def daily_metrics(
 
 def _states(con: BaseBackend, customers: ir.Table) -> ir.Table:
     """Stretches of constant order statistics per customer (from each order/cancel day)."""
-    o = con.table("order_facts").semi_join(customers, "customer_id")
+    # NOTE: an inner join with the (distinct) customers, not semi_join: ibis 12 compiles that
+    # semi join into "LEFT SEMI JOIN" on PostgreSQL when the table is reused in a union.
+    o = con.table("order_facts").join(customers, "customer_id")
     events = ibis.union(
         o.select("customer_id", day=o.processed_on),
         o.filter(o.cancelled_on.notnull()).select("customer_id", day=o.cancelled_on),
         distinct=True,
     )
-    a = orders_as_of(o, events)
+    a = orders_as_of(o, events, positions=False)
     stats = a.group_by(["customer_id", "day"]).aggregate(
         n=a.count(),
         spent=a.amount.sum().cast("decimal(18, 2)"),
         first=a.processed_on.min(),
         last=a.processed_on.max(),
+    )
+    # NOTE: a cancel day that leaves no valid order is a state too (zero orders); the inner
+    # join in orders_as_of has no row for it, so every event day is taken from `events`.
+    stats = events.left_join(stats, ["customer_id", "day"]).select(
+        events.customer_id,
+        events.day,
+        n=stats.n.fill_null(0),
+        spent=stats.spent.fill_null(0),
+        first=stats["first"],
+        last=stats["last"],
     )
     zero = customers.select(
         "customer_id",

@@ -136,16 +136,18 @@ class Pipeline:
         from segmentry.segments import SegmentBook
 
         book = SegmentBook(self.ws)
-        segments = book.list()
+        segments = [self._ready(book, segment, day) for segment in book.list()]
+        conditions = {s.name: book.validate(s.query) for s in segments}
+        # Every segment's members on the day, in one query over the day's snapshot.
+        todays = snapshot.members_of_all(conditions)
         for index, segment in enumerate(segments):
-            self._segment(book, segment, day, snapshot, pending)
+            pending.append(self._advance(segment, day, conditions[segment.name], todays))
             if progress:
                 progress("segments", index + 1, len(segments))
         return f"{len(segments)} segment(s)"
 
-    def _segment(
-        self, book: Any, segment: Segment, day: dt.date, snapshot: Any, pending: list[_Pending]
-    ) -> None:
+    def _ready(self, book: Any, segment: Segment, day: dt.date) -> Segment:
+        """The segment with a computed history that a run for ``day`` can extend."""
         if segment.computed_through is None or segment.membership_table is None:
             book.recompute(segment.name)  # never computed: full history, switched at once
             segment = book.get(segment.name)
@@ -157,15 +159,16 @@ class Pipeline:
                 code="day_in_past",
                 hint="Recompute history with `segmentry segments edit` or run a later day.",
             )
-        pending.append(self._advance(segment, day, book, snapshot))
+        return segment
 
-    def _advance(self, segment: Segment, day: dt.date, book: Any, snapshot: Any) -> _Pending:
+    def _advance(
+        self, segment: Segment, day: dt.date, condition: Any, todays: dict[str, Any]
+    ) -> _Pending:
         """Apply every day after computed_through up to ``day`` (usually just ``day``)."""
         from segmentry.evaluation import members_on
         from segmentry.membership import apply_day
 
         assert segment.computed_through is not None and segment.membership_table is not None
-        condition = book.validate(segment.query)
         con = self.ws.warehouse
         first = segment.computed_through + dt.timedelta(days=1)
         # The computed-through day itself is re-evaluated too, so a rerun is a no-op check.
@@ -173,7 +176,10 @@ class Pipeline:
         current = segment.computed_through if day == segment.computed_through else first
         stamp = int(time.time() * 1000)
         while current <= day:
-            members = members_on(con, condition, current, snapshot if current == day else None)
+            if current == day:
+                members = todays[segment.name]
+            else:  # a missed day: evaluated on its own
+                members = members_on(con, condition, current)
             tag = f"r{stamp}_{current:%Y%m%d}"
             change = apply_day(con, item.table, members, current, tag=tag)
             if change.table != item.table and item.table != segment.membership_table:
@@ -240,7 +246,9 @@ class Pipeline:
                     holder=socket.gethostname(),
                 )
             )
-            return int(result.inserted_primary_key[0])
+            inserted = result.inserted_primary_key
+            assert inserted is not None
+            return int(inserted[0])
 
     def _finish_record(self, conn: sa.Connection, report: RunReport) -> None:
         conn.execute(

@@ -125,11 +125,13 @@ class SegmentBook:
             )
         now = state.utcnow()
         with self.ws.state.begin() as conn:
-            segment_id = conn.execute(
+            inserted = conn.execute(
                 state.segments.insert().values(
                     name=name, description=description, version=1, created_at=now, updated_at=now
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert inserted is not None
+            segment_id = inserted[0]
             conn.execute(
                 state.segment_versions.insert().values(
                     segment_id=segment_id, version=1, query=query, created_at=now
@@ -263,6 +265,7 @@ class SegmentBook:
                 hint="Run `segmentry run` for that day first.",
             )
         con = self.ws.warehouse
+        assert segment.membership_table is not None
         members = members_as_of(con, segment.membership_table, day)
         customers = con.table("customers").select(
             "customer_id", "email", "first_name", "last_name"
@@ -276,7 +279,7 @@ class SegmentBook:
         from segmentry.membership import changes
 
         segment = self._computed(name)
-        assert segment.history_start and segment.computed_through
+        assert segment.history_start and segment.computed_through and segment.membership_table
         frame = self.ws.warehouse.execute(
             changes(
                 self.ws.warehouse,

@@ -13,6 +13,7 @@ CORE = [
     "segmentry.evaluation",
     "segmentry.membership",
     "segmentry.metrics",
+    "segmentry.journeys",
 ]
 OUTER = ("segmentry.cli", "segmentry.connectors", "segmentry.web", "typer", "fastapi")
 

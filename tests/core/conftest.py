@@ -57,3 +57,15 @@ def small_workspace(
         yield ws
     finally:
         ws.close()
+
+
+@pytest.fixture
+def small_duckdb_workspace(
+    tmp_path: Path, small_tables: dict[str, pa.Table]
+) -> Iterator[Workspace]:
+    """The small store in a default workspace (DuckDB), current day 2024-05-31."""
+    ws = open_store_workspace(tmp_path / "shop", small_tables, SMALL_STORE_DAY)
+    try:
+        yield ws
+    finally:
+        ws.close()

@@ -88,7 +88,8 @@ def show_error(error: SegmentryError) -> None:
     """Print a user-facing error readably (a query error with its caret snippet)."""
     if isinstance(error, QueryError):
         err_console.print(
-            f"[bold red]Query error[/] ({error.code}) at line {error.line}, column {error.column}: ",
+            f"[bold red]Query error[/] ({error.code}) "
+            f"at line {error.line}, column {error.column}: ",
             end="",
             highlight=False,
         )

@@ -96,5 +96,5 @@ def execute(con: BaseBackend, statement: Any) -> None:
     sql = statement.sql(dialect=con.dialect) if hasattr(statement, "sql") else statement
     # NOTE: `_safe_raw_sql` closes the cursor on PostgreSQL; on DuckDB `raw_sql` returns the
     # connection itself, which must not be closed.
-    with con._safe_raw_sql(sql):  # type: ignore[attr-defined]
+    with con._safe_raw_sql(sql):
         pass

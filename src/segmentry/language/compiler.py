@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -35,8 +35,10 @@ __all__ = [
     "RFM_RECENCY_DAYS",
     "Facts",
     "absolute_dates_of",
+    "attributes_of",
     "customer_stats",
     "evaluate",
+    "evaluate_many",
     "offsets_of",
     "orders_as_of",
     "tags_as_of",
@@ -68,71 +70,144 @@ class Facts:
 
 def evaluate(
     facts: Facts,
-    points: ir.Table,
+    points: ir.Table | dt.date,
     condition: ast.Condition,
     prebuilt: Mapping[str, ir.Table] | None = None,
 ) -> ir.Table:
     """``(customer_id, day, member)`` for every point of a customer known on that day.
 
-    ``prebuilt`` may hold materialised ``orders`` (:func:`orders_as_of`), ``stats``
-    (:func:`customer_stats`) and ``tags`` (:func:`tags_as_of`) for these very points, so that
-    many segments evaluated on one day share that work.
+    ``points`` is a table of ``(customer_id, day)`` pairs, or one day for every customer (the
+    daily run; evaluated without joining a points table). ``prebuilt`` may hold materialised
+    ``orders`` (:func:`orders_as_of`), ``stats`` (:func:`customer_stats`) and ``tags``
+    (:func:`tags_as_of`) for the same points, so that many segments evaluated on one day share
+    that work.
     """
-    compiler = _Compiler(facts, points.select("customer_id", "day"), dict(prebuilt or {}))
+    compiler = _Compiler(facts, _Points.of(points), dict(prebuilt or {}))
     return compiler.run(condition)
 
 
-def orders_as_of(orders: ir.Table, points: ir.Table) -> ir.Table:
-    """Each point's orders valid at the end of its day, with their as-of position ``seq``.
+def evaluate_many(
+    facts: Facts,
+    points: ir.Table | dt.date,
+    conditions: Sequence[ast.Condition],
+    prebuilt: Mapping[str, ir.Table] | None = None,
+) -> ir.Table:
+    """Like :func:`evaluate` for many conditions at once: one scan, columns ``m0``, ``m1``, …
+
+    The daily run evaluates every segment in this one query.
+    """
+    compiler = _Compiler(facts, _Points.of(points), dict(prebuilt or {}))
+    return compiler.run_many(conditions)
+
+
+@dataclass(frozen=True)
+class _Points:
+    """Where to evaluate: a ``(customer_id, day)`` table, or one ``day`` for everyone."""
+
+    table: ir.Table | None = None
+    day: dt.date | None = None
+
+    @classmethod
+    def of(cls, points: ir.Table | dt.date | _Points) -> _Points:
+        if isinstance(points, _Points):
+            return points
+        if isinstance(points, dt.date):
+            return cls(day=points)
+        return cls(table=points.select("customer_id", "day"))
+
+    @property
+    def source(self) -> ir.Table | dt.date:
+        """What :func:`orders_as_of` and :func:`tags_as_of` take."""
+        if self.day is not None:
+            return self.day
+        assert self.table is not None
+        return self.table
+
+    @property
+    def keys(self) -> list[str]:
+        """Join keys of per-point tables (the day is a constant for a single day)."""
+        return ["customer_id"] if self.day is not None else ["customer_id", "day"]
+
+
+def orders_as_of(
+    orders: ir.Table, points: ir.Table | dt.date, *, positions: bool = True
+) -> ir.Table:
+    """Each point's orders valid at the end of its day, with their as-of positions.
 
     An order counts from its ``processed_on`` day until the day before it is cancelled;
-    ``seq`` (1 = first order) and ``seq_desc`` (1 = latest) are positions among those orders.
+    ``seq`` (1 = first order) and ``seq_desc`` (1 = latest) are positions among those orders
+    (computed only with ``positions``: a window over all orders is not free).
     """
-    o = orders.rename(o_customer_id="customer_id")
-    j = points.join(
-        o,
-        [
-            points.customer_id == o.o_customer_id,
-            o.processed_on <= points.day,
-            o.cancelled_on.isnull() | (o.cancelled_on > points.day),
-        ],
-    ).drop("o_customer_id")
-    first = ibis.row_number().over(
-        group_by=[j.customer_id, j.day], order_by=[j.processed_at, j.order_id]
-    )
+    where = _Points.of(points)
+    if where.day is not None:
+        d = ibis.date(where.day)
+        j = orders.filter(
+            (orders.processed_on <= d) & (orders.cancelled_on.isnull() | (orders.cancelled_on > d))
+        ).mutate(day=d)
+    else:
+        assert where.table is not None
+        p, o = where.table, orders.rename(o_customer_id="customer_id")
+        j = p.join(
+            o,
+            [
+                p.customer_id == o.o_customer_id,
+                o.processed_on <= p.day,
+                o.cancelled_on.isnull() | (o.cancelled_on > p.day),
+            ],
+        ).drop("o_customer_id")
+    if "seq" in j.columns:  # NOTE: order_facts.seq is final knowledge, not as of the day
+        j = j.drop("seq")
+    if not positions:
+        return j
+    group = [j[k] for k in where.keys]
+    first = ibis.row_number().over(group_by=group, order_by=[j.processed_at, j.order_id])
     last = ibis.row_number().over(
-        group_by=[j.customer_id, j.day],
-        order_by=[ibis.desc(j.processed_at), ibis.desc(j.order_id)],
+        group_by=group, order_by=[ibis.desc(j.processed_at), ibis.desc(j.order_id)]
     )
     return j.mutate(seq=first + 1, seq_desc=last + 1)
 
 
 def customer_stats(orders: ir.Table) -> ir.Table:
-    """Per point, the customer's order statistics from :func:`orders_as_of` rows."""
-    first, last = orders.seq == 1, orders.seq_desc == 1
-    return orders.group_by(["customer_id", "day"]).aggregate(
-        n_orders=orders.count(),
-        spent=orders.amount.sum(),
-        first_day=orders.processed_on.min(),
-        last_day=orders.processed_on.max(),
-        second_day=orders.processed_on.min(where=orders.seq == 2),
-        first_channel=orders.channel.min(where=first),
-        first_utm_source=orders.utm_source.min(where=first),
-        first_utm_medium=orders.utm_medium.min(where=first),
-        first_utm_campaign=orders.utm_campaign.min(where=first),
-        first_source_name=orders.source_name.min(where=first),
-        last_channel=orders.channel.min(where=last),
-        is_subscriber=orders.is_subscription.any(),
-    )
+    """Per point, the customer's order statistics from :func:`orders_as_of` rows.
+
+    The first/last-order columns need the positions; without them they are left out.
+    """
+    basic = {
+        "n_orders": orders.count(),
+        "spent": orders.amount.sum(),
+        "first_day": orders.processed_on.min(),
+        "last_day": orders.processed_on.max(),
+        "is_subscriber": orders.is_subscription.any(),
+    }
+    if "seq_desc" in orders.columns:
+        first, last = orders.seq == 1, orders.seq_desc == 1
+        basic |= {
+            "second_day": orders.processed_on.min(where=orders.seq == 2),
+            "first_channel": orders.channel.min(where=first),
+            "first_utm_source": orders.utm_source.min(where=first),
+            "first_utm_medium": orders.utm_medium.min(where=first),
+            "first_utm_campaign": orders.utm_campaign.min(where=first),
+            "first_source_name": orders.source_name.min(where=first),
+            "last_channel": orders.channel.min(where=last),
+        }
+    return orders.group_by(["customer_id", "day"]).aggregate(**basic)
 
 
-def tags_as_of(history: ir.Table, points: ir.Table) -> ir.Table:
+def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
     """Per point, the customer's tags as last recorded on or before its day."""
-    h = history.select(
-        h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on", tags="tags"
-    )
-    j = points.join(h, [points.customer_id == h.h_customer_id, h.seen_on <= points.day])
-    rank = ibis.row_number().over(group_by=[j.customer_id, j.day], order_by=ibis.desc(j.seen_at))
+    where = _Points.of(points)
+    if where.day is not None:
+        d = ibis.date(where.day)
+        j = history.filter(history.seen_on <= d).mutate(day=d)
+    else:
+        assert where.table is not None
+        p = where.table
+        h = history.select(
+            h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on", tags="tags"
+        )
+        j = p.join(h, [p.customer_id == h.h_customer_id, h.seen_on <= p.day])
+    group = [j[k] for k in where.keys]
+    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
     j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
     return j.select("customer_id", "day", tags_as_of=j.tags)
 
@@ -140,21 +215,30 @@ def tags_as_of(history: ir.Table, points: ir.Table) -> ir.Table:
 @dataclass
 class _Compiler:
     facts: Facts
-    points: ir.Table
+    points: _Points
     prebuilt: dict[str, ir.Table]
     features: dict[str, ir.Table] = field(default_factory=dict)
+    positions: bool = True
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
     # ------------------------------------------------------------ driver
 
     def run(self, condition: ast.Condition) -> ir.Table:
+        self.positions = _needs_positions(condition)
         build = self.condition(condition)
         frame = self.frame()
         return frame.select("customer_id", "day", member=build(frame))
 
+    def run_many(self, conditions: Sequence[ast.Condition]) -> ir.Table:
+        self.positions = any(_needs_positions(c) for c in conditions)
+        builds = [self.condition(c) for c in conditions]
+        frame = self.frame()
+        columns = {f"m{i}": build(frame) for i, build in enumerate(builds)}
+        return frame.select("customer_id", "day", **columns)
+
     def frame(self) -> ir.Table:
-        c = self.facts.customers
-        customers = c.select(
+        """The customers known on each point's day, with every feature joined on."""
+        customers = self.facts.customers.select(
             "customer_id",
             "created_on",
             "city",
@@ -163,12 +247,19 @@ class _Compiler:
             "email_marketing_state",
             "sms_marketing_state",
         )
-        frame = self.points.join(customers, "customer_id")
-        frame = frame.filter(frame.created_on <= frame.day)
+        if self.points.day is not None:
+            d = ibis.date(self.points.day)
+            frame = customers.filter(customers.created_on <= d).mutate(day=d)
+        else:
+            assert self.points.table is not None
+            frame = self.points.table.join(customers, "customer_id")
+            frame = frame.filter(frame.created_on <= frame.day)
+        keys = self.points.keys
         for feature in self.features.values():
-            frame = frame.left_join(feature, ["customer_id", "day"]).drop(
-                "customer_id_right", "day_right"
-            )
+            if len(keys) == 1:
+                feature = feature.drop("day")
+            joined = frame.left_join(feature, keys)
+            frame = joined.drop(*(c for c in joined.columns if c.endswith("_right")))
         return frame
 
     def feature(self, key: str, build: Callable[[], ir.Table]) -> None:
@@ -179,14 +270,17 @@ class _Compiler:
 
     def orders(self) -> ir.Table:
         if "orders" not in self.prebuilt:
-            self.prebuilt["orders"] = orders_as_of(self.facts.orders, self.points)
+            self.prebuilt["orders"] = orders_as_of(
+                self.facts.orders, self.points.source, positions=self.positions
+            )
         return self.prebuilt["orders"]
 
     def lines(self) -> ir.Table:
-        o = self.orders().select("customer_id", "day", "order_id", "seq", "processed_on",
-                                 "channel", "utm_source", "utm_medium", "utm_campaign",
-                                 "source_name", "discount_codes", "order_tags",
-                                 "is_subscription", "total")
+        orders = self.orders()
+        wanted = ("customer_id", "day", "order_id", "seq", "processed_on", "channel",
+                  "utm_source", "utm_medium", "utm_campaign", "source_name", "discount_codes",
+                  "order_tags", "is_subscription", "total")
+        o = orders.select(*(c for c in wanted if c in orders.columns))
         lf = self.facts.lines.select(
             l_order_id="order_id",
             product_id="product_id",
@@ -206,7 +300,7 @@ class _Compiler:
 
     def tags(self) -> None:
         if "tags" not in self.prebuilt:
-            self.prebuilt["tags"] = tags_as_of(self.facts.tag_history, self.points)
+            self.prebuilt["tags"] = tags_as_of(self.facts.tag_history, self.points.source)
         self.feature("tags", lambda: self.prebuilt["tags"])
 
     # ------------------------------------------------------------ conditions
@@ -535,6 +629,38 @@ def _interval(value: ast.RelativeDate) -> Any:
     if unit == "weeks":
         return ibis.interval(days=7 * value.amount)
     return ibis.interval(**{unit: value.amount})
+
+
+# Attributes that need each order's position among the customer's orders.
+_POSITIONAL = {
+    "first_order_channel",
+    "first_order_utm_source",
+    "first_order_utm_medium",
+    "first_order_utm_campaign",
+    "first_order_source_name",
+    "last_order_channel",
+    "days_to_second_order",
+}
+
+
+def attributes_of(condition: ast.Condition) -> set[str]:
+    """Names of the attributes a (resolved) condition reads.
+
+    >>> sorted(attributes_of(ast.Not(ast.Contains("customer_tags", ast.StringValue("x")))))
+    ['customer_tags']
+    """
+    return {n.attribute for n in _leaves(condition) if hasattr(n, "attribute")}
+
+
+def _needs_positions(condition: ast.Condition) -> bool:
+    for node in _leaves(condition):
+        if getattr(node, "attribute", None) in _POSITIONAL:
+            return True
+        if isinstance(node, ast.FunctionCondition) and any(
+            a.name == "order_number" for a in node.args
+        ):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- change points

@@ -1,0 +1,142 @@
+"""The daily run: idempotent per day, moves one day at a time, all or nothing, one at a time.
+
+On the small store (fixtures/small_store.py) in a DuckDB workspace whose current day is
+2024-05-31: `repeaters` (2+ orders) holds everyone but c08 (1 order) and c10 (none); `one-order`
+holds c08.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import segmentry.metrics
+from segmentry.errors import LockHeldError, RunError
+from segmentry.workspace import Workspace
+
+from .conftest import SMALL_STORE_DAY
+from .fixtures import small_store
+
+DAY = SMALL_STORE_DAY
+NEXT = DAY + dt.timedelta(days=1)
+EVERYONE = small_store.CUSTOMER_IDS
+# On NEXT: c08's 2nd order (noon), c10's first at 00:00 Tokyo (15:00 UTC the day before).
+NEXT_DAY_ORDERS = small_store.order_tables([
+    small_store.order("o1501", "c08", dt.datetime(2024, 6, 1, 3), [("1005", 1)], "line"),
+    small_store.order("o1502", "c10", dt.datetime(2024, 5, 31, 15), [("1003", 1)], "direct"),
+])
+
+
+@pytest.fixture
+def shop(small_duckdb_workspace: Workspace) -> Workspace:
+    ws = small_duckdb_workspace
+    ws.add_segment("repeaters", "number_of_orders >= 2")
+    ws.add_segment("one-order", "number_of_orders = 1")
+    return ws
+
+
+def _members(ws: Workspace, name: str, day: dt.date) -> list[str]:
+    return ws.members(name, as_of=day)["customer_id"].to_pylist()
+
+
+def _membership_tables(ws: Workspace) -> set[str]:
+    return {t for t in ws.warehouse.list_tables() if t.startswith("membership_")}
+
+
+def _pointers(ws: Workspace) -> dict[str, str | None]:
+    return {s.name: s.membership_table for s in ws.segments()}
+
+
+def _state(ws: Workspace) -> dict[str, Any]:
+    """Everything a run may change: ledgers' contents, metric rows, members, pointers."""
+    # Membership tables no segment points to (left behind by a run): always none.
+    state: dict[str, Any] = {"orphans": _membership_tables(ws) - set(_pointers(ws).values())}
+    for segment in ws.segments():
+        rows = ws.warehouse.to_pyarrow(ws.warehouse.table(segment.membership_table)).to_pylist()
+        state[segment.name] = {
+            "ledger": sorted(tuple(r.values()) for r in rows),
+            "metrics": ws.metrics(segment.name).astype(str).to_dict("records"),  # NaN == NaN
+            "members": _members(ws, segment.name, DAY),
+            "computed_through": segment.computed_through,
+        }
+    return state
+
+
+def test_a_second_run_for_the_same_day_changes_nothing(shop: Workspace) -> None:
+    computed = _state(shop)
+    assert computed["repeaters"]["members"] == [c for c in EVERYONE if c not in ("c08", "c10")]
+    assert computed["one-order"]["members"] == ["c08"]
+    for _ in range(2):
+        report = shop.run(DAY)
+        assert report.status == "succeeded"
+        assert report.joined == {"repeaters": 0, "one-order": 0}
+        assert report.left == {"repeaters": 0, "one-order": 0}
+        assert _state(shop) == computed  # old tables dropped, contents and metrics the same
+
+
+def test_a_run_for_the_next_day_records_who_joined_and_left(shop: Workspace) -> None:
+    shop.import_tables(NEXT_DAY_ORDERS)
+    report = shop.run(NEXT)
+    assert report.joined == {"repeaters": 1, "one-order": 1}  # c08; c10
+    assert report.left == {"repeaters": 0, "one-order": 1}  # c08
+    assert _members(shop, "repeaters", NEXT) == [c for c in EVERYONE if c != "c10"]
+    assert _members(shop, "one-order", NEXT) == ["c10"]
+    assert _members(shop, "one-order", DAY) == ["c08"]  # the past is kept
+    repeaters = shop.metrics("repeaters").set_index("day").loc[NEXT]
+    assert (repeaters.customers, repeaters.joined, repeaters.left) == (13, 1, 0)
+    assert (repeaters.orders, repeaters.revenue) == (1, Decimal("3000.00"))  # c08's lotion
+    one = shop.metrics("one-order").set_index("day").loc[NEXT]
+    assert (one.customers, one.joined, one.left) == (1, 1, 1)
+    assert (one.orders, one.revenue) == (1, Decimal("2500.00"))  # c10's cleanser
+    history = shop.history("one-order")
+    days = [pd.Timestamp(d).date() for d in history.day]  # NOTE: datetime64, unlike metrics
+    moves = history.set_index(pd.Index(days)).loc[NEXT]
+    assert (moves.joined, moves.left) == (1, 1)
+    assert shop.segment("repeaters").computed_through == NEXT
+
+
+def test_a_failed_run_leaves_the_previous_state_whole(
+    shop: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop.import_tables(NEXT_DAY_ORDERS)
+    before, pointers = _state(shop), _pointers(shop)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(segmentry.metrics, "daily_metrics", crash)
+    with pytest.raises(RunError, match="disk full"):
+        shop.run(NEXT)
+    assert _pointers(shop) == pointers
+    assert _state(shop) == before  # also: the half-made membership tables were dropped
+    last = shop.runs()[0]
+    assert (last["day"], last["status"]) == (NEXT, "failed")
+    assert "disk full" in last["error"]
+    stages = {s["stage"]: s["status"] for s in last["stages"]}
+    assert stages["segments"] == "succeeded" and stages["metrics"] == "failed"
+    assert "commit" not in stages
+    assert shop.current_day() == DAY
+
+    monkeypatch.undo()  # the next run picks up where the failed one could not
+    assert shop.run(NEXT).joined == {"repeaters": 1, "one-order": 1}
+    assert shop.runs()[0]["status"] == "succeeded"
+
+
+def test_a_second_holder_is_told_who_holds_the_workspace(shop: Workspace) -> None:
+    before, runs = _state(shop), len(shop.runs())
+    with shop.lock("segments add other"):
+        with pytest.raises(LockHeldError) as caught:
+            shop.run(NEXT)
+        message = caught.value.message
+        assert f"process {os.getpid()}" in message
+        assert "`segments add other`" in message
+        with pytest.raises(LockHeldError):
+            shop.add_segment("later", "number_of_orders >= 3")
+    assert len(shop.runs()) == runs  # refused before anything was recorded
+    assert _state(shop) == before
+    assert shop.run(NEXT).status == "succeeded"  # released
