@@ -170,11 +170,11 @@ def run_benchmark(
 def _import_and_run(
     ws: Any, results: _Results, folder: Path, end: dt.date, segments: int, history_days: int
 ) -> None:
-    from segmentry.evaluation import Snapshot, members_on, membership_history
+    from segmentry.evaluation import Snapshot, membership_history
     from segmentry.facts import build_facts
     from segmentry.ledger.store import import_parquet_folder
     from segmentry.membership import apply_day, write_history
-    from segmentry.metrics import daily_metrics
+    from segmentry.metrics import daily_metrics, metrics_of_all_on_day
 
     con = ws.warehouse
     with results.stage("import from Parquet"):
@@ -186,21 +186,22 @@ def _import_and_run(
     with results.stage("setup: yesterday's membership", f"{segments} segments") as extra:
         build_facts(con, subtract_refunds=True)
         tables = []
+        named = {str(i + 1): condition for i, condition in enumerate(conditions)}
         with Snapshot(con, yesterday) as snapshot:
-            for i, condition in enumerate(conditions):
-                members = members_on(con, condition, yesterday, snapshot)
+            for key, members in snapshot.members_of_all(named).items():
                 start = members.mutate(valid_from=yesterday, valid_to=None)
-                tables.append(write_history(con, i + 1, _intervals(start), tag="bench"))
+                tables.append(write_history(con, int(key), _intervals(start), tag="bench"))
     with results.stage("daily run: facts", "order_facts + line_facts"):
         build_facts(con, subtract_refunds=True)
     with results.stage(f"daily run: {segments} segments + ledger diff + metrics") as extra:
+        # What `segmentry run` does after the facts: see Pipeline._segments / _metrics.
         changed = 0
         with Snapshot(con, end) as snapshot:
-            for i, condition in enumerate(conditions):
-                members = members_on(con, condition, end, snapshot)
-                change = apply_day(con, tables[i], members, end, tag="run")
+            todays = snapshot.members_of_all(named)
+            for i, members in enumerate(todays.values()):
+                change = apply_day(con, tables[i], members, end)
                 changed += change.joined + change.left
-                daily_metrics(con, change.table, end, end, snapshot)
+            metrics_of_all_on_day(con, snapshot)
         extra["note"] = f"{segments} segments, {changed:,} joins+leaves"
     with results.stage(f"history: {history_days} days of one new segment") as extra:
         condition = ws.validate("number_of_orders >= 2 AND last_order_date < -90d")

@@ -63,6 +63,8 @@ class Snapshot:
     def __init__(self, con: BaseBackend, day: dt.date) -> None:
         self.con, self.day = con, day
         self.tables: dict[str, ir.Table] = {}
+        # After members_of_all: segment name → its boolean column in tables["members"].
+        self.member_columns: dict[str, str] = {}
         self._names: list[str] = []
 
     def __enter__(self) -> Snapshot:
@@ -80,10 +82,11 @@ class Snapshot:
         wide = evaluate_many(
             Facts.of(self.con), self.day, [conditions[n] for n in names], self.tables
         )
-        table = self._materialise(f"members{len(self._names)}", wide)
+        table = self._materialise("members", wide)
+        self.member_columns = {name: f"m{i}" for i, name in enumerate(names)}
         return {
-            name: table.filter(table[f"m{i}"]).select("customer_id")
-            for i, name in enumerate(names)
+            name: table.filter(table[column]).select("customer_id")
+            for name, column in self.member_columns.items()
         }
 
     def _materialise(self, key: str, expr: ir.Table) -> ir.Table:

@@ -1,27 +1,29 @@
 """The membership ledger: one warehouse table per segment version.
 
 Rows are ``(customer_id, valid_from, valid_to)``: the customer was a member on every day
-``valid_from <= day < valid_to`` (``valid_to`` NULL: still a member). Tables are never updated
-in place: each change writes a new table (``membership_<segment id>_<tag>``) and the state store
-switches the segment's pointer to it in one transaction, so a crash leaves the old one whole.
+``valid_from <= day < valid_to`` (``valid_to`` NULL: still a member).
+
+A new version's history is written to a new table (``membership_<segment id>_<tag>``) and the
+state store switches the segment's pointer to it in one transaction, so a crash leaves the old
+one whole. The daily run then extends that table in place (:func:`apply_day`): recording a
+day never changes how earlier days read, and recording it again gives the same rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import sqlglot as sg
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
+from segmentry.engine import execute
+
 __all__ = ["Change", "apply_day", "changes", "drop_tables", "members_as_of", "write_history"]
-
-_NAME = re.compile(r"^membership_(\d+)_")
-
 
 @dataclass(frozen=True)
 class Change:
@@ -60,52 +62,70 @@ def members_as_of(con: BaseBackend, table: str, day: dt.date) -> ir.Table:
     )
 
 
-def apply_day(
-    con: BaseBackend, table: str, members: ir.Table, day: dt.date, *, tag: str
-) -> Change:
-    """A new table: the ledger up to the day before ``day``, then ``members`` on ``day``.
+def apply_day(con: BaseBackend, table: str, members: ir.Table, day: dt.date) -> Change:
+    """Record ``members`` as the segment's members on ``day``, in place.
 
-    Re-applying the same day gives the same table (what was recorded for ``day`` before is
-    replaced, not added to), which is what makes a second run for a day a no-op.
+    First whatever was recorded for ``day`` or later is undone (stretches starting then are
+    deleted, stretches ending then are reopened), so applying the same day twice gives the
+    same ledger: that is what makes a second run for a day a no-op. Then the open stretches of
+    customers who are no longer members end on ``day`` and new members get a stretch from
+    ``day``. Days before ``day`` read exactly as before, so a run that fails later leaves
+    the previous day's state whole; the caller wraps all segments in one transaction.
     """
-    old = con.table(table)
     d = ibis.date(day)
-    # Evaluated once: the members expression may be a whole compiled segment query.
     scratch = f"_members_{uuid.uuid4().hex[:8]}"
-    members = con.create_table(scratch, members.select("customer_id").distinct(), temp=True)
+    # Evaluated once: the members expression may be a whole compiled segment query.
+    con.create_table(scratch, members.select("customer_id").distinct(), temp=True)
     try:
-        return _apply(con, table, old, members, d, tag)
+        execute(con, sge.delete(_t(table), where=sg.column("valid_from", quoted=True) >= _day(day)))
+        execute(con, _reopen(table, day))
+        ledger, current = con.table(table), con.table(scratch)
+        open_ = ledger.filter(ledger.valid_to.isnull())
+        left = int(con.to_pyarrow(open_.anti_join(current, "customer_id").count()).as_py())
+        joining = current.anti_join(open_, "customer_id")
+        joined = int(con.to_pyarrow(joining.count()).as_py())
+        execute(con, _close_leavers(table, scratch, day))
+        con.insert(
+            table,
+            joining.select("customer_id", valid_from=d, valid_to=ibis.null().cast("date")),
+        )
     finally:
         con.drop_table(scratch, force=True)
+    return Change(table, joined, left)
 
 
-def _apply(
-    con: BaseBackend, table: str, old: ir.Table, members: ir.Table, d: Any, tag: str
-) -> Change:
-    # The ledger as it stood at the end of the previous day.
-    base = old.filter(old.valid_from < d).mutate(
-        valid_to=ibis.ifelse(old.valid_to >= d, ibis.null().cast("date"), old.valid_to)
+def _t(name: str) -> sge.Table:
+    return sg.table(name, quoted=True)
+
+
+def _day(day: dt.date) -> sge.Expression:
+    return sge.cast(sge.convert(day.isoformat()), "date")
+
+
+def _reopen(table: str, day: dt.date) -> sge.Expression:
+    """``UPDATE t SET valid_to = NULL WHERE valid_to >= day`` (undo a later recording)."""
+    return sge.update(
+        _t(table),
+        {"valid_to": sge.null()},
+        where=sg.column("valid_to", quoted=True) >= _day(day),
     )
-    open_ = base.filter(base.valid_to.isnull())
-    closed = base.filter(base.valid_to.notnull())
-    staying = open_.semi_join(members, "customer_id")
-    leaving = open_.anti_join(members, "customer_id").mutate(valid_to=d)
-    joining = members.anti_join(open_, "customer_id").select(
-        "customer_id", valid_from=d, valid_to=ibis.null().cast("date")
+
+
+def _close_leavers(table: str, members: str, day: dt.date) -> sge.Expression:
+    """End the open stretches of customers not among ``members`` on ``day``."""
+    is_member = sg.select("1").from_(sg.table(members, quoted=True).as_("m")).where(
+        sg.column("customer_id", table="m", quoted=True).eq(
+            sg.column("customer_id", table=table, quoted=True)
+        )
     )
-    segment_id = int(_segment_id(table))
-    if table_name(segment_id, tag) == table:
-        raise ValueError(f"apply_day would overwrite the table it reads: {table!r}")
-    name = write_history(
-        con, segment_id, ibis.union(closed, staying, leaving, joining), tag=tag
+    return sge.update(
+        _t(table),
+        {"valid_to": _day(day)},
+        where=sge.and_(
+            sg.column("valid_to", quoted=True).is_(sge.null()),
+            sge.not_(sge.Exists(this=is_member)),
+        ),
     )
-    new = con.table(name)
-    counts = new.aggregate(
-        joined=ibis.ifelse(new.valid_from == d, 1, 0).sum(),
-        left=ibis.ifelse(new.valid_to == d, 1, 0).sum(),
-    )
-    row = con.to_pyarrow(counts).to_pylist()[0]
-    return Change(name, int(row["joined"] or 0), int(row["left"] or 0))
 
 
 def changes(con: BaseBackend, table: str, start: dt.date, end: dt.date) -> ir.Table:
@@ -123,10 +143,3 @@ def drop_tables(con: BaseBackend, names: list[str]) -> None:
     for name in names:
         if name:
             con.drop_table(name, force=True)
-
-
-def _segment_id(table: str) -> str:
-    match = _NAME.match(table)
-    if match is None:
-        raise ValueError(f"not a membership table name: {table!r}")
-    return match.group(1)

@@ -4,19 +4,21 @@
 
 1. **ingest** every configured source (upsert: re-reading a file changes nothing);
 2. **facts**: rebuild ``order_facts`` / ``line_facts`` from the ledger;
-3. **segments**: evaluate every segment as of D and apply the day to a *new* membership table
-   (segments never computed get their full history; a gap of missed days is filled day by day);
-4. **metrics** for the new day(s);
-5. **commit**: switch every segment's membership pointer and write the metric rows and the run
-   record in one state-store transaction, then drop the superseded tables.
+3. **segments**: evaluate every segment as of D (all in one query over the day's snapshot) and
+   record the day in each membership ledger, in one warehouse transaction (segments never
+   computed get their full history; a gap of missed days is filled day by day);
+4. **metrics** for the new day(s) (all segments in two queries in the usual one-day case);
+5. **commit**: move every segment's ``computed_through`` to D and write the metric rows and the
+   run record in one state-store transaction.
 
-Running twice for the same day changes nothing. The workspace lock keeps a second run out, and a
-failure before step 5 leaves the previous state exactly as it was.
+Running twice for the same day changes nothing: recording a day first undoes what was recorded
+for it. The workspace lock keeps a second run out. A failure before step 5 leaves the previous
+day's state as it was: a day recorded in a ledger but not committed reads as not computed yet
+(every read goes through ``computed_through``) and is recorded again by the next run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import socket
 import time
@@ -28,6 +30,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from segmentry import state
+from segmentry.engine import transaction
 from segmentry.errors import RunError, SegmentError, SegmentryError
 from segmentry.evaluation import Snapshot
 
@@ -91,13 +94,34 @@ class Pipeline:
                     )
                 self._stage(report, "commit", lambda: self._commit(report, pending))
             except BaseException as e:
-                self._fail(report, pending, e)
+                self._fail(report, e)
                 if isinstance(e, SegmentryError):
                     raise RunError(f"The run for {day} failed: {e.message}", hint=e.hint) from e
                 if isinstance(e, Exception):
                     raise RunError(f"The run for {day} failed: {e!r}") from e
                 raise
+            self._activate(report)  # Shopify tag sync (issue 3): after the commit, never undoing it
         return report
+
+    def _activate(self, report: RunReport) -> None:
+        """Push segments bound to Shopify tags; a failure is recorded as the run's last stage
+        (the committed run stands, and the next run resumes the sync)."""
+        if self.ws.settings.shopify is None:
+            return
+        from segmentry.connectors.shopify.activate import after_run
+
+        started, status, detail = time.perf_counter(), "succeeded", ""
+        try:
+            detail = after_run(self.ws)
+        except SegmentryError as e:
+            status, detail = "failed", str(e)
+        stage = StageReport("activate", time.perf_counter() - started, status, detail)
+        report.stages.append(stage)
+        with self.ws.state.begin() as conn:
+            conn.execute(state.run_stages.insert().values(
+                run_id=report.run_id, position=len(report.stages) - 1, stage=stage.stage,
+                status=stage.status, seconds=stage.seconds, detail=stage.detail,
+            ))
 
     # ------------------------------------------------------------ stages
 
@@ -140,10 +164,12 @@ class Pipeline:
         conditions = {s.name: book.validate(s.query) for s in segments}
         # Every segment's members on the day, in one query over the day's snapshot.
         todays = snapshot.members_of_all(conditions)
-        for index, segment in enumerate(segments):
-            pending.append(self._advance(segment, day, conditions[segment.name], todays))
-            if progress:
-                progress("segments", index + 1, len(segments))
+        # One warehouse transaction: all segments advance, or none does.
+        with transaction(self.ws.warehouse):
+            for index, segment in enumerate(segments):
+                pending.append(self._advance(segment, day, conditions[segment.name], todays))
+                if progress:
+                    progress("segments", index + 1, len(segments))
         return f"{len(segments)} segment(s)"
 
     def _ready(self, book: Any, segment: Segment, day: dt.date) -> Segment:
@@ -174,58 +200,52 @@ class Pipeline:
         # The computed-through day itself is re-evaluated too, so a rerun is a no-op check.
         item = _Pending(segment, segment.membership_table, min(first, day), day)
         current = segment.computed_through if day == segment.computed_through else first
-        stamp = int(time.time() * 1000)
         while current <= day:
             if current == day:
                 members = todays[segment.name]
             else:  # a missed day: evaluated on its own
                 members = members_on(con, condition, current)
-            tag = f"r{stamp}_{current:%Y%m%d}"
-            change = apply_day(con, item.table, members, current, tag=tag)
-            if change.table != item.table and item.table != segment.membership_table:
-                from segmentry.membership import drop_tables
-
-                drop_tables(con, [item.table])  # intermediate table of a multi-day catch-up
-            item.table, item.joined, item.left = change.table, change.joined, change.left
+            change = apply_day(con, item.table, members, current)
+            item.joined, item.left = change.joined, change.left
             current += dt.timedelta(days=1)
         return item
 
     def _metrics(
         self, snapshot: Snapshot, pending: list[_Pending], progress: Progress | None
     ) -> str:
-        from segmentry.metrics import daily_metrics
+        from segmentry.metrics import METRIC_COLUMNS, daily_metrics, metrics_of_all_on_day
 
+        on_day = metrics_of_all_on_day(self.ws.warehouse, snapshot)
         for index, item in enumerate(pending):
             if progress:
                 progress("metrics", index, len(pending))
-            item.metrics = daily_metrics(
-                self.ws.warehouse, item.table, item.first_day, item.last_day, snapshot
-            )
+            if item.first_day == item.last_day == snapshot.day:
+                row = on_day[item.segment.name] | {"joined": item.joined, "left": item.left}
+                item.metrics = pd.DataFrame([row], columns=METRIC_COLUMNS)
+            else:  # a catch-up over missed days
+                item.metrics = daily_metrics(
+                    self.ws.warehouse, item.table, item.first_day, item.last_day, snapshot
+                )
         if progress:
             progress("metrics", len(pending), len(pending))
         return ""
 
     def _commit(self, report: RunReport, pending: list[_Pending]) -> str:
-        from segmentry.membership import drop_tables
         from segmentry.segments import replace_metric_rows
 
-        superseded: list[str] = []
         with self.ws.state.begin() as conn:
             for item in pending:
                 conn.execute(
                     state.segments.update()
                     .where(state.segments.c.id == item.segment.id)
-                    .values(membership_table=item.table, computed_through=report.day)
+                    .values(computed_through=report.day)
                 )
                 if item.metrics is not None:
                     replace_metric_rows(conn, item.segment.id, item.metrics, delete_all=False)
-                if item.table != item.segment.membership_table:
-                    superseded.append(str(item.segment.membership_table))
                 report.joined[item.segment.name] = item.joined
                 report.left[item.segment.name] = item.left
             report.status = "succeeded"
             self._finish_record(conn, report)
-        drop_tables(self.ws.warehouse, superseded)
         return f"{sum(report.joined.values())} joined, {sum(report.left.values())} left"
 
     # ------------------------------------------------------------ run records
@@ -271,13 +291,9 @@ class Pipeline:
             ],
         )
 
-    def _fail(self, report: RunReport, pending: list[_Pending], error: BaseException) -> None:
-        from segmentry.membership import drop_tables
-
-        fresh = [p.table for p in pending if p.table != p.segment.membership_table]
-        # Cleanup is best effort: an orphaned table is harmless, the original error matters.
-        with contextlib.suppress(Exception):
-            drop_tables(self.ws.warehouse, fresh)
+    def _fail(self, report: RunReport, error: BaseException) -> None:
+        # Nothing to undo: the warehouse transaction of the segments stage rolled back, or it
+        # committed a day that reads as not yet computed and is recorded again next run.
         report.status = "failed"
         report.error = "".join(traceback.format_exception_only(error)).strip()
         with self.ws.state.begin() as conn:

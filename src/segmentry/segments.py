@@ -302,7 +302,9 @@ class SegmentBook:
         if frame.empty:
             return frame
         for column in state.METRIC_TEXT_COLUMNS:
-            frame[column] = [None if v is None else Decimal(v) for v in frame[column]]
+            frame[column] = pd.Series(
+                [None if pd.isna(v) else Decimal(v) for v in frame[column]], dtype=object
+            )
         return frame.drop(columns=["segment_id"])
 
     def explain(self, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,12 +60,29 @@ def small_workspace(
         ws.close()
 
 
+@pytest.fixture(scope="session")
+def small_duckdb_folder(
+    tmp_path_factory: pytest.TempPathFactory, small_tables: dict[str, pa.Table]
+) -> Path:
+    """A prepared DuckDB workspace folder with the small store (copy it, never change it)."""
+    folder = tmp_path_factory.mktemp("small") / "shop"
+    open_store_workspace(folder, small_tables, SMALL_STORE_DAY).close()
+    return folder
+
+
+def copy_workspace(template: Path, folder: Path) -> Workspace:
+    """A workspace of one's own, copied from a prepared folder (cheaper than importing again).
+
+    Works because the config names the warehouse and state relative to ``{workspace}``.
+    """
+    shutil.copytree(template, folder)
+    return Workspace.open(folder)
+
+
 @pytest.fixture
-def small_duckdb_workspace(
-    tmp_path: Path, small_tables: dict[str, pa.Table]
-) -> Iterator[Workspace]:
+def small_duckdb_workspace(tmp_path: Path, small_duckdb_folder: Path) -> Iterator[Workspace]:
     """The small store in a default workspace (DuckDB), current day 2024-05-31."""
-    ws = open_store_workspace(tmp_path / "shop", small_tables, SMALL_STORE_DAY)
+    ws = copy_workspace(small_duckdb_folder, tmp_path / "shop")
     try:
         yield ws
     finally:

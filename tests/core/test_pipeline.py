@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-import segmentry.metrics
+import segmentry.membership
 from segmentry.errors import LockHeldError, RunError
+from segmentry.pipeline import Pipeline
 from segmentry.workspace import Workspace
 
-from .conftest import SMALL_STORE_DAY
+from .conftest import SMALL_STORE_DAY, copy_workspace
 from .fixtures import small_store
 
 DAY = SMALL_STORE_DAY
@@ -32,12 +35,19 @@ NEXT_DAY_ORDERS = small_store.order_tables([
 ])
 
 
+@pytest.fixture(scope="module")
+def shop_folder(tmp_path_factory: pytest.TempPathFactory, small_duckdb_folder: Path) -> Path:
+    folder = tmp_path_factory.mktemp("pipeline") / "shop"
+    with copy_workspace(small_duckdb_folder, folder) as ws:
+        ws.add_segment("repeaters", "number_of_orders >= 2")
+        ws.add_segment("one-order", "number_of_orders = 1")
+    return folder
+
+
 @pytest.fixture
-def shop(small_duckdb_workspace: Workspace) -> Workspace:
-    ws = small_duckdb_workspace
-    ws.add_segment("repeaters", "number_of_orders >= 2")
-    ws.add_segment("one-order", "number_of_orders = 1")
-    return ws
+def shop(shop_folder: Path, tmp_path: Path) -> Iterator[Workspace]:
+    with copy_workspace(shop_folder, tmp_path / "shop") as ws:
+        yield ws
 
 
 def _members(ws: Workspace, name: str, day: dt.date) -> list[str]:
@@ -53,18 +63,31 @@ def _pointers(ws: Workspace) -> dict[str, str | None]:
 
 
 def _state(ws: Workspace) -> dict[str, Any]:
-    """Everything a run may change: ledgers' contents, metric rows, members, pointers."""
+    """Everything a run may change, as readers see it: ledgers through the computed day,
+    metric rows, members, pointers."""
     # Membership tables no segment points to (left behind by a run): always none.
     state: dict[str, Any] = {"orphans": _membership_tables(ws) - set(_pointers(ws).values())}
     for segment in ws.segments():
+        assert segment.computed_through is not None and segment.membership_table is not None
         rows = ws.warehouse.to_pyarrow(ws.warehouse.table(segment.membership_table)).to_pylist()
         state[segment.name] = {
-            "ledger": sorted(tuple(r.values()) for r in rows),
+            "ledger": _ledger_through(rows, segment.computed_through),
             "metrics": ws.metrics(segment.name).astype(str).to_dict("records"),  # NaN == NaN
             "members": _members(ws, segment.name, DAY),
             "computed_through": segment.computed_through,
         }
     return state
+
+
+def _ledger_through(rows: list[dict[str, Any]], day: dt.date) -> list[tuple[Any, ...]]:
+    """The stretches as they read through ``day`` (a later day recorded but not committed
+    is not part of the state: it reads as not yet computed)."""
+    return sorted(
+        (r["customer_id"], r["valid_from"],
+         None if r["valid_to"] is None or r["valid_to"] > day else r["valid_to"])
+        for r in rows
+        if r["valid_from"] <= day
+    )
 
 
 def test_a_second_run_for_the_same_day_changes_nothing(shop: Workspace) -> None:
@@ -100,31 +123,57 @@ def test_a_run_for_the_next_day_records_who_joined_and_left(shop: Workspace) -> 
     assert shop.segment("repeaters").computed_through == NEXT
 
 
-def test_a_failed_run_leaves_the_previous_state_whole(
-    shop: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    shop.import_tables(NEXT_DAY_ORDERS)
-    before, pointers = _state(shop), _pointers(shop)
-
+def _crash_in_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(segmentry.metrics, "daily_metrics", crash)
+    monkeypatch.setattr(Pipeline, "_metrics", crash)
+
+
+def _crash_after_the_first_segment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first segment's day is recorded, the second one's crashes."""
+    calls: list[object] = []
+
+    def apply_day(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) > 1:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    real = segmentry.membership.apply_day
+    monkeypatch.setattr(segmentry.membership, "apply_day", apply_day)
+
+
+@pytest.mark.parametrize(
+    ("crash", "failed_stage"),
+    [(_crash_in_metrics, "metrics"), (_crash_after_the_first_segment, "segments")],
+    ids=["in metrics", "between segments"],
+)
+def test_a_failed_run_leaves_the_previous_state_whole(
+    shop: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    crash: Callable[[pytest.MonkeyPatch], None],
+    failed_stage: str,
+) -> None:
+    shop.import_tables(NEXT_DAY_ORDERS)
+    before, pointers = _state(shop), _pointers(shop)
+    crash(monkeypatch)
     with pytest.raises(RunError, match="disk full"):
         shop.run(NEXT)
     assert _pointers(shop) == pointers
-    assert _state(shop) == before  # also: the half-made membership tables were dropped
+    assert _state(shop) == before
     last = shop.runs()[0]
     assert (last["day"], last["status"]) == (NEXT, "failed")
     assert "disk full" in last["error"]
     stages = {s["stage"]: s["status"] for s in last["stages"]}
-    assert stages["segments"] == "succeeded" and stages["metrics"] == "failed"
+    assert stages[failed_stage] == "failed"
     assert "commit" not in stages
     assert shop.current_day() == DAY
 
     monkeypatch.undo()  # the next run picks up where the failed one could not
     assert shop.run(NEXT).joined == {"repeaters": 1, "one-order": 1}
     assert shop.runs()[0]["status"] == "succeeded"
+    assert _members(shop, "one-order", NEXT) == ["c10"]
 
 
 def test_a_second_holder_is_told_who_holds_the_workspace(shop: Workspace) -> None:

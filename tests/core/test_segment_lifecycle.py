@@ -72,7 +72,9 @@ def test_a_bad_query_adds_nothing(small_duckdb_workspace: Workspace) -> None:
 def test_segments_referring_to_segments(small_duckdb_workspace: Workspace) -> None:
     ws = small_duckdb_workspace
     ws.add_segment("repeaters", "number_of_orders >= 2")
-    ws.add_segment("line-repeaters", "segments CONTAINS 'repeaters' AND customer_tags CONTAINS 'line'")
+    ws.add_segment(
+        "line-repeaters", "segments CONTAINS 'repeaters' AND customer_tags CONTAINS 'line'"
+    )
     assert _members(ws, "line-repeaters") == ["c01", "c02", "c12"]
 
     ws.edit_segment("repeaters", "number_of_orders >= 3")  # the dependant follows
