@@ -1,0 +1,304 @@
+"""The simulated store as Arrow tables in the ledger's canonical columns and types.
+
+Strings are taken from small vocabularies (titles, SKUs, channels …) by index, ids are made
+once and shared, and yen amounts become ``decimal(18, 2)`` straight from the buffers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from segmentry.connectors.demo.money import Money
+from segmentry.connectors.demo.parameters import (
+    CURRENCY,
+    CUSTOMER_ID_BASE,
+    EMAIL_STATES,
+    FAMILY_NAMES,
+    FEMALE_NAMES,
+    LINE_ID_BASE,
+    LINES,
+    MALE_NAMES,
+    ORDER_ID_BASE,
+    ORDER_NAME_BASE,
+    PRODUCT_ID_BASE,
+    REGIONS,
+    SMS_STATES,
+    VARIANT_ID_BASE,
+    VENDORS,
+)
+from segmentry.connectors.demo.shop import (
+    CATALOG_ARRAYS,
+    CHANNEL_NAMES,
+    LANDING_SITES,
+    PRODUCTS,
+    SOURCE_NAMES,
+    TOUCHPOINT_ROWS,
+    WEB,
+    Calendar,
+    names,
+)
+from segmentry.connectors.demo.simulation import (
+    Attribution,
+    Lines,
+    Orders,
+    People,
+    SignUp,
+    TagHistory,
+)
+from segmentry.ledger.store import arrow_schema
+
+__all__ = [
+    "Ids",
+    "customers_table",
+    "history_table",
+    "last_updated",
+    "lines_table",
+    "orders_table",
+    "products_table",
+]
+
+
+def _strings(
+    vocab: tuple[str | None, ...], index: np.ndarray, null: np.ndarray | None = None
+) -> pa.Array:
+    """``vocab[index]`` as an Arrow string array (null where ``null``).
+
+    >>> _strings(("a", None, "c"), np.array([2, 1, 0, 2]), np.array([0, 0, 0, 1], bool)).to_pylist()
+    ['c', None, 'a', None]
+    """
+    # NOTE: decoding a dictionary array is about twice as fast as ``take`` on a string array.
+    indices = pa.array(index, pa.int64(), mask=null)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(vocab, pa.string())).cast(pa.string())
+
+
+def _ids(base: int, values: np.ndarray, prefix: str = "") -> pa.Array:
+    """Numeric id strings ``prefix + str(base + value)``."""
+    digits = pa.array(base + values.astype(np.int64), pa.int64()).cast(pa.string())
+    return pc.binary_join_element_wise(prefix, digits, "") if prefix else digits
+
+
+@dataclass(frozen=True)
+class Ids:
+    """Id strings made once and taken by every table that refers to them."""
+
+    customers: pa.Array  # by customer number
+    orders: pa.Array  # by order row
+
+    @classmethod
+    def number(cls, customers: int, orders: int) -> Ids:
+        """Customer ids from CUSTOMER_ID_BASE + 1 and order ids from ORDER_ID_BASE + 1."""
+        return cls(
+            customers=_ids(CUSTOMER_ID_BASE + 1, np.arange(customers)),
+            orders=_ids(ORDER_ID_BASE + 1, np.arange(orders)),
+        )
+
+
+def _stamps(us: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
+    """Microseconds since the epoch as naive UTC ``timestamp('us')``."""
+    return pa.array(us, pa.int64(), mask=null).cast(pa.timestamp("us"))
+
+
+def _yen(values: np.ndarray) -> pa.Array:
+    """Integral yen as ``decimal(18, 2)``.
+
+    >>> _yen(np.array([1200, -550])).to_pylist()
+    [Decimal('1200.00'), Decimal('-550.00')]
+    """
+    # NOTE: built from the buffers (a 128-bit little-endian count of sen per value) because
+    # Arrow refuses to cast int64 (19 digits) to decimal(18, 2); amounts here stay far below.
+    sen = np.empty((values.size, 2), dtype=np.int64)
+    sen[:, 0] = values * 100
+    sen[:, 1] = np.where(values < 0, -1, 0)
+    return pa.Array.from_buffers(pa.decimal128(18, 2), values.size, [None, pa.py_buffer(sen)])
+
+
+def _phones(national: np.ndarray) -> pa.Array:
+    """E.164 Japanese numbers ("+819012345678"), null where ``national`` is -1."""
+    digits = pa.array(81 * 10**10 + national, pa.int64(), mask=national < 0).cast(pa.string())
+    return pc.binary_join_element_wise("+", digits, "")
+
+
+def _lists(rows: np.ndarray, values: pa.Array, n: int) -> pa.Array:
+    """A list column of ``n`` rows from (row, value) pairs sorted by row."""
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
+def _tag_lists(flags: dict[str, np.ndarray]) -> pa.Array:
+    """A list column holding, per row, the names whose flag is set (in the dict's order)."""
+    tags = tuple(flags)
+    matrix = np.column_stack([flags[tag] for tag in tags])
+    rows, columns = np.nonzero(matrix)
+    return _lists(rows, _strings(tags, columns), matrix.shape[0])
+
+
+def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
+    """The columns in the canonical order and types of ledger table ``name``."""
+    schema = arrow_schema(name, local_dates=False)
+    assert set(columns) == set(schema.names), set(columns) ^ set(schema.names)
+    return pa.Table.from_arrays([columns[f] for f in schema.names], schema=schema)
+
+
+def _product_tags() -> pa.Array:
+    """The catalog's tag lists, one per product."""
+    return pa.array([list(t) for t in CATALOG_ARRAYS.tags], pa.list_(pa.string()))
+
+
+def products_table(shop: str, cal: Calendar) -> pa.Table:
+    """The catalog, created before the history or on its launch day (10:00 shop time)."""
+    launched = cal.start - 30 - 7 * PRODUCTS
+    launched = np.where(
+        CATALOG_ARRAYS.launch_age > 0, cal.end - CATALOG_ARRAYS.launch_age, launched
+    )
+    return _table(
+        "products",
+        {
+            "shop_id": pa.repeat(shop, PRODUCTS.size),
+            "product_id": _ids(PRODUCT_ID_BASE + 1, PRODUCTS),
+            "title": pa.array(CATALOG_ARRAYS.titles, pa.string()),
+            "product_type": pa.array(CATALOG_ARRAYS.types, pa.string()),
+            "vendor": _strings(VENDORS, CATALOG_ARRAYS.line),
+            "tags": _product_tags(),
+            "product_line": _strings(LINES, CATALOG_ARRAYS.line),
+            "created_at": _stamps((launched * 86_400 + 3600) * 1_000_000),
+        },
+    )
+
+
+def lines_table(shop: str, lines: Lines, order_ids: pa.Array) -> pa.Table:
+    """Order lines with the product's fields copied in, as Shopify line items carry them."""
+    product = lines.product
+    line_total = CATALOG_ARRAYS.price[product] * lines.quantity
+    return _table(
+        "order_lines",
+        {
+            "shop_id": pa.repeat(shop, product.size),
+            "order_id": order_ids.take(pa.array(lines.order)),
+            "line_id": _ids(LINE_ID_BASE + 1, np.arange(product.size)),
+            "product_id": _ids(PRODUCT_ID_BASE + 1, PRODUCTS).take(pa.array(product)),
+            "variant_id": _ids(VARIANT_ID_BASE + 1, PRODUCTS).take(pa.array(product)),
+            "sku": _strings(CATALOG_ARRAYS.skus, product),
+            "title": _strings(CATALOG_ARRAYS.titles, product),
+            "product_type": _strings(CATALOG_ARRAYS.types, product),
+            "vendor": _strings(VENDORS, CATALOG_ARRAYS.line[product]),
+            "product_tags": _product_tags().take(pa.array(product)),
+            "quantity": pa.array(lines.quantity, pa.int64()),
+            "unit_price": _yen(CATALOG_ARRAYS.price[product]),
+            "total": _yen(line_total),
+        },
+    )
+
+
+def orders_table(
+    shop: str,
+    ids: Ids,
+    orders: Orders,
+    attribution: Attribution,
+    money: Money,
+    flags: dict[str, np.ndarray],
+    cal: Calendar,
+) -> pa.Table:
+    """Orders, numbered in time order (ids and names "#1001", …)."""
+    n = orders.cust.size
+    rows = TOUCHPOINT_ROWS
+    tp = attribution.touchpoint
+    offline = attribution.source != WEB
+    coded = np.flatnonzero(money.code >= 0)
+    return _table(
+        "orders",
+        {
+            "shop_id": pa.repeat(shop, n),
+            "order_id": ids.orders,
+            "name": _ids(ORDER_NAME_BASE + 1, np.arange(n), prefix="#"),
+            "customer_id": ids.customers.take(pa.array(orders.cust)),
+            "processed_at": _stamps(orders.us),
+            "cancelled_at": _stamps(money.cancelled_us, null=money.cancelled_us < 0),
+            "currency": pa.repeat(CURRENCY, n),
+            "subtotal": _yen(money.subtotal),
+            "discounts": _yen(money.discounts),
+            "shipping": _yen(money.shipping),
+            "tax": _yen(money.tax),
+            "total": _yen(money.total),
+            "refunded": _yen(money.refunded),
+            "source_name": _strings(SOURCE_NAMES, attribution.source),
+            "channel": _strings(CHANNEL_NAMES, tp * len(SOURCE_NAMES) + attribution.source),
+            "utm_source": _strings(tuple(r[1] for r in rows), tp),
+            "utm_medium": _strings(tuple(r[2] for r in rows), tp),
+            "utm_campaign": _strings(tuple(r[3] for r in rows), tp),
+            "landing_site": _strings(LANDING_SITES, tp * len(LINES) + orders.line, offline),
+            "referring_site": _strings(tuple(r[4] for r in rows), tp, offline),
+            "discount_codes": _lists(coded, _strings(cal.codes, money.code[coded]), n),
+            "tags": _tag_lists(flags),
+            "is_subscription": pa.array(orders.is_subscription, pa.bool_()),
+        },
+    )
+
+
+def customers_table(
+    shop: str,
+    ids: Ids,
+    rng: np.random.Generator,
+    people: People,
+    signup: SignUp,
+    vip_us: np.ndarray,
+    updated_us: np.ndarray,
+) -> pa.Table:
+    """Customers with their final tags and a LINE user id when linked."""
+    n = vip_us.size
+    linked = signup.line_us >= 0
+    cities = tuple(city for *_, towns in REGIONS for city in towns)
+    return _table(
+        "customers",
+        {
+            "shop_id": pa.repeat(shop, n),
+            "customer_id": ids.customers,
+            "email": pc.binary_join_element_wise("customer", ids.customers, "@example.jp", ""),
+            "phone": _phones(people.phone),
+            "first_name": _strings(FEMALE_NAMES + MALE_NAMES, people.first_name),
+            "last_name": _strings(FAMILY_NAMES, people.last_name),
+            "created_at": _stamps(signup.created_us),
+            "updated_at": _stamps(updated_us),
+            "tags": _tag_lists({"line": linked, "vip": vip_us >= 0}),
+            "email_marketing_state": _strings(names(EMAIL_STATES), people.email_state),
+            "sms_marketing_state": _strings(names(SMS_STATES), people.sms_state),
+            "country": pa.repeat("JP", n),
+            "region": _strings(tuple(code for code, *_ in REGIONS), people.region),
+            "city": _strings(cities, people.city),
+            "line_user_id": _line_user_ids(rng, linked),
+        },
+    )
+
+
+def _line_user_ids(rng: np.random.Generator, linked: np.ndarray) -> pa.Array:
+    """LINE user ids ("U" and 32 hex digits) for the linked customers, null for the others."""
+    hex_digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    chars = np.empty((int(linked.sum()), 33), dtype=np.uint8)
+    chars[:, 0] = ord("U")
+    chars[:, 1:] = hex_digits[rng.integers(0, 16, (chars.shape[0], 32), dtype=np.uint8)]
+    user_ids = pa.array(chars.view("S33").ravel(), pa.binary()).cast(pa.string())
+    return user_ids.take(pa.array(np.cumsum(linked) - 1, mask=~linked))
+
+
+def history_table(shop: str, ids: Ids, history: TagHistory) -> pa.Table:
+    """The customers' tag states, as seen when each changed."""
+    return _table(
+        "customer_tag_history",
+        {
+            "shop_id": pa.repeat(shop, history.cust.size),
+            "customer_id": ids.customers.take(pa.array(history.cust)),
+            "seen_at": _stamps(history.seen_us),
+            "tags": _tag_lists({"line": history.line, "vip": history.vip}),
+        },
+    )
+
+
+def last_updated(signup: SignUp, vip_us: np.ndarray, orders: Orders, money: Money) -> np.ndarray:
+    """updated_at: the customer's latest sign-up, tag, order or cancellation time."""
+    updated = np.maximum(np.maximum(signup.created_us, signup.line_us), vip_us)
+    np.maximum.at(updated, orders.cust, np.maximum(orders.us, money.cancelled_us))
+    return updated
