@@ -81,9 +81,7 @@ def apply_day(con: BaseBackend, table: str, members: ir.Table, day: dt.date) -> 
         execute(con, _reopen(table, day))
         ledger, current = con.table(table), con.table(scratch)
         open_ = ledger.filter(ledger.valid_to.isnull())
-        left = int(con.to_pyarrow(open_.anti_join(current, "customer_id").count()).as_py())
         joining = current.anti_join(open_, "customer_id")
-        joined = int(con.to_pyarrow(joining.count()).as_py())
         execute(con, _close_leavers(table, scratch, day))
         con.insert(
             table,
@@ -91,7 +89,18 @@ def apply_day(con: BaseBackend, table: str, members: ir.Table, day: dt.date) -> 
         )
     finally:
         con.drop_table(scratch, force=True)
-    return Change(table, joined, left)
+    return Change(table, *_moves_on(con, table, day))
+
+
+def _moves_on(con: BaseBackend, table: str, day: dt.date) -> tuple[int, int]:
+    """(joined, left) on ``day``: stretches starting and ending that day."""
+    t, d = con.table(table), ibis.date(day)
+    counts = t.aggregate(
+        joined=ibis.ifelse(t.valid_from == d, 1, 0).sum(),
+        left=ibis.ifelse(t.valid_to == d, 1, 0).sum(),
+    )
+    row = con.to_pyarrow(counts).to_pylist()[0]
+    return int(row["joined"] or 0), int(row["left"] or 0)
 
 
 def _t(name: str) -> sge.Table:
