@@ -67,7 +67,8 @@ def import_command(
         ),
     ] = None,
     save_source: Annotated[
-        bool, typer.Option(help="Add the file to [[sources]] so `segmentry run` re-reads it.")
+        bool,
+        typer.Option(help="Add the file to the sources in segmentry.toml (re-read by `run`)."),
     ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
