@@ -147,12 +147,17 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
     staged: list[str] = []
     try:
         with transaction(con):
+            derive_tags = batch.customer_tag_history is None and batch.customers is not None
             for name, data in batch.tables():
                 table = add_local_dates(name, conform(name, data), tz)
-                stage = _stage(con, name, table, staged)
-                stats[f"{name}_updated"] = _replace(con, name, stage)
+                if _is_empty(con, name) and not (derive_tags and name == "customers"):
+                    con.insert(name, table)  # first load: nothing to replace, no staging copy
+                    stats[f"{name}_updated"] = 0
+                else:
+                    stage = _stage(con, name, table, staged)
+                    stats[f"{name}_updated"] = _replace(con, name, stage)
                 stats[name] = table.num_rows
-            if batch.customer_tag_history is None and batch.customers is not None:
+            if derive_tags:
                 stats["customer_tag_history"] = _record_tag_changes(con, staged, tz)
             if batch.orders is not None:
                 stats["customers_stubbed"] = _stub_customers(con)
@@ -164,6 +169,10 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
         for name in staged:
             con.drop_table(name, force=True)
     return stats
+
+
+def _is_empty(con: BaseBackend, table: str) -> bool:
+    return int(con.to_pyarrow(con.table(table).count()).as_py()) == 0
 
 
 def _stage(con: BaseBackend, table: str, data: pa.Table, staged: list[str]) -> str:
