@@ -58,6 +58,10 @@ class WarehouseSettings(BaseModel):
         "duckdb:///{workspace}/warehouse.duckdb",
         description="Ibis URL of the analytics engine; {workspace} is the workspace folder.",
     )
+    memory_limit: str = Field(
+        "3GB",
+        description="DuckDB: memory it may use before spilling to disk (e.g. 3GB, 16GB).",
+    )
 
 
 class StateSettings(BaseModel):
@@ -78,7 +82,7 @@ class SourceSettings(BaseModel):
 
     kind: Literal["shopify_csv", "generic", "parquet", "shopify"]
     path: str = Field(
-        "", description="File or folder to read (relative to the workspace); not for shopify."
+        default="", description="File or folder to read (relative to the workspace); not shopify."
     )
     customers_path: str | None = Field(None, description="shopify_csv: customers_export.csv.")
     mapping: dict[str, str] = Field(
@@ -97,22 +101,28 @@ class ShopifySettings(BaseModel):
     """
 
     shop: str = Field(description="Shop domain, e.g. my-store.myshopify.com.")
-    api_version: str = Field("2025-10", description="Pinned Admin API version.")
+    api_version: str = Field(default="2025-10", description="Pinned Admin API version.")
     token_env: str = Field(
-        "SEGMENTRY_SHOPIFY_TOKEN", description="Environment variable holding the access token."
+        default="SEGMENTRY_SHOPIFY_TOKEN",
+        description="Environment variable holding the access token.",
     )
     webhook_secret_env: str = Field(
-        "SEGMENTRY_SHOPIFY_WEBHOOK_SECRET",
+        default="SEGMENTRY_SHOPIFY_WEBHOOK_SECRET",
         description="Environment variable holding the app's client secret (webhook HMAC).",
     )
     endpoint: str | None = Field(
-        None, description="Base URL instead of https://<shop> (a local fake Shopify in tests)."
+        default=None,
+        description="Base URL instead of https://<shop> (a local fake Shopify in tests).",
     )
     sync_tags_after_run: bool = Field(
-        True, description="Push segment tags to Shopify after each `segmentry run`."
+        default=True, description="Push segment tags to Shopify after each `segmentry run`."
+    )
+    tag_batch_size: int = Field(
+        default=50, description="tagsAdd/tagsRemove calls per request (10 points each)."
     )
     bulk_threshold: int = Field(
-        2_500, description="Changes above which a sync uses a bulk operation instead of pages."
+        default=2_500,
+        description="Changed rows above which a sync reads by bulk operation instead of pages.",
     )
 
 

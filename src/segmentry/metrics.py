@@ -185,9 +185,19 @@ def _piece_sums(n: ir.IntegerValue, spent: ir.Value, span: ir.Value) -> dict[str
         "repeaters": ibis.ifelse(n >= 2, 1, 0),
         "orders_sum": n,
         "spent_sum": spent,
-        "aov_sum": ibis.ifelse(n >= 1, spent.cast("float64") / n, 0.0),
-        "interval_sum": ibis.ifelse(n >= 2, span / (n - 1), 0.0),
+        "aov_sum": ibis.ifelse(n >= 1, _exact(spent.cast("float64") / n), _exact(0.0)),
+        "interval_sum": ibis.ifelse(n >= 2, _exact(span / (n - 1)), _exact(0.0)),
     }
+
+
+def _exact(value: Any) -> ir.DecimalValue:
+    """A per-customer ratio rounded to 6 places as a decimal, so that sums are exact.
+
+    NOTE: summing floats gives engine-dependent last digits (the order of addition differs),
+    which can flip a rounded average by 0.01; decimal sums are the same everywhere.
+    """
+    expr = ibis.literal(value) if isinstance(value, float) else value
+    return expr.round(6).cast("decimal(24, 6)")
 
 
 def _deltas(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date) -> ir.Table:

@@ -114,7 +114,8 @@ class Workspace:
     def warehouse(self) -> BaseBackend:
         """The Ibis connection to the analytics warehouse (opened on first use)."""
         if self._warehouse is None:
-            self._warehouse = connect(self.settings.warehouse.url)
+            warehouse = self.settings.warehouse
+            self._warehouse = connect(warehouse.url, memory_limit=warehouse.memory_limit)
         return self._warehouse
 
     @property

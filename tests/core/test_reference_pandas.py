@@ -29,6 +29,8 @@ from segmentry.workspace import Workspace
 
 from .conftest import open_store_workspace
 
+pytestmark = pytest.mark.slow  # the demo store's 12 starter segments: ~20-60 s
+
 TZ = "Asia/Tokyo"
 END = dt.date(2025, 6, 30)
 DAYS = (END, END - dt.timedelta(days=45), END - dt.timedelta(days=200))

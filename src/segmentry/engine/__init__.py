@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import ibis
+import sqlglot as sg
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmentry.errors import EngineError, WorkspaceError
@@ -26,7 +28,7 @@ _SETUP: dict[str, tuple[str, ...]] = {
 }
 
 
-def connect(url: str) -> BaseBackend:
+def connect(url: str, *, memory_limit: str | None = None) -> BaseBackend:
     """Open the warehouse named by ``url``.
 
     >>> connect("duckdb://").name
@@ -36,6 +38,8 @@ def connect(url: str) -> BaseBackend:
         con = ibis.connect(url)
         for statement in _SETUP.get(engine_name(con), ()):
             con.raw_sql(statement)
+        if memory_limit and engine_name(con) == "duckdb":
+            con.raw_sql(_setting("memory_limit", memory_limit).sql("duckdb"))
         return con
     except Exception as e:  # the engines raise a zoo of types; wrap them all at the boundary
         text = str(e)
@@ -47,6 +51,16 @@ def connect(url: str) -> BaseBackend:
                 "(see `segmentry runs`) and try again.",
             ) from e
         raise EngineError(f"Cannot open the warehouse {url}: {text}") from e
+
+
+def _setting(name: str, value: str) -> sge.Expression:
+    """``SET name = 'value'`` (a setting's value cannot be a bound parameter).
+
+    >>> _setting("memory_limit", "3GB").sql("duckdb")
+    "SET memory_limit = '3GB'"
+    """
+    assignment = sge.EQ(this=sg.to_identifier(name), expression=sge.convert(value))
+    return sge.Set(expressions=[sge.SetItem(this=assignment)])
 
 
 def engine_name(con: BaseBackend) -> str:
