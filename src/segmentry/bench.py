@@ -223,21 +223,25 @@ def _intervals(members: Any) -> Any:
 
 
 def _compare_hand_written(ws: Any, results: _Results, day: dt.date) -> None:
+    """Run time of our compiled SQL vs hand-written SQL for the same segments (best of 3).
+
+    Both run as SQL text on the same DuckDB connection; compiling the query (Python, a fixed
+    cost per query) is reported apart.
+    """
     from segmentry.evaluation import members_on
 
     con = ws.warehouse
     raw = con.con  # the duckdb connection under Ibis
-    ours_total = hand_total = 0.0
-    for query, sql in HAND_WRITTEN_SQL.items():
-        condition = ws.validate(query)
+    ours_total = hand_total = compile_total = 0.0
+    for query, hand_sql in HAND_WRITTEN_SQL.items():
         started = time.perf_counter()
-        ours = con.to_pyarrow(members_on(con, condition, day)).num_rows
-        ours_total += time.perf_counter() - started
-        started = time.perf_counter()
-        hand = len(raw.execute(sql, {"day": day}).fetchall())
-        hand_total += time.perf_counter() - started
-        if ours != hand:
-            results.add(Figure(f"MISMATCH {query}", 0.0, 0.0, 0, f"ours {ours} vs hand {hand}"))
+        our_sql = str(con.compile(members_on(con, ws.validate(query), day)))
+        compile_total += time.perf_counter() - started
+        ours, ours_s = _best_of_3(lambda sql=our_sql: raw.execute(sql).fetchall())
+        hand, hand_s = _best_of_3(lambda sql=hand_sql: raw.execute(sql, {"day": day}).fetchall())
+        ours_total, hand_total = ours_total + ours_s, hand_total + hand_s
+        if len(ours) != len(hand):
+            results.add(Figure(f"MISMATCH {query}", 0.0, 0.0, 0, f"{len(ours)} vs {len(hand)}"))
     ratio = ours_total / hand_total if hand_total else float("nan")
     results.add(
         Figure(
@@ -245,9 +249,19 @@ def _compare_hand_written(ws: Any, results: _Results, day: dt.date) -> None:
             ours_total,
             0.0,
             results.meter.peak,
-            f"{len(HAND_WRITTEN_SQL)} queries; hand-written {hand_total:.2f} s, ratio {ratio:.2f}×",
+            f"{len(HAND_WRITTEN_SQL)} queries; hand-written {hand_total:.2f} s, ratio "
+            f"{ratio:.2f}×; compiling ours {compile_total:.2f} s",
         )
     )
+
+
+def _best_of_3(run: Any) -> tuple[Any, float]:
+    best, result = float("inf"), None
+    for _ in range(3):
+        started = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - started)
+    return result, best
 
 
 def _print(rows: list[Figure], out: Console) -> None:

@@ -12,7 +12,9 @@ next. Third-party errors are wrapped at the boundary with ``raise ... from e``.
     ├── SegmentError           unknown segment, duplicate name, cycle between segments
     ├── DataImportError        a source file has bad rows (carries file / line / column)
     ├── EngineError            the analytics engine failed or is unreachable
-    └── RunError               a pipeline run failed (wraps the stage's error)
+    ├── RunError               a pipeline run failed (wraps the stage's error)
+    └── ShopifyError           the Shopify Admin API refused or failed (invalid_token,
+                               missing_scopes, throttled, unavailable, uninstalled, …)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "RunError",
     "SegmentError",
     "SegmentryError",
+    "ShopifyError",
     "WorkspaceError",
 ]
 
@@ -75,6 +78,16 @@ class EngineError(SegmentryError):
 
 class RunError(SegmentryError):
     code = "run_failed"
+
+
+class ShopifyError(SegmentryError):
+    """The Shopify Admin API refused a request or stayed unreachable after retries.
+
+    ``code`` is one of ``invalid_token``, ``missing_scopes``, ``access_denied``, ``throttled``,
+    ``unavailable``, ``graphql``, ``bulk_failed``, ``uninstalled``, ``not_connected``.
+    """
+
+    code = "shopify"
 
 
 class QueryError(SegmentryError):

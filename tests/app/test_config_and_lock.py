@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_create_refuses_an_existing_workspace(tmp_path: Path) -> None:
         Workspace.create(tmp_path / "w")
 
 
-def _hold(folder: str, ready: multiprocessing.synchronize.Event, done: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
+def _hold(folder: str, ready: Any, done: Any) -> None:  # multiprocessing Events
     with workspace_lock(Path(folder), "run 2026-01-01"):
         ready.set()
         done.wait(10)

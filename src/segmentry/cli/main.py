@@ -13,6 +13,8 @@ import typer
 
 from segmentry.cli import data as data_commands
 from segmentry.cli import segments as segment_commands
+from segmentry.cli import shopify as shopify_commands
+from segmentry.cli import web as web_commands
 from segmentry.cli.output import (
     console,
     fail_on_errors,
@@ -34,6 +36,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(segment_commands.app, name="segments")
+shopify_commands.register(app)  # connect shopify, sync log/resume, serve-webhooks
+web_commands.register(app)  # serve, users, tokens
 
 
 @app.callback()
@@ -79,6 +83,8 @@ def demo(
     customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same store).")] = 7,
     force: Annotated[bool, typer.Option(help="Replace an existing demo folder.")] = False,
+    with_fake_shopify: Annotated[bool, typer.Option(
+        help="Also push two segments as tags to a local fake Shopify.")] = False,
 ) -> None:
     """Create a workspace with a synthetic Japanese DTC store, the starter segments and their
     full history, then print the segment overview."""
@@ -97,11 +103,15 @@ def demo(
         with ws, progress_bar() as progress:
             today = ws.today()
             console.print(f"Generating a store of {customers:,} customers through {today}…")
-            ws.import_tables(generate_store(customers, seed=seed, end_date=today, shop_id="demo"))
+            store = generate_store(customers, seed=seed, end_date=today, shop_id="demo")
+            ws.import_tables(store)
             console.print("Computing the starter segments' daily history…")
             ws.add_starter_segments(progress=progress)
             ws.run(today, progress=progress)
             _print_overview(ws)
+            if with_fake_shopify:
+                shopify_commands.demo_with_fake_shopify(ws, store)
+            web_commands.add_demo_user(ws)
     console.print(
         f"Done in {time.perf_counter() - started:.1f} s. Workspace: [bold]{path}[/] "
         f"(try `segmentry -w {path} segments show repeat-customers`)."

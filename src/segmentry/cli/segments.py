@@ -15,11 +15,13 @@ from segmentry.cli.output import (
     print_rows,
     progress_bar,
 )
+from segmentry.cli.shopify import sync_segment_command
 from segmentry.cli.state import WorkspaceOption, open_workspace
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Define, inspect and list segments.", no_args_is_help=True)
+app.command("sync")(sync_segment_command)
 
 Name = Annotated[str, typer.Argument(help="Segment name.")]
 Query = Annotated[str, typer.Option("--query", "-q", help="Segment query (see docs).")]
@@ -141,10 +143,19 @@ def validate(
 
 
 @app.command("explain")
-def explain(name: Name, workspace: WorkspaceOption = None) -> None:
-    """The compiled SQL of a segment for the configured engine."""
+def explain(
+    name: Name,
+    shopify: Annotated[bool, typer.Option(help="Print Shopify's segment query instead.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """The compiled SQL of a segment for the configured engine (or its Shopify query)."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        sql = ws.explain(name)
+        if shopify:
+            from segmentry.connectors.shopify.segments import shopify_query
+
+            sql = shopify_query(ws.segment(name).query, lambda n: ws.segment(n).query)
+        else:
+            sql = ws.explain(name)
     console.print(sql, markup=False, highlight=False)
 
 

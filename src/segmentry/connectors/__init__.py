@@ -125,7 +125,16 @@ def _merge(orders: ReadResult, customers: ReadResult | None) -> ReadResult:
     return ReadResult(orders.batch, [*customers.bad_rows, *orders.bad_rows])
 
 
+def _read_shopify_api(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) -> ReadResult:
+    """The connected Shopify store; its sync writes the ledger itself (see its docstring)."""
+    from segmentry.connectors.shopify import sync_store
+
+    sync_store(ws)
+    return ReadResult(LedgerBatch(), [])
+
+
 _READERS: dict[str, Callable[[SourceSettings, Workspace, bool], ReadResult]] = {
+    "shopify": _read_shopify_api,
     "shopify_csv": _read_shopify,
     "generic": _read_generic,
     "parquet": _read_parquet,

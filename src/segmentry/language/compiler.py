@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -167,30 +167,34 @@ def orders_as_of(
     return j.mutate(seq=first + 1, seq_desc=last + 1)
 
 
-def customer_stats(orders: ir.Table) -> ir.Table:
+def customer_stats(orders: ir.Table, columns: Collection[str] | None = None) -> ir.Table:
     """Per point, the customer's order statistics from :func:`orders_as_of` rows.
 
-    The first/last-order columns need the positions; without them they are left out.
+    The first and last order's fields are picked with arg-min / arg-max (no window needed);
+    ``second_day`` needs the positions and is left out without them.
     """
-    basic = {
+    # NOTE: keyed on the processing time alone (building a tie-breaking key per order costs
+    # more than the whole aggregate); two orders of one customer in the same microsecond
+    # would make the pick engine-dependent.
+    key = orders.processed_at
+    stats = {
         "n_orders": orders.count(),
         "spent": orders.amount.sum(),
         "first_day": orders.processed_on.min(),
         "last_day": orders.processed_on.max(),
         "is_subscriber": orders.is_subscription.any(),
+        "first_channel": orders.channel.argmin(key),
+        "first_utm_source": orders.utm_source.argmin(key),
+        "first_utm_medium": orders.utm_medium.argmin(key),
+        "first_utm_campaign": orders.utm_campaign.argmin(key),
+        "first_source_name": orders.source_name.argmin(key),
+        "last_channel": orders.channel.argmax(key),
     }
-    if "seq_desc" in orders.columns:
-        first, last = orders.seq == 1, orders.seq_desc == 1
-        basic |= {
-            "second_day": orders.processed_on.min(where=orders.seq == 2),
-            "first_channel": orders.channel.min(where=first),
-            "first_utm_source": orders.utm_source.min(where=first),
-            "first_utm_medium": orders.utm_medium.min(where=first),
-            "first_utm_campaign": orders.utm_campaign.min(where=first),
-            "first_source_name": orders.source_name.min(where=first),
-            "last_channel": orders.channel.min(where=last),
-        }
-    return orders.group_by(["customer_id", "day"]).aggregate(**basic)
+    if "seq" in orders.columns:
+        stats["second_day"] = orders.processed_on.min(where=orders.seq == 2)
+    if columns is not None:  # only what the conditions read: unused aggregates are not free
+        stats = {k: v for k, v in stats.items() if k in columns}
+    return orders.group_by(["customer_id", "day"]).aggregate(**stats)
 
 
 def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
@@ -217,7 +221,8 @@ class _Compiler:
     facts: Facts
     points: _Points
     prebuilt: dict[str, ir.Table]
-    features: dict[str, ir.Table] = field(default_factory=dict)
+    features: dict[str, Callable[[], ir.Table]] = field(default_factory=dict)
+    stat_columns: set[str] = field(default_factory=set)
     positions: bool = True
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -255,7 +260,8 @@ class _Compiler:
             frame = self.points.table.join(customers, "customer_id")
             frame = frame.filter(frame.created_on <= frame.day)
         keys = self.points.keys
-        for feature in self.features.values():
+        for build in self.features.values():
+            feature = build()
             if len(keys) == 1:
                 feature = feature.drop("day")
             joined = frame.left_join(feature, keys)
@@ -263,8 +269,8 @@ class _Compiler:
         return frame
 
     def feature(self, key: str, build: Callable[[], ir.Table]) -> None:
-        if key not in self.features:
-            self.features[key] = build()
+        """Register a per-point table to join onto the frame (built when the frame is)."""
+        self.features.setdefault(key, build)
 
     # ------------------------------------------------------------ as-of orders and lines
 
@@ -293,10 +299,13 @@ class _Compiler:
         )
         return o.join(lf, o.order_id == lf.l_order_id).drop("l_order_id")
 
-    def stats(self) -> None:
-        if "stats" not in self.prebuilt:
-            self.prebuilt["stats"] = customer_stats(self.orders())
-        self.feature("stats", lambda: self.prebuilt["stats"])
+    def stats(self, columns: tuple[str, ...]) -> None:
+        """Ask for per-customer statistics; only the columns some condition reads are built."""
+        if "stats" in self.prebuilt:
+            self.feature("stats", lambda: self.prebuilt["stats"])
+            return
+        self.stat_columns.update(columns)
+        self.feature("stats", lambda: customer_stats(self.orders(), self.stat_columns))
 
     def tags(self) -> None:
         if "tags" not in self.prebuilt:
@@ -376,7 +385,7 @@ class _Compiler:
         if name == "customer_tags":
             self.tags()
             return lambda f: f.tags_as_of
-        self.stats()
+        self.stats(_STATS_COLUMNS[name])
         return _STATS_ATTRIBUTES[name]
 
     def value(self, value: ast.Value, day: ir.DateValue, kind: Kind) -> Any:
@@ -519,6 +528,27 @@ def _spend_tier(f: ir.Table) -> ir.StringValue:
     return ibis.cases(*((spent >= float(t), name) for t, name in _SPEND_TIERS), else_="LOW")
 
 
+# The customer_stats columns each attribute reads.
+_STATS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "number_of_orders": ("n_orders",),
+    "amount_spent": ("spent",),
+    "average_order_value": ("n_orders", "spent"),
+    "first_order_date": ("first_day",),
+    "last_order_date": ("last_day",),
+    "rfm_group": ("n_orders", "last_day"),
+    "predicted_spend_tier": ("spent",),
+    "first_order_channel": ("first_channel",),
+    "first_order_utm_source": ("first_utm_source",),
+    "first_order_utm_medium": ("first_utm_medium",),
+    "first_order_utm_campaign": ("first_utm_campaign",),
+    "first_order_source_name": ("first_source_name",),
+    "last_order_channel": ("last_channel",),
+    "days_to_second_order": ("second_day", "first_day"),
+    "days_since_last_order": ("last_day",),
+    "purchase_interval": ("n_orders", "first_day", "last_day"),
+    "subscriber": ("is_subscriber",),
+}
+
 _STATS_ATTRIBUTES: dict[str, Callable[[ir.Table], ir.Value]] = {
     "number_of_orders": _orders,
     "amount_spent": lambda f: f.spent.fill_null(0),
@@ -632,15 +662,7 @@ def _interval(value: ast.RelativeDate) -> Any:
 
 
 # Attributes that need each order's position among the customer's orders.
-_POSITIONAL = {
-    "first_order_channel",
-    "first_order_utm_source",
-    "first_order_utm_medium",
-    "first_order_utm_campaign",
-    "first_order_source_name",
-    "last_order_channel",
-    "days_to_second_order",
-}
+_POSITIONAL = {"days_to_second_order"}
 
 
 def attributes_of(condition: ast.Condition) -> set[str]:

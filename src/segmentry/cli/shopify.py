@@ -1,0 +1,240 @@
+"""Shopify commands: ``connect shopify``, ``segments sync``, ``sync log``, ``serve-webhooks``,
+and the ``--with-fake-shopify`` part of ``segmentry demo``. Thin: the work is in
+:mod:`segmentry.connectors.shopify`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import typer
+
+from segmentry.cli.output import console, fail_on_errors, print_rows
+from segmentry.cli.state import WorkspaceOption, open_workspace
+
+__all__ = ["demo_with_fake_shopify", "register", "sync_segment_command"]
+
+connect_app = typer.Typer(help="Connect the workspace to a store.", no_args_is_help=True)
+sync_app = typer.Typer(
+    help="Shopify tag sync: audit log and unfinished jobs.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the Shopify commands to the main app."""
+    app.add_typer(connect_app, name="connect")
+    app.add_typer(sync_app, name="sync")
+    app.command("serve-webhooks")(serve_webhooks)
+
+
+@connect_app.command("shopify")
+def connect_shopify(
+    shop: Annotated[str, typer.Option(help="Shop domain, e.g. my-store.myshopify.com.")],
+    token: Annotated[
+        str | None,
+        typer.Option(help="Admin API access token (shpat_…); default: $SEGMENTRY_SHOPIFY_TOKEN."),
+    ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            help="The app's client secret, to verify webhooks (kept in the secrets file)."
+        ),
+    ] = None,
+    api_version: Annotated[str | None, typer.Option(help="Admin API version.")] = None,
+    endpoint: Annotated[str | None, typer.Option(hidden=True)] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Check the token and its scopes, then connect: `segmentry run` will sync the store."""
+    from segmentry.connectors.shopify.scopes import save_secret
+    from segmentry.connectors.shopify.sync import connect_workspace
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        scopes = connect_workspace(ws, shop, token, api_version=api_version, endpoint=endpoint)
+        if webhook_secret:
+            save_secret(Path(ws.folder), "shopify_webhook_secret", webhook_secret)
+    console.print(
+        f"Connected to [bold]{shop}[/] (scopes: {', '.join(scopes)}). "
+        "The next `segmentry run` backfills the store's history."
+    )
+
+
+def sync_segment_command(
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    tag: Annotated[
+        str | None, typer.Option(help="Customer tag (default: the one used before).")
+    ] = None,
+    create_shopify_segment: Annotated[
+        bool,
+        typer.Option(help="Also create/update a Shopify segment `customer_tags CONTAINS '<tag>'`."),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan; change nothing.")] = False,
+    clear: Annotated[
+        bool, typer.Option(help="Remove the segment's tag from every customer and stop syncing it.")
+    ] = False,
+    adopt: Annotated[
+        bool, typer.Option(help="Let segmentry manage a tag customers already carry.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask to confirm --clear.")
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Push a segment to Shopify as a customer tag (only the difference is written)."""
+    from segmentry.connectors.shopify.activate import clear_segment, sync_segment
+
+    with fail_on_errors(), open_workspace(workspace) as ws, ws.lock(f"segments sync {name}"):
+        if clear:
+            plan = clear_segment(ws, name, dry_run=True).plan
+            console.print(plan.summary())
+            if (
+                dry_run
+                or not plan.changes
+                or (
+                    not yes
+                    and not typer.confirm(
+                        f"Remove these tags from {len(plan.removes):,} customer(s) in Shopify?"
+                    )
+                )
+            ):
+                return
+            result = clear_segment(ws, name)
+        else:
+            result = sync_segment(
+                ws,
+                name,
+                tag,
+                dry_run=dry_run,
+                adopt=adopt,
+                create_shopify_segment=create_shopify_segment,
+                refresh=True,
+            )
+    _print_result(result, dry_run)
+
+
+def _print_result(result: Any, dry_run: bool) -> None:
+    plan = result.plan
+    console.print(("Plan (dry run): " if dry_run else "") + plan.summary(), highlight=False)
+    rows = [{"customer_id": c, "change": f"+{plan.tag}"} for c in plan.adds[:10]]
+    rows += [
+        {"customer_id": c, "change": " ".join(f"-{t}" for t in tags)}
+        for c, tags in list(plan.removes.items())[:10]
+    ]
+    if rows and dry_run:
+        print_rows(rows, ["customer_id", "change"], title="First changes")
+    if result.resumed:
+        console.print(f"Finished interrupted job(s) {result.resumed} first.")
+    if not dry_run and result.job_id is not None:
+        console.print(f"Job {result.job_id}: {result.done:,} written, {result.failed:,} failed.")
+    if result.shopify_segment_id:
+        console.print(f"Shopify segment {result.shopify_segment_id} matches the tag.")
+
+
+@sync_app.command("log")
+def sync_log(
+    segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
+    limit: Annotated[int, typer.Option(help="How many changes to show.")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Every tag change segmentry made in Shopify, newest first."""
+    from segmentry.connectors.shopify import tables
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        tables.ensure_tables(ws.state)
+        query = sa.select(tables.audit_log).order_by(tables.audit_log.c.id.desc()).limit(limit)
+        if segment:
+            query = query.where(tables.audit_log.c.segment == segment)
+        with ws.state.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+    print_rows(
+        rows, ["at", "job_id", "segment", "customer_id", "action", "tags", "result", "detail"], fmt
+    )
+
+
+@sync_app.command("resume")
+def sync_resume(workspace: WorkspaceOption = None) -> None:
+    """Finish tag syncs an interruption left unfinished (a normal sync does this too)."""
+    from segmentry.connectors.shopify.sync import connect_client
+    from segmentry.connectors.shopify.tags import resume_jobs
+
+    with (
+        fail_on_errors(),
+        open_workspace(workspace) as ws,
+        ws.lock("sync resume"),
+        connect_client(ws) as client,
+    ):
+        jobs = resume_jobs(ws, client)
+    console.print(f"Finished {len(jobs)} job(s).")
+
+
+def serve_webhooks(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Receive Shopify webhooks at http://HOST:PORT/webhooks/shopify (put HTTPS in front)."""
+    from segmentry.connectors.shopify.scopes import load_secret
+    from segmentry.connectors.shopify.sync import settings_of
+    from segmentry.connectors.shopify.webhook_server import WebhookServer
+    from segmentry.errors import ShopifyError
+
+    with fail_on_errors():
+        with open_workspace(workspace) as ws:
+            settings, folder = settings_of(ws), Path(ws.folder)
+        secret = load_secret(folder, "shopify_webhook_secret", settings.webhook_secret_env)
+        if not secret:
+            raise ShopifyError(
+                "No webhook secret.",
+                code="no_webhook_secret",
+                hint=f"Set {settings.webhook_secret_env} or reconnect with --webhook-secret.",
+            )
+        with WebhookServer(folder, secret, host=host, port=port) as server:
+            console.print(f"Listening on {server.url} (Ctrl-C to stop).")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+
+
+def demo_with_fake_shopify(ws: Any, store: dict[str, Any]) -> None:
+    """Start a fake Shopify seeded with the demo store, connect, sync two segments as tags,
+    undo a tag by hand and sync again; then disconnect (the fake ends with this command)."""
+    from segmentry.connectors.shopify.activate import sync_segment
+    from segmentry.connectors.shopify.sync import connect_workspace, disconnect_workspace
+    from segmentry.testing.shopify import FakeShopify
+
+    sizes = sorted((ws.members(s.name).num_rows, s.name) for s in ws.segments())
+    chosen = [name for size, name in sizes if size][:2]
+    with FakeShopify(shop="demo-beauty.myshopify.com", restore_rate=1000, bucket_size=2000) as fake:
+        console.print(f"Fake Shopify at {fake.url}: seeding it with the demo store…")
+        fake.seed(store)
+        connect_workspace(ws, fake.shop, fake.token, endpoint=fake.url)
+        for name in chosen:
+            tag = f"seg-{name}"
+            _print_result(sync_segment(ws, name, tag, dry_run=True), True)
+            _print_result(sync_segment(ws, name, tag, create_shopify_segment=True), False)
+            console.print(
+                f"Shopify now has {len(fake.data.tagged(tag)):,} customers tagged {tag!r}."
+            )
+        if chosen:
+            tag = f"seg-{chosen[0]}"
+            victim = sorted(fake.data.tagged(tag))[0]
+            fake.data.set_tags(
+                victim,
+                [
+                    t
+                    for t in fake.data.get(victim)["tags"]  # type: ignore
+                    if t != tag
+                ],
+            )
+            console.print(f"Someone removed {tag!r} from {victim} by hand; syncing again…")
+            _print_result(sync_segment(ws, chosen[0], refresh=True), False)
+    disconnect_workspace(ws)
+    console.print(
+        "The fake is gone, so the workspace is disconnected again; the audit log "
+        f"stays: `segmentry -w {ws.folder} sync log`."
+    )

@@ -1,0 +1,102 @@
+"""``segmentry serve``, ``segmentry users add`` and ``segmentry tokens create``: the web app and
+who may use it. Registered on the main app by :func:`register`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from segmentry.cli.output import console, fail_on_errors
+from segmentry.cli.state import WorkspaceOption, open_workspace
+from segmentry.workspace import Workspace
+
+__all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "add_demo_user", "register"]
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "segmentry-demo"
+
+users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for the JSON API.", no_args_is_help=True)
+
+
+def serve(
+    workspace: WorkspaceOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Start the web app and JSON API over the workspace (http://127.0.0.1:8000)."""
+    import uvicorn
+
+    from segmentry.web import create_app
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        app = create_app(ws.folder, workspace=ws)
+        console.print(f"segmentry on [bold]http://{host}:{port}[/] over {ws.folder} "
+                      "(API docs at /api/docs; Ctrl+C to stop)")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@users_app.command("add")
+def add_user(
+    email: Annotated[str, typer.Argument(help="The user's email (their login).")],
+    workspace: WorkspaceOption = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                          help="At least 8 characters (prompted when not given).")
+    ] = "",
+) -> None:
+    """Add a user of this workspace's shop (or reset their password)."""
+    from segmentry.web.accounts import add_user as add
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        user = add(ws.state, email, password, ws.settings.shop.id)
+    console.print(f"User [bold]{user.email}[/] can sign in to shop {user.shop_id}.")
+
+
+@tokens_app.command("create")
+def create_token(
+    email: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    workspace: WorkspaceOption = None,
+    name: Annotated[str, typer.Option(help="A label to recognise the token by.")] = "cli",
+) -> None:
+    """Create an API token; it is printed once (send it as `Authorization: Bearer ...`)."""
+    from segmentry.web.accounts import create_token as create
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        token = create(ws.state, email, name)
+    print(token)
+
+
+def add_demo_user(ws: Workspace) -> None:
+    """Give the demo workspace a user and print how to sign in."""
+    from segmentry.web.accounts import add_user as add
+
+    add(ws.state, DEMO_EMAIL, DEMO_PASSWORD, ws.settings.shop.id)
+    console.print(f"Web app: `segmentry -w {ws.folder} serve`, sign in as "
+                  f"[bold]{DEMO_EMAIL}[/] / [bold]{DEMO_PASSWORD}[/].")
+
+
+def bench_web(
+    customers: Annotated[int, typer.Option(help="Customers in the generated store.")] = 1_000_000,
+    folder: Annotated[Path, typer.Option(help="Workspace folder to build (or reuse).")] = Path(
+        ".bench/web"
+    ),
+    repeats: Annotated[int, typer.Option(help="Requests per page.")] = 40,
+    reuse: Annotated[bool, typer.Option(help="Reuse the workspace already in --folder.")] = False,
+) -> None:
+    """Benchmark: p50/p95 server time of the segment list and detail pages and the live count."""
+    from segmentry.web.bench import run_web_benchmark
+
+    with fail_on_errors():
+        run_web_benchmark(customers=customers, folder=folder, repeats=repeats, reuse=reuse,
+                          say=console.print)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the web commands to the main CLI."""
+    app.command("serve")(serve)
+    app.command("bench-web")(bench_web)
+    app.add_typer(users_app, name="users")
+    app.add_typer(tokens_app, name="tokens")

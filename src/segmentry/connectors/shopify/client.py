@@ -1,0 +1,295 @@
+"""A small Shopify Admin GraphQL client: token header, pinned version, cost-aware pacing, retries.
+
+    >>> from segmentry.testing.shopify import FakeShopify
+    >>> with FakeShopify() as shop, ShopifyClient(shop.shop, shop.token,
+    ...                                          endpoint=shop.url) as client:
+    ...     client.execute("{ shop { name } }")
+    {'shop': {'name': 'Fake Shop'}}
+
+Pacing: every response's ``extensions.cost.throttleStatus`` (``currentlyAvailable``,
+``restoreRate``, ``maximumAvailable``) is remembered; before a request the client waits until
+the bucket, refilled at ``restoreRate`` since then, holds the request's expected cost (the
+``requestedQueryCost`` the same query text had last time). So a long sync runs at the restore
+rate instead of bouncing off THROTTLED errors.
+
+Errors (all :class:`~segmentry.errors.ShopifyError`, by ``code``)::
+
+    ShopifyError
+    ├── invalid_token    HTTP 401: the token is wrong, revoked or expired (not retried)
+    ├── access_denied    the token lacks a scope a field needs (ACCESS_DENIED; not retried)
+    ├── unavailable      HTTP 5xx / 429 / timeouts / dropped connections after every retry
+    ├── throttled        still THROTTLED after every retry
+    └── graphql          any other GraphQL error (a bug on our side or a changed API)
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from segmentry.errors import ShopifyError
+
+__all__ = ["API_VERSION", "ClientStats", "ShopifyClient"]
+
+API_VERSION = "2025-10"
+_TOKEN_HELP = (
+    "Create or reveal an Admin API access token (Shopify admin → Settings → Apps and sales "
+    "channels → Develop apps → your app → API credentials), then run `segmentry connect "
+    "shopify --shop {shop} --token …` again or set {env}."
+)
+
+
+@dataclass
+class ClientStats:
+    """What a client did: requests sent, retries, THROTTLED answers, points spent."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    points: float = 0.0
+    waited: float = 0.0
+
+
+@dataclass
+class _Bucket:
+    maximum: float
+    available: float
+    restore_rate: float
+    at: float
+
+    def now(self, clock: float) -> float:
+        return min(self.maximum, self.available + (clock - self.at) * self.restore_rate)
+
+
+class ShopifyClient:
+    """GraphQL over HTTP to one shop; use as a context manager (or call :meth:`close`)."""
+
+    def __init__(
+        self,
+        shop: str,
+        token: str,
+        *,
+        api_version: str = API_VERSION,
+        endpoint: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 6,
+        backoff: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        token_env: str = "SEGMENTRY_SHOPIFY_TOKEN",
+    ) -> None:
+        self.shop = shop
+        base = (endpoint or f"https://{shop}").rstrip("/")
+        self.url = f"{base}/admin/api/{api_version}/graphql.json"
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.clock = clock
+        self.sleep = sleep
+        self.stats = ClientStats()
+        self._token_env = token_env
+        self._bucket: _Bucket | None = None
+        self._costs: dict[str, float] = {}
+        headers = {"X-Shopify-Access-Token": token, "Content-Type": "application/json"}
+        self._http = httpx.Client(transport=transport, timeout=timeout, headers=headers)
+        # NOTE: bulk result URLs are signed storage URLs: never send them our token.
+        self._files = httpx.Client(transport=transport, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+        self._files.close()
+
+    def __enter__(self) -> ShopifyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ requests
+
+    def execute(
+        self, query: str, variables: Mapping[str, Any] | None = None, *, cost: float = 0
+    ) -> dict[str, Any]:
+        """Run a query or mutation and return its ``data``; ``cost`` is the expected cost of a
+        query never sent before (later calls use what Shopify said it cost)."""
+        failures = throttles = 0
+        while True:
+            self._pace(self._costs.get(query, cost))
+            answer = self._post({"query": query, "variables": dict(variables or {})}, failures)
+            if answer is None:
+                failures += 1
+                continue
+            extensions = answer.get("extensions") or {}
+            self._remember(query, extensions.get("cost"))
+            errors = answer.get("errors")
+            if errors and _code(errors) == "THROTTLED":
+                throttles = self._throttled(throttles, extensions.get("cost"))
+                continue
+            if errors:
+                raise self._error(errors)
+            data: dict[str, Any] = answer.get("data") or {}
+            return data
+
+    def _post(self, body: dict[str, Any], failures: int) -> dict[str, Any] | None:
+        """One HTTP round trip; None when it should be retried (after the back-off wait)."""
+        self.stats.requests += 1
+        try:
+            response = self._http.post(self.url, json=body)
+        except httpx.TransportError as e:  # refused, timed out, dropped mid-answer
+            self._retry_wait(failures, f"connection problem ({type(e).__name__}: {e})")
+            return None
+        if response.status_code == 401:
+            raise ShopifyError(
+                f"Shopify rejected the access token for {self.shop} (HTTP 401: invalid, "
+                "revoked or expired).",
+                code="invalid_token",
+                hint=_TOKEN_HELP.format(shop=self.shop, env=self._token_env),
+            )
+        if response.status_code == 429 or response.status_code >= 500:
+            wait = _retry_after(response)
+            self._retry_wait(failures, f"HTTP {response.status_code}", wait)
+            return None
+        if response.status_code >= 400:
+            raise ShopifyError(
+                f"Shopify answered HTTP {response.status_code}: {response.text[:300]}",
+                code="http",
+            )
+        try:
+            answer: dict[str, Any] = response.json()
+        except ValueError:
+            self._retry_wait(failures, "an answer that is not JSON")
+            return None
+        return answer
+
+    def _retry_wait(self, failures: int, why: str, wait: float | None = None) -> None:
+        if failures >= self.max_retries:
+            raise ShopifyError(
+                f"Shopify ({self.shop}) is not answering: {why}, {failures + 1} attempts.",
+                code="unavailable",
+                hint="Shopify or the network is having trouble; run the sync again later — "
+                "it resumes where it stopped.",
+            )
+        self.stats.retries += 1
+        delay = wait if wait is not None else self.backoff * 2**failures
+        self._sleep(delay * (1 + random.random() * 0.1) if wait is None else delay)
+
+    def _throttled(self, throttles: int, cost: Mapping[str, Any] | None) -> int:
+        self.stats.throttled += 1
+        if throttles >= 50:
+            raise ShopifyError(
+                f"Shopify kept throttling requests to {self.shop}.",
+                code="throttled",
+                hint="Another app may be using this shop's API budget; try again later.",
+            )
+        requested = float((cost or {}).get("requestedQueryCost") or 0)
+        status = (cost or {}).get("throttleStatus") or {}
+        rate = float(status.get("restoreRate") or 50.0)
+        available = float(status.get("currentlyAvailable") or 0)
+        self._sleep(max(0.05, (requested - available) / rate))
+        return throttles + 1
+
+    def _error(self, errors: Any) -> ShopifyError:
+        if isinstance(errors, str):
+            return ShopifyError(f"Shopify: {errors}", code="graphql")
+        first = errors[0] if errors else {}
+        message = str(first.get("message", first))
+        if _code(errors) == "ACCESS_DENIED":
+            needed = (first.get("extensions") or {}).get("requiredAccess", "")
+            return ShopifyError(
+                f"Shopify denied access: {message}",
+                code="access_denied",
+                hint=f"Give the app {needed or 'the missing scope'} (app → Configuration → "
+                "Admin API scopes), reinstall it and reconnect.",
+            )
+        return ShopifyError(f"Shopify GraphQL error: {message}", code="graphql")
+
+    # ------------------------------------------------------------ pacing
+
+    def _remember(self, query: str, cost: Mapping[str, Any] | None) -> None:
+        if not cost:
+            return
+        self._costs[query] = float(cost.get("requestedQueryCost") or 0)
+        self.stats.points += float(cost.get("actualQueryCost") or 0)
+        status = cost.get("throttleStatus") or {}
+        if status:
+            self._bucket = _Bucket(
+                maximum=float(status["maximumAvailable"]),
+                available=float(status["currentlyAvailable"]),
+                restore_rate=float(status["restoreRate"]),
+                at=self.clock(),
+            )
+
+    def _pace(self, expected: float) -> None:
+        """Wait until the bucket (as last reported, refilled since) holds ``expected`` points."""
+        bucket = self._bucket
+        if bucket is None or expected <= 0:
+            return
+        missing = min(expected, bucket.maximum) - bucket.now(self.clock())
+        if missing > 0:
+            self._sleep(missing / bucket.restore_rate)
+
+    @property
+    def restore_rate(self) -> float | None:
+        return self._bucket.restore_rate if self._bucket else None
+
+    @property
+    def maximum_available(self) -> float | None:
+        return self._bucket.maximum if self._bucket else None
+
+    def _sleep(self, seconds: float) -> None:
+        self.stats.waited += seconds
+        self.sleep(seconds)
+
+    # ------------------------------------------------------------ files
+
+    def download(self, url: str, path: Path) -> Path:
+        """Save a bulk operation's result file (streamed, retried as a whole on failure)."""
+        failures = 0
+        while True:
+            try:
+                with self._files.stream("GET", url) as response:
+                    response.raise_for_status()
+                    with path.open("wb") as out:
+                        for chunk in response.iter_bytes(1 << 20):
+                            out.write(chunk)
+                return path
+            except (httpx.TransportError, httpx.HTTPStatusError) as e:
+                self._retry_wait(failures, f"download failed ({e})")
+                failures += 1
+
+    def upload(self, url: str, fields: Mapping[str, str], content: bytes, filename: str) -> None:
+        """POST a staged upload form (every parameter as a field, then the file)."""
+        failures = 0
+        while True:
+            try:
+                response = self._files.post(
+                    url, data=dict(fields), files={"file": (filename, content, "text/jsonl")}
+                )
+                response.raise_for_status()
+                return
+            except (httpx.TransportError, httpx.HTTPStatusError) as e:
+                self._retry_wait(failures, f"upload failed ({e})")
+                failures += 1
+
+
+def _code(errors: Any) -> str | None:
+    if not isinstance(errors, list):
+        return None
+    for error in errors:
+        code = (error.get("extensions") or {}).get("code") if isinstance(error, dict) else None
+        if code:
+            return str(code)
+    return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None

@@ -1,0 +1,233 @@
+"""Ingest from Shopify into the ledger: a bulk backfill the first time, increments after.
+
+:func:`sync_store` is what ``segmentry run`` calls (through
+:func:`segmentry.connectors.read_source` for a ``kind = "shopify"`` source). For each resource
+(products, customers, orders) it either backfills (no high-water mark yet, or more changes than
+``bulk_threshold``) or pages through what changed. Every batch is written to the ledger and the
+high-water mark advanced *after* the write, so an interrupted sync resumes where it stopped.
+
+NOTE: unlike the file readers, this one writes batches itself: a store's history does not fit
+in one batch, and the mark may only move once its rows are stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from segmentry import state
+from segmentry.config import ShopifySettings
+from segmentry.connectors.shopify import backfill, incremental, tables
+from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.connectors.shopify.mapping import (
+    customers_batch,
+    high_water,
+    orders_batch,
+    products_batch,
+)
+from segmentry.connectors.shopify.scopes import token_for
+from segmentry.errors import ShopifyError
+from segmentry.ledger.store import LedgerBatch, write_batch
+
+if TYPE_CHECKING:
+    from segmentry.workspace import Workspace
+
+__all__ = ["RESOURCES", "SyncReport", "connect_client", "settings_of", "sync_store"]
+
+RESOURCES = ("products", "customers", "orders")
+_TO_LEDGER = {"products": products_batch, "customers": customers_batch, "orders": orders_batch}
+
+
+@dataclass
+class SyncReport:
+    """Rows written per resource and how (``bulk`` or ``pages``)."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    mode: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{r} {n:,} ({self.mode[r]})" for r, n in self.rows.items())
+
+
+def settings_of(ws: Workspace) -> ShopifySettings:
+    """The workspace's Shopify settings, or a clear error when it is not connected."""
+    settings = ws.settings.shopify
+    if settings is None:
+        raise ShopifyError(
+            "This workspace is not connected to Shopify.",
+            code="not_connected",
+            hint="Run `segmentry connect shopify --shop NAME.myshopify.com --token …`.",
+        )
+    if high_water_of(ws.state, "app") == "uninstalled":
+        raise ShopifyError(
+            f"The segmentry app was uninstalled from {settings.shop}.",
+            code="uninstalled",
+            hint="Install it again and run `segmentry connect shopify` with the new token.",
+        )
+    return settings
+
+
+def connect_client(ws: Workspace, **options: object) -> ShopifyClient:
+    """A client for the workspace's shop (token from the environment or the secrets file)."""
+    settings = settings_of(ws)
+    return ShopifyClient(
+        settings.shop,
+        token_for(Path(ws.folder), settings),
+        api_version=settings.api_version,
+        endpoint=settings.endpoint,
+        token_env=settings.token_env,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def sync_store(
+    ws: Workspace,
+    client: ShopifyClient | None = None,
+    resources: tuple[str, ...] = RESOURCES,
+) -> SyncReport:
+    """Bring the ledger up to date with the shop (see the module docstring)."""
+    tables.ensure_tables(ws.state)
+    report = SyncReport()
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(connect_client(ws))
+        for resource in resources:
+            report.rows[resource], report.mode[resource] = _sync_resource(ws, client, resource)
+    return report
+
+
+def _sync_resource(ws: Workspace, client: ShopifyClient, resource: str) -> tuple[int, str]:
+    mark = high_water_of(ws.state, resource)
+    search = incremental.since_filter(mark)
+    threshold = settings_of(ws).bulk_threshold
+    count = incremental.changed_count(client, resource, search) if mark else None
+    if mark is None or (count is not None and count > threshold):
+        with tempfile.TemporaryDirectory(dir=ws.folder) as folder:
+            path = backfill.run_bulk_query(
+                client, backfill.bulk_query(resource, search), Path(folder)
+            )
+            if path is None:
+                _set_high_water(ws.state, resource, mark or "")
+                return 0, "bulk"
+            written = _write(ws, resource, backfill.read_jsonl(path, resource, ws.settings.shop.id))
+            return written, "bulk"
+    raw = incremental.pages(client, resource, search)
+    return _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
+
+
+def _ledger(
+    pages: Iterable[pa.Table], resource: str, shop_id: str
+) -> Iterator[tuple[LedgerBatch, str | None]]:
+    for raw in pages:
+        yield _TO_LEDGER[resource](raw, shop_id), high_water(raw)
+
+
+def _write(ws: Workspace, resource: str, batches: Iterable[tuple[LedgerBatch, str | None]]) -> int:
+    written = 0
+    tz = ws.settings.shop.timezone
+    mark = high_water_of(ws.state, resource) or ""
+    for batch, newest in batches:
+        rows = sum(t.num_rows for _, t in batch.tables())
+        if rows:
+            write_batch(ws.warehouse, batch, tz=tz)
+            written += rows
+        mark = max(mark, newest or "")
+        _set_high_water(ws.state, resource, mark)
+    _set_high_water(ws.state, resource, mark)
+    return written
+
+
+def high_water_of(engine: sa.Engine, resource: str) -> str | None:
+    """The stored high-water mark of a resource (None: never synced)."""
+    tables.ensure_tables(engine)
+    with engine.connect() as conn:
+        value = conn.execute(
+            sa.select(tables.sync_state.c.high_water).where(
+                tables.sync_state.c.resource == resource
+            )
+        ).scalar()
+    return None if value is None else str(value)
+
+
+def _set_high_water(engine: sa.Engine, resource: str, mark: str) -> None:
+    table = tables.sync_state
+    with engine.begin() as conn:
+        conn.execute(sa.delete(table).where(table.c.resource == resource))
+        conn.execute(
+            sa.insert(table).values(resource=resource, high_water=mark, synced_at=state.utcnow())
+        )
+
+
+def set_app_state(engine: sa.Engine, value: str) -> None:
+    """Record the app's state (``installed`` / ``uninstalled``) under resource ``app``."""
+    tables.ensure_tables(engine)
+    _set_high_water(engine, "app", value)
+
+
+def connect_workspace(
+    ws: Workspace,
+    shop: str,
+    token: str | None,
+    *,
+    api_version: str | None = None,
+    endpoint: str | None = None,
+    client: ShopifyClient | None = None,
+) -> list[str]:
+    """Check ``token`` (and its scopes) against ``shop``, then record the connection: the
+    ``[shopify]`` settings and a ``shopify`` source in ``segmentry.toml``, the token in the
+    workspace's ``secrets`` file (unless it came from the environment). Returns the scopes."""
+    import os
+    import tomllib
+
+    from segmentry import config
+    from segmentry.connectors.shopify.scopes import check_scopes, save_secret
+
+    defaults = ShopifySettings(shop=shop)
+    settings = ShopifySettings(
+        shop=shop, api_version=api_version or defaults.api_version, endpoint=endpoint
+    )
+    token = token or os.environ.get(settings.token_env)
+    if not token:
+        raise ShopifyError(
+            "No access token given.",
+            code="invalid_token",
+            hint=f"Pass --token or set {settings.token_env}.",
+        )
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(
+                ShopifyClient(shop, token, api_version=settings.api_version, endpoint=endpoint)
+            )
+        scopes = check_scopes(client)
+    folder = Path(ws.folder)
+    raw = config.Settings(**tomllib.loads((folder / config.CONFIG_FILE).read_text("utf-8")))
+    raw.shopify = settings
+    if not any(s.kind == "shopify" for s in raw.sources):
+        raw.sources.append(config.SourceSettings.model_validate({"kind": "shopify"}))
+    config.save(raw, folder)
+    ws.settings = config.load(folder)
+    if os.environ.get(settings.token_env) != token:
+        save_secret(folder, "shopify_token", token)
+    set_app_state(ws.state, "installed")
+    return scopes
+
+
+def disconnect_workspace(ws: Workspace) -> None:
+    """Remove the ``[shopify]`` settings and the ``shopify`` source (state is kept)."""
+    import tomllib
+
+    from segmentry import config
+
+    folder = Path(ws.folder)
+    raw = config.Settings(**tomllib.loads((folder / config.CONFIG_FILE).read_text("utf-8")))
+    raw.shopify = None
+    raw.sources = [s for s in raw.sources if s.kind != "shopify"]
+    config.save(raw, folder)
+    ws.settings = config.load(folder)

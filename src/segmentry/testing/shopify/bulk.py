@@ -1,0 +1,185 @@
+"""Bulk operations of the fake: run a query (or a mutation per JSONL line) in a thread and
+write the results as JSONL, the way Shopify lays them out.
+
+Bulk query output is flat: one JSON object per line; the nodes of a nested connection are lines
+of their own with ``__parentId`` naming their parent, right after it (shopify.dev, "Perform
+bulk operations with the GraphQL Admin API"). Bulk mutation output has one line per input line:
+``{"data": …, "__lineNumber": n}``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError, execute_sync, parse, validate
+
+from segmentry.testing.shopify.schema import Context
+
+if TYPE_CHECKING:
+    from segmentry.testing.shopify.server import FakeShopify
+
+__all__ = ["flatten", "start_mutation", "start_query"]
+
+
+def _user_error(message: str, code: str) -> dict[str, Any]:
+    return {
+        "bulkOperation": None,
+        "userErrors": [{"field": ["query"], "message": message, "code": code}],
+    }
+
+
+def start_query(fake: FakeShopify, context: Context, query: str) -> dict[str, Any]:
+    """``bulkOperationRunQuery``: check the query, start it, return the payload."""
+    try:
+        document = parse(query)
+    except GraphQLError as e:
+        return _user_error(f"Invalid bulk query: {e.message}", "INVALID")
+    problems = validate(fake.schema, document)
+    if problems:
+        return _user_error(f"Invalid bulk query: {problems[0].message}", "INVALID")
+    if "Connection" not in query and "edges" not in query and "nodes" not in query:
+        return _user_error("Bulk queries must contain at least one connection.", "INVALID")
+    op = fake.new_operation("QUERY", query)
+    if op is None:
+        return _user_error(
+            "A bulk query operation for this app and shop is already in progress.",
+            "OPERATION_IN_PROGRESS",
+        )
+    bulk = Context(context.data, context.scopes, bulk=True, server=fake)
+    threading.Thread(target=_run_query, args=(fake, op, document, bulk), daemon=True).start()
+    return {"bulkOperation": op, "userErrors": []}
+
+
+def _run_query(fake: FakeShopify, op: dict[str, Any], document: Any, context: Context) -> None:
+    op["status"] = "RUNNING"
+    time.sleep(fake.bulk_delay)
+    result = execute_sync(fake.schema, document, context_value=context)
+    if result.errors or fake.next_failure(bulk=True):
+        _finish(
+            fake,
+            op,
+            "FAILED",
+            error="INTERNAL_SERVER_ERROR" if not result.errors else "ACCESS_DENIED",
+        )
+        return
+    path = fake.result_file(op)
+    objects = roots = 0
+    with path.open("w", encoding="utf-8") as out:
+        for line, is_root in flatten(result.data or {}):
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            objects += 1
+            roots += is_root
+    op["objectCount"], op["rootObjectCount"] = str(objects), str(roots)
+    _finish(fake, op, "COMPLETED", path=path if objects else None)
+
+
+def _finish(
+    fake: FakeShopify,
+    op: dict[str, Any],
+    status: str,
+    *,
+    path: Any = None,
+    error: str | None = None,
+) -> None:
+    if path is not None:
+        op["fileSize"] = str(path.stat().st_size)
+        op["url"] = f"{fake.url}/bulk/{path.name}"
+    op["errorCode"] = error
+    op["completedAt"] = fake.data.now()
+    op["status"] = status
+
+
+def flatten(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
+    """(line, is_root) for every node of the root connection and its nested connections.
+
+    >>> order = {"id": "O1", "lineItems": {"nodes": [{"id": "L1"}]}}
+    >>> data = {"orders": {"edges": [{"node": order}]}}
+    >>> [line for line, _ in flatten(data)]
+    [{'id': 'O1'}, {'id': 'L1', '__parentId': 'O1'}]
+    """
+    for value in data.values():
+        if _is_connection(value):
+            for node in _nodes(value):
+                yield from _node_lines(node, None)
+
+
+def _node_lines(node: dict[str, Any], parent: str | None) -> Iterator[tuple[dict, bool]]:
+    line = {k: v for k, v in node.items() if not _is_connection(v)}
+    if parent is not None:
+        line["__parentId"] = parent
+    yield line, parent is None
+    for value in node.values():
+        if _is_connection(value):
+            for child in _nodes(value):
+                yield from _node_lines(child, node.get("id"))
+
+
+def _is_connection(value: Any) -> bool:
+    return isinstance(value, dict) and ("edges" in value or "nodes" in value)
+
+
+def _nodes(connection: dict[str, Any]) -> list[dict[str, Any]]:
+    if "nodes" in connection:
+        return list(connection["nodes"])
+    return [edge["node"] for edge in connection.get("edges", [])]
+
+
+def start_mutation(
+    fake: FakeShopify, context: Context, mutation: str, staged_upload_path: str
+) -> dict[str, Any]:
+    """``bulkOperationRunMutation``: one run of ``mutation`` per line of the uploaded JSONL."""
+    content = fake.upload(staged_upload_path)
+    if content is None:
+        return {
+            "bulkOperation": None,
+            "userErrors": [
+                {
+                    "field": ["stagedUploadPath"],
+                    "message": "Staged upload not found",
+                    "code": "NO_SUCH_FILE",
+                }
+            ],
+        }
+    try:
+        document = parse(mutation)
+    except GraphQLError as e:
+        return _user_error(f"Invalid mutation: {e.message}", "INVALID_MUTATION")
+    op = fake.new_operation("MUTATION", mutation)
+    if op is None:
+        return _user_error(
+            "A bulk mutation operation for this app and shop is already in progress.",
+            "OPERATION_IN_PROGRESS",
+        )
+    args = (fake, op, document, content, context)
+    threading.Thread(target=_run_mutation, args=args, daemon=True).start()
+    return {"bulkOperation": op, "userErrors": []}
+
+
+def _run_mutation(
+    fake: FakeShopify, op: dict[str, Any], document: Any, content: bytes, context: Context
+) -> None:
+    op["status"] = "RUNNING"
+    time.sleep(fake.bulk_delay)
+    if fake.next_failure(bulk=True):
+        _finish(fake, op, "FAILED", error="INTERNAL_SERVER_ERROR")
+        return
+    path = fake.result_file(op)
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for number, raw in enumerate(content.decode().splitlines()):
+            if not raw.strip():
+                continue
+            result = execute_sync(
+                fake.schema, document, variable_values=json.loads(raw), context_value=context
+            )
+            line: dict[str, Any] = {"data": result.data, "__lineNumber": number}
+            if result.errors:
+                line["errors"] = [e.formatted for e in result.errors]
+            out.write(json.dumps(line) + "\n")
+            count += 1
+    op["objectCount"] = op["rootObjectCount"] = str(count)
+    _finish(fake, op, "COMPLETED", path=path)

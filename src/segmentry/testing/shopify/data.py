@@ -1,0 +1,395 @@
+"""The fake store's data: customers, orders, products and segments in GraphQL shape.
+
+Objects are plain dicts keyed by GraphQL field names (``firstName``, ``totalPriceSet`` …), so
+graphql-core's default resolvers read them directly. The store is seeded from ledger-shaped Arrow
+tables (e.g. :func:`segmentry.connectors.demo.generate_store`) and also renders the REST-shaped
+payloads Shopify sends in webhooks.
+
+>>> store = FakeData()
+>>> store.add_customer({"id": "1", "tags": ["vip"], "email": "a@example.jp"})["id"]
+'gid://shopify/Customer/1'
+>>> [c["id"] for c in store.search("customers", "tag:vip")]
+['gid://shopify/Customer/1']
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import datetime as dt
+import json
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["FakeData", "gid", "iso", "legacy_id"]
+
+_TERM = re.compile(r"""(?P<field>\w+):(?P<op><=|>=|<|>|=)?(?P<value>'[^']*'|"[^"]*"|\S+)""")
+_FIELDS = {
+    "updated_at": "updatedAt",
+    "created_at": "createdAt",
+    "processed_at": "processedAt",
+    "id": "legacyResourceId",
+    "email": "email",
+}
+_SORT_FIELDS = {
+    "UPDATED_AT": "updatedAt",
+    "CREATED_AT": "createdAt",
+    "PROCESSED_AT": "processedAt",
+    "ID": "legacyResourceId",
+}
+
+
+def gid(kind: str, legacy: str | int) -> str:
+    """``gid('Customer', 1)`` → ``'gid://shopify/Customer/1'``."""
+    return f"gid://shopify/{kind}/{legacy}"
+
+
+def legacy_id(global_id: str) -> str:
+    """``'gid://shopify/Customer/1'`` → ``'1'``."""
+    return global_id.rsplit("/", 1)[-1]
+
+
+def iso(value: Any) -> str | None:
+    """A naive-UTC datetime (or ISO text) as Shopify writes it: ``2025-06-15T10:30:00Z``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return f"{value.replace(microsecond=0).isoformat()}Z"
+
+
+def _money(amount: Any, currency: str) -> dict[str, Any]:
+    text = format(Decimal(str(amount or 0)).quantize(Decimal("0.01")), "f")
+    money = {"amount": text, "currencyCode": currency}
+    return {"shopMoney": money, "presentmentMoney": dict(money)}
+
+
+class FakeData:
+    """Everything the fake store holds; thread-safe through one lock (``self.lock``)."""
+
+    def __init__(self, currency: str = "JPY") -> None:
+        self.currency = currency
+        self.lock = threading.RLock()
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {
+            "customers": {},
+            "orders": {},
+            "products": {},
+            "segments": {},
+        }
+        self._sorted: dict[tuple[str, str], tuple[int, list[tuple[Any, str]]]] = {}
+        self._version = 0
+        self._next_id = 9_000_000_000
+        self._latest = dt.datetime(2000, 1, 1)
+
+    # ------------------------------------------------------------ writing
+
+    def touch(self) -> None:
+        """Invalidate cached sort orders (call after any change)."""
+        self._version += 1
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def now(self) -> str:
+        """The fake's clock: real UTC time, but never before the newest ``updatedAt`` stored
+        (seeded data may run into the future), so edits always move ``updatedAt`` forward."""
+        real = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        self._latest = max(real, self._latest + dt.timedelta(seconds=1))
+        return f"{self._latest.isoformat()}Z"
+
+    def _saw(self, stamp: str | None) -> None:
+        if stamp:
+            seen = dt.datetime.fromisoformat(stamp.rstrip("Z"))
+            self._latest = max(self._latest, seen)
+
+    def add_customer(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Add (or replace) a customer from a ledger-shaped row."""
+        legacy = str(row["id"] if "id" in row else row["customer_id"])
+        email, phone = row.get("email"), row.get("phone")
+        created = iso(row.get("created_at")) or self.now()
+        customer: dict[str, Any] = {
+            "__typename": "Customer",
+            "id": gid("Customer", legacy),
+            "legacyResourceId": legacy,
+            "firstName": row.get("first_name"),
+            "lastName": row.get("last_name"),
+            "email": email,
+            "phone": phone,
+            "defaultEmailAddress": {
+                "emailAddress": email,
+                "marketingState": row.get("email_marketing_state") or "NOT_SUBSCRIBED",
+            }
+            if email
+            else None,
+            "defaultPhoneNumber": {
+                "phoneNumber": phone,
+                "marketingState": row.get("sms_marketing_state") or "NOT_SUBSCRIBED",
+            }
+            if phone
+            else None,
+            "tags": list(row.get("tags") or []),
+            "createdAt": created,
+            "updatedAt": iso(row.get("updated_at")) or created,
+            "defaultAddress": {
+                "city": row.get("city"),
+                "provinceCode": row.get("region"),
+                "countryCodeV2": row.get("country"),
+                "address1": "1-1 Example",
+                "zip": "100-0001",
+            },
+        }
+        with self.lock:
+            self._saw(customer["updatedAt"])
+            self.objects["customers"][customer["id"]] = customer
+            self.touch()
+        return customer
+
+    def add_product(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        legacy = str(row["product_id"])
+        created = iso(row.get("created_at")) or self.now()
+        product: dict[str, Any] = {
+            "__typename": "Product",
+            "id": gid("Product", legacy),
+            "legacyResourceId": legacy,
+            "title": row.get("title"),
+            "productType": row.get("product_type") or "",
+            "vendor": row.get("vendor") or "",
+            "tags": list(row.get("tags") or []),
+            "createdAt": created,
+            "updatedAt": created,
+        }
+        with self.lock:
+            self._saw(product["updatedAt"])
+            self.objects["products"][product["id"]] = product
+            self.touch()
+        return product
+
+    def add_order(self, row: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]) -> dict:
+        """Add (or replace) an order and its lines from ledger-shaped rows."""
+        legacy, cur = str(row["order_id"]), row.get("currency") or self.currency
+        processed = iso(row.get("processed_at")) or self.now()
+        cancelled = iso(row.get("cancelled_at"))
+        order: dict[str, Any] = {
+            "__typename": "Order",
+            "id": gid("Order", legacy),
+            "legacyResourceId": legacy,
+            "name": row.get("name") or f"#{legacy}",
+            "createdAt": processed,
+            "processedAt": processed,
+            "updatedAt": max(processed, cancelled or processed),
+            "cancelledAt": cancelled,
+            "currencyCode": cur,
+            "email": None,
+            "test": False,
+            "tags": list(row.get("tags") or []),
+            "sourceName": row.get("source_name") or "web",
+            "discountCodes": list(row.get("discount_codes") or []),
+            "subtotalPriceSet": _money(row.get("subtotal"), cur),
+            "totalDiscountsSet": _money(row.get("discounts"), cur),
+            "totalShippingPriceSet": _money(row.get("shipping"), cur),
+            "totalTaxSet": _money(row.get("tax"), cur),
+            "totalPriceSet": _money(row.get("total"), cur),
+            "totalRefundedSet": _money(row.get("refunded"), cur),
+            "customerId": gid("Customer", row["customer_id"]) if row.get("customer_id") else None,
+            "customerJourneySummary": _journey(row, processed),
+            "lineItems": [self._line(line, cur) for line in lines],
+        }
+        with self.lock:
+            self._saw(order["updatedAt"])
+            self.objects["orders"][order["id"]] = order
+            self.touch()
+        return order
+
+    def _line(self, row: Mapping[str, Any], currency: str) -> dict[str, Any]:
+        legacy = str(row.get("line_id") or self.new_id())
+        product = gid("Product", row["product_id"]) if row.get("product_id") else None
+        return {
+            "__typename": "LineItem",
+            "id": gid("LineItem", legacy),
+            "sku": row.get("sku"),
+            "title": row.get("title"),
+            "name": row.get("title"),
+            "quantity": int(row.get("quantity") or 1),
+            "originalUnitPriceSet": _money(row.get("unit_price"), currency),
+            "discountedTotalSet": _money(row.get("total"), currency),
+            "productId": product,
+            "variant": {"id": gid("ProductVariant", row["variant_id"]), "sku": row.get("sku")}
+            if row.get("variant_id")
+            else None,
+            "_product": {
+                "productType": row.get("product_type") or "",
+                "vendor": row.get("vendor") or "",
+                "tags": list(row.get("product_tags") or []),
+            },
+        }
+
+    def seed(self, tables: Mapping[str, Any]) -> None:
+        """Load ledger-shaped Arrow tables (``customers``, ``orders``, ``order_lines``,
+        ``products``) as :func:`segmentry.connectors.demo.generate_store` returns them."""
+        for row in tables["products"].to_pylist() if "products" in tables else []:
+            self.add_product(row)
+        for row in tables["customers"].to_pylist():
+            self.add_customer(row)
+        lines: dict[str, list[dict[str, Any]]] = {}
+        if "order_lines" in tables:
+            for line in tables["order_lines"].to_pylist():
+                lines.setdefault(line["order_id"], []).append(line)
+        for row in tables["orders"].to_pylist() if "orders" in tables else []:
+            self.add_order(row, lines.get(row["order_id"], []))
+
+    def set_tags(self, object_id: str, tags: list[str]) -> dict[str, Any] | None:
+        """Replace an object's tags (as an admin user editing by hand would)."""
+        with self.lock:
+            obj = self.get(object_id)
+            if obj is not None:
+                obj["tags"] = sorted(set(tags), key=str.casefold)
+                obj["updatedAt"] = self.now()
+                self.touch()
+            return obj
+
+    # ------------------------------------------------------------ reading
+
+    def get(self, object_id: str) -> dict[str, Any] | None:
+        kind = object_id.split("/")[3] if object_id.startswith("gid://shopify/") else ""
+        table = {"Customer": "customers", "Order": "orders", "Product": "products"}.get(kind)
+        table = table or ("segments" if kind == "Segment" else "")
+        return self.objects[table].get(object_id) if table else None
+
+    def tagged(self, tag: str) -> set[str]:
+        """Ids of the customers carrying ``tag`` (case-insensitive, as Shopify compares)."""
+        wanted = tag.casefold()
+        with self.lock:
+            return {
+                c["id"]
+                for c in self.objects["customers"].values()
+                if any(t.casefold() == wanted for t in c["tags"])
+            }
+
+    def search(self, kind: str, query: str | None) -> list[dict[str, Any]]:
+        """Objects matching a Shopify search query (the subset segmentry uses)."""
+        terms = _parse_search(query or "")
+        with self.lock:
+            items = list(self.objects[kind].values())
+        return [item for item in items if all(_matches(item, t) for t in terms)]
+
+    def page(
+        self,
+        kind: str,
+        *,
+        first: int | None,
+        after: str | None,
+        query: str | None,
+        sort_key: str | None,
+        reverse: bool = False,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
+        """One page: (nodes, pageInfo, cursors); ``first=None`` means every match (bulk)."""
+        field = _SORT_FIELDS.get(sort_key or "ID", "legacyResourceId")
+        ordered = self._ordered(kind, field, reverse)
+        terms = _parse_search(query or "")
+        start = 0
+        if after:
+            key = tuple(json.loads(base64.b64decode(after)))
+            start = bisect.bisect_right(ordered, (key[0], key[1]))
+        nodes: list[dict[str, Any]] = []
+        objects = self.objects[kind]
+        index = start
+        while index < len(ordered) and (first is None or len(nodes) <= first):
+            item = objects.get(ordered[index][1])
+            index += 1
+            if item is not None and all(_matches(item, t) for t in terms):
+                nodes.append(item)
+        has_next = first is not None and len(nodes) > first
+        nodes = nodes[:first] if first is not None else nodes
+        cursors = [_cursor(_sort_value(n, field, reverse), n["id"]) for n in nodes]
+        info = {
+            "hasNextPage": has_next,
+            "hasPreviousPage": bool(after),
+            "startCursor": cursors[0] if cursors else None,
+            "endCursor": cursors[-1] if cursors else None,
+        }
+        return nodes, info, cursors
+
+    def _ordered(self, kind: str, field: str, reverse: bool) -> list[tuple[Any, str]]:
+        cache_key = (kind, f"{field}:{reverse}")
+        with self.lock:
+            cached = self._sorted.get(cache_key)
+            if cached and cached[0] == self._version:
+                return cached[1]
+            ordered = sorted(
+                (_sort_value(item, field, reverse), item["id"])
+                for item in self.objects[kind].values()
+            )
+            self._sorted[cache_key] = (self._version, ordered)
+            return ordered
+
+
+def _sort_value(item: Mapping[str, Any], field: str, reverse: bool) -> Any:
+    value = item.get(field) or ""
+    if field == "legacyResourceId":
+        value = int(value) if str(value).isdigit() else 0
+        return -value if reverse else value
+    if reverse:  # NOTE: ISO stamps sort as text; invert the characters for a descending order
+        return "".join(chr(0x10FFFF - ord(ch)) for ch in value)
+    return value
+
+
+def _cursor(value: Any, object_id: str) -> str:
+    return base64.b64encode(json.dumps([value, object_id]).encode()).decode()
+
+
+def _journey(row: Mapping[str, Any], occurred: str) -> dict[str, Any]:
+    utm = {
+        "source": row.get("utm_source"),
+        "medium": row.get("utm_medium"),
+        "campaign": row.get("utm_campaign"),
+        "content": None,
+        "term": None,
+    }
+    visit = {
+        "source": row.get("utm_source") or ("direct" if not row.get("referring_site") else "web"),
+        "sourceType": None,
+        "landingPage": row.get("landing_site"),
+        "referrerUrl": row.get("referring_site"),
+        "referralCode": None,
+        "occurredAt": occurred,
+        "utmParameters": utm if any(utm.values()) else None,
+    }
+    return {"ready": True, "customerOrderIndex": None, "firstVisit": visit, "lastVisit": visit}
+
+
+def _parse_search(query: str) -> list[tuple[str, str, str]]:
+    terms = []
+    for match in _TERM.finditer(query):
+        value = match["value"].strip("'\"")
+        field = match["field"].lower()
+        if field.endswith("_at"):
+            value = iso(value) or value
+        terms.append((field, match["op"] or "=", value))
+    return terms
+
+
+def _matches(item: Mapping[str, Any], term: tuple[str, str, str]) -> bool:
+    field, op, value = term
+    if field == "tag":
+        return any(t.casefold() == value.casefold() for t in item.get("tags", []))
+    if field == "tag_not":
+        return all(t.casefold() != value.casefold() for t in item.get("tags", []))
+    actual: Any = item.get(_FIELDS.get(field, field))
+    if actual is None:
+        return False
+    compared: Any = value
+    if field == "id":
+        actual, compared = int(actual), int(value)
+    return {
+        "=": actual == compared,
+        ">": actual > compared,
+        ">=": actual >= compared,
+        "<": actual < compared,
+        "<=": actual <= compared,
+    }[op]

@@ -1,0 +1,432 @@
+"""The fake's GraphQL schema: the part of Shopify's Admin API segmentry uses, with resolvers.
+
+Field names, types and payload shapes follow shopify.dev's Admin GraphQL reference (2025-10).
+Resolvers read a :class:`~segmentry.testing.shopify.data.FakeData` from the execution context,
+check the token's scopes (``ACCESS_DENIED`` errors shaped as Shopify's), and honour the
+``read_all_orders`` 60-day window. In *bulk* mode (a bulk operation's query) connections return
+every match regardless of ``first``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, build_schema
+
+from segmentry.testing.shopify.data import FakeData, iso
+
+__all__ = ["SDL", "Context", "build"]
+
+SDL = """
+scalar DateTime
+scalar URL
+scalar Decimal
+scalar UnsignedInt64
+
+interface Node { id: ID! }
+
+enum CustomerSortKeys { CREATED_AT ID LOCATION NAME RELEVANCE UPDATED_AT }
+enum OrderSortKeys { CREATED_AT ID PROCESSED_AT TOTAL_PRICE UPDATED_AT }
+enum ProductSortKeys { CREATED_AT ID TITLE UPDATED_AT }
+enum BulkOperationType { QUERY MUTATION }
+enum BulkOperationStatus { CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED RUNNING }
+enum StagedUploadTargetGenerateUploadResource { BULK_MUTATION_VARIABLES }
+enum StagedUploadHttpMethodType { POST PUT }
+
+type PageInfo {
+  hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor: String
+}
+type MoneyV2 { amount: Decimal! currencyCode: String! }
+type MoneyBag { shopMoney: MoneyV2! presentmentMoney: MoneyV2! }
+type Count { count: Int! precision: String! }
+type UserError { field: [String!] message: String! }
+
+type CustomerEmailAddress { emailAddress: String marketingState: String! }
+type CustomerPhoneNumber { phoneNumber: String! marketingState: String! }
+type MailingAddress {
+  address1: String city: String province: String provinceCode: String country: String
+  countryCodeV2: String zip: String phone: String
+}
+type Customer implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! firstName: String lastName: String
+  email: String @deprecated(reason: "Use defaultEmailAddress.emailAddress instead")
+  phone: String @deprecated(reason: "Use defaultPhoneNumber.phoneNumber instead")
+  defaultEmailAddress: CustomerEmailAddress defaultPhoneNumber: CustomerPhoneNumber
+  defaultAddress: MailingAddress tags: [String!]! createdAt: DateTime! updatedAt: DateTime!
+  numberOfOrders: UnsignedInt64! amountSpent: MoneyV2!
+}
+type CustomerEdge { cursor: String! node: Customer! }
+type CustomerConnection { edges: [CustomerEdge!]! nodes: [Customer!]! pageInfo: PageInfo! }
+
+type UTMParameters { source: String medium: String campaign: String content: String term: String }
+type CustomerVisit {
+  source: String! sourceType: String landingPage: URL referrerUrl: URL referralCode: String
+  occurredAt: DateTime! utmParameters: UTMParameters
+}
+type CustomerJourneySummary {
+  ready: Boolean! customerOrderIndex: Int firstVisit: CustomerVisit lastVisit: CustomerVisit
+}
+type ProductVariant implements Node { id: ID! sku: String }
+type Product implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! title: String! productType: String! vendor: String!
+  tags: [String!]! createdAt: DateTime! updatedAt: DateTime!
+}
+type ProductEdge { cursor: String! node: Product! }
+type ProductConnection { edges: [ProductEdge!]! nodes: [Product!]! pageInfo: PageInfo! }
+type LineItem implements Node {
+  id: ID! sku: String name: String! title: String! quantity: Int!
+  originalUnitPriceSet: MoneyBag! discountedTotalSet: MoneyBag!
+  product: Product variant: ProductVariant
+}
+type LineItemEdge { cursor: String! node: LineItem! }
+type LineItemConnection { edges: [LineItemEdge!]! nodes: [LineItem!]! pageInfo: PageInfo! }
+type Refund implements Node { id: ID! createdAt: DateTime totalRefundedSet: MoneyBag! }
+type Order implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! name: String! createdAt: DateTime!
+  processedAt: DateTime! updatedAt: DateTime! cancelledAt: DateTime currencyCode: String!
+  email: String test: Boolean! tags: [String!]! sourceName: String discountCodes: [String!]!
+  subtotalPriceSet: MoneyBag totalDiscountsSet: MoneyBag totalShippingPriceSet: MoneyBag!
+  totalTaxSet: MoneyBag totalPriceSet: MoneyBag! totalRefundedSet: MoneyBag!
+  customer: Customer customerJourneySummary: CustomerJourneySummary
+  lineItems(first: Int, after: String): LineItemConnection!
+  refunds(first: Int): [Refund!]!
+}
+type OrderEdge { cursor: String! node: Order! }
+type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
+
+type Segment implements Node {
+  id: ID! name: String! query: String! creationDate: DateTime! lastEditDate: DateTime!
+}
+type SegmentEdge { cursor: String! node: Segment! }
+type SegmentConnection { edges: [SegmentEdge!]! nodes: [Segment!]! pageInfo: PageInfo! }
+
+type AccessScope { handle: String! description: String! }
+type AppInstallation { id: ID! accessScopes: [AccessScope!]! }
+type Shop {
+  id: ID! name: String! myshopifyDomain: String! currencyCode: String! ianaTimezone: String!
+}
+
+type BulkOperation implements Node {
+  id: ID! status: BulkOperationStatus! type: BulkOperationType! errorCode: String
+  createdAt: DateTime! completedAt: DateTime objectCount: UnsignedInt64!
+  rootObjectCount: UnsignedInt64! fileSize: UnsignedInt64 url: URL partialDataUrl: URL
+  query: String!
+}
+type BulkOperationUserError { field: [String!] message: String! code: String }
+type BulkOperationRunQueryPayload {
+  bulkOperation: BulkOperation userErrors: [BulkOperationUserError!]!
+}
+type BulkOperationRunMutationPayload {
+  bulkOperation: BulkOperation userErrors: [BulkOperationUserError!]!
+}
+type StagedUploadParameter { name: String! value: String! }
+type StagedMediaUploadTarget { url: URL resourceUrl: URL parameters: [StagedUploadParameter!]! }
+type StagedUploadsCreatePayload {
+  stagedTargets: [StagedMediaUploadTarget!] userErrors: [UserError!]!
+}
+input StagedUploadInput {
+  resource: StagedUploadTargetGenerateUploadResource! filename: String! mimeType: String!
+  httpMethod: StagedUploadHttpMethodType fileSize: UnsignedInt64
+}
+
+type TagsAddPayload { node: Node userErrors: [UserError!]! }
+type TagsRemovePayload { node: Node userErrors: [UserError!]! }
+type SegmentCreatePayload { segment: Segment userErrors: [UserError!]! }
+type SegmentUpdatePayload { segment: Segment userErrors: [UserError!]! }
+
+type QueryRoot {
+  shop: Shop!
+  currentAppInstallation: AppInstallation!
+  customers(first: Int, last: Int, after: String, query: String, sortKey: CustomerSortKeys,
+            reverse: Boolean): CustomerConnection!
+  customersCount(query: String): Count
+  customer(id: ID!): Customer
+  orders(first: Int, last: Int, after: String, query: String, sortKey: OrderSortKeys,
+         reverse: Boolean): OrderConnection!
+  ordersCount(query: String): Count
+  order(id: ID!): Order
+  products(first: Int, last: Int, after: String, query: String, sortKey: ProductSortKeys,
+           reverse: Boolean): ProductConnection!
+  segments(first: Int, after: String, query: String): SegmentConnection!
+  segment(id: ID!): Segment
+  currentBulkOperation(type: BulkOperationType): BulkOperation
+  node(id: ID!): Node
+}
+
+type Mutation {
+  tagsAdd(id: ID!, tags: [String!]!): TagsAddPayload
+  tagsRemove(id: ID!, tags: [String!]!): TagsRemovePayload
+  segmentCreate(name: String!, query: String!): SegmentCreatePayload
+  segmentUpdate(id: ID!, name: String, query: String): SegmentUpdatePayload
+  bulkOperationRunQuery(query: String!, groupObjects: Boolean): BulkOperationRunQueryPayload
+  bulkOperationRunMutation(mutation: String!, stagedUploadPath: String!,
+                           clientIdentifier: String,
+                           groupObjects: Boolean): BulkOperationRunMutationPayload
+  stagedUploadsCreate(input: [StagedUploadInput!]!): StagedUploadsCreatePayload
+}
+
+schema { query: QueryRoot mutation: Mutation }
+"""
+
+_READ_SCOPE = {"customers": "read_customers", "orders": "read_orders", "products": "read_products"}
+_WRITE_SCOPE = {"Customer": "write_customers", "Order": "write_orders", "Product": "write_products"}
+_ORDER_WINDOW = dt.timedelta(days=60)
+
+
+@dataclass
+class Context:
+    """What a resolver knows about the request: the store, the token's scopes, the mode."""
+
+    data: FakeData
+    scopes: frozenset[str]
+    bulk: bool = False
+    server: Any = None  # the FakeShopify, for bulk operations and staged uploads
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def _ctx(info: GraphQLResolveInfo) -> Context:
+    context: Context = info.context
+    return context
+
+
+def require(info: GraphQLResolveInfo, scope: str, what: str) -> None:
+    """Raise Shopify's ACCESS_DENIED error unless the token has ``scope``."""
+    if scope not in _ctx(info).scopes:
+        raise GraphQLError(
+            f"Access denied for {what} field. Required access: `{scope}` access scope.",
+            extensions={
+                "code": "ACCESS_DENIED",
+                "documentation": "https://shopify.dev/api/usage/access-scopes",
+                "requiredAccess": f"`{scope}` access scope.",
+            },
+        )
+
+
+def _connection(kind: str) -> Any:
+    def resolve(_root: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        require(info, _READ_SCOPE[kind], kind)
+        ctx = _ctx(info)
+        first = None if ctx.bulk else args.get("first") or args.get("last")
+        if first is None and not ctx.bulk:
+            raise GraphQLError("you must provide one of first or last")
+        if first is not None and first > 250:
+            raise GraphQLError("The first argument may not exceed 250.")
+        query = args.get("query")
+        if kind == "orders" and "read_all_orders" not in ctx.scopes:
+            since = iso(dt.datetime.now(dt.UTC) - _ORDER_WINDOW)
+            query = f"{query or ''} created_at:>='{since}'"
+        nodes, info_, cursors = ctx.data.page(
+            kind,
+            first=first,
+            after=args.get("after"),
+            query=query,
+            sort_key=args.get("sortKey"),
+            reverse=bool(args.get("reverse")),
+        )
+        edges = [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)]
+        return {"nodes": nodes, "edges": edges, "pageInfo": info_}
+
+    return resolve
+
+
+def _count(kind: str) -> Any:
+    def resolve(_root: Any, info: GraphQLResolveInfo, query: str | None = None) -> dict:
+        require(info, _READ_SCOPE[kind], f"{kind}Count")
+        return {"count": len(_ctx(info).data.search(kind, query)), "precision": "EXACT"}
+
+    return resolve
+
+
+def _line_items(order: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> dict:
+    items = order["lineItems"]
+    first = None if _ctx(info).bulk else args.get("first")
+    if first is None and not _ctx(info).bulk:
+        raise GraphQLError("you must provide one of first or last")
+    start = int(args["after"]) if args.get("after") else 0
+    page = items[start:] if first is None else items[start : start + first]
+    cursors = [str(start + i + 1) for i in range(len(page))]
+    more = first is not None and start + first < len(items)
+    return {
+        "nodes": page,
+        "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, page, strict=True)],
+        "pageInfo": {
+            "hasNextPage": more,
+            "hasPreviousPage": start > 0,
+            "startCursor": cursors[0] if cursors else None,
+            "endCursor": cursors[-1] if cursors else None,
+        },
+    }
+
+
+def _line_product(line: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any] | None:
+    if not line.get("productId"):
+        return None
+    product = _ctx(info).data.get(line["productId"])
+    return product or {
+        "id": line["productId"],
+        "title": line.get("title") or "",
+        **line["_product"],
+    }
+
+
+def _tags_mutation(adding: bool) -> Any:
+    def resolve(_root: Any, info: GraphQLResolveInfo, id: str, tags: list[str]) -> dict:
+        data = _ctx(info).data
+        kind = id.split("/")[3] if id.count("/") >= 4 else ""
+        require(
+            info, _WRITE_SCOPE.get(kind, "write_customers"), "tagsAdd" if adding else "tagsRemove"
+        )
+        wanted = [t.strip() for tag in tags for t in tag.split(",") if t.strip()]
+        with data.lock:
+            obj = data.get(id)
+            if obj is None:
+                return {"node": None, "userErrors": [{"field": ["id"], "message": "Not found"}]}
+            current = {t.casefold(): t for t in obj["tags"]}
+            for tag in wanted:
+                if adding:
+                    current.setdefault(tag.casefold(), tag)
+                else:
+                    current.pop(tag.casefold(), None)
+            data.set_tags(id, list(current.values()))
+        if _ctx(info).server is not None:
+            _ctx(info).server.record("tagsAdd" if adding else "tagsRemove", id, wanted)
+        return {"node": obj, "userErrors": []}
+
+    return resolve
+
+
+def _segment_create(_root: Any, info: GraphQLResolveInfo, name: str, query: str) -> dict:
+    require(info, "write_customers", "segmentCreate")
+    data = _ctx(info).data
+    with data.lock:
+        if any(s["name"] == name for s in data.objects["segments"].values()):
+            return {
+                "segment": None,
+                "userErrors": [{"field": ["name"], "message": "Name has already been taken"}],
+            }
+        if not query.strip():
+            return {
+                "segment": None,
+                "userErrors": [{"field": ["query"], "message": "Query is invalid"}],
+            }
+        now = data.now()
+        segment = {
+            "__typename": "Segment",
+            "id": f"gid://shopify/Segment/{data.new_id()}",
+            "name": name,
+            "query": query,
+            "creationDate": now,
+            "lastEditDate": now,
+        }
+        data.objects["segments"][segment["id"]] = segment
+        data.touch()
+    return {"segment": segment, "userErrors": []}
+
+
+def _segment_update(
+    _root: Any, info: GraphQLResolveInfo, id: str, name: str | None = None, query: str | None = None
+) -> dict:
+    require(info, "write_customers", "segmentUpdate")
+    data = _ctx(info).data
+    with data.lock:
+        segment = data.objects["segments"].get(id)
+        if segment is None:
+            return {
+                "segment": None,
+                "userErrors": [{"field": ["id"], "message": "Segment does not exist"}],
+            }
+        segment.update({k: v for k, v in (("name", name), ("query", query)) if v is not None})
+        segment["lastEditDate"] = data.now()
+    return {"segment": segment, "userErrors": []}
+
+
+def _scopes(_root: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
+    handles = sorted(_ctx(info).scopes)
+    return {
+        "id": "gid://shopify/AppInstallation/1",
+        "accessScopes": [{"handle": h, "description": h} for h in handles],
+    }
+
+
+def _server_call(method: str) -> Any:
+    def resolve(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return getattr(_ctx(info).server, method)(info, **args)
+
+    return resolve
+
+
+def build() -> GraphQLSchema:
+    """The executable schema (resolvers attached to the SDL's fields)."""
+    schema = build_schema(SDL)
+    query, mutation = schema.query_type, schema.mutation_type
+    assert query is not None and mutation is not None
+    for kind in ("customers", "orders", "products"):
+        query.fields[kind].resolve = _connection(kind)
+    query.fields["customersCount"].resolve = _count("customers")
+    query.fields["ordersCount"].resolve = _count("orders")
+    query.fields["segments"].resolve = lambda _r, info, **a: _segments(info, **a)
+    query.fields["currentAppInstallation"].resolve = _scopes
+    query.fields["shop"].resolve = _server_call("shop_info")
+    query.fields["currentBulkOperation"].resolve = _server_call("current_bulk_operation")
+    for name in ("customer", "order", "segment", "node"):
+        query.fields[name].resolve = lambda _r, info, id: _ctx(info).data.get(id)
+    order = schema.get_type("Order")
+    order.fields["lineItems"].resolve = _line_items  # type: ignore[union-attr]
+    order.fields["customer"].resolve = (  # type: ignore[union-attr]
+        lambda o, info: _ctx(info).data.get(o["customerId"]) if o.get("customerId") else None
+    )
+    order.fields["refunds"].resolve = lambda o, info, **a: []  # type: ignore[union-attr]
+    line = schema.get_type("LineItem")
+    line.fields["product"].resolve = _line_product  # type: ignore[union-attr]
+    customer = schema.get_type("Customer")
+    customer.fields["numberOfOrders"].resolve = _number_of_orders  # type: ignore[union-attr]
+    customer.fields["amountSpent"].resolve = _amount_spent  # type: ignore[union-attr]
+    node = schema.get_type("Node")
+    node.resolve_type = lambda obj, _info, _type: obj.get("__typename")  # type: ignore[union-attr]
+    mutation.fields["tagsAdd"].resolve = _tags_mutation(True)
+    mutation.fields["tagsRemove"].resolve = _tags_mutation(False)
+    mutation.fields["segmentCreate"].resolve = _segment_create
+    mutation.fields["segmentUpdate"].resolve = _segment_update
+    for name, method in (
+        ("bulkOperationRunQuery", "run_bulk_query"),
+        ("bulkOperationRunMutation", "run_bulk_mutation"),
+        ("stagedUploadsCreate", "staged_uploads_create"),
+    ):
+        mutation.fields[name].resolve = _server_call(method)
+    return schema
+
+
+def _segments(info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+    require(info, "read_customers", "segments")
+    segments = list(_ctx(info).data.objects["segments"].values())
+    return {
+        "nodes": segments,
+        "edges": [{"cursor": s["id"], "node": s} for s in segments],
+        "pageInfo": {
+            "hasNextPage": False,
+            "hasPreviousPage": False,
+            "startCursor": None,
+            "endCursor": None,
+        },
+    }
+
+
+def _orders_of(customer: dict[str, Any], info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    orders = _ctx(info).data.objects["orders"].values()
+    return [o for o in orders if o.get("customerId") == customer["id"] and not o["cancelledAt"]]
+
+
+def _number_of_orders(customer: dict[str, Any], info: GraphQLResolveInfo) -> str:
+    return str(len(_orders_of(customer, info)))
+
+
+def _amount_spent(customer: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    from decimal import Decimal
+
+    total = sum(
+        (Decimal(o["totalPriceSet"]["shopMoney"]["amount"]) for o in _orders_of(customer, info)),
+        Decimal(0),
+    )
+    return {"amount": format(total, "f"), "currencyCode": _ctx(info).data.currency}

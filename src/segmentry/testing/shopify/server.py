@@ -1,0 +1,447 @@
+"""The fake Shopify Admin API server: real HTTP on loopback, real GraphQL, Shopify's limits.
+
+    >>> with FakeShopify() as shop:
+    ...     import httpx
+    ...     r = httpx.post(shop.graphql_url(), json={"query": "{ shop { name } }"},
+    ...                    headers={"X-Shopify-Access-Token": shop.token})
+    >>> r.json()["data"], r.json()["extensions"]["cost"]["requestedQueryCost"]
+    ({'shop': {'name': 'Fake Shop'}}, 1)
+
+What it does, as Shopify does (shopify.dev Admin GraphQL reference):
+
+- ``POST /admin/api/<version>/graphql.json`` with ``X-Shopify-Access-Token``; an unknown token
+  gets HTTP 401 ``{"errors": "[API] Invalid API key or access token …"}``; fields outside the
+  token's scopes get ``ACCESS_DENIED`` errors;
+- every response carries ``extensions.cost`` (requested and actual cost, throttleStatus); a
+  request costing more than is available gets the ``THROTTLED`` error (HTTP 200, no data);
+- bulk operations: ``bulkOperationRunQuery`` / ``bulkOperationRunMutation`` run in a thread,
+  ``currentBulkOperation`` reports them, results are JSONL at ``GET /bulk/<n>.jsonl``;
+  ``stagedUploadsCreate`` hands out a form upload target at ``POST /staged-uploads``;
+- :meth:`FakeShopify.inject` makes the next requests fail: ``500``/``502``/``503``, ``429``,
+  ``throttled``, ``timeout`` (no answer) or ``drop`` (connection closed without a response);
+- :meth:`FakeShopify.send_webhook` POSTs an HMAC-signed webhook to a URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.policy
+import hashlib
+import hmac
+import json
+import re
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    OperationDefinitionNode,
+    execute_sync,
+    parse,
+    validate,
+)
+
+from segmentry.testing.shopify import rest
+from segmentry.testing.shopify.cost import LeakyBucket, actual_cost, requested_cost
+from segmentry.testing.shopify.data import FakeData
+from segmentry.testing.shopify.schema import Context, build
+
+__all__ = ["ALL_SCOPES", "FakeShopify"]
+
+ALL_SCOPES = frozenset(
+    {"read_customers", "write_customers", "read_orders", "read_all_orders", "read_products"}
+)
+MAX_QUERY_COST = 1000
+_GRAPHQL_PATH = re.compile(r"^/admin/api/(?P<version>[\w-]+)/graphql\.json$")
+_INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+
+
+class FakeShopify:
+    """A fake shop; ``with FakeShopify(...) as shop:`` serves it on ``shop.url``."""
+
+    def __init__(
+        self,
+        *,
+        shop: str = "fake-shop.myshopify.com",
+        token: str = "shpat_fake_token",
+        scopes: frozenset[str] = ALL_SCOPES,
+        bucket_size: float = 1000.0,
+        restore_rate: float = 100.0,
+        clock: Callable[[], float] = time.monotonic,
+        webhook_secret: str = "fake-app-secret",
+        timeout_seconds: float = 2.0,
+        data: FakeData | None = None,
+    ) -> None:
+        self.shop = shop
+        self.token = token
+        self.tokens: dict[str, frozenset[str]] = {token: frozenset(scopes)}
+        self.bucket = LeakyBucket(bucket_size, restore_rate, clock)
+        self.webhook_secret = webhook_secret
+        self.timeout_seconds = timeout_seconds
+        self.data = data or FakeData()
+        self.schema = build()
+        self.mutations: list[tuple[str, str, tuple[str, ...]]] = []
+        self.requests = 0
+        self.throttled = 0
+        self._failures: deque[str] = deque()
+        self._lock = threading.Lock()
+        self._operations: list[dict[str, Any]] = []
+        self._uploads: dict[str, bytes] = {}
+        self._documents: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+        self._files = Path(tempfile.mkdtemp(prefix="fake-shopify-"))
+        self._server: ThreadingHTTPServer | None = None
+        self.bulk_delay = 0.0
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeShopify:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for path in self._files.glob("*"):
+            path.unlink()
+
+    def __enter__(self) -> FakeShopify:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def graphql_url(self, version: str = "2025-10") -> str:
+        return f"{self.url}/admin/api/{version}/graphql.json"
+
+    def seed(self, tables: Mapping[str, Any]) -> FakeShopify:
+        """Load ledger-shaped tables (see :meth:`FakeData.seed`)."""
+        self.data.seed(tables)
+        return self
+
+    # ------------------------------------------------------------ test controls
+
+    def inject(self, kind: str, times: int = 1, *, after: int = 0) -> None:
+        """Fail ``times`` GraphQL requests, after ``after`` good ones: 500, 502, 503, 429,
+        throttled, timeout, drop; ``bulk_fail`` fails the next bulk operation instead."""
+        with self._lock:
+            self._failures.extend([""] * after + [kind] * times)
+
+    def next_failure(self, bulk: bool = False) -> str | None:
+        with self._lock:
+            if self._failures and (self._failures[0] == "bulk_fail") == bulk:
+                return self._failures.popleft() or None
+        return None
+
+    def record(self, name: str, object_id: str, tags: list[str]) -> None:
+        with self._lock:
+            self.mutations.append((name, object_id, tuple(tags)))
+
+    # ------------------------------------------------------------ GraphQL
+
+    def handle_graphql(
+        self, token: str | None, body: bytes, *, throttle: bool = False
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one GraphQL POST: (HTTP status, JSON body); ``throttle`` forces THROTTLED."""
+        scopes = self.tokens.get(token or "")
+        if scopes is None:
+            return 401, {"errors": _INVALID_TOKEN}
+        try:
+            request = json.loads(body)
+            document, problems = self._parsed(request["query"])
+        except (ValueError, KeyError, TypeError, GraphQLError) as e:
+            return 200, {"errors": [{"message": f"Parse error: {e}"}]}
+        if problems:
+            return 200, {"errors": problems}
+        operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        variables = request.get("variables") or {}
+        cost = requested_cost(self.schema, operation, fragments, variables)
+        if cost > MAX_QUERY_COST:
+            return 200, self._max_cost(cost)
+        if throttle or not self.bucket.take(cost):
+            self.throttled += 1
+            return 200, self._throttled(cost)
+        context = Context(self.data, scopes, server=self)
+        result = execute_sync(
+            self.schema, document, variable_values=variables, context_value=context
+        )
+        actual = actual_cost(self.schema, operation, fragments, variables, result.data)
+        self.bucket.refund(max(0, cost - actual))
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [e.formatted for e in result.errors]
+        answer["extensions"] = {"cost": self._cost(cost, actual)}
+        return 200, answer
+
+    def _parsed(self, text: str) -> tuple[Any, list[dict[str, Any]]]:
+        """The parsed document and its validation errors, cached by query text."""
+        cached = self._documents.get(text)
+        if cached is None:
+            document = parse(text)
+            cached = (document, [dict(p.formatted) for p in validate(self.schema, document)])
+            if len(self._documents) > 256:
+                self._documents.clear()
+            self._documents[text] = cached
+        return cached
+
+    def _cost(self, requested: int, actual: int | None) -> dict[str, Any]:
+        return {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": self.bucket.status(),
+        }
+
+    def _throttled(self, cost: int) -> dict[str, Any]:
+        return {
+            "errors": [
+                {
+                    "message": "Throttled",
+                    "extensions": {
+                        "code": "THROTTLED",
+                        "documentation": "https://shopify.dev/api/usage/rate-limits",
+                    },
+                }
+            ],
+            "extensions": {"cost": self._cost(cost, None)},
+        }
+
+    def _max_cost(self, cost: int) -> dict[str, Any]:
+        message = (
+            f"Query cost is {cost}, which exceeds the single query max cost limit "
+            f"({MAX_QUERY_COST})."
+        )
+        return {
+            "errors": [
+                {
+                    "message": message,
+                    "extensions": {
+                        "code": "MAX_COST_EXCEEDED",
+                        "cost": cost,
+                        "maxCost": MAX_QUERY_COST,
+                    },
+                }
+            ]
+        }
+
+    # ------------------------------------------------------------ resolvers called back
+
+    def shop_info(self, info: GraphQLResolveInfo) -> dict[str, Any]:
+        return {
+            "id": "gid://shopify/Shop/1",
+            "name": "Fake Shop",
+            "myshopifyDomain": self.shop,
+            "currencyCode": self.data.currency,
+            "ianaTimezone": "Asia/Tokyo",
+        }
+
+    def current_bulk_operation(self, info: GraphQLResolveInfo, type: str = "QUERY") -> Any:
+        with self._lock:
+            mine = [op for op in self._operations if op["type"] == (type or "QUERY")]
+        return mine[-1] if mine else None
+
+    def run_bulk_query(self, info: GraphQLResolveInfo, query: str, **_: Any) -> dict[str, Any]:
+        from segmentry.testing.shopify.bulk import start_query
+
+        return start_query(self, info.context, query)
+
+    def run_bulk_mutation(
+        self, info: GraphQLResolveInfo, mutation: str, stagedUploadPath: str, **_: Any
+    ) -> dict[str, Any]:
+        from segmentry.testing.shopify.bulk import start_mutation
+
+        return start_mutation(self, info.context, mutation, stagedUploadPath)
+
+    def staged_uploads_create(self, info: GraphQLResolveInfo, input: list[dict]) -> dict:
+        targets = []
+        for item in input:
+            key = f"tmp/{uuid.uuid4().hex}/{item['filename']}"
+            targets.append(
+                {
+                    "url": f"{self.url}/staged-uploads",
+                    "resourceUrl": f"{self.url}/staged-uploads/{key}",
+                    "parameters": [
+                        {"name": "key", "value": key},
+                        {"name": "Content-Type", "value": item["mimeType"]},
+                        {"name": "success_action_status", "value": "201"},
+                    ],
+                }
+            )
+        return {"stagedTargets": targets, "userErrors": []}
+
+    def new_operation(self, kind: str, query: str) -> dict[str, Any] | None:
+        """Register a bulk operation, or None when one of ``kind`` is already running."""
+        with self._lock:
+            if any(
+                op["type"] == kind and op["status"] in ("CREATED", "RUNNING")
+                for op in self._operations
+            ):
+                return None
+            op = {
+                "__typename": "BulkOperation",
+                "id": f"gid://shopify/BulkOperation/{len(self._operations) + 1}",
+                "status": "CREATED",
+                "type": kind,
+                "errorCode": None,
+                "createdAt": self.data.now(),
+                "completedAt": None,
+                "objectCount": "0",
+                "rootObjectCount": "0",
+                "fileSize": None,
+                "url": None,
+                "partialDataUrl": None,
+                "query": query,
+            }
+            self._operations.append(op)
+            return op
+
+    def result_file(self, op: dict[str, Any]) -> Path:
+        return self._files / f"{op['id'].rsplit('/', 1)[-1]}.jsonl"
+
+    def upload(self, key: str) -> bytes | None:
+        return self._uploads.get(key)
+
+    def store_upload(self, key: str, content: bytes) -> None:
+        self._uploads[key] = content
+
+    # ------------------------------------------------------------ webhooks
+
+    def send_webhook(
+        self,
+        url: str,
+        topic: str,
+        payload: Mapping[str, Any],
+        *,
+        secret: str | None = None,
+        webhook_id: str | None = None,
+        body: bytes | None = None,
+    ) -> httpx.Response:
+        """POST a webhook as Shopify does: JSON body, base64 HMAC-SHA256 of the raw body."""
+        raw = body if body is not None else json.dumps(payload).encode()
+        key = (secret if secret is not None else self.webhook_secret).encode()
+        signature = base64.b64encode(hmac.new(key, raw, hashlib.sha256).digest()).decode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Shop-Domain": self.shop,
+            "X-Shopify-API-Version": "2025-10",
+            "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+            "X-Shopify-Event-Id": str(uuid.uuid4()),
+            "X-Shopify-Triggered-At": self.data.now(),
+        }
+        return httpx.post(url, content=raw, headers=headers, timeout=10)
+
+    def rest_order(self, order_id: str) -> dict[str, Any]:
+        """The REST body of an ``orders/*`` webhook for an order of the fake store."""
+        return rest.rest_order(self.data.objects["orders"][order_id])
+
+    def rest_customer(self, customer_id: str) -> dict[str, Any]:
+        """The REST body of a ``customers/*`` webhook for a customer of the fake store."""
+        return rest.rest_customer(self.data.objects["customers"][customer_id])
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeShopify
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # NOTE: else headers and body wait on delayed ACKs (40 ms)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        match = _GRAPHQL_PATH.match(self.path)
+        if self.path == "/staged-uploads":
+            self._staged_upload(body)
+        elif match:
+            self._graphql(body)
+        else:
+            self._send(404, {"errors": "Not Found"})
+
+    def do_GET(self) -> None:
+        name = self.path.rsplit("/", 1)[-1]
+        path = self.fake._files / name
+        if not self.path.startswith("/bulk/") or not path.is_file():
+            self._send(404, {"errors": "Not Found"})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/jsonl")
+        self.send_header("Content-Length", str(path.stat().st_size))
+        self.end_headers()
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 16):
+                self.wfile.write(chunk)
+
+    def _graphql(self, body: bytes) -> None:
+        fake = self.fake
+        fake.requests += 1
+        failure = fake.next_failure()
+        if failure in ("drop", "timeout"):
+            if failure == "timeout":
+                time.sleep(fake.timeout_seconds)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if failure in ("500", "502", "503"):
+            self._send(int(failure), {"errors": "Internal Server Error"})
+            return
+        if failure == "429":
+            self._send(
+                429,
+                {"errors": "Exceeded 2 calls per second for api client."},
+                {"Retry-After": "0.1"},
+            )
+            return
+        status, answer = fake.handle_graphql(
+            self.headers.get("X-Shopify-Access-Token"), body, throttle=failure == "throttled"
+        )
+        self._send(status, answer)
+
+    def _staged_upload(self, body: bytes) -> None:
+        head = f"Content-Type: {self.headers.get('Content-Type')}\r\n\r\n".encode()
+        message: Any = BytesParser(policy=email.policy.default).parsebytes(head + body)
+        fields: dict[str, bytes] = {}
+        for part in message.iter_parts() if message.is_multipart() else ():
+            name = part.get_param("name", header="content-disposition")
+            fields[str(name)] = part.get_payload(decode=True) or b""
+        key = fields.get("key", b"").decode()
+        if not key or "file" not in fields:
+            self._send(400, {"errors": "key and file are required"})
+            return
+        self.fake.store_upload(key, fields["file"])
+        self._send(201, {"key": key})
+
+    def _send(self, status: int, answer: Any, headers: Mapping[str, str] | None = None) -> None:
+        raw = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(raw)

@@ -1,0 +1,268 @@
+"""Who may use the web app and the JSON API: users, login sessions and API tokens.
+
+The tables live in the workspace's state store (on :data:`segmentry.state.metadata`) and are
+created on first use. Each user belongs to one shop; a workspace only admits users of its own
+shop, so one state store shared by several workspaces never leaks a shop to another's users.
+
+- Passwords are hashed with Argon2id (``pwdlib``, the maintained successor of passlib that
+  FastAPI's own template uses).
+- Session and API tokens are 256-bit random strings shown once; only their SHA-256 is stored.
+  A slow salted hash adds nothing for secrets of that strength and would make every API call
+  pay for it; a stolen database still yields no usable token.
+- A login session carries its own CSRF token, which every form post and browser ``fetch``
+  must echo back (see :mod:`segmentry.web.deps`).
+
+>>> token = new_secret("sgt_")
+>>> token.startswith("sgt_") and len(digest(token)) == 64
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from pwdlib import PasswordHash
+
+from segmentry.errors import SegmentryError
+from segmentry.state import metadata, utcnow
+
+__all__ = [
+    "SESSION_DAYS",
+    "AccountError",
+    "Session",
+    "User",
+    "add_user",
+    "create_token",
+    "digest",
+    "end_session",
+    "ensure_tables",
+    "list_tokens",
+    "log_in",
+    "new_secret",
+    "revoke_token",
+    "session_user",
+    "token_user",
+    "users",
+]
+
+SESSION_DAYS = 14
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_hasher = PasswordHash.recommended()
+
+users = sa.Table(
+    "web_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("shop_id", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id", ondelete="CASCADE")),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id", ondelete="CASCADE")),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(12), nullable=False),  # shown in lists: "sgt_AbC1…"
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_used_at", sa.DateTime),
+    sa.Column("revoked_at", sa.DateTime),
+)
+
+TABLES = [users, sessions, api_tokens]
+
+
+class AccountError(SegmentryError):
+    code = "account"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    shop_id: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in browser: its user and the CSRF token its forms must carry."""
+
+    user: User
+    csrf: str
+
+
+_ready: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+
+def ensure_tables(engine: sa.Engine) -> None:
+    """Create the account tables in the state store if they are missing (once per engine)."""
+    if engine not in _ready:
+        metadata.create_all(engine, tables=TABLES)
+        _ready.add(engine)
+
+
+def new_secret(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    """SHA-256 hex of a high-entropy secret (session or API token)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def add_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User:
+    """Add a user of ``shop_id`` (or reset the password of an existing one)."""
+    ensure_tables(engine)
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise AccountError(f"{email!r} is not an email address.", code="bad_email")
+    if len(password) < 8:
+        raise AccountError("Passwords need at least 8 characters.", code="weak_password")
+    values = {"password_hash": _hasher.hash(password), "shop_id": shop_id}
+    with engine.begin() as conn:
+        found = conn.execute(sa.select(users.c.id).where(users.c.email == email)).scalar()
+        if found is None:
+            inserted = conn.execute(
+                users.insert().values(email=email, created_at=utcnow(), **values)
+            ).inserted_primary_key
+            assert inserted is not None
+            found = inserted[0]
+        else:
+            conn.execute(users.update().where(users.c.id == found).values(**values))
+    return User(int(found), email, shop_id)
+
+
+def log_in(engine: sa.Engine, email: str, password: str, shop_id: str) -> tuple[str, Session]:
+    """Check a password; returns the new session's cookie value and the session.
+
+    Unknown email, wrong password and another shop's user get the same error, so the login
+    form does not tell which emails exist.
+    """
+    ensure_tables(engine)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(users).where(users.c.email == email.strip().lower())
+        ).mappings().first()
+    if row is None or row["shop_id"] != shop_id or not _verify(password, row["password_hash"]):
+        raise AccountError("Wrong email or password.", code="bad_login")
+    token, csrf, now = new_secret(), secrets.token_urlsafe(24), utcnow()
+    with engine.begin() as conn:
+        conn.execute(sessions.delete().where(sessions.c.expires_at < now))
+        conn.execute(
+            sessions.insert().values(
+                token_hash=digest(token), user_id=row["id"], csrf=csrf, created_at=now,
+                expires_at=now + dt.timedelta(days=SESSION_DAYS),
+            )
+        )
+    return token, Session(User(row["id"], row["email"], row["shop_id"]), csrf)
+
+
+def _verify(password: str, hashed: str) -> bool:
+    try:
+        return bool(_hasher.verify(password, hashed))
+    except Exception:  # a malformed stored hash is a failed login, not a crash
+        return False
+
+
+def session_user(engine: sa.Engine, token: str) -> Session | None:
+    """The live session a cookie value names, if any."""
+    ensure_tables(engine)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(sessions.c.csrf, users.c.id, users.c.email, users.c.shop_id)
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.token_hash == digest(token), sessions.c.expires_at > utcnow())
+        ).first()
+    return None if row is None else Session(User(row.id, row.email, row.shop_id), row.csrf)
+
+
+def end_session(engine: sa.Engine, token: str) -> None:
+    ensure_tables(engine)
+    with engine.begin() as conn:
+        conn.execute(sessions.delete().where(sessions.c.token_hash == digest(token)))
+
+
+def create_token(engine: sa.Engine, email: str, name: str) -> str:
+    """A new API token for a user; the only time the token itself is seen."""
+    ensure_tables(engine)
+    with engine.begin() as conn:
+        user_id = conn.execute(
+            sa.select(users.c.id).where(users.c.email == email.strip().lower())
+        ).scalar()
+        if user_id is None:
+            raise AccountError(f"There is no user {email!r}.", code="unknown_user",
+                               hint="Add one with `segmentry users add EMAIL`.")
+        token = new_secret("sgt_")
+        conn.execute(
+            api_tokens.insert().values(
+                user_id=user_id, name=name.strip()[:200] or "token", token_hash=digest(token),
+                prefix=token[:8], created_at=utcnow(),
+            )
+        )
+    return token
+
+
+def token_user(engine: sa.Engine, token: str) -> User | None:
+    """The user of a live API token (and note its use)."""
+    ensure_tables(engine)
+    hashed = digest(token)
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(api_tokens.c.id, users.c.id.label("user_id"), users.c.email,
+                      users.c.shop_id)
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(api_tokens.c.token_hash == hashed, api_tokens.c.revoked_at.is_(None))
+        ).first()
+        if row is None:
+            return None
+        conn.execute(
+            api_tokens.update().where(api_tokens.c.id == row.id).values(last_used_at=utcnow())
+        )
+    return User(row.user_id, row.email, row.shop_id)
+
+
+def list_tokens(engine: sa.Engine, user: User) -> list[dict[str, Any]]:
+    """The user's tokens (never the secrets), newest first."""
+    ensure_tables(engine)
+    t = api_tokens
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.c.id, t.c.name, t.c.prefix, t.c.created_at, t.c.last_used_at,
+                      t.c.revoked_at)
+            .where(t.c.user_id == user.id)
+            .order_by(t.c.id.desc())
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def revoke_token(engine: sa.Engine, user: User, token_id: int) -> bool:
+    """Revoke one of the user's tokens; False when it is not theirs (or not there)."""
+    ensure_tables(engine)
+    with engine.begin() as conn:
+        result = conn.execute(
+            api_tokens.update()
+            .where(api_tokens.c.id == token_id, api_tokens.c.user_id == user.id,
+                   api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    return bool(result.rowcount)

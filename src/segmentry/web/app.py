@@ -1,0 +1,207 @@
+"""The web app factory and its one error handler.
+
+>>> # app = create_app("segmentry-demo"); uvicorn.run(app)
+
+Pages are server-rendered (Jinja2) under ``/``; each has a JSON twin under ``/api/`` built from
+the same context object (see :mod:`segmentry.web.schemas`). Every error, on a page or in the
+API, is a :class:`~segmentry.errors.SegmentryError` turned into one shape by
+:func:`_error_response`: ``{"error": {"code", "message", "hint", ...}}`` or the error page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from segmentry.errors import (
+    EngineError,
+    LockHeldError,
+    QueryError,
+    SegmentError,
+    SegmentryError,
+    WorkspaceError,
+)
+from segmentry.web import accounts, folders
+from segmentry.web.deps import (
+    CsrfError,
+    NotAuthenticated,
+    Renderer,
+    WebState,
+    language_of,
+    template_environment,
+)
+from segmentry.web.routes import ROUTERS
+from segmentry.workspace import Workspace
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("segmentry.web")
+
+# Error code → HTTP status; anything else a SegmentryError carries is the user's to fix (400).
+_STATUS_BY_CODE = {
+    "unknown_segment": 404,
+    "not_found": 404,
+    "duplicate_segment": 409,
+    "segment_in_use": 409,
+    "not_computed": 409,
+    "warehouse_locked": 503,
+    "bad_login": 401,
+}
+_STATUS_BY_TYPE: list[tuple[type[SegmentryError], int]] = [
+    (NotAuthenticated, 401),
+    (CsrfError, 403),
+    (LockHeldError, 409),
+    (EngineError, 500),
+    (WorkspaceError, 500),
+    (QueryError, 400),
+    (SegmentError, 400),
+]
+
+
+def create_app(workspace_path: str | Path, *, workspace: Workspace | None = None) -> FastAPI:
+    """The app over the workspace in ``workspace_path`` (or an already open ``workspace``)."""
+    ws = workspace or Workspace.open(workspace_path)
+    accounts.ensure_tables(ws.state)
+    folders.folders(ws.state)  # creates the table on first use
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if workspace is None:
+            ws.close()
+
+    app = FastAPI(
+        title="segmentry",
+        summary="Customer segments, LTV and journeys for DTC stores.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        responses={
+            401: {"description": "Not signed in", "model": _error_model()},
+            422: {"description": "Bad parameter", "model": _error_model()},
+        },
+    )
+    app.state.web = WebState(workspace=ws, templates=template_environment())
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_exception_handler(SegmentryError, _segmentry_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(ServerTiming)
+    return app
+
+
+class ServerTiming:
+    """Adds ``Server-Timing: app;dur=<ms>`` (time until the response starts) to every response;
+    ``segmentry bench-web`` reads it, and browsers show it in their developer tools."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed = (time.perf_counter() - started) * 1000
+                headers = MutableHeaders(scope=message)
+                headers.append("Server-Timing", f"app;dur={elapsed:.1f}")
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
+
+
+def _error_model() -> Any:
+    from segmentry.web.schemas import ErrorBody
+
+    return ErrorBody
+
+
+def _wants_json(request: Request) -> bool:
+    """API paths, and downloads or clients that do not ask for HTML, get JSON errors."""
+    path, accept = request.url.path, request.headers.get("accept", "")
+    if path.startswith("/api/") or path == "/openapi.json":
+        return True
+    if path.endswith(".csv"):
+        return "text/html" not in accept
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _status_of(error: SegmentryError) -> int:
+    if error.code in _STATUS_BY_CODE:
+        return _STATUS_BY_CODE[error.code]
+    for kind, status in _STATUS_BY_TYPE:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def _error_response(request: Request, body: dict[str, Any], status: int) -> Response:
+    if status == 401 and not _wants_json(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if _wants_json(request):
+        return JSONResponse({"error": body}, status_code=status, headers=headers)
+    page = Renderer(request, language_of(request))
+    return page("error.html", status_code=status, error=body, status=status)
+
+
+async def _segmentry_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, SegmentryError)
+    status = _status_of(error)
+    if status >= 500:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+    return _error_response(request, error.to_dict(), status)
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    details = [
+        {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+        for e in error.errors()
+    ]
+    first = details[0] if details else {"where": "", "problem": "invalid"}
+    body = {
+        "code": "bad_parameter",
+        "message": f"{first['where']}: {first['problem']}",
+        "hint": None,
+        "details": details,
+    }
+    return _error_response(request, body, 422)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http")
+    body = {"code": code, "message": str(error.detail), "hint": None}
+    return _error_response(request, body, error.status_code)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> Response:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+    body = {
+        "code": "internal",
+        "message": "Something went wrong on our side.",
+        "hint": "The error was logged; try again, or report it with the time it happened.",
+    }
+    return _error_response(request, body, 500)

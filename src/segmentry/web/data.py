@@ -1,0 +1,278 @@
+"""What the pages show, read from the workspace: one function per page context, each returning
+the API model the JSON twin sends (handlers stay thin, and both twins share the numbers).
+
+Slow reads are cached in the app's memory under keys that change whenever the data does (the
+segment's membership table name changes on every recompute and every daily run), so a cache
+entry is never stale, only unused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pandas as pd
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+
+from segmentry import state as state_tables
+from segmentry.errors import SegmentError
+from segmentry.evaluation import members_on
+from segmentry.journeys import journey
+from segmentry.membership import members_as_of
+from segmentry.segments import Segment
+from segmentry.summary import summarize_metrics
+from segmentry.web import folders
+from segmentry.web.schemas import (
+    JourneyOut,
+    Member,
+    MemberPage,
+    MetricRow,
+    Preview,
+    RunOut,
+    SegmentDetail,
+    SegmentList,
+    SegmentSummary,
+)
+from segmentry.workspace import Workspace
+
+__all__ = [
+    "SORT_KEYS",
+    "journey_of",
+    "member_page",
+    "members_csv",
+    "preview",
+    "recent_runs",
+    "segment_detail",
+    "segment_list",
+    "summaries",
+]
+
+SORT_KEYS = ("name", "customers", "repeat_rate", "ltv", "aov", "revenue_30d", "change_30d")
+SPARK_DAYS = 90
+_CACHE_LIMIT = 256
+T = TypeVar("T")
+
+
+def cached(cache: dict[Any, Any], key: Any, build: Callable[[], T]) -> T:
+    """``cache[key]``, built on first use (the cache is emptied when it grows too big)."""
+    if key not in cache:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = build()
+    result: T = cache[key]
+    return result
+
+
+def _fingerprint(ws: Workspace) -> tuple[Any, ...]:
+    """Changes whenever any segment, its membership or the runs change."""
+    s, r = state_tables.segments, state_tables.runs
+    with ws.state.connect() as conn:
+        segs = conn.execute(
+            sa.select(sa.func.count(), sa.func.max(s.c.updated_at),
+                      sa.func.group_concat(s.c.membership_table)
+                      if ws.state.dialect.name == "sqlite"
+                      else sa.func.string_agg(s.c.membership_table, ","))
+        ).one()
+        run = conn.execute(sa.select(sa.func.max(r.c.id))).scalar()
+    return (*segs, run, tuple(sorted(folders.folders(ws.state).items())))
+
+
+def _summary(segment: Segment, frame: pd.DataFrame | None, folder: str | None) -> SegmentSummary:
+    row: dict[str, Any] = {}
+    spark: list[int] = []
+    if frame is not None and not frame.empty:
+        row = {k: _plain(v) for k, v in summarize_metrics(frame).items()}
+        spark = [int(v) for v in frame["customers"].tail(SPARK_DAYS)]
+    return SegmentSummary(
+        name=segment.name, description=segment.description, version=segment.version,
+        folder=folder, query=segment.query, sparkline=spark, **row,
+    )
+
+
+def summaries(ws: Workspace, cache: dict[Any, Any]) -> list[SegmentSummary]:
+    """Every segment's one-line summary (cached until anything changes)."""
+
+    def build() -> list[SegmentSummary]:
+        where = folders.folders(ws.state)
+        result = []
+        for segment in ws.segments():
+            frame = ws.metrics(segment.name) if segment.computed_through else None
+            result.append(_summary(segment, frame, where.get(segment.id)))
+        return result
+
+    return cached(cache, ("summaries", _fingerprint(ws)), build)
+
+
+def segment_list(
+    ws: Workspace, cache: dict[Any, Any], sort: str, order: str, folder: str | None
+) -> SegmentList:
+    rows = summaries(ws, cache)
+    names = sorted({r.folder for r in rows if r.folder})
+    if folder:
+        rows = [r for r in rows if r.folder == folder]
+
+    def key(row: SegmentSummary) -> tuple[bool, Any]:
+        value = getattr(row, sort)
+        return (value is None, value.lower() if isinstance(value, str) else value)
+
+    rows = sorted(rows, key=key, reverse=order == "desc")
+    if order == "desc":  # keep the blanks last either way
+        rows = [r for r in rows if getattr(r, sort) is not None] + [
+            r for r in rows if getattr(r, sort) is None
+        ]
+    return SegmentList(day=ws.current_day(), sort=sort, order=order, folder=folder,
+                       folders=names, segments=rows)
+
+
+def _metric_rows(frame: pd.DataFrame) -> list[MetricRow]:
+    if frame.empty:
+        return []
+    records = frame.to_dict("records")
+    return [MetricRow(**{k: _plain(v) for k, v in r.items()}) for r in records]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, Decimal):  # NOTE: a missing metric can read back as Decimal('NaN')
+        return None if value.is_nan() else value
+    if value is None or (not isinstance(value, Decimal | str) and pd.isna(value)):
+        return None
+    return value
+
+
+def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str) -> SegmentDetail:
+    segment = ws.segment(name)
+    folder = folders.folder_of(ws.state, segment.id)
+
+    def build() -> tuple[SegmentSummary, list[MetricRow]]:
+        frame = ws.metrics(name) if segment.computed_through else None
+        rows = _metric_rows(frame) if frame is not None else []
+        return _summary(segment, frame, folder), rows
+
+    key = ("detail", segment.id, segment.version, segment.membership_table,
+           segment.computed_through, folder)
+    summary, rows = cached(cache, key, build)
+    return SegmentDetail(
+        segment=summary, history_start=segment.history_start,
+        computed_through=segment.computed_through, created_at=segment.created_at,
+        updated_at=segment.updated_at, metrics=rows,
+    )
+
+
+def _computed(ws: Workspace, name: str, day: dt.date | None) -> tuple[Segment, dt.date]:
+    segment = ws.segment(name)
+    if segment.membership_table is None or segment.computed_through is None:
+        raise SegmentError(f"Segment {name!r} has not been computed yet.", code="not_computed",
+                           hint="Run the daily pipeline first.")
+    day = day or segment.computed_through
+    if day > segment.computed_through or (segment.history_start and day < segment.history_start):
+        raise SegmentError(
+            f"Segment {name!r} has history from {segment.history_start} to "
+            f"{segment.computed_through}; {day} is outside it.", code="day_out_of_range",
+        )
+    return segment, day
+
+
+def journey_of(
+    ws: Workspace, cache: dict[Any, Any], name: str, day: dt.date | None
+) -> JourneyOut:
+    segment, day = _computed(ws, name, day)
+    assert segment.membership_table is not None
+    table = segment.membership_table
+
+    def build() -> JourneyOut:
+        members = members_as_of(ws.warehouse, table, day)
+        return JourneyOut(**journey(ws.warehouse, members, day).to_dict())
+
+    return cached(cache, ("journey", table, day), build)
+
+
+def _member_rows(ws: Workspace, table: str, day: dt.date, q: str) -> Any:
+    con = ws.warehouse
+    customers = con.table("customers").select("customer_id", "email", "first_name", "last_name")
+    rows = members_as_of(con, table, day).left_join(customers, "customer_id")
+    rows = rows.select("customer_id", "email", "first_name", "last_name")
+    if q:
+        needle = q.lower()
+        rows = rows.filter(
+            rows.customer_id.lower().contains(needle)
+            | rows.email.lower().contains(needle).fill_null(False)
+            | rows.first_name.lower().contains(needle).fill_null(False)
+            | rows.last_name.lower().contains(needle).fill_null(False)
+        )
+    return rows
+
+
+def member_page(
+    ws: Workspace, name: str, day: dt.date | None, q: str, page: int, per_page: int,
+    cache: dict[Any, Any] | None = None,
+) -> MemberPage:
+    segment, day = _computed(ws, name, day)
+    assert segment.membership_table is not None
+    table = segment.membership_table
+    rows = _member_rows(ws, table, day, q)
+
+    def count() -> int:
+        return int(ws.warehouse.execute(rows.count()))
+
+    def chunk() -> list[Member]:
+        frame = ws.warehouse.execute(
+            rows.order_by("customer_id").limit(per_page, offset=(page - 1) * per_page)
+        )
+        return [Member(**{k: _plain(v) for k, v in r.items()}) for r in frame.to_dict("records")]
+
+    if cache is None:
+        total, members = count(), chunk()
+    else:
+        total = cached(cache, ("members", table, day, q), count)
+        members = cached(cache, ("member_page", table, day, q, page, per_page), chunk)
+    return MemberPage(segment=name, day=day, total=total, page=page, per_page=per_page, q=q,
+                      members=members)
+
+
+def members_csv(ws: Workspace, name: str, day: dt.date | None) -> tuple[bytes, dt.date]:
+    """Every member on ``day`` as CSV (UTF-8 with a header row)."""
+    _, day = _computed(ws, name, day)
+    table = ws.members(name, day)
+    out = io.BytesIO()
+    pacsv.write_csv(table, out)
+    return out.getvalue(), day
+
+
+def preview(ws: Workspace, query: str, sample_size: int = 10) -> Preview:
+    """Validate a query, then count its members on the current day and show a few."""
+    started = time.perf_counter()
+    condition = ws.validate(query)
+    day = ws.current_day()
+    con = ws.warehouse
+    members = con.create_table(
+        f"_preview_{time.monotonic_ns()}", members_on(con, condition, day), temp=True
+    )
+    try:
+        count = int(con.execute(members.count()))
+        customers = con.table("customers").select(
+            "customer_id", "email", "first_name", "last_name"
+        )
+        sample = members.left_join(customers, "customer_id").select(
+            "customer_id", "email", "first_name", "last_name"
+        )
+        frame = con.execute(sample.order_by("customer_id").limit(sample_size))
+    finally:
+        con.drop_table(members.get_name(), force=True)
+    rows = [Member(**{k: _plain(v) for k, v in r.items()}) for r in frame.to_dict("records")]
+    return Preview(day=day, count=count, sample=rows, seconds=time.perf_counter() - started)
+
+
+def recent_runs(ws: Workspace, limit: int) -> list[RunOut]:
+    result = []
+    for run in ws.runs(limit):
+        finished, started = run.get("finished_at"), run["started_at"]
+        seconds = (finished - started).total_seconds() if finished else None
+        result.append(RunOut(**{**run, "seconds": seconds}))
+    return result

@@ -1,0 +1,71 @@
+"""Segment folders: a shop's own grouping of its segments ("Acquisition", "LINE", ...).
+
+One folder per segment (or none). Stored beside the segments in the state store; a removed
+segment's folder row goes with it.
+
+>>> clean_folder("  LINE施策 ")
+'LINE施策'
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import sqlalchemy as sa
+
+from segmentry.errors import SegmentryError
+from segmentry.state import metadata
+
+__all__ = ["clean_folder", "folder_of", "folders", "segment_folders", "set_folder"]
+
+segment_folders = sa.Table(
+    "segment_folders",
+    metadata,
+    sa.Column(
+        "segment_id",
+        sa.Integer,
+        sa.ForeignKey("segments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("folder", sa.String(100), nullable=False),
+)
+
+_ready: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+
+def _ensure(engine: sa.Engine) -> None:
+    if engine not in _ready:
+        metadata.create_all(engine, tables=[segment_folders])
+        _ready.add(engine)
+
+
+def clean_folder(name: str) -> str:
+    """A folder name as stored: trimmed, at most 100 characters, no control characters."""
+    name = name.strip()
+    if len(name) > 100 or any(ord(c) < 32 for c in name):
+        raise SegmentryError(
+            "A folder name is at most 100 characters on one line.", code="bad_folder"
+        )
+    return name
+
+
+def folders(engine: sa.Engine) -> dict[int, str]:
+    """Segment id → folder name, for every segment in a folder."""
+    _ensure(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(segment_folders))
+        return {r.segment_id: r.folder for r in rows}
+
+
+def folder_of(engine: sa.Engine, segment_id: int) -> str | None:
+    return folders(engine).get(segment_id)
+
+
+def set_folder(engine: sa.Engine, segment_id: int, folder: str) -> None:
+    """Put a segment in ``folder`` (an empty name takes it out of any folder)."""
+    _ensure(engine)
+    folder = clean_folder(folder)
+    with engine.begin() as conn:
+        conn.execute(segment_folders.delete().where(segment_folders.c.segment_id == segment_id))
+        if folder:
+            conn.execute(segment_folders.insert().values(segment_id=segment_id, folder=folder))

@@ -1,0 +1,183 @@
+"""Message catalogs: the English text is the message id (as in gettext); ``JA`` maps each id to
+Japanese. A language without an entry falls back to the English id.
+
+Why a Python dict rather than Babel ``.po``/``.mo`` files: two languages and a couple of
+hundred short strings; no compile step in the build or the wheel; the catalog is type-checked,
+and ``tests/web/test_messages.py`` fails when a template uses an id the Japanese catalog lacks.
+Moving to ``.po`` files later is mechanical (the ids are already the English text).
+
+>>> translator("ja")("Segments"), translator("en")("Segments"), translator("ja")("unknown id")
+('セグメント', 'Segments', 'unknown id')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["EN", "JA", "LANGUAGES", "translator"]
+
+LANGUAGES = ("ja", "en")
+
+JA: dict[str, str] = {
+    # navigation and common words
+    "Overview": "概要",
+    "Segments": "セグメント",
+    "New segment": "新規セグメント",
+    "Runs": "実行履歴",
+    "Settings": "設定",
+    "Sign in": "ログイン",
+    "Sign out": "ログアウト",
+    "Email": "メールアドレス",
+    "Password": "パスワード",
+    "Wrong email or password.": "メールアドレスまたはパスワードが違います。",
+    "Error": "エラー",
+    "Something is not right": "問題が発生しました",
+    "Back to the overview": "概要に戻る",
+    "as of": "基準日",
+    "Save": "保存",
+    "Edit": "編集",
+    "Remove": "削除",
+    "Remove this segment?": "このセグメントを削除しますか？",
+    "Add": "追加",
+    "All": "すべて",
+    "Search": "検索",
+    "Previous": "前へ",
+    "Next": "次へ",
+    "Loading…": "読み込み中…",
+    "Name": "名前",
+    "Description": "説明",
+    "Folder": "フォルダ",
+    "Customer": "顧客",
+    "Segment": "セグメント",
+    # metrics
+    "customers": "顧客数",
+    "repeat_rate": "リピート率",
+    "ltv": "LTV",
+    "aov": "平均注文額",
+    "revenue_30d": "売上（30日）",
+    "Customers": "顧客数",
+    "Repeat rate": "リピート率",
+    "LTV": "LTV",
+    "AOV": "平均注文額",
+    "Revenue per day": "日次売上",
+    "Revenue (30 days)": "売上（30日）",
+    "Joined": "加入",
+    "Left": "離脱",
+    "Joined and left per day": "日次の加入・離脱",
+    "Change vs 30 days ago": "30日前比",
+    "vs 30 days before": "（30日前比）",
+    "Last 90 days": "直近90日",
+    "History": "履歴",
+    # overview
+    "Top segments by growth": "成長しているセグメント",
+    "Last pipeline run": "最新のパイプライン実行",
+    "All runs": "すべての実行",
+    "No runs yet.": "まだ実行されていません。",
+    "No segments yet.": "まだセグメントがありません。",
+    # segment page
+    "Journeys": "購買ジャーニー",
+    "1st order": "初回購入",
+    "2nd order": "2回目購入",
+    "Products": "商品",
+    "Product types": "商品タイプ",
+    "Channels": "流入チャネル",
+    "Share": "割合",
+    "Days from 1st to 2nd order": "初回から2回目購入までの日数",
+    "Median": "中央値",
+    "days": "日",
+    "No orders yet.": "まだ注文がありません。",
+    "members placed this order": "人がこの注文をしました",
+    "Members": "メンバー",
+    "Search id, email or name": "ID・メール・名前で検索",
+    "Download CSV": "CSVダウンロード",
+    "No members.": "メンバーはいません。",
+    "This segment has not been computed yet.": "このセグメントはまだ計算されていません。",
+    # builder
+    "Segment builder": "セグメントビルダー",
+    "Query": "条件（クエリ）",
+    "Type a query to see how many customers match.":
+        "条件を入力すると該当する顧客数が表示されます。",
+    "Save and compute history": "保存して履歴を計算",
+    "Saving computes the segment's full daily history; this can take a few seconds.":
+        "保存すると全期間の日次履歴を計算します。数秒かかることがあります。",
+    "Sample members": "該当顧客のサンプル",
+    "Add a condition": "条件を追加",
+    "Dates: 2024-05-01, or relative like -30d, -2w, -3m.":
+        "日付: 2024-05-01、または -30d・-2w・-3m のような相対指定。",
+    "Templates": "テンプレート",
+    "Valid query.": "有効な条件です。",
+    "customers match today": "人が本日該当",
+    "Checking…": "確認中…",
+    "Did you mean": "もしかして",
+    "line": "行",
+    "column": "列",
+    # attributes offered by the condition picker
+    "number_of_orders": "注文回数",
+    "amount_spent": "累計購入金額",
+    "first_order_date": "初回購入日",
+    "last_order_date": "最終購入日",
+    "first_order_channel": "初回購入チャネル",
+    "customer_tags": "顧客タグ",
+    "customer_regions": "都道府県",
+    "average_order_value": "平均注文額",
+    "subscriber": "定期購入者",
+    "email_subscription_status": "メール配信の同意",
+    # runs
+    "Run now": "今すぐ実行",
+    "Day": "対象日",
+    "Status": "状態",
+    "Started": "開始",
+    "Time": "所要時間",
+    "Stages": "ステージ",
+    "running": "実行中",
+    "succeeded": "成功",
+    "failed": "失敗",
+    # settings
+    "Shop": "ショップ",
+    "Time zone": "タイムゾーン",
+    "Currency": "通貨",
+    "Refunds": "返金",
+    "Amounts are net of refunds": "金額は返金を差し引いた額です",
+    "Amounts include refunded money": "金額は返金分を含みます",
+    "Analytics engine": "分析エンジン",
+    "State store": "状態ストア",
+    "Sources": "データソース",
+    "None (imports only).": "なし（インポートのみ）",
+    "Change these in segmentry.toml in the workspace folder.":
+        "これらはワークスペースの segmentry.toml で変更します。",
+    "API tokens": "APIトークン",
+    "Copy this token now; it will not be shown again:":
+        "このトークンを今コピーしてください。再表示はされません:",
+    "Token name": "トークン名",
+    "Create token": "トークンを作成",
+    "Token": "トークン",
+    "Created": "作成日時",
+    "Last used": "最終使用",
+    "Revoked": "無効化済み",
+    "Revoke": "無効化",
+    "No tokens.": "トークンはありません。",
+}
+
+# English text for the ids that are keys rather than English (metric keys, run statuses).
+EN: dict[str, str] = {
+    "customers": "Customers",
+    "repeat_rate": "Repeat rate",
+    "ltv": "LTV",
+    "aov": "AOV",
+    "revenue_30d": "Revenue (30 days)",
+    "running": "Running",
+    "succeeded": "Succeeded",
+    "failed": "Failed",
+}
+
+_CATALOGS: dict[str, dict[str, str]] = {"ja": JA, "en": EN}
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """``_(message_id)`` for ``lang`` (unknown ids come back unchanged)."""
+    catalog = _CATALOGS.get(lang, {})
+
+    def translate(message: str) -> str:
+        return catalog.get(message, message)
+
+    return translate

@@ -1,0 +1,18 @@
+"""One router per resource. ``public`` needs no sign-in; every other router requires it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from segmentry.web.routes import builder, overview, public, runs, segments, settings
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: list[APIRouter] = [
+    public.router,
+    overview.router,
+    segments.router,
+    builder.router,
+    runs.router,
+    settings.router,
+]

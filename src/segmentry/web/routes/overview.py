@@ -1,0 +1,67 @@
+"""The overview: store KPIs with their trend, the fastest-growing segments, the last run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from segmentry.shop_metrics import shop_metrics
+from segmentry.web import data
+from segmentry.web.charts import metric_figures, sparkline_points
+from segmentry.web.deps import Page, WorkspaceDep, require_user, web_state
+from segmentry.web.schemas import KPI, Overview
+from segmentry.workspace import Workspace
+
+__all__ = ["router"]
+
+router = APIRouter(dependencies=[require_user], tags=["overview"])
+
+TREND_DAYS = 90
+_KPIS = ("customers", "repeat_rate", "ltv", "aov", "revenue_30d")
+
+
+def _overview(ws: Workspace, cache: dict[Any, Any]) -> Overview:
+    day = ws.current_day()
+    runs = data.recent_runs(ws, 1)
+    start = day - dt.timedelta(days=TREND_DAYS - 1)
+
+    def trend() -> list[Any]:
+        return data._metric_rows(shop_metrics(ws.warehouse, start, day))
+
+    rows = data.cached(cache, ("shop", day, runs[0].id if runs else None), trend)
+    kpis = []
+    if rows:
+        now, before = rows[-1], rows[-31] if len(rows) > 30 else rows[0]
+        revenue_now = sum((r.revenue or Decimal(0) for r in rows[-30:]), Decimal(0))
+        revenue_before = sum((r.revenue or Decimal(0) for r in rows[-60:-30]), Decimal(0))
+        for key in _KPIS:
+            if key == "revenue_30d":
+                kpis.append(KPI(key=key, value=revenue_now, previous=revenue_before))
+            else:
+                kpis.append(KPI(key=key, value=_decimal(getattr(now, key)),
+                                previous=_decimal(getattr(before, key))))
+    growing = [s for s in data.summaries(ws, cache) if s.change_30d is not None]
+    growing.sort(key=lambda s: -(s.change_30d or 0))
+    return Overview(shop=ws.settings.shop.name, day=day, kpis=kpis, trend=rows,
+                    top_growing=growing[:5], last_run=runs[0] if runs else None)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+@router.get("/api/overview", response_model=Overview, summary="Store KPIs and trends")
+def overview_json(request: Request, ws: WorkspaceDep) -> Overview:
+    return _overview(ws, web_state(request).cache)
+
+
+@router.get("/", include_in_schema=False)
+def overview_page(request: Request, ws: WorkspaceDep, page: Page) -> Response:
+    result = _overview(ws, web_state(request).cache)
+    translate = page.context()["_"]
+    return page("overview.html", data=result,
+                figures=metric_figures(result.trend, translate, compact=True),
+                spark=sparkline_points)

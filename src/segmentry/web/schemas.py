@@ -1,0 +1,263 @@
+"""The JSON API's shapes. Each page's context is one of these models, so every HTML page and
+its JSON twin come from the same object (the OpenAPI schema at ``/openapi.json`` lists them).
+
+Money and ratios are exact decimals, sent as strings (``"1234.50"``, ``"0.3125"``); days are
+ISO dates in the shop's time zone; timestamps are UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, Field
+
+__all__ = [
+    "ErrorBody",
+    "Folder",
+    "JourneyOut",
+    "MemberPage",
+    "MetricRow",
+    "Overview",
+    "Preview",
+    "PreviewRequest",
+    "RunOut",
+    "RunStage",
+    "SegmentCreate",
+    "SegmentDetail",
+    "SegmentList",
+    "SegmentSummary",
+    "SegmentUpdate",
+    "SettingsOut",
+    "TemplateOut",
+    "TokenCreate",
+    "TokenCreated",
+    "TokenOut",
+]
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """The state store keeps naive UTC; the API says so (RFC 3339 needs an offset)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]
+
+_NAME = Field(min_length=1, max_length=100, description="Segment name (its id in URLs).")
+_QUERY = Field(min_length=1, max_length=10_000, description="A query in the segment language.")
+
+
+class Error(BaseModel):
+    code: str = Field(description="Stable error code, e.g. unknown_attribute, unknown_segment.")
+    message: str
+    hint: str | None = None
+    line: int | None = None
+    column: int | None = None
+    end_column: int | None = None
+    suggestion: str | None = None
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error the API returns, whatever the status."""
+
+    error: Error
+
+
+class SegmentSummary(BaseModel):
+    name: str
+    description: str = ""
+    version: int
+    folder: str | None = None
+    query: str
+    day: dt.date | None = None
+    customers: int = 0
+    repeat_rate: Decimal | None = None
+    ltv: Decimal | None = None
+    aov: Decimal | None = None
+    revenue_30d: Decimal | None = None
+    change_30d: int | None = Field(None, description="Customers now minus 30 days ago.")
+    sparkline: list[int] = Field(default_factory=list, description="Customers, last 90 days.")
+
+
+class SegmentList(BaseModel):
+    day: dt.date
+    sort: str
+    order: str
+    folder: str | None = None
+    folders: list[str]
+    segments: list[SegmentSummary]
+
+
+class MetricRow(BaseModel):
+    day: dt.date
+    customers: int
+    repeat_rate: Decimal | None = None
+    ltv: Decimal | None = None
+    aov: Decimal | None = None
+    avg_orders: Decimal | None = None
+    purchase_interval: Decimal | None = None
+    revenue: Decimal | None = None
+    orders: int = 0
+    joined: int = 0
+    left: int = 0
+
+
+class SegmentDetail(BaseModel):
+    segment: SegmentSummary
+    history_start: dt.date | None = None
+    computed_through: dt.date | None = None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    metrics: list[MetricRow]
+
+
+class Share(BaseModel):
+    value: str
+    customers: int
+    share: float
+
+
+class OrderPanels(BaseModel):
+    customers: int = Field(description="Members who placed this order.")
+    products: list[Share] = Field(default_factory=list)
+    product_types: list[Share] = Field(default_factory=list)
+    channels: list[Share] = Field(default_factory=list)
+
+
+class GapBucketOut(BaseModel):
+    days: str
+    customers: int
+
+
+class GapOut(BaseModel):
+    buckets: list[GapBucketOut]
+    median: float | None = None
+
+
+class JourneyOut(BaseModel):
+    day: dt.date
+    members: int
+    orders: dict[str, OrderPanels] = Field(description="'1' and '2': the 1st and 2nd order.")
+    days_to_second_order: GapOut
+
+
+class Member(BaseModel):
+    customer_id: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class MemberPage(BaseModel):
+    segment: str
+    day: dt.date
+    total: int = Field(description="Members matching the search.")
+    page: int
+    per_page: int
+    q: str = ""
+    members: list[Member]
+
+
+class PreviewRequest(BaseModel):
+    query: str = _QUERY
+
+
+class Preview(BaseModel):
+    """A valid query's live count and a few sample members on the current day."""
+
+    day: dt.date
+    count: int
+    sample: list[Member]
+    seconds: float
+
+
+class SegmentCreate(BaseModel):
+    name: str = _NAME
+    query: str = _QUERY
+    description: str = Field("", max_length=2000)
+    folder: str = Field("", max_length=100)
+
+
+class SegmentUpdate(BaseModel):
+    query: str = _QUERY
+
+
+class Folder(BaseModel):
+    folder: str = Field("", max_length=100, description="Empty: out of any folder.")
+
+
+class TemplateOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    query: str
+
+
+class RunStage(BaseModel):
+    stage: str
+    status: str
+    seconds: float
+    detail: str = ""
+
+
+class RunOut(BaseModel):
+    id: int
+    day: dt.date
+    status: str
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None = None
+    error: str | None = None
+    seconds: float | None = None
+    stages: list[RunStage]
+
+
+class KPI(BaseModel):
+    key: str
+    value: Decimal | None = None
+    previous: Decimal | None = Field(None, description="The same metric 30 days earlier.")
+
+
+class Overview(BaseModel):
+    shop: str
+    day: dt.date
+    kpis: list[KPI]
+    trend: list[MetricRow] = Field(description="Store metrics, one row per day (90 days).")
+    top_growing: list[SegmentSummary]
+    last_run: RunOut | None = None
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: UtcDatetime
+    last_used_at: UtcDatetime | None = None
+    revoked_at: UtcDatetime | None = None
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenCreated(BaseModel):
+    id: int | None = None
+    name: str
+    token: str = Field(description="Shown once; send it as `Authorization: Bearer <token>`.")
+
+
+class SourceOut(BaseModel):
+    kind: str
+    path: str
+
+
+class SettingsOut(BaseModel):
+    shop_id: str
+    shop_name: str
+    timezone: str
+    currency: str
+    subtract_refunds: bool
+    engine: str
+    state_store: str
+    sources: list[SourceOut]
+    tokens: list[TokenOut]

@@ -1,0 +1,161 @@
+"""Tag sync against the fake: by difference, only managed tags, resumable, audited."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from segmentry.connectors.shopify import sync_store, tables
+from segmentry.connectors.shopify.activate import clear_segment, sync_all, sync_segment
+from segmentry.connectors.shopify.sync import connect_client
+from segmentry.errors import SegmentError, ShopifyError
+from segmentry.testing.shopify import FakeShopify, gid
+from segmentry.workspace import Workspace
+
+
+def _members(ws: Workspace) -> set[str]:
+    return {gid("Customer", c) for c in ws.members("repeat").column("customer_id").to_pylist()}
+
+
+def _rows(ws: Workspace, table: sa.Table) -> int:
+    with ws.state.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
+
+
+def test_tags_follow_membership_and_a_second_sync_changes_nothing(
+    synced: Workspace, fake: FakeShopify
+) -> None:
+    result = sync_segment(synced, "repeat", "seg-repeat")
+    assert len(_members(synced)) > 5
+    assert fake.data.tagged("seg-repeat") == _members(synced)
+    assert result.done == len(_members(synced)) and result.failed == 0
+    writes = len(fake.mutations)
+    again = sync_segment(synced, "repeat")
+    assert again.plan.changes == 0 and len(fake.mutations) == writes
+    assert _rows(synced, tables.audit_log) == writes
+
+
+def test_dry_run_writes_nothing(synced: Workspace, fake: FakeShopify) -> None:
+    result = sync_segment(synced, "repeat", "seg-repeat", dry_run=True)
+    assert len(result.plan.adds) == len(_members(synced))
+    assert fake.mutations == []
+    for table in (tables.tag_bindings, tables.sync_jobs, tables.audit_log, tables.managed_tags):
+        assert _rows(synced, table) == 0
+
+
+def test_a_tag_removed_by_hand_is_added_back(synced: Workspace, fake: FakeShopify) -> None:
+    sync_segment(synced, "repeat", "seg-repeat")
+    victim = sorted(_members(synced))[0]
+    other = [t for t in fake.data.get(victim)["tags"] if t != "seg-repeat"]  # type: ignore[index]
+    fake.data.set_tags(victim, [*other, "hand-made"])
+    result = sync_segment(synced, "repeat", refresh=True)
+    assert result.plan.adds == [victim.rsplit("/", 1)[-1]]
+    assert fake.data.tagged("seg-repeat") == _members(synced)
+    assert "hand-made" in fake.data.get(victim)["tags"]  # type: ignore[index]
+
+
+def test_renaming_the_tag_removes_the_old_one(synced: Workspace, fake: FakeShopify) -> None:
+    sync_segment(synced, "repeat", "seg-old")
+    sync_segment(synced, "repeat", "seg-new")
+    assert fake.data.tagged("seg-old") == set()
+    assert fake.data.tagged("seg-new") == _members(synced)
+
+
+def test_an_unmanaged_tag_in_use_is_not_taken_over(synced: Workspace, fake: FakeShopify) -> None:
+    customer = sorted(fake.data.objects["customers"])[0]
+    fake.data.set_tags(customer, ["vip"])
+    sync_store(synced, resources=("customers",))
+    with pytest.raises(SegmentError, match="already carry the tag 'vip'"):
+        sync_segment(synced, "repeat", "vip")
+    assert fake.mutations == []
+
+
+def test_a_crash_mid_sync_resumes_without_repeating_writes(
+    synced: Workspace, fake: FakeShopify
+) -> None:
+    members = _members(synced)
+    assert synced.settings.shopify is not None
+    synced.settings.shopify.tag_batch_size = 10
+    assert len(members) > 20  # more than two batches
+    fake.inject("503", times=20, after=1)  # the first batch goes through, then Shopify fails
+    with (
+        connect_client(synced, max_retries=1, backoff=0.01) as client,
+        pytest.raises(ShopifyError, match="not answering"),
+    ):
+        sync_segment(synced, "repeat", "seg-repeat", client=client)
+    first = [m for m in fake.mutations if m[0] == "tagsAdd"]
+    assert 0 < len(first) < len(members)
+    fake.inject("503", times=0)
+    with fake._lock:
+        fake._failures.clear()
+    result = sync_segment(synced, "repeat")
+    assert result.resumed
+    adds = [m[1] for m in fake.mutations if m[0] == "tagsAdd"]
+    assert sorted(adds) == sorted(members)  # every customer written exactly once
+    assert fake.data.tagged("seg-repeat") == members
+
+
+@pytest.mark.parametrize("failure", ["500", "502", "429", "throttled", "drop", "timeout"])
+def test_transient_failures_are_retried(synced: Workspace, fake: FakeShopify, failure: str) -> None:
+    fake.inject(failure, times=2)
+    with connect_client(synced, backoff=0.01, timeout=0.3) as client:
+        sync_segment(synced, "repeat", "seg-repeat", client=client)
+        assert client.stats.retries + client.stats.throttled >= 2
+    assert fake.data.tagged("seg-repeat") == _members(synced)
+
+
+def test_shopify_segment_on_the_tag(synced: Workspace, fake: FakeShopify) -> None:
+    result = sync_segment(synced, "repeat", "seg-repeat", create_shopify_segment=True)
+    segment = fake.data.get(str(result.shopify_segment_id))
+    assert segment is not None
+    assert segment["query"] == "customer_tags CONTAINS 'seg-repeat'"
+    sync_segment(synced, "repeat", "seg-loyal")
+    assert segment["query"] == "customer_tags CONTAINS 'seg-loyal'"
+    assert len(fake.data.objects["segments"]) == 1
+
+
+def test_a_removed_segment_keeps_its_tag_until_cleared(
+    synced: Workspace, fake: FakeShopify
+) -> None:
+    sync_segment(synced, "repeat", "seg-repeat")
+    synced.remove_segment("repeat")
+    (result,) = sync_all(synced)
+    assert "no longer exists" in result.note
+    assert fake.data.tagged("seg-repeat")
+    clear_segment(synced, "repeat")
+    assert fake.data.tagged("seg-repeat") == set()
+    assert _rows(synced, tables.tag_bindings) == 0
+
+
+def test_the_daily_run_refreshes_and_pushes_tags(synced: Workspace, fake: FakeShopify) -> None:
+    sync_segment(synced, "repeat", "seg-repeat")
+    victim = sorted(_members(synced))[0]
+    fake.data.set_tags(victim, [])
+    report = synced.run()
+    activate = [s for s in report.stages if s.stage == "activate"]
+    assert activate and activate[0].status == "succeeded", activate
+    assert fake.data.tagged("seg-repeat") == _members(synced)
+
+
+def test_an_invalid_token_stops_the_sync(
+    synced: Workspace, fake: FakeShopify, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEGMENTRY_SHOPIFY_TOKEN", "shpat_revoked")
+    with pytest.raises(ShopifyError, match="rejected the access token") as caught:
+        sync_segment(synced, "repeat", "seg-repeat")
+    assert caught.value.code == "invalid_token"
+    assert "segmentry connect shopify" in str(caught.value)
+    assert fake.mutations == []
+
+
+def test_large_diffs_go_by_bulk_mutation(synced: Workspace, fake: FakeShopify) -> None:
+    assert synced.settings.shopify is not None
+    synced.settings.shopify.bulk_threshold = 5
+    before = fake.requests
+    result = sync_segment(synced, "repeat", "seg-repeat")
+    assert result.done == len(_members(synced)) and result.failed == 0
+    assert fake.data.tagged("seg-repeat") == _members(synced)
+    assert fake.requests - before < 15  # stage, upload, run, polls — not one per 25 customers
+    with synced.state.connect() as conn:
+        kinds = conn.execute(sa.select(tables.audit_log.c.action).distinct()).scalars().all()
+    assert kinds == ["tags_add"]

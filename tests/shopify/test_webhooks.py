@@ -1,0 +1,118 @@
+"""Webhooks from the fake to our receiver over HTTP: HMAC, dedupe, topics, privacy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from segmentry.connectors.shopify import tables
+from segmentry.connectors.shopify.sync import settings_of
+from segmentry.connectors.shopify.webhook_server import WebhookServer
+from segmentry.errors import ShopifyError
+from segmentry.testing.shopify import FakeShopify
+from segmentry.workspace import Workspace
+
+
+@pytest.fixture
+def server(synced: Workspace, fake: FakeShopify) -> Iterator[WebhookServer]:
+    # NOTE: a long interval: tests drain the queue themselves, deterministically.
+    with WebhookServer(Path(synced.folder), fake.webhook_secret, interval=3600) as s:
+        synced.close()  # the receiver opens the workspace when it applies
+        yield s
+
+
+def _customer(ws: Workspace, customer_id: str) -> dict:
+    table = ws.warehouse.table("customers")
+    rows = table.filter(table.customer_id == customer_id).to_pyarrow().to_pylist()
+    ws.close()
+    return rows[0] if rows else {}
+
+
+def _webhook_rows(ws: Workspace) -> int:
+    with ws.state.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(tables.webhooks)).scalar())
+
+
+def test_a_bad_signature_is_refused_and_nothing_is_stored(
+    synced: Workspace, fake: FakeShopify, server: WebhookServer
+) -> None:
+    order = sorted(fake.data.objects["orders"])[0]
+    response = fake.send_webhook(
+        server.url, "orders/updated", fake.rest_order(order), secret="not-the-secret"
+    )
+    assert response.status_code == 401
+    assert _webhook_rows(synced) == 0
+
+
+def test_an_order_update_is_applied_once_even_if_delivered_twice(
+    synced: Workspace, fake: FakeShopify, server: WebhookServer
+) -> None:
+    order_id = sorted(fake.data.objects["orders"])[0]
+    order = fake.data.objects["orders"][order_id]
+    order["tags"] = ["gift"]
+    order["cancelledAt"] = fake.data.now()
+    payload = fake.rest_order(order_id)
+    first = fake.send_webhook(server.url, "orders/cancelled", payload, webhook_id="w-1")
+    second = fake.send_webhook(server.url, "orders/cancelled", payload, webhook_id="w-1")
+    assert (first.status_code, first.text) == (200, "queued")
+    assert (second.status_code, second.text) == (200, "duplicate")
+    assert server.drain() == 1
+    orders = synced.warehouse.table("orders")
+    row = orders.filter(orders.order_id == order_id.rsplit("/", 1)[-1]).to_pyarrow().to_pylist()
+    lines = synced.warehouse.table("order_lines")
+    kept = lines.filter(lines.order_id == order_id.rsplit("/", 1)[-1]).to_pyarrow().to_pylist()
+    synced.close()
+    assert row[0]["tags"] == ["gift"] and row[0]["cancelled_at"] is not None
+    assert kept and all(line["product_type"] for line in kept)  # filled from the ledger
+
+
+def test_customers_redact_erases_personal_data(
+    synced: Workspace, fake: FakeShopify, server: WebhookServer
+) -> None:
+    customer = sorted(fake.data.objects["customers"])[0]
+    number = customer.rsplit("/", 1)[-1]
+    assert _customer(synced, number)["email"]
+    payload = {
+        "shop_id": 1,
+        "shop_domain": fake.shop,
+        "customer": {"id": int(number), "email": "x@example.jp"},
+        "orders_to_redact": [],
+    }
+    assert fake.send_webhook(server.url, "customers/redact", payload).status_code == 200
+    server.drain()
+    row = _customer(synced, number)
+    for column in ("email", "phone", "first_name", "last_name", "city", "region"):
+        assert row[column] is None, column
+    with synced.state.connect() as conn:
+        bodies = conn.execute(sa.select(tables.webhooks.c.body)).scalars().all()
+    assert bodies == [None]  # the queued body (personal data) is gone too
+
+
+def test_customer_update_and_data_request(
+    synced: Workspace, fake: FakeShopify, server: WebhookServer
+) -> None:
+    customer = sorted(fake.data.objects["customers"])[1]
+    number = customer.rsplit("/", 1)[-1]
+    fake.data.set_tags(customer, ["line", "vip"])
+    fake.send_webhook(server.url, "customers/update", fake.rest_customer(customer))
+    payload = {"customer": {"id": int(number)}, "data_request": {"id": 9}}
+    fake.send_webhook(server.url, "customers/data_request", payload, webhook_id="dr-1")
+    assert server.drain() == 2
+    assert _customer(synced, number)["tags"] == ["line", "vip"]
+    export = json.loads(
+        (Path(synced.folder) / "privacy" / f"data_request_{number}_dr-1.json").read_text()
+    )
+    assert export["customers"][0]["customer_id"] == number
+
+
+def test_app_uninstalled_stops_syncs(
+    synced: Workspace, fake: FakeShopify, server: WebhookServer
+) -> None:
+    fake.send_webhook(server.url, "app/uninstalled", {"id": 1, "domain": fake.shop})
+    server.drain()
+    with pytest.raises(ShopifyError, match="uninstalled"):
+        settings_of(synced)

@@ -1,0 +1,152 @@
+"""Fixtures of the web tests: small demo shops served by a real uvicorn on free loopback ports.
+
+The main shop (400 synthetic customers, a few starter segments) is built once per session; a
+second, tiny shop stands for "another shop". Tests that change things use their own segment
+names, so the order tests run in does not matter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from segmentry.connectors.demo import generate_store
+from segmentry.templates import TEMPLATES
+from segmentry.web import create_app
+from segmentry.web.accounts import add_user, create_token
+from segmentry.workspace import Workspace
+
+DAY = dt.date(2025, 6, 30)
+EMAIL, PASSWORD = "manager@example.com", "correct horse"
+SEGMENTS = ("repeat-customers", "first-time-customers", "line-connected")
+
+
+@dataclass
+class Server:
+    url: str
+    workspace: Workspace
+    token: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _shop(folder: Path, shop_id: str, customers: int, segments: tuple[str, ...]) -> Workspace:
+    ws = Workspace.create(folder, shop_id=shop_id, shop_name=f"{shop_id} store")
+    ws.import_tables(generate_store(customers, seed=11, end_date=DAY, shop_id=shop_id))
+    ws.run(DAY)
+    for name in segments:
+        template = TEMPLATES[name]
+        ws.add_segment(name, template.query, description=template.description)
+    add_user(ws.state, EMAIL, PASSWORD, shop_id)
+    return ws
+
+
+def _serve(ws: Workspace) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(ws.folder, workspace=ws), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The main shop ("demo"), served."""
+    ws = _shop(tmp_path_factory.mktemp("web") / "shop", "demo", 400, SEGMENTS)
+    try:
+        for url in _serve(ws):
+            yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
+    finally:
+        ws.close()
+
+
+@pytest.fixture(scope="session")
+def other_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Another shop ("other") with a segment the main shop does not have, served."""
+    ws = _shop(tmp_path_factory.mktemp("web") / "other", "other", 60, ("loyal",))
+    try:
+        for url in _serve(ws):
+            yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
+    finally:
+        ws.close()
+
+
+def log_in(base_url: str, email: str = EMAIL, password: str = PASSWORD) -> httpx.Client:
+    """A client signed in through the login form (cookie session)."""
+    client = httpx.Client(base_url=base_url, timeout=60)
+    form = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": token.group(1), "next": "/"})
+    if response.status_code != 303:
+        client.close()
+        raise AssertionError(f"login failed: {response.status_code}")
+    return client
+
+
+def csrf_of(client: httpx.Client) -> str:
+    """The session's CSRF token, as the pages carry it."""
+    found = re.search(r'data-csrf="([^"]+)"', client.get("/builder").text)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.fixture(scope="session")
+def browser_client(server: Server) -> Iterator[httpx.Client]:
+    """A signed-in cookie session shared by the read-only page tests."""
+    client = log_in(server.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def api(server: Server) -> Iterator[httpx.Client]:
+    """A client authenticated with an API token."""
+    client = httpx.Client(base_url=server.url, timeout=60,
+                          headers={"Authorization": f"Bearer {server.token}"})
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def anonymous(server: Server) -> Iterator[httpx.Client]:
+    client = httpx.Client(base_url=server.url, timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A shop of its own for schemathesis, which creates, edits and deletes at random."""
+    ws = _shop(tmp_path_factory.mktemp("web") / "fuzz", "fuzz", 60, ("repeat-customers",))
+    try:
+        for url in _serve(ws):
+            yield Server(url, ws, create_token(ws.state, EMAIL, "fuzz"))
+    finally:
+        ws.close()

@@ -1,0 +1,197 @@
+"""The JSON API and the pages it twins: same numbers, clear errors, never a 500 for bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from .conftest import DAY, SEGMENTS, Server, csrf_of, log_in
+
+
+def test_health_needs_no_sign_in(anonymous: httpx.Client) -> None:
+    assert anonymous.get("/health").json() == {"status": "ok"}
+
+
+def test_segment_list_json_matches_the_core(api: httpx.Client, server: Server) -> None:
+    body = api.get("/api/segments", params={"sort": "customers", "order": "desc"}).json()
+    assert body["day"] == DAY.isoformat()
+    names = [s["name"] for s in body["segments"]]
+    assert sorted(names) == sorted(SEGMENTS)
+    customers = [s["customers"] for s in body["segments"]]
+    assert customers == sorted(customers, reverse=True)
+    repeat = next(s for s in body["segments"] if s["name"] == "repeat-customers")
+    members = server.workspace.members("repeat-customers", DAY)
+    assert repeat["customers"] == members.num_rows
+    assert Decimal(repeat["repeat_rate"]) == 1  # every repeat customer has 2+ orders
+    assert len(repeat["sparkline"]) == 90
+
+
+def test_segment_list_page_shows_the_same_rows(browser_client: httpx.Client,
+                                               api: httpx.Client) -> None:
+    page = browser_client.get("/segments", headers={"Accept-Language": "en"}).text
+    for row in api.get("/api/segments").json()["segments"]:
+        assert f'data-segment="{row["name"]}"' in page
+        assert f"{row['customers']:,}" in page
+
+
+def test_detail_metrics_and_journeys(api: httpx.Client) -> None:
+    detail = api.get("/api/segments/repeat-customers").json()
+    assert detail["computed_through"] == DAY.isoformat()
+    last = detail["metrics"][-1]
+    assert last["day"] == DAY.isoformat()
+    assert last["customers"] == detail["segment"]["customers"]
+    journeys = api.get("/api/segments/repeat-customers/journeys").json()
+    assert journeys["members"] == last["customers"]
+    # Every repeat customer has a 1st and a 2nd order.
+    assert journeys["orders"]["1"]["customers"] == journeys["orders"]["2"]["customers"] \
+        == last["customers"]
+    channels = journeys["orders"]["1"]["channels"]
+    assert channels and abs(sum(c["share"] for c in channels) - 1) < 0.01
+    gap_total = sum(b["customers"] for b in journeys["days_to_second_order"]["buckets"])
+    assert gap_total == last["customers"]
+
+
+def test_members_paging_search_and_csv(api: httpx.Client, browser_client: httpx.Client) -> None:
+    first = api.get("/api/segments/first-time-customers/members",
+                    params={"per_page": 5, "page": 1}).json()
+    second = api.get("/api/segments/first-time-customers/members",
+                     params={"per_page": 5, "page": 2}).json()
+    assert len(first["members"]) == 5 and first["total"] > 10
+    ids = [m["customer_id"] for m in first["members"] + second["members"]]
+    assert ids == sorted(ids) and len(set(ids)) == 10
+    wanted = first["members"][3]
+    found = api.get("/api/segments/first-time-customers/members",
+                    params={"q": wanted["email"].upper()}).json()
+    assert [m["customer_id"] for m in found["members"]] == [wanted["customer_id"]]
+    response = browser_client.get("/segments/first-time-customers/members.csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == first["total"]
+    assert rows[0]["customer_id"] == first["members"][0]["customer_id"]
+
+
+def test_preview_counts_or_points_at_the_problem(api: httpx.Client, server: Server) -> None:
+    ok = api.post("/api/preview", json={"query": "number_of_orders >= 2"})
+    assert ok.status_code == 200
+    assert ok.json()["count"] == server.workspace.members("repeat-customers", DAY).num_rows
+    bad = api.post("/api/preview", json={"query": "number_of_orders >= 2 AND numer_of_orders < 5"})
+    assert bad.status_code == 400
+    error = bad.json()["error"]
+    assert error["code"] == "unknown_attribute"
+    assert (error["line"], error["column"], error["end_column"]) == (1, 27, 42)
+    assert error["suggestion"] == "number_of_orders"
+
+
+def test_create_edit_folder_and_remove_a_segment(api: httpx.Client) -> None:
+    created = api.post("/api/segments", json={
+        "name": "api-made", "query": "number_of_orders >= 3", "folder": "Tests"})
+    assert created.status_code == 201, created.text
+    assert created.json()["segment"]["folder"] == "Tests"
+    assert created.json()["metrics"]
+    again = api.post("/api/segments", json={"name": "api-made", "query": "number_of_orders = 1"})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "duplicate_segment"
+    edited = api.put("/api/segments/api-made", json={"query": "number_of_orders >= 4"})
+    assert edited.json()["segment"]["version"] == 2
+    listing = api.get("/api/segments", params={"folder": "Tests"}).json()
+    assert [s["name"] for s in listing["segments"]] == ["api-made"]
+    assert "Tests" in listing["folders"]
+    assert api.delete("/api/segments/api-made").status_code == 204
+    assert api.get("/api/segments/api-made").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("get", "/api/segments/nope", None, 404, "unknown_segment"),
+        ("get", "/api/segments?sort=bogus", None, 422, "bad_parameter"),
+        ("get", "/api/segments/repeat-customers/members?page=0", None, 422, "bad_parameter"),
+        ("get", "/api/segments/repeat-customers/members?day=2999-01-01", None, 400,
+         "day_out_of_range"),
+        ("get", "/api/segments/repeat-customers/journeys?day=not-a-day", None, 422,
+         "bad_parameter"),
+        ("post", "/api/segments", {"name": "bad/name", "query": "number_of_orders > 1"}, 400,
+         "bad_name"),
+        ("post", "/api/segments", {"name": "x", "query": "number_of_orders >"}, 400, "syntax"),
+        ("post", "/api/preview", {"query": ""}, 422, "bad_parameter"),
+        ("delete", "/api/tokens/999999", None, 404, "not_found"),
+        ("get", "/api/nothing-here", None, 404, "not_found"),
+    ],
+)
+def test_bad_input_is_a_4xx_with_one_error_shape(
+    api: httpx.Client, method: str, path: str, body: object, status: int, code: str
+) -> None:
+    response = api.request(method, path, json=body)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and error["message"]
+
+
+def test_error_pages_are_html_with_the_message(browser_client: httpx.Client) -> None:
+    response = browser_client.get("/segments/nope", headers={"Accept-Language": "en"})
+    assert response.status_code == 404
+    assert "text/html" in response.headers["content-type"]
+    assert "There is no segment named" in response.text
+
+
+def test_language_from_accept_language_then_the_switch(server: Server) -> None:
+    client = log_in(server.url)
+    japanese = client.get("/segments", headers={"Accept-Language": "ja,en;q=0.5"}).text
+    assert "セグメント" in japanese and '<html lang="ja">' in japanese
+    assert "¥" in japanese
+    client.get("/lang/en", params={"next": "/segments"})
+    english = client.get("/segments", headers={"Accept-Language": "ja"}).text
+    assert '<html lang="en">' in english and "Repeat rate" in english
+    # Only same-site redirects.
+    response = client.get("/lang/ja", params={"next": "https://evil.example/"})
+    assert response.headers.get("location", "/") == "/" or response.url.path == "/"
+    client.close()
+
+
+def test_overview_and_runs(api: httpx.Client, browser_client: httpx.Client) -> None:
+    overview = api.get("/api/overview").json()
+    assert overview["day"] == DAY.isoformat()
+    assert [k["key"] for k in overview["kpis"]] == [
+        "customers", "repeat_rate", "ltv", "aov", "revenue_30d"]
+    assert overview["last_run"]["status"] == "succeeded"
+    runs = api.get("/api/runs").json()
+    assert runs[0]["stages"] and all(s["seconds"] >= 0 for s in runs[0]["stages"])
+    page = browser_client.get("/", headers={"Accept-Language": "en"}).text
+    assert 'data-kpi="repeat_rate"' in page and "data-figure" in page
+
+
+def test_builder_form_saves_or_shows_the_error(server: Server) -> None:
+    client = log_in(server.url)
+    csrf = csrf_of(client)
+    bad = client.post("/builder", data={"csrf_token": csrf, "name": "form-made",
+                                        "query": "amount_spnt > 1000"})
+    assert bad.status_code == 400 and "amount_spnt" in bad.text
+    good = client.post("/builder", data={"csrf_token": csrf, "name": "form-made",
+                                         "query": "amount_spent > 10000", "folder": "Forms"})
+    assert good.status_code == 303 and good.headers["location"] == "/segments/form-made"
+    page = client.get("/segments/form-made").text
+    assert "amount_spent &gt; 10000" in page and 'value="Forms"' in page
+    server.workspace.remove_segment("form-made")
+    client.close()
+
+
+def test_settings_and_tokens(server: Server) -> None:
+    client = log_in(server.url)
+    created = client.post("/api/tokens", json={"name": "script"},
+                          headers={"X-CSRF-Token": csrf_of(client)})
+    assert created.status_code == 201
+    token = created.json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    settings = httpx.get(f"{server.url}/api/settings", headers=headers).json()
+    assert settings["timezone"] == "Asia/Tokyo" and settings["currency"] == "JPY"
+    assert any(t["name"] == "script" for t in settings["tokens"])
+    assert all("token" not in t for t in settings["tokens"])  # never the secret again
+    token_id = next(t["id"] for t in settings["tokens"] if t["name"] == "script")
+    assert client.delete(f"/api/tokens/{token_id}",
+                         headers={"X-CSRF-Token": csrf_of(client)}).status_code == 204
+    assert httpx.get(f"{server.url}/api/settings", headers=headers).status_code == 401
+    client.close()
