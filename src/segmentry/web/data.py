@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from segmentry import state as state_tables
 from segmentry.errors import SegmentError
-from segmentry.evaluation import members_on
+from segmentry.evaluation import Snapshot, members_on
 from segmentry.journeys import journey
 from segmentry.membership import members_as_of
 from segmentry.segments import Segment
@@ -245,14 +245,24 @@ def members_csv(ws: Workspace, name: str, day: dt.date | None) -> tuple[bytes, d
     return out.getvalue(), day
 
 
-def preview(ws: Workspace, query: str, sample_size: int = 10) -> Preview:
-    """Validate a query, then count its members on the current day and show a few."""
+def preview(
+    ws: Workspace,
+    query: str,
+    sample_size: int = 10,
+    snapshots: dict[Any, Snapshot] | None = None,
+) -> Preview:
+    """Validate a query, then count its members on the current day and show a few.
+
+    With ``snapshots`` (the server's), the day's per-customer statistics are built once per
+    pipeline run and every typed query only evaluates its own condition over them.
+    """
     started = time.perf_counter()
     condition = ws.validate(query)
     day = ws.current_day()
     con = ws.warehouse
+    snapshot = _day_snapshot(ws, day, snapshots) if snapshots is not None else None
     members = con.create_table(
-        f"_preview_{time.monotonic_ns()}", members_on(con, condition, day), temp=True
+        f"_preview_{time.monotonic_ns()}", members_on(con, condition, day, snapshot), temp=True
     )
     try:
         count = int(con.execute(members.count()))
@@ -267,6 +277,22 @@ def preview(ws: Workspace, query: str, sample_size: int = 10) -> Preview:
         con.drop_table(members.get_name(), force=True)
     rows = [Member(**{k: _plain(v) for k, v in r.items()}) for r in frame.to_dict("records")]
     return Preview(day=day, count=count, sample=rows, seconds=time.perf_counter() - started)
+
+
+def _day_snapshot(ws: Workspace, day: dt.date, snapshots: dict[Any, Snapshot]) -> Snapshot:
+    """The open snapshot of ``day`` as of the latest run; an older one is closed first.
+
+    NOTE: data imported since the last run shows in live counts after the next run.
+    """
+    with ws.state.connect() as conn:
+        run = conn.execute(sa.select(sa.func.max(state_tables.runs.c.id))).scalar()
+    key = (day, run)
+    if key not in snapshots:
+        for old in snapshots.values():
+            old.__exit__(None, None, None)
+        snapshots.clear()
+        snapshots[key] = Snapshot(ws.warehouse, day).__enter__()
+    return snapshots[key]
 
 
 def recent_runs(ws: Workspace, limit: int) -> list[RunOut]:

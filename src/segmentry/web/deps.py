@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
 from segmentry.errors import SegmentryError
+from segmentry.evaluation import Snapshot
 from segmentry.web import accounts
 from segmentry.web.format import Formatter
 from segmentry.web.messages import LANGUAGES, translator
@@ -61,6 +62,8 @@ class WebState:
     # from several threads at once, so requests take turns on the workspace.
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[Any, Any] = field(default_factory=dict)
+    # The current day's evaluation snapshot, shared by every live count (see data.preview).
+    snapshots: dict[Any, Snapshot] = field(default_factory=dict)
 
 
 def web_state(request: Request) -> WebState:

@@ -12,7 +12,7 @@ from segmentry.errors import SegmentryError
 from segmentry.language.catalog import ATTRIBUTES
 from segmentry.templates import TEMPLATES
 from segmentry.web import data, folders
-from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user
+from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
 from segmentry.web.schemas import ErrorBody, Preview, PreviewRequest, TemplateOut
 
 __all__ = ["router"]
@@ -42,8 +42,8 @@ def templates_json(lang: Lang) -> list[TemplateOut]:
 @router.post("/api/preview", response_model=Preview,
              responses={400: {"model": ErrorBody, "description": "The query is invalid"}},
              summary="Validate a query; count and sample its members on the current day")
-def preview(ws: WorkspaceDep, body: PreviewRequest) -> Preview:
-    return data.preview(ws, body.query)
+def preview(ws: WorkspaceDep, body: PreviewRequest, request: Request) -> Preview:
+    return data.preview(ws, body.query, snapshots=web_state(request).snapshots)
 
 
 def _picker() -> list[dict[str, object]]:
