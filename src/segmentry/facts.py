@@ -5,11 +5,10 @@
   position among the customer's orders that were never cancelled (1 = first order), NULL for
   cancelled orders. As-of evaluation recomputes positions per day (see
   :mod:`segmentry.evaluation`), because an order cancelled later still counted before.
-- ``line_facts``: one row per order line, with the order's customer and days, and the
-  product's ``product_line``.
+- ``line_facts``: one row per order line with the product's ``product_line`` (a view: lines
+  are joined to the as-of orders by ``order_id`` where a condition needs them).
 
-Both are rebuilt from the ledger by :func:`build_facts` (a plain ``CREATE TABLE … AS``), which
-is cheap next to segment evaluation and keeps the facts a pure function of the ledger.
+:func:`build_facts` rebuilds them from the ledger, so the facts stay a pure function of it.
 """
 
 from __future__ import annotations
@@ -57,20 +56,17 @@ def order_facts(con: BaseBackend, *, subtract_refunds: bool) -> ibis.Table:
 
 
 def line_facts(con: BaseBackend) -> ibis.Table:
-    """The ``line_facts`` expression: order lines with customer, days and product line."""
-    lines, orders, products = con.table("order_lines"), con.table("orders"), con.table("products")
-    o = orders.filter(orders.customer_id.notnull()).select(
-        "shop_id", "order_id", "customer_id", "processed_at", "processed_on", "cancelled_on"
-    )
+    """The ``line_facts`` expression: order lines with their product's product line.
+
+    Joined to orders by ``order_id`` where needed (the as-of orders already carry the customer
+    and the days), so this is a view, not a copy of every line.
+    """
+    lines, products = con.table("order_lines"), con.table("products")
     p = products.select("shop_id", "product_id", "product_line")
-    joined = lines.join(o, ["shop_id", "order_id"]).left_join(p, ["shop_id", "product_id"])
+    joined = lines.left_join(p, ["shop_id", "product_id"])
     return joined.select(
         "shop_id",
         "order_id",
-        "customer_id",
-        "processed_at",
-        "processed_on",
-        "cancelled_on",
         "line_id",
         "product_id",
         "variant_id",
@@ -91,4 +87,4 @@ def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> None:
         con.create_table(
             "order_facts", order_facts(con, subtract_refunds=subtract_refunds), overwrite=True
         )
-        con.create_table("line_facts", line_facts(con), overwrite=True)
+        con.create_view("line_facts", line_facts(con), overwrite=True)
