@@ -35,7 +35,9 @@ class Change:
 
 
 def table_name(segment_id: int, tag: str) -> str:
-    """>>> table_name(3, "abc")
+    """The warehouse table of a segment's membership ledger.
+
+    >>> table_name(3, "abc")
     'membership_3_abc'
     """
     return f"membership_{segment_id}_{tag}"

@@ -49,8 +49,9 @@ class Segment:
 def referenced_segments(condition: ast.Condition) -> set[str]:
     """Names used in ``segments CONTAINS 'name'`` anywhere in an *unresolved* condition.
 
-    >>> referenced_segments(language.parse("segments CONTAINS 'a' OR NOT segments CONTAINS 'b'"))
-    {'a', 'b'}
+    >>> sorted(referenced_segments(
+    ...     language.parse("segments CONTAINS 'a' OR NOT segments CONTAINS 'b'")))
+    ['a', 'b']
     """
     found: set[str] = set()
     if isinstance(condition, ast.Contains) and condition.attribute == "segments":

@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import typer
@@ -46,10 +46,14 @@ def money(value: Any, currency: str = "JPY") -> str:
 
 
 def percent(value: Any) -> str:
-    """>>> percent(Decimal("0.3125"))
+    """A share as a percentage with one decimal, rounded half up.
+
+    >>> percent(Decimal("0.3125"))
     '31.3%'
     """
-    return "–" if value is None else f"{Decimal(value) * 100:.1f}%"
+    if value is None:
+        return "–"
+    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
 def render_value(value: Any) -> str:

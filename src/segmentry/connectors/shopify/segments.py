@@ -48,7 +48,9 @@ _UPDATE = """mutation update($id: ID!, $name: String, $query: String) {
 
 
 def tag_query(tag: str) -> str:
-    """>>> tag_query("seg-first-time")
+    """The Shopify segment query that selects the customers carrying ``tag``.
+
+    >>> tag_query("seg-first-time")
     "customer_tags CONTAINS 'seg-first-time'"
     """
     return f"customer_tags CONTAINS {quote(tag)}"
