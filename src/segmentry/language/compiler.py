@@ -223,6 +223,9 @@ class _Compiler:
     prebuilt: dict[str, ir.Table]
     features: dict[str, Callable[[], ir.Table]] = field(default_factory=dict)
     stat_columns: set[str] = field(default_factory=set)
+    aggregates: dict[str, dict[str, Callable[[ir.Table], ir.Value]]] = field(
+        default_factory=dict
+    )
     positions: bool = True
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -359,18 +362,15 @@ class _Compiler:
         column = "order_tags" if node.attribute == "order_tags" else "discount_codes"
         key = f"hit{next(self._names)}"
 
-        def build() -> ir.Table:
-            a = self.orders()
-            values = a[column]
+        def hit(rows: ir.Table) -> ir.BooleanValue:
+            values = rows[column]
             if isinstance(node, ast.IsNull):
-                hit = values.length() > 0
-            elif isinstance(node, ast.StartsWith):
-                hit = _starts_with(values, Kind.STRING_LIST, str(_python(node.value)))
-            else:
-                hit = values.contains(_python(node.value))
-            return a.group_by(["customer_id", "day"]).aggregate(**{key: hit.any()})
+                return values.length() > 0
+            if isinstance(node, ast.StartsWith):
+                return _starts_with(values, Kind.STRING_LIST, str(_python(node.value)))
+            return values.contains(_python(node.value))
 
-        self.feature(key, build)
+        self.aggregate("order", key, lambda rows: hit(rows).any())
         negated = getattr(node, "negated", False)
         if isinstance(node, ast.IsNull):  # IS NULL: no order carries any tag / code
             return lambda f: _negate(f[key].fill_null(False), not negated)
@@ -409,16 +409,13 @@ class _Compiler:
         filters = [a for a in node.args if not spec.arguments[a.name].aggregate]
         totals = [a for a in node.args if spec.arguments[a.name].aggregate]
 
-        def build() -> ir.Table:
-            rows = self.lines() if spec.level == "line" else self.orders()
-            for argument in filters:
-                rows = rows.filter(self.argument(rows, argument, spec.arguments[argument.name]))
-            aggregates = {f"{key}_count": rows.order_id.nunique()}
-            if spec.level == "line":
-                aggregates[f"{key}_quantity"] = rows.quantity.sum()
-            return rows.group_by(["customer_id", "day"]).aggregate(**aggregates)
+        def matching(rows: ir.Table) -> ir.BooleanValue | None:
+            tests = [self.argument(rows, a, spec.arguments[a.name]) for a in filters]
+            return _all(tests) if tests else None
 
-        self.feature(key, build)
+        self.aggregate(spec.level, f"{key}_count", lambda r: r.order_id.nunique(where=matching(r)))
+        if spec.level == "line":
+            self.aggregate("line", f"{key}_quantity", lambda r: r.quantity.sum(where=matching(r)))
 
         def test(f: ir.Table) -> ir.BooleanValue:
             checks = [f[f"{key}_count"].fill_null(0) >= 1]
@@ -428,6 +425,22 @@ class _Compiler:
             return _negate(_all(checks), node.negated)
 
         return test
+
+    def aggregate(self, level: str, name: str, value: Callable[[ir.Table], ir.Value]) -> None:
+        """Add a per-point aggregate over the as-of orders or lines.
+
+        All aggregates of a level are computed in ONE pass over its rows (conditional
+        aggregates), however many function conditions a query (or a daily run) has.
+        """
+        columns = self.aggregates.setdefault(level, {})
+        columns[name] = value
+
+        def build() -> ir.Table:
+            rows = self.lines() if level == "line" else self.orders()
+            values = {column: make(rows) for column, make in columns.items()}
+            return rows.group_by(["customer_id", "day"]).aggregate(**values)
+
+        self.feature(f"{level}_aggregates", build)
 
     def total_check(self, column: ir.Value, argument: ast.Argument) -> ir.BooleanValue:
         if argument.op == "BETWEEN":
