@@ -79,8 +79,10 @@ def apply_day(con: BaseBackend, table: str, members: ir.Table, day: dt.date) -> 
     # Evaluated once: the members expression may be a whole compiled segment query.
     con.create_table(scratch, members.select("customer_id").distinct(), temp=True)
     try:
-        execute(con, sge.delete(_t(table), where=sg.column("valid_from", quoted=True) >= _day(day)))
-        execute(con, _reopen(table, day))
+        if _recorded_from(con, table, day):  # a day recorded before: undo it first
+            starts_later = sg.column("valid_from", quoted=True) >= _day(day)
+            execute(con, sge.delete(_t(table), where=starts_later))
+            execute(con, _reopen(table, day))
         ledger, current = con.table(table), con.table(scratch)
         open_ = ledger.filter(ledger.valid_to.isnull())
         joining = current.anti_join(open_, "customer_id")
@@ -92,6 +94,13 @@ def apply_day(con: BaseBackend, table: str, members: ir.Table, day: dt.date) -> 
     finally:
         con.drop_table(scratch, force=True)
     return Change(table, *_moves_on(con, table, day))
+
+
+def _recorded_from(con: BaseBackend, table: str, day: dt.date) -> bool:
+    """Whether anything is recorded for ``day`` or later (a stretch starting or ending then)."""
+    t, d = con.table(table), ibis.date(day)
+    later = t.filter((t.valid_from >= d) | (t.valid_to >= d)).count()
+    return int(con.to_pyarrow(later).as_py()) > 0
 
 
 def _moves_on(con: BaseBackend, table: str, day: dt.date) -> tuple[int, int]:
