@@ -7,7 +7,7 @@ something about that customer changes — an order placed or cancelled, a tag ch
 customer's creation — or when a relative date in the query crosses one of those days
 (``last_order_date < -90d`` flips 91 days after the last order). So the condition is evaluated
 only at ``event day + offset`` for the offsets the query implies (see
-:func:`segmentry.language.compiler.offsets_of`), plus any absolute dates it names, and
+:func:`segmentry.language.changes.offsets_of`), plus any absolute dates it names, and
 membership on any other day is the value at the latest point before it. The result is the
 membership ledger directly: one row per stretch of days a customer was a member.
 
@@ -24,17 +24,9 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmentry.language import ast
-from segmentry.language.compiler import (
-    Facts,
-    absolute_dates_of,
-    attributes_of,
-    customer_stats,
-    evaluate,
-    evaluate_many,
-    offsets_of,
-    orders_as_of,
-    tags_as_of,
-)
+from segmentry.language.asof import Facts, customer_stats, orders_as_of, tags_as_of
+from segmentry.language.changes import absolute_dates_of, attributes_of, offsets_of
+from segmentry.language.compiler import evaluate, evaluate_many
 
 __all__ = ["Snapshot", "compiled_sql", "members_on", "membership_history"]
 

@@ -3,7 +3,7 @@ long they took to come back.
 
 Every panel is an Ibis expression over the fact tables (:mod:`segmentry.facts`), so it runs on
 any engine. Positions are *as of* the day asked about (an order cancelled later still counted
-then), the same rule segment evaluation uses (:func:`segmentry.language.compiler.orders_as_of`);
+then), the same rule segment evaluation uses (:func:`segmentry.language.asof.orders_as_of`);
 on the current day they equal ``order_facts.seq``.
 
 Counts are customers, not orders or units: "3 of the 12 members who placed a 2nd order bought
@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from segmentry.language.compiler import orders_as_of
+from segmentry.language.asof import orders_as_of
 
 __all__ = [
     "DIMENSIONS",

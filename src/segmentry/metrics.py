@@ -31,7 +31,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from segmentry.language.compiler import orders_as_of
+from segmentry.language.asof import orders_as_of
 from segmentry.membership import changes
 
 if TYPE_CHECKING:

@@ -8,6 +8,8 @@ import sys
 CORE = [
     "segmentry.language",
     "segmentry.language.compiler",
+    "segmentry.language.asof",
+    "segmentry.language.changes",
     "segmentry.ledger.store",
     "segmentry.facts",
     "segmentry.evaluation",

@@ -16,7 +16,8 @@ from ibis.backends import BaseBackend
 
 from segmentry import language
 from segmentry.evaluation import members_on, membership_history
-from segmentry.language.compiler import Facts, evaluate
+from segmentry.language.asof import Facts
+from segmentry.language.compiler import evaluate
 
 D = dt.date
 START, END = D(2023, 10, 1), D(2024, 6, 30)

@@ -22,6 +22,7 @@ __all__ = [
     "FUNCTIONS",
     "MARKETING_STATES",
     "RFM_GROUPS",
+    "RFM_RECENCY_DAYS",
     "ArgumentSpec",
     "AttributeSpec",
     "FunctionSpec",
@@ -83,6 +84,10 @@ MARKETING_STATES = (
     "REDACTED",
     "INVALID",
 )
+
+# Days since the last order that bound the recency scores 5..2 of the rule-based RFM groups
+# (docs/metrics.md); beyond the last, the score is 1.
+RFM_RECENCY_DAYS = (30, 60, 120, 240)
 
 # Shopify's RFM group names (admin "Customer segments" → RFM), upper-case as in its queries.
 RFM_GROUPS = (

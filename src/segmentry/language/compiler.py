@@ -19,53 +19,23 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-from ibis.backends import BaseBackend
 
 from segmentry.language import ast
-from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, Kind
+from segmentry.language.asof import Facts, Points, customer_stats, orders_as_of, tags_as_of
+from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, RFM_RECENCY_DAYS, Kind
+from segmentry.language.changes import needs_positions
 
-__all__ = [
-    "RFM_RECENCY_DAYS",
-    "Facts",
-    "absolute_dates_of",
-    "attributes_of",
-    "customer_stats",
-    "evaluate",
-    "evaluate_many",
-    "offsets_of",
-    "orders_as_of",
-    "tags_as_of",
-]
+__all__ = ["evaluate", "evaluate_many"]
 
 # Recency bands (days since the last order) of the rule-based RFM groups; see docs/metrics.md.
-RFM_RECENCY_DAYS = (30, 60, 120, 240)
 _SPEND_TIERS = ((Decimal(30000), "HIGH"), (Decimal(10000), "MEDIUM"))
-
-
-@dataclass(frozen=True)
-class Facts:
-    """The fact tables a condition reads (see :mod:`segmentry.facts`)."""
-
-    orders: ir.Table
-    lines: ir.Table
-    customers: ir.Table
-    tag_history: ir.Table
-
-    @classmethod
-    def of(cls, con: BaseBackend) -> Facts:
-        return cls(
-            orders=con.table("order_facts"),
-            lines=con.table("line_facts"),
-            customers=con.table("customers"),
-            tag_history=con.table("customer_tag_history"),
-        )
 
 
 def evaluate(
@@ -82,7 +52,7 @@ def evaluate(
     (:func:`tags_as_of`) for the same points, so that many segments evaluated on one day share
     that work.
     """
-    compiler = _Compiler(facts, _Points.of(points), dict(prebuilt or {}))
+    compiler = _Compiler(facts, Points.of(points), dict(prebuilt or {}))
     return compiler.run(condition)
 
 
@@ -96,130 +66,13 @@ def evaluate_many(
 
     The daily run evaluates every segment in this one query.
     """
-    compiler = _Compiler(facts, _Points.of(points), dict(prebuilt or {}))
+    compiler = _Compiler(facts, Points.of(points), dict(prebuilt or {}))
     return compiler.run_many(conditions)
-
-
-@dataclass(frozen=True)
-class _Points:
-    """Where to evaluate: a ``(customer_id, day)`` table, or one ``day`` for everyone."""
-
-    table: ir.Table | None = None
-    day: dt.date | None = None
-
-    @classmethod
-    def of(cls, points: ir.Table | dt.date | _Points) -> _Points:
-        if isinstance(points, _Points):
-            return points
-        if isinstance(points, dt.date):
-            return cls(day=points)
-        return cls(table=points.select("customer_id", "day"))
-
-    @property
-    def source(self) -> ir.Table | dt.date:
-        """What :func:`orders_as_of` and :func:`tags_as_of` take."""
-        if self.day is not None:
-            return self.day
-        assert self.table is not None
-        return self.table
-
-    @property
-    def keys(self) -> list[str]:
-        """Join keys of per-point tables (the day is a constant for a single day)."""
-        return ["customer_id"] if self.day is not None else ["customer_id", "day"]
-
-
-def orders_as_of(
-    orders: ir.Table, points: ir.Table | dt.date, *, positions: bool = True
-) -> ir.Table:
-    """Each point's orders valid at the end of its day, with their as-of positions.
-
-    An order counts from its ``processed_on`` day until the day before it is cancelled;
-    ``seq`` (1 = first order) and ``seq_desc`` (1 = latest) are positions among those orders
-    (computed only with ``positions``: a window over all orders is not free).
-    """
-    where = _Points.of(points)
-    if where.day is not None:
-        d = ibis.date(where.day)
-        j = orders.filter(
-            (orders.processed_on <= d) & (orders.cancelled_on.isnull() | (orders.cancelled_on > d))
-        ).mutate(day=d)
-    else:
-        assert where.table is not None
-        p, o = where.table, orders.rename(o_customer_id="customer_id")
-        j = p.join(
-            o,
-            [
-                p.customer_id == o.o_customer_id,
-                o.processed_on <= p.day,
-                o.cancelled_on.isnull() | (o.cancelled_on > p.day),
-            ],
-        ).drop("o_customer_id")
-    if "seq" in j.columns:  # NOTE: order_facts.seq is final knowledge, not as of the day
-        j = j.drop("seq")
-    if not positions:
-        return j
-    group = [j[k] for k in where.keys]
-    first = ibis.row_number().over(group_by=group, order_by=[j.processed_at, j.order_id])
-    last = ibis.row_number().over(
-        group_by=group, order_by=[ibis.desc(j.processed_at), ibis.desc(j.order_id)]
-    )
-    return j.mutate(seq=first + 1, seq_desc=last + 1)
-
-
-def customer_stats(orders: ir.Table, columns: Collection[str] | None = None) -> ir.Table:
-    """Per point, the customer's order statistics from :func:`orders_as_of` rows.
-
-    The first and last order's fields are picked with arg-min / arg-max (no window needed);
-    ``second_day`` needs the positions and is left out without them.
-    """
-    # NOTE: keyed on the processing time alone (building a tie-breaking key per order costs
-    # more than the whole aggregate); two orders of one customer in the same microsecond
-    # would make the pick engine-dependent.
-    key = orders.processed_at
-    stats = {
-        "n_orders": orders.count(),
-        "spent": orders.amount.sum(),
-        "first_day": orders.processed_on.min(),
-        "last_day": orders.processed_on.max(),
-        "is_subscriber": orders.is_subscription.any(),
-        "first_channel": orders.channel.argmin(key),
-        "first_utm_source": orders.utm_source.argmin(key),
-        "first_utm_medium": orders.utm_medium.argmin(key),
-        "first_utm_campaign": orders.utm_campaign.argmin(key),
-        "first_source_name": orders.source_name.argmin(key),
-        "last_channel": orders.channel.argmax(key),
-    }
-    if "seq" in orders.columns:
-        stats["second_day"] = orders.processed_on.min(where=orders.seq == 2)
-    if columns is not None:  # only what the conditions read: unused aggregates are not free
-        stats = {k: v for k, v in stats.items() if k in columns}
-    return orders.group_by(["customer_id", "day"]).aggregate(**stats)
-
-
-def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
-    """Per point, the customer's tags as last recorded on or before its day."""
-    where = _Points.of(points)
-    if where.day is not None:
-        d = ibis.date(where.day)
-        j = history.filter(history.seen_on <= d).mutate(day=d)
-    else:
-        assert where.table is not None
-        p = where.table
-        h = history.select(
-            h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on", tags="tags"
-        )
-        j = p.join(h, [p.customer_id == h.h_customer_id, h.seen_on <= p.day])
-    group = [j[k] for k in where.keys]
-    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
-    j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
-    return j.select("customer_id", "day", tags_as_of=j.tags)
-
 
 @dataclass
 class _Compiler:
     facts: Facts
-    points: _Points
+    points: Points
     prebuilt: dict[str, ir.Table]
     features: dict[str, Callable[[], ir.Table]] = field(default_factory=dict)
     stat_columns: set[str] = field(default_factory=set)
@@ -232,13 +85,13 @@ class _Compiler:
     # ------------------------------------------------------------ driver
 
     def run(self, condition: ast.Condition) -> ir.Table:
-        self.positions = _needs_positions(condition)
+        self.positions = needs_positions(condition)
         build = self.condition(condition)
         frame = self.frame()
         return frame.select("customer_id", "day", member=build(frame))
 
     def run_many(self, conditions: Sequence[ast.Condition]) -> ir.Table:
-        self.positions = any(_needs_positions(c) for c in conditions)
+        self.positions = any(needs_positions(c) for c in conditions)
         builds = [self.condition(c) for c in conditions]
         frame = self.frame()
         columns = {f"m{i}": build(frame) for i, build in enumerate(builds)}
@@ -675,108 +528,3 @@ def _interval(value: ast.RelativeDate) -> Any:
 
 
 # Attributes that need each order's position among the customer's orders.
-_POSITIONAL = {"days_to_second_order"}
-
-
-def attributes_of(condition: ast.Condition) -> set[str]:
-    """Names of the attributes a (resolved) condition reads.
-
-    >>> sorted(attributes_of(ast.Not(ast.Contains("customer_tags", ast.StringValue("x")))))
-    ['customer_tags']
-    """
-    return {n.attribute for n in _leaves(condition) if hasattr(n, "attribute")}
-
-
-def _needs_positions(condition: ast.Condition) -> bool:
-    for node in _leaves(condition):
-        if getattr(node, "attribute", None) in _POSITIONAL:
-            return True
-        if isinstance(node, ast.FunctionCondition) and any(
-            a.name == "order_number" for a in node.args
-        ):
-            return True
-    return False
-
-
-# ---------------------------------------------------------------- change points
-
-
-def offsets_of(condition: ast.Condition) -> set[int]:
-    """Day offsets after a customer's events at which ``condition`` can change its value.
-
-    A relative date ``-30d`` compared with an event day ``e`` flips at ``e + 30`` or
-    ``e + 31``; months and years are covered by the whole range of their possible lengths.
-
-    >>> sorted(offsets_of(ast.Comparison("last_order_date", "<", ast.RelativeDate(90, "d"))))
-    [0, 90, 91]
-    """
-    found: set[int] = {0}
-    for value in _values(condition):
-        found |= _value_offsets(value)
-    for node in _leaves(condition):
-        if isinstance(node, ast.Comparison | ast.Between) and node.attribute in (
-            "days_since_last_order",
-        ):
-            for v in _values(node):
-                if isinstance(v, ast.NumberValue):
-                    n = int(v.value)
-                    found |= {n - 1, n, n + 1}
-        if getattr(node, "attribute", None) == "rfm_group":
-            found |= {d + k for d in RFM_RECENCY_DAYS for k in (0, 1)}
-    return {k for k in found if k >= 0}
-
-
-def absolute_dates_of(condition: ast.Condition) -> set[dt.date]:
-    """Calendar days on which a condition with absolute dates can change for everyone."""
-    days: set[dt.date] = set()
-    for value in _values(condition):
-        if isinstance(value, ast.DateValue):
-            days |= {value.value, value.value + dt.timedelta(days=1)}
-    return days
-
-
-def _value_offsets(value: ast.Value) -> set[int]:
-    if isinstance(value, ast.NamedDate):
-        return {0, 1} if value.name == "today" else {1, 2}
-    if not isinstance(value, ast.RelativeDate):
-        return set()
-    n = value.amount
-    if value.unit == "d":
-        return {n, n + 1}
-    if value.unit == "w":
-        return {7 * n, 7 * n + 1}
-    if value.unit == "m":
-        return set(range(28 * n, 31 * n + 2))
-    return set(range(365 * n, 366 * n + 2))
-
-
-def _leaves(node: ast.Condition) -> list[ast.Condition]:
-    if isinstance(node, ast.And | ast.Or):
-        return [leaf for item in node.items for leaf in _leaves(item)]
-    if isinstance(node, ast.Not):
-        return _leaves(node.item)
-    return [node]
-
-
-def _values(node: Any) -> list[ast.Value]:
-    """Every value in a condition, lists flattened."""
-    found: list[ast.Value] = []
-    if isinstance(node, ast.And | ast.Or):
-        for item in node.items:
-            found += _values(item)
-    elif isinstance(node, ast.Not):
-        found += _values(node.item)
-    elif isinstance(node, ast.FunctionCondition):
-        for argument in node.args:
-            found += _flatten(argument.value)
-    else:
-        for name in ("value", "low", "high"):
-            if hasattr(node, name):
-                found += _flatten(getattr(node, name))
-    return found
-
-
-def _flatten(value: ast.Value) -> list[ast.Value]:
-    if isinstance(value, ast.ListValue):
-        return [v for item in value.items for v in _flatten(item)]
-    return [value]

@@ -1,0 +1,155 @@
+"""As-of building blocks: what was known about each customer at the end of a day.
+
+A *point* is a ``(customer_id, day)`` pair (or one day for every customer). For each point,
+:func:`orders_as_of` gives the orders valid at the end of that day, :func:`customer_stats` the
+customer's order statistics from them and :func:`tags_as_of` the tags last recorded by then.
+The compiler, the day snapshots, the metrics and the journeys all read through these, so they
+agree on what "as of a day" means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+__all__ = ["Facts", "Points", "customer_stats", "orders_as_of", "tags_as_of"]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The fact tables a condition reads (see :mod:`segmentry.facts`)."""
+
+    orders: ir.Table
+    lines: ir.Table
+    customers: ir.Table
+    tag_history: ir.Table
+
+    @classmethod
+    def of(cls, con: BaseBackend) -> Facts:
+        return cls(
+            orders=con.table("order_facts"),
+            lines=con.table("line_facts"),
+            customers=con.table("customers"),
+            tag_history=con.table("customer_tag_history"),
+        )
+
+
+@dataclass(frozen=True)
+class Points:
+    """Where to evaluate: a ``(customer_id, day)`` table, or one ``day`` for everyone."""
+
+    table: ir.Table | None = None
+    day: dt.date | None = None
+
+    @classmethod
+    def of(cls, points: ir.Table | dt.date | Points) -> Points:
+        if isinstance(points, Points):
+            return points
+        if isinstance(points, dt.date):
+            return cls(day=points)
+        return cls(table=points.select("customer_id", "day"))
+
+    @property
+    def source(self) -> ir.Table | dt.date:
+        """What :func:`orders_as_of` and :func:`tags_as_of` take."""
+        if self.day is not None:
+            return self.day
+        assert self.table is not None
+        return self.table
+
+    @property
+    def keys(self) -> list[str]:
+        """Join keys of per-point tables (the day is a constant for a single day)."""
+        return ["customer_id"] if self.day is not None else ["customer_id", "day"]
+
+
+def orders_as_of(
+    orders: ir.Table, points: ir.Table | dt.date, *, positions: bool = True
+) -> ir.Table:
+    """Each point's orders valid at the end of its day, with their as-of positions.
+
+    An order counts from its ``processed_on`` day until the day before it is cancelled;
+    ``seq`` (1 = first order) and ``seq_desc`` (1 = latest) are positions among those orders
+    (computed only with ``positions``: a window over all orders is not free).
+    """
+    where = Points.of(points)
+    if where.day is not None:
+        d = ibis.date(where.day)
+        j = orders.filter(
+            (orders.processed_on <= d) & (orders.cancelled_on.isnull() | (orders.cancelled_on > d))
+        ).mutate(day=d)
+    else:
+        assert where.table is not None
+        p, o = where.table, orders.rename(o_customer_id="customer_id")
+        j = p.join(
+            o,
+            [
+                p.customer_id == o.o_customer_id,
+                o.processed_on <= p.day,
+                o.cancelled_on.isnull() | (o.cancelled_on > p.day),
+            ],
+        ).drop("o_customer_id")
+    if "seq" in j.columns:  # NOTE: order_facts.seq is final knowledge, not as of the day
+        j = j.drop("seq")
+    if not positions:
+        return j
+    group = [j[k] for k in where.keys]
+    first = ibis.row_number().over(group_by=group, order_by=[j.processed_at, j.order_id])
+    last = ibis.row_number().over(
+        group_by=group, order_by=[ibis.desc(j.processed_at), ibis.desc(j.order_id)]
+    )
+    return j.mutate(seq=first + 1, seq_desc=last + 1)
+
+
+def customer_stats(orders: ir.Table, columns: Collection[str] | None = None) -> ir.Table:
+    """Per point, the customer's order statistics from :func:`orders_as_of` rows.
+
+    The first and last order's fields are picked with arg-min / arg-max (no window needed);
+    ``second_day`` needs the positions and is left out without them.
+    """
+    # NOTE: keyed on the processing time alone (building a tie-breaking key per order costs
+    # more than the whole aggregate); two orders of one customer in the same microsecond
+    # would make the pick engine-dependent.
+    key = orders.processed_at
+    stats = {
+        "n_orders": orders.count(),
+        "spent": orders.amount.sum(),
+        "first_day": orders.processed_on.min(),
+        "last_day": orders.processed_on.max(),
+        "is_subscriber": orders.is_subscription.any(),
+        "first_channel": orders.channel.argmin(key),
+        "first_utm_source": orders.utm_source.argmin(key),
+        "first_utm_medium": orders.utm_medium.argmin(key),
+        "first_utm_campaign": orders.utm_campaign.argmin(key),
+        "first_source_name": orders.source_name.argmin(key),
+        "last_channel": orders.channel.argmax(key),
+    }
+    if "seq" in orders.columns:
+        stats["second_day"] = orders.processed_on.min(where=orders.seq == 2)
+    if columns is not None:  # only what the conditions read: unused aggregates are not free
+        stats = {k: v for k, v in stats.items() if k in columns}
+    return orders.group_by(["customer_id", "day"]).aggregate(**stats)
+
+
+def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
+    """Per point, the customer's tags as last recorded on or before its day."""
+    where = Points.of(points)
+    if where.day is not None:
+        d = ibis.date(where.day)
+        j = history.filter(history.seen_on <= d).mutate(day=d)
+    else:
+        assert where.table is not None
+        p = where.table
+        h = history.select(
+            h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on", tags="tags"
+        )
+        j = p.join(h, [p.customer_id == h.h_customer_id, h.seen_on <= p.day])
+    group = [j[k] for k in where.keys]
+    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
+    j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+    return j.select("customer_id", "day", tags_as_of=j.tags)
