@@ -8,6 +8,7 @@ entry is never stale, only unused.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import time
@@ -37,6 +38,7 @@ from segmentry.web.schemas import (
     SegmentDetail,
     SegmentList,
     SegmentSummary,
+    TagSyncOut,
 )
 from segmentry.workspace import Workspace
 
@@ -50,6 +52,7 @@ __all__ = [
     "segment_detail",
     "segment_list",
     "summaries",
+    "tag_sync",
 ]
 
 SORT_KEYS = ("name", "customers", "repeat_rate", "ltv", "aov", "revenue_30d", "change_30d")
@@ -161,8 +164,20 @@ def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str) -> SegmentDe
     return SegmentDetail(
         segment=summary, history_start=segment.history_start,
         computed_through=segment.computed_through, created_at=segment.created_at,
-        updated_at=segment.updated_at, metrics=rows,
+        updated_at=segment.updated_at, metrics=rows, tag_sync=tag_sync(ws, name),
     )
+
+
+def tag_sync(ws: Workspace, name: str) -> TagSyncOut | None:
+    """The segment's Shopify tag-sync status (read fresh: a sync may run at any time)."""
+    if ws.settings.shopify is None:
+        return None
+    from segmentry.connectors.shopify.tags import sync_status
+
+    status = sync_status(ws.state, name)
+    if status is None:
+        return None
+    return TagSyncOut.model_validate(dataclasses.asdict(status))
 
 
 def _computed(ws: Workspace, name: str, day: dt.date | None) -> tuple[Segment, dt.date]:

@@ -30,6 +30,9 @@ __all__ = [
     "SegmentSummary",
     "SegmentUpdate",
     "SettingsOut",
+    "TagSyncAudit",
+    "TagSyncJob",
+    "TagSyncOut",
     "TemplateOut",
     "TokenCreate",
     "TokenCreated",
@@ -103,6 +106,43 @@ class MetricRow(BaseModel):
     left: int = 0
 
 
+class TagSyncJob(BaseModel):
+    """The last sync job: writes planned and writes Shopify confirmed."""
+
+    id: int
+    status: str = Field(description="running, succeeded or failed.")
+    created_at: UtcDatetime
+    finished_at: UtcDatetime | None = None
+    adds: int = Field(description="Customers to tag (planned).")
+    removes: int = Field(description="Customers to untag (planned).")
+    adds_done: int = 0
+    removes_done: int = 0
+    failed: int = Field(0, description="Writes Shopify refused.")
+    error: str | None = None
+
+
+class TagSyncAudit(BaseModel):
+    at: UtcDatetime
+    customer_id: str | None = None
+    action: str = Field(description="tags_add or tags_remove.")
+    tags: str
+    result: str = Field(description="ok or failed.")
+
+
+class TagSyncOut(BaseModel):
+    """The segment's Shopify tag sync (``segmentry segments sync``)."""
+
+    tag: str = Field(description="The customer tag segmentry manages for this segment.")
+    retired_tags: list[str] = Field(default_factory=list)
+    shopify_segment_id: str | None = Field(
+        None, description="The Shopify segment matching the tag, when one was created.")
+    bound_at: UtcDatetime
+    last_job: TagSyncJob | None = None
+    audit_entries: int = Field(description="Tag changes in the audit log for this segment.")
+    recent_audit: list[TagSyncAudit] = Field(default_factory=list,
+                                             description="The newest audit-log entries.")
+
+
 class SegmentDetail(BaseModel):
     segment: SegmentSummary
     history_start: dt.date | None = None
@@ -110,6 +150,9 @@ class SegmentDetail(BaseModel):
     created_at: UtcDatetime
     updated_at: UtcDatetime
     metrics: list[MetricRow]
+    tag_sync: TagSyncOut | None = Field(
+        None, description="Shopify tag-sync status; null when the segment is not synced to a "
+                          "tag or Shopify is not connected.")
 
 
 class Share(BaseModel):

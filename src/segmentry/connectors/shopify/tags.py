@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from segmentry.workspace import Workspace
 
 __all__ = [
+    "AuditEntry",
+    "JobStatus",
+    "SyncStatus",
     "TagPlan",
     "bind",
     "create_job",
@@ -47,8 +50,10 @@ __all__ = [
     "plan_tags",
     "resume_jobs",
     "run_job",
+    "sync_status",
 ]
 
+RECENT_AUDIT = 5  # audit-log entries :func:`sync_status` returns
 BATCH_SIZE = 50  # mutations per request: 500 points, half of a 1,000-point bucket
 _RESULT = "node { id ... on Customer { tags } } userErrors { field message }"
 
@@ -433,3 +438,111 @@ def require_binding(ws: Workspace, segment: str) -> dict[str, Any]:
             hint="Use `segmentry segments sync NAME --tag …`.",
         )
     return binding
+
+
+# ---------------------------------------------------------------- status (read-only)
+
+
+@dataclass
+class JobStatus:
+    """One sync job: planned writes (``adds``/``removes``) and how many Shopify confirmed."""
+
+    id: int
+    status: str  # running, succeeded, failed
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    adds: int
+    removes: int
+    adds_done: int = 0
+    removes_done: int = 0
+    failed: int = 0
+    error: str | None = None
+
+
+@dataclass
+class AuditEntry:
+    at: dt.datetime
+    customer_id: str | None
+    action: str
+    tags: str
+    result: str
+
+
+@dataclass
+class SyncStatus:
+    """Where a segment's tag sync stands: its binding, last job and audit log."""
+
+    segment: str
+    tag: str
+    retired_tags: list[str]
+    shopify_segment_id: str | None
+    bound_at: dt.datetime
+    last_job: JobStatus | None
+    audit_entries: int
+    recent_audit: list[AuditEntry]
+
+
+def sync_status(engine: sa.Engine, segment: str) -> SyncStatus | None:
+    """``segment``'s tag-sync status, or None when it is not bound to a tag (writes nothing)."""
+    if not sa.inspect(engine).has_table(tables.tag_bindings.name):
+        return None
+    jobs, items, audit = tables.sync_jobs, tables.sync_items, tables.audit_log
+    with engine.connect() as conn:
+        binding = binding_of(conn, segment)
+        if binding is None:
+            return None
+        retired = conn.execute(
+            sa.select(tables.managed_tags.c.tag)
+            .where(
+                tables.managed_tags.c.segment == segment,
+                tables.managed_tags.c.retired_at.is_not(None),
+            )
+            .order_by(tables.managed_tags.c.tag)
+        ).scalars().all()
+        job_row = (
+            conn.execute(
+                sa.select(jobs).where(jobs.c.segment == segment).order_by(jobs.c.id.desc())
+            )
+            .mappings()
+            .first()
+        )
+        last_job = None
+        if job_row is not None:
+            last_job = JobStatus(
+                id=int(job_row["id"]), status=job_row["status"],
+                created_at=job_row["created_at"], finished_at=job_row["finished_at"],
+                adds=int(job_row["adds"] or 0), removes=int(job_row["removes"] or 0),
+                error=job_row["error"],
+            )
+            counts = conn.execute(
+                sa.select(items.c.action, items.c.status, sa.func.count())
+                .where(items.c.job_id == last_job.id, items.c.status != "pending")
+                .group_by(items.c.action, items.c.status)
+            ).all()
+            for action, status, count in counts:
+                if status == "failed":
+                    last_job.failed += int(count)
+                elif action == "add":
+                    last_job.adds_done += int(count)
+                else:
+                    last_job.removes_done += int(count)
+        total = conn.execute(
+            sa.select(sa.func.count()).select_from(audit).where(audit.c.segment == segment)
+        ).scalar()
+        recent = conn.execute(
+            sa.select(audit.c.at, audit.c.customer_id, audit.c.action, audit.c.tags,
+                      audit.c.result)
+            .where(audit.c.segment == segment)
+            .order_by(audit.c.id.desc())
+            .limit(RECENT_AUDIT)
+        ).all()
+    return SyncStatus(
+        segment=segment,
+        tag=binding["tag"],
+        retired_tags=list(retired),
+        shopify_segment_id=binding["shopify_segment_id"],
+        bound_at=binding["created_at"],
+        last_job=last_job,
+        audit_entries=int(total or 0),
+        recent_audit=[AuditEntry(r.at, r.customer_id, r.action, r.tags, r.result) for r in recent],
+    )
