@@ -289,7 +289,9 @@ class SegmentBook:
                 segment.computed_through,
             )
         )
-        return frame.sort_values("day").reset_index(drop=True)
+        frame = frame.sort_values("day").reset_index(drop=True)
+        frame["day"] = [_as_date(d) for d in frame["day"]]  # dates, as in metrics()
+        return frame
 
     def metrics(self, name: str) -> pd.DataFrame:
         segment = self._computed(name)
