@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 import segmentry.membership
@@ -117,8 +116,7 @@ def test_a_run_for_the_next_day_records_who_joined_and_left(shop: Workspace) -> 
     assert (one.customers, one.joined, one.left) == (1, 1, 1)
     assert (one.orders, one.revenue) == (1, Decimal("2500.00"))  # c10's cleanser
     history = shop.history("one-order")
-    days = [pd.Timestamp(d).date() for d in history.day]  # NOTE: datetime64, unlike metrics
-    moves = history.set_index(pd.Index(days)).loc[NEXT]
+    moves = history.set_index("day").loc[NEXT]
     assert (moves.joined, moves.left) == (1, 1)
     assert shop.segment("repeaters").computed_through == NEXT
 
