@@ -93,6 +93,8 @@ class Pipeline:
                         report, "metrics", lambda: self._metrics(snapshot, pending, progress)
                     )
                 self._stage(report, "commit", lambda: self._commit(report, pending))
+                # The commit wrote the run record before its own timing was known.
+                self._record_stage(report, report.stages[-1])
             except BaseException as e:
                 self._fail(report, e)
                 if isinstance(e, SegmentryError):
@@ -117,11 +119,21 @@ class Pipeline:
             status, detail = "failed", str(e)
         stage = StageReport("activate", time.perf_counter() - started, status, detail)
         report.stages.append(stage)
+        self._record_stage(report, stage)
+
+    def _record_stage(self, report: RunReport, stage: StageReport) -> None:
+        """Add one stage to a run record written before the stage finished."""
         with self.ws.state.begin() as conn:
-            conn.execute(state.run_stages.insert().values(
-                run_id=report.run_id, position=len(report.stages) - 1, stage=stage.stage,
-                status=stage.status, seconds=stage.seconds, detail=stage.detail,
-            ))
+            conn.execute(
+                state.run_stages.insert().values(
+                    run_id=report.run_id,
+                    position=report.stages.index(stage),
+                    stage=stage.stage,
+                    status=stage.status,
+                    seconds=stage.seconds,
+                    detail=stage.detail,
+                )
+            )
 
     # ------------------------------------------------------------ stages
 
