@@ -99,7 +99,22 @@ RAW_PRODUCTS = pa.schema(
 
 
 def _tail(column: Any) -> Any:
-    """The numeric tail of GIDs: ``gid://shopify/Order/1`` → ``1``."""
+    """The numeric tail of GIDs: ``gid://shopify/Order/1`` → ``1``.
+
+    >>> _tail(pa.array(["gid://shopify/Order/1", None, "gid://shopify/Order/22"])).to_pylist()
+    ['1', None, '22']
+    >>> _tail(pa.array(["gid://shopify/Order/1", "gid://shopify/LineItem/2"])).to_pylist()
+    ['1', '2']
+    """
+    # NOTE: a column almost always holds one type of id, so one shared prefix is cut by
+    # position (cheap); the regular expression is the fallback for mixed columns.
+    present = pc.drop_null(column)
+    first = present[0].as_py() if len(present) else None
+    if isinstance(first, str) and first.startswith("gid://shopify/"):
+        prefix = first[: first.rindex("/") + 1]
+        shared = pc.all(pc.starts_with(column, prefix)).as_py()
+        if shared is not False:
+            return pc.utf8_slice_codeunits(column, len(prefix))
     return pc.replace_substring_regex(column, r"^gid://shopify/[^/]+/", "")
 
 
