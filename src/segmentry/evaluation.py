@@ -24,7 +24,13 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmentry.language import ast
-from segmentry.language.asof import Facts, customer_stats, orders_as_of, tags_as_of
+from segmentry.language.asof import (
+    Facts,
+    customer_stats,
+    lines_as_of,
+    orders_as_of,
+    tags_as_of,
+)
 from segmentry.language.changes import absolute_dates_of, attributes_of, offsets_of
 from segmentry.language.compiler import evaluate, evaluate_many
 
@@ -52,8 +58,10 @@ class Snapshot:
     >>> # with Snapshot(con, day) as snap: members_on(con, condition, day, snap)
     """
 
-    def __init__(self, con: BaseBackend, day: dt.date) -> None:
-        self.con, self.day = con, day
+    def __init__(self, con: BaseBackend, day: dt.date, *, with_lines: bool = False) -> None:
+        # with_lines: also keep every as-of order line (for many one-off queries, as the web
+        # app's live count makes; the daily run reads the lines once and does not need it).
+        self.con, self.day, self.with_lines = con, day, with_lines
         self.tables: dict[str, ir.Table] = {}
         # After members_of_all: segment name → its boolean column in tables["members"].
         self.member_columns: dict[str, str] = {}
@@ -64,6 +72,8 @@ class Snapshot:
         orders = self._materialise("orders", orders_as_of(facts.orders, self.day))
         self._materialise("stats", customer_stats(orders))
         self._materialise("tags", tags_as_of(facts.tag_history, self.day))
+        if self.with_lines:
+            self._materialise("lines", lines_as_of(orders, facts.lines))
         return self
 
     def members_of_all(self, conditions: Mapping[str, ast.Condition]) -> dict[str, ir.Table]:

@@ -17,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-__all__ = ["Facts", "Points", "customer_stats", "orders_as_of", "tags_as_of"]
+__all__ = ["Facts", "Points", "customer_stats", "lines_as_of", "orders_as_of", "tags_as_of"]
 
 
 @dataclass(frozen=True)
@@ -153,3 +153,22 @@ def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
     rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
     j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
     return j.select("customer_id", "day", tags_as_of=j.tags)
+
+
+def lines_as_of(orders: ir.Table, lines: ir.Table) -> ir.Table:
+    """The lines of :func:`orders_as_of` rows, each with its order's fields and position."""
+    wanted = ("customer_id", "day", "order_id", "seq", "processed_on", "channel",
+              "utm_source", "utm_medium", "utm_campaign", "source_name", "discount_codes",
+              "order_tags", "is_subscription", "total")
+    o = orders.select(*(c for c in wanted if c in orders.columns))
+    lf = lines.select(
+        l_order_id="order_id",
+        product_id="product_id",
+        sku="sku",
+        product_type="product_type",
+        vendor="vendor",
+        product_line="product_line",
+        product_tags="product_tags",
+        quantity="quantity",
+    )
+    return o.join(lf, o.order_id == lf.l_order_id).drop("l_order_id")

@@ -28,7 +28,14 @@ import ibis
 import ibis.expr.types as ir
 
 from segmentry.language import ast
-from segmentry.language.asof import Facts, Points, customer_stats, orders_as_of, tags_as_of
+from segmentry.language.asof import (
+    Facts,
+    Points,
+    customer_stats,
+    lines_as_of,
+    orders_as_of,
+    tags_as_of,
+)
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, RFM_RECENCY_DAYS, Kind
 from segmentry.language.changes import needs_positions
 
@@ -138,22 +145,9 @@ class _Compiler:
         return self.prebuilt["orders"]
 
     def lines(self) -> ir.Table:
-        orders = self.orders()
-        wanted = ("customer_id", "day", "order_id", "seq", "processed_on", "channel",
-                  "utm_source", "utm_medium", "utm_campaign", "source_name", "discount_codes",
-                  "order_tags", "is_subscription", "total")
-        o = orders.select(*(c for c in wanted if c in orders.columns))
-        lf = self.facts.lines.select(
-            l_order_id="order_id",
-            product_id="product_id",
-            sku="sku",
-            product_type="product_type",
-            vendor="vendor",
-            product_line="product_line",
-            product_tags="product_tags",
-            quantity="quantity",
-        )
-        return o.join(lf, o.order_id == lf.l_order_id).drop("l_order_id")
+        if "lines" not in self.prebuilt:
+            self.prebuilt["lines"] = lines_as_of(self.orders(), self.facts.lines)
+        return self.prebuilt["lines"]
 
     def stats(self, columns: tuple[str, ...]) -> None:
         """Ask for per-customer statistics; only the columns some condition reads are built."""

@@ -306,7 +306,7 @@ def _day_snapshot(ws: Workspace, day: dt.date, snapshots: dict[Any, Snapshot]) -
         for old in snapshots.values():
             old.__exit__(None, None, None)
         snapshots.clear()
-        snapshots[key] = Snapshot(ws.warehouse, day).__enter__()
+        snapshots[key] = Snapshot(ws.warehouse, day, with_lines=True).__enter__()
     return snapshots[key]
 
 
