@@ -31,6 +31,7 @@ from segmentry.connectors.identity import CustomerLinks, product_id_for
 from segmentry.connectors.records import (
     CENT,
     Cells,
+    OrderRows,
     Problems,
     ReadResult,
     Record,
@@ -197,22 +198,11 @@ def _read(cells: Cells, keys: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-class _Builder:
+class _Builder(OrderRows):
     """Turns each order's records into canonical rows; rejects an order with any bad row."""
 
-    def __init__(
-        self,
-        shop_id: str,
-        tz: str,
-        columns: Mapping[str, str],
-        problems: Problems,
-        links: CustomerLinks,
-    ) -> None:
-        self.shop_id, self.tz, self.columns = shop_id, tz, columns
-        self.problems, self.links = problems, links
-        self.orders: list[dict[str, Any]] = []
-        self.lines: list[dict[str, Any]] = []
-        self.products: dict[str, tuple[Any, dict[str, Any]]] = {}
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.rejected: list[tuple[str, list[Record]]] = []
 
     def add(self, order_id: str, records: list[Record], *, lines: bool) -> None:

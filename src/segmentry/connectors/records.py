@@ -32,15 +32,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pyarrow as pa
 
 from segmentry.errors import BadRow, DataImportError
 from segmentry.ledger.store import LedgerBatch, arrow_schema, conform
 
+if TYPE_CHECKING:
+    from segmentry.connectors.identity import CustomerLinks
+
 __all__ = [
     "Cells",
+    "OrderRows",
     "Problems",
     "ReadResult",
     "Record",
@@ -62,6 +66,25 @@ _FALSE = {"no", "false", "n", "0", "f"}
 _OFFSET = re.compile(r"^(?P<stamp>.+?)\s*(?P<offset>Z|UTC|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _SLASHED = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
+
+
+class OrderRows:
+    """What an order-file reader accumulates: canonical order, line and product rows, and the
+    orders it rejected (each reader decides what a rejected order is)."""
+
+    def __init__(
+        self,
+        shop_id: str,
+        tz: str,
+        columns: Mapping[str, str],
+        problems: Problems,
+        links: CustomerLinks,
+    ) -> None:
+        self.shop_id, self.tz, self.columns = shop_id, tz, columns
+        self.problems, self.links = problems, links
+        self.orders: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.products: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 
 class ReadResult(NamedTuple):

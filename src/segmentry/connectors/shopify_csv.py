@@ -39,6 +39,7 @@ from segmentry.connectors.channels import (
 from segmentry.connectors.identity import CustomerLinks, customer_id_for_email, product_id_for
 from segmentry.connectors.records import (
     Cells,
+    OrderRows,
     Problems,
     ReadResult,
     Record,
@@ -181,22 +182,11 @@ def _group_by_name(
     return list(orders.values())
 
 
-class _OrdersBuilder:
+class _OrdersBuilder(OrderRows):
     """Turns grouped rows into canonical order, line and product rows."""
 
-    def __init__(
-        self,
-        shop_id: str,
-        tz: str,
-        columns: Mapping[str, str],
-        problems: Problems,
-        links: CustomerLinks,
-    ) -> None:
-        self.shop_id, self.tz, self.columns = shop_id, tz, columns
-        self.problems, self.links = problems, links
-        self.orders: list[dict[str, Any]] = []
-        self.lines: list[dict[str, Any]] = []
-        self.products: dict[str, tuple[Any, dict[str, Any]]] = {}
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.rejected: list[_Order] = []
 
     def add(self, order: _Order) -> None:
