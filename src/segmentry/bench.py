@@ -191,11 +191,10 @@ def _generate(customers: int, end: dt.date, folder: Path) -> dict[str, int]:
 def _import_and_run(
     ws: Any, results: _Results, folder: Path, end: dt.date, segments: int, history_days: int
 ) -> None:
-    from segmentry.evaluation import Snapshot, membership_history
+    from segmentry.evaluation import Snapshot
     from segmentry.facts import build_facts
     from segmentry.ledger.store import import_parquet_folder
-    from segmentry.membership import apply_day, write_history
-    from segmentry.metrics import daily_metrics, metrics_of_all_on_day
+    from segmentry.membership import write_history
 
     con = ws.warehouse
     with results.stage("import from Parquet"):
@@ -204,7 +203,7 @@ def _import_and_run(
     conditions = [ws.validate(q) for q in queries]
     # Yesterday's ledger as the starting point of the measured daily run.
     yesterday = end - dt.timedelta(days=1)
-    with results.stage("setup: yesterday's membership", f"{segments} segments") as extra:
+    with results.stage("setup: yesterday's membership", f"{segments} segments"):
         build_facts(con, subtract_refunds=True)
         tables = []
         named = {str(i + 1): condition for i, condition in enumerate(conditions)}
@@ -212,25 +211,79 @@ def _import_and_run(
             for key, members in snapshot.members_of_all(named).items():
                 start = members.mutate(valid_from=yesterday, valid_to=None)
                 tables.append(write_history(con, int(key), _intervals(start), tag="bench"))
-    with results.stage("daily run: facts", "order_facts + line_facts"):
-        build_facts(con, subtract_refunds=True)
-    with results.stage(f"daily run: {segments} segments + ledger diff + metrics") as extra:
-        # What `segmentry run` does after the facts: see Pipeline._segments / _metrics.
-        changed = 0
-        with Snapshot(con, end) as snapshot:
-            todays = snapshot.members_of_all(named)
-            for i, members in enumerate(todays.values()):
-                change = apply_day(con, tables[i], members, end)
-                changed += change.joined + change.left
-            metrics_of_all_on_day(con, snapshot)
-        extra["note"] = f"{segments} segments, {changed:,} joins+leaves"
-    with results.stage(f"history: {history_days} days of one new segment") as extra:
-        condition = ws.validate("number_of_orders >= 2 AND last_order_date < -90d")
-        start = end - dt.timedelta(days=history_days - 1)
-        table = write_history(con, 999, membership_history(con, condition, start, end), tag="h")
-        frame = daily_metrics(con, table, start, end)
-        extra["note"] = f"{len(frame)} days of metrics"
+    # NOTE: the daily run and the history run in fresh processes, as `segmentry run` and
+    # `segments add` do: a warm process would carry the import's buffers and arenas.
+    ws.close()
+    place = folder / "workspace"
+    results.add(_in_child("daily run: facts", _daily_facts, place))
+    results.add(
+        _in_child(
+            f"daily run: {segments} segments + ledger diff + metrics",
+            _daily_segments, place, queries, tables, end,
+        )
+    )
+    results.add(
+        _in_child(f"history: {history_days} days of one new segment", _history, place, end,
+                  history_days)
+    )
     _compare_hand_written(ws, results, end)
+
+
+def _in_child(stage: str, work: Any, *args: Any) -> Figure:
+    """Run ``work(workspace, *args)`` in a fresh process; its own wall, CPU and peak RSS."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        seconds, cpu, peak, note = pool.apply(_measured, (work, *args))
+    return Figure(stage, seconds, cpu, peak, note)
+
+
+def _measured(work: Any, place: Path, *args: Any) -> tuple[float, float, int, str]:
+    from segmentry.workspace import Workspace
+
+    meter, process = _Meter(), psutil.Process()
+    meter.reset()
+    cpu, started = _cpu(process), time.perf_counter()
+    with Workspace.open(place) as ws:
+        note = work(ws, *args)
+    seconds, used = time.perf_counter() - started, _cpu(process) - cpu
+    meter.stop()
+    return seconds, used, meter.peak, note
+
+
+def _daily_facts(ws: Any) -> str:
+    from segmentry.facts import build_facts
+
+    build_facts(ws.warehouse, subtract_refunds=ws.settings.metrics.subtract_refunds)
+    return "order_facts + line_facts"
+
+
+def _daily_segments(ws: Any, queries: list[str], tables: list[str], end: dt.date) -> str:
+    """What `segmentry run` does after the facts: see Pipeline._segments / _metrics."""
+    from segmentry.evaluation import Snapshot
+    from segmentry.membership import apply_day
+    from segmentry.metrics import metrics_of_all_on_day
+
+    con, changed = ws.warehouse, 0
+    named = {str(i + 1): ws.validate(q) for i, q in enumerate(queries)}
+    with Snapshot(con, end) as snapshot:
+        todays = snapshot.members_of_all(named)
+        for i, members in enumerate(todays.values()):
+            change = apply_day(con, tables[i], members, end)
+            changed += change.joined + change.left
+        metrics_of_all_on_day(con, snapshot)
+    return f"{len(queries)} segments, {changed:,} joins+leaves"
+
+
+def _history(ws: Any, end: dt.date, days: int) -> str:
+    from segmentry.evaluation import membership_history
+    from segmentry.membership import write_history
+    from segmentry.metrics import daily_metrics
+
+    con = ws.warehouse
+    condition = ws.validate("number_of_orders >= 2 AND last_order_date < -90d")
+    start = end - dt.timedelta(days=days - 1)
+    table = write_history(con, 999, membership_history(con, condition, start, end), tag="h")
+    frame = daily_metrics(con, table, start, end)
+    return f"{len(frame)} days of metrics"
 
 
 def _intervals(members: Any) -> Any:
