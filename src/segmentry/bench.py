@@ -191,30 +191,22 @@ def _generate(customers: int, end: dt.date, folder: Path) -> dict[str, int]:
 def _import_and_run(
     ws: Any, results: _Results, folder: Path, end: dt.date, segments: int, history_days: int
 ) -> None:
-    from segmentry.evaluation import Snapshot
-    from segmentry.facts import build_facts
     from segmentry.ledger.store import import_parquet_folder
-    from segmentry.membership import write_history
+    from segmentry.membership import table_name
 
-    con = ws.warehouse
     with results.stage("import from Parquet"):
-        import_parquet_folder(con, folder / "parquet", tz=ws.settings.shop.timezone)
+        import_parquet_folder(ws.warehouse, folder / "parquet", tz=ws.settings.shop.timezone)
     queries = (BENCH_QUERIES * (segments // len(BENCH_QUERIES) + 1))[:segments]
-    conditions = [ws.validate(q) for q in queries]
     # Yesterday's ledger as the starting point of the measured daily run.
     yesterday = end - dt.timedelta(days=1)
-    with results.stage("setup: yesterday's membership", f"{segments} segments"):
-        build_facts(con, subtract_refunds=True)
-        tables = []
-        named = {str(i + 1): condition for i, condition in enumerate(conditions)}
-        with Snapshot(con, yesterday) as snapshot:
-            for key, members in snapshot.members_of_all(named).items():
-                start = members.mutate(valid_from=yesterday, valid_to=None)
-                tables.append(write_history(con, int(key), _intervals(start), tag="bench"))
-    # NOTE: the daily run and the history run in fresh processes, as `segmentry run` and
-    # `segments add` do: a warm process would carry the import's buffers and arenas.
+    # NOTE: every later stage runs in a fresh process, as `segmentry run` and `segments add`
+    # do: a warm process would carry the import's buffers and arenas.
     ws.close()
     place = folder / "workspace"
+    tables = [table_name(i + 1, "bench") for i in range(len(queries))]
+    results.add(
+        _in_child("setup: yesterday's membership", _setup, place, queries, yesterday)
+    )
     results.add(_in_child("daily run: facts", _daily_facts, place))
     results.add(
         _in_child(
@@ -226,7 +218,35 @@ def _import_and_run(
         _in_child(f"history: {history_days} days of one new segment", _history, place, end,
                   history_days)
     )
-    _compare_hand_written(ws, results, end)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        figure = pool.apply(_compare_in_child, (place, end))
+    results.add(figure)
+
+
+def _setup(ws: Any, queries: list[str], day: dt.date) -> str:
+    """Each segment's ledger as of ``day``: the starting point of the measured daily run."""
+    from segmentry.evaluation import Snapshot
+    from segmentry.facts import build_facts
+    from segmentry.membership import write_history
+
+    con = ws.warehouse
+    build_facts(con, subtract_refunds=True)
+    named = {str(i + 1): ws.validate(q) for i, q in enumerate(queries)}
+    with Snapshot(con, day) as snapshot:
+        for key, members in snapshot.members_of_all(named).items():
+            start = members.mutate(valid_from=day, valid_to=None)
+            write_history(con, int(key), _intervals(start), tag="bench")
+    return f"{len(queries)} segments"
+
+
+def _compare_in_child(place: Path, end: dt.date) -> Figure:
+    from segmentry.workspace import Workspace
+
+    results = _Results(Console(quiet=True))
+    with Workspace.open(place) as ws:
+        _compare_hand_written(ws, results, end)
+    results.meter.stop()
+    return results.rows[-1]
 
 
 def _in_child(stage: str, work: Any, *args: Any) -> Figure:
