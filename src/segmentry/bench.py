@@ -19,16 +19,19 @@ import multiprocessing
 import shutil
 import threading
 import time
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
+import pyarrow as pa
+import pyarrow.compute as pc
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["BENCH_QUERIES", "HAND_WRITTEN_SQL", "Figure", "run_benchmark"]
+__all__ = ["BENCH_QUERIES", "HAND_WRITTEN_SQL", "Figure", "run_benchmark", "split_last_day"]
 
 # The 12 starter queries plus variants: 50 segments of the kinds shops define.
 _VARIANTS = [
@@ -168,8 +171,13 @@ def run_benchmark(
     # NOTE: generated in a child process so that its memory (numpy keeps freed arenas) does
     # not count in the peak RSS of the stages measured below.
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        counts = pool.apply(_generate, (customers, end, folder / "parquet"))
-    out.print(f"  {counts['orders']:,} orders, {counts['order_lines']:,} lines", highlight=False)
+        counts = pool.apply(_generate, (customers, end, folder))
+    out.print(
+        f"  {counts['orders']:,} orders, {counts['order_lines']:,} lines; the daily run "
+        f"ingests {end}'s {counts['day_orders']:,} orders (new and cancelled) and "
+        f"{counts['day_order_lines']:,} lines",
+        highlight=False,
+    )
     ws = Workspace.create(folder / "workspace", shop_id="bench")
     try:
         _import_and_run(ws, results, folder, end, segments, history_days)
@@ -181,39 +189,78 @@ def run_benchmark(
 
 
 def _generate(customers: int, end: dt.date, folder: Path) -> dict[str, int]:
+    """The store as Parquet: everything known before ``end`` in ``parquet/``, and ``end``'s
+    own orders (and cancellations of earlier ones) in ``day/``, for the daily run to ingest."""
     from segmentry.connectors.demo import generate_store, write_parquet
 
     tables = generate_store(customers, seed=7, end_date=end, shop_id="bench")
-    write_parquet(tables, folder)
-    return {name: table.num_rows for name, table in tables.items()}
+    counts = {name: table.num_rows for name, table in tables.items()}
+    history, day = split_last_day(tables, end, "Asia/Tokyo")
+    write_parquet(history, folder / "parquet")
+    write_parquet(day, folder / "day")
+    return counts | {f"day_{name}": table.num_rows for name, table in day.items()}
+
+
+def split_last_day(
+    tables: dict[str, pa.Table], day: dt.date, tz: str
+) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
+    """Split a store into what was known before ``day`` and what ``day`` brought.
+
+    ``day`` brings the orders processed on it (shop time zone) with their lines, and the
+    earlier orders cancelled on it (in the first part they are not cancelled yet).
+
+    >>> ts = pa.array([dt.datetime(2026, 6, 29, 14), dt.datetime(2026, 6, 29, 16)])
+    >>> orders = pa.table({"order_id": ["a", "b"], "processed_at": ts,
+    ...                    "cancelled_at": pa.array([ts[1].as_py(), None])})
+    >>> lines = pa.table({"order_id": ["a", "b"], "line_id": ["1", "2"]})
+    >>> before, on = split_last_day({"orders": orders, "order_lines": lines},
+    ...                             dt.date(2026, 6, 30), "Asia/Tokyo")
+    >>> before["orders"].to_pydict()["cancelled_at"], on["orders"]["order_id"].to_pylist()
+    ([None], ['a', 'b'])
+    >>> on["order_lines"]["line_id"].to_pylist()
+    ['2']
+    """
+    start = dt.datetime.combine(day, dt.time(), zoneinfo.ZoneInfo(tz))
+    cutoff = pa.scalar(start.astimezone(dt.UTC).replace(tzinfo=None), pa.timestamp("us"))
+    orders, lines = tables["orders"], tables["order_lines"]
+    placed = pc.greater_equal(orders["processed_at"], cutoff)
+    cancelled = pc.fill_null(pc.greater_equal(orders["cancelled_at"], cutoff), False)
+    known = orders.filter(pc.invert(placed))
+    still_open = pc.fill_null(pc.greater_equal(known["cancelled_at"], cutoff), False)
+    uncancelled = pc.if_else(still_open, pa.scalar(None, known["cancelled_at"].type),
+                             known["cancelled_at"])
+    known = known.set_column(known.schema.get_field_index("cancelled_at"), "cancelled_at",
+                             uncancelled)
+    new_ids = orders.filter(placed)["order_id"]
+    new_lines = pc.is_in(lines["order_id"], value_set=new_ids)
+    before = dict(tables) | {"orders": known, "order_lines": lines.filter(pc.invert(new_lines))}
+    on_day = {"orders": orders.filter(pc.or_(placed, cancelled)),
+              "order_lines": lines.filter(new_lines)}
+    return before, on_day
 
 
 def _import_and_run(
     ws: Any, results: _Results, folder: Path, end: dt.date, segments: int, history_days: int
 ) -> None:
+    from segmentry import config
+    from segmentry.config import SourceSettings
     from segmentry.ledger.store import import_parquet_folder
-    from segmentry.membership import table_name
 
     with results.stage("import from Parquet"):
         import_parquet_folder(ws.warehouse, folder / "parquet", tz=ws.settings.shop.timezone)
     queries = (BENCH_QUERIES * (segments // len(BENCH_QUERIES) + 1))[:segments]
-    # Yesterday's ledger as the starting point of the measured daily run.
-    yesterday = end - dt.timedelta(days=1)
     # NOTE: every later stage runs in a fresh process, as `segmentry run` and `segments add`
     # do: a warm process would carry the import's buffers and arenas.
     ws.close()
     place = folder / "workspace"
-    tables = [table_name(i + 1, "bench") for i in range(len(queries))]
+    settings = config.load(place)  # the daily run ingests the last day's Parquet folder
+    settings.sources = [SourceSettings.model_validate({"kind": "parquet", "path": "../day"})]
+    config.save(settings, place)
+    yesterday = end - dt.timedelta(days=1)
     results.add(
-        _in_child("setup: yesterday's membership", _setup, place, queries, yesterday)
+        _in_child("setup: yesterday's segments", _setup, place, queries, yesterday)
     )
-    results.add(_in_child("daily run: facts", _daily_facts, place))
-    results.add(
-        _in_child(
-            f"daily run: {segments} segments + ledger diff + metrics",
-            _daily_segments, place, queries, tables, end,
-        )
-    )
+    results.add(_in_child(f"daily run ({segments} segments)", _daily_run, place, end))
     results.add(
         _in_child(f"history: {history_days} days of one new segment", _history, place, end,
                   history_days)
@@ -224,19 +271,45 @@ def _import_and_run(
 
 
 def _setup(ws: Any, queries: list[str], day: dt.date) -> str:
-    """Each segment's ledger as of ``day``: the starting point of the measured daily run."""
+    """Facts, and segments computed through ``day``: the state a daily run starts from.
+
+    The segments' ledgers hold ``day``'s members only (a full history of each would take
+    the setup 50 history computations); the daily run reads nothing older.
+    """
+    from segmentry import state
     from segmentry.evaluation import Snapshot
     from segmentry.facts import build_facts
     from segmentry.membership import write_history
 
     con = ws.warehouse
-    build_facts(con, subtract_refunds=True)
-    named = {str(i + 1): ws.validate(q) for i, q in enumerate(queries)}
-    with Snapshot(con, day) as snapshot:
-        for key, members in snapshot.members_of_all(named).items():
+    build_facts(con, subtract_refunds=ws.settings.metrics.subtract_refunds)
+    named = {f"bench {i + 1:02d}": ws.validate(q) for i, q in enumerate(queries)}
+    now = state.utcnow()
+    with Snapshot(con, day) as snapshot, ws.state.begin() as conn:
+        for (name, members), query in zip(snapshot.members_of_all(named).items(), queries,
+                                          strict=True):
             start = members.mutate(valid_from=day, valid_to=None)
-            write_history(con, int(key), _intervals(start), tag="bench")
+            segment_id = conn.execute(
+                state.segments.insert().values(
+                    name=name, description="", version=1, computed_through=day,
+                    history_start=day, created_at=now, updated_at=now,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(state.segment_versions.insert().values(
+                segment_id=segment_id, version=1, query=query, created_at=now
+            ))
+            ledger = write_history(con, segment_id, _intervals(start), tag="bench")
+            conn.execute(state.segments.update().where(state.segments.c.id == segment_id)
+                         .values(ledger=ledger))
     return f"{len(queries)} segments"
+
+
+def _daily_run(ws: Any, day: dt.date) -> str:
+    """``segmentry run`` for ``day``: the pipeline itself, ingesting the day's Parquet."""
+    report = ws.run(day)
+    stages = ", ".join(f"{s.stage} {s.seconds:.1f} s" for s in report.stages)
+    moves = sum(report.joined.values()) + sum(report.left.values())
+    return f"{stages}; {moves:,} joins+leaves"
 
 
 def _compare_in_child(place: Path, end: dt.date) -> Figure:
@@ -267,30 +340,6 @@ def _measured(work: Any, place: Path, *args: Any) -> tuple[float, float, int, st
     seconds, used = time.perf_counter() - started, _cpu(process) - cpu
     meter.stop()
     return seconds, used, meter.peak, note
-
-
-def _daily_facts(ws: Any) -> str:
-    from segmentry.facts import build_facts
-
-    build_facts(ws.warehouse, subtract_refunds=ws.settings.metrics.subtract_refunds)
-    return "order_facts + line_facts"
-
-
-def _daily_segments(ws: Any, queries: list[str], tables: list[str], end: dt.date) -> str:
-    """What `segmentry run` does after the facts: see Pipeline._segments / _metrics."""
-    from segmentry.evaluation import Snapshot
-    from segmentry.membership import apply_day
-    from segmentry.metrics import metrics_of_all_on_day
-
-    con, changed = ws.warehouse, 0
-    named = {str(i + 1): ws.validate(q) for i, q in enumerate(queries)}
-    with Snapshot(con, end) as snapshot:
-        todays = snapshot.members_of_all(named)
-        for i, members in enumerate(todays.values()):
-            change = apply_day(con, tables[i], members, end)
-            changed += change.joined + change.left
-        metrics_of_all_on_day(con, snapshot)
-    return f"{len(queries)} segments, {changed:,} joins+leaves"
 
 
 def _history(ws: Any, end: dt.date, days: int) -> str:

@@ -69,7 +69,11 @@ class Snapshot:
 
     def __enter__(self) -> Snapshot:
         facts = Facts.of(self.con)
-        orders = self._materialise("orders", orders_as_of(facts.orders, self.day))
+        orders = orders_as_of(facts.orders, self.day, settled=facts.settled)
+        if facts.is_settled(self.day):  # a filter of order_facts: nothing worth a copy
+            self.tables["orders"] = orders
+        else:
+            orders = self._materialise("orders", orders)
         self._materialise("stats", customer_stats(orders))
         self._materialise("tags", tags_as_of(facts.tag_history, self.day))
         if self.with_lines:

@@ -3,33 +3,57 @@
 - ``order_facts``: one row per order with a customer; ``amount`` is what the order is worth
   (``total - refunded`` when refunds are subtracted, else ``total``); ``seq`` is the order's
   position among the customer's orders that were never cancelled (1 = first order), NULL for
-  cancelled orders. As-of evaluation recomputes positions per day (see
-  :mod:`segmentry.evaluation`), because an order cancelled later still counted before.
+  cancelled orders. As-of evaluation recomputes positions for past days (see
+  :mod:`segmentry.language.asof`), because an order cancelled later still counted before.
 - ``line_facts``: one row per order line with the product's ``product_line`` (a view: lines
   are joined to the as-of orders by ``order_id`` where a condition needs them).
+- ``facts_state``: one row: the refunds setting the facts were built with, and
+  ``settled_on``, the last day on which any order was processed or cancelled. From that day
+  on, the orders valid at a day's end are exactly the never-cancelled ones, with their final
+  positions, so evaluating as of such a day needs no as-of reconstruction.
 
-:func:`build_facts` rebuilds them from the ledger, so the facts stay a pure function of it.
+:func:`build_facts` keeps them a pure function of the ledger. The ledger writer queues every
+customer whose orders it changed in ``stale_customers`` (see :mod:`segmentry.ledger.store`);
+only their rows are rebuilt, unless the queue asks for everything (first load, a shop's data
+erased), covers a large share of the customers, or the refunds setting changed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+from typing import Any
 
 import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import sqlglot as sg
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmentry.engine import transaction
+from segmentry.engine import execute, transaction
 from segmentry.ledger.schema import MONEY
+from segmentry.ledger.store import STALE_CUSTOMERS, ensure_ledger
 
-__all__ = ["FACT_TABLES", "build_facts", "line_facts", "order_facts"]
+__all__ = ["FACT_TABLES", "build_facts", "line_facts", "order_facts", "settled_on"]
 
-FACT_TABLES = ("order_facts", "line_facts")
+FACT_TABLES = ("order_facts", "line_facts", "facts_state")
+_STATE = "facts_state"
+# Above this share of all customers queued, rebuilding everything is cheaper than patching.
+_FULL_REBUILD_SHARE = 0.2
 
 
-def order_facts(con: BaseBackend, *, subtract_refunds: bool) -> ibis.Table:
-    """The ``order_facts`` expression over the ledger's ``orders`` table."""
+def order_facts(
+    con: BaseBackend, *, subtract_refunds: bool, only: ir.Table | None = None
+) -> ibis.Table:
+    """The ``order_facts`` expression over the ledger's ``orders`` table.
+
+    ``only``: a ``(shop_id, customer_id)`` table; just those customers' orders.
+    """
     o = con.table("orders")
     o = o.filter(o.customer_id.notnull())
+    if only is not None:
+        o = o.semi_join(only, ["shop_id", "customer_id"])
     refunded = o.refunded.fill_null(0) if subtract_refunds else ibis.literal(0)
     never_cancelled = o.cancelled_at.isnull()
     seq = ibis.row_number().over(
@@ -83,14 +107,94 @@ def line_facts(con: BaseBackend) -> ibis.Table:
     )
 
 
-def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> None:
-    """(Re)build ``order_facts`` and ``line_facts`` from the ledger, atomically."""
+def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> str:
+    """Bring ``order_facts`` / ``line_facts`` up to date with the ledger, atomically.
+
+    Returns what was done, in words (``"rebuilt"`` or ``"updated N customer(s)"``).
+    """
+    ensure_ledger(con)
     # NOTE: workspaces made before line_facts became a view hold it as a table. Dropping a
     # view as a table fails (harmlessly, outside the transaction): that is the usual case.
     with contextlib.suppress(Exception):
         con.drop_table("line_facts", force=True)
     with transaction(con):
-        con.create_table(
-            "order_facts", order_facts(con, subtract_refunds=subtract_refunds), overwrite=True
-        )
+        stale = con.table(STALE_CUSTOMERS)
+        settled: dt.date | None
+        if _needs_full_rebuild(con, stale, subtract_refunds):
+            con.create_table(
+                "order_facts", order_facts(con, subtract_refunds=subtract_refunds), overwrite=True
+            )
+            settled, done = _last_event_day(con, con.table("order_facts")), "rebuilt"
+        else:
+            queued = stale.select("shop_id", "customer_id").distinct()
+            count = int(con.to_pyarrow(queued.count()).as_py())
+            fresh = order_facts(con, subtract_refunds=subtract_refunds, only=queued)
+            execute(con, _delete_queued("order_facts"))
+            con.insert("order_facts", fresh)
+            settled = _later(settled_on(con), _last_event_day(con, fresh))
+            done = f"updated {count:,} customer(s)"
+        execute(con, sge.delete(sg.table(STALE_CUSTOMERS, quoted=True)))
+        _write_state(con, subtract_refunds, settled)
         con.create_view("line_facts", line_facts(con), overwrite=True)
+    return done
+
+
+def settled_on(con: BaseBackend) -> dt.date | None:
+    """The last day any order was processed or cancelled, as of the last facts build.
+
+    Never earlier than the truth (an incremental build only moves it forward), so a day on or
+    after it is safe to evaluate on the final facts. ``None``: unknown (facts never built).
+    """
+    if _STATE not in con.list_tables():
+        return None
+    rows = con.to_pyarrow(con.table(_STATE)).to_pylist()
+    return rows[0]["settled_on"] if rows else None
+
+
+def _needs_full_rebuild(con: BaseBackend, stale: ir.Table, subtract_refunds: bool) -> bool:
+    existing = set(con.list_tables())
+    if "order_facts" not in existing or _STATE not in existing:
+        return True
+    state = con.to_pyarrow(con.table(_STATE)).to_pylist()
+    if not state or state[0]["subtract_refunds"] != subtract_refunds:
+        return True
+    counts = stale.aggregate(
+        everything=stale.customer_id.isnull().any(), queued=stale.customer_id.nunique()
+    )
+    row = con.to_pyarrow(counts).to_pylist()[0]
+    if row["everything"]:
+        return True
+    customers = int(con.to_pyarrow(con.table("customers").count()).as_py())
+    return int(row["queued"] or 0) > _FULL_REBUILD_SHARE * max(customers, 1)
+
+
+def _delete_queued(table: str) -> sge.Expression:
+    """``DELETE FROM table WHERE EXISTS (SELECT 1 FROM stale_customers s WHERE s.… = table.…)``."""
+    matches = [
+        sg.column(k, table="s", quoted=True).eq(sg.column(k, table=table, quoted=True))
+        for k in ("shop_id", "customer_id")
+    ]
+    queued = sg.select("1").from_(sg.table(STALE_CUSTOMERS, quoted=True).as_("s"))
+    return sge.delete(
+        sg.table(table, quoted=True), where=sge.Exists(this=queued.where(sge.and_(*matches)))
+    )
+
+
+def _last_event_day(con: BaseBackend, facts: ir.Table) -> dt.date | None:
+    last = ibis.greatest(facts.processed_on, facts.cancelled_on.fill_null(facts.processed_on))
+    value: Any = con.to_pyarrow(last.max()).as_py()
+    return value
+
+
+def _later(a: dt.date | None, b: dt.date | None) -> dt.date | None:
+    return max((d for d in (a, b) if d is not None), default=None)
+
+
+def _write_state(con: BaseBackend, subtract_refunds: bool, settled: dt.date | None) -> None:
+    state = pa.table(
+        {
+            "subtract_refunds": pa.array([subtract_refunds], pa.bool_()),
+            "settled_on": pa.array([settled], pa.date32()),
+        }
+    )
+    con.create_table(_STATE, state, overwrite=True)

@@ -1,18 +1,22 @@
-"""The membership ledger: one warehouse table per segment version.
+"""The membership ledger: one warehouse table, ``membership``, for every segment version.
 
-Rows are ``(customer_id, valid_from, valid_to)``: the customer was a member on every day
-``valid_from <= day < valid_to`` (``valid_to`` NULL: still a member).
+Rows are ``(ledger, customer_id, valid_from, valid_to)``: the customer was a member of the
+ledger's segment version on every day ``valid_from <= day < valid_to`` (``valid_to`` NULL:
+still a member). ``ledger`` is ``<segment id>_<tag>``, one key per computed version.
 
-A new version's history is written to a new table (``membership_<segment id>_<tag>``) and the
-state store switches the segment's pointer to it in one transaction, so a crash leaves the old
-one whole. The daily run then extends that table in place (:func:`apply_day`): recording a
-day never changes how earlier days read, and recording it again gives the same rows.
+A new version's history is written under a new key and the state store switches the
+segment's pointer to it in one transaction, so a crash leaves the old one whole; the old key's
+rows are deleted after the switch (:func:`forget`). The daily run then records the day for
+every segment at once (:func:`record_day`): a few set-based statements whatever the number of
+segments. Recording a day never changes how earlier days read, and recording it again gives
+the same rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import ibis
@@ -23,134 +27,202 @@ from ibis.backends import BaseBackend
 
 from segmentry.engine import execute
 
-__all__ = ["Change", "apply_day", "changes", "drop_tables", "members_as_of", "write_history"]
+__all__ = [
+    "TABLE",
+    "Change",
+    "changes",
+    "forget",
+    "ledger_key",
+    "ledgers",
+    "members_as_of",
+    "record_day",
+    "stretches",
+    "write_history",
+]
+
+TABLE = "membership"
+_SCHEMA = ibis.schema(
+    {"ledger": "string", "customer_id": "string", "valid_from": "date", "valid_to": "date"}
+)
+
 
 @dataclass(frozen=True)
 class Change:
-    """A new membership table and the day's movement (vs the previous day)."""
+    """A ledger's movement on a recorded day (vs the day before)."""
 
-    table: str
+    ledger: str
     joined: int
     left: int
 
 
-def table_name(segment_id: int, tag: str) -> str:
-    """The warehouse table of a segment's membership ledger.
+def ledger_key(segment_id: int, tag: str) -> str:
+    """The key of one computed version of a segment.
 
-    >>> table_name(3, "abc")
-    'membership_3_abc'
+    >>> ledger_key(3, "abc")
+    '3_abc'
     """
-    return f"membership_{segment_id}_{tag}"
+    return f"{segment_id}_{tag}"
+
+
+def ensure_table(con: BaseBackend) -> None:
+    """Create the ``membership`` table if the warehouse has none yet."""
+    if TABLE not in con.list_tables():
+        con.create_table(TABLE, schema=_SCHEMA)
 
 
 def write_history(con: BaseBackend, segment_id: int, intervals: ir.Table, *, tag: str) -> str:
-    """Materialise membership stretches as a new table; returns its name."""
-    name = table_name(segment_id, tag)
+    """Store membership stretches under a new ledger key; returns the key."""
+    ensure_table(con)
+    key = ledger_key(segment_id, tag)
     rows = intervals.select(
+        ledger=ibis.literal(key),
         customer_id=intervals.customer_id.cast("string"),
         valid_from=intervals.valid_from.cast("date"),
         valid_to=intervals.valid_to.cast("date"),
     )
-    con.create_table(name, rows, overwrite=True)
-    return name
+    con.insert(TABLE, rows)
+    return key
 
 
-def members_as_of(con: BaseBackend, table: str, day: dt.date) -> ir.Table:
+def stretches(con: BaseBackend, ledger: str) -> ir.Table:
+    """``(customer_id, valid_from, valid_to)`` of one ledger."""
+    t = con.table(TABLE)
+    return t.filter(t.ledger == ledger).select("customer_id", "valid_from", "valid_to")
+
+
+def members_as_of(con: BaseBackend, ledger: str, day: dt.date) -> ir.Table:
     """``(customer_id)`` of the members on ``day``."""
-    t = con.table(table)
-    d = ibis.date(day)
+    t, d = stretches(con, ledger), ibis.date(day)
     return t.filter((t.valid_from <= d) & (t.valid_to.isnull() | (t.valid_to > d))).select(
         "customer_id"
     )
 
 
-def apply_day(con: BaseBackend, table: str, members: ir.Table, day: dt.date) -> Change:
-    """Record ``members`` as the segment's members on ``day``, in place.
+def record_day(
+    con: BaseBackend, members: Mapping[str, ir.Table], day: dt.date
+) -> dict[str, Change]:
+    """Record each ledger's ``members`` (distinct ``customer_id``) as its members on ``day``.
 
     First whatever was recorded for ``day`` or later is undone (stretches starting then are
-    deleted, stretches ending then are reopened), so applying the same day twice gives the
-    same ledger: that is what makes a second run for a day a no-op. Then the open stretches of
-    customers who are no longer members end on ``day`` and new members get a stretch from
-    ``day``. Days before ``day`` read exactly as before, so a run that fails later leaves
-    the previous day's state whole; the caller wraps all segments in one transaction.
+    deleted, stretches ending then are reopened), so recording the same day twice gives the
+    same ledger: that is what makes a second run for a day a no-op. Then one comparison of
+    every ledger's open stretches with the day's members finds who joined and who left; the
+    leavers' stretches end on ``day`` and the joiners get one from ``day``. Days before
+    ``day`` read exactly as before; the caller wraps the call in a warehouse transaction.
     """
-    d = ibis.date(day)
-    scratch = f"_members_{uuid.uuid4().hex[:8]}"
-    # Evaluated once: the members expression may be a whole compiled segment query.
-    con.create_table(scratch, members.select("customer_id").distinct(), temp=True)
+    keys = list(members)
+    if not keys:
+        return {}
+    ensure_table(con)
+    if _recorded_from(con, keys, day):
+        execute(con, _undo_deleting(keys, day))
+        execute(con, _undo_reopening(keys, day))
+    scratch = f"_moves_{uuid.uuid4().hex[:8]}"
+    con.create_table(scratch, _moves(con, members), temp=True)
     try:
-        if _recorded_from(con, table, day):  # a day recorded before: undo it first
-            starts_later = sg.column("valid_from", quoted=True) >= _day(day)
-            execute(con, sge.delete(_t(table), where=starts_later))
-            execute(con, _reopen(table, day))
-        ledger, current = con.table(table), con.table(scratch)
-        open_ = ledger.filter(ledger.valid_to.isnull())
-        joining = current.anti_join(open_, "customer_id")
-        execute(con, _close_leavers(table, scratch, day))
+        execute(con, _close_leavers(scratch, day))
+        moves = con.table(scratch)
+        joiners = moves.filter(moves.joined)
         con.insert(
-            table,
-            joining.select("customer_id", valid_from=d, valid_to=ibis.null().cast("date")),
+            TABLE,
+            joiners.select(
+                "ledger", "customer_id", valid_from=ibis.date(day),
+                valid_to=ibis.null().cast("date"),
+            ),
         )
+        counts = moves.group_by("ledger").aggregate(
+            joined=moves.joined.sum(), left=(~moves.joined).sum()
+        )
+        moved = {r["ledger"]: r for r in con.to_pyarrow(counts).to_pylist()}
     finally:
         con.drop_table(scratch, force=True)
-    return Change(table, *_moves_on(con, table, day))
+    return {
+        key: Change(key, int(moved.get(key, {}).get("joined") or 0),
+                    int(moved.get(key, {}).get("left") or 0))
+        for key in keys
+    }
 
 
-def _recorded_from(con: BaseBackend, table: str, day: dt.date) -> bool:
+def _moves(con: BaseBackend, members: Mapping[str, ir.Table]) -> ir.Table:
+    """``(ledger, customer_id, joined)``: open stretches without a member, members without one."""
+    t = con.table(TABLE)
+    open_ = t.filter(t.ledger.isin(list(members)) & t.valid_to.isnull()).select(
+        "ledger", "customer_id"
+    )
+    today = ibis.union(
+        *(
+            m.select(m_ledger=ibis.literal(key), m_customer_id=m.customer_id.cast("string"))
+            for key, m in members.items()
+        ),
+        distinct=False,
+    )
+    both = open_.outer_join(
+        today,
+        [open_.ledger == today.m_ledger, open_.customer_id == today.m_customer_id],
+    )
+    moved = both.filter(both.ledger.isnull() | both.m_ledger.isnull())
+    return moved.select(
+        ledger=moved.ledger.fill_null(moved.m_ledger),
+        customer_id=moved.customer_id.fill_null(moved.m_customer_id),
+        joined=moved.ledger.isnull(),
+    )
+
+
+def _recorded_from(con: BaseBackend, keys: list[str], day: dt.date) -> bool:
     """Whether anything is recorded for ``day`` or later (a stretch starting or ending then)."""
-    t, d = con.table(table), ibis.date(day)
-    later = t.filter((t.valid_from >= d) | (t.valid_to >= d)).count()
+    t, d = con.table(TABLE), ibis.date(day)
+    later = t.filter(t.ledger.isin(keys) & ((t.valid_from >= d) | (t.valid_to >= d))).count()
     return int(con.to_pyarrow(later).as_py()) > 0
 
 
-def _moves_on(con: BaseBackend, table: str, day: dt.date) -> tuple[int, int]:
-    """(joined, left) on ``day``: stretches starting and ending that day."""
-    t, d = con.table(table), ibis.date(day)
-    counts = t.aggregate(
-        joined=ibis.ifelse(t.valid_from == d, 1, 0).sum(),
-        left=ibis.ifelse(t.valid_to == d, 1, 0).sum(),
-    )
-    row = con.to_pyarrow(counts).to_pylist()[0]
-    return int(row["joined"] or 0), int(row["left"] or 0)
-
-
-def _t(name: str) -> sge.Table:
-    return sg.table(name, quoted=True)
+def _of_ledgers(keys: Iterable[str]) -> sge.Expression:
+    return sg.column("ledger", quoted=True).isin(*(sge.convert(k) for k in keys))
 
 
 def _day(day: dt.date) -> sge.Expression:
     return sge.cast(sge.convert(day.isoformat()), "date")
 
 
-def _reopen(table: str, day: dt.date) -> sge.Expression:
-    """``UPDATE t SET valid_to = NULL WHERE valid_to >= day`` (undo a later recording)."""
+def _undo_deleting(keys: list[str], day: dt.date) -> sge.Expression:
+    """``DELETE … WHERE ledger IN (…) AND valid_from >= day`` (stretches begun then)."""
+    starts_later = sg.column("valid_from", quoted=True) >= _day(day)
+    return sge.delete(_table(), where=sge.and_(_of_ledgers(keys), starts_later))
+
+
+def _undo_reopening(keys: list[str], day: dt.date) -> sge.Expression:
+    """``UPDATE … SET valid_to = NULL WHERE ledger IN (…) AND valid_to >= day``."""
+    ends_later = sg.column("valid_to", quoted=True) >= _day(day)
     return sge.update(
-        _t(table),
-        {"valid_to": sge.null()},
-        where=sg.column("valid_to", quoted=True) >= _day(day),
+        _table(), {"valid_to": sge.null()}, where=sge.and_(_of_ledgers(keys), ends_later)
     )
 
 
-def _close_leavers(table: str, members: str, day: dt.date) -> sge.Expression:
-    """End the open stretches of customers not among ``members`` on ``day``."""
-    is_member = sg.select("1").from_(sg.table(members, quoted=True).as_("m")).where(
-        sg.column("customer_id", table="m", quoted=True).eq(
-            sg.column("customer_id", table=table, quoted=True)
-        )
+def _close_leavers(moves: str, day: dt.date) -> sge.Expression:
+    """End the open stretches that ``moves`` lists as left (not joined) on ``day``."""
+    matches = [
+        sg.column(k, table="v", quoted=True).eq(sg.column(k, table=TABLE, quoted=True))
+        for k in ("ledger", "customer_id")
+    ]
+    left = sge.not_(sg.column("joined", table="v", quoted=True))
+    leaver = sg.select("1").from_(sg.table(moves, quoted=True).as_("v")).where(
+        sge.and_(left, *matches)
     )
     return sge.update(
-        _t(table),
+        _table(),
         {"valid_to": _day(day)},
         where=sge.and_(
-            sg.column("valid_to", quoted=True).is_(sge.null()),
-            sge.not_(sge.Exists(this=is_member)),
+            sg.column("valid_to", quoted=True).is_(sge.null()), sge.Exists(this=leaver)
         ),
     )
 
 
-def changes(con: BaseBackend, table: str, start: dt.date, end: dt.date) -> ir.Table:
+def _table() -> sge.Table:
+    return sg.table(TABLE, quoted=True)
+
+
+def changes(con: BaseBackend, ledger: str, start: dt.date, end: dt.date) -> ir.Table:
     """``(day, joined, left)`` for every day in [start, end] with a change."""
-    t = con.table(table)
+    t = stretches(con, ledger)
     s, e = ibis.date(start), ibis.date(end)
     joins = t.filter(t.valid_from.between(s, e)).select(day=t.valid_from, joined=1, left=0)
     leaves = t.filter(t.valid_to.between(s, e)).select(day=t.valid_to, joined=0, left=1)
@@ -158,8 +230,16 @@ def changes(con: BaseBackend, table: str, start: dt.date, end: dt.date) -> ir.Ta
     return both.group_by("day").aggregate(joined=both.joined.sum(), left=both.left.sum())
 
 
-def drop_tables(con: BaseBackend, names: list[str]) -> None:
-    """Drop membership tables that are no longer pointed to (missing ones are fine)."""
-    for name in names:
-        if name:
-            con.drop_table(name, force=True)
+def ledgers(con: BaseBackend) -> set[str]:
+    """Every ledger key with rows in the warehouse."""
+    if TABLE not in con.list_tables():
+        return set()
+    keys = con.table(TABLE).select("ledger").distinct()
+    return {r["ledger"] for r in con.to_pyarrow(keys).to_pylist()}
+
+
+def forget(con: BaseBackend, keys: Iterable[str | None]) -> None:
+    """Delete the rows of ledgers no segment points to any more (unknown keys are fine)."""
+    wanted = [k for k in keys if k]
+    if wanted and TABLE in con.list_tables():
+        execute(con, sge.delete(_table(), where=_of_ledgers(wanted)))

@@ -32,7 +32,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from segmentry.language.asof import orders_as_of
-from segmentry.membership import changes
+from segmentry.membership import changes, stretches
 
 if TYPE_CHECKING:
     from segmentry.evaluation import Snapshot
@@ -59,7 +59,7 @@ _BEFORE_ALL = dt.date(1900, 1, 1)
 
 def daily_metrics(
     con: BaseBackend,
-    membership_table: str,
+    ledger: str,
     start: dt.date,
     end: dt.date,
     snapshot: Snapshot | None = None,
@@ -69,13 +69,13 @@ def daily_metrics(
     A :class:`~segmentry.evaluation.Snapshot` of ``end`` makes the one-day case of the daily
     run cheap: members' statistics are read from it instead of rebuilt.
     """
-    membership = con.table(membership_table)
+    membership = stretches(con, ledger)
     if snapshot is not None and start == end == snapshot.day:
         deltas = con.execute(_day_sums(membership, snapshot, end))
     else:
         deltas = con.execute(_deltas(con, membership, start, end))
     sales = con.execute(_sales(con, membership, start, end))
-    moves = con.execute(changes(con, membership_table, start, end))
+    moves = con.execute(changes(con, ledger, start, end))
     return _assemble(start, end, deltas, sales, moves)
 
 

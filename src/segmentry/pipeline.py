@@ -65,7 +65,7 @@ class _Pending:
     """A segment's new state, written to the warehouse but not yet switched to."""
 
     segment: Segment
-    table: str
+    ledger: str
     first_day: dt.date  # the days [first_day, last_day] were (re)evaluated
     last_day: dt.date
     joined: int = 0
@@ -169,6 +169,7 @@ class Pipeline:
         pending: list[_Pending],
         progress: Progress | None,
     ) -> str:
+        from segmentry.membership import record_day
         from segmentry.segments import SegmentBook
 
         book = SegmentBook(self.ws)
@@ -176,20 +177,49 @@ class Pipeline:
         conditions = {s.name: book.validate(s.query) for s in segments}
         # Every segment's members on the day, in one query over the day's snapshot.
         todays = snapshot.members_of_all(conditions)
+        if progress:
+            progress("segments", 1, 3)
         # One warehouse transaction: all segments advance, or none does.
         with transaction(self.ws.warehouse):
-            for index, segment in enumerate(segments):
-                pending.append(self._advance(segment, day, conditions[segment.name], todays))
-                if progress:
-                    progress("segments", index + 1, len(segments))
+            self._catch_up(segments, conditions, day)
+            if progress:
+                progress("segments", 2, 3)
+            changes = record_day(
+                self.ws.warehouse, {_ledger(s): todays[s.name] for s in segments}, day
+            )
+        for segment in segments:
+            assert segment.computed_through is not None
+            first = min(segment.computed_through + dt.timedelta(days=1), day)
+            change = changes[_ledger(segment)]
+            pending.append(
+                _Pending(segment, _ledger(segment), first, day, change.joined, change.left)
+            )
+        if progress:
+            progress("segments", 3, 3)
         return f"{len(segments)} segment(s)"
+
+    def _catch_up(self, segments: list[Segment], conditions: dict[str, Any], day: dt.date) -> None:
+        """Record the days a segment missed before ``day`` (no run for them), oldest first."""
+        from segmentry.evaluation import members_on
+        from segmentry.membership import record_day
+
+        missed: dict[dt.date, dict[str, Any]] = {}
+        for segment in segments:
+            assert segment.computed_through is not None
+            current = segment.computed_through + dt.timedelta(days=1)
+            while current < day:
+                members = members_on(self.ws.warehouse, conditions[segment.name], current)
+                missed.setdefault(current, {})[_ledger(segment)] = members
+                current += dt.timedelta(days=1)
+        for missed_day in sorted(missed):
+            record_day(self.ws.warehouse, missed[missed_day], missed_day)
 
     def _ready(self, book: Any, segment: Segment, day: dt.date) -> Segment:
         """The segment with a computed history that a run for ``day`` can extend."""
-        if segment.computed_through is None or segment.membership_table is None:
+        if segment.computed_through is None or segment.ledger is None:
             book.recompute(segment.name)  # never computed: full history, switched at once
             segment = book.get(segment.name)
-        assert segment.computed_through is not None and segment.membership_table is not None
+        assert segment.computed_through is not None and segment.ledger is not None
         if day < segment.computed_through:
             raise SegmentError(
                 f"Segment {segment.name!r} is already computed through "
@@ -198,29 +228,6 @@ class Pipeline:
                 hint="Recompute history with `segmentry segments edit` or run a later day.",
             )
         return segment
-
-    def _advance(
-        self, segment: Segment, day: dt.date, condition: Any, todays: dict[str, Any]
-    ) -> _Pending:
-        """Apply every day after computed_through up to ``day`` (usually just ``day``)."""
-        from segmentry.evaluation import members_on
-        from segmentry.membership import apply_day
-
-        assert segment.computed_through is not None and segment.membership_table is not None
-        con = self.ws.warehouse
-        first = segment.computed_through + dt.timedelta(days=1)
-        # The computed-through day itself is re-evaluated too, so a rerun is a no-op check.
-        item = _Pending(segment, segment.membership_table, min(first, day), day)
-        current = segment.computed_through if day == segment.computed_through else first
-        while current <= day:
-            if current == day:
-                members = todays[segment.name]
-            else:  # a missed day: evaluated on its own
-                members = members_on(con, condition, current)
-            change = apply_day(con, item.table, members, current)
-            item.joined, item.left = change.joined, change.left
-            current += dt.timedelta(days=1)
-        return item
 
     def _metrics(
         self, snapshot: Snapshot, pending: list[_Pending], progress: Progress | None
@@ -236,7 +243,7 @@ class Pipeline:
                 item.metrics = pd.DataFrame([row], columns=METRIC_COLUMNS)
             else:  # a catch-up over missed days
                 item.metrics = daily_metrics(
-                    self.ws.warehouse, item.table, item.first_day, item.last_day, snapshot
+                    self.ws.warehouse, item.ledger, item.first_day, item.last_day, snapshot
                 )
         if progress:
             progress("metrics", len(pending), len(pending))
@@ -310,6 +317,11 @@ class Pipeline:
         report.error = "".join(traceback.format_exception_only(error)).strip()
         with self.ws.state.begin() as conn:
             self._finish_record(conn, report)
+
+
+def _ledger(segment: Segment) -> str:
+    assert segment.ledger is not None
+    return segment.ledger
 
 
 def recent_runs(engine: sa.Engine, limit: int) -> list[dict[str, Any]]:

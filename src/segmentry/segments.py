@@ -39,7 +39,7 @@ class Segment:
     description: str
     query: str
     version: int
-    membership_table: str | None
+    ledger: str | None
     computed_through: dt.date | None
     history_start: dt.date | None
     created_at: dt.datetime
@@ -170,10 +170,10 @@ class SegmentBook:
             )
         with self.ws.state.begin() as conn:
             conn.execute(state.segments.delete().where(state.segments.c.id == segment.id))
-        if segment.membership_table:
-            from segmentry.membership import drop_tables
+        if segment.ledger:
+            from segmentry.membership import forget
 
-            drop_tables(self.ws.warehouse, [segment.membership_table])
+            forget(self.ws.warehouse, [segment.ledger])
 
     def _dependants(self, name: str) -> set[str]:
         return {
@@ -192,7 +192,7 @@ class SegmentBook:
     ) -> None:
         """Compute the full daily history of a segment and switch to it atomically."""
         from segmentry.evaluation import membership_history
-        from segmentry.membership import drop_tables, write_history
+        from segmentry.membership import forget, write_history
         from segmentry.metrics import daily_metrics
 
         segment = self.get(name)
@@ -203,16 +203,16 @@ class SegmentBook:
         if progress:
             progress(f"history of {name}", 0, 3)
         intervals = membership_history(con, condition, start, end)
-        table = write_history(con, segment.id, intervals, tag=_tag())
-        if progress:
-            progress(f"history of {name}", 1, 3)
-        frame = daily_metrics(con, table, start, end)
-        if progress:
-            progress(f"history of {name}", 2, 3)
+        ledger = write_history(con, segment.id, intervals, tag=_tag())
         try:
+            if progress:
+                progress(f"history of {name}", 1, 3)
+            frame = daily_metrics(con, ledger, start, end)
+            if progress:
+                progress(f"history of {name}", 2, 3)
             with self.ws.state.begin() as conn:
                 values: dict[str, Any] = {
-                    "membership_table": table,
+                    "ledger": ledger,
                     "computed_through": end,
                     "history_start": start,
                 }
@@ -231,10 +231,10 @@ class SegmentBook:
                 )
                 replace_metric_rows(conn, segment.id, frame, delete_all=True)
         except BaseException:
-            drop_tables(con, [table])
+            forget(con, [ledger])
             raise
-        if segment.membership_table and segment.membership_table != table:
-            drop_tables(con, [segment.membership_table])
+        if segment.ledger and segment.ledger != ledger:
+            forget(con, [segment.ledger])
         if progress:
             progress(f"history of {name}", 3, 3)
 
@@ -266,8 +266,8 @@ class SegmentBook:
                 hint="Run `segmentry run` for that day first.",
             )
         con = self.ws.warehouse
-        assert segment.membership_table is not None
-        members = members_as_of(con, segment.membership_table, day)
+        assert segment.ledger is not None
+        members = members_as_of(con, segment.ledger, day)
         customers = con.table("customers").select(
             "customer_id", "email", "first_name", "last_name"
         )
@@ -280,11 +280,11 @@ class SegmentBook:
         from segmentry.membership import changes
 
         segment = self._computed(name)
-        assert segment.history_start and segment.computed_through and segment.membership_table
+        assert segment.history_start and segment.computed_through and segment.ledger
         frame = self.ws.warehouse.execute(
             changes(
                 self.ws.warehouse,
-                segment.membership_table,
+                segment.ledger,
                 segment.history_start,
                 segment.computed_through,
             )
@@ -320,7 +320,7 @@ class SegmentBook:
 
     def _computed(self, name: str) -> Segment:
         segment = self.get(name)
-        if segment.membership_table is None or segment.computed_through is None:
+        if segment.ledger is None or segment.computed_through is None:
             raise SegmentError(
                 f"Segment {name!r} has not been computed yet.",
                 code="not_computed",
@@ -360,7 +360,7 @@ def _segment_select() -> sa.Select[Any]:
         s.c.description,
         v.c.query,
         s.c.version,
-        s.c.membership_table,
+        s.c.ledger,
         s.c.computed_through,
         s.c.history_start,
         s.c.created_at,

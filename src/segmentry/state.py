@@ -34,8 +34,9 @@ segments = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("description", sa.Text, nullable=False, default=""),
     sa.Column("version", sa.Integer, nullable=False),  # the current version
-    # Warehouse table holding the current version's membership ledger (NULL until computed).
-    sa.Column("membership_table", sa.String(200)),
+    # Key of the current version's rows in the warehouse's membership table (NULL until
+    # computed; see segmentry.membership).
+    sa.Column("ledger", sa.String(200)),
     # Last day the membership ledger and metrics are complete for.
     sa.Column("computed_through", sa.Date),
     sa.Column("history_start", sa.Date),
@@ -115,7 +116,22 @@ def connect_state(url: str) -> Engine:
             cursor.close()
 
     metadata.create_all(engine)
+    _upgrade(engine)
     return engine
+
+
+def _upgrade(engine: Engine) -> None:
+    """Bring a state store made by an earlier segmentry up to this layout.
+
+    Before one warehouse table held every segment's membership, ``segments.membership_table``
+    named a table per version: those memberships are recomputed by the next run.
+    """
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("segments")}
+    if "ledger" in columns or "membership_table" not in columns:
+        return
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE segments RENAME COLUMN membership_table TO ledger"))
+        conn.execute(sa.text("UPDATE segments SET ledger = NULL, computed_through = NULL"))
 
 
 def utcnow() -> dt.datetime:

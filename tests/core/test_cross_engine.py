@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from segmentry.membership import stretches
 from segmentry.templates import TEMPLATES
 from segmentry.workspace import Workspace
 
@@ -21,7 +22,9 @@ END = dt.date(2025, 6, 30)
 
 def _membership(ws: Workspace, name: str) -> list[tuple[object, ...]]:
     """The segment's whole membership ledger, as sorted rows."""
-    table = ws.warehouse.to_pyarrow(ws.warehouse.table(ws.segment(name).membership_table))
+    ledger = ws.segment(name).ledger
+    assert ledger is not None
+    table = ws.warehouse.to_pyarrow(stretches(ws.warehouse, ledger))
     return sorted(tuple(row.values()) for row in table.to_pylist())
 
 

@@ -53,22 +53,23 @@ def _members(ws: Workspace, name: str, day: dt.date) -> list[str]:
     return ws.members(name, as_of=day)["customer_id"].to_pylist()
 
 
-def _membership_tables(ws: Workspace) -> set[str]:
-    return {t for t in ws.warehouse.list_tables() if t.startswith("membership_")}
+def _ledgers(ws: Workspace) -> set[str]:
+    return segmentry.membership.ledgers(ws.warehouse)
 
 
 def _pointers(ws: Workspace) -> dict[str, str | None]:
-    return {s.name: s.membership_table for s in ws.segments()}
+    return {s.name: s.ledger for s in ws.segments()}
 
 
 def _state(ws: Workspace) -> dict[str, Any]:
     """Everything a run may change, as readers see it: ledgers through the computed day,
     metric rows, members, pointers."""
-    # Membership tables no segment points to (left behind by a run): always none.
-    state: dict[str, Any] = {"orphans": _membership_tables(ws) - set(_pointers(ws).values())}
+    # Ledgers no segment points to (left behind by a run): always none.
+    state: dict[str, Any] = {"orphans": _ledgers(ws) - set(_pointers(ws).values())}
     for segment in ws.segments():
-        assert segment.computed_through is not None and segment.membership_table is not None
-        rows = ws.warehouse.to_pyarrow(ws.warehouse.table(segment.membership_table)).to_pylist()
+        assert segment.computed_through is not None and segment.ledger is not None
+        stretches = segmentry.membership.stretches(ws.warehouse, segment.ledger)
+        rows = ws.warehouse.to_pyarrow(stretches).to_pylist()
         state[segment.name] = {
             "ledger": _ledger_through(rows, segment.computed_through),
             "metrics": ws.metrics(segment.name).astype(str).to_dict("records"),  # NaN == NaN
@@ -98,7 +99,7 @@ def test_a_second_run_for_the_same_day_changes_nothing(shop: Workspace) -> None:
         assert report.status == "succeeded"
         assert report.joined == {"repeaters": 0, "one-order": 0}
         assert report.left == {"repeaters": 0, "one-order": 0}
-        assert _state(shop) == computed  # old tables dropped, contents and metrics the same
+        assert _state(shop) == computed  # the same stretches, metrics and pointers
 
 
 def test_a_run_for_the_next_day_records_who_joined_and_left(shop: Workspace) -> None:
@@ -128,24 +129,19 @@ def _crash_in_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Pipeline, "_metrics", crash)
 
 
-def _crash_after_the_first_segment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first segment's day is recorded, the second one's crashes."""
-    calls: list[object] = []
+def _crash_after_recording_the_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ledger's day is written (leavers closed, joiners inserted), then it crashes."""
 
-    def apply_day(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        if len(calls) > 1:
-            raise OSError("disk full")
-        return real(*args, **kwargs)
+    def change(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("disk full")
 
-    real = segmentry.membership.apply_day
-    monkeypatch.setattr(segmentry.membership, "apply_day", apply_day)
+    monkeypatch.setattr(segmentry.membership, "Change", change)
 
 
 @pytest.mark.parametrize(
     ("crash", "failed_stage"),
-    [(_crash_in_metrics, "metrics"), (_crash_after_the_first_segment, "segments")],
-    ids=["in metrics", "between segments"],
+    [(_crash_in_metrics, "metrics"), (_crash_after_recording_the_day, "segments")],
+    ids=["in metrics", "after recording the day"],
 )
 def test_a_failed_run_leaves_the_previous_state_whole(
     shop: Workspace,

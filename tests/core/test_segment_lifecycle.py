@@ -11,6 +11,7 @@ import datetime as dt
 
 import pytest
 
+from segmentry import membership
 from segmentry.errors import QueryError, SegmentError
 from segmentry.workspace import Workspace
 
@@ -25,8 +26,8 @@ def _members(ws: Workspace, name: str) -> list[str]:
     return ws.members(name, as_of=DAY)["customer_id"].to_pylist()
 
 
-def _membership_tables(ws: Workspace) -> set[str]:
-    return {t for t in ws.warehouse.list_tables() if t.startswith("membership_")}
+def _ledgers(ws: Workspace) -> set[str]:
+    return membership.ledgers(ws.warehouse)
 
 
 def _customers_on(ws: Workspace, name: str, day: dt.date) -> int:
@@ -37,21 +38,21 @@ def test_add_edit_remove(small_duckdb_workspace: Workspace) -> None:
     ws = small_duckdb_workspace
     added = ws.add_segment("repeaters", "number_of_orders >= 2", description="2+ orders")
     assert (added.version, added.history_start) == (1, dt.date(2023, 10, 1))
-    assert _membership_tables(ws) == {added.membership_table}
+    assert _ledgers(ws) == {added.ledger}
     assert _members(ws, "repeaters") == TWO_PLUS
     assert _customers_on(ws, "repeaters", DAY) == len(TWO_PLUS)
 
     edited = ws.edit_segment("repeaters", "number_of_orders >= 3")
     assert edited.version == 2 and edited.query == "number_of_orders >= 3"
-    assert edited.membership_table != added.membership_table
-    assert _membership_tables(ws) == {edited.membership_table}  # the old version's is dropped
+    assert edited.ledger != added.ledger
+    assert _ledgers(ws) == {edited.ledger}  # the old version's rows are deleted
     assert _members(ws, "repeaters") == THREE_PLUS  # history recomputed, past days included
     assert _customers_on(ws, "repeaters", DAY) == len(THREE_PLUS)
     assert ws.edit_segment("repeaters", "number_of_orders >= 3").version == 2  # same text
 
     ws.remove_segment("repeaters")
     assert ws.segments() == []
-    assert _membership_tables(ws) == set()
+    assert _ledgers(ws) == set()
     with pytest.raises(SegmentError) as caught:
         ws.members("repeaters", as_of=DAY)
     assert caught.value.code == "unknown_segment"
@@ -60,13 +61,13 @@ def test_add_edit_remove(small_duckdb_workspace: Workspace) -> None:
 def test_a_bad_query_adds_nothing(small_duckdb_workspace: Workspace) -> None:
     ws = small_duckdb_workspace
     ws.add_segment("repeaters", "number_of_orders >= 2")
-    before = (ws.segments(), _membership_tables(ws))
+    before = (ws.segments(), _ledgers(ws))
     with pytest.raises(QueryError) as caught:
         ws.add_segment("typo", "numer_of_orders > 1")
     assert (caught.value.code, caught.value.suggestion) == ("unknown_attribute", "number_of_orders")
     with pytest.raises(QueryError):
         ws.edit_segment("repeaters", "number_of_orders >=")
-    assert (ws.segments(), _membership_tables(ws)) == before
+    assert (ws.segments(), _ledgers(ws)) == before
 
 
 def test_segments_referring_to_segments(small_duckdb_workspace: Workspace) -> None:

@@ -17,17 +17,24 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from segmentry.facts import settled_on
+
 __all__ = ["Facts", "Points", "customer_stats", "lines_as_of", "orders_as_of", "tags_as_of"]
 
 
 @dataclass(frozen=True)
 class Facts:
-    """The fact tables a condition reads (see :mod:`segmentry.facts`)."""
+    """The fact tables a condition reads (see :mod:`segmentry.facts`).
+
+    ``settled``: the last day any order was processed or cancelled (``facts_state``); as of
+    that day or later the valid orders are simply the never-cancelled ones.
+    """
 
     orders: ir.Table
     lines: ir.Table
     customers: ir.Table
     tag_history: ir.Table
+    settled: dt.date | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
@@ -36,7 +43,12 @@ class Facts:
             lines=con.table("line_facts"),
             customers=con.table("customers"),
             tag_history=con.table("customer_tag_history"),
+            settled=settled_on(con),
         )
+
+    def is_settled(self, day: dt.date) -> bool:
+        """Whether every order event happened by ``day`` (the final facts hold as of it)."""
+        return self.settled is not None and day >= self.settled
 
 
 @dataclass(frozen=True)
@@ -69,15 +81,23 @@ class Points:
 
 
 def orders_as_of(
-    orders: ir.Table, points: ir.Table | dt.date, *, positions: bool = True
+    orders: ir.Table,
+    points: ir.Table | dt.date,
+    *,
+    positions: bool = True,
+    settled: dt.date | None = None,
 ) -> ir.Table:
     """Each point's orders valid at the end of its day, with their as-of positions.
 
     An order counts from its ``processed_on`` day until the day before it is cancelled;
-    ``seq`` (1 = first order) and ``seq_desc`` (1 = latest) are positions among those orders
-    (computed only with ``positions``: a window over all orders is not free).
+    ``seq`` (1 = first order) is its position among those orders (computed only with
+    ``positions``: a window over all orders is not free). On a single day on or after
+    ``settled`` (see :class:`Facts`) the valid orders are the never-cancelled ones and their
+    positions are ``order_facts.seq``, so no window is needed.
     """
     where = Points.of(points)
+    if where.day is not None and settled is not None and where.day >= settled:
+        return orders.filter(orders.seq.notnull()).mutate(day=ibis.date(where.day))
     if where.day is not None:
         d = ibis.date(where.day)
         j = orders.filter(
@@ -100,10 +120,7 @@ def orders_as_of(
         return j
     group = [j[k] for k in where.keys]
     first = ibis.row_number().over(group_by=group, order_by=[j.processed_at, j.order_id])
-    last = ibis.row_number().over(
-        group_by=group, order_by=[ibis.desc(j.processed_at), ibis.desc(j.order_id)]
-    )
-    return j.mutate(seq=first + 1, seq_desc=last + 1)
+    return j.mutate(seq=first + 1)
 
 
 def customer_stats(orders: ir.Table, columns: Collection[str] | None = None) -> ir.Table:

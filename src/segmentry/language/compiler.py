@@ -76,6 +76,10 @@ def evaluate_many(
     compiler = _Compiler(facts, Points.of(points), dict(prebuilt or {}))
     return compiler.run_many(conditions)
 
+_Aggregate = Callable[[ir.Table], ir.Value]
+_Filter = Callable[[ir.Table], ir.BooleanValue | None]
+
+
 @dataclass
 class _Compiler:
     facts: Facts
@@ -83,9 +87,7 @@ class _Compiler:
     prebuilt: dict[str, ir.Table]
     features: dict[str, Callable[[], ir.Table]] = field(default_factory=dict)
     stat_columns: set[str] = field(default_factory=set)
-    aggregates: dict[str, dict[str, Callable[[ir.Table], ir.Value]]] = field(
-        default_factory=dict
-    )
+    aggregates: dict[str, dict[str, tuple[_Aggregate, _Filter]]] = field(default_factory=dict)
     positions: bool = True
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -140,7 +142,10 @@ class _Compiler:
     def orders(self) -> ir.Table:
         if "orders" not in self.prebuilt:
             self.prebuilt["orders"] = orders_as_of(
-                self.facts.orders, self.points.source, positions=self.positions
+                self.facts.orders,
+                self.points.source,
+                positions=self.positions,
+                settled=self.facts.settled,
             )
         return self.prebuilt["orders"]
 
@@ -217,7 +222,7 @@ class _Compiler:
                 return _starts_with(values, Kind.STRING_LIST, str(_python(node.value)))
             return values.contains(_python(node.value))
 
-        self.aggregate("order", key, lambda rows: hit(rows).any())
+        self.aggregate("order", key, lambda rows: hit(rows).any(), where=hit)
         negated = getattr(node, "negated", False)
         if isinstance(node, ast.IsNull):  # IS NULL: no order carries any tag / code
             return lambda f: _negate(f[key].fill_null(False), not negated)
@@ -260,9 +265,13 @@ class _Compiler:
             tests = [self.argument(rows, a, spec.arguments[a.name]) for a in filters]
             return _all(tests) if tests else None
 
-        self.aggregate(spec.level, f"{key}_count", lambda r: r.order_id.nunique(where=matching(r)))
+        self.aggregate(
+            spec.level, f"{key}_count", lambda r: r.order_id.nunique(where=matching(r)), matching
+        )
         if spec.level == "line":
-            self.aggregate("line", f"{key}_quantity", lambda r: r.quantity.sum(where=matching(r)))
+            self.aggregate(
+                "line", f"{key}_quantity", lambda r: r.quantity.sum(where=matching(r)), matching
+            )
 
         def test(f: ir.Table) -> ir.BooleanValue:
             checks = [f[f"{key}_count"].fill_null(0) >= 1]
@@ -273,18 +282,30 @@ class _Compiler:
 
         return test
 
-    def aggregate(self, level: str, name: str, value: Callable[[ir.Table], ir.Value]) -> None:
-        """Add a per-point aggregate over the as-of orders or lines.
+    def aggregate(
+        self,
+        level: str,
+        name: str,
+        value: Callable[[ir.Table], ir.Value],
+        where: Callable[[ir.Table], ir.BooleanValue | None],
+    ) -> None:
+        """Add a per-point aggregate over the as-of orders or lines, of the rows ``where``
+        holds for (all rows when it gives None).
 
         All aggregates of a level are computed in ONE pass over its rows (conditional
-        aggregates), however many function conditions a query (or a daily run) has.
+        aggregates), however many function conditions a query (or a daily run) has. When
+        every aggregate has a filter, rows none of them keeps are dropped first: the engine
+        can then filter lines before joining them to their orders.
         """
         columns = self.aggregates.setdefault(level, {})
-        columns[name] = value
+        columns[name] = (value, where)
 
         def build() -> ir.Table:
             rows = self.lines() if level == "line" else self.orders()
-            values = {column: make(rows) for column, make in columns.items()}
+            filters = [keep(rows) for _, keep in columns.values()]
+            if all(f is not None for f in filters):
+                rows = rows.filter(_any(f for f in filters if f is not None))
+            values = {column: make(rows) for column, (make, _) in columns.items()}
             return rows.group_by(["customer_id", "day"]).aggregate(**values)
 
         self.feature(f"{level}_aggregates", build)

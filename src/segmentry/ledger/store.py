@@ -10,7 +10,10 @@ Upsert rules (re-importing the same file changes nothing):
 - an order's lines are replaced as a whole when the order arrives again with lines;
 - an order whose customer is unknown gets a stub customer (created at its first order);
 - customers whose tags differ from the last recorded tag state get a ``customer_tag_history``
-  row (seen at the customer's ``updated_at``), unless the batch brings its own tag history.
+  row (seen at the customer's ``updated_at``), unless the batch brings its own tag history;
+- every customer whose orders change (the new rows' customers and the replaced rows' ones) is
+  queued in ``stale_customers``, so that :func:`segmentry.facts.build_facts` rebuilds only
+  their facts; a row with no customer queues everyone (the first load of orders).
 """
 
 from __future__ import annotations
@@ -34,14 +37,20 @@ from segmentry.errors import DataImportError, EngineError
 from segmentry.ledger.schema import KEYS, LOCAL_DATES, TABLES
 
 __all__ = [
+    "STALE_CUSTOMERS",
     "LedgerBatch",
     "add_local_dates",
     "arrow_schema",
     "conform",
     "ensure_ledger",
     "import_parquet_folder",
+    "queue_everyone",
     "write_batch",
 ]
+
+# Customers whose order facts are out of date; a NULL customer_id means everyone.
+STALE_CUSTOMERS = "stale_customers"
+_STALE_SCHEMA = ibis.schema({"shop_id": "string", "customer_id": "string"})
 
 # Tables in the order they are written: customers before the orders that name them.
 _WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_history")
@@ -135,7 +144,7 @@ def add_local_dates(table: str, data: pa.Table, tz: str) -> pa.Table:
 def ensure_ledger(con: BaseBackend) -> None:
     """Create every ledger table that does not exist yet (empty, canonical schema)."""
     existing = set(con.list_tables())
-    for name, schema in TABLES.items():
+    for name, schema in {**TABLES, STALE_CUSTOMERS: _STALE_SCHEMA}.items():
         if name not in existing:
             con.create_table(name, schema=schema)
 
@@ -151,10 +160,14 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
             for name, data in batch.tables():
                 table = add_local_dates(name, conform(name, data), tz)
                 if _is_empty(con, name) and not (derive_tags and name == "customers"):
+                    if name == "orders":
+                        queue_everyone(con)
                     con.insert(name, table)  # first load: nothing to replace, no staging copy
                     stats[f"{name}_updated"] = 0
                 else:
                     stage = _stage(con, name, table, staged)
+                    if name == "orders":
+                        _queue_customers_of(con, stage)
                     stats[f"{name}_updated"] = _replace(con, name, stage)
                 stats[name] = table.num_rows
             if derive_tags:
@@ -169,6 +182,23 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
         for name in staged:
             con.drop_table(name, force=True)
     return stats
+
+
+def queue_everyone(con: BaseBackend) -> None:
+    """Mark every customer's order facts out of date (the next facts build rebuilds all)."""
+    ensure_ledger(con)
+    con.insert(STALE_CUSTOMERS, pa.table({"shop_id": pa.array([None], pa.string()),
+                                          "customer_id": pa.array([None], pa.string())}))
+
+
+def _queue_customers_of(con: BaseBackend, stage: str) -> None:
+    """Queue the customers of staged orders and of the stored orders they replace."""
+    new, stored = con.table(stage), con.table("orders")
+    replaced = stored.semi_join(new, list(KEYS["orders"]))
+    affected = ibis.union(
+        new.select("shop_id", "customer_id"), replaced.select("shop_id", "customer_id")
+    )
+    con.insert(STALE_CUSTOMERS, affected.filter(affected.customer_id.notnull()).distinct())
 
 
 def _is_empty(con: BaseBackend, table: str) -> bool:

@@ -2,8 +2,8 @@
 the API model the JSON twin sends (handlers stay thin, and both twins share the numbers).
 
 Slow reads are cached in the app's memory under keys that change whenever the data does (the
-segment's membership table name changes on every recompute and every daily run), so a cache
-entry is never stale, only unused.
+segment's ledger key changes on every recompute, and the overview's fingerprint on every run),
+so a cache entry is never stale, only unused.
 """
 
 from __future__ import annotations
@@ -77,9 +77,9 @@ def _fingerprint(ws: Workspace) -> tuple[Any, ...]:
     with ws.state.connect() as conn:
         segs = conn.execute(
             sa.select(sa.func.count(), sa.func.max(s.c.updated_at),
-                      sa.func.group_concat(s.c.membership_table)
+                      sa.func.group_concat(s.c.ledger)
                       if ws.state.dialect.name == "sqlite"
-                      else sa.func.string_agg(s.c.membership_table, ","))
+                      else sa.func.string_agg(s.c.ledger, ","))
         ).one()
         run = conn.execute(sa.select(sa.func.max(r.c.id))).scalar()
     return (*segs, run, tuple(sorted(folders.folders(ws.state).items())))
@@ -158,7 +158,7 @@ def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str) -> SegmentDe
         rows = _metric_rows(frame) if frame is not None else []
         return _summary(segment, frame, folder), rows
 
-    key = ("detail", segment.id, segment.version, segment.membership_table,
+    key = ("detail", segment.id, segment.version, segment.ledger,
            segment.computed_through, folder)
     summary, rows = cached(cache, key, build)
     return SegmentDetail(
@@ -182,7 +182,7 @@ def tag_sync(ws: Workspace, name: str) -> TagSyncOut | None:
 
 def _computed(ws: Workspace, name: str, day: dt.date | None) -> tuple[Segment, dt.date]:
     segment = ws.segment(name)
-    if segment.membership_table is None or segment.computed_through is None:
+    if segment.ledger is None or segment.computed_through is None:
         raise SegmentError(f"Segment {name!r} has not been computed yet.", code="not_computed",
                            hint="Run the daily pipeline first.")
     day = day or segment.computed_through
@@ -198,20 +198,20 @@ def journey_of(
     ws: Workspace, cache: dict[Any, Any], name: str, day: dt.date | None
 ) -> JourneyOut:
     segment, day = _computed(ws, name, day)
-    assert segment.membership_table is not None
-    table = segment.membership_table
+    assert segment.ledger is not None
+    ledger = segment.ledger
 
     def build() -> JourneyOut:
-        members = members_as_of(ws.warehouse, table, day)
+        members = members_as_of(ws.warehouse, ledger, day)
         return JourneyOut(**journey(ws.warehouse, members, day).to_dict())
 
-    return cached(cache, ("journey", table, day), build)
+    return cached(cache, ("journey", ledger, day), build)
 
 
-def _member_rows(ws: Workspace, table: str, day: dt.date, q: str) -> Any:
+def _member_rows(ws: Workspace, ledger: str, day: dt.date, q: str) -> Any:
     con = ws.warehouse
     customers = con.table("customers").select("customer_id", "email", "first_name", "last_name")
-    rows = members_as_of(con, table, day).left_join(customers, "customer_id")
+    rows = members_as_of(con, ledger, day).left_join(customers, "customer_id")
     rows = rows.select("customer_id", "email", "first_name", "last_name")
     if q:
         needle = q.lower()
@@ -229,9 +229,9 @@ def member_page(
     cache: dict[Any, Any] | None = None,
 ) -> MemberPage:
     segment, day = _computed(ws, name, day)
-    assert segment.membership_table is not None
-    table = segment.membership_table
-    rows = _member_rows(ws, table, day, q)
+    assert segment.ledger is not None
+    ledger = segment.ledger
+    rows = _member_rows(ws, ledger, day, q)
 
     def count() -> int:
         return int(ws.warehouse.execute(rows.count()))
@@ -245,8 +245,8 @@ def member_page(
     if cache is None:
         total, members = count(), chunk()
     else:
-        total = cached(cache, ("members", table, day, q), count)
-        members = cached(cache, ("member_page", table, day, q, page, per_page), chunk)
+        total = cached(cache, ("members", ledger, day, q), count)
+        members = cached(cache, ("member_page", ledger, day, q, page, per_page), chunk)
     return MemberPage(segment=name, day=day, total=total, page=page, per_page=per_page, q=q,
                       members=members)
 

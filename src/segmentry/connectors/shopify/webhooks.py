@@ -41,7 +41,7 @@ from segmentry.connectors.shopify.mapping import (
 from segmentry.connectors.shopify.sync import set_app_state
 from segmentry.engine import execute, transaction
 from segmentry.ledger.schema import TABLES
-from segmentry.ledger.store import LedgerBatch, write_batch
+from segmentry.ledger.store import LedgerBatch, queue_everyone, write_batch
 from segmentry.workspace import Workspace
 
 __all__ = ["TOPICS", "WebhookReceiver", "verify"]
@@ -209,6 +209,7 @@ def _redact_shop(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
     with transaction(ws.warehouse):
         for name in TABLES:
             execute(ws.warehouse, sge.delete(sg.table(name, quoted=True), where=_where(ws)))
+        queue_everyone(ws.warehouse)  # the order facts are rebuilt from the emptied ledger
 
 
 def _uninstalled(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
