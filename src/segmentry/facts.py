@@ -39,8 +39,9 @@ __all__ = ["FACT_TABLES", "build_facts", "line_facts", "order_facts", "settled_o
 
 FACT_TABLES = ("order_facts", "line_facts", "facts_state")
 _STATE = "facts_state"
-# Above this share of all customers queued, rebuilding everything is cheaper than patching.
-_FULL_REBUILD_SHARE = 0.2
+# Above this share of all customers queued (and this many), rebuilding everything is cheaper
+# than patching.
+_FULL_REBUILD_SHARE, _FULL_REBUILD_MIN = 0.2, 10_000
 
 
 def order_facts(
@@ -164,8 +165,11 @@ def _needs_full_rebuild(con: BaseBackend, stale: ir.Table, subtract_refunds: boo
     row = con.to_pyarrow(counts).to_pylist()[0]
     if row["everything"]:
         return True
+    queued = int(row["queued"] or 0)
+    if queued <= _FULL_REBUILD_MIN:
+        return False
     customers = int(con.to_pyarrow(con.table("customers").count()).as_py())
-    return int(row["queued"] or 0) > _FULL_REBUILD_SHARE * max(customers, 1)
+    return queued > _FULL_REBUILD_SHARE * customers
 
 
 def _delete_queued(table: str) -> sge.Expression:

@@ -144,27 +144,26 @@ def record_day(
 
 
 def _moves(con: BaseBackend, members: Mapping[str, ir.Table]) -> ir.Table:
-    """``(ledger, customer_id, joined)``: open stretches without a member, members without one."""
+    """``(ledger, customer_id, joined)``: open stretches without a member, members without one.
+
+    One comparison per ledger, joined on the customer alone (smaller hash tables than one
+    comparison keyed on ledger and customer), all in one query.
+    """
     t = con.table(TABLE)
-    open_ = t.filter(t.ledger.isin(list(members)) & t.valid_to.isnull()).select(
-        "ledger", "customer_id"
+    return ibis.union(
+        *(_moves_of(t, key, m) for key, m in members.items()), distinct=False
     )
-    today = ibis.union(
-        *(
-            m.select(m_ledger=ibis.literal(key), m_customer_id=m.customer_id.cast("string"))
-            for key, m in members.items()
-        ),
-        distinct=False,
-    )
-    both = open_.outer_join(
-        today,
-        [open_.ledger == today.m_ledger, open_.customer_id == today.m_customer_id],
-    )
-    moved = both.filter(both.ledger.isnull() | both.m_ledger.isnull())
+
+
+def _moves_of(t: ir.Table, key: str, members: ir.Table) -> ir.Table:
+    open_ = t.filter((t.ledger == key) & t.valid_to.isnull()).select("customer_id")
+    today = members.select(m_customer_id=members.customer_id.cast("string"))
+    both = open_.outer_join(today, open_.customer_id == today.m_customer_id)
+    moved = both.filter(both.customer_id.isnull() | both.m_customer_id.isnull())
     return moved.select(
-        ledger=moved.ledger.fill_null(moved.m_ledger),
+        ledger=ibis.literal(key),
         customer_id=moved.customer_id.fill_null(moved.m_customer_id),
-        joined=moved.ledger.isnull(),
+        joined=moved.customer_id.isnull(),
     )
 
 
@@ -198,22 +197,26 @@ def _undo_reopening(keys: list[str], day: dt.date) -> sge.Expression:
 
 
 def _close_leavers(moves: str, day: dt.date) -> sge.Expression:
-    """End the open stretches that ``moves`` lists as left (not joined) on ``day``."""
+    """``UPDATE membership SET valid_to = day FROM moves v WHERE …`` for the leavers.
+
+    NOTE: an ``UPDATE … FROM`` join; the same ``WHERE EXISTS`` form is ten times slower on
+    DuckDB over millions of open stretches.
+    """
     matches = [
         sg.column(k, table="v", quoted=True).eq(sg.column(k, table=TABLE, quoted=True))
         for k in ("ledger", "customer_id")
     ]
-    left = sge.not_(sg.column("joined", table="v", quoted=True))
-    leaver = sg.select("1").from_(sg.table(moves, quoted=True).as_("v")).where(
-        sge.and_(left, *matches)
-    )
-    return sge.update(
+    update = sge.update(
         _table(),
         {"valid_to": _day(day)},
         where=sge.and_(
-            sg.column("valid_to", quoted=True).is_(sge.null()), sge.Exists(this=leaver)
+            sg.column("valid_to", table=TABLE, quoted=True).is_(sge.null()),
+            sge.not_(sg.column("joined", table="v", quoted=True)),
+            *matches,
         ),
     )
+    update.set("from_", sge.From(this=sg.table(moves, quoted=True).as_("v")))
+    return update
 
 
 def _table() -> sge.Table:

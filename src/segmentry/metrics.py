@@ -131,12 +131,14 @@ def metrics_of_all_on_day(con: BaseBackend, snapshot: Snapshot) -> dict[str, dic
     j = wide.left_join(stats, "customer_id")
     n, spent = j.n_orders.fill_null(0), j.spent.fill_null(0)
     span = (j.last_day.epoch_days() - j.first_day.epoch_days()).cast("float64")
-    sums = _piece_sums(n, spent, span)
-    totals = j.aggregate(
+    # Each customer's numbers computed once (a projection), then summed per segment: inlined
+    # into every segment's sum they would be computed once per segment.
+    pieces = j.select(*columns.values(), **_piece_sums(n, spent, span))
+    totals = pieces.aggregate(
         **{
-            f"{column}__{key}": ibis.ifelse(j[column], value, 0).sum()
+            f"{column}__{key}": ibis.ifelse(pieces[column], pieces[key], 0).sum()
             for column in columns.values()
-            for key, value in sums.items()
+            for key in _SUMS
         }
     )
     d = ibis.date(snapshot.day)

@@ -3,10 +3,12 @@
 ``segmentry run`` for a day D:
 
 1. **ingest** every configured source (upsert: re-reading a file changes nothing);
-2. **facts**: rebuild ``order_facts`` / ``line_facts`` from the ledger;
+2. **facts**: bring ``order_facts`` / ``line_facts`` up to date with the ledger (only the
+   customers whose orders changed);
 3. **segments**: evaluate every segment as of D (all in one query over the day's snapshot) and
-   record the day in each membership ledger, in one warehouse transaction (segments never
-   computed get their full history; a gap of missed days is filled day by day);
+   record the day for all of them in the membership ledger, in one warehouse transaction
+   (segments never computed get their full history; a gap of missed days is filled day by
+   day);
 4. **metrics** for the new day(s) (all segments in two queries in the usual one-day case);
 5. **commit**: move every segment's ``computed_through`` to D and write the metric rows and the
    run record in one state-store transaction.
@@ -159,8 +161,9 @@ class Pipeline:
     def _facts(self) -> str:
         from segmentry.facts import build_facts
 
-        build_facts(self.ws.warehouse, subtract_refunds=self.ws.settings.metrics.subtract_refunds)
-        return ""
+        return build_facts(
+            self.ws.warehouse, subtract_refunds=self.ws.settings.metrics.subtract_refunds
+        )
 
     def _segments(
         self,

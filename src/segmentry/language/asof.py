@@ -126,12 +126,13 @@ def orders_as_of(
 def customer_stats(orders: ir.Table, columns: Collection[str] | None = None) -> ir.Table:
     """Per point, the customer's order statistics from :func:`orders_as_of` rows.
 
-    The first and last order's fields are picked with arg-min / arg-max (no window needed);
+    The first order's fields are read from the order at position 1 when the rows carry
+    positions, else picked with arg-min (no window needed); the last order's with arg-max.
     ``second_day`` needs the positions and is left out without them.
     """
-    # NOTE: keyed on the processing time alone (building a tie-breaking key per order costs
-    # more than the whole aggregate); two orders of one customer in the same microsecond
-    # would make the pick engine-dependent.
+    # NOTE: arg-min / arg-max are keyed on the processing time alone (building a tie-breaking
+    # key per order costs more than the whole aggregate); two orders of one customer in the
+    # same microsecond would make that pick engine-dependent. Positions break ties by order id.
     key = orders.processed_at
     stats = {
         "n_orders": orders.count(),
@@ -139,18 +140,28 @@ def customer_stats(orders: ir.Table, columns: Collection[str] | None = None) -> 
         "first_day": orders.processed_on.min(),
         "last_day": orders.processed_on.max(),
         "is_subscriber": orders.is_subscription.any(),
-        "first_channel": orders.channel.argmin(key),
-        "first_utm_source": orders.utm_source.argmin(key),
-        "first_utm_medium": orders.utm_medium.argmin(key),
-        "first_utm_campaign": orders.utm_campaign.argmin(key),
-        "first_source_name": orders.source_name.argmin(key),
         "last_channel": orders.channel.argmax(key),
     }
-    if "seq" in orders.columns:
+    firsts = {f"first_{c}": orders[c] for c in _FIRST_ORDER_FIELDS}
+    positions = "seq" in orders.columns
+    if positions:
         stats["second_day"] = orders.processed_on.min(where=orders.seq == 2)
+    else:
+        stats |= {name: value.argmin(key) for name, value in firsts.items()}
     if columns is not None:  # only what the conditions read: unused aggregates are not free
         stats = {k: v for k, v in stats.items() if k in columns}
-    return orders.group_by(["customer_id", "day"]).aggregate(**stats)
+        firsts = {k: v for k, v in firsts.items() if k in columns}
+    keys = ["customer_id", "day"]
+    if not positions or not firsts:
+        return orders.group_by(keys).aggregate(**stats)
+    first = orders.filter(orders.seq == 1).select(*keys, **firsts)
+    if not stats:
+        return first
+    joined = orders.group_by(keys).aggregate(**stats).left_join(first, keys)
+    return joined.select(*keys, *stats, *firsts)
+
+
+_FIRST_ORDER_FIELDS = ("channel", "utm_source", "utm_medium", "utm_campaign", "source_name")
 
 
 def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:

@@ -76,7 +76,6 @@ def evaluate_many(
     compiler = _Compiler(facts, Points.of(points), dict(prebuilt or {}))
     return compiler.run_many(conditions)
 
-_Aggregate = Callable[[ir.Table], ir.Value]
 _Filter = Callable[[ir.Table], ir.BooleanValue | None]
 
 
@@ -87,7 +86,7 @@ class _Compiler:
     prebuilt: dict[str, ir.Table]
     features: dict[str, Callable[[], ir.Table]] = field(default_factory=dict)
     stat_columns: set[str] = field(default_factory=set)
-    aggregates: dict[str, dict[str, tuple[_Aggregate, _Filter]]] = field(default_factory=dict)
+    aggregates: dict[str, dict[str, tuple[str, _Filter]]] = field(default_factory=dict)
     positions: bool = True
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -222,7 +221,7 @@ class _Compiler:
                 return _starts_with(values, Kind.STRING_LIST, str(_python(node.value)))
             return values.contains(_python(node.value))
 
-        self.aggregate("order", key, lambda rows: hit(rows).any(), where=hit)
+        self.aggregate("order", key, "any", hit)
         negated = getattr(node, "negated", False)
         if isinstance(node, ast.IsNull):  # IS NULL: no order carries any tag / code
             return lambda f: _negate(f[key].fill_null(False), not negated)
@@ -265,13 +264,9 @@ class _Compiler:
             tests = [self.argument(rows, a, spec.arguments[a.name]) for a in filters]
             return _all(tests) if tests else None
 
-        self.aggregate(
-            spec.level, f"{key}_count", lambda r: r.order_id.nunique(where=matching(r)), matching
-        )
+        self.aggregate(spec.level, f"{key}_count", "orders", matching)
         if spec.level == "line":
-            self.aggregate(
-                "line", f"{key}_quantity", lambda r: r.quantity.sum(where=matching(r)), matching
-            )
+            self.aggregate("line", f"{key}_quantity", "quantity", matching)
 
         def test(f: ir.Table) -> ir.BooleanValue:
             checks = [f[f"{key}_count"].fill_null(0) >= 1]
@@ -282,31 +277,43 @@ class _Compiler:
 
         return test
 
-    def aggregate(
-        self,
-        level: str,
-        name: str,
-        value: Callable[[ir.Table], ir.Value],
-        where: Callable[[ir.Table], ir.BooleanValue | None],
-    ) -> None:
-        """Add a per-point aggregate over the as-of orders or lines, of the rows ``where``
-        holds for (all rows when it gives None).
+    def aggregate(self, level: str, name: str, kind: str, where: _Filter) -> None:
+        """Add a per-point aggregate over the as-of orders or lines ``where`` holds for (all
+        when it gives None): ``orders`` counts those orders, ``quantity`` sums the lines'
+        quantities, ``any`` tells whether there is one.
 
         All aggregates of a level are computed in ONE pass over its rows (conditional
         aggregates), however many function conditions a query (or a daily run) has. When
-        every aggregate has a filter, rows none of them keeps are dropped first: the engine
-        can then filter lines before joining them to their orders.
+        every aggregate has a filter, rows none of them keeps are dropped first. Lines are
+        summed per order first, so counting orders needs no count of distinct ids.
         """
         columns = self.aggregates.setdefault(level, {})
-        columns[name] = (value, where)
+        columns[name] = (kind, where)
 
         def build() -> ir.Table:
             rows = self.lines() if level == "line" else self.orders()
-            filters = [keep(rows) for _, keep in columns.values()]
-            if all(f is not None for f in filters):
-                rows = rows.filter(_any(f for f in filters if f is not None))
-            values = {column: make(rows) for column, (make, _) in columns.items()}
-            return rows.group_by(["customer_id", "day"]).aggregate(**values)
+            tests = {column: keep(rows) for column, (_, keep) in columns.items()}
+            if all(t is not None for t in tests.values()):
+                rows = rows.filter(_any(t for t in tests.values() if t is not None))
+                tests = {column: keep(rows) for column, (_, keep) in columns.items()}
+            keys = ["customer_id", "day"]
+            if level == "line":
+                per_order = {
+                    column: _per_order(rows, columns[column][0], test)
+                    for column, test in tests.items()
+                }
+                rows = rows.group_by([*keys, "order_id"]).aggregate(**per_order)
+                values = {
+                    column: rows[column].sum() if kind == "quantity"
+                    else rows.order_id.count(where=rows[column])
+                    for column, (kind, _) in columns.items()
+                }
+            else:
+                values = {
+                    column: _per_point(rows, columns[column][0], test)
+                    for column, test in tests.items()
+                }
+            return rows.group_by(keys).aggregate(**values)
 
         self.feature(f"{level}_aggregates", build)
 
@@ -460,6 +467,21 @@ def _all(parts: Any) -> ir.BooleanValue:
     for item in items[1:]:
         result = result & item
     return result
+
+
+def _per_order(lines: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.Value:
+    """An order's part of a line aggregate: its matching quantity, or whether a line matched."""
+    if kind == "quantity":
+        return lines.quantity.sum(where=test)
+    return (test if test is not None else lines.order_id.notnull()).any()
+
+
+def _per_point(orders: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.Value:
+    """An order aggregate per point (one row per order: counting rows counts orders)."""
+    if kind == "any":
+        assert test is not None
+        return test.any()
+    return orders.count(where=test)
 
 
 def _any(parts: Any) -> ir.BooleanValue:

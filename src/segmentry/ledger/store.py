@@ -157,23 +157,24 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
     try:
         with transaction(con):
             derive_tags = batch.customer_tag_history is None and batch.customers is not None
+            written: dict[str, str] = {}  # table → where this batch's rows can be read
             for name, data in batch.tables():
                 table = add_local_dates(name, conform(name, data), tz)
                 if _is_empty(con, name) and not (derive_tags and name == "customers"):
                     if name == "orders":
                         queue_everyone(con)
                     con.insert(name, table)  # first load: nothing to replace, no staging copy
-                    stats[f"{name}_updated"] = 0
+                    stats[f"{name}_updated"], written[name] = 0, name
                 else:
                     stage = _stage(con, name, table, staged)
                     if name == "orders":
                         _queue_customers_of(con, stage)
-                    stats[f"{name}_updated"] = _replace(con, name, stage)
+                    stats[f"{name}_updated"], written[name] = _replace(con, name, stage), stage
                 stats[name] = table.num_rows
             if derive_tags:
                 stats["customer_tag_history"] = _record_tag_changes(con, staged, tz)
-            if batch.orders is not None:
-                stats["customers_stubbed"] = _stub_customers(con)
+            if "orders" in written:
+                stats["customers_stubbed"] = _stub_customers(con, written["orders"])
     except DataImportError:
         raise
     except Exception as e:
@@ -274,9 +275,9 @@ def _record_tag_changes(con: BaseBackend, staged: list[str], tz: str) -> int:
     return data.num_rows
 
 
-def _stub_customers(con: BaseBackend) -> int:
-    """Create a customer row for every order's customer the ledger does not know."""
-    orders, customers = con.table("orders"), con.table("customers")
+def _stub_customers(con: BaseBackend, orders_written: str) -> int:
+    """Create a customer row for every customer of the batch's orders the ledger does not know."""
+    orders, customers = con.table(orders_written), con.table("customers")
     unknown = orders.filter(orders.customer_id.notnull()).anti_join(
         customers, ["shop_id", "customer_id"]
     )
