@@ -32,7 +32,7 @@ from segmentry.language.asof import (
     tags_as_of,
 )
 from segmentry.language.changes import absolute_dates_of, attributes_of, offsets_of
-from segmentry.language.compiler import evaluate, evaluate_many
+from segmentry.language.compiler import evaluate, evaluate_many, members
 
 __all__ = ["Snapshot", "compiled_sql", "members_on", "membership_history"]
 
@@ -48,8 +48,7 @@ def members_on(
     Pass a :class:`Snapshot` of that day when evaluating many segments: they share its work.
     """
     prebuilt = snapshot.tables if snapshot is not None else None
-    result = evaluate(Facts.of(con), day, condition, prebuilt)
-    return result.filter(result.member).select("customer_id")
+    return members(Facts.of(con), day, condition, prebuilt).select("customer_id")
 
 
 class Snapshot:
@@ -77,7 +76,8 @@ class Snapshot:
         self._materialise("stats", customer_stats(orders))
         self._materialise("tags", tags_as_of(facts.tag_history, self.day))
         if self.with_lines:
-            self._materialise("lines", lines_as_of(orders, facts.lines))
+            lines = lines_as_of(orders, facts.lines, self.day, settled=facts.settled)
+            self._materialise("lines", lines)
         return self
 
     def members_of_all(self, conditions: Mapping[str, ast.Condition]) -> dict[str, ir.Table]:

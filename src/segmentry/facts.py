@@ -5,8 +5,9 @@
   position among the customer's orders that were never cancelled (1 = first order), NULL for
   cancelled orders. As-of evaluation recomputes positions for past days (see
   :mod:`segmentry.language.asof`), because an order cancelled later still counted before.
-- ``line_facts``: one row per order line with the product's ``product_line`` (a view: lines
-  are joined to the as-of orders by ``order_id`` where a condition needs them).
+- ``order_line_facts``: one row per line of those orders, carrying its order's customer,
+  days, position and fields, so that conditions on lines read no join to the orders;
+  ``line_facts`` is a view adding the product's ``product_line``.
 - ``facts_state``: one row: the refunds setting the facts were built with, and
   ``settled_on``, the last day on which any order was processed or cancelled. From that day
   on, the orders valid at a day's end are exactly the never-cancelled ones, with their final
@@ -15,7 +16,8 @@
 :func:`build_facts` keeps them a pure function of the ledger. The ledger writer queues every
 customer whose orders it changed in ``stale_customers`` (see :mod:`segmentry.ledger.store`);
 only their rows are rebuilt, unless the queue asks for everything (first load, a shop's data
-erased), covers a large share of the customers, or the refunds setting changed.
+erased, the first lines), covers a large share of the customers, or the refunds setting
+changed.
 """
 
 from __future__ import annotations
@@ -35,9 +37,16 @@ from segmentry.engine import execute, transaction
 from segmentry.ledger.schema import MONEY
 from segmentry.ledger.store import STALE_CUSTOMERS, ensure_ledger
 
-__all__ = ["FACT_TABLES", "build_facts", "line_facts", "order_facts", "settled_on"]
+__all__ = [
+    "FACT_TABLES",
+    "build_facts",
+    "line_facts",
+    "order_facts",
+    "order_line_facts",
+    "settled_on",
+]
 
-FACT_TABLES = ("order_facts", "line_facts", "facts_state")
+FACT_TABLES = ("order_facts", "order_line_facts", "line_facts", "facts_state")
 _STATE = "facts_state"
 # Above this share of all customers queued (and this many), rebuilding everything is cheaper
 # than patching.
@@ -82,16 +91,16 @@ def order_facts(
     )
 
 
-def line_facts(con: BaseBackend) -> ibis.Table:
-    """The ``line_facts`` expression: order lines with their product's product line.
+# The order's fields each line carries in ``order_line_facts``.
+_ORDER_FIELDS = ("customer_id", "processed_on", "cancelled_on", "seq", "channel", "utm_source",
+                 "utm_medium", "utm_campaign", "source_name", "discount_codes", "order_tags",
+                 "is_subscription", "total")
 
-    Joined to orders by ``order_id`` where needed (the as-of orders already carry the customer
-    and the days), so this is a view, not a copy of every line.
-    """
-    lines, products = con.table("order_lines"), con.table("products")
-    p = products.select("shop_id", "product_id", "product_line")
-    joined = lines.left_join(p, ["shop_id", "product_id"])
-    return joined.select(
+
+def order_line_facts(con: BaseBackend, orders: ir.Table) -> ibis.Table:
+    """The ``order_line_facts`` expression: the lines of ``orders`` (``order_facts`` rows),
+    each with its order's fields, so conditions on lines need no join to the orders."""
+    lines = con.table("order_lines").select(
         "shop_id",
         "order_id",
         "line_id",
@@ -101,15 +110,25 @@ def line_facts(con: BaseBackend) -> ibis.Table:
         "title",
         "product_type",
         "vendor",
-        "product_line",
-        product_tags=joined.product_tags,
-        quantity=joined.quantity.fill_null(0),
-        line_total=joined.total,
+        "product_tags",
+        quantity=ibis._.quantity.fill_null(0),
+        line_total=ibis._.total,
     )
+    o = orders.select("shop_id", "order_id", *_ORDER_FIELDS)
+    return lines.join(o, ["shop_id", "order_id"])
+
+
+def line_facts(con: BaseBackend) -> ibis.Table:
+    """The ``line_facts`` expression: ``order_line_facts`` with the product's product line
+    (a view: products change, and their table is small)."""
+    lines, products = con.table("order_line_facts"), con.table("products")
+    p = products.select("shop_id", "product_id", "product_line")
+    joined = lines.left_join(p, ["shop_id", "product_id"])
+    return joined.drop(*(c for c in joined.columns if c.endswith("_right")))
 
 
 def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> str:
-    """Bring ``order_facts`` / ``line_facts`` up to date with the ledger, atomically.
+    """Bring the order and line facts up to date with the ledger, atomically.
 
     Returns what was done, in words (``"rebuilt"`` or ``"updated N customer(s)"``).
     """
@@ -119,20 +138,30 @@ def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> str:
     with contextlib.suppress(Exception):
         con.drop_table("line_facts", force=True)
     with transaction(con):
+        # The view is made again below; PostgreSQL refuses to replace a table a view reads.
+        con.drop_view("line_facts", force=True)
         stale = con.table(STALE_CUSTOMERS)
         settled: dt.date | None
         if _needs_full_rebuild(con, stale, subtract_refunds):
             con.create_table(
                 "order_facts", order_facts(con, subtract_refunds=subtract_refunds), overwrite=True
             )
+            con.create_table(
+                "order_line_facts",
+                order_line_facts(con, con.table("order_facts")),
+                overwrite=True,
+            )
             settled, done = _last_event_day(con, con.table("order_facts")), "rebuilt"
         else:
             queued = stale.select("shop_id", "customer_id").distinct()
             count = int(con.to_pyarrow(queued.count()).as_py())
             fresh = order_facts(con, subtract_refunds=subtract_refunds, only=queued)
-            execute(con, _delete_queued("order_facts"))
+            for table in ("order_facts", "order_line_facts"):
+                execute(con, _delete_queued(table))
             con.insert("order_facts", fresh)
-            settled = _later(settled_on(con), _last_event_day(con, fresh))
+            updated = con.table("order_facts").semi_join(queued, ["shop_id", "customer_id"])
+            con.insert("order_line_facts", order_line_facts(con, updated))
+            settled = _later(settled_on(con), _last_event_day(con, updated))
             done = f"updated {count:,} customer(s)"
         execute(con, sge.delete(sg.table(STALE_CUSTOMERS, quoted=True)))
         _write_state(con, subtract_refunds, settled)
@@ -154,7 +183,7 @@ def settled_on(con: BaseBackend) -> dt.date | None:
 
 def _needs_full_rebuild(con: BaseBackend, stale: ir.Table, subtract_refunds: bool) -> bool:
     existing = set(con.list_tables())
-    if "order_facts" not in existing or _STATE not in existing:
+    if not {"order_facts", "order_line_facts", _STATE} <= existing:
         return True
     state = con.to_pyarrow(con.table(_STATE)).to_pylist()
     if not state or state[0]["subtract_refunds"] != subtract_refunds:

@@ -99,30 +99,30 @@ def members_as_of(con: BaseBackend, ledger: str, day: dt.date) -> ir.Table:
 
 
 def record_day(
-    con: BaseBackend, members: Mapping[str, ir.Table], day: dt.date
+    con: BaseBackend, wide: ir.Table, columns: Mapping[str, str], day: dt.date
 ) -> dict[str, Change]:
-    """Record each ledger's ``members`` (distinct ``customer_id``) as its members on ``day``.
+    """Record the customers of ``wide`` (one row per customer) whose boolean ``column`` is
+    true as the members of each ledger (``columns``: ledger → column) on ``day``.
 
     First whatever was recorded for ``day`` or later is undone (stretches starting then are
     deleted, stretches ending then are reopened), so recording the same day twice gives the
-    same ledger: that is what makes a second run for a day a no-op. Then one comparison of
-    every ledger's open stretches with the day's members finds who joined and who left; the
-    leavers' stretches end on ``day`` and the joiners get one from ``day``. Days before
-    ``day`` read exactly as before; the caller wraps the call in a warehouse transaction.
+    same ledger: that is what makes a second run for a day a no-op. Then the day's members
+    are compared with the open stretches (:func:`_moves`); the leavers' stretches end on
+    ``day`` and the joiners get one from ``day``. Days before ``day`` read exactly as before;
+    the caller wraps the call in a warehouse transaction.
     """
-    keys = list(members)
+    keys = list(columns)
     if not keys:
         return {}
     ensure_table(con)
     if _recorded_from(con, keys, day):
         execute(con, _undo_deleting(keys, day))
         execute(con, _undo_reopening(keys, day))
-    scratch = f"_moves_{uuid.uuid4().hex[:8]}"
-    con.create_table(scratch, _moves(con, members), temp=True)
+    scratch: list[str] = []
     try:
-        execute(con, _close_leavers(scratch, day))
-        moves = con.table(scratch)
-        joiners = moves.filter(moves.joined)
+        moves = _moves(con, wide, columns, scratch)
+        execute(con, _close_leavers(moves, day))
+        joiners = con.table(moves).filter(ibis._.joined)
         con.insert(
             TABLE,
             joiners.select(
@@ -130,12 +130,12 @@ def record_day(
                 valid_to=ibis.null().cast("date"),
             ),
         )
-        counts = moves.group_by("ledger").aggregate(
-            joined=moves.joined.sum(), left=(~moves.joined).sum()
-        )
+        t = con.table(moves)
+        counts = t.group_by("ledger").aggregate(joined=t.joined.sum(), left=(~t.joined).sum())
         moved = {r["ledger"]: r for r in con.to_pyarrow(counts).to_pylist()}
     finally:
-        con.drop_table(scratch, force=True)
+        for name in scratch:
+            con.drop_table(name, force=True)
     return {
         key: Change(key, int(moved.get(key, {}).get("joined") or 0),
                     int(moved.get(key, {}).get("left") or 0))
@@ -143,28 +143,75 @@ def record_day(
     }
 
 
-def _moves(con: BaseBackend, members: Mapping[str, ir.Table]) -> ir.Table:
-    """``(ledger, customer_id, joined)``: open stretches without a member, members without one.
+# Ledgers compared at once: one bit each in a signed 64-bit mask.
+_LEDGERS_PER_MASK = 62
 
-    One comparison per ledger, joined on the customer alone (smaller hash tables than one
-    comparison keyed on ledger and customer), all in one query.
+
+def _moves(
+    con: BaseBackend, wide: ir.Table, columns: Mapping[str, str], scratch: list[str]
+) -> str:
+    """A temporary table of ``(ledger, customer_id, joined)``: open stretches whose customer
+    is no longer a member (``joined`` false) and members without one (true).
+
+    Each customer's open ledgers and the day's memberships become one bit mask each (a bit
+    per ledger); only customers whose two masks differ are spelled out per ledger. That is
+    one aggregate of the open stretches and one join per customer, however many segments.
     """
+    items = list(columns.items())
+    parts = []
+    for start in range(0, len(items), _LEDGERS_PER_MASK):
+        bits = {key: (1 << i, column) for i, (key, column)
+                in enumerate(items[start:start + _LEDGERS_PER_MASK])}
+        differ = _temporary(con, _differing_masks(con, wide, bits), scratch)
+        parts += [
+            differ.filter((differ.was ^ differ.now) & bit != 0).select(
+                ledger=ibis.literal(key),
+                customer_id=differ.customer_id,
+                joined=(differ.now & bit) != 0,
+            )
+            for key, (bit, _) in bits.items()
+        ]
+    _temporary(con, ibis.union(*parts, distinct=False), scratch)
+    return scratch[-1]
+
+
+def _differing_masks(con: BaseBackend, wide: ir.Table, bits: Mapping[str, tuple[int, str]]
+                     ) -> ir.Table:
+    """``(customer_id, was, now)``: the customers whose open ledgers (``was``) and memberships
+    on the day (``now``) differ, as bit masks over ``bits`` (ledger → bit, column)."""
     t = con.table(TABLE)
-    return ibis.union(
-        *(_moves_of(t, key, m) for key, m in members.items()), distinct=False
+    index = ibis.memtable(
+        {"ledger": list(bits), "bit": [bit for bit, _ in bits.values()]},
+        schema={"ledger": "string", "bit": "int64"},
     )
+    open_ = t.filter(t.valid_to.isnull() & t.ledger.isin(list(bits))).join(index, "ledger")
+    was = open_.group_by("customer_id").aggregate(was=open_.bit.bit_or())
+    now = wide.select(
+        n_customer_id=wide.customer_id.cast("string"),
+        now=_sum(ibis.ifelse(wide[column], ibis.literal(bit, "int64"), ibis.literal(0, "int64"))
+                 for bit, column in bits.values()),
+    )
+    both = was.outer_join(now, was.customer_id == now.n_customer_id)
+    masks = both.select(
+        customer_id=both.customer_id.fill_null(both.n_customer_id),
+        was=both.was.fill_null(0),
+        now=both.now.fill_null(0),
+    )
+    return masks.filter(masks.was != masks.now)
 
 
-def _moves_of(t: ir.Table, key: str, members: ir.Table) -> ir.Table:
-    open_ = t.filter((t.ledger == key) & t.valid_to.isnull()).select("customer_id")
-    today = members.select(m_customer_id=members.customer_id.cast("string"))
-    both = open_.outer_join(today, open_.customer_id == today.m_customer_id)
-    moved = both.filter(both.customer_id.isnull() | both.m_customer_id.isnull())
-    return moved.select(
-        ledger=ibis.literal(key),
-        customer_id=moved.customer_id.fill_null(moved.m_customer_id),
-        joined=moved.customer_id.isnull(),
-    )
+def _sum(values: Iterable[ir.IntegerValue]) -> ir.IntegerValue:
+    items = list(values)
+    total = items[0]
+    for item in items[1:]:
+        total = total + item
+    return total
+
+
+def _temporary(con: BaseBackend, expr: ir.Table, scratch: list[str]) -> ir.Table:
+    name = f"_moves_{uuid.uuid4().hex[:8]}"
+    scratch.append(name)
+    return con.create_table(name, expr, temp=True)
 
 
 def _recorded_from(con: BaseBackend, keys: list[str], day: dt.date) -> bool:

@@ -23,6 +23,7 @@ at once — the work grows with the number of changes, not with days × members.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +121,7 @@ def _states(con: BaseBackend, customers: ir.Table) -> ir.Table:
 
 
 def metrics_of_all_on_day(con: BaseBackend, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
-    """The day's metrics of every segment in ``snapshot.members_of_all``, in two queries.
+    """The day's metrics of every segment in ``snapshot.members_of_all``, in a few queries.
 
     ``joined`` and ``left`` are left at 0: the membership diff knows them.
     """
@@ -131,16 +132,24 @@ def metrics_of_all_on_day(con: BaseBackend, snapshot: Snapshot) -> dict[str, dic
     j = wide.left_join(stats, "customer_id")
     n, spent = j.n_orders.fill_null(0), j.spent.fill_null(0)
     span = (j.last_day.epoch_days() - j.first_day.epoch_days()).cast("float64")
-    # Each customer's numbers computed once (a projection), then summed per segment: inlined
-    # into every segment's sum they would be computed once per segment.
-    pieces = j.select(*columns.values(), **_piece_sums(n, spent, span))
-    totals = pieces.aggregate(
-        **{
-            f"{column}__{key}": ibis.ifelse(pieces[column], pieces[key], 0).sum()
-            for column in columns.values()
-            for key in _SUMS
-        }
+    # Each customer's numbers computed once, then one row per (segment, member) summed per
+    # segment: cheaper than a conditional sum per segment and number over every customer.
+    name = f"_metric_pieces_{uuid.uuid4().hex[:8]}"
+    pieces = con.create_table(
+        name, j.select(*columns.values(), **_piece_sums(n, spent, span)), temp=True
     )
+    try:
+        rows = ibis.union(
+            *(
+                pieces.filter(pieces[column]).select(*_SUMS, segment=ibis.literal(column))
+                for column in columns.values()
+            ),
+            distinct=False,
+        )
+        totals = rows.group_by("segment").aggregate(**{k: rows[k].sum() for k in _SUMS})
+        by_segment = {r["segment"]: r for r in con.to_pyarrow(totals).to_pylist()}
+    finally:
+        con.drop_table(name, force=True)
     d = ibis.date(snapshot.day)
     o = con.table("order_facts")
     o = o.filter((o.processed_on == d) & (o.cancelled_on.isnull() | (o.cancelled_on > d)))
@@ -152,12 +161,13 @@ def metrics_of_all_on_day(con: BaseBackend, snapshot: Snapshot) -> dict[str, dic
             for key, value in (("revenue", s.amount), ("orders", ibis.literal(1)))
         }
     )
-    t, v = con.to_pyarrow(totals).to_pylist()[0], con.to_pyarrow(sales).to_pylist()[0]
+    v = con.to_pyarrow(sales).to_pylist()[0]
     result = {}
-    for name, column in columns.items():
-        running = {k: Decimal(str(t[f"{column}__{k}"] or 0)) for k in _SUMS}
+    for segment, column in columns.items():
+        t = by_segment.get(column, {})
+        running = {k: Decimal(str(t.get(k) or 0)) for k in _SUMS}
         day_sales = {k: v[f"{column}__{k}"] for k in ("revenue", "orders")}
-        result[name] = _row(snapshot.day, running, day_sales, {})
+        result[segment] = _row(snapshot.day, running, day_sales, {})
     return result
 
 

@@ -21,6 +21,7 @@ day's state as it was: a day recorded in a ledger but not committed reads as not
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import socket
 import time
@@ -87,12 +88,18 @@ class Pipeline:
             try:
                 self._stage(report, "ingest", self._ingest)
                 self._stage(report, "facts", self._facts)
-                with Snapshot(self.ws.warehouse, day) as snapshot:
+                with contextlib.ExitStack() as stack:
+                    # The day's snapshot is built in the segments stage (its time counts there)
+                    # and read again by the metrics.
+                    snapshots: list[Snapshot] = []
+
+                    def segments() -> str:
+                        snapshots.append(stack.enter_context(Snapshot(self.ws.warehouse, day)))
+                        return self._segments(day, snapshots[0], pending, progress)
+
+                    self._stage(report, "segments", segments)
                     self._stage(
-                        report, "segments", lambda: self._segments(day, snapshot, pending, progress)
-                    )
-                    self._stage(
-                        report, "metrics", lambda: self._metrics(snapshot, pending, progress)
+                        report, "metrics", lambda: self._metrics(snapshots[0], pending, progress)
                     )
                 self._stage(report, "commit", lambda: self._commit(report, pending))
                 # The commit wrote the run record before its own timing was known.
@@ -177,9 +184,12 @@ class Pipeline:
 
         book = SegmentBook(self.ws)
         segments = [self._ready(book, segment, day) for segment in book.list()]
+        if not segments:
+            return "no segments"
         conditions = {s.name: book.validate(s.query) for s in segments}
         # Every segment's members on the day, in one query over the day's snapshot.
-        todays = snapshot.members_of_all(conditions)
+        snapshot.members_of_all(conditions)
+        columns = {_ledger(s): snapshot.member_columns[s.name] for s in segments}
         if progress:
             progress("segments", 1, 3)
         # One warehouse transaction: all segments advance, or none does.
@@ -187,9 +197,7 @@ class Pipeline:
             self._catch_up(segments, conditions, day)
             if progress:
                 progress("segments", 2, 3)
-            changes = record_day(
-                self.ws.warehouse, {_ledger(s): todays[s.name] for s in segments}, day
-            )
+            changes = record_day(self.ws.warehouse, snapshot.tables["members"], columns, day)
         for segment in segments:
             assert segment.computed_through is not None
             first = min(segment.computed_through + dt.timedelta(days=1), day)
@@ -203,19 +211,22 @@ class Pipeline:
 
     def _catch_up(self, segments: list[Segment], conditions: dict[str, Any], day: dt.date) -> None:
         """Record the days a segment missed before ``day`` (no run for them), oldest first."""
-        from segmentry.evaluation import members_on
+        from segmentry.language.asof import Facts
+        from segmentry.language.compiler import evaluate_many
         from segmentry.membership import record_day
 
-        missed: dict[dt.date, dict[str, Any]] = {}
+        missed: dict[dt.date, list[Segment]] = {}
         for segment in segments:
             assert segment.computed_through is not None
             current = segment.computed_through + dt.timedelta(days=1)
             while current < day:
-                members = members_on(self.ws.warehouse, conditions[segment.name], current)
-                missed.setdefault(current, {})[_ledger(segment)] = members
+                missed.setdefault(current, []).append(segment)
                 current += dt.timedelta(days=1)
-        for missed_day in sorted(missed):
-            record_day(self.ws.warehouse, missed[missed_day], missed_day)
+        facts = Facts.of(self.ws.warehouse)
+        for missed_day, behind in sorted(missed.items()):
+            wide = evaluate_many(facts, missed_day, [conditions[s.name] for s in behind])
+            columns = {_ledger(s): f"m{i}" for i, s in enumerate(behind)}
+            record_day(self.ws.warehouse, wide, columns, missed_day)
 
     def _ready(self, book: Any, segment: Segment, day: dt.date) -> Segment:
         """The segment with a computed history that a run for ``day`` can extend."""

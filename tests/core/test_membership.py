@@ -29,8 +29,18 @@ DAY = D(2024, 1, 10)
 Stretch = tuple[str, D, D | None]
 
 
-def _members(*ids: str) -> ibis.Table:
-    return ibis.memtable({"customer_id": list(ids)}, schema={"customer_id": "string"})
+EVERYONE = ["v", "w", "x", "y", "z"]
+
+
+def _record(con: BaseBackend, members: dict[str, list[str]], day: D) -> dict[str, Change]:
+    """Record ``members`` (ledger → customer ids) on ``day``, as the daily run does: from one
+    row per customer with a true/false column per ledger."""
+    columns = {key: f"c{i}" for i, key in enumerate(members)}
+    wide = ibis.memtable(
+        {"customer_id": EVERYONE}
+        | {columns[key]: [c in ids for c in EVERYONE] for key, ids in members.items()}
+    )
+    return record_day(con, wide, columns, day)
 
 
 @pytest.fixture
@@ -64,7 +74,7 @@ def _on(con: BaseBackend, key: str, day: D) -> list[str]:
 
 
 def test_every_ledger_records_its_joins_and_leaves(ledger: BaseBackend) -> None:
-    changes = record_day(ledger, {"1_a": _members("x", "y"), "2_b": _members("y")}, DAY)
+    changes = _record(ledger, {"1_a": ["x", "y"], "2_b": ["y"]}, DAY)
     assert changes == {"1_a": Change("1_a", 1, 1), "2_b": Change("2_b", 1, 1)}
     assert _rows(ledger, "1_a") == [
         ("x", D(2024, 1, 1), None),
@@ -79,33 +89,32 @@ def test_every_ledger_records_its_joins_and_leaves(ledger: BaseBackend) -> None:
 
 
 def test_recording_a_day_again_gives_the_same_ledger(ledger: BaseBackend) -> None:
-    members = {"1_a": _members("x", "y"), "2_b": _members("y")}
-    record_day(ledger, members, DAY)
+    _record(ledger, {"1_a": ["x", "y"], "2_b": ["y"]}, DAY)
     once = {key: _rows(ledger, key) for key in ("1_a", "2_b", "3_c")}
-    again = record_day(ledger, {"1_a": _members("x", "y"), "2_b": _members("y")}, DAY)
+    again = _record(ledger, {"1_a": ["x", "y"], "2_b": ["y"]}, DAY)
     assert again == {"1_a": Change("1_a", 1, 1), "2_b": Change("2_b", 1, 1)}
     assert {key: _rows(ledger, key) for key in once} == once
 
 
 def test_recording_a_day_differently_undoes_the_first_recording(ledger: BaseBackend) -> None:
-    record_day(ledger, {"1_a": _members("x", "y")}, DAY)
-    record_day(ledger, {"1_a": _members("x", "y")}, DAY + dt.timedelta(days=1))
+    _record(ledger, {"1_a": ["x", "y"]}, DAY)
+    _record(ledger, {"1_a": ["x", "y"]}, DAY + dt.timedelta(days=1))
     # A new answer for DAY undoes DAY and the day after: y's new stretch goes, z reopens.
-    assert record_day(ledger, {"1_a": _members("x")}, DAY) == {"1_a": Change("1_a", 0, 1)}
+    assert _record(ledger, {"1_a": ["x"]}, DAY) == {"1_a": Change("1_a", 0, 1)}
     assert _rows(ledger, "1_a") == [
         ("x", D(2024, 1, 1), None),
         ("y", D(2024, 1, 1), D(2024, 1, 5)),
         ("z", D(2024, 1, 3), DAY),
     ]
     next_day = DAY + dt.timedelta(days=1)
-    assert record_day(ledger, {"1_a": _members("x", "z")}, next_day) == {
+    assert _record(ledger, {"1_a": ["x", "z"]}, next_day) == {
         "1_a": Change("1_a", 1, 0)
     }
     assert _rows(ledger, "1_a")[-1] == ("z", next_day, None)
 
 
 def test_an_empty_day_closes_every_open_stretch(ledger: BaseBackend) -> None:
-    assert record_day(ledger, {"2_b": _members()}, DAY) == {"2_b": Change("2_b", 0, 1)}
+    assert _record(ledger, {"2_b": []}, DAY) == {"2_b": Change("2_b", 0, 1)}
     assert _rows(ledger, "2_b") == [("x", D(2024, 1, 2), DAY)]
 
 
@@ -113,3 +122,15 @@ def test_forgetting_a_ledger_deletes_only_its_rows(ledger: BaseBackend) -> None:
     forget(ledger, ["1_a", None, "9_unknown"])
     assert ledgers(ledger) == {"2_b", "3_c"}
     assert _rows(ledger, "3_c") == [("w", D(2024, 1, 1), None)]
+
+
+def test_more_segments_than_one_mask_holds(warehouse: BaseBackend) -> None:
+    # 70 ledgers (a mask holds 62): ledger k's members on DAY are the customers c < k % 5.
+    keys = [f"{k}_t" for k in range(70)]
+    first = _record(warehouse, {key: [] for key in keys}, DAY)
+    assert set(first.values()) == {Change(key, 0, 0) for key in keys}
+    members = {key: EVERYONE[: k % 5] for k, key in enumerate(keys)}
+    changes = _record(warehouse, members, DAY + dt.timedelta(days=1))
+    assert changes == {key: Change(key, k % 5, 0) for k, key in enumerate(keys)}
+    assert ledgers(warehouse) == {key for k, key in enumerate(keys) if k % 5}
+    assert _on(warehouse, "69_t", DAY + dt.timedelta(days=1)) == ["v", "w", "x", "y"]

@@ -183,20 +183,30 @@ def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
     return j.select("customer_id", "day", tags_as_of=j.tags)
 
 
-def lines_as_of(orders: ir.Table, lines: ir.Table) -> ir.Table:
-    """The lines of :func:`orders_as_of` rows, each with its order's fields and position."""
-    wanted = ("customer_id", "day", "order_id", "seq", "processed_on", "channel",
-              "utm_source", "utm_medium", "utm_campaign", "source_name", "discount_codes",
-              "order_tags", "is_subscription", "total")
-    o = orders.select(*(c for c in wanted if c in orders.columns))
-    lf = lines.select(
-        l_order_id="order_id",
-        product_id="product_id",
-        sku="sku",
-        product_type="product_type",
-        vendor="vendor",
-        product_line="product_line",
-        product_tags="product_tags",
-        quantity="quantity",
-    )
+# What :func:`lines_as_of` gives per line: its order's fields, then the product's.
+_ORDER_COLUMNS = ("customer_id", "day", "order_id", "seq", "processed_on", "channel",
+                  "utm_source", "utm_medium", "utm_campaign", "source_name", "discount_codes",
+                  "order_tags", "is_subscription", "total")
+_LINE_COLUMNS = ("product_id", "sku", "product_type", "vendor", "product_line", "product_tags",
+                 "quantity")
+
+
+def lines_as_of(
+    orders: ir.Table,
+    lines: ir.Table,
+    points: ir.Table | dt.date | None = None,
+    *,
+    settled: dt.date | None = None,
+) -> ir.Table:
+    """The lines of :func:`orders_as_of` rows, each with its order's fields and position.
+
+    On a single day on or after ``settled`` (see :class:`Facts`) the lines of never-cancelled
+    orders are read straight from ``line_facts``, which carries their orders' fields.
+    """
+    day = Points.of(points).day if points is not None else None
+    if day is not None and settled is not None and day >= settled:
+        valid = lines.filter(lines.seq.notnull()).mutate(day=ibis.date(day))
+        return valid.select(*_ORDER_COLUMNS, *_LINE_COLUMNS)
+    o = orders.select(*(c for c in _ORDER_COLUMNS if c in orders.columns))
+    lf = lines.select("order_id", *_LINE_COLUMNS).rename(l_order_id="order_id")
     return o.join(lf, o.order_id == lf.l_order_id).drop("l_order_id")

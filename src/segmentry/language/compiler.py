@@ -10,9 +10,12 @@ Both go through this one compiler, so a segment's history and its daily runs agr
 Shape of the work: the condition tree is walked once; leaves that need aggregates over a
 customer's orders (``products_purchased(...)``, ``order_tags CONTAINS ...``) register a
 *feature* table ``(customer_id, day, value)``; the features are left-joined onto the points and
-the condition becomes one boolean expression over that frame. Every leaf is NULL-safe (a
-customer without orders has no ``last_order_date``, so ``last_order_date < -90d`` is false and
-its ``NOT`` is true), matching Shopify.
+the condition becomes one boolean expression over that frame. An unknown value counts as
+false, matching Shopify: a customer without orders has no ``last_order_date``, so
+``last_order_date < -90d`` is false and its ``NOT`` is true. A leaf may be NULL for such a
+customer; ``NOT`` and the final result turn NULL into false. Without a ``NOT`` above it a NULL
+leaf acts as false anyway (AND and OR are monotone), and leaving it NULL lets the engine treat
+a condition on a joined column as a filter it can push into the scan.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from segmentry.language.asof import (
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, RFM_RECENCY_DAYS, Kind
 from segmentry.language.changes import needs_positions
 
-__all__ = ["evaluate", "evaluate_many"]
+__all__ = ["evaluate", "evaluate_many", "members"]
 
 # Recency bands (days since the last order) of the rule-based RFM groups; see docs/metrics.md.
 _SPEND_TIERS = ((Decimal(30000), "HIGH"), (Decimal(10000), "MEDIUM"))
@@ -61,6 +64,21 @@ def evaluate(
     """
     compiler = _Compiler(facts, Points.of(points), dict(prebuilt or {}))
     return compiler.run(condition)
+
+
+def members(
+    facts: Facts,
+    points: ir.Table | dt.date,
+    condition: ast.Condition,
+    prebuilt: Mapping[str, ir.Table] | None = None,
+) -> ir.Table:
+    """``(customer_id, day)`` of the points where ``condition`` holds (as :func:`evaluate`).
+
+    A filter rather than a column: the engine may then push a condition on an order field
+    down into the scan of the orders.
+    """
+    compiler = _Compiler(facts, Points.of(points), dict(prebuilt or {}))
+    return compiler.run_members(condition)
 
 
 def evaluate_many(
@@ -96,13 +114,19 @@ class _Compiler:
         self.positions = needs_positions(condition)
         build = self.condition(condition)
         frame = self.frame()
-        return frame.select("customer_id", "day", member=build(frame))
+        return frame.select("customer_id", "day", member=build(frame).fill_null(False))
+
+    def run_members(self, condition: ast.Condition) -> ir.Table:
+        self.positions = needs_positions(condition)
+        build = self.condition(condition)
+        frame = self.frame()
+        return frame.filter(build(frame)).select("customer_id", "day")
 
     def run_many(self, conditions: Sequence[ast.Condition]) -> ir.Table:
         self.positions = any(needs_positions(c) for c in conditions)
         builds = [self.condition(c) for c in conditions]
         frame = self.frame()
-        columns = {f"m{i}": build(frame) for i, build in enumerate(builds)}
+        columns = {f"m{i}": build(frame).fill_null(False) for i, build in enumerate(builds)}
         return frame.select("customer_id", "day", **columns)
 
     def frame(self) -> ir.Table:
@@ -150,7 +174,9 @@ class _Compiler:
 
     def lines(self) -> ir.Table:
         if "lines" not in self.prebuilt:
-            self.prebuilt["lines"] = lines_as_of(self.orders(), self.facts.lines)
+            self.prebuilt["lines"] = lines_as_of(
+                self.orders(), self.facts.lines, self.points.source, settled=self.facts.settled
+            )
         return self.prebuilt["lines"]
 
     def stats(self, columns: tuple[str, ...]) -> None:
@@ -177,11 +203,10 @@ class _Compiler:
             return lambda f: _any(p(f) for p in parts)
         if isinstance(node, ast.Not):
             inner = self.condition(node.item)
-            return lambda f: ~inner(f)
+            return lambda f: ~inner(f).fill_null(False)
         if isinstance(node, ast.FunctionCondition):
             return self.function(node)
-        leaf = self.leaf(node)
-        return lambda f: leaf(f).fill_null(False)
+        return self.leaf(node)
 
     def leaf(self, node: ast.Condition) -> Callable[[ir.Table], ir.BooleanValue]:
         assert isinstance(node, ast.Comparison | ast.Between | ast.IsNull | ast.Contains

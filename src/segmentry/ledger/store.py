@@ -11,9 +11,10 @@ Upsert rules (re-importing the same file changes nothing):
 - an order whose customer is unknown gets a stub customer (created at its first order);
 - customers whose tags differ from the last recorded tag state get a ``customer_tag_history``
   row (seen at the customer's ``updated_at``), unless the batch brings its own tag history;
-- every customer whose orders change (the new rows' customers and the replaced rows' ones) is
-  queued in ``stale_customers``, so that :func:`segmentry.facts.build_facts` rebuilds only
-  their facts; a row with no customer queues everyone (the first load of orders).
+- every customer whose orders or order lines change (the new rows' customers and the replaced
+  rows' ones) is queued in ``stale_customers``, so that :func:`segmentry.facts.build_facts`
+  rebuilds only their facts; a row with no customer queues everyone (the first load of orders
+  or lines).
 """
 
 from __future__ import annotations
@@ -175,6 +176,10 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
                 stats["customer_tag_history"] = _record_tag_changes(con, staged, tz)
             if "orders" in written:
                 stats["customers_stubbed"] = _stub_customers(con, written["orders"])
+            if written.get("order_lines") == "order_lines":  # the first lines: all facts
+                queue_everyone(con)
+            elif "order_lines" in written:
+                _queue_customers_of_lines(con, written["order_lines"])
     except DataImportError:
         raise
     except Exception as e:
@@ -200,6 +205,13 @@ def _queue_customers_of(con: BaseBackend, stage: str) -> None:
         new.select("shop_id", "customer_id"), replaced.select("shop_id", "customer_id")
     )
     con.insert(STALE_CUSTOMERS, affected.filter(affected.customer_id.notnull()).distinct())
+
+
+def _queue_customers_of_lines(con: BaseBackend, stage: str) -> None:
+    """Queue the customers of the orders whose lines were staged (line facts carry them)."""
+    orders = con.table("orders").semi_join(con.table(stage), ["shop_id", "order_id"])
+    customers = orders.filter(orders.customer_id.notnull()).select("shop_id", "customer_id")
+    con.insert(STALE_CUSTOMERS, customers.distinct())
 
 
 def _is_empty(con: BaseBackend, table: str) -> bool:
