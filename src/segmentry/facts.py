@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import uuid
 from typing import Any
 
 import ibis
@@ -130,7 +131,7 @@ def line_facts(con: BaseBackend) -> ibis.Table:
 def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> str:
     """Bring the order and line facts up to date with the ledger, atomically.
 
-    Returns what was done, in words (``"rebuilt"`` or ``"updated N customer(s)"``).
+    Returns what was done, in words (``"rebuilt"`` or ``"updated N customer(s), M order(s)"``).
     """
     ensure_ledger(con)
     # NOTE: workspaces made before line_facts became a view hold it as a table. Dropping a
@@ -153,16 +154,7 @@ def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> str:
             )
             settled, done = _last_event_day(con, con.table("order_facts")), "rebuilt"
         else:
-            queued = stale.select("shop_id", "customer_id").distinct()
-            count = int(con.to_pyarrow(queued.count()).as_py())
-            fresh = order_facts(con, subtract_refunds=subtract_refunds, only=queued)
-            for table in ("order_facts", "order_line_facts"):
-                execute(con, _delete_queued(table))
-            con.insert("order_facts", fresh)
-            updated = con.table("order_facts").semi_join(queued, ["shop_id", "customer_id"])
-            con.insert("order_line_facts", order_line_facts(con, updated))
-            settled = _later(settled_on(con), _last_event_day(con, updated))
-            done = f"updated {count:,} customer(s)"
+            settled, done = _update_queued(con, stale, subtract_refunds)
         execute(con, sge.delete(sg.table(STALE_CUSTOMERS, quoted=True)))
         _write_state(con, subtract_refunds, settled)
         con.create_view("line_facts", line_facts(con), overwrite=True)
@@ -201,16 +193,57 @@ def _needs_full_rebuild(con: BaseBackend, stale: ir.Table, subtract_refunds: boo
     return queued > _FULL_REBUILD_SHARE * customers
 
 
-def _delete_queued(table: str) -> sge.Expression:
-    """``DELETE FROM table WHERE EXISTS (SELECT 1 FROM stale_customers s WHERE s.… = table.…)``."""
+def _update_queued(
+    con: BaseBackend, stale: ir.Table, subtract_refunds: bool
+) -> tuple[dt.date | None, str]:
+    """Recompute the queued customers' order facts; write only the orders that changed.
+
+    A day's new orders usually leave a customer's earlier orders as they were (positions
+    only move when an order is cancelled or arrives late), so the rows that differ from the
+    stored ones, and the lines of those orders (or of orders whose lines were replaced), are
+    all that is deleted and written again.
+    """
+    customers, orders = ["shop_id", "customer_id"], ["shop_id", "order_id"]
+    queued = stale.select(*customers).distinct()
+    count = int(con.to_pyarrow(queued.count()).as_py())
+    scratch: list[str] = []
+    try:
+        fresh = _temporary(con, order_facts(con, subtract_refunds=subtract_refunds, only=queued),
+                           scratch)
+        stored = con.table("order_facts").semi_join(queued, customers)
+        new_rows = _temporary(con, fresh.difference(stored), scratch)
+        differ = ibis.union(new_rows.select(*orders), stored.difference(fresh).select(*orders))
+        changed = _temporary(con, differ.distinct(), scratch)
+        execute(con, _delete_listed("order_facts", scratch[-1], orders))
+        relined = stale.filter(stale.order_id.notnull()).select(*orders)
+        lines_changed = _temporary(con, ibis.union(changed, relined).distinct(), scratch)
+        execute(con, _delete_listed("order_line_facts", scratch[-1], orders))
+        con.insert("order_facts", new_rows)
+        rewritten = con.table("order_facts").semi_join(lines_changed, orders)
+        con.insert("order_line_facts", order_line_facts(con, rewritten))
+        settled = _later(settled_on(con), _last_event_day(con, new_rows))
+        written = int(con.to_pyarrow(lines_changed.count()).as_py())
+    finally:
+        for name in scratch:
+            con.drop_table(name, force=True)
+    return settled, f"updated {count:,} customer(s), {written:,} order(s)"
+
+
+def _temporary(con: BaseBackend, expr: ir.Table, scratch: list[str]) -> ir.Table:
+    name = f"_facts_{uuid.uuid4().hex[:8]}"
+    scratch.append(name)
+    return con.create_table(name, expr, temp=True)
+
+
+def _delete_listed(table: str, listed: str, keys: list[str]) -> sge.Expression:
+    """``DELETE FROM table USING listed l WHERE l.k = table.k …`` (rows whose keys are listed)."""
     matches = [
-        sg.column(k, table="s", quoted=True).eq(sg.column(k, table=table, quoted=True))
-        for k in ("shop_id", "customer_id")
+        sg.column(k, table="l", quoted=True).eq(sg.column(k, table=table, quoted=True))
+        for k in keys
     ]
-    queued = sg.select("1").from_(sg.table(STALE_CUSTOMERS, quoted=True).as_("s"))
-    return sge.delete(
-        sg.table(table, quoted=True), where=sge.Exists(this=queued.where(sge.and_(*matches)))
-    )
+    delete = sge.delete(sg.table(table, quoted=True), where=sge.and_(*matches))
+    delete.set("using", [sg.table(listed, quoted=True).as_("l")])
+    return delete
 
 
 def _last_event_day(con: BaseBackend, facts: ir.Table) -> dt.date | None:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 from ibis.backends import BaseBackend
 
-from segmentry.facts import build_facts, order_facts, settled_on
+from segmentry.facts import build_facts, order_facts, order_line_facts, settled_on
 from segmentry.ledger.store import LedgerBatch, write_batch
 
 from .fixtures import small_store
@@ -38,6 +38,17 @@ def _facts(con: BaseBackend, *customers: str) -> dict[str, tuple[Any, ...]]:
     return {r["order_id"]: (r["customer_id"], r["seq"], r["amount"]) for r in rows}
 
 
+def _lines(con: BaseBackend) -> dict[str, tuple[Any, ...]]:
+    rows = con.to_pyarrow(con.table("line_facts")).to_pylist()
+    return {r["line_id"]: (r["customer_id"], r["seq"], r["channel"]) for r in rows}
+
+
+def _lines_from_scratch(con: BaseBackend) -> dict[str, tuple[Any, ...]]:
+    lines = order_line_facts(con, order_facts(con, subtract_refunds=True))
+    rows = con.to_pyarrow(lines).to_pylist()
+    return {r["line_id"]: (r["customer_id"], r["seq"], r["channel"]) for r in rows}
+
+
 def _write(con: BaseBackend, tables: dict[str, pa.Table]) -> None:
     write_batch(con, LedgerBatch(**tables), tz=small_store.TIMEZONE)
 
@@ -47,7 +58,9 @@ def test_only_changed_customers_are_rebuilt(small_ledger: BaseBackend) -> None:
     assert settled_on(con) == dt.date(2024, 5, 1)  # c14's o1402, 2024-05-01 00:00 Tokyo
     untouched = _facts(con, "c01", "c04", "c07")
     _write(con, CHANGES)
-    assert build_facts(con, subtract_refunds=True) == "updated 4 customer(s)"
+    # Written again: o800 (new), o801 (now #2), o1302 (cancelled), o1102 (moved); the
+    # customers' other orders are unchanged and stay as they were.
+    assert build_facts(con, subtract_refunds=True) == "updated 4 customer(s), 4 order(s)"
     assert _facts(con, "c08", "c13", "c11", "c10") == {
         "o800": ("c08", 1, Decimal("2500.00")),
         "o801": ("c08", 2, Decimal("4500.00")),
@@ -62,7 +75,10 @@ def test_only_changed_customers_are_rebuilt(small_ledger: BaseBackend) -> None:
     assert _facts(con) == {
         r["order_id"]: (r["customer_id"], r["seq"], r["amount"]) for r in from_scratch
     }
-    assert build_facts(con, subtract_refunds=True) == "updated 0 customer(s)"  # queue emptied
+    assert _lines(con) == _lines_from_scratch(con)
+    assert _lines(con)["o801-1"] == ("c08", 2, "instagram")  # its order's new position
+    assert "o1302-1" in _lines(con) and _lines(con)["o1302-1"][1] is None  # cancelled
+    assert build_facts(con, subtract_refunds=True) == "updated 0 customer(s), 0 order(s)"
 
 
 def test_a_changed_refund_setting_rebuilds_everything(small_ledger: BaseBackend) -> None:
@@ -76,8 +92,10 @@ def test_re_importing_the_same_orders_changes_no_fact(small_ledger: BaseBackend)
     con = small_ledger
     before = _facts(con)
     _write(con, small_store.order_tables(small_store.ORDERS))
-    # Every customer with an order is queued (all but c10), and every fact comes out the same.
-    assert build_facts(con, subtract_refunds=True) == "updated 13 customer(s)"
+    # Every customer with an order is queued (all but c10) and every order's lines were
+    # replaced: all 37 orders' lines are written again, and every fact comes out the same.
+    assert build_facts(con, subtract_refunds=True) == "updated 13 customer(s), 37 order(s)"
+    assert _lines(con) == _lines_from_scratch(con)
     assert _facts(con) == before
 
 

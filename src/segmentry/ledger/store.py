@@ -49,9 +49,10 @@ __all__ = [
     "write_batch",
 ]
 
-# Customers whose order facts are out of date; a NULL customer_id means everyone.
+# Customers whose order facts are out of date (with ``order_id`` when an order's lines were
+# replaced); a NULL customer_id means everyone.
 STALE_CUSTOMERS = "stale_customers"
-_STALE_SCHEMA = ibis.schema({"shop_id": "string", "customer_id": "string"})
+_STALE_SCHEMA = ibis.schema({"shop_id": "string", "customer_id": "string", "order_id": "string"})
 
 # Tables in the order they are written: customers before the orders that name them.
 _WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_history")
@@ -193,8 +194,10 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
 def queue_everyone(con: BaseBackend) -> None:
     """Mark every customer's order facts out of date (the next facts build rebuilds all)."""
     ensure_ledger(con)
-    con.insert(STALE_CUSTOMERS, pa.table({"shop_id": pa.array([None], pa.string()),
-                                          "customer_id": pa.array([None], pa.string())}))
+    nobody = pa.array([None], pa.string())
+    con.insert(
+        STALE_CUSTOMERS, pa.table({"shop_id": nobody, "customer_id": nobody, "order_id": nobody})
+    )
 
 
 def _queue_customers_of(con: BaseBackend, stage: str) -> None:
@@ -204,14 +207,15 @@ def _queue_customers_of(con: BaseBackend, stage: str) -> None:
     affected = ibis.union(
         new.select("shop_id", "customer_id"), replaced.select("shop_id", "customer_id")
     )
-    con.insert(STALE_CUSTOMERS, affected.filter(affected.customer_id.notnull()).distinct())
+    affected = affected.filter(affected.customer_id.notnull()).distinct()
+    con.insert(STALE_CUSTOMERS, affected.mutate(order_id=ibis.null().cast("string")))
 
 
 def _queue_customers_of_lines(con: BaseBackend, stage: str) -> None:
-    """Queue the customers of the orders whose lines were staged (line facts carry them)."""
+    """Queue the orders whose lines were staged, with their customers."""
     orders = con.table("orders").semi_join(con.table(stage), ["shop_id", "order_id"])
-    customers = orders.filter(orders.customer_id.notnull()).select("shop_id", "customer_id")
-    con.insert(STALE_CUSTOMERS, customers.distinct())
+    relined = orders.filter(orders.customer_id.notnull())
+    con.insert(STALE_CUSTOMERS, relined.select("shop_id", "customer_id", "order_id").distinct())
 
 
 def _is_empty(con: BaseBackend, table: str) -> bool:
