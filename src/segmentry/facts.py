@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import uuid
 from typing import Any
 
 import ibis
@@ -34,7 +33,7 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmentry.engine import execute, transaction
+from segmentry.engine import Scratch, delete_listed, execute, transaction
 from segmentry.ledger.schema import MONEY
 from segmentry.ledger.store import STALE_CUSTOMERS, ensure_ledger
 
@@ -206,44 +205,24 @@ def _update_queued(
     customers, orders = ["shop_id", "customer_id"], ["shop_id", "order_id"]
     queued = stale.select(*customers).distinct()
     count = int(con.to_pyarrow(queued.count()).as_py())
-    scratch: list[str] = []
-    try:
-        fresh = _temporary(con, order_facts(con, subtract_refunds=subtract_refunds, only=queued),
-                           scratch)
+    with Scratch(con) as scratch:
+        fresh = con.table(
+            scratch.keep(order_facts(con, subtract_refunds=subtract_refunds, only=queued))
+        )
         stored = con.table("order_facts").semi_join(queued, customers)
-        new_rows = _temporary(con, fresh.difference(stored), scratch)
+        new_rows = con.table(scratch.keep(fresh.difference(stored)))
         differ = ibis.union(new_rows.select(*orders), stored.difference(fresh).select(*orders))
-        changed = _temporary(con, differ.distinct(), scratch)
-        execute(con, _delete_listed("order_facts", scratch[-1], orders))
+        changed = scratch.keep(differ.distinct())
+        execute(con, delete_listed("order_facts", changed, orders))
         relined = stale.filter(stale.order_id.notnull()).select(*orders)
-        lines_changed = _temporary(con, ibis.union(changed, relined).distinct(), scratch)
-        execute(con, _delete_listed("order_line_facts", scratch[-1], orders))
+        lines_changed = scratch.keep(ibis.union(con.table(changed), relined).distinct())
+        execute(con, delete_listed("order_line_facts", lines_changed, orders))
         con.insert("order_facts", new_rows)
-        rewritten = con.table("order_facts").semi_join(lines_changed, orders)
+        rewritten = con.table("order_facts").semi_join(con.table(lines_changed), orders)
         con.insert("order_line_facts", order_line_facts(con, rewritten))
         settled = _later(settled_on(con), _last_event_day(con, new_rows))
-        written = int(con.to_pyarrow(lines_changed.count()).as_py())
-    finally:
-        for name in scratch:
-            con.drop_table(name, force=True)
+        written = int(con.to_pyarrow(con.table(lines_changed).count()).as_py())
     return settled, f"updated {count:,} customer(s), {written:,} order(s)"
-
-
-def _temporary(con: BaseBackend, expr: ir.Table, scratch: list[str]) -> ir.Table:
-    name = f"_facts_{uuid.uuid4().hex[:8]}"
-    scratch.append(name)
-    return con.create_table(name, expr, temp=True)
-
-
-def _delete_listed(table: str, listed: str, keys: list[str]) -> sge.Expression:
-    """``DELETE FROM table USING listed l WHERE l.k = table.k …`` (rows whose keys are listed)."""
-    matches = [
-        sg.column(k, table="l", quoted=True).eq(sg.column(k, table=table, quoted=True))
-        for k in keys
-    ]
-    delete = sge.delete(sg.table(table, quoted=True), where=sge.and_(*matches))
-    delete.set("using", [sg.table(listed, quoted=True).as_("l")])
-    return delete
 
 
 def _last_event_day(con: BaseBackend, facts: ir.Table) -> dt.date | None:

@@ -15,7 +15,6 @@ the same rows.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmentry.engine import execute
+from segmentry.engine import Scratch, execute
 
 __all__ = [
     "TABLE",
@@ -118,8 +117,7 @@ def record_day(
     if _recorded_from(con, keys, day):
         execute(con, _undo_deleting(keys, day))
         execute(con, _undo_reopening(keys, day))
-    scratch: list[str] = []
-    try:
+    with Scratch(con) as scratch:
         moves = _moves(con, wide, columns, scratch)
         execute(con, _close_leavers(moves, day))
         joiners = con.table(moves).filter(ibis._.joined)
@@ -133,9 +131,6 @@ def record_day(
         t = con.table(moves)
         counts = t.group_by("ledger").aggregate(joined=t.joined.sum(), left=(~t.joined).sum())
         moved = {r["ledger"]: r for r in con.to_pyarrow(counts).to_pylist()}
-    finally:
-        for name in scratch:
-            con.drop_table(name, force=True)
     return {
         key: Change(key, int(moved.get(key, {}).get("joined") or 0),
                     int(moved.get(key, {}).get("left") or 0))
@@ -147,9 +142,7 @@ def record_day(
 _LEDGERS_PER_MASK = 62
 
 
-def _moves(
-    con: BaseBackend, wide: ir.Table, columns: Mapping[str, str], scratch: list[str]
-) -> str:
+def _moves(con: BaseBackend, wide: ir.Table, columns: Mapping[str, str], scratch: Scratch) -> str:
     """A temporary table of ``(ledger, customer_id, joined)``: open stretches whose customer
     is no longer a member (``joined`` false) and members without one (true).
 
@@ -162,7 +155,7 @@ def _moves(
     for start in range(0, len(items), _LEDGERS_PER_MASK):
         bits = {key: (1 << i, column) for i, (key, column)
                 in enumerate(items[start:start + _LEDGERS_PER_MASK])}
-        differ = _temporary(con, _differing_masks(con, wide, bits), scratch)
+        differ = con.table(scratch.keep(_differing_masks(con, wide, bits)))
         parts += [
             differ.filter((differ.was ^ differ.now) & bit != 0).select(
                 ledger=ibis.literal(key),
@@ -171,8 +164,7 @@ def _moves(
             )
             for key, (bit, _) in bits.items()
         ]
-    _temporary(con, ibis.union(*parts, distinct=False), scratch)
-    return scratch[-1]
+    return scratch.keep(ibis.union(*parts, distinct=False))
 
 
 def _differing_masks(con: BaseBackend, wide: ir.Table, bits: Mapping[str, tuple[int, str]]
@@ -206,12 +198,6 @@ def _sum(values: Iterable[ir.IntegerValue]) -> ir.IntegerValue:
     for item in items[1:]:
         total = total + item
     return total
-
-
-def _temporary(con: BaseBackend, expr: ir.Table, scratch: list[str]) -> ir.Table:
-    name = f"_moves_{uuid.uuid4().hex[:8]}"
-    scratch.append(name)
-    return con.create_table(name, expr, temp=True)
 
 
 def _recorded_from(con: BaseBackend, keys: list[str], day: dt.date) -> bool:

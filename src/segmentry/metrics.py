@@ -23,7 +23,6 @@ at once — the work grows with the number of changes, not with days × members.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from segmentry.engine import Scratch
 from segmentry.language.asof import orders_as_of
 from segmentry.membership import changes, stretches
 
@@ -134,11 +134,10 @@ def metrics_of_all_on_day(con: BaseBackend, snapshot: Snapshot) -> dict[str, dic
     span = (j.last_day.epoch_days() - j.first_day.epoch_days()).cast("float64")
     # Each customer's numbers computed once, then one row per (segment, member) summed per
     # segment: cheaper than a conditional sum per segment and number over every customer.
-    name = f"_metric_pieces_{uuid.uuid4().hex[:8]}"
-    pieces = con.create_table(
-        name, j.select(*columns.values(), **_piece_sums(n, spent, span)), temp=True
-    )
-    try:
+    with Scratch(con) as scratch:
+        pieces = con.table(
+            scratch.keep(j.select(*columns.values(), **_piece_sums(n, spent, span)))
+        )
         rows = ibis.union(
             *(
                 pieces.filter(pieces[column]).select(*_SUMS, segment=ibis.literal(column))
@@ -148,8 +147,6 @@ def metrics_of_all_on_day(con: BaseBackend, snapshot: Snapshot) -> dict[str, dic
         )
         totals = rows.group_by("segment").aggregate(**{k: rows[k].sum() for k in _SUMS})
         by_segment = {r["segment"]: r for r in con.to_pyarrow(totals).to_pylist()}
-    finally:
-        con.drop_table(name, force=True)
     d = ibis.date(snapshot.day)
     o = con.table("order_facts")
     o = o.filter((o.processed_on == d) & (o.cancelled_on.isnull() | (o.cancelled_on > d)))

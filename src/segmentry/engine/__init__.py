@@ -8,17 +8,19 @@ code runs on both; per-engine differences live here as data, never as ``if`` cha
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmentry.errors import EngineError, WorkspaceError
 
-__all__ = ["connect", "engine_name", "execute", "transaction"]
+__all__ = ["Scratch", "connect", "delete_listed", "engine_name", "execute", "transaction"]
 
 
 # Statements run on every new connection, per engine.
@@ -112,3 +114,49 @@ def execute(con: BaseBackend, statement: Any) -> None:
     # connection itself, which must not be closed.
     with con._safe_raw_sql(sql):
         pass
+
+
+def delete_listed(table: str, listed: str, keys: Sequence[str]) -> sge.Expression:
+    """``DELETE FROM table USING listed l WHERE l.k = table.k …``: the rows whose keys are
+    listed in another table (both engines; faster on DuckDB than ``WHERE EXISTS``).
+
+    >>> delete_listed("orders", "stage", ["order_id"]).sql("postgres")
+    'DELETE FROM "orders" USING "stage" AS l WHERE "l"."order_id" = "orders"."order_id"'
+    """
+    matches = [
+        sg.column(k, table="l", quoted=True).eq(sg.column(k, table=table, quoted=True))
+        for k in keys
+    ]
+    delete = sge.delete(sg.table(table, quoted=True), where=sge.and_(*matches))
+    delete.set("using", [sg.table(listed, quoted=True).as_("l")])
+    return delete
+
+
+class Scratch:
+    """Temporary tables made for one piece of work, dropped when it ends.
+
+    >>> con = connect("duckdb://")
+    >>> with Scratch(con) as scratch:
+    ...     name = scratch.keep(ibis.memtable({"a": [1, 2]}))
+    ...     int(con.table(name).count().execute())
+    2
+    >>> name in con.list_tables()
+    False
+    """
+
+    def __init__(self, con: BaseBackend) -> None:
+        self.con, self.names = con, list[str]()
+
+    def keep(self, expr: ir.Table) -> str:
+        """Materialise ``expr`` as a temporary table; returns its name."""
+        name = f"_scratch_{uuid.uuid4().hex[:8]}"
+        self.names.append(name)
+        self.con.create_table(name, expr, temp=True)
+        return name
+
+    def __enter__(self) -> Scratch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in self.names:
+            self.con.drop_table(name, force=True)

@@ -29,11 +29,9 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import sqlglot as sg
-import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmentry.engine import execute, transaction
+from segmentry.engine import delete_listed, execute, transaction
 from segmentry.errors import DataImportError, EngineError
 from segmentry.ledger.schema import KEYS, LOCAL_DATES, TABLES
 
@@ -240,23 +238,9 @@ def _replace(con: BaseBackend, table: str, stage: str) -> int:
         keys = ("shop_id", "order_id")
     stored, new = con.table(table), con.table(stage)
     updated = int(con.execute(new.semi_join(stored, list(keys)).count()))
-    execute(con, _delete_matching(table, stage, keys))
+    execute(con, delete_listed(table, stage, keys))
     con.insert(table, new)
     return updated
-
-
-def _delete_matching(table: str, stage: str, keys: tuple[str, ...]) -> sge.Expression:
-    """``DELETE FROM table WHERE EXISTS (SELECT 1 FROM stage s WHERE s.k = table.k …)``."""
-    matches = [
-        sg.column(k, table="s", quoted=True).eq(sg.column(k, table=table, quoted=True))
-        for k in keys
-    ]
-    subquery = (
-        sg.select("1")
-        .from_(sg.table(stage, quoted=True).as_("s"))
-        .where(sge.and_(*matches))
-    )
-    return sge.delete(sg.table(table, quoted=True), where=sge.Exists(this=subquery))
 
 
 def _record_tag_changes(con: BaseBackend, staged: list[str], tz: str) -> int:
