@@ -15,6 +15,7 @@ the same rows.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -63,10 +64,23 @@ def ledger_key(segment_id: int, tag: str) -> str:
     return f"{segment_id}_{tag}"
 
 
+# A table per segment version, as warehouses held them before the membership table.
+_OLD_LAYOUT = re.compile(r"membership_\d+_\w+")
+
+
 def ensure_table(con: BaseBackend) -> None:
-    """Create the ``membership`` table if the warehouse has none yet."""
-    if TABLE not in con.list_tables():
-        con.create_table(TABLE, schema=_SCHEMA)
+    """Create the ``membership`` table if the warehouse has none yet.
+
+    A warehouse of the earlier layout loses its per-version tables then: the state store's
+    upgrade has already marked their segments for recomputing (see :mod:`segmentry.state`).
+    """
+    existing = con.list_tables()
+    if TABLE in existing:
+        return
+    con.create_table(TABLE, schema=_SCHEMA)
+    for name in existing:
+        if _OLD_LAYOUT.fullmatch(name):
+            con.drop_table(name, force=True)
 
 
 def write_history(con: BaseBackend, segment_id: int, intervals: ir.Table, *, tag: str) -> str:

@@ -16,6 +16,7 @@ from ibis.backends import BaseBackend
 
 from segmentry.membership import (
     Change,
+    ensure_table,
     forget,
     ledgers,
     members_as_of,
@@ -134,3 +135,14 @@ def test_more_segments_than_one_mask_holds(warehouse: BaseBackend) -> None:
     assert changes == {key: Change(key, k % 5, 0) for k, key in enumerate(keys)}
     assert ledgers(warehouse) == {key for k, key in enumerate(keys) if k % 5}
     assert _on(warehouse, "69_t", DAY + dt.timedelta(days=1)) == ["v", "w", "x", "y"]
+
+
+def test_the_first_membership_table_replaces_the_old_per_version_tables(
+    warehouse: BaseBackend,
+) -> None:
+    schema = {"customer_id": "string", "valid_from": "date", "valid_to": "date"}
+    warehouse.create_table("membership_3_0a1b2c3d4e", schema=schema)
+    warehouse.create_table("orders", schema={"order_id": "string"})
+    ensure_table(warehouse)
+    assert {"membership", "orders"} <= set(warehouse.list_tables())
+    assert "membership_3_0a1b2c3d4e" not in warehouse.list_tables()
