@@ -122,6 +122,22 @@ def test_a_run_for_the_next_day_records_who_joined_and_left(shop: Workspace) -> 
     assert shop.segment("repeaters").computed_through == NEXT
 
 
+def test_a_missed_day_is_recorded_by_the_next_run(shop: Workspace) -> None:
+    shop.import_tables(NEXT_DAY_ORDERS)
+    after = NEXT + dt.timedelta(days=1)
+    report = shop.run(after)  # no run for NEXT: its moves are recorded on NEXT all the same
+    assert report.joined == {"repeaters": 0, "one-order": 0}  # nothing moves on `after`
+    assert _members(shop, "one-order", NEXT) == ["c10"]
+    assert _members(shop, "one-order", DAY) == ["c08"]
+    assert _members(shop, "repeaters", after) == [c for c in EVERYONE if c != "c10"]
+    moves = shop.history("one-order").set_index("day").loc[NEXT]
+    assert (moves.joined, moves.left) == (1, 1)  # c10 joined, c08 left, on NEXT
+    one = shop.metrics("one-order").set_index("day")
+    assert (one.loc[NEXT].customers, one.loc[NEXT].joined, one.loc[NEXT].left) == (1, 1, 1)
+    assert (one.loc[after].customers, one.loc[after].joined) == (1, 0)
+    assert shop.segment("one-order").computed_through == after
+
+
 def _crash_in_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
