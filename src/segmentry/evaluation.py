@@ -16,13 +16,13 @@ membership ledger directly: one row per stretch of days a customer was a member.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Mapping
 
 import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from segmentry.engine import Scratch
 from segmentry.language import ast
 from segmentry.language.asof import (
     Facts,
@@ -52,7 +52,10 @@ def members_on(
 
 
 class Snapshot:
-    """Every customer's as-of orders, statistics and tags for one day, materialised once.
+    """Every customer's as-of orders, statistics and tags for one day, computed once.
+
+    The statistics and tags are temporary tables; so are the orders, except on a settled day
+    (see :class:`~segmentry.language.asof.Facts`), when they are a filter of ``order_facts``.
 
     >>> # with Snapshot(con, day) as snap: members_on(con, condition, day, snap)
     """
@@ -64,10 +67,10 @@ class Snapshot:
         self.tables: dict[str, ir.Table] = {}
         # After members_of_all: segment name → its boolean column in tables["members"].
         self.member_columns: dict[str, str] = {}
-        self._names: list[str] = []
+        self._scratch = Scratch(con)
 
     def __enter__(self) -> Snapshot:
-        facts = Facts.of(self.con)
+        self.facts = facts = Facts.of(self.con)
         orders = orders_as_of(facts.orders, self.day, settled=facts.settled)
         if facts.is_settled(self.day):  # a filter of order_facts: nothing worth a copy
             self.tables["orders"] = orders
@@ -85,9 +88,7 @@ class Snapshot:
         names = list(conditions)
         if not names:
             return {}
-        wide = evaluate_many(
-            Facts.of(self.con), self.day, [conditions[n] for n in names], self.tables
-        )
+        wide = evaluate_many(self.facts, self.day, [conditions[n] for n in names], self.tables)
         table = self._materialise("members", wide)
         self.member_columns = {name: f"m{i}" for i, name in enumerate(names)}
         return {
@@ -96,14 +97,11 @@ class Snapshot:
         }
 
     def _materialise(self, key: str, expr: ir.Table) -> ir.Table:
-        name = f"_snapshot_{key}_{uuid.uuid4().hex[:8]}"
-        self._names.append(name)
-        self.tables[key] = self.con.create_table(name, expr, temp=True)
+        self.tables[key] = self.con.table(self._scratch.keep(expr))
         return self.tables[key]
 
     def __exit__(self, *exc: object) -> None:
-        for name in self._names:
-            self.con.drop_table(name, force=True)
+        self._scratch.__exit__(*exc)
 
 
 def compiled_sql(con: BaseBackend, condition: ast.Condition, day: dt.date) -> str:

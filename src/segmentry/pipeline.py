@@ -86,8 +86,8 @@ class Pipeline:
             report = RunReport(run_id=self._start_record(day), day=day, status="running")
             pending: list[_Pending] = []
             try:
-                self._stage(report, "ingest", self._ingest)
-                self._stage(report, "facts", self._facts)
+                self._stage(report, "ingest", self._ingest, progress)
+                self._stage(report, "facts", self._facts, progress)
                 with contextlib.ExitStack() as stack:
                     # The day's snapshot is built in the segments stage (its time counts there)
                     # and read again by the metrics.
@@ -146,14 +146,22 @@ class Pipeline:
 
     # ------------------------------------------------------------ stages
 
-    def _stage(self, report: RunReport, name: str, work: Any) -> None:
+    def _stage(
+        self, report: RunReport, name: str, work: Any, progress: Progress | None = None
+    ) -> None:
+        """Run one stage and record its timing; ``progress`` draws a bar for a stage that does
+        not report its own steps."""
         started = time.perf_counter()
+        if progress:
+            progress(name, 0, 1)
         try:
             detail = work()
         except BaseException:
             report.stages.append(StageReport(name, time.perf_counter() - started, "failed"))
             raise
         report.stages.append(StageReport(name, time.perf_counter() - started, detail=detail or ""))
+        if progress:
+            progress(name, 1, 1)
 
     def _ingest(self) -> str:
         from segmentry.connectors import read_source
