@@ -10,7 +10,6 @@ segment and a crash leaves the previous version whole.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,19 +22,22 @@ import sqlalchemy as sa
 from segmentry import language, state
 from segmentry.errors import SegmentError
 from segmentry.language import ast
+from segmentry.segment_names import clean_display_name, segment_names
 
 if TYPE_CHECKING:
     from segmentry.workspace import Progress, Workspace
 
 __all__ = ["Segment", "SegmentBook", "referenced_segments"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-.]{0,99}$")
-
 
 @dataclass(frozen=True)
 class Segment:
+    """A segment's definition. ``name`` is its key (URLs, tags, CLI, API); ``display_name`` is
+    what people read (any text)."""
+
     id: int
     name: str
+    display_name: str
     description: str
     query: str
     version: int
@@ -44,6 +46,11 @@ class Segment:
     history_start: dt.date | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @property
+    def key(self) -> str:
+        """The segment's key: the same as ``name``."""
+        return self.name
 
 
 def referenced_segments(condition: ast.Condition) -> set[str]:
@@ -75,18 +82,26 @@ class SegmentBook:
 
     def list(self) -> list[Segment]:
         with self.ws.state.connect() as conn:
-            rows = conn.execute(_segment_select().order_by(state.segments.c.name)).mappings()
+            rows = conn.execute(
+                _segment_select().order_by(state.segments.c.display_name, state.segments.c.name)
+            ).mappings()
             return [Segment(**row) for row in rows]
 
     def get(self, name: str) -> Segment:
+        """The segment whose key is ``name``, else the one whose display name is ``name``."""
+        s = state.segments
         with self.ws.state.connect() as conn:
-            row = (
-                conn.execute(_segment_select().where(state.segments.c.name == name))
-                .mappings()
-                .first()
-            )
+            row = conn.execute(_segment_select().where(s.c.name == name)).mappings().first()
+            if row is None:
+                shown = name.strip()
+                row = (
+                    conn.execute(_segment_select().where(s.c.display_name == shown))
+                    .mappings()
+                    .first()
+                )
         if row is None:
-            known = [s.name for s in self.list()]
+            segments = self.list()
+            known = [x.name for x in segments] + [x.display_name for x in segments]
             from segmentry.language.suggest import closest
 
             guess = closest(name, known)
@@ -99,9 +114,11 @@ class SegmentBook:
 
     def _query_of(self, name: str) -> str | None:
         try:
-            return self.get(name).query
+            segment = self.get(name)
         except SegmentError:
             return None
+        # A reference names the key (a display name would hide it from _dependants).
+        return segment.query if segment.name == name else None
 
     def validate(self, query: str) -> ast.Condition:
         """Parse and resolve ``query`` against the catalog and the defined segments."""
@@ -109,26 +126,29 @@ class SegmentBook:
 
     # ------------------------------------------------------------ changing definitions
 
-    def add(self, name: str, query: str, description: str, progress: Progress | None) -> Segment:
-        if not _NAME.match(name):
-            raise SegmentError(
-                f"{name!r} is not a usable segment name.",
-                code="bad_name",
-                hint="Use letters, digits, spaces, '-', '_' or '.', "
-                "starting with a letter or digit.",
-            )
+    def add(
+        self,
+        name: str | None,
+        query: str,
+        description: str,
+        progress: Progress | None,
+        *,
+        key: str | None = None,
+        display_name: str | None = None,
+    ) -> Segment:
+        existing = self.list()
+        names = segment_names(
+            name, key, display_name,
+            {s.name for s in existing}, {s.display_name for s in existing},
+        )
         self.validate(query)
-        if self._query_of(name) is not None:
-            raise SegmentError(
-                f"A segment named {name!r} already exists.",
-                code="duplicate_segment",
-                hint=f"Change it with `segmentry segments edit {name} --query ...`.",
-            )
+        name = names.key
         now = state.utcnow()
         with self.ws.state.begin() as conn:
             inserted = conn.execute(
                 state.segments.insert().values(
-                    name=name, description=description, version=1, created_at=now, updated_at=now
+                    name=name, display_name=names.display_name, description=description.strip(),
+                    version=1, created_at=now, updated_at=now,
                 )
             ).inserted_primary_key
             assert inserted is not None
@@ -146,21 +166,58 @@ class SegmentBook:
             raise
         return self.get(name)
 
-    def edit(self, name: str, query: str, progress: Progress | None) -> Segment:
+    def edit(
+        self,
+        name: str,
+        query: str | None,
+        progress: Progress | None,
+        *,
+        description: str | None = None,
+        display_name: str | None = None,
+    ) -> Segment:
         old = self.get(name)
-        # Resolving with the new text standing for `name` reports a cycle through it precisely.
-        language.validate(query, segments=lambda n: query if n == name else self._query_of(n))
-        if query == old.query:
-            return old
-        now = state.utcnow()
-        # The new version is computed first and switched in one transaction with its query.
-        self.recompute(name, progress, new_query=(old.version + 1, query, now))
-        for dependant in self._dependants(name):
-            self.recompute(dependant, progress)
+        name = old.name
+        if query is not None:
+            # Resolving with the new text standing for `name` reports a cycle through it.
+            language.validate(query, segments=lambda n: query if n == name else self._query_of(n))
+        changes = self._label_changes(old, description, display_name)
+        if query is not None and query != old.query:
+            now = state.utcnow()
+            # The new version is computed first and switched in one transaction with its query.
+            self.recompute(name, progress, new_query=(old.version + 1, query, now))
+            for dependant in self._dependants(name):
+                self.recompute(dependant, progress)
+        if changes:
+            with self.ws.state.begin() as conn:
+                conn.execute(
+                    state.segments.update()
+                    .where(state.segments.c.id == old.id)
+                    .values(**changes, updated_at=state.utcnow())
+                )
         return self.get(name)
+
+    def _label_changes(
+        self, old: Segment, description: str | None, display_name: str | None
+    ) -> dict[str, Any]:
+        """The checked new description and display name (neither changes the membership)."""
+        values: dict[str, Any] = {}
+        if description is not None and description.strip() != old.description:
+            values["description"] = description.strip()
+        if display_name is not None:
+            shown = clean_display_name(display_name)
+            if shown != old.display_name:
+                if any(s.display_name == shown and s.id != old.id for s in self.list()):
+                    raise SegmentError(
+                        f"A segment named {shown!r} already exists.",
+                        code="duplicate_display_name",
+                        hint="Choose another name; each segment's name must be different.",
+                    )
+                values["display_name"] = shown
+        return values
 
     def remove(self, name: str) -> None:
         segment = self.get(name)
+        name = segment.name
         users = self._dependants(name)
         if users:
             raise SegmentError(
@@ -357,6 +414,7 @@ def _segment_select() -> sa.Select[Any]:
     return sa.select(
         s.c.id,
         s.c.name,
+        s.c.display_name,
         s.c.description,
         v.c.query,
         s.c.version,

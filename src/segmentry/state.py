@@ -42,6 +42,10 @@ segments = sa.Table(
     sa.Column("history_start", sa.Date),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # What people read (any text, e.g. 美容液リピーター); ``name`` is the segment's key, used in
+    # URLs, tags, the CLI and the API (see segmentry.segment_names).
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Index("segments_display_name", "display_name", unique=True),
 )
 
 segment_versions = sa.Table(
@@ -121,9 +125,13 @@ def connect_state(url: str) -> Engine:
 
 
 def _upgrade(engine: Engine) -> None:
-    """Bring a state store made by an earlier segmentry up to this layout.
+    """Bring a state store made by an earlier segmentry up to this layout (each step once)."""
+    _one_membership_table(engine)
+    _display_names(engine)
 
-    Before one warehouse table held every segment's membership, ``segments.membership_table``
+
+def _one_membership_table(engine: Engine) -> None:
+    """Before one warehouse table held every segment's membership, ``segments.membership_table``
     named a table per version: those memberships are recomputed by the next run.
     """
     columns = {c["name"] for c in sa.inspect(engine).get_columns("segments")}
@@ -132,6 +140,22 @@ def _upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE segments RENAME COLUMN membership_table TO ledger"))
         conn.execute(sa.text("UPDATE segments SET ledger = NULL, computed_through = NULL"))
+
+
+def _display_names(engine: Engine) -> None:
+    """Before segments had display names, the name was both: it stays the key and becomes the
+    display name."""
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("segments")}
+    if "display_name" in columns:
+        return
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "ALTER TABLE segments ADD COLUMN display_name VARCHAR(200) NOT NULL DEFAULT ''"
+        ))
+        conn.execute(sa.text("UPDATE segments SET display_name = name"))
+        conn.execute(sa.text(
+            "CREATE UNIQUE INDEX segments_display_name ON segments (display_name)"
+        ))
 
 
 def utcnow() -> dt.datetime:

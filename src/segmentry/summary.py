@@ -56,7 +56,9 @@ def summarize(workspace: Workspace) -> list[dict[str, Any]]:
     """One summary row per computed segment, by name."""
     rows = []
     for segment in workspace.segments():
-        row: dict[str, Any] = {"segment": segment.name, "version": segment.version}
+        row: dict[str, Any] = {
+            "segment": segment.display_name, "key": segment.key, "version": segment.version
+        }
         if segment.computed_through is not None:
             row |= summarize_metrics(workspace.metrics(segment.name))
         rows.append(row)

@@ -173,37 +173,71 @@ class Workspace:
         return SegmentBook(self)
 
     def segments(self) -> list[Segment]:
-        """Every segment, by name."""
+        """Every segment, by display name."""
         result: list[Segment] = self._book().list()
         return result
 
     def segment(self, name: str) -> Segment:
+        """The segment with this key, else the one with this display name."""
         result: Segment = self._book().get(name)
         return result
 
     def add_segment(
-        self, name: str, query: str, *, description: str = "", progress: Progress | None = None
+        self,
+        name: str | None = None,
+        query: str = "",
+        *,
+        key: str | None = None,
+        display_name: str | None = None,
+        description: str = "",
+        progress: Progress | None = None,
     ) -> Segment:
-        """Define a segment and compute its full daily history at once."""
-        with self.lock(f"segments add {name}"):
-            result: Segment = self._book().add(name, query, description, progress)
+        """Define a segment and compute its full daily history at once.
+
+        ``display_name`` is what people read (any text); ``key`` is used in URLs, tags, the CLI
+        and the API, derived from the display name when not given. ``name`` (the older single
+        name) is the key when it can be one, else the display name:
+        ``add_segment("美容液リピーター", query)`` gets a derived key.
+        """
+        label = key or name or display_name or ""
+        with self.lock(f"segments add {label}"):
+            result: Segment = self._book().add(
+                name, query, description, progress, key=key, display_name=display_name
+            )
         return result
 
-    def add_starter_segments(self, progress: Progress | None = None) -> list[Segment]:
-        """Add every starter template not already defined (see :mod:`segmentry.templates`)."""
+    def add_starter_segments(
+        self, progress: Progress | None = None, *, lang: str = "en"
+    ) -> list[Segment]:
+        """Add every starter template not already defined (see :mod:`segmentry.templates`),
+        named in ``lang`` ("ja" or "en")."""
         from segmentry.templates import TEMPLATES
 
         existing = {s.name for s in self.segments()}
         return [
-            self.add_segment(t.name, t.query, description=t.description, progress=progress)
+            self.add_segment(
+                key=t.name, display_name=t.title_in(lang), query=t.query,
+                description=t.description_in(lang), progress=progress,
+            )
             for t in TEMPLATES.values()
             if t.name not in existing
         ]
 
-    def edit_segment(self, name: str, query: str, progress: Progress | None = None) -> Segment:
-        """Save a new version of a segment's query and recompute its history."""
+    def edit_segment(
+        self,
+        name: str,
+        query: str | None = None,
+        progress: Progress | None = None,
+        *,
+        description: str | None = None,
+        display_name: str | None = None,
+    ) -> Segment:
+        """Change a segment: a new query is saved as a new version and its history recomputed;
+        a new description or display name is saved as it is (``None``: unchanged)."""
         with self.lock(f"segments edit {name}"):
-            result: Segment = self._book().edit(name, query, progress)
+            result: Segment = self._book().edit(
+                name, query, progress, description=description, display_name=display_name
+            )
         return result
 
     def remove_segment(self, name: str) -> None:

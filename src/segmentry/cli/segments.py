@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from segmentry.cli.output import (
     console,
@@ -23,8 +24,12 @@ __all__ = ["app"]
 app = typer.Typer(help="Define, inspect and list segments.", no_args_is_help=True)
 app.command("sync")(sync_segment_command)
 
-Name = Annotated[str, typer.Argument(help="Segment name.")]
+Name = Annotated[str, typer.Argument(help="Segment key (or its display name).")]
 Query = Annotated[str, typer.Option("--query", "-q", help="Segment query (see docs).")]
+Key = Annotated[str | None, typer.Option(
+    "--key", help="Key for URLs, tags and the CLI (default: derived from the name).")]
+DisplayName = Annotated[str | None, typer.Option(
+    "--display-name", help="The name people read, e.g. 美容液リピーター.")]
 Format = Annotated[str, typer.Option("--format", "-f", help="table, csv or json")]
 Day = Annotated[
     dt.datetime | None,
@@ -34,27 +39,51 @@ Day = Annotated[
 
 @app.command("add")
 def add(
-    name: Name,
+    name: Annotated[str, typer.Argument(
+        help="Segment name: a key (loyal), or any text (美容液リピーター), which gets a key.")],
     query: Query,
     description: Annotated[str, typer.Option(help="What the segment is for.")] = "",
+    key: Key = None,
+    display_name: DisplayName = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Define a segment; its full daily history is computed at once."""
     with fail_on_errors(), open_workspace(workspace) as ws, progress_bar() as progress:
-        segment = ws.add_segment(name, query, description=description, progress=progress)
-        customers = ws.members(name).num_rows
+        segment = ws.add_segment(name, query, key=key, display_name=display_name,
+                                 description=description, progress=progress)
+        customers = ws.members(segment.key).num_rows
     console.print(
-        f"Added [bold]{segment.name}[/] (version {segment.version}): {customers:,} customers "
-        f"on {segment.computed_through}, history from {segment.history_start}."
+        f"Added {_title(segment)} (version {segment.version}): {customers:,} customers "
+        f"on {segment.computed_through}, history from {segment.history_start}.",
+        highlight=False,
     )
 
 
+def _title(segment: Any) -> str:
+    """「display name」 (key), or just the key when they are the same."""
+    shown = escape(segment.display_name)
+    if segment.display_name == segment.key:
+        return f"[bold]{shown}[/]"
+    return f"[bold]{shown}[/] (key {escape(segment.key)})"
+
+
 @app.command("edit")
-def edit(name: Name, query: Query, workspace: WorkspaceOption = None) -> None:
-    """Save a new version of a segment's query; its history is recomputed."""
+def edit(
+    name: Name,
+    query: Annotated[str | None, typer.Option(
+        "--query", "-q", help="New query (a new version; history is recomputed).")] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    display_name: DisplayName = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Change a segment's query (a new version, history recomputed), description or name."""
+    if query is None and description is None and display_name is None:
+        console.print("Nothing to change: give --query, --description or --display-name.")
+        raise typer.Exit(2)
     with fail_on_errors(), open_workspace(workspace) as ws, progress_bar() as progress:
-        segment = ws.edit_segment(name, query, progress=progress)
-    console.print(f"[bold]{segment.name}[/] is now version {segment.version}.")
+        segment = ws.edit_segment(name, query, progress=progress, description=description,
+                                  display_name=display_name)
+    console.print(f"{_title(segment)} is now version {segment.version}.", highlight=False)
 
 
 @app.command("remove")
@@ -65,11 +94,12 @@ def remove(
 ) -> None:
     """Remove a segment, its history and metrics."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        ws.segment(name)
-        if not yes and not typer.confirm(f"Remove segment {name!r} and its history?"):
+        segment = ws.segment(name)
+        shown = segment.display_name
+        if not yes and not typer.confirm(f"Remove segment {shown!r} and its history?"):
             raise typer.Exit(1)
-        ws.remove_segment(name)
-    console.print(f"Removed {name}.")
+        ws.remove_segment(segment.key)
+    console.print(f"Removed {_title(segment)}.", highlight=False)
 
 
 @app.command("list")
@@ -82,8 +112,8 @@ def list_segments(workspace: WorkspaceOption = None, fmt: Format = "table") -> N
         currency = ws.settings.shop.currency
     if fmt == "table":
         rows = [_readable(row, currency) for row in rows]
-    columns = ["segment", "version", "customers", "repeat_rate", "ltv", "aov", "revenue_30d",
-               "change_30d"]
+    columns = ["segment", "key", "version", "customers", "repeat_rate", "ltv", "aov",
+               "revenue_30d", "change_30d"]
     print_rows(rows, columns, fmt)
 
 
@@ -111,15 +141,16 @@ def show(
     """A segment's definition, metric time series and sample members."""
     with fail_on_errors(), open_workspace(workspace) as ws:
         segment = ws.segment(name)
-        metrics = ws.metrics(name).tail(days)
-        members = ws.members(name).slice(0, sample).to_pylist()
+        metrics = ws.metrics(segment.key).tail(days)
+        members = ws.members(segment.key).slice(0, sample).to_pylist()
     rows = metrics.to_dict("records")
     columns = ["day", "customers", "repeat_rate", "ltv", "aov", "avg_orders",
                "purchase_interval", "revenue", "orders", "joined", "left"]
     if fmt != "table":
         print_rows(rows, columns, fmt)
         return
-    console.print(f"[bold]{segment.name}[/] (version {segment.version}) — {segment.description}")
+    console.print(f"{_title(segment)} (version {segment.version}) — "
+                  f"{escape(segment.description)}", highlight=False)
     console.print(f"Query: {segment.query}", markup=False, highlight=False)
     console.print(f"History {segment.history_start} … {segment.computed_through}")
     print_rows(rows, columns, title="Daily metrics")

@@ -86,6 +86,7 @@ def sync_segment_command(
     from segmentry.connectors.shopify.activate import clear_segment, sync_segment
 
     with fail_on_errors(), open_workspace(workspace) as ws, ws.lock(f"segments sync {name}"):
+        name = _key_of(ws, name)
         if clear:
             plan = clear_segment(ws, name, dry_run=True).plan
             console.print(plan.summary())
@@ -112,6 +113,18 @@ def sync_segment_command(
                 refresh=True,
             )
     _print_result(result, dry_run)
+
+
+def _key_of(ws: Any, name: str) -> str:
+    """The key of the segment named ``name`` (key or display name); a removed segment's key
+    stays as given, so its tag can still be cleared."""
+    from segmentry.errors import SegmentError
+
+    try:
+        key: str = ws.segment(name).key
+    except SegmentError:
+        return name
+    return key
 
 
 def _print_result(result: Any, dry_run: bool) -> None:

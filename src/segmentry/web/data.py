@@ -93,7 +93,8 @@ def _summary(segment: Segment, frame: pd.DataFrame | None, folder: str | None) -
         spark = [int(v) for v in frame["customers"].tail(SPARK_DAYS)]
     return SegmentSummary(
         name=segment.name, description=segment.description, version=segment.version,
-        folder=folder, query=segment.query, sparkline=spark, **row,
+        folder=folder, query=segment.query, sparkline=spark, key=segment.key,
+        display_name=segment.display_name, **row,
     )
 
 
@@ -120,7 +121,7 @@ def segment_list(
         rows = [r for r in rows if r.folder == folder]
 
     def key(row: SegmentSummary) -> tuple[bool, Any]:
-        value = getattr(row, sort)
+        value = row.display_name if sort == "name" else getattr(row, sort)
         return (value is None, value.lower() if isinstance(value, str) else value)
 
     rows = sorted(rows, key=key, reverse=order == "desc")
@@ -154,17 +155,17 @@ def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str) -> SegmentDe
     folder = folders.folder_of(ws.state, segment.id)
 
     def build() -> tuple[SegmentSummary, list[MetricRow]]:
-        frame = ws.metrics(name) if segment.computed_through else None
+        frame = ws.metrics(segment.key) if segment.computed_through else None
         rows = _metric_rows(frame) if frame is not None else []
         return _summary(segment, frame, folder), rows
 
     key = ("detail", segment.id, segment.version, segment.ledger,
-           segment.computed_through, folder)
+           segment.computed_through, folder, segment.updated_at)
     summary, rows = cached(cache, key, build)
     return SegmentDetail(
         segment=summary, history_start=segment.history_start,
         computed_through=segment.computed_through, created_at=segment.created_at,
-        updated_at=segment.updated_at, metrics=rows, tag_sync=tag_sync(ws, name),
+        updated_at=segment.updated_at, metrics=rows, tag_sync=tag_sync(ws, segment.key),
     )
 
 

@@ -170,6 +170,21 @@ JA: dict[str, str] = {
     "Revoked": "無効化済み",
     "Revoke": "無効化",
     "No tokens.": "トークンはありません。",
+    # segment names and keys (builder)
+    "Key": "キー",
+    "Used in the address, Shopify tags and the CLI; left empty, it is made from the name.":
+        "URL・Shopifyタグ・CLIで使う識別子です。空欄なら名前から作られます。",
+    "e.g. Serum repeaters": "例: 美容液リピーター",
+    "Give the segment a name: one line of text, at most 100 characters.":
+        "セグメント名を入力してください（1行・100文字以内）。",
+    "A segment with this name already exists. Choose another name.":
+        "この名前のセグメントはすでにあります。別の名前にしてください。",
+    "A key may use letters a-z, digits, '-', '_' and '.', and starts with a letter or digit.":
+        "キーに使えるのは半角英数字と「-」「_」「.」で、英数字で始めます。",
+    "This key is already used by another segment. Choose another key.":
+        "このキーは別のセグメントが使っています。別のキーにしてください。",
+    "No sample while the query has an error: fix it to see matching customers.":
+        "条件にエラーがあるためサンプルはありません。条件を直すと該当する顧客が表示されます。",
 }
 
 # English text for the ids that are keys rather than English (metric keys, run statuses).

@@ -46,7 +46,9 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]
 
-_NAME = Field(min_length=1, max_length=100, description="Segment name (its id in URLs).")
+_KEY_TEXT = ("The segment's key: used in URLs, Shopify tags, the CLI and the API (ASCII letters, "
+             "digits, '-', '_', '.').")
+_DISPLAY_NAME_TEXT = "The name people read: any text, e.g. 美容液リピーター (unique in the shop)."
 _QUERY = Field(min_length=1, max_length=10_000, description="A query in the segment language.")
 
 
@@ -68,7 +70,7 @@ class ErrorBody(BaseModel):
 
 
 class SegmentSummary(BaseModel):
-    name: str
+    name: str = Field(description="The segment's key (kept for compatibility; see key).")
     description: str = ""
     version: int
     folder: str | None = None
@@ -81,6 +83,8 @@ class SegmentSummary(BaseModel):
     revenue_30d: Decimal | None = None
     change_30d: int | None = Field(None, description="Customers now minus 30 days ago.")
     sparkline: list[int] = Field(default_factory=list, description="Customers, last 90 days.")
+    key: str = Field("", description=_KEY_TEXT)
+    display_name: str = Field("", description=_DISPLAY_NAME_TEXT)
 
 
 class SegmentList(BaseModel):
@@ -216,14 +220,29 @@ class Preview(BaseModel):
 
 
 class SegmentCreate(BaseModel):
-    name: str = _NAME
+    """Give ``display_name`` (any text) and optionally ``key`` (derived when absent).
+    ``name`` is the older single name: the key when it can be one, else the display name."""
+
+    name: str | None = Field(None, min_length=1, max_length=100,
+                             description="Older single name: the key when it can be one, else "
+                                         "the display name (the key is then derived).")
+    key: str | None = Field(None, min_length=1, max_length=100, description=_KEY_TEXT)
+    display_name: str | None = Field(None, min_length=1, max_length=100,
+                                     description=_DISPLAY_NAME_TEXT)
     query: str = _QUERY
     description: str = Field("", max_length=2000)
     folder: str = Field("", max_length=100)
 
 
 class SegmentUpdate(BaseModel):
-    query: str = _QUERY
+    """What to change; a field left out stays as it is."""
+
+    query: str | None = Field(None, min_length=1, max_length=10_000,
+                              description="A new query: saved as a new version, history "
+                                          "recomputed.")
+    description: str | None = Field(None, max_length=2000)
+    display_name: str | None = Field(None, min_length=1, max_length=100,
+                                     description=_DISPLAY_NAME_TEXT)
 
 
 class Folder(BaseModel):

@@ -62,10 +62,11 @@ def list_page(request: Request, ws: WorkspaceDep, page: Page, sort: Sort = "name
 @router.post("/api/segments", response_model=SegmentDetail, status_code=201,
              responses=_ERRORS, summary="Create a segment and compute its history")
 def create(request: Request, ws: WorkspaceDep, body: SegmentCreate) -> SegmentDetail:
-    segment = ws.add_segment(body.name, body.query, description=body.description)
+    segment = ws.add_segment(body.name, body.query, key=body.key, display_name=body.display_name,
+                             description=body.description)
     if body.folder:
         folders.set_folder(ws.state, segment.id, body.folder)
-    return data.segment_detail(ws, web_state(request).cache, segment.name)
+    return data.segment_detail(ws, web_state(request).cache, segment.key)
 
 
 @router.get("/api/segments/{name}", response_model=SegmentDetail, responses=_ERRORS,
@@ -75,10 +76,12 @@ def detail_json(request: Request, ws: WorkspaceDep, name: str) -> SegmentDetail:
 
 
 @router.put("/api/segments/{name}", response_model=SegmentDetail, responses=_ERRORS,
-            summary="Save a new version of a segment's query (history is recomputed)")
+            summary="Change a segment: a new query is a new version (history is recomputed); "
+                    "description and display name are saved as they are")
 def update(request: Request, ws: WorkspaceDep, name: str, body: SegmentUpdate) -> SegmentDetail:
-    ws.edit_segment(name, body.query)
-    return data.segment_detail(ws, web_state(request).cache, name)
+    segment = ws.edit_segment(name, body.query, description=body.description,
+                              display_name=body.display_name)
+    return data.segment_detail(ws, web_state(request).cache, segment.key)
 
 
 @router.delete("/api/segments/{name}", status_code=204, responses=_ERRORS,

@@ -36,6 +36,7 @@ function builder() {
   const errorBox = document.getElementById("query-error");
   const echo = document.getElementById("query-echo");
   const sample = document.querySelector("#sample tbody");
+  const sampleStatus = document.getElementById("sample-status");
   let timer = null;
   let sequence = 0;
 
@@ -62,6 +63,13 @@ function builder() {
     count.textContent = "";
     count.dataset.count = "";
     status.textContent = "";
+    clearSample(true);
+  }
+
+  // The sample always belongs to the query as it is now: none while it is in error or empty.
+  function clearSample(because) {
+    sample.textContent = "";
+    sampleStatus.hidden = !because;
   }
 
   function applySuggestion(error) {
@@ -83,7 +91,7 @@ function builder() {
     status.textContent = `${messages.valid} `;
     count.textContent = `${number(data.count)} ${messages.members}`;
     count.dataset.count = String(data.count);
-    sample.textContent = "";
+    clearSample(false);
     for (const m of data.sample) {
       const name = [m.last_name, m.first_name].filter(Boolean).join(" ");
       sample.append(el("tr", {}, el("td", {}, m.customer_id), el("td", {}, m.email || ""),
@@ -94,7 +102,10 @@ function builder() {
   async function check() {
     const text = query.value.trim();
     const mine = ++sequence;
-    if (!text) { clearError(); status.textContent = ""; count.textContent = ""; return; }
+    if (!text) {
+      clearError(); clearSample(false); status.textContent = ""; count.textContent = "";
+      count.dataset.count = ""; return;
+    }
     status.textContent = messages.checking;
     const response = await fetch("/api/preview", {
       method: "POST",
@@ -111,17 +122,56 @@ function builder() {
     clearTimeout(timer);
     timer = setTimeout(check, 300);
   });
-  document.querySelectorAll("button.template").forEach((button) => {
-    button.addEventListener("click", () => {
-      const name = document.getElementById("name");
-      if (!name.readOnly) name.value = button.dataset.name;
-      document.getElementById("description").value = button.dataset.description;
-      query.value = button.dataset.query;
-      check();
-    });
-  });
+  names(messages);
   picker(query, check);
   if (query.value.trim()) check();
+}
+
+// The name and key: a template offers its own, made free ("Repeat customers 2", "loyal-2");
+// a name or key another segment uses is flagged before saving.
+function freeName(base, taken, separator) {
+  let candidate = base;
+  for (let n = 2; taken.includes(candidate); n++) candidate = `${base}${separator}${n}`;
+  return candidate;
+}
+
+function names(messages) {
+  const form = document.getElementById("builder-form");
+  const name = document.getElementById("name");
+  const key = document.getElementById("key");
+  const problem = document.getElementById("name-error");
+  const taken = JSON.parse(form.dataset.taken);
+  const editing = form.dataset.editing === "true";
+
+  function checkNames() {
+    const found = [];
+    if (taken.names.includes(name.value.trim())) found.push(messages.duplicate_name);
+    if (!editing && taken.keys.includes(key.value.trim())) found.push(messages.duplicate_key);
+    problem.textContent = found.join(" ");
+    problem.hidden = !found.length;
+    document.getElementById("save").disabled = found.length > 0;
+  }
+
+  name.addEventListener("input", () => {
+    if (key.dataset.auto) { key.value = ""; delete key.dataset.auto; } // made from the name
+    checkNames();
+  });
+  key.addEventListener("input", () => { delete key.dataset.auto; checkNames(); });
+  document.querySelectorAll("button.template").forEach((button) => {
+    button.addEventListener("click", () => {
+      if (!editing) {
+        name.value = freeName(button.dataset.title, taken.names, " ");
+        key.value = freeName(button.dataset.name, taken.keys, "-");
+        key.dataset.auto = "1";
+      }
+      document.getElementById("description").value = button.dataset.description;
+      const query = document.getElementById("query");
+      query.value = button.dataset.query;
+      query.dispatchEvent(new Event("input"));
+      checkNames();
+    });
+  });
+  checkNames();
 }
 
 // The point-and-click condition builder: it only ever writes query text.
