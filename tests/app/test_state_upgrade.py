@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from segmentry import state
@@ -32,3 +33,61 @@ def test_an_old_state_store_is_upgraded(tmp_path: Path) -> None:
         assert (row["name"], row["version"], row["ledger"], row["computed_through"]) == (
             "loyal", 2, None, None
         )
+
+
+def _old_segments_with_ledger(path: Path) -> None:
+    """The segments table as the release before display names made it, with two segments."""
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE segments (id INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL UNIQUE,"
+            " description TEXT NOT NULL, version INTEGER NOT NULL, ledger VARCHAR(200),"
+            " computed_through DATE, history_start DATE,"
+            " created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL)"
+        )
+        old.executemany(
+            "INSERT INTO segments VALUES (?, ?, ?, 1, ?, '2026-06-30', '2024-01-01',"
+            " '2026-01-01 00:00:00', '2026-01-02 00:00:00')",
+            [(1, "loyal", "5+ orders", "s1_ab"), (2, "Big Spenders", "", "s2_cd")],
+        )
+
+
+def test_existing_segments_get_their_name_as_display_name(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    _old_segments_with_ledger(path)
+    for _ in range(2):  # the second open finds display names and changes nothing
+        engine = state.connect_state(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(state.segments).order_by(state.segments.c.id)
+            ).mappings().all()
+        engine.dispose()
+        assert [(r["name"], r["display_name"], r["description"], r["ledger"]) for r in rows] == [
+            ("loyal", "loyal", "5+ orders", "s1_ab"),  # memberships kept: nothing to recompute
+            ("Big Spenders", "Big Spenders", "", "s2_cd"),
+        ]
+    # Display names are unique in the upgraded store too.
+    engine = state.connect_state(f"sqlite:///{path}")
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.update(state.segments).where(state.segments.c.id == 2)
+                     .values(display_name="loyal"))
+    engine.dispose()
+
+
+def test_the_oldest_store_takes_both_steps(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE segments (id INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL UNIQUE,"
+            " description TEXT NOT NULL, version INTEGER NOT NULL,"
+            " membership_table VARCHAR(200), computed_through DATE, history_start DATE,"
+            " created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL)"
+        )
+        old.execute(
+            "INSERT INTO segments VALUES (1, 'f2', '', 1, 'membership_1_ab12', '2026-06-30',"
+            " '2024-01-01', '2026-01-01 00:00:00', '2026-01-02 00:00:00')"
+        )
+    engine = state.connect_state(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(state.segments)).mappings().one()
+    engine.dispose()
+    assert (row["name"], row["display_name"], row["ledger"]) == ("f2", "f2", None)

@@ -96,3 +96,84 @@ def test_segments_referring_to_segments(small_duckdb_workspace: Workspace) -> No
     with pytest.raises(QueryError) as unknown:
         ws.add_segment("orphan", "segments CONTAINS 'no-such-segment'")
     assert unknown.value.code == "unknown_segment"
+
+
+# ------------------------------------------------------------ display names and keys
+
+SERUM = "美容液リピーター"
+# The key of a Japanese-only name: "seg-" and the first 6 hex digits of the name's SHA-256
+# (printf '美容液リピーター' | sha256sum).
+SERUM_KEY = "seg-fc54c3"
+
+
+def test_a_japanese_name_gets_a_stable_ascii_key(small_duckdb_workspace: Workspace) -> None:
+    ws = small_duckdb_workspace
+    added = ws.add_segment(SERUM, "number_of_orders >= 2", description="2回以上購入")
+    assert (added.key, added.name, added.display_name) == (SERUM_KEY, SERUM_KEY, SERUM)
+    # Either name finds it; members are the 2+ order customers of the fixture.
+    assert _members(ws, SERUM) == _members(ws, SERUM_KEY) == TWO_PLUS
+    assert [(s.key, s.display_name) for s in ws.segments()] == [(SERUM_KEY, SERUM)]
+    # A second segment whose name gives the same key gets the next free one.
+    with pytest.raises(SegmentError) as caught:
+        ws.add_segment(f"  {SERUM}\u3000", "number_of_orders >= 3")  # trimmed: the same name
+    assert caught.value.code == "duplicate_display_name"
+    other = ws.add_segment(key=f"{SERUM_KEY}-x", display_name="美容液リピーター（3回以上）",
+                           query="number_of_orders >= 3")
+    assert _members(ws, other.display_name) == THREE_PLUS
+
+
+def test_key_and_display_name_rules(small_duckdb_workspace: Workspace) -> None:
+    ws = small_duckdb_workspace
+    loyal = ws.add_segment("loyal", "number_of_orders >= 3", display_name="ロイヤル顧客")
+    assert (loyal.key, loyal.display_name) == ("loyal", "ロイヤル顧客")
+    derived = ws.add_segment(display_name="Big Spenders!", query="number_of_orders >= 2")
+    assert derived.key == "big-spenders"
+    cases = [
+        ({"key": "loyal", "display_name": "Other"}, "duplicate_segment"),
+        ({"key": "bad/key", "display_name": "Other"}, "bad_key"),
+        ({"key": "-starts-with-dash", "display_name": "Other"}, "bad_key"),
+        ({"key": "fine", "display_name": "ロイヤル顧客"}, "duplicate_display_name"),
+        ({"key": "fine", "display_name": "   "}, "bad_display_name"),
+        ({"key": "fine", "display_name": "x" * 101}, "bad_display_name"),
+        ({"key": "fine", "display_name": "two\nlines"}, "bad_display_name"),
+    ]
+    for names, code in cases:
+        with pytest.raises(SegmentError) as caught:
+            ws.add_segment(query="number_of_orders >= 1", **names)
+        assert caught.value.code == code, names
+    assert [s.key for s in ws.segments()] == ["big-spenders", "loyal"]  # nothing half-added
+    assert ws.add_segment(display_name="x" * 100, query="number_of_orders >= 1").key == "x" * 60
+
+
+def test_description_and_display_name_edits_keep_the_version(
+    small_duckdb_workspace: Workspace,
+) -> None:
+    ws = small_duckdb_workspace
+    added = ws.add_segment("repeaters", "number_of_orders >= 2", description="old words")
+    ws.add_segment(SERUM, "number_of_orders >= 3")
+    edited = ws.edit_segment("repeaters", description="  新しい説明  ", display_name="リピーター")
+    assert (edited.version, edited.ledger, edited.query) == (1, added.ledger, added.query)
+    assert (edited.description, edited.display_name, edited.key) == (
+        "新しい説明", "リピーター", "repeaters")
+    assert edited.updated_at > added.updated_at
+    reopened = Workspace.open(ws.folder)  # saved, not only returned
+    assert reopened.segment("リピーター").description == "新しい説明"
+    reopened.close()
+    with pytest.raises(SegmentError) as caught:
+        ws.edit_segment("repeaters", display_name=SERUM)
+    assert caught.value.code == "duplicate_display_name"
+    # A new query and a new description in one edit: both saved.
+    both = ws.edit_segment("リピーター", "number_of_orders >= 3", description="3回以上")
+    assert (both.version, both.description) == (2, "3回以上")
+    assert _members(ws, "repeaters") == THREE_PLUS
+
+
+def test_references_use_the_key(small_duckdb_workspace: Workspace) -> None:
+    ws = small_duckdb_workspace
+    ws.add_segment(SERUM, "number_of_orders >= 2")
+    both = ws.add_segment("serum-line", f"segments CONTAINS '{SERUM_KEY}' AND "
+                                        "customer_tags CONTAINS 'line'")
+    assert _members(ws, both.key) == sorted({"c01", "c02", "c12"} & set(TWO_PLUS))
+    with pytest.raises(SegmentError) as caught:
+        ws.remove_segment(SERUM)
+    assert caught.value.code == "segment_in_use"
