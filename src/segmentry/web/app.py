@@ -53,6 +53,7 @@ _STATUS_BY_CODE = {
     "unknown_segment": 404,
     "not_found": 404,
     "duplicate_segment": 409,
+    "duplicate_display_name": 409,
     "segment_in_use": 409,
     "not_computed": 409,
     "warehouse_locked": 503,
