@@ -24,7 +24,7 @@ from segmentry.cli.output import (
     progress_bar,
 )
 from segmentry.cli.state import WorkspaceOption, open_workspace
-from segmentry.errors import WorkspaceError
+from segmentry.errors import ConfigError, WorkspaceError
 from segmentry.workspace import Workspace
 
 __all__ = ["app"]
@@ -85,6 +85,8 @@ def demo(
     force: Annotated[bool, typer.Option(help="Replace an existing demo folder.")] = False,
     with_fake_shopify: Annotated[bool, typer.Option(
         help="Also push two segments as tags to a local fake Shopify.")] = False,
+    lang: Annotated[str, typer.Option(
+        help="Language of the starter segments' names and descriptions: ja or en.")] = "en",
 ) -> None:
     """Create a workspace with a synthetic Japanese DTC store, the starter segments and their
     full history, then print the segment overview."""
@@ -92,6 +94,8 @@ def demo(
 
     started = time.perf_counter()
     with fail_on_errors():
+        if lang not in ("ja", "en"):
+            raise ConfigError(f"Unknown language {lang!r}.", hint="Use --lang ja or --lang en.")
         if path.exists() and any(path.iterdir()):
             if not force:
                 raise WorkspaceError(
@@ -106,7 +110,7 @@ def demo(
             store = generate_store(customers, seed=seed, end_date=today, shop_id="demo")
             ws.import_tables(store)
             console.print("Computing the starter segments' daily history…")
-            ws.add_starter_segments(progress=progress)
+            ws.add_starter_segments(progress=progress, lang=lang)
             ws.run(today, progress=progress)
             _print_overview(ws)
             if with_fake_shopify:

@@ -1,0 +1,38 @@
+"""The starter segments are named in the language they are made in: `segmentry demo --lang ja`
+gives Japanese display names and descriptions, the keys stay the templates' slugs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from segmentry.cli.main import app
+from segmentry.templates import TEMPLATES
+from segmentry.workspace import Workspace
+
+runner = CliRunner()
+
+
+def test_demo_in_japanese_names_the_starter_segments_in_japanese(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", str(folder), "--customers", "100", "--lang", "ja"])
+    assert result.exit_code == 0, result.output
+    with Workspace.open(folder) as ws:
+        made = {s.key: (s.display_name, s.description) for s in ws.segments()}
+    assert made["repeat-customers"] == ("リピーター", "購入回数が2回以上の顧客。")
+    assert made["line-connected"] == (
+        "LINE連携済み", "タグ「line」が付いた顧客（LINEアカウント連携済み）。")
+    assert set(made) == set(TEMPLATES)
+    listed = runner.invoke(app, ["segments", "list", "--format", "json", "-w", str(folder)])
+    names = {row["key"]: row["segment"] for row in json.loads(listed.output)}
+    assert names["f2-candidates"] == "F2転換候補"
+
+
+@pytest.mark.parametrize("lang", ["fr"])
+def test_demo_refuses_an_unknown_language(tmp_path: Path, lang: str) -> None:
+    result = runner.invoke(app, ["demo", str(tmp_path / "d"), "--lang", lang])
+    assert result.exit_code == 1 and "--lang ja" in result.output
+    assert not (tmp_path / "d").exists()
