@@ -91,3 +91,35 @@ def test_the_oldest_store_takes_both_steps(tmp_path: Path) -> None:
         row = conn.execute(sa.select(state.segments)).mappings().one()
     engine.dispose()
     assert (row["name"], row["display_name"], row["ledger"]) == ("f2", "f2", None)
+
+
+def _state_url(warehouse_url: str, tmp_path: Path) -> str:
+    """A state-store URL on the same kind of server as the warehouse fixture's."""
+    if warehouse_url.startswith("duckdb"):
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return "postgresql+psycopg://" + warehouse_url.split("://", 1)[1]
+
+
+def test_the_display_name_upgrade_on_each_store(warehouse_url: str, tmp_path: Path) -> None:
+    """The same upgrade on SQLite and on PostgreSQL (the production state store)."""
+    url = _state_url(warehouse_url, tmp_path)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE segments (id INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL UNIQUE,"
+            " description TEXT NOT NULL, version INTEGER NOT NULL, ledger VARCHAR(200),"
+            " computed_through DATE, history_start DATE,"
+            " created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)"
+        ))
+        conn.execute(sa.text(
+            "INSERT INTO segments VALUES (7, 'lapsed', '', 3, 'l7', '2026-06-30', '2024-01-01',"
+            " '2026-01-01 00:00:00', '2026-01-02 00:00:00')"
+        ))
+    engine.dispose()
+    for _ in range(2):
+        engine = state.connect_state(url)
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(state.segments)).mappings().one()
+        engine.dispose()
+        assert (row["name"], row["display_name"], row["version"], row["ledger"]) == (
+            "lapsed", "lapsed", 3, "l7")

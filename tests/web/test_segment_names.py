@@ -143,3 +143,26 @@ def test_a_template_offers_a_free_name_and_key(server: Server, api: httpx.Client
         assert _value(page, "description") == description
         assert api.delete("/api/segments/repeat-customers-2").status_code == 204
     client.close()
+
+
+def test_templates_and_the_overview_speak_the_readers_language(
+    api: httpx.Client, browser_client: httpx.Client
+) -> None:
+    for lang, title, description in (
+        ("ja", "ロイヤル顧客", "購入回数が5回以上の顧客。"),
+        ("en", "Loyal customers", "Customers with five or more orders."),
+    ):
+        templates = api.get("/api/templates", headers={"Accept-Language": lang}).json()
+        loyal = next(t for t in templates if t["name"] == "loyal")
+        assert (loyal["title"], loyal["description"]) == (title, description)
+    created = api.post("/api/segments", json={"display_name": "全員（概要テスト）",
+                                              "key": "overview-names",
+                                              "query": "number_of_orders >= 1"})
+    assert created.status_code == 201, created.text
+    growing = api.get("/api/overview").json()["top_growing"]
+    # Every customer with an order: the segment that grows the most (by its new customers).
+    assert "overview-names" in [row["key"] for row in growing]
+    page = browser_client.get("/", headers={"Accept-Language": "ja"}).text
+    for row in growing:
+        assert f'<a href="/segments/{row["key"]}">{html.escape(row["display_name"])}</a>' in page
+    assert api.delete("/api/segments/overview-names").status_code == 204
