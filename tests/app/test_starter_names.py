@@ -36,3 +36,19 @@ def test_demo_refuses_an_unknown_language(tmp_path: Path, lang: str) -> None:
     result = runner.invoke(app, ["demo", str(tmp_path / "d"), "--lang", lang])
     assert result.exit_code == 1 and "--lang ja" in result.output
     assert not (tmp_path / "d").exists()
+
+
+def test_every_template_is_complete_valid_and_distinct() -> None:
+    from segmentry import language
+    from segmentry.segment_names import is_key
+
+    for lang in ("ja", "en"):
+        titles = [t.title_in(lang) for t in TEMPLATES.values()]
+        assert len(set(titles)) == len(titles) == 12, lang  # display names may not clash
+        assert all(t.description_in(lang).strip() for t in TEMPLATES.values())
+    assert all(is_key(name) for name in TEMPLATES)
+    for template in TEMPLATES.values():
+        language.validate(template.query, segments=lambda _: None)
+    # The Japanese texts are Japanese: each has a kana or kanji character.
+    assert all(any("\u3040" <= c <= "\u9fff" for c in t.description_in("ja"))
+               for t in TEMPLATES.values())
