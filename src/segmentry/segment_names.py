@@ -149,7 +149,7 @@ def segment_names(
 
     ``name`` is the older single name: it is the key when it can be one (and then also the
     display name unless one is given); a ``name`` that cannot be a key (「美容液リピーター」) is
-    the display name and the key is derived from it.
+    the display name and the key is derived from it. A key given alone is the display name too.
 
     >>> n = segment_names("美容液リピーター", None, None, {"seg-fc54c3"}, set())
     >>> n.key, n.display_name
@@ -157,8 +157,11 @@ def segment_names(
     >>> n = segment_names("loyal", None, "ロイヤル顧客", set(), set())
     >>> n.key, n.display_name
     ('loyal', 'ロイヤル顧客')
+    >>> segment_names(None, "vip", None, set(), set()).display_name  # a key alone names it too
+    'vip'
     """
-    shown = clean_display_name(display_name if display_name is not None else (name or ""))
+    given_name = display_name if display_name is not None else name if name is not None else key
+    shown = clean_display_name(given_name or "")
     given = key if key is not None else name if name is not None and is_key(name) else None
     if given is not None:
         chosen = check_key(given.strip())
