@@ -1,0 +1,93 @@
+"""Input clean-up before parsing: full-width letters and digits, and yen amounts.
+
+A query typed with a Japanese input method often comes out in full-width forms
+(``ｎｕｍｂｅｒ＿ｏｆ＿ｏｒｄｅｒｓ　＞＝　２``) or with money written as a shop manager writes
+it (``¥10,000``, ``10,000円``). :func:`normalize` rewrites those into the plain forms the grammar
+reads, and leaves everything else alone:
+
+* Outside string literals only: text in quotes is data (a tag ``'ＶＩＰ'`` is a different tag
+  from ``'VIP'``) and is never changed.
+* Character by character with Unicode NFKC, but only where the result is one ASCII character
+  (full-width ``Ａ``..``ｚ``, ``０``..``９``, ``＞＝（），：＿`` and the ideographic space);
+  the minus sign ``−`` becomes ``-``. Characters NFKC would expand (``½``) are left for the
+  parser to report.
+* A yen amount — ``¥`` or ``￥`` before, or ``円`` after, a number with or without thousands
+  separators — becomes the bare number.
+
+The result has exactly as many characters as the input (a shortened amount is padded with
+spaces), so every line and column an error reports points at the text the user typed.
+
+>>> normalize("ｎｕｍｂｅｒ＿ｏｆ＿ｏｒｄｅｒｓ　＞＝　２")
+'number_of_orders >= 2'
+>>> normalize("amount_spent >= ¥10,000 AND customer_tags CONTAINS 'ＶＩＰ'")
+"amount_spent >= 10000   AND customer_tags CONTAINS 'ＶＩＰ'"
+>>> normalize("orders_placed MATCHES (total > 5,000円)")
+'orders_placed MATCHES (total > 5000  )'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["normalize"]
+
+_MINUS = {"\u2212": "-", "\u2010": "-", "\u2011": "-"}
+_AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?"
+_YEN = re.compile(rf"[¥￥]\s*{_AMOUNT}|{_AMOUNT}\s*円")
+
+
+def normalize(text: str) -> str:
+    """``text`` with full-width forms and yen amounts outside string literals made plain
+    (see the module docstring); the length is unchanged."""
+    pieces: list[str] = []
+    for outside, piece in _split_literals(text):
+        pieces.append(_yen_amounts(_narrow(piece)) if outside else piece)
+    return "".join(pieces)
+
+
+def _split_literals(text: str) -> list[tuple[bool, str]]:
+    """``(outside, piece)`` runs: text outside quotes, and quoted literals as written.
+
+    A literal runs to its closing quote (a backslash escapes the next character) or, unclosed,
+    to the end of its line, as the grammar reads it.
+    """
+    runs: list[tuple[bool, str]] = []
+    start = i = 0
+    while i < len(text):
+        if text[i] != "'":
+            i += 1
+            continue
+        runs.append((True, text[start:i]))
+        end = i + 1
+        while end < len(text) and text[end] not in "'\n":
+            end += 2 if text[end] == "\\" else 1
+        end = min(end + 1 if end < len(text) and text[end] == "'" else end, len(text))
+        runs.append((False, text[i:end]))
+        start = i = end
+    runs.append((True, text[start:]))
+    return runs
+
+
+def _narrow(piece: str) -> str:
+    return "".join(_narrow_char(c) for c in piece)
+
+
+def _narrow_char(char: str) -> str:
+    if char.isascii():
+        return char
+    if char in _MINUS:
+        return _MINUS[char]
+    plain = unicodedata.normalize("NFKC", char)
+    if plain == "\u00a5":  # ￥ → ¥: kept for the yen amounts below
+        return plain
+    return plain if len(plain) == 1 and plain.isascii() else char
+
+
+def _yen_amounts(piece: str) -> str:
+    def plain(match: re.Match[str]) -> str:
+        whole, fraction = (match[1], match[2]) if match[1] else (match[3], match[4])
+        number = whole.replace(",", "") + (fraction or "")
+        return number.ljust(len(match[0]))
+
+    return _YEN.sub(plain, piece)
