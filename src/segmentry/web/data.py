@@ -23,7 +23,9 @@ import sqlalchemy as sa
 from segmentry import state as state_tables
 from segmentry.errors import SegmentError
 from segmentry.evaluation import Snapshot, members_on
+from segmentry.attribute_values import field_of, matching, store_values
 from segmentry.journeys import journey
+from segmentry.language import normalize
 from segmentry.membership import members_as_of
 from segmentry.segments import Segment
 from segmentry.summary import summarize_metrics
@@ -39,6 +41,8 @@ from segmentry.web.schemas import (
     SegmentList,
     SegmentSummary,
     TagSyncOut,
+    ValueList,
+    ValueOption,
 )
 from segmentry.workspace import Workspace
 
@@ -53,6 +57,7 @@ __all__ = [
     "segment_list",
     "summaries",
     "tag_sync",
+    "values_of",
 ]
 
 SORT_KEYS = ("name", "customers", "repeat_rate", "ltv", "aov", "revenue_30d", "change_30d")
@@ -291,7 +296,9 @@ def preview(
     finally:
         con.drop_table(members.get_name(), force=True)
     rows = [Member(**{k: _plain(v) for k, v in r.items()}) for r in frame.to_dict("records")]
-    return Preview(day=day, count=count, sample=rows, seconds=time.perf_counter() - started)
+    read_as = normalize(query)
+    return Preview(day=day, count=count, sample=rows, seconds=time.perf_counter() - started,
+                   read_as=read_as.strip() if read_as != query else None)
 
 
 def _day_snapshot(ws: Workspace, day: dt.date, snapshots: dict[Any, Snapshot]) -> Snapshot:
@@ -317,3 +324,23 @@ def recent_runs(ws: Workspace, limit: int) -> list[RunOut]:
         seconds = (finished - started).total_seconds() if finished else None
         result.append(RunOut(**{**run, "seconds": seconds}))
     return result
+
+
+def values_of(
+    ws: Workspace, cache: dict[Any, Any], attribute: str, prefix: str, limit: int
+) -> ValueList:
+    """The store's values of ``attribute`` (or ``function.argument``) matching ``prefix``.
+
+    Every value of the field is read once per pipeline run (cached; bounded by
+    :data:`~segmentry.attribute_values.MAX_VALUES`), then each keystroke only filters them.
+    """
+    sources = field_of(attribute)
+    if sources is None:
+        raise SegmentError(f"{attribute!r} has no values to suggest.", code="no_values",
+                           hint="Values are suggested for text attributes and arguments.")
+    with ws.state.connect() as conn:
+        run = conn.execute(sa.select(sa.func.max(state_tables.runs.c.id))).scalar()
+    found = cached(cache, ("values", sources, run), lambda: store_values(ws.warehouse, sources))
+    return ValueList(attribute=attribute, prefix=prefix, distinct=found.distinct,
+                     values=[ValueOption(value=v, label=label)
+                             for v, label in matching(found, prefix, limit)])

@@ -81,6 +81,7 @@ function builder() {
   function showPreview(data) {
     clearError();
     status.textContent = `${messages.valid} `;
+    if (data.read_as) status.append(el("span", { id: "read-as" }, `${messages.read_as}: ${data.read_as} `));
     count.textContent = `${number(data.count)} ${messages.members}`;
     count.dataset.count = String(data.count);
     sample.textContent = "";
@@ -124,57 +125,206 @@ function builder() {
   if (query.value.trim()) check();
 }
 
-// The point-and-click condition builder: it only ever writes query text.
-const OPERATORS = {
-  integer: ["=", "!=", ">", ">=", "<", "<="],
-  number: ["=", ">", ">=", "<", "<="],
-  money: [">=", ">", "<", "<=", "="],
-  date: [">", "<", ">=", "<=", "="],
-  string: ["=", "!="],
-  enum: ["=", "!="],
-  "string list": ["CONTAINS", "NOT CONTAINS"],
-  boolean: ["="],
-};
+// The point-and-click condition builder: it only ever writes query text. Attributes,
+// functions, their arguments and operators come from the language's catalogue (/api/picker);
+// text values autocomplete from the store's own data (/api/values).
+const QUOTED = ["string", "enum", "string list", "segment list"];
+const NUMERIC = ["integer", "number", "money"];
+
+// A value as the query language writes it: text quoted, numbers plain (full-width digits,
+// ¥ and 円 and thousands separators removed), dates and true/false as typed.
+function literal(kind, raw) {
+  const value = raw.normalize("NFKC").trim();
+  if (QUOTED.includes(kind)) return `'${raw.trim().replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+  if (NUMERIC.includes(kind)) return value.replace(/[¥円,\s]/g, "");
+  return value;
+}
+
+// Where the query's top-level AND / OR keywords are (outside quotes and parentheses; the AND
+// of BETWEEN … AND … is not a joiner).
+function topLevel(text) {
+  const found = { and: [], or: [] };
+  let depth = 0, quote = false, between = 0;
+  const word = /[A-Za-z_0-9]/;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) { if (c === "\\") i++; else if (c === "'") quote = false; continue; }
+    if (c === "'") { quote = true; continue; }
+    if (c === "(") { depth++; continue; }
+    if (c === ")") { depth--; continue; }
+    if (depth || !word.test(c) || (i && word.test(text[i - 1]))) continue;
+    const token = (text.slice(i).match(/^[A-Za-z_0-9]+/) || [""])[0].toUpperCase();
+    if (token === "BETWEEN") between++;
+    else if (token === "AND" && between) between--;
+    else if (token === "AND") found.and.push(i);
+    else if (token === "OR") found.or.push(i);
+    i += token.length - 1;
+  }
+  return found;
+}
+
+function wrapped(text) {
+  // "(…)" whose opening parenthesis closes at the very end.
+  if (!text.startsWith("(") || !text.endsWith(")")) return false;
+  let depth = 0, quote = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) { if (c === "\\") i++; else if (c === "'") quote = false; continue; }
+    if (c === "'") quote = true;
+    else if (c === "(") depth++;
+    else if (c === ")" && --depth === 0 && i < text.length - 1) return false;
+  }
+  return true;
+}
+
+// Add `condition` to `query`: AND keeps every earlier condition; OR makes it an alternative to
+// the last AND-joined condition (or group), so `a AND b` + OR c is `a AND (b OR c)`.
+function joinCondition(query, condition, mode) {
+  const q = query.trim();
+  if (!q) return condition;
+  const { and, or } = topLevel(q);
+  if (mode === "AND") return or.length ? `(${q}) AND ${condition}` : `${q} AND ${condition}`;
+  if (or.length || !and.length) return `${q} OR ${condition}`;
+  const cut = and[and.length - 1];
+  const head = q.slice(0, cut).trimEnd();
+  const tail = q.slice(cut + 3).trim();
+  if (wrapped(tail) && topLevel(tail.slice(1, -1)).or.length) {
+    return `${head} AND ${tail.slice(0, -1)} OR ${condition})`;
+  }
+  return `${head} AND (${tail} OR ${condition})`;
+}
 
 function picker(query, check) {
   const root = document.getElementById("picker");
   if (!root) return;
-  const attributes = JSON.parse(root.dataset.attributes);
-  const attribute = document.getElementById("pick-attribute");
+  const catalogue = JSON.parse(root.dataset.picker);
+  const labels = JSON.parse(root.dataset.labels);
+  const what = document.getElementById("pick-what");
   const operator = document.getElementById("pick-operator");
   const slot = document.getElementById("pick-value-slot");
+  const args = document.getElementById("pick-arguments");
+  let lists = 0;
 
-  function refresh() {
-    const spec = attributes.find((a) => a.name === attribute.value);
-    operator.textContent = "";
-    for (const op of OPERATORS[spec.kind] || ["="]) operator.append(el("option", {}, op));
-    slot.textContent = "";
-    let input;
-    if (spec.kind === "boolean" || spec.values.length) {
-      input = el("select", { id: "pick-value" });
+  const attributeOf = (name) => catalogue.attributes.find((a) => a.name === name);
+  const functionOf = (name) => catalogue.functions.find((f) => f.name === name);
+
+  // A value input for `spec` (an attribute or argument) fed by the store's values.
+  function valueInput(spec, field, cls) {
+    if (spec.kind === "boolean" || (spec.values && spec.values.length)) {
+      const select = el("select", { class: cls });
       for (const v of spec.kind === "boolean" ? ["true", "false"] : spec.values) {
-        input.append(el("option", {}, v));
+        select.append(el("option", {}, v));
       }
-    } else {
-      const placeholder = spec.kind === "date" ? "-30d" : "";
-      input = el("input", { id: "pick-value", placeholder });
+      return select;
     }
-    slot.append(input);
+    const placeholder = spec.kind === "date" ? "-30d" : NUMERIC.includes(spec.kind) ? "0" : "";
+    const input = el("input", { class: cls, placeholder, autocomplete: "off" });
+    if (!spec.suggest) return input;
+    const list = el("datalist", { id: `pick-values-${++lists}` });
+    input.setAttribute("list", list.id);
+    input.dataset.field = field;
+    let timer = null;
+    const suggest = async () => {
+      const url = `/api/values?attribute=${encodeURIComponent(field)}` +
+        `&prefix=${encodeURIComponent(input.value)}&limit=30`;
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const data = await response.json();
+      list.textContent = "";
+      for (const v of data.values) {
+        const option = el("option", { value: v.value });
+        if (v.label) option.textContent = v.label;
+        list.append(option);
+      }
+      input.dataset.suggested = String(data.values.length);
+    };
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(suggest, 150); });
+    input.addEventListener("focus", suggest, { once: true });
+    const wrap = el("span", { class: "pick-input" }, input, list);
+    return wrap;
   }
 
-  document.getElementById("pick-add").addEventListener("click", () => {
-    const spec = attributes.find((a) => a.name === attribute.value);
-    let value = document.getElementById("pick-value").value.trim();
-    const quoted = ["string", "enum", "string list"].includes(spec.kind);
-    const relative = /^-?\d+[dwmy]$|^today$|^yesterday$/.test(value);
-    if (quoted || (spec.kind === "date" && !relative && !/^\d{4}-\d{2}-\d{2}$/.test(value))) {
-      value = `'${value.replaceAll("'", "\\'")}'`;
+  // Operator select + value input(s) for `spec`; returns a function writing "op value".
+  function test(spec, field, operatorSelect, valueSlot) {
+    operatorSelect.textContent = "";
+    for (const op of spec.operators) operatorSelect.append(el("option", { value: op }, op));
+    const draw = () => {
+      valueSlot.textContent = "";
+      const op = operatorSelect.value;
+      if (op === "IS NULL" || op === "IS NOT NULL") return;
+      valueSlot.append(valueInput(spec, field, "pick-value"));
+      if (op === "BETWEEN") {
+        valueSlot.append(" – ", valueInput(spec, field, "pick-value"));
+      }
+    };
+    operatorSelect.onchange = draw;
+    draw();
+    return () => {
+      const op = operatorSelect.value;
+      const values = [...valueSlot.querySelectorAll(".pick-value")].map((v) => literal(spec.kind, v.value));
+      if (op === "IS NULL" || op === "IS NOT NULL") return op;
+      if (op === "BETWEEN") return `BETWEEN ${values[0]} AND ${values[1]}`;
+      return `${op} ${values[0]}`;
+    };
+  }
+
+  let writeAttribute = () => "";
+  const rows = [];
+
+  function addArgument(fn, name) {
+    const select = el("select", { class: "pick-argument" });
+    for (const a of fn.arguments) {
+      if (a.name !== "order_number") select.append(el("option", { value: a.name }, labels[a.name] || a.name));
     }
-    const condition = `${spec.name} ${operator.value} ${value}`;
-    query.value = query.value.trim() ? `${query.value.trim()} AND ${condition}` : condition;
+    if (name) select.value = name;
+    const ops = el("select", { class: "pick-operator" });
+    const values = el("span", { class: "pick-values" });
+    const remove = el("button", { type: "button", class: "link pick-remove", "aria-label": root.dataset.remove }, "×");
+    const row = el("div", { class: "pick-row pick-argument-row" }, select, ops, values, remove);
+    const entry = { row, write: null };
+    const draw = () => {
+      const spec = fn.arguments.find((a) => a.name === select.value);
+      const written = test(spec, `${fn.name}.${spec.name}`, ops, values);
+      entry.write = () => `${spec.name} ${written()}`;
+    };
+    select.addEventListener("change", draw);
+    remove.addEventListener("click", () => { row.remove(); rows.splice(rows.indexOf(entry), 1); });
+    draw();
+    rows.push(entry);
+    args.append(row);
+  }
+
+  function refresh() {
+    const fn = functionOf(what.value);
+    document.getElementById("pick-attribute").hidden = Boolean(fn);
+    document.getElementById("pick-function").hidden = !fn;
+    args.textContent = "";
+    rows.length = 0;
+    if (fn) {
+      const first = fn.arguments.find((a) => a.suggest);
+      if (first) addArgument(fn, first.name);
+      return;
+    }
+    writeAttribute = test(attributeOf(what.value), what.value, operator, slot);
+  }
+
+  function condition() {
+    const fn = functionOf(what.value);
+    if (!fn) return `${what.value} ${writeAttribute()}`;
+    const parts = rows.map((r) => r.write());
+    const order = document.getElementById("pick-order").value;
+    if (order) parts.push(`order_number ${order}`);
+    return `${fn.name} ${document.getElementById("pick-match").value} (${parts.join(", ")})`;
+  }
+
+  document.getElementById("pick-add-argument").addEventListener("click", () => {
+    addArgument(functionOf(what.value));
+  });
+  document.getElementById("pick-add").addEventListener("click", () => {
+    query.value = joinCondition(query.value, condition(), document.getElementById("pick-join").value);
     check();
   });
-  attribute.addEventListener("change", refresh);
+  what.addEventListener("change", refresh);
   refresh();
 }
 
