@@ -7,10 +7,9 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from segmentry.language.catalog import ATTRIBUTES
+from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
 from segmentry.web import messages
 from segmentry.web.format import Formatter
-from segmentry.language.catalog import FUNCTIONS
 from segmentry.web.routes.builder import PICKER_NAMES
 
 WEB = Path(messages.__file__).parent

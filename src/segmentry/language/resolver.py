@@ -404,8 +404,8 @@ def operators(kind: Kind, *, argument: bool = False) -> list[str]:
         if op not in _OPERATORS[kind] or (argument and op == "IS NULL"):
             continue
         result.append(op)
-        if op in ("CONTAINS", "IS NULL") and not (argument or kind is Kind.SEGMENT_LIST
-                                                   and op == "IS NULL"):
+        if op in ("CONTAINS", "IS NULL") and not (argument or (kind is Kind.SEGMENT_LIST
+                                                   and op == "IS NULL")):
             result.append("NOT CONTAINS" if op == "CONTAINS" else "IS NOT NULL")
     return result
 

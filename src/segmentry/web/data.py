@@ -21,9 +21,9 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from segmentry import state as state_tables
+from segmentry.attribute_values import field_of, matching, store_values
 from segmentry.errors import SegmentError
 from segmentry.evaluation import Snapshot, members_on
-from segmentry.attribute_values import field_of, matching, store_values
 from segmentry.journeys import journey
 from segmentry.language import normalize
 from segmentry.membership import members_as_of

@@ -14,8 +14,8 @@ from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, Kind
 from segmentry.language.resolver import operators
 from segmentry.templates import TEMPLATES
 from segmentry.web import data, folders
-from segmentry.web.messages import translator
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
+from segmentry.web.messages import translator
 from segmentry.web.schemas import (
     ErrorBody,
     Picker,
