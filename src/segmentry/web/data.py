@@ -48,9 +48,12 @@ from segmentry.workspace import Workspace
 
 __all__ = [
     "SORT_KEYS",
+    "day_in_history",
+    "day_of",
     "journey_of",
     "member_page",
     "members_csv",
+    "on_day",
     "preview",
     "recent_runs",
     "segment_detail",
@@ -173,6 +176,28 @@ def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str) -> SegmentDe
     )
 
 
+def day_in_history(segment: Segment, day: dt.date | None) -> tuple[dt.date | None, bool]:
+    """The day to show for ``day`` (None: the last computed day) and whether it was in the
+    segment's history; a day outside it gives the last computed day and False."""
+    last = segment.computed_through
+    if day is None or last is None:
+        return last, True
+    if day > last or (segment.history_start is not None and day < segment.history_start):
+        return last, False
+    return day, True
+
+
+def on_day(detail: SegmentDetail, day: dt.date) -> SegmentDetail:
+    """``detail`` with its one-line summary (customers, repeat rate, LTV, AOV, revenue over 30
+    days, change over 30 days) as of ``day`` instead of the last computed day."""
+    if not detail.metrics:
+        return detail
+    frame = pd.DataFrame([m.model_dump() for m in detail.metrics])
+    figures = {k: _plain(v) for k, v in summarize_metrics(frame, day).items()}
+    summary = detail.segment.model_copy(update=figures)
+    return detail.model_copy(update={"segment": summary})
+
+
 def tag_sync(ws: Workspace, name: str) -> TagSyncOut | None:
     """The segment's Shopify tag-sync status (read fresh: a sync may run at any time)."""
     if ws.settings.shopify is None:
@@ -197,6 +222,12 @@ def _computed(ws: Workspace, name: str, day: dt.date | None) -> tuple[Segment, d
             f"{segment.computed_through}; {day} is outside it.", code="day_out_of_range",
         )
     return segment, day
+
+
+def day_of(ws: Workspace, name: str, day: dt.date | None) -> dt.date:
+    """``day`` (default: the last computed day) if it is in the segment's history; otherwise a
+    ``day_out_of_range`` error naming the history's first and last day."""
+    return _computed(ws, name, day)[1]
 
 
 def journey_of(

@@ -192,6 +192,12 @@ JA: dict[str, str] = {
     "AND: every condition must hold": "AND: すべての条件を満たす",
     "OR: either the last condition or this one": "OR: 直前の条件かこの条件のどちらか",
     "Read as": "解釈した条件",
+    # segment page: the chosen day and journeys
+    "Show": "表示",
+    "Latest day": "最新日",
+    "That day is outside this segment's history; showing the last computed day.":
+        "その日はこのセグメントの履歴の範囲外です。最後に計算した日を表示しています。",
+    "No 2nd orders yet.": "2回目の注文はまだありません。",
     # runs
     "Run now": "今すぐ実行",
     "Day": "対象日",

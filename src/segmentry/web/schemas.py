@@ -159,6 +159,7 @@ class Share(BaseModel):
     value: str
     customers: int
     share: float
+    label: str = Field("", description="How the value reads (a product type slug as words).")
 
 
 class OrderPanels(BaseModel):

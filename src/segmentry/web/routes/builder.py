@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -80,7 +80,7 @@ PICKER_NAMES: tuple[str, ...] = tuple(dict.fromkeys([
 ]))
 
 
-def _picker_context(lang: str) -> dict[str, object]:
+def _picker_context(lang: str) -> dict[str, Any]:
     """The picker's data and its names as the user reads them ("注文回数 (number_of_orders)")."""
     _ = translator(lang)
     labels = {n: n if _(n) == n else f"{_(n)} ({n})" for n in PICKER_NAMES}
@@ -112,7 +112,7 @@ def _segment_names(ws: WorkspaceDep, prefix: str, limit: int) -> ValueList:
     names = [s.name for s in ws.segments()]
     chosen = [n for n in names if n.casefold().startswith(prefix.casefold())][:limit]
     return ValueList(attribute="segments", prefix=prefix, distinct=len(names),
-                     values=[ValueOption(value=n) for n in chosen])
+                     values=[ValueOption(value=n, label=None) for n in chosen])
 
 
 @router.get("/builder", include_in_schema=False)

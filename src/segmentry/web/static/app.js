@@ -337,7 +337,8 @@ function sharesTable(rows, labels) {
   const body = el("tbody");
   for (const r of rows) {
     const bar = el("span", { class: "bar", style: `width:${Math.round(r.share * 100)}%` });
-    body.append(el("tr", {}, el("td", {}, r.value), el("td", { class: "num" }, number(r.customers)),
+    const name = el("td", { "data-value": r.value }, r.label || r.value);
+    body.append(el("tr", {}, name, el("td", { class: "num" }, number(r.customers)),
       el("td", { class: "num share" }, bar, `${(r.share * 100).toFixed(1)}%`)));
   }
   table.append(body);
@@ -356,7 +357,7 @@ async function journeys() {
     const panel = data.orders[n];
     const column = el("div", { class: "journey", "data-order": n });
     column.append(el("h3", {}, `${title} · ${number(panel.customers)} ${labels.placed}`));
-    if (!panel.customers) column.append(el("p", { class: "muted" }, labels.none));
+    if (!panel.customers) column.append(el("p", { class: "muted" }, n === "2" ? labels.no_second : labels.none));
     for (const key of ["products", "product_types", "channels"]) {
       if (!panel[key].length) continue;
       column.append(el("h4", {}, labels[key]), sharesTable(panel[key], labels));
@@ -364,13 +365,21 @@ async function journeys() {
     root.append(column);
   }
   const gap = data.days_to_second_order;
+  if (!gap.buckets.some((b) => b.customers)) {
+    // No member has a 2nd order: say so rather than draw an empty axis.
+    root.append(el("div", { class: "journey gap" },
+      el("p", { class: "muted", id: "no-second-orders" }, labels.no_second)));
+    root.dataset.loaded = "1";
+    return;
+  }
   const chart = el("div", { class: "chart", id: "chart-days-to-second" });
   const median = gap.median === null ? "" : ` (${labels.median} ${gap.median} ${labels.days})`;
   chart.dataset.figure = JSON.stringify({
     data: [{ type: "bar", x: gap.buckets.map((b) => b.days), y: gap.buckets.map((b) => b.customers),
       marker: { color: "#2563eb" } }],
     layout: { title: { text: labels.gap + median, x: 0, font: { size: 14 } }, height: 260,
-      margin: { l: 48, r: 12, t: 36, b: 40 }, xaxis: { type: "category" },
+      margin: { l: 48, r: 16, t: 36, b: 40 }, xaxis: { type: "category", automargin: true },
+      yaxis: { automargin: true, rangemode: "tozero" },
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)" },
   });
   const wrap = el("div", { class: "journey gap" }, chart);
@@ -379,7 +388,14 @@ async function journeys() {
   drawCharts(root);
 }
 
+// The segment page's day: choosing one shows the page as of that day.
+function dayPicker() {
+  const input = document.getElementById("day");
+  if (input) input.addEventListener("change", () => { if (input.checkValidity()) input.form.requestSubmit(); });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  dayPicker();
   drawCharts();
   builder();
   journeys();
