@@ -144,6 +144,18 @@ def test_the_picker_writes_functions_ordinals_and_or_groups(page: Page, server: 
     _expect_count(page, len(either & serum_first))
     _shot(page, "builder-picker")
 
+    # How the picker joins a condition to any query, hand-written ones included.
+    joined = page.evaluate("""() => [
+      joinCondition("a = 1 AND b = 2", "c = 3", "OR"),
+      joinCondition("a = 1 AND (b = 2 OR c = 3)", "d = 4", "OR"),
+      joinCondition("a = 1 OR b = 2", "c = 3", "AND"),
+      joinCondition("x BETWEEN 1 AND 2", "c = 3", "OR"),
+      joinCondition("t CONTAINS 'a AND b' AND u = 1", "c = 3", "OR"),
+    ]""")
+    assert joined == ["a = 1 AND (b = 2 OR c = 3)", "a = 1 AND (b = 2 OR c = 3 OR d = 4)",
+                      "(a = 1 OR b = 2) AND c = 3", "x BETWEEN 1 AND 2 OR c = 3",
+                      "t CONTAINS 'a AND b' AND (u = 1 OR c = 3)"]
+
     # Full-width typing and a yen amount are read as plain ones.
     query.fill("ａｍｏｕｎｔ＿ｓｐｅｎｔ　＞＝　¥10,000")
     expect(page.locator("#read-as")).to_contain_text("amount_spent >= 10000")
