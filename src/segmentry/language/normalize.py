@@ -32,6 +32,8 @@ import unicodedata
 
 __all__ = ["normalize"]
 
+_WIDE_QUOTE = "\uff07"  # ＇
+_QUOTES = ("'", _WIDE_QUOTE)
 _MINUS = {"\u2212": "-", "\u2010": "-", "\u2011": "-"}
 _AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?"
 _YEN = re.compile(rf"[¥￥]\s*{_AMOUNT}|{_AMOUNT}\s*円")
@@ -47,26 +49,38 @@ def normalize(text: str) -> str:
 
 
 def _split_literals(text: str) -> list[tuple[bool, str]]:
-    """``(outside, piece)`` runs: text outside quotes, and quoted literals as written.
+    """``(outside, piece)`` runs: text outside quotes, and quoted literals.
 
     A literal runs to its closing quote (a backslash escapes the next character) or, unclosed,
-    to the end of its line, as the grammar reads it.
+    to the end of its line, as the grammar reads it. A literal in full-width quotes
+    (``＇ＶＩＰ＇``) closes with a full-width quote; its quotes become ``'`` and its text is kept.
     """
     runs: list[tuple[bool, str]] = []
     start = i = 0
     while i < len(text):
-        if text[i] != "'":
+        if text[i] not in _QUOTES:
             i += 1
             continue
         runs.append((True, text[start:i]))
-        end = i + 1
-        while end < len(text) and text[end] not in "'\n":
-            end += 2 if text[end] == "\\" else 1
-        end = min(end + 1 if end < len(text) and text[end] == "'" else end, len(text))
-        runs.append((False, text[i:end]))
+        end = _literal_end(text, i)
+        literal = text[i:end]
+        if text[i] == _WIDE_QUOTE:
+            closed = len(literal) > 1 and literal.endswith(_WIDE_QUOTE)
+            literal = "'" + literal[1 : len(literal) - closed] + ("'" if closed else "")
+        runs.append((False, literal))
         start = i = end
     runs.append((True, text[start:]))
     return runs
+
+
+def _literal_end(text: str, start: int) -> int:
+    """Just past the literal opened at ``start`` (or the end of its line if it is unclosed)."""
+    quote, end = text[start], start + 1
+    while end < len(text) and text[end] not in (quote, "\n"):
+        end += 2 if text[end] == "\\" and quote == "'" else 1
+    if end < len(text) and text[end] == quote:
+        end += 1
+    return min(end, len(text))
 
 
 def _narrow(piece: str) -> str:
