@@ -8,6 +8,7 @@ screenshots go to docs/screenshots/ (``<flow>-<lang>-<desktop|phone>.png``).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,6 +156,20 @@ def test_the_picker_writes_functions_ordinals_and_or_groups(page: Page, server: 
     assert joined == ["a = 1 AND (b = 2 OR c = 3)", "a = 1 AND (b = 2 OR c = 3 OR d = 4)",
                       "(a = 1 OR b = 2) AND c = 3", "x BETWEEN 1 AND 2 OR c = 3",
                       "t CONTAINS 'a AND b' AND (u = 1 OR c = 3)"]
+
+    # Typing in the editor suggests names, then the store's values inside a quote.
+    query.fill("")
+    query.press_sequentially("customer_re")
+    page.click("#query-suggestions button[data-value='customer_regions']")
+    query.press_sequentially(" CONTAINS 'jp-1")
+    page.click("#query-suggestions button[data-value='JP-13']")
+    expect(query).to_have_value("customer_regions CONTAINS 'JP-13'")
+    _expect_count(page, len(region))
+    query.press_sequentially(" AND products_purchased MATCHES (ven")
+    page.click("#query-suggestions button[data-value='vendor']")
+    query.press_sequentially(" = 'hana")
+    expect(page.locator("#query-suggestions button").first).to_have_attribute(
+        "data-value", re.compile("^Hanami"))
 
     # Full-width typing and a yen amount are read as plain ones.
     query.fill("ａｍｏｕｎｔ＿ｓｐｅｎｔ　＞＝　¥10,000")

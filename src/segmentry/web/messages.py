@@ -192,6 +192,7 @@ JA: dict[str, str] = {
     "AND: every condition must hold": "AND: すべての条件を満たす",
     "OR: either the last condition or this one": "OR: 直前の条件かこの条件のどちらか",
     "Read as": "解釈した条件",
+    "Suggestions": "候補",
     # segment page: the chosen day and journeys
     "Show": "表示",
     "Latest day": "最新日",

@@ -122,6 +122,7 @@ function builder() {
     });
   });
   picker(query, check);
+  editorSuggestions(query, check);
   if (query.value.trim()) check();
 }
 
@@ -326,6 +327,100 @@ function picker(query, check) {
   });
   what.addEventListener("change", refresh);
   refresh();
+}
+
+// Suggestions while typing in the query editor, as Shopify's editor offers them: names of
+// attributes and functions (and a function's arguments inside its parentheses), and, inside a
+// quote after a name and an operator, the store's values of that name.
+const VALUE_BEFORE = /([a-z_]+)\s*(?:(?:NOT\s+)?CONTAINS|STARTS\s+WITH|!=|=|:)\s*'((?:[^'\\]|\\.)*)$/i;
+const OPEN_CALL = /([a-z_]+)\s*(?:(?:NOT\s+)?MATCHES\s*)?\(([^()]*)$/i;
+
+function completionContext(before, catalogue) {
+  const call = before.match(OPEN_CALL);
+  const fn = call && catalogue.functions.find((f) => f.name === call[1]);
+  const value = before.match(VALUE_BEFORE);
+  if (value) {
+    const field = fn ? `${fn.name}.${value[1]}` : value[1];
+    return { kind: "value", field, typed: value[2].replaceAll("\\'", "'") };
+  }
+  if (/'/.test(before.replace(/'(?:[^'\\\n]|\\.)*'/g, ""))) return null; // inside a string
+  const word = before.match(/([a-z_]+)$/i);
+  if (!word) return null;
+  const names = fn
+    ? fn.arguments.map((a) => a.name)
+    : [...catalogue.attributes.map((a) => a.name), ...catalogue.functions.map((f) => f.name)];
+  const typed = word[1].toLowerCase();
+  const found = names.filter((n) => n.startsWith(typed) && n !== typed);
+  return found.length ? { kind: "name", typed: word[1], names: found.slice(0, 12) } : null;
+}
+
+function editorSuggestions(query, check) {
+  const root = document.getElementById("picker");
+  const box = document.getElementById("query-suggestions");
+  if (!root || !box) return;
+  const catalogue = JSON.parse(root.dataset.picker);
+  const labels = JSON.parse(root.dataset.labels);
+  let sequence = 0;
+
+  function insert(typedLength, text) {
+    const at = query.selectionStart;
+    query.value = query.value.slice(0, at - typedLength) + text + query.value.slice(at);
+    const caret = at - typedLength + text.length;
+    query.setSelectionRange(caret, caret);
+    query.focus();
+    box.hidden = true;
+    check();
+  }
+
+  function show(items) {
+    box.textContent = "";
+    for (const [text, label, pick] of items) {
+      const button = el("button", { type: "button", class: "suggestion-item", role: "option",
+        "data-value": text }, label);
+      button.addEventListener("click", pick);
+      box.append(el("li", {}, button));
+    }
+    box.hidden = !items.length;
+  }
+
+  async function update() {
+    const mine = ++sequence;
+    const context = completionContext(query.value.slice(0, query.selectionStart), catalogue);
+    if (!context) { box.hidden = true; return; }
+    if (context.kind === "name") {
+      show(context.names.map((n) => [n, labels[n] || n, () => insert(context.typed.length, n)]));
+      return;
+    }
+    const url = `/api/values?attribute=${encodeURIComponent(context.field)}` +
+      `&prefix=${encodeURIComponent(context.typed)}&limit=12`;
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    if (mine !== sequence) return;
+    if (!response.ok) { box.hidden = true; return; }
+    const data = await response.json();
+    const typedRaw = query.value.slice(0, query.selectionStart).match(VALUE_BEFORE)[2];
+    show(data.values.map((v) => [v.value, v.label ? `${v.value} — ${v.label}` : v.value,
+      () => insert(typedRaw.length, `${v.value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`)]));
+  }
+
+  let timer = null;
+  const later = () => { clearTimeout(timer); timer = setTimeout(update, 120); };
+  query.addEventListener("input", later);
+  query.addEventListener("click", later);
+  query.addEventListener("keydown", (event) => {
+    if (box.hidden) return;
+    if (event.key === "Escape") box.hidden = true;
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      box.querySelector("button").focus();
+    }
+  });
+  box.addEventListener("keydown", (event) => {
+    const items = [...box.querySelectorAll("button")];
+    const i = items.indexOf(document.activeElement);
+    if (event.key === "ArrowDown" && i < items.length - 1) { event.preventDefault(); items[i + 1].focus(); }
+    if (event.key === "ArrowUp") { event.preventDefault(); (i > 0 ? items[i - 1] : query).focus(); }
+    if (event.key === "Escape") { box.hidden = true; query.focus(); }
+  });
 }
 
 // ------------------------------------------------------------------ journeys
