@@ -367,7 +367,7 @@ def values_of(
     """
     sources = field_of(attribute)
     if sources is None:
-        raise SegmentError(f"{attribute!r} has no values to suggest.", code="no_values",
+        raise SegmentError("There are no values to suggest for this name.", code="no_values",
                            hint="Values are suggested for text attributes and arguments.")
     with ws.state.connect() as conn:
         run = conn.execute(sa.select(sa.func.max(state_tables.runs.c.id))).scalar()
