@@ -175,6 +175,9 @@ def test_the_picker_writes_functions_ordinals_and_or_groups(page: Page, server: 
     query.fill("ａｍｏｕｎｔ＿ｓｐｅｎｔ　＞＝　¥10,000")
     expect(page.locator("#read-as")).to_contain_text("amount_spent >= 10000")
     expect(page.locator("#query-error")).to_be_hidden()
+    query.fill("customer_tags CONTAINS 'ｖｉｐ'")  # text in quotes is kept: pointed out
+    expect(page.locator("#full-width-note")).to_contain_text("'ｖｉｐ'")
+    _expect_count(page, 0)
 
 
 def test_the_segment_page_on_a_chosen_day(page: Page, server: Server) -> None:

@@ -83,3 +83,11 @@ def test_preview_says_how_full_width_text_was_read(api: httpx.Client) -> None:
     assert body["read_as"] == "amount_spent >= 10000"
     plain = api.post("/api/preview", json={"query": "amount_spent >= 10000"}).json()
     assert plain["count"] == body["count"] and plain["read_as"] is None
+    assert plain["full_width_text"] == []
+
+
+def test_preview_points_out_full_width_text_in_quotes(api: httpx.Client) -> None:
+    body = api.post("/api/preview", json={
+        "query": "customer_tags CONTAINS 'ｖｉｐ' OR customer_tags CONTAINS '会員'"}).json()
+    assert body["full_width_text"] == ["'ｖｉｐ'"]
+    assert body["count"] == 0  # matched as written: no store tag is full-width

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize"]
+__all__ = ["full_width_literals", "normalize"]
 
 _WIDE_QUOTE = "\uff07"  # ＇
 _QUOTES = ("'", _WIDE_QUOTE)
@@ -46,6 +46,21 @@ def normalize(text: str) -> str:
     for outside, piece in _split_literals(text):
         pieces.append(_yen_amounts(_narrow(piece)) if outside else piece)
     return "".join(pieces)
+
+
+def full_width_literals(text: str) -> list[str]:
+    """The quoted literals of ``text`` with full-width letters or digits in them, which
+    :func:`normalize` keeps as written (and which then match only text written the same way):
+    worth pointing out, since a store's tags and codes are rarely full-width.
+
+    >>> full_width_literals("customer_tags CONTAINS 'ｖｉｐ' AND customer_tags CONTAINS '会員'")
+    ["'ｖｉｐ'"]
+    """
+    return [
+        piece for outside, piece in _split_literals(text)
+        if not outside and any(_narrow_char(c) != c and _narrow_char(c).isalnum()
+                               for c in piece)
+    ]
 
 
 def _split_literals(text: str) -> list[tuple[bool, str]]:

@@ -25,7 +25,7 @@ from segmentry.attribute_values import field_of, matching, store_values
 from segmentry.errors import SegmentError
 from segmentry.evaluation import Snapshot, members_on
 from segmentry.journeys import journey
-from segmentry.language import normalize
+from segmentry.language import full_width_literals, normalize
 from segmentry.membership import members_as_of
 from segmentry.segments import Segment
 from segmentry.summary import summarize_metrics
@@ -329,7 +329,8 @@ def preview(
     rows = [Member(**{k: _plain(v) for k, v in r.items()}) for r in frame.to_dict("records")]
     read_as = normalize(query)
     return Preview(day=day, count=count, sample=rows, seconds=time.perf_counter() - started,
-                   read_as=read_as.strip() if read_as != query else None)
+                   read_as=read_as.strip() if read_as != query else None,
+                   full_width_text=full_width_literals(query))
 
 
 def _day_snapshot(ws: Workspace, day: dt.date, snapshots: dict[Any, Snapshot]) -> Snapshot:

@@ -192,6 +192,8 @@ JA: dict[str, str] = {
     "AND: every condition must hold": "AND: すべての条件を満たす",
     "OR: either the last condition or this one": "OR: 直前の条件かこの条件のどちらか",
     "Read as": "解釈した条件",
+    "Text in quotes is matched exactly as written, and this is in full-width letters":
+        "引用符内の文字はそのまま照合されます。次の値は全角で書かれています",
     "Suggestions": "候補",
     # segment page: the chosen day and journeys
     "Show": "表示",

@@ -216,6 +216,9 @@ class Preview(BaseModel):
     seconds: float
     read_as: str | None = Field(None, description="The query as read, when full-width forms or "
                                 "yen amounts were made plain (see the segment language).")
+    full_width_text: list[str] = Field(
+        default_factory=list, description="Quoted text with full-width letters or digits, "
+        "matched exactly as written (a store's tags and codes rarely are).")
 
 
 class SegmentCreate(BaseModel):

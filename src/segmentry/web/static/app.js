@@ -82,6 +82,10 @@ function builder() {
     clearError();
     status.textContent = `${messages.valid} `;
     if (data.read_as) status.append(el("span", { id: "read-as" }, `${messages.read_as}: ${data.read_as} `));
+    if (data.full_width_text.length) {
+      status.append(el("div", { id: "full-width-note", class: "hint" },
+        `${messages.full_width}: ${data.full_width_text.join(", ")}`));
+    }
     count.textContent = `${number(data.count)} ${messages.members}`;
     count.dataset.count = String(data.count);
     sample.textContent = "";
