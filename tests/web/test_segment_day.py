@@ -70,6 +70,7 @@ def test_members_links_and_journeys_carry_the_day(browser_client: httpx.Client,
     assert f"&p=2&day={CHOSEN.isoformat()}#members" in page  # and the pager
     assert f"/members.csv?day={CHOSEN.isoformat()}" in page
     assert f"/journeys?day={CHOSEN.isoformat()}" in page
+    assert f"/lang/ja?next=/segments/{NAME}%3Fday%3D{CHOSEN.isoformat()}" in page  # languages too
     second = _page(browser_client, day=CHOSEN.isoformat(), p="2")
     assert f"2 / {(members + 49) // 50}" in second
     ids = sorted(server.workspace.members(NAME, CHOSEN).column("customer_id").to_pylist())
