@@ -16,6 +16,7 @@ the Vitamin C Serum in it". A share is that count over the members who placed th
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "Journey",
     "Share",
     "days_to_second_order",
+    "display_name",
     "early_orders",
     "gap_histogram",
     "journey",
@@ -76,11 +78,29 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Share:
-    """One row of a top-N panel."""
+    """One row of a top-N panel: ``value`` as the ledger has it (what a query names), and
+    ``label``, how a person reads it (a product type ``gift_set`` reads "Gift set")."""
 
     value: str
     customers: int
     share: float
+    label: str = ""
+
+
+_SLUG = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
+
+
+def display_name(value: str) -> str:
+    """How a product type (or line) written as a slug reads: words, the first capitalised.
+    Names a store already spells out (``Serum``, ``美容液``) are kept as they are.
+
+    >>> display_name("gift_set"), display_name("hair-oil"), display_name("Body Lotion")
+    ('Gift set', 'Hair oil', 'Body Lotion')
+    """
+    if not _SLUG.fullmatch(value):
+        return value
+    words = re.split(r"[_-]", value)
+    return " ".join([words[0].capitalize(), *words[1:]])
 
 
 @dataclass
@@ -204,7 +224,9 @@ def journey(
             for dimension in dimensions:
                 rows = frame[(frame["n"] == n) & (frame["dimension"] == dimension)]
                 rows = rows.sort_values(["customers", "value"], ascending=[False, True])
-                result.panels[n][dimension] = _shares(rows, result.with_order[n])
+                result.panels[n][dimension] = _shares(
+                    rows, result.with_order[n], named=dimension in _NAMED
+                )
         gaps = days_to_second_order(orders)
         buckets = {
             int(r.bucket): int(r.customers)
@@ -218,8 +240,16 @@ def journey(
     return result
 
 
-def _shares(rows: pd.DataFrame, whole: int) -> list[Share]:
+# Panels whose values are slugs in many stores (the demo's ``gift_set``): shown by display name.
+_NAMED = frozenset({"product_types", "product_lines"})
+
+
+def _shares(rows: pd.DataFrame, whole: int, *, named: bool = False) -> list[Share]:
     return [
-        Share(str(r.value), int(r.customers), round(int(r.customers) / whole, 4) if whole else 0.0)
+        Share(
+            str(r.value), int(r.customers),
+            round(int(r.customers) / whole, 4) if whole else 0.0,
+            display_name(str(r.value)) if named else str(r.value),
+        )
         for r in rows.itertuples()
     ]

@@ -10,7 +10,7 @@ import datetime as dt
 import ibis
 from ibis.backends import BaseBackend
 
-from segmentry.journeys import GAP_BUCKETS, early_orders, journey, top_in_nth_order
+from segmentry.journeys import GAP_BUCKETS, display_name, early_orders, journey, top_in_nth_order
 
 DAY = dt.date(2024, 5, 31)
 
@@ -82,8 +82,13 @@ def test_journey_counts_shares_and_gap_histogram(small_ledger: BaseBackend) -> N
     data = result.to_dict()
     assert data["orders"]["2"]["customers"] == 12
     assert data["orders"]["1"]["channels"][0] == {
-        "value": "google", "customers": 5, "share": round(5 / 13, 4)
+        "value": "google", "customers": 5, "share": round(5 / 13, 4), "label": "google"
     }
+    # Product types the store spells out keep their names; slugs would read as words.
+    assert [(r["value"], r["label"]) for r in data["orders"]["1"]["product_types"]] == [
+        ("Serum", "Serum"), ("Cleanser", "Cleanser"), ("Shampoo", "Shampoo")
+    ]
+    assert display_name("gift_set") == "Gift set"
 
 
 def test_positions_are_as_of_the_day(small_ledger: BaseBackend) -> None:

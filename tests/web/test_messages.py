@@ -7,15 +7,15 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from segmentry.language.catalog import ATTRIBUTES
+from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
 from segmentry.web import messages
 from segmentry.web.format import Formatter
-from segmentry.web.routes.builder import _PICKER
+from segmentry.web.routes.builder import PICKER_NAMES
 
 WEB = Path(messages.__file__).parent
 # Ids used with a variable: KPI keys, run statuses, picker attributes, chart titles, login error.
 DYNAMIC = {"customers", "repeat_rate", "ltv", "aov", "revenue_30d", "running", "succeeded",
-           "failed", "Revenue per day", "Wrong email or password.", *_PICKER}
+           "failed", "Revenue per day", "Wrong email or password.", *PICKER_NAMES}
 
 
 def _used_ids() -> set[str]:
@@ -37,8 +37,9 @@ def test_no_unused_entries() -> None:
     assert sorted(set(messages.EN) - _used_ids()) == []
 
 
-def test_picker_attributes_exist_in_the_language() -> None:
-    assert set(_PICKER) <= set(ATTRIBUTES)
+def test_picker_names_exist_in_the_language() -> None:
+    arguments = {g for f in FUNCTIONS.values() for g in f.arguments}
+    assert set(PICKER_NAMES) == set(ATTRIBUTES) | set(FUNCTIONS) | arguments
 
 
 def test_formats() -> None:

@@ -15,11 +15,21 @@ from __future__ import annotations
 
 from segmentry.errors import QueryError
 from segmentry.language import ast
+from segmentry.language.normalize import full_width_literals, normalize
 from segmentry.language.parser import parse
 from segmentry.language.printer import to_text
 from segmentry.language.resolver import SegmentLookup, resolve
 
-__all__ = ["QueryError", "SegmentLookup", "parse", "resolve", "to_text", "validate"]
+__all__ = [
+    "QueryError",
+    "SegmentLookup",
+    "full_width_literals",
+    "normalize",
+    "parse",
+    "resolve",
+    "to_text",
+    "validate",
+]
 
 
 def validate(text: str, segments: SegmentLookup | None = None) -> ast.Condition:

@@ -33,12 +33,16 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from segmentry.errors import QueryError
 from segmentry.language import ast
 from segmentry.language.catalog import call_form_operator
+from segmentry.language.normalize import normalize
 
 __all__ = ["parse", "unescape"]
 
 
 def parse(text: str) -> ast.Condition:
     """Parse a segment query into its AST (names and types are checked later, by the resolver).
+
+    The text is first cleaned by :func:`~segmentry.language.normalize.normalize` (full-width
+    forms and yen amounts outside string literals; positions are unchanged).
 
     >>> parse("products_purchased(tag: 'serum', date: -30d) = true").args[1]
     Argument(name='date', op='>=', value=RelativeDate(amount=30, unit='d', spelled='offset'))
@@ -50,6 +54,7 @@ of the query
     amount_spent >
                   ^
     """
+    text = normalize(text)
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as e:
@@ -292,6 +297,12 @@ _HINTS: dict[str, str] = {
     "&": "Combine conditions with AND.",
     "|": "Combine conditions with OR.",
     "==": "Compare with a single '='.",
+    "\u2018": "Strings use straight single quotes: 'like this'.",
+    "\u2019": "Strings use straight single quotes: 'like this'.",
+    "\u201c": "Strings use straight single quotes: 'like this'.",
+    "\u201d": "Strings use straight single quotes: 'like this'.",
+    "¥": "Write an amount as a plain number: ¥10,000 or 10,000円 as 10000.",
+    "円": "Write an amount as a plain number: ¥10,000 or 10,000円 as 10000.",
 }
 
 
@@ -324,9 +335,12 @@ def _syntax_error(text: str, error: UnexpectedInput) -> QueryError:
 
 
 def _offset_hint(previous: Token | None, token: Token) -> str | None:
-    """``5days``, ``30 d``: a date offset written the wrong way."""
+    """``5days``, ``30 d``: a date offset written the wrong way; ``10,000``: a thousands
+    separator."""
     if previous is not None and previous.type == "NUMBER" and token.type == "NAME":
         return "A date offset is written -30d (30 days ago), -2w, -3m, -1y or 30_days_ago."
+    if previous is not None and previous.type == "NUMBER" and token.type == "_COMMA":
+        return "Write numbers without thousands separators: 10000, not 10,000."
     return None
 
 

@@ -28,7 +28,7 @@ from segmentry.language.parser import parse
 from segmentry.language.printer import value_text
 from segmentry.language.suggest import closest
 
-__all__ = ["SegmentLookup", "resolve"]
+__all__ = ["SegmentLookup", "operators", "resolve"]
 
 SegmentLookup = Callable[[str], str | None]
 """Given a segment name, its query text, or ``None`` if there is no such segment."""
@@ -388,6 +388,26 @@ _OPERATOR_ORDER = (
 
 
 _OPERATOR_SPELLING = {"CONTAINS": "[NOT] CONTAINS", "IS NULL": "IS [NOT] NULL"}
+
+
+def operators(kind: Kind, *, argument: bool = False) -> list[str]:
+    """The operators a condition on ``kind`` may be written with, in display order; negated
+    forms spelled out. Arguments of functions never take ``IS NULL``.
+
+    >>> operators(Kind.STRING_LIST)
+    ['CONTAINS', 'NOT CONTAINS', 'STARTS WITH', 'IS NULL', 'IS NOT NULL']
+    >>> operators(Kind.MONEY, argument=True)
+    ['=', '!=', '>', '>=', '<', '<=', 'BETWEEN']
+    """
+    result: list[str] = []
+    for op in _OPERATOR_ORDER:
+        if op not in _OPERATORS[kind] or (argument and op == "IS NULL"):
+            continue
+        result.append(op)
+        if op in ("CONTAINS", "IS NULL") and not (argument or (kind is Kind.SEGMENT_LIST
+                                                   and op == "IS NULL")):
+            result.append("NOT CONTAINS" if op == "CONTAINS" else "IS NOT NULL")
+    return result
 
 
 def _or_list(words: list[str]) -> str:

@@ -10,31 +10,35 @@ keeps page rendering fast; the shapes are Plotly's documented figure schema.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from segmentry.web.format import currency_symbol
 from segmentry.web.schemas import MetricRow
 
 __all__ = ["bar_figure", "metric_figures", "sparkline_points"]
 
 _COLOR = "#2563eb"
+# NOTE: automargin grows a margin to fit its tick labels (¥1,200,000 or 2025年6月), so long
+# labels are never clipped; the fixed margins are only the minimum.
 _LAYOUT: dict[str, Any] = {
-    "margin": {"l": 48, "r": 12, "t": 36, "b": 32},
+    "margin": {"l": 48, "r": 16, "t": 36, "b": 32},
     "height": 240,
     "paper_bgcolor": "rgba(0,0,0,0)",
     "plot_bgcolor": "rgba(0,0,0,0)",
     "font": {"family": "system-ui, 'Noto Sans CJK JP', sans-serif", "size": 12},
-    "xaxis": {"showgrid": False},
-    "yaxis": {"gridcolor": "#e5e7eb", "rangemode": "tozero"},
+    "xaxis": {"showgrid": False, "automargin": True},
+    "yaxis": {"gridcolor": "#e5e7eb", "rangemode": "tozero", "automargin": True},
     "showlegend": False,
 }
-# (metric, title msgid, y-axis format); money uses the shop's symbol via tickprefix.
+# (metric, title msgid, y-axis format, is money); money axes carry the shop's currency symbol.
 _SERIES = (
-    ("customers", "Customers", ",d"),
-    ("repeat_rate", "Repeat rate", ".1%"),
-    ("ltv", "LTV", ",.0f"),
-    ("aov", "AOV", ",.0f"),
-    ("revenue", "Revenue per day", ",.0f"),
+    ("customers", "Customers", ",d", False),
+    ("repeat_rate", "Repeat rate", ".1%", False),
+    ("ltv", "LTV", ",.0f", True),
+    ("aov", "AOV", ",.0f", True),
+    ("revenue", "Revenue per day", ",.0f", True),
 )
 
 
@@ -46,19 +50,42 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _axis(tick: str, prefix: str) -> dict[str, Any]:
+    return {**_LAYOUT["yaxis"], "tickformat": tick, "tickprefix": prefix}
+
+
+def _day_marker(day: dt.date | None) -> dict[str, Any]:
+    """A dashed vertical line at the chosen day (nothing without one)."""
+    if day is None:
+        return {}
+    return {"shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": day.isoformat(),
+                        "x1": day.isoformat(), "y0": 0, "y1": 1,
+                        "line": {"color": "#9ca3af", "width": 1, "dash": "dot"}}]}
+
+
 def metric_figures(
-    rows: Sequence[MetricRow], _: Callable[[str], str], *, compact: bool = False
+    rows: Sequence[MetricRow], _: Callable[[str], str], *, compact: bool = False,
+    currency: str = "JPY", day: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    """One line chart per metric, and joined/left bars (omitted when ``compact``)."""
+    """One line chart per metric, and joined/left bars (omitted when ``compact``).
+
+    Money axes show ``currency``'s symbol (``¥1,200``); ``day`` is marked on every chart.
+
+    >>> [f["layout"]["yaxis"]["tickprefix"] for f in metric_figures([], str, compact=True)]
+    ['', '', '¥', '¥', '¥']
+    """
     days = [r.day.isoformat() for r in rows]
+    symbol = currency_symbol(currency)
     figures = []
-    for key, title, tick in _SERIES:
+    for key, title, tick, money in _SERIES:
         values = [_number(getattr(r, key)) for r in rows]
+        prefix = symbol if money else ""
         figures.append({
             "id": key,
             "data": [{"type": "scatter", "mode": "lines", "x": days, "y": values,
-                      "line": {"color": _COLOR, "width": 2}, "name": _(title)}],
-            "layout": _layout(_(title), yaxis={**_LAYOUT["yaxis"], "tickformat": tick}),
+                      "line": {"color": _COLOR, "width": 2}, "name": _(title),
+                      "hovertemplate": f"%{{x}}<br>{prefix}%{{y:{tick}}}<extra></extra>"}],
+            "layout": _layout(_(title), yaxis=_axis(tick, prefix), **_day_marker(day)),
         })
     if not compact:
         figures.append({
@@ -70,7 +97,7 @@ def metric_figures(
                  "marker": {"color": "#dc2626"}},
             ],
             "layout": _layout(_("Joined and left per day"), barmode="relative",
-                              showlegend=True),
+                              showlegend=True, **_day_marker(day)),
         })
     return figures
 

@@ -21,9 +21,11 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from segmentry import state as state_tables
+from segmentry.attribute_values import field_of, matching, store_values
 from segmentry.errors import SegmentError
 from segmentry.evaluation import Snapshot, members_on
 from segmentry.journeys import journey
+from segmentry.language import full_width_literals, normalize
 from segmentry.membership import members_as_of
 from segmentry.segments import Segment
 from segmentry.summary import summarize_metrics
@@ -39,20 +41,26 @@ from segmentry.web.schemas import (
     SegmentList,
     SegmentSummary,
     TagSyncOut,
+    ValueList,
+    ValueOption,
 )
 from segmentry.workspace import Workspace
 
 __all__ = [
     "SORT_KEYS",
+    "day_in_history",
+    "day_of",
     "journey_of",
     "member_page",
     "members_csv",
+    "on_day",
     "preview",
     "recent_runs",
     "segment_detail",
     "segment_list",
     "summaries",
     "tag_sync",
+    "values_of",
 ]
 
 SORT_KEYS = ("name", "customers", "repeat_rate", "ltv", "aov", "revenue_30d", "change_30d")
@@ -169,6 +177,28 @@ def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str) -> SegmentDe
     )
 
 
+def day_in_history(segment: Segment, day: dt.date | None) -> tuple[dt.date | None, bool]:
+    """The day to show for ``day`` (None: the last computed day) and whether it was in the
+    segment's history; a day outside it gives the last computed day and False."""
+    last = segment.computed_through
+    if day is None or last is None:
+        return last, True
+    if day > last or (segment.history_start is not None and day < segment.history_start):
+        return last, False
+    return day, True
+
+
+def on_day(detail: SegmentDetail, day: dt.date) -> SegmentDetail:
+    """``detail`` with its one-line summary (customers, repeat rate, LTV, AOV, revenue over 30
+    days, change over 30 days) as of ``day`` instead of the last computed day."""
+    if not detail.metrics:
+        return detail
+    frame = pd.DataFrame([m.model_dump() for m in detail.metrics])
+    figures = {k: _plain(v) for k, v in summarize_metrics(frame, day).items()}
+    summary = detail.segment.model_copy(update=figures)
+    return detail.model_copy(update={"segment": summary})
+
+
 def tag_sync(ws: Workspace, name: str) -> TagSyncOut | None:
     """The segment's Shopify tag-sync status (read fresh: a sync may run at any time)."""
     if ws.settings.shopify is None:
@@ -193,6 +223,12 @@ def _computed(ws: Workspace, name: str, day: dt.date | None) -> tuple[Segment, d
             f"{segment.computed_through}; {day} is outside it.", code="day_out_of_range",
         )
     return segment, day
+
+
+def day_of(ws: Workspace, name: str, day: dt.date | None) -> dt.date:
+    """``day`` (default: the last computed day) if it is in the segment's history; otherwise a
+    ``day_out_of_range`` error naming the history's first and last day."""
+    return _computed(ws, name, day)[1]
 
 
 def journey_of(
@@ -292,7 +328,10 @@ def preview(
     finally:
         con.drop_table(members.get_name(), force=True)
     rows = [Member(**{k: _plain(v) for k, v in r.items()}) for r in frame.to_dict("records")]
-    return Preview(day=day, count=count, sample=rows, seconds=time.perf_counter() - started)
+    read_as = normalize(query)
+    return Preview(day=day, count=count, sample=rows, seconds=time.perf_counter() - started,
+                   read_as=read_as.strip() if read_as != query else None,
+                   full_width_text=full_width_literals(query))
 
 
 def _day_snapshot(ws: Workspace, day: dt.date, snapshots: dict[Any, Snapshot]) -> Snapshot:
@@ -318,3 +357,23 @@ def recent_runs(ws: Workspace, limit: int) -> list[RunOut]:
         seconds = (finished - started).total_seconds() if finished else None
         result.append(RunOut(**{**run, "seconds": seconds}))
     return result
+
+
+def values_of(
+    ws: Workspace, cache: dict[Any, Any], attribute: str, prefix: str, limit: int
+) -> ValueList:
+    """The store's values of ``attribute`` (or ``function.argument``) matching ``prefix``.
+
+    Every value of the field is read once per pipeline run (cached; bounded by
+    :data:`~segmentry.attribute_values.MAX_VALUES`), then each keystroke only filters them.
+    """
+    sources = field_of(attribute)
+    if sources is None:
+        raise SegmentError("There are no values to suggest for this name.", code="no_values",
+                           hint="Values are suggested for text attributes and arguments.")
+    with ws.state.connect() as conn:
+        run = conn.execute(sa.select(sa.func.max(state_tables.runs.c.id))).scalar()
+    found = cached(cache, ("values", sources, run), lambda: store_values(ws.warehouse, sources))
+    return ValueList(attribute=attribute, prefix=prefix, distinct=found.distinct,
+                     values=[ValueOption(value=v, label=label)
+                             for v, label in matching(found, prefix, limit)])

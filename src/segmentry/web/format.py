@@ -18,7 +18,7 @@ import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["Formatter"]
+__all__ = ["Formatter", "currency_symbol"]
 
 _SYMBOLS = {"JPY": ("¥", 0), "USD": ("$", 2), "EUR": ("€", 2), "GBP": ("£", 2)}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -89,3 +89,12 @@ def _decimal(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return None if result.is_nan() else result
+
+
+def currency_symbol(currency: str) -> str:
+    """The symbol money in ``currency`` is written with (chart axes): ``¥`` for JPY.
+
+    >>> currency_symbol("JPY"), currency_symbol("CHF")
+    ('¥', '')
+    """
+    return _SYMBOLS.get(currency, ("", 2))[0]

@@ -163,6 +163,7 @@ class Share(BaseModel):
     value: str
     customers: int
     share: float
+    label: str = Field("", description="How the value reads (a product type slug as words).")
 
 
 class OrderPanels(BaseModel):
@@ -217,6 +218,11 @@ class Preview(BaseModel):
     count: int
     sample: list[Member]
     seconds: float
+    read_as: str | None = Field(None, description="The query as read, when full-width forms or "
+                                "yen amounts were made plain (see the segment language).")
+    full_width_text: list[str] = Field(
+        default_factory=list, description="Quoted text with full-width letters or digits, "
+        "matched exactly as written (a store's tags and codes rarely are).")
 
 
 class SegmentCreate(BaseModel):
@@ -323,3 +329,43 @@ class SettingsOut(BaseModel):
     state_store: str
     sources: list[SourceOut]
     tokens: list[TokenOut]
+
+
+class ValueOption(BaseModel):
+    value: str
+    label: str | None = Field(None, description="What the value stands for (a product's title).")
+
+
+class ValueList(BaseModel):
+    """The store's values of an attribute or function argument that match a prefix."""
+
+    attribute: str
+    prefix: str
+    values: list[ValueOption]
+    distinct: int = Field(description="How many distinct values the store has for it in all.")
+
+
+class PickerArgument(BaseModel):
+    name: str
+    kind: str
+    description: str
+    operators: list[str]
+    aggregate: bool
+    suggest: bool = Field(description="The store's values can be suggested (GET /api/values).")
+
+
+class PickerAttribute(PickerArgument):
+    values: list[str] = Field(description="The fixed set of values, if any.")
+
+
+class PickerFunction(BaseModel):
+    name: str
+    description: str
+    arguments: list[PickerArgument]
+
+
+class Picker(BaseModel):
+    """What the point-and-click builder offers: the query language's catalogue."""
+
+    attributes: list[PickerAttribute]
+    functions: list[PickerFunction]

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from segmentry.attribute_values import field_of
 from segmentry.errors import SegmentryError
-from segmentry.language.catalog import ATTRIBUTES
+from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, Kind
+from segmentry.language.resolver import operators
 from segmentry.segment_names import free_display_name, free_key
 from segmentry.templates import TEMPLATES
 from segmentry.web import data, folders
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
-from segmentry.web.schemas import ErrorBody, Preview, PreviewRequest, TemplateOut
+from segmentry.web.messages import translator
+from segmentry.web.schemas import (
+    ErrorBody,
+    Picker,
+    PickerArgument,
+    PickerAttribute,
+    PickerFunction,
+    Preview,
+    PreviewRequest,
+    TemplateOut,
+    ValueList,
+    ValueOption,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(dependencies=[require_user], tags=["builder"])
-
-# The point-and-click builder's attributes: (name, kind) for the common ones.
-_PICKER = ("number_of_orders", "amount_spent", "first_order_date", "last_order_date",
-           "first_order_channel", "customer_tags", "customer_regions", "average_order_value",
-           "subscriber", "email_subscription_status")
-
 
 def _templates(lang: str) -> list[TemplateOut]:
     return [
@@ -47,13 +55,68 @@ def preview(ws: WorkspaceDep, body: PreviewRequest, request: Request) -> Preview
     return data.preview(ws, body.query, snapshots=web_state(request).snapshots)
 
 
-def _picker() -> list[dict[str, object]]:
-    """The common attributes, their kind (which decides the operators offered) and values."""
-    return [
-        {"name": a.name, "kind": a.kind.value, "values": list(a.values),
-         "description": a.description}
-        for a in (ATTRIBUTES[name] for name in _PICKER if name in ATTRIBUTES)
+def picker() -> Picker:
+    """The whole catalogue: every attribute and function with the operators its kind takes."""
+    attributes = [
+        PickerAttribute(name=a.name, kind=a.kind.value, description=a.description,
+                        operators=operators(a.kind), aggregate=False, values=list(a.values),
+                        suggest=field_of(a.name) is not None or a.kind is Kind.SEGMENT_LIST)
+        for a in ATTRIBUTES.values()
     ]
+    functions = [
+        PickerFunction(name=f.name, description=f.description, arguments=[
+            PickerArgument(name=g.name, kind=g.kind.value, description=g.description,
+                           operators=operators(g.kind, argument=True), aggregate=g.aggregate,
+                           suggest=field_of(f"{f.name}.{g.name}") is not None)
+            for g in f.arguments.values()
+        ])
+        for f in FUNCTIONS.values()
+    ]
+    return Picker(attributes=attributes, functions=functions)
+
+
+# Every name the picker shows: attributes, functions and their arguments (message ids).
+PICKER_NAMES: tuple[str, ...] = tuple(dict.fromkeys([
+    *ATTRIBUTES, *FUNCTIONS, *(g for f in FUNCTIONS.values() for g in f.arguments)
+]))
+
+
+def _picker_context(lang: str) -> dict[str, Any]:
+    """The picker's data and its names as the user reads them ("注文回数 (number_of_orders)")."""
+    _ = translator(lang)
+    labels = {n: n if _(n) == n else f"{_(n)} ({n})" for n in PICKER_NAMES}
+    return {"picker": picker().model_dump(), "picker_labels": labels}
+
+
+@router.get("/api/picker", response_model=Picker,
+            summary="The attributes and functions the builder offers, with their operators")
+def picker_json() -> Picker:
+    return picker()
+
+
+@router.get("/api/values", response_model=ValueList,
+            responses={400: {"model": ErrorBody, "description": "No values for that name"}},
+            summary="The store's values of an attribute or function argument, for autocomplete")
+def values_json(
+    request: Request, ws: WorkspaceDep,
+    attribute: Annotated[str, Query(max_length=100, description=(
+        "An attribute (customer_tags) or a function argument (products_purchased.vendor)."))],
+    prefix: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> ValueList:
+    if attribute == "segments":
+        return _segment_names(ws, prefix, limit)
+    return data.values_of(ws, web_state(request).cache, attribute, prefix, limit)
+
+
+def _segment_names(ws: WorkspaceDep, prefix: str, limit: int) -> ValueList:
+    # NOTE: segment references use the key; the display name is the label people read.
+    segments = ws.segments()
+    wanted = prefix.casefold()
+    chosen = [s for s in segments if s.key.casefold().startswith(wanted)
+              or s.display_name.casefold().startswith(wanted)][:limit]
+    return ValueList(attribute="segments", prefix=prefix, distinct=len(segments),
+                     values=[ValueOption(value=s.key, label=s.display_name) for s in chosen])
 
 
 def _taken(ws: WorkspaceDep, editing: str = "") -> dict[str, list[str]]:
@@ -84,7 +147,8 @@ def _builder(page: Page, ws: WorkspaceDep, lang: str, form: dict[str, object],
              error: dict[str, object] | None = None) -> Response:
     taken = _taken(ws, str(form["key"]) if form["editing"] else "")
     return page("builder.html", status_code=400 if error else 200, form=form,
-                templates=_templates(lang), picker=_picker(), taken=taken, error=error)
+                templates=_templates(lang), taken=taken, error=error,
+                **_picker_context(lang))
 
 
 @router.get("/builder", include_in_schema=False)

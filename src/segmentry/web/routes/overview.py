@@ -63,5 +63,6 @@ def overview_page(request: Request, ws: WorkspaceDep, page: Page) -> Response:
     result = _overview(ws, web_state(request).cache)
     translate = page.context()["_"]
     return page("overview.html", data=result,
-                figures=metric_figures(result.trend, translate, compact=True),
+                figures=metric_figures(result.trend, translate, compact=True,
+                                       currency=ws.settings.shop.currency),
                 spark=sparkline_points)

@@ -70,9 +70,13 @@ def create(request: Request, ws: WorkspaceDep, body: SegmentCreate) -> SegmentDe
 
 
 @router.get("/api/segments/{name}", response_model=SegmentDetail, responses=_ERRORS,
-            summary="One segment with its daily metrics")
-def detail_json(request: Request, ws: WorkspaceDep, name: str) -> SegmentDetail:
-    return data.segment_detail(ws, web_state(request).cache, name)
+            summary="One segment with its daily metrics (its summary as of `day`)")
+def detail_json(request: Request, ws: WorkspaceDep, name: str, day: Day = None
+                ) -> SegmentDetail:
+    detail = data.segment_detail(ws, web_state(request).cache, name)
+    if day is None:
+        return detail
+    return data.on_day(detail, data.day_of(ws, name, day))
 
 
 @router.put("/api/segments/{name}", response_model=SegmentDetail, responses=_ERRORS,
@@ -136,15 +140,32 @@ def members_csv(ws: WorkspaceDep, name: str, day: Day = None) -> Response:
 
 
 @router.get("/segments/{name}", include_in_schema=False)
-def detail_page(request: Request, ws: WorkspaceDep, page: Page, name: str, day: Day = None,
-                q: Search = "", p: PageNo = 1) -> Response:
-    detail = data.segment_detail(ws, web_state(request).cache, name)
-    members = (
-        data.member_page(ws, name, day, q, p, 50, web_state(request).cache)
-        if detail.computed_through
-        else None
-    )
+def detail_page(request: Request, ws: WorkspaceDep, page: Page, name: str,
+                day: Annotated[str, Query(max_length=20)] = "", q: Search = "",
+                p: PageNo = 1) -> Response:
+    """The segment on one day (``day``, default the last computed one): figures, charts with
+    that day marked, journeys, members and CSV; a day outside the history shows the last one
+    with a notice."""
+    cache = web_state(request).cache
+    detail = data.segment_detail(ws, cache, name)
+    shown, in_history = data.day_in_history(ws.segment(name), _date_or_none(day))
+    in_history = in_history and (not day or _date_or_none(day) is not None)
+    members = None
+    if shown is not None:
+        detail = data.on_day(detail, shown)
+        members = data.member_page(ws, name, shown, q, p, 50, cache)
     translate = page.context()["_"]
-    return page("segment.html", data=detail, members=members,
-                figures=metric_figures(detail.metrics, translate),
+    chosen = shown if day and in_history else None
+    return page("segment.html", data=detail, members=members, day=shown,
+                day_param=chosen.isoformat() if chosen else "", day_outside=not in_history,
+                figures=metric_figures(detail.metrics, translate,
+                                       currency=ws.settings.shop.currency, day=chosen),
                 shop_url=f"/segments/{quote(name)}")
+
+
+def _date_or_none(text: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` day from a page's query string (anything else: None)."""
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None

@@ -89,6 +89,11 @@ function builder() {
   function showPreview(data) {
     clearError();
     status.textContent = `${messages.valid} `;
+    if (data.read_as) status.append(el("span", { id: "read-as" }, `${messages.read_as}: ${data.read_as} `));
+    if (data.full_width_text.length) {
+      status.append(el("div", { id: "full-width-note", class: "hint" },
+        `${messages.full_width}: ${data.full_width_text.join(", ")}`));
+    }
     count.textContent = `${number(data.count)} ${messages.members}`;
     count.dataset.count = String(data.count);
     clearSample(false);
@@ -124,6 +129,7 @@ function builder() {
   });
   names(messages);
   picker(query, check);
+  editorSuggestions(query, check);
   if (query.value.trim()) check();
 }
 
@@ -174,58 +180,301 @@ function names(messages) {
   checkNames();
 }
 
-// The point-and-click condition builder: it only ever writes query text.
-const OPERATORS = {
-  integer: ["=", "!=", ">", ">=", "<", "<="],
-  number: ["=", ">", ">=", "<", "<="],
-  money: [">=", ">", "<", "<=", "="],
-  date: [">", "<", ">=", "<=", "="],
-  string: ["=", "!="],
-  enum: ["=", "!="],
-  "string list": ["CONTAINS", "NOT CONTAINS"],
-  boolean: ["="],
-};
+// The point-and-click condition builder: it only ever writes query text. Attributes,
+// functions, their arguments and operators come from the language's catalogue (/api/picker);
+// text values autocomplete from the store's own data (/api/values).
+const QUOTED = ["string", "enum", "string list", "segment list"];
+const NUMERIC = ["integer", "number", "money"];
+
+// A value as the query language writes it: text quoted, numbers plain (full-width digits,
+// ¥ and 円 and thousands separators removed), dates and true/false as typed.
+function literal(kind, raw) {
+  const value = raw.normalize("NFKC").trim();
+  if (QUOTED.includes(kind)) return `'${raw.trim().replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+  if (NUMERIC.includes(kind)) return value.replace(/[¥円,\s]/g, "");
+  return value;
+}
+
+// Where the query's top-level AND / OR keywords are (outside quotes and parentheses; the AND
+// of BETWEEN … AND … is not a joiner).
+function topLevel(text) {
+  const found = { and: [], or: [] };
+  let depth = 0, quote = false, between = 0;
+  const word = /[A-Za-z_0-9]/;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) { if (c === "\\") i++; else if (c === "'") quote = false; continue; }
+    if (c === "'") { quote = true; continue; }
+    if (c === "(") { depth++; continue; }
+    if (c === ")") { depth--; continue; }
+    if (depth || !word.test(c) || (i && word.test(text[i - 1]))) continue;
+    const token = (text.slice(i).match(/^[A-Za-z_0-9]+/) || [""])[0].toUpperCase();
+    if (token === "BETWEEN") between++;
+    else if (token === "AND" && between) between--;
+    else if (token === "AND") found.and.push(i);
+    else if (token === "OR") found.or.push(i);
+    i += token.length - 1;
+  }
+  return found;
+}
+
+function wrapped(text) {
+  // "(…)" whose opening parenthesis closes at the very end.
+  if (!text.startsWith("(") || !text.endsWith(")")) return false;
+  let depth = 0, quote = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) { if (c === "\\") i++; else if (c === "'") quote = false; continue; }
+    if (c === "'") quote = true;
+    else if (c === "(") depth++;
+    else if (c === ")" && --depth === 0 && i < text.length - 1) return false;
+  }
+  return true;
+}
+
+// Add `condition` to `query`: AND keeps every earlier condition; OR makes it an alternative to
+// the last AND-joined condition (or group), so `a AND b` + OR c is `a AND (b OR c)`.
+function joinCondition(query, condition, mode) {
+  const q = query.trim();
+  if (!q) return condition;
+  const { and, or } = topLevel(q);
+  if (mode === "AND") return or.length ? `(${q}) AND ${condition}` : `${q} AND ${condition}`;
+  if (or.length || !and.length) return `${q} OR ${condition}`;
+  const cut = and[and.length - 1];
+  const head = q.slice(0, cut).trimEnd();
+  const tail = q.slice(cut + 3).trim();
+  if (wrapped(tail) && topLevel(tail.slice(1, -1)).or.length) {
+    return `${head} AND ${tail.slice(0, -1)} OR ${condition})`;
+  }
+  return `${head} AND (${tail} OR ${condition})`;
+}
 
 function picker(query, check) {
   const root = document.getElementById("picker");
   if (!root) return;
-  const attributes = JSON.parse(root.dataset.attributes);
-  const attribute = document.getElementById("pick-attribute");
+  const catalogue = JSON.parse(root.dataset.picker);
+  const labels = JSON.parse(root.dataset.labels);
+  const what = document.getElementById("pick-what");
   const operator = document.getElementById("pick-operator");
   const slot = document.getElementById("pick-value-slot");
+  const args = document.getElementById("pick-arguments");
+  let lists = 0;
 
-  function refresh() {
-    const spec = attributes.find((a) => a.name === attribute.value);
-    operator.textContent = "";
-    for (const op of OPERATORS[spec.kind] || ["="]) operator.append(el("option", {}, op));
-    slot.textContent = "";
-    let input;
-    if (spec.kind === "boolean" || spec.values.length) {
-      input = el("select", { id: "pick-value" });
+  const attributeOf = (name) => catalogue.attributes.find((a) => a.name === name);
+  const functionOf = (name) => catalogue.functions.find((f) => f.name === name);
+
+  // A value input for `spec` (an attribute or argument) fed by the store's values.
+  function valueInput(spec, field, cls) {
+    if (spec.kind === "boolean" || (spec.values && spec.values.length)) {
+      const select = el("select", { class: cls });
       for (const v of spec.kind === "boolean" ? ["true", "false"] : spec.values) {
-        input.append(el("option", {}, v));
+        select.append(el("option", {}, v));
       }
-    } else {
-      const placeholder = spec.kind === "date" ? "-30d" : "";
-      input = el("input", { id: "pick-value", placeholder });
+      return select;
     }
-    slot.append(input);
+    const placeholder = spec.kind === "date" ? "-30d" : NUMERIC.includes(spec.kind) ? "0" : "";
+    const input = el("input", { class: cls, placeholder, autocomplete: "off" });
+    if (!spec.suggest) return input;
+    const list = el("datalist", { id: `pick-values-${++lists}` });
+    input.setAttribute("list", list.id);
+    input.dataset.field = field;
+    let timer = null;
+    const suggest = async () => {
+      const url = `/api/values?attribute=${encodeURIComponent(field)}` +
+        `&prefix=${encodeURIComponent(input.value)}&limit=30`;
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const data = await response.json();
+      list.textContent = "";
+      for (const v of data.values) {
+        const option = el("option", { value: v.value });
+        if (v.label) option.textContent = v.label;
+        list.append(option);
+      }
+      input.dataset.suggested = String(data.values.length);
+    };
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(suggest, 150); });
+    input.addEventListener("focus", suggest, { once: true });
+    const wrap = el("span", { class: "pick-input" }, input, list);
+    return wrap;
   }
 
-  document.getElementById("pick-add").addEventListener("click", () => {
-    const spec = attributes.find((a) => a.name === attribute.value);
-    let value = document.getElementById("pick-value").value.trim();
-    const quoted = ["string", "enum", "string list"].includes(spec.kind);
-    const relative = /^-?\d+[dwmy]$|^today$|^yesterday$/.test(value);
-    if (quoted || (spec.kind === "date" && !relative && !/^\d{4}-\d{2}-\d{2}$/.test(value))) {
-      value = `'${value.replaceAll("'", "\\'")}'`;
+  // Operator select + value input(s) for `spec`; returns a function writing "op value".
+  function test(spec, field, operatorSelect, valueSlot) {
+    operatorSelect.textContent = "";
+    for (const op of spec.operators) operatorSelect.append(el("option", { value: op }, op));
+    const draw = () => {
+      valueSlot.textContent = "";
+      const op = operatorSelect.value;
+      if (op === "IS NULL" || op === "IS NOT NULL") return;
+      valueSlot.append(valueInput(spec, field, "pick-value"));
+      if (op === "BETWEEN") {
+        valueSlot.append(" – ", valueInput(spec, field, "pick-value"));
+      }
+    };
+    operatorSelect.onchange = draw;
+    draw();
+    return () => {
+      const op = operatorSelect.value;
+      const values = [...valueSlot.querySelectorAll(".pick-value")].map((v) => literal(spec.kind, v.value));
+      if (op === "IS NULL" || op === "IS NOT NULL") return op;
+      if (op === "BETWEEN") return `BETWEEN ${values[0]} AND ${values[1]}`;
+      return `${op} ${values[0]}`;
+    };
+  }
+
+  let writeAttribute = () => "";
+  const rows = [];
+
+  function addArgument(fn, name) {
+    const select = el("select", { class: "pick-argument" });
+    for (const a of fn.arguments) {
+      if (a.name !== "order_number") select.append(el("option", { value: a.name }, labels[a.name] || a.name));
     }
-    const condition = `${spec.name} ${operator.value} ${value}`;
-    query.value = query.value.trim() ? `${query.value.trim()} AND ${condition}` : condition;
+    if (name) select.value = name;
+    const ops = el("select", { class: "pick-operator" });
+    const values = el("span", { class: "pick-values" });
+    const remove = el("button", { type: "button", class: "link pick-remove", "aria-label": root.dataset.remove }, "×");
+    const row = el("div", { class: "pick-row pick-argument-row" }, select, ops, values, remove);
+    const entry = { row, write: null };
+    const draw = () => {
+      const spec = fn.arguments.find((a) => a.name === select.value);
+      const written = test(spec, `${fn.name}.${spec.name}`, ops, values);
+      entry.write = () => `${spec.name} ${written()}`;
+    };
+    select.addEventListener("change", draw);
+    remove.addEventListener("click", () => { row.remove(); rows.splice(rows.indexOf(entry), 1); });
+    draw();
+    rows.push(entry);
+    args.append(row);
+  }
+
+  function refresh() {
+    const fn = functionOf(what.value);
+    document.getElementById("pick-attribute").hidden = Boolean(fn);
+    document.getElementById("pick-function").hidden = !fn;
+    args.textContent = "";
+    rows.length = 0;
+    if (fn) {
+      const first = fn.arguments.find((a) => a.suggest);
+      if (first) addArgument(fn, first.name);
+      return;
+    }
+    writeAttribute = test(attributeOf(what.value), what.value, operator, slot);
+  }
+
+  function condition() {
+    const fn = functionOf(what.value);
+    if (!fn) return `${what.value} ${writeAttribute()}`;
+    const parts = rows.map((r) => r.write());
+    const order = document.getElementById("pick-order").value;
+    if (order) parts.push(`order_number ${order}`);
+    return `${fn.name} ${document.getElementById("pick-match").value} (${parts.join(", ")})`;
+  }
+
+  document.getElementById("pick-add-argument").addEventListener("click", () => {
+    addArgument(functionOf(what.value));
+  });
+  document.getElementById("pick-add").addEventListener("click", () => {
+    query.value = joinCondition(query.value, condition(), document.getElementById("pick-join").value);
     check();
   });
-  attribute.addEventListener("change", refresh);
+  what.addEventListener("change", refresh);
   refresh();
+}
+
+// Suggestions while typing in the query editor, as Shopify's editor offers them: names of
+// attributes and functions (and a function's arguments inside its parentheses), and, inside a
+// quote after a name and an operator, the store's values of that name.
+const VALUE_BEFORE = /([a-z_]+)\s*(?:(?:NOT\s+)?CONTAINS|STARTS\s+WITH|!=|=|:)\s*'((?:[^'\\]|\\.)*)$/i;
+const OPEN_CALL = /([a-z_]+)\s*(?:(?:NOT\s+)?MATCHES\s*)?\(([^()]*)$/i;
+
+function completionContext(before, catalogue) {
+  const call = before.match(OPEN_CALL);
+  const fn = call && catalogue.functions.find((f) => f.name === call[1]);
+  const value = before.match(VALUE_BEFORE);
+  if (value) {
+    const field = fn ? `${fn.name}.${value[1]}` : value[1];
+    return { kind: "value", field, typed: value[2].replaceAll("\\'", "'") };
+  }
+  if (/'/.test(before.replace(/'(?:[^'\\\n]|\\.)*'/g, ""))) return null; // inside a string
+  const word = before.match(/([a-z_]+)$/i);
+  if (!word) return null;
+  const names = fn
+    ? fn.arguments.map((a) => a.name)
+    : [...catalogue.attributes.map((a) => a.name), ...catalogue.functions.map((f) => f.name)];
+  const typed = word[1].toLowerCase();
+  const found = names.filter((n) => n.startsWith(typed) && n !== typed);
+  return found.length ? { kind: "name", typed: word[1], names: found.slice(0, 12) } : null;
+}
+
+function editorSuggestions(query, check) {
+  const root = document.getElementById("picker");
+  const box = document.getElementById("query-suggestions");
+  if (!root || !box) return;
+  const catalogue = JSON.parse(root.dataset.picker);
+  const labels = JSON.parse(root.dataset.labels);
+  let sequence = 0;
+
+  function insert(typedLength, text) {
+    const at = query.selectionStart;
+    query.value = query.value.slice(0, at - typedLength) + text + query.value.slice(at);
+    const caret = at - typedLength + text.length;
+    query.setSelectionRange(caret, caret);
+    query.focus();
+    box.hidden = true;
+    check();
+  }
+
+  function show(items) {
+    box.textContent = "";
+    for (const [text, label, pick] of items) {
+      const button = el("button", { type: "button", class: "suggestion-item", role: "option",
+        "data-value": text }, label);
+      button.addEventListener("click", pick);
+      box.append(el("li", {}, button));
+    }
+    box.hidden = !items.length;
+  }
+
+  async function update() {
+    const mine = ++sequence;
+    const context = completionContext(query.value.slice(0, query.selectionStart), catalogue);
+    if (!context) { box.hidden = true; return; }
+    if (context.kind === "name") {
+      show(context.names.map((n) => [n, labels[n] || n, () => insert(context.typed.length, n)]));
+      return;
+    }
+    const url = `/api/values?attribute=${encodeURIComponent(context.field)}` +
+      `&prefix=${encodeURIComponent(context.typed)}&limit=12`;
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    if (mine !== sequence) return;
+    if (!response.ok) { box.hidden = true; return; }
+    const data = await response.json();
+    const typedRaw = query.value.slice(0, query.selectionStart).match(VALUE_BEFORE)[2];
+    show(data.values.map((v) => [v.value, v.label ? `${v.value} — ${v.label}` : v.value,
+      () => insert(typedRaw.length, `${v.value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`)]));
+  }
+
+  let timer = null;
+  const later = () => { clearTimeout(timer); timer = setTimeout(update, 120); };
+  query.addEventListener("input", later);
+  query.addEventListener("click", later);
+  query.addEventListener("keydown", (event) => {
+    if (box.hidden) return;
+    if (event.key === "Escape") box.hidden = true;
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      box.querySelector("button").focus();
+    }
+  });
+  box.addEventListener("keydown", (event) => {
+    const items = [...box.querySelectorAll("button")];
+    const i = items.indexOf(document.activeElement);
+    if (event.key === "ArrowDown" && i < items.length - 1) { event.preventDefault(); items[i + 1].focus(); }
+    if (event.key === "ArrowUp") { event.preventDefault(); (i > 0 ? items[i - 1] : query).focus(); }
+    if (event.key === "Escape") { box.hidden = true; query.focus(); }
+  });
 }
 
 // ------------------------------------------------------------------ journeys
@@ -237,7 +486,8 @@ function sharesTable(rows, labels) {
   const body = el("tbody");
   for (const r of rows) {
     const bar = el("span", { class: "bar", style: `width:${Math.round(r.share * 100)}%` });
-    body.append(el("tr", {}, el("td", {}, r.value), el("td", { class: "num" }, number(r.customers)),
+    const name = el("td", { "data-value": r.value }, r.label || r.value);
+    body.append(el("tr", {}, name, el("td", { class: "num" }, number(r.customers)),
       el("td", { class: "num share" }, bar, `${(r.share * 100).toFixed(1)}%`)));
   }
   table.append(body);
@@ -256,7 +506,7 @@ async function journeys() {
     const panel = data.orders[n];
     const column = el("div", { class: "journey", "data-order": n });
     column.append(el("h3", {}, `${title} · ${number(panel.customers)} ${labels.placed}`));
-    if (!panel.customers) column.append(el("p", { class: "muted" }, labels.none));
+    if (!panel.customers) column.append(el("p", { class: "muted" }, n === "2" ? labels.no_second : labels.none));
     for (const key of ["products", "product_types", "channels"]) {
       if (!panel[key].length) continue;
       column.append(el("h4", {}, labels[key]), sharesTable(panel[key], labels));
@@ -264,13 +514,21 @@ async function journeys() {
     root.append(column);
   }
   const gap = data.days_to_second_order;
+  if (!gap.buckets.some((b) => b.customers)) {
+    // No member has a 2nd order: say so rather than draw an empty axis.
+    root.append(el("div", { class: "journey gap" },
+      el("p", { class: "muted", id: "no-second-orders" }, labels.no_second)));
+    root.dataset.loaded = "1";
+    return;
+  }
   const chart = el("div", { class: "chart", id: "chart-days-to-second" });
   const median = gap.median === null ? "" : ` (${labels.median} ${gap.median} ${labels.days})`;
   chart.dataset.figure = JSON.stringify({
     data: [{ type: "bar", x: gap.buckets.map((b) => b.days), y: gap.buckets.map((b) => b.customers),
       marker: { color: "#2563eb" } }],
     layout: { title: { text: labels.gap + median, x: 0, font: { size: 14 } }, height: 260,
-      margin: { l: 48, r: 12, t: 36, b: 40 }, xaxis: { type: "category" },
+      margin: { l: 48, r: 16, t: 36, b: 40 }, xaxis: { type: "category", automargin: true },
+      yaxis: { automargin: true, rangemode: "tozero" },
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)" },
   });
   const wrap = el("div", { class: "journey gap" }, chart);
@@ -279,7 +537,14 @@ async function journeys() {
   drawCharts(root);
 }
 
+// The segment page's day: choosing one shows the page as of that day.
+function dayPicker() {
+  const input = document.getElementById("day");
+  if (input) input.addEventListener("change", () => { if (input.checkValidity()) input.form.requestSubmit(); });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  dayPicker();
   drawCharts();
   builder();
   journeys();
