@@ -91,9 +91,10 @@ class SegmentBook:
 
             guess = closest(name, known)
             raise SegmentError(
-                f"There is no segment named {name!r}.",
+                "There is no segment named {name!r}.",
                 code="unknown_segment",
-                hint=f"Did you mean {guess!r}?" if guess else "See `segmentry segments list`.",
+                hint="Did you mean {guess!r}?" if guess else "See `segmentry segments list`.",
+                params={"name": name, "guess": guess},
             )
         return Segment(**row)
 
@@ -112,17 +113,19 @@ class SegmentBook:
     def add(self, name: str, query: str, description: str, progress: Progress | None) -> Segment:
         if not _NAME.match(name):
             raise SegmentError(
-                f"{name!r} is not a usable segment name.",
+                "{name!r} is not a usable segment name.",
                 code="bad_name",
+                params={"name": name},
                 hint="Use letters, digits, spaces, '-', '_' or '.', "
                 "starting with a letter or digit.",
             )
         self.validate(query)
         if self._query_of(name) is not None:
             raise SegmentError(
-                f"A segment named {name!r} already exists.",
+                "A segment named {name!r} already exists.",
                 code="duplicate_segment",
-                hint=f"Change it with `segmentry segments edit {name} --query ...`.",
+                hint="Change it with `segmentry segments edit {name} --query ...`.",
+                params={"name": name},
             )
         now = state.utcnow()
         with self.ws.state.begin() as conn:
@@ -164,8 +167,9 @@ class SegmentBook:
         users = self._dependants(name)
         if users:
             raise SegmentError(
-                f"Segment {name!r} is used by {', '.join(sorted(users))}.",
+                "Segment {name!r} is used by {users}.",
                 code="segment_in_use",
+                params={"name": name, "users": ", ".join(sorted(users))},
                 hint="Edit or remove those segments first.",
             )
         with self.ws.state.begin() as conn:
@@ -260,9 +264,9 @@ class SegmentBook:
         assert day is not None and segment.computed_through is not None
         if day > segment.computed_through:
             raise SegmentError(
-                f"Segment {name!r} is computed through {segment.computed_through}; "
-                f"{day} is in the future for it.",
+                "Segment {name!r} is computed through {through}; {day} is in the future for it.",
                 code="not_computed",
+                params={"name": name, "through": segment.computed_through, "day": day},
                 hint="Run `segmentry run` for that day first.",
             )
         con = self.ws.warehouse
@@ -322,9 +326,10 @@ class SegmentBook:
         segment = self.get(name)
         if segment.ledger is None or segment.computed_through is None:
             raise SegmentError(
-                f"Segment {name!r} has not been computed yet.",
+                "Segment {name!r} has not been computed yet.",
                 code="not_computed",
                 hint="Run `segmentry run`.",
+                params={"name": name},
             )
         return segment
 

@@ -183,13 +183,14 @@ def tag_sync(ws: Workspace, name: str) -> TagSyncOut | None:
 def _computed(ws: Workspace, name: str, day: dt.date | None) -> tuple[Segment, dt.date]:
     segment = ws.segment(name)
     if segment.ledger is None or segment.computed_through is None:
-        raise SegmentError(f"Segment {name!r} has not been computed yet.", code="not_computed",
-                           hint="Run the daily pipeline first.")
+        raise SegmentError("Segment {name!r} has not been computed yet.", code="not_computed",
+                           hint="Run the daily pipeline first.", params={"name": name})
     day = day or segment.computed_through
     if day > segment.computed_through or (segment.history_start and day < segment.history_start):
         raise SegmentError(
-            f"Segment {name!r} has history from {segment.history_start} to "
-            f"{segment.computed_through}; {day} is outside it.", code="day_out_of_range",
+            "Segment {name!r} has history from {start} to {through}; {day} is outside it.",
+            code="day_out_of_range", params={"name": name, "start": segment.history_start,
+                                             "through": segment.computed_through, "day": day},
         )
     return segment, day
 

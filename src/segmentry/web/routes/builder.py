@@ -13,6 +13,7 @@ from segmentry.language.catalog import ATTRIBUTES
 from segmentry.templates import TEMPLATES
 from segmentry.web import data, folders
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
+from segmentry.web.messages import error_body
 from segmentry.web.schemas import ErrorBody, Preview, PreviewRequest, TemplateOut
 
 __all__ = ["router"]
@@ -95,5 +96,5 @@ def save(
         form = {"name": name, "query": query, "description": description, "folder": folder,
                 "editing": editing}
         return page("builder.html", status_code=400, form=form, templates=_templates(lang),
-                    picker=_picker(), error=e.to_dict())
+                    picker=_picker(), error=error_body(e, lang))
     return RedirectResponse(f"/segments/{quote(segment.name)}", status_code=303)
