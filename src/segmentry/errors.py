@@ -58,7 +58,8 @@ def _same(text: str) -> str:
 class Text:
     """A translatable text: an English ``template`` (``str.format`` style) and its ``params``.
 
-    >>> str(Text("{n} days", {"n": 3})), Text("{n} days", {"n": 3}).render({"{n} days": "{n}日"}.get)
+    >>> days = Text("{n} days", {"n": 3})
+    >>> str(days), days.render({"{n} days": "{n}日"}.get)
     ('3 days', '3日')
     """
 

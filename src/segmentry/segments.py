@@ -24,6 +24,8 @@ from segmentry import language, state
 from segmentry.errors import SegmentError
 from segmentry.language import ast
 
+_Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
+
 if TYPE_CHECKING:
     from segmentry.workspace import Progress, Workspace
 
@@ -260,15 +262,7 @@ class SegmentBook:
         from segmentry.membership import members_as_of
 
         segment = self._computed(name)
-        day = as_of or segment.computed_through
-        assert day is not None and segment.computed_through is not None
-        if day > segment.computed_through:
-            raise SegmentError(
-                "Segment {name!r} is computed through {through}; {day} is in the future for it.",
-                code="not_computed",
-                params={"name": name, "through": segment.computed_through, "day": day},
-                hint="Run `segmentry run` for that day first.",
-            )
+        day = self._day_of(segment, as_of)
         con = self.ws.warehouse
         assert segment.ledger is not None
         members = members_as_of(con, segment.ledger, day)
@@ -279,6 +273,31 @@ class SegmentBook:
         joined = joined.select("customer_id", "email", "first_name", "last_name")
         result: pa.Table = con.to_pyarrow(joined.order_by("customer_id"))
         return result
+
+    def member_details(
+        self, name: str, as_of: dt.date | None
+    ) -> tuple[_Rows, dt.date]:
+        """Members on a day with contact details and order figures (:mod:`segmentry.exports`)."""
+        from segmentry.exports import member_rows
+
+        segment = self._computed(name)
+        day = self._day_of(segment, as_of)
+        assert segment.ledger is not None
+        return member_rows(self.ws.warehouse, segment.ledger, day), day
+
+    def _day_of(self, segment: Segment, as_of: dt.date | None) -> dt.date:
+        """``as_of`` (default: the last computed day), refused after the computed history."""
+        name = segment.name
+        day = as_of or segment.computed_through
+        assert day is not None and segment.computed_through is not None
+        if day > segment.computed_through:
+            raise SegmentError(
+                "Segment {name!r} is computed through {through}; {day} is in the future for it.",
+                code="not_computed",
+                params={"name": name, "through": segment.computed_through, "day": day},
+                hint="Run `segmentry run` for that day first.",
+            )
+        return day
 
     def history(self, name: str) -> pd.DataFrame:
         from segmentry.membership import changes

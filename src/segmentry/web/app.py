@@ -33,7 +33,6 @@ from segmentry.errors import (
     WorkspaceError,
 )
 from segmentry.web import accounts, folders
-from segmentry.web.messages import error_body
 from segmentry.web.deps import (
     CsrfError,
     NotAuthenticated,
@@ -42,6 +41,7 @@ from segmentry.web.deps import (
     language_of,
     template_environment,
 )
+from segmentry.web.messages import error_body
 from segmentry.web.routes import ROUTERS
 from segmentry.workspace import Workspace
 

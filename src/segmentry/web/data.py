@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import pandas as pd
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from segmentry import exports
 from segmentry import state as state_tables
 from segmentry.errors import SegmentError
 from segmentry.evaluation import Snapshot, members_on
@@ -44,9 +43,11 @@ from segmentry.workspace import Workspace
 
 __all__ = [
     "SORT_KEYS",
+    "CsvLayout",
     "journey_of",
     "member_page",
     "members_csv",
+    "metrics_csv",
     "preview",
     "recent_runs",
     "segment_detail",
@@ -252,13 +253,36 @@ def member_page(
                       members=members)
 
 
-def members_csv(ws: Workspace, name: str, day: dt.date | None) -> tuple[bytes, dt.date]:
-    """Every member on ``day`` as CSV (UTF-8 with a header row)."""
+def members_csv(ws: Workspace, name: str, day: dt.date | None, layout: CsvLayout
+                ) -> tuple[bytes, dt.date]:
+    """Every member on ``day`` as CSV, with the columns of :data:`exports.MEMBER_COLUMNS`."""
     _, day = _computed(ws, name, day)
-    table = ws.members(name, day)
-    out = io.BytesIO()
-    pacsv.write_csv(table, out)
-    return out.getvalue(), day
+    rows, day = ws.member_details(name, day)
+    headers = layout.headers(exports.MEMBER_COLUMNS)
+    return exports.to_csv(rows, exports.MEMBER_COLUMNS, headers, bom=layout.bom,
+                          yes_no=layout.yes_no), day
+
+
+def metrics_csv(ws: Workspace, name: str, day: dt.date | None, layout: CsvLayout
+                ) -> tuple[bytes, dt.date]:
+    """The segment's daily metrics through ``day`` (default: all days) as CSV."""
+    _, day = _computed(ws, name, day)
+    rows = exports.metric_rows(ws.metrics(name), day)
+    headers = layout.headers(exports.METRIC_COLUMNS)
+    return exports.to_csv(rows, exports.METRIC_COLUMNS, headers, bom=layout.bom), day
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV download is written: ``labels`` (column key → header; None: the stable keys),
+    a byte-order mark for Excel, and the words for true and false."""
+
+    labels: Callable[[str], str] | None = None
+    bom: bool = False
+    yes_no: tuple[str, str] = ("true", "false")
+
+    def headers(self, columns: tuple[str, ...]) -> list[str] | None:
+        return [self.labels(c) for c in columns] if self.labels else None
 
 
 def preview(

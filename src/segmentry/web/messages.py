@@ -176,6 +176,29 @@ JA: dict[str, str] = {
     "Revoked": "無効化済み",
     "Revoke": "無効化",
     "No tokens.": "トークンはありません。",
+    # CSV downloads (column headers in the user's language)
+    "Download daily metrics (CSV)": "日次指標をCSVでダウンロード",
+    "Customer ID": "顧客ID",
+    "Last name": "姓",
+    "First name": "名",
+    "Phone": "電話番号",
+    "Number of orders": "注文回数",
+    "Amount spent": "累計購入金額",
+    "First order date": "初回購入日",
+    "Last order date": "最終購入日",
+    "Tags": "タグ",
+    "Email consent": "メール配信の同意",
+    "LINE linked": "LINE連携",
+    "Average orders": "平均注文回数",
+    "Purchase interval (days)": "購入間隔（日）",
+    "Revenue": "売上",
+    "Orders that day": "当日の注文数",
+    "yes": "はい",
+    "no": "いいえ",
+    # date formats of chart axes (d3-time-format patterns)
+    "%b %-d": "%-m月%-d日",
+    "%b %Y": "%Y年%-m月",
+    "%-d %b %Y": "%Y年%-m月%-d日",
 }
 
 # English text for the ids that are keys rather than English (metric keys, run statuses).
@@ -219,7 +242,8 @@ ERRORS: dict[str, str] = {
     "Use letters, digits, spaces, '-', '_' or '.', starting with a letter or digit.":
         "英字・数字・スペース・「-」「_」「.」を使い、英字か数字で始めてください。",
     "A segment named {name!r} already exists.": "「{name}」というセグメントはすでにあります。",
-    "Segment {name!r} is used by {users}.": "セグメント「{name}」は {users} の条件で使われています。",
+    "Segment {name!r} is used by {users}.":
+        "セグメント「{name}」は {users} の条件で使われています。",
     "Edit or remove those segments first.": "先にそれらのセグメントを編集または削除してください。",
     "Segment {name!r} is computed through {through}; {day} is in the future for it.":
         "セグメント「{name}」は {through} まで計算済みです。{day} はまだ計算されていません。",
@@ -228,7 +252,8 @@ ERRORS: dict[str, str] = {
         "セグメント「{name}」の履歴は {start} から {through} までです。{day} はその範囲外です。",
     "Segment {name!r} is already computed through {through}; "
     "cannot run for the earlier day {day}.":
-        "セグメント「{name}」は {through} まで計算済みのため、それより前の {day} は実行できません。",
+        "セグメント「{name}」は {through} まで計算済みのため、"
+        "それより前の {day} は実行できません。",
     # runs, workspace, engine
     "The run for {day} failed: {detail}": "{day} の実行に失敗しました: {detail}",
     "The workspace {folder} is busy: {who}.": "ワークスペースは使用中です（{who}）。",
@@ -279,7 +304,8 @@ ERRORS: dict[str, str] = {
         "segmentry の管理者にこのユーザーの追加を依頼してください。",
     "Save the segment again in the builder to recompute its history, or choose a later day.":
         "ビルダーでセグメントを保存し直して履歴を再計算するか、後の日付を選んでください。",
-    "The condition picker lists the common attributes.": "よく使う属性は「条件を追加」から選べます。",
+    "The condition picker lists the common attributes.":
+        "よく使う属性は「条件を追加」から選べます。",
     # the query language: messages and hints
     "unexpected {token} {where}: expected {expected}":
         "{where}{token} は使えません。ここには {expected} が必要です",
@@ -418,8 +444,11 @@ def error_text(error: SegmentryError, lang: str) -> tuple[str, str | None]:
 
     >>> e = SegmentryError("There is no segment named {name!r}.", code="unknown_segment",
     ...                    hint="See `segmentry segments list`.", params={"name": "vip"})
-    >>> error_text(e, "ja")
-    ('「vip」というセグメントはありません。', '「セグメント」ページですべてのセグメントを確認できます。')
+    >>> message, hint = error_text(e, "ja")
+    >>> message
+    '「vip」というセグメントはありません。'
+    >>> hint
+    '「セグメント」ページですべてのセグメントを確認できます。'
     >>> error_text(e, "en")
     ("There is no segment named 'vip'.", 'Open the Segments page to see every segment.')
     """
