@@ -302,6 +302,6 @@ def test_product_titles_are_japanese_and_keys_stay_ascii_slugs(
     for column in ("product_type", "product_line"):
         assert products[column].str.fullmatch(r"[a-z_]+").all(), column
     assert lines.sku.str.fullmatch(r"[A-Z]{2}-[A-Z]{3}-\d{3}").all()
-    tags = {tag for row in products.product_tags for tag in row}
+    tags = {tag for row in products.tags for tag in row}
     assert {"serum", "refill", "bestseller", "new"} <= tags
     assert all(re.fullmatch(r"[a-z]+", tag) for tag in tags)
