@@ -192,14 +192,13 @@ _HTTP_ERRORS = {
     404: ("not_found", "This page does not exist.",
           "Check the address, or go back to the overview."),
     405: ("method_not_allowed", "This address does not accept {method} requests.", None),
+    0: ("http", "The request was refused ({status}).", None),  # any other status
 }
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
-    code, message, hint = _HTTP_ERRORS.get(
-        error.status_code, ("http", "The request was refused ({status}).", None)
-    )
+    code, message, hint = _HTTP_ERRORS.get(error.status_code, _HTTP_ERRORS[0])
     shown = SegmentryError(message, code=code, hint=hint,
                            params={"method": request.method, "status": error.status_code})
     response = _error_response(request, error_body(shown, language_of(request)),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from segmentry.errors import SegmentryError, render
+from segmentry.errors import SegmentryError, Text
 
 __all__ = ["EN", "ERRORS", "JA", "LANGUAGES", "WEB_HINTS", "error_body", "error_text",
            "translator"]
@@ -372,6 +372,7 @@ ERRORS: dict[str, str] = {
     "Segment names must be written exactly as defined (case included).":
         "セグメント名は大文字・小文字も含めて定義どおりに書きます。",
     "{place}: {detail}": "{place}: {detail}",
+    "{hint}": "{hint}",
     "in segment {segment!r}": "セグメント「{segment}」内",
     "in segment {segment!r} (reached through {chain})": "セグメント「{segment}」内（{chain} 経由）",
     "in segment {segment!r}, line {line}, column {column} of its query":
@@ -431,6 +432,8 @@ def _error_words(lang: str) -> Callable[[str], str | None]:
     """Template → the web's text in ``lang`` (None: not in the catalogue)."""
 
     def translate(template: str) -> str | None:
+        if template in WEB_HINTS and WEB_HINTS[template] is None:
+            return None
         template = WEB_HINTS.get(template) or template
         if lang != "ja":
             return template
@@ -453,13 +456,20 @@ def error_text(error: SegmentryError, lang: str) -> tuple[str, str | None]:
     ("There is no segment named 'vip'.", 'Open the Segments page to see every segment.')
     """
     translate = _error_words(lang)
-    message = render(error.text(), translate)
-    if translate(error.template) is None:
-        message = _UNKNOWN_ERROR.format(code=error.code)
-    hint: object = None
-    if error.hint_template is not None and WEB_HINTS.get(error.hint_template, "") is not None:
-        hint = render(error.hint_text(), translate)
-    return str(message), None if hint is None else str(hint)
+    return _shown(error.template, error, translate) or _UNKNOWN_ERROR.format(
+        code=error.code), _shown(error.hint_template, error, translate)
+
+
+def _shown(template: str | None, error: SegmentryError,
+           translate: Callable[[str], str | None]) -> str | None:
+    """``template`` filled in with the error's params in the reader's language (None: no
+    template, or none in that language; a missing hint is left out rather than shown in
+    English)."""
+    if template is None or translate(template) is None:
+        return None
+    if error.params:
+        return Text(template, error.params).render(translate)
+    return translate(template)
 
 
 def error_body(error: SegmentryError, lang: str) -> dict[str, object]:
