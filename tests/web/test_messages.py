@@ -165,12 +165,15 @@ BAD_QUERIES = {
     "numer_of_orders >= 2": ("unknown_attribute", "「numer_of_orders」という属性はありません"),
     "number_of_orders >= 'x'": ("type_mismatch", "number_of_orders は整数です。'x' は文字列です"),
     "number_of_orders >= 1.5": ("type_mismatch", "1.5 は整数ではありません"),
-    "number_of_orders CONTAINS 2": ("bad_operator", "number_of_orders は整数なので CONTAINS は使えません"),
+    "number_of_orders CONTAINS 2":
+        ("bad_operator", "number_of_orders は整数なので CONTAINS は使えません"),
     "email_subscription_status = 'subscribd'": ("unknown_value", "「subscribd」は"),
     "number_of_orders BETWEEN 5 AND 2": ("empty_range", "何にも当てはまりません"),
     "first_order_date = 2024-02-30": ("invalid_date", "2024-02-30 は存在しない日付です"),
-    "products_purchasd(tag: 'serum') = true": ("unknown_function", "「products_purchasd」という関数はありません"),
-    "products_purchased(tg: 'serum') = true": ("unknown_argument", "に「tg」という引数はありません"),
+    "products_purchasd(tag: 'serum') = true":
+        ("unknown_function", "「products_purchasd」という関数はありません"),
+    "products_purchased(tg: 'serum') = true":
+        ("unknown_argument", "に「tg」という引数はありません"),
     "number_of_orders >= 2 &": ("syntax", "は使えません。ここには"),
     "number_of_orders >=": ("syntax", "条件がそこで終わっています"),
     "customer_tags CONTAINS 'vip": ("syntax", "文字列が閉じられていません"),
@@ -206,7 +209,8 @@ def test_an_error_inside_a_referenced_segment_reads_japanese() -> None:
 
 def test_an_error_without_a_japanese_entry_still_reads_japanese() -> None:
     error = SegmentryError("Something new went wrong.", code="brand_new")
-    assert messages.error_text(error, "ja") == ("処理できませんでした（エラーコード: brand_new）。", None)
+    unknown = "処理できませんでした（エラーコード: brand_new）。"
+    assert messages.error_text(error, "ja") == (unknown, None)
     assert messages.error_text(error, "en") == ("Something new went wrong.", None)
 
 
