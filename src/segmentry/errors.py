@@ -68,8 +68,10 @@ class Text:
 
     def render(self, translate: Callable[[str], str | None] = _same) -> str:
         """The text in the language of ``translate`` (which returns None for unknown ids)."""
-        values = {key: render(value, translate) for key, value in self.params.items()}
-        return (translate(self.template) or self.template).format(**values)
+        text = translate(self.template) or self.template
+        if not self.params:  # nothing to fill in: shown as it is, braces and all
+            return text
+        return text.format(**{key: render(value, translate) for key, value in self.params.items()})
 
     def __str__(self) -> str:
         return self.render()
@@ -121,15 +123,15 @@ class SegmentryError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n{self.hint}"
 
-    def text(self) -> Text | str:
-        """The message as a translatable :class:`Text` (plain text when it has no params)."""
-        return Text(self.template, self.params) if self.params else self.message
+    def text(self) -> Text:
+        """The message as a translatable :class:`Text` (to put inside another error's)."""
+        return Text(self.template if self.params else self.message, self.params)
 
-    def hint_text(self) -> Text | str | None:
-        """The hint as a translatable :class:`Text` (plain text when it has no params)."""
-        if self.hint_template is None or not self.params:
-            return self.hint
-        return Text(self.hint_template, self.params)
+    def hint_text(self) -> Text | None:
+        """The hint as a translatable :class:`Text`, if there is one."""
+        if self.hint_template is None:
+            return None
+        return Text(self.hint_template if self.params else self.hint or "", self.params)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON shape of this error (used by the CLI's --json output and the web API)."""
