@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import segmentry
-from segmentry.errors import QueryError, SegmentryError
+from segmentry.errors import QueryError, SegmentryError, ShopifyError
 from segmentry.language import ast as ast_nodes
 from segmentry.language import parser, resolver, validate
 from segmentry.language.catalog import ATTRIBUTES
@@ -205,6 +205,22 @@ def test_an_error_inside_a_referenced_segment_reads_japanese() -> None:
     except QueryError as e:
         message, _ = messages.error_text(e, "ja")
     assert message == "セグメント「inner」の条件 1行1列: 「numer_of_orders」という属性はありません"
+
+
+def test_errors_beyond_the_web_read_japanese_by_their_code() -> None:
+    # ShopifyError messages are f-strings today; the page still says what happened.
+    error = ShopifyError(f"Shopify rejected the access token for {'shop'} (HTTP 401).",
+                         code="invalid_token", hint="Reconnect with `segmentry shopify connect`.")
+    message, hint = messages.error_text(error, "ja")
+    assert message.startswith("Shopifyがアクセストークンを受け付けませんでした") and hint is None
+    assert set(messages.BY_CODE) <= _codes_in_the_source()
+
+
+def _codes_in_the_source() -> set[str]:
+    codes = set()
+    for path in SRC.rglob("*.py"):
+        codes |= set(re.findall(r'code(?: =|=) ?"([a-z_]+)"', path.read_text(encoding="utf-8")))
+    return codes
 
 
 def test_an_error_without_a_japanese_entry_still_reads_japanese() -> None:
