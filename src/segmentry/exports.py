@@ -28,7 +28,8 @@ from ibis.backends import BaseBackend
 from segmentry.language.asof import Facts, customer_stats, orders_as_of
 from segmentry.membership import members_as_of
 
-__all__ = ["MEMBER_COLUMNS", "METRIC_COLUMNS", "member_rows", "metric_rows", "to_csv"]
+__all__ = ["MEMBER_COLUMNS", "METRIC_COLUMNS", "domestic_phone", "member_rows", "metric_rows",
+           "to_csv"]
 
 MEMBER_COLUMNS = (
     "customer_id", "last_name", "first_name", "email", "phone", "orders", "amount_spent",
@@ -95,6 +96,30 @@ def to_csv(
     for row in rows:
         writer.writerow([_cell(row.get(c), yes_no) for c in columns])
     return out.getvalue().encode("utf-8")
+
+
+def domestic_phone(phone: str | None) -> str | None:
+    """A Japanese number as written in Japan (hyphenated, with its leading 0), else as it is.
+
+    Excel reads ``+819012345678`` as the number 819012345678 and ``09012345678`` as 9012345678;
+    a hyphenated number stays text. Mobile and IP numbers are 3-4-4, Tokyo and Osaka 2-4-4,
+    other areas 3-3-4 (most area codes have three digits with the 0).
+
+    >>> [domestic_phone(p) for p in ("+819012345678", "+81312345678", "+81451234567")]
+    ['090-1234-5678', '03-1234-5678', '045-123-4567']
+    >>> domestic_phone("+14155550100"), domestic_phone(None)
+    ('+14155550100', None)
+    """
+    if phone is None or not phone.startswith("+81") or not phone[3:].isdigit():
+        return phone
+    national = "0" + phone[3:]
+    if len(national) == 11:
+        return f"{national[:3]}-{national[3:7]}-{national[7:]}"
+    if len(national) == 10 and national[1] in "36":
+        return f"{national[:2]}-{national[2:6]}-{national[6:]}"
+    if len(national) == 10:
+        return f"{national[:3]}-{national[3:6]}-{national[6:]}"
+    return phone
 
 
 def _cell(value: Any, yes_no: tuple[str, str]) -> str:

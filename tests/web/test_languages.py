@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -104,6 +105,10 @@ def test_members_csv_for_excel_from_the_japanese_page(ja: httpx.Client, server: 
     customers = con.table("customers").to_pyarrow().to_pylist()
     person = next(c for c in customers if c["customer_id"] == rows[1][0])
     assert rows[1][1:3] == [person["last_name"], person["first_name"]]
+    phones = {r[0]: r[4] for r in rows[1:] if r[4]}
+    assert phones and all(re.fullmatch(r"0[5-9]0-\d{4}-\d{4}", p) for p in phones.values())
+    someone = next(c for c in customers if c["customer_id"] in phones)
+    assert phones[someone["customer_id"]].replace("-", "") == "0" + someone["phone"][3:]
     assert rows[1][11] == ("はい" if person["line_user_id"] else "いいえ")
     orders = con.table("orders").to_pyarrow().to_pylist()
     valid = [o for o in orders if o["customer_id"] == person["customer_id"]

@@ -258,6 +258,8 @@ def members_csv(ws: Workspace, name: str, day: dt.date | None, layout: CsvLayout
     """Every member on ``day`` as CSV, with the columns of :data:`exports.MEMBER_COLUMNS`."""
     _, day = _computed(ws, name, day)
     rows, day = ws.member_details(name, day)
+    if layout.labels:  # for people: phone numbers as Japan writes them, which Excel keeps as text
+        rows = [{**row, "phone": exports.domestic_phone(row["phone"])} for row in rows]
     headers = layout.headers(exports.MEMBER_COLUMNS)
     return exports.to_csv(rows, exports.MEMBER_COLUMNS, headers, bom=layout.bom,
                           yes_no=layout.yes_no), day
