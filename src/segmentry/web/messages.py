@@ -233,7 +233,7 @@ def translator(lang: str) -> Callable[[str], str]:
 # template the web can raise and fails when one is missing here.
 ERRORS: dict[str, str] = {
     # lists of words
-    "{first} or {second}": "{first}または{second}",
+    "{first} or {second}": "{first} または {second}",
     "{first}, {rest}": "{first}、{rest}",
     # segments
     "There is no segment named {name!r}.": "「{name}」というセグメントはありません。",
@@ -315,8 +315,8 @@ ERRORS: dict[str, str] = {
         "条件が空です。number_of_orders >= 2 のような条件を入力してください",
     "unexpected character {char!r}: expected {expected}":
         "文字「{char}」は使えません。ここには {expected} が必要です",
-    "after {previous}": "{previous} の後の",
-    "at the start of the query": "先頭の",
+    "after {previous}": "{previous} の後の ",
+    "at the start of the query": "先頭の ",
     "unclosed string: the closing quote (') is missing":
         "文字列が閉じられていません。閉じる引用符（'）がありません",
     "Close the string with '; write \\' for a quote inside it.":
