@@ -15,11 +15,22 @@ next. Third-party errors are wrapped at the boundary with ``raise ... from e``.
     ├── RunError               a pipeline run failed (wraps the stage's error)
     └── ShopifyError           the Shopify Admin API refused or failed (invalid_token,
                                missing_scopes, throttled, unavailable, uninstalled, …)
+
+Messages are English templates with named parameters (``params``), so an interface can show
+them in its user's language: the web app looks the template up in its catalogue
+(:mod:`segmentry.web.messages`) and fills in the same parameters. A parameter may itself be a
+:class:`Text` (a translatable word or phrase), rendered the same way.
+
+>>> e = SegmentError("There is no segment named {name!r}.", code="unknown_segment",
+...                  params={"name": "vip"})
+>>> e.message, e.template, e.params
+("There is no segment named 'vip'.", 'There is no segment named {name!r}.', {'name': 'vip'})
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 __all__ = [
     "BadRow",
@@ -32,8 +43,56 @@ __all__ = [
     "SegmentError",
     "SegmentryError",
     "ShopifyError",
+    "Text",
     "WorkspaceError",
+    "or_list",
+    "render",
 ]
+
+
+def _same(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Text:
+    """A translatable text: an English ``template`` (``str.format`` style) and its ``params``.
+
+    >>> days = Text("{n} days", {"n": 3})
+    >>> str(days), days.render({"{n} days": "{n}日"}.get)
+    ('3 days', '3日')
+    """
+
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def render(self, translate: Callable[[str], str | None] = _same) -> str:
+        """The text in the language of ``translate`` (which returns None for unknown ids)."""
+        text = translate(self.template) or self.template
+        if not self.params:  # nothing to fill in: shown as it is, braces and all
+            return text
+        return text.format(**{key: render(value, translate) for key, value in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def render(value: object, translate: Callable[[str], str | None] = _same) -> object:
+    """``value`` with every :class:`Text` in it rendered by ``translate``."""
+    return value.render(translate) if isinstance(value, Text) else value
+
+
+def or_list(words: Sequence[str | Text]) -> str | Text:
+    """``a``, ``a or b``, ``a, b or c`` as a translatable text.
+
+    >>> str(or_list(["a", "b", "c"])), str(or_list(["a"]))
+    ('a, b or c', 'a')
+    """
+    if len(words) == 1:
+        return words[0]
+    if len(words) == 2:
+        return Text("{first} or {second}", {"first": words[0], "second": words[1]})
+    return Text("{first}, {rest}", {"first": words[0], "rest": or_list(words[1:])})
 
 
 class SegmentryError(Exception):
@@ -41,7 +100,20 @@ class SegmentryError(Exception):
 
     code: str = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        # Without params the message and hint are shown as they are (they may hold braces).
+        self.template, self.hint_template = message, hint
+        self.params: dict[str, object] = dict(params or {})
+        if params is not None:
+            message = Text(message, self.params).render()
+            hint = Text(hint, self.params).render() if hint is not None else None
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -50,6 +122,16 @@ class SegmentryError(Exception):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n{self.hint}"
+
+    def text(self) -> Text:
+        """The message as a translatable :class:`Text` (to put inside another error's)."""
+        return Text(self.template if self.params else self.message, self.params)
+
+    def hint_text(self) -> Text | None:
+        """The hint as a translatable :class:`Text`, if there is one."""
+        if self.hint_template is None:
+            return None
+        return Text(self.hint_template if self.params else self.hint or "", self.params)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON shape of this error (used by the CLI's --json output and the web API)."""
@@ -111,8 +193,9 @@ class QueryError(SegmentryError):
         end_column: int | None = None,
         suggestion: str | None = None,
         hint: str | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(message, code=code, hint=hint)
+        super().__init__(message, code=code, hint=hint, params=params)
         self.query = query
         self.line = line
         self.column = column
@@ -170,9 +253,14 @@ class DataImportError(SegmentryError):
     code = "import"
 
     def __init__(
-        self, message: str, *, bad_rows: list[BadRow] | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        bad_rows: list[BadRow] | None = None,
+        hint: str | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, params=params)
         self.bad_rows: list[BadRow] = list(bad_rows or [])
 
     def __str__(self) -> str:

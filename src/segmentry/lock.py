@@ -51,7 +51,8 @@ def workspace_lock(folder: Path, command: str) -> Iterator[None]:
                 f"running `{holder.get('command', '?')}` since {holder.get('since', '?')} UTC"
             )
             raise LockHeldError(
-                f"The workspace {folder} is busy: {who}.",
+                "The workspace {folder} is busy: {who}.",
+                params={"folder": folder, "who": who},
                 hint="Wait for it to finish (see `segmentry runs`); nothing was changed.",
             ) from e
         handle.seek(0)

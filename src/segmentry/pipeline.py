@@ -107,9 +107,14 @@ class Pipeline:
             except BaseException as e:
                 self._fail(report, e)
                 if isinstance(e, SegmentryError):
-                    raise RunError(f"The run for {day} failed: {e.message}", hint=e.hint) from e
+                    raise RunError(
+                        "The run for {day} failed: {detail}",
+                        hint="{hint}" if e.hint else None,
+                        params={"day": day, "detail": e.text(), "hint": e.hint_text()},
+                    ) from e
                 if isinstance(e, Exception):
-                    raise RunError(f"The run for {day} failed: {e!r}") from e
+                    raise RunError("The run for {day} failed: {detail}",
+                                   params={"day": day, "detail": repr(e)}) from e
                 raise
             self._activate(report)  # Shopify tag sync (issue 3): after the commit, never undoing it
         return report
@@ -244,9 +249,10 @@ class Pipeline:
         assert segment.computed_through is not None and segment.ledger is not None
         if day < segment.computed_through:
             raise SegmentError(
-                f"Segment {segment.name!r} is already computed through "
-                f"{segment.computed_through}; cannot run for the earlier day {day}.",
+                "Segment {name!r} is already computed through {through}; "
+                "cannot run for the earlier day {day}.",
                 code="day_in_past",
+                params={"name": segment.name, "through": segment.computed_through, "day": day},
                 hint="Recompute history with `segmentry segments edit` or run a later day.",
             )
         return segment

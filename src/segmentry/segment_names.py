@@ -61,10 +61,11 @@ def check_key(key: str) -> str:
     """``key`` when usable, else a SegmentError saying what a key may contain."""
     if not is_key(key):
         raise SegmentError(
-            f"{key!r} is not a usable segment key.",
+            "{key!r} is not a usable segment key.",
             code="bad_key",
             hint="A key is used in URLs and Shopify tags: use letters a-z, digits, '-', '_' or "
-            f"'.', starting with a letter or digit, at most {KEY_MAX} characters.",
+            "'.', starting with a letter or digit, at most {limit} characters.",
+            params={"key": key, "limit": KEY_MAX},
         )
     return key
 
@@ -84,8 +85,9 @@ def clean_display_name(text: str) -> str:
         )
     if len(name) > DISPLAY_NAME_MAX:
         raise SegmentError(
-            f"The segment name is {len(name)} characters long; at most {DISPLAY_NAME_MAX} fit.",
+            "The segment name is {length} characters long; at most {limit} fit.",
             code="bad_display_name",
+            params={"length": len(name), "limit": DISPLAY_NAME_MAX},
             hint="Shorten it; the description can say more.",
         )
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
@@ -167,16 +169,18 @@ def segment_names(
         chosen = check_key(given.strip())
         if chosen in taken_keys:
             raise SegmentError(
-                f"A segment with the key {chosen!r} already exists.",
+                "A segment with the key {key!r} already exists.",
                 code="duplicate_segment",
+                params={"key": chosen},
                 hint="Choose another key, or change that segment instead.",
             )
     else:
         chosen = free_key(derive_key(shown), taken_keys)
     if shown in taken_display_names:
         raise SegmentError(
-            f"A segment named {shown!r} already exists.",
+            "A segment named {name!r} already exists.",
             code="duplicate_display_name",
+            params={"name": shown},
             hint="Choose another name; each segment's name must be different.",
         )
     return SegmentNames(chosen, shown)

@@ -24,6 +24,8 @@ from segmentry.errors import SegmentError
 from segmentry.language import ast
 from segmentry.segment_names import clean_display_name, segment_names
 
+_Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
+
 if TYPE_CHECKING:
     from segmentry.workspace import Progress, Workspace
 
@@ -106,9 +108,10 @@ class SegmentBook:
 
             guess = closest(name, known)
             raise SegmentError(
-                f"There is no segment named {name!r}.",
+                "There is no segment named {name!r}.",
                 code="unknown_segment",
-                hint=f"Did you mean {guess!r}?" if guess else "See `segmentry segments list`.",
+                hint="Did you mean {guess!r}?" if guess else "See `segmentry segments list`.",
+                params={"name": name, "guess": guess},
             )
         return Segment(**row)
 
@@ -208,8 +211,9 @@ class SegmentBook:
             if shown != old.display_name:
                 if any(s.display_name == shown and s.id != old.id for s in self.list()):
                     raise SegmentError(
-                        f"A segment named {shown!r} already exists.",
+                        "A segment named {name!r} already exists.",
                         code="duplicate_display_name",
+                        params={"name": shown},
                         hint="Choose another name; each segment's name must be different.",
                     )
                 values["display_name"] = shown
@@ -221,8 +225,9 @@ class SegmentBook:
         users = self._dependants(name)
         if users:
             raise SegmentError(
-                f"Segment {name!r} is used by {', '.join(sorted(users))}.",
+                "Segment {name!r} is used by {users}.",
                 code="segment_in_use",
+                params={"name": name, "users": ", ".join(sorted(users))},
                 hint="Edit or remove those segments first.",
             )
         with self.ws.state.begin() as conn:
@@ -313,15 +318,7 @@ class SegmentBook:
         from segmentry.membership import members_as_of
 
         segment = self._computed(name)
-        day = as_of or segment.computed_through
-        assert day is not None and segment.computed_through is not None
-        if day > segment.computed_through:
-            raise SegmentError(
-                f"Segment {name!r} is computed through {segment.computed_through}; "
-                f"{day} is in the future for it.",
-                code="not_computed",
-                hint="Run `segmentry run` for that day first.",
-            )
+        day = self._day_of(segment, as_of)
         con = self.ws.warehouse
         assert segment.ledger is not None
         members = members_as_of(con, segment.ledger, day)
@@ -332,6 +329,31 @@ class SegmentBook:
         joined = joined.select("customer_id", "email", "first_name", "last_name")
         result: pa.Table = con.to_pyarrow(joined.order_by("customer_id"))
         return result
+
+    def member_details(
+        self, name: str, as_of: dt.date | None
+    ) -> tuple[_Rows, dt.date]:
+        """Members on a day with contact details and order figures (:mod:`segmentry.exports`)."""
+        from segmentry.exports import member_rows
+
+        segment = self._computed(name)
+        day = self._day_of(segment, as_of)
+        assert segment.ledger is not None
+        return member_rows(self.ws.warehouse, segment.ledger, day), day
+
+    def _day_of(self, segment: Segment, as_of: dt.date | None) -> dt.date:
+        """``as_of`` (default: the last computed day), refused after the computed history."""
+        name = segment.name
+        day = as_of or segment.computed_through
+        assert day is not None and segment.computed_through is not None
+        if day > segment.computed_through:
+            raise SegmentError(
+                "Segment {name!r} is computed through {through}; {day} is in the future for it.",
+                code="not_computed",
+                params={"name": name, "through": segment.computed_through, "day": day},
+                hint="Run `segmentry run` for that day first.",
+            )
+        return day
 
     def history(self, name: str) -> pd.DataFrame:
         from segmentry.membership import changes
@@ -379,9 +401,10 @@ class SegmentBook:
         segment = self.get(name)
         if segment.ledger is None or segment.computed_through is None:
             raise SegmentError(
-                f"Segment {name!r} has not been computed yet.",
+                "Segment {name!r} has not been computed yet.",
                 code="not_computed",
                 hint="Run `segmentry run`.",
+                params={"name": name},
             )
         return segment
 

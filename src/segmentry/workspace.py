@@ -258,6 +258,13 @@ class Workspace:
         result: pa.Table = self._book().members(name, as_of)
         return result
 
+    def member_details(
+        self, name: str, as_of: dt.date | None = None
+    ) -> tuple[list[dict[str, Any]], dt.date]:
+        """Members on a day (default: the current day) with their contact details and order
+        figures as of that day, in :data:`segmentry.exports.MEMBER_COLUMNS`; and the day."""
+        return self._book().member_details(name, as_of)
+
     def history(self, name: str) -> pd.DataFrame:
         """Joined and left per day (days with a change)."""
         return self._book().history(name)

@@ -16,6 +16,7 @@ CORE = [
     "segmentry.membership",
     "segmentry.metrics",
     "segmentry.journeys",
+    "segmentry.exports",
 ]
 OUTER = ("segmentry.cli", "segmentry.connectors", "segmentry.web", "typer", "fastapi")
 

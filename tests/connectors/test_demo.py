@@ -272,3 +272,36 @@ def test_write_parquet_round_trips(tmp_path: Path) -> None:
 def test_a_store_needs_customers() -> None:
     with pytest.raises(ValueError, match="at least one customer"):
         generate_store(0, end_date=END)
+
+
+# Japanese script: kanji, hiragana, katakana (and the long-vowel mark).
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u3005ー]")
+# A few cities and the prefecture each belongs to, written down by hand.
+_CITY_PREFECTURE = {"横浜市": "JP-14", "世田谷区": "JP-13", "大阪市": "JP-27", "札幌市": "JP-01",
+                    "那覇市": "JP-47", "さいたま市": "JP-11", "京都市": "JP-26"}
+
+
+def test_the_store_speaks_japanese(store: dict[str, pa.Table]) -> None:
+    customers = store["customers"].to_pandas()
+    for column in ("first_name", "last_name", "city"):
+        assert customers[column].map(lambda text: bool(_JAPANESE.search(text))).all(), column
+    kana_only = customers.first_name.str.fullmatch(r"[\u3040-\u30ffー]+")
+    assert 0 < kana_only.mean() < 0.5  # most given names in kanji, some in kana
+    for city, region in _CITY_PREFECTURE.items():
+        assert set(customers.region[customers.city == city]) == {region}, city
+    assert customers.email.str.fullmatch(r"customer\d+@example\.jp").all()  # still ASCII
+
+
+def test_product_titles_are_japanese_and_keys_stay_ascii_slugs(
+    store: dict[str, pa.Table],
+) -> None:
+    products = store["products"].to_pandas()
+    assert products.title.map(lambda text: bool(_JAPANESE.search(text))).all()
+    assert "ビタミンC美容液" in set(products.title)
+    lines = store["order_lines"].to_pandas()
+    for column in ("product_type", "product_line"):
+        assert products[column].str.fullmatch(r"[a-z_]+").all(), column
+    assert lines.sku.str.fullmatch(r"[A-Z]{2}-[A-Z]{3}-\d{3}").all()
+    tags = {tag for row in products.tags for tag in row}
+    assert {"serum", "refill", "bestseller", "new"} <= tags
+    assert all(re.fullmatch(r"[a-z]+", tag) for tag in tags)

@@ -112,7 +112,7 @@ def test_a_managers_session(page: Page, server: Server) -> None:
     text = Path(download.value.path()).read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == expected
-    assert {r["customer_id"] for r in rows} == set(
+    assert {r["Customer ID"] for r in rows} == set(
         ws.members("repeat-customers", DAY).column("customer_id").to_pylist())
 
     # Found in the list; then in Japanese.

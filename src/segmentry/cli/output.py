@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from segmentry.errors import QueryError, SegmentryError
+from segmentry.exports import to_csv
 
 __all__ = [
     "console",
@@ -65,20 +66,26 @@ def render_value(value: Any) -> str:
 
 
 def print_rows(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str = "table", title: str = ""
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str = "table",
+    title: str = "",
+    *,
+    bom: bool = False,
 ) -> None:
-    """Print rows as a rich table, CSV or JSON (one function for every list command)."""
+    """Print rows as a rich table, CSV or JSON (one function for every list command).
+
+    CSV is written as :func:`segmentry.exports.to_csv` writes it (the web's downloads too);
+    ``bom`` starts it with a UTF-8 byte-order mark so that Excel reads it as UTF-8.
+    """
     if fmt == "json":
         sys.stdout.write(json.dumps([{c: row.get(c) for c in columns} for row in rows],
                                     default=render_value, ensure_ascii=False, indent=1) + "\n")
         return
     if fmt == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([render_value(row.get(c)) for c in columns])
+        sys.stdout.flush()
+        sys.stdout.buffer.write(to_csv(rows, columns, bom=bom))
+        sys.stdout.buffer.flush()
         return
     table = Table(title=title or None, show_lines=False)
     for column in columns:

@@ -18,6 +18,7 @@ from segmentry.cli.output import (
 )
 from segmentry.cli.shopify import sync_segment_command
 from segmentry.cli.state import WorkspaceOption, open_workspace
+from segmentry.exports import MEMBER_COLUMNS, METRIC_COLUMNS, metric_rows
 
 __all__ = ["app"]
 
@@ -190,14 +191,33 @@ def explain(
     console.print(sql, markup=False, highlight=False)
 
 
+Bom = Annotated[bool, typer.Option(
+    "--bom", help="With --format csv: start with a UTF-8 byte-order mark (for Excel).")]
+
+
 @app.command("members")
 def members(
-    name: Name, as_of: Day = None, workspace: WorkspaceOption = None, fmt: Format = "table"
+    name: Name, as_of: Day = None, workspace: WorkspaceOption = None, fmt: Format = "table",
+    bom: Bom = False,
 ) -> None:
-    """Members of a segment on a day."""
+    """Members of a segment on a day: contact details, orders, amount spent, first and last
+    order dates, tags, email consent, LINE linked."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        table = ws.members(name, as_of.date() if as_of else None)
-    print_rows(table.to_pylist(), table.column_names, fmt)
+        rows, _ = ws.member_details(name, as_of.date() if as_of else None)
+    print_rows(rows, MEMBER_COLUMNS, fmt, bom=bom)
+
+
+@app.command("metrics")
+def metrics(
+    name: Name,
+    as_of: Annotated[dt.datetime | None, typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="The last day to show (default: all days).")] = None,
+    workspace: WorkspaceOption = None, fmt: Format = "table", bom: Bom = False,
+) -> None:
+    """A segment's daily metrics, one row per day of its history."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        rows = metric_rows(ws.metrics(name), as_of.date() if as_of else None)
+    print_rows(rows, METRIC_COLUMNS, fmt, bom=bom)
 
 
 @app.command("history")

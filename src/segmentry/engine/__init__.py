@@ -47,12 +47,14 @@ def connect(url: str, *, memory_limit: str | None = None) -> BaseBackend:
         text = str(e)
         if "lock" in text.lower() and url.startswith("duckdb"):
             raise WorkspaceError(
-                f"The warehouse {url} is open for writing in another process.",
+                "The warehouse {url} is open for writing in another process.",
                 code="warehouse_locked",
+                params={"url": url},
                 hint="DuckDB allows one writer: stop the other segmentry process "
                 "(see `segmentry runs`) and try again.",
             ) from e
-        raise EngineError(f"Cannot open the warehouse {url}: {text}") from e
+        raise EngineError("Cannot open the warehouse {url}: {text}",
+                          params={"url": url, "text": text}) from e
 
 
 def _setting(name: str, value: str) -> sge.Expression:
@@ -102,7 +104,8 @@ def transaction(con: BaseBackend) -> Iterator[None]:
     """Run the enclosed warehouse writes atomically (DDL included, on both engines)."""
     begin = _TRANSACTIONS.get(engine_name(con))
     if begin is None:
-        raise EngineError(f"Transactions are not supported on the {engine_name(con)} engine.")
+        raise EngineError("Transactions are not supported on the {engine} engine.",
+                          params={"engine": engine_name(con)})
     with begin(con):
         yield
 

@@ -30,7 +30,7 @@ from typing import Any, cast
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from segmentry.errors import QueryError
+from segmentry.errors import QueryError, Text, or_list
 from segmentry.language import ast
 from segmentry.language.catalog import call_form_operator
 from segmentry.language.normalize import normalize
@@ -231,7 +231,8 @@ class _Builder:
             return ast.DateValue(dt.date.fromisoformat(text), pos=pos)
         except ValueError:
             raise QueryError(
-                f"{text} is not a calendar date",
+                "{text} is not a calendar date",
+                params={"text": text},
                 code="invalid_date",
                 query=self.text,
                 line=pos.line,
@@ -272,6 +273,8 @@ _OPERATORS = {
     "_STARTS": "STARTS WITH",
     "_MATCHES": "MATCHES",
 }
+# The words (not symbols or keywords) a user reads in an "expected …" list: translated.
+_WORDS = {_VALUE, _OPERATOR, "a name", "true or false", "the end of the query"}
 # Terminal → what the user reads. The order here is the order of the words in the message.
 _EXPECTED: dict[str, str] = {
     "NAME": "a name",
@@ -303,6 +306,8 @@ _HINTS: dict[str, str] = {
     "\u201d": "Strings use straight single quotes: 'like this'.",
     "¥": "Write an amount as a plain number: ¥10,000 or 10,000円 as 10000.",
     "円": "Write an amount as a plain number: ¥10,000 or 10,000円 as 10000.",
+    "offset": "A date offset is written -30d (30 days ago), -2w, -3m, -1y or 30_days_ago.",
+    "thousands": "Write numbers without thousands separators: 10000, not 10,000.",
 }
 
 
@@ -319,12 +324,15 @@ def _syntax_error(text: str, error: UnexpectedInput) -> QueryError:
         if previous is None:
             message = "the query is empty: expected a condition such as number_of_orders >= 2"
         else:
-            message = f"expected {expected} after {_quote(previous)} but found the end of the query"
-        return QueryError(message, code="syntax", query=text, line=line, column=column)
-    where = f"after {_quote(previous)}" if previous is not None else "at the start of the query"
+            message = "expected {expected} after {previous} but found the end of the query"
+        return QueryError(message, code="syntax", query=text, line=line, column=column,
+                          params={"expected": expected, "previous": _quote(previous or "")})
+    where = (Text("after {previous}", {"previous": _quote(previous)}) if previous is not None
+             else Text("at the start of the query"))
     pair = f"{previous}{token}" if previous is not None else ""
     return QueryError(
-        f"unexpected {_quote(token)} {where}: expected {expected}",
+        "unexpected {token} {where}: expected {expected}",
+        params={"token": _quote(token), "where": where, "expected": expected},
         code="syntax",
         query=text,
         line=cast(int, token.line),
@@ -338,9 +346,9 @@ def _offset_hint(previous: Token | None, token: Token) -> str | None:
     """``5days``, ``30 d``: a date offset written the wrong way; ``10,000``: a thousands
     separator."""
     if previous is not None and previous.type == "NUMBER" and token.type == "NAME":
-        return "A date offset is written -30d (30 days ago), -2w, -3m, -1y or 30_days_ago."
+        return _HINTS["offset"]
     if previous is not None and previous.type == "NUMBER" and token.type == "_COMMA":
-        return "Write numbers without thousands separators: 10000, not 10,000."
+        return _HINTS["thousands"]
     return None
 
 
@@ -378,11 +386,12 @@ def _bad_character(text: str, error: UnexpectedCharacters) -> QueryError:
             line=error.line,
             column=error.column,
             end_column=error.column + rest,
-            hint=r"Close the string with '; write \' for a quote inside it.",
+            hint="Close the string with '; write \\' for a quote inside it.",
         )
     expected = _describe_expected(set(error.allowed or ()))
     return QueryError(
-        f"unexpected character {char!r}: expected {expected}",
+        "unexpected character {char!r}: expected {expected}",
+        params={"char": char, "expected": expected},
         code="syntax",
         query=text,
         line=error.line,
@@ -391,7 +400,7 @@ def _bad_character(text: str, error: UnexpectedCharacters) -> QueryError:
     )
 
 
-def _describe_expected(terminals: set[str]) -> str:
+def _describe_expected(terminals: set[str]) -> str | Text:
     words: list[str] = []
     operators = len(terminals & _OPERATORS.keys()) > 1
     for terminal, word in _EXPECTED.items():
@@ -404,8 +413,8 @@ def _describe_expected(terminals: set[str]) -> str:
     if _VALUE in words:  # lists are values too
         words = [w for w in words if w not in ("true or false", "'('")]
     if not words:
-        return "something else"
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+        return Text("something else")
+    return or_list([Text(word) if word in _WORDS else word for word in words])
 
 
 def _end_position(text: str) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, TypeVar
 
-from segmentry.errors import QueryError
+from segmentry.errors import QueryError, Text, or_list
 from segmentry.language import ast
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, ArgumentSpec, Kind
 from segmentry.language.parser import parse
@@ -136,17 +136,19 @@ class _Resolver:
         if name in FUNCTIONS:
             return self._error(
                 pos,
-                f"{name} is a function, not an attribute",
+                "{name} is a function, not an attribute",
                 code="unknown_attribute",
-                hint=f"Write {name}(tag: 'serum') = true or {name} MATCHES (tag = 'serum').",
+                hint="Write {name}(tag: 'serum') = true or {name} MATCHES (tag = 'serum').",
+                params={"name": name},
             )
         guess = closest(name, ATTRIBUTES)
         return self._error(
             pos,
-            f"unknown attribute {name!r}",
+            "unknown attribute {name!r}",
             code="unknown_attribute",
             suggestion=guess,
             hint=_did_you_mean(guess, "docs/segment-language.md lists every attribute."),
+            params={"name": name, "guess": guess},
         )
 
     # ------------------------------------------------------------ functions
@@ -163,17 +165,19 @@ class _Resolver:
         if node.name in ATTRIBUTES:
             return self._error(
                 pos,
-                f"{node.name} is an attribute, not a function",
+                "{name} is an attribute, not a function",
                 code="unknown_function",
-                hint=f"Compare it directly, e.g. {node.name} = ….",
+                hint="Compare it directly, e.g. {name} = ….",
+                params={"name": node.name},
             )
         guess = closest(node.name, FUNCTIONS)
         return self._error(
             pos,
-            f"unknown function {node.name!r}",
+            "unknown function {name!r}",
             code="unknown_function",
             suggestion=guess,
-            hint=_did_you_mean(guess, "The functions are " + ", ".join(FUNCTIONS) + "."),
+            hint=_did_you_mean(guess, "The functions are {functions}."),
+            params={"name": node.name, "guess": guess, "functions": ", ".join(FUNCTIONS)},
         )
 
     def _argument(
@@ -184,10 +188,12 @@ class _Resolver:
             guess = closest(arg.name, specs)
             raise self._error(
                 _name_pos(arg.pos, arg.name),
-                f"{function} has no argument {arg.name!r}",
+                "{function} has no argument {name!r}",
                 code="unknown_argument",
                 suggestion=guess,
-                hint=_did_you_mean(guess, f"Its arguments are {', '.join(specs)}."),
+                hint=_did_you_mean(guess, "Its arguments are {arguments}."),
+                params={"function": function, "name": arg.name, "guess": guess,
+                        "arguments": ", ".join(specs)},
             )
         value = arg.value
         if isinstance(value, ast.ListValue) and arg.op != "BETWEEN":
@@ -207,9 +213,10 @@ class _Resolver:
         if arg.op not in ("=", "!="):
             raise self._error(
                 arg.value.pos,
-                f"a list of values cannot be used with {arg.op} for {arg.name}",
+                "a list of values cannot be used with {op} for {name}",
                 code="bad_operator",
                 hint="A list means 'any of these'; use it with = (or != for 'none of these').",
+                params={"op": arg.op, "name": arg.name},
             )
         check = self._value_checker(arg.name, spec.kind, (), spec.numbers_as_text)
         return replace(arg.value, items=tuple(check(v) for v in arg.value.items))
@@ -222,13 +229,14 @@ class _Resolver:
         allowed = _OPERATORS[kind]
         if operator in allowed:
             return
-        what = _KIND_WORDS[kind][0]
-        shown = _or_list([_OPERATOR_SPELLING.get(o, o) for o in _OPERATOR_ORDER if o in allowed])
+        what = Text(_KIND_WORDS[kind][0])
+        shown = or_list([_OPERATOR_SPELLING.get(o, o) for o in _OPERATOR_ORDER if o in allowed])
         raise self._error(
             pos,
-            f"{operator} cannot be used with {name}, which is {what}",
+            "{operator} cannot be used with {name}, which is {what}",
             code="bad_operator",
-            hint=f"{name} takes {shown}.",
+            hint="{name} takes {shown}.",
+            params={"operator": operator, "name": name, "what": what, "shown": shown},
         )
 
     def _value_checker(
@@ -250,14 +258,16 @@ class _Resolver:
     def _type_mismatch(self, name: str, kind: Kind, value: ast.Value) -> QueryError:
         what, how = _KIND_WORDS[kind]
         if kind is Kind.INTEGER and isinstance(value, ast.NumberValue):
-            problem = f"{_shown(value)} is not a whole number"
+            problem = Text("{value} is not a whole number", {"value": _shown(value)})
         else:
-            problem = f"{_shown(value)} is {_value_words(value)}"
+            problem = Text("{value} is {words}",
+                           {"value": _shown(value), "words": Text(_value_words(value))})
         return self._error(
             value.pos,
-            f"{name} is {what}; {problem}",
+            "{name} is {what}; {problem}",
             code="type_mismatch",
-            hint=f"Write {how}.",
+            hint="Write {how}.",
+            params={"name": name, "what": Text(what), "problem": problem, "how": Text(how)},
         )
 
     def _enum_value(
@@ -269,10 +279,12 @@ class _Resolver:
         guess = closest(value.value, values)
         raise self._error(
             value.pos,
-            f"{value.value!r} is not a value of {name}",
+            "{value!r} is not a value of {name}",
             code="unknown_value",
             suggestion=guess,
-            hint=_did_you_mean(guess, f"Its values are {', '.join(values)}."),
+            hint=_did_you_mean(guess, "Its values are {values}."),
+            params={"value": value.value, "name": name, "guess": guess,
+                    "values": ", ".join(values)},
         )
 
     def _check_range(self, low: ast.Value, high: ast.Value, pos: ast.Position | None) -> None:
@@ -284,11 +296,10 @@ class _Resolver:
         if low_key > high_key:
             raise self._error(
                 pos,
-                f"BETWEEN {_shown(low)} AND {_shown(high)} matches nothing: "
-                "the first value is after the second",
+                "BETWEEN {low} AND {high} matches nothing: the first value is after the second",
                 code="empty_range",
-                hint=f"Write the smaller (earlier) value first: "
-                f"BETWEEN {_shown(high)} AND {_shown(low)}.",
+                hint="Write the smaller (earlier) value first: BETWEEN {high} AND {low}.",
+                params={"low": _shown(low), "high": _shown(high)},
             )
 
     # ------------------------------------------------------------ segment references
@@ -308,10 +319,11 @@ class _Resolver:
             cycle = " → ".join((*chain[chain.index(name) :], name))
             raise self._error(
                 pos,
-                f"segments refer to each other in a cycle: {cycle}",
+                "segments refer to each other in a cycle: {cycle}",
                 code="segment_cycle",
                 hint="Remove one of these references; a segment cannot contain itself.",
                 inside=False,
+                params={"cycle": cycle},
             )
         if name in self.cache:
             return self.cache[name]
@@ -319,9 +331,10 @@ class _Resolver:
         if text is None:
             raise self._error(
                 pos,
-                f"there is no segment named {name!r}",
+                "there is no segment named {name!r}",
                 code="unknown_segment",
                 hint="Segment names must be written exactly as defined (case included).",
+                params={"name": name},
             )
         anchor = self.scope.anchor or pos
         child = _Resolver(self.root, self.lookup, self.cache, _Scope(text, (*chain, name), anchor))
@@ -334,9 +347,10 @@ class _Resolver:
         except QueryError as e:
             raise self._error(
                 ast.Position(e.line, e.column, e.line, e.end_column),
-                e.message,
+                e.template,
                 code=e.code,
-                hint=e.hint,
+                hint=e.hint_template,
+                params=e.params,
             ) from None
         return self.condition(condition)
 
@@ -351,12 +365,16 @@ class _Resolver:
         suggestion: str | None = None,
         hint: str | None = None,
         inside: bool = True,
+        params: dict[str, object] | None = None,
     ) -> QueryError:
         """An error at ``pos`` in the current query, or at the reference that led into it."""
         scope = self.scope
+        params = dict(params or {})
         if scope.anchor is not None:
             if inside:
-                message = f"{_segment_place(scope, pos)}: {message}"
+                detail = Text(message, params)
+                message, params = "{place}: {detail}", {
+                    **params, "place": _segment_place(scope, pos), "detail": detail}
             pos = scope.anchor
         line, column, end_column = _span(pos, self.root)
         return QueryError(
@@ -368,6 +386,7 @@ class _Resolver:
             end_column=end_column,
             suggestion=suggestion,
             hint=hint,
+            params=params,
         )
 
 
@@ -408,10 +427,6 @@ def operators(kind: Kind, *, argument: bool = False) -> list[str]:
                                                    and op == "IS NULL")):
             result.append("NOT CONTAINS" if op == "CONTAINS" else "IS NOT NULL")
     return result
-
-
-def _or_list(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _operator_of(node: ast.Condition) -> str:
@@ -478,17 +493,19 @@ def _order_key(value: ast.Value) -> Any:
 
 
 def _did_you_mean(guess: str | None, otherwise: str) -> str:
-    return f"did you mean {guess!r}?" if guess else otherwise
+    return "did you mean {guess!r}?" if guess else otherwise
 
 
-def _segment_place(scope: _Scope, pos: ast.Position | None) -> str:
+def _segment_place(scope: _Scope, pos: ast.Position | None) -> Text:
     """``in segment 'b' (reached through 'a' → 'b'), line 1, column 5 of its query``."""
-    place = f"in segment {scope.chain[-1]!r}"
+    params: dict[str, object] = {"segment": scope.chain[-1], "chain": " → ".join(scope.chain)}
+    template = "in segment {segment!r}"
     if len(scope.chain) > 1:
-        place += f" (reached through {' → '.join(scope.chain)})"
+        template += " (reached through {chain})"
     if pos is not None:
-        place += f", line {pos.line}, column {pos.column} of its query"
-    return place
+        template += ", line {line}, column {column} of its query"
+        params |= {"line": pos.line, "column": pos.column}
+    return Text(template, params)
 
 
 def _name_pos(pos: ast.Position | None, name: str) -> ast.Position | None:

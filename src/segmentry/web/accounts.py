@@ -135,7 +135,8 @@ def add_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User
     ensure_tables(engine)
     email = email.strip().lower()
     if not _EMAIL.match(email):
-        raise AccountError(f"{email!r} is not an email address.", code="bad_email")
+        raise AccountError("{email!r} is not an email address.", code="bad_email",
+                           params={"email": email})
     if len(password) < 8:
         raise AccountError("Passwords need at least 8 characters.", code="weak_password")
     values = {"password_hash": _hasher.hash(password), "shop_id": shop_id}
@@ -210,8 +211,9 @@ def create_token(engine: sa.Engine, email: str, name: str) -> str:
             sa.select(users.c.id).where(users.c.email == email.strip().lower())
         ).scalar()
         if user_id is None:
-            raise AccountError(f"There is no user {email!r}.", code="unknown_user",
-                               hint="Add one with `segmentry users add EMAIL`.")
+            raise AccountError("There is no user {email!r}.", code="unknown_user",
+                               hint="Add one with `segmentry users add EMAIL`.",
+                               params={"email": email})
         token = new_secret("sgt_")
         conn.execute(
             api_tokens.insert().values(

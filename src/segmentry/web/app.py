@@ -41,6 +41,7 @@ from segmentry.web.deps import (
     language_of,
     template_environment,
 )
+from segmentry.web.messages import error_body
 from segmentry.web.routes import ROUTERS
 from segmentry.workspace import Workspace
 
@@ -172,7 +173,7 @@ async def _segmentry_error(request: Request, error: Exception) -> Response:
     status = _status_of(error)
     if status >= 500:
         log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-    return _error_response(request, error.to_dict(), status)
+    return _error_response(request, error_body(error, language_of(request)), status)
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:
@@ -182,27 +183,35 @@ async def _validation_error(request: Request, error: Exception) -> Response:
         for e in error.errors()
     ]
     first = details[0] if details else {"where": "", "problem": "invalid"}
-    body = {
-        "code": "bad_parameter",
-        "message": f"{first['where']}: {first['problem']}",
-        "hint": None,
-        "details": details,
-    }
+    shown = SegmentryError("{where}: {problem}", code="bad_parameter", params=first)
+    body = {**error_body(shown, language_of(request)), "details": details}
     return _error_response(request, body, 422)
+
+
+# The HTTP errors Starlette raises itself (no such route, wrong method), in the catalogue's words.
+_HTTP_ERRORS = {
+    404: ("not_found", "This page does not exist.",
+          "Check the address, or go back to the overview."),
+    405: ("method_not_allowed", "This address does not accept {method} requests.", None),
+    0: ("http", "The request was refused ({status}).", None),  # any other status
+}
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http")
-    body = {"code": code, "message": str(error.detail), "hint": None}
-    return _error_response(request, body, error.status_code)
+    code, message, hint = _HTTP_ERRORS.get(error.status_code, _HTTP_ERRORS[0])
+    shown = SegmentryError(message, code=code, hint=hint,
+                           params={"method": request.method, "status": error.status_code})
+    response = _error_response(request, error_body(shown, language_of(request)),
+                               error.status_code)
+    response.headers.update(error.headers or {})  # e.g. Allow on a 405
+    return response
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
     log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-    body = {
-        "code": "internal",
-        "message": "Something went wrong on our side.",
-        "hint": "The error was logged; try again, or report it with the time it happened.",
-    }
-    return _error_response(request, body, 500)
+    shown = SegmentryError(
+        "Something went wrong on our side.", code="internal",
+        hint="The error was logged; try again, or report it with the time it happened.",
+    )
+    return _error_response(request, error_body(shown, language_of(request)), 500)

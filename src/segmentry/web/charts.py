@@ -46,6 +46,23 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     return {**_LAYOUT, "title": {"text": title, "x": 0, "font": {"size": 14}}, **extra}
 
 
+def _date_axis(_: Callable[[str], str]) -> dict[str, Any]:
+    """A date x axis labelled in the reader's language (Plotly draws English month names).
+
+    The formats are d3-time-format patterns from the catalogue: ``6月12日`` / ``2025年6月`` in
+    Japanese, ``Jun 12`` / ``Jun 2025`` in English; ``dtickrange`` picks one by the tick spacing.
+    """
+    return {
+        **_LAYOUT["xaxis"],
+        "type": "date",
+        "tickformatstops": [
+            {"dtickrange": [None, "M1"], "value": _("%b %-d")},
+            {"dtickrange": ["M1", None], "value": _("%b %Y")},
+        ],
+        "hoverformat": _("%-d %b %Y"),
+    }
+
+
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -85,7 +102,8 @@ def metric_figures(
             "data": [{"type": "scatter", "mode": "lines", "x": days, "y": values,
                       "line": {"color": _COLOR, "width": 2}, "name": _(title),
                       "hovertemplate": f"%{{x}}<br>{prefix}%{{y:{tick}}}<extra></extra>"}],
-            "layout": _layout(_(title), yaxis=_axis(tick, prefix), **_day_marker(day)),
+            "layout": _layout(_(title), xaxis=_date_axis(_), yaxis=_axis(tick, prefix),
+                              **_day_marker(day)),
         })
     if not compact:
         figures.append({
@@ -97,7 +115,8 @@ def metric_figures(
                  "marker": {"color": "#dc2626"}},
             ],
             "layout": _layout(_("Joined and left per day"), barmode="relative",
-                              showlegend=True, **_day_marker(day)),
+                              showlegend=True, xaxis=_date_axis(_),
+                              **_day_marker(day)),
         })
     return figures
 

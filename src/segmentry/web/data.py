@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import pandas as pd
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from segmentry import exports
 from segmentry import state as state_tables
 from segmentry.attribute_values import field_of, matching, store_values
 from segmentry.errors import SegmentError
@@ -48,11 +47,13 @@ from segmentry.workspace import Workspace
 
 __all__ = [
     "SORT_KEYS",
+    "CsvLayout",
     "day_in_history",
     "day_of",
     "journey_of",
     "member_page",
     "members_csv",
+    "metrics_csv",
     "on_day",
     "preview",
     "recent_runs",
@@ -214,13 +215,14 @@ def tag_sync(ws: Workspace, name: str) -> TagSyncOut | None:
 def _computed(ws: Workspace, name: str, day: dt.date | None) -> tuple[Segment, dt.date]:
     segment = ws.segment(name)
     if segment.ledger is None or segment.computed_through is None:
-        raise SegmentError(f"Segment {name!r} has not been computed yet.", code="not_computed",
-                           hint="Run the daily pipeline first.")
+        raise SegmentError("Segment {name!r} has not been computed yet.", code="not_computed",
+                           hint="Run the daily pipeline first.", params={"name": name})
     day = day or segment.computed_through
     if day > segment.computed_through or (segment.history_start and day < segment.history_start):
         raise SegmentError(
-            f"Segment {name!r} has history from {segment.history_start} to "
-            f"{segment.computed_through}; {day} is outside it.", code="day_out_of_range",
+            "Segment {name!r} has history from {start} to {through}; {day} is outside it.",
+            code="day_out_of_range", params={"name": name, "start": segment.history_start,
+                                             "through": segment.computed_through, "day": day},
         )
     return segment, day
 
@@ -288,13 +290,38 @@ def member_page(
                       members=members)
 
 
-def members_csv(ws: Workspace, name: str, day: dt.date | None) -> tuple[bytes, dt.date]:
-    """Every member on ``day`` as CSV (UTF-8 with a header row)."""
+def members_csv(ws: Workspace, name: str, day: dt.date | None, layout: CsvLayout
+                ) -> tuple[bytes, dt.date]:
+    """Every member on ``day`` as CSV, with the columns of :data:`exports.MEMBER_COLUMNS`."""
     _, day = _computed(ws, name, day)
-    table = ws.members(name, day)
-    out = io.BytesIO()
-    pacsv.write_csv(table, out)
-    return out.getvalue(), day
+    rows, day = ws.member_details(name, day)
+    if layout.labels:  # for people: phone numbers as Japan writes them, which Excel keeps as text
+        rows = [{**row, "phone": exports.domestic_phone(row["phone"])} for row in rows]
+    headers = layout.headers(exports.MEMBER_COLUMNS)
+    return exports.to_csv(rows, exports.MEMBER_COLUMNS, headers, bom=layout.bom,
+                          yes_no=layout.yes_no), day
+
+
+def metrics_csv(ws: Workspace, name: str, day: dt.date | None, layout: CsvLayout
+                ) -> tuple[bytes, dt.date]:
+    """The segment's daily metrics through ``day`` (default: all days) as CSV."""
+    _, day = _computed(ws, name, day)
+    rows = exports.metric_rows(ws.metrics(name), day)
+    headers = layout.headers(exports.METRIC_COLUMNS)
+    return exports.to_csv(rows, exports.METRIC_COLUMNS, headers, bom=layout.bom), day
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV download is written: ``labels`` (column key → header; None: the stable keys),
+    a byte-order mark for Excel, and the words for true and false."""
+
+    labels: Callable[[str], str] | None = None
+    bom: bool = False
+    yes_no: tuple[str, str] = ("true", "false")
+
+    def headers(self, columns: tuple[str, ...]) -> list[str] | None:
+        return [self.labels(c) for c in columns] if self.labels else None
 
 
 def preview(

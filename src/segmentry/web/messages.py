@@ -8,13 +8,19 @@ Moving to ``.po`` files later is mechanical (the ids are already the English tex
 
 >>> translator("ja")("Segments"), translator("en")("Segments"), translator("ja")("unknown id")
 ('セグメント', 'Segments', 'unknown id')
+
+Errors (:mod:`segmentry.errors`) carry an English template and params; :func:`error_text`
+shows them in the user's language, with hints about the web in place of hints about the CLI.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["EN", "JA", "LANGUAGES", "translator"]
+from segmentry.errors import SegmentryError, Text
+
+__all__ = ["BY_CODE", "EN", "ERRORS", "JA", "LANGUAGES", "WEB_HINTS", "error_body", "error_text",
+           "translator"]
 
 LANGUAGES = ("ja", "en")
 
@@ -250,6 +256,29 @@ JA: dict[str, str] = {
         "このキーは別のセグメントが使っています。別のキーにしてください。",
     "No sample while the query has an error: fix it to see matching customers.":
         "条件にエラーがあるためサンプルはありません。条件を直すと該当する顧客が表示されます。",
+    # CSV downloads (column headers in the user's language)
+    "Download daily metrics (CSV)": "日次指標をCSVでダウンロード",
+    "Customer ID": "顧客ID",
+    "Last name": "姓",
+    "First name": "名",
+    "Phone": "電話番号",
+    "Number of orders": "注文回数",
+    "Amount spent": "累計購入金額",
+    "First order date": "初回購入日",
+    "Last order date": "最終購入日",
+    "Tags": "タグ",
+    "Email consent": "メール配信の同意",
+    "LINE linked": "LINE連携",
+    "Average orders": "平均注文回数",
+    "Purchase interval (days)": "購入間隔（日）",
+    "Revenue": "売上",
+    "Orders that day": "当日の注文数",
+    "yes": "はい",
+    "no": "いいえ",
+    # date formats of chart axes (d3-time-format patterns)
+    "%b %-d": "%-m月%-d日",
+    "%b %Y": "%Y年%-m月",
+    "%-d %b %Y": "%Y年%-m月%-d日",
 }
 
 # English text for the ids that are keys rather than English (metric keys, run statuses).
@@ -275,3 +304,307 @@ def translator(lang: str) -> Callable[[str], str]:
         return catalog.get(message, message)
 
     return translate
+
+
+# ---------------------------------------------------------------- errors
+# The errors of :mod:`segmentry.errors` carry an English template and params; the web shows
+# them in the request's language: ``ERRORS`` maps each template (and each word a template's
+# params carry, such as "a whole number") to Japanese. ``tests/web/test_messages.py`` finds every
+# template the web can raise and fails when one is missing here.
+ERRORS: dict[str, str] = {
+    # lists of words
+    "{first} or {second}": "{first} または {second}",
+    "{first}, {rest}": "{first}、{rest}",
+    # segments
+    "There is no segment named {name!r}.": "「{name}」というセグメントはありません。",
+    "Did you mean {guess!r}?": "「{guess}」のことですか？",
+    "A segment named {name!r} already exists.": "「{name}」というセグメントはすでにあります。",
+    "Segment {name!r} is used by {users}.":
+        "セグメント「{name}」は {users} の条件で使われています。",
+    "Edit or remove those segments first.": "先にそれらのセグメントを編集または削除してください。",
+    "Segment {name!r} is computed through {through}; {day} is in the future for it.":
+        "セグメント「{name}」は {through} まで計算済みです。{day} はまだ計算されていません。",
+    "Segment {name!r} has not been computed yet.": "セグメント「{name}」はまだ計算されていません。",
+    "Segment {name!r} has history from {start} to {through}; {day} is outside it.":
+        "セグメント「{name}」の履歴は {start} から {through} までです。{day} はその範囲外です。",
+    "Segment {name!r} is already computed through {through}; "
+    "cannot run for the earlier day {day}.":
+        "セグメント「{name}」は {through} まで計算済みのため、"
+        "それより前の {day} は実行できません。",
+    # runs, workspace, engine
+    "The run for {day} failed: {detail}": "{day} の実行に失敗しました: {detail}",
+    "The workspace {folder} is busy: {who}.": "ワークスペースは使用中です（{who}）。",
+    "The warehouse {url} is open for writing in another process.":
+        "分析データベースは別の処理が書き込み中です。",
+    "Cannot open the warehouse {url}: {text}": "分析データベースを開けません: {text}",
+    "Transactions are not supported on the {engine} engine.":
+        "{engine} エンジンはトランザクションに対応していません。",
+    # accounts and forms
+    "{email!r} is not an email address.": "「{email}」はメールアドレスではありません。",
+    "Passwords need at least 8 characters.": "パスワードは8文字以上にしてください。",
+    "Wrong email or password.": "メールアドレスまたはパスワードが違います。",
+    "There is no user {email!r}.": "ユーザー「{email}」はいません。",
+    "This form has expired or did not come from segmentry.":
+        "このフォームは期限切れか、segmentry から送信されたものではありません。",
+    "Reload the page and try again.": "ページを再読み込みして、もう一度お試しください。",
+    "This form has expired.": "このフォームは期限切れです。",
+    "Reload the page and sign in again.": "ページを再読み込みして、もう一度ログインしてください。",
+    "A folder name is at most 100 characters on one line.":
+        "フォルダ名は1行・100文字以内にしてください。",
+    "There is no such token.": "そのトークンはありません。",
+    # HTTP and unexpected errors (web/app.py)
+    "This page does not exist.": "このページは存在しません。",
+    "Check the address, or go back to the overview.":
+        "アドレスを確認するか、概要ページに戻ってください。",
+    "This address does not accept {method} requests.":
+        "このアドレスは {method} リクエストを受け付けません。",
+    "The request was refused ({status}).": "リクエストは受け付けられませんでした（{status}）。",
+    "{where}: {problem}": "「{where}」の値が正しくありません（{problem}）。",
+    "Something went wrong on our side.": "サーバー側で問題が発生しました。",
+    "The error was logged; try again, or report it with the time it happened.":
+        "エラーは記録されました。もう一度お試しいただくか、発生時刻を添えてご報告ください。",
+    "Sign in, or send an API token as `Authorization: Bearer <token>`.":
+        "ログインするか、APIトークンを Authorization: Bearer <token> ヘッダーで送ってください。",
+    "Create a token on the Settings page.": "APIトークンは「設定」ページで作成できます。",
+    # hints for the web (WEB_HINTS below)
+    "Open the Segments page to see every segment.":
+        "「セグメント」ページですべてのセグメントを確認できます。",
+    "Press “Run now” on the Runs page, or wait for the daily run.":
+        "「実行履歴」ページの「今すぐ実行」を押すか、日次の実行をお待ちください。",
+    "Wait for it to finish (see the Runs page); nothing was changed.":
+        "終了までお待ちください（「実行履歴」ページで確認できます）。何も変更されていません。",
+    "Another segmentry process is writing; wait for it to finish and try again.":
+        "別の segmentry の処理が書き込み中です。終わるのを待って、もう一度お試しください。",
+    "Ask the person who runs segmentry to add this user.":
+        "segmentry の管理者にこのユーザーの追加を依頼してください。",
+    "Save the segment again in the builder to recompute its history, or choose a later day.":
+        "ビルダーでセグメントを保存し直して履歴を再計算するか、後の日付を選んでください。",
+    "The condition picker lists the common attributes.":
+        "よく使う属性は「条件を追加」から選べます。",
+    # the query language: messages and hints
+    "unexpected {token} {where}: expected {expected}":
+        "{where}{token} は使えません。ここには {expected} が必要です",
+    "expected {expected} after {previous} but found the end of the query":
+        "{previous} の後に {expected} が必要ですが、条件がそこで終わっています",
+    "the query is empty: expected a condition such as number_of_orders >= 2":
+        "条件が空です。number_of_orders >= 2 のような条件を入力してください",
+    "unexpected character {char!r}: expected {expected}":
+        "文字「{char}」は使えません。ここには {expected} が必要です",
+    "after {previous}": "{previous} の後の ",
+    "at the start of the query": "先頭の ",
+    "unclosed string: the closing quote (') is missing":
+        "文字列が閉じられていません。閉じる引用符（'）がありません",
+    "Close the string with '; write \\' for a quote inside it.":
+        "文字列は ' で閉じます。文字列の中の引用符は \\' と書きます。",
+    "something else": "別の語句",
+    "a name": "属性名",
+    "a value": "値",
+    "an operator such as =, >=, BETWEEN, CONTAINS or MATCHES":
+        "=・>=・BETWEEN・CONTAINS・MATCHES などの演算子",
+    "true or false": "true または false",
+    "the end of the query": "条件の終わり",
+    "Strings use single quotes: 'like this'.": "文字列は 'このように' 一重引用符で囲みます。",
+    "Combine conditions with AND.": "条件をつなぐときは AND を使います。",
+    "Combine conditions with OR.": "どれかに当てはまる条件は OR でつなぎます。",
+    "Compare with a single '='.": "比較には「=」を1つだけ使います。",
+    "A date offset is written -30d (30 days ago), -2w, -3m, -1y or 30_days_ago.":
+        "相対日付は -30d（30日前）・-2w・-3m・-1y・30_days_ago のように書きます。",
+    "{text} is not a calendar date": "{text} は存在しない日付です",
+    "Dates are written YYYY-MM-DD, e.g. 2024-05-01.":
+        "日付は YYYY-MM-DD（例: 2024-05-01）の形式で書きます。",
+    "{name} is a function, not an attribute": "{name} は属性ではなく関数です",
+    "Write {name}(tag: 'serum') = true or {name} MATCHES (tag = 'serum').":
+        "{name}(tag: 'serum') = true または {name} MATCHES (tag = 'serum') のように書きます。",
+    "unknown attribute {name!r}": "「{name}」という属性はありません",
+    "{name} is an attribute, not a function": "{name} は関数ではなく属性です",
+    "Compare it directly, e.g. {name} = ….": "{name} = … のように直接比較します。",
+    "unknown function {name!r}": "「{name}」という関数はありません",
+    "The functions are {functions}.": "使える関数: {functions}。",
+    "{function} has no argument {name!r}": "{function} に「{name}」という引数はありません",
+    "Its arguments are {arguments}.": "使える引数: {arguments}。",
+    "a list of values cannot be used with {op} for {name}":
+        "{name} の値のリストは {op} と一緒には使えません",
+    "A list means 'any of these'; use it with = (or != for 'none of these').":
+        "リストは「いずれか」を意味します。= と使います（「どれでもない」は !=）。",
+    "{operator} cannot be used with {name}, which is {what}":
+        "{name} は{what}なので {operator} は使えません",
+    "{name} takes {shown}.": "{name} に使える演算子: {shown}。",
+    "{name} is {what}; {problem}": "{name} は{what}です。{problem}",
+    "{value} is not a whole number": "{value} は整数ではありません",
+    "{value} is {words}": "{value} は{words}です",
+    "Write {how}.": "{how}で書いてください。",
+    "{value!r} is not a value of {name}": "「{value}」は {name} の値ではありません",
+    "Its values are {values}.": "使える値: {values}。",
+    "BETWEEN {low} AND {high} matches nothing: the first value is after the second":
+        "BETWEEN {low} AND {high} は何にも当てはまりません（最初の値が後の値より大きい）",
+    "Write the smaller (earlier) value first: BETWEEN {high} AND {low}.":
+        "小さい（早い）値を先に書きます: BETWEEN {high} AND {low}。",
+    "segments refer to each other in a cycle: {cycle}":
+        "セグメントが循環して参照しています: {cycle}",
+    "Remove one of these references; a segment cannot contain itself.":
+        "どれかの参照を外してください。セグメントは自分自身を含められません。",
+    "there is no segment named {name!r}": "「{name}」というセグメントはありません",
+    "Segment names must be written exactly as defined (case included).":
+        "セグメント名は大文字・小文字も含めて定義どおりに書きます。",
+    "{place}: {detail}": "{place}: {detail}",
+    "{hint}": "{hint}",
+    "in segment {segment!r}": "セグメント「{segment}」内",
+    "in segment {segment!r} (reached through {chain})": "セグメント「{segment}」内（{chain} 経由）",
+    "in segment {segment!r}, line {line}, column {column} of its query":
+        "セグメント「{segment}」の条件 {line}行{column}列",
+    "in segment {segment!r} (reached through {chain}), line {line}, column {column} of its query":
+        "セグメント「{segment}」（{chain} 経由）の条件 {line}行{column}列",
+    # kinds of values (the resolver's words)
+    "a whole number": "整数",
+    "a whole number such as 3": "3 のような整数",
+    "a number": "数値",
+    "a number such as 2.5": "2.5 のような数値",
+    "an amount of money": "金額",
+    "an amount such as 5000 or 49.90": "5000 や 49.90 のような金額",
+    "a date": "日付",
+    "a date: 2024-05-01, -30d, -2w, -3m, -1y, 30_days_ago, today":
+        "2024-05-01・-30d・-2w・-3m・-1y・30_days_ago・today のような日付",
+    "a text value": "文字列",
+    "text in single quotes, such as 'instagram'": "'instagram' のように一重引用符で囲んだ文字列",
+    "one of a fixed set of values": "決まった値のどれか",
+    "one of its values in single quotes": "一重引用符で囲んだ決まった値",
+    "a list of text values": "文字列のリスト",
+    "text in single quotes, such as 'vip'": "'vip' のように一重引用符で囲んだ文字列",
+    "the segments a customer is in": "顧客が属するセグメント",
+    "a segment name in single quotes": "一重引用符で囲んだセグメント名",
+    # segment names and keys
+    "{key!r} is not a usable segment key.": "「{key}」はセグメントのキーに使えません。",
+    "A key is used in URLs and Shopify tags: use letters a-z, digits, '-', '_' or '.', "
+    "starting with a letter or digit, at most {limit} characters.":
+        "キーはURLとShopifyタグに使われます。半角英小文字・数字・「-」「_」「.」を使い、"
+        "英数字で始め、{limit}文字以内にしてください。",
+    "A segment needs a name.": "セグメントには名前が必要です。",
+    "Give it a name people will recognise, e.g. 美容液リピーター or Serum repeaters.":
+        "見てわかる名前を付けてください（例: 美容液リピーター）。",
+    "The segment name is {length} characters long; at most {limit} fit.":
+        "セグメント名が{length}文字あります。{limit}文字以内にしてください。",
+    "Shorten it; the description can say more.": "短くしてください。詳しくは説明欄に書けます。",
+    "The segment name contains a line break or another invisible character.":
+        "セグメント名に改行などの見えない文字が含まれています。",
+    "Use one line of visible text.": "1行の文字で入力してください。",
+    "A segment with the key {key!r} already exists.": "キー「{key}」のセグメントはすでにあります。",
+    "Choose another key, or change that segment instead.":
+        "別のキーにするか、そのセグメントを編集してください。",
+    "Choose another name; each segment's name must be different.":
+        "別の名前にしてください。セグメント名は重複できません。",
+    # query input (full-width text, amounts) and suggestions
+    "Strings use straight single quotes: 'like this'.":
+        "文字列は半角のシングルクォートで囲みます: 'このように'。",
+    "Write an amount as a plain number: ¥10,000 or 10,000円 as 10000.":
+        "金額は数字だけで書きます: ¥10,000 や 10,000円 は 10000。",
+    "Write numbers without thousands separators: 10000, not 10,000.":
+        "数字は桁区切りなしで書きます: 10,000 ではなく 10000。",
+    "There are no values to suggest for this name.": "この項目には候補になる値がありません。",
+    "Values are suggested for text attributes and arguments.":
+        "値の候補は文字列の項目と引数で表示されます。",
+    "a true/false value": "true/false の値",
+    "a list": "リスト",
+}
+
+# Hints that speak of the CLI, by their English template → what a web user can do instead
+# (None: no hint; the builder offers the "did you mean" suggestion as a button).
+WEB_HINTS: dict[str, str | None] = {
+    "See `segmentry segments list`.": "Open the Segments page to see every segment.",
+    "Run `segmentry run` for that day first.":
+        "Press “Run now” on the Runs page, or wait for the daily run.",
+    "Run `segmentry run`.": "Press “Run now” on the Runs page, or wait for the daily run.",
+    "Run the daily pipeline first.": "Press “Run now” on the Runs page, or wait for the daily run.",
+    "Wait for it to finish (see `segmentry runs`); nothing was changed.":
+        "Wait for it to finish (see the Runs page); nothing was changed.",
+    "DuckDB allows one writer: stop the other segmentry process (see `segmentry runs`) and "
+    "try again.": "Another segmentry process is writing; wait for it to finish and try again.",
+    "Add one with `segmentry users add EMAIL`.":
+        "Ask the person who runs segmentry to add this user.",
+    "Recompute history with `segmentry segments edit` or run a later day.":
+        "Save the segment again in the builder to recompute its history, or choose a later day.",
+    "docs/segment-language.md lists every attribute.":
+        "The condition picker lists the common attributes.",
+    "Create a token with `segmentry tokens create EMAIL`.": "Create a token on the Settings page.",
+    "did you mean {guess!r}?": None,
+}
+# Errors raised outside what the web reaches today (Shopify, imports, config) have no template
+# entries yet; should one reach a page, the reader still gets the gist, by its code.
+BY_CODE: dict[str, str] = {
+    "invalid_token":
+        "Shopifyがアクセストークンを受け付けませんでした（無効・取り消し・期限切れ）。",
+    "missing_scopes": "アクセストークンに必要な権限（スコープ）がありません。",
+    "access_denied": "Shopifyがアクセスを拒否しました。",
+    "throttled": "Shopifyへのリクエストが制限されています。しばらくしてからお試しください。",
+    "unavailable": "Shopifyに接続できません。しばらくしてからお試しください。",
+    "graphql": "Shopifyがリクエストを受け付けませんでした。",
+    "bulk_failed": "Shopifyの一括処理が失敗しました。",
+    "uninstalled": "segmentry アプリがショップからアンインストールされています。",
+    "not_connected": "このワークスペースはShopifyに接続されていません。",
+    "clear_incomplete": "Shopifyが一部のタグ削除を拒否しました。",
+    "segment_refused": "Shopifyがセグメントの作成を拒否しました。",
+    "tag_taken": "このタグはすでに別のセグメントで使われています。",
+    "tag_in_use": "このタグは segmentry の管理外の顧客にすでに付いています。",
+    "not_bound": "このセグメントはShopifyのタグと連携していません。",
+    "not_shopify_expressible": "この条件はShopifyのセグメント言語では表せません。",
+    "secrets": "Shopifyの接続情報を読み取れません。",
+    "secrets_permissions": "Shopifyの接続情報のファイルを他のユーザーが読める状態です。",
+    "import": "ファイルを取り込めませんでした。",
+    "config": "ワークスペースの設定に問題があります。",
+    "workspace": "ワークスペースを開けません。",
+    "engine": "分析データベースでエラーが発生しました。",
+}
+# A Japanese error whose template is missing above (a bug the tests look for) still reads Japanese.
+_UNKNOWN_ERROR = "処理できませんでした（エラーコード: {code}）。"
+
+
+def _error_words(lang: str) -> Callable[[str], str | None]:
+    """Template → the web's text in ``lang`` (None: not in the catalogue)."""
+
+    def translate(template: str) -> str | None:
+        if template in WEB_HINTS and WEB_HINTS[template] is None:
+            return None
+        template = WEB_HINTS.get(template) or template
+        if lang != "ja":
+            return template
+        return ERRORS.get(template) or JA.get(template)
+
+    return translate
+
+
+def error_text(error: SegmentryError, lang: str) -> tuple[str, str | None]:
+    """The message and hint of ``error`` for a web user reading ``lang``.
+
+    >>> e = SegmentryError("There is no segment named {name!r}.", code="unknown_segment",
+    ...                    hint="See `segmentry segments list`.", params={"name": "vip"})
+    >>> message, hint = error_text(e, "ja")
+    >>> message
+    '「vip」というセグメントはありません。'
+    >>> hint
+    '「セグメント」ページですべてのセグメントを確認できます。'
+    >>> error_text(e, "en")
+    ("There is no segment named 'vip'.", 'Open the Segments page to see every segment.')
+    """
+    translate = _error_words(lang)
+    message = _shown(error.template, error, translate)
+    if message is None:
+        message = BY_CODE.get(error.code) or _UNKNOWN_ERROR.format(code=error.code)
+    return message, _shown(error.hint_template, error, translate)
+
+
+def _shown(template: str | None, error: SegmentryError,
+           translate: Callable[[str], str | None]) -> str | None:
+    """``template`` filled in with the error's params in the reader's language (None: no
+    template, or none in that language; a missing hint is left out rather than shown in
+    English)."""
+    if template is None or translate(template) is None:
+        return None
+    if error.params:
+        return Text(template, error.params).render(translate)
+    return translate(template)
+
+
+def error_body(error: SegmentryError, lang: str) -> dict[str, object]:
+    """``error.to_dict()`` (the API's error shape) with its message and hint in ``lang``."""
+    body = error.to_dict()
+    body["message"], body["hint"] = error_text(error, lang)
+    return body

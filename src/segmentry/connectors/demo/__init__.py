@@ -15,6 +15,11 @@ pull orders forward and December is busy; some orders are cancelled or refunded;
 of the customers link LINE (tag 'line') and big spenders get the 'vip' tag. With the default
 parameters a million customers place about 3 million orders with about 7 million lines.
 
+It speaks Japanese, as a Japanese store's data does: product titles (「ビタミンC美容液」),
+customers' family and given names in kanji and kana (佐藤 結衣, 山本 カナ) and cities (横浜市);
+the keys queries use — product lines, product types, tags, SKUs, channels, prefecture codes
+(JP-14) — stay ASCII slugs.
+
 The numbers behind all this are the named constants in
 :mod:`segmentry.connectors.demo.parameters`. The package's other modules,
 in the order they run: :mod:`~segmentry.connectors.demo.shop` (catalog, touchpoints and calendar

@@ -16,7 +16,7 @@ from segmentry.segment_names import free_display_name, free_key
 from segmentry.templates import TEMPLATES
 from segmentry.web import data, folders
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
-from segmentry.web.messages import translator
+from segmentry.web.messages import error_body, translator
 from segmentry.web.schemas import (
     ErrorBody,
     Picker,
@@ -184,5 +184,5 @@ def save(
     except SegmentryError as e:
         form = {"name": name, "key": key, "query": query, "description": description,
                 "folder": folder, "editing": editing}
-        return _builder(page, ws, lang, form, e.to_dict())
+        return _builder(page, ws, lang, form, error_body(e, lang))
     return RedirectResponse(f"/segments/{quote(segment.key)}", status_code=303)

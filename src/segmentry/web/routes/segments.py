@@ -4,7 +4,7 @@ API to create, change and remove segments."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -12,7 +12,8 @@ from fastapi.responses import RedirectResponse
 
 from segmentry.web import data, folders
 from segmentry.web.charts import metric_figures, sparkline_points
-from segmentry.web.deps import Page, WorkspaceDep, require_user, web_state
+from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
+from segmentry.web.messages import translator
 from segmentry.web.schemas import (
     ErrorBody,
     Folder,
@@ -128,15 +129,58 @@ def members_json(request: Request, ws: WorkspaceDep, name: str, day: Day = None,
     return data.member_page(ws, name, day, q, page, per_page, web_state(request).cache)
 
 
-@router.get("/segments/{name}/members.csv",
-            responses={**_ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV"}},
-            summary="Every member on a day as CSV", response_class=Response)
-def members_csv(ws: WorkspaceDep, name: str, day: Day = None) -> Response:
-    body, day = data.members_csv(ws, name, day)
-    filename = f"{name}-{day.isoformat()}.csv"
+# CSV downloads: stable English column keys by default (scripts); the pages' links ask for
+# headers in the reader's language and, in Japanese, a byte-order mark so Excel reads UTF-8.
+Bom = Annotated[bool, Query(description="Start the file with a UTF-8 byte-order mark (Excel "
+                                        "needs it to read Japanese text).")]
+Headers = Annotated[Literal["keys", "labels"], Query(
+    description="keys: stable English column names; labels: headers in the user's language.")]
+_CSV: dict[int | str, dict[str, Any]] = {
+    **_ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV"}}
+# Column key → header shown to a person (through the catalogue).
+MEMBER_HEADERS = {
+    "customer_id": "Customer ID", "last_name": "Last name", "first_name": "First name",
+    "email": "Email", "phone": "Phone", "orders": "Number of orders",
+    "amount_spent": "Amount spent", "first_order_date": "First order date",
+    "last_order_date": "Last order date", "tags": "Tags", "email_consent": "Email consent",
+    "line_linked": "LINE linked",
+}
+METRIC_HEADERS = {
+    "day": "Day", "customers": "Customers", "joined": "Joined", "left": "Left",
+    "repeat_rate": "Repeat rate", "ltv": "LTV", "aov": "AOV", "avg_orders": "Average orders",
+    "purchase_interval": "Purchase interval (days)", "revenue": "Revenue",
+    "orders": "Orders that day",
+}
+
+
+def _layout(lang: str, headers: str, bom: bool, names: dict[str, str]) -> data.CsvLayout:
+    if headers == "keys":
+        return data.CsvLayout(bom=bom)
+    _ = translator(lang)
+    return data.CsvLayout(labels=lambda key: _(names[key]), bom=bom,
+                          yes_no=(_("yes"), _("no")))
+
+
+def _csv(body: bytes, filename: str) -> Response:
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"
     })
+
+
+@router.get("/segments/{name}/members.csv", responses=_CSV, response_class=Response,
+            summary="Every member on a day as CSV (name, contact, orders, spend, consent)")
+def members_csv(ws: WorkspaceDep, lang: Lang, name: str, day: Day = None, bom: Bom = False,
+                headers: Headers = "keys") -> Response:
+    body, day = data.members_csv(ws, name, day, _layout(lang, headers, bom, MEMBER_HEADERS))
+    return _csv(body, f"{name}-{day.isoformat()}.csv")
+
+
+@router.get("/segments/{name}/metrics.csv", responses=_CSV, response_class=Response,
+            summary="The segment's daily metrics as CSV (through a day; default: all days)")
+def metrics_csv(ws: WorkspaceDep, lang: Lang, name: str, day: Day = None, bom: Bom = False,
+                headers: Headers = "keys") -> Response:
+    body, day = data.metrics_csv(ws, name, day, _layout(lang, headers, bom, METRIC_HEADERS))
+    return _csv(body, f"{name}-metrics-{day.isoformat()}.csv")
 
 
 @router.get("/segments/{name}", include_in_schema=False)
