@@ -33,12 +33,12 @@ from ibis.backends import BaseBackend
 
 from segmentry.engine import Scratch
 from segmentry.language.asof import orders_as_of
-from segmentry.membership import changes, stretches
+from segmentry.membership import changes
 
 if TYPE_CHECKING:
     from segmentry.evaluation import Snapshot
 
-__all__ = ["METRIC_COLUMNS", "daily_metrics", "metrics_of_all_on_day"]
+__all__ = ["METRIC_COLUMNS", "daily_metrics", "metrics_of_all_on_day", "no_metrics"]
 
 METRIC_COLUMNS = [
     "day",
@@ -60,24 +60,33 @@ _BEFORE_ALL = dt.date(1900, 1, 1)
 
 def daily_metrics(
     con: BaseBackend,
-    ledger: str,
+    membership: ir.Table,
     start: dt.date,
     end: dt.date,
     snapshot: Snapshot | None = None,
 ) -> pd.DataFrame:
     """One row per day in [start, end] with the metrics above (Decimal values).
 
-    A :class:`~segmentry.evaluation.Snapshot` of ``end`` makes the one-day case of the daily
-    run cheap: members' statistics are read from it instead of rebuilt.
+    ``membership``: the members' stretches ``(customer_id, valid_from, valid_to)`` — a
+    segment's ledger (:func:`segmentry.membership.stretches`) or any table expression of that
+    shape (the whole store: :func:`segmentry.shop_metrics.shop_metrics`). A
+    :class:`~segmentry.evaluation.Snapshot` of ``end`` makes the one-day case of the daily run
+    cheap: members' statistics are read from it instead of rebuilt.
     """
-    membership = stretches(con, ledger)
+    membership = membership.select("customer_id", "valid_from", "valid_to")
     if snapshot is not None and start == end == snapshot.day:
         deltas = con.execute(_day_sums(membership, snapshot, end))
     else:
         deltas = con.execute(_deltas(con, membership, start, end))
     sales = con.execute(_sales(con, membership, start, end))
-    moves = con.execute(changes(con, ledger, start, end))
+    moves = con.execute(changes(membership, start, end))
     return _assemble(start, end, deltas, sales, moves)
+
+
+def no_metrics(start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The metrics of nobody: one row per day in [start, end] with zero customers."""
+    empty = pd.DataFrame(columns=["day"])
+    return _assemble(start, end, empty, empty, empty)
 
 
 def _states(con: BaseBackend, customers: ir.Table) -> ir.Table:
