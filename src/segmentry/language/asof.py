@@ -1,8 +1,9 @@
 """As-of building blocks: what was known about each customer at the end of a day.
 
 A *point* is a ``(customer_id, day)`` pair (or one day for every customer). For each point,
-:func:`customers_as_of` says whether the customer existed yet, :func:`orders_as_of` gives the orders valid at the end of that day, :func:`customer_stats` the
-customer's order statistics from them and :func:`tags_as_of` the tags last recorded by then.
+:func:`customers_as_of` says whether the customer existed yet, :func:`orders_as_of` gives the
+orders valid at the end of that day, :func:`customer_stats` the customer's order statistics
+from them and :func:`tags_as_of` the tags last recorded by then.
 The compiler, the day snapshots, the metrics and the journeys all read through these, so they
 agree on what "as of a day" means.
 """
