@@ -8,9 +8,8 @@ day the customer starts to count (their creation, see
 :func:`segmentry.language.asof.customers_as_of`) — or when a relative date in the query
 crosses one of those days (``last_order_date < -90d`` flips 91 days after the last order).
 So the condition is evaluated only at ``event day + offset`` for the offsets the query
-implies (see
-:func:`segmentry.language.changes.offsets_of`), plus any absolute dates it names, and
-membership on any other day is the value at the latest point before it. The result is the
+implies (see :func:`segmentry.language.changes.offsets_of`), plus any absolute dates it names,
+and membership on any other day is the value at the latest point before it. The result is the
 membership ledger directly: one row per stretch of days a customer was a member.
 
 """
