@@ -11,7 +11,8 @@
 - ``undated_customers``: the customers without a creation date (Shopify's customers export
   has none) and ``counts_from``, the day they count from: their first order's day, or, with
   no orders, the store's first day (:func:`store_started_on`). Rebuilt on every build (it
-  reads only those customers' orders); :mod:`segmentry.language.asof` applies it.
+  reads only those customers' orders), absent when every customer has a creation date;
+  :mod:`segmentry.language.asof` applies it.
 - ``facts_state``: one row: the refunds setting the facts were built with, and
   ``settled_on``, the last day on which any order was processed or cancelled. From that day
   on, the orders valid at a day's end are exactly the never-cancelled ones, with their final
@@ -164,9 +165,7 @@ def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> str:
         else:
             settled, done = _update_queued(con, stale, subtract_refunds)
         execute(con, sge.delete(sg.table(STALE_CUSTOMERS, quoted=True)))
-        con.create_table(
-            UNDATED_CUSTOMERS, undated_customers(con, store_started_on(con)), overwrite=True
-        )
+        _write_undated(con)
         _write_state(con, subtract_refunds, settled)
         con.create_view("line_facts", line_facts(con), overwrite=True)
     return done
@@ -205,12 +204,25 @@ def undated_customers(con: BaseBackend, started_on: dt.date | None) -> ir.Table:
 
 
 def undated_table(con: BaseBackend) -> ir.Table | None:
-    """The ``undated_customers`` table, or None when it is empty or not built yet (then every
-    customer has a creation date as far as the facts know)."""
+    """The ``undated_customers`` table, or None when every customer has a creation date (as
+    of the last facts build, which keeps the table only when it has rows)."""
     if UNDATED_CUSTOMERS not in con.list_tables():
         return None
-    table = con.table(UNDATED_CUSTOMERS)
-    return table if int(con.to_pyarrow(table.count()).as_py()) else None
+    return con.table(UNDATED_CUSTOMERS)
+
+
+def _write_undated(con: BaseBackend) -> None:
+    """Rebuild ``undated_customers``; drop it when every customer has a creation date.
+
+    NOTE: the usual store has none, so a one-column check keeps the daily build from reading
+    the order facts for nothing.
+    """
+    created = con.table("customers").created_on
+    if con.to_pyarrow(created.isnull().any()).as_py():
+        started = store_started_on(con)
+        con.create_table(UNDATED_CUSTOMERS, undated_customers(con, started), overwrite=True)
+    else:
+        con.drop_table(UNDATED_CUSTOMERS, force=True)
 
 
 def settled_on(con: BaseBackend) -> dt.date | None:
