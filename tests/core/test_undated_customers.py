@@ -124,3 +124,13 @@ def test_the_store_counts_them_too(store: BaseBackend) -> None:
     for day, existing in EXISTING.items():
         assert frame.loc[day, "customers"] == len(existing), day
     assert frame.loc[D(2024, 3, 5), "joined"] == 1  # b
+
+
+def test_once_every_customer_has_a_date_the_facts_forget_the_rule(store: BaseBackend) -> None:
+    dated = _tables()["customers"].set_column(
+        2, "created_at", pa.array([_noon(D(2024, 2, 1))] * 5, pa.timestamp("us")))
+    write_batch(store, LedgerBatch(customers=dated), tz=TZ)
+    build_facts(store, subtract_refunds=True)
+    assert "undated_customers" not in store.list_tables()
+    everyone = language.validate("number_of_orders >= 0")
+    assert _ids(store, members_on(store, everyone, D(2024, 2, 29))) == {"a", "b", "c", "d", "e"}
