@@ -219,18 +219,23 @@ def _exact(value: Any) -> ir.DecimalValue:
 
 
 def _deltas(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
-    after_end = ibis.date(end + dt.timedelta(days=1))
-    s = _states(con, membership.select("customer_id").distinct())
+    """Per day, the change of every sum (pieces start adding on their first day and stop the
+    day after their last).
+
+    Only members whose order statistics change inside the range (an order placed or cancelled
+    after ``start``) need their state stretches; every other member's statistics are those of
+    ``end`` throughout, read with one aggregate. So a short range (the overview's 90 days, a
+    catch-up of missed days) costs what its active customers cost, not the whole base.
+    """
+    busy = _changing_customers(con, start, end)
     m = membership.rename(m_customer_id="customer_id")
-    m_to = m.valid_to.fill_null(after_end)
-    s_to = s.state_to.fill_null(after_end)
-    j = m.join(s, [m.m_customer_id == s.customer_id, s.day < m_to, s_to > m.valid_from])
-    piece_from = ibis.greatest(j.valid_from, j.day, ibis.date(start))
-    piece_to = ibis.least(j.valid_to.fill_null(after_end), j.state_to.fill_null(after_end),
-                          after_end)
-    span = (j["last"].epoch_days() - j["first"].epoch_days()).cast("float64")
-    pieces = j.select(
-        piece_from=piece_from, piece_to=piece_to, **_piece_sums(j.n, j.spent, span)
+    marked = m.left_join(busy, m.m_customer_id == busy.busy_customer_id)
+    moving = marked.filter(marked.busy_customer_id.notnull()).drop("busy_customer_id")
+    steady = marked.filter(marked.busy_customer_id.isnull()).drop("busy_customer_id")
+    pieces = ibis.union(
+        _moving_pieces(con, moving, start, end),
+        _steady_pieces(con, steady, start, end),
+        distinct=False,
     ).filter(lambda t: t.piece_from < t.piece_to)
     starts = pieces.select(day=pieces.piece_from, **{k: pieces[k] for k in _SUMS})
     ends = pieces.filter(pieces.piece_to <= ibis.date(end)).select(
@@ -238,6 +243,59 @@ def _deltas(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date
     )
     both = ibis.union(starts, ends)
     return both.group_by("day").aggregate(**{k: both[k].sum() for k in _SUMS})
+
+
+def _changing_customers(con: BaseBackend, start: dt.date, end: dt.date) -> ir.Table:
+    """``(busy_customer_id)``: customers with an order placed or cancelled in (start, end]."""
+    o = con.table("order_facts")
+    after, last = ibis.date(start + dt.timedelta(days=1)), ibis.date(end)
+    placed = o.filter(o.processed_on.between(after, last)).select("customer_id")
+    cancelled = o.filter(o.cancelled_on.between(after, last)).select("customer_id")
+    both = ibis.union(placed, cancelled, distinct=True)
+    return both.select(busy_customer_id=both.customer_id)
+
+
+def _bounds(valid_from: ir.DateValue, valid_to: ir.DateValue, start: dt.date, end: dt.date
+            ) -> tuple[ir.DateValue, ir.DateValue]:
+    """A stretch clipped to [start, end] as (first day, day after the last)."""
+    after_end = ibis.date(end + dt.timedelta(days=1))
+    return (ibis.greatest(valid_from, ibis.date(start)),
+            ibis.least(valid_to.fill_null(after_end), after_end))
+
+
+def _moving_pieces(con: BaseBackend, m: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
+    """Membership stretches ``m`` (``m_customer_id``) cut by the members' state stretches."""
+    after_end = ibis.date(end + dt.timedelta(days=1))
+    s = _states(con, m.select(customer_id=m.m_customer_id).distinct())
+    m_to = m.valid_to.fill_null(after_end)
+    s_to = s.state_to.fill_null(after_end)
+    j = m.join(s, [m.m_customer_id == s.customer_id, s.day < m_to, s_to > m.valid_from])
+    first, after = _bounds(j.valid_from, j.valid_to, start, end)
+    span = (j["last"].epoch_days() - j["first"].epoch_days()).cast("float64")
+    return j.select(
+        piece_from=ibis.greatest(first, j.day),
+        piece_to=ibis.least(after, j.state_to.fill_null(after_end)),
+        **_piece_sums(j.n, j.spent, span),
+    )
+
+
+def _steady_pieces(con: BaseBackend, m: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
+    """Membership stretches ``m`` of members whose statistics hold through the range."""
+    o = orders_as_of(con.table("order_facts"), end, positions=False)
+    stats = o.group_by("customer_id").aggregate(
+        n=o.count(),
+        spent=o.amount.sum().cast("decimal(18, 2)"),
+        first=o.processed_on.min(),
+        last=o.processed_on.max(),
+    )
+    j = m.left_join(stats, m.m_customer_id == stats.customer_id)
+    first, after = _bounds(j.valid_from, j.valid_to, start, end)
+    span = (j["last"].epoch_days() - j["first"].epoch_days()).cast("float64")
+    return j.select(
+        piece_from=first,
+        piece_to=after,
+        **_piece_sums(j.n.fill_null(0), j.spent.fill_null(0), span),
+    )
 
 
 def _sales(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
