@@ -55,7 +55,6 @@ METRIC_COLUMNS = [
 ]
 _SUMS = ("members", "with_orders", "repeaters", "orders_sum", "spent_sum", "aov_sum",
          "interval_sum")
-_BEFORE_ALL = dt.date(1900, 1, 1)
 
 
 def daily_metrics(
@@ -89,14 +88,17 @@ def no_metrics(start: dt.date, end: dt.date) -> pd.DataFrame:
     return _assemble(start, end, empty, empty, empty)
 
 
-def _states(con: BaseBackend, customers: ir.Table) -> ir.Table:
-    """Stretches of constant order statistics per customer (from each order/cancel day)."""
+def _states(con: BaseBackend, customers: ir.Table, start: dt.date) -> ir.Table:
+    """Stretches of constant order statistics per customer from ``start`` on: the state at
+    the end of ``start``, then one from each later order or cancel day."""
     # NOTE: an inner join with the (distinct) customers, not semi_join: ibis 12 compiles that
     # semi join into "LEFT SEMI JOIN" on PostgreSQL when the table is reused in a union.
     o = con.table("order_facts").join(customers, "customer_id")
+    first_day = ibis.date(start)
     events = ibis.union(
-        o.select("customer_id", day=o.processed_on),
-        o.filter(o.cancelled_on.notnull()).select("customer_id", day=o.cancelled_on),
+        customers.select("customer_id", day=first_day),
+        o.filter(o.processed_on > first_day).select("customer_id", day=o.processed_on),
+        o.filter(o.cancelled_on > first_day).select("customer_id", day=o.cancelled_on),
         distinct=True,
     )
     a = orders_as_of(o, events, positions=False)
@@ -106,25 +108,17 @@ def _states(con: BaseBackend, customers: ir.Table) -> ir.Table:
         first=a.processed_on.min(),
         last=a.processed_on.max(),
     )
-    # NOTE: a cancel day that leaves no valid order is a state too (zero orders); the inner
-    # join in orders_as_of has no row for it, so every event day is taken from `events`.
-    stats = events.left_join(stats, ["customer_id", "day"]).select(
+    # NOTE: a day with no valid order is a state too (zero orders: before the first order, or
+    # after a cancel); the inner join in orders_as_of has no row for it, so every event day is
+    # taken from `events`.
+    states = events.left_join(stats, ["customer_id", "day"]).select(
         events.customer_id,
         events.day,
         n=stats.n.fill_null(0),
-        spent=stats.spent.fill_null(0),
+        spent=stats.spent.fill_null(0).cast("decimal(18, 2)"),
         first=stats["first"],
         last=stats["last"],
     )
-    zero = customers.select(
-        "customer_id",
-        day=ibis.date(_BEFORE_ALL),
-        n=ibis.literal(0, "int64"),
-        spent=ibis.literal(0, "decimal(18, 2)"),
-        first=ibis.null().cast("date"),
-        last=ibis.null().cast("date"),
-    )
-    states = ibis.union(stats.select(*zero.columns), zero)
     window = ibis.window(group_by=states.customer_id, order_by=states.day)
     return states.mutate(state_to=states.day.lead().over(window))
 
@@ -266,7 +260,7 @@ def _bounds(valid_from: ir.DateValue, valid_to: ir.DateValue, start: dt.date, en
 def _moving_pieces(con: BaseBackend, m: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
     """Membership stretches ``m`` (``m_customer_id``) cut by the members' state stretches."""
     after_end = ibis.date(end + dt.timedelta(days=1))
-    s = _states(con, m.select(customer_id=m.m_customer_id).distinct())
+    s = _states(con, m.select(customer_id=m.m_customer_id).distinct(), start)
     m_to = m.valid_to.fill_null(after_end)
     s_to = s.state_to.fill_null(after_end)
     j = m.join(s, [m.m_customer_id == s.customer_id, s.day < m_to, s_to > m.valid_from])
