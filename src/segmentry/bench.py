@@ -344,14 +344,14 @@ def _measured(work: Any, place: Path, *args: Any) -> tuple[float, float, int, st
 
 def _history(ws: Any, end: dt.date, days: int) -> str:
     from segmentry.evaluation import membership_history
-    from segmentry.membership import write_history
+    from segmentry.membership import stretches, write_history
     from segmentry.metrics import daily_metrics
 
     con = ws.warehouse
     condition = ws.validate("number_of_orders >= 2 AND last_order_date < -90d")
     start = end - dt.timedelta(days=days - 1)
-    table = write_history(con, 999, membership_history(con, condition, start, end), tag="h")
-    frame = daily_metrics(con, table, start, end)
+    ledger = write_history(con, 999, membership_history(con, condition, start, end), tag="h")
+    frame = daily_metrics(con, stretches(con, ledger), start, end)
     return f"{len(frame)} days of metrics"
 
 

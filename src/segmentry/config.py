@@ -88,8 +88,10 @@ class SourceSettings(BaseModel):
     mapping: dict[str, str] = Field(
         default_factory=dict, description="generic: canonical column → file column."
     )
-    rows: Literal["order", "line"] = Field(
-        "line", description="generic: one row per order or line."
+    rows: Literal["auto", "order", "line"] = Field(
+        "auto",
+        description="generic: one row per order or line; auto: line rows when a line column "
+        "(sku, quantity, …) is mapped or in the file, else order rows.",
     )
 
 

@@ -4,11 +4,12 @@
 
 *History* uses change points. A condition's value for a customer can only change on a day when
 something about that customer changes — an order placed or cancelled, a tag change, the
-customer's creation — or when a relative date in the query crosses one of those days
-(``last_order_date < -90d`` flips 91 days after the last order). So the condition is evaluated
-only at ``event day + offset`` for the offsets the query implies (see
-:func:`segmentry.language.changes.offsets_of`), plus any absolute dates it names, and
-membership on any other day is the value at the latest point before it. The result is the
+day the customer starts to count (their creation, see
+:func:`segmentry.language.asof.customers_as_of`) — or when a relative date in the query
+crosses one of those days (``last_order_date < -90d`` flips 91 days after the last order).
+So the condition is evaluated only at ``event day + offset`` for the offsets the query
+implies (see :func:`segmentry.language.changes.offsets_of`), plus any absolute dates it names,
+and membership on any other day is the value at the latest point before it. The result is the
 membership ledger directly: one row per stretch of days a customer was a member.
 
 """
@@ -27,6 +28,7 @@ from segmentry.language import ast
 from segmentry.language.asof import (
     Facts,
     customer_stats,
+    customers_since,
     lines_as_of,
     orders_as_of,
     tags_as_of,
@@ -128,10 +130,11 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
 
     Tag changes matter only to conditions on ``customer_tags``.
     """
-    o, c, h = facts.orders, facts.customers, facts.tag_history
+    o, h = facts.orders, facts.tag_history
     placed = o.select("customer_id", day=o.processed_on)
     cancelled = o.filter(o.cancelled_on.notnull()).select("customer_id", day=o.cancelled_on)
-    created = c.select("customer_id", day=c.created_on)
+    since = customers_since(facts)
+    created = since.select("customer_id", day=since.since_on)
     parts = [placed, cancelled, created]
     if "customer_tags" in attributes_of(condition):
         parts.append(h.select("customer_id", day=h.seen_on))

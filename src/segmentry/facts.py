@@ -8,6 +8,11 @@
 - ``order_line_facts``: one row per line of those orders, carrying its order's customer,
   days, position and fields, so that conditions on lines read no join to the orders;
   ``line_facts`` is a view adding the product's ``product_line``.
+- ``undated_customers``: the customers without a creation date (Shopify's customers export
+  has none) and ``counts_from``, the day they count from: their first order's day, or, with
+  no orders, the store's first day (:func:`store_started_on`). Rebuilt on every build (it
+  reads only those customers' orders), absent when every customer has a creation date;
+  :mod:`segmentry.language.asof` applies it.
 - ``facts_state``: one row: the refunds setting the facts were built with, and
   ``settled_on``, the last day on which any order was processed or cancelled. From that day
   on, the orders valid at a day's end are exactly the never-cancelled ones, with their final
@@ -39,14 +44,19 @@ from segmentry.ledger.store import STALE_CUSTOMERS, ensure_ledger
 
 __all__ = [
     "FACT_TABLES",
+    "UNDATED_CUSTOMERS",
     "build_facts",
     "line_facts",
     "order_facts",
     "order_line_facts",
     "settled_on",
+    "store_started_on",
+    "undated_customers",
+    "undated_table",
 ]
 
-FACT_TABLES = ("order_facts", "order_line_facts", "line_facts", "facts_state")
+UNDATED_CUSTOMERS = "undated_customers"
+FACT_TABLES = ("order_facts", "order_line_facts", "line_facts", UNDATED_CUSTOMERS, "facts_state")
 _STATE = "facts_state"
 # Above this share of all customers queued (and this many), rebuilding everything is cheaper
 # than patching.
@@ -155,9 +165,64 @@ def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> str:
         else:
             settled, done = _update_queued(con, stale, subtract_refunds)
         execute(con, sge.delete(sg.table(STALE_CUSTOMERS, quoted=True)))
+        _write_undated(con)
         _write_state(con, subtract_refunds, settled)
         con.create_view("line_facts", line_facts(con), overwrite=True)
     return done
+
+
+def store_started_on(con: BaseBackend) -> dt.date | None:
+    """The store's first day: the earliest order or customer creation in the ledger."""
+    firsts = (con.table("orders").processed_on.min(), con.table("customers").created_on.min())
+    days = [con.to_pyarrow(first).as_py() for first in firsts]
+    return min((d for d in days if d is not None), default=None)
+
+
+# The day undated customers without orders count from in a store with no dated event at all.
+_BEFORE_ALL = dt.date(1900, 1, 1)
+
+
+def undated_customers(con: BaseBackend, started_on: dt.date | None) -> ir.Table:
+    """``(shop_id, customer_id, counts_from)`` of the customers without a creation date.
+
+    ``counts_from`` is the day of their first order, cancelled or not (they existed when they
+    placed it), or, with no orders, ``started_on`` (:func:`store_started_on`); a store where
+    nothing has a date yet counts them on every day. Reads ``order_facts``.
+    """
+    keys = ["shop_id", "customer_id"]
+    c, o = con.table("customers"), con.table("order_facts")
+    undated = c.filter(c.created_on.isnull()).select(*keys)
+    theirs = o.select(*keys, "processed_on").join(undated, keys)
+    first = theirs.group_by(keys).aggregate(first_on=theirs.processed_on.min())
+    j = undated.left_join(first, keys)
+    fallback = ibis.date(started_on or _BEFORE_ALL)
+    return j.select(
+        undated.shop_id,
+        undated.customer_id,
+        counts_from=ibis.coalesce(j.first_on, fallback).cast("date"),
+    )
+
+
+def undated_table(con: BaseBackend) -> ir.Table | None:
+    """The ``undated_customers`` table, or None when every customer has a creation date (as
+    of the last facts build, which keeps the table only when it has rows)."""
+    if UNDATED_CUSTOMERS not in con.list_tables():
+        return None
+    return con.table(UNDATED_CUSTOMERS)
+
+
+def _write_undated(con: BaseBackend) -> None:
+    """Rebuild ``undated_customers``; drop it when every customer has a creation date.
+
+    NOTE: the usual store has none, so a one-column check keeps the daily build from reading
+    the order facts for nothing.
+    """
+    created = con.table("customers").created_on
+    if con.to_pyarrow(created.isnull().any()).as_py():
+        started = store_started_on(con)
+        con.create_table(UNDATED_CUSTOMERS, undated_customers(con, started), overwrite=True)
+    else:
+        con.drop_table(UNDATED_CUSTOMERS, force=True)
 
 
 def settled_on(con: BaseBackend) -> dt.date | None:

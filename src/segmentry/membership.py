@@ -270,9 +270,10 @@ def _table() -> sge.Table:
     return sg.table(TABLE, quoted=True)
 
 
-def changes(con: BaseBackend, ledger: str, start: dt.date, end: dt.date) -> ir.Table:
-    """``(day, joined, left)`` for every day in [start, end] with a change."""
-    t = stretches(con, ledger)
+def changes(membership: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
+    """``(day, joined, left)`` for every day in [start, end] with a change, from membership
+    stretches ``(customer_id, valid_from, valid_to)`` (e.g. :func:`stretches`)."""
+    t = membership
     s, e = ibis.date(start), ibis.date(end)
     joins = t.filter(t.valid_from.between(s, e)).select(day=t.valid_from, joined=1, left=0)
     leaves = t.filter(t.valid_to.between(s, e)).select(day=t.valid_to, joined=0, left=1)

@@ -33,12 +33,12 @@ from ibis.backends import BaseBackend
 
 from segmentry.engine import Scratch
 from segmentry.language.asof import orders_as_of
-from segmentry.membership import changes, stretches
+from segmentry.membership import changes
 
 if TYPE_CHECKING:
     from segmentry.evaluation import Snapshot
 
-__all__ = ["METRIC_COLUMNS", "daily_metrics", "metrics_of_all_on_day"]
+__all__ = ["METRIC_COLUMNS", "daily_metrics", "metrics_of_all_on_day", "no_metrics"]
 
 METRIC_COLUMNS = [
     "day",
@@ -55,39 +55,50 @@ METRIC_COLUMNS = [
 ]
 _SUMS = ("members", "with_orders", "repeaters", "orders_sum", "spent_sum", "aov_sum",
          "interval_sum")
-_BEFORE_ALL = dt.date(1900, 1, 1)
 
 
 def daily_metrics(
     con: BaseBackend,
-    ledger: str,
+    membership: ir.Table,
     start: dt.date,
     end: dt.date,
     snapshot: Snapshot | None = None,
 ) -> pd.DataFrame:
     """One row per day in [start, end] with the metrics above (Decimal values).
 
-    A :class:`~segmentry.evaluation.Snapshot` of ``end`` makes the one-day case of the daily
-    run cheap: members' statistics are read from it instead of rebuilt.
+    ``membership``: the members' stretches ``(customer_id, valid_from, valid_to)`` — a
+    segment's ledger (:func:`segmentry.membership.stretches`) or any table expression of that
+    shape (the whole store: :func:`segmentry.shop_metrics.shop_metrics`). A
+    :class:`~segmentry.evaluation.Snapshot` of ``end`` makes the one-day case of the daily run
+    cheap: members' statistics are read from it instead of rebuilt.
     """
-    membership = stretches(con, ledger)
+    membership = membership.select("customer_id", "valid_from", "valid_to")
     if snapshot is not None and start == end == snapshot.day:
         deltas = con.execute(_day_sums(membership, snapshot, end))
     else:
         deltas = con.execute(_deltas(con, membership, start, end))
     sales = con.execute(_sales(con, membership, start, end))
-    moves = con.execute(changes(con, ledger, start, end))
+    moves = con.execute(changes(membership, start, end))
     return _assemble(start, end, deltas, sales, moves)
 
 
-def _states(con: BaseBackend, customers: ir.Table) -> ir.Table:
-    """Stretches of constant order statistics per customer (from each order/cancel day)."""
+def no_metrics(start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The metrics of nobody: one row per day in [start, end] with zero customers."""
+    empty = pd.DataFrame(columns=["day"])
+    return _assemble(start, end, empty, empty, empty)
+
+
+def _states(con: BaseBackend, customers: ir.Table, start: dt.date) -> ir.Table:
+    """Stretches of constant order statistics per customer from ``start`` on: the state at
+    the end of ``start``, then one from each later order or cancel day."""
     # NOTE: an inner join with the (distinct) customers, not semi_join: ibis 12 compiles that
     # semi join into "LEFT SEMI JOIN" on PostgreSQL when the table is reused in a union.
     o = con.table("order_facts").join(customers, "customer_id")
+    first_day = ibis.date(start)
     events = ibis.union(
-        o.select("customer_id", day=o.processed_on),
-        o.filter(o.cancelled_on.notnull()).select("customer_id", day=o.cancelled_on),
+        customers.select("customer_id", day=first_day),
+        o.filter(o.processed_on > first_day).select("customer_id", day=o.processed_on),
+        o.filter(o.cancelled_on > first_day).select("customer_id", day=o.cancelled_on),
         distinct=True,
     )
     a = orders_as_of(o, events, positions=False)
@@ -97,25 +108,17 @@ def _states(con: BaseBackend, customers: ir.Table) -> ir.Table:
         first=a.processed_on.min(),
         last=a.processed_on.max(),
     )
-    # NOTE: a cancel day that leaves no valid order is a state too (zero orders); the inner
-    # join in orders_as_of has no row for it, so every event day is taken from `events`.
-    stats = events.left_join(stats, ["customer_id", "day"]).select(
+    # NOTE: a day with no valid order is a state too (zero orders: before the first order, or
+    # after a cancel); the inner join in orders_as_of has no row for it, so every event day is
+    # taken from `events`.
+    states = events.left_join(stats, ["customer_id", "day"]).select(
         events.customer_id,
         events.day,
         n=stats.n.fill_null(0),
-        spent=stats.spent.fill_null(0),
+        spent=stats.spent.fill_null(0).cast("decimal(18, 2)"),
         first=stats["first"],
         last=stats["last"],
     )
-    zero = customers.select(
-        "customer_id",
-        day=ibis.date(_BEFORE_ALL),
-        n=ibis.literal(0, "int64"),
-        spent=ibis.literal(0, "decimal(18, 2)"),
-        first=ibis.null().cast("date"),
-        last=ibis.null().cast("date"),
-    )
-    states = ibis.union(stats.select(*zero.columns), zero)
     window = ibis.window(group_by=states.customer_id, order_by=states.day)
     return states.mutate(state_to=states.day.lead().over(window))
 
@@ -210,18 +213,23 @@ def _exact(value: Any) -> ir.DecimalValue:
 
 
 def _deltas(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
-    after_end = ibis.date(end + dt.timedelta(days=1))
-    s = _states(con, membership.select("customer_id").distinct())
+    """Per day, the change of every sum (pieces start adding on their first day and stop the
+    day after their last).
+
+    Only members whose order statistics change inside the range (an order placed or cancelled
+    after ``start``) need their state stretches; every other member's statistics are those of
+    ``end`` throughout, read with one aggregate. So a short range (the overview's 90 days, a
+    catch-up of missed days) costs what its active customers cost, not the whole base.
+    """
+    busy = _changing_customers(con, start, end)
     m = membership.rename(m_customer_id="customer_id")
-    m_to = m.valid_to.fill_null(after_end)
-    s_to = s.state_to.fill_null(after_end)
-    j = m.join(s, [m.m_customer_id == s.customer_id, s.day < m_to, s_to > m.valid_from])
-    piece_from = ibis.greatest(j.valid_from, j.day, ibis.date(start))
-    piece_to = ibis.least(j.valid_to.fill_null(after_end), j.state_to.fill_null(after_end),
-                          after_end)
-    span = (j["last"].epoch_days() - j["first"].epoch_days()).cast("float64")
-    pieces = j.select(
-        piece_from=piece_from, piece_to=piece_to, **_piece_sums(j.n, j.spent, span)
+    marked = m.left_join(busy, m.m_customer_id == busy.busy_customer_id)
+    moving = marked.filter(marked.busy_customer_id.notnull()).drop("busy_customer_id")
+    steady = marked.filter(marked.busy_customer_id.isnull()).drop("busy_customer_id")
+    pieces = ibis.union(
+        _moving_pieces(con, moving, start, end),
+        _steady_pieces(con, steady, start, end),
+        distinct=False,
     ).filter(lambda t: t.piece_from < t.piece_to)
     starts = pieces.select(day=pieces.piece_from, **{k: pieces[k] for k in _SUMS})
     ends = pieces.filter(pieces.piece_to <= ibis.date(end)).select(
@@ -229,6 +237,59 @@ def _deltas(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date
     )
     both = ibis.union(starts, ends)
     return both.group_by("day").aggregate(**{k: both[k].sum() for k in _SUMS})
+
+
+def _changing_customers(con: BaseBackend, start: dt.date, end: dt.date) -> ir.Table:
+    """``(busy_customer_id)``: customers with an order placed or cancelled in (start, end]."""
+    o = con.table("order_facts")
+    after, last = ibis.date(start + dt.timedelta(days=1)), ibis.date(end)
+    placed = o.filter(o.processed_on.between(after, last)).select("customer_id")
+    cancelled = o.filter(o.cancelled_on.between(after, last)).select("customer_id")
+    both = ibis.union(placed, cancelled, distinct=True)
+    return both.select(busy_customer_id=both.customer_id)
+
+
+def _bounds(valid_from: ir.DateValue, valid_to: ir.DateValue, start: dt.date, end: dt.date
+            ) -> tuple[ir.DateValue, ir.DateValue]:
+    """A stretch clipped to [start, end] as (first day, day after the last)."""
+    after_end = ibis.date(end + dt.timedelta(days=1))
+    return (ibis.greatest(valid_from, ibis.date(start)),
+            ibis.least(valid_to.fill_null(after_end), after_end))
+
+
+def _moving_pieces(con: BaseBackend, m: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
+    """Membership stretches ``m`` (``m_customer_id``) cut by the members' state stretches."""
+    after_end = ibis.date(end + dt.timedelta(days=1))
+    s = _states(con, m.select(customer_id=m.m_customer_id).distinct(), start)
+    m_to = m.valid_to.fill_null(after_end)
+    s_to = s.state_to.fill_null(after_end)
+    j = m.join(s, [m.m_customer_id == s.customer_id, s.day < m_to, s_to > m.valid_from])
+    first, after = _bounds(j.valid_from, j.valid_to, start, end)
+    span = (j["last"].epoch_days() - j["first"].epoch_days()).cast("float64")
+    return j.select(
+        piece_from=ibis.greatest(first, j.day),
+        piece_to=ibis.least(after, j.state_to.fill_null(after_end)),
+        **_piece_sums(j.n, j.spent, span),
+    )
+
+
+def _steady_pieces(con: BaseBackend, m: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
+    """Membership stretches ``m`` of members whose statistics hold through the range."""
+    o = orders_as_of(con.table("order_facts"), end, positions=False)
+    stats = o.group_by("customer_id").aggregate(
+        n=o.count(),
+        spent=o.amount.sum().cast("decimal(18, 2)"),
+        first=o.processed_on.min(),
+        last=o.processed_on.max(),
+    )
+    j = m.left_join(stats, m.m_customer_id == stats.customer_id)
+    first, after = _bounds(j.valid_from, j.valid_to, start, end)
+    span = (j["last"].epoch_days() - j["first"].epoch_days()).cast("float64")
+    return j.select(
+        piece_from=first,
+        piece_to=after,
+        **_piece_sums(j.n.fill_null(0), j.spent.fill_null(0), span),
+    )
 
 
 def _sales(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date) -> ir.Table:

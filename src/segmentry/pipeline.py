@@ -260,6 +260,7 @@ class Pipeline:
     def _metrics(
         self, snapshot: Snapshot, pending: list[_Pending], progress: Progress | None
     ) -> str:
+        from segmentry.membership import stretches
         from segmentry.metrics import METRIC_COLUMNS, daily_metrics, metrics_of_all_on_day
 
         on_day = metrics_of_all_on_day(self.ws.warehouse, snapshot)
@@ -271,7 +272,8 @@ class Pipeline:
                 item.metrics = pd.DataFrame([row], columns=METRIC_COLUMNS)
             else:  # a catch-up over missed days
                 item.metrics = daily_metrics(
-                    self.ws.warehouse, item.ledger, item.first_day, item.last_day, snapshot
+                    self.ws.warehouse, stretches(self.ws.warehouse, item.ledger),
+                    item.first_day, item.last_day, snapshot,
                 )
         if progress:
             progress("metrics", len(pending), len(pending))

@@ -254,7 +254,7 @@ class SegmentBook:
     ) -> None:
         """Compute the full daily history of a segment and switch to it atomically."""
         from segmentry.evaluation import membership_history
-        from segmentry.membership import forget, write_history
+        from segmentry.membership import forget, stretches, write_history
         from segmentry.metrics import daily_metrics
 
         segment = self.get(name)
@@ -269,7 +269,7 @@ class SegmentBook:
         try:
             if progress:
                 progress(f"history of {name}", 1, 3)
-            frame = daily_metrics(con, ledger, start, end)
+            frame = daily_metrics(con, stretches(con, ledger), start, end)
             if progress:
                 progress(f"history of {name}", 2, 3)
             with self.ws.state.begin() as conn:
@@ -301,15 +301,12 @@ class SegmentBook:
             progress(f"history of {name}", 3, 3)
 
     def _history_range(self) -> tuple[dt.date, dt.date]:
-        """From the first day anything happened in the ledger to the current day."""
-        con = self.ws.warehouse
-        orders = con.table("orders")
-        customers = con.table("customers")
-        first_order = con.execute(orders.processed_on.min())
-        first_customer = con.execute(customers.created_on.min())
+        """From the store's first day (the first order or customer creation) to the current
+        day."""
+        from segmentry.facts import store_started_on
+
         end = self.ws.current_day()
-        days = [d for d in (first_order, first_customer) if d is not None and not pd.isna(d)]
-        start = min((_as_date(d) for d in days), default=end)
+        start = store_started_on(self.ws.warehouse) or end
         return min(start, end), end
 
     # ------------------------------------------------------------ reading results
@@ -356,14 +353,13 @@ class SegmentBook:
         return day
 
     def history(self, name: str) -> pd.DataFrame:
-        from segmentry.membership import changes
+        from segmentry.membership import changes, stretches
 
         segment = self._computed(name)
         assert segment.history_start and segment.computed_through and segment.ledger
         frame = self.ws.warehouse.execute(
             changes(
-                self.ws.warehouse,
-                segment.ledger,
+                stretches(self.ws.warehouse, segment.ledger),
                 segment.history_start,
                 segment.computed_through,
             )

@@ -1,44 +1,44 @@
 """Store-wide daily metrics: the same definitions as a segment's (docs/metrics.md), over every
-customer from the day they were created.
+customer from the day they start to count.
 
-Computed by treating the whole customer base as one membership ledger (a temporary table) and
-handing it to :func:`segmentry.metrics.daily_metrics`, so the store's repeat rate, LTV and AOV
-can never drift from a segment's.
+The whole customer base is one membership: a stretch per customer from the day they exist
+(:func:`segmentry.language.asof.customers_since`: their creation, else their first order,
+else the store's first day) with no end. That table expression is handed to
+:func:`segmentry.metrics.daily_metrics`, so the store's repeat rate, LTV and AOV can never
+drift from a segment's, and nothing is written to the warehouse.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from segmentry.metrics import daily_metrics
+from segmentry.language.asof import Facts, customers_since
+from segmentry.metrics import daily_metrics, no_metrics
 
-__all__ = ["shop_metrics"]
+__all__ = ["shop_metrics", "store_membership"]
 
 
 def shop_metrics(con: BaseBackend, start: dt.date, end: dt.date) -> pd.DataFrame:
     """One row per day in [start, end] (columns of :data:`segmentry.metrics.METRIC_COLUMNS`).
 
-    A customer counts from ``created_on``, or from their first order when the import had no
-    creation date.
+    Before the first facts build (a new workspace, nothing imported) nobody counts: every day
+    reads zero customers.
     """
-    customers = con.table("customers")
-    orders = con.table("orders")
-    first = orders.group_by("customer_id").aggregate(first_on=orders.processed_on.min())
-    joined = customers.left_join(first, "customer_id")
-    valid_from = ibis.coalesce(joined.created_on, joined.first_on)
-    ledger = joined.filter(valid_from.notnull()).select(
-        customer_id=joined.customer_id.cast("string"),
-        valid_from=valid_from.cast("date"),
+    if "order_facts" not in con.list_tables():
+        return no_metrics(start, end)
+    return daily_metrics(con, store_membership(Facts.of(con)), start, end)
+
+
+def store_membership(facts: Facts) -> ir.Table:
+    """``(customer_id, valid_from, valid_to)``: every customer, from the day they exist on."""
+    since = customers_since(facts)
+    return since.filter(since.since_on.notnull()).select(
+        customer_id=since.customer_id.cast("string"),
+        valid_from=since.since_on.cast("date"),
         valid_to=ibis.null().cast("date"),
     )
-    name = f"_shop_members_{uuid.uuid4().hex[:8]}"
-    con.create_table(name, ledger, temp=True)
-    try:
-        return daily_metrics(con, name, start, end)
-    finally:
-        con.drop_table(name, force=True)

@@ -217,6 +217,9 @@ def test_duplicate_order_in_order_rows(tmp_path: Path) -> None:
     assert caught.value.bad_rows == [
         BadRow(str(path), 3, "order_id", "order o1 appears twice (also on line 2)", "o1")
     ]
+    # Perhaps a file of order lines read as orders: both pieces of advice.
+    assert "--skip-bad-rows" in (caught.value.hint or "")
+    assert "--rows line" in (caught.value.hint or "")
 
 
 def test_mapping_problems(tmp_path: Path) -> None:
@@ -229,10 +232,67 @@ def test_mapping_problems(tmp_path: Path) -> None:
         read_generic(path, mapping={"order_id": "id", "processed_at": "when"}, rows="order",
                      shop_id="s", tz=TZ)
     assert caught.value.bad_rows == [
-        BadRow(str(path), 1, "customer_id or email", "missing required column"),
-        BadRow(str(path), 1, "total", "missing required column"),
-        BadRow(str(path), 1, "when", "missing column (mapped to processed_at)"),
+        BadRow(str(path), 1, "customer_id or email", "missing required column (name the "
+               "file's column with --map customer_id=COLUMN or --map email=COLUMN)"),
+        BadRow(str(path), 1, "total",
+               "missing required column (name the file's column with --map total=COLUMN)"),
+        BadRow(str(path), 1, "when", "no such column in the file (--map processed_at=when)"),
     ]
+    # Skipping rows cannot add a column: the advice is the mapping, with the file's columns.
+    hint = caught.value.hint or ""
+    assert "--map canonical=file_column" in hint and "The file's columns: id, at." in hint
+    assert "--skip-bad-rows" not in hint and "--rows" not in hint
+
+
+ORDER_LEVEL = ("order_id,customer_id,processed_at,total\n"
+               "o1,c1,2026-01-01 10:00,1200\n"
+               "o2,c2,2026-01-02 10:00,3400\n")
+
+
+def test_an_order_level_file_is_detected(tmp_path: Path) -> None:
+    path = write(tmp_path, ORDER_LEVEL)
+    batch, bad_rows = read_generic(path, mapping={}, rows="auto", shop_id="shop", tz=TZ)
+    assert bad_rows == [] and batch.order_lines is None
+    assert pick(batch.orders.to_pylist(), "order_id", "customer_id", "total") == [
+        ("o1", "c1", D("1200")), ("o2", "c2", D("3400"))]
+
+
+def test_a_line_column_mapped_or_named_means_line_rows(tmp_path: Path) -> None:
+    named = write(tmp_path, "order_id,customer_id,processed_at,sku,quantity,unit_price\n"
+                            "o1,c1,2026-01-01 10:00,S1,2,100\n")
+    batch, _ = read_generic(named, mapping={}, rows="auto", shop_id="shop", tz=TZ)
+    assert pick(batch.order_lines.to_pylist(), "sku", "quantity") == [("S1", 2)]
+    assert batch.orders.column("total").to_pylist() == [D("200")]  # the sum of the lines
+    mapped = write(tmp_path, "order_id,customer_id,processed_at,total\no1,c1,2026-01-01,1\n")
+    with pytest.raises(DataImportError) as caught:
+        read_generic(mapped, mapping={"quantity": "数量"}, rows="auto", shop_id="s", tz=TZ)
+    assert [r.column for r in caught.value.bad_rows] == [
+        "sku or product_id", "unit_price or line_total", "数量"]  # sorted by column
+
+
+def test_order_rows_told_to_be_lines_get_advice_on_rows(tmp_path: Path) -> None:
+    path = write(tmp_path, ORDER_LEVEL)
+    with pytest.raises(DataImportError) as caught:
+        read_generic(path, mapping={}, rows="line", shop_id="shop", tz=TZ)
+    assert [(r.column, r.reason) for r in caught.value.bad_rows] == [
+        ("quantity", "missing required column (name the file's column with "
+                     "--map quantity=COLUMN)"),
+        ("sku or product_id", "missing required column (name the file's column with "
+                              "--map sku=COLUMN or --map product_id=COLUMN)"),
+        ("unit_price or line_total", "missing required column (name the file's column with "
+                                     "--map unit_price=COLUMN or --map line_total=COLUMN)"),
+    ]
+    hint = caught.value.hint or ""
+    assert "--rows order" in hint and "--skip-bad-rows" not in hint
+
+
+def test_bad_values_get_the_skip_advice(tmp_path: Path) -> None:
+    path = write(tmp_path, ORDER_LEVEL + "o3,c3,soon,10\n")
+    with pytest.raises(DataImportError) as caught:
+        read_generic(path, mapping={}, rows="auto", shop_id="shop", tz=TZ)
+    assert [(r.line, r.column) for r in caught.value.bad_rows] == [(4, "processed_at")]
+    assert "--skip-bad-rows" in (caught.value.hint or "")
+    assert "--rows" not in (caught.value.hint or "")
 
 
 # ---------------------------------------------------------------- shared parsing

@@ -150,6 +150,34 @@ def test_generic_file_with_a_mapping(ws: Path) -> None:
     assert orders["A-101"]["customer_id"] == JIRO
 
 
+def test_an_order_level_generic_file_needs_no_rows_option(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "rakuten_orders.csv"
+    path.write_text("受注番号,会員ID,注文日時,合計金額\n"
+                    "R-1,M01,2026-04-01 10:00,5800\n"
+                    "R-2,M02,2026-04-02 11:30,1200\n", encoding="utf-8")
+    maps = ["order_id=受注番号", "customer_id=会員ID", "processed_at=注文日時", "total=合計金額"]
+    result = segmentry(ws, "import", path, *[a for m in maps for a in ("--map", m)])
+    assert result.exit_code == 0, result.output
+    tables = ledger(ws)
+    assert [(o["order_id"], o["customer_id"], o["total"]) for o in tables["orders"]] == [
+        ("R-1", "M01", Decimal("5800.00")), ("R-2", "M02", Decimal("1200.00"))]
+    assert tables["order_lines"] == []
+
+
+def test_a_missing_column_gets_the_flag_that_maps_it(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("受注番号,会員ID,注文日時\nR-1,M01,2026-04-01 10:00\n", encoding="utf-8")
+    maps = ["order_id=受注番号", "customer_id=会員ID", "processed_at=注文日時"]
+    result = segmentry(ws, "import", path, *[a for m in maps for a in ("--map", m)])
+    assert result.exit_code == 1
+    text = squeezed(result.output)
+    assert squeezed("column 'total': missing required column (name the file's column with "
+                    "--map total=COLUMN)") in text
+    assert squeezed("The file's columns: 受注番号, 会員ID, 注文日時.") in text
+    assert "--skip-bad-rows" not in text
+    assert ledger(ws)["orders"] == []
+
+
 def test_canonical_parquet_folder(ws: Path, tmp_path: Path) -> None:
     folder = tmp_path / "parquet"
     folder.mkdir()

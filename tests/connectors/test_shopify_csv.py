@@ -231,6 +231,8 @@ def test_missing_required_column_is_reported_on_the_header_line(tmp_path: Path) 
     with pytest.raises(DataImportError) as caught:
         read_orders_export(path, shop_id="shop", tz=TZ, skip_bad_rows=True)
     assert caught.value.bad_rows == [BadRow(str(path), 1, "Total", "missing required column")]
+    hint = caught.value.hint or ""
+    assert "Orders → Export" in hint and "--skip-bad-rows" not in hint
 
 
 def test_an_order_twice_in_a_file_is_a_bad_row(tmp_path: Path) -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import DAY, SEGMENTS, Server, csrf_of, log_in
+from segmentry.web.accounts import add_user, create_token
+from segmentry.workspace import Workspace
+
+from .conftest import DAY, EMAIL, PASSWORD, SEGMENTS, Server, _serve, csrf_of, log_in
 
 
 def test_health_needs_no_sign_in(anonymous: httpx.Client) -> None:
@@ -162,6 +169,117 @@ def test_overview_and_runs(api: httpx.Client, browser_client: httpx.Client) -> N
     assert runs[0]["stages"] and all(s["seconds"] >= 0 for s in runs[0]["stages"])
     page = browser_client.get("/", headers={"Accept-Language": "en"}).text
     assert 'data-kpi="repeat_rate"' in page and "data-figure" in page
+
+
+def _store_by_hand(ws: Workspace, day: dt.date) -> dict[str, Any]:
+    """The store's numbers on ``day`` counted in plain Python from the raw ledger rows (not
+    the facts): a customer counts from their creation day, else their first order's, else
+    the store's first day; orders count from their processing day until they are cancelled;
+    an order is worth total - refunded (docs/metrics.md)."""
+    con = ws.warehouse
+    customers = con.to_pyarrow(con.table("customers")).to_pylist()
+    orders = [o for o in con.to_pyarrow(con.table("orders")).to_pylist() if o["customer_id"]]
+    first_order: dict[str, dt.date] = {}
+    for o in orders:
+        first_order[o["customer_id"]] = min(o["processed_on"],
+                                            first_order.get(o["customer_id"], dt.date.max))
+    store_start = min([o["processed_on"] for o in orders]
+                      + [c["created_on"] for c in customers if c["created_on"]])
+
+    def since(c: dict[str, Any]) -> dt.date:
+        return c["created_on"] or first_order.get(c["customer_id"], store_start)
+
+    def valid(o: dict[str, Any], d: dt.date) -> bool:
+        return o["processed_on"] <= d and (o["cancelled_on"] is None or o["cancelled_on"] > d)
+
+    def amount(o: dict[str, Any]) -> Decimal:
+        return (o["total"] or Decimal(0)) - (o["refunded"] or Decimal(0))
+
+    def members(d: dt.date) -> set[str]:
+        return {c["customer_id"] for c in customers if since(c) <= d}
+
+    on_day = members(day)
+    spent: dict[str, list[Decimal]] = {c: [] for c in on_day}
+    for o in orders:
+        if o["customer_id"] in on_day and valid(o, day):
+            spent[o["customer_id"]].append(amount(o))
+    buyers = [v for v in spent.values() if v]
+    revenue = Decimal(0)
+    for back in range(30):
+        d = day - dt.timedelta(days=back)
+        revenue += sum((amount(o) for o in orders if o["processed_on"] == d and valid(o, d)
+                        and o["customer_id"] in members(d)), Decimal(0))
+    return {
+        "customers": len(on_day),
+        "repeat_rate": Decimal(sum(len(v) >= 2 for v in spent.values())) / len(on_day),
+        "ltv": sum((sum(v, Decimal(0)) for v in buyers), Decimal(0)) / len(on_day),
+        "aov": sum((sum(v, Decimal(0)) / len(v) for v in buyers), Decimal(0)) / len(buyers),
+        "revenue_30d": revenue,
+    }
+
+
+def test_overview_kpis_match_a_count_of_the_ledger(api: httpx.Client, server: Server,
+                                                   browser_client: httpx.Client) -> None:
+    overview = api.get("/api/overview").json()
+    kpis = {k["key"]: k for k in overview["kpis"]}
+    now = _store_by_hand(server.workspace, DAY)
+    before = _store_by_hand(server.workspace, DAY - dt.timedelta(days=30))
+    assert now["customers"] > 300 and now["revenue_30d"] > 0  # the demo shop, not an empty one
+    assert Decimal(kpis["customers"]["value"]) == now["customers"]
+    assert Decimal(kpis["customers"]["previous"]) == before["customers"]
+    for key, places in (("repeat_rate", "0.0001"), ("ltv", "0.01"), ("aov", "0.01")):
+        assert abs(Decimal(kpis[key]["value"]) - now[key]) <= Decimal(places), key
+        assert abs(Decimal(kpis[key]["previous"]) - before[key]) <= Decimal(places), key
+    assert Decimal(kpis["revenue_30d"]["value"]) == now["revenue_30d"]
+    trend = overview["trend"]
+    assert len(trend) == 90 and trend[-1]["day"] == DAY.isoformat()
+    assert trend[-31]["customers"] == before["customers"]
+    page = browser_client.get("/", headers={"Accept-Language": "en"}).text
+    shown = re.search(r'data-kpi="customers">.*?class="value">\s*([\d,]+)', page, re.S)
+    assert shown is not None and shown.group(1) == f"{now['customers']:,}"
+    revenue = re.search(r'data-kpi="revenue_30d">.*?class="value">\s*¥([\d,]+)', page, re.S)
+    assert revenue is not None and revenue.group(1) == f"{now['revenue_30d']:,.0f}"
+
+
+@pytest.fixture(scope="module")
+def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A workspace just created: nothing imported, no segments, no runs."""
+    ws = Workspace.create(tmp_path_factory.mktemp("web") / "empty", shop_id="empty",
+                          shop_name="empty store")
+    add_user(ws.state, EMAIL, PASSWORD, "empty")
+    try:
+        for url in _serve(ws):
+            yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
+    finally:
+        ws.close()
+
+
+def _assert_empty_overview(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=60,
+                      headers={"Authorization": f"Bearer {server.token}"}) as client:
+        response = client.get("/api/overview")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        kpis = {k["key"]: k["value"] for k in body["kpis"]}
+        assert Decimal(kpis["customers"]) == 0 and Decimal(kpis["revenue_30d"]) == 0
+        assert kpis["repeat_rate"] is None and kpis["ltv"] is None  # a ratio over nobody
+        assert body["top_growing"] == [] and len(body["trend"]) == 90
+        assert all(row["customers"] == 0 for row in body["trend"])
+    client = log_in(server.url)
+    for language in ("en", "ja"):
+        page = client.get("/", headers={"Accept-Language": language})
+        assert page.status_code == 200
+        assert re.search(r'data-kpi="customers">.*?class="value">\s*0\s*<', page.text, re.S)
+    client.close()
+
+
+def test_a_new_workspace_has_an_empty_overview(empty_server: Server) -> None:
+    _assert_empty_overview(empty_server)
+    with httpx.Client(base_url=empty_server.url, timeout=60,
+                      headers={"Authorization": f"Bearer {empty_server.token}"}) as client:
+        assert client.get("/api/overview").json()["last_run"] is None
+    empty_server.workspace.run(empty_server.workspace.today())  # "Run now" with no data
+    _assert_empty_overview(empty_server)
 
 
 def test_builder_form_saves_or_shows_the_error(server: Server) -> None:

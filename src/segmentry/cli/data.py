@@ -53,7 +53,11 @@ def import_command(
         ),
     ] = None,
     rows: Annotated[
-        str | None, typer.Option(help="generic: 'order' or 'line' rows (default line).")
+        str | None,
+        typer.Option(
+            help="generic: 'order' or 'line' rows (default: line rows when a line column such "
+            "as sku or quantity is mapped or in the file, else order rows)."
+        ),
     ] = None,
     skip_bad_rows: Annotated[
         bool, typer.Option(help="Import the good rows; write the rejected ones to a CSV file.")
@@ -116,13 +120,13 @@ def source_for(
         raise ConfigError("--customers goes with a Shopify orders export (--format shopify).")
     if (mapping or rows) and chosen != "generic":
         raise ConfigError("--map and --rows describe a generic file (--format generic).")
-    if rows not in (None, "order", "line"):
+    if rows not in (None, "auto", "order", "line"):
         raise ConfigError(f"--rows must be 'order' or 'line', not {rows!r}.")
     settings: dict[str, Any] = {"kind": _KINDS[chosen], "path": _relative(ws, file)}
     if customers is not None:
         settings["customers_path"] = _relative(ws, customers)
     if chosen == "generic":
-        settings.update(mapping=mapping, rows=rows or "line")
+        settings.update(mapping=mapping, rows=rows or "auto")
     return SourceSettings(**settings)
 
 

@@ -2,6 +2,9 @@
 a mapping from canonical column names to the file's columns; and folders of Parquet files
 already in the canonical ledger columns.
 
+Which of the two a file holds is detected unless told (``rows="auto"``): line rows when the
+mapping or the file's header names any line column (``sku``, ``quantity`` …), else order rows.
+
 A canonical column the mapping leaves out is read from a file column of the same name when
 there is one, so a file in canonical columns needs no mapping at all. Required: ``order_id``,
 ``customer_id`` or ``email``, ``processed_at`` and ``total`` (for line rows ``total`` may be left
@@ -29,6 +32,7 @@ import pyarrow.parquet as pq
 from segmentry.connectors.channels import derive_channel, is_subscription
 from segmentry.connectors.identity import CustomerLinks, product_id_for
 from segmentry.connectors.records import (
+    BAD_ROWS_HINT,
     CENT,
     Cells,
     OrderRows,
@@ -44,7 +48,17 @@ from segmentry.errors import DataImportError
 from segmentry.ledger.schema import TABLES
 from segmentry.ledger.store import LedgerBatch, conform
 
-__all__ = ["FIELDS", "LINE_FIELDS", "ORDER_FIELDS", "read_generic", "read_parquet_folder"]
+__all__ = [
+    "FIELDS",
+    "LINE_FIELDS",
+    "ORDER_FIELDS",
+    "Rows",
+    "read_generic",
+    "read_parquet_folder",
+    "rows_of",
+]
+
+Rows = Literal["auto", "order", "line"]
 
 # canonical name → kind of value. Order-level fields:
 ORDER_FIELDS: dict[str, str] = {
@@ -95,7 +109,7 @@ def read_generic(
     path: Path,
     *,
     mapping: Mapping[str, str],
-    rows: Literal["order", "line"],
+    rows: Rows,
     shop_id: str,
     tz: str,
     customer_ids: Mapping[str, str] | None = None,
@@ -107,19 +121,20 @@ def read_generic(
     >>> f = Path(tempfile.mkdtemp()) / "o.csv"
     >>> _ = f.write_text("id,buyer,at,amount\\nA1,c9,2026-01-05 10:00,1200\\n")
     >>> m = {"order_id": "id", "customer_id": "buyer", "processed_at": "at", "total": "amount"}
-    >>> batch, bad = read_generic(f, mapping=m, rows="order", shop_id="s", tz="Asia/Tokyo")
+    >>> batch, bad = read_generic(f, mapping=m, rows="auto", shop_id="s", tz="Asia/Tokyo")
     >>> batch.orders.column("processed_at").to_pylist()
     [datetime.datetime(2026, 1, 5, 1, 0)]
     """
     source = read_parquet_rows(path) if path.suffix.casefold() == ".parquet" else read_csv(path)
     problems = Problems(source.name)
-    columns = _resolve(source, mapping, rows, problems)
-    problems.raise_if_any("columns")
+    kind = rows_of(source, mapping, rows)
+    columns = _resolve(source, mapping, kind, problems)
+    problems.raise_if_any("columns", _columns_hint(source, kind, columns))
     builder = _Builder(shop_id, tz, columns, problems, CustomerLinks(shop_id, customer_ids))
     for order_id, records in _group_by_order(source, columns, problems).items():
-        builder.add(order_id, records, lines=rows == "line")
+        builder.add(order_id, records, lines=kind == "line")
     if not skip_bad_rows:
-        problems.raise_if_any("file")
+        problems.raise_if_any("file", _rows_hint(builder))
     for order_id, records in builder.rejected:
         problems.reject_rest(records, columns["order_id"], order_id)
     batch = LedgerBatch(
@@ -129,6 +144,23 @@ def read_generic(
         customers=arrow_table("customers", builder.links.new_customers()),
     )
     return ReadResult(batch, problems.sorted())
+
+
+def rows_of(
+    source: SourceFile, mapping: Mapping[str, str], rows: Rows
+) -> Literal["order", "line"]:
+    """``rows``, or for ``"auto"``: line rows when the mapping or the header names a line
+    column, else order rows.
+
+    >>> f = SourceFile("o.csv", ("order_id", "customer_id", "processed_at", "total"), [])
+    >>> rows_of(f, {}, "auto"), rows_of(f, {"quantity": "数量"}, "auto"), rows_of(f, {}, "line")
+    ('order', 'line', 'line')
+    """
+    if rows != "auto":
+        return rows
+    present = {c.casefold() for c in source.columns}
+    named = set(mapping) | {key for key in LINE_FIELDS if key.casefold() in present}
+    return "line" if named & set(LINE_FIELDS) else "order"
 
 
 def _resolve(
@@ -154,19 +186,55 @@ def _resolve(
         if header.casefold() in present:
             columns[key] = present[header.casefold()]
         elif key in mapping:
-            problems.add(source.header_line, header, f"missing column (mapped to {key})")
+            problems.add(source.header_line, header,
+                         f"no such column in the file (--map {key}={header})")
     for need in _requirements(rows):
         if not any(k in columns or k in mapping for k in need):  # mapped: reported above
             names = " or ".join(mapping.get(k, k) for k in need)
-            problems.add(source.header_line, names, "missing required column")
+            flags = " or ".join(f"--map {k}=COLUMN" for k in need)
+            problems.add(source.header_line, names,
+                         f"missing required column (name the file's column with {flags})")
     return columns
 
 
+_SHOWN_COLUMNS = 40
+
+
+def _columns_hint(source: SourceFile, rows: str, columns: Mapping[str, str]) -> str:
+    """Advice for missing columns: how to map them, and the row kind when lines are missing."""
+    shown = ", ".join(source.columns[:_SHOWN_COLUMNS])
+    if len(source.columns) > _SHOWN_COLUMNS:
+        shown += ", …"
+    hint = (
+        "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
+        f"segmentry.toml). The file's columns: {shown}."
+    )
+    if rows == "line" and any(not any(k in columns for k in need) for need in _LINE_NEEDS):
+        hint += (
+            " A file with one row per order and no line columns imports with --rows order "
+            "(rows = 'order'), or without --rows: it is then detected."
+        )
+    return hint
+
+
+def _rows_hint(builder: _Builder) -> str:
+    """Advice for bad rows; an order id seen twice in order rows may mean line rows."""
+    if builder.repeated:
+        return (
+            f"{BAD_ROWS_HINT} If the file has one row per order line, import it with --rows "
+            "line and map its line columns (sku, quantity, unit_price)."
+        )
+    return BAD_ROWS_HINT
+
+
+_ORDER_NEEDS = [("order_id",), ("customer_id", "email"), ("processed_at",)]
+_LINE_NEEDS = [("sku", "product_id"), ("quantity",), ("unit_price", "line_total")]
+
+
 def _requirements(rows: str) -> list[tuple[str, ...]]:
-    needs = [("order_id",), ("customer_id", "email"), ("processed_at",)]
     if rows == "order":
-        return [*needs, ("total",)]
-    return [*needs, ("sku", "product_id"), ("quantity",), ("unit_price", "line_total")]
+        return [*_ORDER_NEEDS, ("total",)]
+    return [*_ORDER_NEEDS, *_LINE_NEEDS]
 
 
 def _group_by_order(
@@ -204,6 +272,7 @@ class _Builder(OrderRows):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.rejected: list[tuple[str, list[Record]]] = []
+        self.repeated = False  # an order id on two rows of a file of order rows
 
     def add(self, order_id: str, records: list[Record], *, lines: bool) -> None:
         before = len(self.problems)
@@ -215,6 +284,7 @@ class _Builder(OrderRows):
             if lines:
                 _check_agrees(other, head, first.line)
             else:
+                self.repeated = True
                 other.bad(
                     "order_id",
                     f"order {order_id} appears twice (also on line {first.line})",

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from segmentry.connectors.identity import CustomerLinks
 
 __all__ = [
+    "BAD_ROWS_HINT",
     "Cells",
     "OrderRows",
     "Problems",
@@ -114,6 +115,12 @@ class SourceFile:
     header_line: int = 1  # where column problems are reported (0 for Parquet: no header line)
 
 
+BAD_ROWS_HINT = (
+    "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
+    "rejected ones to a CSV file."
+)
+
+
 @dataclass
 class Problems:
     """Every bad value found in one file, plus which rows are rejected."""
@@ -137,14 +144,17 @@ class Problems:
     def sorted(self) -> list[BadRow]:
         return sorted(self.rows, key=lambda r: (r.file, r.line, r.column))
 
-    def raise_if_any(self, what: str) -> None:
-        """Raise DataImportError listing every problem (nothing of the file is imported)."""
+    def raise_if_any(self, what: str, hint: str = BAD_ROWS_HINT) -> None:
+        """Raise DataImportError listing every problem (nothing of the file is imported).
+
+        ``hint``: the advice that fits these problems; the default is for bad values in rows
+        (which ``--skip-bad-rows`` can leave out), never for missing columns (it cannot).
+        """
         if self.rows:
             raise DataImportError(
                 f"{self.file}: {len(self.rows)} problem(s) in the {what}; nothing was imported.",
                 bad_rows=self.sorted(),
-                hint="Fix these rows, or import with --skip-bad-rows to load the other rows "
-                "and write the rejected ones to a CSV file.",
+                hint=hint,
             )
 
 

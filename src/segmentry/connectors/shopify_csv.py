@@ -126,6 +126,15 @@ def sniff(path: Path) -> Literal["orders", "customers"] | None:
     return None
 
 
+def _header_hint(page: str) -> str:
+    """Advice for a Shopify export missing a column (skipping rows cannot help)."""
+    return (
+        f"Columns are found by their header names: export the file again from the Shopify "
+        f"admin ({page} → Export) and import it without editing its header row, or import it "
+        f"as a generic file with a mapping (--format generic --map canonical=file_column)."
+    )
+
+
 # ---------------------------------------------------------------- orders
 
 
@@ -154,7 +163,7 @@ def read_orders_export(
     source = read_csv(path)
     problems = Problems(source.name)
     columns = resolve_columns(source, ORDER_HEADERS, _ORDER_REQUIRED, problems)
-    problems.raise_if_any("header")  # a missing column: no row can be read
+    problems.raise_if_any("header", _header_hint("Orders"))  # a missing column: no row can be read
     links = CustomerLinks(shop_id, customer_ids)
     builder = _OrdersBuilder(shop_id, tz, columns, problems, links)
     for order in _group_by_name(source, columns, problems):
@@ -352,7 +361,7 @@ def read_customers_export(path: Path, *, shop_id: str, skip_bad_rows: bool = Fal
     source = read_csv(path)
     problems = Problems(source.name)
     columns = resolve_columns(source, CUSTOMER_HEADERS, ("email",), problems)
-    problems.raise_if_any("header")
+    problems.raise_if_any("header", _header_hint("Customers"))
     rows: dict[str, dict[str, Any]] = {}
     first_line: dict[str, int] = {}
     for record in source.records:

@@ -1,8 +1,9 @@
 """As-of building blocks: what was known about each customer at the end of a day.
 
 A *point* is a ``(customer_id, day)`` pair (or one day for every customer). For each point,
-:func:`orders_as_of` gives the orders valid at the end of that day, :func:`customer_stats` the
-customer's order statistics from them and :func:`tags_as_of` the tags last recorded by then.
+:func:`customers_as_of` says whether the customer existed yet, :func:`orders_as_of` gives the
+orders valid at the end of that day, :func:`customer_stats` the customer's order statistics
+from them and :func:`tags_as_of` the tags last recorded by then.
 The compiler, the day snapshots, the metrics and the journeys all read through these, so they
 agree on what "as of a day" means.
 """
@@ -17,9 +18,18 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from segmentry.facts import settled_on
+from segmentry.facts import settled_on, undated_table
 
-__all__ = ["Facts", "Points", "customer_stats", "lines_as_of", "orders_as_of", "tags_as_of"]
+__all__ = [
+    "Facts",
+    "Points",
+    "customer_stats",
+    "customers_as_of",
+    "customers_since",
+    "lines_as_of",
+    "orders_as_of",
+    "tags_as_of",
+]
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,9 @@ class Facts:
     """The fact tables a condition reads (see :mod:`segmentry.facts`).
 
     ``settled``: the last day any order was processed or cancelled (``facts_state``); as of
-    that day or later the valid orders are simply the never-cancelled ones.
+    that day or later the valid orders are simply the never-cancelled ones. ``undated``: the
+    customers without a creation date and the day each counts from (``undated_customers``),
+    None when every customer has a creation date.
     """
 
     orders: ir.Table
@@ -35,6 +47,7 @@ class Facts:
     customers: ir.Table
     tag_history: ir.Table
     settled: dt.date | None = None
+    undated: ir.Table | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
@@ -44,6 +57,7 @@ class Facts:
             customers=con.table("customers"),
             tag_history=con.table("customer_tag_history"),
             settled=settled_on(con),
+            undated=undated_table(con),
         )
 
     def is_settled(self, day: dt.date) -> bool:
@@ -78,6 +92,53 @@ class Points:
     def keys(self) -> list[str]:
         """Join keys of per-point tables (the day is a constant for a single day)."""
         return ["customer_id"] if self.day is not None else ["customer_id", "day"]
+
+
+def customers_as_of(facts: Facts, customers: ir.Table, points: Points) -> ir.Table:
+    """The rows of ``customers`` (columns of ``facts.customers``, ``customer_id`` and
+    ``created_on`` among them) that exist at the end of each point's day, with the ``day``.
+
+    A customer exists from ``created_on``; one without a creation date from the day in
+    ``facts.undated``: their first order's, or with no orders the store's first day
+    (docs/metrics.md, "Who counts").
+    """
+    if points.day is not None:
+        d = ibis.date(points.day)
+        if facts.undated is None:
+            return customers.filter(customers.created_on <= d).mutate(day=d)
+        if facts.is_settled(points.day):
+            # NOTE: every first order and the store's first day are on or before the last
+            # event day, so on a settled day each undated customer exists: no join needed.
+            undated = customers.created_on.isnull()
+            return customers.filter(undated | (customers.created_on <= d)).mutate(day=d)
+        known = _with_since(customers, facts.undated)
+        return known.filter(known._since <= d).drop("_since").mutate(day=d)
+    assert points.table is not None
+    if facts.undated is None:
+        frame = points.table.join(customers, "customer_id")
+        return frame.filter(frame.created_on <= frame.day)
+    frame = points.table.join(_with_since(customers, facts.undated), "customer_id")
+    return frame.filter(frame._since <= frame.day).drop("_since")
+
+
+def customers_since(facts: Facts) -> ir.Table:
+    """``(customer_id, since_on)``: the day each customer exists from (:func:`customers_as_of`).
+
+    ``since_on`` is NULL only for a customer without a creation date imported after the last
+    facts build: such a customer counts from the next build on.
+    """
+    c = facts.customers.select("customer_id", "created_on")
+    if facts.undated is None:
+        return c.select("customer_id", since_on=c.created_on)
+    known = _with_since(c, facts.undated)
+    return known.select("customer_id", since_on=known._since)
+
+
+def _with_since(customers: ir.Table, undated: ir.Table) -> ir.Table:
+    """``customers`` with ``_since``: ``created_on``, else the undated customer's day."""
+    u = undated.select(u_customer_id="customer_id", u_counts_from="counts_from")
+    j = customers.left_join(u, customers.customer_id == u.u_customer_id)
+    return j.select(*customers.columns, _since=ibis.coalesce(j.created_on, j.u_counts_from))
 
 
 def orders_as_of(

@@ -35,6 +35,7 @@ from segmentry.language.asof import (
     Facts,
     Points,
     customer_stats,
+    customers_as_of,
     lines_as_of,
     orders_as_of,
     tags_as_of,
@@ -140,13 +141,7 @@ class _Compiler:
             "email_marketing_state",
             "sms_marketing_state",
         )
-        if self.points.day is not None:
-            d = ibis.date(self.points.day)
-            frame = customers.filter(customers.created_on <= d).mutate(day=d)
-        else:
-            assert self.points.table is not None
-            frame = self.points.table.join(customers, "customer_id")
-            frame = frame.filter(frame.created_on <= frame.day)
+        frame = customers_as_of(self.facts, customers, self.points)
         keys = self.points.keys
         for build in self.features.values():
             feature = build()
