@@ -50,7 +50,7 @@ def error_statuses(route: APIRoute | RouteContext) -> set[int]:
     dependants = list(_dependants(route.dependant))
     if any(d.call is require_user.dependency for d in dependants):
         statuses.add(401)
-        if set(route.methods) - _SAFE:
+        if set(route.methods or ()) - _SAFE:
             statuses.add(403)
     if any(d.path_params or d.query_params or d.header_params or d.cookie_params
            or d.body_params for d in dependants):
@@ -77,7 +77,7 @@ def _add_errors(schema: dict[str, Any], routes: list[Any]) -> None:
     for route in iter_route_contexts(routes):
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             operation = schema["paths"][route.path_format][method.lower()]
             answers = operation.setdefault("responses", {})
             for status in sorted(error_statuses(route)):
