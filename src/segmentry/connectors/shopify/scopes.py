@@ -22,6 +22,7 @@ __all__ = [
     "REQUIRED_SCOPES",
     "SECRETS_FILE",
     "check_scopes",
+    "granted_scopes",
     "load_secret",
     "missing_scopes",
     "save_secret",
@@ -54,10 +55,15 @@ def missing_scopes(granted: set[str], required: tuple[str, ...] = REQUIRED_SCOPE
     return [scope for scope in required if scope not in have]
 
 
+def granted_scopes(client: ShopifyClient) -> set[str]:
+    """The scopes Shopify says the client's token has (one request)."""
+    data = client.execute(_SCOPES_QUERY)
+    return {s["handle"] for s in data["currentAppInstallation"]["accessScopes"]}
+
+
 def check_scopes(client: ShopifyClient) -> list[str]:
     """The token's scopes; raise ShopifyError(missing_scopes) naming every missing one."""
-    data = client.execute(_SCOPES_QUERY)
-    granted = {s["handle"] for s in data["currentAppInstallation"]["accessScopes"]}
+    granted = granted_scopes(client)
     missing = missing_scopes(granted)
     if missing:
         raise ShopifyError(
