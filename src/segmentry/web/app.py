@@ -61,6 +61,8 @@ _STATUS_BY_CODE = {
     "not_computed": 409,
     "warehouse_locked": 503,
     "bad_login": 401,
+    "duplicate_user": 409,
+    "remove_self": 409,
 }
 _STATUS_BY_TYPE: list[tuple[type[SegmentryError], int]] = [
     (NotAuthenticated, 401),
