@@ -41,6 +41,8 @@ def test_every_operation_is_fuzzed_without_server_errors(fuzz_server: Server) ->
     for operation in operations:
         if (operation.method.upper(), operation.path) == ("POST", "/api/runs"):
             continue  # the daily run catches up to today: minutes, not a fuzzing target
+        if (operation.method.upper(), operation.path) == ("PUT", "/api/settings/shopify"):
+            continue  # would call out to whatever shop domain it makes up (tests/web/test_settings)
 
 
         @given(case=operation.as_strategy())
