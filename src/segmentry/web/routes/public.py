@@ -120,7 +120,7 @@ def _versioned(path: str, file: Path, media_type: str) -> None:
 
 @functools.cache
 def _gzipped(file: Path) -> bytes:
-    """The file compressed once per process (plotly.min.js: 4.7 MB → 1.4 MB)."""
+    """The file compressed once per process (plotly.min.js: 4.8 MB → 1.5 MB)."""
     return gzip.compress(file.read_bytes(), compresslevel=9, mtime=0)
 
 
