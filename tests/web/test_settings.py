@@ -236,3 +236,20 @@ def test_changing_the_password_ends_other_sessions(site: Server) -> None:
     log_in(site.url, "pw@example.com", "second-password").close()
     here.close()
     elsewhere.close()
+
+
+def test_the_password_api_needs_the_current_password(site: Server) -> None:
+    add_user(site.workspace.state, "api-pw@example.com", "first-password", "shop")
+    token = create_token(site.workspace.state, "api-pw@example.com", "theirs")
+    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        wrong = api.put("/api/users/me/password",
+                        json={"current_password": "nope", "new_password": "second-password"})
+        assert wrong.status_code == 400
+        assert wrong.json()["error"]["code"] == "wrong_password"
+        short = api.put("/api/users/me/password",
+                        json={"current_password": "first-password", "new_password": "short"})
+        assert short.status_code == 422
+        done = api.put("/api/users/me/password", json={"current_password": "first-password",
+                                                       "new_password": "second-password"})
+        assert done.status_code == 204
+    log_in(site.url, "api-pw@example.com", "second-password").close()
