@@ -34,7 +34,7 @@ from segmentry.connectors.shopify.mapping import (
     orders_batch,
     products_batch,
 )
-from segmentry.connectors.shopify.scopes import token_for
+from segmentry.connectors.shopify.scopes import granted_scopes, missing_scopes, token_for
 from segmentry.errors import ShopifyError
 from segmentry.ledger.store import LedgerBatch, write_batch
 
@@ -118,8 +118,6 @@ class Connection:
 def connection_status(ws: Workspace, *, timeout: float = 5.0) -> Connection | None:
     """Check the workspace's Shopify connection now (one quick request, no retries); None
     when the workspace is not connected."""
-    from segmentry.connectors.shopify.scopes import granted_scopes, missing_scopes
-
     settings = ws.settings.shopify
     if settings is None:
         return None
