@@ -321,14 +321,10 @@ class SettingsOut(BaseModel):
     users: list[UserOut]
 
 
-_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-
-
 class ScheduleIn(BaseModel):
-    """When ``segmentry serve`` runs the daily pipeline (in the shop's time zone)."""
-
     enabled: bool = True
-    time: str = Field("04:00", pattern=_CLOCK, description="HH:MM, 24-hour.")
+    time: str = Field("04:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                      description="HH:MM (24-hour) in the shop's time zone.")
 
 
 class LanguageIn(BaseModel):

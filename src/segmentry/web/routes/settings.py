@@ -23,7 +23,14 @@ from segmentry.connectors.shopify.sync import connect_workspace, connection_stat
 from segmentry.engine import engine_name
 from segmentry.errors import SegmentryError
 from segmentry.web import accounts
-from segmentry.web.deps import SESSION_COOKIE, CurrentUser, Page, WorkspaceDep, require_user
+from segmentry.web.deps import (
+    SESSION_COOKIE,
+    CurrentUser,
+    Page,
+    WorkspaceDep,
+    require_user,
+    web_state,
+)
 from segmentry.web.schemas import (
     ErrorBody,
     LanguageIn,
@@ -127,27 +134,21 @@ def settings_page(ws: WorkspaceDep, user: CurrentUser, page: Page,
 # ------------------------------------------------------------------ schedule and language
 
 
-def _save_schedule(ws: Workspace, schedule: ScheduleIn) -> None:
-    section = config.ScheduleSettings(enabled=schedule.enabled, time=schedule.time)
-    ws.settings = config.save_section(FilePath(ws.folder), "schedule", section)
-
-
-@router.put("/api/settings/schedule", response_model=ScheduleIn,
-            summary="Set when `segmentry serve` runs the daily pipeline")
-def schedule_json(ws: WorkspaceDep, body: ScheduleIn) -> ScheduleIn:
-    _save_schedule(ws, body)
-    return body
-
-
 @router.post("/settings/schedule", include_in_schema=False)
-def schedule_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
+def schedule_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: Page,
                   time: Annotated[str, Form(max_length=20)] = "",
                   enabled: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """The form twin of ``PUT /api/schedule`` (routes.jobs): same setting, same effect."""
     try:
-        schedule = ScheduleIn(enabled=bool(enabled), time=time.strip())
+        schedule = config.ScheduleSettings(enabled=bool(enabled), time=time.strip())
     except ValidationError:
         return _refused(page, ws, user, "schedule", "bad_time", time=time)
-    _save_schedule(ws, schedule)
+    config.save_schedule(FilePath(ws.folder), schedule)
+    ws.settings.schedule = schedule
+    # NOTE: a server that runs the schedule (segmentry.jobs.Scheduler) recomputes its next run.
+    scheduler = getattr(web_state(request), "scheduler", None)
+    if scheduler is not None:
+        scheduler.reschedule()
     return _saved("schedule")
 
 
