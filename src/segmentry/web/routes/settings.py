@@ -27,6 +27,7 @@ from segmentry.web.deps import (
     SESSION_COOKIE,
     CurrentUser,
     Page,
+    WebState,
     WorkspaceDep,
     require_user,
     web_state,
@@ -85,7 +86,7 @@ def _users(ws: Workspace, user: accounts.User) -> list[UserOut]:
             for u in accounts.list_users(ws.state, ws.settings.shop.id)]
 
 
-def _settings(ws: Workspace, user: accounts.User) -> SettingsOut:
+def _settings(ws: Workspace, user: accounts.User, shopify: ShopifyOut | None) -> SettingsOut:
     s = ws.settings
     return SettingsOut(
         shop_id=s.shop.id, shop_name=s.shop.name, timezone=s.shop.timezone,
@@ -95,14 +96,24 @@ def _settings(ws: Workspace, user: accounts.User) -> SettingsOut:
         tokens=[TokenOut(**t) for t in accounts.list_tokens(ws.state, user)],
         default_language=s.web.default_language,
         schedule=ScheduleIn(enabled=s.schedule.enabled, time=s.schedule.time),
-        shopify=_shopify(ws), users=_users(ws, user),
+        shopify=shopify, users=_users(ws, user),
     )
 
 
 def _page(page: Page, ws: Workspace, user: accounts.User, status_code: int = 200,
-          **values: Any) -> Response:
+          shopify: ShopifyOut | None = None, **values: Any) -> Response:
+    """The settings page (``shopify``: the live check's result, else it is made now)."""
     values = {"new_token": None, "problem": None, "saved": None, **values}
-    return page("settings.html", status_code=status_code, data=_settings(ws, user), **values)
+    data = _settings(ws, user, shopify or _shopify(ws))
+    return page("settings.html", status_code=status_code, data=data, **values)
+
+
+def _checked_first(request: Request) -> tuple[WebState, ShopifyOut | None]:
+    """The Shopify check, made before taking the workspace's turn (``WebState.lock``): it
+    reads only the settings and secrets files, and a slow Shopify must not hold up every
+    other page."""
+    state = web_state(request)
+    return state, _shopify(state.workspace)
 
 
 def _refused(page: Page, ws: Workspace, user: accounts.User, section: str,
@@ -121,14 +132,18 @@ def _saved(section: str) -> Response:
 
 @router.get("/api/settings", response_model=SettingsOut, summary="Workspace settings",
             description="The Shopify connection's status comes from a live check.")
-def settings_json(ws: WorkspaceDep, user: CurrentUser) -> SettingsOut:
-    return _settings(ws, user)
+def settings_json(request: Request, user: CurrentUser) -> SettingsOut:
+    state, shopify = _checked_first(request)
+    with state.lock:
+        return _settings(state.workspace, user, shopify)
 
 
 @router.get("/settings", include_in_schema=False)
-def settings_page(ws: WorkspaceDep, user: CurrentUser, page: Page,
+def settings_page(request: Request, user: CurrentUser, page: Page,
                   saved: str | None = None) -> Response:
-    return _page(page, ws, user, saved=saved)
+    state, shopify = _checked_first(request)
+    with state.lock:
+        return _page(page, state.workspace, user, shopify=shopify, saved=saved)
 
 
 # ------------------------------------------------------------------ schedule and language
