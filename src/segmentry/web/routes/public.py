@@ -139,6 +139,8 @@ def api_docs() -> Response:
         swagger_js_url=SWAGGER_URL + "swagger-ui-bundle.js",
         swagger_css_url=SWAGGER_URL + "swagger-ui.css",
         swagger_favicon_url=SWAGGER_URL + "favicon.png",
+        # NOTE: Swagger UI would otherwise load a badge from validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
     )
 
 
