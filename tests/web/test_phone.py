@@ -8,6 +8,7 @@ Needs /usr/bin/chromium (``scripts/test`` installs it); never ``playwright insta
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
     pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 expect.set_options(timeout=30_000)
 
@@ -131,7 +133,11 @@ def _sign_in(page: Page) -> None:
 
 
 def _width(page: Page) -> int:
-    page.wait_for_load_state("networkidle")
+    """The page's width once what it fetches after loading (journeys, charts) is in."""
+    page.wait_for_load_state("load")
+    with contextlib.suppress(PlaywrightTimeout):  # a page polling a job is never idle
+        page.wait_for_load_state("networkidle", timeout=5_000)
+    page.evaluate("document.fonts.ready.then(() => true)")
     return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
