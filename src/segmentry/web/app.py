@@ -96,9 +96,8 @@ def create_app(workspace_path: str | Path, *, workspace: Workspace | None = None
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    templates = template_environment()
-    templates.globals["plotly_url"] = PLOTLY_URL
-    app.state.web = WebState(workspace=ws, templates=templates)
+    app.state.web = WebState(workspace=ws, templates=template_environment())
+    app.state.web.templates.globals["plotly_url"] = PLOTLY_URL  # base.html, pages with charts
     for router in ROUTERS:
         app.include_router(router)
     openapi.document_errors(app)
