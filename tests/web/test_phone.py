@@ -156,6 +156,9 @@ def test_no_page_is_wider_than_a_phone(browser: Browser, shop: Server, lang: str
                 expect(page.locator(".chart[data-rendered='1']").first).to_be_attached()
             if (width := _width(page)) > PHONE["width"]:
                 too_wide[path] = (width, page.evaluate(_WIDEST))
+            if path == "/segments":
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / f"navigation-{lang}-phone.png"))
         assert page.locator("html").get_attribute("lang") == lang
         nav = page.locator("header.top nav")
         box = nav.bounding_box()
