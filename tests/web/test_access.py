@@ -14,15 +14,15 @@ from segmentry.web.routes import ROUTERS
 
 from .conftest import EMAIL, PASSWORD, Server, csrf_of, log_in
 
-PUBLIC = {"/health", "/login", "/lang/{code}", "/static/plotly.min.js", "/static/{name}",
-          "/openapi.json", "/api/docs"}
-_SAMPLE = {"name": "repeat-customers", "token_id": "1", "code": "ja"}
+PUBLIC = {"/health", "/login", "/lang/{code}", "/static/{name}", "/openapi.json", "/api/docs"}
+_SAMPLE = {"name": "repeat-customers", "token_id": "1", "user_id": "1", "code": "ja"}
 
 
 def _routes() -> list[tuple[str, str]]:
     found = []
     for route in (r for router in ROUTERS for r in router.routes):
-        if not isinstance(route, APIRoute) or route.path in PUBLIC:
+        if (not isinstance(route, APIRoute) or route.path in PUBLIC
+                or route.path.startswith("/static/")):
             continue
         path = re.sub(r"\{(\w+)\}", lambda m: _SAMPLE[m.group(1)], route.path)
         found.extend((method, path) for method in sorted(route.methods))
@@ -130,3 +130,20 @@ def test_a_token_of_another_user_cannot_be_revoked(server: Server, api: httpx.Cl
     theirs = client.get("/api/settings").json()["tokens"][0]["id"]
     client.close()
     assert api.delete(f"/api/tokens/{theirs}").status_code == 404
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("DELETE", "/api/segments", "GET, POST"),
+    ("POST", "/api/segments/repeat-customers", "DELETE, GET, PUT"),
+    ("GET", "/api/tokens", "POST"),
+    ("PUT", "/login", "GET, POST"),
+    ("DELETE", "/health", "GET"),
+])
+def test_method_not_allowed_names_the_allowed_ones(server: Server, method: str, path: str,
+                                                   allowed: str) -> None:
+    response = httpx.request(method, f"{server.url}{path}",
+                             headers={"Authorization": f"Bearer {server.token}",
+                                      "Accept": "application/json"})
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json()["error"]["code"] == "method_not_allowed"

@@ -39,13 +39,17 @@ __all__ = [
     "Session",
     "User",
     "add_user",
+    "change_password",
     "create_token",
+    "create_user",
     "digest",
     "end_session",
     "ensure_tables",
     "list_tokens",
+    "list_users",
     "log_in",
     "new_secret",
+    "remove_user",
     "revoke_token",
     "session_user",
     "token_user",
@@ -53,6 +57,7 @@ __all__ = [
 ]
 
 SESSION_DAYS = 14
+MIN_PASSWORD = 8
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _hasher = PasswordHash.recommended()
 
@@ -130,15 +135,26 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def add_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User:
-    """Add a user of ``shop_id`` (or reset the password of an existing one)."""
-    ensure_tables(engine)
+def _checked(email: str, password: str) -> str:
+    """The email as stored (trimmed, lower case), once it and the password are acceptable."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise AccountError("{email!r} is not an email address.", code="bad_email",
                            params={"email": email})
-    if len(password) < 8:
-        raise AccountError("Passwords need at least 8 characters.", code="weak_password")
+    _check_password(password)
+    return email
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError("Passwords need at least {minimum} characters.",
+                           code="weak_password", params={"minimum": MIN_PASSWORD})
+
+
+def add_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User:
+    """Add a user of ``shop_id`` (or reset the password of an existing one)."""
+    ensure_tables(engine)
+    email = _checked(email, password)
     values = {"password_hash": _hasher.hash(password), "shop_id": shop_id}
     with engine.begin() as conn:
         found = conn.execute(sa.select(users.c.id).where(users.c.email == email)).scalar()
@@ -268,3 +284,70 @@ def revoke_token(engine: sa.Engine, user: User, token_id: int) -> bool:
             .values(revoked_at=utcnow())
         )
     return bool(result.rowcount)
+
+
+def list_users(engine: sa.Engine, shop_id: str) -> list[dict[str, Any]]:
+    """The shop's users (id, email, created_at), oldest first."""
+    ensure_tables(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(users.c.id, users.c.email, users.c.created_at)
+            .where(users.c.shop_id == shop_id)
+            .order_by(users.c.id)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def create_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User:
+    """Add a new user of ``shop_id``; unlike :func:`add_user`, an existing email is an error
+    (``duplicate_user``), so a colleague's password is never reset by mistake."""
+    ensure_tables(engine)
+    email = _checked(email, password)
+    with engine.connect() as conn:
+        taken = conn.execute(sa.select(users.c.id).where(users.c.email == email)).first()
+    if taken is not None:
+        raise AccountError("{email} already has an account.", code="duplicate_user",
+                           params={"email": email})
+    return add_user(engine, email, password, shop_id)
+
+
+def remove_user(engine: sa.Engine, by: User, user_id: int) -> str:
+    """Remove a user of ``by``'s shop with their sessions and tokens; returns their email.
+
+    Nobody removes themselves (so a shop always keeps a user who can sign in).
+    """
+    ensure_tables(engine)
+    if user_id == by.id:
+        raise AccountError("You cannot remove yourself.", code="remove_self",
+                           hint="Ask another user to remove you.")
+    with engine.begin() as conn:
+        email = conn.execute(
+            sa.select(users.c.email).where(users.c.id == user_id, users.c.shop_id == by.shop_id)
+        ).scalar()
+        if email is None:
+            raise AccountError("There is no such user.", code="not_found")
+        # NOTE: SQLite enforces ON DELETE CASCADE only with a pragma; delete explicitly.
+        conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
+        conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user_id))
+        conn.execute(users.delete().where(users.c.id == user_id))
+    return str(email)
+
+
+def change_password(engine: sa.Engine, user: User, current: str, new: str,
+                    keep_session: str | None = None) -> None:
+    """Change ``user``'s own password (the current one must be right); every other session of
+    theirs ends, so a stolen session cookie stops working."""
+    ensure_tables(engine)
+    with engine.connect() as conn:
+        hashed = conn.execute(
+            sa.select(users.c.password_hash).where(users.c.id == user.id)
+        ).scalar()
+    if hashed is None or not _verify(current, hashed):
+        raise AccountError("The current password is wrong.", code="wrong_password")
+    _check_password(new)
+    keep = digest(keep_session) if keep_session else ""
+    with engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == user.id)
+                     .values(password_hash=_hasher.hash(new)))
+        conn.execute(sessions.delete().where(sessions.c.user_id == user.id,
+                                             sessions.c.token_hash != keep))

@@ -20,8 +20,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segmentry.errors import (
@@ -32,7 +35,7 @@ from segmentry.errors import (
     SegmentryError,
     WorkspaceError,
 )
-from segmentry.web import accounts, folders
+from segmentry.web import accounts, folders, openapi
 from segmentry.web.deps import (
     CsrfError,
     NotAuthenticated,
@@ -43,6 +46,7 @@ from segmentry.web.deps import (
 )
 from segmentry.web.messages import error_body
 from segmentry.web.routes import ROUTERS
+from segmentry.web.routes.public import PLOTLY_URL
 from segmentry.workspace import Workspace
 
 __all__ = ["create_app"]
@@ -59,6 +63,8 @@ _STATUS_BY_CODE = {
     "not_computed": 409,
     "warehouse_locked": 503,
     "bad_login": 401,
+    "duplicate_user": 409,
+    "remove_self": 409,
 }
 _STATUS_BY_TYPE: list[tuple[type[SegmentryError], int]] = [
     (NotAuthenticated, 401),
@@ -88,21 +94,21 @@ def create_app(workspace_path: str | Path, *, workspace: Workspace | None = None
         summary="Customer segments, LTV and journeys for DTC stores.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served from local files by routes.public (no CDN)
         redoc_url=None,
         openapi_url="/openapi.json",
-        responses={
-            401: {"description": "Not signed in", "model": _error_model()},
-            422: {"description": "Bad parameter", "model": _error_model()},
-        },
     )
     app.state.web = WebState(workspace=ws, templates=template_environment())
+    app.state.web.templates.globals["plotly_url"] = PLOTLY_URL  # base.html, pages with charts
     for router in ROUTERS:
         app.include_router(router)
+    openapi.document_errors(app)
     app.add_exception_handler(SegmentryError, _segmentry_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    # NOTE: compresses pages and JSON; plotly.js comes precompressed and is passed through.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.add_middleware(ServerTiming)
     return app
 
@@ -128,12 +134,6 @@ class ServerTiming:
             await send(message)
 
         await self.app(scope, receive, timed_send)
-
-
-def _error_model() -> Any:
-    from segmentry.web.schemas import ErrorBody
-
-    return ErrorBody
 
 
 def _wants_json(request: Request) -> bool:
@@ -204,8 +204,19 @@ async def _http_error(request: Request, error: Exception) -> Response:
                            params={"method": request.method, "status": error.status_code})
     response = _error_response(request, error_body(shown, language_of(request)),
                                error.status_code)
-    response.headers.update(error.headers or {})  # e.g. Allow on a 405
+    response.headers.update(error.headers or {})
+    if error.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (Starlette names only the first route's)."""
+    allowed: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.matches(request.scope)[0] != Match.NONE:
+            allowed |= route.methods or set()
+    return sorted(allowed)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:

@@ -1,8 +1,9 @@
 """Chart specifications: Plotly figures as plain JSON-ready dicts, and tiny SVG sparklines.
 
 The browser draws the figures with the plotly.js the app serves from the installed ``plotly``
-package (``/static/plotly.min.js``). Building dicts here (rather than ``plotly.graph_objects``)
-keeps page rendering fast; the shapes are Plotly's documented figure schema.
+package (``/static/plotly-<version>.min.js``). Building dicts here (rather than
+``plotly.graph_objects``) keeps page rendering fast; the shapes are Plotly's documented figure
+schema.
 
 >>> sparkline_points([1, 3, 2], width=100, height=20)
 '0.0,20.0 50.0,0.0 100.0,10.0'

@@ -81,7 +81,8 @@ WorkspaceDep = Annotated[Workspace, Depends(_workspace)]
 
 
 def language_of(request: Request) -> str:
-    """The cookie's language, else the best of Accept-Language, else English."""
+    """The cookie's language, else the best of Accept-Language, else the workspace's default
+    (``[web] default_language``, set on the Settings page)."""
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen
@@ -96,7 +97,7 @@ def language_of(request: Request) -> str:
     for _, code in sorted(ranked, key=lambda item: -item[0]):
         if code in LANGUAGES:
             return code
-    return "en"
+    return str(web_state(request).workspace.settings.web.default_language)
 
 
 Lang = Annotated[str, Depends(language_of)]

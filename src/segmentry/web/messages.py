@@ -279,6 +279,103 @@ JA: dict[str, str] = {
     "%b %-d": "%-m月%-d日",
     "%b %Y": "%Y年%-m月",
     "%-d %b %Y": "%Y年%-m月%-d日",
+    # settings: Shopify connection, daily run, language, users
+    "Access scopes": "アクセススコープ",
+    "Access token": "アクセストークン",
+    "Add a user": "ユーザーを追加",
+    "Add user": "追加",
+    "Admin API access token": "Admin API アクセストークン",
+    "Admin API version": "Admin API バージョン",
+    "Change password": "パスワードを変更",
+    "Check and connect": "確認して接続",
+    "Choose Japanese or English.": "日本語か英語を選んでください。",
+    "Connected": "接続済み",
+    "Connected, but access scopes are missing":
+        "接続済み（不足しているアクセススコープがあります）",
+    "Current password": "現在のパスワード",
+    "Daily run": "毎日の実行",
+    "Default language": "既定の言語",
+    "Enter the shop domain and the access token.":
+        "ストアのドメインとアクセストークンを入力してください。",
+    "Enter the shop's domain, for example my-store.myshopify.com.":
+        "ストアのドメインを入力してください（例: my-store.myshopify.com）。",
+    "Enter the time as HH:MM (24-hour), for example 04:00.":
+        "時刻は24時間制の HH:MM で入力してください（例: 04:00）。",
+    "For browsers that ask for neither language":
+        "日本語・英語のどちらも指定しないブラウザーでの表示",
+    "From the environment variable": "環境変数から読み込み",
+    (
+        "In Shopify admin: Settings → Apps and sales channels → Develop apps → your app → API"
+        " credentials."
+    ):
+        (
+            "Shopify 管理画面の「設定 → アプリと販売チャネル → アプリを開発 → 対象のアプリ → "
+            "API 認証情報」で確認できます。"
+        ),
+    "Kept in the workspace's secrets file": "ワークスペースの secrets ファイルに保存",
+    "New password": "新しいパスワード",
+    (
+        "Not connected. Connect to read orders and customers from the Shopify Admin API and "
+        "push segments back as customer tags."
+    ):
+        (
+            "未接続です。接続すると Shopify Admin API から注文と顧客を読み込み、セグメントを"
+            "顧客タグとして Shopify に反映できます。"
+        ),
+    "Orders file": "注文ファイル",
+    "Parquet ledger files": "Parquet 台帳ファイル",
+    "Passwords need at least {minimum} characters.":
+        "パスワードは{minimum}文字以上にしてください。",
+    "Reconnect": "再接続",
+    "Remove this user?": "このユーザーを削除しますか？",
+    "Run the daily pipeline automatically while the server runs":
+        "サーバーの起動中、毎日の集計を自動で実行する",
+    "Saved.": "保存しました。",
+    "Shop domain": "ストアのドメイン",
+    "Shopify": "Shopify",
+    "Shopify Admin API": "Shopify Admin API",
+    "Shopify CSV exports": "Shopify の CSV エクスポート",
+    "Shopify could not be reached": "Shopify に接続できません",
+    "Shopify could not be reached. Check the shop domain, or try again in a few minutes.":
+        (
+            "Shopify に接続できませんでした。ストアのドメインを確認するか、数分後にもう一度お"
+            "試しください。"
+        ),
+    (
+        "Shopify did not accept this access token. Copy it again from the app's API "
+        "credentials in Shopify admin."
+    ):
+        (
+            "Shopify がこのアクセストークンを受け付けませんでした。Shopify 管理画面のアプリの"
+            " API 認証情報からもう一度コピーしてください。"
+        ),
+    "Shopify refused the connection:": "Shopify が接続を拒否しました:",
+    "The access token is not accepted": "アクセストークンが受け付けられません",
+    "The app was uninstalled from the shop": "アプリがストアからアンインストールされました",
+    "The current password is wrong.": "現在のパスワードが違います。",
+    (
+        "The token lacks these access scopes: {missing}. Tick them in the app's Admin API "
+        "access scopes in Shopify admin, reinstall the app and enter its new token."
+    ):
+        (
+            "このトークンには次のアクセススコープがありません: {missing}。Shopify 管理画面で"
+            "アプリの Admin API アクセススコープにチェックを入れ、アプリを再インストールして"
+            "新しいトークンを入力してください。"
+        ),
+    "There is no such user.": "そのユーザーは存在しません。",
+    "Time of day": "実行時刻",
+    "Users": "ユーザー",
+    "You cannot remove yourself; ask another user to remove you.":
+        "自分自身は削除できません。他のユーザーに削除を依頼してください。",
+    "Your password": "あなたのパスワード",
+    "customers:": "顧客:",
+    "granted": "付与済み",
+    "missing": "不足",
+    "one row per order": "1行1注文",
+    "one row per order line": "1行1明細",
+    "you": "あなた",
+    "{email} already has an account.": "{email} はすでに登録されています。",
+    "{email} is not an email address.": "{email} はメールアドレスではありません。",
 }
 
 # English text for the ids that are keys rather than English (metric keys, run statuses).
@@ -341,7 +438,6 @@ ERRORS: dict[str, str] = {
         "{engine} エンジンはトランザクションに対応していません。",
     # accounts and forms
     "{email!r} is not an email address.": "「{email}」はメールアドレスではありません。",
-    "Passwords need at least 8 characters.": "パスワードは8文字以上にしてください。",
     "Wrong email or password.": "メールアドレスまたはパスワードが違います。",
     "There is no user {email!r}.": "ユーザー「{email}」はいません。",
     "This form has expired or did not come from segmentry.":
@@ -502,6 +598,15 @@ ERRORS: dict[str, str] = {
     "There are no values to suggest for this name.": "この項目には候補になる値がありません。",
     "Values are suggested for text attributes and arguments.":
         "値の候補は文字列の項目と引数で表示されます。",
+    # accounts and settings
+    "Passwords need at least {minimum} characters.": "パスワードは{minimum}文字以上にしてください。",
+    "The current password is wrong.": "現在のパスワードが違います。",
+    "There is no such user.": "そのユーザーは存在しません。",
+    "You cannot remove yourself.": "自分自身は削除できません。",
+    "Ask another user to remove you.": "他のユーザーに削除を依頼してください。",
+    "{email} already has an account.": "{email} はすでに登録されています。",
+    "{shop!r} is not a shop domain like my-store.myshopify.com.":
+        "「{shop}」はストアのドメイン（例: my-store.myshopify.com）ではありません。",
     "a true/false value": "true/false の値",
     "a list": "リスト",
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -17,19 +17,24 @@ __all__ = [
     "ErrorBody",
     "Folder",
     "JourneyOut",
+    "LanguageIn",
     "MemberPage",
     "MetricRow",
     "Overview",
+    "PasswordChange",
     "Preview",
     "PreviewRequest",
     "RunOut",
     "RunStage",
+    "ScheduleIn",
     "SegmentCreate",
     "SegmentDetail",
     "SegmentList",
     "SegmentSummary",
     "SegmentUpdate",
     "SettingsOut",
+    "ShopifyConnect",
+    "ShopifyOut",
     "TagSyncAudit",
     "TagSyncJob",
     "TagSyncOut",
@@ -37,6 +42,8 @@ __all__ = [
     "TokenCreate",
     "TokenCreated",
     "TokenOut",
+    "UserCreate",
+    "UserOut",
 ]
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -315,8 +322,11 @@ class TokenCreated(BaseModel):
 
 
 class SourceOut(BaseModel):
-    kind: str
+    kind: str = Field(description="shopify, shopify_csv, generic or parquet.")
     path: str
+    customers_path: str | None = Field(None, description="shopify_csv: the customers file.")
+    rows: str | None = Field(None, description="generic: one row per `order` or `line`.")
+    shop: str | None = Field(None, description="shopify: the shop domain.")
 
 
 class SettingsOut(BaseModel):
@@ -329,6 +339,11 @@ class SettingsOut(BaseModel):
     state_store: str
     sources: list[SourceOut]
     tokens: list[TokenOut]
+    default_language: str = Field(description="ja or en: pages for browsers that ask for "
+                                  "neither.")
+    schedule: ScheduleIn
+    shopify: ShopifyOut | None = Field(description="null: not connected to Shopify.")
+    users: list[UserOut]
 
 
 class ValueOption(BaseModel):
@@ -369,3 +384,49 @@ class Picker(BaseModel):
 
     attributes: list[PickerAttribute]
     functions: list[PickerFunction]
+
+
+class ScheduleIn(BaseModel):
+    enabled: bool = True
+    time: str = Field("04:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                      description="HH:MM (24-hour) in the shop's time zone.")
+
+
+class LanguageIn(BaseModel):
+    default_language: Literal["ja", "en"]
+
+
+class ShopifyOut(BaseModel):
+    """The Shopify connection as a live check found it."""
+
+    shop: str
+    api_version: str
+    status: str = Field(description="connected, missing_scopes, invalid_token, uninstalled, "
+                        "unavailable, …")
+    granted: list[str] = Field(description="Scopes the token has.")
+    required: list[str] = Field(description="Scopes segmentry needs.")
+    missing: list[str]
+    problem: str | None = None
+    token_from_env: bool = Field(description="The token comes from the environment variable.")
+
+
+class ShopifyConnect(BaseModel):
+    shop: str = Field(min_length=1, max_length=255, description="my-store.myshopify.com")
+    token: str = Field(min_length=1, max_length=500, description="Admin API access token.")
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    created_at: UtcDatetime
+    you: bool = Field(description="The signed-in user.")
+
+
+class UserCreate(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=8, max_length=1000)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=8, max_length=1000)

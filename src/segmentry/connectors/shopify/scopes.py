@@ -21,7 +21,9 @@ from segmentry.errors import ShopifyError
 __all__ = [
     "REQUIRED_SCOPES",
     "SECRETS_FILE",
+    "MissingScopes",
     "check_scopes",
+    "granted_scopes",
     "load_secret",
     "missing_scopes",
     "save_secret",
@@ -54,15 +56,30 @@ def missing_scopes(granted: set[str], required: tuple[str, ...] = REQUIRED_SCOPE
     return [scope for scope in required if scope not in have]
 
 
-def check_scopes(client: ShopifyClient) -> list[str]:
-    """The token's scopes; raise ShopifyError(missing_scopes) naming every missing one."""
+def granted_scopes(client: ShopifyClient) -> set[str]:
+    """The scopes Shopify says the client's token has (one request)."""
     data = client.execute(_SCOPES_QUERY)
-    granted = {s["handle"] for s in data["currentAppInstallation"]["accessScopes"]}
+    return {s["handle"] for s in data["currentAppInstallation"]["accessScopes"]}
+
+
+class MissingScopes(ShopifyError):
+    """The token lacks scopes segmentry needs (``missing``, in :data:`REQUIRED_SCOPES` order)."""
+
+    code = "missing_scopes"
+
+    def __init__(self, message: str, *, missing: list[str], hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.missing = missing
+
+
+def check_scopes(client: ShopifyClient) -> list[str]:
+    """The token's scopes; raise MissingScopes naming every missing one."""
+    granted = granted_scopes(client)
     missing = missing_scopes(granted)
     if missing:
-        raise ShopifyError(
+        raise MissingScopes(
             f"The access token for {client.shop} lacks these scopes: {', '.join(missing)}.",
-            code="missing_scopes",
+            missing=missing,
             hint="In Shopify admin open the app → Configuration → Admin API access scopes, "
             "tick them, save, reinstall the app and use the new token. read_all_orders "
             "(orders older than 60 days) needs Shopify's approval for public apps.",

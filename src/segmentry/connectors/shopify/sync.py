@@ -13,6 +13,8 @@ in one batch, and the mark may only move once its rows are stored.
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,14 +34,22 @@ from segmentry.connectors.shopify.mapping import (
     orders_batch,
     products_batch,
 )
-from segmentry.connectors.shopify.scopes import token_for
+from segmentry.connectors.shopify.scopes import granted_scopes, missing_scopes, token_for
 from segmentry.errors import ShopifyError
 from segmentry.ledger.store import LedgerBatch, write_batch
 
 if TYPE_CHECKING:
     from segmentry.workspace import Workspace
 
-__all__ = ["RESOURCES", "SyncReport", "connect_client", "settings_of", "sync_store"]
+__all__ = [
+    "RESOURCES",
+    "Connection",
+    "SyncReport",
+    "connect_client",
+    "connection_status",
+    "settings_of",
+    "sync_store",
+]
 
 RESOURCES = ("products", "customers", "orders")
 _TO_LEDGER = {"products": products_batch, "customers": customers_batch, "orders": orders_batch}
@@ -85,6 +95,41 @@ def connect_client(ws: Workspace, **options: object) -> ShopifyClient:
         token_env=settings.token_env,
         **options,  # type: ignore[arg-type]
     )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A connected workspace's shop as a live check finds it.
+
+    ``status`` is ``connected``, or the code of what is wrong: ``missing_scopes``,
+    ``invalid_token`` (also: no token stored), ``uninstalled``, ``unavailable`` (or another
+    :class:`ShopifyError` code); ``problem`` is that error's message.
+    """
+
+    shop: str
+    api_version: str
+    status: str
+    granted: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    problem: str | None = None
+    token_from_env: bool = False
+
+
+def connection_status(ws: Workspace, *, timeout: float = 5.0) -> Connection | None:
+    """Check the workspace's Shopify connection now (one quick request, no retries); None
+    when the workspace is not connected."""
+    settings = ws.settings.shopify
+    if settings is None:
+        return None
+    found = functools.partial(Connection, settings.shop, settings.api_version,
+                              token_from_env=bool(os.environ.get(settings.token_env)))
+    try:
+        with connect_client(ws, timeout=timeout, max_retries=0) as client:
+            granted = granted_scopes(client)
+    except ShopifyError as e:
+        return found(e.code, problem=e.message)
+    missing = missing_scopes(granted)
+    return found("missing_scopes" if missing else "connected", sorted(granted), missing)
 
 
 def sync_store(

@@ -1,23 +1,51 @@
-"""Settings (sources, engine, zone, currency, refunds), API tokens, and signing out."""
+"""Settings: the workspace (shop, engine, sources), the Shopify connection, the daily schedule,
+the default language, users and API tokens; and signing out.
+
+Each change has a JSON endpoint and a form; a form that cannot be saved shows the settings page
+again with the problem in the user's language (``problem`` codes are worded in
+``settings.html``). Changes are written to ``segmentry.toml`` and take effect at once.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 
+from segmentry import config
+from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.connectors.shopify.scopes import REQUIRED_SCOPES, MissingScopes
+from segmentry.connectors.shopify.sync import connect_workspace, connection_status
 from segmentry.engine import engine_name
 from segmentry.errors import SegmentryError
 from segmentry.web import accounts
-from segmentry.web.deps import SESSION_COOKIE, CurrentUser, Page, WorkspaceDep, require_user
+from segmentry.web.deps import (
+    SESSION_COOKIE,
+    CurrentUser,
+    Page,
+    WebState,
+    WorkspaceDep,
+    require_user,
+    web_state,
+)
 from segmentry.web.schemas import (
     ErrorBody,
+    LanguageIn,
+    PasswordChange,
+    ScheduleIn,
     SettingsOut,
+    ShopifyConnect,
+    ShopifyOut,
     SourceOut,
     TokenCreate,
     TokenCreated,
     TokenOut,
+    UserCreate,
+    UserOut,
 )
 from segmentry.workspace import Workspace
 
@@ -26,27 +54,253 @@ __all__ = ["router"]
 router = APIRouter(dependencies=[require_user], tags=["settings"])
 
 TokenId = Annotated[int, Path(ge=1, le=2**62)]
+UserId = Annotated[int, Path(ge=1, le=2**62)]
+_ERROR = {"model": ErrorBody}
+# Statuses of a refused form, by problem code (the rest are the user's to fix: 400).
+_FORM_STATUS = {"duplicate_user": 409, "remove_self": 409, "not_found": 404}
+_SHOP = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 
 
-def _settings(ws: Workspace, user: accounts.User) -> SettingsOut:
+def _sources(ws: Workspace) -> list[SourceOut]:
+    shop = ws.settings.shopify.shop if ws.settings.shopify else None
+    return [
+        SourceOut(kind=s.kind, path=s.path, customers_path=s.customers_path,
+                  rows=s.rows if s.kind == "generic" else None,
+                  shop=shop if s.kind == "shopify" else None)
+        for s in ws.settings.sources
+    ]
+
+
+def _shopify(ws: Workspace) -> ShopifyOut | None:
+    found = connection_status(ws)
+    if found is None:
+        return None
+    return ShopifyOut(shop=found.shop, api_version=found.api_version, status=found.status,
+                      granted=found.granted, required=list(REQUIRED_SCOPES),
+                      missing=found.missing, problem=found.problem,
+                      token_from_env=found.token_from_env)
+
+
+def _users(ws: Workspace, user: accounts.User) -> list[UserOut]:
+    return [UserOut(**u, you=u["id"] == user.id)
+            for u in accounts.list_users(ws.state, ws.settings.shop.id)]
+
+
+def _settings(ws: Workspace, user: accounts.User, shopify: ShopifyOut | None) -> SettingsOut:
     s = ws.settings
     return SettingsOut(
         shop_id=s.shop.id, shop_name=s.shop.name, timezone=s.shop.timezone,
         currency=s.shop.currency, subtract_refunds=s.metrics.subtract_refunds,
         engine=engine_name(ws.warehouse), state_store=ws.state.dialect.name,
-        sources=[SourceOut(kind=src.kind, path=src.path) for src in s.sources],
+        sources=_sources(ws),
         tokens=[TokenOut(**t) for t in accounts.list_tokens(ws.state, user)],
+        default_language=s.web.default_language,
+        schedule=ScheduleIn(enabled=s.schedule.enabled, time=s.schedule.time),
+        shopify=shopify, users=_users(ws, user),
     )
 
 
-@router.get("/api/settings", response_model=SettingsOut, summary="Workspace settings")
-def settings_json(ws: WorkspaceDep, user: CurrentUser) -> SettingsOut:
-    return _settings(ws, user)
+def _page(page: Page, ws: Workspace, user: accounts.User, status_code: int = 200,
+          shopify: ShopifyOut | None = None, **values: Any) -> Response:
+    """The settings page (``shopify``: the live check's result, else it is made now)."""
+    values = {"new_token": None, "problem": None, "saved": None, **values}
+    data = _settings(ws, user, shopify or _shopify(ws))
+    return page("settings.html", status_code=status_code, data=data, **values)
+
+
+def _checked_first(request: Request) -> tuple[WebState, ShopifyOut | None]:
+    """The Shopify check, made before taking the workspace's turn (``WebState.lock``): it
+    reads only the settings and secrets files, and a slow Shopify must not hold up every
+    other page."""
+    state = web_state(request)
+    return state, _shopify(state.workspace)
+
+
+def _refused(page: Page, ws: Workspace, user: accounts.User, section: str,
+             code: str, **params: Any) -> Response:
+    """The settings page again, saying what could not be saved and why."""
+    problem = {"section": section, "code": code, "params": params}
+    return _page(page, ws, user, _FORM_STATUS.get(code, 400), problem=problem)
+
+
+def _saved(section: str) -> Response:
+    return RedirectResponse(f"/settings?saved={section}#{section}", status_code=303)
+
+
+# ------------------------------------------------------------------ reading
+
+
+@router.get("/api/settings", response_model=SettingsOut, summary="Workspace settings",
+            description="The Shopify connection's status comes from a live check.")
+def settings_json(request: Request, user: CurrentUser) -> SettingsOut:
+    state, shopify = _checked_first(request)
+    with state.lock:
+        return _settings(state.workspace, user, shopify)
 
 
 @router.get("/settings", include_in_schema=False)
-def settings_page(ws: WorkspaceDep, user: CurrentUser, page: Page) -> Response:
-    return page("settings.html", data=_settings(ws, user), new_token=None)
+def settings_page(request: Request, user: CurrentUser, page: Page,
+                  saved: str | None = None) -> Response:
+    state, shopify = _checked_first(request)
+    with state.lock:
+        return _page(page, state.workspace, user, shopify=shopify, saved=saved)
+
+
+# ------------------------------------------------------------------ schedule and language
+
+
+@router.post("/settings/schedule", include_in_schema=False)
+def schedule_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: Page,
+                  time: Annotated[str, Form(max_length=20)] = "",
+                  enabled: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """The form twin of ``PUT /api/schedule`` (routes.jobs): same setting, same effect."""
+    try:
+        schedule = config.ScheduleSettings(enabled=bool(enabled), time=time.strip())
+    except ValidationError:
+        return _refused(page, ws, user, "schedule", "bad_time", time=time)
+    config.save_schedule(FilePath(ws.folder), schedule)
+    ws.settings.schedule = schedule
+    # NOTE: a server that runs the schedule (segmentry.jobs.Scheduler) recomputes its next run.
+    scheduler = getattr(web_state(request), "scheduler", None)
+    if scheduler is not None:
+        scheduler.reschedule()
+    return _saved("schedule")
+
+
+def _save_language(ws: Workspace, language: LanguageIn) -> None:
+    section = config.WebSettings(default_language=language.default_language)
+    ws.settings = config.save_section(FilePath(ws.folder), "web", section)
+
+
+@router.put("/api/settings/language", response_model=LanguageIn,
+            summary="Set the default language of the pages")
+def language_json(ws: WorkspaceDep, body: LanguageIn) -> LanguageIn:
+    _save_language(ws, body)
+    return body
+
+
+@router.post("/settings/language", include_in_schema=False)
+def language_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
+                  default_language: Annotated[str, Form(max_length=10)] = "") -> Response:
+    try:
+        language = LanguageIn(default_language=default_language)  # type: ignore[arg-type]
+    except ValidationError:
+        return _refused(page, ws, user, "language", "bad_language")
+    _save_language(ws, language)
+    return _saved("language")
+
+
+# ------------------------------------------------------------------ Shopify
+
+
+def _shop_domain(text: str) -> str:
+    """``my-store.myshopify.com`` from what a user pastes (an admin URL's host too)."""
+    shop = text.strip().lower().removeprefix("https://").removeprefix("http://")
+    shop = shop.split("/")[0]
+    if not _SHOP.fullmatch(shop):
+        raise SegmentryError("{shop!r} is not a shop domain like my-store.myshopify.com.",
+                             code="bad_shop", params={"shop": text})
+    return shop
+
+
+def _reconnect(ws: Workspace, body: ShopifyConnect) -> ShopifyOut:
+    """Connect (again) with a new token: `segmentry connect shopify`'s own steps, with a
+    client that gives up quickly (a page is waiting)."""
+    shop = _shop_domain(body.shop)
+    old = ws.settings.shopify if ws.settings.shopify and ws.settings.shopify.shop == shop \
+        else config.ShopifySettings(shop=shop)
+    with ShopifyClient(shop, body.token.strip(), api_version=old.api_version,
+                       endpoint=old.endpoint, timeout=10, max_retries=1) as client:
+        connect_workspace(ws, shop, body.token.strip(), api_version=old.api_version,
+                          endpoint=old.endpoint, client=client)
+    status = _shopify(ws)
+    assert status is not None
+    return status
+
+
+@router.put("/api/settings/shopify", response_model=ShopifyOut,
+            responses={400: _ERROR},
+            summary="Connect to Shopify (again) with an Admin API access token")
+def shopify_json(ws: WorkspaceDep, body: ShopifyConnect) -> ShopifyOut:
+    return _reconnect(ws, body)
+
+
+@router.post("/settings/shopify", include_in_schema=False)
+def shopify_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
+                 shop: Annotated[str, Form(max_length=255)] = "",
+                 token: Annotated[str, Form(max_length=500)] = "") -> Response:
+    if not shop.strip() or not token.strip():
+        return _refused(page, ws, user, "shopify", "shop_and_token")
+    try:
+        _reconnect(ws, ShopifyConnect(shop=shop, token=token))
+    except MissingScopes as e:
+        return _refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
+    except SegmentryError as e:
+        return _refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
+    return _saved("shopify")
+
+
+# ------------------------------------------------------------------ users
+
+
+@router.post("/api/users", response_model=UserOut, status_code=201,
+             responses={400: _ERROR, 409: _ERROR}, summary="Add a user of this shop")
+def add_user_json(ws: WorkspaceDep, user: CurrentUser, body: UserCreate) -> UserOut:
+    added = accounts.create_user(ws.state, body.email, body.password, ws.settings.shop.id)
+    return next(u for u in _users(ws, user) if u.id == added.id)
+
+
+@router.delete("/api/users/{user_id}", status_code=204, responses={404: _ERROR, 409: _ERROR},
+               summary="Remove a user (with their sessions and tokens)")
+def remove_user_json(ws: WorkspaceDep, user: CurrentUser, user_id: UserId) -> Response:
+    accounts.remove_user(ws.state, user, user_id)
+    return Response(status_code=204)
+
+
+@router.put("/api/users/me/password", status_code=204, responses={400: _ERROR},
+            summary="Change your password (your other sessions end)")
+def password_json(request: Request, ws: WorkspaceDep, user: CurrentUser,
+                  body: PasswordChange) -> Response:
+    accounts.change_password(ws.state, user, body.current_password, body.new_password,
+                             keep_session=request.cookies.get(SESSION_COOKIE))
+    return Response(status_code=204)
+
+
+@router.post("/settings/users", include_in_schema=False)
+def add_user_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
+                  email: Annotated[str, Form(max_length=320)] = "",
+                  password: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    try:
+        accounts.create_user(ws.state, email, password, ws.settings.shop.id)
+    except accounts.AccountError as e:
+        return _refused(page, ws, user, "users", e.code, email=email.strip(),
+                        minimum=accounts.MIN_PASSWORD)
+    return _saved("users")
+
+
+@router.post("/settings/users/{user_id}/remove", include_in_schema=False)
+def remove_user_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
+                     user_id: UserId) -> Response:
+    try:
+        accounts.remove_user(ws.state, user, user_id)
+    except accounts.AccountError as e:
+        return _refused(page, ws, user, "users", e.code)
+    return _saved("users")
+
+
+@router.post("/settings/password", include_in_schema=False)
+def password_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: Page,
+                  current_password: Annotated[str, Form(max_length=1000)] = "",
+                  new_password: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    try:
+        accounts.change_password(ws.state, user, current_password, new_password,
+                                 keep_session=request.cookies.get(SESSION_COOKIE))
+    except accounts.AccountError as e:
+        return _refused(page, ws, user, "password", e.code, minimum=accounts.MIN_PASSWORD)
+    return _saved("password")
+
+
+# ------------------------------------------------------------------ API tokens
 
 
 @router.post("/api/tokens", response_model=TokenCreated, status_code=201,
@@ -57,7 +311,7 @@ def create_token_json(ws: WorkspaceDep, user: CurrentUser, body: TokenCreate) ->
 
 
 @router.delete("/api/tokens/{token_id}", status_code=204,
-               responses={404: {"model": ErrorBody}}, summary="Revoke an API token")
+               responses={404: _ERROR}, summary="Revoke an API token")
 def revoke_token_json(ws: WorkspaceDep, user: CurrentUser, token_id: TokenId) -> Response:
     if not accounts.revoke_token(ws.state, user, token_id):
         raise SegmentryError("There is no such token.", code="not_found")
@@ -68,13 +322,13 @@ def revoke_token_json(ws: WorkspaceDep, user: CurrentUser, token_id: TokenId) ->
 def create_token_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
                       name: Annotated[str, Form(min_length=1, max_length=200)]) -> Response:
     token = accounts.create_token(ws.state, user.email, name)
-    return page("settings.html", data=_settings(ws, user), new_token=token)
+    return _page(page, ws, user, new_token=token)
 
 
 @router.post("/settings/tokens/{token_id}/revoke", include_in_schema=False)
 def revoke_token_form(ws: WorkspaceDep, user: CurrentUser, token_id: TokenId) -> Response:
     accounts.revoke_token(ws.state, user, token_id)
-    return RedirectResponse("/settings", status_code=303)
+    return _saved("tokens")
 
 
 @router.post("/logout", include_in_schema=False)

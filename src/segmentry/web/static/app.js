@@ -1,5 +1,5 @@
 // segmentry web app: charts, the builder's live validation and count, journey panels.
-// Plain JavaScript, no build step; plotly.js comes from /static/plotly.min.js.
+// Plain JavaScript, no build step; plotly.js is loaded only on pages with charts (base.html).
 "use strict";
 
 const csrf = () => document.body.dataset.csrf || "";
