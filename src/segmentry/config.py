@@ -11,6 +11,7 @@ SQLite state ``state.db``. Any setting can be overridden by an environment varia
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 import zoneinfo
 from pathlib import Path
@@ -24,12 +25,14 @@ from segmentry.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILE",
+    "ScheduleSettings",
     "Settings",
     "ShopSettings",
     "ShopifySettings",
     "SourceSettings",
     "load",
     "save",
+    "save_schedule",
 ]
 
 CONFIG_FILE = "segmentry.toml"
@@ -75,6 +78,34 @@ class MetricsSettings(BaseModel):
     subtract_refunds: bool = Field(
         True, description="Amounts are net of refunds (total - refunded) when true."
     )
+
+
+class ScheduleSettings(BaseModel):
+    """When ``segmentry serve`` runs the daily pipeline by itself (no cron needed).
+
+    >>> ScheduleSettings().daily_run_at
+    datetime.time(4, 0)
+    """
+
+    enabled: bool = Field(True, description="Run the daily pipeline from `segmentry serve`.")
+    time: str = Field(
+        "04:00", description="Time of day (HH:MM, 24-hour) in the shop's time zone."
+    )
+
+    @field_validator("time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            parsed = dt.time.fromisoformat(value)
+        except ValueError as e:
+            raise ValueError(f"not a time of day {value!r} (use HH:MM, e.g. 04:00)") from e
+        if len(value) != 5 or parsed.second or parsed.tzinfo:
+            raise ValueError(f"not a time of day {value!r} (use HH:MM, e.g. 04:00)")
+        return value
+
+    @property
+    def daily_run_at(self) -> dt.time:
+        return dt.time.fromisoformat(self.time)
 
 
 class SourceSettings(BaseModel):
@@ -133,6 +164,7 @@ class Settings(BaseSettings):
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)  # type: ignore[arg-type]
     state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
     sources: list[SourceSettings] = Field(default_factory=list)
     shopify: ShopifySettings | None = None
 
@@ -179,3 +211,11 @@ def save(settings: Settings, workspace: Path) -> None:
     """Write settings (as given, with ``{workspace}`` placeholders kept) to ``segmentry.toml``."""
     data = settings.model_dump(mode="json", exclude_none=True)
     (workspace / CONFIG_FILE).write_text(tomli_w.dumps(data), encoding="utf-8")
+
+
+def save_schedule(workspace: Path, schedule: ScheduleSettings) -> None:
+    """Write the ``[schedule]`` section of ``segmentry.toml``, keeping everything else as is."""
+    path = workspace / CONFIG_FILE
+    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    data["schedule"] = schedule.model_dump(mode="json")
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")

@@ -32,7 +32,7 @@ from segmentry.errors import (
     SegmentryError,
     WorkspaceError,
 )
-from segmentry.web import accounts, folders
+from segmentry.web import accounts, background, folders
 from segmentry.web.deps import (
     CsrfError,
     NotAuthenticated,
@@ -53,6 +53,7 @@ _STATUS_BY_CODE = {
     "unknown_segment": 404,
     "not_found": 404,
     "duplicate_segment": 409,
+    "job_running": 409,
     "segment_in_use": 409,
     "not_computed": 409,
     "warehouse_locked": 503,
@@ -69,15 +70,30 @@ _STATUS_BY_TYPE: list[tuple[type[SegmentryError], int]] = [
 ]
 
 
-def create_app(workspace_path: str | Path, *, workspace: Workspace | None = None) -> FastAPI:
-    """The app over the workspace in ``workspace_path`` (or an already open ``workspace``)."""
+def create_app(
+    workspace_path: str | Path,
+    *,
+    workspace: Workspace | None = None,
+    schedule: bool = False,
+    warm: bool = True,
+) -> FastAPI:
+    """The app over the workspace in ``workspace_path`` (or an already open ``workspace``).
+
+    ``schedule``: run the daily pipeline at the time in the ``schedule`` settings (``segmentry
+    serve`` does); ``warm``: prepare the day's live count and journeys at start and after each
+    job (see :mod:`segmentry.web.background`).
+    """
     ws = workspace or Workspace.open(workspace_path)
     accounts.ensure_tables(ws.state)
     folders.folders(ws.state)  # creates the table on first use
+    web = WebState(workspace=ws, templates=template_environment())
+    background.attach(web, schedule=schedule, warm=warm)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background.start(web, warm=warm)
         yield
+        background.stop(web)
         if workspace is None:
             ws.close()
 
@@ -94,7 +110,7 @@ def create_app(workspace_path: str | Path, *, workspace: Workspace | None = None
             422: {"description": "Bad parameter", "model": _error_model()},
         },
     )
-    app.state.web = WebState(workspace=ws, templates=template_environment())
+    app.state.web = web
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(SegmentryError, _segmentry_error)

@@ -170,6 +170,38 @@ JA: dict[str, str] = {
     "Revoked": "無効化済み",
     "Revoke": "無効化",
     "No tokens.": "トークンはありません。",
+    # background jobs, schedule and tag sync (issue 8, items 9-10)
+    "Next scheduled run": "次回の定時実行",
+    "The daily run is switched off.": "毎日の定時実行はオフです。",
+    "This server does not run the daily schedule.": "このサーバーは定時実行を行いません。",
+    "Daily run": "日次実行",
+    "Tag sync": "タグ連携",
+    "Clearing the tag": "タグの解除",
+    "Queued": "待機中",
+    "Reading the sources": "データ取り込み",
+    "Updating order facts": "注文データの更新",
+    "Evaluating segments": "セグメント判定",
+    "Computing metrics": "指標の計算",
+    "Reading customers from Shopify": "Shopifyから顧客を取得",
+    "Planning tag changes": "タグ変更の計画",
+    "Writing tags to Shopify": "Shopifyにタグを書き込み",
+    "Creating the Shopify segment": "Shopifyセグメントを作成",
+    "scheduled": "定時",
+    "Customers to tag": "タグを付ける顧客",
+    "Customers to untag": "タグを外す顧客",
+    "Nothing to change: Shopify already matches the segment.":
+        "変更はありません：Shopifyはすでにセグメントと一致しています。",
+    "The tag will be removed from these customers and the segment no longer synced.":
+        "これらの顧客からタグを外し、このセグメントの連携を停止します。",
+    "This segment is not synced to Shopify. Choose a tag, preview the changes, then sync.":
+        "このセグメントはShopifyと連携していません。タグを決めて変更内容を確認してから連携してください。",
+    "Also create a Shopify segment": "Shopifyセグメントも作成する",
+    "Take over the tag if customers already carry it": "既に顧客に付いているタグを引き継ぐ",
+    "Preview changes": "変更内容を確認",
+    "Stop syncing": "連携を停止",
+    "Change": "変更",
+    "Sync now": "今すぐ連携",
+    "Remove the tag and stop syncing": "タグを外して連携を停止",
 }
 
 # English text for the ids that are keys rather than English (metric keys, run statuses).

@@ -144,4 +144,5 @@ def detail_page(request: Request, ws: WorkspaceDep, page: Page, name: str, day: 
     translate = page.context()["_"]
     return page("segment.html", data=detail, members=members,
                 figures=metric_figures(detail.metrics, translate),
-                shop_url=f"/segments/{quote(name)}")
+                shop_url=f"/segments/{quote(name)}",
+                shopify=ws.settings.shopify is not None)
