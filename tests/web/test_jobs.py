@@ -283,7 +283,8 @@ def test_a_job_that_writes_does_not_make_pages_wait(
         assert time.perf_counter() - started < 10
         busy = api.post("/api/runs")
         assert busy.status_code == 409 and busy.json()["error"]["code"] == "job_running"
-        write = api.post("/api/segments", json={"name": "during-job", "query": "number_of_orders >= 1"})
+        write = api.post("/api/segments",
+                         json={"name": "during-job", "query": "number_of_orders >= 1"})
         assert write.status_code == 409 and write.json()["error"]["code"] == "lock_held"
     finally:
         release.set()
