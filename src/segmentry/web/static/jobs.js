@@ -28,7 +28,9 @@
     const kind = labels[job.kind] || job.kind;
     const suffix = job.trigger === "schedule" ? ` (${labels.schedule})` : "";
     root.querySelector("#job-kind").textContent = `${kind}${job.subject ? ` · ${job.subject}` : ""}${suffix}`;
-    root.querySelector("#job-stage").textContent = job.stage ? (labels[job.stage] || job.stage) : "";
+    // The stage under way, or the one a failed job stopped in.
+    const stage = job.status === "succeeded" ? "" : job.stage;
+    root.querySelector("#job-stage").textContent = stage ? (labels[stage] || stage) : "";
     const bar = root.querySelector("#job-bar");
     bar.max = Math.max(job.total, 1);
     bar.value = job.status === "succeeded" ? bar.max : job.done;
