@@ -196,8 +196,6 @@ def test_tag_sync_in_the_browser(shop: Shop, lang: str, view: str) -> None:
                                       locale="ja-JP" if lang == "ja" else "en-US")
         context.set_default_timeout(30_000)
         page = context.new_page()
-        page.on("console", lambda m: print("CONSOLE", m.text))
-        page.on("pageerror", lambda e: print("PAGEERROR", e))
         try:
             page.goto(f"/lang/{lang}?next=/login")
             page.fill("input[name=email]", EMAIL)
