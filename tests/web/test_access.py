@@ -16,7 +16,7 @@ from .conftest import EMAIL, PASSWORD, Server, csrf_of, log_in
 
 PUBLIC = {"/health", "/login", "/lang/{code}", "/static/plotly.min.js", "/static/{name}",
           "/openapi.json", "/api/docs"}
-_SAMPLE = {"name": "repeat-customers", "token_id": "1", "code": "ja"}
+_SAMPLE = {"name": "repeat-customers", "token_id": "1", "code": "ja", "job_id": "1"}
 
 
 def _routes() -> list[tuple[str, str]]:
