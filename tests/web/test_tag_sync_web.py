@@ -186,6 +186,8 @@ def test_tag_sync_in_the_browser(shop: Shop, lang: str, view: str) -> None:
         pytest.skip("needs Debian's chromium at /usr/bin/chromium")
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=30_000)  # a busy machine computes slowly
+
     name, tag = f"loyal-{lang}-{view}", f"seg-web-{lang}-{view}"
     members = shop.repeaters
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -210,13 +212,14 @@ def test_tag_sync_in_the_browser(shop: Shop, lang: str, view: str) -> None:
             expect(summary).to_contain_text(f"{WORDS[lang]['adds']}: {len(members):,}")
             expect(page.locator("#tag-plan")).to_have_attribute("data-removes", "0")
             expect(page.locator("#tag-plan-table tbody tr")).to_have_count(min(10, len(members)))
+            expect(page.locator("#tag-clear-run")).to_be_hidden()
             assert _tagged(shop.fake, tag) == set()  # the preview wrote nothing
             page.locator("#tag-plan").scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOTS / f"tag-sync-preview-{lang}-{view}.png"))
             page.click("#tag-sync-run")
             # The job runs in the background; the page reloads with the result when it is done.
             job = page.locator("#tag-sync-job")
-            expect(job).to_contain_text(WORDS[lang]["succeeded"])
+            expect(job).to_contain_text(WORDS[lang]["succeeded"], timeout=120_000)
             expect(job).to_contain_text(f"{WORDS[lang]['added']} {len(members):,} / "
                                         f"{len(members):,}")
             expect(page.locator("#tag-sync-tag")).to_have_text(tag)

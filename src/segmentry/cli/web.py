@@ -33,7 +33,7 @@ def serve(
     from segmentry.web import create_app
 
     with fail_on_errors(), open_workspace(workspace) as ws:
-        app = create_app(ws.folder, workspace=ws, schedule=True)
+        app = create_app(ws.folder, workspace=ws, schedule=True, warm=True)
         console.print(f"segmentry on [bold]http://{host}:{port}[/] over {ws.folder} "
                       "(API docs at /api/docs; Ctrl+C to stop)")
         console.print(_schedule_line(ws))

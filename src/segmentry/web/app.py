@@ -75,13 +75,16 @@ def create_app(
     *,
     workspace: Workspace | None = None,
     schedule: bool = False,
-    warm: bool = True,
+    warm: bool = False,
 ) -> FastAPI:
     """The app over the workspace in ``workspace_path`` (or an already open ``workspace``).
 
-    ``schedule``: run the daily pipeline at the time in the ``schedule`` settings (``segmentry
-    serve`` does); ``warm``: prepare the day's live count and journeys at start and after each
-    job (see :mod:`segmentry.web.background`).
+    ``schedule``: run the daily pipeline at the time in the ``schedule`` settings; ``warm``:
+    prepare the day's live count and journeys at start and after each job (see
+    :mod:`segmentry.web.background`). ``segmentry serve`` does both.
+
+    NOTE: with ``warm``, the warm-up uses the workspace's connection right after start (under
+    the request lock): code outside the app must not use ``workspace`` meanwhile.
     """
     ws = workspace or Workspace.open(workspace_path)
     accounts.ensure_tables(ws.state)
