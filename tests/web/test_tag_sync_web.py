@@ -214,8 +214,9 @@ def test_tag_sync_in_the_browser(shop: Shop, lang: str, view: str) -> None:
             expect(page.locator("#tag-plan-table tbody tr")).to_have_count(min(10, len(members)))
             expect(page.locator("#tag-clear-run")).to_be_hidden()
             assert _tagged(shop.fake, tag) == set()  # the preview wrote nothing
-            page.locator("#tag-plan").scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / f"tag-sync-preview-{lang}-{view}.png"))
+            if (lang, view) in (("ja", "phone"), ("en", "desktop")):  # a few, kept small
+                page.locator("#tag-plan").scroll_into_view_if_needed()
+                page.screenshot(path=str(SCREENSHOTS / f"tag-sync-preview-{lang}-{view}.png"))
             page.click("#tag-sync-run")
             # The job runs in the background; the page reloads with the result when it is done.
             job = page.locator("#tag-sync-job")
