@@ -10,10 +10,12 @@ workspace is busy.
 
 After every job, and once when the runner starts, the *warm-up* hooks run on the worker thread
 (the web app's builds the day's live-count snapshot and journeys), so the first user after a
-start or a run does not pay for them.
+start or a run does not pay for them. Usage::
 
->>> runner = JobRunner(Workspace.create(tempfile.mkdtemp() + "/shop"))  # doctest: +SKIP
->>> runner.start(); job = runner.submit("run", lambda ws, progress: "done")  # doctest: +SKIP
+    runner = JobRunner(workspace, warmups=[...])
+    runner.start()
+    job = runner.submit("run", daily_run)  # JobBusy while another job is queued or running
+    runner.get(job.id).status  # queued, running, succeeded or failed (with .error)
 """
 
 from __future__ import annotations

@@ -157,6 +157,30 @@ def test_the_scheduler_submits_the_daily_run_at_its_time(workspace: Workspace) -
         runner.stop()
 
 
+def test_a_scheduled_run_while_a_job_runs_is_skipped(workspace: Workspace) -> None:
+    runner = JobRunner(workspace)
+    runner.start(warm=False)
+    release = threading.Event()
+    busy = runner.submit("tag_sync", lambda ws, p: str(release.wait(30)), subject="loyal")
+    real = dt.datetime.now(dt.UTC)
+    due = next_run(ScheduleSettings(), "Asia/Tokyo", real)
+    assert due is not None
+    offset = due - real - dt.timedelta(seconds=0.2)
+    scheduler = Scheduler(runner, lambda ws, p: "ran",
+                          clock=lambda: dt.datetime.now(dt.UTC) + offset)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not scheduler.skipped and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert scheduler.skipped == [due]
+        assert [j.id for j in runner.recent()] == [busy.id]  # nothing else was queued
+    finally:
+        release.set()
+        scheduler.stop()
+        runner.stop()
+
+
 # ---------------------------------------------------------------- through the web app
 
 

@@ -130,6 +130,10 @@ def test_dry_run_sync_and_a_second_sync_that_writes_nothing(shop: Shop, api: htt
                                 json={"tag": TAG, "adopt": True, "create_shopify_segment": True}))
     assert job["status"] == "succeeded", job
     assert (job["kind"], job["subject"]) == ("tag_sync", "loyal")
+    # The last stage reported: the Shopify segment, after the tags.
+    assert (job["stage"], job["done"], job["total"]) == ("shopify_segment", 1, 1)
+    assert job["result"] == (f"loyal → {TAG}: +{len(adds)} / -{len(removes)} planned, "
+                             f"{len(adds) + len(removes)} written, 0 refused")
     assert _tagged(fake, TAG) == members
     writes = [m for m in fake.mutations if m[0] in ("tagsAdd", "tagsRemove")]
     assert len(writes) == len(adds) + len(removes)
@@ -231,3 +235,20 @@ def test_tag_sync_in_the_browser(shop: Shop, lang: str, view: str) -> None:
             context.close()
             browser.close()
     assert _tagged(shop.fake, tag) == members
+
+
+def test_a_sync_reports_its_writes_as_progress(shop: Shop) -> None:
+    """The stages a job shows: reading customers, planning, then writes confirmed / planned."""
+    from segmentry.connectors.shopify.activate import sync_segment
+
+    events: list[tuple[str, int, int]] = []
+    ws = shop.server.workspace
+    result = sync_segment(ws, "loyal", "seg-progress", refresh=True,
+                          progress=lambda stage, done, total: events.append((stage, done, total)))
+    members = len(shop.repeaters)
+    assert result.done == members and _tagged(shop.fake, "seg-progress") == shop.repeaters
+    stages = [e[0] for e in events]
+    assert stages[:4] == ["refresh", "refresh", "plan", "plan"]
+    writes = [e for e in events if e[0] == "tags"]
+    assert writes[0] == ("tags", 0, members) and writes[-1] == ("tags", members, members)
+    assert [d for _, d, _ in writes] == sorted(d for _, d, _ in writes)
