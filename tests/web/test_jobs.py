@@ -422,3 +422,24 @@ def test_run_now_in_the_browser(served: tuple[Server, WebState], lang: str, view
             context.close()
             browser.close()
     assert len(server.workspace.runs(500)) == runs_before + 1
+
+
+def test_a_sibling_reads_what_the_other_connection_committed(
+    tmp_path: Path, warehouse_url: str
+) -> None:
+    """The job runner's connection (a DuckDB cursor, or a second PostgreSQL connection) sees
+    committed writes of the workspace's, and its own uncommitted ones stay its own."""
+    ws = Workspace.create(tmp_path / "ws", warehouse_url=warehouse_url)
+    worker = ws.sibling()
+    try:
+        assert worker.warehouse is not ws.warehouse
+        ws.import_tables(generate_store(30, seed=2, end_date=dt.date(2025, 6, 30)))
+        customers = ws.warehouse.table("customers").count().execute()
+        assert worker.warehouse.table("customers").count().execute() == customers == 30
+        worker.warehouse.raw_sql("BEGIN")
+        worker.warehouse.raw_sql("DELETE FROM customers")
+        assert ws.warehouse.table("customers").count().execute() == 30
+        worker.warehouse.raw_sql("ROLLBACK")
+    finally:
+        worker.close()
+        ws.close()
