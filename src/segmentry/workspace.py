@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from segmentry import config, state
 from segmentry.config import Settings
-from segmentry.engine import connect
+from segmentry.engine import connect, second_connection
 from segmentry.errors import WorkspaceError
 from segmentry.lock import workspace_lock
 
@@ -103,6 +103,15 @@ class Workspace:
         if self._state is not None:
             self._state.dispose()
             self._state = None
+
+    def sibling(self) -> Workspace:
+        """Another handle on this workspace for another thread of this process (the server's
+        background jobs): its own warehouse connection to the same database (see
+        :func:`segmentry.engine.second_connection`) and its own state-store engine.
+        Close it when done; this one stays open."""
+        other = Workspace(self.folder, self.settings)
+        other._warehouse = second_connection(self.warehouse, self.settings.warehouse.url)
+        return other
 
     def __enter__(self) -> Workspace:
         return self

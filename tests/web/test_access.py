@@ -15,7 +15,7 @@ from segmentry.web.routes import ROUTERS
 from .conftest import EMAIL, PASSWORD, Server, csrf_of, log_in
 
 PUBLIC = {"/health", "/login", "/lang/{code}", "/static/{name}", "/openapi.json", "/api/docs"}
-_SAMPLE = {"name": "repeat-customers", "token_id": "1", "user_id": "1", "code": "ja"}
+_SAMPLE = {"name": "repeat-customers", "token_id": "1", "user_id": "1", "code": "ja", "job_id": "1"}
 
 
 def _routes() -> list[tuple[str, str]]:

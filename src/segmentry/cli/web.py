@@ -26,16 +26,31 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Start the web app and JSON API over the workspace (http://127.0.0.1:8000)."""
+    """Start the web app and JSON API over the workspace (http://127.0.0.1:8000); it runs the
+    daily pipeline itself at the `schedule` setting's time (default 04:00, shop time)."""
     import uvicorn
 
     from segmentry.web import create_app
 
     with fail_on_errors(), open_workspace(workspace) as ws:
-        app = create_app(ws.folder, workspace=ws)
+        app = create_app(ws.folder, workspace=ws, schedule=True, warm=True)
         console.print(f"segmentry on [bold]http://{host}:{port}[/] over {ws.folder} "
                       "(API docs at /api/docs; Ctrl+C to stop)")
+        console.print(_schedule_line(ws))
         uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _schedule_line(ws: Workspace) -> str:
+    """What the server will run when, e.g. "Daily run: next at 2026-12-02 04:00 Asia/Tokyo"."""
+    import datetime as dt
+
+    from segmentry.jobs import next_run
+
+    zone = ws.settings.shop.timezone
+    due = next_run(ws.settings.schedule, zone, dt.datetime.now(dt.UTC))
+    if due is None:
+        return "Daily run: switched off (schedule.enabled = false)."
+    return f"Daily run: next at {due:%Y-%m-%d %H:%M} {zone} (schedule.time in segmentry.toml)."
 
 
 @users_app.command("add")

@@ -20,7 +20,15 @@ from ibis.backends import BaseBackend
 
 from segmentry.errors import EngineError, WorkspaceError
 
-__all__ = ["Scratch", "connect", "delete_listed", "engine_name", "execute", "transaction"]
+__all__ = [
+    "Scratch",
+    "connect",
+    "delete_listed",
+    "engine_name",
+    "execute",
+    "second_connection",
+    "transaction",
+]
 
 
 # Statements run on every new connection, per engine.
@@ -55,6 +63,25 @@ def connect(url: str, *, memory_limit: str | None = None) -> BaseBackend:
             ) from e
         raise EngineError("Cannot open the warehouse {url}: {text}",
                           params={"url": url, "text": text}) from e
+
+
+def second_connection(con: BaseBackend, url: str) -> BaseBackend:
+    """Another connection to the warehouse ``con`` has open, for another thread of this process.
+
+    DuckDB: a cursor of the same database (DuckDB's way to use one database from several
+    threads; each cursor has its own transactions and temporary tables, and sees what the
+    others committed). Other engines: a new connection to ``url``.
+
+    >>> con = connect("duckdb://")
+    >>> second_connection(con, "duckdb://").name
+    'duckdb'
+    """
+    if engine_name(con) != "duckdb":
+        return connect(url)
+    other = ibis.duckdb.from_connection(con.con.cursor())
+    for statement in _SETUP["duckdb"]:
+        other.raw_sql(statement)
+    return other
 
 
 def _setting(name: str, value: str) -> sge.Expression:

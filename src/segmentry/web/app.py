@@ -35,7 +35,7 @@ from segmentry.errors import (
     SegmentryError,
     WorkspaceError,
 )
-from segmentry.web import accounts, folders, openapi
+from segmentry.web import accounts, background, folders, openapi
 from segmentry.web.deps import (
     CsrfError,
     NotAuthenticated,
@@ -59,6 +59,7 @@ _STATUS_BY_CODE = {
     "not_found": 404,
     "duplicate_segment": 409,
     "duplicate_display_name": 409,
+    "job_running": 409,
     "segment_in_use": 409,
     "not_computed": 409,
     "warehouse_locked": 503,
@@ -77,15 +78,33 @@ _STATUS_BY_TYPE: list[tuple[type[SegmentryError], int]] = [
 ]
 
 
-def create_app(workspace_path: str | Path, *, workspace: Workspace | None = None) -> FastAPI:
-    """The app over the workspace in ``workspace_path`` (or an already open ``workspace``)."""
+def create_app(
+    workspace_path: str | Path,
+    *,
+    workspace: Workspace | None = None,
+    schedule: bool = False,
+    warm: bool = False,
+) -> FastAPI:
+    """The app over the workspace in ``workspace_path`` (or an already open ``workspace``).
+
+    ``schedule``: run the daily pipeline at the time in the ``schedule`` settings; ``warm``:
+    prepare the day's live count and journeys at start and after each job (see
+    :mod:`segmentry.web.background`). ``segmentry serve`` does both.
+
+    NOTE: with ``warm``, the warm-up uses the workspace's connection right after start (under
+    the request lock): code outside the app must not use ``workspace`` meanwhile.
+    """
     ws = workspace or Workspace.open(workspace_path)
     accounts.ensure_tables(ws.state)
     folders.folders(ws.state)  # creates the table on first use
+    web = WebState(workspace=ws, templates=template_environment())
+    background.attach(web, schedule=schedule, warm=warm)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background.start(web, warm=warm)
         yield
+        background.stop(web)
         if workspace is None:
             ws.close()
 
@@ -98,8 +117,8 @@ def create_app(workspace_path: str | Path, *, workspace: Workspace | None = None
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.web = WebState(workspace=ws, templates=template_environment())
-    app.state.web.templates.globals["plotly_url"] = PLOTLY_URL  # base.html, pages with charts
+    app.state.web = web
+    web.templates.globals["plotly_url"] = PLOTLY_URL  # base.html, pages with charts
     for router in ROUTERS:
         app.include_router(router)
     openapi.document_errors(app)

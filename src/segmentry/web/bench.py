@@ -1,7 +1,10 @@
 """``segmentry bench-web``: server time of the pages that must feel instant, on a big shop.
 
 Builds (or reuses) a generated store with a few starter segments, serves it with uvicorn on a
-free loopback port, and requests each page ``repeats`` times. Server time is read from the
+free loopback port, and requests each page ``repeats`` times. First, the first live count and
+the first journeys panel after a server start are timed twice: on a server started without
+its warm-up (cold) and on one that has finished it (warm; see
+:mod:`segmentry.web.background`). Server time is read from the
 ``Server-Timing`` header the app sets on every response (time inside the app, without the
 network or the client), and reported as p50 / p95 / max in milliseconds.
 """
@@ -52,7 +55,7 @@ def _build(folder: Path, customers: int, end: dt.date, say: Callable[[str], None
             say(f"segment {name}: history in {time.perf_counter() - started:.0f} s")
 
 
-def _serve(folder: Path) -> tuple[str, Callable[[], None]]:
+def _serve(folder: Path, *, warm: bool = True) -> tuple[str, Callable[[], None]]:
     import uvicorn
 
     from segmentry.web import create_app
@@ -60,8 +63,8 @@ def _serve(folder: Path) -> tuple[str, Callable[[], None]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(folder), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(folder, warm=warm), host="127.0.0.1",
+                                           port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -92,6 +95,39 @@ def _measure(client: httpx.Client, label: str, repeats: int,
             "p95_ms": p95, "max_ms": ordered[-1]}
 
 
+def _wait_for_warm_up(client: httpx.Client, timeout: float = 1800) -> float:
+    """Wait until the server has warmed up (``GET /api/jobs``); returns its warm-up seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get("/api/jobs").json()
+        if body["warmed_at"] is not None:
+            return float(body["warm_seconds"])
+        time.sleep(0.2)
+    raise TimeoutError("the server did not warm up")
+
+
+def _first_requests(folder: Path, token: str, *, warm: bool,
+                    say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The first live count and the first journeys panel after a fresh server start, without
+    the warm-up (cold) or once it has finished (warm)."""
+    label = "warm" if warm else "cold"
+    url, stop = _serve(folder, warm=warm)
+    try:
+        with httpx.Client(base_url=url, timeout=600,
+                          headers={"Authorization": f"Bearer {token}"}) as client:
+            if warm:
+                say(f"warm-up after start took {_wait_for_warm_up(client):.1f} s")
+            big = SEGMENTS[0]
+            return [
+                _measure(client, f"first POST /api/preview after start ({label})", 1,
+                         lambda i: client.post("/api/preview", json={"query": QUERIES[0]})),
+                _measure(client, f"first journeys of {big} after start ({label})", 1,
+                         lambda i: client.get(f"/api/segments/{big}/journeys")),
+            ]
+    finally:
+        stop()
+
+
 def run_web_benchmark(*, customers: int, folder: Path, repeats: int, reuse: bool,
                       say: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Build or reuse the shop in ``folder``, then time the pages; returns one row each."""
@@ -105,12 +141,14 @@ def run_web_benchmark(*, customers: int, folder: Path, repeats: int, reuse: bool
     with Workspace.open(folder) as ws:
         add_user(ws.state, _EMAIL, _PASSWORD, ws.settings.shop.id)
         token = create_token(ws.state, _EMAIL, "bench")
+    rows = [*_first_requests(folder, token, warm=False, say=say),
+            *_first_requests(folder, token, warm=True, say=say)]
     url, stop = _serve(folder)
-    rows = []
     try:
         with httpx.Client(base_url=url, timeout=600,
                           headers={"Authorization": f"Bearer {token}"}) as client:
             client.get("/segments")  # first request: opens the warehouse
+            _wait_for_warm_up(client)
             big = SEGMENTS[0]
             rows.append(_measure(client, "GET /segments (page)", repeats,
                                  lambda i: client.get("/segments")))
@@ -120,14 +158,12 @@ def run_web_benchmark(*, customers: int, folder: Path, repeats: int, reuse: bool
                                  lambda i: client.get(f"/segments/{big}")))
             rows.append(_measure(client, f"GET /api/segments/{big}", repeats,
                                  lambda i: client.get(f"/api/segments/{big}")))
-            rows.append(_measure(client, f"GET journeys of {big} (first, uncached)", 1,
-                                 lambda i: client.get(f"/api/segments/{big}/journeys")))
             rows.append(_measure(client, "POST /api/preview (live count)", repeats,
                                  lambda i: client.post("/api/preview",
                                                        json={"query": QUERIES[i % 6]})))
     finally:
         stop()
     for row in rows:
-        say(f"{row['request']:<45} n={row['n']:<4} p50 {row['p50_ms']:8.1f} ms   "
+        say(f"{row['request']:<55} n={row['n']:<4} p50 {row['p50_ms']:8.1f} ms   "
             f"p95 {row['p95_ms']:8.1f} ms   max {row['max_ms']:8.1f} ms")
     return rows

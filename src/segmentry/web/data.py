@@ -39,6 +39,8 @@ from segmentry.web.schemas import (
     SegmentDetail,
     SegmentList,
     SegmentSummary,
+    TagPlanChange,
+    TagPlanOut,
     TagSyncOut,
     ValueList,
     ValueOption,
@@ -60,8 +62,11 @@ __all__ = [
     "segment_detail",
     "segment_list",
     "summaries",
+    "tag_plan",
     "tag_sync",
     "values_of",
+    "warm_journeys",
+    "warm_live_count",
 ]
 
 SORT_KEYS = ("name", "customers", "repeat_rate", "ltv", "aov", "revenue_30d", "change_30d")
@@ -82,7 +87,7 @@ def cached(cache: dict[Any, Any], key: Any, build: Callable[[], T]) -> T:
 
 def _fingerprint(ws: Workspace) -> tuple[Any, ...]:
     """Changes whenever any segment, its membership or the runs change."""
-    s, r = state_tables.segments, state_tables.runs
+    s = state_tables.segments
     with ws.state.connect() as conn:
         segs = conn.execute(
             sa.select(sa.func.count(), sa.func.max(s.c.updated_at),
@@ -90,8 +95,19 @@ def _fingerprint(ws: Workspace) -> tuple[Any, ...]:
                       if ws.state.dialect.name == "sqlite"
                       else sa.func.string_agg(s.c.ledger, ","))
         ).one()
-        run = conn.execute(sa.select(sa.func.max(r.c.id))).scalar()
-    return (*segs, run, tuple(sorted(folders.folders(ws.state).items())))
+    return (*segs, last_finished_run(ws), tuple(sorted(folders.folders(ws.state).items())))
+
+
+def last_finished_run(ws: Workspace) -> int | None:
+    """The id of the newest run that finished (succeeded or failed).
+
+    NOTE: keys of cached reads use this, not the newest run: a run under way in the background
+    must not key a read of the data it has not committed yet.
+    """
+    r = state_tables.runs
+    with ws.state.connect() as conn:
+        run = conn.execute(sa.select(sa.func.max(r.c.id)).where(r.c.status != "running")).scalar()
+    return None if run is None else int(run)
 
 
 def _summary(segment: Segment, frame: pd.DataFrame | None, folder: str | None) -> SegmentSummary:
@@ -366,9 +382,7 @@ def _day_snapshot(ws: Workspace, day: dt.date, snapshots: dict[Any, Snapshot]) -
 
     NOTE: data imported since the last run shows in live counts after the next run.
     """
-    with ws.state.connect() as conn:
-        run = conn.execute(sa.select(sa.func.max(state_tables.runs.c.id))).scalar()
-    key = (day, run)
+    key = (day, last_finished_run(ws))
     if key not in snapshots:
         for old in snapshots.values():
             old.__exit__(None, None, None)
@@ -404,3 +418,75 @@ def values_of(
     return ValueList(attribute=attribute, prefix=prefix, distinct=found.distinct,
                      values=[ValueOption(value=v, label=label)
                              for v, label in matching(found, prefix, limit)])
+
+
+# ---------------------------------------------------------------- warm-up (after start and jobs)
+
+
+WARM_QUERY = "number_of_orders >= 1"
+
+
+def warm_live_count(ws: Workspace, snapshots: dict[Any, Snapshot]) -> None:
+    """Build the current day's live-count snapshot now rather than at the first typed query,
+    and count one query over it (which reads the customers table into DuckDB's buffers).
+
+    The snapshot's tables are temporary tables of ``ws``'s connection (the one requests use),
+    so the caller holds the request lock while this runs.
+    """
+    preview(ws, WARM_QUERY, sample_size=1, snapshots=snapshots)
+
+
+def warm_journeys(worker: Workspace, cache: dict[Any, Any]) -> int:
+    """Compute every computed segment's journeys (and the segment list) on ``worker``'s own
+    connection and keep them in ``cache`` under the keys requests look up; returns how many.
+
+    Journeys are plain data, so they may be built on another connection than the requests'.
+    """
+    summaries(worker, cache)
+    warmed = 0
+    for segment in worker.segments():
+        if segment.ledger is not None and segment.computed_through is not None:
+            journey_of(worker, cache, segment.name, None)
+            warmed += 1
+    return warmed
+
+
+# ---------------------------------------------------------------- tag sync (dry run)
+
+TAG_PLAN_SAMPLE = 10
+
+
+def tag_plan(ws: Workspace, name: str, tag: str | None, *, clear: bool = False,
+             adopt: bool = False) -> TagPlanOut:
+    """What syncing ``name`` as ``tag`` (or clearing its tag) would change, with a few of the
+    customers; the same plan ``segmentry segments sync --dry-run`` prints."""
+    from segmentry.connectors.shopify.activate import clear_segment, sync_segment
+
+    if clear:
+        plan = clear_segment(ws, name, dry_run=True).plan
+    else:
+        plan = sync_segment(ws, name, tag, dry_run=True, adopt=adopt).plan
+    adds = plan.adds[:TAG_PLAN_SAMPLE]
+    removes = list(plan.removes.items())[:TAG_PLAN_SAMPLE]
+    people = _customers(ws, [*adds, *(c for c, _ in removes)])
+
+    def change(customer: str, tags: list[str]) -> TagPlanChange:
+        return TagPlanChange(customer_id=customer, tags=tags, **people.get(customer, {}))
+
+    return TagPlanOut(
+        segment=name, tag=plan.tag, adds=len(plan.adds), removes=len(plan.removes),
+        sample_adds=[change(c, [plan.tag]) for c in adds],
+        sample_removes=[change(c, t) for c, t in removes],
+    )
+
+
+def _customers(ws: Workspace, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """customer id → email and names, for a few customers."""
+    if not ids:
+        return {}
+    customers = ws.warehouse.table("customers")
+    rows = customers.filter(
+        (customers.shop_id == ws.settings.shop.id) & customers.customer_id.isin(ids)
+    ).select("customer_id", "email", "first_name", "last_name")
+    found = ws.warehouse.to_pyarrow(rows).to_pylist()
+    return {r.pop("customer_id"): r for r in found}

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 
 from segmentry.errors import SegmentryError
 from segmentry.evaluation import Snapshot
+from segmentry.jobs import JobRunner, Scheduler
 from segmentry.web import accounts
 from segmentry.web.format import Formatter
 from segmentry.web.messages import LANGUAGES, translator
@@ -64,6 +65,9 @@ class WebState:
     cache: dict[Any, Any] = field(default_factory=dict)
     # The current day's evaluation snapshot, shared by every live count (see data.preview).
     snapshots: dict[Any, Snapshot] = field(default_factory=dict)
+    # Background jobs ("Run now", tag syncs) and the daily schedule (see segmentry.jobs).
+    runner: JobRunner | None = None
+    scheduler: Scheduler | None = None
 
 
 def web_state(request: Request) -> WebState:

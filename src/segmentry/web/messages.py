@@ -376,6 +376,37 @@ JA: dict[str, str] = {
     "you": "あなた",
     "{email} already has an account.": "{email} はすでに登録されています。",
     "{email} is not an email address.": "{email} はメールアドレスではありません。",
+    # background jobs, schedule and tag sync (issue 8, items 9-10)
+    "Next scheduled run": "次回の定時実行",
+    "The daily run is switched off.": "毎日の定時実行はオフです。",
+    "This server does not run the daily schedule.": "このサーバーは定時実行を行いません。",
+    "Tag sync": "タグ連携",
+    "Clearing the tag": "タグの解除",
+    "Queued": "待機中",
+    "Reading the sources": "データ取り込み",
+    "Updating order facts": "注文データの更新",
+    "Evaluating segments": "セグメント判定",
+    "Computing metrics": "指標の計算",
+    "Reading customers from Shopify": "Shopifyから顧客を取得",
+    "Planning tag changes": "タグ変更の計画",
+    "Writing tags to Shopify": "Shopifyにタグを書き込み",
+    "Creating the Shopify segment": "Shopifyセグメントを作成",
+    "scheduled": "定時",
+    "Customers to tag": "タグを付ける顧客",
+    "Customers to untag": "タグを外す顧客",
+    "Nothing to change: Shopify already matches the segment.":
+        "変更はありません：Shopifyはすでにセグメントと一致しています。",
+    "The tag will be removed from these customers and the segment no longer synced.":
+        "これらの顧客からタグを外し、このセグメントの連携を停止します。",
+    "This segment is not synced to Shopify. Choose a tag, preview the changes, then sync.":
+        "このセグメントはShopifyと連携していません。タグを決めて変更内容を確認してから連携してください。",
+    "Also create a Shopify segment": "Shopifyセグメントも作成する",
+    "Take over the tag if customers already carry it": "既に顧客に付いているタグを引き継ぐ",
+    "Preview changes": "変更内容を確認",
+    "Stop syncing": "連携を停止",
+    "Change": "変更",
+    "Sync now": "今すぐ連携",
+    "Remove the tag and stop syncing": "タグを外して連携を停止",
 }
 
 # English text for the ids that are keys rather than English (metric keys, run statuses).
@@ -599,7 +630,8 @@ ERRORS: dict[str, str] = {
     "Values are suggested for text attributes and arguments.":
         "値の候補は文字列の項目と引数で表示されます。",
     # accounts and settings
-    "Passwords need at least {minimum} characters.": "パスワードは{minimum}文字以上にしてください。",
+    "Passwords need at least {minimum} characters.":
+        "パスワードは{minimum}文字以上にしてください。",
     "The current password is wrong.": "現在のパスワードが違います。",
     "There is no such user.": "そのユーザーは存在しません。",
     "You cannot remove yourself.": "自分自身は削除できません。",
@@ -607,6 +639,13 @@ ERRORS: dict[str, str] = {
     "{email} already has an account.": "{email} はすでに登録されています。",
     "{shop!r} is not a shop domain like my-store.myshopify.com.":
         "「{shop}」はストアのドメイン（例: my-store.myshopify.com）ではありません。",
+    # background jobs
+    "A background job ({kind}, #{id}) is {status}; one job runs at a time.":
+        "バックグラウンドの処理（{kind}、#{id}）が{status}です。処理は一度に一つずつ実行されます。",
+    "Wait for it to finish; its progress is on the Runs page.":
+        "終わるまでお待ちください。進み具合は「実行履歴」ページで確認できます。",
+    "There is no job {id} (this server remembers its last 20).":
+        "処理 {id} はありません（このサーバーが覚えているのは直近の20件です）。",
     "a true/false value": "true/false の値",
     "a list": "リスト",
 }

@@ -16,6 +16,8 @@ from pydantic import AfterValidator, BaseModel, Field
 __all__ = [
     "ErrorBody",
     "Folder",
+    "JobList",
+    "JobOut",
     "JourneyOut",
     "LanguageIn",
     "MemberPage",
@@ -27,6 +29,7 @@ __all__ = [
     "RunOut",
     "RunStage",
     "ScheduleIn",
+    "ScheduleOut",
     "SegmentCreate",
     "SegmentDetail",
     "SegmentList",
@@ -35,9 +38,12 @@ __all__ = [
     "SettingsOut",
     "ShopifyConnect",
     "ShopifyOut",
+    "TagPlanChange",
+    "TagPlanOut",
     "TagSyncAudit",
     "TagSyncJob",
     "TagSyncOut",
+    "TagSyncRequest",
     "TemplateOut",
     "TokenCreate",
     "TokenCreated",
@@ -300,6 +306,8 @@ class Overview(BaseModel):
     trend: list[MetricRow] = Field(description="Store metrics, one row per day (90 days).")
     top_growing: list[SegmentSummary]
     last_run: RunOut | None = None
+    next_run: UtcDatetime | None = Field(
+        default=None, description="When `segmentry serve` runs the daily pipeline next.")
 
 
 class TokenOut(BaseModel):
@@ -386,6 +394,44 @@ class Picker(BaseModel):
     functions: list[PickerFunction]
 
 
+class JobOut(BaseModel):
+    """A background job of the server ("Run now", the scheduled run, a tag sync)."""
+
+    id: int
+    kind: str = Field(description="run, tag_sync or tag_clear.")
+    subject: str = Field("", description="The segment of a tag sync.")
+    trigger: str = Field(description="manual or schedule.")
+    status: str = Field(description="queued, running, succeeded or failed.")
+    stage: str = Field("", description="The stage under way, e.g. segments, metrics, tags.")
+    done: int = Field(0, description="Steps of the stage done (for tags: writes confirmed).")
+    total: int = Field(0, description="Steps of the stage in all.")
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
+    result: str = ""
+    error: str | None = Field(None, description="Why a failed job failed.")
+
+
+class JobList(BaseModel):
+    """The jobs this server ran since it started (newest first) and the warm-up."""
+
+    current: JobOut | None = Field(None, description="The job queued or running, if any.")
+    jobs: list[JobOut]
+    warmed_at: UtcDatetime | None = Field(
+        None, description="When the day's live-count snapshot and journeys were last prepared.")
+    warm_seconds: float | None = None
+
+
+class ScheduleOut(BaseModel):
+    """The daily run's schedule (setting ``schedule`` in segmentry.toml)."""
+
+    enabled: bool
+    time: str = Field(description="HH:MM in the shop's time zone.")
+    timezone: str
+    next_run: UtcDatetime | None = Field(None, description="None when off or not serving.")
+    running: bool = Field(description="Whether this server runs the schedule.")
+
+
 class ScheduleIn(BaseModel):
     enabled: bool = True
     time: str = Field("04:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
@@ -430,3 +476,33 @@ class UserCreate(BaseModel):
 class PasswordChange(BaseModel):
     current_password: str = Field(min_length=1, max_length=1000)
     new_password: str = Field(min_length=8, max_length=1000)
+
+
+_TAG = Field(min_length=1, max_length=255, pattern=r"^[^,]*[^,\s][^,]*$",
+             description="A Shopify customer tag (no commas).")
+
+
+class TagSyncRequest(BaseModel):
+    tag: str = _TAG
+    create_shopify_segment: bool = Field(
+        False, description="Also create a Shopify segment `customer_tags CONTAINS '<tag>'`.")
+    adopt: bool = Field(False, description="Let segmentry manage a tag customers already carry.")
+
+
+class TagPlanChange(BaseModel):
+    customer_id: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    tags: list[str] = Field(description="Tags to add (or remove).")
+
+
+class TagPlanOut(BaseModel):
+    """A dry run: what a tag sync (or clearing) would change; nothing is written."""
+
+    segment: str
+    tag: str
+    adds: int = Field(description="Customers the tag would be added to.")
+    removes: int = Field(description="Customers managed tags would be removed from.")
+    sample_adds: list[TagPlanChange]
+    sample_removes: list[TagPlanChange]

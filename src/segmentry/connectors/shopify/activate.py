@@ -5,7 +5,7 @@ after a run, or clearing a removed segment's tag. The steps are in :mod:`.tags`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ from segmentry.connectors.shopify.sync import connect_client, settings_of, sync_
 from segmentry.errors import SegmentError, ShopifyError
 
 if TYPE_CHECKING:
-    from segmentry.workspace import Workspace
+    from segmentry.workspace import Progress, Workspace
 
 __all__ = ["SegmentSync", "after_run", "clear_segment", "sync_all", "sync_segment"]
 
@@ -55,37 +55,62 @@ def sync_segment(
     adopt: bool = False,
     refresh: bool = False,
     client: ShopifyClient | None = None,
+    progress: Progress | None = None,
 ) -> SegmentSync:
     """Make Shopify's ``tag`` match ``segment``'s members (see :mod:`.tags`).
 
-    ``dry_run`` only plans: nothing is written here or in Shopify. ``refresh`` reads changed
-    customers from Shopify first (``segmentry run`` has just done so).
+    ``dry_run`` only plans: nothing is written here or in Shopify (a tag the segment may not
+    use is refused as the real sync would). ``refresh`` reads changed customers from Shopify
+    first (``segmentry run`` has just done so). ``progress(stage, done, total)`` is told of
+    the stages: ``refresh``, ``plan``, ``tags`` (writes confirmed / planned), ``shopify_segment``.
     """
     tables.ensure_tables(ws.state)
     settings_of(ws)
     tag = tag or tags.require_binding(ws, segment)["tag"]
+    step = _steps(progress)
     if dry_run:
+        tags.check_tag(ws, segment, tag, adopt=adopt)
         return SegmentSync(plan=tags.plan_tags(ws, segment, tag))
     with _client(ws, client) as shopify:
         resumed = tags.resume_jobs(ws, shopify, segment)
         if refresh:
-            sync_store(ws, shopify, ("customers",))
+            with step("refresh"):
+                sync_store(ws, shopify, ("customers",))
         tags.bind(ws, segment, tag, adopt=adopt)
-        result = _apply(ws, shopify, tags.plan_tags(ws, segment, tag))
+        with step("plan"):
+            plan = tags.plan_tags(ws, segment, tag)
+        result = _apply(ws, shopify, plan, progress)
         result.resumed = resumed
         with ws.state.connect() as conn:
             binding = tags.binding_of(conn, segment) or {}
         if create_shopify_segment or binding.get("create_shopify_segment"):
-            result.shopify_segment_id = ensure_shopify_segment(ws, shopify, segment, tag)
+            with step("shopify_segment"):
+                result.shopify_segment_id = ensure_shopify_segment(ws, shopify, segment, tag)
     return result
 
 
-def _apply(ws: Workspace, client: ShopifyClient, plan: tags.TagPlan) -> SegmentSync:
+def _steps(progress: Progress | None) -> Callable[[str], contextlib.AbstractContextManager[None]]:
+    """``with step(name):`` reports a one-step stage as 0/1 then 1/1."""
+
+    @contextlib.contextmanager
+    def step(name: str) -> Iterator[None]:
+        if progress:
+            progress(name, 0, 1)
+        yield
+        if progress:
+            progress(name, 1, 1)
+
+    return step
+
+
+def _apply(
+    ws: Workspace, client: ShopifyClient, plan: tags.TagPlan, progress: Progress | None = None
+) -> SegmentSync:
     result = SegmentSync(plan=plan)
     if not plan.changes:
         return result
     result.job_id = tags.create_job(ws, plan)
-    counts = tags.run_job(ws, client, result.job_id, **tags.job_options(ws))
+    counts = tags.run_job(ws, client, result.job_id, progress=progress, **tags.job_options(ws))
     tags.mirror_job(ws, result.job_id)
     result.done, result.failed = counts["done"], counts["failed"]
     return result
@@ -117,7 +142,12 @@ def sync_all(ws: Workspace, client: ShopifyClient | None = None) -> list[Segment
 
 
 def clear_segment(
-    ws: Workspace, segment: str, *, dry_run: bool = False, client: ShopifyClient | None = None
+    ws: Workspace,
+    segment: str,
+    *,
+    dry_run: bool = False,
+    client: ShopifyClient | None = None,
+    progress: Progress | None = None,
 ) -> SegmentSync:
     """Remove a segment's managed tags from every customer and forget the binding."""
     binding = tags.require_binding(ws, segment)
@@ -125,7 +155,7 @@ def clear_segment(
     if dry_run:
         return SegmentSync(plan=plan)
     with _client(ws, client) as shopify:
-        result = _apply(ws, shopify, plan)
+        result = _apply(ws, shopify, plan, progress)
     if result.failed:
         raise ShopifyError(
             f"Shopify refused {result.failed} tag removal(s); the binding of {segment!r} is kept.",

@@ -36,7 +36,7 @@ from segmentry.errors import SegmentError, ShopifyError
 from segmentry.ledger.store import LedgerBatch, write_batch
 
 if TYPE_CHECKING:
-    from segmentry.workspace import Workspace
+    from segmentry.workspace import Progress, Workspace
 
 __all__ = [
     "AuditEntry",
@@ -44,6 +44,7 @@ __all__ = [
     "SyncStatus",
     "TagPlan",
     "bind",
+    "check_tag",
     "create_job",
     "managed_tags_of",
     "mirror_job",
@@ -87,24 +88,7 @@ def gid(customer_id: str) -> str:
 
 def bind(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
     """Push ``segment`` as ``tag`` from now on; the segment's previous tag is retired."""
-    tables.ensure_tables(ws.state)
-    ws.segment(segment)  # raises SegmentError for an unknown segment
-    owner = _owner(ws.state, tag)
-    if owner is not None and owner != segment:
-        raise SegmentError(
-            f"Tag {tag!r} is already managed for segment {owner!r}.",
-            code="tag_taken",
-            hint="Each segment needs its own tag, e.g. seg-<segment name>.",
-        )
-    if owner is None and not adopt:
-        carriers = len(_carriers(ws, [tag]))
-        if carriers:
-            raise SegmentError(
-                f"{carriers:,} customer(s) already carry the tag {tag!r}, which segmentry "
-                "does not manage; syncing would remove it from those outside the segment.",
-                code="tag_in_use",
-                hint="Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.",
-            )
+    check_tag(ws, segment, tag, adopt=adopt)
     now = state.utcnow()
     with ws.state.begin() as conn:
         _retire_old_tag(conn, segment, tag, now)
@@ -123,6 +107,29 @@ def bind(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
                 sa.update(tables.tag_bindings)
                 .where(tables.tag_bindings.c.segment == segment)
                 .values(**values)
+            )
+
+
+def check_tag(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
+    """Raise SegmentError when ``segment`` may not be pushed as ``tag``: an unknown segment, a
+    tag managed for another segment, or (unless ``adopt``) a tag customers already carry."""
+    tables.ensure_tables(ws.state)
+    ws.segment(segment)  # raises SegmentError for an unknown segment
+    owner = _owner(ws.state, tag)
+    if owner is not None and owner != segment:
+        raise SegmentError(
+            f"Tag {tag!r} is already managed for segment {owner!r}.",
+            code="tag_taken",
+            hint="Each segment needs its own tag, e.g. seg-<segment name>.",
+        )
+    if owner is None and not adopt:
+        carriers = len(_carriers(ws, [tag]))
+        if carriers:
+            raise SegmentError(
+                f"{carriers:,} customer(s) already carry the tag {tag!r}, which segmentry "
+                "does not manage; syncing would remove it from those outside the segment.",
+                code="tag_in_use",
+                hint="Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.",
             )
 
 
@@ -250,9 +257,11 @@ def run_job(
     *,
     batch_size: int = BATCH_SIZE,
     bulk_threshold: int | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Send a job's pending writes; returns counts of done and failed rows. More pending
-    writes of one kind than ``bulk_threshold`` go as one bulk mutation (no per-call cost)."""
+    writes of one kind than ``bulk_threshold`` go as one bulk mutation (no per-call cost).
+    ``progress("tags", written, to_write)`` is called as Shopify confirms each batch."""
     with ws.state.connect() as conn:
         job = (
             conn.execute(sa.select(tables.sync_jobs).where(tables.sync_jobs.c.id == job_id))
@@ -269,14 +278,23 @@ def run_job(
             .order_by(tables.sync_items.c.action, tables.sync_items.c.customer_id)
         ).all()
     counts = {"done": 0, "failed": 0}
+    total = len(pending)
+
+    def report() -> None:
+        if progress:
+            progress("tags", counts["done"] + counts["failed"], total)
+
+    report()
     if bulk_threshold is not None:
         pending = _bulk(ws, client, job, pending, bulk_threshold, counts)
+        report()
     if client.maximum_available:  # never more than half the bucket in one request
         batch_size = max(1, min(batch_size, int(client.maximum_available // 20)))
     for chunk in _chunks(pending, batch_size):
         document, variables = _mutation(chunk)
         data = client.execute(document, variables, cost=10 * len(chunk))
         _record(ws, job, chunk, data, counts)
+        report()
     _finish(ws, job_id)
     return counts
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from segmentry.web.routes import builder, overview, public, runs, segments, settings
+from segmentry.web.routes import (
+    builder,
+    jobs,
+    overview,
+    public,
+    runs,
+    segments,
+    settings,
+    tag_sync,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -15,4 +24,6 @@ ROUTERS: list[APIRouter] = [
     builder.router,
     runs.router,
     settings.router,
+    jobs.router,
+    tag_sync.router,
 ]

@@ -12,6 +12,7 @@ from segmentry.shop_metrics import shop_metrics
 from segmentry.web import data
 from segmentry.web.charts import metric_figures, sparkline_points
 from segmentry.web.deps import Page, WorkspaceDep, require_user, web_state
+from segmentry.web.routes.jobs import schedule_of
 from segmentry.web.schemas import KPI, Overview
 from segmentry.workspace import Workspace
 
@@ -31,7 +32,7 @@ def _overview(ws: Workspace, cache: dict[Any, Any]) -> Overview:
     def trend() -> list[Any]:
         return data._metric_rows(shop_metrics(ws.warehouse, start, day))
 
-    rows = data.cached(cache, ("shop", day, runs[0].id if runs else None), trend)
+    rows = data.cached(cache, ("shop", day, data.last_finished_run(ws)), trend)
     kpis = []
     if rows:
         now, before = rows[-1], rows[-31] if len(rows) > 30 else rows[0]
@@ -55,12 +56,14 @@ def _decimal(value: Any) -> Decimal | None:
 
 @router.get("/api/overview", response_model=Overview, summary="Store KPIs and trends")
 def overview_json(request: Request, ws: WorkspaceDep) -> Overview:
-    return _overview(ws, web_state(request).cache)
+    return _overview(ws, web_state(request).cache).model_copy(
+        update={"next_run": schedule_of(request, ws).next_run})
 
 
 @router.get("/", include_in_schema=False)
 def overview_page(request: Request, ws: WorkspaceDep, page: Page) -> Response:
-    result = _overview(ws, web_state(request).cache)
+    result = _overview(ws, web_state(request).cache).model_copy(
+        update={"next_run": schedule_of(request, ws).next_run})
     translate = page.context()["_"]
     return page("overview.html", data=result,
                 figures=metric_figures(result.trend, translate, compact=True,

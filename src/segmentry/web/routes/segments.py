@@ -204,7 +204,8 @@ def detail_page(request: Request, ws: WorkspaceDep, page: Page, name: str,
                 day_param=chosen.isoformat() if chosen else "", day_outside=not in_history,
                 figures=metric_figures(detail.metrics, translate,
                                        currency=ws.settings.shop.currency, day=chosen),
-                shop_url=f"/segments/{quote(name)}")
+                shop_url=f"/segments/{quote(name)}",
+                shopify=ws.settings.shopify is not None)
 
 
 def _date_or_none(text: str) -> dt.date | None:

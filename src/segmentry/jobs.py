@@ -1,0 +1,300 @@
+"""Background jobs inside the server process: the daily run on its schedule, "Run now" and tag
+syncs, one at a time, with progress a page can poll.
+
+The server process owns the warehouse (an embedded DuckDB file has one writing process). Jobs
+run on one worker thread over a :meth:`~segmentry.workspace.Workspace.sibling` of the server's
+workspace: its own connection to the same database, so requests keep reading on theirs while a
+job writes, and see what was committed before it (DuckDB's snapshot isolation). A job takes the
+workspace lock as the CLI does; a request that would write in the meantime is told the
+workspace is busy.
+
+After every job, and once when the runner starts, the *warm-up* hooks run on the worker thread
+(the web app's builds the day's live-count snapshot and journeys), so the first user after a
+start or a run does not pay for them. Usage::
+
+    runner = JobRunner(workspace, warmups=[...])
+    runner.start()
+    job = runner.submit("run", daily_run)  # JobBusy while another job is queued or running
+    runner.get(job.id).status  # queued, running, succeeded or failed (with .error)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import queue
+import threading
+import traceback
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from segmentry.config import ScheduleSettings
+from segmentry.errors import SegmentryError
+from segmentry.state import utcnow
+
+if TYPE_CHECKING:
+    from segmentry.workspace import Progress, Workspace
+
+__all__ = [
+    "Job",
+    "JobBusy",
+    "JobRunner",
+    "Scheduler",
+    "Warmup",
+    "Work",
+    "daily_run",
+    "next_run",
+    "run_work",
+]
+
+log = logging.getLogger("segmentry.jobs")
+
+# A job's work: given the worker's workspace and a progress callback, do it; the returned text
+# is the job's result ("12 joined, 3 left").
+Work = Callable[["Workspace", "Progress"], str]
+# A warm-up hook: given the worker's workspace, prepare what the first request would build.
+Warmup = Callable[["Workspace"], None]
+RECENT_JOBS = 20
+
+
+@dataclass
+class Job:
+    """One background job and where it stands."""
+
+    id: int
+    kind: str  # run, tag_sync, tag_clear
+    subject: str = ""  # the segment a tag sync is for
+    trigger: str = "manual"  # manual or schedule
+    status: str = "queued"  # queued, running, succeeded, failed
+    stage: str = ""
+    done: int = 0
+    total: int = 0
+    created_at: dt.datetime = field(default_factory=utcnow)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    result: str = ""
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("succeeded", "failed")
+
+
+class JobBusy(SegmentryError):
+    """Another job is queued or running (one job at a time)."""
+
+    code = "job_running"
+
+    def __init__(self, job: Job) -> None:
+        message = "A background job ({kind}, #{id}) is {status}; one job runs at a time."
+        hint = "Wait for it to finish; its progress is on the Runs page."
+        super().__init__(message, hint=hint,
+                         params={"kind": job.kind, "id": job.id, "status": job.status})
+        self.job = job
+
+
+class JobRunner:
+    """Runs submitted jobs one at a time on a worker thread (see the module docstring)."""
+
+    def __init__(self, workspace: Workspace, warmups: list[Warmup] | None = None) -> None:
+        self.workspace = workspace
+        self.warmups = list(warmups or [])
+        self._jobs: dict[int, Job] = {}
+        self._ids = itertools.count(1)
+        self._queue: queue.Queue[tuple[Job, Work] | None] = queue.Queue()
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.warm = threading.Event()  # set once a warm-up has finished
+        self.warmed_at: dt.datetime | None = None
+        self.warm_seconds: float | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self, *, warm: bool = True) -> None:
+        """Start the worker thread (and warm up first when ``warm``)."""
+        worker = self.workspace.sibling()  # NOTE: here, before other threads use the workspace
+        self._thread = threading.Thread(
+            target=self._loop, args=(worker, warm), name="segmentry-jobs", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Finish the job under way (none is started after it), then stop."""
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # ------------------------------------------------------------ jobs
+
+    def submit(self, kind: str, work: Work, *, subject: str = "", trigger: str = "manual") -> Job:
+        """Queue a job; raises :class:`JobBusy` while another is queued or running."""
+        with self._guard:
+            busy = self.current()
+            if busy is not None:
+                raise JobBusy(replace(busy))
+            job = Job(id=next(self._ids), kind=kind, subject=subject, trigger=trigger)
+            self._jobs[job.id] = job
+            for old in sorted(self._jobs)[:-RECENT_JOBS]:
+                del self._jobs[old]
+        self._queue.put((job, work))
+        return replace(job)
+
+    def get(self, job_id: int) -> Job | None:
+        """A copy of the job (a snapshot of its progress), if it is still remembered."""
+        job = self._jobs.get(job_id)
+        return None if job is None else replace(job)
+
+    def current(self) -> Job | None:
+        """The job queued or running, if any."""
+        for job in list(self._jobs.values()):
+            if not job.finished:
+                return replace(job)
+        return None
+
+    def recent(self) -> list[Job]:
+        """The jobs this server ran (the last 20), newest first."""
+        return [replace(j) for j in sorted(self._jobs.values(), key=lambda j: -j.id)]
+
+    # ------------------------------------------------------------ the worker
+
+    def _loop(self, worker: Workspace, warm: bool) -> None:
+        try:
+            if warm:
+                self._warm(worker)
+            while (item := self._queue.get()) is not None:
+                job, work = item
+                self._run(worker, job, work)
+                self._warm(worker)
+        finally:
+            worker.close()
+
+    def _run(self, worker: Workspace, job: Job, work: Work) -> None:
+        job.status, job.started_at = "running", utcnow()
+
+        def progress(stage: str, done: int, total: int) -> None:
+            job.stage, job.done, job.total = stage, done, total
+
+        try:
+            job.result = run_work(work, worker, progress)
+            job.status = "succeeded"
+        except BaseException as e:  # recorded and shown; the server carries on
+            job.error = "".join(traceback.format_exception_only(e)).strip()
+            if isinstance(e, SegmentryError):
+                job.error = e.message + (f" ({e.hint})" if e.hint else "")
+            job.status = "failed"
+            log.error("background job %s #%d failed", job.kind, job.id, exc_info=e)
+            if not isinstance(e, Exception):
+                raise
+        finally:
+            job.finished_at = utcnow()
+
+    def _warm(self, worker: Workspace) -> None:
+        started = utcnow()
+        for hook in self.warmups:
+            try:
+                hook(worker)
+            except Exception as e:  # warming is an optimisation: never fatal
+                log.warning("warm-up %s failed", getattr(hook, "__name__", hook), exc_info=e)
+        self.warmed_at = utcnow()
+        self.warm_seconds = (self.warmed_at - started).total_seconds()
+        self.warm.set()
+
+
+def run_work(work: Work, worker: Workspace, progress: Progress) -> str:
+    """Call ``work``; a job's result is its text."""
+    return str(work(worker, progress) or "")
+
+
+def daily_run(worker: Workspace, progress: Progress) -> str:
+    """The daily pipeline for today in the shop's zone, as a job (see :mod:`segmentry.pipeline`)."""
+    report = worker.run(progress=progress)
+    return (f"run #{report.run_id} for {report.day}: {sum(report.joined.values())} joined, "
+            f"{sum(report.left.values())} left")
+
+
+# ---------------------------------------------------------------- the daily schedule
+
+
+def next_run(schedule: ScheduleSettings, timezone: str, now: dt.datetime) -> dt.datetime | None:
+    """When the scheduled daily run comes next after ``now`` (an aware time), in the shop's
+    zone; None when the schedule is off.
+
+    >>> s = ScheduleSettings(time="04:00")
+    >>> now = dt.datetime(2026, 12, 1, 3, 59, tzinfo=zoneinfo.ZoneInfo("Asia/Tokyo"))
+    >>> next_run(s, "Asia/Tokyo", now).isoformat()
+    '2026-12-01T04:00:00+09:00'
+    >>> next_run(s, "Asia/Tokyo", now.replace(hour=4)).isoformat()
+    '2026-12-02T04:00:00+09:00'
+    """
+    if not schedule.enabled:
+        return None
+    zone = zoneinfo.ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    day = local.date()
+    for _ in range(3):  # NOTE: a wall time a DST jump skips is taken as the next day's
+        candidate = dt.datetime.combine(day, schedule.daily_run_at, tzinfo=zone)
+        if candidate > local:
+            return candidate
+        day += dt.timedelta(days=1)
+    raise AssertionError("unreachable")
+
+
+class Scheduler:
+    """Submits the daily run to a :class:`JobRunner` at the scheduled time, every day.
+
+    ``settings`` is read at every wake-up, so a changed time applies at once
+    (:meth:`reschedule` wakes the thread). A run still going at the next scheduled time (or a
+    tag sync) makes that day's scheduled run skip; the next one catches up the missed day.
+    """
+
+    def __init__(
+        self,
+        runner: JobRunner,
+        work: Work,
+        *,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.runner, self.work, self.clock = runner, work, clock
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.skipped: list[dt.datetime] = []
+
+    @property
+    def next_run(self) -> dt.datetime | None:
+        ws = self.runner.workspace
+        return next_run(ws.settings.schedule, ws.settings.shop.timezone, self.clock())
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="segmentry-schedule", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def reschedule(self) -> None:
+        """Recompute the next run (after the schedule setting changed)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            due = self.next_run
+            wait = 3600.0 if due is None else (due - self.clock()).total_seconds()
+            if self._wake.wait(min(max(wait, 0), 3600)):
+                self._wake.clear()
+                continue
+            if due is not None and self.clock() >= due:
+                self._fire(due)
+
+    def _fire(self, due: dt.datetime) -> None:
+        try:
+            self.runner.submit("run", self.work, trigger="schedule")
+        except JobBusy:
+            log.warning("scheduled run of %s skipped: another job is running", due)
+            self.skipped.append(due)
