@@ -19,12 +19,15 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from playwright.sync_api import Browser
 
 from segmentry.connectors.demo import generate_store
 from segmentry.templates import TEMPLATES
 from segmentry.web import create_app
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
+
+from .browser import chromium
 
 DAY = dt.date(2025, 6, 30)
 EMAIL, PASSWORD = "manager@example.com", "correct horse"
@@ -150,3 +153,10 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             yield Server(url, ws, create_token(ws.state, EMAIL, "fuzz"))
     finally:
         ws.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium shared by one module's browser tests (tests/web/browser.py)."""
+    with chromium() as started:
+        yield started

@@ -10,9 +10,11 @@ from pathlib import Path
 import httpx
 import plotly
 import pytest
+from playwright.sync_api import Browser, Route
 
 from segmentry.web.routes.public import PLOTLY_URL, SWAGGER_URL
 
+from .browser import expect, needs_chromium, tab
 from .conftest import Server
 
 PLOTLY_FILE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -70,13 +72,10 @@ def test_api_docs_use_local_files_only(server: Server) -> None:
     assert f"{SWAGGER_URL}swagger-ui-bundle.js" in sources
 
 
-def test_api_docs_render_with_no_other_host(server: Server) -> None:
+@pytest.mark.slow
+@needs_chromium
+def test_api_docs_render_with_no_other_host(browser: Browser, server: Server) -> None:
     """Swagger UI draws the API in a browser that may reach only the app itself."""
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():  # pragma: no cover - scripts/test installs it
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
-    from playwright.sync_api import Route, expect, sync_playwright
-
     elsewhere: list[str] = []
 
     def only_the_app(route: Route) -> None:
@@ -86,18 +85,12 @@ def test_api_docs_render_with_no_other_host(server: Server) -> None:
             elsewhere.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"])
-        try:
-            page = browser.new_page()
-            page.route("**/*", only_the_app)
-            page.goto(f"{server.url}/api/docs")
-            expect(page.locator(".swagger-ui .info .title")).to_contain_text("segmentry",
-                                                                             timeout=30_000)
-            expect(page.locator(".opblock-tag-section").first).to_be_visible()
-        finally:
-            browser.close()
+    page = tab(browser, server.url)
+    try:
+        page.route("**/*", only_the_app)
+        page.goto("/api/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("segmentry")
+        expect(page.locator(".opblock-tag-section").first).to_be_visible()
+    finally:
+        page.context.close()
     assert elsewhere == []

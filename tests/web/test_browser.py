@@ -16,41 +16,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
+from .browser import expect, needs_chromium, tab
 from .conftest import DAY, EMAIL, PASSWORD, Server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_chromium]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 30_000
-
-if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-expect.set_options(timeout=TIMEOUT_MS)  # a busy CI machine computes histories slowly
 
 
 @pytest.fixture
-def page(server: Server) -> Iterator[Page]:
+def page(browser: Browser, server: Server) -> Iterator[Page]:
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=ARGS)
-        context = browser.new_context(base_url=server.url, locale="en-US",
-                                      viewport={"width": 1366, "height": 900},
-                                      accept_downloads=True)
-        context.set_default_timeout(TIMEOUT_MS)
-        tab = context.new_page()
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
+    page = tab(browser, server.url, viewport={"width": 1366, "height": 900},
+               accept_downloads=True)
+    try:
+        yield page
+    finally:
+        page.context.close()
 
 
 def _shot(page: Page, name: str) -> None:

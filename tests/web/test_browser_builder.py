@@ -10,27 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
+from .browser import expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import DAY, EMAIL, PASSWORD, Server
 
-pytestmark = pytest.mark.slow
-
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 30_000
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-
-if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-expect.set_options(timeout=TIMEOUT_MS)
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 # The members of each condition the picker writes, in plain SQL on the ledger (as of DAY).
 _VALID_ORDERS = """
@@ -60,34 +47,19 @@ def _ids(server: Server, sql: str) -> set[str]:
 
 @pytest.fixture(params=[("ja", "desktop"), ("en", "desktop"), ("ja", "phone"), ("en", "phone")],
                 ids=lambda p: "-".join(p))
-def page(request: pytest.FixtureRequest, server: Server) -> Iterator[Page]:
+def page(request: pytest.FixtureRequest, browser: Browser, server: Server) -> Iterator[Page]:
     lang, size = request.param
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=ARGS)
-        context = browser.new_context(base_url=server.url, viewport=SIZES[size],
-                                      locale="ja-JP" if lang == "ja" else "en-US",
-                                      accept_downloads=True)
-        context.set_default_timeout(TIMEOUT_MS)
-        tab = context.new_page()
-        tab.goto("/login")
-        tab.fill("input[name=email]", EMAIL)
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("button[type=submit]")
-        tab.goto(f"/lang/{lang}?next=/settings")
-        expect(tab.locator("html")).to_have_attribute("lang", lang)
-        tab.set_default_timeout(TIMEOUT_MS)
-        setattr(tab, "flow_name", f"{lang}-{size}")  # noqa: B010
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
+    page = tab(browser, server.url, lang, size, accept_downloads=True)
+    sign_in(page, EMAIL, PASSWORD, lang, then="/settings")
+    setattr(page, "flow_name", f"{lang}-{size}")  # noqa: B010
+    try:
+        yield page
+    finally:
+        page.context.close()
 
 
 def _shot(page: Page, flow: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{flow}-{page.flow_name}.png"))  # type: ignore[attr-defined]
+    screenshot(page, f"{flow}-{page.flow_name}")  # type: ignore[attr-defined]
 
 
 def _fill_suggested(page: Page, input_selector: str, typed: str, value: str) -> None:

@@ -14,24 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
+from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server
 
-pytestmark = pytest.mark.slow
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-TIMEOUT_MS = 30_000
-
-if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-expect.set_options(timeout=TIMEOUT_MS)
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 # What each language reads (the builder's error for "numer_of_orders >= 2").
 TEXTS = {
@@ -49,29 +37,16 @@ TICKS = {"ja": re.compile(r"^(\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日)$"),
 
 @pytest.fixture(params=[(lang, size) for lang in TEXTS for size in SIZES],
                 ids=lambda p: f"{p[0]}-{p[1]}")
-def session(request: pytest.FixtureRequest, server: Server) -> Iterator[tuple[Page, str, str]]:
+def session(request: pytest.FixtureRequest, browser: Browser,
+            server: Server) -> Iterator[tuple[Page, str, str]]:
     """A signed-in tab in one language at one screen size."""
     lang, size = request.param
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=ARGS)
-        context = browser.new_context(base_url=server.url, viewport=SIZES[size],
-                                      locale="ja-JP" if lang == "ja" else "en-US",
-                                      accept_downloads=True)
-        context.set_default_timeout(TIMEOUT_MS)
-        tab = context.new_page()
-        tab.goto("/login")
-        tab.fill("input[name=email]", EMAIL)
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("button[type=submit]")
-        tab.goto(f"/lang/{lang}?next=/segments")
-        expect(tab.locator("html")).to_have_attribute("lang", lang)
-        try:
-            yield tab, lang, size
-        finally:
-            context.close()
-            browser.close()
+    page = tab(browser, server.url, lang, size, accept_downloads=True)
+    sign_in(page, EMAIL, PASSWORD, lang)
+    try:
+        yield page, lang, size
+    finally:
+        page.context.close()
 
 
 def test_errors_charts_and_csv_in_the_readers_language(session: tuple[Page, str, str]) -> None:
@@ -79,7 +54,7 @@ def test_errors_charts_and_csv_in_the_readers_language(session: tuple[Page, str,
     texts = TEXTS[lang]
 
     def _shot(flow: str) -> None:
-        page.screenshot(path=str(SHOTS / f"{flow}-{lang}-{size}.png"))
+        screenshot(page, f"{flow}-{lang}-{size}")
 
     page.goto("/no-such-page")
     expect(page.locator("p.error")).to_have_text(texts["not_found"])

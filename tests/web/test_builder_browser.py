@@ -10,33 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
+from .browser import expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import DAY, EMAIL, PASSWORD, Server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_chromium]
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 30_000
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 WORDS = {
     "ja": {"title": "リピーター", "no_sample": "条件にエラーがあるためサンプルはありません",
            "same_name": "この名前のセグメントはすでにあります", "serum": "美容液リピーター"},
     "en": {"title": "Repeat customers", "no_sample": "No sample while the query has an error",
            "same_name": "A segment with this name already exists", "serum": "Serum repeaters"},
 }
-
-if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(params=["desktop", "phone"])
@@ -45,28 +33,16 @@ def size(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def page(server: Server, size: str) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=ARGS)
-        context = browser.new_context(base_url=server.url, viewport=SIZES[size],
-                                      is_mobile=size == "phone")
-        context.set_default_timeout(TIMEOUT_MS)
-        tab = context.new_page()
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
+def page(browser: Browser, server: Server, size: str) -> Iterator[Page]:
+    page = tab(browser, server.url, size=size, is_mobile=size == "phone")
+    try:
+        yield page
+    finally:
+        page.context.close()
 
 
 def _sign_in(page: Page, lang: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.goto(f"/lang/{lang}?next=/builder")
-    expect(page.locator("html")).to_have_attribute("lang", lang)
+    sign_in(page, EMAIL, PASSWORD, lang, then="/builder")
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -92,7 +68,7 @@ def test_template_error_and_save_in_the_builder(
     expect(page.locator("#sample-status")).to_be_visible()
     expect(page.locator("#sample-status")).to_contain_text(words["no_sample"])
     page.locator("#sample-status").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / f"builder-{lang}-{size}.png"))
+    screenshot(page, f"builder-{lang}-{size}")
     page.fill("#query", "number_of_orders >= 2")
     expect(page.locator("#query-error")).to_be_hidden()
     expect(page.locator("#sample-status")).to_be_hidden()

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from segmentry.config import ScheduleSettings, Settings
 from segmentry.connectors.demo import generate_store
@@ -26,6 +27,7 @@ from segmentry.web.accounts import add_user, create_token
 from segmentry.web.deps import WebState
 from segmentry.workspace import Progress, Workspace
 
+from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, _free_port, log_in
 
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -374,53 +376,34 @@ def test_runs_and_overview_pages_show_the_next_run(served: tuple[Server, WebStat
 
 # ---------------------------------------------------------------- in the browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-VIEWS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 WORDS = {"en": ("Daily run", "Succeeded", "Next scheduled run"),
          "ja": ("毎日の実行", "成功", "次回の定時実行")}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("view", list(VIEWS))
+@needs_chromium
+@pytest.mark.parametrize("view", list(SIZES))
 @pytest.mark.parametrize("lang", ["en", "ja"])
-def test_run_now_in_the_browser(served: tuple[Server, WebState], lang: str, view: str) -> None:
-    if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=30_000)  # a busy machine computes slowly
-
+def test_run_now_in_the_browser(browser: Browser, served: tuple[Server, WebState], lang: str,
+                                view: str) -> None:
     server, _ = served
     kind, succeeded, next_label = WORDS[lang]
     runs_before = len(server.workspace.runs(500))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=ARGS)
-        context = browser.new_context(base_url=server.url, viewport=VIEWS[view])
-        context.set_default_timeout(30_000)
-        page = context.new_page()
-        try:
-            page.goto(f"/lang/{lang}?next=/login")
-            page.fill("input[name=email]", EMAIL)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.goto("/runs")
-            expect(page.locator("#next-run")).to_contain_text(f"{next_label}: ")
-            page.click("#run-now")
-            # The form answers at once; the panel follows the job until it is done.
-            expect(page.locator("#job-kind")).to_contain_text(kind)
-            expect(page.locator("#job-status")).to_have_text(succeeded, timeout=120_000)
-            expect(page.locator("#runs tbody tr")).to_have_count(runs_before + 1)
-            expect(page.locator("#runs tbody tr").first).to_contain_text(succeeded)
-            expect(page.locator("#run-now")).to_be_enabled()
-            page.screenshot(path=str(SCREENSHOTS / f"runs-{lang}-{view}.png"))
-        finally:
-            context.close()
-            browser.close()
+    page = tab(browser, server.url, lang, view)
+    try:
+        sign_in(page, EMAIL, PASSWORD, lang)
+        page.goto("/runs")
+        expect(page.locator("#next-run")).to_contain_text(f"{next_label}: ")
+        page.click("#run-now")
+        # The form answers at once; the panel follows the job until it is done.
+        expect(page.locator("#job-kind")).to_contain_text(kind)
+        expect(page.locator("#job-status")).to_have_text(succeeded, timeout=120_000)
+        expect(page.locator("#runs tbody tr")).to_have_count(runs_before + 1)
+        expect(page.locator("#runs tbody tr").first).to_contain_text(succeeded)
+        expect(page.locator("#run-now")).to_be_enabled()
+        screenshot(page, f"runs-{lang}-{view}")
+    finally:
+        page.context.close()
     assert len(server.workspace.runs(500)) == runs_before + 1
 
 

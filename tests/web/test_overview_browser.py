@@ -8,38 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
+from .browser import LOCALES, SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import DAY, EMAIL, PASSWORD, Server
 
-pytestmark = pytest.mark.slow
-
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 30_000
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-LOCALES = {"en": "en-US", "ja": "ja-JP"}
-
-if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 def _customers_on_day(server: Server) -> int:
@@ -51,16 +27,8 @@ def _customers_on_day(server: Server) -> int:
 
 
 def _signed_in(browser: Browser, server: Server, language: str, size: str) -> Page:
-    context = browser.new_context(base_url=server.url, locale=LOCALES[language],
-                                  viewport=SIZES[size])
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto("/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    page.goto(f"/lang/{language}?next=/")
+    page = tab(browser, server.url, language, size)
+    sign_in(page, EMAIL, PASSWORD, language, then="/")
     return page
 
 
@@ -82,7 +50,6 @@ def test_overview_shows_the_store(browser: Browser, server: Server, language: st
         assert len(ys) == 90 and ys[-1] == expected and min(ys) > 0
         title = "顧客数" if language == "ja" else "Customers"
         expect(page.locator("[data-kpi='customers'] .label")).to_contain_text(title)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"overview-{language}-{size}.png"))
+        screenshot(page, f"overview-{language}-{size}")
     finally:
         page.context.close()

@@ -12,10 +12,11 @@ import contextlib
 import datetime as dt
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.sync import connect_workspace
@@ -24,27 +25,15 @@ from segmentry.testing.shopify import FakeShopify
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
+from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, _serve
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_chromium]
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 DAY = dt.date(2025, 6, 30)
 PAGES = ["/", "/segments", "/builder", "/segments/repeat-customers", "/runs", "/settings",
          "/segments/no-such-segment"]
 
-if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-
-expect.set_options(timeout=30_000)
 
 FAMILY = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤"]
 GIVEN = ["美咲", "陽菜", "結衣", "さくら", "葵", "凛", "莉子", "芽依", "ひなた", "優奈"]
@@ -107,29 +96,10 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         fake.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _tab(browser: Browser, shop: Server, lang: str, viewport: dict[str, int]) -> Page:
-    context = browser.new_context(base_url=shop.url, locale="ja-JP" if lang == "ja" else "en-US",
-                                  viewport=viewport)  # type: ignore[arg-type]
-    context.set_default_timeout(30_000)
-    context.add_cookies([{"name": "segmentry_lang", "value": lang, "url": shop.url}])
-    return context.new_page()
-
-
-def _sign_in(page: Page) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
+def _tab(browser: Browser, shop: Server, lang: str, size: str) -> Page:
+    page = tab(browser, shop.url, lang, size)
+    page.context.add_cookies([{"name": "segmentry_lang", "value": lang, "url": shop.url}])
+    return page
 
 
 def _width(page: Page) -> int:
@@ -143,26 +113,25 @@ def _width(page: Page) -> int:
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_no_page_is_wider_than_a_phone(browser: Browser, shop: Server, lang: str) -> None:
-    page = _tab(browser, shop, lang, PHONE)
+    page = _tab(browser, shop, lang, "phone")
     too_wide: dict[str, tuple[int, list[str]]] = {}
     try:
         page.goto("/login")
-        if (width := _width(page)) > PHONE["width"]:
+        if (width := _width(page)) > SIZES["phone"]["width"]:
             too_wide["/login"] = (width, page.evaluate(_WIDEST))
-        _sign_in(page)
+        sign_in(page, EMAIL, PASSWORD)
         for path in PAGES:
             page.goto(path)
             if path == "/":
                 expect(page.locator(".chart[data-rendered='1']").first).to_be_attached()
-            if (width := _width(page)) > PHONE["width"]:
+            if (width := _width(page)) > SIZES["phone"]["width"]:
                 too_wide[path] = (width, page.evaluate(_WIDEST))
             if path == "/segments":
-                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SCREENSHOTS / f"navigation-{lang}-phone.png"))
+                screenshot(page, f"navigation-{lang}-phone")
         assert page.locator("html").get_attribute("lang") == lang
         nav = page.locator("header.top nav")
         box = nav.bounding_box()
-        assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+        assert box is not None and box["x"] + box["width"] <= SIZES["phone"]["width"]
     finally:
         page.context.close()
     assert too_wide == {}
@@ -171,11 +140,11 @@ def test_no_page_is_wider_than_a_phone(browser: Browser, shop: Server, lang: str
 @pytest.mark.parametrize(("lang", "size"), [("ja", "phone"), ("en", "phone"),
                                             ("ja", "desktop"), ("en", "desktop")])
 def test_settings_in_a_browser(browser: Browser, shop: Server, lang: str, size: str) -> None:
-    page = _tab(browser, shop, lang, PHONE if size == "phone" else DESKTOP)
+    page = _tab(browser, shop, lang, size)
     words = {"ja": ("保存しました。", "manager@example.com はすでに登録されています。"),
              "en": ("Saved.", "manager@example.com already has an account.")}[lang]
     try:
-        _sign_in(page)
+        sign_in(page, EMAIL, PASSWORD)
         page.goto("/settings")
         schedule = page.locator("#schedule")
         schedule.locator("input[name=time]").fill("05:45")
@@ -187,9 +156,8 @@ def test_settings_in_a_browser(browser: Browser, shop: Server, lang: str, size: 
         users.locator("input[name=password]").fill("long-enough-password")
         users.locator("button[type=submit]").click()
         expect(page.locator("#users .error")).to_have_text(words[1])
-        assert _width(page) <= (PHONE if size == "phone" else DESKTOP)["width"]
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        assert _width(page) <= SIZES[size]["width"]
         page.evaluate("document.querySelector('#shopify').scrollIntoView()")
-        page.screenshot(path=str(SCREENSHOTS / f"settings-{lang}-{size}.png"))
+        screenshot(page, f"settings-{lang}-{size}")
     finally:
         page.context.close()

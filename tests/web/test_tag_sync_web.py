@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.sync import connect_workspace
@@ -22,12 +23,12 @@ from segmentry.testing.shopify import FakeShopify, gid
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
+from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, _serve
 
 TAG = "seg-loyal"
 HAND_TAGGED_MEMBERS, HAND_TAGGED_OTHERS = 2, 3
-VIEWS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-FLOWS = [(lang, view) for lang in ("en", "ja") for view in VIEWS]
+FLOWS = [(lang, view) for lang in ("en", "ja") for view in SIZES]
 
 
 @dataclass
@@ -173,10 +174,6 @@ def test_not_connected_or_unknown(api: httpx.Client, server: Server) -> None:
 
 # ---------------------------------------------------------------- in the browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 WORDS = {
     "en": {"adds": "Customers to tag", "succeeded": "Succeeded", "added": "Tag added"},
     "ja": {"adds": "タグを付ける顧客", "succeeded": "成功", "added": "タグ付与"},
@@ -184,58 +181,42 @@ WORDS = {
 
 
 @pytest.mark.slow
+@needs_chromium
 @pytest.mark.parametrize(("lang", "view"), FLOWS)
-def test_tag_sync_in_the_browser(shop: Shop, lang: str, view: str) -> None:
-    if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=30_000)  # a busy machine computes slowly
-
+def test_tag_sync_in_the_browser(browser: Browser, shop: Shop, lang: str, view: str) -> None:
     name, tag = f"loyal-{lang}-{view}", f"seg-web-{lang}-{view}"
     members = shop.repeaters
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=ARGS)
-        context = browser.new_context(base_url=shop.server.url, viewport=VIEWS[view],
-                                      locale="ja-JP" if lang == "ja" else "en-US")
-        context.set_default_timeout(30_000)
-        page = context.new_page()
-        try:
-            page.goto(f"/lang/{lang}?next=/login")
-            page.fill("input[name=email]", EMAIL)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.goto(f"/segments/{name}")
-            expect(page.locator("#tag-sync-off")).to_be_visible()
-            page.fill("#tag-sync-input", tag)
-            page.check("#tag-sync-create")
-            page.click("#tag-sync-preview")
-            summary = page.locator("#tag-plan-summary")
-            expect(summary).to_contain_text(f"{WORDS[lang]['adds']}: {len(members):,}")
-            expect(page.locator("#tag-plan")).to_have_attribute("data-removes", "0")
-            expect(page.locator("#tag-plan-table tbody tr")).to_have_count(min(10, len(members)))
-            expect(page.locator("#tag-clear-run")).to_be_hidden()
-            fits = "(e => e.scrollWidth <= e.clientWidth)(document.getElementById('tag-sync'))"
-            assert page.evaluate(fits)  # the section fits the screen (its table scrolls)
-            assert _tagged(shop.fake, tag) == set()  # the preview wrote nothing
-            if (lang, view) in (("ja", "phone"), ("en", "desktop")):  # a few, kept small
-                page.locator("#tag-plan").scroll_into_view_if_needed()
-                page.screenshot(path=str(SCREENSHOTS / f"tag-sync-preview-{lang}-{view}.png"))
-            page.click("#tag-sync-run")
-            # The job runs in the background; the page reloads with the result when it is done.
-            job = page.locator("#tag-sync-job")
-            expect(job).to_contain_text(WORDS[lang]["succeeded"], timeout=120_000)
-            expect(job).to_contain_text(f"{WORDS[lang]['added']} {len(members):,} / "
-                                        f"{len(members):,}")
-            expect(page.locator("#tag-sync-tag")).to_have_text(tag)
-            expect(page.locator("#tag-sync-segment")).not_to_contain_text("Not created")
-            page.locator("#tag-sync").scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / f"tag-sync-{lang}-{view}.png"))
-        finally:
-            context.close()
-            browser.close()
+    page = tab(browser, shop.server.url, lang, view)
+    try:
+        sign_in(page, EMAIL, PASSWORD, lang)
+        page.goto(f"/segments/{name}")
+        expect(page.locator("#tag-sync-off")).to_be_visible()
+        page.fill("#tag-sync-input", tag)
+        page.check("#tag-sync-create")
+        page.click("#tag-sync-preview")
+        summary = page.locator("#tag-plan-summary")
+        expect(summary).to_contain_text(f"{WORDS[lang]['adds']}: {len(members):,}")
+        expect(page.locator("#tag-plan")).to_have_attribute("data-removes", "0")
+        expect(page.locator("#tag-plan-table tbody tr")).to_have_count(min(10, len(members)))
+        expect(page.locator("#tag-clear-run")).to_be_hidden()
+        fits = "(e => e.scrollWidth <= e.clientWidth)(document.getElementById('tag-sync'))"
+        assert page.evaluate(fits)  # the section fits the screen (its table scrolls)
+        assert _tagged(shop.fake, tag) == set()  # the preview wrote nothing
+        if (lang, view) in (("ja", "phone"), ("en", "desktop")):  # a few, kept small
+            page.locator("#tag-plan").scroll_into_view_if_needed()
+            screenshot(page, f"tag-sync-preview-{lang}-{view}")
+        page.click("#tag-sync-run")
+        # The job runs in the background; the page reloads with the result when it is done.
+        job = page.locator("#tag-sync-job")
+        expect(job).to_contain_text(WORDS[lang]["succeeded"], timeout=120_000)
+        expect(job).to_contain_text(f"{WORDS[lang]['added']} {len(members):,} / "
+                                    f"{len(members):,}")
+        expect(page.locator("#tag-sync-tag")).to_have_text(tag)
+        expect(page.locator("#tag-sync-segment")).not_to_contain_text("Not created")
+        page.locator("#tag-sync").scroll_into_view_if_needed()
+        screenshot(page, f"tag-sync-{lang}-{view}")
+    finally:
+        page.context.close()
     assert _tagged(shop.fake, tag) == members
 
 
