@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,3 +161,14 @@ def browser() -> Iterator[Browser]:
     """A headless Chromium shared by one module's browser tests (tests/web/browser.py)."""
     with chromium() as started:
         yield started
+
+
+def finished_job(api: httpx.Client, job_id: int, timeout: float = 120) -> dict[str, Any]:
+    """Poll ``GET /api/jobs/{id}`` until the background job has succeeded or failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = api.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in ("succeeded", "failed"):
+            return dict(job)
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish within {timeout} s")

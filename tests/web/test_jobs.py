@@ -28,7 +28,7 @@ from segmentry.web.deps import WebState
 from segmentry.workspace import Progress, Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import EMAIL, PASSWORD, Server, _free_port, log_in
+from .conftest import EMAIL, PASSWORD, Server, _free_port, finished_job, log_in
 
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
@@ -222,13 +222,7 @@ def api(served: tuple[Server, WebState]) -> Iterator[httpx.Client]:
 
 
 def _poll(api: httpx.Client, job_id: int) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        job = api.get(f"/api/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed"):
-            return dict(job)
-        time.sleep(0.1)
-    raise AssertionError("the job did not finish")
+    return finished_job(api, job_id)
 
 
 def test_warm_up_has_the_days_snapshot_and_journeys_ready(

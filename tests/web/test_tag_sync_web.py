@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import EMAIL, PASSWORD, Server, _serve
+from .conftest import EMAIL, PASSWORD, Server, _serve, finished_job
 
 TAG = "seg-loyal"
 HAND_TAGGED_MEMBERS, HAND_TAGGED_OTHERS = 2, 3
@@ -88,14 +87,7 @@ def _tagged(fake: FakeShopify, tag: str) -> set[str]:
 
 def _finish(api: httpx.Client, response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        job = api.get(f"/api/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed"):
-            return dict(job)
-        time.sleep(0.1)
-    raise AssertionError("the sync did not finish")
+    return finished_job(api, response.json()["id"])
 
 
 def test_the_segment_is_the_repeat_customers(shop: Shop) -> None:
