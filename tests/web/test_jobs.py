@@ -240,6 +240,10 @@ def test_warm_up_has_the_days_snapshot_and_journeys_ready(
     # Every segment's journeys, under the key a request looks up.
     for segment in ws.segments():
         assert ("journey", segment.ledger, day) in web.cache
+    # The overview's store trend, under the key the overview looks up.
+    trend = web.cache[("shop", day, last_run)]
+    assert len(trend) == 90 and trend[-1].day == day
+    assert api.get("/api/overview").json()["trend"][-1]["customers"] == trend[-1].customers
     started = time.perf_counter()
     assert api.post("/api/preview", json={"query": "number_of_orders >= 2"}).status_code == 200
     assert list(web.snapshots) == [(day, last_run)]  # served from it, not rebuilt

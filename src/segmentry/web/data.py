@@ -27,6 +27,7 @@ from segmentry.journeys import journey
 from segmentry.language import full_width_literals, normalize
 from segmentry.membership import members_as_of
 from segmentry.segments import Segment
+from segmentry.shop_metrics import shop_metrics
 from segmentry.summary import summarize_metrics
 from segmentry.web import folders
 from segmentry.web.schemas import (
@@ -61,6 +62,7 @@ __all__ = [
     "recent_runs",
     "segment_detail",
     "segment_list",
+    "store_trend",
     "summaries",
     "tag_plan",
     "tag_sync",
@@ -156,6 +158,18 @@ def segment_list(
         ]
     return SegmentList(day=ws.current_day(), sort=sort, order=order, folder=folder,
                        folders=names, segments=rows)
+
+
+STORE_TREND_DAYS = 90
+
+
+def store_trend(ws: Workspace, cache: dict[Any, Any]) -> list[MetricRow]:
+    """The store's daily metrics over the last :data:`STORE_TREND_DAYS` days (the overview),
+    cached until the next finished run."""
+    day = ws.current_day()
+    start = day - dt.timedelta(days=STORE_TREND_DAYS - 1)
+    return cached(cache, ("shop", day, last_finished_run(ws)),
+                  lambda: _metric_rows(shop_metrics(ws.warehouse, start, day)))
 
 
 def _metric_rows(frame: pd.DataFrame) -> list[MetricRow]:
@@ -437,12 +451,14 @@ def warm_live_count(ws: Workspace, snapshots: dict[Any, Snapshot]) -> None:
 
 
 def warm_journeys(worker: Workspace, cache: dict[Any, Any]) -> int:
-    """Compute every computed segment's journeys (and the segment list) on ``worker``'s own
-    connection and keep them in ``cache`` under the keys requests look up; returns how many.
+    """Compute every computed segment's journeys (and the segment list and the store's trend
+    for the overview) on ``worker``'s own connection and keep them in ``cache`` under the keys
+    requests look up; returns how many journeys.
 
-    Journeys are plain data, so they may be built on another connection than the requests'.
+    They are plain data, so they may be built on another connection than the requests'.
     """
     summaries(worker, cache)
+    store_trend(worker, cache)
     warmed = 0
     for segment in worker.segments():
         if segment.ledger is not None and segment.computed_through is not None:

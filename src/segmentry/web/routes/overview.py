@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from segmentry.shop_metrics import shop_metrics
 from segmentry.web import data
 from segmentry.web.charts import metric_figures, sparkline_points
 from segmentry.web.deps import Page, WorkspaceDep, require_user, web_state
@@ -20,19 +18,13 @@ __all__ = ["router"]
 
 router = APIRouter(dependencies=[require_user], tags=["overview"])
 
-TREND_DAYS = 90
 _KPIS = ("customers", "repeat_rate", "ltv", "aov", "revenue_30d")
 
 
 def _overview(ws: Workspace, cache: dict[Any, Any]) -> Overview:
     day = ws.current_day()
     runs = data.recent_runs(ws, 1)
-    start = day - dt.timedelta(days=TREND_DAYS - 1)
-
-    def trend() -> list[Any]:
-        return data._metric_rows(shop_metrics(ws.warehouse, start, day))
-
-    rows = data.cached(cache, ("shop", day, data.last_finished_run(ws)), trend)
+    rows = data.store_trend(ws, cache)
     kpis = []
     if rows:
         now, before = rows[-1], rows[-31] if len(rows) > 30 else rows[0]
