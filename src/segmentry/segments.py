@@ -476,8 +476,9 @@ class SegmentBook:
 
 def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
     """Make every stored query (every version) that names segment ``old`` name ``new``; the
-    rest of each query keeps its meaning (printed back from the rewritten AST)."""
-    v = state.segment_versions
+    rest of each query keeps its meaning (printed back from the rewritten AST). A changed
+    segment's ``updated_at`` moves (readers key their caches on it)."""
+    v, changed = state.segment_versions, set()
     for row in conn.execute(sa.select(v.c.segment_id, v.c.version, v.c.query)).all():
         try:
             condition = language.parse(row.query)
@@ -489,6 +490,10 @@ def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
         conn.execute(v.update()
                      .where(v.c.segment_id == row.segment_id, v.c.version == row.version)
                      .values(query=text))
+        changed.add(row.segment_id)
+    if changed:
+        conn.execute(state.segments.update().where(state.segments.c.id.in_(changed))
+                     .values(updated_at=state.utcnow()))
 
 
 def _key_columns(conn: sa.Connection) -> list[sa.Column[Any]]:

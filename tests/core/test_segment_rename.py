@@ -134,7 +134,8 @@ def test_old_key_that_is_the_display_name_still_finds_it(
      "キー「one-timers」のセグメントはすでにあります。"),
     ("美容液", "bad_key", "'美容液' is not a usable segment key.",
      "「美容液」はセグメントのキーに使えません。"),
-    ("-x", "bad_key", "'-x' is not a usable segment key.", "「-x」はセグメントのキーに使えません。"),
+    ("-x", "bad_key", "'-x' is not a usable segment key.",
+     "「-x」はセグメントのキーに使えません。"),
 ])
 def test_bad_or_taken_key_is_refused(small_duckdb_workspace: Workspace, key: str, code: str,
                                      english: str, japanese: str) -> None:
