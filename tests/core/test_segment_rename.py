@@ -165,3 +165,17 @@ def test_cli_edit_key(small_duckdb_workspace: Workspace) -> None:
     assert "'Bad key!' is not a usable segment key." in result.output
     with Workspace.open(folder) as again:
         assert _members(again, "two-plus") == TWO_PLUS
+
+
+def test_edit_query_and_key_together(small_duckdb_workspace: Workspace) -> None:
+    ws = small_duckdb_workspace
+    _define(ws)
+    three_plus = ["c01", "c02", "c03", "c06", "c07", "c09"]  # 3+ orders on DAY (the fixture)
+    edited = ws.edit_segment("repeaters", "number_of_orders >= 3", key="three-plus")
+    assert (edited.key, edited.version) == ("three-plus", 2)
+    assert _members(ws, "three-plus") == three_plus
+    # The referring segments were rewritten first, then recomputed for the new query.
+    assert ws.segment("one-timers").query == "NOT segments CONTAINS 'three-plus'"
+    assert _members(ws, "one-timers") == [
+        c for c in small_store.CUSTOMER_IDS if c not in three_plus]
+    assert _members(ws, "line-repeaters") == ["c01", "c02"]  # c12 has 2 orders
