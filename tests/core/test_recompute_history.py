@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 
 from segmentry import membership
 from segmentry.cli.main import app
+from segmentry.connectors.shopify import tags
 from segmentry.workspace import Workspace
 
 D = dt.date
@@ -121,3 +122,26 @@ def test_cli_recompute_all(tmp_path: Path) -> None:
         _no_orders(again, AFTER)
     refused = CliRunner().invoke(app, ["segments", "recompute", "-w", folder])
     assert refused.exit_code == 2 and "Give a segment NAME or --all" in refused.output
+
+
+def test_rename_then_recompute_on_each_store(warehouse_url: str, tmp_path: Path) -> None:
+    """The same on DuckDB with a SQLite state store and on PostgreSQL for both."""
+    postgres = not warehouse_url.startswith("duckdb")
+    ws = Workspace.create(tmp_path / "shop", warehouse_url=warehouse_url if postgres else None)
+    if postgres:  # NOTE: before the state store is first opened
+        ws.settings.state.url = "postgresql+psycopg://" + warehouse_url.split("://", 1)[1]
+    with ws:
+        ws.import_tables(FIRST)
+        ws.run(LAST_DAY)
+        ws.add_segment("no-orders", "number_of_orders = 0", display_name="未購入")
+        ws.add_segment("ordered", "NOT segments CONTAINS 'no-orders'")
+        tags.bind(ws, "no-orders", "seg-no-orders")
+        ws.import_tables(LATE)
+
+        renamed = ws.rename_segment("no-orders", "zero-orders")
+        assert ws.segment("ordered").query == "NOT segments CONTAINS 'zero-orders'"
+        assert tags.managed_tags_of(ws.state, "zero-orders") == ("seg-no-orders", [])
+        new = ws.recompute_segment("zero-orders")
+        assert new.ledger != renamed.ledger and new.history_start == D(2024, 3, 1)
+        counts = ws.metrics("zero-orders").set_index("day")["customers"]
+        assert {d: int(counts.loc[d]) for d in AFTER} == {d: len(m) for d, m in AFTER.items()}
