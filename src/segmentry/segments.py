@@ -4,7 +4,12 @@ Adding or editing a segment computes its full daily membership history and metri
 (as-of evaluation over change points, see :mod:`segmentry.evaluation`). The new membership table
 is written under a fresh name, then the pointer and the metric rows are switched in one
 state-store transaction, then the old table is dropped — so readers never see a half-written
-segment and a crash leaves the previous version whole.
+segment and a crash leaves the previous version whole. :meth:`SegmentBook.recompute` does the
+same for an unchanged definition (after data arrived late).
+
+Renaming a segment's key (:meth:`SegmentBook.rename`) changes no membership: the ledger,
+metrics and folders are kept by the segment's id; the references in other segments' queries and
+the rows other parts keep by key move in one state-store transaction.
 """
 
 from __future__ import annotations
@@ -148,7 +153,7 @@ class SegmentBook:
             raise SegmentError(
                 "Segment {name!r} has a new key: {key!r}.",
                 code="renamed_segment",
-                hint="Use the new key {key!r} (addresses, commands and the API).",
+                hint="Use the new key {key!r} in addresses, commands and API calls.",
                 params={"name": name, "key": now},
             )
 
@@ -222,7 +227,7 @@ class SegmentBook:
             # Resolving with the new text standing for `name` reports a cycle through it.
             language.validate(query, segments=lambda n: query if n == name else self._query_of(n))
         changes = self._label_changes(old, description, display_name)
-        if key is not None:  # checked above; renamed before anything is recomputed
+        if key is not None:  # the first write: a refused key leaves everything unchanged
             name = self.rename(name, key).name
         if query is not None and query != old.query:
             now = state.utcnow()
@@ -482,7 +487,7 @@ def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
     for row in conn.execute(sa.select(v.c.segment_id, v.c.version, v.c.query)).all():
         try:
             condition = language.parse(row.query)
-        except QueryError:  # NOTE: a version saved before a grammar change; it cannot refer
+        except QueryError:  # NOTE: a version that no longer parses (an older grammar) stays
             continue
         if old not in referenced_segments(condition):
             continue

@@ -686,7 +686,7 @@ WEB_HINTS: dict[str, str | None] = {
         "The condition picker lists the common attributes.",
     "Create a token with `segmentry tokens create EMAIL`.": "Create a token on the Settings page.",
     "did you mean {guess!r}?": None,
-    "Use the new key {key!r} (addresses, commands and the API).":
+    "Use the new key {key!r} in addresses, commands and API calls.":
         "Its page is now at /segments/{key}.",
 }
 # Errors raised outside what the web reaches today (Shopify, imports, config) have no template
