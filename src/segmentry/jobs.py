@@ -65,8 +65,8 @@ class Job:
     """One background job and where it stands."""
 
     id: int
-    kind: str  # run, tag_sync, tag_clear
-    subject: str = ""  # the segment a tag sync is for
+    kind: str  # run, tag_sync, tag_clear, recompute
+    subject: str = ""  # the segment (key) a tag sync or recompute is for
     trigger: str = "manual"  # manual or schedule
     status: str = "queued"  # queued, running, succeeded, failed
     stage: str = ""

@@ -4,11 +4,17 @@ Adding or editing a segment computes its full daily membership history and metri
 (as-of evaluation over change points, see :mod:`segmentry.evaluation`). The new membership table
 is written under a fresh name, then the pointer and the metric rows are switched in one
 state-store transaction, then the old table is dropped — so readers never see a half-written
-segment and a crash leaves the previous version whole.
+segment and a crash leaves the previous version whole. :meth:`SegmentBook.recompute` does the
+same for an unchanged definition (after data arrived late).
+
+Renaming a segment's key (:meth:`SegmentBook.rename`) changes no membership: the ledger,
+metrics and folders are kept by the segment's id; the references in other segments' queries and
+the rows other parts keep by key move in one state-store transaction.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -20,16 +26,16 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from segmentry import language, state
-from segmentry.errors import SegmentError
+from segmentry.errors import QueryError, SegmentError
 from segmentry.language import ast
-from segmentry.segment_names import clean_display_name, segment_names
+from segmentry.segment_names import check_key, clean_display_name, segment_names
 
 _Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
 
 if TYPE_CHECKING:
     from segmentry.workspace import Progress, Workspace
 
-__all__ = ["Segment", "SegmentBook", "referenced_segments"]
+__all__ = ["Segment", "SegmentBook", "referenced_segments", "renamed_reference"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,26 @@ def referenced_segments(condition: ast.Condition) -> set[str]:
     return found
 
 
+def renamed_reference(condition: ast.Condition, old: str, new: str) -> ast.Condition:
+    """``condition`` with every ``segments CONTAINS 'old'`` reading ``'new'`` (the inverse walk
+    of :func:`referenced_segments`; everything else is kept as it is).
+
+    >>> c = language.parse("segments CONTAINS 'a' AND NOT (segments CONTAINS 'b' OR x = 'a')")
+    >>> language.to_text(renamed_reference(c, "a", "z"))
+    "segments CONTAINS 'z' AND NOT (segments CONTAINS 'b' OR x = 'a')"
+    """
+    if isinstance(condition, ast.Contains) and condition.attribute == "segments":
+        value = condition.value
+        if isinstance(value, ast.StringValue) and value.value == old:
+            return dataclasses.replace(condition, value=dataclasses.replace(value, value=new))
+    elif isinstance(condition, ast.And | ast.Or):
+        items = tuple(renamed_reference(item, old, new) for item in condition.items)
+        return dataclasses.replace(condition, items=items)
+    elif isinstance(condition, ast.Not):
+        return dataclasses.replace(condition, item=renamed_reference(condition.item, old, new))
+    return condition
+
+
 class SegmentBook:
     """Operations on a workspace's segments (used by :class:`segmentry.workspace.Workspace`)."""
 
@@ -102,6 +128,7 @@ class SegmentBook:
                     .first()
                 )
         if row is None:
+            self._refuse_former_key(name)
             segments = self.list()
             known = [x.name for x in segments] + [x.display_name for x in segments]
             from segmentry.language.suggest import closest
@@ -114,6 +141,21 @@ class SegmentBook:
                 params={"name": name, "guess": guess},
             )
         return Segment(**row)
+
+    def _refuse_former_key(self, name: str) -> None:
+        """Raise for a key a segment had before it was renamed, naming the key it has now."""
+        s, f = state.segments, state.former_keys
+        with self.ws.state.connect() as conn:
+            now = conn.execute(
+                sa.select(s.c.name).join(f, f.c.segment_id == s.c.id).where(f.c.key == name)
+            ).scalar()
+        if now is not None:
+            raise SegmentError(
+                "Segment {name!r} has a new key: {key!r}.",
+                code="renamed_segment",
+                hint="Use the new key {key!r} in addresses, commands and API calls.",
+                params={"name": name, "key": now},
+            )
 
     def _query_of(self, name: str) -> str | None:
         try:
@@ -177,6 +219,7 @@ class SegmentBook:
         *,
         description: str | None = None,
         display_name: str | None = None,
+        key: str | None = None,
     ) -> Segment:
         old = self.get(name)
         name = old.name
@@ -184,6 +227,8 @@ class SegmentBook:
             # Resolving with the new text standing for `name` reports a cycle through it.
             language.validate(query, segments=lambda n: query if n == name else self._query_of(n))
         changes = self._label_changes(old, description, display_name)
+        if key is not None:  # the first write: a refused key leaves everything unchanged
+            name = self.rename(name, key).name
         if query is not None and query != old.query:
             now = state.utcnow()
             # The new version is computed first and switched in one transaction with its query.
@@ -218,6 +263,35 @@ class SegmentBook:
                     )
                 values["display_name"] = shown
         return values
+
+    def rename(self, name: str, key: str) -> Segment:
+        """Give a segment a new key, in one state-store transaction: its row, the queries of the
+        segments that refer to it (rewritten through the AST, every version), the rows other
+        parts keep by key (Shopify tag bindings, managed tags, sync jobs, audit log) and the
+        old key remembered (see :meth:`_refuse_former_key`). Membership, metrics and folders
+        are kept by the segment's id and do not move; the Shopify tag is not renamed."""
+        segment = self.get(name)
+        new = check_key(key.strip())
+        if new == segment.name:
+            return segment
+        if any(s.name == new for s in self.list()):
+            raise SegmentError(
+                "A segment with the key {key!r} already exists.",
+                code="duplicate_segment",
+                params={"key": new},
+                hint="Choose another key, or change that segment instead.",
+            )
+        old, now = segment.name, state.utcnow()
+        with self.ws.state.begin() as conn:
+            conn.execute(state.segments.update().where(state.segments.c.id == segment.id)
+                         .values(name=new, updated_at=now))
+            _rewrite_references(conn, old, new)
+            for column in _key_columns(conn):
+                conn.execute(sa.update(column.table).where(column == old).values({column: new}))
+            f = state.former_keys
+            conn.execute(f.delete().where(f.c.key.in_([old, new])))
+            conn.execute(f.insert().values(key=old, segment_id=segment.id, renamed_at=now))
+        return self.get(new)
 
     def remove(self, name: str) -> None:
         segment = self.get(name)
@@ -403,6 +477,40 @@ class SegmentBook:
                 params={"name": name},
             )
         return segment
+
+
+def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
+    """Make every stored query (every version) that names segment ``old`` name ``new``; the
+    rest of each query keeps its meaning (printed back from the rewritten AST). A changed
+    segment's ``updated_at`` moves (readers key their caches on it)."""
+    v, changed = state.segment_versions, set()
+    for row in conn.execute(sa.select(v.c.segment_id, v.c.version, v.c.query)).all():
+        try:
+            condition = language.parse(row.query)
+        except QueryError:  # NOTE: a version that no longer parses (an older grammar) stays
+            continue
+        if old not in referenced_segments(condition):
+            continue
+        text = language.to_text(renamed_reference(condition, old, new))
+        conn.execute(v.update()
+                     .where(v.c.segment_id == row.segment_id, v.c.version == row.version)
+                     .values(query=text))
+        changed.add(row.segment_id)
+    if changed:
+        conn.execute(state.segments.update().where(state.segments.c.id.in_(changed))
+                     .values(updated_at=state.utcnow()))
+
+
+def _key_columns(conn: sa.Connection) -> list[sa.Column[Any]]:
+    """Columns of other state-store tables that name a segment by its key (those that exist
+    in this store)."""
+    # NOTE: the Shopify connector keeps its bindings, jobs and audit log by segment key.
+    from segmentry.connectors.shopify import tables
+
+    columns = [tables.tag_bindings.c.segment, tables.managed_tags.c.segment,
+               tables.sync_jobs.c.segment, tables.audit_log.c.segment]
+    inspector = sa.inspect(conn)
+    return [c for c in columns if inspector.has_table(c.table.name)]
 
 
 def replace_metric_rows(

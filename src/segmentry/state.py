@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 __all__ = [
     "connect_state",
+    "former_keys",
     "metadata",
     "run_stages",
     "runs",
@@ -102,6 +103,17 @@ run_stages = sa.Table(
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("detail", sa.Text, nullable=False, default=""),
     sa.PrimaryKeyConstraint("run_id", "position"),
+)
+
+# Keys segments had before they were renamed (segmentry segments edit NAME --key NEW): an old
+# address, command or API call is told the new key instead of "no such segment".
+former_keys = sa.Table(
+    "segment_former_keys",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("segment_id", sa.Integer, sa.ForeignKey("segments.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("renamed_at", sa.DateTime, nullable=False),
 )
 
 METRIC_TEXT_COLUMNS = _METRIC_COLUMNS

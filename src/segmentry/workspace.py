@@ -240,13 +240,40 @@ class Workspace:
         *,
         description: str | None = None,
         display_name: str | None = None,
+        key: str | None = None,
     ) -> Segment:
         """Change a segment: a new query is saved as a new version and its history recomputed;
-        a new description or display name is saved as it is (``None``: unchanged)."""
+        a new description or display name is saved as it is; a new ``key`` renames it (see
+        :meth:`rename_segment`). ``None``: unchanged."""
         with self.lock(f"segments edit {name}"):
             result: Segment = self._book().edit(
-                name, query, progress, description=description, display_name=display_name
+                name, query, progress, description=description, display_name=display_name,
+                key=key,
             )
+        return result
+
+    def rename_segment(self, name: str, key: str) -> Segment:
+        """Give a segment a new key. Its history, metrics, folder and Shopify tag binding stay;
+        segments that refer to it (``segments CONTAINS 'old'``) are rewritten to the new key;
+        the old key then answers "renamed" errors naming the new one. For example, with
+        ``not-buyers`` defined as ``NOT segments CONTAINS 'buyers'``::
+
+            ws.rename_segment("buyers", "customers-with-orders")
+            ws.segment("not-buyers").query  # "NOT segments CONTAINS 'customers-with-orders'"
+        """
+        with self.lock(f"segments edit {name} --key {key}"):
+            result: Segment = self._book().rename(name, key)
+        return result
+
+    def recompute_segment(self, name: str, progress: Progress | None = None) -> Segment:
+        """Compute a segment's full daily history again from the ledger as it is now (after
+        customers or orders were imported late) and switch to it atomically; the definition
+        and version do not change."""
+        with self.lock(f"segments recompute {name}"):
+            book = self._book()
+            segment = book.get(name)
+            book.recompute(segment.name, progress)
+            result: Segment = book.get(segment.name)
         return result
 
     def remove_segment(self, name: str) -> None:

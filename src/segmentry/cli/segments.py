@@ -75,16 +75,47 @@ def edit(
         "--query", "-q", help="New query (a new version; history is recomputed).")] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
     display_name: DisplayName = None,
+    key: Annotated[str | None, typer.Option(
+        "--key", help="New key (renames it; history, tag binding and references are kept; "
+        "the Shopify tag stays).")] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Change a segment's query (a new version, history recomputed), description or name."""
-    if query is None and description is None and display_name is None:
-        console.print("Nothing to change: give --query, --description or --display-name.")
+    """Change a segment's query (a new version, history recomputed), description, name or
+    key."""
+    if query is None and description is None and display_name is None and key is None:
+        console.print("Nothing to change: give --query, --description, --display-name or --key.")
         raise typer.Exit(2)
     with fail_on_errors(), open_workspace(workspace) as ws, progress_bar() as progress:
+        old = ws.segment(name)
         segment = ws.edit_segment(name, query, progress=progress, description=description,
-                                  display_name=display_name)
+                                  display_name=display_name, key=key)
+    if segment.key != old.key:
+        console.print(f"Renamed key {escape(old.key)} → {escape(segment.key)}.", highlight=False)
     console.print(f"{_title(segment)} is now version {segment.version}.", highlight=False)
+
+
+@app.command("recompute")
+def recompute(
+    name: Annotated[str | None, typer.Argument(
+        help="Segment key (or its display name); omit with --all.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Recompute every segment.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Compute a segment's full daily history again from the data as it is now (after
+    customers or orders were imported late); the query and version stay."""
+    if (name is None) == (not every):
+        console.print("Give a segment NAME or --all (not both).")
+        raise typer.Exit(2)
+    with fail_on_errors(), open_workspace(workspace) as ws, progress_bar() as progress:
+        names = [s.key for s in ws.segments()] if every else [ws.segment(str(name)).key]
+        for key in names:
+            segment = ws.recompute_segment(key, progress=progress)
+            customers = ws.members(segment.key).num_rows
+            console.print(
+                f"Recomputed {_title(segment)}: {customers:,} customers on "
+                f"{segment.computed_through}, history from {segment.history_start}.",
+                highlight=False,
+            )
 
 
 @app.command("remove")

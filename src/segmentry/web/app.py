@@ -56,6 +56,7 @@ log = logging.getLogger("segmentry.web")
 # Error code → HTTP status; anything else a SegmentryError carries is the user's to fix (400).
 _STATUS_BY_CODE = {
     "unknown_segment": 404,
+    "renamed_segment": 404,
     "not_found": 404,
     "duplicate_segment": 409,
     "duplicate_display_name": 409,

@@ -407,6 +407,18 @@ JA: dict[str, str] = {
     "Change": "変更",
     "Sync now": "今すぐ連携",
     "Remove the tag and stop syncing": "タグを外して連携を停止",
+    # renaming a key, recomputing history
+    "Changing the key changes the segment's address; its history, Shopify tag and the segments "
+    "that use it are kept.":
+        "キーを変えるとセグメントのURLが変わります。履歴・Shopifyタグ・このセグメントを条件に使う"
+        "他のセグメントはそのまま引き継がれます。",
+    "Recompute history": "履歴を再計算",
+    "Recomputing builds the whole daily history again from the data as it is now, e.g. after "
+    "customers or orders were imported late.":
+        "再計算すると、いまのデータ（後から取り込んだ顧客や注文も含む）で日ごとの履歴をすべて"
+        "作り直します。",
+    "Recomputing history": "履歴の再計算",
+    "Computing the daily history": "日ごとの履歴を計算中",
 }
 
 # English text for the ids that are keys rather than English (metric keys, run statuses).
@@ -504,8 +516,8 @@ ERRORS: dict[str, str] = {
         "別の segmentry の処理が書き込み中です。終わるのを待って、もう一度お試しください。",
     "Ask the person who runs segmentry to add this user.":
         "segmentry の管理者にこのユーザーの追加を依頼してください。",
-    "Save the segment again in the builder to recompute its history, or choose a later day.":
-        "ビルダーでセグメントを保存し直して履歴を再計算するか、後の日付を選んでください。",
+    "Press “Recompute history” on the segment's page, or choose a later day.":
+        "セグメントのページで「履歴を再計算」を押すか、後の日付を選んでください。",
     "The condition picker lists the common attributes.":
         "よく使う属性は「条件を追加」から選べます。",
     # the query language: messages and hints
@@ -648,6 +660,10 @@ ERRORS: dict[str, str] = {
         "処理 {id} はありません（このサーバーが覚えているのは直近の20件です）。",
     "a true/false value": "true/false の値",
     "a list": "リスト",
+    # renamed segment keys
+    "Segment {name!r} has a new key: {key!r}.":
+        "セグメント「{name}」のキーは「{key}」に変わりました。",
+    "Its page is now at /segments/{key}.": "このセグメントのページは /segments/{key} です。",
 }
 
 # Hints that speak of the CLI, by their English template → what a web user can do instead
@@ -665,11 +681,13 @@ WEB_HINTS: dict[str, str | None] = {
     "Add one with `segmentry users add EMAIL`.":
         "Ask the person who runs segmentry to add this user.",
     "Recompute history with `segmentry segments edit` or run a later day.":
-        "Save the segment again in the builder to recompute its history, or choose a later day.",
+        "Press “Recompute history” on the segment's page, or choose a later day.",
     "docs/segment-language.md lists every attribute.":
         "The condition picker lists the common attributes.",
     "Create a token with `segmentry tokens create EMAIL`.": "Create a token on the Settings page.",
     "did you mean {guess!r}?": None,
+    "Use the new key {key!r} in addresses, commands and API calls.":
+        "Its page is now at /segments/{key}.",
 }
 # Errors raised outside what the web reaches today (Shopify, imports, config) have no template
 # entries yet; should one reach a page, the reader still gets the gist, by its code.

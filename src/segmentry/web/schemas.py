@@ -262,6 +262,11 @@ class SegmentUpdate(BaseModel):
     description: str | None = Field(None, max_length=2000)
     display_name: str | None = Field(None, min_length=1, max_length=100,
                                      description=_DISPLAY_NAME_TEXT)
+    key: str | None = Field(None, min_length=1, max_length=100,
+                            description="A new key: renames the segment (history, folder, tag "
+                                        "binding and references from other segments are kept; "
+                                        "the Shopify tag stays). The old key then answers 404 "
+                                        "with code renamed_segment, naming the new one.")
 
 
 class Folder(BaseModel):

@@ -128,10 +128,11 @@ def _taken(ws: WorkspaceDep, editing: str = "") -> dict[str, list[str]]:
 def _form(ws: WorkspaceDep, lang: str, segment: str | None, template: str | None
           ) -> dict[str, object]:
     values: dict[str, object] = {"name": "", "key": "", "query": "", "description": "",
-                                 "folder": "", "editing": False}
+                                 "folder": "", "editing": False, "original_key": ""}
     if segment:
         current = ws.segment(segment)
         values |= {"name": current.display_name, "key": current.key, "query": current.query,
+                   "original_key": current.key,
                    "description": current.description, "editing": True,
                    "folder": folders.folder_of(ws.state, current.id) or ""}
     elif template in TEMPLATES:
@@ -145,7 +146,7 @@ def _form(ws: WorkspaceDep, lang: str, segment: str | None, template: str | None
 
 def _builder(page: Page, ws: WorkspaceDep, lang: str, form: dict[str, object],
              error: dict[str, object] | None = None) -> Response:
-    taken = _taken(ws, str(form["key"]) if form["editing"] else "")
+    taken = _taken(ws, str(form["original_key"]) if form["editing"] else "")
     return page("builder.html", status_code=400 if error else 200, form=form,
                 templates=_templates(lang), taken=taken, error=error,
                 **_picker_context(lang))
@@ -169,20 +170,23 @@ def save(
     description: Annotated[str, Form(max_length=2000)] = "",
     folder: Annotated[str, Form(max_length=100)] = "",
     editing: Annotated[bool, Form()] = False,
+    original_key: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Create the segment (or save its changes), then show its page with its history.
 
-    ``name`` is the display name; ``key`` is derived from it when left empty. Editing keeps the
-    key and saves a changed display name, description and query."""
+    ``name`` is the display name; ``key`` is derived from it when left empty. Editing saves a
+    changed display name, description and query, and a changed key renames the segment
+    (``original_key`` is the one it had; an emptied key keeps it)."""
     try:
         if editing:
-            segment = ws.edit_segment(key, query, description=description, display_name=name)
+            segment = ws.edit_segment(original_key or key, query, description=description,
+                                      display_name=name, key=key.strip() or None)
         else:
             segment = ws.add_segment(key=key.strip() or None, display_name=name, query=query,
                                      description=description)
         folders.set_folder(ws.state, segment.id, folder)
     except SegmentryError as e:
         form = {"name": name, "key": key, "query": query, "description": description,
-                "folder": folder, "editing": editing}
+                "folder": folder, "editing": editing, "original_key": original_key}
         return _builder(page, ws, lang, form, error_body(e, lang))
     return RedirectResponse(f"/segments/{quote(segment.key)}", status_code=303)

@@ -3,6 +3,7 @@ API to create, change and remove segments."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -10,13 +11,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from segmentry.jobs import Job, JobBusy
 from segmentry.web import data, folders
 from segmentry.web.charts import metric_figures, sparkline_points
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
 from segmentry.web.messages import translator
+from segmentry.web.routes.jobs import job_out, runner_of
 from segmentry.web.schemas import (
     ErrorBody,
     Folder,
+    JobOut,
     JourneyOut,
     MemberPage,
     SegmentCreate,
@@ -24,6 +28,7 @@ from segmentry.web.schemas import (
     SegmentList,
     SegmentUpdate,
 )
+from segmentry.workspace import Progress, Workspace
 
 __all__ = ["router"]
 
@@ -82,11 +87,43 @@ def detail_json(request: Request, ws: WorkspaceDep, name: str, day: Day = None
 
 @router.put("/api/segments/{name}", response_model=SegmentDetail, responses=_ERRORS,
             summary="Change a segment: a new query is a new version (history is recomputed); "
-                    "description and display name are saved as they are")
+                    "description and display name are saved as they are; a new key renames it")
 def update(request: Request, ws: WorkspaceDep, name: str, body: SegmentUpdate) -> SegmentDetail:
     segment = ws.edit_segment(name, body.query, description=body.description,
-                              display_name=body.display_name)
+                              display_name=body.display_name, key=body.key)
     return data.segment_detail(ws, web_state(request).cache, segment.key)
+
+
+def _recompute_job(request: Request, ws: WorkspaceDep, name: str) -> Job:
+    """Queue the recompute of a segment's history on the job runner (JobBusy while another
+    job runs)."""
+    key = ws.segment(name).key  # an unknown segment is refused now rather than in the job
+
+    def work(worker: Workspace, progress: Progress) -> str:
+        def step(_stage: str, done: int, total: int) -> None:
+            progress("history", done, total)  # one stage name the page can translate
+
+        segment = worker.recompute_segment(key, progress=step)
+        return f"{segment.key}: history {segment.history_start} … {segment.computed_through}"
+
+    return runner_of(request).submit("recompute", work, subject=key)
+
+
+@router.post("/api/segments/{name}/recompute", response_model=JobOut, status_code=202,
+             responses={**_ERRORS, 409: {"model": ErrorBody,
+                                         "description": "Another job is running"}},
+             summary="Compute the segment's full history again from the data as it is now, in "
+                     "the background; poll GET /api/jobs/{id}")
+def recompute_json(request: Request, ws: WorkspaceDep, name: str) -> JobOut:
+    return job_out(_recompute_job(request, ws, name))
+
+
+@router.post("/segments/{name}/recompute", include_in_schema=False)
+def recompute_form(request: Request, ws: WorkspaceDep, name: str) -> Response:
+    """Without JavaScript: queue the job and show the page, which shows its progress."""
+    with contextlib.suppress(JobBusy):  # the page shows the job under way
+        _recompute_job(request, ws, name)
+    return RedirectResponse(f"/segments/{quote(ws.segment(name).key)}", status_code=303)
 
 
 @router.delete("/api/segments/{name}", status_code=204, responses=_ERRORS,

@@ -152,7 +152,8 @@ function names(messages) {
   function checkNames() {
     const found = [];
     if (taken.names.includes(name.value.trim())) found.push(messages.duplicate_name);
-    if (!editing && taken.keys.includes(key.value.trim())) found.push(messages.duplicate_key);
+    // Editing: `taken` leaves out this segment's own key, so a changed key is checked too.
+    if (taken.keys.includes(key.value.trim())) found.push(messages.duplicate_key);
     problem.textContent = found.join(" ");
     problem.hidden = !found.length;
     document.getElementById("save").disabled = found.length > 0;

@@ -1,5 +1,6 @@
-// segmentry background jobs: progress of "Run now" and tag syncs (polls /api/jobs/{id}),
-// and the tag-sync section of a segment's page (dry run, then sync or stop).
+// segmentry background jobs: progress of "Run now", tag syncs and recomputes (polls
+// /api/jobs/{id}), the tag-sync section of a segment's page (dry run, then sync or stop) and
+// its "Recompute history" button.
 "use strict";
 
 (() => {
@@ -50,8 +51,10 @@
     } else if (job.status === "succeeded") {
       window.location.reload(); // the runs table or the tag-sync status shows the result
     } else {
-      const button = document.getElementById("run-now");
-      if (button) button.disabled = false;
+      for (const id of ["run-now", "recompute"]) {
+        const button = document.getElementById(id);
+        if (button) button.disabled = false;
+      }
     }
   }
 
@@ -165,8 +168,48 @@
       });
   }
 
+  // ---------------------------------------------------------------- recompute history
+
+  function recompute(jobRoot) {
+    const form = document.getElementById("recompute-form");
+    if (!form || !jobRoot) return;
+    const button = document.getElementById("recompute");
+    const errorBox = document.getElementById("recompute-error");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault(); // the form posts without JavaScript; here the page polls instead
+      button.disabled = true;
+      errorBox.hidden = true;
+      const response = await fetch(form.dataset.url, {
+        method: "POST", headers: { Accept: "application/json", "X-CSRF-Token": csrf() },
+      });
+      const data = await response.json();
+      if (!response.ok) {
+        const error = data.error || { message: String(response.status) };
+        errorBox.textContent = error.message;
+        if (error.hint) errorBox.append(el("div", { class: "hint" }, error.hint));
+        errorBox.hidden = false;
+        button.disabled = false;
+        return;
+      }
+      showJob(jobRoot, data);
+      watch(jobRoot, data.id);
+    });
+    // A recompute of this segment already under way: show its progress.
+    fetch("/api/jobs", { headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((list) => {
+        const job = list && list.current;
+        if (job && job.kind === "recompute" && job.subject === form.dataset.segment) {
+          button.disabled = true;
+          showJob(jobRoot, job);
+          watch(jobRoot, job.id);
+        }
+      });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const jobRoot = jobPanel();
     tagSync(jobRoot);
+    recompute(jobRoot);
   });
 })();
