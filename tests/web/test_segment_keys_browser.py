@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page
 
+from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_chromium]
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 30_000
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 WORDS = {
     "en": {"help": "Changing the key changes the segment's address",
            "taken": "This key is already used by another segment.",
@@ -34,14 +29,6 @@ WORDS = {
            "job": "履歴の再計算", "button": "履歴を再計算"},
 }
 
-if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-expect.set_options(timeout=TIMEOUT_MS)
-
-
 @pytest.fixture
 def api(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=60,
@@ -49,25 +36,13 @@ def api(server: Server) -> Iterator[httpx.Client]:
         yield client
 
 
-def _browser_page(server: Server, lang: str, size: str) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=ARGS)
-        context = browser.new_context(base_url=server.url, viewport=SIZES[size],
-                                      locale="ja-JP" if lang == "ja" else "en-US")
-        context.set_default_timeout(TIMEOUT_MS)
-        tab = context.new_page()
-        tab.goto("/login")
-        tab.fill("input[name=email]", EMAIL)
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("button[type=submit]")
-        tab.goto(f"/lang/{lang}?next=/settings")
-        expect(tab.locator("html")).to_have_attribute("lang", lang)
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
+def _browser_page(browser: Browser, server: Server, lang: str, size: str) -> Iterator[Page]:
+    page = tab(browser, server.url, lang, size)
+    sign_in(page, EMAIL, PASSWORD, lang, then="/settings")
+    try:
+        yield page
+    finally:
+        page.context.close()
 
 
 def _fits(page: Page, size: str) -> None:
@@ -89,8 +64,8 @@ def _finished(api: httpx.Client, key: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_change_the_key_then_recompute(server: Server, api: httpx.Client, lang: str,
-                                       size: str) -> None:
+def test_change_the_key_then_recompute(browser: Browser, server: Server, api: httpx.Client,
+                                       lang: str, size: str) -> None:
     words = WORDS[lang]
     key, new = f"keys-{lang}-{size}", f"keys-{lang}-{size}-renamed"
     created = api.post("/api/segments", json={
@@ -98,8 +73,7 @@ def test_change_the_key_then_recompute(server: Server, api: httpx.Client, lang: 
     assert created.status_code == 201, created.text
     customers = created.json()["segment"]["customers"]
     ledger = server.workspace.segment(key).ledger
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for page in _browser_page(server, lang, size):
+    for page in _browser_page(browser, server, lang, size):
         page.goto(f"/builder?segment={key}")
         field = page.locator("#key")
         expect(field).to_have_value(key)
@@ -113,7 +87,7 @@ def test_change_the_key_then_recompute(server: Server, api: httpx.Client, lang: 
         expect(page.locator("#save")).to_be_enabled()
         field.scroll_into_view_if_needed()
         _fits(page, size)
-        page.screenshot(path=str(SCREENSHOTS / f"segment-key-{lang}-{size}.png"))
+        screenshot(page, f"segment-key-{lang}-{size}")
         page.click("#save")
         page.wait_for_url(f"**/segments/{new}")
         expect(page.locator("#segment-key")).to_have_text(new)
@@ -126,7 +100,7 @@ def test_change_the_key_then_recompute(server: Server, api: httpx.Client, lang: 
         expect(page.locator("#job-kind")).to_contain_text(new)
         page.locator("#job").scroll_into_view_if_needed()
         _fits(page, size)
-        page.screenshot(path=str(SCREENSHOTS / f"recompute-{lang}-{size}.png"))
+        screenshot(page, f"recompute-{lang}-{size}")
         assert _finished(api, new)["status"] == "succeeded"
         # The page reloads when the job succeeds: the new history, the button ready again.
         expect(page.locator("#job")).to_be_hidden()
