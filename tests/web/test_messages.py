@@ -68,7 +68,8 @@ def test_formats() -> None:
 SRC = Path(segmentry.__file__).parent
 # What a web request can reach: the language, segments, runs, the warehouse, the web itself.
 WEB_REACHABLE = ["errors.py", "segments.py", "segment_names.py", "attribute_values.py", "lock.py",
-                 "jobs.py", "pipeline.py", "engine", "language", "web"]
+                 "jobs.py", "pipeline.py", "engine", "language", "web", "connectors",
+                 "config.py"]
 
 
 def _error_classes() -> set[str]:

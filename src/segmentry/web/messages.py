@@ -15,12 +15,12 @@ shows them in the user's language, with hints about the web in place of hints ab
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from segmentry.errors import SegmentryError, Text
+from segmentry.errors import ERROR_FIELDS, SegmentryError, Text, stored_error
 
 __all__ = ["BY_CODE", "EN", "ERRORS", "JA", "LANGUAGES", "WEB_HINTS", "error_body", "error_text",
-           "translator"]
+           "stored_error_body", "translator"]
 
 LANGUAGES = ("ja", "en")
 
@@ -648,6 +648,11 @@ ERRORS: dict[str, str] = {
         "処理 {id} はありません（このサーバーが覚えているのは直近の20件です）。",
     "a true/false value": "true/false の値",
     "a list": "リスト",
+    # stored failures: runs, background jobs, tag syncs
+    "{failed} write(s) refused by Shopify": "Shopifyが {failed} 件の書き込みを拒否しました。",
+    "interrupted (process ended during the run)": "中断されました（実行中に処理が終了しました）。",
+    "The job stopped on an unexpected error: {detail}":
+        "処理が予期しないエラーで止まりました: {detail}",
 }
 
 # Hints that speak of the CLI, by their English template → what a web user can do instead
@@ -752,3 +757,19 @@ def error_body(error: SegmentryError, lang: str) -> dict[str, object]:
     body = error.to_dict()
     body["message"], body["hint"] = error_text(error, lang)
     return body
+
+
+def stored_error_body(record: object, lang: str) -> dict[str, object] | None:
+    """A failure kept with :func:`segmentry.errors.error_record` (a run's, a job's) as
+    :func:`error_body` in ``lang``; None when ``record`` (a mapping or an object with those
+    fields) kept none, e.g. a row stored by an older release, which has its English text only.
+
+    >>> record = {"error_code": "writes_refused", "error_params": '{"failed": 2}',
+    ...           "error_template": "{failed} write(s) refused by Shopify"}
+    >>> stored_error_body(record, "ja")["message"]
+    'Shopifyが 2 件の書き込みを拒否しました。'
+    """
+    fields = record if isinstance(record, Mapping) else {
+        name: getattr(record, name, None) for name in ERROR_FIELDS}
+    error = stored_error(fields)
+    return None if error is None else error_body(error, lang)

@@ -35,9 +35,12 @@
     bar.max = Math.max(job.total, 1);
     bar.value = job.status === "succeeded" ? bar.max : job.done;
     root.querySelector("#job-count").textContent = job.total ? `${number(job.done)} / ${number(job.total)}` : "";
+    // The failure in the reader's language (error_detail); a job without one says it in English.
     const error = root.querySelector("#job-error");
-    error.hidden = !job.error;
-    error.textContent = job.error || "";
+    const failure = job.error_detail || (job.error ? { message: job.error } : null);
+    error.hidden = !failure;
+    error.textContent = failure ? failure.message : "";
+    if (failure && failure.hint) error.append(el("div", { class: "hint" }, failure.hint));
   }
 
   async function watch(root, id) {
