@@ -333,7 +333,8 @@ def _plain(value: object) -> Any:
 
 def _restored(value: Any) -> Any:
     if isinstance(value, dict) and "$text" in value:
-        return Text(value["$text"], _restored(value.get("params") or {}))
+        template: str = value["$text"]
+        return Text(template, _restored(value.get("params") or {}))
     if isinstance(value, dict):
         return {k: _restored(v) for k, v in value.items()}
     return value

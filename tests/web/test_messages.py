@@ -83,8 +83,8 @@ def _error_classes() -> set[str]:
 
 def _error_calls() -> list[tuple[str, ast.expr, bool]]:
     """(where, expression, is a hint) of every message and hint given to an error the web can
-    raise, of every ``Text(...)`` (a translatable phrase inside a message), and of the web's
-    own table of HTTP errors."""
+    raise, of every ``Text(...)`` (a translatable phrase inside a message), of the hints kept in
+    constants (``…_HINT``), and of the web's own table of HTTP errors."""
     classes = _error_classes()
     found: list[tuple[str, ast.expr, bool]] = []
     for folder in WEB_REACHABLE:
@@ -102,8 +102,9 @@ def _error_calls() -> list[tuple[str, ast.expr, bool]]:
                 elif isinstance(node, ast.Assign | ast.AnnAssign):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     names = {getattr(n, "id", "") for t in targets for n in ast.walk(t)}
-                    if names & {"message", "hint", "_HTTP_ERRORS"} and node.value is not None:
-                        found.append((where, node.value, "hint" in names))
+                    hints = {n for n in names if n == "hint" or n.endswith("_HINT")}
+                    if (names & {"message", "_HTTP_ERRORS"} or hints) and node.value is not None:
+                        found.append((where, node.value, bool(hints)))
     return found
 
 

@@ -76,9 +76,10 @@ class Error(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
-_ERROR_CODE_TEXT = "The failure's stable error code (None for a failure stored by an older release)."
-_ERROR_DETAIL_TEXT = ("The failure as the API's errors are: code, message and hint, in the reader's "
-                      "language (Accept-Language, or the language cookie).")
+_ERROR_CODE_TEXT = ("The failure's stable error code (None for a failure stored by an older "
+                    "release, which has its English error only).")
+_ERROR_DETAIL_TEXT = ("The failure as the API's errors are (code, message, hint), in the reader's "
+                      "language (the language cookie, else Accept-Language).")
 
 
 class ErrorBody(BaseModel):

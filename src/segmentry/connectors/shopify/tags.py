@@ -118,18 +118,20 @@ def check_tag(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> 
     owner = _owner(ws.state, tag)
     if owner is not None and owner != segment:
         raise SegmentError(
-            f"Tag {tag!r} is already managed for segment {owner!r}.",
+            "Tag {tag!r} is already managed for segment {owner!r}.",
             code="tag_taken",
             hint="Each segment needs its own tag, e.g. seg-<segment name>.",
+            params={"tag": tag, "owner": owner},
         )
     if owner is None and not adopt:
         carriers = len(_carriers(ws, [tag]))
         if carriers:
             raise SegmentError(
-                f"{carriers:,} customer(s) already carry the tag {tag!r}, which segmentry "
+                "{carriers} customer(s) already carry the tag {tag!r}, which segmentry "
                 "does not manage; syncing would remove it from those outside the segment.",
                 code="tag_in_use",
                 hint="Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.",
+                params={"carriers": f"{carriers:,}", "tag": tag},
             )
 
 
@@ -456,9 +458,10 @@ def require_binding(ws: Workspace, segment: str) -> dict[str, Any]:
         binding = binding_of(conn, segment)
     if binding is None:
         raise ShopifyError(
-            f"Segment {segment!r} is not synced to a Shopify tag.",
+            "Segment {segment!r} is not synced to a Shopify tag.",
             code="not_bound",
             hint="Use `segmentry segments sync NAME --tag …`.",
+            params={"segment": segment},
         )
     return binding
 
