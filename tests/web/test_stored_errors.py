@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -217,3 +218,56 @@ def _check_refused_sync(site: Site, members: int) -> None:
     assert "2 write(s) refused by Shopify" not in ja_page
     assert "2 write(s) refused by Shopify" in en_page
     assert "Shopifyが 2 件" not in en_page
+
+
+# ---------------------------------------------------------------- in the browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("lang", "size"),
+                         [(lang, size) for lang in ("ja", "en") for size in SIZES])
+def test_run_now_fails_in_the_readers_language(site: Site, lang: str, size: str) -> None:
+    """"Run now" with a broken source file: the job panel and the runs table say why in the
+    reader's language, with what to do, and the page still fits a phone."""
+    if not CHROMIUM.exists():  # pragma: no cover - scripts/test installs it
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+    job_message, job_hint = _expected(site, site.workspace.today())[lang]["malformed"]
+    run_message, _ = _expected(site)[lang]["malformed"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=ARGS)
+        context = browser.new_context(base_url=site.url, viewport=SIZES[size])
+        page = context.new_page()
+        try:
+            page.goto("/login")
+            page.fill("input[name=email]", EMAIL)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(f"/lang/{lang}?next=/runs")
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+            page.click("#run-now")
+            error = page.locator("#job-error")
+            expect(error).to_be_visible()
+            expect(error).to_contain_text(job_message)
+            expect(error.locator(".hint")).to_have_text(job_hint or "")
+            # The page reloads when the job has finished: the newest run reads failed, why.
+            newest = page.locator("#runs tbody tr").first
+            expect(newest.locator(".status")).to_have_class(re.compile(r"\bfailed\b"))
+            expect(newest.locator(".error")).to_contain_text(job_message)
+            assert run_message in page.locator("#runs").inner_text()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= SIZES[size]["width"], width
+            page.screenshot(path=str(SHOTS / f"runs-failed-{lang}-{size}.png"))
+        finally:
+            context.close()
+            browser.close()

@@ -50,11 +50,10 @@
     showJob(root, job);
     if (job.status === "queued" || job.status === "running") {
       setTimeout(() => watch(root, id), POLL_MS);
-    } else if (job.status === "succeeded") {
-      window.location.reload(); // the runs table or the tag-sync status shows the result
     } else {
-      const button = document.getElementById("run-now");
-      if (button) button.disabled = false;
+      // The runs table or the tag-sync status shows the result (a failure too); the reloaded
+      // page shows this job, finished, without watching it again.
+      window.location.reload();
     }
   }
 
