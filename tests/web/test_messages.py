@@ -212,7 +212,8 @@ def test_an_error_inside_a_referenced_segment_reads_japanese() -> None:
 
 
 def test_errors_beyond_the_web_read_japanese_by_their_code() -> None:
-    # ShopifyError messages are f-strings today; the page still says what happened.
+    # A message without a template entry (a plug-in's f-string): the page still says what
+    # happened, by its code.
     error = ShopifyError(f"Shopify rejected the access token for {'shop'} (HTTP 401).",
                          code="invalid_token", hint="Reconnect with `segmentry shopify connect`.")
     message, hint = messages.error_text(error, "ja")

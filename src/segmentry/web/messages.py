@@ -912,8 +912,8 @@ WEB_HINTS: dict[str, str | None] = {
     "Use `segmentry segments sync NAME --tag …`.":
         "Choose a tag in the Shopify tag sync section of the segment's page.",
 }
-# Errors raised outside what the web reaches today (Shopify, imports, config) have no template
-# entries yet; should one reach a page, the reader still gets the gist, by its code.
+# An error whose template has no entry above (one from a plug-in, or a stored failure whose
+# wording has since changed) still gives the reader the gist, by its code.
 BY_CODE: dict[str, str] = {
     "invalid_token":
         "Shopifyがアクセストークンを受け付けませんでした（無効・取り消し・期限切れ）。",
