@@ -126,6 +126,11 @@ def test_failed_runs_on_the_pages(site: Site, lang: str) -> None:
         if hint:
             assert hint in runs_page
     assert expected["malformed"][0] in overview  # the last run
+    # The stages read in the reader's language too (the failed runs stopped in the first).
+    stage = {"ja": "データ取り込み", "en": "Reading the sources"}[lang]
+    ingest = re.findall(r'data-stage="ingest"[^>]*>([^<]*)</span>', runs_page)
+    assert len(ingest) >= 3 and all(label.startswith(f"{stage} ") for label in ingest)
+    assert {"ja": "結果の保存", "en": "Saving the results"}[lang] in runs_page
     other = _expected(site)["en" if lang == "ja" else "ja"]
     assert other["malformed"][0] not in runs_page and other["missing"][0] not in runs_page
 

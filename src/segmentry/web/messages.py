@@ -387,6 +387,7 @@ JA: dict[str, str] = {
     "Updating order facts": "注文データの更新",
     "Evaluating segments": "セグメント判定",
     "Computing metrics": "指標の計算",
+    "Saving the results": "結果の保存",
     "Reading customers from Shopify": "Shopifyから顧客を取得",
     "Planning tag changes": "タグ変更の計画",
     "Writing tags to Shopify": "Shopifyにタグを書き込み",
