@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from segmentry.config import ScheduleSettings
-from segmentry.errors import SegmentryError, error_record
+from segmentry.errors import SegmentryError, Text, error_record
 from segmentry.state import utcnow
 
 if TYPE_CHECKING:
@@ -96,9 +96,16 @@ class JobBusy(SegmentryError):
     def __init__(self, job: Job) -> None:
         message = "A background job ({kind}, #{id}) is {status}; one job runs at a time."
         hint = "Wait for it to finish; its progress is on the Runs page."
-        super().__init__(message, hint=hint,
-                         params={"kind": job.kind, "id": job.id, "status": job.status})
+        super().__init__(message, hint=hint, params={
+            "kind": _KINDS.get(job.kind, job.kind), "id": job.id,
+            "status": _STATUSES.get(job.status, job.status)})
         self.job = job
+
+
+# How a busy job is named in JobBusy's message (words to translate).
+_KINDS = {"run": Text("the daily run"), "tag_sync": Text("a tag sync"),
+          "tag_clear": Text("clearing a tag")}
+_STATUSES = {"queued": Text("waiting to start"), "running": Text("under way")}
 
 
 class JobRunner:

@@ -16,6 +16,7 @@ from segmentry.connectors.generic import read_generic
 from segmentry.connectors.records import read_csv
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.errors import SegmentryError
+from segmentry.jobs import Job, JobBusy
 from segmentry.lock import holder_of, workspace_lock
 from segmentry.web.messages import error_text
 
@@ -100,3 +101,11 @@ def test_shopify_not_answering() -> None:
                        "HTTP 503（2 回試しました）。")
     assert error.message == ("Shopify (my-store.myshopify.com) is not answering: "
                              "HTTP 503, 2 attempts.")
+
+
+def test_a_busy_job_is_named_in_the_readers_language() -> None:
+    busy = JobBusy(Job(id=7, kind="tag_sync", subject="loyal", status="running"))
+    assert error_text(busy, "ja") == (
+        "バックグラウンドの処理（タグ連携、#7）が実行中です。処理は一度に一つずつ実行されます。",
+        "終わるまでお待ちください。進み具合は「実行履歴」ページで確認できます。")
+    assert busy.message == "A background job (a tag sync, #7) is under way; one job runs at a time."

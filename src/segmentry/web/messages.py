@@ -652,6 +652,11 @@ ERRORS: dict[str, str] = {
     # stored failures: runs, background jobs, tag syncs
     "{failed} write(s) refused by Shopify": "Shopifyが {failed} 件の書き込みを拒否しました。",
     "interrupted (process ended during the run)": "中断されました（実行中に処理が終了しました）。",
+    "the daily run": "日次の実行",
+    "a tag sync": "タグ連携",
+    "clearing a tag": "タグの削除",
+    "waiting to start": "開始待ち",
+    "under way": "実行中",
     "The job stopped on an unexpected error: {detail}":
         "処理が予期しないエラーで止まりました: {detail}",
     # source files (the run's ingest stage; see src/segmentry/connectors)
