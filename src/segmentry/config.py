@@ -210,16 +210,19 @@ def load(workspace: Path) -> Settings:
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise ConfigError(f"No {CONFIG_FILE} in {workspace}.") from e
+        raise ConfigError("No {file} in {workspace}.",
+                          params={"file": CONFIG_FILE, "workspace": str(workspace)}) from e
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path} is not valid TOML: {e}") from e
+        raise ConfigError("{path} is not valid TOML: {problem}",
+                          params={"path": str(path), "problem": str(e)}) from e
     try:
         return Settings(**data).expand(workspace)
     except ValidationError as e:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
         )
-        raise ConfigError(f"{path}: {problems}") from e
+        raise ConfigError("{path}: {problems}",
+                          params={"path": str(path), "problems": problems}) from e
 
 
 def save(settings: Settings, workspace: Path) -> None:

@@ -29,10 +29,13 @@ them in its user's language: the web app looks the template up in its catalogue
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
+    "ERROR_FIELDS",
     "BadRow",
     "ConfigError",
     "DataImportError",
@@ -45,8 +48,10 @@ __all__ = [
     "ShopifyError",
     "Text",
     "WorkspaceError",
+    "error_record",
     "or_list",
     "render",
+    "stored_error",
 ]
 
 
@@ -273,3 +278,63 @@ class DataImportError(SegmentryError):
             lines.append(self.hint)
         return "\n".join(lines)
 
+
+
+# ---------------------------------------------------------------- errors kept for later
+
+# The columns (or fields) a stored error is kept in, so it can be shown later in the reader's
+# language: its code, English message and hint templates, and its params as JSON.
+ERROR_FIELDS = ("error_code", "error_template", "error_hint", "error_params")
+
+
+def error_record(error: SegmentryError) -> dict[str, str | None]:
+    """``error`` as the values of :data:`ERROR_FIELDS` (see :func:`stored_error`).
+
+    >>> e = RunError("The run for {day} failed: {detail}", params={
+    ...     "day": "2026-01-02", "detail": Text("{n} days", {"n": 3})})
+    >>> record = error_record(e)
+    >>> record["error_code"], record["error_params"]
+    ('run_failed', '{"day": "2026-01-02", "detail": {"$text": "{n} days", "params": {"n": 3}}}')
+    >>> str(stored_error(record))
+    'The run for 2026-01-02 failed: 3 days'
+    """
+    hint = error.hint_text()
+    return {
+        "error_code": error.code,
+        "error_template": error.text().template,
+        "error_hint": hint.template if hint is not None else None,
+        "error_params": json.dumps(_plain(error.params), ensure_ascii=False)
+        if error.params else None,
+    }
+
+
+def stored_error(record: Mapping[str, Any]) -> SegmentryError | None:
+    """The error kept by :func:`error_record` (None for a record without one, such as a row
+    stored before errors were kept this way: it has its English text only)."""
+    code, template = record.get("error_code"), record.get("error_template")
+    if not code or template is None:
+        return None
+    params = record.get("error_params")
+    restored = _restored(json.loads(params)) if params else None
+    return SegmentryError(template, code=code, hint=record.get("error_hint"), params=restored)
+
+
+def _plain(value: object) -> Any:
+    """A param as JSON: a :class:`Text` as ``{"$text": …, "params": …}``, other values that are
+    not JSON's own as their text."""
+    if isinstance(value, Text):
+        return {"$text": value.template, "params": _plain(dict(value.params))}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _restored(value: Any) -> Any:
+    if isinstance(value, dict) and "$text" in value:
+        template: str = value["$text"]
+        return Text(template, _restored(value.get("params") or {}))
+    if isinstance(value, dict):
+        return {k: _restored(v) for k, v in value.items()}
+    return value

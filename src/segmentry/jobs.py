@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from segmentry.config import ScheduleSettings
-from segmentry.errors import SegmentryError
+from segmentry.errors import SegmentryError, Text, error_record
 from segmentry.state import utcnow
 
 if TYPE_CHECKING:
@@ -76,7 +76,12 @@ class Job:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     result: str = ""
-    error: str | None = None
+    error: str | None = None  # English, as the CLI says it
+    # The error kept to show in the reader's language (segmentry.errors.error_record).
+    error_code: str | None = None
+    error_template: str | None = None
+    error_hint: str | None = None
+    error_params: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -91,9 +96,16 @@ class JobBusy(SegmentryError):
     def __init__(self, job: Job) -> None:
         message = "A background job ({kind}, #{id}) is {status}; one job runs at a time."
         hint = "Wait for it to finish; its progress is on the Runs page."
-        super().__init__(message, hint=hint,
-                         params={"kind": job.kind, "id": job.id, "status": job.status})
+        super().__init__(message, hint=hint, params={
+            "kind": _KINDS.get(job.kind, job.kind), "id": job.id,
+            "status": _STATUSES.get(job.status, job.status)})
         self.job = job
+
+
+# How a busy job is named in JobBusy's message (words to translate).
+_KINDS = {"run": Text("the daily run"), "tag_sync": Text("a tag sync"),
+          "tag_clear": Text("clearing a tag")}
+_STATUSES = {"queued": Text("waiting to start"), "running": Text("under way")}
 
 
 class JobRunner:
@@ -184,6 +196,11 @@ class JobRunner:
             job.error = "".join(traceback.format_exception_only(e)).strip()
             if isinstance(e, SegmentryError):
                 job.error = e.message + (f" ({e.hint})" if e.hint else "")
+            failure = e if isinstance(e, SegmentryError) else SegmentryError(
+                "The job stopped on an unexpected error: {detail}", code="job_failed",
+                params={"detail": repr(e)})
+            for name, value in error_record(failure).items():
+                setattr(job, name, value)
             job.status = "failed"
             log.error("background job %s #%d failed", job.kind, job.id, exc_info=e)
             if not isinstance(e, Exception):

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from segmentry.errors import LockHeldError
+from segmentry.errors import LockHeldError, Text
 from segmentry.state import utcnow
 
 __all__ = ["LOCK_FILE", "holder_of", "workspace_lock"]
@@ -46,9 +46,9 @@ def workspace_lock(folder: Path, command: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
             holder = holder_of(folder) or {}
-            who = (
-                f"process {holder.get('pid', '?')} on {holder.get('host', '?')} "
-                f"running `{holder.get('command', '?')}` since {holder.get('since', '?')} UTC"
+            who = Text(
+                "process {pid} on {host} running `{command}` since {since} UTC",
+                {key: holder.get(key, "?") for key in ("pid", "host", "command", "since")},
             )
             raise LockHeldError(
                 "The workspace {folder} is busy: {who}.",

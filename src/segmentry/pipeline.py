@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from segmentry import state
 from segmentry.engine import transaction
-from segmentry.errors import RunError, SegmentError, SegmentryError
+from segmentry.errors import ERROR_FIELDS, RunError, SegmentError, SegmentryError, error_record
 from segmentry.evaluation import Snapshot
 
 if TYPE_CHECKING:
@@ -105,16 +105,10 @@ class Pipeline:
                 # The commit wrote the run record before its own timing was known.
                 self._record_stage(report, report.stages[-1])
             except BaseException as e:
-                self._fail(report, e)
-                if isinstance(e, SegmentryError):
-                    raise RunError(
-                        "The run for {day} failed: {detail}",
-                        hint="{hint}" if e.hint else None,
-                        params={"day": day, "detail": e.text(), "hint": e.hint_text()},
-                    ) from e
+                failure = _run_error(day, e)
+                self._fail(report, e, failure)
                 if isinstance(e, Exception):
-                    raise RunError("The run for {day} failed: {detail}",
-                                   params={"day": day, "detail": repr(e)}) from e
+                    raise failure from e
                 raise
             self._activate(report)  # Shopify tag sync (issue 3): after the commit, never undoing it
         return report
@@ -302,10 +296,13 @@ class Pipeline:
     def _start_record(self, day: dt.date) -> int:
         with self.ws.state.begin() as conn:
             # A run that died without a trace (killed) is marked so when the next one starts.
+            interrupted = RunError("interrupted (process ended during the run)",
+                                   code="interrupted")
             conn.execute(
                 state.runs.update()
                 .where(state.runs.c.status == "running")
-                .values(status="failed", error="interrupted (process ended during the run)")
+                .values(status="failed", error=interrupted.message,
+                        **error_record(interrupted))
             )
             result = conn.execute(
                 state.runs.insert().values(
@@ -319,11 +316,16 @@ class Pipeline:
             assert inserted is not None
             return int(inserted[0])
 
-    def _finish_record(self, conn: sa.Connection, report: RunReport) -> None:
+    def _finish_record(
+        self, conn: sa.Connection, report: RunReport, failure: dict[str, str | None] | None = None
+    ) -> None:
+        """Write the run's outcome; ``failure`` is its error kept to show in the reader's
+        language (:func:`~segmentry.errors.error_record`)."""
         conn.execute(
             state.runs.update()
             .where(state.runs.c.id == report.run_id)
-            .values(finished_at=state.utcnow(), status=report.status, error=report.error)
+            .values(finished_at=state.utcnow(), status=report.status, error=report.error,
+                    **(failure or dict.fromkeys(ERROR_FIELDS)))
         )
         conn.execute(
             state.run_stages.insert(),
@@ -340,13 +342,25 @@ class Pipeline:
             ],
         )
 
-    def _fail(self, report: RunReport, error: BaseException) -> None:
+    def _fail(self, report: RunReport, error: BaseException, failure: RunError) -> None:
         # Nothing to undo: the warehouse transaction of the segments stage rolled back, or it
         # committed a day that reads as not yet computed and is recorded again next run.
         report.status = "failed"
         report.error = "".join(traceback.format_exception_only(error)).strip()
         with self.ws.state.begin() as conn:
-            self._finish_record(conn, report)
+            self._finish_record(conn, report, error_record(failure))
+
+
+def _run_error(day: dt.date, error: BaseException) -> RunError:
+    """The error a failed run for ``day`` raises and records: the stage's own error inside."""
+    if isinstance(error, SegmentryError):
+        return RunError(
+            "The run for {day} failed: {detail}",
+            hint="{hint}" if error.hint else None,
+            params={"day": day, "detail": error.text(), "hint": error.hint_text()},
+        )
+    return RunError("The run for {day} failed: {detail}",
+                    params={"day": day, "detail": repr(error)})
 
 
 def _ledger(segment: Segment) -> str:

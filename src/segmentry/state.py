@@ -14,7 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from segmentry.errors import ERROR_FIELDS
+
 __all__ = [
+    "add_error_columns",
     "connect_state",
     "former_keys",
     "metadata",
@@ -91,6 +94,9 @@ runs = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),  # running, succeeded, failed
     sa.Column("error", sa.Text),
     sa.Column("holder", sa.String(200), nullable=False, default=""),
+    # The error again, to show in the reader's language (segmentry.errors.error_record); rows
+    # stored before have the English ``error`` only.
+    *(sa.Column(name, sa.Text) for name in ERROR_FIELDS),
 )
 
 run_stages = sa.Table(
@@ -140,6 +146,7 @@ def _upgrade(engine: Engine) -> None:
     """Bring a state store made by an earlier segmentry up to this layout (each step once)."""
     _one_membership_table(engine)
     _display_names(engine)
+    add_error_columns(engine, "runs")
 
 
 def _one_membership_table(engine: Engine) -> None:
@@ -168,6 +175,39 @@ def _display_names(engine: Engine) -> None:
         conn.execute(sa.text(
             "CREATE UNIQUE INDEX segments_display_name ON segments (display_name)"
         ))
+
+
+# NOTE: literal statements, one per column of each table that keeps errors.
+_ERROR_COLUMNS_DDL = {
+    "runs": [
+        sa.text("ALTER TABLE runs ADD COLUMN error_code TEXT"),
+        sa.text("ALTER TABLE runs ADD COLUMN error_template TEXT"),
+        sa.text("ALTER TABLE runs ADD COLUMN error_hint TEXT"),
+        sa.text("ALTER TABLE runs ADD COLUMN error_params TEXT"),
+    ],
+    "shopify_sync_jobs": [
+        sa.text("ALTER TABLE shopify_sync_jobs ADD COLUMN error_code TEXT"),
+        sa.text("ALTER TABLE shopify_sync_jobs ADD COLUMN error_template TEXT"),
+        sa.text("ALTER TABLE shopify_sync_jobs ADD COLUMN error_hint TEXT"),
+        sa.text("ALTER TABLE shopify_sync_jobs ADD COLUMN error_params TEXT"),
+    ],
+}
+
+
+def add_error_columns(engine: Engine, table: str) -> None:
+    """Before errors were kept with their code and params (to show them in the reader's
+    language), ``table`` had the English text only: add the columns, empty for old rows."""
+    inspector = sa.inspect(engine)
+    if not inspector.has_table(table):
+        return
+    columns = {c["name"] for c in inspector.get_columns(table)}
+    missing = [s for s, name in zip(_ERROR_COLUMNS_DDL[table], ERROR_FIELDS, strict=True)
+               if name not in columns]
+    if not missing:
+        return
+    with engine.begin() as conn:
+        for statement in missing:
+            conn.execute(statement)
 
 
 def utcnow() -> dt.datetime:

@@ -1,5 +1,7 @@
-"""A state store made before one warehouse table held every segment's membership opens with
-its segments kept and marked for recomputing (their old per-version tables are not read)."""
+"""A state store made by an earlier release opens upgraded: before one warehouse table held
+every segment's membership, its segments are kept and marked for recomputing (their old
+per-version tables are not read); before display names, names become display names; before
+failures were kept with codes, runs and tag-sync jobs get the columns and keep their text."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from segmentry import state
+from segmentry.connectors.shopify import tables
+from segmentry.errors import RunError, error_record, stored_error
+from segmentry.web.messages import stored_error_body
 
 
 def test_an_old_state_store_is_upgraded(tmp_path: Path) -> None:
@@ -123,3 +128,52 @@ def test_the_display_name_upgrade_on_each_store(warehouse_url: str, tmp_path: Pa
         engine.dispose()
         assert (row["name"], row["display_name"], row["version"], row["ledger"]) == (
             "lapsed", "lapsed", 3, "l7")
+
+
+def test_runs_and_tag_sync_jobs_get_error_columns_and_old_rows_stay_readable(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    """Before failures were kept with their code and params, runs and tag-sync jobs had the
+    English text only: the columns are added, the old rows keep their text and show it."""
+    url = _state_url(warehouse_url, tmp_path)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY, day DATE NOT NULL,"
+            " started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, status VARCHAR(20) NOT NULL,"
+            " error TEXT, holder VARCHAR(200) NOT NULL)"))
+        conn.execute(sa.text(
+            "INSERT INTO runs VALUES (3, '2026-06-30', '2026-06-30 04:00:00',"
+            " '2026-06-30 04:01:00', 'failed', 'RuntimeError: disk full', 'box')"))
+        conn.execute(sa.text(
+            "CREATE TABLE shopify_sync_jobs (id INTEGER PRIMARY KEY, segment VARCHAR(200) NOT NULL,"
+            " tag VARCHAR(255) NOT NULL, status VARCHAR(20) NOT NULL, adds INTEGER NOT NULL,"
+            " removes INTEGER NOT NULL, error TEXT, created_at TIMESTAMP NOT NULL,"
+            " finished_at TIMESTAMP)"))
+        conn.execute(sa.text(
+            "INSERT INTO shopify_sync_jobs VALUES (5, 'vip', 'seg-vip', 'failed', 4, 0,"
+            " '1 write(s) refused by Shopify', '2026-06-30 05:00:00', '2026-06-30 05:01:00')"))
+    engine.dispose()
+    for _ in range(2):  # the second open finds the columns and changes nothing
+        engine = state.connect_state(url)
+        tables.ensure_tables(engine)
+        with engine.connect() as conn:
+            run = conn.execute(sa.select(state.runs)).mappings().one()
+            job = conn.execute(sa.select(tables.sync_jobs)).mappings().one()
+        engine.dispose()
+        for row, text in ((run, "RuntimeError: disk full"), (job, "1 write(s) refused by Shopify")):
+            assert row["error"] == text
+            assert (row["error_code"], row["error_template"], row["error_params"]) == (
+                None, None, None)
+            assert stored_error(row) is None and stored_error_body(row, "ja") is None
+    # A failure written now is kept whole, and reads in Japanese.
+    engine = state.connect_state(url)
+    failure = RunError("The run for {day} failed: {detail}",
+                       params={"day": "2026-07-01", "detail": "ValueError('x')"})
+    with engine.begin() as conn:
+        conn.execute(sa.update(state.runs).values(**error_record(failure)))
+        run = conn.execute(sa.select(state.runs)).mappings().one()
+    engine.dispose()
+    body = stored_error_body(run, "ja")
+    assert body is not None
+    assert body["message"] == "2026-07-01 の実行に失敗しました: ValueError('x')"

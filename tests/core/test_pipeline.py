@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 import segmentry.membership
-from segmentry.errors import LockHeldError, RunError
+from segmentry import state
+from segmentry.errors import LockHeldError, RunError, stored_error
 from segmentry.pipeline import Pipeline
 from segmentry.workspace import Workspace
 
@@ -199,3 +200,32 @@ def test_a_second_holder_is_told_who_holds_the_workspace(shop: Workspace) -> Non
     assert len(shop.runs()) == runs  # refused before anything was recorded
     assert _state(shop) == before
     assert shop.run(NEXT).status == "succeeded"  # released
+
+
+def test_a_failed_run_keeps_its_error_to_show_in_other_languages(
+    shop: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crash_in_metrics(monkeypatch)
+    with pytest.raises(RunError):
+        shop.run(NEXT)
+    last = shop.runs()[0]
+    kept = stored_error(last)
+    assert kept is not None and kept.code == last["error_code"] == "run_failed"
+    assert (kept.template, kept.params) == (
+        "The run for {day} failed: {detail}",
+        {"day": NEXT.isoformat(), "detail": "OSError('disk full')"},
+    )
+    assert str(kept) == f"The run for {NEXT} failed: OSError('disk full')"
+
+
+def test_a_run_that_died_is_marked_interrupted_when_the_next_starts(shop: Workspace) -> None:
+    with shop.state.begin() as conn:  # a run whose process was killed: still "running"
+        conn.execute(state.runs.insert().values(
+            day=DAY, started_at=state.utcnow(), status="running", holder="gone"))
+    shop.run(DAY)
+    died = shop.runs()[1]
+    assert (died["status"], died["error"]) == (
+        "failed", "interrupted (process ended during the run)")
+    kept = stored_error(died)
+    assert kept is not None and (kept.code, kept.params) == ("interrupted", {})
+    assert kept.template == "interrupted (process ended during the run)"

@@ -68,7 +68,8 @@ def test_formats() -> None:
 SRC = Path(segmentry.__file__).parent
 # What a web request can reach: the language, segments, runs, the warehouse, the web itself.
 WEB_REACHABLE = ["errors.py", "segments.py", "segment_names.py", "attribute_values.py", "lock.py",
-                 "jobs.py", "pipeline.py", "engine", "language", "web"]
+                 "jobs.py", "pipeline.py", "engine", "language", "web", "connectors",
+                 "config.py"]
 
 
 def _error_classes() -> set[str]:
@@ -82,8 +83,8 @@ def _error_classes() -> set[str]:
 
 def _error_calls() -> list[tuple[str, ast.expr, bool]]:
     """(where, expression, is a hint) of every message and hint given to an error the web can
-    raise, of every ``Text(...)`` (a translatable phrase inside a message), and of the web's
-    own table of HTTP errors."""
+    raise, of every ``Text(...)`` (a translatable phrase inside a message), of the hints kept in
+    constants (``…_HINT``), and of the web's own table of HTTP errors."""
     classes = _error_classes()
     found: list[tuple[str, ast.expr, bool]] = []
     for folder in WEB_REACHABLE:
@@ -101,8 +102,9 @@ def _error_calls() -> list[tuple[str, ast.expr, bool]]:
                 elif isinstance(node, ast.Assign | ast.AnnAssign):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     names = {getattr(n, "id", "") for t in targets for n in ast.walk(t)}
-                    if names & {"message", "hint", "_HTTP_ERRORS"} and node.value is not None:
-                        found.append((where, node.value, "hint" in names))
+                    hints = {n for n in names if n == "hint" or n.endswith("_HINT")}
+                    if (names & {"message", "_HTTP_ERRORS"} or hints) and node.value is not None:
+                        found.append((where, node.value, bool(hints)))
     return found
 
 
@@ -210,7 +212,8 @@ def test_an_error_inside_a_referenced_segment_reads_japanese() -> None:
 
 
 def test_errors_beyond_the_web_read_japanese_by_their_code() -> None:
-    # ShopifyError messages are f-strings today; the page still says what happened.
+    # A message without a template entry (a plug-in's f-string): the page still says what
+    # happened, by its code.
     error = ShopifyError(f"Shopify rejected the access token for {'shop'} (HTTP 401).",
                          code="invalid_token", hint="Reconnect with `segmentry shopify connect`.")
     message, hint = messages.error_text(error, "ja")

@@ -20,7 +20,7 @@ from segmentry.connectors import shopify_csv
 from segmentry.connectors.generic import read_generic, read_parquet_folder
 from segmentry.connectors.identity import email_map, known_customers
 from segmentry.connectors.records import ReadResult
-from segmentry.errors import DataImportError
+from segmentry.errors import DataImportError, Text, or_list
 from segmentry.ledger.store import LedgerBatch
 
 if TYPE_CHECKING:
@@ -60,9 +60,10 @@ def _read_parquet(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) ->
     path = _path(ws, source.path)
     if not path.is_dir():
         raise DataImportError(
-            f"{path} is not a folder.",
+            "{path} is not a folder.",
             hint="A parquet source is a folder of <table>.parquet files in canonical columns; "
             "for a single Parquet file of orders use kind = 'generic'.",
+            params={"path": str(path)},
         )
     return ReadResult(read_parquet_folder(path, shop_id=ws.settings.shop.id), [])
 
@@ -107,13 +108,18 @@ def _shopify_file(path: Path, kinds: tuple[str, ...]) -> Path:
     if shopify_csv.sniff(path) in kinds:
         return path
     if not path.exists():
-        raise DataImportError(f"{path} does not exist.")
-    wanted = " or ".join(f"a Shopify {kind} export" for kind in kinds)
+        raise DataImportError("{path} does not exist.", params={"path": str(path)})
+    wanted = or_list([_EXPORTS[kind] for kind in kinds])
     raise DataImportError(
-        f"{path} is not {wanted} (judging by its header row).",
+        "{path} is not {wanted} (judging by its header row).",
         hint="Export from Shopify admin (Orders or Customers → Export → CSV), or import the "
         "file as a generic CSV with a column mapping.",
+        params={"path": str(path), "wanted": wanted},
     )
+
+
+_EXPORTS = {"orders": Text("a Shopify orders export"),
+            "customers": Text("a Shopify customers export")}
 
 
 def _merge(orders: ReadResult, customers: ReadResult | None) -> ReadResult:

@@ -129,7 +129,7 @@ def read_generic(
     problems = Problems(source.name)
     kind = rows_of(source, mapping, rows)
     columns = _resolve(source, mapping, kind, problems)
-    problems.raise_if_any("columns", _columns_hint(source, kind, columns))
+    problems.raise_if_any("columns", *_columns_hint(source, kind, columns))
     builder = _Builder(shop_id, tz, columns, problems, CustomerLinks(shop_id, customer_ids))
     for order_id, records in _group_by_order(source, columns, problems).items():
         builder.add(order_id, records, lines=kind == "line")
@@ -170,13 +170,15 @@ def _resolve(
     unknown = sorted(set(mapping) - set(FIELDS))
     if unknown:
         raise DataImportError(
-            f"Unknown canonical column(s) in the mapping: {', '.join(unknown)}.",
-            hint=f"Canonical columns: {', '.join(FIELDS)}.",
+            "Unknown canonical column(s) in the mapping: {columns}.",
+            hint="Canonical columns: {canonical}.",
+            params={"columns": ", ".join(unknown), "canonical": ", ".join(FIELDS)},
         )
     if rows == "order" and (line_keys := sorted(set(mapping) & set(LINE_FIELDS))):
         raise DataImportError(
-            f"Line columns ({', '.join(line_keys)}) in a file of one row per order.",
+            "Line columns ({columns}) in a file of one row per order.",
             hint="Use --rows line (rows = 'line') for a file with one row per order line.",
+            params={"columns": ", ".join(line_keys)},
         )
     present = {c.casefold(): c for c in source.columns}
     wanted = FIELDS if rows == "line" else ORDER_FIELDS
@@ -200,31 +202,38 @@ def _resolve(
 _SHOWN_COLUMNS = 40
 
 
-def _columns_hint(source: SourceFile, rows: str, columns: Mapping[str, str]) -> str:
-    """Advice for missing columns: how to map them, and the row kind when lines are missing."""
+COLUMNS_HINT = (
+    "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
+    "segmentry.toml). The file's columns: {columns}."
+)
+ORDER_ROWS_HINT = (
+    "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
+    "segmentry.toml). The file's columns: {columns}. A file with one row per order and no line "
+    "columns imports with --rows order (rows = 'order'), or without --rows: it is then detected."
+)
+LINE_ROWS_HINT = (
+    "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
+    "rejected ones to a CSV file. If the file has one row per order line, import it with --rows "
+    "line and map its line columns (sku, quantity, unit_price)."
+)
+
+
+def _columns_hint(
+    source: SourceFile, rows: str, columns: Mapping[str, str]
+) -> tuple[str, dict[str, object]]:
+    """Advice for missing columns (a template and its params): how to map them, and the row
+    kind when lines are missing."""
     shown = ", ".join(source.columns[:_SHOWN_COLUMNS])
     if len(source.columns) > _SHOWN_COLUMNS:
         shown += ", …"
-    hint = (
-        "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
-        f"segmentry.toml). The file's columns: {shown}."
-    )
     if rows == "line" and any(not any(k in columns for k in need) for need in _LINE_NEEDS):
-        hint += (
-            " A file with one row per order and no line columns imports with --rows order "
-            "(rows = 'order'), or without --rows: it is then detected."
-        )
-    return hint
+        return ORDER_ROWS_HINT, {"columns": shown}
+    return COLUMNS_HINT, {"columns": shown}
 
 
 def _rows_hint(builder: _Builder) -> str:
     """Advice for bad rows; an order id seen twice in order rows may mean line rows."""
-    if builder.repeated:
-        return (
-            f"{BAD_ROWS_HINT} If the file has one row per order line, import it with --rows "
-            "line and map its line columns (sku, quantity, unit_price)."
-        )
-    return BAD_ROWS_HINT
+    return LINE_ROWS_HINT if builder.repeated else BAD_ROWS_HINT
 
 
 _ORDER_NEEDS = [("order_id",), ("customer_id", "email"), ("processed_at",)]
@@ -428,8 +437,9 @@ def read_parquet_folder(folder: Path, *, shop_id: str) -> LedgerBatch:
             tables[name] = conform(name, _with_shop(pq.read_table(path), shop_id, path))
     if not tables:
         raise DataImportError(
-            f"No ledger Parquet files in {folder}.",
-            hint=f"Expected files named {', '.join(f'{n}.parquet' for n in TABLES)}.",
+            "No ledger Parquet files in {folder}.",
+            hint="Expected files named {files}.",
+            params={"folder": str(folder), "files": ", ".join(f"{n}.parquet" for n in TABLES)},
         )
     return LedgerBatch(**tables)
 
@@ -440,8 +450,9 @@ def _with_shop(table: pa.Table, shop_id: str, path: Path) -> pa.Table:
     others = set(pc.unique(table.column("shop_id")).to_pylist()) - {shop_id}
     if others:
         raise DataImportError(
-            f"{path} holds rows of shop(s) {', '.join(sorted(map(str, others)))}, "
-            f"not of this workspace's shop {shop_id!r}.",
+            "{path} holds rows of shop(s) {shops}, not of this workspace's shop {shop!r}.",
             hint="Set shop.id in segmentry.toml to the shop the files belong to.",
+            params={"path": str(path), "shops": ", ".join(sorted(map(str, others))),
+                    "shop": shop_id},
         )
     return table

@@ -144,18 +144,31 @@ class Problems:
     def sorted(self) -> list[BadRow]:
         return sorted(self.rows, key=lambda r: (r.file, r.line, r.column))
 
-    def raise_if_any(self, what: str, hint: str = BAD_ROWS_HINT) -> None:
+    def raise_if_any(
+        self, what: str, hint: str = BAD_ROWS_HINT, hint_params: Mapping[str, object] | None = None
+    ) -> None:
         """Raise DataImportError listing every problem (nothing of the file is imported).
 
-        ``hint``: the advice that fits these problems; the default is for bad values in rows
-        (which ``--skip-bad-rows`` can leave out), never for missing columns (it cannot).
+        ``what`` is where the problems are (a key of the messages below); ``hint``: the advice
+        that fits these problems (a template filled with ``hint_params``); the default is for
+        bad values in rows (which ``--skip-bad-rows`` can leave out), never for missing columns
+        (it cannot).
         """
-        if self.rows:
-            raise DataImportError(
-                f"{self.file}: {len(self.rows)} problem(s) in the {what}; nothing was imported.",
-                bad_rows=self.sorted(),
-                hint=hint,
-            )
+        if not self.rows:
+            return
+        message = {
+            "header": "{file}: {count} problem(s) in the header; nothing was imported.",
+            "columns": "{file}: {count} problem(s) in the columns; nothing was imported.",
+            "file": "{file}: {count} problem(s) in the file; nothing was imported.",
+            "orders_export":
+                "{file}: {count} problem(s) in the orders export; nothing was imported.",
+            "customers_export":
+                "{file}: {count} problem(s) in the customers export; nothing was imported.",
+        }[what]
+        raise DataImportError(
+            message, bad_rows=self.sorted(), hint=hint,
+            params={**(hint_params or {}), "file": self.file, "count": len(self.rows)},
+        )
 
 
 def _shown(value: Any) -> str:
@@ -178,9 +191,9 @@ def read_csv(path: Path, name: str | None = None) -> SourceFile:
     try:
         header = next(reader)
     except StopIteration:
-        raise DataImportError(f"{display} is empty.") from None
+        raise DataImportError("{file} is empty.", params={"file": display}) from None
     except csv.Error as e:
-        raise DataImportError(f"{display}: line 1 is not valid CSV: {e}") from e
+        raise _not_csv(display, 1, e) from e
     columns = tuple(h.strip() for h in header)
     return SourceFile(display, columns, list(_records(reader, columns, display)))
 
@@ -189,15 +202,22 @@ def _decode(path: Path, display: str) -> str:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise DataImportError(f"Cannot read {display}: {e.strerror or e}") from e
+        raise DataImportError("Cannot read {file}: {problem}",
+                              params={"file": display, "problem": e.strerror or str(e)}) from e
     for encoding in ("utf-8-sig", "cp932"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
     raise DataImportError(
-        f"{display} is neither UTF-8 nor Shift_JIS text.", hint="Save the file as CSV UTF-8."
+        "{file} is neither UTF-8 nor Shift_JIS text.", hint="Save the file as CSV UTF-8.",
+        params={"file": display},
     )
+
+
+def _not_csv(display: str, line: int, error: csv.Error) -> DataImportError:
+    return DataImportError("{file}: line {line} is not valid CSV: {problem}",
+                           params={"file": display, "line": line, "problem": str(error)})
 
 
 def _records(reader: Any, columns: tuple[str, ...], display: str) -> Iterator[Record]:
@@ -208,7 +228,7 @@ def _records(reader: Any, columns: tuple[str, ...], display: str) -> Iterator[Re
         except StopIteration:
             return
         except csv.Error as e:
-            raise DataImportError(f"{display}: line {start} is not valid CSV: {e}") from e
+            raise _not_csv(display, start, e) from e
         if not any(cell.strip() for cell in row):
             continue
         extra = tuple(cell for cell in row[len(columns) :] if cell.strip())
@@ -223,7 +243,8 @@ def read_parquet_rows(path: Path, name: str | None = None) -> SourceFile:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as e:
-        raise DataImportError(f"Cannot read {display} as Parquet: {e}") from e
+        raise DataImportError("Cannot read {file} as Parquet: {problem}",
+                              params={"file": display, "problem": str(e)}) from e
     records = [Record(i, row) for i, row in enumerate(table.to_pylist(), start=1)]
     return SourceFile(display, tuple(table.column_names), records, header_line=0)
 
@@ -475,5 +496,6 @@ def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table | None:
     try:
         data = pa.Table.from_pylist(rows, schema=used)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
-        raise DataImportError(f"The {table} rows cannot be stored: {e}") from e
+        raise DataImportError("The {table} rows cannot be stored: {problem}",
+                              params={"table": table, "problem": str(e)}) from e
     return conform(table, data)

@@ -48,7 +48,7 @@ from segmentry.connectors.records import (
     read_csv,
     resolve_columns,
 )
-from segmentry.errors import BadRow
+from segmentry.errors import BadRow, Text
 from segmentry.ledger.store import LedgerBatch
 
 __all__ = [
@@ -126,13 +126,13 @@ def sniff(path: Path) -> Literal["orders", "customers"] | None:
     return None
 
 
-def _header_hint(page: str) -> str:
-    """Advice for a Shopify export missing a column (skipping rows cannot help)."""
-    return (
-        f"Columns are found by their header names: export the file again from the Shopify "
-        f"admin ({page} → Export) and import it without editing its header row, or import it "
-        f"as a generic file with a mapping (--format generic --map canonical=file_column)."
-    )
+# Advice for a Shopify export missing a column (skipping rows cannot help); {page} is the admin
+# page the file comes from.
+HEADER_HINT = (
+    "Columns are found by their header names: export the file again from the Shopify "
+    "admin ({page} → Export) and import it without editing its header row, or import it "
+    "as a generic file with a mapping (--format generic --map canonical=file_column)."
+)
 
 
 # ---------------------------------------------------------------- orders
@@ -163,7 +163,8 @@ def read_orders_export(
     source = read_csv(path)
     problems = Problems(source.name)
     columns = resolve_columns(source, ORDER_HEADERS, _ORDER_REQUIRED, problems)
-    problems.raise_if_any("header", _header_hint("Orders"))  # a missing column: no row can be read
+    # a missing column: no row can be read
+    problems.raise_if_any("header", HEADER_HINT, {"page": Text("Orders")})
     links = CustomerLinks(shop_id, customer_ids)
     builder = _OrdersBuilder(shop_id, tz, columns, problems, links)
     for order in _group_by_name(source, columns, problems):
@@ -314,7 +315,7 @@ class _OrdersBuilder(OrderRows):
     def finish(self, skip_bad_rows: bool) -> list[BadRow]:
         """Raise on any problem unless skipping; else the problems plus the rows they reject."""
         if not skip_bad_rows:
-            self.problems.raise_if_any("orders export")
+            self.problems.raise_if_any("orders_export")
             return []
         for order in self.rejected:
             self.problems.reject_rest(order.records, self.columns["name"], order.name)
@@ -361,7 +362,7 @@ def read_customers_export(path: Path, *, shop_id: str, skip_bad_rows: bool = Fal
     source = read_csv(path)
     problems = Problems(source.name)
     columns = resolve_columns(source, CUSTOMER_HEADERS, ("email",), problems)
-    problems.raise_if_any("header", _header_hint("Customers"))
+    problems.raise_if_any("header", HEADER_HINT, {"page": Text("Customers")})
     rows: dict[str, dict[str, Any]] = {}
     first_line: dict[str, int] = {}
     for record in source.records:
@@ -379,7 +380,7 @@ def read_customers_export(path: Path, *, shop_id: str, skip_bad_rows: bool = Fal
         rows[row["customer_id"]] = row
         first_line[row["customer_id"]] = record.line
     if not skip_bad_rows:
-        problems.raise_if_any("customers export")
+        problems.raise_if_any("customers_export")
     batch = LedgerBatch(customers=arrow_table("customers", list(rows.values())))
     return ReadResult(batch, problems.sorted())
 

@@ -30,7 +30,10 @@ from segmentry.segments import Segment
 from segmentry.shop_metrics import shop_metrics
 from segmentry.summary import summarize_metrics
 from segmentry.web import folders
+from segmentry.web.messages import stored_error_body
 from segmentry.web.schemas import (
+    Error,
+    JobOut,
     JourneyOut,
     Member,
     MemberPage,
@@ -42,6 +45,7 @@ from segmentry.web.schemas import (
     SegmentSummary,
     TagPlanChange,
     TagPlanOut,
+    TagSyncJob,
     TagSyncOut,
     ValueList,
     ValueOption,
@@ -69,6 +73,7 @@ __all__ = [
     "values_of",
     "warm_journeys",
     "warm_live_count",
+    "with_failure",
 ]
 
 SORT_KEYS = ("name", "customers", "repeat_rate", "ltv", "aov", "revenue_30d", "change_30d")
@@ -189,7 +194,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str) -> SegmentDetail:
+def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str,
+                   lang: str = "en") -> SegmentDetail:
     segment = ws.segment(name)
     folder = folders.folder_of(ws.state, segment.id)
 
@@ -204,7 +210,7 @@ def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str) -> SegmentDe
     return SegmentDetail(
         segment=summary, history_start=segment.history_start,
         computed_through=segment.computed_through, created_at=segment.created_at,
-        updated_at=segment.updated_at, metrics=rows, tag_sync=tag_sync(ws, segment.key),
+        updated_at=segment.updated_at, metrics=rows, tag_sync=tag_sync(ws, segment.key, lang),
     )
 
 
@@ -230,8 +236,9 @@ def on_day(detail: SegmentDetail, day: dt.date) -> SegmentDetail:
     return detail.model_copy(update={"segment": summary})
 
 
-def tag_sync(ws: Workspace, name: str) -> TagSyncOut | None:
-    """The segment's Shopify tag-sync status (read fresh: a sync may run at any time)."""
+def tag_sync(ws: Workspace, name: str, lang: str = "en") -> TagSyncOut | None:
+    """The segment's Shopify tag-sync status (read fresh: a sync may run at any time), its last
+    job's failure in ``lang``."""
     if ws.settings.shopify is None:
         return None
     from segmentry.connectors.shopify.tags import sync_status
@@ -239,7 +246,10 @@ def tag_sync(ws: Workspace, name: str) -> TagSyncOut | None:
     status = sync_status(ws.state, name)
     if status is None:
         return None
-    return TagSyncOut.model_validate(dataclasses.asdict(status))
+    out = TagSyncOut.model_validate(dataclasses.asdict(status))
+    if out.last_job is not None:
+        out.last_job = with_failure(out.last_job, lang)
+    return out
 
 
 def _computed(ws: Workspace, name: str, day: dt.date | None) -> tuple[Segment, dt.date]:
@@ -405,13 +415,26 @@ def _day_snapshot(ws: Workspace, day: dt.date, snapshots: dict[Any, Snapshot]) -
     return snapshots[key]
 
 
-def recent_runs(ws: Workspace, limit: int) -> list[RunOut]:
+def recent_runs(ws: Workspace, limit: int, lang: str = "en") -> list[RunOut]:
+    """The latest runs, newest first, each failure in ``lang``."""
     result = []
     for run in ws.runs(limit):
         finished, started = run.get("finished_at"), run["started_at"]
         seconds = (finished - started).total_seconds() if finished else None
-        result.append(RunOut(**{**run, "seconds": seconds}))
+        result.append(with_failure(RunOut(**{**run, "seconds": seconds}), lang))
     return result
+
+
+Failed = TypeVar("Failed", RunOut, JobOut, TagSyncJob)
+
+
+def with_failure(model: Failed, lang: str) -> Failed:
+    """``model`` (a run, a job) with its stored failure as ``error_detail`` in ``lang`` (a
+    failure stored by an older release has its English ``error`` only)."""
+    body = stored_error_body(model, lang)
+    if body is None:
+        return model
+    return model.model_copy(update={"error_detail": Error.model_validate(body)})
 
 
 def values_of(

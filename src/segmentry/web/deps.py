@@ -24,7 +24,7 @@ from segmentry.evaluation import Snapshot
 from segmentry.jobs import JobRunner, Scheduler
 from segmentry.web import accounts
 from segmentry.web.format import Formatter
-from segmentry.web.messages import LANGUAGES, translator
+from segmentry.web.messages import LANGUAGES, stored_error_body, translator
 from segmentry.workspace import Workspace
 
 __all__ = [
@@ -169,6 +169,8 @@ class Renderer:
             "user": user,
             "csrf_token": getattr(self.request.state, "csrf", ""),
             "path": self.request.url.path,
+            # a stored failure (a run's, a job's) in the reader's language, or None
+            "failure": lambda record: stored_error_body(record, self.lang),
             **values,
         }
 

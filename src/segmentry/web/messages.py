@@ -15,12 +15,12 @@ shows them in the user's language, with hints about the web in place of hints ab
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from segmentry.errors import SegmentryError, Text
+from segmentry.errors import ERROR_FIELDS, SegmentryError, Text, stored_error
 
 __all__ = ["BY_CODE", "EN", "ERRORS", "JA", "LANGUAGES", "WEB_HINTS", "error_body", "error_text",
-           "translator"]
+           "stored_error_body", "translator"]
 
 LANGUAGES = ("ja", "en")
 
@@ -387,6 +387,7 @@ JA: dict[str, str] = {
     "Updating order facts": "注文データの更新",
     "Evaluating segments": "セグメント判定",
     "Computing metrics": "指標の計算",
+    "Saving the results": "結果の保存",
     "Reading customers from Shopify": "Shopifyから顧客を取得",
     "Planning tag changes": "タグ変更の計画",
     "Writing tags to Shopify": "Shopifyにタグを書き込み",
@@ -664,6 +665,200 @@ ERRORS: dict[str, str] = {
     "Segment {name!r} has a new key: {key!r}.":
         "セグメント「{name}」のキーは「{key}」に変わりました。",
     "Its page is now at /segments/{key}.": "このセグメントのページは /segments/{key} です。",
+    # stored failures: runs, background jobs, tag syncs
+    "{failed} write(s) refused by Shopify": "Shopifyが {failed} 件の書き込みを拒否しました。",
+    "interrupted (process ended during the run)": "中断されました（実行中に処理が終了しました）。",
+    "the daily run": "日次の実行",
+    "a tag sync": "タグ連携",
+    "clearing a tag": "タグの削除",
+    "waiting to start": "開始待ち",
+    "under way": "実行中",
+    "The job stopped on an unexpected error: {detail}":
+        "処理が予期しないエラーで止まりました: {detail}",
+    # source files (the run's ingest stage; see src/segmentry/connectors)
+    "{path} does not exist.": "ファイル {path} がありません。",
+    "{path} is not a folder.": "{path} はフォルダではありません。",
+    "{path} is not {wanted} (judging by its header row).":
+        "{path} は{wanted}ではありません（見出し行から判断しました）。",
+    "a Shopify orders export": "Shopifyの注文エクスポート",
+    "a Shopify customers export": "Shopifyの顧客エクスポート",
+    "Export from Shopify admin (Orders or Customers → Export → CSV), or import the file as a "
+    "generic CSV with a column mapping.":
+        "Shopify管理画面（注文 または 顧客 → エクスポート → CSV）から書き出してください。"
+        "または、列の対応づけを指定して汎用CSVとして取り込みます。",
+    "A parquet source is a folder of <table>.parquet files in canonical columns; for a single "
+    "Parquet file of orders use kind = 'generic'.":
+        "parquet ソースは標準の列を持つ <table>.parquet ファイルのフォルダです。"
+        "注文の Parquet ファイル1つなら kind = 'generic' にします。",
+    "{file} is empty.": "{file} は空です。",
+    "{file}: line {line} is not valid CSV: {problem}":
+        "{file} の {line} 行目がCSVとして正しくありません（{problem}）。",
+    "Cannot read {file}: {problem}": "{file} を読めません（{problem}）。",
+    "{file} is neither UTF-8 nor Shift_JIS text.":
+        "{file} は UTF-8 でも Shift_JIS でもありません。",
+    "Save the file as CSV UTF-8.": "ファイルを「CSV UTF-8」形式で保存し直してください。",
+    "Cannot read {file} as Parquet: {problem}":
+        "{file} を Parquet として読めません（{problem}）。",
+    "The {table} rows cannot be stored: {problem}":
+        "{table} の行を保存できません（{problem}）。",
+    "{file}: {count} problem(s) in the header; nothing was imported.":
+        "{file} の見出し行に {count} 件の問題があります。何も取り込んでいません。",
+    "{file}: {count} problem(s) in the columns; nothing was imported.":
+        "{file} の列に {count} 件の問題があります。何も取り込んでいません。",
+    "{file}: {count} problem(s) in the file; nothing was imported.":
+        "{file} に {count} 件の問題があります。何も取り込んでいません。",
+    "{file}: {count} problem(s) in the orders export; nothing was imported.":
+        "注文エクスポート {file} に {count} 件の問題があります。何も取り込んでいません。",
+    "{file}: {count} problem(s) in the customers export; nothing was imported.":
+        "顧客エクスポート {file} に {count} 件の問題があります。何も取り込んでいません。",
+    "Orders": "注文",
+    "Customers": "顧客",
+    "Unknown canonical column(s) in the mapping: {columns}.":
+        "列の対応づけに不明な標準列があります: {columns}。",
+    "Canonical columns: {canonical}.": "標準列: {canonical}。",
+    "Line columns ({columns}) in a file of one row per order.":
+        "1行1注文のファイルに明細の列（{columns}）があります。",
+    "No ledger Parquet files in {folder}.": "{folder} に台帳の Parquet ファイルがありません。",
+    "Expected files named {files}.": "必要なファイル名: {files}。",
+    "{path} holds rows of shop(s) {shops}, not of this workspace's shop {shop!r}.":
+        "{path} はショップ {shops} の行を含み、このワークスペースのショップ「{shop}」の"
+        "ものではありません。",
+    "Set shop.id in segmentry.toml to the shop the files belong to.":
+        "segmentry.toml の shop.id をファイルのショップに合わせてください。",
+    "Fix these rows in the file; the next run reads it again.":
+        "ファイルのこれらの行を直してください。次回の実行で読み直します。",
+    "Fix these rows in the file; the next run reads it again. If the file has one row per "
+    "order line, ask whoever set up segmentry to mark this source as one row per order line "
+    "(rows = 'line') and map its line columns (sku, quantity, unit_price).":
+        "ファイルのこれらの行を直してください。次回の実行で読み直します。"
+        "1行が注文明細1件のファイルなら、このソースを明細単位（rows = 'line'）にして"
+        "明細の列（sku・quantity・unit_price）を対応づけるよう、segmentry の管理者に"
+        "依頼してください。",
+    "Columns are found by their header names: export the file again from the Shopify admin "
+    "({page} → Export) and keep its header row as it is; the next run reads it again.":
+        "列は見出しの名前で探します。Shopify管理画面（{page} → エクスポート）から書き出し直し、"
+        "見出し行は編集しないでください。次回の実行で読み直します。",
+    "Name the file's columns in the source's mapping (ask whoever set up segmentry). "
+    "The file's columns: {columns}.":
+        "ソースの列の対応づけでファイルの列名を指定してください（segmentry の管理者に"
+        "依頼してください）。ファイルの列: {columns}。",
+    "Name the file's columns in the source's mapping (ask whoever set up segmentry). "
+    "The file's columns: {columns}. A file with one row per order and no line columns needs "
+    "rows = 'order' on the source.":
+        "ソースの列の対応づけでファイルの列名を指定してください（segmentry の管理者に"
+        "依頼してください）。ファイルの列: {columns}。明細の列がない1行1注文のファイルは"
+        "ソースに rows = 'order' が必要です。",
+    "Mark this source as one row per order line (rows = 'line') for a file with one row per "
+    "order line.":
+        "1行が注文明細1件のファイルなら、このソースを明細単位（rows = 'line'）にしてください。",
+    # the workspace's settings and lock
+    "No {file} in {workspace}.": "{workspace} に {file} がありません。",
+    "{path} is not valid TOML: {problem}": "{path} は正しいTOMLではありません（{problem}）。",
+    "{path}: {problems}": "設定ファイル {path} に誤りがあります: {problems}",
+    "process {pid} on {host} running `{command}` since {since} UTC":
+        "{host} のプロセス {pid} が {since} UTC から「{command}」を実行中",
+    # Shopify
+    "Shopify rejected the access token for {shop} (HTTP 401: invalid, revoked or expired).":
+        "Shopifyが {shop} のアクセストークンを受け付けませんでした"
+        "（HTTP 401: 無効・取り消し・期限切れ）。",
+    "Create or reveal an Admin API access token in Shopify admin (Settings → Apps and sales "
+    "channels → Develop apps → your app → API credentials), then enter it under Reconnect on "
+    "the Settings page.":
+        "Shopify管理画面（設定 → アプリと販売チャネル → アプリを開発 → 対象のアプリ → "
+        "API認証情報）でAdmin APIのアクセストークンを作成または表示し、「設定」ページの"
+        "「再接続」で入力してください。",
+    "Shopify answered HTTP {status}: {text}": "ShopifyがHTTP {status} を返しました: {text}",
+    "Shopify ({shop}) is not answering: {why}, {attempts} attempts.":
+        "Shopify（{shop}）が応答しません: {why}（{attempts} 回試しました）。",
+    "connection problem ({problem})": "接続の問題（{problem}）",
+    "an answer that is not JSON": "JSONではない応答",
+    "Shopify or the network is having trouble; run the sync again later — it resumes where it "
+    "stopped.":
+        "Shopifyかネットワークに問題があります。しばらくしてから同期し直してください。"
+        "止まったところから再開します。",
+    "Shopify kept throttling requests to {shop}.":
+        "Shopifyが {shop} へのリクエストを制限し続けました。",
+    "Another app may be using this shop's API budget; try again later.":
+        "別のアプリがこのショップのAPI枠を使っている可能性があります。しばらくしてから"
+        "お試しください。",
+    "Shopify: {detail}": "Shopify: {detail}",
+    "Shopify denied access: {detail}": "Shopifyがアクセスを拒否しました: {detail}",
+    "Give the app {needed} (app → Configuration → Admin API scopes), reinstall it and "
+    "reconnect.":
+        "アプリに {needed} を与え（アプリ → 設定 → Admin APIのアクセススコープ）、"
+        "再インストールして再接続してください。",
+    "the missing scope": "不足しているスコープ",
+    "Shopify GraphQL error: {detail}": "ShopifyのGraphQLエラー: {detail}",
+    "The access token for {shop} lacks these scopes: {scopes}.":
+        "{shop} のアクセストークンに次のスコープがありません: {scopes}。",
+    "In Shopify admin open the app → Configuration → Admin API access scopes, tick them, save, "
+    "reinstall the app and use the new token. read_all_orders (orders older than 60 days) "
+    "needs Shopify's approval for public apps.":
+        "Shopify管理画面でアプリ → 設定 → Admin APIのアクセススコープを開いてチェックを入れて"
+        "保存し、アプリを再インストールして新しいトークンを使ってください。"
+        "read_all_orders（60日より前の注文）は公開アプリではShopifyの承認が必要です。",
+    "{path} can be read by other users; segmentry will not use the secrets in it.":
+        "{path} は他のユーザーも読めるため、segmentry はその中の接続情報を使いません。",
+    "Ask whoever runs segmentry to make {path} readable by its owner only.":
+        "{path} を所有者だけが読めるようにするよう、segmentry の管理者に依頼してください。",
+    "No Shopify access token for {shop}.": "{shop} のShopifyアクセストークンがありません。",
+    "Enter the access token for {shop} under Reconnect on the Settings page.":
+        "「設定」ページの「再接続」で {shop} のアクセストークンを入力してください。",
+    "The segmentry app was uninstalled from {shop}.":
+        "segmentry アプリが {shop} からアンインストールされました。",
+    "Install the app again, then enter its new token under Reconnect on the Settings page.":
+        "アプリをインストールし直し、新しいトークンを「設定」ページの「再接続」で"
+        "入力してください。",
+    "No access token given.": "アクセストークンが入力されていません。",
+    "Enter the access token under Reconnect on the Settings page.":
+        "「設定」ページの「再接続」でアクセストークンを入力してください。",
+    "This workspace is not connected to Shopify.":
+        "このワークスペースはShopifyに接続されていません。",
+    "Connect the shop on the Settings page.": "「設定」ページでショップに接続してください。",
+    "Shopify refused {failed} tag removal(s); the binding of {segment!r} is kept.":
+        "Shopifyが {failed} 件のタグ削除を拒否しました。「{segment}」のタグ連携はそのまま"
+        "残しています。",
+    "Shopify refused the bulk query: {detail}": "Shopifyが一括クエリを拒否しました: {detail}",
+    "Another bulk query may be running for this app; wait for it and retry.":
+        "このアプリの別の一括クエリが実行中かもしれません。終わるのを待って再度お試しください。",
+    "Shopify's bulk operation {operation} ended {status} ({reason}).":
+        "Shopifyの一括処理 {operation} が {status} で終了しました（{reason}）。",
+    "no error code": "エラーコードなし",
+    "Run the sync again; it starts a new bulk operation.":
+        "もう一度同期してください。新しい一括処理を始めます。",
+    "Cannot read the bulk result {file}: {problem}":
+        "一括処理の結果 {file} を読めません（{problem}）。",
+    "Run the sync again; it downloads a fresh result.":
+        "もう一度同期してください。結果をダウンロードし直します。",
+    "Shopify refused the bulk mutation: {detail}": "Shopifyが一括更新を拒否しました: {detail}",
+    "Shopify refused the staged upload.": "Shopifyがファイルのアップロードを拒否しました。",
+    "Shopify's segment language has no {what} (a segmentry extension).":
+        "Shopifyのセグメント言語には {what} がありません（segmentry の拡張です）。",
+    "Sync the segment as a tag instead, with “Also create a Shopify segment” ticked: Shopify "
+    "then gets a segment on the tag.":
+        "代わりにタグとして同期し、「Shopifyセグメントも作成する」にチェックを入れてください。"
+        "Shopifyにそのタグのセグメントが作られます。",
+    "Shopify refused the segment {segment!r}: {detail}":
+        "Shopifyがセグメント「{segment}」を拒否しました: {detail}",
+    "A Shopify segment with this name may exist already: rename or delete it in Shopify admin "
+    "(Customers → Segments) and sync again.":
+        "同じ名前のShopifyセグメントがすでにあるかもしれません。Shopify管理画面"
+        "（顧客 → セグメント）で名前を変えるか削除して、もう一度同期してください。",
+    "Tag {tag!r} is already managed for segment {owner!r}.":
+        "タグ「{tag}」はすでにセグメント「{owner}」で管理されています。",
+    "Each segment needs its own tag, e.g. seg-<segment name>.":
+        "セグメントごとに別のタグが必要です（例: seg-<セグメント名>）。",
+    "{carriers} customer(s) already carry the tag {tag!r}, which segmentry does not manage; "
+    "syncing would remove it from those outside the segment.":
+        "{carriers} 人の顧客に、segmentry が管理していないタグ「{tag}」がすでに付いています。"
+        "同期するとセグメント外の顧客からこのタグが外れます。",
+    "Choose a new tag (e.g. seg-…), or tick “Take over the tag if customers already carry it”.":
+        "新しいタグ（例: seg-…）にするか、「既に顧客に付いているタグを引き継ぐ」に"
+        "チェックを入れてください。",
+    "Segment {segment!r} is not synced to a Shopify tag.":
+        "セグメント「{segment}」はShopifyのタグと同期していません。",
+    "Choose a tag in the Shopify tag sync section of the segment's page.":
+        "セグメントのページの「Shopifyタグ連携」でタグを選んでください。",
 }
 
 # Hints that speak of the CLI, by their English template → what a web user can do instead
@@ -688,9 +883,61 @@ WEB_HINTS: dict[str, str | None] = {
     "did you mean {guess!r}?": None,
     "Use the new key {key!r} in addresses, commands and API calls.":
         "Its page is now at /segments/{key}.",
+    # connectors, settings (src/segmentry/connectors, config.py)
+    "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
+    "rejected ones to a CSV file.": "Fix these rows in the file; the next run reads it again.",
+    "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
+    "rejected ones to a CSV file. If the file has one row per order line, import it with --rows "
+    "line and map its line columns (sku, quantity, unit_price).":
+        "Fix these rows in the file; the next run reads it again. If the file has one row per "
+        "order line, ask whoever set up segmentry to mark this source as one row per order line "
+        "(rows = 'line') and map its line columns (sku, quantity, unit_price).",
+    "Columns are found by their header names: export the file again from the Shopify admin "
+    "({page} → Export) and import it without editing its header row, or import it as a "
+    "generic file with a mapping (--format generic --map canonical=file_column).":
+        "Columns are found by their header names: export the file again from the Shopify admin "
+        "({page} → Export) and keep its header row as it is; the next run reads it again.",
+    "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
+    "segmentry.toml). The file's columns: {columns}.":
+        "Name the file's columns in the source's mapping (ask whoever set up segmentry). "
+        "The file's columns: {columns}.",
+    "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
+    "segmentry.toml). The file's columns: {columns}. A file with one row per order and no line "
+    "columns imports with --rows order (rows = 'order'), or without --rows: it is then "
+    "detected.":
+        "Name the file's columns in the source's mapping (ask whoever set up segmentry). "
+        "The file's columns: {columns}. A file with one row per order and no line columns "
+        "needs rows = 'order' on the source.",
+    "Use --rows line (rows = 'line') for a file with one row per order line.":
+        "Mark this source as one row per order line (rows = 'line') for a file with one row "
+        "per order line.",
+    "Create or reveal an Admin API access token (Shopify admin → Settings → Apps and sales "
+    "channels → Develop apps → your app → API credentials), then run `segmentry connect "
+    "shopify --shop {shop} --token …` again or set {env}.":
+        "Create or reveal an Admin API access token in Shopify admin (Settings → Apps and sales "
+        "channels → Develop apps → your app → API credentials), then enter it under Reconnect "
+        "on the Settings page.",
+    "Run `chmod 600 {path}`.":
+        "Ask whoever runs segmentry to make {path} readable by its owner only.",
+    "Set {env} or run `segmentry connect shopify --shop {shop} --token …`.":
+        "Enter the access token for {shop} under Reconnect on the Settings page.",
+    "Install it again and run `segmentry connect shopify` with the new token.":
+        "Install the app again, then enter its new token under Reconnect on the Settings page.",
+    "Pass --token or set {env}.": "Enter the access token under Reconnect on the Settings page.",
+    "Run `segmentry connect shopify --shop NAME.myshopify.com --token …`.":
+        "Connect the shop on the Settings page.",
+    "Sync the segment as a tag instead: `segmentry segments sync NAME --tag seg-… "
+    "--create-shopify-segment` makes a Shopify segment on the tag.":
+        "Sync the segment as a tag instead, with “Also create a Shopify segment” ticked: "
+        "Shopify then gets a segment on the tag.",
+    "Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.":
+        "Choose a new tag (e.g. seg-…), or tick “Take over the tag if customers already carry "
+        "it”.",
+    "Use `segmentry segments sync NAME --tag …`.":
+        "Choose a tag in the Shopify tag sync section of the segment's page.",
 }
-# Errors raised outside what the web reaches today (Shopify, imports, config) have no template
-# entries yet; should one reach a page, the reader still gets the gist, by its code.
+# An error whose template has no entry above (one from a plug-in, or a stored failure whose
+# wording has since changed) still gives the reader the gist, by its code.
 BY_CODE: dict[str, str] = {
     "invalid_token":
         "Shopifyがアクセストークンを受け付けませんでした（無効・取り消し・期限切れ）。",
@@ -770,3 +1017,19 @@ def error_body(error: SegmentryError, lang: str) -> dict[str, object]:
     body = error.to_dict()
     body["message"], body["hint"] = error_text(error, lang)
     return body
+
+
+def stored_error_body(record: object, lang: str) -> dict[str, object] | None:
+    """A failure kept with :func:`segmentry.errors.error_record` (a run's, a job's) as
+    :func:`error_body` in ``lang``; None when ``record`` (a mapping or an object with those
+    fields) kept none, e.g. a row stored by an older release, which has its English text only.
+
+    >>> record = {"error_code": "writes_refused", "error_params": '{"failed": 2}',
+    ...           "error_template": "{failed} write(s) refused by Shopify"}
+    >>> stored_error_body(record, "ja")["message"]
+    'Shopifyが 2 件の書き込みを拒否しました。'
+    """
+    fields = record if isinstance(record, Mapping) else {
+        name: getattr(record, name, None) for name in ERROR_FIELDS}
+    error = stored_error(fields)
+    return None if error is None else error_body(error, lang)

@@ -76,6 +76,12 @@ class Error(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
+_ERROR_CODE_TEXT = ("The failure's stable error code (None for a failure stored by an older "
+                    "release, which has its English error only).")
+_ERROR_DETAIL_TEXT = ("The failure as the API's errors are (code, message, hint), in the reader's "
+                      "language (the language cookie, else Accept-Language).")
+
+
 class ErrorBody(BaseModel):
     """Every error the API returns, whatever the status."""
 
@@ -135,7 +141,13 @@ class TagSyncJob(BaseModel):
     adds_done: int = 0
     removes_done: int = 0
     failed: int = Field(0, description="Writes Shopify refused.")
-    error: str | None = None
+    error: str | None = Field(None, description="Why the job failed (English).")
+    error_code: str | None = Field(None, description=_ERROR_CODE_TEXT)
+    error_detail: Error | None = Field(None, description=_ERROR_DETAIL_TEXT)
+    # The stored error (segmentry.errors.error_record) that error_detail is made from.
+    error_template: str | None = Field(None, exclude=True)
+    error_hint: str | None = Field(None, exclude=True)
+    error_params: str | None = Field(None, exclude=True)
 
 
 class TagSyncAudit(BaseModel):
@@ -293,9 +305,15 @@ class RunOut(BaseModel):
     status: str
     started_at: UtcDatetime
     finished_at: UtcDatetime | None = None
-    error: str | None = None
+    error: str | None = Field(None, description="Why the run failed (English).")
     seconds: float | None = None
     stages: list[RunStage]
+    error_code: str | None = Field(None, description=_ERROR_CODE_TEXT)
+    error_detail: Error | None = Field(None, description=_ERROR_DETAIL_TEXT)
+    # The stored error (segmentry.errors.error_record) that error_detail is made from.
+    error_template: str | None = Field(None, exclude=True)
+    error_hint: str | None = Field(None, exclude=True)
+    error_params: str | None = Field(None, exclude=True)
 
 
 class KPI(BaseModel):
@@ -414,7 +432,13 @@ class JobOut(BaseModel):
     started_at: UtcDatetime | None = None
     finished_at: UtcDatetime | None = None
     result: str = ""
-    error: str | None = Field(None, description="Why a failed job failed.")
+    error: str | None = Field(None, description="Why a failed job failed (English).")
+    error_code: str | None = Field(None, description=_ERROR_CODE_TEXT)
+    error_detail: Error | None = Field(None, description=_ERROR_DETAIL_TEXT)
+    # The stored error (segmentry.errors.error_record) that error_detail is made from.
+    error_template: str | None = Field(None, exclude=True)
+    error_hint: str | None = Field(None, exclude=True)
+    error_params: str | None = Field(None, exclude=True)
 
 
 class JobList(BaseModel):

@@ -158,8 +158,9 @@ def clear_segment(
         result = _apply(ws, shopify, plan, progress)
     if result.failed:
         raise ShopifyError(
-            f"Shopify refused {result.failed} tag removal(s); the binding of {segment!r} is kept.",
+            "Shopify refused {failed} tag removal(s); the binding of {segment!r} is kept.",
             code="clear_incomplete",
+            params={"failed": result.failed, "segment": segment},
         )
     with ws.state.begin() as conn:
         conn.execute(sa.delete(tables.tag_bindings).where(tables.tag_bindings.c.segment == segment))

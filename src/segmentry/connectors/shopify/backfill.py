@@ -32,7 +32,7 @@ from segmentry.connectors.shopify.mapping import (
     orders_batch,
     products_batch,
 )
-from segmentry.errors import ShopifyError
+from segmentry.errors import ShopifyError, Text
 from segmentry.ledger.store import LedgerBatch
 
 __all__ = [
@@ -92,12 +92,13 @@ def run_bulk_query(
     payload = client.execute(_RUN, {"query": query})["bulkOperationRunQuery"]
     if payload["userErrors"]:
         error = payload["userErrors"][0]
+        busy = error.get("code") == "OPERATION_IN_PROGRESS"
         raise ShopifyError(
-            f"Shopify refused the bulk query: {error['message']}",
+            "Shopify refused the bulk query: {detail}",
             code="bulk_failed",
+            params={"detail": error["message"]},
             hint="Another bulk query may be running for this app; wait for it and retry."
-            if error.get("code") == "OPERATION_IN_PROGRESS"
-            else None,
+            if busy else None,
         )
     operation = wait_for_bulk(
         client,
@@ -129,9 +130,10 @@ def wait_for_bulk(
             return operation
         if operation.get("id") == wanted and status in ("FAILED", "CANCELED", "EXPIRED"):
             raise ShopifyError(
-                f"Shopify's bulk operation {wanted} ended {status} "
-                f"({operation.get('errorCode') or 'no error code'}).",
+                "Shopify's bulk operation {operation} ended {status} ({reason}).",
                 code="bulk_failed",
+                params={"operation": wanted, "status": status,
+                        "reason": operation.get("errorCode") or Text("no error code")},
                 hint="Run the sync again; it starts a new bulk operation.",
             )
         client.sleep(wait)
@@ -197,8 +199,9 @@ def _chunks(path: Path, schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
         for batch in result.to_arrow_reader(rows):
             yield pa.Table.from_batches([batch]).cast(schema)
     except duckdb.Error as e:
-        raise ShopifyError(f"Cannot read the bulk result {path.name}: {e}", code="bulk_failed",
-                           hint="Run the sync again; it downloads a fresh result.") from e
+        raise ShopifyError("Cannot read the bulk result {file}: {problem}", code="bulk_failed",
+                           hint="Run the sync again; it downloads a fresh result.",
+                           params={"file": path.name, "problem": str(e)}) from e
     finally:
         con.close()
 

@@ -57,8 +57,9 @@ def bulk_write(
     payload = payload["bulkOperationRunMutation"]
     if payload["userErrors"]:
         raise ShopifyError(
-            f"Shopify refused the bulk mutation: {payload['userErrors'][0]['message']}",
+            "Shopify refused the bulk mutation: {detail}",
             code="bulk_failed",
+            params={"detail": payload["userErrors"][0]["message"]},
         )
     operation = wait_for_bulk(client, payload["bulkOperation"]["id"], "MUTATION")
     results: dict[int, Any] = {}

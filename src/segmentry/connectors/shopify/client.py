@@ -33,12 +33,12 @@ from typing import Any
 
 import httpx
 
-from segmentry.errors import ShopifyError
+from segmentry.errors import ShopifyError, Text
 
 __all__ = ["API_VERSION", "ClientStats", "ShopifyClient"]
 
 API_VERSION = "2025-10"
-_TOKEN_HELP = (
+TOKEN_HINT = (
     "Create or reveal an Admin API access token (Shopify admin → Settings → Apps and sales "
     "channels → Develop apps → your app → API credentials), then run `segmentry connect "
     "shopify --shop {shop} --token …` again or set {env}."
@@ -142,38 +142,41 @@ class ShopifyClient:
         try:
             response = self._http.post(self.url, json=body)
         except httpx.TransportError as e:  # refused, timed out, dropped mid-answer
-            self._retry_wait(failures, f"connection problem ({type(e).__name__}: {e})")
+            self._retry_wait(failures, Text("connection problem ({problem})",
+                                            {"problem": f"{type(e).__name__}: {e}"}))
             return None
         if response.status_code == 401:
             raise ShopifyError(
-                f"Shopify rejected the access token for {self.shop} (HTTP 401: invalid, "
+                "Shopify rejected the access token for {shop} (HTTP 401: invalid, "
                 "revoked or expired).",
                 code="invalid_token",
-                hint=_TOKEN_HELP.format(shop=self.shop, env=self._token_env),
+                hint=TOKEN_HINT,
+                params={"shop": self.shop, "env": self._token_env},
             )
         if response.status_code == 429 or response.status_code >= 500:
             wait = _retry_after(response)
-            self._retry_wait(failures, f"HTTP {response.status_code}", wait)
+            self._retry_wait(failures, f"HTTP {response.status_code}", wait)  # not translated
             return None
         if response.status_code >= 400:
             raise ShopifyError(
-                f"Shopify answered HTTP {response.status_code}: {response.text[:300]}",
-                code="http",
+                "Shopify answered HTTP {status}: {text}", code="http",
+                params={"status": response.status_code, "text": response.text[:300]},
             )
         try:
             answer: dict[str, Any] = response.json()
         except ValueError:
-            self._retry_wait(failures, "an answer that is not JSON")
+            self._retry_wait(failures, Text("an answer that is not JSON"))
             return None
         return answer
 
-    def _retry_wait(self, failures: int, why: str, wait: float | None = None) -> None:
+    def _retry_wait(self, failures: int, why: str | Text, wait: float | None = None) -> None:
         if failures >= self.max_retries:
             raise ShopifyError(
-                f"Shopify ({self.shop}) is not answering: {why}, {failures + 1} attempts.",
+                "Shopify ({shop}) is not answering: {why}, {attempts} attempts.",
                 code="unavailable",
                 hint="Shopify or the network is having trouble; run the sync again later — "
                 "it resumes where it stopped.",
+                params={"shop": self.shop, "why": why, "attempts": failures + 1},
             )
         self.stats.retries += 1
         delay = wait if wait is not None else self.backoff * 2**failures
@@ -183,9 +186,10 @@ class ShopifyClient:
         self.stats.throttled += 1
         if throttles >= 50:
             raise ShopifyError(
-                f"Shopify kept throttling requests to {self.shop}.",
+                "Shopify kept throttling requests to {shop}.",
                 code="throttled",
                 hint="Another app may be using this shop's API budget; try again later.",
+                params={"shop": self.shop},
             )
         requested = float((cost or {}).get("requestedQueryCost") or 0)
         status = (cost or {}).get("throttleStatus") or {}
@@ -196,18 +200,20 @@ class ShopifyClient:
 
     def _error(self, errors: Any) -> ShopifyError:
         if isinstance(errors, str):
-            return ShopifyError(f"Shopify: {errors}", code="graphql")
+            return ShopifyError("Shopify: {detail}", code="graphql", params={"detail": errors})
         first = errors[0] if errors else {}
-        message = str(first.get("message", first))
+        detail = str(first.get("message", first))
         if _code(errors) == "ACCESS_DENIED":
             needed = (first.get("extensions") or {}).get("requiredAccess", "")
             return ShopifyError(
-                f"Shopify denied access: {message}",
+                "Shopify denied access: {detail}",
                 code="access_denied",
-                hint=f"Give the app {needed or 'the missing scope'} (app → Configuration → "
-                "Admin API scopes), reinstall it and reconnect.",
+                hint="Give the app {needed} (app → Configuration → Admin API scopes), reinstall "
+                "it and reconnect.",
+                params={"detail": detail, "needed": needed or Text("the missing scope")},
             )
-        return ShopifyError(f"Shopify GraphQL error: {message}", code="graphql")
+        return ShopifyError("Shopify GraphQL error: {detail}", code="graphql",
+                            params={"detail": detail})
 
     # ------------------------------------------------------------ pacing
 

@@ -67,8 +67,9 @@ class MissingScopes(ShopifyError):
 
     code = "missing_scopes"
 
-    def __init__(self, message: str, *, missing: list[str], hint: str) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, *, missing: list[str], hint: str,
+                 params: dict[str, object] | None = None) -> None:
+        super().__init__(message, hint=hint, params=params)
         self.missing = missing
 
 
@@ -78,8 +79,9 @@ def check_scopes(client: ShopifyClient) -> list[str]:
     missing = missing_scopes(granted)
     if missing:
         raise MissingScopes(
-            f"The access token for {client.shop} lacks these scopes: {', '.join(missing)}.",
+            "The access token for {shop} lacks these scopes: {scopes}.",
             missing=missing,
+            params={"shop": client.shop, "scopes": ", ".join(missing)},
             hint="In Shopify admin open the app → Configuration → Admin API access scopes, "
             "tick them, save, reinstall the app and use the new token. read_all_orders "
             "(orders older than 60 days) needs Shopify's approval for public apps.",
@@ -108,9 +110,10 @@ def load_secret(folder: Path, name: str, env: str) -> str | None:
         return None
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ShopifyError(
-            f"{path} can be read by other users; segmentry will not use the secrets in it.",
+            "{path} can be read by other users; segmentry will not use the secrets in it.",
             code="secrets_permissions",
-            hint=f"Run `chmod 600 {path}`.",
+            hint="Run `chmod 600 {path}`.",
+            params={"path": str(path)},
         )
     value = _read(path).get(name)
     return str(value) if value else None
@@ -120,7 +123,8 @@ def _read(path: Path) -> dict[str, str]:
     try:
         return {k: str(v) for k, v in tomllib.loads(path.read_text(encoding="utf-8")).items()}
     except tomllib.TOMLDecodeError as e:
-        raise ShopifyError(f"{path} is not valid TOML: {e}", code="secrets") from e
+        raise ShopifyError("{path} is not valid TOML: {problem}", code="secrets",
+                           params={"path": str(path), "problem": str(e)}) from e
 
 
 def token_for(folder: Path, settings: ShopifySettings) -> str:
@@ -128,9 +132,9 @@ def token_for(folder: Path, settings: ShopifySettings) -> str:
     token = load_secret(folder, "shopify_token", settings.token_env)
     if not token:
         raise ShopifyError(
-            f"No Shopify access token for {settings.shop}.",
+            "No Shopify access token for {shop}.",
             code="invalid_token",
-            hint=f"Set {settings.token_env} or run `segmentry connect shopify --shop "
-            f"{settings.shop} --token …`.",
+            hint="Set {env} or run `segmentry connect shopify --shop {shop} --token …`.",
+            params={"shop": settings.shop, "env": settings.token_env},
         )
     return token

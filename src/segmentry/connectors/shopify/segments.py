@@ -87,8 +87,9 @@ def _check(condition: ast.Condition) -> None:
 
 def _refuse(what: str) -> None:
     raise SegmentError(
-        f"Shopify's segment language has no {what} (a segmentry extension).",
+        "Shopify's segment language has no {what} (a segmentry extension).",
         code="not_shopify_expressible",
+        params={"what": what},
         hint="Sync the segment as a tag instead: `segmentry segments sync NAME --tag seg-… "
         "--create-shopify-segment` makes a Shopify segment on the tag.",
     )
@@ -107,10 +108,11 @@ def ensure_shopify_segment(ws: Any, client: ShopifyClient, segment: str, tag: st
     else:
         data = client.execute(_CREATE, {"name": segment, "query": query})["segmentCreate"]
     if data["userErrors"]:
-        message = "; ".join(e["message"] for e in data["userErrors"])
+        refusal = "; ".join(e["message"] for e in data["userErrors"])
         raise ShopifyError(
-            f"Shopify refused the segment {segment!r}: {message}",
+            "Shopify refused the segment {segment!r}: {detail}",
             code="segment_refused",
+            params={"segment": segment, "detail": refusal},
             hint="A Shopify segment with this name may exist already: rename or delete it in "
             "Shopify admin (Customers → Segments) and sync again.",
         )

@@ -77,9 +77,10 @@ def settings_of(ws: Workspace) -> ShopifySettings:
         )
     if high_water_of(ws.state, "app") == "uninstalled":
         raise ShopifyError(
-            f"The segmentry app was uninstalled from {settings.shop}.",
+            "The segmentry app was uninstalled from {shop}.",
             code="uninstalled",
             hint="Install it again and run `segmentry connect shopify` with the new token.",
+            params={"shop": settings.shop},
         )
     return settings
 
@@ -243,7 +244,8 @@ def connect_workspace(
         raise ShopifyError(
             "No access token given.",
             code="invalid_token",
-            hint=f"Pass --token or set {settings.token_env}.",
+            hint="Pass --token or set {env}.",
+            params={"env": settings.token_env},
         )
     with contextlib.ExitStack() as stack:
         if client is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from segmentry import state
+from segmentry.errors import ERROR_FIELDS
 
 __all__ = [
     "audit_log",
@@ -68,6 +69,8 @@ sync_jobs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("finished_at", sa.DateTime),
+    # The error again, to show in the reader's language (segmentry.errors.error_record).
+    *(sa.Column(name, sa.Text) for name in ERROR_FIELDS),
 )
 
 sync_items = sa.Table(
@@ -115,5 +118,7 @@ _TABLES = [sync_state, tag_bindings, managed_tags, sync_jobs, sync_items, audit_
 
 
 def ensure_tables(engine: sa.Engine) -> None:
-    """Create the connector's tables if they do not exist yet."""
+    """Create the connector's tables if they do not exist yet (and bring older ones up to
+    this layout)."""
     _M.create_all(engine, tables=_TABLES)
+    state.add_error_columns(engine, sync_jobs.name)

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from segmentry import state
 from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.client import ShopifyClient
-from segmentry.errors import SegmentError, ShopifyError
+from segmentry.errors import ERROR_FIELDS, SegmentError, ShopifyError, error_record
 from segmentry.ledger.store import LedgerBatch, write_batch
 
 if TYPE_CHECKING:
@@ -118,18 +118,20 @@ def check_tag(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> 
     owner = _owner(ws.state, tag)
     if owner is not None and owner != segment:
         raise SegmentError(
-            f"Tag {tag!r} is already managed for segment {owner!r}.",
+            "Tag {tag!r} is already managed for segment {owner!r}.",
             code="tag_taken",
             hint="Each segment needs its own tag, e.g. seg-<segment name>.",
+            params={"tag": tag, "owner": owner},
         )
     if owner is None and not adopt:
         carriers = len(_carriers(ws, [tag]))
         if carriers:
             raise SegmentError(
-                f"{carriers:,} customer(s) already carry the tag {tag!r}, which segmentry "
+                "{carriers} customer(s) already carry the tag {tag!r}, which segmentry "
                 "does not manage; syncing would remove it from those outside the segment.",
                 code="tag_in_use",
                 hint="Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.",
+                params={"carriers": f"{carriers:,}", "tag": tag},
             )
 
 
@@ -386,13 +388,18 @@ def _finish(ws: Workspace, job_id: int) -> None:
         failed = conn.execute(
             sa.select(sa.func.count()).where(items.c.job_id == job_id, items.c.status == "failed")
         ).scalar()
+        error = None
+        if failed:
+            error = ShopifyError("{failed} write(s) refused by Shopify", code="writes_refused",
+                                 params={"failed": int(failed)})
         conn.execute(
             sa.update(tables.sync_jobs)
             .where(tables.sync_jobs.c.id == job_id)
             .values(
                 status="failed" if failed else "succeeded",
                 finished_at=state.utcnow(),
-                error=f"{failed} write(s) refused by Shopify" if failed else None,
+                error=error.message if error else None,
+                **(error_record(error) if error else dict.fromkeys(ERROR_FIELDS)),
             )
         )
 
@@ -451,9 +458,10 @@ def require_binding(ws: Workspace, segment: str) -> dict[str, Any]:
         binding = binding_of(conn, segment)
     if binding is None:
         raise ShopifyError(
-            f"Segment {segment!r} is not synced to a Shopify tag.",
+            "Segment {segment!r} is not synced to a Shopify tag.",
             code="not_bound",
             hint="Use `segmentry segments sync NAME --tag …`.",
+            params={"segment": segment},
         )
     return binding
 
@@ -474,7 +482,11 @@ class JobStatus:
     adds_done: int = 0
     removes_done: int = 0
     failed: int = 0
-    error: str | None = None
+    error: str | None = None  # English; the error_* fields keep it for other languages
+    error_code: str | None = None
+    error_template: str | None = None
+    error_hint: str | None = None
+    error_params: str | None = None
 
 
 @dataclass
@@ -504,6 +516,7 @@ def sync_status(engine: sa.Engine, segment: str) -> SyncStatus | None:
     """``segment``'s tag-sync status, or None when it is not bound to a tag (writes nothing)."""
     if not sa.inspect(engine).has_table(tables.tag_bindings.name):
         return None
+    state.add_error_columns(engine, tables.sync_jobs.name)  # a store from an older release
     jobs, items, audit = tables.sync_jobs, tables.sync_items, tables.audit_log
     with engine.connect() as conn:
         binding = binding_of(conn, segment)
@@ -530,7 +543,7 @@ def sync_status(engine: sa.Engine, segment: str) -> SyncStatus | None:
                 id=int(job_row["id"]), status=job_row["status"],
                 created_at=job_row["created_at"], finished_at=job_row["finished_at"],
                 adds=int(job_row["adds"] or 0), removes=int(job_row["removes"] or 0),
-                error=job_row["error"],
+                **{name: job_row[name] for name in ("error", *ERROR_FIELDS)},
             )
             counts = conn.execute(
                 sa.select(items.c.action, items.c.status, sa.func.count())

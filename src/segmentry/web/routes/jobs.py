@@ -12,7 +12,8 @@ from fastapi import APIRouter, Path, Request
 from segmentry import config
 from segmentry.errors import SegmentryError
 from segmentry.jobs import Job, JobRunner, next_run
-from segmentry.web.deps import WorkspaceDep, require_user, web_state
+from segmentry.web import data
+from segmentry.web.deps import Lang, WorkspaceDep, require_user, web_state
 from segmentry.web.schemas import ErrorBody, JobList, JobOut, ScheduleIn, ScheduleOut
 from segmentry.workspace import Workspace
 
@@ -29,8 +30,9 @@ def runner_of(request: Request) -> JobRunner:
     return runner
 
 
-def job_out(job: Job) -> JobOut:
-    return JobOut.model_validate(dataclasses.asdict(job))
+def job_out(job: Job, lang: str = "en") -> JobOut:
+    """The job as the API shows it, a failure in ``lang``."""
+    return data.with_failure(JobOut.model_validate(dataclasses.asdict(job)), lang)
 
 
 def schedule_of(request: Request, ws: Workspace) -> ScheduleOut:
@@ -45,22 +47,22 @@ def schedule_of(request: Request, ws: Workspace) -> ScheduleOut:
 
 
 @router.get("/api/jobs", response_model=JobList, summary="Background jobs of this server")
-def jobs_json(request: Request) -> JobList:
+def jobs_json(request: Request, lang: Lang) -> JobList:
     runner = runner_of(request)
     current = runner.current()
-    return JobList(current=job_out(current) if current else None,
-                   jobs=[job_out(j) for j in runner.recent()],
+    return JobList(current=job_out(current, lang) if current else None,
+                   jobs=[job_out(j, lang) for j in runner.recent()],
                    warmed_at=runner.warmed_at, warm_seconds=runner.warm_seconds)
 
 
 @router.get("/api/jobs/{job_id}", response_model=JobOut,
             responses={404: {"model": ErrorBody}}, summary="One background job and its progress")
-def job_json(request: Request, job_id: JobId) -> JobOut:
+def job_json(request: Request, job_id: JobId, lang: Lang) -> JobOut:
     job = runner_of(request).get(job_id)
     if job is None:
         raise SegmentryError("There is no job {id} (this server remembers its last 20).",
                              code="not_found", params={"id": job_id})
-    return job_out(job)
+    return job_out(job, lang)
 
 
 @router.get("/api/schedule", response_model=ScheduleOut,

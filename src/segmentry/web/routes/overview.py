@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from segmentry.web import data
 from segmentry.web.charts import metric_figures, sparkline_points
-from segmentry.web.deps import Page, WorkspaceDep, require_user, web_state
+from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
 from segmentry.web.routes.jobs import schedule_of
 from segmentry.web.schemas import KPI, Overview
 from segmentry.workspace import Workspace
@@ -21,9 +21,9 @@ router = APIRouter(dependencies=[require_user], tags=["overview"])
 _KPIS = ("customers", "repeat_rate", "ltv", "aov", "revenue_30d")
 
 
-def _overview(ws: Workspace, cache: dict[Any, Any]) -> Overview:
+def _overview(ws: Workspace, cache: dict[Any, Any], lang: str) -> Overview:
     day = ws.current_day()
-    runs = data.recent_runs(ws, 1)
+    runs = data.recent_runs(ws, 1, lang)
     rows = data.store_trend(ws, cache)
     kpis = []
     if rows:
@@ -47,14 +47,14 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 @router.get("/api/overview", response_model=Overview, summary="Store KPIs and trends")
-def overview_json(request: Request, ws: WorkspaceDep) -> Overview:
-    return _overview(ws, web_state(request).cache).model_copy(
+def overview_json(request: Request, ws: WorkspaceDep, lang: Lang) -> Overview:
+    return _overview(ws, web_state(request).cache, lang).model_copy(
         update={"next_run": schedule_of(request, ws).next_run})
 
 
 @router.get("/", include_in_schema=False)
 def overview_page(request: Request, ws: WorkspaceDep, page: Page) -> Response:
-    result = _overview(ws, web_state(request).cache).model_copy(
+    result = _overview(ws, web_state(request).cache, page.lang).model_copy(
         update={"next_run": schedule_of(request, ws).next_run})
     translate = page.context()["_"]
     return page("overview.html", data=result,

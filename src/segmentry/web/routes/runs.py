@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 
 from segmentry.jobs import JobBusy, daily_run
 from segmentry.web import data
-from segmentry.web.deps import Page, WorkspaceDep, require_user
+from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user
 from segmentry.web.routes.jobs import job_out, runner_of, schedule_of
 from segmentry.web.schemas import ErrorBody, JobOut, RunOut
 
@@ -24,16 +24,16 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("/api/runs", response_model=list[RunOut], summary="Recent pipeline runs")
-def runs_json(ws: WorkspaceDep, limit: Limit = 50) -> list[RunOut]:
-    return data.recent_runs(ws, limit)
+def runs_json(ws: WorkspaceDep, lang: Lang, limit: Limit = 50) -> list[RunOut]:
+    return data.recent_runs(ws, limit, lang)
 
 
 @router.get("/runs", include_in_schema=False)
 def runs_page(request: Request, ws: WorkspaceDep, page: Page, limit: Limit = 50) -> Response:
     runner = runner_of(request)
     job = runner.current() or next(iter(runner.recent()), None)
-    return page("runs.html", runs=data.recent_runs(ws, limit),
-                job=job_out(job) if job else None, schedule=schedule_of(request, ws))
+    return page("runs.html", runs=data.recent_runs(ws, limit, page.lang),
+                job=job_out(job, page.lang) if job else None, schedule=schedule_of(request, ws))
 
 
 @router.post("/api/runs", response_model=JobOut, status_code=202,

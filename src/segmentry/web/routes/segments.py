@@ -67,19 +67,19 @@ def list_page(request: Request, ws: WorkspaceDep, page: Page, sort: Sort = "name
 
 @router.post("/api/segments", response_model=SegmentDetail, status_code=201,
              responses=_ERRORS, summary="Create a segment and compute its history")
-def create(request: Request, ws: WorkspaceDep, body: SegmentCreate) -> SegmentDetail:
+def create(request: Request, ws: WorkspaceDep, lang: Lang, body: SegmentCreate) -> SegmentDetail:
     segment = ws.add_segment(body.name, body.query, key=body.key, display_name=body.display_name,
                              description=body.description)
     if body.folder:
         folders.set_folder(ws.state, segment.id, body.folder)
-    return data.segment_detail(ws, web_state(request).cache, segment.key)
+    return data.segment_detail(ws, web_state(request).cache, segment.key, lang)
 
 
 @router.get("/api/segments/{name}", response_model=SegmentDetail, responses=_ERRORS,
             summary="One segment with its daily metrics (its summary as of `day`)")
-def detail_json(request: Request, ws: WorkspaceDep, name: str, day: Day = None
+def detail_json(request: Request, ws: WorkspaceDep, lang: Lang, name: str, day: Day = None
                 ) -> SegmentDetail:
-    detail = data.segment_detail(ws, web_state(request).cache, name)
+    detail = data.segment_detail(ws, web_state(request).cache, name, lang)
     if day is None:
         return detail
     return data.on_day(detail, data.day_of(ws, name, day))
@@ -88,10 +88,11 @@ def detail_json(request: Request, ws: WorkspaceDep, name: str, day: Day = None
 @router.put("/api/segments/{name}", response_model=SegmentDetail, responses=_ERRORS,
             summary="Change a segment: a new query is a new version (history is recomputed); "
                     "description and display name are saved as they are; a new key renames it")
-def update(request: Request, ws: WorkspaceDep, name: str, body: SegmentUpdate) -> SegmentDetail:
+def update(request: Request, ws: WorkspaceDep, lang: Lang, name: str, body: SegmentUpdate
+           ) -> SegmentDetail:
     segment = ws.edit_segment(name, body.query, description=body.description,
                               display_name=body.display_name, key=body.key)
-    return data.segment_detail(ws, web_state(request).cache, segment.key)
+    return data.segment_detail(ws, web_state(request).cache, segment.key, lang)
 
 
 def _recompute_job(request: Request, ws: WorkspaceDep, name: str) -> Job:
@@ -228,7 +229,7 @@ def detail_page(request: Request, ws: WorkspaceDep, page: Page, name: str,
     that day marked, journeys, members and CSV; a day outside the history shows the last one
     with a notice."""
     cache = web_state(request).cache
-    detail = data.segment_detail(ws, cache, name)
+    detail = data.segment_detail(ws, cache, name, page.lang)
     shown, in_history = data.day_in_history(ws.segment(name), _date_or_none(day))
     in_history = in_history and (not day or _date_or_none(day) is not None)
     members = None

@@ -36,9 +36,12 @@
     bar.max = Math.max(job.total, 1);
     bar.value = job.status === "succeeded" ? bar.max : job.done;
     root.querySelector("#job-count").textContent = job.total ? `${number(job.done)} / ${number(job.total)}` : "";
+    // The failure in the reader's language (error_detail); a job without one says it in English.
     const error = root.querySelector("#job-error");
-    error.hidden = !job.error;
-    error.textContent = job.error || "";
+    const failure = job.error_detail || (job.error ? { message: job.error } : null);
+    error.hidden = !failure;
+    error.textContent = failure ? failure.message : "";
+    if (failure && failure.hint) error.append(el("div", { class: "hint" }, failure.hint));
   }
 
   async function watch(root, id) {
@@ -48,13 +51,14 @@
     showJob(root, job);
     if (job.status === "queued" || job.status === "running") {
       setTimeout(() => watch(root, id), POLL_MS);
-    } else if (job.status === "succeeded") {
-      window.location.reload(); // the runs table or the tag-sync status shows the result
     } else {
       for (const id of ["run-now", "recompute"]) {
         const button = document.getElementById(id);
         if (button) button.disabled = false;
       }
+      // The runs table or the tag-sync status shows the result (a failure too); the reloaded
+      // page shows this job, finished, without watching it again.
+      window.location.reload();
     }
   }
 
