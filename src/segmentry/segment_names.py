@@ -30,6 +30,7 @@ __all__ = [
     "DISPLAY_NAME_MAX",
     "KEY_MAX",
     "SegmentNames",
+    "check_display_name_free",
     "check_key",
     "clean_display_name",
     "derive_key",
@@ -176,11 +177,16 @@ def segment_names(
             )
     else:
         chosen = free_key(derive_key(shown), taken_keys)
-    if shown in taken_display_names:
+    check_display_name_free(shown, taken_display_names)
+    return SegmentNames(chosen, shown)
+
+
+def check_display_name_free(shown: str, taken: Collection[str]) -> None:
+    """A SegmentError when another segment already has the display name ``shown``."""
+    if shown in taken:
         raise SegmentError(
             "A segment named {name!r} already exists.",
             code="duplicate_display_name",
             params={"name": shown},
             hint="Choose another name; each segment's name must be different.",
         )
-    return SegmentNames(chosen, shown)

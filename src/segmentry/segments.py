@@ -28,7 +28,12 @@ import sqlalchemy as sa
 from segmentry import language, state
 from segmentry.errors import QueryError, SegmentError
 from segmentry.language import ast
-from segmentry.segment_names import check_key, clean_display_name, segment_names
+from segmentry.segment_names import (
+    check_display_name_free,
+    check_key,
+    clean_display_name,
+    segment_names,
+)
 
 _Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
 
@@ -254,13 +259,8 @@ class SegmentBook:
         if display_name is not None:
             shown = clean_display_name(display_name)
             if shown != old.display_name:
-                if any(s.display_name == shown and s.id != old.id for s in self.list()):
-                    raise SegmentError(
-                        "A segment named {name!r} already exists.",
-                        code="duplicate_display_name",
-                        params={"name": shown},
-                        hint="Choose another name; each segment's name must be different.",
-                    )
+                check_display_name_free(
+                    shown, {s.display_name for s in self.list() if s.id != old.id})
                 values["display_name"] = shown
         return values
 

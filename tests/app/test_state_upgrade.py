@@ -17,9 +17,9 @@ from segmentry.errors import RunError, error_record, stored_error
 from segmentry.web.messages import stored_error_body
 
 
-def test_an_old_state_store_is_upgraded(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    with sqlite3.connect(path) as old:  # the segments table as the previous release made it
+def _oldest_store(path: Path, name: str, version: int) -> None:
+    """The segments table as the release before the membership table made it, one segment."""
+    with sqlite3.connect(path) as old:
         old.execute(
             "CREATE TABLE segments (id INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL UNIQUE,"
             " description TEXT NOT NULL, version INTEGER NOT NULL,"
@@ -27,9 +27,15 @@ def test_an_old_state_store_is_upgraded(tmp_path: Path) -> None:
             " created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL)"
         )
         old.execute(
-            "INSERT INTO segments VALUES (1, 'loyal', '', 2, 'membership_1_ab12', '2026-06-30',"
-            " '2024-01-01', '2026-01-01 00:00:00', '2026-01-02 00:00:00')"
+            "INSERT INTO segments VALUES (1, ?, '', ?, 'membership_1_ab12', '2026-06-30',"
+            " '2024-01-01', '2026-01-01 00:00:00', '2026-01-02 00:00:00')",
+            (name, version),
         )
+
+
+def test_an_old_state_store_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    _oldest_store(path, "loyal", 2)
     for _ in range(2):  # the second open finds the new layout and changes nothing
         engine = state.connect_state(f"sqlite:///{path}")
         with engine.connect() as conn:
@@ -80,17 +86,7 @@ def test_existing_segments_get_their_name_as_display_name(tmp_path: Path) -> Non
 
 def test_the_oldest_store_takes_both_steps(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    with sqlite3.connect(path) as old:
-        old.execute(
-            "CREATE TABLE segments (id INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL UNIQUE,"
-            " description TEXT NOT NULL, version INTEGER NOT NULL,"
-            " membership_table VARCHAR(200), computed_through DATE, history_start DATE,"
-            " created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL)"
-        )
-        old.execute(
-            "INSERT INTO segments VALUES (1, 'f2', '', 1, 'membership_1_ab12', '2026-06-30',"
-            " '2024-01-01', '2026-01-01 00:00:00', '2026-01-02 00:00:00')"
-        )
+    _oldest_store(path, "f2", 1)
     engine = state.connect_state(f"sqlite:///{path}")
     with engine.connect() as conn:
         row = conn.execute(sa.select(state.segments)).mappings().one()
