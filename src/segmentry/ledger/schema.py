@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis.expr.schema import Schema
 
-__all__ = ["KEYS", "LOCAL_DATES", "MONEY", "TABLES", "schema_of"]
+__all__ = ["KEYS", "LOCAL_DATES", "MONEY", "NEWEST_WINS", "TABLES", "schema_of"]
 
 MONEY = dt.Decimal(18, 2)
 _STR = dt.string
@@ -75,6 +75,9 @@ ORDERS = ibis.schema(
         "is_subscription": dt.boolean,
         "processed_on": _DATE,  # local date of processed_at
         "cancelled_on": _DATE,  # local date of cancelled_at
+        # When the source last changed the order (NULL when it does not say): an older
+        # update never overwrites a newer one. NOTE: last, as ledgers made before it got it.
+        "updated_at": _TS,
     }
 )
 
@@ -136,6 +139,10 @@ KEYS: dict[str, tuple[str, ...]] = {
     "products": ("shop_id", "product_id"),
     "customer_tag_history": ("shop_id", "customer_id", "seen_at"),
 }
+
+# Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
+# ignored (see segmentry.ledger.store).
+NEWEST_WINS: tuple[str, ...] = ("customers", "orders")
 
 # (timestamp column, local date column) pairs the ledger writer derives per table.
 LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {

@@ -7,6 +7,14 @@ ONE warehouse transaction: a failure leaves the ledger exactly as it was.
 Upsert rules (re-importing the same file changes nothing):
 
 - rows replace the stored rows with the same key (``schema.KEYS``);
+- **the newest update wins** for customers and orders (``schema.NEWEST_WINS``): an incoming row
+  whose ``updated_at`` is older than the stored row's is ignored (with its order lines), so an
+  ``orders/updated`` webhook delivered late never undoes the ``orders/cancelled`` that Shopify
+  sent after it; equal or newer replaces; a row without ``updated_at`` (incoming or stored)
+  replaces as before, since nothing says it is older (CSV exports, the demo store);
+- a customer deleted in the source (``deleted_customers``, written by :func:`remember_deletion`
+  when Shopify says ``customers/delete``) is not brought back by a row whose ``updated_at`` is
+  not after the deletion, nor by one without ``updated_at``;
 - an order's lines are replaced as a whole when the order arrives again with lines;
 - an order whose customer is unknown gets a stub customer (created at its first order);
 - customers whose tags differ from the last recorded tag state get a ``customer_tag_history``
@@ -19,6 +27,7 @@ Upsert rules (re-importing the same file changes nothing):
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -29,13 +38,16 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import sqlglot as sg
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmentry.engine import delete_listed, execute, transaction
 from segmentry.errors import DataImportError, EngineError
-from segmentry.ledger.schema import KEYS, LOCAL_DATES, TABLES
+from segmentry.ledger.schema import KEYS, LOCAL_DATES, NEWEST_WINS, TABLES
 
 __all__ = [
+    "DELETED_CUSTOMERS",
     "STALE_CUSTOMERS",
     "LedgerBatch",
     "add_local_dates",
@@ -44,6 +56,7 @@ __all__ = [
     "ensure_ledger",
     "import_parquet_folder",
     "queue_everyone",
+    "remember_deletion",
     "write_batch",
 ]
 
@@ -51,6 +64,12 @@ __all__ = [
 # replaced); a NULL customer_id means everyone.
 STALE_CUSTOMERS = "stale_customers"
 _STALE_SCHEMA = ibis.schema({"shop_id": "string", "customer_id": "string", "order_id": "string"})
+
+# Customers the source deleted, and when: a row not newer than the deletion stays out.
+DELETED_CUSTOMERS = "deleted_customers"
+_DELETED_SCHEMA = ibis.schema(
+    {"shop_id": "string", "customer_id": "string", "deleted_at": "timestamp"}
+)
 
 # Tables in the order they are written: customers before the orders that name them.
 _WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_history")
@@ -142,11 +161,42 @@ def add_local_dates(table: str, data: pa.Table, tz: str) -> pa.Table:
 
 
 def ensure_ledger(con: BaseBackend) -> None:
-    """Create every ledger table that does not exist yet (empty, canonical schema)."""
+    """Create every ledger table that does not exist yet (empty, canonical schema), and add
+    the columns a ledger made by an earlier segmentry lacks (``orders.updated_at``)."""
     existing = set(con.list_tables())
-    for name, schema in {**TABLES, STALE_CUSTOMERS: _STALE_SCHEMA}.items():
+    side = {STALE_CUSTOMERS: _STALE_SCHEMA, DELETED_CUSTOMERS: _DELETED_SCHEMA}
+    for name, schema in {**TABLES, **side}.items():
         if name not in existing:
             con.create_table(name, schema=schema)
+        elif name in TABLES:
+            _add_missing_columns(con, name, schema)
+
+
+def _add_missing_columns(con: BaseBackend, name: str, schema: Any) -> None:
+    """Columns added to the canonical schema after ``name`` was made (NULL for old rows).
+    NOTE: new columns go last in the schema, so the table's column order stays canonical."""
+    present = set(con.get_schema(name).names)
+    for column, dtype in schema.items():
+        if column not in present:
+            added = sge.ColumnDef(this=sg.to_identifier(column, quoted=True),
+                                  kind=sge.DataType.build(_SQL_TYPES[dtype.name]))
+            alter = sge.Alter(this=sg.table(name, quoted=True), kind="TABLE", actions=[added])
+            execute(con, alter)
+
+
+# SQL types of the columns :func:`_add_missing_columns` may add, by Ibis type name.
+_SQL_TYPES = {"Timestamp": "TIMESTAMP", "String": "TEXT", "Date": "DATE", "Boolean": "BOOLEAN"}
+
+
+def remember_deletion(con: BaseBackend, shop_id: str, customer_id: str, at: dt.datetime) -> None:
+    """Remember that the source deleted a customer at ``at`` (UTC): rows for them not newer
+    than that are ignored from now on (see the module docstring)."""
+    ensure_ledger(con)
+    con.insert(DELETED_CUSTOMERS, pa.table({
+        "shop_id": pa.array([shop_id], pa.string()),
+        "customer_id": pa.array([customer_id], pa.string()),
+        "deleted_at": pa.array([at], pa.timestamp("us")),
+    }))
 
 
 def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, int]:
@@ -158,6 +208,7 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
         with transaction(con):
             derive_tags = batch.customer_tag_history is None and batch.customers is not None
             written: dict[str, str] = {}  # table → where this batch's rows can be read
+            skipped: dict[str, str] = {}  # table → the keys of its rows ignored as older
             for name, data in batch.tables():
                 table = add_local_dates(name, conform(name, data), tz)
                 if _is_empty(con, name) and not (derive_tags and name == "customers"):
@@ -167,6 +218,13 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
                     stats[f"{name}_updated"], written[name] = 0, name
                 else:
                     stage = _stage(con, name, table, staged)
+                    if name in NEWEST_WINS:
+                        older = _drop_older(con, name, stage, staged)
+                        if older is not None:
+                            stats[f"{name}_ignored"], skipped[name] = older
+                    if name == "order_lines" and "orders" in skipped:
+                        execute(con, delete_listed(stage, skipped["orders"],
+                                                   ("shop_id", "order_id")))
                     if name == "orders":
                         _queue_customers_of(con, stage)
                     stats[f"{name}_updated"], written[name] = _replace(con, name, stage), stage
@@ -214,6 +272,31 @@ def _queue_customers_of_lines(con: BaseBackend, stage: str) -> None:
     orders = con.table("orders").semi_join(con.table(stage), ["shop_id", "order_id"])
     relined = orders.filter(orders.customer_id.notnull())
     con.insert(STALE_CUSTOMERS, relined.select("shop_id", "customer_id", "order_id").distinct())
+
+
+def _drop_older(
+    con: BaseBackend, table: str, stage: str, staged: list[str]
+) -> tuple[int, str] | None:
+    """Remove the staged rows that must not replace what is stored: older than the stored row
+    (both with ``updated_at``), or a customer deleted since (see the module docstring).
+    Returns (how many, the temporary table of their keys), or None when none."""
+    new, stored, keys = con.table(stage), con.table(table), list(KEYS[table])
+    same = [new[k] == stored[k] for k in keys]
+    ignored = new.semi_join(stored, [*same, stored.updated_at > new.updated_at])
+    if table == "customers":
+        deleted = con.table(DELETED_CUSTOMERS)
+        gone = [new[k] == deleted[k] for k in keys]
+        not_newer = new.updated_at.isnull() | (new.updated_at <= deleted.deleted_at)
+        ignored = ignored.union(new.semi_join(deleted, [*gone, not_newer]))
+    ignored = ignored.select(*keys).distinct()
+    count = int(con.to_pyarrow(ignored.count()).as_py())
+    if not count:
+        return None
+    name = f"_ignored_{table}_{uuid.uuid4().hex[:8]}"
+    staged.append(name)
+    con.create_table(name, con.to_pyarrow(ignored), temp=True)
+    execute(con, delete_listed(stage, name, keys))
+    return count, name
 
 
 def _is_empty(con: BaseBackend, table: str) -> bool:

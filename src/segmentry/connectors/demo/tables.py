@@ -235,6 +235,8 @@ def orders_table(
             "discount_codes": _lists(coded, _strings(cal.codes, money.code[coded]), n),
             "tags": _tag_lists(flags),
             "is_subscription": pa.array(orders.is_subscription, pa.bool_()),
+            # the order's last change: its cancellation, else its placing
+            "updated_at": _stamps(np.maximum(orders.us, money.cancelled_us)),
         },
     )
 

@@ -164,6 +164,7 @@ def _orders(raw: pa.Table, shop_id: str) -> pa.Table:
         "customer_id": _tail(_field(raw["customer"], "id")),
         "processed_at": _ts(pc.coalesce(raw["processedAt"], raw["createdAt"])),
         "cancelled_at": _ts(raw["cancelledAt"]),
+        "updated_at": _ts(raw["updatedAt"]),
         "currency": raw["currencyCode"],
         "subtotal": _money(raw, "subtotalPriceSet"),
         "discounts": _money(raw, "totalDiscountsSet"),

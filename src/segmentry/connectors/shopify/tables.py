@@ -6,7 +6,9 @@
 - ``shopify_sync_jobs`` / ``shopify_sync_items``: a tag sync's plan, one row per customer write,
   each marked done as Shopify confirms it, so a crashed sync resumes without repeating writes;
 - ``shopify_audit_log``: every tag change segmentry made (``segmentry sync log``);
-- ``shopify_webhooks``: received webhooks, by webhook id (deduplication and the work queue).
+- ``shopify_webhooks``: received webhooks, by webhook id (deduplication and the work queue:
+  ``pending`` until applied, with ``attempts``, ``next_attempt_at`` and ``last_error`` while a
+  busy warehouse makes it wait; ``failed`` when its payload can never be applied).
 """
 
 from __future__ import annotations
@@ -111,7 +113,12 @@ webhooks = sa.Table(
     sa.Column("received_at", sa.DateTime, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),  # pending, applied, failed
     sa.Column("body", sa.LargeBinary),  # cleared once applied (it may hold personal data)
-    sa.Column("error", sa.Text),
+    sa.Column("error", sa.Text),  # why it failed for good (status failed)
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),  # tries that had to wait
+    sa.Column("next_attempt_at", sa.DateTime),  # NULL: due now
+    sa.Column("last_error", sa.Text),  # why the last try had to wait
+    sa.Column("applied_at", sa.DateTime),
+    sa.Index("shopify_webhooks_due", "status", "next_attempt_at"),
 )
 
 _TABLES = [sync_state, tag_bindings, managed_tags, sync_jobs, sync_items, audit_log, webhooks]
@@ -122,3 +129,32 @@ def ensure_tables(engine: sa.Engine) -> None:
     this layout)."""
     _M.create_all(engine, tables=_TABLES)
     state.add_error_columns(engine, sync_jobs.name)
+    _webhook_retry_columns(engine)
+
+
+# NOTE: literal statements, one per column added after the first layout of shopify_webhooks.
+_WEBHOOK_COLUMNS_DDL = {
+    "attempts": sa.text("ALTER TABLE shopify_webhooks ADD COLUMN attempts INTEGER NOT NULL "
+                        "DEFAULT 0"),
+    "next_attempt_at": sa.text("ALTER TABLE shopify_webhooks ADD COLUMN next_attempt_at "
+                               "TIMESTAMP"),
+    "last_error": sa.text("ALTER TABLE shopify_webhooks ADD COLUMN last_error TEXT"),
+    "applied_at": sa.text("ALTER TABLE shopify_webhooks ADD COLUMN applied_at TIMESTAMP"),
+}
+
+
+def _webhook_retry_columns(engine: sa.Engine) -> None:
+    """Before deliveries were retried, ``shopify_webhooks`` had no retry columns: add them
+    (old rows: no attempts, due now) and the index the queue is read by."""
+    inspector = sa.inspect(engine)
+    columns = {c["name"] for c in inspector.get_columns(webhooks.name)}
+    missing = [ddl for name, ddl in _WEBHOOK_COLUMNS_DDL.items() if name not in columns]
+    if not missing:
+        return
+    with engine.begin() as conn:
+        for statement in missing:
+            conn.execute(statement)
+    indexes = {i["name"] for i in sa.inspect(engine).get_indexes(webhooks.name)}
+    for index in webhooks.indexes:
+        if index.name not in indexes:
+            index.create(engine)

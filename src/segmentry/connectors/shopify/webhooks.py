@@ -4,23 +4,40 @@
 **raw** body with the app's client secret, compared in constant time; shopify.dev "Verify
 webhook deliveries"): a bad signature is answered 401 and nothing is stored. A good delivery is
 queued in the state store under its ``X-Shopify-Webhook-Id`` (a repeat is answered 200 and
-ignored) and answered at once; :meth:`WebhookReceiver.drain` applies the queue to the ledger
-under the workspace lock, then forgets the bodies (they may hold personal data).
+ignored) and answered at once. The queue (:class:`WebhookQueue`) is the hand-over point:
+**whichever process owns the warehouse applies it** (:func:`apply_due`) — the web app as a
+background job, ``segmentry serve-webhooks`` when no web app runs, and every daily run at the
+start of its ingest stage.
 
-Topics: ``orders/create|updated|cancelled``, ``customers/create|update`` (upserts),
-``customers/delete`` (the customer's rows go), ``customers/redact`` (email, phone, names and
-address set to NULL), ``customers/data_request`` (a JSON export of what we hold, written to
-``privacy/`` in the workspace), ``shop/redact`` (every ledger row of the shop goes) and
-``app/uninstalled`` (syncs stop until reconnected).
+A delivery is applied, or waits, or fails for good:
+
+- applied: its body is forgotten (it may hold personal data);
+- waits (the warehouse is busy — the workspace lock is held, DuckDB is open for writing in
+  another process — or any engine error): the body is kept, ``attempts`` counts up and
+  ``next_attempt_at`` moves out by :func:`retry_delay` (5 s, 10 s, 20 s … at most an hour);
+- fails for good only when its payload can never be applied (not JSON, no id, an unknown
+  shape): ``segmentry shopify webhooks`` lists it and ``... webhooks retry`` queues it again.
+
+Topics: ``orders/create|updated|cancelled``, ``customers/create|update`` (upserts; an older
+``updated_at`` never overwrites a newer one, see :mod:`segmentry.ledger.store`),
+``customers/delete`` (the customer's rows go, and a late older update does not bring them
+back), ``customers/redact`` (email, phone, names and address set to NULL),
+``customers/data_request`` (a JSON export of what we hold, written to ``privacy/`` in the
+workspace), ``shop/redact`` (every ledger row of the shop goes) and ``app/uninstalled`` (syncs
+stop until reconnected).
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+import logging
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,13 +57,48 @@ from segmentry.connectors.shopify.mapping import (
 )
 from segmentry.connectors.shopify.sync import set_app_state
 from segmentry.engine import execute, transaction
+from segmentry.errors import DataImportError, EngineError, LockHeldError
 from segmentry.ledger.schema import TABLES
-from segmentry.ledger.store import LedgerBatch, queue_everyone, write_batch
+from segmentry.ledger.store import LedgerBatch, queue_everyone, remember_deletion, write_batch
 from segmentry.workspace import Workspace
 
-__all__ = ["TOPICS", "WebhookReceiver", "verify"]
+__all__ = [
+    "MAX_BODY",
+    "MAX_CONCURRENT",
+    "READ_TIMEOUT",
+    "TOPICS",
+    "Delivery",
+    "Drained",
+    "Refused",
+    "WebhookQueue",
+    "WebhookReceiver",
+    "apply_due",
+    "apply_queued",
+    "body_length",
+    "retry_delay",
+    "verify",
+]
+
+log = logging.getLogger("segmentry.webhooks")
 
 _PII = ("email", "phone", "first_name", "last_name", "city", "region", "country", "line_user_id")
+
+# Limits of the HTTP endpoints (serve-webhooks and the web app). Shopify's webhook bodies are
+# a few kB; an order with hundreds of lines stays well under a megabyte.
+MAX_BODY = 5 * 1024 * 1024  # bytes; a larger Content-Length is answered 413 unread
+READ_TIMEOUT = 10.0  # seconds a client may take to send its request
+MAX_CONCURRENT = 16  # deliveries handled at once; more are answered 503 with Retry-After
+
+FIRST_RETRY = 5.0  # seconds before the first retry of a delivery that had to wait
+RETRY_CAP = 3600.0  # the longest wait between two tries
+BATCH = 500  # deliveries applied per turn (the workspace lock is held that long)
+
+# What a payload that can never be applied raises while it is read or mapped (bad JSON, a
+# missing id, a list where an object belongs, values Arrow cannot hold).
+_UNUSABLE: tuple[type[BaseException], ...] = (
+    ValueError, KeyError, TypeError, AttributeError, IndexError, pa.ArrowException,
+    DataImportError,
+)
 
 
 def verify(raw: bytes, signature: str | None, secret: str) -> bool:
@@ -63,17 +115,297 @@ def verify(raw: bytes, signature: str | None, secret: str) -> bool:
     return hmac.compare_digest(digest, signature.strip().encode())
 
 
-class WebhookReceiver:
-    """Webhooks for the workspace in ``folder``, verified with the app secret ``secret``."""
+class Refused(Exception):
+    """A request answered before its body is read: ``status`` and a short ``text``."""
 
-    def __init__(self, folder: Path, secret: str) -> None:
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status, self.text = status, text
+
+
+def body_length(content_length: str | None, limit: int = MAX_BODY) -> int:
+    """The body length a request announces, or :class:`Refused` (411 missing, 400 not a
+    non-negative number, 413 over ``limit``) — decided before any of the body is read.
+
+    >>> body_length("120")
+    120
+    >>> [body_length(v, 100) if v == "7" else "refused" for v in ("7", "-1", "abc", "101")]
+    [7, 'refused', 'refused', 'refused']
+    """
+    if content_length is None:
+        raise Refused(411, "Content-Length is required")
+    text = content_length.strip()
+    if not text.isascii() or not text.isdigit():
+        raise Refused(400, "Content-Length must be a non-negative whole number")
+    if int(text) > limit:
+        raise Refused(413, "body too large")
+    return int(text)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long a delivery waits after its ``attempts``-th try had to wait: doubling from
+    :data:`FIRST_RETRY`, at most :data:`RETRY_CAP`.
+
+    >>> [retry_delay(n).total_seconds() for n in (1, 2, 3, 20)]
+    [5.0, 10.0, 20.0, 3600.0]
+    """
+    seconds = FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 30)
+    return dt.timedelta(seconds=min(seconds, RETRY_CAP))
+
+
+def can_never_apply(error: BaseException) -> bool:
+    """Whether ``error`` says the payload itself is unusable (retrying cannot help)."""
+    return isinstance(error, _UNUSABLE)
+
+
+def _describe(error: BaseException) -> str:
+    text = getattr(error, "message", None) or str(error)
+    return f"{type(error).__name__}: {text}"[:2000]
+
+
+# ---------------------------------------------------------------- the queue
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One queued webhook."""
+
+    webhook_id: str
+    topic: str
+    body: bytes
+    received_at: dt.datetime
+    triggered_at: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class Drained:
+    """What one turn of applying the queue did."""
+
+    applied: int = 0
+    waiting: int = 0  # left pending for a later try
+    failed: int = 0  # failed for good
+    busy: str | None = None  # why the warehouse could not be used, if it could not
+
+    def __str__(self) -> str:
+        text = f"{self.applied} applied, {self.waiting} waiting, {self.failed} failed"
+        return text + (f" (warehouse busy: {self.busy})" if self.busy else "")
+
+
+_ENSURED: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+
+class WebhookQueue:
+    """The deliveries in the state store (``tables.webhooks``), read and updated by id."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        if engine not in _ENSURED:
+            tables.ensure_tables(engine)
+            _ENSURED.add(engine)
+
+    @classmethod
+    def existing(cls, engine: sa.Engine) -> WebhookQueue | None:
+        """The queue, if this state store ever received a webhook (else None, creating
+        nothing: a workspace without Shopify keeps its state store as it is)."""
+        if engine not in _ENSURED and not sa.inspect(engine).has_table(tables.webhooks.name):
+            return None
+        return cls(engine)
+
+    def add(self, row: Mapping[str, Any]) -> bool:
+        """Queue a delivery; False when its webhook id is already known (a repeat)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(tables.webhooks).values(**row))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def _due_filter(self, now: dt.datetime) -> sa.ColumnElement[bool]:
+        t = tables.webhooks
+        return sa.and_(
+            t.c.status == "pending",
+            sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+        )
+
+    def due(self, now: dt.datetime | None = None, limit: int = BATCH) -> list[Delivery]:
+        """Pending deliveries whose time has come, oldest first."""
+        t = tables.webhooks
+        query = (
+            sa.select(t.c.webhook_id, t.c.topic, t.c.body, t.c.received_at, t.c.triggered_at,
+                      t.c.attempts)
+            .where(self._due_filter(now or state.utcnow()))
+            .order_by(t.c.received_at, t.c.webhook_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [Delivery(r.webhook_id, r.topic, bytes(r.body or b""), r.received_at,
+                             r.triggered_at, int(r.attempts or 0))
+                    for r in conn.execute(query)]
+
+    def has_due(self, now: dt.datetime | None = None) -> bool:
+        t = tables.webhooks
+        query = sa.select(t.c.webhook_id).where(self._due_filter(now or state.utcnow())).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def applied(self, webhook_id: str) -> None:
+        """Mark a delivery applied and forget its body."""
+        self._set(webhook_id, status="applied", body=None, next_attempt_at=None,
+                  applied_at=state.utcnow())
+
+    def fail(self, webhook_id: str, error: str) -> None:
+        """Mark a delivery failed for good (its body is kept, to retry after a fix)."""
+        self._set(webhook_id, status="failed", error=error, next_attempt_at=None)
+
+    def wait(self, deliveries: Iterable[Delivery], error: str,
+             now: dt.datetime | None = None) -> int:
+        """Count a try of each delivery that had to wait, and set its next try."""
+        now, count = now or state.utcnow(), 0
+        with self.engine.begin() as conn:
+            for d in deliveries:
+                conn.execute(
+                    sa.update(tables.webhooks)
+                    .where(tables.webhooks.c.webhook_id == d.webhook_id)
+                    .values(attempts=d.attempts + 1, last_error=error,
+                            next_attempt_at=now + retry_delay(d.attempts + 1))
+                )
+                count += 1
+        return count
+
+    def _set(self, webhook_id: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(tables.webhooks)
+                         .where(tables.webhooks.c.webhook_id == webhook_id).values(**values))
+
+    def counts(self, now: dt.datetime | None = None) -> dict[str, int]:
+        """``pending`` (all not yet applied and not failed), ``retrying`` (pending after at
+        least one try that had to wait), ``due`` (pending whose time has come), ``failed``
+        and ``applied``."""
+        t, now = tables.webhooks, now or state.utcnow()
+        retrying = sa.and_(t.c.status == "pending", t.c.attempts > 0)
+        query = sa.select(
+            sa.func.count().filter(t.c.status == "pending"),
+            sa.func.count().filter(retrying),
+            sa.func.count().filter(self._due_filter(now)),
+            sa.func.count().filter(t.c.status == "failed"),
+            sa.func.count().filter(t.c.status == "applied"),
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one()
+        names = ("pending", "retrying", "due", "failed", "applied")
+        return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
+
+    def listed(self, status: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Deliveries with ``status`` (pending or failed), oldest first, without bodies."""
+        t = tables.webhooks
+        columns = (t.c.webhook_id, t.c.topic, t.c.shop, t.c.received_at, t.c.attempts,
+                   t.c.next_attempt_at, t.c.last_error, t.c.error)
+        query = (sa.select(*columns).where(t.c.status == status)
+                 .order_by(t.c.received_at, t.c.webhook_id).limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def retry(self, webhook_ids: Iterable[str] | None = None) -> int:
+        """Queue failed deliveries again (those listed, else every one), due now; returns
+        how many."""
+        t = tables.webhooks
+        where = t.c.status == "failed"
+        if webhook_ids is not None:
+            where = sa.and_(where, t.c.webhook_id.in_(list(webhook_ids)))
+        with self.engine.begin() as conn:
+            result = conn.execute(sa.update(t).where(where).values(
+                status="pending", attempts=0, next_attempt_at=None))
+        return int(result.rowcount or 0)
+
+
+# ---------------------------------------------------------------- applying the queue
+
+
+def _is_busy(error: BaseException) -> bool:
+    """The warehouse cannot be used now: another process holds the lock or the file."""
+    return isinstance(error, LockHeldError) or (
+        isinstance(error, EngineError) and error.code == "warehouse_locked"
+    )
+
+
+def apply_due(ws: Workspace, queue: WebhookQueue, due: list[Delivery] | None = None) -> Drained:
+    """Apply the due deliveries to ``ws``'s ledger, oldest first. The caller holds the
+    workspace lock. A busy warehouse leaves them all waiting; an engine error leaves the one
+    delivery waiting; an unusable payload fails that one for good."""
+    due = queue.due() if due is None else due
+    done = Drained()
+    if not due:
+        return done
+    try:
+        _ = ws.warehouse  # NOTE: opens the warehouse: DuckDB refuses if another process writes it
+    except Exception as e:  # the warehouse itself: every delivery waits
+        done.busy, done.waiting = _describe(e), queue.wait(due, _describe(e))
+        return done
+    for delivery in due:
+        try:
+            apply(ws, delivery.topic, json.loads(delivery.body), delivery.webhook_id,
+                  at=_time_of(delivery))
+        except Exception as e:  # one bad delivery must not block the queue
+            if can_never_apply(e):
+                queue.fail(delivery.webhook_id, _describe(e))
+                done.failed += 1
+            else:
+                done.waiting += queue.wait([delivery], _describe(e))
+                if _is_busy(e):
+                    done.busy = _describe(e)
+            continue
+        queue.applied(delivery.webhook_id)
+        done.applied += 1
+    return done
+
+
+def apply_queued(ws: Workspace) -> str:
+    """Apply every due delivery, for a process that already holds the lock and owns the
+    warehouse (the daily run's ingest stage); "" when there was nothing to do."""
+    queue = WebhookQueue.existing(ws.state)
+    if queue is None:
+        return ""
+    done = Drained()
+    while due := queue.due():
+        turn = apply_due(ws, queue, due)
+        done.applied, done.failed = done.applied + turn.applied, done.failed + turn.failed
+        done.waiting += turn.waiting
+        if turn.applied + turn.failed == 0:
+            break  # everything left had to wait: next time
+    return "" if not (done.applied or done.failed or done.waiting) else f"webhooks: {done}"
+
+
+def _time_of(delivery: Delivery) -> dt.datetime:
+    """When Shopify triggered the delivery (UTC, naive), else when it was received."""
+    if delivery.triggered_at:
+        try:
+            stamp = dt.datetime.fromisoformat(delivery.triggered_at.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return delivery.received_at
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+        return stamp
+    return delivery.received_at
+
+
+class WebhookReceiver:
+    """Webhooks for the workspace in ``folder``, verified with the app secret ``secret``;
+    ``engine``: its state store when the caller has it open already (the web app)."""
+
+    def __init__(self, folder: Path, secret: str, *, engine: sa.Engine | None = None) -> None:
         self.folder = Path(folder)
         self.secret = secret
-        self.engine = state.connect_state(Workspace.open(self.folder).settings.state.url)
-        tables.ensure_tables(self.engine)
+        self._own_engine = engine is None
+        if engine is None:
+            engine = state.connect_state(Workspace.open(self.folder).settings.state.url)
+        self.engine = engine
+        self.queue = WebhookQueue(engine)
+        self._busy: str | None = None
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._own_engine:
+            self.engine.dispose()
 
     def receive(self, headers: Mapping[str, str], raw: bytes) -> tuple[int, str]:
         """(HTTP status, short text) for one delivery; never touches the warehouse."""
@@ -84,63 +416,67 @@ class WebhookReceiver:
         if not topic or not webhook_id:
             return 400, "X-Shopify-Topic and X-Shopify-Webhook-Id are required"
         row = {
-            "webhook_id": webhook_id,
-            "topic": topic,
-            "shop": header.get("x-shopify-shop-domain", ""),
-            "event_id": header.get("x-shopify-event-id"),
-            "triggered_at": header.get("x-shopify-triggered-at"),
+            "webhook_id": webhook_id[:100],
+            "topic": topic[:100],
+            "shop": header.get("x-shopify-shop-domain", "")[:255],
+            "event_id": (header.get("x-shopify-event-id") or "")[:100] or None,
+            "triggered_at": (header.get("x-shopify-triggered-at") or "")[:40] or None,
             "received_at": state.utcnow(),
             "status": "pending",
+            "attempts": 0,
             "body": raw,
         }
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(sa.insert(tables.webhooks).values(**row))
-        except sa.exc.IntegrityError:
-            return 200, "duplicate"
-        return 200, "queued"
+        return (200, "queued") if self.queue.add(row) else (200, "duplicate")
 
     def pending(self) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    sa.select(sa.func.count()).where(tables.webhooks.c.status == "pending")
-                ).scalar()
-                or 0
-            )
+        return self.queue.counts()["pending"]
 
     def drain(self) -> int:
-        """Apply every queued webhook, oldest first; returns how many were applied."""
-        table = tables.webhooks
-        with self.engine.connect() as conn:
-            queued = conn.execute(
-                sa.select(table.c.webhook_id, table.c.topic, table.c.body)
-                .where(table.c.status == "pending")
-                .order_by(table.c.received_at)
-            ).all()
-        if not queued:
-            return 0
-        with Workspace.open(self.folder) as ws, ws.lock("serve-webhooks"):
-            for webhook_id, topic, body in queued:
-                status, error = "applied", None
-                try:
-                    apply(ws, topic, json.loads(body), webhook_id)
-                except Exception as e:  # one bad delivery must not block the queue
-                    status, error = "failed", f"{type(e).__name__}: {e}"
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        sa.update(table)
-                        .where(table.c.webhook_id == webhook_id)
-                        .values(status=status, error=error, body=None)
-                    )
-        return len(queued)
+        """Apply the due deliveries if the warehouse is free; returns how many were applied.
+
+        Beside a running web app (which owns the warehouse) the warehouse is busy: the
+        deliveries are left pending for it, with one log line (not one per try).
+        """
+        done = self.drain_once()
+        return done.applied
+
+    def drain_once(self) -> Drained:
+        due = self.queue.due()
+        if not due:
+            return Drained()
+        try:
+            with Workspace.open(self.folder) as ws, ws.lock("serve-webhooks"):
+                done = apply_due(ws, self.queue, due)
+        except LockHeldError as e:
+            done = Drained(waiting=self.queue.wait(due, _describe(e)), busy=_describe(e))
+        self._note(done)
+        return done
+
+    def _note(self, done: Drained) -> None:
+        """One log line when the warehouse turns busy, one when it is free again."""
+        if done.busy and self._busy is None:
+            log.warning("warehouse busy, %d webhook(s) left pending for its owner (the web app "
+                        "or the next run): %s", done.waiting, done.busy)
+        elif not done.busy and self._busy is not None:
+            log.warning("warehouse free again: %s", done)
+        if done.failed:
+            log.warning("%d webhook(s) failed for good; see `segmentry shopify webhooks`",
+                        done.failed)
+        self._busy = done.busy
 
 
-def apply(ws: Workspace, topic: str, payload: dict[str, Any], webhook_id: str = "") -> None:
-    """Apply one webhook's payload to the workspace's ledger."""
+def apply(ws: Workspace, topic: str, payload: dict[str, Any], webhook_id: str = "",
+          *, at: dt.datetime | None = None) -> None:
+    """Apply one webhook's payload to the workspace's ledger (``at``: when Shopify triggered
+    it; a deletion is remembered at that time)."""
+    if not isinstance(payload, dict):
+        raise TypeError(f"the payload is a {type(payload).__name__}, not an object")
     handler = TOPICS.get(topic)
     if handler is not None:
         handler(ws, payload, webhook_id)
+    if topic == "customers/delete":  # NOTE: a late older customers/update must not undo it
+        remember_deletion(ws.warehouse, ws.settings.shop.id, str(payload["id"]),
+                          at or state.utcnow())
 
 
 def _write(ws: Workspace, batch: LedgerBatch) -> None:
