@@ -42,6 +42,7 @@ __all__ = [
     "Job",
     "JobBusy",
     "JobRunner",
+    "Periodic",
     "Scheduler",
     "Warmup",
     "Work",
@@ -82,6 +83,9 @@ class Job:
     error_template: str | None = None
     error_hint: str | None = None
     error_params: str | None = None
+    # A short housekeeping job (applying Shopify webhooks): other jobs queue behind it rather
+    # than being refused, no warm-up follows it, and once it succeeded it is forgotten.
+    quiet: bool = False
 
     @property
     def finished(self) -> bool:
@@ -141,13 +145,17 @@ class JobRunner:
 
     # ------------------------------------------------------------ jobs
 
-    def submit(self, kind: str, work: Work, *, subject: str = "", trigger: str = "manual") -> Job:
-        """Queue a job; raises :class:`JobBusy` while another is queued or running."""
+    def submit(self, kind: str, work: Work, *, subject: str = "", trigger: str = "manual",
+               quiet: bool = False) -> Job:
+        """Queue a job; raises :class:`JobBusy` while another is queued or running (a quiet
+        job is queued only when no job at all is, and does not make others wait to be
+        submitted: they queue behind it)."""
         with self._guard:
-            busy = self.current()
+            busy = self.current() if not quiet else self._any_unfinished()
             if busy is not None:
                 raise JobBusy(replace(busy))
-            job = Job(id=next(self._ids), kind=kind, subject=subject, trigger=trigger)
+            job = Job(id=next(self._ids), kind=kind, subject=subject, trigger=trigger,
+                      quiet=quiet)
             self._jobs[job.id] = job
             for old in sorted(self._jobs)[:-RECENT_JOBS]:
                 del self._jobs[old]
@@ -160,15 +168,24 @@ class JobRunner:
         return None if job is None else replace(job)
 
     def current(self) -> Job | None:
-        """The job queued or running, if any."""
+        """The job queued or running, if any (quiet ones aside)."""
         for job in list(self._jobs.values()):
-            if not job.finished:
+            if not job.finished and not job.quiet:
                 return replace(job)
         return None
 
+    def idle(self) -> bool:
+        """Whether no job at all is queued or running."""
+        return self._any_unfinished() is None
+
+    def _any_unfinished(self) -> Job | None:
+        return next((replace(j) for j in list(self._jobs.values()) if not j.finished), None)
+
     def recent(self) -> list[Job]:
-        """The jobs this server ran (the last 20), newest first."""
-        return [replace(j) for j in sorted(self._jobs.values(), key=lambda j: -j.id)]
+        """The jobs this server ran (the last 20), newest first (a quiet job only when it
+        failed)."""
+        return [replace(j) for j in sorted(self._jobs.values(), key=lambda j: -j.id)
+                if not (j.quiet and j.status == "succeeded")]
 
     # ------------------------------------------------------------ the worker
 
@@ -179,7 +196,10 @@ class JobRunner:
             while (item := self._queue.get()) is not None:
                 job, work = item
                 self._run(worker, job, work)
-                self._warm(worker)
+                if job.quiet and job.status == "succeeded":
+                    self._jobs.pop(job.id, None)
+                else:
+                    self._warm(worker)
         finally:
             worker.close()
 
@@ -315,3 +335,42 @@ class Scheduler:
         except JobBusy:
             log.warning("scheduled run of %s skipped: another job is running", due)
             self.skipped.append(due)
+
+
+class Periodic:
+    """Submits a quiet job to a :class:`JobRunner` every ``every`` seconds while ``due()``
+    says there is work, and only when no other job is queued or running (it tries again at
+    the next tick): the web app applies the Shopify webhook queue this way without ever
+    colliding with the daily run."""
+
+    def __init__(self, runner: JobRunner, kind: str, work: Work, due: Callable[[], bool],
+                 *, every: float = 2.0) -> None:
+        self.runner, self.kind, self.work, self.due, self.every = runner, kind, work, due, every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=f"segmentry-{self.kind}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.tick()
+
+    def tick(self) -> Job | None:
+        """Submit the job now if there is work and the runner is idle; the job, else None."""
+        try:
+            if not self.runner.idle() or not self.due():
+                return None
+            return self.runner.submit(self.kind, self.work, trigger="schedule", quiet=True)
+        except JobBusy:  # another job got in first: next tick
+            return None
+        except Exception as e:  # e.g. the state store is unreachable: next tick
+            log.warning("checking for %s work failed: %s", self.kind, e)
+            return None

@@ -164,13 +164,16 @@ class Pipeline:
 
     def _ingest(self) -> str:
         from segmentry.connectors import read_source
+        from segmentry.connectors.shopify.webhooks import apply_queued
         from segmentry.ledger.store import write_batch
 
+        # Shopify webhooks queued and due first: a run never misses a received delivery.
+        webhooks = apply_queued(self.ws)
         sources = self.ws.settings.sources
         for source in sources:
             batch = read_source(source, self.ws)
             write_batch(self.ws.warehouse, batch, tz=self.ws.settings.shop.timezone)
-        return f"{len(sources)} source(s)"
+        return f"{len(sources)} source(s)" + (f"; {webhooks}" if webhooks else "")
 
     def _facts(self) -> str:
         from segmentry.facts import build_facts

@@ -1,10 +1,12 @@
 """Shopify commands: ``connect shopify``, ``segments sync``, ``sync log``, ``serve-webhooks``,
-and the ``--with-fake-shopify`` part of ``segmentry demo``. Thin: the work is in
+``shopify webhooks`` (the received webhooks: pending, retrying, failed; ``retry``), and the
+``--with-fake-shopify`` part of ``segmentry demo``. Thin: the work is in
 :mod:`segmentry.connectors.shopify`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +23,9 @@ connect_app = typer.Typer(help="Connect the workspace to a store.", no_args_is_h
 sync_app = typer.Typer(
     help="Shopify tag sync: audit log and unfinished jobs.", no_args_is_help=True
 )
+shopify_app = typer.Typer(help="The connected Shopify store.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Shopify webhooks received: what waits, what failed.")
+shopify_app.add_typer(webhooks_app, name="webhooks")
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +33,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(connect_app, name="connect")
     app.add_typer(sync_app, name="sync")
     app.command("serve-webhooks")(serve_webhooks)
+    app.add_typer(shopify_app, name="shopify")
 
 
 @connect_app.command("shopify")
@@ -183,12 +189,76 @@ def sync_resume(workspace: WorkspaceOption = None) -> None:
     console.print(f"Finished {len(jobs)} job(s).")
 
 
+@webhooks_app.callback(invoke_without_command=True)
+def webhooks_status(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many failed deliveries to list.")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Counts of pending / retrying / failed webhooks, and the failed ones."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from segmentry.connectors.shopify.webhooks import WebhookQueue
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        queue = WebhookQueue(ws.state)
+        counts, failed = queue.counts(), queue.listed("failed", limit)
+        waiting = [r for r in queue.listed("pending", limit) if r["attempts"]]
+    console.print(
+        f"Pending {counts['pending']:,} (retrying {counts['retrying']:,}, due now "
+        f"{counts['due']:,}), failed {counts['failed']:,}, applied {counts['applied']:,}.",
+        highlight=False,
+    )
+    if waiting:
+        print_rows(waiting, ["webhook_id", "topic", "received_at", "attempts",
+                             "next_attempt_at", "last_error"], fmt, title="Retrying")
+    if failed:
+        print_rows(failed, ["webhook_id", "topic", "received_at", "error"], fmt, title="Failed")
+        console.print("Queue them again: `segmentry shopify webhooks retry --all` (or an ID).")
+
+
+@webhooks_app.command("retry")
+def webhooks_retry(
+    webhook_id: Annotated[
+        list[str] | None, typer.Argument(help="Webhook ID(s) of failed deliveries.")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every failed delivery.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Queue failed webhooks again; the warehouse's owner applies them (the web app, a
+    running serve-webhooks, or the next `segmentry run`)."""
+    from segmentry.connectors.shopify.webhooks import WebhookQueue
+    from segmentry.errors import SegmentryError
+
+    with fail_on_errors():
+        if not webhook_id and not every:
+            raise SegmentryError("Name the webhooks to retry, or pass --all.",
+                                 code="nothing_to_retry",
+                                 hint="`segmentry shopify webhooks` lists the failed ones.")
+        with open_workspace(workspace) as ws:
+            count = WebhookQueue(ws.state).retry(None if every else webhook_id)
+    console.print(f"Queued {count:,} webhook(s) again.")
+
+
 def serve_webhooks(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    max_body_mb: Annotated[
+        float, typer.Option(help="Largest body accepted (MB); larger ones get 413 unread.")
+    ] = 5.0,
+    read_timeout: Annotated[
+        float, typer.Option(help="Seconds a client may take to send a delivery (then 408).")
+    ] = 10.0,
+    max_concurrent: Annotated[
+        int, typer.Option(help="Deliveries handled at once; more get 503 with Retry-After.")
+    ] = 16,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Receive Shopify webhooks at http://HOST:PORT/webhooks/shopify (put HTTPS in front)."""
+    """Receive Shopify webhooks at http://HOST:PORT/webhooks/shopify (put HTTPS in front).
+
+    Beside a running `segmentry serve` (which owns the warehouse) this only receives: the web
+    app applies what it queues. The web app also receives at its own /webhooks/shopify."""
     from segmentry.connectors.shopify.scopes import load_secret
     from segmentry.connectors.shopify.sync import settings_of
     from segmentry.connectors.shopify.webhook_server import WebhookServer
@@ -204,7 +274,11 @@ def serve_webhooks(
                 code="no_webhook_secret",
                 hint=f"Set {settings.webhook_secret_env} or reconnect with --webhook-secret.",
             )
-        with WebhookServer(folder, secret, host=host, port=port) as server:
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+        with WebhookServer(folder, secret, host=host, port=port,
+                           max_body=int(max_body_mb * 1024 * 1024), read_timeout=read_timeout,
+                           max_concurrent=max_concurrent) as server:
             console.print(f"Listening on {server.url} (Ctrl-C to stop).")
             try:
                 while True:

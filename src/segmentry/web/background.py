@@ -4,6 +4,11 @@
 :class:`~segmentry.jobs.JobRunner` (and, for ``segmentry serve``, a
 :class:`~segmentry.jobs.Scheduler`); :func:`start` and :func:`stop` run in the app's lifespan.
 
+The Shopify webhook queue is applied here too: the server owns the warehouse, so it applies the
+deliveries that it (``POST /webhooks/shopify``) or ``segmentry serve-webhooks`` queued, as a
+quiet background job every :data:`WEBHOOKS_EVERY` seconds when some are due and no other job
+is queued or running (see :class:`~segmentry.jobs.Periodic`).
+
 The warm-up runs when the runner starts and after every job: it builds the current day's
 live-count snapshot on the requests' connection (holding the request lock, as a request would)
 and the journeys of every segment on the worker's own connection, so the first live count
@@ -12,12 +17,15 @@ and the first journeys panel of the day are served warm.
 
 from __future__ import annotations
 
-from segmentry.jobs import JobRunner, Scheduler, Warmup, daily_run
+from segmentry.connectors.shopify.webhooks import apply_webhooks, has_due_webhooks
+from segmentry.jobs import JobRunner, Periodic, Scheduler, Warmup, daily_run
 from segmentry.web import data
 from segmentry.web.deps import WebState
 from segmentry.workspace import Workspace
 
-__all__ = ["attach", "start", "stop"]
+__all__ = ["WEBHOOKS_EVERY", "attach", "start", "stop"]
+
+WEBHOOKS_EVERY = 2.0  # seconds between two looks at the webhook queue
 
 
 def warm_up(web: WebState) -> Warmup:
@@ -34,6 +42,8 @@ def warm_up(web: WebState) -> Warmup:
 def attach(web: WebState, *, schedule: bool, warm: bool) -> None:
     web.runner = JobRunner(web.workspace, warmups=[warm_up(web)] if warm else [])
     web.scheduler = Scheduler(web.runner, daily_run) if schedule else None
+    web.webhooks = Periodic(web.runner, "webhooks", apply_webhooks,
+                            lambda: has_due_webhooks(web.workspace.state), every=WEBHOOKS_EVERY)
 
 
 def start(web: WebState, *, warm: bool) -> None:
@@ -41,9 +51,13 @@ def start(web: WebState, *, warm: bool) -> None:
     web.runner.start(warm=warm)
     if web.scheduler is not None:
         web.scheduler.start()
+    if web.webhooks is not None:
+        web.webhooks.start()
 
 
 def stop(web: WebState) -> None:
+    if web.webhooks is not None:
+        web.webhooks.stop()
     if web.scheduler is not None:
         web.scheduler.stop()
     if web.runner is not None:

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 
 from segmentry.errors import SegmentryError
 from segmentry.evaluation import Snapshot
-from segmentry.jobs import JobRunner, Scheduler
+from segmentry.jobs import JobRunner, Periodic, Scheduler
 from segmentry.web import accounts
 from segmentry.web.format import Formatter
 from segmentry.web.messages import LANGUAGES, stored_error_body, translator
@@ -68,6 +68,8 @@ class WebState:
     # Background jobs ("Run now", tag syncs) and the daily schedule (see segmentry.jobs).
     runner: JobRunner | None = None
     scheduler: Scheduler | None = None
+    # Applies the Shopify webhook queue now and then (see segmentry.web.background).
+    webhooks: Periodic | None = None
 
 
 def web_state(request: Request) -> WebState:

@@ -420,6 +420,20 @@ JA: dict[str, str] = {
         "作り直します。",
     "Recomputing history": "履歴の再計算",
     "Computing the daily history": "日ごとの履歴を計算中",
+    # --- webhooks (webhooks)
+    "Shopify webhooks": "Shopify Webhook",
+    "Waiting to be applied": "反映待ち",
+    "Retrying (warehouse busy)": "再試行待ち（データベース使用中）",
+    "Failed": "失敗",
+    "Applied": "反映済み",
+    "Deliveries wait while the warehouse is busy and are tried again automatically; nothing is "
+    "lost.": "データベースが使用中の間は受信した通知を保管し、自動で再試行します（失われません）。",
+    "These deliveries could not be applied because their content is not usable:":
+        "次の通知は内容が不正なため反映できませんでした:",
+    "Topic": "トピック",
+    "Webhook ID": "Webhook ID",
+    "Received": "受信日時",
+    "Try the failed deliveries again": "失敗した通知を再試行",
 }
 
 # English text for the ids that are keys rather than English (metric keys, run statuses).
@@ -859,6 +873,11 @@ ERRORS: dict[str, str] = {
         "セグメント「{segment}」はShopifyのタグと同期していません。",
     "Choose a tag in the Shopify tag sync section of the segment's page.":
         "セグメントのページの「Shopifyタグ連携」でタグを選んでください。",
+    # --- webhooks (webhooks)
+    "Name the webhooks to retry, or pass --all.":
+        "再試行するWebhookのIDを指定するか、--all を付けてください。",
+    "`segmentry shopify webhooks` lists the failed ones.":
+        "失敗したものは `segmentry shopify webhooks` で一覧できます。",
 }
 
 # Hints that speak of the CLI, by their English template → what a web user can do instead

@@ -164,7 +164,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     receiver: WebhookReceiver
     max_body: int = MAX_BODY
-    timeout: float = READ_TIMEOUT  # seconds per read of the socket (StreamRequestHandler)
+    timeout = READ_TIMEOUT  # seconds per read of the socket (StreamRequestHandler)
     disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
 

@@ -60,7 +60,7 @@ from segmentry.engine import execute, transaction
 from segmentry.errors import DataImportError, EngineError, LockHeldError
 from segmentry.ledger.schema import TABLES
 from segmentry.ledger.store import LedgerBatch, queue_everyone, remember_deletion, write_batch
-from segmentry.workspace import Workspace
+from segmentry.workspace import Progress, Workspace
 
 __all__ = [
     "MAX_BODY",
@@ -74,7 +74,9 @@ __all__ = [
     "WebhookReceiver",
     "apply_due",
     "apply_queued",
+    "apply_webhooks",
     "body_length",
+    "has_due_webhooks",
     "retry_delay",
     "verify",
 ]
@@ -374,6 +376,26 @@ def apply_queued(ws: Workspace) -> str:
         if turn.applied + turn.failed == 0:
             break  # everything left had to wait: next time
     return "" if not (done.applied or done.failed or done.waiting) else f"webhooks: {done}"
+
+
+def apply_webhooks(ws: Workspace, progress: Progress | None = None) -> str:
+    """The due deliveries, applied under the workspace lock: the web app's background job
+    (:class:`segmentry.jobs.Periodic`). A lock held elsewhere (``serve-webhooks`` trying
+    while the web app owns the warehouse) leaves them for the next tick, uncounted."""
+    queue = WebhookQueue.existing(ws.state)
+    if queue is None:
+        return "no webhooks"
+    try:
+        with ws.lock("apply webhooks"):
+            return str(apply_due(ws, queue))
+    except LockHeldError as e:
+        return f"later: {e.message}"
+
+
+def has_due_webhooks(engine: sa.Engine) -> bool:
+    """Whether deliveries wait to be applied now (cheap: the web app asks every few seconds)."""
+    queue = WebhookQueue.existing(engine)
+    return queue is not None and queue.has_due()
 
 
 def _time_of(delivery: Delivery) -> dt.datetime:

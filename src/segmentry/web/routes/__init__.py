@@ -13,6 +13,7 @@ from segmentry.web.routes import (
     segments,
     settings,
     tag_sync,
+    webhooks,
 )
 
 __all__ = ["ROUTERS"]
@@ -26,4 +27,6 @@ ROUTERS: list[APIRouter] = [
     settings.router,
     jobs.router,
     tag_sync.router,
+    webhooks.receiver,
+    webhooks.router,
 ]

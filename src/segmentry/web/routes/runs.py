@@ -14,6 +14,7 @@ from segmentry.jobs import JobBusy, daily_run
 from segmentry.web import data
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user
 from segmentry.web.routes.jobs import job_out, runner_of, schedule_of
+from segmentry.web.routes.webhooks import webhook_status
 from segmentry.web.schemas import ErrorBody, JobOut, RunOut
 
 __all__ = ["router"]
@@ -33,7 +34,8 @@ def runs_page(request: Request, ws: WorkspaceDep, page: Page, limit: Limit = 50)
     runner = runner_of(request)
     job = runner.current() or next(iter(runner.recent()), None)
     return page("runs.html", runs=data.recent_runs(ws, limit, page.lang),
-                job=job_out(job, page.lang) if job else None, schedule=schedule_of(request, ws))
+                job=job_out(job, page.lang) if job else None, schedule=schedule_of(request, ws),
+                webhooks=webhook_status(ws))
 
 
 @router.post("/api/runs", response_model=JobOut, status_code=202,
