@@ -179,13 +179,9 @@ def _add_missing_columns(con: BaseBackend, name: str, schema: Any) -> None:
     for column, dtype in schema.items():
         if column not in present:
             added = sge.ColumnDef(this=sg.to_identifier(column, quoted=True),
-                                  kind=sge.DataType.build(_SQL_TYPES[dtype.name]))
+                                  kind=con.compiler.type_mapper.from_ibis(dtype))
             alter = sge.Alter(this=sg.table(name, quoted=True), kind="TABLE", actions=[added])
             execute(con, alter)
-
-
-# SQL types of the columns :func:`_add_missing_columns` may add, by Ibis type name.
-_SQL_TYPES = {"Timestamp": "TIMESTAMP", "String": "TEXT", "Date": "DATE", "Boolean": "BOOLEAN"}
 
 
 def remember_deletion(con: BaseBackend, shop_id: str, customer_id: str, at: dt.datetime) -> None:
@@ -211,7 +207,9 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
             skipped: dict[str, str] = {}  # table → the keys of its rows ignored as older
             for name, data in batch.tables():
                 table = add_local_dates(name, conform(name, data), tz)
-                if _is_empty(con, name) and not (derive_tags and name == "customers"):
+                first = not (derive_tags and name == "customers") and not (
+                    name == "order_lines" and "orders" in skipped)  # lines of ignored orders
+                if first and _is_empty(con, name):
                     if name == "orders":
                         queue_everyone(con)
                     con.insert(name, table)  # first load: nothing to replace, no staging copy
