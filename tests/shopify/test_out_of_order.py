@@ -76,14 +76,16 @@ T = dt.datetime(2026, 11, 1, 9, 0)
 
 def _orders(*rows: tuple[str, dt.datetime | None, str]) -> pa.Table:
     """(order id, updated_at, tag) rows of order 'o1' etc. of customer 'c1'."""
-    return pa.table({
-        "shop_id": ["s"] * len(rows),
-        "order_id": [r[0] for r in rows],
-        "customer_id": ["c1"] * len(rows),
-        "processed_at": pa.array([T] * len(rows), pa.timestamp("us")),
-        "updated_at": pa.array([r[1] for r in rows], pa.timestamp("us")),
-        "tags": [[r[2]] for r in rows],
-    })
+    return pa.table(
+        {
+            "shop_id": ["s"] * len(rows),
+            "order_id": [r[0] for r in rows],
+            "customer_id": ["c1"] * len(rows),
+            "processed_at": pa.array([T] * len(rows), pa.timestamp("us")),
+            "updated_at": pa.array([r[1] for r in rows], pa.timestamp("us")),
+            "tags": [[r[2]] for r in rows],
+        }
+    )
 
 
 def _tags(con: object, order_id: str) -> list[str]:
@@ -107,12 +109,15 @@ def test_the_newest_update_wins(
     import ibis
 
     con = ibis.duckdb.connect()
-    write_batch(con, LedgerBatch(orders=_orders(("o1", stored, "stored"), ("o2", T, "x"))),
-                tz="Asia/Tokyo")
-    lines = pa.table({"shop_id": ["s"], "order_id": ["o1"], "line_id": ["l-new"],
-                      "quantity": [1]})
-    write_batch(con, LedgerBatch(orders=_orders(("o1", incoming, "incoming")),
-                                 order_lines=lines), tz="Asia/Tokyo")
+    write_batch(
+        con, LedgerBatch(orders=_orders(("o1", stored, "stored"), ("o2", T, "x"))), tz="Asia/Tokyo"
+    )
+    lines = pa.table({"shop_id": ["s"], "order_id": ["o1"], "line_id": ["l-new"], "quantity": [1]})
+    write_batch(
+        con,
+        LedgerBatch(orders=_orders(("o1", incoming, "incoming")), order_lines=lines),
+        tz="Asia/Tokyo",
+    )
     assert _tags(con, "o1") == [kept]
     line_ids = con.table("order_lines").to_pyarrow().column("line_id").to_pylist()
     assert line_ids == (["l-new"] if kept == "incoming" else [])  # lines go with their order
@@ -125,17 +130,23 @@ def test_an_old_ledger_gets_orders_updated_at_on_open(tmp_path: Path) -> None:
     ws.close()
     raw = duckdb.connect(path)
     raw.execute("ALTER TABLE orders DROP COLUMN updated_at")
-    raw.execute("INSERT INTO orders (shop_id, order_id, customer_id, tags) "
-                "VALUES ('shop', 'old', 'c1', ['kept'])")
+    raw.execute(
+        "INSERT INTO orders (shop_id, order_id, customer_id, tags) "
+        "VALUES ('shop', 'old', 'c1', ['kept'])"
+    )
     raw.close()
     ws = Workspace.open(tmp_path / "ws")
     try:
-        write_batch(ws.warehouse, LedgerBatch(orders=_orders(("o1", T, "new"))),
-                    tz="Asia/Tokyo")
+        write_batch(ws.warehouse, LedgerBatch(orders=_orders(("o1", T, "new"))), tz="Asia/Tokyo")
         orders = ws.warehouse.table("orders").to_pyarrow()
     finally:
         ws.close()
     assert orders.column_names[-1] == "updated_at"
-    got = sorted(zip(orders.column("order_id").to_pylist(),
-                     orders.column("updated_at").to_pylist(), strict=True))
+    got = sorted(
+        zip(
+            orders.column("order_id").to_pylist(),
+            orders.column("updated_at").to_pylist(),
+            strict=True,
+        )
+    )
     assert got == [("o1", T), ("old", None)]

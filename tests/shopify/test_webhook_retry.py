@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +22,10 @@ from segmentry.state import utcnow
 from segmentry.testing.shopify import FakeShopify
 from segmentry.workspace import Workspace
 
-_HOLD = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); " \
-        "sys.stdin.read()"
+_HOLD = (
+    "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+    "sys.stdin.read()"
+)
 
 
 @pytest.fixture
@@ -37,8 +40,12 @@ def held(synced: Workspace) -> Iterator[subprocess.Popen[str]]:
     """Another process with the warehouse open for writing (as `segmentry serve` has)."""
     path = Path(synced.folder) / "warehouse.duckdb"
     synced.close()
-    process = subprocess.Popen([sys.executable, "-c", _HOLD, str(path)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None and process.stdout.readline().strip() == "ready"
     yield process
     if process.poll() is None:
@@ -52,23 +59,38 @@ def _rows(ws: Workspace) -> dict[str, dict]:
 
 
 def _redact(fake: FakeShopify, customer: str) -> dict:
-    return {"shop_id": 1, "shop_domain": fake.shop,
-            "customer": {"id": int(customer.rsplit("/", 1)[-1])}, "orders_to_redact": []}
+    return {
+        "shop_id": 1,
+        "shop_domain": fake.shop,
+        "customer": {"id": int(customer.rsplit("/", 1)[-1])},
+        "orders_to_redact": [],
+    }
 
 
 @pytest.mark.slow
 def test_a_busy_warehouse_keeps_the_deliveries_and_applies_them_once_free(
-    synced: Workspace, fake: FakeShopify, server: WebhookServer, held: subprocess.Popen[str],
+    synced: Workspace,
+    fake: FakeShopify,
+    server: WebhookServer,
+    held: subprocess.Popen[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     customer = sorted(fake.data.objects["customers"])[0]
     order_id = sorted(fake.data.objects["orders"])[0]
     fake.data.objects["orders"][order_id]["cancelledAt"] = fake.data.now()
     fake.data.objects["orders"][order_id]["updatedAt"] = fake.data.now()
-    assert fake.send_webhook(server.url, "customers/redact", _redact(fake, customer),
-                             webhook_id="r-1").status_code == 200
-    assert fake.send_webhook(server.url, "orders/cancelled", fake.rest_order(order_id),
-                             webhook_id="o-1").status_code == 200
+    assert (
+        fake.send_webhook(
+            server.url, "customers/redact", _redact(fake, customer), webhook_id="r-1"
+        ).status_code
+        == 200
+    )
+    assert (
+        fake.send_webhook(
+            server.url, "orders/cancelled", fake.rest_order(order_id), webhook_id="o-1"
+        ).status_code
+        == 200
+    )
 
     before = utcnow()
     assert server.drain() == 0  # the warehouse is open for writing in the other process
@@ -86,8 +108,9 @@ def test_a_busy_warehouse_keeps_the_deliveries_and_applies_them_once_free(
     assert sum("warehouse busy" in r.getMessage() for r in caplog.records) == 1
 
     held.communicate("", timeout=30)  # the other process ends
-    time.sleep(max((max(r["next_attempt_at"] for r in rows.values())
-                    - utcnow()).total_seconds(), 0) + 0.1)
+    time.sleep(
+        max((max(r["next_attempt_at"] for r in rows.values()) - utcnow()).total_seconds(), 0) + 0.1
+    )
     assert server.drain() == 2
     rows = _rows(synced)
     assert {r["status"] for r in rows.values()} == {"applied"}
@@ -105,14 +128,18 @@ def test_an_unusable_payload_fails_for_good_is_listed_and_can_be_retried(
     synced: Workspace, fake: FakeShopify, server: WebhookServer
 ) -> None:
     fake.send_webhook(server.url, "orders/updated", {}, body=b"{not json", webhook_id="bad-1")
-    fake.send_webhook(server.url, "customers/update", {"email": "no-id@example.com"},
-                      webhook_id="bad-2")
+    fake.send_webhook(
+        server.url, "customers/update", {"email": "no-id@example.com"}, webhook_id="bad-2"
+    )
     order_id = sorted(fake.data.objects["orders"])[1]
     fake.send_webhook(server.url, "orders/updated", fake.rest_order(order_id), webhook_id="ok")
     assert server.drain() == 1  # the good one is not held up by the bad ones
     rows = _rows(synced)
     assert (rows["ok"]["status"], rows["bad-1"]["status"], rows["bad-2"]["status"]) == (
-        "applied", "failed", "failed")
+        "applied",
+        "failed",
+        "failed",
+    )
     assert rows["bad-1"]["error"].startswith("JSONDecodeError")
     assert rows["bad-2"]["error"].startswith("KeyError")
 
@@ -123,12 +150,61 @@ def test_an_unusable_payload_fails_for_good_is_listed_and_can_be_retried(
     assert "bad-1" in listed.output and "orders/updated" in listed.output
     assert "JSONDecodeError" in listed.output
 
-    retried = runner.invoke(app, ["-w", str(synced.folder), "shopify", "webhooks", "retry",
-                                  "bad-2"])
+    retried = runner.invoke(
+        app, ["-w", str(synced.folder), "shopify", "webhooks", "retry", "bad-2"]
+    )
     assert retried.exit_code == 0, retried.output
     assert "Queued 1 webhook(s) again" in retried.output
     rows = _rows(synced)
     assert (rows["bad-2"]["status"], rows["bad-1"]["status"]) == ("pending", "failed")
-    everything = runner.invoke(app, ["-w", str(synced.folder), "shopify", "webhooks", "retry",
-                                     "--all"])
+    everything = runner.invoke(
+        app, ["-w", str(synced.folder), "shopify", "webhooks", "retry", "--all"]
+    )
     assert "Queued 1 webhook(s) again" in everything.output
+
+
+def test_the_daily_run_applies_queued_webhooks_first(
+    synced: Workspace, fake: FakeShopify, server: WebhookServer
+) -> None:
+    order_id = sorted(fake.data.objects["orders"])[4]
+    order = fake.rest_order(order_id)
+    order.update(id=880001, admin_graphql_api_id="gid://shopify/Order/880001", name="#8801")
+    fake.send_webhook(server.url, "orders/create", order, webhook_id="only-queued")
+    ws = Workspace.open(synced.folder)
+    try:
+        report = ws.run()
+        orders = ws.warehouse.table("orders")
+        found = orders.filter(orders.order_id == "880001").count().to_pyarrow().as_py()
+    finally:
+        ws.close()
+    ingest = next(s for s in report.stages if s.stage == "ingest")
+    assert "webhooks: 1 applied, 0 waiting, 0 failed" in ingest.detail
+    assert found == 1
+    assert _rows(synced)["only-queued"]["status"] == "applied"
+
+
+def test_the_web_apps_webhook_job_never_collides_with_another_job(synced: Workspace) -> None:
+    from segmentry.jobs import JobRunner, Periodic
+
+    runner = JobRunner(synced)
+    runner.start(warm=False)
+    release, ran = threading.Event(), []
+    try:
+        runner.submit("run", lambda ws, progress: str(release.wait(30)))
+        periodic = Periodic(
+            runner, "webhooks", lambda ws, p: ran.append(1) or "done", lambda: True, every=3600
+        )
+        assert periodic.tick() is None  # a run is under way: try later
+        release.set()
+        deadline = time.monotonic() + 10
+        while not runner.idle() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        job = periodic.tick()
+        assert job is not None and job.quiet
+        runner.submit("run", lambda ws, progress: "second")  # queued behind, not refused
+        while not runner.idle() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ran == [1]
+        assert [j.kind for j in runner.recent()] == ["run", "run"]  # the quiet job is not listed
+    finally:
+        runner.stop()

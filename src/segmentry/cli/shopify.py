@@ -211,8 +211,12 @@ def webhooks_status(
         highlight=False,
     )
     if waiting:
-        print_rows(waiting, ["webhook_id", "topic", "received_at", "attempts",
-                             "next_attempt_at", "last_error"], fmt, title="Retrying")
+        print_rows(
+            waiting,
+            ["webhook_id", "topic", "received_at", "attempts", "next_attempt_at", "last_error"],
+            fmt,
+            title="Retrying",
+        )
     if failed:
         print_rows(failed, ["webhook_id", "topic", "received_at", "error"], fmt, title="Failed")
         console.print("Queue them again: `segmentry shopify webhooks retry --all` (or an ID).")
@@ -233,9 +237,11 @@ def webhooks_retry(
 
     with fail_on_errors():
         if not webhook_id and not every:
-            raise SegmentryError("Name the webhooks to retry, or pass --all.",
-                                 code="nothing_to_retry",
-                                 hint="`segmentry shopify webhooks` lists the failed ones.")
+            raise SegmentryError(
+                "Name the webhooks to retry, or pass --all.",
+                code="nothing_to_retry",
+                hint="`segmentry shopify webhooks` lists the failed ones.",
+            )
         with open_workspace(workspace) as ws:
             count = WebhookQueue(ws.state).retry(None if every else webhook_id)
     console.print(f"Queued {count:,} webhook(s) again.")
@@ -276,9 +282,15 @@ def serve_webhooks(
             )
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-        with WebhookServer(folder, secret, host=host, port=port,
-                           max_body=int(max_body_mb * 1024 * 1024), read_timeout=read_timeout,
-                           max_concurrent=max_concurrent) as server:
+        with WebhookServer(
+            folder,
+            secret,
+            host=host,
+            port=port,
+            max_body=int(max_body_mb * 1024 * 1024),
+            read_timeout=read_timeout,
+            max_concurrent=max_concurrent,
+        ) as server:
             console.print(f"Listening on {server.url} (Ctrl-C to stop).")
             try:
                 while True:

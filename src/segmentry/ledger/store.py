@@ -178,8 +178,10 @@ def _add_missing_columns(con: BaseBackend, name: str, schema: Any) -> None:
     present = set(con.get_schema(name).names)
     for column, dtype in schema.items():
         if column not in present:
-            added = sge.ColumnDef(this=sg.to_identifier(column, quoted=True),
-                                  kind=con.compiler.type_mapper.from_ibis(dtype))
+            added = sge.ColumnDef(
+                this=sg.to_identifier(column, quoted=True),
+                kind=con.compiler.type_mapper.from_ibis(dtype),
+            )
             alter = sge.Alter(this=sg.table(name, quoted=True), kind="TABLE", actions=[added])
             execute(con, alter)
 
@@ -188,11 +190,16 @@ def remember_deletion(con: BaseBackend, shop_id: str, customer_id: str, at: dt.d
     """Remember that the source deleted a customer at ``at`` (UTC): rows for them not newer
     than that are ignored from now on (see the module docstring)."""
     ensure_ledger(con)
-    con.insert(DELETED_CUSTOMERS, pa.table({
-        "shop_id": pa.array([shop_id], pa.string()),
-        "customer_id": pa.array([customer_id], pa.string()),
-        "deleted_at": pa.array([at], pa.timestamp("us")),
-    }))
+    con.insert(
+        DELETED_CUSTOMERS,
+        pa.table(
+            {
+                "shop_id": pa.array([shop_id], pa.string()),
+                "customer_id": pa.array([customer_id], pa.string()),
+                "deleted_at": pa.array([at], pa.timestamp("us")),
+            }
+        ),
+    )
 
 
 def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, int]:
@@ -208,7 +215,8 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
             for name, data in batch.tables():
                 table = add_local_dates(name, conform(name, data), tz)
                 first = not (derive_tags and name == "customers") and not (
-                    name == "order_lines" and "orders" in skipped)  # lines of ignored orders
+                    name == "order_lines" and "orders" in skipped
+                )  # lines of ignored orders
                 if first and _is_empty(con, name):
                     if name == "orders":
                         queue_everyone(con)
@@ -221,8 +229,9 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
                         if older is not None:
                             stats[f"{name}_ignored"], skipped[name] = older
                     if name == "order_lines" and "orders" in skipped:
-                        execute(con, delete_listed(stage, skipped["orders"],
-                                                   ("shop_id", "order_id")))
+                        execute(
+                            con, delete_listed(stage, skipped["orders"], ("shop_id", "order_id"))
+                        )
                     if name == "orders":
                         _queue_customers_of(con, stage)
                     stats[f"{name}_updated"], written[name] = _replace(con, name, stage), stage

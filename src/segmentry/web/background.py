@@ -42,8 +42,13 @@ def warm_up(web: WebState) -> Warmup:
 def attach(web: WebState, *, schedule: bool, warm: bool) -> None:
     web.runner = JobRunner(web.workspace, warmups=[warm_up(web)] if warm else [])
     web.scheduler = Scheduler(web.runner, daily_run) if schedule else None
-    web.webhooks = Periodic(web.runner, "webhooks", apply_webhooks,
-                            lambda: has_due_webhooks(web.workspace.state), every=WEBHOOKS_EVERY)
+    web.webhooks = Periodic(
+        web.runner,
+        "webhooks",
+        apply_webhooks,
+        lambda: has_due_webhooks(web.workspace.state),
+        every=WEBHOOKS_EVERY,
+    )
 
 
 def start(web: WebState, *, warm: bool) -> None:

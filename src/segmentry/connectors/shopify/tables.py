@@ -134,10 +134,10 @@ def ensure_tables(engine: sa.Engine) -> None:
 
 # NOTE: literal statements, one per column added after the first layout of shopify_webhooks.
 _WEBHOOK_COLUMNS_DDL = {
-    "attempts": sa.text("ALTER TABLE shopify_webhooks ADD COLUMN attempts INTEGER NOT NULL "
-                        "DEFAULT 0"),
-    "next_attempt_at": sa.text("ALTER TABLE shopify_webhooks ADD COLUMN next_attempt_at "
-                               "TIMESTAMP"),
+    "attempts": sa.text(
+        "ALTER TABLE shopify_webhooks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"
+    ),
+    "next_attempt_at": sa.text("ALTER TABLE shopify_webhooks ADD COLUMN next_attempt_at TIMESTAMP"),
     "last_error": sa.text("ALTER TABLE shopify_webhooks ADD COLUMN last_error TEXT"),
     "applied_at": sa.text("ALTER TABLE shopify_webhooks ADD COLUMN applied_at TIMESTAMP"),
 }

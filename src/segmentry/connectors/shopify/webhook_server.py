@@ -63,9 +63,15 @@ class WebhookServer:
         self.receiver = WebhookReceiver(folder, secret)
         self.interval, self.busy_pause = interval, busy_pause
         self.errors: list[str] = []
-        handler = type("Handler", (_Handler,), {
-            "receiver": self.receiver, "max_body": max_body, "timeout": read_timeout,
-        })
+        handler = type(
+            "Handler",
+            (_Handler,),
+            {
+                "receiver": self.receiver,
+                "max_body": max_body,
+                "timeout": read_timeout,
+            },
+        )
         self._http = _Server((host, port), handler, max_concurrent)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -123,8 +129,9 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 max_concurrent: int) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_concurrent: int
+    ) -> None:
         super().__init__(address, handler)
         self.slots = threading.BoundedSemaphore(max_concurrent)
 
@@ -180,8 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if self.headers.get("Transfer-Encoding"):
                 raise Refused(411, "Content-Length is required (no chunked bodies)")
-            raw = self._read(body_length(self.headers.get("Content-Length"), self.max_body),
-                             started)
+            raw = self._read(
+                body_length(self.headers.get("Content-Length"), self.max_body), started
+            )
         except Refused as e:
             self.close_connection = True
             self._answer(e.status, e.text)

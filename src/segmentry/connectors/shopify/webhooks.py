@@ -98,7 +98,12 @@ BATCH = 500  # deliveries applied per turn (the workspace lock is held that long
 # What a payload that can never be applied raises while it is read or mapped (bad JSON, a
 # missing id, a list where an object belongs, values Arrow cannot hold).
 _UNUSABLE: tuple[type[BaseException], ...] = (
-    ValueError, KeyError, TypeError, AttributeError, IndexError, pa.ArrowException,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    pa.ArrowException,
     DataImportError,
 )
 
@@ -234,16 +239,25 @@ class WebhookQueue:
         """Pending deliveries whose time has come, oldest first."""
         t = tables.webhooks
         query = (
-            sa.select(t.c.webhook_id, t.c.topic, t.c.body, t.c.received_at, t.c.triggered_at,
-                      t.c.attempts)
+            sa.select(
+                t.c.webhook_id, t.c.topic, t.c.body, t.c.received_at, t.c.triggered_at, t.c.attempts
+            )
             .where(self._due_filter(now or state.utcnow()))
             .order_by(t.c.received_at, t.c.webhook_id)
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [Delivery(r.webhook_id, r.topic, bytes(r.body or b""), r.received_at,
-                             r.triggered_at, int(r.attempts or 0))
-                    for r in conn.execute(query)]
+            return [
+                Delivery(
+                    r.webhook_id,
+                    r.topic,
+                    bytes(r.body or b""),
+                    r.received_at,
+                    r.triggered_at,
+                    int(r.attempts or 0),
+                )
+                for r in conn.execute(query)
+            ]
 
     def has_due(self, now: dt.datetime | None = None) -> bool:
         t = tables.webhooks
@@ -253,15 +267,17 @@ class WebhookQueue:
 
     def applied(self, webhook_id: str) -> None:
         """Mark a delivery applied and forget its body."""
-        self._set(webhook_id, status="applied", body=None, next_attempt_at=None,
-                  applied_at=state.utcnow())
+        self._set(
+            webhook_id, status="applied", body=None, next_attempt_at=None, applied_at=state.utcnow()
+        )
 
     def fail(self, webhook_id: str, error: str) -> None:
         """Mark a delivery failed for good (its body is kept, to retry after a fix)."""
         self._set(webhook_id, status="failed", error=error, next_attempt_at=None)
 
-    def wait(self, deliveries: Iterable[Delivery], error: str,
-             now: dt.datetime | None = None) -> int:
+    def wait(
+        self, deliveries: Iterable[Delivery], error: str, now: dt.datetime | None = None
+    ) -> int:
         """Count a try of each delivery that had to wait, and set its next try."""
         now, count = now or state.utcnow(), 0
         with self.engine.begin() as conn:
@@ -269,16 +285,22 @@ class WebhookQueue:
                 conn.execute(
                     sa.update(tables.webhooks)
                     .where(tables.webhooks.c.webhook_id == d.webhook_id)
-                    .values(attempts=d.attempts + 1, last_error=error,
-                            next_attempt_at=now + retry_delay(d.attempts + 1))
+                    .values(
+                        attempts=d.attempts + 1,
+                        last_error=error,
+                        next_attempt_at=now + retry_delay(d.attempts + 1),
+                    )
                 )
                 count += 1
         return count
 
     def _set(self, webhook_id: str, **values: Any) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sa.update(tables.webhooks)
-                         .where(tables.webhooks.c.webhook_id == webhook_id).values(**values))
+            conn.execute(
+                sa.update(tables.webhooks)
+                .where(tables.webhooks.c.webhook_id == webhook_id)
+                .values(**values)
+            )
 
     def counts(self, now: dt.datetime | None = None) -> dict[str, int]:
         """``pending`` (all not yet applied and not failed), ``retrying`` (pending after at
@@ -301,10 +323,22 @@ class WebhookQueue:
     def listed(self, status: str, limit: int = 100) -> list[dict[str, Any]]:
         """Deliveries with ``status`` (pending or failed), oldest first, without bodies."""
         t = tables.webhooks
-        columns = (t.c.webhook_id, t.c.topic, t.c.shop, t.c.received_at, t.c.attempts,
-                   t.c.next_attempt_at, t.c.last_error, t.c.error)
-        query = (sa.select(*columns).where(t.c.status == status)
-                 .order_by(t.c.received_at, t.c.webhook_id).limit(limit))
+        columns = (
+            t.c.webhook_id,
+            t.c.topic,
+            t.c.shop,
+            t.c.received_at,
+            t.c.attempts,
+            t.c.next_attempt_at,
+            t.c.last_error,
+            t.c.error,
+        )
+        query = (
+            sa.select(*columns)
+            .where(t.c.status == status)
+            .order_by(t.c.received_at, t.c.webhook_id)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -316,8 +350,9 @@ class WebhookQueue:
         if webhook_ids is not None:
             where = sa.and_(where, t.c.webhook_id.in_(list(webhook_ids)))
         with self.engine.begin() as conn:
-            result = conn.execute(sa.update(t).where(where).values(
-                status="pending", attempts=0, next_attempt_at=None))
+            result = conn.execute(
+                sa.update(t).where(where).values(status="pending", attempts=0, next_attempt_at=None)
+            )
         return int(result.rowcount or 0)
 
 
@@ -346,8 +381,13 @@ def apply_due(ws: Workspace, queue: WebhookQueue, due: list[Delivery] | None = N
         return done
     for delivery in due:
         try:
-            apply(ws, delivery.topic, json.loads(delivery.body), delivery.webhook_id,
-                  at=_time_of(delivery))
+            apply(
+                ws,
+                delivery.topic,
+                json.loads(delivery.body),
+                delivery.webhook_id,
+                at=_time_of(delivery),
+            )
         except Exception as e:  # one bad delivery must not block the queue
             if can_never_apply(e):
                 queue.fail(delivery.webhook_id, _describe(e))
@@ -477,18 +517,29 @@ class WebhookReceiver:
     def _note(self, done: Drained) -> None:
         """One log line when the warehouse turns busy, one when it is free again."""
         if done.busy and self._busy is None:
-            log.warning("warehouse busy, %d webhook(s) left pending for its owner (the web app "
-                        "or the next run): %s", done.waiting, done.busy)
+            log.warning(
+                "warehouse busy, %d webhook(s) left pending for its owner (the web app "
+                "or the next run): %s",
+                done.waiting,
+                done.busy,
+            )
         elif not done.busy and self._busy is not None:
             log.warning("warehouse free again: %s", done)
         if done.failed:
-            log.warning("%d webhook(s) failed for good; see `segmentry shopify webhooks`",
-                        done.failed)
+            log.warning(
+                "%d webhook(s) failed for good; see `segmentry shopify webhooks`", done.failed
+            )
         self._busy = done.busy
 
 
-def apply(ws: Workspace, topic: str, payload: dict[str, Any], webhook_id: str = "",
-          *, at: dt.datetime | None = None) -> None:
+def apply(
+    ws: Workspace,
+    topic: str,
+    payload: dict[str, Any],
+    webhook_id: str = "",
+    *,
+    at: dt.datetime | None = None,
+) -> None:
     """Apply one webhook's payload to the workspace's ledger (``at``: when Shopify triggered
     it; a deletion is remembered at that time)."""
     if not isinstance(payload, dict):
@@ -497,8 +548,9 @@ def apply(ws: Workspace, topic: str, payload: dict[str, Any], webhook_id: str = 
     if handler is not None:
         handler(ws, payload, webhook_id)
     if topic == "customers/delete":  # NOTE: a late older customers/update must not undo it
-        remember_deletion(ws.warehouse, ws.settings.shop.id, str(payload["id"]),
-                          at or state.utcnow())
+        remember_deletion(
+            ws.warehouse, ws.settings.shop.id, str(payload["id"]), at or state.utcnow()
+        )
 
 
 def _write(ws: Workspace, batch: LedgerBatch) -> None:

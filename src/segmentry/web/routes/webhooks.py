@@ -51,8 +51,12 @@ router = APIRouter(dependencies=[require_user], tags=["webhooks"])
 class WebhookLimits:
     """The endpoint's limits (``app.state.webhook_limits`` to change them)."""
 
-    def __init__(self, max_body: int = MAX_BODY, read_timeout: float = READ_TIMEOUT,
-                 max_concurrent: int = MAX_CONCURRENT) -> None:
+    def __init__(
+        self,
+        max_body: int = MAX_BODY,
+        read_timeout: float = READ_TIMEOUT,
+        max_concurrent: int = MAX_CONCURRENT,
+    ) -> None:
         self.max_body, self.read_timeout = max_body, read_timeout
         self.max_concurrent, self.receiving = max_concurrent, 0
 
@@ -80,8 +84,11 @@ async def receive_webhook(request: Request) -> Response:
         secret = _secret(web_state(request).workspace)
         if secret is None:
             return _text(503, "webhooks are not set up (no app secret)")
-        hook = WebhookReceiver(Path(web_state(request).workspace.folder), secret,
-                               engine=web_state(request).workspace.state)
+        hook = WebhookReceiver(
+            Path(web_state(request).workspace.folder),
+            secret,
+            engine=web_state(request).workspace.state,
+        )
         status, text = await run_in_threadpool(hook.receive, dict(request.headers), raw)
         return _text(status, text)
     except Refused as e:
@@ -116,8 +123,9 @@ def _secret(ws: Workspace) -> str | None:
     if ws.settings.shopify is None:
         return None
     try:
-        return load_secret(Path(ws.folder), "shopify_webhook_secret",
-                           ws.settings.shopify.webhook_secret_env)
+        return load_secret(
+            Path(ws.folder), "shopify_webhook_secret", ws.settings.shopify.webhook_secret_env
+        )
     except SegmentryError as e:
         log.warning("webhook secret unusable: %s", e.message)
         return None
@@ -174,21 +182,29 @@ def webhook_status(ws: Workspace, limit: int = 50) -> WebhooksOut:
     counts = queue.counts()
     waiting = [r for r in queue.listed("pending", limit) if r["attempts"]]
     return WebhooksOut(
-        pending=counts["pending"], retrying=counts["retrying"], failed=counts["failed"],
+        pending=counts["pending"],
+        retrying=counts["retrying"],
+        failed=counts["failed"],
         applied=counts["applied"],
         failed_webhooks=[FailedWebhook(**r) for r in queue.listed("failed", limit)],
         retrying_webhooks=[WaitingWebhook(**r) for r in waiting],
     )
 
 
-@router.get("/api/webhooks", response_model=WebhooksOut,
-            summary="Shopify webhooks: pending, retrying and failed deliveries")
+@router.get(
+    "/api/webhooks",
+    response_model=WebhooksOut,
+    summary="Shopify webhooks: pending, retrying and failed deliveries",
+)
 def webhooks_json(request: Request) -> WebhooksOut:
     return webhook_status(web_state(request).workspace)
 
 
-@router.post("/api/webhooks/retry", response_model=RetryOut,
-             summary="Queue failed Shopify webhooks again (all, or those listed)")
+@router.post(
+    "/api/webhooks/retry",
+    response_model=RetryOut,
+    summary="Queue failed Shopify webhooks again (all, or those listed)",
+)
 def retry_json(request: Request, body: RetryIn) -> RetryOut:
     queue = WebhookQueue(web_state(request).workspace.state)
     return RetryOut(requeued=queue.retry(body.webhook_ids))

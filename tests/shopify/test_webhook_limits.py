@@ -1,0 +1,158 @@
+"""The webhook endpoints' limits, with raw sockets (issue 9, item 3): a huge body is refused
+unread, a bad Content-Length is answered (not dropped), a slow client times out, too many at
+once are turned away quickly, and a client's mistake never prints a traceback. Both
+endpoints: ``segmentry serve-webhooks`` and the web app's ``POST /webhooks/shopify``."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+
+from segmentry.connectors.shopify.scopes import save_secret
+from segmentry.connectors.shopify.webhook_server import WebhookServer
+from segmentry.testing.shopify import FakeShopify
+from segmentry.web import create_app
+from segmentry.web.routes.webhooks import WebhookLimits
+from segmentry.workspace import Workspace
+
+TIMEOUT = 1.0  # the endpoints' read timeout in these tests
+CONCURRENT = 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def receiver(synced: Workspace, fake: FakeShopify) -> Iterator[tuple[str, int]]:
+    with WebhookServer(
+        Path(synced.folder),
+        fake.webhook_secret,
+        interval=3600,
+        read_timeout=TIMEOUT,
+        max_concurrent=CONCURRENT,
+    ) as s:
+        synced.close()
+        parts = urlsplit(s.url)
+        yield str(parts.hostname), int(parts.port or 0)
+
+
+@pytest.fixture
+def web(synced: Workspace, fake: FakeShopify) -> Iterator[tuple[str, int]]:
+    save_secret(Path(synced.folder), "shopify_webhook_secret", fake.webhook_secret)
+    app = create_app(synced.folder, workspace=synced)
+    app.state.webhook_limits = WebhookLimits(read_timeout=TIMEOUT, max_concurrent=CONCURRENT)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    yield "127.0.0.1", port
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(params=["serve-webhooks", "web app"])
+def endpoint(request: pytest.FixtureRequest) -> tuple[str, int]:
+    name = "receiver" if request.param == "serve-webhooks" else "web"
+    address: tuple[str, int] = request.getfixturevalue(name)
+    return address
+
+
+def _head(length: str | None, extra: str = "") -> bytes:
+    lines = [
+        "POST /webhooks/shopify HTTP/1.1",
+        "Host: localhost",
+        "X-Shopify-Topic: orders/updated",
+        "X-Shopify-Webhook-Id: w-limits",
+        "X-Shopify-Hmac-Sha256: bm90LXRoZS1zaWduYXR1cmU=",
+    ]
+    if length is not None:
+        lines.append(f"Content-Length: {length}")
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+
+
+def _exchange(address: tuple[str, int], data: bytes, wait: float = 5.0) -> tuple[str, float]:
+    """Send ``data``, read the response's first line; (status line, seconds it took)."""
+    started = time.monotonic()
+    with socket.create_connection(address, timeout=wait) as sock:
+        sock.sendall(data)
+        return _status_line(sock), time.monotonic() - started
+
+
+def _status_line(sock: socket.socket) -> str:
+    received = b""
+    while b"\r\n" not in received:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    return received.split(b"\r\n")[0].decode()
+
+
+def test_a_huge_body_is_refused_before_it_is_read(
+    endpoint: tuple[str, int], capfd: pytest.CaptureFixture[str]
+) -> None:
+    # 200 MB announced, nothing sent: an endpoint that reads first would wait for it.
+    status, took = _exchange(endpoint, _head(str(200 * 1024 * 1024)))
+    assert status.split(" ")[1] == "413" and took < 2
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(("length", "expected"), [("abc", "400"), ("-1", "400"), (None, "411")])
+def test_a_bad_or_missing_content_length_is_answered(
+    endpoint: tuple[str, int],
+    length: str | None,
+    expected: str,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    status, took = _exchange(endpoint, _head(length))
+    assert status.split(" ")[1] == expected and took < 2
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_client_that_stops_sending_times_out(
+    endpoint: tuple[str, int], capfd: pytest.CaptureFixture[str]
+) -> None:
+    status, took = _exchange(endpoint, _head("100") + b'{"id": 1')  # 8 of 100 bytes
+    assert status.split(" ")[1] == "408"
+    assert TIMEOUT * 0.9 <= took < TIMEOUT + 3
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_more_deliveries_than_allowed_at_once_are_turned_away_quickly(
+    endpoint: tuple[str, int],
+) -> None:
+    slow = [socket.create_connection(endpoint, timeout=5) for _ in range(CONCURRENT)]
+    try:
+        for sock in slow:  # each holds a slot: its body never comes
+            sock.sendall(_head("100"))
+        time.sleep(0.3)
+        started = time.monotonic()
+        with socket.create_connection(endpoint, timeout=5) as extra:
+            extra.sendall(_head("2") + b"{}")
+            data = b""
+            while chunk := extra.recv(4096):
+                data += chunk
+                if b"\r\n\r\n" in data:
+                    break
+        took = time.monotonic() - started
+        assert data.split(b"\r\n")[0].split(b" ")[1] == b"503" and took < TIMEOUT * 0.9
+        assert b"retry-after: 5" in data.lower()
+    finally:
+        for sock in slow:
+            sock.close()
