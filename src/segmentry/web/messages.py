@@ -873,11 +873,6 @@ ERRORS: dict[str, str] = {
         "セグメント「{segment}」はShopifyのタグと同期していません。",
     "Choose a tag in the Shopify tag sync section of the segment's page.":
         "セグメントのページの「Shopifyタグ連携」でタグを選んでください。",
-    # --- webhooks (webhooks)
-    "Name the webhooks to retry, or pass --all.":
-        "再試行するWebhookのIDを指定するか、--all を付けてください。",
-    "`segmentry shopify webhooks` lists the failed ones.":
-        "失敗したものは `segmentry shopify webhooks` で一覧できます。",
 }
 
 # Hints that speak of the CLI, by their English template → what a web user can do instead
