@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from ibis.backends import BaseBackend
 
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.ledger.store import LedgerBatch, write_batch
@@ -88,8 +89,8 @@ def _orders(*rows: tuple[str, dt.datetime | None, str]) -> pa.Table:
     )
 
 
-def _tags(con: object, order_id: str) -> list[str]:
-    t = con.table("orders")  # type: ignore[attr-defined]
+def _tags(con: BaseBackend, order_id: str) -> list[str]:
+    t = con.table("orders")
     return list(t.filter(t.order_id == order_id).to_pyarrow().column("tags").to_pylist()[0])
 
 
@@ -104,11 +105,9 @@ def _tags(con: object, order_id: str) -> list[str]:
     ],
 )
 def test_the_newest_update_wins(
-    stored: dt.datetime | None, incoming: dt.datetime | None, kept: str
+    warehouse: BaseBackend, stored: dt.datetime | None, incoming: dt.datetime | None, kept: str
 ) -> None:
-    import ibis
-
-    con = ibis.duckdb.connect()
+    con = warehouse  # both engines
     write_batch(
         con, LedgerBatch(orders=_orders(("o1", stored, "stored"), ("o2", T, "x"))), tz="Asia/Tokyo"
     )
@@ -150,3 +149,29 @@ def test_an_old_ledger_gets_orders_updated_at_on_open(tmp_path: Path) -> None:
         )
     )
     assert got == [("o1", T), ("old", None)]
+
+
+def test_a_deleted_customer_stays_deleted_unless_updated_after(warehouse: BaseBackend) -> None:
+    from segmentry.ledger.store import remember_deletion
+
+    def customers(*rows: tuple[str, dt.datetime | None]) -> pa.Table:
+        return pa.table(
+            {
+                "shop_id": ["s"] * len(rows),
+                "customer_id": [r[0] for r in rows],
+                "updated_at": pa.array([r[1] for r in rows], pa.timestamp("us")),
+            }
+        )
+
+    remember_deletion(warehouse, "s", "gone", T)
+    remember_deletion(warehouse, "s", "back", T)
+    remember_deletion(warehouse, "s", "undated", T)
+    batch = customers(
+        ("gone", T),
+        ("back", T + dt.timedelta(seconds=1)),
+        ("undated", None),
+        ("other", T - dt.timedelta(days=1)),
+    )
+    write_batch(warehouse, LedgerBatch(customers=batch), tz="Asia/Tokyo")
+    ids = warehouse.table("customers").to_pyarrow().column("customer_id").to_pylist()
+    assert sorted(ids) == ["back", "other"]

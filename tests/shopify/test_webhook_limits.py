@@ -19,6 +19,7 @@ from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web import create_app
+from segmentry.web.deps import LANG_COOKIE
 from segmentry.web.routes.webhooks import WebhookLimits
 from segmentry.workspace import Workspace
 
@@ -156,3 +157,34 @@ def test_more_deliveries_than_allowed_at_once_are_turned_away_quickly(
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_the_web_app_shows_failed_deliveries_in_both_languages(
+    synced: Workspace, fake: FakeShopify, web: tuple[str, int]
+) -> None:
+    import httpx
+
+    from segmentry.web.accounts import add_user, create_token
+
+    add_user(synced.state, "m@example.com", "correct horse", synced.settings.shop.id)
+    headers = {"Authorization": f"Bearer {create_token(synced.state, 'm@example.com', 't')}"}
+    base = f"http://{web[0]}:{web[1]}"
+    sent = fake.send_webhook(
+        f"{base}/webhooks/shopify", "orders/create", {}, body=b"[1, 2]", webhook_id="not-an-object"
+    )
+    assert (sent.status_code, sent.text) == (200, "queued")
+    deadline, status = time.monotonic() + 30, {}
+    while time.monotonic() < deadline and not status.get("failed"):
+        status = httpx.get(f"{base}/api/webhooks", headers=headers).json()
+        time.sleep(0.2)
+    assert (status["failed"], status["pending"]) == (1, 0)
+    failed = status["failed_webhooks"][0]
+    assert (failed["webhook_id"], failed["topic"]) == ("not-an-object", "orders/create")
+    assert failed["error"].startswith("TypeError")
+    pages = {
+        lang: httpx.get(f"{base}/runs", headers={**headers, "Cookie": f"{LANG_COOKIE}={lang}"}).text
+        for lang in ("ja", "en")
+    }
+    assert "Shopify Webhook" in pages["ja"] and "失敗した通知を再試行" in pages["ja"]
+    assert "Try the failed deliveries again" in pages["en"]
+    assert all("not-an-object" in page for page in pages.values())

@@ -208,3 +208,31 @@ def test_the_web_apps_webhook_job_never_collides_with_another_job(synced: Worksp
         assert [j.kind for j in runner.recent()] == ["run", "run"]  # the quiet job is not listed
     finally:
         runner.stop()
+
+
+def test_a_state_store_from_before_retries_gets_the_retry_columns(tmp_path: Path) -> None:
+    """shopify_webhooks as the first layout made it: the columns are added, a pending row
+    queued then is due now with no attempts."""
+    from segmentry.connectors.shopify.webhooks import WebhookQueue
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE TABLE shopify_webhooks (webhook_id VARCHAR(100) PRIMARY KEY, topic "
+                "VARCHAR(100) NOT NULL, shop VARCHAR(255) NOT NULL, event_id VARCHAR(100), "
+                "triggered_at VARCHAR(40), received_at DATETIME NOT NULL, status VARCHAR(20) "
+                "NOT NULL, body BLOB, error TEXT)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO shopify_webhooks VALUES ('old', 'orders/create', 's', NULL, NULL, "
+                "'2026-11-30 10:00:00', 'pending', x'7b7d', NULL)"
+            )
+        )
+    queue = WebhookQueue(engine)
+    due = queue.due()
+    assert [(d.webhook_id, d.attempts, d.body) for d in due] == [("old", 0, b"{}")]
+    assert queue.counts()["pending"] == 1 and queue.counts()["retrying"] == 0
+    engine.dispose()
