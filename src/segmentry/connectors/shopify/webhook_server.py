@@ -218,6 +218,8 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _answer(self, status: int, text: str) -> None:
+        # NOTE: one delivery per connection: an idle kept-alive one would hold a slot.
+        self.close_connection = True
         body = text.encode()
         try:
             self.send_response(status)
