@@ -30,10 +30,8 @@ def test_orders_and_their_lines_stay_together(tmp_path: Path, block_rows: int) -
 
 def test_a_last_line_without_a_line_break_is_read(tmp_path: Path) -> None:
     path = tmp_path / "products.jsonl"
-    path.write_text(
-        '{"id":"gid://shopify/Product/1","title":"Serum","productType":"serum",'
-        '"vendor":"V","tags":["a"],"createdAt":"2026-01-01T00:00:00Z"}'
-    )
+    path.write_text('{"id":"gid://shopify/Product/1","title":"Serum","productType":"serum",'
+                    '"vendor":"V","tags":["a"],"createdAt":"2026-01-01T00:00:00Z"}')
     ((batch, _),) = read_jsonl(path, "products", "s")
     assert batch.products is not None
     assert batch.products.to_pylist()[0]["product_id"] == "1"

@@ -35,21 +35,11 @@ def test_a_japanese_segment_from_the_cli_to_shopify_tags(
 ) -> None:
     folder = str(synced.folder)
     # The same query as the fixture's 'repeat' segment, computed separately: the count to expect.
-    repeaters = {
-        gid("Customer", c) for c in synced.members("repeat").column("customer_id").to_pylist()
-    }
+    repeaters = {gid("Customer", c)
+                 for c in synced.members("repeat").column("customer_id").to_pylist()}
     synced.close()
-    code, output = _run(
-        "segments",
-        "add",
-        SERUM,
-        "-q",
-        "number_of_orders >= 2",
-        "--description",
-        "2回以上購入",
-        "-w",
-        folder,
-    )
+    code, output = _run("segments", "add", SERUM, "-q", "number_of_orders >= 2",
+                        "--description", "2回以上購入", "-w", folder)
     assert code == 0, output
     assert f"Added {SERUM} (key {SERUM_KEY})" in output
     assert f"{len(repeaters):,} customers" in output
@@ -68,14 +58,12 @@ def test_a_japanese_segment_from_the_cli_to_shopify_tags(
     assert code == 0, output
     assert fake.data.tagged("seg-serum") == repeaters
     with Workspace.open(folder) as ws, ws.state.connect() as conn:
-        bound = conn.execute(
-            sa.select(tables.tag_bindings.c.segment, tables.tag_bindings.c.tag)
-        ).all()
+        bound = conn.execute(sa.select(tables.tag_bindings.c.segment, tables.tag_bindings.c.tag)
+                             ).all()
     assert (SERUM_KEY, "seg-serum") in {tuple(b) for b in bound}
 
-    code, output = _run(
-        "segments", "edit", SERUM_KEY, "--description", "美容液を2回以上", "-w", folder
-    )
+    code, output = _run("segments", "edit", SERUM_KEY, "--description", "美容液を2回以上",
+                        "-w", folder)
     assert code == 0 and "is now version 1" in output
     code, output = _run("segments", "show", SERUM_KEY, "-w", folder)
     assert "— 美容液を2回以上" in output
@@ -84,41 +72,14 @@ def test_a_japanese_segment_from_the_cli_to_shopify_tags(
 def test_cli_name_errors_say_what_to_do(synced: Workspace) -> None:
     folder = str(synced.folder)
     synced.close()
-    code, output = _run(
-        "segments",
-        "add",
-        "repeat",
-        "-q",
-        "number_of_orders >= 1",
-        "--display-name",
-        "別の名前",
-        "-w",
-        folder,
-    )
+    code, output = _run("segments", "add", "repeat", "-q", "number_of_orders >= 1",
+                        "--display-name", "別の名前", "-w", folder)
     assert code == 1 and "duplicate_segment" in output and "Choose another key" in output
-    code, output = _run(
-        "segments",
-        "add",
-        "別の名前",
-        "--key",
-        "bad/key",
-        "-q",
-        "number_of_orders >= 1",
-        "-w",
-        folder,
-    )
+    code, output = _run("segments", "add", "別の名前", "--key", "bad/key",
+                        "-q", "number_of_orders >= 1", "-w", folder)
     assert code == 1 and "bad_key" in output
-    code, output = _run(
-        "segments",
-        "add",
-        "x",
-        "--display-name",
-        "repeat",
-        "-q",
-        "number_of_orders >= 1",
-        "-w",
-        folder,
-    )
+    code, output = _run("segments", "add", "x", "--display-name", "repeat",
+                        "-q", "number_of_orders >= 1", "-w", folder)
     assert code == 1 and "duplicate_display_name" in output
     code, output = _run("segments", "edit", "repeat", "-w", folder)
     assert code == 2 and "Nothing to change" in output
