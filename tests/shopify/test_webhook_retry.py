@@ -213,7 +213,7 @@ def test_the_web_apps_webhook_job_never_collides_with_another_job(synced: Worksp
 def test_a_state_store_from_before_retries_gets_the_retry_columns(tmp_path: Path) -> None:
     """shopify_webhooks as the first layout made it: the columns are added, a pending row
     queued then is due now with no attempts."""
-    from segmentry.connectors.shopify.webhooks import WebhookQueue
+    from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}")
     with engine.begin() as conn:

@@ -199,7 +199,7 @@ def webhooks_status(
     """Counts of pending / retrying / failed webhooks, and the failed ones."""
     if ctx.invoked_subcommand is not None:
         return
-    from segmentry.connectors.shopify.webhooks import WebhookQueue
+    from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         queue = WebhookQueue(ws.state)
@@ -232,7 +232,7 @@ def webhooks_retry(
 ) -> None:
     """Queue failed webhooks again; the warehouse's owner applies them (the web app, a
     running serve-webhooks, or the next `segmentry run`)."""
-    from segmentry.connectors.shopify.webhooks import WebhookQueue
+    from segmentry.connectors.shopify.webhook_queue import WebhookQueue
     from segmentry.errors import SegmentryError
 
     with fail_on_errors():

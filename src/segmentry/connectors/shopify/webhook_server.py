@@ -22,11 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from segmentry.connectors.shopify.webhook_queue import Drained
 from segmentry.connectors.shopify.webhooks import (
     MAX_BODY,
     MAX_CONCURRENT,
     READ_TIMEOUT,
-    Drained,
     Refused,
     WebhookReceiver,
     body_length,

@@ -26,12 +26,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from segmentry.connectors.shopify.scopes import load_secret
+from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 from segmentry.connectors.shopify.webhooks import (
     MAX_BODY,
     MAX_CONCURRENT,
     READ_TIMEOUT,
     Refused,
-    WebhookQueue,
     WebhookReceiver,
     body_length,
 )
