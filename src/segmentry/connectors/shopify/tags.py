@@ -358,7 +358,8 @@ def settle_in_flight(
     in_flight = _rows(ws, job["id"], "sending")
     for chunk in _chunks(in_flight, BATCH_SIZE):
         current = _read_tags(client, [row.customer_id for row in chunk])
-        applied, unsent = [], []
+        applied: list[Any] = []
+        unsent: list[Any] = []
         for row in chunk:
             tags = current.get(row.customer_id)
             wanted = set(row.tags.split(","))
