@@ -571,6 +571,5 @@ def test_the_whole_system_under_load_and_kills_loses_nothing(tmp_path: Path) -> 
     assert ledger_customers == fake_customers
     assert _doubled_tag_writes(fake) == []
     with Workspace.open(folder) as ws:
-        members = {
-            gid("Customer", c) for c in ws.members("repeat").column("customer_id").to_pylist()
-        }
+        members = ws.members("repeat").column("customer_id").to_pylist()
+    assert fake.data.tagged("seg-repeat") == {gid("Customer", c) for c in members}
