@@ -47,6 +47,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from segmentry.config import ScheduleSettings, save_schedule
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.activate import sync_segment
@@ -131,6 +132,7 @@ class Tally:
         self.accepted: set[str] = set()
         self.bad_inputs = 0
         self.webhooks_sent = 0
+        self.scheduled: set[tuple[str, str]] = set()  # scheduled runs seen in /api/jobs
         self.signed_out = 0  # a page answered with a redirect to the login page
 
     def answer(self, what: str, response: httpx.Response) -> None:
@@ -168,6 +170,9 @@ def _prepare(folder: Path, fake: FakeShopify) -> str:
         ws.add_segment("repeat", "number_of_orders >= 2")
         sync_segment(ws, "repeat", "seg-repeat")
         add_user(ws.state, EMAIL, PASSWORD, "shop")
+        # the server's schedule fires during the chaos (at the next minute but one, shop time)
+        due = dt.datetime.now(ws.timezone) + dt.timedelta(minutes=1)
+        save_schedule(folder, ScheduleSettings(enabled=True, time=f"{due:%H:%M}"))
         return create_token(ws.state, EMAIL, "chaos")
     finally:
         ws.close()
@@ -240,7 +245,14 @@ def _api(stop: threading.Event, tally: Tally, base: str, token: str) -> None:
                     ]
                 )
                 call = lambda p=path: client.get(p)  # type: ignore[misc]  # noqa: E731
-            _request(tally, "api", call)
+            answer = _request(tally, "api", call)
+            if answer is not None and answer.url.path == "/api/jobs" and answer.status_code == 200:
+                with tally.lock:
+                    tally.scheduled |= {
+                        (j["created_at"], j["status"])
+                        for j in answer.json()["jobs"]
+                        if j["trigger"] == "schedule"
+                    }
 
 
 class Store:
@@ -545,6 +557,7 @@ def test_the_whole_system_under_load_and_kills_loses_nothing(tmp_path: Path) -> 
         "refused_while_down": tally.refused,
         "bad_inputs": tally.bad_inputs,
         "signed_out": tally.signed_out,
+        "scheduled_runs_seen": sorted(tally.scheduled),
         "statuses": dict(sorted(tally.statuses.items())),
         "tag_writes": len(fake.mutations),
     }
