@@ -49,6 +49,9 @@ class Workspace:
         self.settings = settings
         self._warehouse: BaseBackend | None = None
         self._state: Engine | None = None
+        # Seconds to wait for a DuckDB warehouse another process holds briefly (the server sets
+        # it; a command fails at once with who holds it).
+        self.warehouse_wait = 0.0
 
     # ------------------------------------------------------------ lifecycle
 
@@ -124,7 +127,9 @@ class Workspace:
         """The Ibis connection to the analytics warehouse (opened on first use)."""
         if self._warehouse is None:
             warehouse = self.settings.warehouse
-            self._warehouse = connect(warehouse.url, memory_limit=warehouse.memory_limit)
+            self._warehouse = connect(
+                warehouse.url, memory_limit=warehouse.memory_limit, wait=self.warehouse_wait
+            )
         return self._warehouse
 
     @property
@@ -154,9 +159,7 @@ class Workspace:
         """The day the segments are computed through (the last run's day), else today."""
         with self.state.connect() as conn:
             last = conn.execute(
-                sa.select(sa.func.max(state.runs.c.day)).where(
-                    state.runs.c.status == "succeeded"
-                )
+                sa.select(sa.func.max(state.runs.c.day)).where(state.runs.c.status == "succeeded")
             ).scalar()
         return last or self.today()
 
@@ -225,8 +228,11 @@ class Workspace:
         existing = {s.name for s in self.segments()}
         return [
             self.add_segment(
-                key=t.name, display_name=t.title_in(lang), query=t.query,
-                description=t.description_in(lang), progress=progress,
+                key=t.name,
+                display_name=t.title_in(lang),
+                query=t.query,
+                description=t.description_in(lang),
+                progress=progress,
             )
             for t in TEMPLATES.values()
             if t.name not in existing
@@ -247,7 +253,11 @@ class Workspace:
         :meth:`rename_segment`). ``None``: unchanged."""
         with self.lock(f"segments edit {name}"):
             result: Segment = self._book().edit(
-                name, query, progress, description=description, display_name=display_name,
+                name,
+                query,
+                progress,
+                description=description,
+                display_name=display_name,
                 key=key,
             )
         return result

@@ -95,6 +95,53 @@ def test_a_crash_mid_sync_resumes_without_repeating_writes(
     assert fake.data.tagged("seg-repeat") == members
 
 
+class _Killed(BaseException):
+    """Stands for a kill -9 between Shopify's answer and our record of it."""
+
+
+def test_a_kill_after_shopify_applied_a_batch_never_writes_it_twice(
+    synced: Workspace, fake: FakeShopify, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segmentry.connectors.shopify import tags
+
+    members = _members(synced)
+    assert synced.settings.shopify is not None
+    synced.settings.shopify.tag_batch_size = 10
+    record = tags._record
+    calls = {"n": 0}
+
+    def record_then_die(*args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second batch reached Shopify; the process dies before noting it
+            raise _Killed
+        record(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tags, "_record", record_then_die)
+    with pytest.raises(_Killed):
+        sync_segment(synced, "repeat", "seg-repeat")
+    monkeypatch.setattr(tags, "_record", record)
+    applied = [m[1] for m in fake.mutations if m[0] == "tagsAdd"]
+    assert len(applied) == 20  # two batches reached Shopify, only one was recorded
+    result = sync_segment(synced, "repeat")
+    assert result.resumed
+    adds = [m[1] for m in fake.mutations if m[0] == "tagsAdd"]
+    assert sorted(adds) == sorted(members)  # the unrecorded batch was not sent again
+    assert fake.data.tagged("seg-repeat") == members
+    with synced.state.connect() as conn:
+        statuses = conn.execute(
+            sa.select(tables.sync_items.c.status, sa.func.count()).group_by(
+                tables.sync_items.c.status
+            )
+        ).all()
+        confirmed = conn.execute(
+            sa.select(sa.func.count()).where(
+                tables.audit_log.c.detail == "confirmed after a restart"
+            )
+        ).scalar()
+    assert dict(statuses) == {"done": len(members)}
+    assert confirmed == 10
+
+
 @pytest.mark.parametrize("failure", ["500", "502", "429", "throttled", "drop", "timeout"])
 def test_transient_failures_are_retried(synced: Workspace, fake: FakeShopify, failure: str) -> None:
     fake.inject(failure, times=2)

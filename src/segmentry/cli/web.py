@@ -16,6 +16,7 @@ __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "add_demo_user", "register"]
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "segmentry-demo"
+WAREHOUSE_WAIT = 60.0  # seconds `serve` waits at start for a short holder of the warehouse
 
 users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for the JSON API.", no_args_is_help=True)
@@ -33,6 +34,7 @@ def serve(
     from segmentry.web import create_app
 
     with fail_on_errors(), open_workspace(workspace) as ws:
+        ws.warehouse_wait = WAREHOUSE_WAIT  # the webhook receiver may be applying its queue
         app = create_app(ws.folder, workspace=ws, schedule=True, warm=True)
         console.print(f"segmentry on [bold]http://{host}:{port}[/] over {ws.folder} "
                       "(API docs at /api/docs; Ctrl+C to stop)")

@@ -8,6 +8,7 @@ code runs on both; per-engine differences live here as data, never as ``if`` cha
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -38,12 +39,27 @@ _SETUP: dict[str, tuple[str, ...]] = {
 }
 
 
-def connect(url: str, *, memory_limit: str | None = None) -> BaseBackend:
-    """Open the warehouse named by ``url``.
+def connect(url: str, *, memory_limit: str | None = None, wait: float = 0.0) -> BaseBackend:
+    """Open the warehouse named by ``url``. A DuckDB file another process holds is tried again
+    (with back-off) for up to ``wait`` seconds before it is reported as locked: the web server
+    waits this way for a short holder, such as the webhook receiver applying its queue.
 
     >>> connect("duckdb://").name
     'duckdb'
     """
+    deadline = time.monotonic() + wait
+    pause = 0.05
+    while True:
+        try:
+            return _connect(url, memory_limit)
+        except WorkspaceError as e:
+            if e.code != "warehouse_locked" or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+
+
+def _connect(url: str, memory_limit: str | None) -> BaseBackend:
     try:
         con = ibis.connect(url)
         for statement in _SETUP.get(engine_name(con), ()):
@@ -61,8 +77,9 @@ def connect(url: str, *, memory_limit: str | None = None) -> BaseBackend:
                 hint="DuckDB allows one writer: stop the other segmentry process "
                 "(see `segmentry runs`) and try again.",
             ) from e
-        raise EngineError("Cannot open the warehouse {url}: {text}",
-                          params={"url": url, "text": text}) from e
+        raise EngineError(
+            "Cannot open the warehouse {url}: {text}", params={"url": url, "text": text}
+        ) from e
 
 
 def second_connection(con: BaseBackend, url: str) -> BaseBackend:
@@ -131,8 +148,10 @@ def transaction(con: BaseBackend) -> Iterator[None]:
     """Run the enclosed warehouse writes atomically (DDL included, on both engines)."""
     begin = _TRANSACTIONS.get(engine_name(con))
     if begin is None:
-        raise EngineError("Transactions are not supported on the {engine} engine.",
-                          params={"engine": engine_name(con)})
+        raise EngineError(
+            "Transactions are not supported on the {engine} engine.",
+            params={"engine": engine_name(con)},
+        )
     with begin(con):
         yield
 

@@ -10,9 +10,10 @@ A *binding* says segment S is pushed as tag T. Each sync:
 2. **job**: the plan is stored as a job with one row per customer write (``pending``);
 3. **apply**: ``tagsAdd`` / ``tagsRemove`` in aliased batches (one request, many mutations),
    paced by the client; each batch's rows are marked ``done`` and written to the audit log in
-   one state transaction as soon as Shopify confirms them. A crash loses at most the batch in
-   flight, which is sent again (adding a tag twice is a no-op in Shopify); nothing confirmed is
-   sent again;
+   one state transaction as soon as Shopify confirms them. Before a batch is sent its rows are
+   marked ``sending``; a crash leaves at most that batch unconfirmed, and the resumed job first
+   reads those customers' tags back from Shopify: a write Shopify already applied is recorded as
+   done without being sent again, the others go back to ``pending``. Nothing is written twice;
 4. **mirror**: the confirmed tag sets are written back to the ledger's ``customers``.
 
 Only tags in ``shopify_managed_tags`` are ever added or removed; binding a tag that customers
@@ -270,16 +271,9 @@ def run_job(
             .mappings()
             .one()
         )
-        pending = conn.execute(
-            sa.select(
-                tables.sync_items.c.customer_id,
-                tables.sync_items.c.action,
-                tables.sync_items.c.tags,
-            )
-            .where(tables.sync_items.c.job_id == job_id, tables.sync_items.c.status == "pending")
-            .order_by(tables.sync_items.c.action, tables.sync_items.c.customer_id)
-        ).all()
     counts = {"done": 0, "failed": 0}
+    settle_in_flight(ws, client, job, counts)
+    pending = _rows(ws, job_id, "pending")
     total = len(pending)
 
     def report() -> None:
@@ -293,6 +287,7 @@ def run_job(
     if client.maximum_available:  # never more than half the bucket in one request
         batch_size = max(1, min(batch_size, int(client.maximum_available // 20)))
     for chunk in _chunks(pending, batch_size):
+        _mark(ws, job_id, chunk, "sending")
         document, variables = _mutation(chunk)
         data = client.execute(document, variables, cost=10 * len(chunk))
         _record(ws, job, chunk, data, counts)
@@ -316,12 +311,82 @@ def _bulk(
     for action in ("add", "remove"):
         rows = [r for r in pending if r.action == action]
         if len(rows) > threshold:
+            _mark(ws, job["id"], rows, "sending")
             bulk_write(
                 client, rows, action, gid, lambda chunk, data: _record(ws, job, chunk, data, counts)
             )
         else:
             remaining.extend(rows)
     return remaining
+
+
+def _rows(ws: Workspace, job_id: int, status: str) -> list[Any]:
+    """The job's rows in ``status``, in the order they are sent."""
+    items = tables.sync_items
+    with ws.state.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(items.c.customer_id, items.c.action, items.c.tags)
+                .where(items.c.job_id == job_id, items.c.status == status)
+                .order_by(items.c.action, items.c.customer_id)
+            ).all()
+        )
+
+
+def _mark(ws: Workspace, job_id: int, rows: Sequence[Any], status: str) -> None:
+    """Set ``rows`` of the job to ``status`` in one state transaction."""
+    items = tables.sync_items
+    with ws.state.begin() as conn:
+        for row in rows:
+            conn.execute(
+                sa.update(items)
+                .where(
+                    items.c.job_id == job_id,
+                    items.c.customer_id == row.customer_id,
+                    items.c.action == row.action,
+                )
+                .values(status=status)
+            )
+
+
+def settle_in_flight(
+    ws: Workspace, client: ShopifyClient, job: Any, counts: dict[str, int]
+) -> None:
+    """Rows a crash left ``sending`` (sent, never confirmed): read the customers' tags back
+    from Shopify; a write already applied is recorded as done (its audit entry says so), any
+    other goes back to ``pending`` to be sent. So a kill mid-batch never writes a tag twice."""
+    in_flight = _rows(ws, job["id"], "sending")
+    for chunk in _chunks(in_flight, BATCH_SIZE):
+        current = _read_tags(client, [row.customer_id for row in chunk])
+        applied: list[Any] = []
+        unsent: list[Any] = []
+        for row in chunk:
+            tags = current.get(row.customer_id)
+            wanted = set(row.tags.split(","))
+            holds = tags is not None and (
+                wanted <= tags if row.action == "add" else not wanted & tags
+            )
+            (applied if holds else unsent).append(row)
+        _mark(ws, job["id"], unsent, "pending")
+        data = {
+            f"m{i}": {"node": {"tags": sorted(current[row.customer_id])}, "userErrors": []}
+            for i, row in enumerate(applied)
+        }
+        if applied:
+            _record(ws, job, applied, data, counts, detail="confirmed after a restart")
+
+
+def _read_tags(client: ShopifyClient, customer_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Each customer's current tags in Shopify (a customer Shopify no longer has is absent)."""
+    params = ", ".join(f"$id{i}: ID!" for i in range(len(customer_ids)))
+    fields = " ".join(f"c{i}: customer(id: $id{i}) {{ id tags }}" for i in range(len(customer_ids)))
+    variables = {f"id{i}": gid(c) for i, c in enumerate(customer_ids)}
+    data = client.execute(f"query tags({params}) {{ {fields} }}", variables, cost=len(customer_ids))
+    return {
+        c: set(node["tags"])
+        for i, c in enumerate(customer_ids)
+        if (node := data.get(f"c{i}")) is not None
+    }
 
 
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -342,7 +407,13 @@ def _mutation(chunk: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _record(
-    ws: Workspace, job: Any, chunk: Sequence[Any], data: dict[str, Any], counts: dict[str, int]
+    ws: Workspace,
+    job: Any,
+    chunk: Sequence[Any],
+    data: dict[str, Any],
+    counts: dict[str, int],
+    *,
+    detail: str = "",
 ) -> None:
     now = state.utcnow()
     items, audit = tables.sync_items, []
@@ -353,7 +424,7 @@ def _record(
             node = result.get("node") or {}
             status = "failed" if errors or not node else "done"
             counts[status] += 1
-            detail = "; ".join(e["message"] for e in errors)
+            problem = "; ".join(e["message"] for e in errors)
             conn.execute(
                 sa.update(items)
                 .where(
@@ -363,7 +434,7 @@ def _record(
                 )
                 .values(
                     status=status,
-                    error=detail or None,
+                    error=problem or None,
                     result_tags=",".join(node["tags"]) if "tags" in node else None,
                 )
             )
@@ -376,7 +447,7 @@ def _record(
                     "action": f"tags_{row.action}",
                     "tags": row.tags,
                     "result": "ok" if status == "done" else "failed",
-                    "detail": detail,
+                    "detail": problem or detail,
                 }
             )
         conn.execute(sa.insert(tables.audit_log), audit)
@@ -390,8 +461,11 @@ def _finish(ws: Workspace, job_id: int) -> None:
         ).scalar()
         error = None
         if failed:
-            error = ShopifyError("{failed} write(s) refused by Shopify", code="writes_refused",
-                                 params={"failed": int(failed)})
+            error = ShopifyError(
+                "{failed} write(s) refused by Shopify",
+                code="writes_refused",
+                params={"failed": int(failed)},
+            )
         conn.execute(
             sa.update(tables.sync_jobs)
             .where(tables.sync_jobs.c.id == job_id)
@@ -522,14 +596,18 @@ def sync_status(engine: sa.Engine, segment: str) -> SyncStatus | None:
         binding = binding_of(conn, segment)
         if binding is None:
             return None
-        retired = conn.execute(
-            sa.select(tables.managed_tags.c.tag)
-            .where(
-                tables.managed_tags.c.segment == segment,
-                tables.managed_tags.c.retired_at.is_not(None),
+        retired = (
+            conn.execute(
+                sa.select(tables.managed_tags.c.tag)
+                .where(
+                    tables.managed_tags.c.segment == segment,
+                    tables.managed_tags.c.retired_at.is_not(None),
+                )
+                .order_by(tables.managed_tags.c.tag)
             )
-            .order_by(tables.managed_tags.c.tag)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         job_row = (
             conn.execute(
                 sa.select(jobs).where(jobs.c.segment == segment).order_by(jobs.c.id.desc())
@@ -540,9 +618,12 @@ def sync_status(engine: sa.Engine, segment: str) -> SyncStatus | None:
         last_job = None
         if job_row is not None:
             last_job = JobStatus(
-                id=int(job_row["id"]), status=job_row["status"],
-                created_at=job_row["created_at"], finished_at=job_row["finished_at"],
-                adds=int(job_row["adds"] or 0), removes=int(job_row["removes"] or 0),
+                id=int(job_row["id"]),
+                status=job_row["status"],
+                created_at=job_row["created_at"],
+                finished_at=job_row["finished_at"],
+                adds=int(job_row["adds"] or 0),
+                removes=int(job_row["removes"] or 0),
                 **{name: job_row[name] for name in ("error", *ERROR_FIELDS)},
             )
             counts = conn.execute(
@@ -561,8 +642,7 @@ def sync_status(engine: sa.Engine, segment: str) -> SyncStatus | None:
             sa.select(sa.func.count()).select_from(audit).where(audit.c.segment == segment)
         ).scalar()
         recent = conn.execute(
-            sa.select(audit.c.at, audit.c.customer_id, audit.c.action, audit.c.tags,
-                      audit.c.result)
+            sa.select(audit.c.at, audit.c.customer_id, audit.c.action, audit.c.tags, audit.c.result)
             .where(audit.c.segment == segment)
             .order_by(audit.c.id.desc())
             .limit(RECENT_AUDIT)
