@@ -1,5 +1,6 @@
 """CSV exports (the CLI's and, through the same writer, the web's; see
-tests/web/test_csv_injection_web.py) neutralise spreadsheet formulas (OWASP "CSV injection"): a customer named
+tests/web/test_csv_injection_web.py) neutralise spreadsheet formulas (OWASP "CSV injection"): a
+customer named
 ``=HYPERLINK("http://x","y")`` comes out as ``'=HYPERLINK(...)`` from the CLI and the web, while
 numbers (negative ones too) stay numbers."""
 
@@ -29,12 +30,16 @@ def formula_store() -> dict[str, pa.Table]:
     store = generate_store(40, seed=5, end_date=DAY, shop_id="shop")
     customers = store["customers"]
     n = customers.num_rows
-    names = {"last_name": [FORMULA] * n, "first_name": ["@SUM(A1:A9)"] * n,
-             "tags": [["+cmd|' /C calc'!A0"]] * n}
+    names = {
+        "last_name": [FORMULA] * n,
+        "first_name": ["@SUM(A1:A9)"] * n,
+        "tags": [["+cmd|' /C calc'!A0"]] * n,
+    }
     for column, values in names.items():
         index = customers.column_names.index(column)
-        customers = customers.set_column(index, column, pa.array(values,
-                                                                 customers.schema.field(column).type))
+        customers = customers.set_column(
+            index, column, pa.array(values, customers.schema.field(column).type)
+        )
     store["customers"] = customers
     return store
 
@@ -67,17 +72,40 @@ def _check(member: dict[str, str]) -> None:
 
 
 def test_cli_export_neutralises_formulas(folder: Path) -> None:
-    result = CliRunner().invoke(cli, ["-w", str(folder), "segments", "members", "buyers",
-                                      "--as-of", DAY.isoformat(), "--format", "csv"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "-w",
+            str(folder),
+            "segments",
+            "members",
+            "buyers",
+            "--as-of",
+            DAY.isoformat(),
+            "--format",
+            "csv",
+        ],
+    )
     assert result.exit_code == 0, result.output
     _check(_first_member(result.stdout))
 
 
-@pytest.mark.parametrize(("value", "written"), [
-    (-1200, "-1200"), (Decimal("-3.50"), "-3.50"), (-0.5, "-0.5"), ("-1200", "-1200"),
-    ("+81 90-1234-5678", "+81 90-1234-5678"), ("-x", "'-x"), ("\tA1", "'\tA1"),
-    ("\r=1", "'\r=1"), ("a=b", "a=b"), ("=1+2", "'=1+2"), ("@x", "'@x"),
-])
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (-1200, "-1200"),
+        (Decimal("-3.50"), "-3.50"),
+        (-0.5, "-0.5"),
+        ("-1200", "-1200"),
+        ("+81 90-1234-5678", "+81 90-1234-5678"),
+        ("-x", "'-x"),
+        ("\tA1", "'\tA1"),
+        ("\r=1", "'\r=1"),
+        ("a=b", "a=b"),
+        ("=1+2", "'=1+2"),
+        ("@x", "'@x"),
+    ],
+)
 def test_only_text_that_could_run_is_prefixed(value: object, written: str) -> None:
     text = to_csv([{"v": value}], ["v"]).decode()
     assert next(csv.reader(io.StringIO(text.split("\r\n", 1)[1]))) == [written]

@@ -30,7 +30,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     customers = store["customers"]
     index = customers.column_names.index("last_name")
     store["customers"] = customers.set_column(
-        index, "last_name", pa.array([FORMULA] * customers.num_rows, pa.string()))
+        index, "last_name", pa.array([FORMULA] * customers.num_rows, pa.string())
+    )
     ws = Workspace.create(Path(tmp_path_factory.mktemp("csv-web")) / "ws", shop_id="shop")
     try:
         ws.import_tables(store)
@@ -44,15 +45,22 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
         ws.close()
 
 
-@pytest.mark.parametrize(("query", "column"), [
-    ("", "last_name"), ("&headers=labels&bom=true", "姓"),
-])
-def test_member_download_neutralises_formulas(shop: tuple[str, str], query: str,
-                                               column: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "column"),
+    [
+        ("", "last_name"),
+        ("&headers=labels&bom=true", "姓"),
+    ],
+)
+def test_member_download_neutralises_formulas(
+    shop: tuple[str, str], query: str, column: str
+) -> None:
     url, token = shop
-    response = httpx.get(f"{url}/segments/buyers/members.csv?day={DAY}{query}",
-                         headers={"Authorization": f"Bearer {token}", "Accept-Language": "ja"},
-                         timeout=60)
+    response = httpx.get(
+        f"{url}/segments/buyers/members.csv?day={DAY}{query}",
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "ja"},
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows and {row[column] for row in rows} == {"'" + FORMULA}

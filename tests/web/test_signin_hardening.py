@@ -48,8 +48,9 @@ def _free_port() -> int:
 
 def _serve(app: FastAPI) -> Iterator[str]:
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -83,14 +84,16 @@ def fresh_counters(site: Site) -> None:
     accounts.add_user(site.workspace.state, COLLEAGUE, PASSWORD, "signin")
 
 
-def _sign_in(url: str, email: str, password: str, lang: str = "en",
-             timeout: float = 30) -> httpx.Response:
+def _sign_in(
+    url: str, email: str, password: str, lang: str = "en", timeout: float = 30
+) -> httpx.Response:
     with httpx.Client(base_url=url, timeout=timeout, headers={"Accept-Language": lang}) as c:
         form = c.get("/login").text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
         assert csrf is not None
-        return c.post("/login", data={"email": email, "password": password,
-                                      "csrf_token": csrf.group(1)})
+        return c.post(
+            "/login", data={"email": email, "password": password, "csrf_token": csrf.group(1)}
+        )
 
 
 def _session(url: str, email: str = EMAIL, password: str = PASSWORD) -> str:
@@ -102,8 +105,9 @@ def _session(url: str, email: str = EMAIL, password: str = PASSWORD) -> str:
 def _signed_in(url: str, *, cookie: str | None = None, token: str | None = None) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     cookies = {"segmentry_session": cookie} if cookie else {}
-    return httpx.get(f"{url}/api/settings", headers=headers, cookies=cookies,
-                     timeout=30).status_code
+    return httpx.get(
+        f"{url}/api/settings", headers=headers, cookies=cookies, timeout=30
+    ).status_code
 
 
 # ------------------------------------------------------------------ guessing
@@ -142,12 +146,19 @@ def test_lockouts_double_up_to_fifteen_minutes(site: Site) -> None:
             with pytest.raises(accounts.AccountError):
                 accounts.log_in(engine, EMAIL, "wrong password", "signin")
         with engine.begin() as conn:  # let the lockout run out without waiting for it
-            row = conn.execute(sa.select(accounts.login_attempts)
-                               .where(accounts.login_attempts.c.key == key)).mappings().one()
+            row = (
+                conn.execute(
+                    sa.select(accounts.login_attempts).where(accounts.login_attempts.c.key == key)
+                )
+                .mappings()
+                .one()
+            )
             lasting.append(round((row["locked_until"] - utcnow()).total_seconds() / 60))
-            conn.execute(accounts.login_attempts.update()
-                         .where(accounts.login_attempts.c.key == key)
-                         .values(locked_until=utcnow() - dt.timedelta(seconds=1)))
+            conn.execute(
+                accounts.login_attempts.update()
+                .where(accounts.login_attempts.c.key == key)
+                .values(locked_until=utcnow() - dt.timedelta(seconds=1))
+            )
     assert lasting == [1, 2, 4, 8, 15, 15]
 
 
@@ -182,13 +193,17 @@ class CountingHasher:
         return str(self.wrapped.hash(password))
 
 
-@pytest.mark.parametrize(("email", "shop"), [
-    ("nobody@example.com", "signin"),  # unknown email
-    (EMAIL, "signin"),                  # known email, wrong password
-    (EMAIL, "another-shop"),            # a user of another shop
-])
+@pytest.mark.parametrize(
+    ("email", "shop"),
+    [
+        ("nobody@example.com", "signin"),  # unknown email
+        (EMAIL, "signin"),  # known email, wrong password
+        (EMAIL, "another-shop"),  # a user of another shop
+    ],
+)
 def test_every_failed_sign_in_checks_one_password_hash(
-        site: Site, monkeypatch: pytest.MonkeyPatch, email: str, shop: str) -> None:
+    site: Site, monkeypatch: pytest.MonkeyPatch, email: str, shop: str
+) -> None:
     counting = CountingHasher(accounts._hasher)
     monkeypatch.setattr(accounts, "_hasher", counting)
     with pytest.raises(accounts.AccountError) as refused:
@@ -208,8 +223,12 @@ def test_sign_in_and_out_do_not_wait_for_the_workspace_lock(site: Site) -> None:
         cookie = str(response.cookies["segmentry_session"])
         session = accounts.session_user(site.workspace.state, cookie)
         assert session is not None
-        out = httpx.post(f"{site.url}/logout", data={"csrf_token": session.csrf},
-                         cookies={"segmentry_session": cookie}, timeout=20)
+        out = httpx.post(
+            f"{site.url}/logout",
+            data={"csrf_token": session.csrf},
+            cookies={"segmentry_session": cookie},
+            timeout=20,
+        )
         assert out.status_code == 303
     finally:
         site.web.lock.release()

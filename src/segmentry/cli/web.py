@@ -1,5 +1,6 @@
 """``segmentry serve``, ``segmentry users add|remove`` and ``segmentry tokens
-create|list|revoke``: the web app and who may use it. Registered on the main app by :func:`register`."""
+create|list|revoke``: the web app and who may use it.
+Registered on the main app by :func:`register`."""
 
 from __future__ import annotations
 

@@ -58,9 +58,9 @@ __all__ = [
     "remove_user",
     "remove_user_by_email",
     "revoke_shop_token",
-    "shop_tokens",
     "revoke_token",
     "session_user",
+    "shop_tokens",
     "token_user",
     "users",
 ]

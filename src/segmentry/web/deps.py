@@ -30,9 +30,9 @@ from segmentry.workspace import Workspace
 
 __all__ = [
     "LANG_COOKIE",
+    "SESSION_COOKIE",
     "AccountsDep",
     "AccountsStore",
-    "SESSION_COOKIE",
     "CurrentUser",
     "Lang",
     "NotAuthenticated",

@@ -22,23 +22,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segmentry.web.deps import SESSION_COOKIE
 
-__all__ = ["ANONYMOUS_BODY", "CONTENT_SECURITY_POLICY", "SIGNED_IN_BODY", "BodyLimit",
-           "SecurityHeaders"]
+__all__ = [
+    "ANONYMOUS_BODY",
+    "CONTENT_SECURITY_POLICY",
+    "SIGNED_IN_BODY",
+    "BodyLimit",
+    "SecurityHeaders",
+]
 
 # NOTE: style-src allows inline styles: plotly.js styles its charts through <style> elements and
 # style attributes, and app.js sets bar widths in style attributes. Scripts stay same-site only.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 _HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
@@ -78,7 +85,8 @@ def body_cap(headers: Headers) -> int:
     forged cookie buys at most :data:`SIGNED_IN_BODY`, and is refused by the route.
     """
     signed_in = headers.get("authorization", "").lower().startswith("bearer ") or (
-        f"{SESSION_COOKIE}=" in headers.get("cookie", ""))
+        f"{SESSION_COOKIE}=" in headers.get("cookie", "")
+    )
     return SIGNED_IN_BODY if signed_in else ANONYMOUS_BODY
 
 

@@ -30,8 +30,7 @@ from plotly.offline import get_plotlyjs_version
 from starlette.exceptions import HTTPException
 
 from segmentry.errors import SegmentryError
-from segmentry.web import accounts
-from segmentry.web import guards
+from segmentry.web import accounts, guards
 from segmentry.web.deps import (
     LANG_COOKIE,
     SESSION_COOKIE,
