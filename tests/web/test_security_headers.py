@@ -19,8 +19,9 @@ from .conftest import EMAIL, PASSWORD, Server
 _PAGES = ["/", "/segments", "/segments/repeat-customers", "/builder", "/runs", "/settings"]
 
 
-@pytest.mark.parametrize("path", ["/login", "/health", "/segments", "/api/segments",
-                                  "/static/app.js", "/no-such-page"])
+@pytest.mark.parametrize(
+    "path", ["/login", "/health", "/segments", "/api/segments", "/static/app.js", "/no-such-page"]
+)
 def test_every_answer_carries_the_security_headers(server: Server, path: str) -> None:
     response = httpx.get(f"{server.url}{path}", timeout=30)
     csp = response.headers["content-security-policy"]
@@ -43,8 +44,12 @@ def test_the_api_description_needs_sign_in(server: Server, path: str) -> None:
 
 def test_a_large_anonymous_body_is_refused_before_it_is_read(server: Server) -> None:
     big = b"email=a%40b.c&password=" + b"x" * (ANONYMOUS_BODY + 1)
-    declared = httpx.post(f"{server.url}/login", content=big, timeout=30, headers={
-        "Content-Type": "application/x-www-form-urlencoded"})
+    declared = httpx.post(
+        f"{server.url}/login",
+        content=big,
+        timeout=30,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert declared.status_code == 413
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
@@ -52,15 +57,23 @@ def test_a_large_anonymous_body_is_refused_before_it_is_read(server: Server) -> 
         for _ in range(64):
             yield b"x" * 1024
 
-    streamed = httpx.post(f"{server.url}/login", content=chunks(), timeout=30, headers={
-        "Content-Type": "application/x-www-form-urlencoded"})
+    streamed = httpx.post(
+        f"{server.url}/login",
+        content=chunks(),
+        timeout=30,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert streamed.status_code == 413
 
 
 def test_signed_in_calls_keep_a_larger_cap(server: Server) -> None:
     query = "number_of_orders > 1" + " " * (ANONYMOUS_BODY * 2)
-    response = httpx.post(f"{server.url}/api/preview", json={"query": query}, timeout=60,
-                          headers={"Authorization": f"Bearer {server.token}"})
+    response = httpx.post(
+        f"{server.url}/api/preview",
+        json={"query": query},
+        timeout=60,
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
     assert response.status_code != 413
 
 
