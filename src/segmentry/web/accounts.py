@@ -152,11 +152,10 @@ class LoginLocked(AccountError):
     code = "login_locked"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            "Too many failed sign-ins. Try again in {minutes} minute(s).",
-            code="login_locked", params={"minutes": max(1, -(-retry_after // 60))},
-            hint="Wait, or ask an administrator to reset your password.",
-        )
+        message = "Too many failed sign-ins. Try again in {minutes} minute(s)."
+        hint = "Wait, or ask an administrator to reset your password."
+        super().__init__(message, code="login_locked", hint=hint,
+                         params={"minutes": max(1, -(-retry_after // 60))})
         self.retry_after = retry_after
 
 
