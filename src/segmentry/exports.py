@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -29,7 +30,7 @@ from segmentry.language.asof import Facts, customer_stats, orders_as_of
 from segmentry.membership import members_as_of
 
 __all__ = ["MEMBER_COLUMNS", "METRIC_COLUMNS", "domestic_phone", "member_rows", "metric_rows",
-           "to_csv"]
+           "neutralised", "to_csv"]
 
 MEMBER_COLUMNS = (
     "customer_id", "last_name", "first_name", "email", "phone", "orders", "amount_spent",
@@ -40,6 +41,8 @@ METRIC_COLUMNS = (
     "purchase_interval", "revenue", "orders",
 )
 _BOM = "\ufeff"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-][0-9][0-9 ().-]*")
 
 
 def member_rows(con: BaseBackend, ledger: str, day: dt.date) -> list[dict[str, Any]]:
@@ -87,7 +90,8 @@ def to_csv(
     yes_no: tuple[str, str] = ("true", "false"),
 ) -> bytes:
     """``rows`` as UTF-8 CSV (CRLF line ends, as Excel writes them); ``headers`` replace the
-    column keys in the first row; booleans are written as ``yes_no``."""
+    column keys in the first row; booleans are written as ``yes_no``; text that a spreadsheet
+    would run as a formula is neutralised (see :func:`neutralised`)."""
     out = io.StringIO()
     if bom:
         out.write(_BOM)
@@ -131,5 +135,23 @@ def _cell(value: Any, yes_no: tuple[str, str]) -> str:
         return format(value.normalize() if value == value.to_integral() else value, "f")
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
-    return str(value)
+    if isinstance(value, int | float | dt.date):
+        return str(value)  # numbers stay numbers, a refund's -1200 too
+    return neutralised(str(value))
+
+
+def neutralised(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (OWASP "CSV injection"): one that starts
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``.
+
+    Numbers are written as they are (a negative amount too), and so is text made only of
+    digits, spaces, dots, hyphens and brackets after its sign, such as a phone number
+    ``+14155550100``: it can neither call a function nor point at a cell.
+
+    >>> [neutralised(t) for t in ("=1+2", "@SUM(A1)", "+1 415-555", "Ito")]
+    ["'=1+2", "'@SUM(A1)", '+1 415-555', 'Ito']
+    """
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 

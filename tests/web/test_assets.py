@@ -60,7 +60,8 @@ def test_pages_and_json_are_compressed(browser_client: httpx.Client) -> None:
 
 
 def test_api_docs_use_local_files_only(server: Server) -> None:
-    page = httpx.get(f"{server.url}/api/docs")
+    page = httpx.get(f"{server.url}/api/docs",
+                     headers={"Authorization": f"Bearer {server.token}"})
     assert page.status_code == 200
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert sources and all(s.startswith("/") for s in sources), sources
@@ -85,7 +86,8 @@ def test_api_docs_render_with_no_other_host(browser: Browser, server: Server) ->
             elsewhere.append(route.request.url)
             route.abort()
 
-    page = tab(browser, server.url)
+    page = tab(browser, server.url,
+               extra_http_headers={"Authorization": f"Bearer {server.token}"})
     try:
         page.route("**/*", only_the_app)
         page.goto("/api/docs")

@@ -30,7 +30,8 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 
 
 def _operations(server: Server) -> list[schemathesis.APIOperation]:
-    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    schema = schemathesis.openapi.from_url(
+        f"{server.url}/openapi.json", headers={"Authorization": f"Bearer {server.token}"})
     return [result.ok() for result in schema.get_all_operations()]
 
 
@@ -58,7 +59,8 @@ def test_every_operation_is_fuzzed_without_server_errors(fuzz_server: Server) ->
 
 
 def test_every_operation_lists_the_errors_it_can_answer(server: Server) -> None:
-    document = httpx.get(f"{server.url}/openapi.json").json()
+    document = httpx.get(f"{server.url}/openapi.json",
+                         headers={"Authorization": f"Bearer {server.token}"}).json()
     public_paths = {route.path for route in public.router.routes}  # type: ignore[attr-defined]
     operations = [(path, method, op) for path, ops in document["paths"].items()
                   for method, op in ops.items()]

@@ -1,5 +1,6 @@
-"""``segmentry serve``, ``segmentry users add`` and ``segmentry tokens create``: the web app and
-who may use it. Registered on the main app by :func:`register`."""
+"""``segmentry serve``, ``segmentry users add|remove`` and ``segmentry tokens
+create|list|revoke``: the web app and who may use it.
+Registered on the main app by :func:`register`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from segmentry.cli.output import console, fail_on_errors
+from segmentry.cli.output import console, fail_on_errors, print_rows
+from segmentry.cli.segments import Format
 from segmentry.cli.state import WorkspaceOption, open_workspace
 from segmentry.workspace import Workspace
 
@@ -17,6 +19,8 @@ __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "add_demo_user", "register"]
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "segmentry-demo"
 WAREHOUSE_WAIT = 60.0  # seconds `serve` waits at start for a short holder of the warehouse
+
+_TOKEN_COLUMNS = ("id", "email", "name", "prefix", "created_at", "last_used_at", "revoked_at")
 
 users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for the JSON API.", no_args_is_help=True)
@@ -64,7 +68,8 @@ def add_user(
                           help="At least 8 characters (prompted when not given).")
     ] = "",
 ) -> None:
-    """Add a user of this workspace's shop (or reset their password)."""
+    """Add a user of this workspace's shop (or reset their password: then every session of
+    theirs ends; their API tokens keep working)."""
     from segmentry.web.accounts import add_user as add
 
     with fail_on_errors(), open_workspace(workspace) as ws:
@@ -84,6 +89,48 @@ def create_token(
     with fail_on_errors(), open_workspace(workspace) as ws:
         token = create(ws.state, email, name)
     print(token)
+
+
+@users_app.command("remove")
+def remove_user(
+    email: Annotated[str, typer.Argument(help="The user to remove.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Remove a user: their sessions end and their API tokens stop working at once (the shop's
+    only user is kept)."""
+    from segmentry.web.accounts import remove_user_by_email
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        remove_user_by_email(ws.state, ws.settings.shop.id, email)
+    console.print(f"Removed {email.strip().lower()} with their sessions and API tokens.")
+
+
+@tokens_app.command("list")
+def list_tokens(
+    email: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None,
+    workspace: WorkspaceOption = None,
+    fmt: Format = "table",
+) -> None:
+    """The shop's API tokens: id, user, name, first characters, created, last used, revoked
+    (never the tokens themselves)."""
+    from segmentry.web.accounts import shop_tokens
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        rows = shop_tokens(ws.state, ws.settings.shop.id, email)
+    print_rows(rows, _TOKEN_COLUMNS, fmt, title="API tokens")
+
+
+@tokens_app.command("revoke")
+def revoke_token(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `segmentry tokens list`).")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Revoke an API token: calls made with it are refused from now on."""
+    from segmentry.web.accounts import revoke_shop_token
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        revoke_shop_token(ws.state, ws.settings.shop.id, token_id)
+    console.print(f"Token {token_id} revoked.")
 
 
 def add_demo_user(ws: Workspace) -> None:

@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -34,8 +35,12 @@ from segmentry.errors import SegmentryError
 from segmentry.state import metadata, utcnow
 
 __all__ = [
+    "ACCOUNT_LIMIT",
+    "CLIENT_LIMIT",
     "SESSION_DAYS",
     "AccountError",
+    "LoginLimit",
+    "LoginLocked",
     "Session",
     "User",
     "add_user",
@@ -48,10 +53,14 @@ __all__ = [
     "list_tokens",
     "list_users",
     "log_in",
+    "login_attempts",
     "new_secret",
     "remove_user",
+    "remove_user_by_email",
+    "revoke_shop_token",
     "revoke_token",
     "session_user",
+    "shop_tokens",
     "token_user",
     "users",
 ]
@@ -94,11 +103,60 @@ api_tokens = sa.Table(
     sa.Column("revoked_at", sa.DateTime),
 )
 
-TABLES = [users, sessions, api_tokens]
+# Failed sign-ins, per account ("email:<address>") and per client ("client:<ip>"): in the
+# state store, so neither a restart nor a second worker resets them.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", sa.DateTime, nullable=False),
+    sa.Column("lockouts", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.DateTime),
+)
+
+TABLES = [users, sessions, api_tokens, login_attempts]
+
+
+@dataclass(frozen=True)
+class LoginLimit:
+    """How many failed sign-ins a key may have within ``window`` before it is locked out; each
+    lockout in a row lasts twice the one before, from ``first_lockout`` up to ``longest``."""
+
+    failures: int
+    window: dt.timedelta = dt.timedelta(minutes=15)
+    first_lockout: dt.timedelta = dt.timedelta(minutes=1)
+    longest: dt.timedelta = dt.timedelta(minutes=15)
+
+    def lockout(self, lockouts: int) -> dt.timedelta:
+        """The ``lockouts``-th lockout in a row (1, 2, …).
+
+        >>> [LoginLimit(5).lockout(n).seconds // 60 for n in (1, 2, 3, 4, 5, 9)]
+        [1, 2, 4, 8, 15, 15]
+        """
+        return min(self.first_lockout * 2 ** min(lockouts - 1, 20), self.longest)
+
+
+ACCOUNT_LIMIT = LoginLimit(failures=5)
+CLIENT_LIMIT = LoginLimit(failures=20)
 
 
 class AccountError(SegmentryError):
     code = "account"
+
+
+class LoginLocked(AccountError):
+    """Too many failed sign-ins: refused (even with the right password) for ``retry_after``
+    seconds."""
+
+    code = "login_locked"
+
+    def __init__(self, retry_after: int) -> None:
+        message = "Too many failed sign-ins. Try again in {minutes} minute(s)."
+        hint = "Wait, or ask an administrator to reset your password."
+        super().__init__(message, code="login_locked", hint=hint,
+                         params={"minutes": max(1, -(-retry_after // 60))})
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -152,7 +210,8 @@ def _check_password(password: str) -> None:
 
 
 def add_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User:
-    """Add a user of ``shop_id`` (or reset the password of an existing one)."""
+    """Add a user of ``shop_id`` (or reset the password of an existing one, which ends all
+    their sessions; their API tokens stay)."""
     ensure_tables(engine)
     email = _checked(email, password)
     values = {"password_hash": _hasher.hash(password), "shop_id": shop_id}
@@ -164,24 +223,36 @@ def add_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User
             ).inserted_primary_key
             assert inserted is not None
             found = inserted[0]
-        else:
+        else:  # a new password: whoever signed in with the old one is signed out
             conn.execute(users.update().where(users.c.id == found).values(**values))
+            conn.execute(sessions.delete().where(sessions.c.user_id == found))
     return User(int(found), email, shop_id)
 
 
-def log_in(engine: sa.Engine, email: str, password: str, shop_id: str) -> tuple[str, Session]:
+def log_in(engine: sa.Engine, email: str, password: str, shop_id: str,
+           client: str | None = None) -> tuple[str, Session]:
     """Check a password; returns the new session's cookie value and the session.
 
-    Unknown email, wrong password and another shop's user get the same error, so the login
-    form does not tell which emails exist.
+    Unknown email, wrong password and another shop's user get the same error, and take the
+    same time (a password hash is checked exactly once either way), so the login form does
+    not tell which emails exist. Failed attempts are counted per email and per ``client``
+    address; past :data:`ACCOUNT_LIMIT` or :data:`CLIENT_LIMIT` every attempt, right or
+    wrong, is refused with :class:`LoginLocked` until the lockout ends.
     """
     ensure_tables(engine)
+    email = email.strip().lower()
+    keys = {f"email:{email}": ACCOUNT_LIMIT}
+    if client:
+        keys[f"client:{client}"] = CLIENT_LIMIT
+    _refuse_if_locked(engine, list(keys))
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(users).where(users.c.email == email.strip().lower())
-        ).mappings().first()
-    if row is None or row["shop_id"] != shop_id or not _verify(password, row["password_hash"]):
+        row = conn.execute(sa.select(users).where(users.c.email == email)).mappings().first()
+    hashed = row["password_hash"] if row is not None else _dummy_hash()
+    right = _verify(password, hashed)  # NOTE: always once, even for unknown emails (timing)
+    if row is None or row["shop_id"] != shop_id or not right:
+        _count_failure(engine, keys)
         raise AccountError("Wrong email or password.", code="bad_login")
+    _forget_failures(engine, f"email:{email}")
     token, csrf, now = new_secret(), secrets.token_urlsafe(24), utcnow()
     with engine.begin() as conn:
         conn.execute(sessions.delete().where(sessions.c.expires_at < now))
@@ -194,11 +265,56 @@ def log_in(engine: sa.Engine, email: str, password: str, shop_id: str) -> tuple[
     return token, Session(User(row["id"], row["email"], row["shop_id"]), csrf)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash no password matches, checked for unknown emails so they take as long."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def _verify(password: str, hashed: str) -> bool:
     try:
         return bool(_hasher.verify(password, hashed))
     except Exception:  # a malformed stored hash is a failed login, not a crash
         return False
+
+
+def _refuse_if_locked(engine: sa.Engine, keys: list[str]) -> None:
+    now = utcnow()
+    with engine.connect() as conn:
+        until = conn.execute(
+            sa.select(sa.func.max(login_attempts.c.locked_until))
+            .where(login_attempts.c.key.in_(keys), login_attempts.c.locked_until > now)
+        ).scalar()
+    if until is not None:
+        raise LoginLocked(max(1, int((until - now).total_seconds() + 0.999)))
+
+
+def _count_failure(engine: sa.Engine, keys: dict[str, LoginLimit]) -> None:
+    """One more failed attempt for each key; a key past its limit is locked out."""
+    now, t = utcnow(), login_attempts
+    with engine.begin() as conn:
+        for key, limit in keys.items():
+            row = conn.execute(sa.select(t).where(t.c.key == key)).mappings().first()
+            if row is None:
+                conn.execute(t.insert().values(key=key, failures=1, window_start=now,
+                                               lockouts=0))
+                continue
+            fresh = row["window_start"] < now - limit.window
+            failures = 1 if fresh else row["failures"] + 1
+            # lockouts double while failures keep coming; a quiet day starts them over
+            lockouts = 0 if row["window_start"] < now - dt.timedelta(days=1) else row["lockouts"]
+            values: dict[str, Any] = {"failures": failures, "lockouts": lockouts}
+            if fresh:
+                values["window_start"] = now
+            if failures >= limit.failures:
+                values.update(failures=0, window_start=now, lockouts=lockouts + 1,
+                              locked_until=now + limit.lockout(lockouts + 1))
+            conn.execute(t.update().where(t.c.key == key).values(**values))
+
+
+def _forget_failures(engine: sa.Engine, key: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(login_attempts.delete().where(login_attempts.c.key == key))
 
 
 def session_user(engine: sa.Engine, token: str) -> Session | None:
@@ -326,11 +442,68 @@ def remove_user(engine: sa.Engine, by: User, user_id: int) -> str:
         ).scalar()
         if email is None:
             raise AccountError("There is no such user.", code="not_found")
-        # NOTE: SQLite enforces ON DELETE CASCADE only with a pragma; delete explicitly.
-        conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
-        conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user_id))
-        conn.execute(users.delete().where(users.c.id == user_id))
+        _delete_user(conn, user_id)
     return str(email)
+
+
+def _delete_user(conn: sa.Connection, user_id: int) -> None:
+    # NOTE: SQLite enforces ON DELETE CASCADE only with a pragma; delete explicitly.
+    conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
+    conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user_id))
+    conn.execute(users.delete().where(users.c.id == user_id))
+
+
+def remove_user_by_email(engine: sa.Engine, shop_id: str, email: str) -> None:
+    """Remove a user of ``shop_id`` with their sessions and API tokens (``segmentry users
+    remove``); the shop's last user is kept, so someone can still sign in."""
+    ensure_tables(engine)
+    email = email.strip().lower()
+    with engine.begin() as conn:
+        ids = dict(conn.execute(
+            sa.select(users.c.email, users.c.id).where(users.c.shop_id == shop_id)).all())
+        if email not in ids:
+            raise AccountError("There is no user {email!r}.", code="unknown_user",
+                               params={"email": email})
+        if len(ids) == 1:
+            raise AccountError("{email} is the shop's only user.", code="last_user",
+                               hint="Add another user first.", params={"email": email})
+        _delete_user(conn, ids[email])
+
+
+def shop_tokens(engine: sa.Engine, shop_id: str, email: str | None = None
+                ) -> list[dict[str, Any]]:
+    """The API tokens of ``shop_id``'s users (or of one user), oldest first: id, email, name,
+    prefix, created_at, last_used_at, revoked_at — never the tokens themselves."""
+    ensure_tables(engine)
+    t = api_tokens
+    query = (
+        sa.select(t.c.id, users.c.email, t.c.name, t.c.prefix, t.c.created_at,
+                  t.c.last_used_at, t.c.revoked_at)
+        .join(users, users.c.id == t.c.user_id)
+        .where(users.c.shop_id == shop_id)
+        .order_by(t.c.id)
+    )
+    if email is not None:
+        query = query.where(users.c.email == email.strip().lower())
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def revoke_shop_token(engine: sa.Engine, shop_id: str, token_id: int) -> None:
+    """Revoke a token of one of ``shop_id``'s users by its id (``segmentry tokens revoke``)."""
+    ensure_tables(engine)
+    mine = sa.select(users.c.id).where(users.c.shop_id == shop_id)
+    with engine.begin() as conn:
+        result = conn.execute(
+            api_tokens.update()
+            .where(api_tokens.c.id == token_id, api_tokens.c.user_id.in_(mine),
+                   api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    if not result.rowcount:
+        raise AccountError("There is no live API token {token_id}.", code="unknown_token",
+                           hint="List them with `segmentry tokens list`.",
+                           params={"token_id": token_id})
 
 
 def change_password(engine: sa.Engine, user: User, current: str, new: str,

@@ -35,7 +35,7 @@ from segmentry.errors import (
     SegmentryError,
     WorkspaceError,
 )
-from segmentry.web import accounts, background, folders, openapi
+from segmentry.web import accounts, background, folders, guards, openapi
 from segmentry.web.deps import (
     CsrfError,
     NotAuthenticated,
@@ -67,6 +67,8 @@ _STATUS_BY_CODE = {
     "bad_login": 401,
     "duplicate_user": 409,
     "remove_self": 409,
+    "login_locked": 429,
+    "last_user": 409,
 }
 _STATUS_BY_TYPE: list[tuple[type[SegmentryError], int]] = [
     (NotAuthenticated, 401),
@@ -116,7 +118,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served from local files by routes.public (no CDN)
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=None,  # served behind sign-in by routes.public
     )
     app.state.web = web
     web.templates.globals["plotly_url"] = PLOTLY_URL  # base.html, pages with charts
@@ -130,6 +132,8 @@ def create_app(
     # NOTE: compresses pages and JSON; plotly.js comes precompressed and is passed through.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.add_middleware(ServerTiming)
+    app.add_middleware(guards.BodyLimit)
+    app.add_middleware(guards.SecurityHeaders)
     return app
 
 
@@ -159,7 +163,7 @@ class ServerTiming:
 def _wants_json(request: Request) -> bool:
     """API paths, and downloads or clients that do not ask for HTML, get JSON errors."""
     path, accept = request.url.path, request.headers.get("accept", "")
-    if path.startswith("/api/") or path == "/openapi.json":
+    if (path.startswith("/api/") and path != "/api/docs") or path == "/openapi.json":
         return True
     if path.endswith(".csv"):
         return "text/html" not in accept
@@ -213,6 +217,7 @@ _HTTP_ERRORS = {
     404: ("not_found", "This page does not exist.",
           "Check the address, or go back to the overview."),
     405: ("method_not_allowed", "This address does not accept {method} requests.", None),
+    413: ("too_large", "This request is too large.", "Send less data at once, or sign in first."),
     0: ("http", "The request was refused ({status}).", None),  # any other status
 }
 

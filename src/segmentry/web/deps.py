@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
@@ -30,6 +31,8 @@ from segmentry.workspace import Workspace
 __all__ = [
     "LANG_COOKIE",
     "SESSION_COOKIE",
+    "AccountsDep",
+    "AccountsStore",
     "CurrentUser",
     "Lang",
     "NotAuthenticated",
@@ -84,6 +87,26 @@ def _workspace(request: Request) -> Iterator[Workspace]:
 
 
 WorkspaceDep = Annotated[Workspace, Depends(_workspace)]
+
+
+def _accounts_store(request: Request) -> AccountsStore:
+    workspace = web_state(request).workspace
+    return AccountsStore(workspace.state, workspace.settings.shop.id)
+
+
+@dataclass(frozen=True)
+class AccountsStore:
+    """The state store (a thread-safe SQLAlchemy engine) and the shop, for signing in and out.
+
+    NOTE: taken without the request lock, so password checks never queue behind (or hold up)
+    the pages that use the workspace's one DuckDB connection.
+    """
+
+    engine: sa.Engine
+    shop_id: str
+
+
+AccountsDep = Annotated[AccountsStore, Depends(_accounts_store)]
 
 
 def language_of(request: Request) -> str:

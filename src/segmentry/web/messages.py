@@ -873,6 +873,20 @@ ERRORS: dict[str, str] = {
         "セグメント「{segment}」はShopifyのタグと同期していません。",
     "Choose a tag in the Shopify tag sync section of the segment's page.":
         "セグメントのページの「Shopifyタグ連携」でタグを選んでください。",
+    # --- sign-in (signin)
+    "Too many failed sign-ins. Try again in {minutes} minute(s).":
+        "サインインの失敗が続いたため、一時的に受け付けを停止しています。{minutes} 分後に"
+        "もう一度お試しください。",
+    "Wait, or ask an administrator to reset your password.":
+        "しばらく待つか、管理者にパスワードの再設定を依頼してください。",
+    "{email} is the shop's only user.": "{email} はこのショップの唯一のユーザーです。",
+    "Add another user first.": "先に別のユーザーを追加してください。",
+    "There is no live API token {token_id}.": "有効なAPIトークン {token_id} はありません。",
+    "List them with `segmentry tokens list`.": "`segmentry tokens list` で一覧を確認できます。",
+    "See your tokens on the Settings page.": "APIトークンは「設定」ページで確認できます。",
+    "This request is too large.": "リクエストが大きすぎます。",
+    "Send less data at once, or sign in first.":
+        "一度に送るデータを減らすか、先にサインインしてください。",
 }
 
 # Hints that speak of the CLI, by their English template → what a web user can do instead
@@ -949,6 +963,8 @@ WEB_HINTS: dict[str, str | None] = {
         "it”.",
     "Use `segmentry segments sync NAME --tag …`.":
         "Choose a tag in the Shopify tag sync section of the segment's page.",
+    # --- sign-in (signin)
+    "List them with `segmentry tokens list`.": "See your tokens on the Settings page.",
 }
 # An error whose template has no entry above (one from a plug-in, or a stored failure whose
 # wording has since changed) still gives the reader the gist, by its code.

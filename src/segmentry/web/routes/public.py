@@ -1,10 +1,14 @@
-"""What needs no sign-in: the login form, health, the language switch and static files."""
+"""What needs no sign-in: the login form, health, the language switch and static files;
+and the API's description (``/openapi.json``, ``/api/docs``), which does."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import gzip
+import hashlib
 import hmac
+import re
 import secrets
 from importlib.metadata import version
 from pathlib import Path
@@ -15,20 +19,27 @@ import fastapi_offline
 import plotly
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from plotly.offline import get_plotlyjs_version
 from starlette.exceptions import HTTPException
 
 from segmentry.errors import SegmentryError
-from segmentry.web import accounts
+from segmentry.web import accounts, guards
 from segmentry.web.deps import (
     LANG_COOKIE,
     SESSION_COOKIE,
+    AccountsDep,
     CsrfError,
+    CurrentUser,
     Page,
-    WorkspaceDep,
 )
-from segmentry.web.messages import LANGUAGES
+from segmentry.web.messages import LANGUAGES, error_text
 
 __all__ = ["IMMUTABLE", "PLOTLY_URL", "SWAGGER_URL", "router"]
 
@@ -74,20 +85,28 @@ def login_form(request: Request, page: Page, next: str = "/") -> Response:
 def login(
     request: Request,
     page: Page,
-    ws: WorkspaceDep,
+    store: AccountsDep,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1000)],
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    # NOTE: a plain ``def``: FastAPI runs it in its thread pool, so the (CPU-bound) password
+    # hash never blocks the event loop; and it takes no workspace lock (see AccountsStore).
     expected = request.cookies.get(_LOGIN_CSRF, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         raise CsrfError("This form has expired.", hint="Reload the page and sign in again.")
+    client = request.client.host if request.client else None
     try:
-        cookie, _ = accounts.log_in(ws.state, email, password, ws.settings.shop.id)
+        cookie, _ = accounts.log_in(store.engine, email, password, store.shop_id, client)
+    except accounts.LoginLocked as e:
+        refused = page("login.html", status_code=429, next=_safe_next(next),
+                       login_csrf=expected, failed=error_text(e, page.lang)[0])
+        refused.headers["Retry-After"] = str(e.retry_after)
+        return refused
     except SegmentryError as e:
         return page("login.html", status_code=401, next=_safe_next(next),
-                    login_csrf=expected, failed=e.message)
+                    login_csrf=expected, failed=error_text(e, page.lang)[0])
     response: Response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE, cookie, httponly=True, samesite="lax",
@@ -132,9 +151,26 @@ _versioned(SWAGGER_URL + "swagger-ui.css", _SWAGGER / "swagger-ui.css", "text/cs
 _versioned(SWAGGER_URL + "favicon.png", _SWAGGER / "favicon.png", "image/png")
 
 
+@router.get("/openapi.json", include_in_schema=False)
+def openapi_document(request: Request, user: CurrentUser) -> Response:
+    """The OpenAPI document, for signed-in users and API tokens only."""
+    return JSONResponse(request.app.openapi())
+
+
 @router.get("/api/docs", include_in_schema=False)
-def api_docs() -> Response:
-    """Swagger UI over ``/openapi.json`` from local files (no CDN: it works offline)."""
+def api_docs(user: CurrentUser) -> Response:
+    """Swagger UI over ``/openapi.json`` from local files (no CDN: it works offline); its one
+    inline script is allowed by its hash in the page's own Content-Security-Policy."""
+    page = _swagger_page()
+    script = re.search(rb"<script>(.*?)</script>", page.body, re.S)
+    assert script is not None
+    allowed = base64.b64encode(hashlib.sha256(script.group(1)).digest()).decode()
+    page.headers["Content-Security-Policy"] = guards.CONTENT_SECURITY_POLICY.replace(
+        "script-src 'self'", f"script-src 'self' 'sha256-{allowed}'")
+    return page
+
+
+def _swagger_page() -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url="/openapi.json", title="segmentry API",
         swagger_js_url=SWAGGER_URL + "swagger-ui-bundle.js",

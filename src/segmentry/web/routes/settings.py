@@ -25,6 +25,7 @@ from segmentry.errors import SegmentryError
 from segmentry.web import accounts
 from segmentry.web.deps import (
     SESSION_COOKIE,
+    AccountsDep,
     CurrentUser,
     Page,
     WebState,
@@ -332,10 +333,10 @@ def revoke_token_form(ws: WorkspaceDep, user: CurrentUser, token_id: TokenId) ->
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, ws: WorkspaceDep) -> Response:
+def logout(request: Request, store: AccountsDep) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        accounts.end_session(ws.state, cookie)
+        accounts.end_session(store.engine, cookie)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

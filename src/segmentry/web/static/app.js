@@ -550,3 +550,12 @@ document.addEventListener("DOMContentLoaded", () => {
   builder();
   journeys();
 });
+
+// Forms that ask first (data-confirm) or never post (data-no-submit): here rather than in
+// inline handlers, which the Content-Security-Policy (script-src 'self') blocks.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement)) return;
+  if (form.hasAttribute("data-no-submit")) event.preventDefault();
+  else if (form.dataset.confirm && !confirm(form.dataset.confirm)) event.preventDefault();
+});
