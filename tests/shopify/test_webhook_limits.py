@@ -188,3 +188,16 @@ def test_the_web_app_shows_failed_deliveries_in_both_languages(
     assert "Shopify Webhook" in pages["ja"] and "失敗した通知を再試行" in pages["ja"]
     assert "Try the failed deliveries again" in pages["en"]
     assert all("not-an-object" in page for page in pages.values())
+
+
+def test_a_large_signed_order_is_accepted_by_both_endpoints(
+    endpoint: tuple[str, int], fake: FakeShopify
+) -> None:
+    """An order with many lines is far over the web app's 16 KB cap for anonymous bodies; the
+    webhook endpoint caps its own bodies (5 MB) and authenticates by signature."""
+    order_id = sorted(fake.data.objects["orders"])[0]
+    payload = fake.rest_order(order_id)
+    payload["note"] = "長い備考" * 10_000  # about 120 KB of UTF-8
+    host, port = endpoint
+    answer = fake.send_webhook(f"http://{host}:{port}/webhooks/shopify", "orders/updated", payload)
+    assert answer.status_code == 200, answer.text
