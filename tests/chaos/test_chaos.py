@@ -252,7 +252,7 @@ def _api(stop: threading.Event, tally: Tally, base: str, token: str) -> None:
                     tally.scheduled |= {
                         (j["created_at"], j["status"])
                         for j in answer.json()["jobs"]
-                        if j["trigger"] == "schedule"
+                        if j["trigger"] == "schedule" and j["kind"] == "run"
                     }
 
 
