@@ -31,7 +31,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -53,6 +52,7 @@ from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.activate import sync_segment
 from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.connectors.shopify.sync import connect_workspace
+from segmentry.testing.http import free_port
 from segmentry.testing.shopify import FakeShopify, gid
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
@@ -65,12 +65,6 @@ TODAY = dt.date.today()
 
 
 # ---------------------------------------------------------------- processes
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Process:
@@ -505,7 +499,7 @@ def test_the_whole_system_under_load_and_kills_loses_nothing(tmp_path: Path) -> 
     with fake:
         folder = tmp_path / "ws"
         token = _prepare(folder, fake)
-        web_port, hook_port = _free_port(), _free_port()
+        web_port, hook_port = free_port(), free_port()
         base = f"http://127.0.0.1:{web_port}"
         web = Process("serve", ["serve", "--port", str(web_port)], folder, f"{base}/health")
         hooks = Process(

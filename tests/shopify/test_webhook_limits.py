@@ -6,17 +6,16 @@ endpoints: ``segmentry serve-webhooks`` and the web app's ``POST /webhooks/shopi
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 
 from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.connectors.shopify.webhook_server import WebhookServer
+from segmentry.testing.http import serving
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web import create_app
 from segmentry.web.deps import LANG_COOKIE
@@ -25,12 +24,6 @@ from segmentry.workspace import Workspace
 
 TIMEOUT = 1.0  # the endpoints' read timeout in these tests
 CONCURRENT = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -52,19 +45,9 @@ def web(synced: Workspace, fake: FakeShopify) -> Iterator[tuple[str, int]]:
     save_secret(Path(synced.folder), "shopify_webhook_secret", fake.webhook_secret)
     app = create_app(synced.folder, workspace=synced)
     app.state.webhook_limits = WebhookLimits(read_timeout=TIMEOUT, max_concurrent=CONCURRENT)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield "127.0.0.1", port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        parts = urlsplit(url)
+        yield str(parts.hostname), int(parts.port or 0)
 
 
 @pytest.fixture(params=["serve-webhooks", "web app"])

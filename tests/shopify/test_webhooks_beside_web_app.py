@@ -17,17 +17,12 @@ import httpx
 import pytest
 
 from segmentry.connectors.shopify.scopes import save_secret
+from segmentry.testing.http import free_port
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
 _CLI = "from segmentry.cli.main import main; main()"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(folder: Path, *args: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -56,7 +51,7 @@ def processes(synced: Workspace, fake: FakeShopify, tmp_path: Path) -> Iterator[
     add_user(synced.state, "manager@example.com", "correct horse", synced.settings.shop.id)
     token = create_token(synced.state, "manager@example.com", "tests")
     synced.close()
-    web_port, hooks_port = _free_port(), _free_port()
+    web_port, hooks_port = free_port(), free_port()
     logs = {"web": tmp_path / "serve.log", "hooks": tmp_path / "serve-webhooks.log"}
     web = _start(folder, "serve", port=web_port, log=logs["web"])
     hooks = _start(folder, "serve-webhooks", port=hooks_port, log=logs["hooks"])

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,11 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser
 
 from segmentry.connectors.demo import generate_store
 from segmentry.templates import TEMPLATES
+from segmentry.testing.http import serving
 from segmentry.web import create_app
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
@@ -42,12 +40,6 @@ class Server:
     token: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _shop(folder: Path, shop_id: str, customers: int, segments: tuple[str, ...]) -> Workspace:
     ws = Workspace.create(folder, shop_id=shop_id, shop_name=f"{shop_id} store")
     ws.import_tables(generate_store(customers, seed=11, end_date=DAY, shop_id=shop_id))
@@ -59,31 +51,12 @@ def _shop(folder: Path, shop_id: str, customers: int, segments: tuple[str, ...])
     return ws
 
 
-def _serve(ws: Workspace) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(ws.folder, workspace=ws), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The main shop ("demo"), served."""
     ws = _shop(tmp_path_factory.mktemp("web") / "shop", "demo", 400, SEGMENTS)
     try:
-        for url in _serve(ws):
+        with serving(create_app(ws.folder, workspace=ws)) as url:
             yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
     finally:
         ws.close()
@@ -94,7 +67,7 @@ def other_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Another shop ("other") with a segment the main shop does not have, served."""
     ws = _shop(tmp_path_factory.mktemp("web") / "other", "other", 60, ("loyal",))
     try:
-        for url in _serve(ws):
+        with serving(create_app(ws.folder, workspace=ws)) as url:
             yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
     finally:
         ws.close()
@@ -150,7 +123,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A shop of its own for schemathesis, which creates, edits and deletes at random."""
     ws = _shop(tmp_path_factory.mktemp("web") / "fuzz", "fuzz", 60, ("repeat-customers",))
     try:
-        for url in _serve(ws):
+        with serving(create_app(ws.folder, workspace=ws)) as url:
             yield Server(url, ws, create_token(ws.state, EMAIL, "fuzz"))
     finally:
         ws.close()
@@ -172,3 +145,4 @@ def finished_job(api: httpx.Client, job_id: int, timeout: float = 120) -> dict[s
             return dict(job)
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish within {timeout} s")
+

@@ -22,13 +22,14 @@ from segmentry.connectors.demo import generate_store
 from segmentry.errors import ConfigError
 from segmentry.jobs import JobBusy, JobRunner, Scheduler, next_run
 from segmentry.templates import TEMPLATES
+from segmentry.testing.http import serving
 from segmentry.web import create_app
 from segmentry.web.accounts import add_user, create_token
 from segmentry.web.deps import WebState
 from segmentry.workspace import Progress, Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import EMAIL, PASSWORD, Server, _free_port, finished_job, log_in
+from .conftest import EMAIL, PASSWORD, Server, finished_job, log_in
 
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
@@ -189,7 +190,6 @@ def test_a_scheduled_run_while_a_job_runs_is_skipped(workspace: Workspace) -> No
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, WebState]]:
     """A shop whose orders run to today, run through yesterday, served with its schedule."""
-    import uvicorn
 
     today = _today_tokyo()
     ws = Workspace.create(tmp_path_factory.mktemp("jobs") / "ws", shop_id="jobs")
@@ -199,18 +199,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, W
         ws.add_segment(name, TEMPLATES[name].query)
     add_user(ws.state, EMAIL, PASSWORD, "jobs")
     app = create_app(ws.folder, workspace=ws, schedule=True, warm=True)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     try:
-        yield (Server(f"http://127.0.0.1:{port}", ws, create_token(ws.state, EMAIL, "t")),
-               app.state.web)
+        with serving(app, stop_timeout=30) as url:
+            yield Server(url, ws, create_token(ws.state, EMAIL, "t")), app.state.web
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         ws.close()
 
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +16,11 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
-from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from segmentry.cli.main import app as cli
 from segmentry.state import utcnow
+from segmentry.testing.http import serving
 from segmentry.web import accounts, create_app
 from segmentry.web.deps import WebState
 from segmentry.workspace import Workspace
@@ -40,37 +36,13 @@ class Site:
     web: WebState
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(app: FastAPI) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ws = Workspace.create(Path(tmp_path_factory.mktemp("signin")) / "ws", shop_id="signin")
     accounts.add_user(ws.state, EMAIL, PASSWORD, "signin")
     app = create_app(ws.folder, workspace=ws)
     try:
-        for url in _serve(app):
+        with serving(app) as url:
             yield Site(url, ws, app.state.web)
     finally:
         ws.close()
