@@ -236,3 +236,15 @@ def test_a_state_store_from_before_retries_gets_the_retry_columns(tmp_path: Path
     assert [(d.webhook_id, d.attempts, d.body) for d in due] == [("old", 0, b"{}")]
     assert queue.counts()["pending"] == 1 and queue.counts()["retrying"] == 0
     engine.dispose()
+
+
+def test_the_retry_request_is_bounded() -> None:
+    """POST /api/webhooks/retry takes at most 1,000 ids of at most 100 characters each."""
+    import pydantic
+
+    from segmentry.web.routes.webhooks import RetryIn
+
+    assert RetryIn(webhook_ids=["w-1"] * 1000).webhook_ids is not None
+    for bad in (["w"] * 1001, ["x" * 101], [""]):
+        with pytest.raises(pydantic.ValidationError):
+            RetryIn(webhook_ids=bad)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -167,7 +168,9 @@ class WebhooksOut(BaseModel):
 
 
 class RetryIn(BaseModel):
-    webhook_ids: list[str] | None = Field(None, description="Which ones; none: every failed one.")
+    webhook_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        None, max_length=1000, description="Which ones (at most 1,000); none: every failed one."
+    )
 
 
 class RetryOut(BaseModel):
