@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,13 @@ def _shop(folder: Path, shop_id: str, customers: int, segments: tuple[str, ...])
         ws.add_segment(name, template.query, description=template.description)
     add_user(ws.state, EMAIL, PASSWORD, shop_id)
     return ws
+
+
+@contextmanager
+def served(ws: Workspace) -> Iterator[str]:
+    """The web app for ``ws`` on a loopback port; yields its URL."""
+    with serving(create_app(ws.folder, workspace=ws)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
-from .conftest import DAY, EMAIL, PASSWORD, SEGMENTS, Server, _serve, csrf_of, log_in
+from .conftest import DAY, EMAIL, PASSWORD, SEGMENTS, Server, csrf_of, log_in, served
 
 
 def test_health_needs_no_sign_in(anonymous: httpx.Client) -> None:
@@ -248,7 +248,7 @@ def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                           shop_name="empty store")
     add_user(ws.state, EMAIL, PASSWORD, "empty")
     try:
-        for url in _serve(ws):
+        with served(ws) as url:
             yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
     finally:
         ws.close()

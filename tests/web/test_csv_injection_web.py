@@ -18,7 +18,7 @@ from segmentry.connectors.demo import generate_store
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
-from .conftest import _serve
+from .conftest import served
 
 DAY = dt.date(2025, 6, 30)
 FORMULA = '=HYPERLINK("http://x","y")'
@@ -39,7 +39,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
         ws.add_segment("buyers", "number_of_orders >= 1")
         add_user(ws.state, "m@example.com", "correct horse", "shop")
         token = create_token(ws.state, "m@example.com", "csv")
-        for url in _serve(ws):
+        with served(ws) as url:
             yield url, token
     finally:
         ws.close()

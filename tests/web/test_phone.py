@@ -26,7 +26,7 @@ from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import EMAIL, PASSWORD, Server, _serve
+from .conftest import EMAIL, PASSWORD, Server, served
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
@@ -89,7 +89,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                            description="2回以上購入した顧客。美容液の定期便を含むすべての注文を数えます。")
         add_user(ws.state, EMAIL, PASSWORD, "jp")
         connect_workspace(ws, fake.shop, fake.token, endpoint=fake.url)
-        for url in _serve(ws):
+        with served(ws) as url:
             yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
     finally:
         ws.close()

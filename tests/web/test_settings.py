@@ -21,7 +21,7 @@ from segmentry.testing.shopify.server import ALL_SCOPES
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
-from .conftest import EMAIL, PASSWORD, Server, _serve, csrf_of, log_in
+from .conftest import EMAIL, PASSWORD, Server, csrf_of, log_in, served
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, fake: FakeShopify) -> Iterato
     try:
         connect_workspace(ws, fake.shop, fake.token, endpoint=fake.url)
         add_user(ws.state, EMAIL, PASSWORD, "shop")
-        for url in _serve(ws):
+        with served(ws) as url:
             yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
     finally:
         ws.close()

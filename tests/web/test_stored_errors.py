@@ -29,7 +29,7 @@ from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import DAY, EMAIL, PASSWORD, _serve, finished_job
+from .conftest import DAY, EMAIL, PASSWORD, finished_job, served
 
 # One good order and one whose date cannot be read: the whole file is refused.
 BAD_ORDERS = "order_id,email,processed_at,total\n1,a@example.com,2025-06-01,900\n" \
@@ -62,7 +62,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             with pytest.raises(RunError):
                 ws.run(DAY)
         add_user(ws.state, EMAIL, PASSWORD, "demo")
-        for url in _serve(ws):
+        with served(ws) as url:
             yield Site(url, create_token(ws.state, EMAIL, "tests"), ws, missing, malformed)
     finally:
         ws.close()
@@ -190,7 +190,7 @@ def test_a_tag_sync_shopify_partly_refused(tmp_path: Path) -> None:
                     del fake.data.objects["customers"][gid("Customer", customer)]
                 fake.data.touch()
             add_user(ws.state, EMAIL, PASSWORD, "shop")
-            for url in _serve(ws):
+            with served(ws) as url:
                 site = Site(url, create_token(ws.state, EMAIL, "t"), ws, Path(), Path())
                 _check_refused_sync(site, len(members))
         finally:

@@ -16,7 +16,7 @@ from segmentry.testing.shopify import FakeShopify
 from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
-from .conftest import EMAIL, PASSWORD, Server, _serve, log_in
+from .conftest import EMAIL, PASSWORD, Server, log_in, served
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def shopify_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             ws.add_segment("unbound", "number_of_orders >= 1")
             add_user(ws.state, EMAIL, PASSWORD, "shop")
             sync_segment(ws, "repeat", "seg-repeat", create_shopify_segment=True)
-            for url in _serve(ws):
+            with served(ws) as url:
                 yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
         finally:
             ws.close()

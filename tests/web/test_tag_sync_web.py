@@ -23,7 +23,7 @@ from segmentry.web.accounts import add_user, create_token
 from segmentry.workspace import Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import EMAIL, PASSWORD, Server, _serve, finished_job
+from .conftest import EMAIL, PASSWORD, Server, finished_job, served
 
 TAG = "seg-loyal"
 HAND_TAGGED_MEMBERS, HAND_TAGGED_OTHERS = 2, 3
@@ -67,7 +67,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
             for lang, view in FLOWS:
                 ws.add_segment(f"loyal-{lang}-{view}", "number_of_orders >= 2")
             add_user(ws.state, EMAIL, PASSWORD, "shop")
-            for url in _serve(ws):
+            with served(ws) as url:
                 server = Server(url, ws, create_token(ws.state, EMAIL, "tests"))
                 yield Shop(server, fake, repeaters, hand)
         finally:
