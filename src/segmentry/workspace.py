@@ -26,6 +26,7 @@ from segmentry.config import Settings
 from segmentry.engine import connect, second_connection
 from segmentry.errors import WorkspaceError
 from segmentry.lock import workspace_lock
+from segmentry.private_files import keep_private, tighten
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,6 +74,7 @@ class Workspace:
                 f"{path} is already a segmentry workspace.",
                 hint="Open it instead, or choose an empty folder.",
             )
+        keep_private()
         path.mkdir(parents=True, exist_ok=True)
         settings = Settings(
             shop=config.ShopSettings(
@@ -97,6 +99,8 @@ class Workspace:
                 f"{path.resolve()} is not a segmentry workspace (no {config.CONFIG_FILE}).",
                 hint="Create one with `segmentry init PATH` or `segmentry demo`.",
             )
+        keep_private()
+        tighten(path)
         return cls(path, config.load(path))
 
     def close(self) -> None:
