@@ -115,9 +115,12 @@ _STATUSES = {"queued": Text("waiting to start"), "running": Text("under way")}
 class JobRunner:
     """Runs submitted jobs one at a time on a worker thread (see the module docstring)."""
 
-    def __init__(self, workspace: Workspace, warmups: list[Warmup] | None = None) -> None:
+    def __init__(self, workspace: Workspace, warmups: list[Warmup] | None = None,
+                 housekeeping: list[Warmup] | None = None) -> None:
         self.workspace = workspace
         self.warmups = list(warmups or [])
+        # Run on the worker after every job, before the warm-up (finishing erasures).
+        self.housekeeping = list(housekeeping or [])
         self._jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
         self._queue: queue.Queue[tuple[Job, Work] | None] = queue.Queue()
@@ -196,6 +199,7 @@ class JobRunner:
             while (item := self._queue.get()) is not None:
                 job, work = item
                 self._run(worker, job, work)
+                self._housekeep(worker)
                 if job.quiet and job.status == "succeeded":
                     self._jobs.pop(job.id, None)
                 else:
@@ -227,6 +231,13 @@ class JobRunner:
                 raise
         finally:
             job.finished_at = utcnow()
+
+    def _housekeep(self, worker: Workspace) -> None:
+        for hook in self.housekeeping:
+            try:
+                hook(worker)
+            except Exception as e:  # logged; the hook tries again after the next job
+                log.warning("housekeeping %s failed", getattr(hook, "__name__", hook), exc_info=e)
 
     def _warm(self, worker: Workspace) -> None:
         started = utcnow()

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from segmentry import state
 from segmentry.engine import transaction
+from segmentry.erasure import finish_erasures
 from segmentry.errors import ERROR_FIELDS, RunError, SegmentError, SegmentryError, error_record
 from segmentry.evaluation import Snapshot
 
@@ -111,6 +112,7 @@ class Pipeline:
                     raise failure from e
                 raise
             self._activate(report)  # Shopify tag sync (issue 3): after the commit, never undoing it
+            finish_erasures(self.ws)  # no copy of an erased customer's data is left behind
         return report
 
     def _activate(self, report: RunReport) -> None:

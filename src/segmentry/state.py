@@ -122,6 +122,19 @@ former_keys = sa.Table(
     sa.Column("renamed_at", sa.DateTime, nullable=False),
 )
 
+# Customers erased (Shopify's customers/redact): recorded when the ledger's values are cleared;
+# ``finished_at`` once no copy is left in the warehouse's old blocks or the state store's log
+# (see segmentry.erasure).
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("shop_id", sa.String(200), nullable=False),
+    sa.Column("customer_id", sa.String(200), nullable=False),
+    sa.Column("requested_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+)
+
 METRIC_TEXT_COLUMNS = _METRIC_COLUMNS
 
 
@@ -135,6 +148,8 @@ def connect_state(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Deleted and overwritten content is zeroed, not left in free space (erasure).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
     metadata.create_all(engine)

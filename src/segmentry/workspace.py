@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,8 @@ import sqlalchemy as sa
 
 from segmentry import config, state
 from segmentry.config import Settings
-from segmentry.engine import connect, second_connection
+from segmentry.engine import connect, duckdb_file, second_connection
+from segmentry.engine.compaction import compact_duckdb_file
 from segmentry.errors import WorkspaceError
 from segmentry.lock import workspace_lock
 from segmentry.private_files import keep_private, tighten
@@ -53,6 +54,8 @@ class Workspace:
         # Seconds to wait for a DuckDB warehouse another process holds briefly (the server sets
         # it; a command fails at once with who holds it).
         self.warehouse_wait = 0.0
+        # Set on a sibling (see :meth:`sibling`): the workspace whose connection it shares.
+        self.sibling_of: Workspace | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -104,9 +107,7 @@ class Workspace:
         return cls(path, config.load(path))
 
     def close(self) -> None:
-        if self._warehouse is not None:
-            self._warehouse.disconnect()
-            self._warehouse = None
+        self._close_warehouse()
         if self._state is not None:
             self._state.dispose()
             self._state = None
@@ -118,7 +119,34 @@ class Workspace:
         Close it when done; this one stays open."""
         other = Workspace(self.folder, self.settings)
         other._warehouse = second_connection(self.warehouse, self.settings.warehouse.url)
+        other.sibling_of = self
         return other
+
+    def compact_warehouse(self, siblings: Sequence[Workspace] = ()) -> bool:
+        """Rewrite an embedded DuckDB warehouse file so that erased values leave no bytes
+        behind (see :mod:`segmentry.engine.compaction`); False, doing nothing, for another
+        engine or a sibling (its owner compacts).
+
+        The caller holds the workspace lock and makes sure nothing uses this workspace or
+        ``siblings`` (its siblings' connections, closed and opened again here) meanwhile.
+        Raises :class:`~segmentry.errors.EngineError` if the file is still open elsewhere in
+        this process; the connections are opened again either way."""
+        path = duckdb_file(self.settings.warehouse.url)
+        if path is None or self.sibling_of is not None:
+            return False
+        for workspace in (*siblings, self):
+            workspace._close_warehouse()
+        try:
+            compact_duckdb_file(path)
+        finally:
+            for sibling in siblings:
+                sibling._warehouse = second_connection(self.warehouse, self.settings.warehouse.url)
+        return True
+
+    def _close_warehouse(self) -> None:
+        if self._warehouse is not None:
+            self._warehouse.disconnect()
+            self._warehouse = None
 
     def __enter__(self) -> Workspace:
         return self

@@ -11,6 +11,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -25,6 +26,7 @@ __all__ = [
     "Scratch",
     "connect",
     "delete_listed",
+    "duckdb_file",
     "engine_name",
     "execute",
     "second_connection",
@@ -99,6 +101,25 @@ def second_connection(con: BaseBackend, url: str) -> BaseBackend:
     for statement in _SETUP["duckdb"]:
         other.raw_sql(statement)
     return other
+
+
+def duckdb_file(url: str) -> Path | None:
+    """The file of an embedded DuckDB warehouse URL; None for another engine or in memory.
+
+    >>> duckdb_file("duckdb:///srv/shop/warehouse.duckdb")
+    PosixPath('/srv/shop/warehouse.duckdb')
+    >>> duckdb_file("duckdb:////srv/shop/warehouse.duckdb")  # a workspace's absolute path
+    PosixPath('/srv/shop/warehouse.duckdb')
+    >>> duckdb_file("duckdb://"), duckdb_file("postgresql://db/shop")
+    (None, None)
+    """
+    scheme = "duckdb://"
+    if not url.startswith(scheme):
+        return None
+    rest = url[len(scheme):].split("?", 1)[0]
+    if rest in ("", ":memory:"):
+        return None
+    return Path("/" + rest.lstrip("/")) if rest.startswith("/") else Path(rest)
 
 
 def _setting(name: str, value: str) -> sge.Expression:

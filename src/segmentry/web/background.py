@@ -7,7 +7,8 @@
 The Shopify webhook queue is applied here too: the server owns the warehouse, so it applies the
 deliveries that it (``POST /webhooks/shopify``) or ``segmentry serve-webhooks`` queued, as a
 quiet background job every :data:`WEBHOOKS_EVERY` seconds when some are due and no other job
-is queued or running (see :class:`~segmentry.jobs.Periodic`).
+is queued or running (see :class:`~segmentry.jobs.Periodic`). After every job, erasures that
+wait are finished (:func:`finish_erasures_of`); erasures waiting make the queue job run too.
 
 The warm-up runs when the runner starts and after every job: it builds the current day's
 live-count snapshot on the requests' connection (holding the request lock, as a request would)
@@ -18,6 +19,8 @@ and the first journeys panel of the day are served warm.
 from __future__ import annotations
 
 from segmentry.connectors.shopify.webhooks import apply_webhooks, has_due_webhooks
+from segmentry.erasure import finish_erasures, waiting_erasures
+from segmentry.errors import LockHeldError
 from segmentry.jobs import JobRunner, Periodic, Scheduler, Warmup, daily_run
 from segmentry.web import data
 from segmentry.web.deps import WebState
@@ -39,14 +42,38 @@ def warm_up(web: WebState) -> Warmup:
     return warm
 
 
+def finish_erasures_of(web: WebState) -> Warmup:
+    """The housekeeping hook that finishes erasures (see :mod:`segmentry.erasure`): it holds
+    the request lock and the workspace lock while the warehouse file is rewritten, so every
+    connection of the process can be closed and opened again (pages wait that long)."""
+
+    def finish(worker: Workspace) -> None:
+        if not waiting_erasures(worker.state):
+            return
+        try:
+            with web.lock, worker.lock("finish erasures"):
+                data.forget_snapshots(web.snapshots)
+                web.cache.clear()
+                finish_erasures(web.workspace, siblings=[worker])
+        except LockHeldError:  # a command holds the workspace: after the next job
+            return
+
+    return finish
+
+
+def _due(web: WebState) -> bool:
+    return has_due_webhooks(web.workspace.state) or bool(waiting_erasures(web.workspace.state))
+
+
 def attach(web: WebState, *, schedule: bool, warm: bool) -> None:
-    web.runner = JobRunner(web.workspace, warmups=[warm_up(web)] if warm else [])
+    web.runner = JobRunner(web.workspace, warmups=[warm_up(web)] if warm else [],
+                           housekeeping=[finish_erasures_of(web)])
     web.scheduler = Scheduler(web.runner, daily_run) if schedule else None
     web.webhooks = Periodic(
         web.runner,
         "webhooks",
         apply_webhooks,
-        lambda: has_due_webhooks(web.workspace.state),
+        lambda: _due(web),
         every=WEBHOOKS_EVERY,
     )
 

@@ -408,11 +408,16 @@ def _day_snapshot(ws: Workspace, day: dt.date, snapshots: dict[Any, Snapshot]) -
     """
     key = (day, last_finished_run(ws))
     if key not in snapshots:
-        for old in snapshots.values():
-            old.__exit__(None, None, None)
-        snapshots.clear()
+        forget_snapshots(snapshots)
         snapshots[key] = Snapshot(ws.warehouse, day, with_lines=True).__enter__()
     return snapshots[key]
+
+
+def forget_snapshots(snapshots: dict[Any, Snapshot]) -> None:
+    """Drop the live-count snapshots (their temporary tables) of the requests' connection."""
+    for old in snapshots.values():
+        old.__exit__(None, None, None)
+    snapshots.clear()
 
 
 def recent_runs(ws: Workspace, limit: int, lang: str = "en") -> list[RunOut]:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from segmentry import state
 from segmentry.connectors.shopify import tables
+from segmentry.erasure import mentions
 
 __all__ = ["BATCH", "Delivery", "Drained", "WebhookQueue", "retry_delay"]
 
@@ -135,6 +136,30 @@ class WebhookQueue:
         self._set(
             webhook_id, status="applied", body=None, next_attempt_at=None, applied_at=state.utcnow()
         )
+
+    def forget_mentions(self, values: set[str], *, keep: str = "") -> int:
+        """Forget the bodies and errors of the deliveries (other than ``keep``) that mention
+        any of ``values``: a customer's erasure leaves no copy of their data in the queue. A
+        pending one is marked failed ("erased"); how many were changed."""
+        t, changed = tables.webhooks, 0
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(t.c.webhook_id, t.c.status, t.c.body, t.c.error, t.c.last_error)
+                .where(t.c.webhook_id != keep)
+                .where(sa.or_(t.c.body.is_not(None), t.c.error.is_not(None),
+                              t.c.last_error.is_not(None)))
+            ).all()
+            for row in rows:
+                if not any(mentions(text, values) for text in row[2:]):
+                    continue
+                status = "failed" if row.status == "pending" else row.status
+                conn.execute(
+                    sa.update(t).where(t.c.webhook_id == row.webhook_id).values(
+                        body=None, error="erased: it held an erased customer's data",
+                        last_error=None, status=status, next_attempt_at=None)
+                )
+                changed += 1
+        return changed
 
     def fail(self, webhook_id: str, error: str) -> None:
         """Mark a delivery failed for good (its body is kept, to retry after a fix)."""

@@ -56,6 +56,7 @@ from segmentry.connectors.shopify.mapping import (
 from segmentry.connectors.shopify.sync import set_app_state
 from segmentry.connectors.shopify.webhook_queue import Delivery, Drained, WebhookQueue
 from segmentry.engine import execute, transaction
+from segmentry.erasure import erase_customer, erase_shop_files, finish_erasures
 from segmentry.errors import DataImportError, EngineError, LockHeldError
 from segmentry.ledger.schema import TABLES
 from segmentry.ledger.store import LedgerBatch, queue_everyone, remember_deletion, write_batch
@@ -78,7 +79,6 @@ __all__ = [
 
 log = logging.getLogger("segmentry.webhooks")
 
-_PII = ("email", "phone", "first_name", "last_name", "city", "region", "country", "line_user_id")
 
 # Limits of the HTTP endpoints (serve-webhooks and the web app). Shopify's webhook bodies are
 # a few kB; an order with hundreds of lines stays well under a megabyte.
@@ -304,6 +304,7 @@ class WebhookReceiver:
         try:
             with Workspace.open(self.folder) as ws, ws.lock("serve-webhooks"):
                 done = apply_due(ws, self.queue, due)
+                finish_erasures(ws)  # the only user of this warehouse: no copy is left behind
         except LockHeldError as e:
             done = Drained(waiting=self.queue.wait(due, _describe(e)), busy=_describe(e))
         self._note(done)
@@ -385,13 +386,14 @@ def _delete_customer(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
             )
 
 
-def _redact_customer(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
-    customer_id = str((payload.get("customer") or {})["id"])
-    values = {sg.column(c, quoted=True): sge.Null() for c in _PII}
-    statement = sge.update(
-        sg.table("customers", quoted=True), values, where=_where(ws, customer_id)
-    )
-    execute(ws.warehouse, statement)
+def _redact_customer(ws: Workspace, payload: dict[str, Any], webhook_id: str) -> None:
+    customer = payload.get("customer") or {}
+    customer_id = str(customer["id"])
+    values = erase_customer(ws, customer_id, [customer.get("email"), customer.get("phone")])
+    queue = WebhookQueue.existing(ws.state)
+    if queue is not None:
+        queue.forget_mentions(values | {f'"id":{customer_id}', f'"id": {customer_id}'},
+                              keep=webhook_id)
 
 
 def _data_request(ws: Workspace, payload: dict[str, Any], webhook_id: str) -> None:
@@ -415,6 +417,7 @@ def _redact_shop(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
         for name in TABLES:
             execute(ws.warehouse, sge.delete(sg.table(name, quoted=True), where=_where(ws)))
         queue_everyone(ws.warehouse)  # the order facts are rebuilt from the emptied ledger
+    erase_shop_files(ws)
 
 
 def _uninstalled(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
