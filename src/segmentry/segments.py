@@ -116,6 +116,7 @@ class _History:
     """A segment version's computed history: its membership rows under ``ledger`` (which no
     segment points to yet) and its metric rows (not saved yet)."""
 
+    name: str  # the segment's, for progress reports
     ledger: str
     start: dt.date
     end: dt.date
@@ -223,7 +224,7 @@ class SegmentBook:
         )
         history = self._compute(None, self.validate(query), names.key, progress)
         now = state.utcnow()
-        with self._switching([history], []) as conn:
+        with self._switching([history], [], progress) as conn:
             inserted = conn.execute(
                 state.segments.insert().values(
                     name=names.key, display_name=names.display_name,
@@ -267,7 +268,7 @@ class SegmentBook:
             recomputed = self._compute_with(old, query, progress)
         now = state.utcnow()
         replaced = [segment.ledger for segment, _ in recomputed]
-        with self._switching([h for _, h in recomputed], replaced) as conn:
+        with self._switching([h for _, h in recomputed], replaced, progress) as conn:
             if recomputed:
                 conn.execute(state.segment_versions.insert().values(
                     segment_id=old.id, version=old.version + 1, query=query, created_at=now))
@@ -386,7 +387,7 @@ class SegmentBook:
         self.forget_unclaimed()
         segment = self.get(name)
         history = self._compute(segment.id, self.validate(segment.query), name, progress)
-        with self._switching([history], [segment.ledger]) as conn:
+        with self._switching([history], [segment.ledger], progress) as conn:
             _point_to(conn, segment.id, history)
 
     def _compute(
@@ -411,27 +412,31 @@ class SegmentBook:
         crash_point("segment-history-started")
         try:
             if progress:
-                progress(f"history of {name}", 0, 2)
+                progress(f"history of {name}", 0, 3)
             write_history(con, segment_id, membership_history(con, condition, start, end), tag=tag)
             crash_point("segment-history-written")
             if progress:
-                progress(f"history of {name}", 1, 2)
+                progress(f"history of {name}", 1, 3)
             frame = daily_metrics(con, stretches(con, key), start, end)
             if progress:
-                progress(f"history of {name}", 2, 2)
+                progress(f"history of {name}", 2, 3)
         except BaseException:
             self._forget([key])
             raise
-        return _History(key, start, end, frame)
+        return _History(name, key, start, end, frame)
 
     @contextmanager
     def _switching(
-        self, histories: Iterable[_History], replaced: Iterable[str | None]
+        self,
+        histories: Iterable[_History],
+        replaced: Iterable[str | None],
+        progress: Progress | None = None,
     ) -> Iterator[sa.Connection]:
         """The state-store transaction that points segments to the new ``histories`` (the
         caller's statements, then the new keys claimed and the ``replaced`` ones unclaimed);
         after its commit the replaced rows are deleted, after a failure the new ones."""
-        new = [h.ledger for h in histories]
+        computed = list(histories)
+        new = [h.ledger for h in computed]
         old = [key for key in replaced if key]
         try:
             with self.ws.state.begin() as conn:
@@ -444,6 +449,9 @@ class SegmentBook:
             raise
         crash_point("segment-switch-committed")
         self._forget(old)
+        for history in computed:
+            if progress:
+                progress(f"history of {history.name}", 3, 3)
 
     def forget_unclaimed(self) -> None:
         """Delete the membership rows of ledger keys no segment points to: those a killed add,
