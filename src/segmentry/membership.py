@@ -2,14 +2,18 @@
 
 Rows are ``(ledger, customer_id, valid_from, valid_to)``: the customer was a member of the
 ledger's segment version on every day ``valid_from <= day < valid_to`` (``valid_to`` NULL:
-still a member). ``ledger`` is ``<segment id>_<tag>``, one key per computed version.
+still a member). ``ledger`` is ``<segment id>_<tag>``, one key per computed version
+(``new_<tag>`` for a segment being added, which has no id until it is saved).
 
 A new version's history is written under a new key and the state store switches the
 segment's pointer to it in one transaction, so a crash leaves the old one whole; the old key's
-rows are deleted after the switch (:func:`forget`). The daily run then records the day for
-every segment at once (:func:`record_day`): a few set-based statements whatever the number of
-segments. Recording a day never changes how earlier days read, and recording it again gives
-the same rows.
+rows are deleted after the switch (:func:`forget`). Rows of a key no segment points to (left by
+a killed process) are deleted at the start of the next write; the state store lists those keys
+(see :meth:`segmentry.segments.SegmentBook.forget_unclaimed`).
+
+The daily run records the day for every segment at once (:func:`record_day`): a few set-based
+statements whatever the number of segments. Recording a day never changes how earlier days
+read, and recording it again gives the same rows.
 """
 
 from __future__ import annotations
@@ -55,13 +59,13 @@ class Change:
     left: int
 
 
-def ledger_key(segment_id: int, tag: str) -> str:
-    """The key of one computed version of a segment.
+def ledger_key(segment_id: int | None, tag: str) -> str:
+    """The key of one computed version of a segment (``None``: a segment being added).
 
-    >>> ledger_key(3, "abc")
-    '3_abc'
+    >>> ledger_key(3, "abc"), ledger_key(None, "abc")
+    ('3_abc', 'new_abc')
     """
-    return f"{segment_id}_{tag}"
+    return f"{'new' if segment_id is None else segment_id}_{tag}"
 
 
 # A table per segment version, as warehouses held them before the membership table.
@@ -83,7 +87,9 @@ def ensure_table(con: BaseBackend) -> None:
             con.drop_table(name, force=True)
 
 
-def write_history(con: BaseBackend, segment_id: int, intervals: ir.Table, *, tag: str) -> str:
+def write_history(
+    con: BaseBackend, segment_id: int | None, intervals: ir.Table, *, tag: str
+) -> str:
     """Store membership stretches under a new ledger key; returns the key."""
     ensure_table(con)
     key = ledger_key(segment_id, tag)

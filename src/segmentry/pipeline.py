@@ -37,6 +37,7 @@ from segmentry.engine import transaction
 from segmentry.erasure import finish_erasures
 from segmentry.errors import ERROR_FIELDS, RunError, SegmentError, SegmentryError, error_record
 from segmentry.evaluation import Snapshot
+from segmentry.segments import SegmentBook
 
 if TYPE_CHECKING:
     from segmentry.segments import Segment
@@ -84,6 +85,7 @@ class Pipeline:
     def run(self, day: dt.date, progress: Progress | None = None) -> RunReport:
         """Run the pipeline for ``day`` under the workspace lock; raise RunError on failure."""
         with self.ws.lock(f"run {day}"):
+            SegmentBook(self.ws).forget_unclaimed()  # rows a killed segment change left
             report = RunReport(run_id=self._start_record(day), day=day, status="running")
             pending: list[_Pending] = []
             try:
@@ -192,7 +194,6 @@ class Pipeline:
         progress: Progress | None,
     ) -> str:
         from segmentry.membership import record_day
-        from segmentry.segments import SegmentBook
 
         book = SegmentBook(self.ws)
         segments = [self._ready(book, segment, day) for segment in book.list()]

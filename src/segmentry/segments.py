@@ -1,11 +1,14 @@
 """Segment definitions, versions and their computed history.
 
 Adding or editing a segment computes its full daily membership history and metrics at once
-(as-of evaluation over change points, see :mod:`segmentry.evaluation`). The new membership table
-is written under a fresh name, then the pointer and the metric rows are switched in one
-state-store transaction, then the old table is dropped — so readers never see a half-written
-segment and a crash leaves the previous version whole. :meth:`SegmentBook.recompute` does the
-same for an unchanged definition (after data arrived late).
+(as-of evaluation over change points, see :mod:`segmentry.evaluation`). Every change is all or
+nothing: the new membership is written under a fresh ledger key first, then the segment row (an
+added one), its version, the pointer and the metric rows are saved in ONE state-store
+transaction, then the replaced rows are deleted. Readers never see a half-written segment; a
+process killed before that commit leaves the previous state whole (an added segment does not
+exist, and adding it again works), and the rows it wrote are deleted at the start of the next
+write (:meth:`SegmentBook.forget_unclaimed`). :meth:`SegmentBook.recompute` does the same for an
+unchanged definition (after data arrived late).
 
 Renaming a segment's key (:meth:`SegmentBook.rename`) changes no membership: the ledger,
 metrics and folders are kept by the segment's id; the references in other segments' queries and
@@ -17,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -26,6 +31,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from segmentry import language, state
+from segmentry.crash_points import crash_point
 from segmentry.errors import QueryError, SegmentError
 from segmentry.language import ast
 from segmentry.segment_names import (
@@ -103,6 +109,27 @@ def renamed_reference(condition: ast.Condition, old: str, new: str) -> ast.Condi
     elif isinstance(condition, ast.Not):
         return dataclasses.replace(condition, item=renamed_reference(condition.item, old, new))
     return condition
+
+
+@dataclass(frozen=True)
+class _History:
+    """A segment version's computed history: its membership rows under ``ledger`` (which no
+    segment points to yet) and its metric rows (not saved yet)."""
+
+    name: str  # the segment's, for progress reports
+    ledger: str
+    start: dt.date
+    end: dt.date
+    metrics: pd.DataFrame
+
+    def pointer(self) -> dict[str, Any]:
+        """The segment columns that point to it."""
+        return {"ledger": self.ledger, "computed_through": self.end, "history_start": self.start}
+
+
+# NOTE: inside SegmentBook, `list` is its method
+_Recomputed = list[tuple[Segment, _History]]
+_Segments = list[Segment]
 
 
 class SegmentBook:
@@ -186,19 +213,23 @@ class SegmentBook:
         key: str | None = None,
         display_name: str | None = None,
     ) -> Segment:
+        """Define a segment, all or nothing: its history is computed under a new ledger key
+        first, then the segment, its version and its metric rows are saved in one state-store
+        transaction. Killed before that commit, the segment does not exist."""
+        self.forget_unclaimed()
         existing = self.list()
         names = segment_names(
             name, key, display_name,
             {s.name for s in existing}, {s.display_name for s in existing},
         )
-        self.validate(query)
-        name = names.key
+        history = self._compute(None, self.validate(query), names.key, progress)
         now = state.utcnow()
-        with self.ws.state.begin() as conn:
+        with self._switching([history], [], progress) as conn:
             inserted = conn.execute(
                 state.segments.insert().values(
-                    name=name, display_name=names.display_name, description=description.strip(),
-                    version=1, created_at=now, updated_at=now,
+                    name=names.key, display_name=names.display_name,
+                    description=description.strip(), version=1, created_at=now,
+                    updated_at=now, **history.pointer(),
                 )
             ).inserted_primary_key
             assert inserted is not None
@@ -208,13 +239,8 @@ class SegmentBook:
                     segment_id=segment_id, version=1, query=query, created_at=now
                 )
             )
-        try:
-            self.recompute(name, progress)
-        except BaseException:
-            with self.ws.state.begin() as conn:  # an add that cannot compute leaves nothing behind
-                conn.execute(state.segments.delete().where(state.segments.c.id == segment_id))
-            raise
-        return self.get(name)
+            replace_metric_rows(conn, segment_id, history.metrics, delete_all=True)
+        return self.get(names.key)
 
     def edit(
         self,
@@ -226,28 +252,54 @@ class SegmentBook:
         display_name: str | None = None,
         key: str | None = None,
     ) -> Segment:
+        """Change a segment, all or nothing: a new query's history (and that of every segment
+        referring to it) is computed first; the new version, the new key, the labels and the
+        switch to the new histories are then saved in one state-store transaction."""
+        self.forget_unclaimed()
         old = self.get(name)
         name = old.name
         if query is not None:
             # Resolving with the new text standing for `name` reports a cycle through it.
             language.validate(query, segments=lambda n: query if n == name else self._query_of(n))
         changes = self._label_changes(old, description, display_name)
-        if key is not None:  # the first write: a refused key leaves everything unchanged
-            name = self.rename(name, key).name
+        new_key = self._free_key(old, key) if key is not None else None
+        recomputed: _Recomputed = []
         if query is not None and query != old.query:
-            now = state.utcnow()
-            # The new version is computed first and switched in one transaction with its query.
-            self.recompute(name, progress, new_query=(old.version + 1, query, now))
-            for dependant in self._dependants(name):
-                self.recompute(dependant, progress)
-        if changes:
-            with self.ws.state.begin() as conn:
-                conn.execute(
-                    state.segments.update()
-                    .where(state.segments.c.id == old.id)
-                    .values(**changes, updated_at=state.utcnow())
-                )
-        return self.get(name)
+            recomputed = self._compute_with(old, query, progress)
+        now = state.utcnow()
+        replaced = [segment.ledger for segment, _ in recomputed]
+        with self._switching([h for _, h in recomputed], replaced, progress) as conn:
+            if recomputed:
+                conn.execute(state.segment_versions.insert().values(
+                    segment_id=old.id, version=old.version + 1, query=query, created_at=now))
+                changes |= {"version": old.version + 1, "updated_at": now}
+            for segment, history in recomputed:
+                _point_to(conn, segment.id, history)
+            if changes:
+                conn.execute(state.segments.update().where(state.segments.c.id == old.id)
+                             .values(**({"updated_at": now} | changes)))
+            if new_key is not None:
+                _rename_rows(conn, old, new_key, now)
+        return self.get(new_key or name)
+
+    def _compute_with(
+        self, segment: Segment, query: str, progress: Progress | None
+    ) -> _Recomputed:
+        """The histories of ``segment`` defined by ``query`` and of every segment referring to
+        it, directly or through others (not saved)."""
+        def lookup(n: str) -> str | None:
+            return query if n == segment.name else self._query_of(n)
+
+        computed: _Recomputed = []
+        try:
+            for item in [segment, *self._all_dependants(segment.name)]:
+                text = query if item.id == segment.id else item.query
+                condition = language.validate(text, segments=lookup)
+                computed.append((item, self._compute(item.id, condition, item.name, progress)))
+        except BaseException:
+            self._forget([h.ledger for _, h in computed])
+            raise
+        return computed
 
     def _label_changes(
         self, old: Segment, description: str | None, display_name: str | None
@@ -271,9 +323,18 @@ class SegmentBook:
         old key remembered (see :meth:`_refuse_former_key`). Membership, metrics and folders
         are kept by the segment's id and do not move; the Shopify tag is not renamed."""
         segment = self.get(name)
+        new = self._free_key(segment, key)
+        if new is None:
+            return segment
+        with self.ws.state.begin() as conn:
+            _rename_rows(conn, segment, new, state.utcnow())
+        return self.get(new)
+
+    def _free_key(self, segment: Segment, key: str) -> str | None:
+        """``key`` checked as the segment's new key; ``None`` when it is its key already."""
         new = check_key(key.strip())
         if new == segment.name:
-            return segment
+            return None
         if any(s.name == new for s in self.list()):
             raise SegmentError(
                 "A segment with the key {key!r} already exists.",
@@ -281,17 +342,7 @@ class SegmentBook:
                 params={"key": new},
                 hint="Choose another key, or change that segment instead.",
             )
-        old, now = segment.name, state.utcnow()
-        with self.ws.state.begin() as conn:
-            conn.execute(state.segments.update().where(state.segments.c.id == segment.id)
-                         .values(name=new, updated_at=now))
-            _rewrite_references(conn, old, new)
-            for column in _key_columns(conn):
-                conn.execute(sa.update(column.table).where(column == old).values({column: new}))
-            f = state.former_keys
-            conn.execute(f.delete().where(f.c.key.in_([old, new])))
-            conn.execute(f.insert().values(key=old, segment_id=segment.id, renamed_at=now))
-        return self.get(new)
+        return new
 
     def remove(self, name: str) -> None:
         segment = self.get(name)
@@ -306,10 +357,8 @@ class SegmentBook:
             )
         with self.ws.state.begin() as conn:
             conn.execute(state.segments.delete().where(state.segments.c.id == segment.id))
-        if segment.ledger:
-            from segmentry.membership import forget
-
-            forget(self.ws.warehouse, [segment.ledger])
+            _unclaim(conn, [segment.ledger])
+        self._forget([segment.ledger])
 
     def _dependants(self, name: str) -> set[str]:
         return {
@@ -318,61 +367,118 @@ class SegmentBook:
             if s.name != name and name in referenced_segments(language.parse(s.query))
         }
 
+    def _all_dependants(self, name: str) -> _Segments:
+        """The segments referring to ``name`` directly or through others (their membership
+        changes with its definition: references are resolved by the query, not the ledger)."""
+        segments = {s.name: s for s in self.list()}
+        found: dict[str, Segment] = {}
+        todo = [name]
+        while todo:
+            for user in sorted(self._dependants(todo.pop())):
+                if user not in found and user != name:
+                    found[user] = segments[user]
+                    todo.append(user)
+        return list(found.values())
+
     # ------------------------------------------------------------ computing
 
-    def recompute(
-        self,
-        name: str,
-        progress: Progress | None = None,
-        new_query: tuple[int, str, dt.datetime] | None = None,
-    ) -> None:
+    def recompute(self, name: str, progress: Progress | None = None) -> None:
         """Compute the full daily history of a segment and switch to it atomically."""
+        self.forget_unclaimed()
+        segment = self.get(name)
+        history = self._compute(segment.id, self.validate(segment.query), name, progress)
+        with self._switching([history], [segment.ledger], progress) as conn:
+            _point_to(conn, segment.id, history)
+
+    def _compute(
+        self,
+        segment_id: int | None,
+        condition: ast.Condition,
+        name: str,
+        progress: Progress | None,
+    ) -> _History:
+        """A segment version's full daily history and metrics, its membership written under a
+        new ledger key (listed as unclaimed first, so a kill leaves no rows nobody can find)."""
         from segmentry.evaluation import membership_history
-        from segmentry.membership import forget, stretches, write_history
+        from segmentry.membership import ledger_key, stretches, write_history
         from segmentry.metrics import daily_metrics
 
-        segment = self.get(name)
-        query = new_query[1] if new_query else segment.query
-        condition = self.validate(query)
         con = self.ws.warehouse
         start, end = self._history_range()
-        if progress:
-            progress(f"history of {name}", 0, 3)
-        intervals = membership_history(con, condition, start, end)
-        ledger = write_history(con, segment.id, intervals, tag=_tag())
+        tag = _tag()
+        key = ledger_key(segment_id, tag)
+        with self.ws.state.begin() as conn:
+            _unclaim(conn, [key])
+        crash_point("segment-history-started")
         try:
             if progress:
+                progress(f"history of {name}", 0, 3)
+            write_history(con, segment_id, membership_history(con, condition, start, end), tag=tag)
+            crash_point("segment-history-written")
+            if progress:
                 progress(f"history of {name}", 1, 3)
-            frame = daily_metrics(con, stretches(con, ledger), start, end)
+            frame = daily_metrics(con, stretches(con, key), start, end)
             if progress:
                 progress(f"history of {name}", 2, 3)
-            with self.ws.state.begin() as conn:
-                values: dict[str, Any] = {
-                    "ledger": ledger,
-                    "computed_through": end,
-                    "history_start": start,
-                }
-                if new_query:
-                    version, text, now = new_query
-                    conn.execute(
-                        state.segment_versions.insert().values(
-                            segment_id=segment.id, version=version, query=text, created_at=now
-                        )
-                    )
-                    values |= {"version": version, "updated_at": now}
-                conn.execute(
-                    state.segments.update()
-                    .where(state.segments.c.id == segment.id)
-                    .values(**values)
-                )
-                replace_metric_rows(conn, segment.id, frame, delete_all=True)
         except BaseException:
-            forget(con, [ledger])
+            self._forget([key])
             raise
-        if segment.ledger and segment.ledger != ledger:
-            forget(con, [segment.ledger])
-        if progress:
-            progress(f"history of {name}", 3, 3)
+        return _History(name, key, start, end, frame)
+
+    @contextmanager
+    def _switching(
+        self,
+        histories: Iterable[_History],
+        replaced: Iterable[str | None],
+        progress: Progress | None = None,
+    ) -> Iterator[sa.Connection]:
+        """The state-store transaction that points segments to the new ``histories`` (the
+        caller's statements, then the new keys claimed and the ``replaced`` ones unclaimed);
+        after its commit the replaced rows are deleted, after a failure the new ones."""
+        computed = list(histories)
+        new = [h.ledger for h in computed]
+        old = [key for key in replaced if key]
+        try:
+            with self.ws.state.begin() as conn:
+                yield conn
+                _claim(conn, new)
+                _unclaim(conn, old)
+                crash_point("segment-switch-before-commit")
+        except BaseException:
+            self._forget(new)
+            raise
+        crash_point("segment-switch-committed")
+        self._forget(old)
+        for history in computed:
+            if progress:
+                progress(f"history of {history.name}", 3, 3)
+
+    def forget_unclaimed(self) -> None:
+        """Delete the membership rows of ledger keys no segment points to: those a killed add,
+        edit, recompute or removal left behind. Cheap: a look at a short list in the state store
+        (empty unless a process was killed), then one delete per warehouse.
+
+        NOTE: only under the workspace lock, at the start of a write: a key being computed is
+        unclaimed too, and the lock keeps every other writer out.
+        """
+        s, u = state.segments, state.unclaimed_ledgers
+        with self.ws.state.connect() as conn:
+            keys = conn.execute(
+                sa.select(u.c.key).where(u.c.key.not_in(
+                    sa.select(s.c.ledger).where(s.c.ledger.is_not(None))))
+            ).scalars().all()
+        self._forget(keys)
+
+    def _forget(self, keys: Iterable[str | None]) -> None:
+        """Delete the rows of ledgers no segment points to, then their unclaimed entries."""
+        from segmentry.membership import forget
+
+        wanted = [key for key in keys if key]
+        if not wanted:
+            return
+        forget(self.ws.warehouse, wanted)
+        with self.ws.state.begin() as conn:
+            _claim(conn, wanted)
 
     def _history_range(self) -> tuple[dt.date, dt.date]:
         """From the store's first day (the first order or customer creation) to the current
@@ -477,6 +583,43 @@ class SegmentBook:
                 params={"name": name},
             )
         return segment
+
+
+def _point_to(conn: sa.Connection, segment_id: int, history: _History) -> None:
+    """Point a segment to a computed history and replace its metric rows with its own."""
+    conn.execute(state.segments.update().where(state.segments.c.id == segment_id)
+                 .values(**history.pointer()))
+    replace_metric_rows(conn, segment_id, history.metrics, delete_all=True)
+
+
+def _claim(conn: sa.Connection, keys: Iterable[str]) -> None:
+    """Take ledger keys off the unclaimed list (a segment points to them, or they are gone)."""
+    wanted = list(keys)
+    if wanted:
+        u = state.unclaimed_ledgers
+        conn.execute(u.delete().where(u.c.key.in_(wanted)))
+
+
+def _unclaim(conn: sa.Connection, keys: Iterable[str | None]) -> None:
+    """List ledger keys as pointed to by no segment (their rows are deleted later)."""
+    u, now = state.unclaimed_ledgers, state.utcnow()
+    for key in keys:
+        if key:
+            conn.execute(u.delete().where(u.c.key == key))
+            conn.execute(u.insert().values(key=key, since=now))
+
+
+def _rename_rows(conn: sa.Connection, segment: Segment, new: str, now: dt.datetime) -> None:
+    """The statements of :meth:`SegmentBook.rename`."""
+    old = segment.name
+    conn.execute(state.segments.update().where(state.segments.c.id == segment.id)
+                 .values(name=new, updated_at=now))
+    _rewrite_references(conn, old, new)
+    for column in _key_columns(conn):
+        conn.execute(sa.update(column.table).where(column == old).values({column: new}))
+    f = state.former_keys
+    conn.execute(f.delete().where(f.c.key.in_([old, new])))
+    conn.execute(f.insert().values(key=old, segment_id=segment.id, renamed_at=now))
 
 
 def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:

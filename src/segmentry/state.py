@@ -26,6 +26,7 @@ __all__ = [
     "segment_metrics",
     "segment_versions",
     "segments",
+    "unclaimed_ledgers",
     "utcnow",
 ]
 
@@ -133,6 +134,18 @@ erasures = sa.Table(
     sa.Column("customer_id", sa.String(200), nullable=False),
     sa.Column("requested_at", sa.DateTime, nullable=False),
     sa.Column("finished_at", sa.DateTime),
+)
+
+# Ledger keys that may have rows in the warehouse's membership table but that no segment points
+# to: a version being computed (listed before its first row is written, unlisted in the
+# transaction that points a segment to it) or one replaced or removed (listed in that
+# transaction, unlisted once its rows are deleted). A key still listed when the next write starts
+# is left over from a killed process; see segmentry.segments.SegmentBook.forget_unclaimed.
+unclaimed_ledgers = sa.Table(
+    "unclaimed_ledgers",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("since", sa.DateTime, nullable=False),
 )
 
 METRIC_TEXT_COLUMNS = _METRIC_COLUMNS

@@ -242,6 +242,10 @@ class Workspace:
         and the API, derived from the display name when not given. ``name`` (the older single
         name) is the key when it can be one, else the display name:
         ``add_segment("美容液リピーター", query)`` gets a derived key.
+
+        All or nothing: the history is computed first and the segment saved with it in one
+        state-store transaction, so an add that fails or is killed leaves no segment (see
+        docs/reliability.md).
         """
         label = key or name or display_name or ""
         with self.lock(f"segments add {label}"):

@@ -48,7 +48,8 @@ def add(
     display_name: DisplayName = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Define a segment; its full daily history is computed at once."""
+    """Define a segment; its full daily history is computed at once. All or nothing: if the
+    command is interrupted, no segment is added and adding it again works."""
     with fail_on_errors(), open_workspace(workspace) as ws, progress_bar() as progress:
         segment = ws.add_segment(name, query, key=key, display_name=display_name,
                                  description=description, progress=progress)
