@@ -59,6 +59,12 @@ def import_command(
             "as sku or quantity is mapped or in the file, else order rows)."
         ),
     ] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            help="CSV files: utf-8 or cp932 (Shift_JIS); auto: chosen from the file's text."
+        ),
+    ] = "auto",
     skip_bad_rows: Annotated[
         bool, typer.Option(help="Import the good rows; write the rejected ones to a CSV file.")
     ] = False,
@@ -83,6 +89,7 @@ def import_command(
         raise typer.BadParameter("--rejects needs --skip-bad-rows", param_hint="--rejects")
     with fail_on_errors(), open_workspace(workspace) as ws:
         source = source_for(ws, file, customers, fmt, _parse_mapping(mapping or []), rows)
+        source = _with_encoding(source, encoding)
         batch, bad_rows = read_source_rows(source, ws, skip_bad_rows=skip_bad_rows)
         tables = dict(batch.tables())
         stats = ws.import_tables(tables) if tables else {}
@@ -91,6 +98,20 @@ def import_command(
             _report_rejects(ws, bad_rows, rejects)
         if save_source:
             _save_source(ws, source, bool(bad_rows))
+
+
+def _with_encoding(source: SourceSettings, encoding: str) -> SourceSettings:
+    """The source read with ``--encoding`` (kept in ``[[sources]]`` by --save-source)."""
+    if encoding not in _ENCODINGS:
+        raise ConfigError(f"--encoding must be auto, utf-8 or cp932, not {encoding!r}.")
+    if encoding == "auto":
+        return source
+    return source.model_copy(update={"encoding": _ENCODINGS[encoding]})
+
+
+_ENCODINGS: dict[str, Literal["auto", "utf-8", "cp932"]] = {
+    "auto": "auto", "utf-8": "utf-8", "cp932": "cp932", "shift_jis": "cp932"
+}
 
 
 def _parse_mapping(items: list[str]) -> dict[str, str]:

@@ -78,6 +78,7 @@ def _read_generic(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) ->
         tz=shop.timezone,
         customer_ids=known_customers(ws.warehouse, shop.id),
         skip_bad_rows=skip_bad_rows,
+        encoding=source.encoding,
     )
 
 
@@ -86,19 +87,27 @@ def _read_shopify(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) ->
     shop = ws.settings.shop
     path = _shopify_file(_path(ws, source.path), ("orders", "customers"))
     if shopify_csv.sniff(path) == "customers":
-        return shopify_csv.read_customers_export(path, shop_id=shop.id, skip_bad_rows=skip_bad_rows)
+        return shopify_csv.read_customers_export(
+            path, shop_id=shop.id, skip_bad_rows=skip_bad_rows, encoding=source.encoding
+        )
     customers = None
     if source.customers_path:
         customers = shopify_csv.read_customers_export(
             _shopify_file(_path(ws, source.customers_path), ("customers",)),
             shop_id=shop.id,
             skip_bad_rows=skip_bad_rows,
+            encoding=source.encoding,
         )
     known = known_customers(ws.warehouse, shop.id)
     if customers is not None:
         known.update(email_map(customers.batch.customers))  # the export read now wins
     orders = shopify_csv.read_orders_export(
-        path, shop_id=shop.id, tz=shop.timezone, customer_ids=known, skip_bad_rows=skip_bad_rows
+        path,
+        shop_id=shop.id,
+        tz=shop.timezone,
+        customer_ids=known,
+        skip_bad_rows=skip_bad_rows,
+        encoding=source.encoding,
     )
     return _merge(orders, customers)
 

@@ -35,6 +35,7 @@ from segmentry.connectors.records import (
     BAD_ROWS_HINT,
     CENT,
     Cells,
+    Encoding,
     OrderRows,
     Problems,
     ReadResult,
@@ -114,6 +115,7 @@ def read_generic(
     tz: str,
     customer_ids: Mapping[str, str] | None = None,
     skip_bad_rows: bool = False,
+    encoding: Encoding = "auto",
 ) -> ReadResult:
     """Orders (and lines, products) from a CSV or Parquet file (chosen by suffix).
 
@@ -125,7 +127,10 @@ def read_generic(
     >>> batch.orders.column("processed_at").to_pylist()
     [datetime.datetime(2026, 1, 5, 1, 0)]
     """
-    source = read_parquet_rows(path) if path.suffix.casefold() == ".parquet" else read_csv(path)
+    if path.suffix.casefold() == ".parquet":
+        source = read_parquet_rows(path)
+    else:
+        source = read_csv(path, encoding=encoding)
     problems = Problems(source.name)
     kind = rows_of(source, mapping, rows)
     columns = _resolve(source, mapping, kind, problems)

@@ -23,16 +23,16 @@ Decimal('1234.50')
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
-import io
 import re
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import pyarrow as pa
 
@@ -45,12 +45,14 @@ if TYPE_CHECKING:
 __all__ = [
     "BAD_ROWS_HINT",
     "Cells",
+    "Encoding",
     "OrderRows",
     "Problems",
     "ReadResult",
     "Record",
     "SourceFile",
     "arrow_table",
+    "choose_encoding",
     "parse_bool",
     "parse_int",
     "parse_list",
@@ -67,6 +69,9 @@ _FALSE = {"no", "false", "n", "0", "f"}
 _OFFSET = re.compile(r"^(?P<stamp>.+?)\s*(?P<offset>Z|UTC|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _SLASHED = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
+
+# How a CSV file is decoded: chosen by the rule of `choose_encoding`, or forced.
+Encoding = Literal["auto", "utf-8", "cp932"]
 
 
 class OrderRows:
@@ -107,11 +112,12 @@ class Record:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A file read into memory: its display name, column names and rows."""
+    """A file being read: its display name, column names and rows (a CSV file's rows are read
+    from the file as they are iterated, once)."""
 
     name: str
     columns: tuple[str, ...]
-    records: list[Record]
+    records: Iterable[Record]
     header_line: int = 1  # where column problems are reported (0 for Parquet: no header line)
 
 
@@ -179,15 +185,18 @@ def _shown(value: Any) -> str:
 # ---------------------------------------------------------------- files
 
 
-def read_csv(path: Path, name: str | None = None) -> SourceFile:
-    """Read a CSV file (UTF-8, with or without BOM; Shift_JIS as saved by Japanese Excel).
+def read_csv(path: Path, name: str | None = None, encoding: Encoding = "auto") -> SourceFile:
+    """Read a CSV file's header now and its rows as they are iterated (the file is streamed).
+
+    ``encoding``: ``"auto"`` follows the rule of :func:`choose_encoding`; ``"utf-8"`` or
+    ``"cp932"`` (Shift_JIS) force one. A byte the encoding cannot decode stops the read with a
+    :class:`~segmentry.errors.DataImportError` naming ``file:line`` and the byte.
 
     Rows are numbered by the physical line they start on, so a row after a multi-line quoted
     value still gets its true line number. Blank lines are skipped.
     """
     display = name or str(path)
-    text = _decode(path, display)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(_text_lines(path, display, encoding))
     try:
         header = next(reader)
     except StopIteration:
@@ -195,24 +204,85 @@ def read_csv(path: Path, name: str | None = None) -> SourceFile:
     except csv.Error as e:
         raise _not_csv(display, 1, e) from e
     columns = tuple(h.strip() for h in header)
-    return SourceFile(display, columns, list(_records(reader, columns, display)))
+    return SourceFile(display, columns, _records(reader, columns, display))
 
 
-def _decode(path: Path, display: str) -> str:
+def choose_encoding(head: bytes) -> str:
+    """The encoding of a file that starts with ``head`` (its first MiB).
+
+    The rule: a UTF-8 byte-order mark means UTF-8; otherwise the file is UTF-8 when at least
+    as many of the first MiB's non-ASCII characters are valid UTF-8 as are not (a file of
+    plain ASCII is UTF-8), and Shift_JIS (``cp932``, as Japanese Excel saves it) when most
+    are not. One stray byte in a UTF-8 file therefore never switches the whole file to
+    Shift_JIS: it is reported where it is.
+
+    >>> choose_encoding("山田,太郎\\n".encode()), choose_encoding("山田,太郎\\n".encode("cp932"))
+    ('utf-8', 'cp932')
+    >>> choose_encoding("山田".encode() + b"\\xff")
+    'utf-8'
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(head, final=False)
+    invalid = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return "utf-8" if non_ascii - invalid >= invalid else "cp932"
+
+
+_HEAD_BYTES = 1 << 20
+_ENCODING_NAMES = {"utf-8": "UTF-8", "cp932": "Shift_JIS (cp932)"}
+
+
+def _text_lines(path: Path, display: str, encoding: Encoding) -> Iterator[str]:
+    """The file's physical lines as text, read and decoded one at a time.
+
+    NOTE: splitting the bytes at ``\\n`` before decoding is exact for both encodings: the byte
+    0x0A is never part of a multi-byte character in UTF-8 or Shift_JIS.
+    """
     try:
-        raw = path.read_bytes()
+        file = path.open("rb")
     except OSError as e:
         raise DataImportError("Cannot read {file}: {problem}",
                               params={"file": display, "problem": e.strerror or str(e)}) from e
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise DataImportError(
-        "{file} is neither UTF-8 nor Shift_JIS text.", hint="Save the file as CSV UTF-8.",
-        params={"file": display},
+    with file:
+        head = file.read(_HEAD_BYTES)
+        codec = choose_encoding(head) if encoding == "auto" else encoding
+        file.seek(len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0)
+        for number, raw in enumerate(file, start=1):
+            try:
+                yield raw.decode(codec)
+            except UnicodeDecodeError as e:
+                raise _undecodable(display, number, raw, e, codec, encoding) from None
+
+
+def _undecodable(
+    display: str, line: int, raw: bytes, error: UnicodeDecodeError, codec: str, chosen: str
+) -> DataImportError:
+    """The first byte ``codec`` cannot decode, as ``file:line`` and the byte."""
+    if chosen != "auto":
+        hint = ENCODING_GIVEN_HINT
+    elif codec == "utf-8":
+        hint = UTF8_CHOSEN_HINT
+    else:
+        hint = CP932_CHOSEN_HINT
+    return DataImportError(
+        "{file}:{line}: byte 0x{byte} (byte {position} of the line) is not valid {encoding}; "
+        "nothing was imported.",
+        hint=hint,
+        params={"file": display, "line": line, "byte": raw[error.start : error.start + 1].hex(),
+                "position": error.start + 1, "encoding": _ENCODING_NAMES[codec]},
     )
+
+
+UTF8_CHOSEN_HINT = (
+    "The file is read as UTF-8 (its text is UTF-8). Correct or delete that byte (part of a "
+    "damaged character), or, if the whole file is Shift_JIS, import it with --encoding cp932."
+)
+CP932_CHOSEN_HINT = (
+    "The file is read as Shift_JIS (most of its text is not UTF-8). Save it as CSV UTF-8, or "
+    "import it with --encoding utf-8 if it is UTF-8."
+)
+ENCODING_GIVEN_HINT = "Check the --encoding option, or leave it out to have it chosen."
 
 
 def _not_csv(display: str, line: int, error: csv.Error) -> DataImportError:

@@ -39,6 +39,7 @@ from segmentry.connectors.channels import (
 from segmentry.connectors.identity import CustomerLinks, customer_id_for_email, product_id_for
 from segmentry.connectors.records import (
     Cells,
+    Encoding,
     OrderRows,
     Problems,
     ReadResult,
@@ -153,6 +154,7 @@ def read_orders_export(
     tz: str,
     customer_ids: Mapping[str, str] | None = None,
     skip_bad_rows: bool = False,
+    encoding: Encoding = "auto",
 ) -> ReadResult:
     """Orders, order lines and products from an ``orders_export.csv``.
 
@@ -160,7 +162,7 @@ def read_orders_export(
     the ledger); other emails get derived ids and a minimal customer row. ``tz`` is the shop's
     time zone, used only for timestamps written without an offset.
     """
-    source = read_csv(path)
+    source = read_csv(path, encoding=encoding)
     problems = Problems(source.name)
     columns = resolve_columns(source, ORDER_HEADERS, _ORDER_REQUIRED, problems)
     # a missing column: no row can be read
@@ -353,13 +355,15 @@ def _marketing_state(accepts: bool | None) -> str | None:
 # ---------------------------------------------------------------- customers
 
 
-def read_customers_export(path: Path, *, shop_id: str, skip_bad_rows: bool = False) -> ReadResult:
+def read_customers_export(
+    path: Path, *, shop_id: str, skip_bad_rows: bool = False, encoding: Encoding = "auto"
+) -> ReadResult:
     """Customers from a ``customers_export.csv`` (current or older header).
 
     Without a ``Customer ID`` column (older exports) a customer's id is derived from the email,
     as for orders whose customer is unknown.
     """
-    source = read_csv(path)
+    source = read_csv(path, encoding=encoding)
     problems = Problems(source.name)
     columns = resolve_columns(source, CUSTOMER_HEADERS, ("email",), problems)
     problems.raise_if_any("header", HEADER_HINT, {"page": Text("Customers")})

@@ -1,0 +1,152 @@
+"""Files that once crashed or corrupted an import (issue 9, item 7): text encodings, dates out
+of range, money beyond the ledger's decimal(18,2), and a bad row at the end of a big file.
+
+Each test names the defect it guards against; expectations are written out by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from segmentry.cli.main import app
+from segmentry.connectors.records import choose_encoding
+from segmentry.connectors.shopify_csv import read_customers_export
+from segmentry.errors import DataImportError
+from segmentry.ledger.schema import KEYS, TABLES
+from segmentry.workspace import Workspace
+
+CUSTOMERS_HEADER = "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Tags\n"
+PEOPLE = [
+    ("1", "花子", "山田", "hanako@example.jp"),
+    ("2", "太郎", "佐藤", "taro@example.jp"),
+    ("3", "ｹﾝｼﾞ", "髙橋", "kenji@example.jp"),  # half-width kana and a cp932-only kanji
+]
+
+
+def customers_text(people: list[tuple[str, str, str, str]]) -> str:
+    rows = [f"{cid},{first},{last},{email},yes,\n" for cid, first, last, email in people]
+    return CUSTOMERS_HEADER + "".join(rows)
+
+
+def names(path: Path, **options: Any) -> list[tuple[str, str]]:
+    batch, _ = read_customers_export(path, shop_id="s", **options)
+    assert batch.customers is not None
+    rows = batch.customers.to_pylist()
+    return [(r["last_name"], r["first_name"]) for r in rows]
+
+
+EXPECTED_NAMES = [("山田", "花子"), ("佐藤", "太郎"), ("髙橋", "ｹﾝｼﾞ")]
+
+
+# ---------------------------------------------------------------- encodings
+
+
+def test_a_stray_byte_in_utf8_is_reported_where_it_is(tmp_path: Path) -> None:
+    """Defect: one stray byte made the whole UTF-8 file decode as cp932 (garbled names)."""
+    data = bytearray(customers_text(PEOPLE).encode("utf-8"))
+    line3 = data.index(b"2,")  # the row of person 2 is line 3 (line 1: the header)
+    data[line3 + 2 : line3 + 2] = b"\xff"  # before 太郎: byte 3 of the line
+    path = tmp_path / "customers_export.csv"
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataImportError) as caught:
+        read_customers_export(path, shop_id="s")
+    message = str(caught.value)
+    assert f"{path}:3: byte 0xff (byte 3 of the line) is not valid UTF-8" in message
+    assert "--encoding cp932" in message  # the way out when the file really is Shift_JIS
+
+
+def test_utf8_without_the_stray_byte_reads_its_names(tmp_path: Path) -> None:
+    path = tmp_path / "customers_export.csv"
+    path.write_bytes(customers_text(PEOPLE).encode("utf-8"))
+    assert names(path) == EXPECTED_NAMES
+
+
+def test_utf8_with_bom_reads_its_names(tmp_path: Path) -> None:
+    path = tmp_path / "customers_export.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + customers_text(PEOPLE).encode("utf-8"))
+    assert names(path) == EXPECTED_NAMES
+
+
+def test_a_shift_jis_file_reads_its_japanese_names(tmp_path: Path) -> None:
+    path = tmp_path / "customers_export.csv"
+    path.write_bytes(customers_text(PEOPLE).encode("cp932"))
+    assert names(path) == EXPECTED_NAMES
+
+
+def test_an_undecodable_byte_in_shift_jis_is_reported_where_it_is(tmp_path: Path) -> None:
+    # 0x81 0x20: a Shift_JIS lead byte followed by a space is no character (line 4, byte 3).
+    data = customers_text(PEOPLE).encode("cp932").replace(b"3,", b"3,\x81 ", 1)
+    path = tmp_path / "customers_export.csv"
+    path.write_bytes(data)
+    with pytest.raises(DataImportError, match=r":4: byte 0x81 \(byte 3 of the line\) is not "
+                       r"valid Shift_JIS \(cp932\)"):
+        read_customers_export(path, shop_id="s")
+
+
+def test_a_forced_encoding_wins(tmp_path: Path) -> None:
+    # 花 is 0x89 0xD4 in Shift_JIS: read as UTF-8 on demand, its first byte is refused.
+    path = tmp_path / "customers_export.csv"
+    path.write_bytes(customers_text(PEOPLE[:1]).encode("cp932"))
+    assert names(path, encoding="cp932") == [("山田", "花子")]
+    refused = r":2: byte 0x89 \(byte 3 of the line\) is not valid UTF-8"
+    with pytest.raises(DataImportError, match=refused):
+        read_customers_export(path, shop_id="s", encoding="utf-8")
+
+
+def test_the_encoding_rule() -> None:
+    japanese = "顧客名,山田花子,佐藤太郎\n"
+    assert choose_encoding(japanese.encode("cp932")) == "cp932"
+    assert choose_encoding(japanese.encode("utf-8")) == "utf-8"
+    assert choose_encoding(b"plain,ascii\n") == "utf-8"
+    # one stray byte against six valid UTF-8 characters: still UTF-8
+    assert choose_encoding(japanese.encode("utf-8") + b"\x93") == "utf-8"
+    # a multi-byte character cut at the end of the first MiB is not counted as invalid
+    assert choose_encoding("山".encode()[:2]) == "utf-8"
+
+
+# ---------------------------------------------------------------- through the command
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    folder = tmp_path / "ws"
+    Workspace.create(folder, shop_id="shop").close()
+    return folder
+
+
+def segmentry(ws: Path, *args: str | Path) -> Any:
+    result = CliRunner().invoke(app, [*map(str, args), "-w", str(ws)])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def ledger(ws: Path) -> dict[str, list[dict[str, Any]]]:
+    with Workspace.open(ws) as w:
+        con = w.warehouse
+        found = {}
+        for name in TABLES:
+            rows = con.to_pyarrow(con.table(name)).to_pylist()
+            found[name] = sorted(rows, key=lambda r, n=name: tuple(str(r[k]) for k in KEYS[n]))
+        return found
+
+
+def squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_import_command_takes_an_encoding(ws: Path, tmp_path: Path) -> None:
+    path = tmp_path / "customers_export.csv"
+    path.write_bytes(customers_text(PEOPLE[:1]).encode("cp932"))
+    refused = segmentry(ws, "import", path, "--encoding", "utf-8")
+    assert refused.exit_code == 1
+    assert squeezed(f"{path}:2: byte 0x89") in squeezed(refused.output)
+    assert ledger(ws)["customers"] == []
+    result = segmentry(ws, "import", path, "--encoding", "cp932")
+    assert result.exit_code == 0, result.output
+    [customer] = ledger(ws)["customers"]
+    assert (customer["last_name"], customer["first_name"]) == ("山田", "花子")
