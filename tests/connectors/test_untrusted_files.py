@@ -6,6 +6,7 @@ Each test names the defect it guards against; expectations are written out by ha
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from segmentry.cli.main import app
+from segmentry.connectors.generic import read_generic
 from segmentry.connectors.records import choose_encoding
-from segmentry.connectors.shopify_csv import read_customers_export
+from segmentry.connectors.shopify_csv import read_customers_export, read_orders_export
 from segmentry.errors import DataImportError
 from segmentry.ledger.schema import KEYS, TABLES
 from segmentry.workspace import Workspace
@@ -150,3 +152,119 @@ def test_import_command_takes_an_encoding(ws: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [customer] = ledger(ws)["customers"]
     assert (customer["last_name"], customer["first_name"]) == ("山田", "花子")
+
+
+# ---------------------------------------------------------------- values out of range
+
+ORDERS_HEADER = (
+    "Name,Email,Financial Status,Total,Created at,Lineitem quantity,Lineitem name,"
+    "Lineitem price,Lineitem sku\n"
+)
+
+
+def order_rows(count: int, start: int = 1) -> str:
+    """``count`` orders of two lines each, the second line with the order columns blank."""
+    rows = []
+    for n in range(start, start + count):
+        rows.append(f"#{n},c{n % 97}@example.jp,paid,1500,2026-01-05 10:00:00 +0900,"
+                    f"1,Serum,1000,SERUM\n")
+        rows.append(f"#{n},c{n % 97}@example.jp,,,2026-01-05 10:00:00 +0900,1,Mask,500,MASK\n")
+    return "".join(rows)
+
+
+def orders_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "orders_export.csv"
+    path.write_text(ORDERS_HEADER + body, encoding="utf-8")
+    return path
+
+
+def read_problems(path: Path) -> list[str]:
+    with pytest.raises(DataImportError) as caught:
+        read_orders_export(path, shop_id="s", tz="Asia/Tokyo")
+    return [str(row) for row in caught.value.bad_rows]
+
+
+def test_a_date_in_year_1_is_a_row_problem(tmp_path: Path) -> None:
+    """Defect: 0001-01-01 gave a traceback (OverflowError converting to UTC)."""
+    body = order_rows(1) + "#9,a@x.jp,paid,100,0001-01-01,1,Serum,100,SERUM\n"
+    path = orders_file(tmp_path, body)
+    assert read_problems(path) == [
+        f"{path}:4: column 'Created at': year 1 is out of range (dates must be in the years "
+        "1900–2199) (value '0001-01-01')"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "year"), [("1899-12-31 23:59:59 +0900", 1899), ("2200-01-01", 2200),
+                        ("9999-12-31T23:59:59Z", 9999)]
+)
+def test_years_outside_1900_to_2199_are_row_problems(tmp_path: Path, stamp: str,
+                                                      year: int) -> None:
+    path = orders_file(tmp_path, f"#9,a@x.jp,paid,100,{stamp},1,Serum,100,SERUM\n")
+    [problem] = read_problems(path)
+    assert problem.startswith(f"{path}:2: column 'Created at': year {year} is out of range")
+
+
+def test_the_first_and_last_accepted_years(tmp_path: Path) -> None:
+    body = ("#1,a@x.jp,paid,100,1900-01-01 00:00:00 +0000,1,Serum,100,SERUM\n"
+            "#2,a@x.jp,paid,100,2199-12-31 23:59:59 +0000,1,Serum,100,SERUM\n")
+    batch, _ = read_orders_export(orders_file(tmp_path, body), shop_id="s", tz="Asia/Tokyo")
+    assert batch.orders is not None
+    assert [t.isoformat() for t in batch.orders.column("processed_at").to_pylist()] == [
+        "1900-01-01T00:00:00", "2199-12-31T23:59:59"
+    ]
+
+
+def test_money_beyond_the_ledger_is_a_row_problem(tmp_path: Path) -> None:
+    """Defect: 10^20 failed only when written, without file:line."""
+    body = order_rows(1) + "#9,a@x.jp,paid,100000000000000000000,2026-01-05,1,Serum,100,SERUM\n"
+    path = orders_file(tmp_path, body)
+    assert read_problems(path) == [
+        f"{path}:4: column 'Total': amount too large: at most 16 digits before the decimal "
+        "point (value '100000000000000000000')"
+    ]
+
+
+def test_the_largest_amount_the_ledger_holds_is_accepted(tmp_path: Path) -> None:
+    body = "#1,a@x.jp,paid,9999999999999999.99,2026-01-05,1,Serum,9999999999999999.99,S\n"
+    batch, _ = read_orders_export(orders_file(tmp_path, body), shop_id="s", tz="Asia/Tokyo")
+    assert batch.orders is not None
+    assert batch.orders.column("total").to_pylist() == [Decimal("9999999999999999.99")]
+    # rounded to cents, one more digit appears: refused
+    body = "#1,a@x.jp,paid,9999999999999999.995,2026-01-05,1,Serum,1,S\n"
+    [problem] = read_problems(orders_file(tmp_path, body))
+    assert ":2: column 'Total': amount too large" in problem
+
+
+def test_a_line_total_beyond_the_ledger_is_a_row_problem(tmp_path: Path) -> None:
+    # each value fits; price × quantity (2 × 10^15 × 10) does not
+    body = "#1,a@x.jp,paid,100,2026-01-05,10,Serum,2000000000000000,S\n"
+    path = orders_file(tmp_path, body)
+    assert read_problems(path) == [
+        f"{path}:2: column 'Lineitem quantity': price × quantity − discount is too large: at "
+        "most 16 digits before the decimal point (value '20000000000000000.00')"
+    ]
+
+
+@pytest.mark.parametrize("quantity", ["9223372036854775808", "-9223372036854775809", "1e400"])
+def test_quantities_beyond_64_bits_are_row_problems(tmp_path: Path, quantity: str) -> None:
+    path = orders_file(tmp_path, f"#1,a@x.jp,paid,100,2026-01-05,{quantity},Serum,1,S\n")
+    [problem] = read_problems(path)
+    assert problem.startswith(f"{path}:2: column 'Lineitem quantity': number too large")
+
+
+def test_generic_files_check_the_same_ranges(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,processed_at,total\n"
+        "A1,c1,0001-01-01,100\n"
+        "A2,c1,2026-01-05,1e20\n"
+        "A3,c1,2026-01-05,100\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataImportError) as caught:
+        read_generic(path, mapping={}, rows="auto", shop_id="s", tz="Asia/Tokyo")
+    assert [(r.line, r.column, r.reason[:23]) for r in caught.value.bad_rows] == [
+        (2, "processed_at", "year 1 is out of range "),
+        (3, "total", "amount too large: at mo"),
+    ]

@@ -322,7 +322,11 @@ class _Builder(OrderRows):
         if "total" in self.columns:
             _require(first, head, "total")
         elif all(line["total"] is not None for line in lines):
-            total = sum((line["total"] for line in lines), _ZERO)
+            total = first.computed_money(
+                "line_total" if "line_total" in self.columns else "quantity",
+                sum((line["total"] for line in lines), _ZERO),
+                "the order total (the sum of its line totals)",
+            )
         tags = head.get("tags") or []
         subscription = head.get("is_subscription")
         return {
@@ -356,7 +360,7 @@ class _Builder(OrderRows):
         if unit_price is None and total is not None and quantity:
             unit_price = (total / quantity).quantize(CENT)
         if total is None and unit_price is not None and quantity is not None:
-            total = unit_price * quantity
+            total = c.computed_money("quantity", unit_price * quantity, "unit price × quantity")
         priced = c.has("unit_price") or c.has("line_total")
         if unit_price is None and total is None and not priced:
             c.bad(

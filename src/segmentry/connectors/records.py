@@ -9,8 +9,10 @@ Parsing rules shared by every connector:
 
 - timestamps: ``2026-04-05 21:06:21 +0400``, ISO 8601 (``2026-04-05T21:06:21+04:00``, ``…Z``),
   ``2026/04/05 21:06`` and bare dates; a value without an offset is local time in the shop's
-  time zone. Results are naive UTC, as the ledger stores them;
+  time zone. Results are naive UTC, as the ledger stores them. Years 1900–2199 only;
 - money: decimal text, ``1,234.50`` thousands separators allowed, rounded half-up to cents;
+  at most 16 digits before the point (the ledger's ``decimal(18, 2)``), computed amounts too;
+- whole numbers (quantities): 64-bit;
 - booleans: yes/no, true/false, y/n, 1/0 (any case);
 - a leading ``'`` (written by Shopify to keep spreadsheets from mangling ids, phones and zip
   codes) is stripped from every text value.
@@ -53,6 +55,7 @@ __all__ = [
     "SourceFile",
     "arrow_table",
     "choose_encoding",
+    "fits_money",
     "parse_bool",
     "parse_int",
     "parse_list",
@@ -64,6 +67,8 @@ __all__ = [
 ]
 
 CENT = Decimal("0.01")
+# Dates accepted in files: the years of any shop's orders, with room on both sides.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
 _TRUE = {"yes", "true", "y", "1", "t"}
 _FALSE = {"no", "false", "n", "0", "f"}
 _OFFSET = re.compile(r"^(?P<stamp>.+?)\s*(?P<offset>Z|UTC|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
@@ -369,6 +374,11 @@ def parse_timestamp(value: Any, tz: str) -> dt.datetime | None:
         if not text:
             return None
         stamp = _parse_stamp_text(text)
+    if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
+        raise ValueError(
+            f"year {stamp.year} is out of range (dates must be in the years "
+            f"{FIRST_YEAR}–{LAST_YEAR})"
+        )
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=zoneinfo.ZoneInfo(tz))
     return stamp.astimezone(dt.UTC).replace(tzinfo=None)
@@ -393,13 +403,37 @@ def _parse_stamp_text(text: str) -> dt.datetime:
 
 
 def parse_money(value: Any) -> Decimal | None:
-    """A Decimal rounded half-up to cents, or None for an empty value.
+    """A Decimal rounded half-up to cents, or None for an empty value; at most 16 digits
+    before the decimal point (the ledger stores ``decimal(18, 2)``).
 
     >>> parse_money("-12.345")
     Decimal('-12.35')
+    >>> parse_money("1e20")
+    Traceback (most recent call last):
+    ...
+    ValueError: amount too large: at most 16 digits before the decimal point
     """
     number = _parse_decimal(value)
-    return None if number is None else number.quantize(CENT, rounding=ROUND_HALF_UP)
+    if number is None:
+        return None
+    money = number.quantize(CENT, rounding=ROUND_HALF_UP) if fits_money(number) else number
+    if not fits_money(money):  # rounding 9999999999999999.995 up makes 17 digits
+        raise ValueError(_TOO_LARGE)
+    return money
+
+
+def fits_money(amount: Decimal) -> bool:
+    """Whether an amount fits the ledger's ``decimal(18, 2)`` (16 digits before the point).
+
+    >>> fits_money(Decimal("9999999999999999.99")), fits_money(Decimal("1E16"))
+    (True, False)
+    """
+    return abs(amount) < MONEY_LIMIT
+
+
+MONEY_LIMIT = Decimal(10) ** 16
+_TOO_LARGE = "amount too large: at most 16 digits before the decimal point"
+INT64 = (-(2**63), 2**63 - 1)
 
 
 def _parse_decimal(value: Any) -> Decimal | None:
@@ -434,9 +468,17 @@ def parse_int(value: Any) -> int | None:
     number = _parse_decimal(value)
     if number is None:
         return None
+    if number.adjusted() > 18:  # NOTE: checked first: int(Decimal("1e999999999")) takes minutes
+        raise ValueError(_TOO_LARGE_WHOLE)
     if number != number.to_integral_value():
         raise ValueError("not a whole number")
-    return int(number)
+    whole = int(number)
+    if not INT64[0] <= whole <= INT64[1]:
+        raise ValueError(_TOO_LARGE_WHOLE)
+    return whole
+
+
+_TOO_LARGE_WHOLE = "number too large: at most 9,223,372,036,854,775,807 (a 64-bit whole number)"
 
 
 def parse_bool(value: Any) -> bool | None:
@@ -534,6 +576,15 @@ class Cells:
 
     def integer(self, key: str, *, required: bool = False) -> int | None:
         return self._parsed(key, parse_int, required)
+
+    def computed_money(self, key: str, amount: Decimal | None, what: str) -> Decimal | None:
+        """An amount computed from this row's values (``what`` says how), checked against the
+        ledger's range like a read one; a bad one is reported on ``key``'s column."""
+        if amount is not None and not fits_money(amount):
+            self.bad(key, f"{what} is too large: at most 16 digits before the decimal point",
+                     amount)
+            return None
+        return amount
 
     def boolean(self, key: str) -> bool | None:
         return self._parsed(key, parse_bool, False)

@@ -275,7 +275,9 @@ class _OrdersBuilder(OrderRows):
             c.bad("title", "line item has neither a name nor a SKU")
         total = None
         if quantity is not None and unit_price is not None:
-            total = unit_price * quantity - discount
+            total = c.computed_money(
+                "quantity", unit_price * quantity - discount, "price × quantity − discount"
+            )
         return {
             "shop_id": self.shop_id,
             "line_id": str(position),
