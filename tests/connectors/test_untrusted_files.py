@@ -10,15 +10,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from segmentry.cli.main import app
+from segmentry.connectors import records
 from segmentry.connectors.generic import read_generic
 from segmentry.connectors.records import choose_encoding
 from segmentry.connectors.shopify_csv import read_customers_export, read_orders_export
 from segmentry.errors import DataImportError
+from segmentry.ledger import store
 from segmentry.ledger.schema import KEYS, TABLES
+from segmentry.ledger.store import SpilledTable
 from segmentry.workspace import Workspace
 
 CUSTOMERS_HEADER = "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Tags\n"
@@ -267,4 +272,120 @@ def test_generic_files_check_the_same_ranges(tmp_path: Path) -> None:
     assert [(r.line, r.column, r.reason[:23]) for r in caught.value.bad_rows] == [
         (2, "processed_at", "year 1 is out of range "),
         (3, "total", "amount too large: at mo"),
+    ]
+
+
+# ---------------------------------------------------------------- streaming, in chunks
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Chunks of 100 rows, so that a file of a few hundred rows is written in several."""
+    monkeypatch.setattr(records, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(store, "CHUNK_ROWS", 100)
+    return 100
+
+
+def test_a_big_file_is_spilled_in_chunks_and_reads_the_same(
+    tmp_path: Path, small_chunks: int
+) -> None:
+    path = orders_file(tmp_path, order_rows(250))
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    in_memory, _ = read_orders_export(path, shop_id="s", tz="Asia/Tokyo")
+    spilled, _ = read_orders_export(path, shop_id="s", tz="Asia/Tokyo", spill=spill)
+    assert isinstance(spilled.orders, SpilledTable)
+    assert isinstance(spilled.order_lines, SpilledTable)
+    assert (spilled.orders.num_rows, spilled.order_lines.num_rows) == (250, 500)
+    # 250 orders in chunks of 100: three row groups on disk, three chunks read back
+    assert pq.ParquetFile(spilled.orders.path).metadata.num_row_groups == 3
+    assert [c.num_rows for c in spilled.order_lines.chunks()] == [100, 100, 100, 100, 100]
+    for table in ("orders", "order_lines"):
+        back = pa.concat_tables(getattr(spilled, table).chunks())
+        assert back.to_pylist() == getattr(in_memory, table).to_pylist()
+
+
+def test_a_bad_row_at_the_end_of_a_multi_chunk_file_writes_nothing(
+    ws: Path, tmp_path: Path, small_chunks: int
+) -> None:
+    first = orders_file(tmp_path, order_rows(3, start=900))
+    assert segmentry(ws, "import", first).exit_code == 0
+    before = ledger(ws)
+    assert len(before["orders"]) == 3
+    bad = tmp_path / "big" / "orders_export.csv"
+    bad.parent.mkdir()
+    bad.write_text(ORDERS_HEADER + order_rows(300) + "#301,a@x.jp,paid,100,2026-01-05,-1,S,1,S\n",
+                   encoding="utf-8")
+    result = segmentry(ws, "import", bad)
+    assert result.exit_code == 1
+    assert squeezed(f"{bad}:602: column 'Lineitem quantity': quantity is negative") in squeezed(
+        result.output)
+    assert ledger(ws) == before
+
+
+def test_a_failure_while_writing_chunks_leaves_the_ledger_as_it_was(
+    ws: Path, tmp_path: Path, small_chunks: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert segmentry(ws, "import", orders_file(tmp_path, order_rows(3, start=900))).exit_code == 0
+    before = ledger(ws)
+    calls = {"n": 0}
+    real = store.add_local_dates
+
+    def failing(table: str, data: pa.Table, tz: str) -> pa.Table:
+        calls["n"] += 1
+        if calls["n"] == 4:  # customers, products, then the orders' second chunk
+            raise RuntimeError("disk full")
+        return real(table, data, tz)
+
+    monkeypatch.setattr(store, "add_local_dates", failing)
+    path = tmp_path / "big" / "orders_export.csv"
+    path.parent.mkdir()
+    path.write_text(ORDERS_HEADER + order_rows(300), encoding="utf-8")
+    result = segmentry(ws, "import", path)
+    assert result.exit_code == 1
+    assert "nothingwaschanged:diskfull" in squeezed(result.output)
+    assert calls["n"] == 4
+    monkeypatch.setattr(store, "add_local_dates", real)
+    assert ledger(ws) == before
+
+
+def test_an_order_whose_rows_are_far_apart_is_read_whole(tmp_path: Path) -> None:
+    together = order_rows(5)
+    rows = together.splitlines(keepends=True)
+    # order #2's second line moved to the end, after three other orders
+    scattered = rows[:3] + rows[4:] + rows[3:4]
+    path = orders_file(tmp_path, "".join(scattered))
+    batch, bad = read_orders_export(path, shop_id="s", tz="Asia/Tokyo")
+    assert bad == []
+    assert batch.orders is not None and batch.order_lines is not None
+    assert sorted(batch.orders.column("name").to_pylist()) == ["#1", "#2", "#3", "#4", "#5"]
+    lines = [(r["order_id"], r["line_id"], r["title"]) for r in batch.order_lines.to_pylist()]
+    assert sorted(lines) == [
+        (f"#{n}", str(i), title) for n in range(1, 6) for i, title in ((1, "Serum"), (2, "Mask"))
+    ]
+    totals = {r["name"]: r["total"] for r in batch.orders.to_pylist()}
+    assert totals["#2"] == Decimal("1500.00")
+
+
+def test_an_order_twice_far_apart_is_still_reported_twice(tmp_path: Path) -> None:
+    body = order_rows(3) + "#1,z@x.jp,paid,900,2026-02-01,1,Serum,900,SERUM\n"
+    path = orders_file(tmp_path, body)
+    assert read_problems(path) == [
+        f"{path}:8: column 'Name': order #1 appears twice (first row also on line 2) "
+        "(value '#1')"
+    ]
+
+
+def test_a_generic_order_row_twice_far_apart_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,processed_at,total\n"
+        "A1,c1,2026-01-05,100\nA2,c1,2026-01-05,100\nA3,c1,2026-01-05,100\n"
+        "A1,c2,2026-01-06,200\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataImportError) as caught:
+        read_generic(path, mapping={}, rows="order", shop_id="s", tz="Asia/Tokyo")
+    assert [str(r) for r in caught.value.bad_rows] == [
+        f"{path}:5: column 'order_id': order A1 appears twice (also on line 2) (value 'A1')"
     ]

@@ -29,6 +29,7 @@ import codecs
 import csv
 import datetime as dt
 import re
+import uuid
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,9 +38,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from segmentry.errors import BadRow, DataImportError
-from segmentry.ledger.store import LedgerBatch, arrow_schema, conform
+from segmentry.ledger.store import (
+    CHUNK_ROWS,
+    LedgerBatch,
+    SpilledTable,
+    TableRows,
+    arrow_schema,
+    conform,
+)
 
 if TYPE_CHECKING:
     from segmentry.connectors.identity import CustomerLinks
@@ -48,11 +57,13 @@ __all__ = [
     "BAD_ROWS_HINT",
     "Cells",
     "Encoding",
+    "OrderGroups",
     "OrderRows",
     "Problems",
     "ReadResult",
     "Record",
     "SourceFile",
+    "TableSink",
     "arrow_table",
     "choose_encoding",
     "fits_money",
@@ -81,7 +92,9 @@ Encoding = Literal["auto", "utf-8", "cp932"]
 
 class OrderRows:
     """What an order-file reader accumulates: canonical order, line and product rows, and the
-    orders it rejected (each reader decides what a rejected order is)."""
+    orders it rejected (each reader decides what a rejected order is). Order and line rows go
+    to :class:`TableSink` s (spilled to disk under ``spill`` when given); products stay in
+    memory (a shop has far fewer products than order lines)."""
 
     def __init__(
         self,
@@ -90,12 +103,30 @@ class OrderRows:
         columns: Mapping[str, str],
         problems: Problems,
         links: CustomerLinks,
+        spill: Path | None = None,
     ) -> None:
         self.shop_id, self.tz, self.columns = shop_id, tz, columns
         self.problems, self.links = problems, links
-        self.orders: list[dict[str, Any]] = []
-        self.lines: list[dict[str, Any]] = []
+        self.orders = TableSink("orders", spill)
+        self.lines = TableSink("order_lines", spill)
         self.products: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+    def product_rows(self) -> list[dict[str, Any]]:
+        return [row for _, row in sorted(self.products.values(), key=lambda p: p[1]["product_id"])]
+
+    def batch(self) -> LedgerBatch:
+        """Everything accepted, as ledger tables."""
+        return LedgerBatch(
+            orders=self.orders.result(),
+            order_lines=self.lines.result(),
+            products=arrow_table("products", self.product_rows()),
+            customers=arrow_table("customers", self.links.new_customers()),
+        )
+
+    def discard(self) -> None:
+        """Forget the rows accepted so far (the file is being read again)."""
+        self.orders.discard()
+        self.lines.discard()
 
 
 class ReadResult(NamedTuple):
@@ -312,16 +343,22 @@ def _records(reader: Any, columns: tuple[str, ...], display: str) -> Iterator[Re
 
 def read_parquet_rows(path: Path, name: str | None = None) -> SourceFile:
     """Read a Parquet file's rows as records numbered from 1 (values keep their types)."""
-    import pyarrow.parquet as pq
-
     display = name or str(path)
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as e:
         raise DataImportError("Cannot read {file} as Parquet: {problem}",
                               params={"file": display, "problem": str(e)}) from e
-    records = [Record(i, row) for i, row in enumerate(table.to_pylist(), start=1)]
-    return SourceFile(display, tuple(table.column_names), records, header_line=0)
+    return SourceFile(display, tuple(table.column_names), _parquet_records(table), header_line=0)
+
+
+def _parquet_records(table: pa.Table) -> Iterator[Record]:
+    """The rows a chunk at a time (a row as a dict costs ten times its Arrow size)."""
+    number = 0
+    for batch in table.to_batches(max_chunksize=CHUNK_ROWS):
+        for row in batch.to_pylist():
+            number += 1
+            yield Record(number, row)
 
 
 def resolve_columns(
@@ -602,6 +639,120 @@ class Cells:
         if result is None and required:
             self.bad(key, "required value is empty")
         return result
+
+
+# ---------------------------------------------------------------- orders, one at a time
+
+
+class OrderGroups:
+    """A file's rows grouped by order, one order at a time, in bounded memory.
+
+    Exports write an order's rows together, so an order is complete when the next order's
+    row comes. An order whose rows come back after other orders is *scattered*: its name is
+    collected in :attr:`scattered` (its parts were handed out as separate orders), and the
+    reader reads the file again with those names in ``gather``: their rows are then held
+    until the end of the file and handed out whole. Only scattered orders are held, so memory
+    grows with them, not with the file.
+
+    >>> rows = [("#1", 2), ("#1", 3), ("#2", 4), ("#1", 5)]
+    >>> groups = OrderGroups()
+    >>> [(name, [r.line for r in rs]) for name, rs in groups(
+    ...     (name, Record(line, {})) for name, line in rows)]
+    [('#1', [2, 3]), ('#2', [4]), ('#1', [5])]
+    >>> groups.scattered
+    {'#1'}
+    >>> again = OrderGroups(frozenset(groups.scattered))
+    >>> [(name, [r.line for r in rs]) for name, rs in again(
+    ...     (name, Record(line, {})) for name, line in rows)]
+    [('#2', [4]), ('#1', [2, 3, 5])]
+    """
+
+    def __init__(self, gather: frozenset[str] = frozenset()) -> None:
+        self.gather = gather
+        self.scattered: set[str] = set()
+        # NOTE: hashes, not names: a third of the memory. A collision only costs a second pass
+        # that gathers an order that was not scattered, with the same result.
+        self._seen: set[int] = set()
+
+    def __call__(self, keyed: Iterable[tuple[str, Record]]) -> Iterator[tuple[str, list[Record]]]:
+        held: dict[str, list[Record]] = {}
+        current: str | None = None
+        records: list[Record] = []
+        for key, record in keyed:
+            if key in self.gather:
+                held.setdefault(key, []).append(record)
+                continue
+            if key != current:
+                if current is not None:
+                    yield current, records
+                self._start(key)
+                current, records = key, []
+            records.append(record)
+        if current is not None:
+            yield current, records
+        yield from held.items()
+
+    def _start(self, key: str) -> None:
+        digest = hash(key)
+        if digest in self._seen:
+            self.scattered.add(key)
+        self._seen.add(digest)
+
+
+class TableSink:
+    """Canonical rows of one ledger table, collected as Arrow chunks of :data:`CHUNK_ROWS`
+    rows: in memory, or written to a Parquet file in ``spill`` (then memory holds one chunk).
+
+    >>> sink = TableSink("products", None)
+    >>> sink.append({"shop_id": "s", "product_id": "sku:A"})
+    >>> sink.result().column("product_id").to_pylist()
+    ['sku:A']
+    """
+
+    def __init__(self, table: str, spill: Path | None) -> None:
+        self.table, self.spill = table, spill
+        self.rows: list[dict[str, Any]] = []
+        self.parts: list[pa.Table] = []
+        self.num_rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._path: Path | None = None
+
+    def append(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= CHUNK_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        chunk = arrow_table(self.table, self.rows)
+        self.rows = []
+        if chunk is None:
+            return
+        self.num_rows += chunk.num_rows
+        if self.spill is None:
+            self.parts.append(chunk)
+            return
+        if self._writer is None:
+            self._path = self.spill / f"{self.table}-{uuid.uuid4().hex[:8]}.parquet"
+            self._writer = pq.ParquetWriter(self._path, chunk.schema)
+        self._writer.write_table(chunk)
+
+    def discard(self) -> None:
+        """Forget every row (a reader that reads the file again); removes the spilled file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+        self.rows, self.parts, self.num_rows, self._path = [], [], 0, None
+
+    def result(self) -> TableRows | None:
+        """Every row appended: an Arrow table, a :class:`SpilledTable`, or None when none."""
+        self._flush()
+        if self._writer is not None and self._path is not None:
+            self._writer.close()
+            self._writer = None
+            return SpilledTable(self._path, self.num_rows)
+        return pa.concat_tables(self.parts) if self.parts else None
 
 
 # ---------------------------------------------------------------- output
