@@ -21,6 +21,7 @@ from segmentry.connectors.generic import read_generic
 from segmentry.connectors.records import choose_encoding
 from segmentry.connectors.shopify_csv import read_customers_export, read_orders_export
 from segmentry.errors import DataImportError
+from segmentry.import_bench import write_orders_export
 from segmentry.ledger import store
 from segmentry.ledger.schema import KEYS, TABLES
 from segmentry.ledger.store import SpilledTable
@@ -389,3 +390,16 @@ def test_a_generic_order_row_twice_far_apart_is_reported(tmp_path: Path) -> None
     assert [str(r) for r in caught.value.bad_rows] == [
         f"{path}:5: column 'order_id': order A1 appears twice (also on line 2) (value 'A1')"
     ]
+
+
+def test_the_benchmark_file_is_a_valid_orders_export(tmp_path: Path) -> None:
+    """The import benchmark measures a file every row of which imports."""
+    path = tmp_path / "orders_export.csv"
+    rows = write_orders_export(path, 0.25)
+    assert 0.25 * 2**20 <= path.stat().st_size < 0.26 * 2**20
+    batch, bad = read_orders_export(path, shop_id="s", tz="Asia/Tokyo")
+    assert bad == []
+    assert batch.order_lines is not None and batch.order_lines.num_rows == rows
+    assert batch.orders is not None
+    names = batch.orders.column("name").to_pylist()
+    assert names[:2] == ["#1001", "#1002"] and len(names) == len(set(names))

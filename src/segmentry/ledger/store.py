@@ -99,7 +99,7 @@ class SpilledTable:
 
 
 # Rows per chunk when a big table is read, converted or written piecewise.
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 10_000
 
 # A ledger table as a reader hands it over: in memory, or spilled to disk.
 TableRows: TypeAlias = pa.Table | SpilledTable
