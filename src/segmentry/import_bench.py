@@ -10,6 +10,10 @@ with UTM tags, customers drawn from a pool a third the size of the orders. The f
 imported into a fresh workspace by the real command (``segmentry import``) in a
 child process whose RSS is sampled every 50 ms; the command prints rows, seconds, rows/s and
 the child's peak RSS. The target (issue 9): a 1 GB export imports in under 1 GiB of RSS.
+
+The reader's own memory is flat whatever the file's size (rows are streamed and spilled in
+chunks); DuckDB's is whatever ``warehouse.memory_limit`` lets it keep (3GB by default, for fast
+segment runs), so the benchmark sets it for the workspace it imports into (``--memory-limit``).
 """
 
 from __future__ import annotations
@@ -153,11 +157,19 @@ class ImportFigures:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def bench_import(path: Path, rows: int, workspace: Path) -> ImportFigures:
-    """Import ``path`` into a fresh workspace with the real command, in a child process."""
+def bench_import(
+    path: Path, rows: int, workspace: Path, memory_limit: str | None = None
+) -> ImportFigures:
+    """Import ``path`` into a fresh workspace with the real command, in a child process
+    (``memory_limit``: the workspace's ``warehouse.memory_limit``; None keeps the default)."""
+    from segmentry import config
     from segmentry.workspace import Workspace
 
     Workspace.create(workspace, shop_id="bench").close()
+    if memory_limit is not None:
+        settings = config.load(workspace)
+        settings.warehouse.memory_limit = memory_limit
+        config.save(settings, workspace)
     command = [sys.executable, "-c", _COMMAND, "import", str(path), "-w", str(workspace)]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -191,6 +203,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="size of the generated orders export in MiB (default 1024)")
     parser.add_argument("--folder", type=Path, default=Path(".bench/import"),
                         help="scratch folder (the file and the workspace)")
+    parser.add_argument("--memory-limit", default="400MB",
+                        help="the workspace's warehouse.memory_limit: what DuckDB may hold "
+                        "before spilling to disk (default 400MB; 'default' keeps segmentry's)")
     parser.add_argument("--keep", action="store_true", help="keep the generated file")
     args = parser.parse_args(argv)
     args.folder.mkdir(parents=True, exist_ok=True)
@@ -200,10 +215,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {path} ({path.stat().st_size / 2**20:,.0f} MiB, {rows:,} rows) in "
           f"{time.perf_counter() - started:.0f} s")
     workspace = args.folder / f"workspace-{int(time.time())}"
-    figures = bench_import(path, rows, workspace)
+    limit = None if args.memory_limit == "default" else args.memory_limit
+    figures = bench_import(path, rows, workspace, limit)
     print(f"import: {figures.rows:,} rows, {figures.seconds:.1f} s, "
           f"{figures.rows_per_second:,.0f} rows/s, peak RSS {figures.peak_rss / 2**20:,.0f} MiB "
-          f"(target < 1,024 MiB), exit status {figures.exit_code}")
+          f"(target < 1,024 MiB), DuckDB memory_limit {limit or 'default'}, "
+          f"exit status {figures.exit_code}")
     if not args.keep:
         path.unlink()
 
