@@ -136,6 +136,11 @@ class SourceSettings(BaseModel):
         description="generic: one row per order or line; auto: line rows when a line column "
         "(sku, quantity, …) is mapped or in the file, else order rows.",
     )
+    encoding: Literal["auto", "utf-8", "cp932"] = Field(
+        "auto",
+        description="CSV files: utf-8 or cp932 (Shift_JIS); auto: chosen from the file's first "
+        "MiB (see docs/importing.md).",
+    )
 
 
 class ShopifySettings(BaseModel):

@@ -3,9 +3,12 @@ the ledger, reporting every bad row; see ``docs/importing.md``."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -59,6 +62,12 @@ def import_command(
             "as sku or quantity is mapped or in the file, else order rows)."
         ),
     ] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            help="CSV files: utf-8 or cp932 (Shift_JIS); auto: chosen from the file's text."
+        ),
+    ] = "auto",
     skip_bad_rows: Annotated[
         bool, typer.Option(help="Import the good rows; write the rejected ones to a CSV file.")
     ] = False,
@@ -81,9 +90,10 @@ def import_command(
     By default any bad row stops the import and nothing is written."""
     if rejects is not None and not skip_bad_rows:
         raise typer.BadParameter("--rejects needs --skip-bad-rows", param_hint="--rejects")
-    with fail_on_errors(), open_workspace(workspace) as ws:
+    with fail_on_errors(), open_workspace(workspace) as ws, _spill_folder() as spill:
         source = source_for(ws, file, customers, fmt, _parse_mapping(mapping or []), rows)
-        batch, bad_rows = read_source_rows(source, ws, skip_bad_rows=skip_bad_rows)
+        source = _with_encoding(source, encoding)
+        batch, bad_rows = read_source_rows(source, ws, skip_bad_rows=skip_bad_rows, spill=spill)
         tables = dict(batch.tables())
         stats = ws.import_tables(tables) if tables else {}
         _print_counts(stats, tables)
@@ -91,6 +101,27 @@ def import_command(
             _report_rejects(ws, bad_rows, rejects)
         if save_source:
             _save_source(ws, source, bool(bad_rows))
+
+
+@contextlib.contextmanager
+def _spill_folder() -> Iterator[Path]:
+    """Where a big file's rows wait between reading and writing (removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="segmentry-import-") as folder:
+        yield Path(folder)
+
+
+def _with_encoding(source: SourceSettings, encoding: str) -> SourceSettings:
+    """The source read with ``--encoding`` (kept in ``[[sources]]`` by --save-source)."""
+    if encoding not in _ENCODINGS:
+        raise ConfigError(f"--encoding must be auto, utf-8 or cp932, not {encoding!r}.")
+    if encoding == "auto":
+        return source
+    return source.model_copy(update={"encoding": _ENCODINGS[encoding]})
+
+
+_ENCODINGS: dict[str, Literal["auto", "utf-8", "cp932"]] = {
+    "auto": "auto", "utf-8": "utf-8", "cp932": "cp932", "shift_jis": "cp932"
+}
 
 
 def _parse_mapping(items: list[str]) -> dict[str, str]:

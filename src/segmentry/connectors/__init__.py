@@ -46,17 +46,27 @@ def read_source(source: SourceSettings, workspace: Workspace) -> LedgerBatch:
 
 
 def read_source_rows(
-    source: SourceSettings, workspace: Workspace, *, skip_bad_rows: bool
+    source: SourceSettings,
+    workspace: Workspace,
+    *,
+    skip_bad_rows: bool,
+    spill: Path | None = None,
 ) -> ReadResult:
-    """Read a source; with ``skip_bad_rows`` the good rows and the rejected ones come back."""
-    return _READERS[source.kind](source, workspace, skip_bad_rows)
+    """Read a source; with ``skip_bad_rows`` the good rows and the rejected ones come back.
+
+    With ``spill`` (an empty folder that outlives the write) a big file's order and line rows
+    are kept there rather than in memory (see :class:`~segmentry.ledger.store.SpilledTable`).
+    """
+    return _READERS[source.kind](source, workspace, skip_bad_rows, spill)
 
 
 def _path(workspace: Workspace, path: str) -> Path:
     return Path(workspace.folder) / path
 
 
-def _read_parquet(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) -> ReadResult:
+def _read_parquet(
+    source: SourceSettings, ws: Workspace, skip_bad_rows: bool, spill: Path | None
+) -> ReadResult:
     path = _path(ws, source.path)
     if not path.is_dir():
         raise DataImportError(
@@ -68,7 +78,9 @@ def _read_parquet(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) ->
     return ReadResult(read_parquet_folder(path, shop_id=ws.settings.shop.id), [])
 
 
-def _read_generic(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) -> ReadResult:
+def _read_generic(
+    source: SourceSettings, ws: Workspace, skip_bad_rows: bool, spill: Path | None
+) -> ReadResult:
     shop = ws.settings.shop
     return read_generic(
         _path(ws, source.path),
@@ -78,27 +90,40 @@ def _read_generic(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) ->
         tz=shop.timezone,
         customer_ids=known_customers(ws.warehouse, shop.id),
         skip_bad_rows=skip_bad_rows,
+        encoding=source.encoding,
+        spill=spill,
     )
 
 
-def _read_shopify(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) -> ReadResult:
+def _read_shopify(
+    source: SourceSettings, ws: Workspace, skip_bad_rows: bool, spill: Path | None
+) -> ReadResult:
     """An orders export (with its customers export, when given) or a customers export alone."""
     shop = ws.settings.shop
     path = _shopify_file(_path(ws, source.path), ("orders", "customers"))
     if shopify_csv.sniff(path) == "customers":
-        return shopify_csv.read_customers_export(path, shop_id=shop.id, skip_bad_rows=skip_bad_rows)
+        return shopify_csv.read_customers_export(
+            path, shop_id=shop.id, skip_bad_rows=skip_bad_rows, encoding=source.encoding
+        )
     customers = None
     if source.customers_path:
         customers = shopify_csv.read_customers_export(
             _shopify_file(_path(ws, source.customers_path), ("customers",)),
             shop_id=shop.id,
             skip_bad_rows=skip_bad_rows,
+            encoding=source.encoding,
         )
     known = known_customers(ws.warehouse, shop.id)
     if customers is not None:
         known.update(email_map(customers.batch.customers))  # the export read now wins
     orders = shopify_csv.read_orders_export(
-        path, shop_id=shop.id, tz=shop.timezone, customer_ids=known, skip_bad_rows=skip_bad_rows
+        path,
+        shop_id=shop.id,
+        tz=shop.timezone,
+        customer_ids=known,
+        skip_bad_rows=skip_bad_rows,
+        encoding=source.encoding,
+        spill=spill,
     )
     return _merge(orders, customers)
 
@@ -131,7 +156,9 @@ def _merge(orders: ReadResult, customers: ReadResult | None) -> ReadResult:
     return ReadResult(orders.batch, [*customers.bad_rows, *orders.bad_rows])
 
 
-def _read_shopify_api(source: SourceSettings, ws: Workspace, skip_bad_rows: bool) -> ReadResult:
+def _read_shopify_api(
+    source: SourceSettings, ws: Workspace, skip_bad_rows: bool, spill: Path | None
+) -> ReadResult:
     """The connected Shopify store; its sync writes the ledger itself (see its docstring)."""
     from segmentry.connectors.shopify import sync_store
 
@@ -139,7 +166,7 @@ def _read_shopify_api(source: SourceSettings, ws: Workspace, skip_bad_rows: bool
     return ReadResult(LedgerBatch(), [])
 
 
-_READERS: dict[str, Callable[[SourceSettings, Workspace, bool], ReadResult]] = {
+_READERS: dict[str, Callable[[SourceSettings, Workspace, bool, Path | None], ReadResult]] = {
     "shopify": _read_shopify_api,
     "shopify_csv": _read_shopify,
     "generic": _read_generic,

@@ -20,8 +20,9 @@ Timestamps without an offset are local time in the shop's zone. Values are valid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,12 +36,13 @@ from segmentry.connectors.records import (
     BAD_ROWS_HINT,
     CENT,
     Cells,
+    Encoding,
+    OrderGroups,
     OrderRows,
     Problems,
     ReadResult,
     Record,
     SourceFile,
-    arrow_table,
     read_csv,
     read_parquet_rows,
 )
@@ -114,6 +116,8 @@ def read_generic(
     tz: str,
     customer_ids: Mapping[str, str] | None = None,
     skip_bad_rows: bool = False,
+    encoding: Encoding = "auto",
+    spill: Path | None = None,
 ) -> ReadResult:
     """Orders (and lines, products) from a CSV or Parquet file (chosen by suffix).
 
@@ -125,25 +129,51 @@ def read_generic(
     >>> batch.orders.column("processed_at").to_pylist()
     [datetime.datetime(2026, 1, 5, 1, 0)]
     """
-    source = read_parquet_rows(path) if path.suffix.casefold() == ".parquet" else read_csv(path)
+    source = _source(path, encoding)
     problems = Problems(source.name)
     kind = rows_of(source, mapping, rows)
     columns = _resolve(source, mapping, kind, problems)
     problems.raise_if_any("columns", *_columns_hint(source, kind, columns))
-    builder = _Builder(shop_id, tz, columns, problems, CustomerLinks(shop_id, customer_ids))
-    for order_id, records in _group_by_order(source, columns, problems).items():
-        builder.add(order_id, records, lines=kind == "line")
+    build = partial(_build, columns=columns, lines=kind == "line", shop_id=shop_id, tz=tz,
+                    customer_ids=customer_ids, spill=spill)
+    builder, groups = build(source, Problems(source.name), frozenset())
+    if groups.scattered:  # read again, holding the scattered orders until they are whole
+        builder.discard()
+        source = _source(path, encoding)
+        builder, _ = build(source, Problems(source.name), frozenset(groups.scattered))
+    problems = builder.problems
     if not skip_bad_rows:
         problems.raise_if_any("file", _rows_hint(builder))
     for order_id, records in builder.rejected:
         problems.reject_rest(records, columns["order_id"], order_id)
-    batch = LedgerBatch(
-        orders=arrow_table("orders", builder.orders),
-        order_lines=arrow_table("order_lines", builder.lines),
-        products=arrow_table("products", builder.product_rows()),
-        customers=arrow_table("customers", builder.links.new_customers()),
-    )
-    return ReadResult(batch, problems.sorted())
+    return ReadResult(builder.batch(), problems.sorted())
+
+
+def _source(path: Path, encoding: Encoding) -> SourceFile:
+    if path.suffix.casefold() == ".parquet":
+        return read_parquet_rows(path)
+    return read_csv(path, encoding=encoding)
+
+
+def _build(
+    source: SourceFile,
+    problems: Problems,
+    gather: frozenset[str],
+    *,
+    columns: Mapping[str, str],
+    lines: bool,
+    shop_id: str,
+    tz: str,
+    customer_ids: Mapping[str, str] | None,
+    spill: Path | None,
+) -> tuple[_Builder, OrderGroups]:
+    """One pass over the file: every order built (or rejected) as soon as its rows are read."""
+    links = CustomerLinks(shop_id, customer_ids)
+    builder = _Builder(shop_id, tz, columns, problems, links, spill)
+    groups = OrderGroups(gather)
+    for order_id, records in groups(_keyed_rows(source, columns, problems)):
+        builder.add(order_id, records, lines=lines)
+    return builder, groups
 
 
 def rows_of(
@@ -246,17 +276,15 @@ def _requirements(rows: str) -> list[tuple[str, ...]]:
     return [*_ORDER_NEEDS, *_LINE_NEEDS]
 
 
-def _group_by_order(
+def _keyed_rows(
     source: SourceFile, columns: Mapping[str, str], problems: Problems
-) -> dict[str, list[Record]]:
-    orders: dict[str, list[Record]] = {}
+) -> Iterator[tuple[str, Record]]:
     for record in source.records:
         order_id = Cells(record, columns, problems).text("order_id")
         if order_id is None:
             problems.add(record.line, columns["order_id"], "row has no order id")
             continue
-        orders.setdefault(order_id, []).append(record)
-    return orders
+        yield order_id, record
 
 
 def _read(cells: Cells, keys: Mapping[str, str]) -> dict[str, Any]:
@@ -317,7 +345,11 @@ class _Builder(OrderRows):
         if "total" in self.columns:
             _require(first, head, "total")
         elif all(line["total"] is not None for line in lines):
-            total = sum((line["total"] for line in lines), _ZERO)
+            total = first.computed_money(
+                "line_total" if "line_total" in self.columns else "quantity",
+                sum((line["total"] for line in lines), _ZERO),
+                "the order total (the sum of its line totals)",
+            )
         tags = head.get("tags") or []
         subscription = head.get("is_subscription")
         return {
@@ -351,7 +383,7 @@ class _Builder(OrderRows):
         if unit_price is None and total is not None and quantity:
             unit_price = (total / quantity).quantize(CENT)
         if total is None and unit_price is not None and quantity is not None:
-            total = unit_price * quantity
+            total = c.computed_money("quantity", unit_price * quantity, "unit price × quantity")
         priced = c.has("unit_price") or c.has("line_total")
         if unit_price is None and total is None and not priced:
             c.bad(
@@ -399,9 +431,6 @@ class _Builder(OrderRows):
                 shop_id=self.shop_id, product_id=line["product_id"], tags=line.get("product_tags")
             )
             self.products[line["product_id"]] = (at, row)
-
-    def product_rows(self) -> list[dict[str, Any]]:
-        return [row for _, row in sorted(self.products.values(), key=lambda p: p[1]["product_id"])]
 
 
 def _require(cells: Cells, values: dict[str, Any], key: str) -> Any:

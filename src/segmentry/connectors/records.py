@@ -9,8 +9,10 @@ Parsing rules shared by every connector:
 
 - timestamps: ``2026-04-05 21:06:21 +0400``, ISO 8601 (``2026-04-05T21:06:21+04:00``, ``…Z``),
   ``2026/04/05 21:06`` and bare dates; a value without an offset is local time in the shop's
-  time zone. Results are naive UTC, as the ledger stores them;
+  time zone. Results are naive UTC, as the ledger stores them. Years 1900–2199 only;
 - money: decimal text, ``1,234.50`` thousands separators allowed, rounded half-up to cents;
+  at most 16 digits before the point (the ledger's ``decimal(18, 2)``), computed amounts too;
+- whole numbers (quantities): 64-bit;
 - booleans: yes/no, true/false, y/n, 1/0 (any case);
 - a leading ``'`` (written by Shopify to keep spreadsheets from mangling ids, phones and zip
   codes) is stripped from every text value.
@@ -23,21 +25,30 @@ Decimal('1234.50')
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
-import io
 import re
+import uuid
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from segmentry.errors import BadRow, DataImportError
-from segmentry.ledger.store import LedgerBatch, arrow_schema, conform
+from segmentry.ledger.store import (
+    CHUNK_ROWS,
+    LedgerBatch,
+    SpilledTable,
+    TableRows,
+    arrow_schema,
+    conform,
+)
 
 if TYPE_CHECKING:
     from segmentry.connectors.identity import CustomerLinks
@@ -45,12 +56,17 @@ if TYPE_CHECKING:
 __all__ = [
     "BAD_ROWS_HINT",
     "Cells",
+    "Encoding",
+    "OrderGroups",
     "OrderRows",
     "Problems",
     "ReadResult",
     "Record",
     "SourceFile",
+    "TableSink",
     "arrow_table",
+    "choose_encoding",
+    "fits_money",
     "parse_bool",
     "parse_int",
     "parse_list",
@@ -62,16 +78,23 @@ __all__ = [
 ]
 
 CENT = Decimal("0.01")
+# Dates accepted in files: the years of any shop's orders, with room on both sides.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
 _TRUE = {"yes", "true", "y", "1", "t"}
 _FALSE = {"no", "false", "n", "0", "f"}
 _OFFSET = re.compile(r"^(?P<stamp>.+?)\s*(?P<offset>Z|UTC|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _SLASHED = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
 
+# How a CSV file is decoded: chosen by the rule of `choose_encoding`, or forced.
+Encoding = Literal["auto", "utf-8", "cp932"]
+
 
 class OrderRows:
     """What an order-file reader accumulates: canonical order, line and product rows, and the
-    orders it rejected (each reader decides what a rejected order is)."""
+    orders it rejected (each reader decides what a rejected order is). Order and line rows go
+    to :class:`TableSink` s (spilled to disk under ``spill`` when given); products stay in
+    memory (a shop has far fewer products than order lines)."""
 
     def __init__(
         self,
@@ -80,12 +103,30 @@ class OrderRows:
         columns: Mapping[str, str],
         problems: Problems,
         links: CustomerLinks,
+        spill: Path | None = None,
     ) -> None:
         self.shop_id, self.tz, self.columns = shop_id, tz, columns
         self.problems, self.links = problems, links
-        self.orders: list[dict[str, Any]] = []
-        self.lines: list[dict[str, Any]] = []
+        self.orders = TableSink("orders", spill)
+        self.lines = TableSink("order_lines", spill)
         self.products: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+    def product_rows(self) -> list[dict[str, Any]]:
+        return [row for _, row in sorted(self.products.values(), key=lambda p: p[1]["product_id"])]
+
+    def batch(self) -> LedgerBatch:
+        """Everything accepted, as ledger tables."""
+        return LedgerBatch(
+            orders=self.orders.result(),
+            order_lines=self.lines.result(),
+            products=arrow_table("products", self.product_rows()),
+            customers=arrow_table("customers", self.links.new_customers()),
+        )
+
+    def discard(self) -> None:
+        """Forget the rows accepted so far (the file is being read again)."""
+        self.orders.discard()
+        self.lines.discard()
 
 
 class ReadResult(NamedTuple):
@@ -107,11 +148,12 @@ class Record:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A file read into memory: its display name, column names and rows."""
+    """A file being read: its display name, column names and rows (a CSV file's rows are read
+    from the file as they are iterated, once)."""
 
     name: str
     columns: tuple[str, ...]
-    records: list[Record]
+    records: Iterable[Record]
     header_line: int = 1  # where column problems are reported (0 for Parquet: no header line)
 
 
@@ -179,15 +221,18 @@ def _shown(value: Any) -> str:
 # ---------------------------------------------------------------- files
 
 
-def read_csv(path: Path, name: str | None = None) -> SourceFile:
-    """Read a CSV file (UTF-8, with or without BOM; Shift_JIS as saved by Japanese Excel).
+def read_csv(path: Path, name: str | None = None, encoding: Encoding = "auto") -> SourceFile:
+    """Read a CSV file's header now and its rows as they are iterated (the file is streamed).
+
+    ``encoding``: ``"auto"`` follows the rule of :func:`choose_encoding`; ``"utf-8"`` or
+    ``"cp932"`` (Shift_JIS) force one. A byte the encoding cannot decode stops the read with a
+    :class:`~segmentry.errors.DataImportError` naming ``file:line`` and the byte.
 
     Rows are numbered by the physical line they start on, so a row after a multi-line quoted
     value still gets its true line number. Blank lines are skipped.
     """
     display = name or str(path)
-    text = _decode(path, display)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(_text_lines(path, display, encoding))
     try:
         header = next(reader)
     except StopIteration:
@@ -195,24 +240,85 @@ def read_csv(path: Path, name: str | None = None) -> SourceFile:
     except csv.Error as e:
         raise _not_csv(display, 1, e) from e
     columns = tuple(h.strip() for h in header)
-    return SourceFile(display, columns, list(_records(reader, columns, display)))
+    return SourceFile(display, columns, _records(reader, columns, display))
 
 
-def _decode(path: Path, display: str) -> str:
+def choose_encoding(head: bytes) -> str:
+    """The encoding of a file that starts with ``head`` (its first MiB).
+
+    The rule: a UTF-8 byte-order mark means UTF-8; otherwise the file is UTF-8 when at least
+    as many of the first MiB's non-ASCII characters are valid UTF-8 as are not (a file of
+    plain ASCII is UTF-8), and Shift_JIS (``cp932``, as Japanese Excel saves it) when most
+    are not. One stray byte in a UTF-8 file therefore never switches the whole file to
+    Shift_JIS: it is reported where it is.
+
+    >>> choose_encoding("山田,太郎\\n".encode()), choose_encoding("山田,太郎\\n".encode("cp932"))
+    ('utf-8', 'cp932')
+    >>> choose_encoding("山田".encode() + b"\\xff")
+    'utf-8'
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(head, final=False)
+    invalid = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return "utf-8" if non_ascii - invalid >= invalid else "cp932"
+
+
+_HEAD_BYTES = 1 << 20
+_ENCODING_NAMES = {"utf-8": "UTF-8", "cp932": "Shift_JIS (cp932)"}
+
+
+def _text_lines(path: Path, display: str, encoding: Encoding) -> Iterator[str]:
+    """The file's physical lines as text, read and decoded one at a time.
+
+    NOTE: splitting the bytes at ``\\n`` before decoding is exact for both encodings: the byte
+    0x0A is never part of a multi-byte character in UTF-8 or Shift_JIS.
+    """
     try:
-        raw = path.read_bytes()
+        file = path.open("rb")
     except OSError as e:
         raise DataImportError("Cannot read {file}: {problem}",
                               params={"file": display, "problem": e.strerror or str(e)}) from e
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise DataImportError(
-        "{file} is neither UTF-8 nor Shift_JIS text.", hint="Save the file as CSV UTF-8.",
-        params={"file": display},
+    with file:
+        head = file.read(_HEAD_BYTES)
+        codec = choose_encoding(head) if encoding == "auto" else encoding
+        file.seek(len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0)
+        for number, raw in enumerate(file, start=1):
+            try:
+                yield raw.decode(codec)
+            except UnicodeDecodeError as e:
+                raise _undecodable(display, number, raw, e, codec, encoding) from None
+
+
+def _undecodable(
+    display: str, line: int, raw: bytes, error: UnicodeDecodeError, codec: str, chosen: str
+) -> DataImportError:
+    """The first byte ``codec`` cannot decode, as ``file:line`` and the byte."""
+    if chosen != "auto":
+        hint = ENCODING_GIVEN_HINT
+    elif codec == "utf-8":
+        hint = UTF8_CHOSEN_HINT
+    else:
+        hint = CP932_CHOSEN_HINT
+    return DataImportError(
+        "{file}:{line}: byte 0x{byte} (byte {position} of the line) is not valid {encoding}; "
+        "nothing was imported.",
+        hint=hint,
+        params={"file": display, "line": line, "byte": raw[error.start : error.start + 1].hex(),
+                "position": error.start + 1, "encoding": _ENCODING_NAMES[codec]},
     )
+
+
+UTF8_CHOSEN_HINT = (
+    "The file is read as UTF-8 (its text is UTF-8). Correct or delete that byte (part of a "
+    "damaged character), or, if the whole file is Shift_JIS, import it with --encoding cp932."
+)
+CP932_CHOSEN_HINT = (
+    "The file is read as Shift_JIS (most of its text is not UTF-8). Save it as CSV UTF-8, or "
+    "import it with --encoding utf-8 if it is UTF-8."
+)
+ENCODING_GIVEN_HINT = "Check the --encoding option, or leave it out to have it chosen."
 
 
 def _not_csv(display: str, line: int, error: csv.Error) -> DataImportError:
@@ -237,16 +343,22 @@ def _records(reader: Any, columns: tuple[str, ...], display: str) -> Iterator[Re
 
 def read_parquet_rows(path: Path, name: str | None = None) -> SourceFile:
     """Read a Parquet file's rows as records numbered from 1 (values keep their types)."""
-    import pyarrow.parquet as pq
-
     display = name or str(path)
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as e:
         raise DataImportError("Cannot read {file} as Parquet: {problem}",
                               params={"file": display, "problem": str(e)}) from e
-    records = [Record(i, row) for i, row in enumerate(table.to_pylist(), start=1)]
-    return SourceFile(display, tuple(table.column_names), records, header_line=0)
+    return SourceFile(display, tuple(table.column_names), _parquet_records(table), header_line=0)
+
+
+def _parquet_records(table: pa.Table) -> Iterator[Record]:
+    """The rows a chunk at a time (a row as a dict costs ten times its Arrow size)."""
+    number = 0
+    for batch in table.to_batches(max_chunksize=CHUNK_ROWS):
+        for row in batch.to_pylist():
+            number += 1
+            yield Record(number, row)
 
 
 def resolve_columns(
@@ -299,6 +411,11 @@ def parse_timestamp(value: Any, tz: str) -> dt.datetime | None:
         if not text:
             return None
         stamp = _parse_stamp_text(text)
+    if not FIRST_YEAR <= stamp.year <= LAST_YEAR:
+        raise ValueError(
+            f"year {stamp.year} is out of range (dates must be in the years "
+            f"{FIRST_YEAR}–{LAST_YEAR})"
+        )
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=zoneinfo.ZoneInfo(tz))
     return stamp.astimezone(dt.UTC).replace(tzinfo=None)
@@ -323,13 +440,37 @@ def _parse_stamp_text(text: str) -> dt.datetime:
 
 
 def parse_money(value: Any) -> Decimal | None:
-    """A Decimal rounded half-up to cents, or None for an empty value.
+    """A Decimal rounded half-up to cents, or None for an empty value; at most 16 digits
+    before the decimal point (the ledger stores ``decimal(18, 2)``).
 
     >>> parse_money("-12.345")
     Decimal('-12.35')
+    >>> parse_money("1e20")
+    Traceback (most recent call last):
+    ...
+    ValueError: amount too large: at most 16 digits before the decimal point
     """
     number = _parse_decimal(value)
-    return None if number is None else number.quantize(CENT, rounding=ROUND_HALF_UP)
+    if number is None:
+        return None
+    money = number.quantize(CENT, rounding=ROUND_HALF_UP) if fits_money(number) else number
+    if not fits_money(money):  # rounding 9999999999999999.995 up makes 17 digits
+        raise ValueError(_TOO_LARGE)
+    return money
+
+
+def fits_money(amount: Decimal) -> bool:
+    """Whether an amount fits the ledger's ``decimal(18, 2)`` (16 digits before the point).
+
+    >>> fits_money(Decimal("9999999999999999.99")), fits_money(Decimal("1E16"))
+    (True, False)
+    """
+    return abs(amount) < MONEY_LIMIT
+
+
+MONEY_LIMIT = Decimal(10) ** 16
+_TOO_LARGE = "amount too large: at most 16 digits before the decimal point"
+INT64 = (-(2**63), 2**63 - 1)
 
 
 def _parse_decimal(value: Any) -> Decimal | None:
@@ -364,9 +505,17 @@ def parse_int(value: Any) -> int | None:
     number = _parse_decimal(value)
     if number is None:
         return None
+    if number.adjusted() > 18:  # NOTE: checked first: int(Decimal("1e999999999")) takes minutes
+        raise ValueError(_TOO_LARGE_WHOLE)
     if number != number.to_integral_value():
         raise ValueError("not a whole number")
-    return int(number)
+    whole = int(number)
+    if not INT64[0] <= whole <= INT64[1]:
+        raise ValueError(_TOO_LARGE_WHOLE)
+    return whole
+
+
+_TOO_LARGE_WHOLE = "number too large: at most 9,223,372,036,854,775,807 (a 64-bit whole number)"
 
 
 def parse_bool(value: Any) -> bool | None:
@@ -465,6 +614,15 @@ class Cells:
     def integer(self, key: str, *, required: bool = False) -> int | None:
         return self._parsed(key, parse_int, required)
 
+    def computed_money(self, key: str, amount: Decimal | None, what: str) -> Decimal | None:
+        """An amount computed from this row's values (``what`` says how), checked against the
+        ledger's range like a read one; a bad one is reported on ``key``'s column."""
+        if amount is not None and not fits_money(amount):
+            self.bad(key, f"{what} is too large: at most 16 digits before the decimal point",
+                     amount)
+            return None
+        return amount
+
     def boolean(self, key: str) -> bool | None:
         return self._parsed(key, parse_bool, False)
 
@@ -481,6 +639,120 @@ class Cells:
         if result is None and required:
             self.bad(key, "required value is empty")
         return result
+
+
+# ---------------------------------------------------------------- orders, one at a time
+
+
+class OrderGroups:
+    """A file's rows grouped by order, one order at a time, in bounded memory.
+
+    Exports write an order's rows together, so an order is complete when the next order's
+    row comes. An order whose rows come back after other orders is *scattered*: its name is
+    collected in :attr:`scattered` (its parts were handed out as separate orders), and the
+    reader reads the file again with those names in ``gather``: their rows are then held
+    until the end of the file and handed out whole. Only scattered orders are held, so memory
+    grows with them, not with the file.
+
+    >>> rows = [("#1", 2), ("#1", 3), ("#2", 4), ("#1", 5)]
+    >>> groups = OrderGroups()
+    >>> [(name, [r.line for r in rs]) for name, rs in groups(
+    ...     (name, Record(line, {})) for name, line in rows)]
+    [('#1', [2, 3]), ('#2', [4]), ('#1', [5])]
+    >>> groups.scattered
+    {'#1'}
+    >>> again = OrderGroups(frozenset(groups.scattered))
+    >>> [(name, [r.line for r in rs]) for name, rs in again(
+    ...     (name, Record(line, {})) for name, line in rows)]
+    [('#2', [4]), ('#1', [2, 3, 5])]
+    """
+
+    def __init__(self, gather: frozenset[str] = frozenset()) -> None:
+        self.gather = gather
+        self.scattered: set[str] = set()
+        # NOTE: hashes, not names: a third of the memory. A collision only costs a second pass
+        # that gathers an order that was not scattered, with the same result.
+        self._seen: set[int] = set()
+
+    def __call__(self, keyed: Iterable[tuple[str, Record]]) -> Iterator[tuple[str, list[Record]]]:
+        held: dict[str, list[Record]] = {}
+        current: str | None = None
+        records: list[Record] = []
+        for key, record in keyed:
+            if key in self.gather:
+                held.setdefault(key, []).append(record)
+                continue
+            if key != current:
+                if current is not None:
+                    yield current, records
+                self._start(key)
+                current, records = key, []
+            records.append(record)
+        if current is not None:
+            yield current, records
+        yield from held.items()
+
+    def _start(self, key: str) -> None:
+        digest = hash(key)
+        if digest in self._seen:
+            self.scattered.add(key)
+        self._seen.add(digest)
+
+
+class TableSink:
+    """Canonical rows of one ledger table, collected as Arrow chunks of :data:`CHUNK_ROWS`
+    rows: in memory, or written to a Parquet file in ``spill`` (then memory holds one chunk).
+
+    >>> sink = TableSink("products", None)
+    >>> sink.append({"shop_id": "s", "product_id": "sku:A"})
+    >>> sink.result().column("product_id").to_pylist()
+    ['sku:A']
+    """
+
+    def __init__(self, table: str, spill: Path | None) -> None:
+        self.table, self.spill = table, spill
+        self.rows: list[dict[str, Any]] = []
+        self.parts: list[pa.Table] = []
+        self.num_rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._path: Path | None = None
+
+    def append(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= CHUNK_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        chunk = arrow_table(self.table, self.rows)
+        self.rows = []
+        if chunk is None:
+            return
+        self.num_rows += chunk.num_rows
+        if self.spill is None:
+            self.parts.append(chunk)
+            return
+        if self._writer is None:
+            self._path = self.spill / f"{self.table}-{uuid.uuid4().hex[:8]}.parquet"
+            self._writer = pq.ParquetWriter(self._path, chunk.schema)
+        self._writer.write_table(chunk)
+
+    def discard(self) -> None:
+        """Forget every row (a reader that reads the file again); removes the spilled file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+        self.rows, self.parts, self.num_rows, self._path = [], [], 0, None
+
+    def result(self) -> TableRows | None:
+        """Every row appended: an Arrow table, a :class:`SpilledTable`, or None when none."""
+        self._flush()
+        if self._writer is not None and self._path is not None:
+            self._writer.close()
+            self._writer = None
+            return SpilledTable(self._path, self.num_rows)
+        return pa.concat_tables(self.parts) if self.parts else None
 
 
 # ---------------------------------------------------------------- output

@@ -24,9 +24,10 @@ True
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +40,8 @@ from segmentry.connectors.channels import (
 from segmentry.connectors.identity import CustomerLinks, customer_id_for_email, product_id_for
 from segmentry.connectors.records import (
     Cells,
+    Encoding,
+    OrderGroups,
     OrderRows,
     Problems,
     ReadResult,
@@ -153,43 +156,63 @@ def read_orders_export(
     tz: str,
     customer_ids: Mapping[str, str] | None = None,
     skip_bad_rows: bool = False,
+    encoding: Encoding = "auto",
+    spill: Path | None = None,
 ) -> ReadResult:
     """Orders, order lines and products from an ``orders_export.csv``.
 
     ``customer_ids`` maps lower-cased emails to known customer ids (from a customers export and
     the ledger); other emails get derived ids and a minimal customer row. ``tz`` is the shop's
-    time zone, used only for timestamps written without an offset.
+    time zone, used only for timestamps written without an offset. The file is read row by
+    row, each order built as soon as its rows are read; with ``spill`` (a folder) the order
+    and line rows go to Parquet files there (:class:`~segmentry.ledger.store.SpilledTable`),
+    so memory does not grow with the file.
     """
-    source = read_csv(path)
+    source = read_csv(path, encoding=encoding)
     problems = Problems(source.name)
     columns = resolve_columns(source, ORDER_HEADERS, _ORDER_REQUIRED, problems)
     # a missing column: no row can be read
     problems.raise_if_any("header", HEADER_HINT, {"page": Text("Orders")})
-    links = CustomerLinks(shop_id, customer_ids)
-    builder = _OrdersBuilder(shop_id, tz, columns, problems, links)
-    for order in _group_by_name(source, columns, problems):
-        builder.add(order)
+    build = partial(_build_orders, columns=columns, shop_id=shop_id, tz=tz,
+                    customer_ids=customer_ids, spill=spill)
+    builder, groups = build(source, Problems(source.name), frozenset())
+    if groups.scattered:  # read again, holding the scattered orders until they are whole
+        builder.discard()
+        source = read_csv(path, encoding=encoding)
+        builder, _ = build(source, Problems(source.name), frozenset(groups.scattered))
     bad_rows = builder.finish(skip_bad_rows)
-    batch = LedgerBatch(
-        orders=arrow_table("orders", builder.orders),
-        order_lines=arrow_table("order_lines", builder.lines),
-        products=arrow_table("products", builder.product_rows()),
-        customers=arrow_table("customers", links.new_customers()),
-    )
-    return ReadResult(batch, bad_rows)
+    return ReadResult(builder.batch(), bad_rows)
 
 
-def _group_by_name(
+def _build_orders(
+    source: SourceFile,
+    problems: Problems,
+    gather: frozenset[str],
+    *,
+    columns: Mapping[str, str],
+    shop_id: str,
+    tz: str,
+    customer_ids: Mapping[str, str] | None,
+    spill: Path | None,
+) -> tuple[_OrdersBuilder, OrderGroups]:
+    """One pass over the file: every order built (or rejected) as soon as its rows are read."""
+    links = CustomerLinks(shop_id, customer_ids)
+    builder = _OrdersBuilder(shop_id, tz, columns, problems, links, spill)
+    groups = OrderGroups(gather)
+    for name, records in groups(_named_rows(source, columns, problems)):
+        builder.add(_Order(name, records))
+    return builder, groups
+
+
+def _named_rows(
     source: SourceFile, columns: Mapping[str, str], problems: Problems
-) -> list[_Order]:
-    orders: dict[str, _Order] = {}
+) -> Iterator[tuple[str, Record]]:
     for record in source.records:
         name = Cells(record, columns, problems).text("name")
         if name is None:
             problems.add(record.line, columns["name"], "row has no order Name")
             continue
-        orders.setdefault(name, _Order(name)).records.append(record)
-    return list(orders.values())
+        yield name, record
 
 
 class _OrdersBuilder(OrderRows):
@@ -273,7 +296,9 @@ class _OrdersBuilder(OrderRows):
             c.bad("title", "line item has neither a name nor a SKU")
         total = None
         if quantity is not None and unit_price is not None:
-            total = unit_price * quantity - discount
+            total = c.computed_money(
+                "quantity", unit_price * quantity - discount, "price × quantity − discount"
+            )
         return {
             "shop_id": self.shop_id,
             "line_id": str(position),
@@ -308,9 +333,6 @@ class _OrdersBuilder(OrderRows):
                     "vendor": line["vendor"],
                 },
             )
-
-    def product_rows(self) -> list[dict[str, Any]]:
-        return [row for _, row in sorted(self.products.values(), key=lambda p: p[1]["product_id"])]
 
     def finish(self, skip_bad_rows: bool) -> list[BadRow]:
         """Raise on any problem unless skipping; else the problems plus the rows they reject."""
@@ -353,13 +375,15 @@ def _marketing_state(accepts: bool | None) -> str | None:
 # ---------------------------------------------------------------- customers
 
 
-def read_customers_export(path: Path, *, shop_id: str, skip_bad_rows: bool = False) -> ReadResult:
+def read_customers_export(
+    path: Path, *, shop_id: str, skip_bad_rows: bool = False, encoding: Encoding = "auto"
+) -> ReadResult:
     """Customers from a ``customers_export.csv`` (current or older header).
 
     Without a ``Customer ID`` column (older exports) a customer's id is derived from the email,
     as for orders whose customer is unknown.
     """
-    source = read_csv(path)
+    source = read_csv(path, encoding=encoding)
     problems = Problems(source.name)
     columns = resolve_columns(source, CUSTOMER_HEADERS, ("email",), problems)
     problems.raise_if_any("header", HEADER_HINT, {"page": Text("Customers")})

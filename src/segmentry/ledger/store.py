@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import ibis
 import pyarrow as pa
@@ -47,11 +47,15 @@ from segmentry.errors import DataImportError, EngineError
 from segmentry.ledger.schema import KEYS, LOCAL_DATES, NEWEST_WINS, TABLES
 
 __all__ = [
+    "CHUNK_ROWS",
     "DELETED_CUSTOMERS",
     "STALE_CUSTOMERS",
     "LedgerBatch",
+    "SpilledTable",
+    "TableRows",
     "add_local_dates",
     "arrow_schema",
+    "chunks_of",
     "conform",
     "ensure_ledger",
     "import_parquet_folder",
@@ -75,17 +79,51 @@ _DELETED_SCHEMA = ibis.schema(
 _WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_history")
 
 
+@dataclass(frozen=True)
+class SpilledTable:
+    """Rows of one ledger table kept in a Parquet file instead of memory (a big file being
+    imported, see :mod:`segmentry.connectors.records`); :func:`write_batch` reads them back a
+    chunk at a time, so a file of any size is written in bounded memory."""
+
+    path: Path
+    num_rows: int
+
+    def chunks(self) -> Iterator[pa.Table]:
+        """The rows, at most :data:`CHUNK_ROWS` at a time."""
+        parquet = pq.ParquetFile(self.path)
+        try:
+            for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+                yield pa.Table.from_batches([batch])
+        finally:
+            parquet.close()
+
+
+# Rows per chunk when a big table is read, converted or written piecewise.
+CHUNK_ROWS = 10_000
+
+# A ledger table as a reader hands it over: in memory, or spilled to disk.
+TableRows: TypeAlias = pa.Table | SpilledTable
+
+
+def chunks_of(data: TableRows) -> Iterator[pa.Table]:
+    """A table's rows as Arrow tables of bounded size (an in-memory table is one chunk)."""
+    if isinstance(data, SpilledTable):
+        yield from data.chunks()
+    else:
+        yield data
+
+
 @dataclass
 class LedgerBatch:
     """Canonical tables from one source read; any may be missing."""
 
     customers: pa.Table | None = None
-    orders: pa.Table | None = None
-    order_lines: pa.Table | None = None
+    orders: TableRows | None = None
+    order_lines: TableRows | None = None
     products: pa.Table | None = None
     customer_tag_history: pa.Table | None = None
 
-    def tables(self) -> Iterator[tuple[str, pa.Table]]:
+    def tables(self) -> Iterator[tuple[str, TableRows]]:
         """(name, table) for every table present, in write order."""
         present = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in _WRITE_ORDER:
@@ -213,17 +251,18 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
             written: dict[str, str] = {}  # table → where this batch's rows can be read
             skipped: dict[str, str] = {}  # table → the keys of its rows ignored as older
             for name, data in batch.tables():
-                table = add_local_dates(name, conform(name, data), tz)
+                ready = (add_local_dates(name, conform(name, c), tz) for c in chunks_of(data))
                 first = not (derive_tags and name == "customers") and not (
                     name == "order_lines" and "orders" in skipped
                 )  # lines of ignored orders
                 if first and _is_empty(con, name):
                     if name == "orders":
                         queue_everyone(con)
-                    con.insert(name, table)  # first load: nothing to replace, no staging copy
+                    for chunk in ready:  # first load: nothing to replace, no staging copy
+                        con.insert(name, chunk)
                     stats[f"{name}_updated"], written[name] = 0, name
                 else:
-                    stage = _stage(con, name, table, staged)
+                    stage = _stage_chunks(con, name, ready, staged)
                     if name in NEWEST_WINS:
                         older = _drop_older(con, name, stage, staged)
                         if older is not None:
@@ -235,7 +274,7 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
                     if name == "orders":
                         _queue_customers_of(con, stage)
                     stats[f"{name}_updated"], written[name] = _replace(con, name, stage), stage
-                stats[name] = table.num_rows
+                stats[name] = data.num_rows
             if derive_tags:
                 stats["customer_tag_history"] = _record_tag_changes(con, staged, tz)
             if "orders" in written:
@@ -315,6 +354,16 @@ def _stage(con: BaseBackend, table: str, data: pa.Table, staged: list[str]) -> s
     staged.append(name)
     # Staged rows live in a temporary table: never written to the warehouse file.
     con.create_table(name, data, temp=True)
+    return name
+
+
+def _stage_chunks(
+    con: BaseBackend, table: str, chunks: Iterator[pa.Table], staged: list[str]
+) -> str:
+    """Stage a table's rows given a chunk at a time (the first chunk creates the stage)."""
+    name = _stage(con, table, next(chunks), staged)
+    for chunk in chunks:
+        con.insert(name, chunk)
     return name
 
 

@@ -708,9 +708,25 @@ ERRORS: dict[str, str] = {
     "{file}: line {line} is not valid CSV: {problem}":
         "{file} の {line} 行目がCSVとして正しくありません（{problem}）。",
     "Cannot read {file}: {problem}": "{file} を読めません（{problem}）。",
-    "{file} is neither UTF-8 nor Shift_JIS text.":
-        "{file} は UTF-8 でも Shift_JIS でもありません。",
-    "Save the file as CSV UTF-8.": "ファイルを「CSV UTF-8」形式で保存し直してください。",
+    "{file}:{line}: byte 0x{byte} (byte {position} of the line) is not valid {encoding}; "
+    "nothing was imported.":
+        "{file} の {line} 行目の {position} バイト目（0x{byte}）は {encoding} として"
+        "正しくありません。何も取り込んでいません。",
+    "The file is read as UTF-8 (its text is UTF-8). Correct or delete that byte (part of a "
+    "damaged character), or, if the whole file is Shift_JIS, ask whoever set up segmentry to "
+    "set encoding = 'cp932' for this source.":
+        "ファイルは UTF-8 として読んでいます（本文が UTF-8 のため）。そのバイト（壊れた文字の"
+        "一部）を直すか削除してください。ファイル全体が Shift_JIS なら、このソースに "
+        "encoding = 'cp932' を設定するよう segmentry の管理者に依頼してください。",
+    "The file is read as Shift_JIS (most of its text is not UTF-8). Save it as CSV UTF-8, or "
+    "ask whoever set up segmentry to set encoding = 'utf-8' for this source if it is UTF-8.":
+        "ファイルは Shift_JIS として読んでいます（本文の大半が UTF-8 ではないため）。"
+        "「CSV UTF-8」形式で保存し直すか、UTF-8 のファイルなら、このソースに "
+        "encoding = 'utf-8' を設定するよう segmentry の管理者に依頼してください。",
+    "Check the source's encoding setting (ask whoever set up segmentry), or remove it to have "
+    "the encoding chosen from the file.":
+        "ソースの encoding の設定を確認してください（segmentry の管理者に依頼してください）。"
+        "設定を外すとファイルの内容から選びます。",
     "Cannot read {file} as Parquet: {problem}":
         "{file} を Parquet として読めません（{problem}）。",
     "The {table} rows cannot be stored: {problem}":
@@ -912,6 +928,18 @@ WEB_HINTS: dict[str, str | None] = {
     "Use the new key {key!r} in addresses, commands and API calls.":
         "Its page is now at /segments/{key}.",
     # connectors, settings (src/segmentry/connectors, config.py)
+    "The file is read as UTF-8 (its text is UTF-8). Correct or delete that byte (part of a "
+    "damaged character), or, if the whole file is Shift_JIS, import it with --encoding cp932.":
+        "The file is read as UTF-8 (its text is UTF-8). Correct or delete that byte (part of a "
+        "damaged character), or, if the whole file is Shift_JIS, ask whoever set up segmentry "
+        "to set encoding = 'cp932' for this source.",
+    "The file is read as Shift_JIS (most of its text is not UTF-8). Save it as CSV UTF-8, or "
+    "import it with --encoding utf-8 if it is UTF-8.":
+        "The file is read as Shift_JIS (most of its text is not UTF-8). Save it as CSV UTF-8, or "
+        "ask whoever set up segmentry to set encoding = 'utf-8' for this source if it is UTF-8.",
+    "Check the --encoding option, or leave it out to have it chosen.":
+        "Check the source's encoding setting (ask whoever set up segmentry), or remove it to "
+        "have the encoding chosen from the file.",
     "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
     "rejected ones to a CSV file.": "Fix these rows in the file; the next run reads it again.",
     "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
