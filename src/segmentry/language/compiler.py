@@ -482,11 +482,23 @@ _STATS_ATTRIBUTES: dict[str, Callable[[ir.Table], ir.Value]] = {
 
 
 def _all(parts: Any) -> ir.BooleanValue:
-    items = list(parts)
-    result = items[0]
-    for item in items[1:]:
-        result = result & item
-    return result
+    """``a & b & …`` as a balanced tree (see :func:`_balanced`)."""
+    return _balanced(list(parts), lambda a, b: a & b)
+
+
+def _balanced(items: list[Any], join: Callable[[Any, Any], Any]) -> Any:
+    """``items`` joined pairwise into a tree of depth log2(n), not a chain of depth n.
+
+    # NOTE: Ibis and sqlglot walk expressions recursively: a 5,000-term OR built as
+    # ((a | b) | c) | … is 5,000 levels deep and overflows Python's stack; balanced it is 13.
+
+    >>> _balanced(list("abcde"), lambda a, b: f"({a}{b})")
+    '(((ab)(cd))e)'
+    """
+    while len(items) > 1:
+        pairs = [join(a, b) for a, b in zip(items[::2], items[1::2], strict=False)]
+        items = pairs + items[len(pairs) * 2 :]
+    return items[0]
 
 
 def _per_order(lines: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.Value:
@@ -505,11 +517,8 @@ def _per_point(orders: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.
 
 
 def _any(parts: Any) -> ir.BooleanValue:
-    items = list(parts)
-    result = items[0]
-    for item in items[1:]:
-        result = result | item
-    return result
+    """``a | b | …`` as a balanced tree (see :func:`_balanced`)."""
+    return _balanced(list(parts), lambda a, b: a | b)
 
 
 def _negate(value: ir.BooleanValue, negated: bool) -> ir.BooleanValue:
