@@ -15,16 +15,12 @@ membership history) on DuckDB and on PostgreSQL. The only outcomes allowed are a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
 from segmentry import language
-from segmentry.connectors.demo import generate_store
 from segmentry.errors import QueryError
 from segmentry.evaluation import members_on, membership_history
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
@@ -33,7 +29,7 @@ from segmentry.language.parser import _lark
 from segmentry.language.printer import quote
 from segmentry.workspace import Workspace
 
-DAY = dt.date(2025, 6, 30)
+DAY = dt.date(2025, 6, 30)  # the day the `shop` fixture's store ends (conftest.py)
 
 # The segments a query may refer to: ordinary, at the nesting limit, a chain, and a cycle.
 SEGMENTS: dict[str, str] = {
@@ -130,18 +126,6 @@ queries = st.one_of(
     hostile,
     from_lark(_lark(), explicit={"NAME": names}),
 )
-
-
-@pytest.fixture
-def shop(warehouse_url: str, tmp_path: Path) -> Iterator[Workspace]:
-    """A small demo store on each engine, computed through :data:`DAY`."""
-    ws = Workspace.create(tmp_path / "shop", warehouse_url=warehouse_url)
-    ws.import_tables(generate_store(30, seed=7, end_date=DAY))
-    ws.run(DAY)
-    try:
-        yield ws
-    finally:
-        ws.close()
 
 
 def _run(ws: Workspace, text: str) -> None:
