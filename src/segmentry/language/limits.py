@@ -146,13 +146,10 @@ def too_deep(
     else:
         message = "this query nests NOT and parentheses {depth} deep; at most {limit} levels " \
             "are allowed"
-    return _error(
-        message, "query_too_deep", text, pos,
-        "Write it with fewer levels: NOT NOT a is a, and a chain a OR b OR c needs no "
-        "parentheses.",
-        {"depth": depth, "limit": MAX_DEPTH},
-        width,
-    )
+    hint = "Write it with fewer levels: NOT NOT a is a, and a chain a OR b OR c needs no " \
+        "parentheses."
+    return _error(message, "query_too_deep", text, pos, hint,
+                  {"depth": depth, "limit": MAX_DEPTH}, width)
 
 
 def too_many(
@@ -164,11 +161,9 @@ def too_many(
         message = "with the segments it uses, this query has more than {limit:,} conditions"
     else:
         message = "this query has {count:,} conditions; at most {limit:,} are allowed"
-    return _error(
-        message, "too_many_conditions", text, pos,
-        "A list counts as one condition: products_purchased(id: (1, 2, 3)) = true.",
-        {"count": count, "limit": MAX_CONDITIONS},
-    )
+    hint = "A list counts as one condition: products_purchased(id: (1, 2, 3)) = true."
+    return _error(message, "too_many_conditions", text, pos, hint,
+                  {"count": count, "limit": MAX_CONDITIONS})
 
 
 @dataclass
