@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -145,21 +146,30 @@ def _change_points(
     facts: Facts, condition: ast.Condition, start: dt.date, end: dt.date
 ) -> ir.Table:
     events = _events(facts, condition)
-    shifted = [
-        events.select("customer_id", day=events.day + ibis.interval(days=k))
-        for k in sorted(offsets_of(condition))
-    ]
-    customers = facts.customers.select("customer_id")
-    fixed = [
-        customers.select("customer_id", day=ibis.date(d))
-        for d in sorted(absolute_dates_of(condition))
-    ]
-    points = ibis.union(*shifted, *fixed, distinct=False)
+    # NOTE: one array of offsets (and one of dates) unnested, not a union of one select per
+    # offset: a query may imply thousands of them, and Ibis nests a union of n tables n deep.
+    # An offset larger than every day up to `end` never lands on or before `end`: dropped, so
+    # that day + offset cannot overflow a date.
+    horizon = (end - dt.date.min).days
+    offsets = sorted(k for k in offsets_of(condition) if k <= horizon)
+    shifted = events.select(
+        "customer_id", day=events.day + _array(offsets, "int64").unnest().as_interval("D")
+    )
+    parts = [shifted]
+    dates = sorted(absolute_dates_of(condition))
+    if dates:
+        customers = facts.customers.select("customer_id")
+        parts.append(customers.select("customer_id", day=_array(dates, "date").unnest()))
+    points = ibis.union(*parts, distinct=False)
     points = points.filter(points.day <= ibis.date(end))
     clamped = points.select(
         "customer_id", day=ibis.greatest(points.day.cast("date"), ibis.date(start))
     )
     return clamped.distinct()
+
+
+def _array(values: list[Any], of: str) -> ir.ArrayValue:
+    return ibis.literal(values, type=f"array<{of}>")
 
 
 def _stretches(points: ir.Table, result: ir.Table) -> ir.Table:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from segmentry.connectors.demo import generate_store
 from segmentry.templates import TEMPLATES
+from segmentry.workspace import Workspace
+
+# The day the demo store of ``shop`` ends and is computed through.
+DAY = dt.date(2025, 6, 30)
 
 # The starter segments, plus a few broken ones the resolver tests refer to.
 SEGMENT_QUERIES: dict[str, str] = {
@@ -24,3 +31,16 @@ SEGMENT_QUERIES: dict[str, str] = {
 def segments() -> Callable[[str], str | None]:
     """The ``segments`` look-up ``validate`` takes: name → query text, or ``None``."""
     return SEGMENT_QUERIES.get
+
+
+@pytest.fixture
+def shop(warehouse_url: str, tmp_path: Path) -> Iterator[Workspace]:
+    """A small demo store (30 customers) in a workspace on each engine, computed through
+    :data:`DAY`."""
+    ws = Workspace.create(tmp_path / "shop", warehouse_url=warehouse_url)
+    ws.import_tables(generate_store(30, seed=7, end_date=DAY))
+    ws.run(DAY)
+    try:
+        yield ws
+    finally:
+        ws.close()

@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, TypeAlias
@@ -47,6 +48,7 @@ __all__ = [
     "StartsWith",
     "StringValue",
     "Value",
+    "walk",
 ]
 
 
@@ -238,3 +240,22 @@ class Not:
 Condition: TypeAlias = (
     Comparison | Between | IsNull | Contains | StartsWith | FunctionCondition | And | Or | Not
 )
+
+
+def walk(condition: Condition) -> Iterator[Condition]:
+    """Every condition in ``condition``, itself first, then its items left to right.
+
+    Iterative (an explicit stack), so a long chain or a deep nesting costs no recursion.
+
+    >>> a, b = Comparison("a", "=", NumberValue(Decimal(1))), IsNull("b")
+    >>> [type(n).__name__ for n in walk(Or((Not(a), b)))]
+    ['Or', 'Not', 'Comparison', 'IsNull']
+    """
+    stack: list[Condition] = [condition]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, And | Or):
+            stack.extend(reversed(node.items))
+        elif isinstance(node, Not):
+            stack.append(node.item)

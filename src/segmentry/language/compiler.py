@@ -189,19 +189,27 @@ class _Compiler:
 
     # ------------------------------------------------------------ conditions
 
-    def condition(self, node: ast.Condition) -> Callable[[ir.Table], ir.BooleanValue]:
-        if isinstance(node, ast.And):
-            parts = [self.condition(item) for item in node.items]
-            return lambda f: _all(p(f) for p in parts)
-        if isinstance(node, ast.Or):
-            parts = [self.condition(item) for item in node.items]
-            return lambda f: _any(p(f) for p in parts)
+    def condition(
+        self, node: ast.Condition, negated: bool = False
+    ) -> Callable[[ir.Table], ir.BooleanValue]:
+        """``node`` (``NOT node`` if ``negated``) as a function of the frame.
+
+        ``NOT`` is pushed down to the leaves (De Morgan: ``NOT (a AND b)`` is
+        ``NOT a OR NOT b``; ``NOT NOT a`` is ``a``), where it turns NULL into false first, as
+        a ``NOT`` above would: the SQL then nests only as deep as the ANDs and ORs do.
+        """
+        # NOTE: sqlglot re-reads the SQL Ibis writes (on INSERT … SELECT) with a recursive
+        # parser that spends ~20 Python frames per level of nesting.
+        if isinstance(node, ast.And | ast.Or):
+            parts = [self.condition(item, negated) for item in node.items]
+            join = _all if isinstance(node, ast.And) != negated else _any
+            return lambda f: join(p(f) for p in parts)
         if isinstance(node, ast.Not):
-            inner = self.condition(node.item)
-            return lambda f: ~inner(f).fill_null(False)
-        if isinstance(node, ast.FunctionCondition):
-            return self.function(node)
-        return self.leaf(node)
+            return self.condition(node.item, not negated)
+        build = self.function(node) if isinstance(node, ast.FunctionCondition) else self.leaf(node)
+        if negated:
+            return lambda f: ~build(f).fill_null(False)
+        return build
 
     def leaf(self, node: ast.Condition) -> Callable[[ir.Table], ir.BooleanValue]:
         assert isinstance(node, ast.Comparison | ast.Between | ast.IsNull | ast.Contains
@@ -292,7 +300,8 @@ class _Compiler:
             checks = [f[f"{key}_count"].fill_null(0) >= 1]
             for argument in totals:
                 column = f[f"{key}_{argument.name}"].fill_null(0)
-                checks.append(self.total_check(column, argument))
+                kind = spec.arguments[argument.name].kind
+                checks.append(self.total_check(column, argument, kind))
             return _negate(_all(checks), node.negated)
 
         return test
@@ -337,12 +346,16 @@ class _Compiler:
 
         self.feature(f"{level}_aggregates", build)
 
-    def total_check(self, column: ir.Value, argument: ast.Argument) -> ir.BooleanValue:
+    def total_check(
+        self, column: ir.Value, argument: ast.Argument, kind: Kind
+    ) -> ir.BooleanValue:
+        # NOTE: literals typed by the argument's kind: a Decimal literal would make the engine
+        # cast it to the column's decimal type, which a large whole number overflows.
         if argument.op == "BETWEEN":
             assert isinstance(argument.value, ast.ListValue)
-            low, high = (_python(v) for v in argument.value.items)
+            low, high = (_argument_literal(v, kind) for v in argument.value.items)
             return column.between(low, high)
-        return _compare(column, argument.op, _python(argument.value))
+        return _compare(column, argument.op, _argument_literal(argument.value, kind))
 
     def argument(self, rows: ir.Table, argument: ast.Argument, spec: Any) -> ir.BooleanValue:
         column = rows[_ARGUMENT_COLUMNS.get(argument.name, spec.column)]
@@ -482,11 +495,23 @@ _STATS_ATTRIBUTES: dict[str, Callable[[ir.Table], ir.Value]] = {
 
 
 def _all(parts: Any) -> ir.BooleanValue:
-    items = list(parts)
-    result = items[0]
-    for item in items[1:]:
-        result = result & item
-    return result
+    """``a & b & …`` as a balanced tree (see :func:`_balanced`)."""
+    return _balanced(list(parts), lambda a, b: a & b)
+
+
+def _balanced(items: list[Any], join: Callable[[Any, Any], Any]) -> Any:
+    """``items`` joined pairwise into a tree of depth log2(n), not a chain of depth n.
+
+    # NOTE: Ibis and sqlglot walk expressions recursively: a 5,000-term OR built as
+    # ((a | b) | c) | … is 5,000 levels deep and overflows Python's stack; balanced it is 13.
+
+    >>> _balanced(list("abcde"), lambda a, b: f"({a}{b})")
+    '(((ab)(cd))e)'
+    """
+    while len(items) > 1:
+        pairs = [join(a, b) for a, b in zip(items[::2], items[1::2], strict=False)]
+        items = pairs + items[len(pairs) * 2 :]
+    return items[0]
 
 
 def _per_order(lines: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.Value:
@@ -505,11 +530,8 @@ def _per_point(orders: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.
 
 
 def _any(parts: Any) -> ir.BooleanValue:
-    items = list(parts)
-    result = items[0]
-    for item in items[1:]:
-        result = result | item
-    return result
+    """``a | b | …`` as a balanced tree (see :func:`_balanced`)."""
+    return _balanced(list(parts), lambda a, b: a | b)
 
 
 def _negate(value: ir.BooleanValue, negated: bool) -> ir.BooleanValue:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
@@ -33,9 +34,16 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from segmentry.errors import QueryError, Text, or_list
 from segmentry.language import ast
 from segmentry.language.catalog import call_form_operator
+from segmentry.language.limits import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_RELATIVE,
+    check_length,
+    check_shape,
+)
 from segmentry.language.normalize import normalize
 
-__all__ = ["parse", "unescape"]
+__all__ = ["parse", "shortened", "unescape"]
 
 
 def parse(text: str) -> ast.Condition:
@@ -54,12 +62,15 @@ of the query
     amount_spent >
                   ^
     """
+    check_length(text)
     text = normalize(text)
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(text, e) from None
-    return _Builder(text).condition(tree)
+    condition = _Builder(text).condition(tree)
+    check_shape(condition, text)
+    return condition
 
 
 @cache
@@ -107,20 +118,27 @@ class _Builder:
 
     # ------------------------------------------------------------ conditions
 
-    def condition(self, node: Tree[Token] | Token) -> ast.Condition:
-        assert isinstance(node, Tree), node
-        build = getattr(self, f"_c_{node.data}")
-        result: ast.Condition = build(node, _tree_pos(node))
-        return result
-
-    def _c_or_expr(self, tree: Tree[Token], pos: ast.Position) -> ast.Or:
-        return ast.Or(tuple(self.condition(c) for c in tree.children), pos=pos)
-
-    def _c_and_expr(self, tree: Tree[Token], pos: ast.Position) -> ast.And:
-        return ast.And(tuple(self.condition(c) for c in tree.children), pos=pos)
-
-    def _c_not_(self, tree: Tree[Token], pos: ast.Position) -> ast.Not:
-        return ast.Not(self.condition(tree.children[0]), pos=pos)
+    def condition(self, root: Tree[Token] | Token) -> ast.Condition:
+        """The condition of a tree, built bottom-up with explicit stacks (no recursion: the
+        input may nest NOT 50,000 deep, which the limits then report)."""
+        built: list[ast.Condition] = []  # finished conditions, in the order of the text
+        todo: list[tuple[Tree[Token], bool]] = [(cast(Tree[Token], root), False)]
+        while todo:
+            tree, children_built = todo.pop()
+            assert isinstance(tree, Tree), tree
+            pos = _tree_pos(tree)
+            if tree.data not in _CONNECTIVES:
+                built.append(getattr(self, f"_c_{tree.data}")(tree, pos))
+            elif not children_built:
+                todo.append((tree, True))
+                todo.extend((cast(Tree[Token], c), False) for c in reversed(tree.children))
+            else:
+                n = len(tree.children)
+                items = tuple(built[-n:])
+                del built[-n:]
+                built.append(_connective(tree.data, items, pos))
+        (condition,) = built
+        return condition
 
     def _c_comparison(self, tree: Tree[Token], pos: ast.Position) -> ast.Comparison:
         name, op, value = tree.children
@@ -201,6 +219,21 @@ class _Builder:
         return cast(ast.Value, getattr(self, f"_v_{node.type.lower()}")(str(node), pos))
 
     def _v_string(self, text: str, pos: ast.Position) -> ast.StringValue:
+        bad = next((i for i, c in enumerate(text) if _is_control(c)), None)
+        if bad is not None:
+            # NOTE: a NUL would cut the SQL text short (and PostgreSQL text cannot hold one);
+            # no tag, name or code a shop uses has a control character, so refuse them all.
+            column = pos.column + bad
+            raise QueryError(
+                "text in quotes cannot hold the control character {char}",
+                code="control_character",
+                query=self.text,
+                line=pos.line,
+                column=column,
+                end_column=column + 1,
+                hint="Remove it: tags, names and codes never hold control characters.",
+                params={"char": f"U+{ord(text[bad]):04X}"},
+            )
         return ast.StringValue(unescape(text), pos=pos)
 
     def _v_number(self, text: str, pos: ast.Position) -> ast.NumberValue:
@@ -220,26 +253,88 @@ class _Builder:
 
     def _v_relative_date(self, text: str, pos: ast.Position) -> ast.RelativeDate:
         unit = cast(Any, text[-1].lower())
-        return ast.RelativeDate(int(text[1:-1]), unit, pos=pos)
+        return ast.RelativeDate(self._amount(text, text[1:-1], unit, pos), unit, pos=pos)
 
     def _v_days_ago(self, text: str, pos: ast.Position) -> ast.RelativeDate:
-        amount = int(text.split("_", 1)[0])
+        amount = self._amount(text, text.split("_", 1)[0], "d", pos)
         return ast.RelativeDate(amount, "d", spelled="days_ago", pos=pos)
+
+    def _amount(self, text: str, digits: str, unit: str, pos: ast.Position) -> int:
+        """The number of units of a relative date, at most :data:`MAX_RELATIVE` (100 years)."""
+        limit = MAX_RELATIVE[unit]
+        digits = digits.lstrip("0") or "0"
+        # NOTE: the length test first: int() refuses more than 4,300 digits with a ValueError.
+        if len(digits) <= len(str(limit)) and int(digits) <= limit:
+            return int(digits)
+        furthest = f"{limit}_days_ago" if text.lower().endswith("_days_ago") else f"-{limit}{unit}"
+        raise QueryError(
+            "{value} reaches back more than 100 years; the furthest a relative date reaches is "
+            "{furthest}",
+            code="out_of_range",
+            query=self.text,
+            line=pos.line,
+            column=pos.column,
+            end_column=pos.end_column,
+            hint="For an older day, write the date itself: 1990-01-01.",
+            params={"value": shortened(text), "furthest": furthest},
+        )
 
     def _v_date(self, text: str, pos: ast.Position) -> ast.DateValue:
         try:
-            return ast.DateValue(dt.date.fromisoformat(text), pos=pos)
+            day = dt.date.fromisoformat(text)
         except ValueError:
+            day = None
+        if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
             raise QueryError(
-                "{text} is not a calendar date",
-                params={"text": text},
-                code="invalid_date",
+                "{text} is out of range: dates run from {earliest} to {latest}",
+                params={"text": text, "earliest": EARLIEST_DATE.isoformat(),
+                        "latest": LATEST_DATE.isoformat()},
+                code="out_of_range",
                 query=self.text,
                 line=pos.line,
                 column=pos.column,
                 end_column=pos.end_column,
-                hint="Dates are written YYYY-MM-DD, e.g. 2024-05-01.",
-            ) from None
+            )
+        if day is not None:
+            return ast.DateValue(day, pos=pos)
+        raise QueryError(
+            "{text} is not a calendar date",
+            params={"text": text},
+            code="invalid_date",
+            query=self.text,
+            line=pos.line,
+            column=pos.column,
+            end_column=pos.end_column,
+            hint="Dates are written YYYY-MM-DD, e.g. 2024-05-01.",
+        )
+
+
+_CONNECTIVES = frozenset({"or_expr", "and_expr", "not_"})
+
+
+def _is_control(char: str) -> bool:
+    """A control character (NUL, tab, escape, …) or half of a surrogate pair (which no
+    encoding can store)."""
+    return unicodedata.category(char) in ("Cc", "Cs")
+
+
+def shortened(text: str, width: int = 24) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis, for a message about a value.
+
+    >>> shortened("1" * 30)
+    '11111111111111111111111…'
+    """
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _connective(
+    rule: str, items: tuple[ast.Condition, ...], pos: ast.Position
+) -> ast.Condition:
+    if rule == "or_expr":
+        return ast.Or(items, pos=pos)
+    if rule == "and_expr":
+        return ast.And(items, pos=pos)
+    return ast.Not(items[0], pos=pos)
 
 
 def _items(args: Tree[Token] | Token | None) -> list[Tree[Token]]:

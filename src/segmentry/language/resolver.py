@@ -19,12 +19,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from segmentry.errors import QueryError, Text, or_list
 from segmentry.language import ast
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, ArgumentSpec, Kind
-from segmentry.language.parser import parse
+from segmentry.language.limits import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    MAX_INTEGER,
+    MAX_MONEY,
+    Shape,
+    check_shape,
+    level,
+    too_deep,
+    too_many,
+)
+from segmentry.language.parser import parse, shortened
 from segmentry.language.printer import value_text
 from segmentry.language.suggest import closest
 
@@ -58,6 +70,11 @@ _KIND_WORDS: dict[Kind, tuple[str, str]] = {  # (what it is, how to write a valu
     Kind.BOOLEAN: ("true or false", "true or false"),
     Kind.SEGMENT_LIST: ("the segments a customer is in", "a segment name in single quotes"),
 }
+# The values a number may take, by kind (see .limits).
+_NUMBER_RANGES: dict[Kind, tuple[Decimal, Decimal]] = {
+    Kind.INTEGER: (Decimal(-MAX_INTEGER - 1), Decimal(MAX_INTEGER)),
+    Kind.MONEY: (-MAX_MONEY, MAX_MONEY),
+}
 _N = TypeVar("_N")
 _AttributeNode = ast.Comparison | ast.Between | ast.IsNull | ast.Contains | ast.StartsWith
 _ATTRIBUTE_NODES = (ast.Comparison, ast.Between, ast.IsNull, ast.Contains, ast.StartsWith)
@@ -75,7 +92,9 @@ def resolve(
     >>> resolve(parse("segments CONTAINS 'loyal'"), "segments CONTAINS 'loyal'", queries.get)
     Comparison(attribute='number_of_orders', op='>=', value=NumberValue(value=Decimal('5')))
     """
-    return _Resolver(query_text, segments, {}, _Scope(query_text)).condition(condition)
+    check_shape(condition, query_text)  # a tree built by hand, not by parse(), too
+    resolver = _Resolver(query_text, segments, {}, _Scope(query_text))
+    return resolver.condition(condition, level(None, condition))
 
 
 @dataclass(frozen=True)
@@ -88,30 +107,48 @@ class _Scope:
 
 
 class _Resolver:
+    """Resolves one query: the user's, or (nested) a segment it refers to.
+
+    Counts as it goes what the expanded query will hold (see :mod:`.limits`): ``conditions``,
+    and ``deepest``, the most levels of NOT, parentheses and references inside one another,
+    counted from this query's top, which sits ``base`` levels deep in the user's query.
+    """
+
     def __init__(
         self,
         root: str,
         lookup: SegmentLookup | None,
-        cache: dict[str, ast.Condition],
+        cache: dict[str, tuple[ast.Condition, Shape]],
         scope: _Scope,
+        base: int = 0,
     ) -> None:
         self.root = root
         self.lookup = lookup
-        self.cache = cache  # resolved segments by name, shared by nested resolvers
+        self.cache = cache  # resolved segments by name and their shapes, shared when nested
         self.scope = scope
+        self.base = base
+        self.conditions = 0
+        self.deepest = 0
 
     # ------------------------------------------------------------ conditions
 
-    def condition(self, node: ast.Condition) -> ast.Condition:
+    def condition(self, node: ast.Condition, depth: int) -> ast.Condition:
+        """``node`` resolved; it sits ``depth`` levels deep in this query."""
+        self.deepest = max(self.deepest, depth)
+        if self.base + depth > MAX_DEPTH:
+            raise self._limit(too_deep(self.base + depth, self.root, None, expanded=True),
+                              node.pos)
         match node:
             case ast.And() | ast.Or():
-                return replace(node, items=tuple(self.condition(i) for i in node.items))
+                items = tuple(self.condition(i, depth + level(node, i)) for i in node.items)
+                return replace(node, items=items)
             case ast.Not():
-                return replace(node, item=self.condition(node.item))
-            case ast.FunctionCondition():
-                return self._function(node)
+                return replace(node, item=self.condition(node.item, depth + level(node, node.item)))
             case ast.Contains(attribute="segments"):
-                return self._segment_reference(node)
+                return self._segment_reference(node, depth)
+        self.conditions += 1
+        if isinstance(node, ast.FunctionCondition):
+            return self._function(node)
         assert isinstance(node, _ATTRIBUTE_NODES), node
         return self._attribute_condition(node)
 
@@ -245,15 +282,31 @@ class _Resolver:
         def check(value: ast.Value) -> ast.Value:
             if numbers_as_text and _is_whole(value):
                 assert isinstance(value, ast.NumberValue)
+                self._check_number(name, Kind.INTEGER, value)
                 return ast.StringValue(str(int(value.value)), pos=value.pos)
             if not _fits(kind, value):
                 raise self._type_mismatch(name, kind, value)
+            if isinstance(value, ast.NumberValue):
+                self._check_number(name, kind, value)
             if kind is Kind.ENUM:
                 assert isinstance(value, ast.StringValue)
                 return self._enum_value(name, values, value)
             return value
 
         return check
+
+    def _check_number(self, name: str, kind: Kind, value: ast.NumberValue) -> None:
+        """Whole numbers must fit 64 bits; money and other numbers decimal(18,2)."""
+        low, high = _NUMBER_RANGES[Kind.INTEGER if kind is Kind.INTEGER else Kind.MONEY]
+        if low <= value.value <= high:
+            return
+        raise self._error(
+            value.pos,
+            "{value} is out of range: {name} takes values from {low} to {high}",
+            code="out_of_range",
+            params={"value": shortened(_shown(value)), "name": name, "low": format(low, "f"),
+                    "high": format(high, "f")},
+        )
 
     def _type_mismatch(self, name: str, kind: Kind, value: ast.Value) -> QueryError:
         what, how = _KIND_WORDS[kind]
@@ -304,16 +357,36 @@ class _Resolver:
 
     # ------------------------------------------------------------ segment references
 
-    def _segment_reference(self, node: ast.Contains) -> ast.Condition:
+    def _segment_reference(self, node: ast.Contains, depth: int) -> ast.Condition:
+        """The referenced segment's condition, which counts one level deeper than ``depth``."""
         if not isinstance(node.value, ast.StringValue):
             raise self._type_mismatch("segments", Kind.SEGMENT_LIST, node.value)
         name = node.value.value
-        resolved = self._segment(name, node.pos)
+        resolved, shape = self._segment(name, node.pos, depth + 1)
         where = self.scope.anchor or node.pos
+        self._count(shape, depth + 1, where)
         moved = _moved(resolved, where) if where is not None else resolved
         return ast.Not(moved, pos=where) if node.negated else moved
 
-    def _segment(self, name: str, pos: ast.Position | None) -> ast.Condition:
+    def _count(self, shape: Shape, depth: int, where: ast.Position | None) -> None:
+        """Add an expanded segment of ``shape``, ``depth`` levels deep here, to the counts."""
+        self.deepest = max(self.deepest, depth + shape.depth)
+        self.conditions += shape.conditions
+        if self.base + depth + shape.depth > MAX_DEPTH:
+            raise self._limit(
+                too_deep(self.base + depth + shape.depth, self.root, None, expanded=True), where)
+        if self.conditions > MAX_CONDITIONS:
+            raise self._limit(too_many(self.conditions, self.root, None, expanded=True), where)
+
+    def _limit(self, error: QueryError, pos: ast.Position | None) -> QueryError:
+        """A limit broken by the expanded query, reported at ``pos`` in the user's query (at
+        the outermost reference when inside a segment)."""
+        return self._error(pos, error.template, code=error.code, hint=error.hint_template,
+                           inside=False, params=error.params)
+
+    def _segment(
+        self, name: str, pos: ast.Position | None, depth: int
+    ) -> tuple[ast.Condition, Shape]:
         chain = self.scope.chain
         if name in chain:
             cycle = " → ".join((*chain[chain.index(name) :], name))
@@ -337,8 +410,10 @@ class _Resolver:
                 params={"name": name},
             )
         anchor = self.scope.anchor or pos
-        child = _Resolver(self.root, self.lookup, self.cache, _Scope(text, (*chain, name), anchor))
-        self.cache[name] = child.parse_and_resolve()
+        scope = _Scope(text, (*chain, name), anchor)
+        child = _Resolver(self.root, self.lookup, self.cache, scope, self.base + depth)
+        resolved = child.parse_and_resolve()
+        self.cache[name] = resolved, Shape(child.conditions, child.deepest)
         return self.cache[name]
 
     def parse_and_resolve(self) -> ast.Condition:
@@ -352,7 +427,7 @@ class _Resolver:
                 hint=e.hint_template,
                 params=e.params,
             ) from None
-        return self.condition(condition)
+        return self.condition(condition, level(None, condition))
 
     # ------------------------------------------------------------ errors
 

@@ -564,6 +564,38 @@ ERRORS: dict[str, str] = {
     "A date offset is written -30d (30 days ago), -2w, -3m, -1y or 30_days_ago.":
         "相対日付は -30d（30日前）・-2w・-3m・-1y・30_days_ago のように書きます。",
     "{text} is not a calendar date": "{text} は存在しない日付です",
+    "{text} is out of range: dates run from {earliest} to {latest}":
+        "{text} は範囲外です。日付は {earliest} から {latest} までです",
+    "{value} reaches back more than 100 years; the furthest a relative date reaches is "
+    "{furthest}":
+        "{value} は100年より前を指しています。相対日付でさかのぼれるのは {furthest} までです",
+    "For an older day, write the date itself: 1990-01-01.":
+        "それより前の日は 1990-01-01 のように日付そのものを書きます。",
+    "{value} is out of range: {name} takes values from {low} to {high}":
+        "{value} は範囲外です。{name} の値は {low} から {high} までです",
+    "text in quotes cannot hold the control character {char}":
+        "引用符の中の文字列に制御文字 {char} は使えません",
+    "Remove it: tags, names and codes never hold control characters.":
+        "削除してください。タグ・名前・コードに制御文字は含まれません。",
+    "this query is {length:,} characters long; at most {limit:,} are allowed":
+        "この条件は {length:,} 文字あります。{limit:,} 文字までです",
+    "Split it into segments that each hold a part.":
+        "いくつかのセグメントに分けてください。",
+    "this query nests NOT and parentheses {depth} deep; at most {limit} levels are allowed":
+        "この条件は NOT と括弧が {depth} 段重なっています。{limit} 段までです",
+    "with the segments it uses, this query nests NOT, parentheses and segment references "
+    "{depth} deep; at most {limit} levels are allowed":
+        "参照するセグメントを含めると、この条件は NOT・括弧・セグメント参照が {depth} 段重なって"
+        "います。{limit} 段までです",
+    "Write it with fewer levels: NOT NOT a is a, and a chain a OR b OR c needs no parentheses.":
+        "段を減らしてください。NOT NOT a は a と同じで、"
+        "a OR b OR c のような並びに括弧は要りません。",
+    "this query has {count:,} conditions; at most {limit:,} are allowed":
+        "この条件には {count:,} 個の条件があります。{limit:,} 個までです",
+    "with the segments it uses, this query has more than {limit:,} conditions":
+        "参照するセグメントを含めると、この条件には {limit:,} 個を超える条件があります",
+    "A list counts as one condition: products_purchased(id: (1, 2, 3)) = true.":
+        "値の並びは1つの条件と数えます: products_purchased(id: (1, 2, 3)) = true",
     "Dates are written YYYY-MM-DD, e.g. 2024-05-01.":
         "日付は YYYY-MM-DD（例: 2024-05-01）の形式で書きます。",
     "{name} is a function, not an attribute": "{name} は属性ではなく関数です",
