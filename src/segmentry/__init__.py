@@ -3,8 +3,8 @@
 >>> from segmentry import Workspace, SegmentryError
 """
 
-from segmentry.errors import QueryError, SegmentryError
-from segmentry.workspace import Workspace
+from segmentry.app.workspace import Workspace
+from segmentry.core.errors import QueryError, SegmentryError
 
 __all__ = ["QueryError", "SegmentryError", "Workspace"]
 __version__ = "0.1.0"

@@ -162,8 +162,8 @@ def bench_import(
 ) -> ImportFigures:
     """Import ``path`` into a fresh workspace with the real command, in a child process
     (``memory_limit``: the workspace's ``warehouse.memory_limit``; None keeps the default)."""
-    from segmentry import config
-    from segmentry.workspace import Workspace
+    from segmentry.app.workspace import Workspace
+    from segmentry.core import config
 
     Workspace.create(workspace, shop_id="bench").close()
     if memory_limit is not None:

@@ -7,16 +7,16 @@ import sys
 
 CORE = [
     "segmentry.language",
-    "segmentry.language.compiler",
-    "segmentry.language.asof",
+    "segmentry.analytics.compiler",
+    "segmentry.analytics.asof",
     "segmentry.language.changes",
     "segmentry.ledger.store",
-    "segmentry.facts",
-    "segmentry.evaluation",
-    "segmentry.membership",
-    "segmentry.metrics",
-    "segmentry.journeys",
-    "segmentry.exports",
+    "segmentry.analytics.facts",
+    "segmentry.analytics.evaluation",
+    "segmentry.analytics.membership",
+    "segmentry.analytics.metrics",
+    "segmentry.analytics.journeys",
+    "segmentry.analytics.exports",
 ]
 OUTER = ("segmentry.cli", "segmentry.connectors", "segmentry.web", "typer", "fastapi")
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from segmentry.config import Settings, load, save
-from segmentry.errors import ConfigError, LockHeldError, WorkspaceError
-from segmentry.lock import holder_of, workspace_lock
-from segmentry.workspace import Workspace
+from segmentry.app.workspace import Workspace
+from segmentry.core.config import Settings, load, save
+from segmentry.core.errors import ConfigError, LockHeldError, WorkspaceError
+from segmentry.core.lock import holder_of, workspace_lock
 
 
 def test_settings_round_trip_and_workspace_placeholder(tmp_path: Path) -> None:

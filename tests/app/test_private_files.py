@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentry.workspace import Workspace
+from segmentry.app.workspace import Workspace
 
 FIXTURES = Path(__file__).parents[1] / "connectors" / "fixtures"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from segmentry.app.templates import TEMPLATES
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
-from segmentry.templates import TEMPLATES
-from segmentry.workspace import Workspace
 
 runner = CliRunner()
 
@@ -40,7 +40,7 @@ def test_demo_refuses_an_unknown_language(tmp_path: Path, lang: str) -> None:
 
 def test_every_template_is_complete_valid_and_distinct() -> None:
     from segmentry import language
-    from segmentry.segment_names import is_key
+    from segmentry.app.segment_names import is_key
 
     for lang in ("ja", "en"):
         titles = [t.title_in(lang) for t in TEMPLATES.values()]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from segmentry import state
 from segmentry.connectors.shopify import tables
-from segmentry.errors import RunError, error_record, stored_error
+from segmentry.core.errors import RunError, error_record, stored_error
+from segmentry.store import state
 from segmentry.web.messages import stored_error_body
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from segmentry.connectors.generic import read_generic, read_parquet_folder
 from segmentry.connectors.records import parse_money, parse_timestamp, read_csv
-from segmentry.errors import BadRow, DataImportError
+from segmentry.core.errors import BadRow, DataImportError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TZ = "Asia/Tokyo"

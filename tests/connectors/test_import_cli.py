@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from segmentry import config
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
-from segmentry.config import SourceSettings
 from segmentry.connectors import read_source
+from segmentry.core import config
+from segmentry.core.config import SourceSettings
 from segmentry.ledger.schema import KEYS, TABLES
-from segmentry.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ORDERS = FIXTURES / "orders_export.csv"

@@ -17,7 +17,7 @@ import pytest
 
 from segmentry.connectors.channels import derive_channel, utm_from_attributes
 from segmentry.connectors.shopify_csv import read_customers_export, read_orders_export, sniff
-from segmentry.errors import BadRow, DataImportError
+from segmentry.core.errors import BadRow, DataImportError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ORDERS = FIXTURES / "orders_export.csv"

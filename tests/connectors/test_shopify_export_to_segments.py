@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from segmentry.analytics.shop_metrics import shop_metrics
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
-from segmentry.shop_metrics import shop_metrics
-from segmentry.workspace import Workspace
 
 FILES = Path(__file__).parent / "fixtures" / "shopify_store"
 AIKO, BEN, CHIE, DAICHI = "7100001", "7100002", "7100003", "7100004"

@@ -15,17 +15,17 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
 from segmentry.connectors import records
 from segmentry.connectors.generic import read_generic
 from segmentry.connectors.records import choose_encoding
 from segmentry.connectors.shopify_csv import read_customers_export, read_orders_export
-from segmentry.errors import DataImportError
+from segmentry.core.errors import DataImportError
 from segmentry.import_bench import write_orders_export
 from segmentry.ledger import store
 from segmentry.ledger.schema import KEYS, TABLES
 from segmentry.ledger.store import SpilledTable
-from segmentry.workspace import Workspace
 
 CUSTOMERS_HEADER = "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Tags\n"
 PEOPLE = [

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pytest
 from ibis.backends import BaseBackend
 
-from segmentry.facts import build_facts
+from segmentry.analytics.facts import build_facts
+from segmentry.app.workspace import Workspace
 from segmentry.ledger.store import LedgerBatch, write_batch
-from segmentry.workspace import Workspace
 
 from .fixtures import small_store
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from segmentry.membership import stretches
-from segmentry.templates import TEMPLATES
-from segmentry.workspace import Workspace
+from segmentry.analytics.membership import stretches
+from segmentry.app.templates import TEMPLATES
+from segmentry.app.workspace import Workspace
 
 from .conftest import open_store_workspace
 

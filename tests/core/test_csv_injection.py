@@ -16,10 +16,10 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
+from segmentry.analytics.exports import to_csv
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app as cli
 from segmentry.connectors.demo import generate_store
-from segmentry.exports import to_csv
-from segmentry.workspace import Workspace
 
 DAY = dt.date(2025, 6, 30)
 FORMULA = '=HYPERLINK("http://x","y")'

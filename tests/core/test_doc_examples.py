@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from segmentry.analytics.evaluation import members_on
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
-from segmentry.evaluation import members_on
-from segmentry.workspace import Workspace
 
 DOC = Path(__file__).parents[2] / "docs" / "segment-language.md"
 _BLOCK = re.compile(r"^```segment\n(.*?)^```$", re.DOTALL | re.MULTILINE)

@@ -16,10 +16,10 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
+from segmentry.analytics.exports import MEMBER_COLUMNS, METRIC_COLUMNS, to_csv
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
 from segmentry.connectors.demo import generate_store
-from segmentry.exports import MEMBER_COLUMNS, METRIC_COLUMNS, to_csv
-from segmentry.workspace import Workspace
 
 DAY = dt.date(2025, 6, 30)
 EARLIER = dt.date(2025, 3, 31)

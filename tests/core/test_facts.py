@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 from ibis.backends import BaseBackend
 
-from segmentry.facts import build_facts, order_facts, order_line_facts, settled_on
+from segmentry.analytics.facts import build_facts, order_facts, order_line_facts, settled_on
 from segmentry.ledger.store import LedgerBatch, write_batch
 
 from .fixtures import small_store

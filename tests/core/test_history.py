@@ -15,9 +15,9 @@ import pytest
 from ibis.backends import BaseBackend
 
 from segmentry import language
-from segmentry.evaluation import members_on, membership_history
-from segmentry.language.asof import Facts
-from segmentry.language.compiler import evaluate
+from segmentry.analytics.asof import Facts
+from segmentry.analytics.compiler import evaluate
+from segmentry.analytics.evaluation import members_on, membership_history
 
 D = dt.date
 START, END = D(2023, 10, 1), D(2024, 6, 30)

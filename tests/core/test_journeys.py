@@ -10,7 +10,13 @@ import datetime as dt
 import ibis
 from ibis.backends import BaseBackend
 
-from segmentry.journeys import GAP_BUCKETS, display_name, early_orders, journey, top_in_nth_order
+from segmentry.analytics.journeys import (
+    GAP_BUCKETS,
+    display_name,
+    early_orders,
+    journey,
+    top_in_nth_order,
+)
 
 DAY = dt.date(2024, 5, 31)
 

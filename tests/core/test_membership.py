@@ -14,7 +14,7 @@ import ibis
 import pytest
 from ibis.backends import BaseBackend
 
-from segmentry.membership import (
+from segmentry.analytics.membership import (
     Change,
     ensure_table,
     forget,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from segmentry.membership import stretches
-from segmentry.metrics import daily_metrics
-from segmentry.workspace import Workspace
+from segmentry.analytics.membership import stretches
+from segmentry.analytics.metrics import daily_metrics
+from segmentry.app.workspace import Workspace
 
 D = dt.date
 

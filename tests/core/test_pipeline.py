@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-import segmentry.membership
-from segmentry import state
-from segmentry.errors import LockHeldError, RunError, stored_error
-from segmentry.pipeline import Pipeline
-from segmentry.workspace import Workspace
+import segmentry.analytics.membership
+from segmentry.app.pipeline import Pipeline
+from segmentry.app.workspace import Workspace
+from segmentry.core.errors import LockHeldError, RunError, stored_error
+from segmentry.store import state
 
 from .conftest import SMALL_STORE_DAY, copy_workspace
 from .fixtures import small_store
@@ -55,7 +55,7 @@ def _members(ws: Workspace, name: str, day: dt.date) -> list[str]:
 
 
 def _ledgers(ws: Workspace) -> set[str]:
-    return segmentry.membership.ledgers(ws.warehouse)
+    return segmentry.analytics.membership.ledgers(ws.warehouse)
 
 
 def _pointers(ws: Workspace) -> dict[str, str | None]:
@@ -69,7 +69,7 @@ def _state(ws: Workspace) -> dict[str, Any]:
     state: dict[str, Any] = {"orphans": _ledgers(ws) - set(_pointers(ws).values())}
     for segment in ws.segments():
         assert segment.computed_through is not None and segment.ledger is not None
-        stretches = segmentry.membership.stretches(ws.warehouse, segment.ledger)
+        stretches = segmentry.analytics.membership.stretches(ws.warehouse, segment.ledger)
         rows = ws.warehouse.to_pyarrow(stretches).to_pylist()
         state[segment.name] = {
             "ledger": _ledger_through(rows, segment.computed_through),
@@ -152,7 +152,7 @@ def _crash_after_recording_the_day(monkeypatch: pytest.MonkeyPatch) -> None:
     def change(*args: Any, **kwargs: Any) -> Any:
         raise OSError("disk full")
 
-    monkeypatch.setattr(segmentry.membership, "Change", change)
+    monkeypatch.setattr(segmentry.analytics.membership, "Change", change)
 
 
 @pytest.mark.parametrize(

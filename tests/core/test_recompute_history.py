@@ -30,10 +30,10 @@ from pathlib import Path
 import pyarrow as pa
 from typer.testing import CliRunner
 
-from segmentry import membership
+from segmentry.activation.shopify import tags
+from segmentry.analytics import membership
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
-from segmentry.connectors.shopify import tags
-from segmentry.workspace import Workspace
 
 D = dt.date
 LAST_DAY = D(2024, 3, 25)

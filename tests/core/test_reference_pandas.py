@@ -1,7 +1,7 @@
 """The starter segments and their daily metrics against an independent pandas reference.
 
 The reference below is written from the definitions (docs/metrics.md, the template
-descriptions in ``segmentry.templates`` and the as-of rules), using only pandas on the generated
+descriptions in ``segmentry.app.templates`` and the as-of rules), using only pandas on the generated
 store's Arrow tables: it never calls segmentry's evaluation, facts or metrics code. As of day D
 in the shop's zone (Asia/Tokyo):
 
@@ -24,8 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from segmentry.templates import TEMPLATES
-from segmentry.workspace import Workspace
+from segmentry.app.templates import TEMPLATES
+from segmentry.app.workspace import Workspace
 
 from .conftest import open_store_workspace
 

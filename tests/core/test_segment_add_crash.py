@@ -1,5 +1,5 @@
 """`segmentry segments add` and `segments edit` killed with SIGKILL at each crash point
-(:mod:`segmentry.crash_points`), as real processes: the change happens whole or not at all.
+(:mod:`segmentry.core.crash_points`), as real processes: the change happens whole or not at all.
 
 After a kill before the commit the segment is not listed (or keeps its old version), the rows
 the killed process wrote are deleted by the next write, and doing the change again gives
@@ -25,9 +25,10 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from segmentry import membership, state
-from segmentry.crash_points import CRASH_AT, POINTS
-from segmentry.workspace import Workspace
+from segmentry.analytics import membership
+from segmentry.app.workspace import Workspace
+from segmentry.core.crash_points import CRASH_AT, POINTS
+from segmentry.store import state
 
 from .conftest import SMALL_STORE_DAY, copy_workspace, open_store_workspace
 from .fixtures import small_store

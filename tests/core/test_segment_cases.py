@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from segmentry import language
-from segmentry.evaluation import members_on
+from segmentry.analytics.evaluation import members_on
+from segmentry.app.workspace import Workspace
 from segmentry.language import ast
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
-from segmentry.workspace import Workspace
 
 from .fixtures import small_store
 

@@ -11,9 +11,9 @@ import datetime as dt
 
 import pytest
 
-from segmentry import membership
-from segmentry.errors import QueryError, SegmentError
-from segmentry.workspace import Workspace
+from segmentry.analytics import membership
+from segmentry.app.workspace import Workspace
+from segmentry.core.errors import QueryError, SegmentError
 
 from .fixtures import small_store
 

@@ -16,13 +16,15 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from segmentry import membership, state
+from segmentry.activation.shopify import tags
+from segmentry.analytics import membership
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
-from segmentry.connectors.shopify import tables, tags
-from segmentry.errors import SegmentError
+from segmentry.connectors.shopify import tables
+from segmentry.core.errors import SegmentError
+from segmentry.store import state
 from segmentry.web import folders
 from segmentry.web.messages import error_text
-from segmentry.workspace import Workspace
 
 from .fixtures import small_store
 

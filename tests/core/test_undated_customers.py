@@ -23,10 +23,10 @@ import pytest
 from ibis.backends import BaseBackend
 
 from segmentry import language
-from segmentry.evaluation import Snapshot, members_on, membership_history
-from segmentry.facts import build_facts, store_started_on
+from segmentry.analytics.evaluation import Snapshot, members_on, membership_history
+from segmentry.analytics.facts import build_facts, store_started_on
+from segmentry.analytics.shop_metrics import shop_metrics
 from segmentry.ledger.store import LedgerBatch, write_batch
-from segmentry.shop_metrics import shop_metrics
 
 D = dt.date
 TZ = "Asia/Tokyo"

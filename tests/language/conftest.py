@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from segmentry.app.templates import TEMPLATES
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
-from segmentry.templates import TEMPLATES
-from segmentry.workspace import Workspace
 
 # The day the demo store of ``shop`` ends and is computed through.
 DAY = dt.date(2025, 6, 30)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from segmentry import language
-from segmentry.errors import QueryError
+from segmentry.core.errors import QueryError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

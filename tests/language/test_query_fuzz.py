@@ -9,7 +9,7 @@ characters, NUL and odd Unicode in text, and references to segments that nest or
 
 Each query goes through parse → resolve → compile → run (the members on a day and a short
 membership history) on DuckDB and on PostgreSQL. The only outcomes allowed are a result or a
-:class:`~segmentry.errors.QueryError`; anything else fails the test.
+:class:`~segmentry.core.errors.QueryError`; anything else fails the test.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
 from segmentry import language
-from segmentry.errors import QueryError
-from segmentry.evaluation import members_on, membership_history
+from segmentry.analytics.evaluation import members_on, membership_history
+from segmentry.app.workspace import Workspace
+from segmentry.core.errors import QueryError
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
 from segmentry.language.limits import MAX_DEPTH
 from segmentry.language.parser import _lark
 from segmentry.language.printer import quote
-from segmentry.workspace import Workspace
 
 DAY = dt.date(2025, 6, 30)  # the day the `shop` fixture's store ends (conftest.py)
 

@@ -12,10 +12,10 @@ import datetime as dt
 import pytest
 
 from segmentry import language
-from segmentry.errors import QueryError
+from segmentry.app.workspace import Workspace
+from segmentry.core.errors import QueryError
 from segmentry.language.ast import walk
 from segmentry.language.limits import MAX_CONDITIONS, MAX_DEPTH, MAX_QUERY_LENGTH
-from segmentry.workspace import Workspace
 
 DAY = dt.date(2025, 6, 30)  # the day the `shop` fixture's store ends (conftest.py)
 ORDERS = "number_of_orders >= 1"

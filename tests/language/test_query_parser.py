@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from segmentry import language
-from segmentry.errors import QueryError
+from segmentry.core.errors import QueryError
 from segmentry.language import ast
 
 N = ast.NumberValue

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from segmentry import language
-from segmentry.errors import QueryError
+from segmentry.core.errors import QueryError
 from segmentry.language import ast
 from segmentry.language.suggest import closest
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segmentry import language
-from segmentry.errors import QueryError
+from segmentry.core.errors import QueryError
 from segmentry.language import ast
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
 from segmentry.language.limits import EARLIEST_DATE, LATEST_DATE, MAX_RELATIVE

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.sync import connect_workspace
 from segmentry.testing.shopify import FakeShopify
-from segmentry.workspace import Workspace
 
 TODAY = dt.date.today()
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from segmentry.activation.shopify.bench import write_orders_jsonl
 from segmentry.connectors.shopify.backfill import read_jsonl
-from segmentry.shopify_bench import write_orders_jsonl
 
 
 @pytest.mark.parametrize("block_rows", [1, 2, 4, 7, 1000])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
 from segmentry.testing.shopify import FakeShopify
-from segmentry.workspace import Workspace
 
 runner = CliRunner()
 

@@ -15,16 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from segmentry.app.erasure import waiting_erasures
+from segmentry.app.workspace import Workspace
 from segmentry.cli.data import write_rejects
 from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.connectors.shopify.webhook_server import WebhookServer
-from segmentry.erasure import waiting_erasures
-from segmentry.errors import BadRow
+from segmentry.core.errors import BadRow
 from segmentry.testing.http import serving
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web import create_app
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 EMAIL = "tsukiko.hanabusa.erase-me@example.jp"
 PHONE = "+819087654321"

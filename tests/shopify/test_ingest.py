@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify import sync_store
 from segmentry.connectors.shopify.sync import high_water_of
 from segmentry.testing.shopify import FakeShopify
-from segmentry.workspace import Workspace
 
 
 def _count(ws: Workspace, table: str) -> int:

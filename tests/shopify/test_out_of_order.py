@@ -13,10 +13,10 @@ import pyarrow as pa
 import pytest
 from ibis.backends import BaseBackend
 
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.ledger.store import LedgerBatch, write_batch
 from segmentry.testing.shopify import FakeShopify
-from segmentry.workspace import Workspace
 
 
 @pytest.fixture

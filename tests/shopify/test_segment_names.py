@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from segmentry.app.workspace import Workspace
 from segmentry.cli import output as cli_output
 from segmentry.cli.main import app
 from segmentry.connectors.shopify import tables
 from segmentry.testing.shopify import FakeShopify, gid
-from segmentry.workspace import Workspace
 
 runner = CliRunner()
 SERUM = "美容液リピーター"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from segmentry.activation.shopify.activate import clear_segment, sync_all, sync_segment
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify import sync_store, tables
-from segmentry.connectors.shopify.activate import clear_segment, sync_all, sync_segment
 from segmentry.connectors.shopify.sync import connect_client
-from segmentry.errors import SegmentError, ShopifyError
+from segmentry.core.errors import SegmentError, ShopifyError
 from segmentry.testing.shopify import FakeShopify, gid
-from segmentry.workspace import Workspace
 
 
 def _members(ws: Workspace) -> set[str]:
@@ -102,7 +102,7 @@ class _Killed(BaseException):
 def test_a_kill_after_shopify_applied_a_batch_never_writes_it_twice(
     synced: Workspace, fake: FakeShopify, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from segmentry.connectors.shopify import tags
+    from segmentry.activation.shopify import tags
 
     members = _members(synced)
     assert synced.settings.shopify is not None

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.testing.http import serving
@@ -20,7 +21,6 @@ from segmentry.testing.shopify import FakeShopify
 from segmentry.web import create_app
 from segmentry.web.deps import LANG_COOKIE
 from segmentry.web.routes.webhooks import WebhookLimits
-from segmentry.workspace import Workspace
 
 TIMEOUT = 1.0  # the endpoints' read timeout in these tests
 CONCURRENT = 2

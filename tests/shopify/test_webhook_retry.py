@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
 from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.webhook_server import WebhookServer
-from segmentry.state import utcnow
+from segmentry.store.state import utcnow
 from segmentry.testing.shopify import FakeShopify
-from segmentry.workspace import Workspace
 
 _HOLD = (
     "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
@@ -184,7 +184,7 @@ def test_the_daily_run_applies_queued_webhooks_first(
 
 
 def test_the_web_apps_webhook_job_never_collides_with_another_job(synced: Workspace) -> None:
-    from segmentry.jobs import JobRunner, Periodic
+    from segmentry.app.jobs import JobRunner, Periodic
 
     runner = JobRunner(synced)
     runner.start(warm=False)

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.sync import settings_of
 from segmentry.connectors.shopify.webhook_server import WebhookServer
-from segmentry.errors import ShopifyError
+from segmentry.core.errors import ShopifyError
 from segmentry.testing.shopify import FakeShopify
-from segmentry.workspace import Workspace
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.testing.http import free_port
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 _CLI = "from segmentry.cli.main import main; main()"
 

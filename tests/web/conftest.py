@@ -20,12 +20,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
+from segmentry.app.templates import TEMPLATES
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
-from segmentry.templates import TEMPLATES
 from segmentry.testing.http import serving
 from segmentry.web import create_app
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 from .browser import chromium
 

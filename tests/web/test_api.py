@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from segmentry.app.workspace import Workspace
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 from .conftest import DAY, EMAIL, PASSWORD, SEGMENTS, Server, csrf_of, log_in, served
 

@@ -14,9 +14,9 @@ import httpx
 import pyarrow as pa
 import pytest
 
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 from .conftest import served
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from segmentry import config
+from segmentry.app.jobs import Job, JobBusy
 from segmentry.connectors.generic import read_generic
 from segmentry.connectors.records import read_csv
 from segmentry.connectors.shopify.client import ShopifyClient
-from segmentry.errors import SegmentryError
-from segmentry.jobs import Job, JobBusy
-from segmentry.lock import holder_of, workspace_lock
+from segmentry.core import config
+from segmentry.core.errors import SegmentryError
+from segmentry.core.lock import holder_of, workspace_lock
 from segmentry.web.messages import error_text
 
 

@@ -17,16 +17,16 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from segmentry.config import ScheduleSettings, Settings
+from segmentry.app.jobs import JobBusy, JobRunner, Scheduler, next_run
+from segmentry.app.templates import TEMPLATES
+from segmentry.app.workspace import Progress, Workspace
 from segmentry.connectors.demo import generate_store
-from segmentry.errors import ConfigError
-from segmentry.jobs import JobBusy, JobRunner, Scheduler, next_run
-from segmentry.templates import TEMPLATES
+from segmentry.core.config import ScheduleSettings, Settings
+from segmentry.core.errors import ConfigError
 from segmentry.testing.http import serving
 from segmentry.web import create_app
 from segmentry.web.accounts import add_user, create_token
 from segmentry.web.deps import WebState
-from segmentry.workspace import Progress, Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, finished_job, log_in

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from segmentry.exports import MEMBER_COLUMNS
+from segmentry.analytics.exports import MEMBER_COLUMNS
 
 from .conftest import DAY, Server, log_in
 

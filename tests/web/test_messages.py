@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import segmentry
-from segmentry.errors import QueryError, SegmentryError, ShopifyError
+from segmentry.core.errors import QueryError, SegmentryError, ShopifyError
 from segmentry.language import ast as ast_nodes
 from segmentry.language import parser, resolver, validate
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS

@@ -18,12 +18,12 @@ import pytest
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from segmentry.app.templates import TEMPLATES
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.sync import connect_workspace
-from segmentry.templates import TEMPLATES
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, served

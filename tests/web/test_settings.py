@@ -13,13 +13,13 @@ import httpx
 import pytest
 import tomli_w
 
-from segmentry import config
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.scopes import load_secret
 from segmentry.connectors.shopify.sync import connect_workspace
+from segmentry.core import config
 from segmentry.testing.shopify import FakeShopify
 from segmentry.testing.shopify.server import ALL_SCOPES
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 from .conftest import EMAIL, PASSWORD, Server, csrf_of, log_in, served
 

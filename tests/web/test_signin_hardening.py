@@ -18,12 +18,12 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app as cli
-from segmentry.state import utcnow
+from segmentry.store.state import utcnow
 from segmentry.testing.http import serving
 from segmentry.web import accounts, create_app
 from segmentry.web.deps import WebState
-from segmentry.workspace import Workspace
 
 EMAIL, PASSWORD = "owner@example.com", "correct horse"
 COLLEAGUE = "colleague@example.com"

@@ -19,14 +19,14 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser
 
-from segmentry import state
-from segmentry.config import SourceSettings
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.sync import connect_workspace
-from segmentry.errors import RunError
+from segmentry.core.config import SourceSettings
+from segmentry.core.errors import RunError
+from segmentry.store import state
 from segmentry.testing.shopify import FakeShopify, gid
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import DAY, EMAIL, PASSWORD, finished_job, served
@@ -111,7 +111,7 @@ def test_english_error_field_is_kept_for_scripts(site: Site) -> None:
     with _client(site, "ja") as api:
         newest = api.get("/api/runs", params={"limit": 1}).json()[0]
     # The field scripts read stays the English text the CLI prints (with its bad rows).
-    assert newest["error"].startswith("segmentry.errors.DataImportError: ")
+    assert newest["error"].startswith("segmentry.core.errors.DataImportError: ")
     assert f"{site.malformed}:3: column 'processed_at'" in newest["error"]
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from segmentry.activation.shopify.activate import sync_segment
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
-from segmentry.connectors.shopify.activate import sync_segment
 from segmentry.connectors.shopify.sync import connect_workspace
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 from .conftest import EMAIL, PASSWORD, Server, log_in, served
 

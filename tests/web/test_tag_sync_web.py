@@ -16,11 +16,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.sync import connect_workspace
 from segmentry.testing.shopify import FakeShopify, gid
 from segmentry.web.accounts import add_user, create_token
-from segmentry.workspace import Workspace
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, finished_job, served
@@ -214,7 +214,7 @@ def test_tag_sync_in_the_browser(browser: Browser, shop: Shop, lang: str, view: 
 
 def test_a_sync_reports_its_writes_as_progress(shop: Shop) -> None:
     """The stages a job shows: reading customers, planning, then writes confirmed / planned."""
-    from segmentry.connectors.shopify.activate import sync_segment
+    from segmentry.activation.shopify.activate import sync_segment
 
     events: list[tuple[str, int, int]] = []
     ws = shop.server.workspace

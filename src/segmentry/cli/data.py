@@ -15,13 +15,13 @@ from typing import Annotated, Any, Literal
 import tomli_w
 import typer
 
-from segmentry import config
+from segmentry.app.workspace import Workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.cli.state import WorkspaceOption, open_workspace
-from segmentry.config import SourceSettings
 from segmentry.connectors import read_source_rows, shopify_csv
-from segmentry.errors import BadRow, ConfigError
-from segmentry.workspace import Workspace
+from segmentry.core import config
+from segmentry.core.config import SourceSettings
+from segmentry.core.errors import BadRow, ConfigError
 
 __all__ = ["import_command", "source_for", "write_rejects"]
 

@@ -1,4 +1,5 @@
-"""``segmentry``: the command line. Thin commands over :class:`segmentry.workspace.Workspace`."""
+"""``segmentry``: the command line. Thin commands over
+:class:`segmentry.app.workspace.Workspace`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from segmentry.app.workspace import Workspace
 from segmentry.cli import data as data_commands
 from segmentry.cli import segments as segment_commands
 from segmentry.cli import shopify as shopify_commands
@@ -24,8 +26,7 @@ from segmentry.cli.output import (
     progress_bar,
 )
 from segmentry.cli.state import WorkspaceOption, open_workspace
-from segmentry.errors import ConfigError, WorkspaceError
-from segmentry.workspace import Workspace
+from segmentry.core.errors import ConfigError, WorkspaceError
 
 __all__ = ["app"]
 
@@ -123,7 +124,7 @@ def demo(
 
 
 def _print_overview(ws: Workspace) -> None:
-    from segmentry.summary import summarize
+    from segmentry.app.summary import summarize
 
     currency = ws.settings.shop.currency
     rows = []
@@ -190,7 +191,7 @@ def bench(
     history_days: Annotated[int, typer.Option(help="Days of history for one new segment.")] = 365,
 ) -> None:
     """Benchmark: per stage wall time and peak RSS, and our SQL vs hand-written DuckDB SQL."""
-    from segmentry.bench import run_benchmark
+    from segmentry.app.bench import run_benchmark
 
     with fail_on_errors():
         run_benchmark(customers=customers, segments=segments, folder=folder,

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from segmentry.errors import QueryError, SegmentryError
-from segmentry.exports import to_csv
+from segmentry.analytics.exports import to_csv
+from segmentry.core.errors import QueryError, SegmentryError
 
 __all__ = [
     "console",
@@ -75,7 +75,8 @@ def print_rows(
 ) -> None:
     """Print rows as a rich table, CSV or JSON (one function for every list command).
 
-    CSV is written as :func:`segmentry.exports.to_csv` writes it (the web's downloads too);
+    CSV is written as :func:`segmentry.analytics.exports.to_csv` writes it (the web's downloads
+    too);
     ``bom`` starts it with a UTF-8 byte-order mark so that Excel reads it as UTF-8.
     """
     if fmt == "json":

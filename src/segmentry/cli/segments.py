@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from segmentry.analytics.exports import MEMBER_COLUMNS, METRIC_COLUMNS, metric_rows
 from segmentry.cli.output import (
     console,
     fail_on_errors,
@@ -18,7 +19,6 @@ from segmentry.cli.output import (
 )
 from segmentry.cli.shopify import sync_segment_command
 from segmentry.cli.state import WorkspaceOption, open_workspace
-from segmentry.exports import MEMBER_COLUMNS, METRIC_COLUMNS, metric_rows
 
 __all__ = ["app"]
 
@@ -138,7 +138,7 @@ def remove(
 @app.command("list")
 def list_segments(workspace: WorkspaceOption = None, fmt: Format = "table") -> None:
     """Every segment with customers, repeat rate, LTV, AOV, 30-day revenue and growth."""
-    from segmentry.summary import summarize
+    from segmentry.app.summary import summarize
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         rows = summarize(ws)
@@ -215,7 +215,7 @@ def explain(
     """The compiled SQL of a segment for the configured engine (or its Shopify query)."""
     with fail_on_errors(), open_workspace(workspace) as ws:
         if shopify:
-            from segmentry.connectors.shopify.segments import shopify_query
+            from segmentry.activation.shopify.segments import shopify_query
 
             sql = shopify_query(ws.segment(name).query, lambda n: ws.segment(n).query)
         else:

@@ -89,7 +89,7 @@ def sync_segment_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Push a segment to Shopify as a customer tag (only the difference is written)."""
-    from segmentry.connectors.shopify.activate import clear_segment, sync_segment
+    from segmentry.activation.shopify.activate import clear_segment, sync_segment
 
     with fail_on_errors(), open_workspace(workspace) as ws, ws.lock(f"segments sync {name}"):
         name = _key_of(ws, name)
@@ -124,7 +124,7 @@ def sync_segment_command(
 def _key_of(ws: Any, name: str) -> str:
     """The key of the segment named ``name`` (key or display name); a removed segment's key
     stays as given, so its tag can still be cleared."""
-    from segmentry.errors import SegmentError
+    from segmentry.core.errors import SegmentError
 
     try:
         key: str = ws.segment(name).key
@@ -176,8 +176,8 @@ def sync_log(
 @sync_app.command("resume")
 def sync_resume(workspace: WorkspaceOption = None) -> None:
     """Finish tag syncs an interruption left unfinished (a normal sync does this too)."""
+    from segmentry.activation.shopify.tags import resume_jobs
     from segmentry.connectors.shopify.sync import connect_client
-    from segmentry.connectors.shopify.tags import resume_jobs
 
     with (
         fail_on_errors(),
@@ -233,7 +233,7 @@ def webhooks_retry(
     """Queue failed webhooks again; the warehouse's owner applies them (the web app, a
     running serve-webhooks, or the next `segmentry run`)."""
     from segmentry.connectors.shopify.webhook_queue import WebhookQueue
-    from segmentry.errors import SegmentryError
+    from segmentry.core.errors import SegmentryError
 
     with fail_on_errors():
         if not webhook_id and not every:
@@ -268,7 +268,7 @@ def serve_webhooks(
     from segmentry.connectors.shopify.scopes import load_secret
     from segmentry.connectors.shopify.sync import settings_of
     from segmentry.connectors.shopify.webhook_server import WebhookServer
-    from segmentry.errors import ShopifyError
+    from segmentry.core.errors import ShopifyError
 
     with fail_on_errors():
         with open_workspace(workspace) as ws:
@@ -302,7 +302,7 @@ def serve_webhooks(
 def demo_with_fake_shopify(ws: Any, store: dict[str, Any]) -> None:
     """Start a fake Shopify seeded with the demo store, connect, sync two segments as tags,
     undo a tag by hand and sync again; then disconnect (the fake ends with this command)."""
-    from segmentry.connectors.shopify.activate import sync_segment
+    from segmentry.activation.shopify.activate import sync_segment
     from segmentry.connectors.shopify.sync import connect_workspace, disconnect_workspace
     from segmentry.testing.shopify import FakeShopify
 

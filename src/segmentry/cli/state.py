@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from segmentry.workspace import Workspace
+from segmentry.app.workspace import Workspace
 
 __all__ = ["WorkspaceOption", "open_workspace"]
 

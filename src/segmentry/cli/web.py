@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
+from segmentry.app.workspace import Workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.cli.segments import Format
 from segmentry.cli.state import WorkspaceOption, open_workspace
-from segmentry.workspace import Workspace
 
 __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "add_demo_user", "register"]
 
@@ -50,7 +50,7 @@ def _schedule_line(ws: Workspace) -> str:
     """What the server will run when, e.g. "Daily run: next at 2026-12-02 04:00 Asia/Tokyo"."""
     import datetime as dt
 
-    from segmentry.jobs import next_run
+    from segmentry.app.jobs import next_run
 
     zone = ws.settings.shop.timezone
     due = next_run(ws.settings.schedule, zone, dt.datetime.now(dt.UTC))

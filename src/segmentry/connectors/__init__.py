@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from segmentry.config import SourceSettings
 from segmentry.connectors import shopify_csv
 from segmentry.connectors.generic import read_generic, read_parquet_folder
 from segmentry.connectors.identity import email_map, known_customers
 from segmentry.connectors.records import ReadResult
-from segmentry.errors import DataImportError, Text, or_list
+from segmentry.core.config import SourceSettings
+from segmentry.core.errors import DataImportError, Text, or_list
 from segmentry.ledger.store import LedgerBatch
 
 if TYPE_CHECKING:
-    from segmentry.workspace import Workspace
+    from segmentry.app.workspace import Workspace
 
 __all__ = ["read_source", "read_source_rows"]
 
@@ -33,7 +33,7 @@ def read_source(source: SourceSettings, workspace: Workspace) -> LedgerBatch:
     """Read a configured source; any bad row raises DataImportError (nothing is imported).
 
     >>> import tempfile
-    >>> from segmentry.workspace import Workspace
+    >>> from segmentry.app.workspace import Workspace
     >>> ws = Workspace.create(Path(tempfile.mkdtemp()) / "shop")
     >>> text = "order_id,email,processed_at,total\\n1,a@x.jp,2026-01-05,900\\n"
     >>> _ = (ws.folder / "o.csv").write_text(text)

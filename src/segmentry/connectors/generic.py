@@ -46,7 +46,7 @@ from segmentry.connectors.records import (
     read_csv,
     read_parquet_rows,
 )
-from segmentry.errors import DataImportError
+from segmentry.core.errors import DataImportError
 from segmentry.ledger.schema import TABLES
 from segmentry.ledger.store import LedgerBatch, conform
 

@@ -1,7 +1,7 @@
 """Reading source files row by row, with the position of every value, and parsing cell values.
 
 Every file connector reads through here, so a bad value is always reported the same way: a
-:class:`~segmentry.errors.BadRow` naming the file, the 1-based **physical line** where the row
+:class:`~segmentry.core.errors.BadRow` naming the file, the 1-based **physical line** where the row
 starts (a quoted value may span several lines: the row's first line is reported), the column
 header and the reason. Parquet files have no lines: their rows are numbered from 1 instead.
 
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from segmentry.errors import BadRow, DataImportError
+from segmentry.core.errors import BadRow, DataImportError
 from segmentry.ledger.store import (
     CHUNK_ROWS,
     LedgerBatch,
@@ -226,7 +226,7 @@ def read_csv(path: Path, name: str | None = None, encoding: Encoding = "auto") -
 
     ``encoding``: ``"auto"`` follows the rule of :func:`choose_encoding`; ``"utf-8"`` or
     ``"cp932"`` (Shift_JIS) force one. A byte the encoding cannot decode stops the read with a
-    :class:`~segmentry.errors.DataImportError` naming ``file:line`` and the byte.
+    :class:`~segmentry.core.errors.DataImportError` naming ``file:line`` and the byte.
 
     Rows are numbered by the physical line they start on, so a row after a multi-line quoted
     value still gets its true line number. Blank lines are skipped.

@@ -11,8 +11,8 @@ order's first row, the one with ``Total`` filled in. The export has no customer 
 linked to customers by ``Email`` (see :mod:`segmentry.connectors.identity`), and it has no
 product id: products are identified by SKU, else by vendor and line-item name.
 
-Every reader collects **all** bad values as :class:`~segmentry.errors.BadRow` s. By default any
-bad row raises :class:`~segmentry.errors.DataImportError` (nothing is imported); with
+Every reader collects **all** bad values as :class:`~segmentry.core.errors.BadRow` s. By default any
+bad row raises :class:`~segmentry.core.errors.DataImportError` (nothing is imported); with
 ``skip_bad_rows=True`` the good rows come back with the list of rejected ones. An order with any
 bad line is rejected whole.
 
@@ -51,7 +51,7 @@ from segmentry.connectors.records import (
     read_csv,
     resolve_columns,
 )
-from segmentry.errors import BadRow, Text
+from segmentry.core.errors import BadRow, Text
 from segmentry.ledger.store import LedgerBatch
 
 __all__ = [

@@ -20,7 +20,7 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmentry.errors import EngineError, WorkspaceError
+from segmentry.core.errors import EngineError, WorkspaceError
 
 __all__ = [
     "Scratch",

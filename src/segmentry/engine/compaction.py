@@ -21,7 +21,7 @@ import duckdb
 import sqlglot as sg
 import sqlglot.expressions as sge
 
-from segmentry.errors import EngineError
+from segmentry.core.errors import EngineError
 
 __all__ = ["compact_duckdb_file", "open_in_this_process"]
 

@@ -7,13 +7,13 @@
 
 :func:`parse` only reads the syntax; :func:`validate` also checks names and types against the
 catalog (:mod:`segmentry.language.catalog`) and expands ``segments CONTAINS 'name'`` through the
-``segments`` look-up. Both raise :class:`~segmentry.errors.QueryError`. The user's reference is
+``segments`` look-up. Both raise :class:`~segmentry.core.errors.QueryError`. The user's reference is
 docs/segment-language.md.
 """
 
 from __future__ import annotations
 
-from segmentry.errors import QueryError
+from segmentry.core.errors import QueryError
 from segmentry.language import ast
 from segmentry.language.normalize import full_width_literals, normalize
 from segmentry.language.parser import parse
@@ -43,7 +43,7 @@ def validate(text: str, segments: SegmentLookup | None = None) -> ast.Condition:
     >>> validate("numer_of_orders > 1")
     Traceback (most recent call last):
     ...
-    segmentry.errors.QueryError: line 1, column 1: unknown attribute 'numer_of_orders'
+    segmentry.core.errors.QueryError: line 1, column 1: unknown attribute 'numer_of_orders'
     numer_of_orders > 1
     ^^^^^^^^^^^^^^^
     did you mean 'number_of_orders'?

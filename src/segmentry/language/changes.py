@@ -1,6 +1,7 @@
 """Change points: the days on which a condition's value can change for a customer.
 
-Used by history evaluation (:mod:`segmentry.evaluation`) to evaluate a condition only where it
+Used by history evaluation (:mod:`segmentry.analytics.evaluation`) to evaluate a condition only
+where it
 can change, and by the compiler to know which per-order work a condition needs.
 """
 

@@ -3,7 +3,7 @@ range of the values in it.
 
 Every pass over a query (parser, resolver, printer, compiler, the engines' SQL generators) is
 bounded by these limits, so no query, however hostile, gets further than a
-:class:`~segmentry.errors.QueryError` saying which limit it broke and where:
+:class:`~segmentry.core.errors.QueryError` saying which limit it broke and where:
 
 * :data:`MAX_QUERY_LENGTH` characters of text (checked before parsing);
 * :data:`MAX_CONDITIONS` conditions (``a = 1 OR b = 2`` has two), counted again once the
@@ -26,7 +26,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from segmentry.errors import QueryError
+from segmentry.core.errors import QueryError
 from segmentry.language import ast
 
 __all__ = [
@@ -83,7 +83,8 @@ def check_length(text: str) -> None:
     >>> check_length("a" * (MAX_QUERY_LENGTH + 1))
     Traceback (most recent call last):
     ...
-    segmentry.errors.QueryError: line 1, column 300001: this query is 300,001 characters long; \
+    segmentry.core.errors.QueryError: line 1, column 300001: this query is 300,001 characters \
+long; \
 at most 300,000 are allowed
     ...
     """
@@ -117,7 +118,7 @@ def check_shape(condition: ast.Condition, text: str, *, base_depth: int = 0) -> 
     >>> check_shape(parse("NOT " * 3 + "a = 1"), "", base_depth=MAX_DEPTH - 2)
     Traceback (most recent call last):
     ...
-    segmentry.errors.QueryError: line 1, column 9: this query nests NOT and parentheses 17 \
+    segmentry.core.errors.QueryError: line 1, column 9: this query nests NOT and parentheses 17 \
 deep; at most 16 levels are allowed
     Write it with fewer levels: NOT NOT a is a, and a chain a OR b OR c needs no parentheses.
     """

@@ -31,7 +31,7 @@ from typing import Any, cast
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from segmentry.errors import QueryError, Text, or_list
+from segmentry.core.errors import QueryError, Text, or_list
 from segmentry.language import ast
 from segmentry.language.catalog import call_form_operator
 from segmentry.language.limits import (
@@ -57,7 +57,8 @@ def parse(text: str) -> ast.Condition:
     >>> parse("amount_spent >")
     Traceback (most recent call last):
     ...
-    segmentry.errors.QueryError: line 1, column 15: expected a value after '>' but found the end \
+    segmentry.core.errors.QueryError: line 1, column 15: expected a value after '>' but found \
+the end \
 of the query
     amount_spent >
                   ^

@@ -9,7 +9,8 @@ queries. It returns the same tree with
   (``NOT CONTAINS`` → ``Not(...)``), re-positioned at the reference so that every position in the
   result points into ``query_text``.
 
-Every problem is a :class:`~segmentry.errors.QueryError` positioned on the offending node, with a
+Every problem is a :class:`~segmentry.core.errors.QueryError` positioned on the offending node,
+with a
 stable code: ``unknown_attribute``, ``unknown_function``, ``unknown_argument``, ``bad_operator``,
 ``type_mismatch``, ``unknown_value``, ``empty_range``, ``unknown_segment``, ``segment_cycle``.
 A problem inside a referenced segment is reported at the reference and names the segment.
@@ -22,7 +23,7 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from segmentry.errors import QueryError, Text, or_list
+from segmentry.core.errors import QueryError, Text, or_list
 from segmentry.language import ast
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, ArgumentSpec, Kind
 from segmentry.language.limits import (

@@ -20,7 +20,8 @@ Upsert rules (re-importing the same file changes nothing):
 - customers whose tags differ from the last recorded tag state get a ``customer_tag_history``
   row (seen at the customer's ``updated_at``), unless the batch brings its own tag history;
 - every customer whose orders or order lines change (the new rows' customers and the replaced
-  rows' ones) is queued in ``stale_customers``, so that :func:`segmentry.facts.build_facts`
+  rows' ones) is queued in ``stale_customers``, so that
+  :func:`segmentry.analytics.facts.build_facts`
   rebuilds only their facts; a row with no customer queues everyone (the first load of orders
   or lines).
 """
@@ -42,8 +43,8 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
+from segmentry.core.errors import DataImportError, EngineError
 from segmentry.engine import delete_listed, execute, transaction
-from segmentry.errors import DataImportError, EngineError
 from segmentry.ledger.schema import KEYS, LOCAL_DATES, NEWEST_WINS, TABLES
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Who may use the web app and the JSON API: users, login sessions and API tokens.
 
-The tables live in the workspace's state store (on :data:`segmentry.state.metadata`) and are
+The tables live in the workspace's state store (on :data:`segmentry.store.state.metadata`) and are
 created on first use. Each user belongs to one shop; a workspace only admits users of its own
 shop, so one state store shared by several workspaces never leaks a shop to another's users.
 
@@ -31,8 +31,8 @@ from typing import Any
 import sqlalchemy as sa
 from pwdlib import PasswordHash
 
-from segmentry.errors import SegmentryError
-from segmentry.state import metadata, utcnow
+from segmentry.core.errors import SegmentryError
+from segmentry.store.state import metadata, utcnow
 
 __all__ = [
     "ACCOUNT_LIMIT",

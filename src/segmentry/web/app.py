@@ -4,7 +4,7 @@
 
 Pages are server-rendered (Jinja2) under ``/``; each has a JSON twin under ``/api/`` built from
 the same context object (see :mod:`segmentry.web.schemas`). Every error, on a page or in the
-API, is a :class:`~segmentry.errors.SegmentryError` turned into one shape by
+API, is a :class:`~segmentry.core.errors.SegmentryError` turned into one shape by
 :func:`_error_response`: ``{"error": {"code", "message", "hint", ...}}`` or the error page.
 """
 
@@ -27,7 +27,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from segmentry.errors import (
+from segmentry.app.workspace import Workspace
+from segmentry.core.errors import (
     EngineError,
     LockHeldError,
     QueryError,
@@ -47,7 +48,6 @@ from segmentry.web.deps import (
 from segmentry.web.messages import error_body
 from segmentry.web.routes import ROUTERS
 from segmentry.web.routes.public import PLOTLY_URL
-from segmentry.workspace import Workspace
 
 __all__ = ["create_app"]
 

@@ -1,13 +1,13 @@
 """The web app's background work: the job runner, the daily schedule and the warm-up.
 
 :func:`attach` gives the app's :class:`~segmentry.web.deps.WebState` a
-:class:`~segmentry.jobs.JobRunner` (and, for ``segmentry serve``, a
-:class:`~segmentry.jobs.Scheduler`); :func:`start` and :func:`stop` run in the app's lifespan.
+:class:`~segmentry.app.jobs.JobRunner` (and, for ``segmentry serve``, a
+:class:`~segmentry.app.jobs.Scheduler`); :func:`start` and :func:`stop` run in the app's lifespan.
 
 The Shopify webhook queue is applied here too: the server owns the warehouse, so it applies the
 deliveries that it (``POST /webhooks/shopify``) or ``segmentry serve-webhooks`` queued, as a
 quiet background job every :data:`WEBHOOKS_EVERY` seconds when some are due and no other job
-is queued or running (see :class:`~segmentry.jobs.Periodic`). After every job, erasures that
+is queued or running (see :class:`~segmentry.app.jobs.Periodic`). After every job, erasures that
 wait are finished (:func:`finish_erasures_of`); erasures waiting make the queue job run too.
 
 The warm-up runs when the runner starts and after every job: it builds the current day's
@@ -18,13 +18,13 @@ and the first journeys panel of the day are served warm.
 
 from __future__ import annotations
 
+from segmentry.app.erasure import finish_erasures, waiting_erasures
+from segmentry.app.jobs import JobRunner, Periodic, Scheduler, Warmup, daily_run
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.webhooks import apply_webhooks, has_due_webhooks
-from segmentry.erasure import finish_erasures, waiting_erasures
-from segmentry.errors import LockHeldError
-from segmentry.jobs import JobRunner, Periodic, Scheduler, Warmup, daily_run
+from segmentry.core.errors import LockHeldError
 from segmentry.web import data
 from segmentry.web.deps import WebState
-from segmentry.workspace import Workspace
 
 __all__ = ["WEBHOOKS_EVERY", "attach", "start", "stop"]
 
@@ -43,7 +43,7 @@ def warm_up(web: WebState) -> Warmup:
 
 
 def finish_erasures_of(web: WebState) -> Warmup:
-    """The housekeeping hook that finishes erasures (see :mod:`segmentry.erasure`): it holds
+    """The housekeeping hook that finishes erasures (see :mod:`segmentry.app.erasure`): it holds
     the request lock and the workspace lock while the warehouse file is rewritten, so every
     connection of the process can be closed and opened again (pages wait that long)."""
 

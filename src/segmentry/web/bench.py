@@ -39,9 +39,9 @@ _EMAIL, _PASSWORD = "bench@example.com", "bench-password"
 
 
 def _build(folder: Path, customers: int, end: dt.date, say: Callable[[str], None]) -> None:
+    from segmentry.app.templates import TEMPLATES
+    from segmentry.app.workspace import Workspace
     from segmentry.connectors.demo import generate_store
-    from segmentry.templates import TEMPLATES
-    from segmentry.workspace import Workspace
 
     with Workspace.create(folder, shop_id="bench", shop_name="Bench store") as ws:
         started = time.perf_counter()
@@ -131,8 +131,8 @@ def _first_requests(folder: Path, token: str, *, warm: bool,
 def run_web_benchmark(*, customers: int, folder: Path, repeats: int, reuse: bool,
                       say: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Build or reuse the shop in ``folder``, then time the pages; returns one row each."""
+    from segmentry.app.workspace import Workspace
     from segmentry.web.accounts import add_user, create_token
-    from segmentry.workspace import Workspace
 
     if not (reuse and (folder / "segmentry.toml").exists()):
         if folder.exists() and any(folder.iterdir()):

@@ -18,17 +18,18 @@ from typing import Any, TypeVar
 import pandas as pd
 import sqlalchemy as sa
 
-from segmentry import exports
-from segmentry import state as state_tables
-from segmentry.attribute_values import field_of, matching, store_values
-from segmentry.errors import SegmentError
-from segmentry.evaluation import Snapshot, members_on
-from segmentry.journeys import journey
+from segmentry.analytics import exports
+from segmentry.analytics.attribute_values import field_of, matching, store_values
+from segmentry.analytics.evaluation import Snapshot, members_on
+from segmentry.analytics.journeys import journey
+from segmentry.analytics.membership import members_as_of
+from segmentry.analytics.shop_metrics import shop_metrics
+from segmentry.app.segments import Segment
+from segmentry.app.summary import summarize_metrics
+from segmentry.app.workspace import Workspace
+from segmentry.core.errors import SegmentError
 from segmentry.language import full_width_literals, normalize
-from segmentry.membership import members_as_of
-from segmentry.segments import Segment
-from segmentry.shop_metrics import shop_metrics
-from segmentry.summary import summarize_metrics
+from segmentry.store import state as state_tables
 from segmentry.web import folders
 from segmentry.web.messages import stored_error_body
 from segmentry.web.schemas import (
@@ -50,7 +51,6 @@ from segmentry.web.schemas import (
     ValueList,
     ValueOption,
 )
-from segmentry.workspace import Workspace
 
 __all__ = [
     "SORT_KEYS",
@@ -241,7 +241,7 @@ def tag_sync(ws: Workspace, name: str, lang: str = "en") -> TagSyncOut | None:
     job's failure in ``lang``."""
     if ws.settings.shopify is None:
         return None
-    from segmentry.connectors.shopify.tags import sync_status
+    from segmentry.activation.shopify.tags import sync_status
 
     status = sync_status(ws.state, name)
     if status is None:
@@ -448,7 +448,8 @@ def values_of(
     """The store's values of ``attribute`` (or ``function.argument``) matching ``prefix``.
 
     Every value of the field is read once per pipeline run (cached; bounded by
-    :data:`~segmentry.attribute_values.MAX_VALUES`), then each keystroke only filters them.
+    :data:`~segmentry.analytics.attribute_values.MAX_VALUES`), then each keystroke only filters
+    them.
     """
     sources = field_of(attribute)
     if sources is None:
@@ -504,7 +505,7 @@ def tag_plan(ws: Workspace, name: str, tag: str | None, *, clear: bool = False,
              adopt: bool = False) -> TagPlanOut:
     """What syncing ``name`` as ``tag`` (or clearing its tag) would change, with a few of the
     customers; the same plan ``segmentry segments sync --dry-run`` prints."""
-    from segmentry.connectors.shopify.activate import clear_segment, sync_segment
+    from segmentry.activation.shopify.activate import clear_segment, sync_segment
 
     if clear:
         plan = clear_segment(ws, name, dry_run=True).plan

@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from segmentry.errors import SegmentryError
-from segmentry.evaluation import Snapshot
-from segmentry.jobs import JobRunner, Periodic, Scheduler
+from segmentry.analytics.evaluation import Snapshot
+from segmentry.app.jobs import JobRunner, Periodic, Scheduler
+from segmentry.app.workspace import Workspace
+from segmentry.core.errors import SegmentryError
 from segmentry.web import accounts
 from segmentry.web.format import Formatter
 from segmentry.web.messages import LANGUAGES, stored_error_body, translator
-from segmentry.workspace import Workspace
 
 __all__ = [
     "LANG_COOKIE",
@@ -68,7 +68,7 @@ class WebState:
     cache: dict[Any, Any] = field(default_factory=dict)
     # The current day's evaluation snapshot, shared by every live count (see data.preview).
     snapshots: dict[Any, Snapshot] = field(default_factory=dict)
-    # Background jobs ("Run now", tag syncs) and the daily schedule (see segmentry.jobs).
+    # Background jobs ("Run now", tag syncs) and the daily schedule (see segmentry.app.jobs).
     runner: JobRunner | None = None
     scheduler: Scheduler | None = None
     # Applies the Shopify webhook queue now and then (see segmentry.web.background).

@@ -13,8 +13,8 @@ import weakref
 
 import sqlalchemy as sa
 
-from segmentry.errors import SegmentryError
-from segmentry.state import metadata
+from segmentry.core.errors import SegmentryError
+from segmentry.store.state import metadata
 
 __all__ = ["clean_folder", "folder_of", "folders", "segment_folders", "set_folder"]
 

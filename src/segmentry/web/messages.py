@@ -9,7 +9,7 @@ Moving to ``.po`` files later is mechanical (the ids are already the English tex
 >>> translator("ja")("Segments"), translator("en")("Segments"), translator("ja")("unknown id")
 ('セグメント', 'Segments', 'unknown id')
 
-Errors (:mod:`segmentry.errors`) carry an English template and params; :func:`error_text`
+Errors (:mod:`segmentry.core.errors`) carry an English template and params; :func:`error_text`
 shows them in the user's language, with hints about the web in place of hints about the CLI.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from segmentry.errors import ERROR_FIELDS, SegmentryError, Text, stored_error
+from segmentry.core.errors import ERROR_FIELDS, SegmentryError, Text, stored_error
 
 __all__ = ["BY_CODE", "EN", "ERRORS", "JA", "LANGUAGES", "WEB_HINTS", "error_body", "error_text",
            "stored_error_body", "translator"]
@@ -462,7 +462,7 @@ def translator(lang: str) -> Callable[[str], str]:
 
 
 # ---------------------------------------------------------------- errors
-# The errors of :mod:`segmentry.errors` carry an English template and params; the web shows
+# The errors of :mod:`segmentry.core.errors` carry an English template and params; the web shows
 # them in the request's language: ``ERRORS`` maps each template (and each word a template's
 # params carry, such as "a whole number") to Japanese. ``tests/web/test_messages.py`` finds every
 # template the web can raise and fails when one is missing here.
@@ -1110,7 +1110,7 @@ def error_body(error: SegmentryError, lang: str) -> dict[str, object]:
 
 
 def stored_error_body(record: object, lang: str) -> dict[str, object] | None:
-    """A failure kept with :func:`segmentry.errors.error_record` (a run's, a job's) as
+    """A failure kept with :func:`segmentry.core.errors.error_record` (a run's, a job's) as
     :func:`error_body` in ``lang``; None when ``record`` (a mapping or an object with those
     fields) kept none, e.g. a row stored by an older release, which has its English text only.
 

@@ -144,7 +144,7 @@ class TagSyncJob(BaseModel):
     error: str | None = Field(None, description="Why the job failed (English).")
     error_code: str | None = Field(None, description=_ERROR_CODE_TEXT)
     error_detail: Error | None = Field(None, description=_ERROR_DETAIL_TEXT)
-    # The stored error (segmentry.errors.error_record) that error_detail is made from.
+    # The stored error (segmentry.core.errors.error_record) that error_detail is made from.
     error_template: str | None = Field(None, exclude=True)
     error_hint: str | None = Field(None, exclude=True)
     error_params: str | None = Field(None, exclude=True)
@@ -310,7 +310,7 @@ class RunOut(BaseModel):
     stages: list[RunStage]
     error_code: str | None = Field(None, description=_ERROR_CODE_TEXT)
     error_detail: Error | None = Field(None, description=_ERROR_DETAIL_TEXT)
-    # The stored error (segmentry.errors.error_record) that error_detail is made from.
+    # The stored error (segmentry.core.errors.error_record) that error_detail is made from.
     error_template: str | None = Field(None, exclude=True)
     error_hint: str | None = Field(None, exclude=True)
     error_params: str | None = Field(None, exclude=True)
@@ -435,7 +435,7 @@ class JobOut(BaseModel):
     error: str | None = Field(None, description="Why a failed job failed (English).")
     error_code: str | None = Field(None, description=_ERROR_CODE_TEXT)
     error_detail: Error | None = Field(None, description=_ERROR_DETAIL_TEXT)
-    # The stored error (segmentry.errors.error_record) that error_detail is made from.
+    # The stored error (segmentry.core.errors.error_record) that error_detail is made from.
     error_template: str | None = Field(None, exclude=True)
     error_hint: str | None = Field(None, exclude=True)
     error_params: str | None = Field(None, exclude=True)

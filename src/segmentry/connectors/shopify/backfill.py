@@ -32,7 +32,7 @@ from segmentry.connectors.shopify.mapping import (
     orders_batch,
     products_batch,
 )
-from segmentry.errors import ShopifyError, Text
+from segmentry.core.errors import ShopifyError, Text
 from segmentry.ledger.store import LedgerBatch
 
 __all__ = [

@@ -12,7 +12,7 @@ the bucket, refilled at ``restoreRate`` since then, holds the request's expected
 ``requestedQueryCost`` the same query text had last time). So a long sync runs at the restore
 rate instead of bouncing off THROTTLED errors.
 
-Errors (all :class:`~segmentry.errors.ShopifyError`, by ``code``)::
+Errors (all :class:`~segmentry.core.errors.ShopifyError`, by ``code``)::
 
     ShopifyError
     ├── invalid_token    HTTP 401: the token is wrong, revoked or expired (not retried)
@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from segmentry.errors import ShopifyError, Text
+from segmentry.core.errors import ShopifyError, Text
 
 __all__ = ["API_VERSION", "ClientStats", "ShopifyClient"]
 

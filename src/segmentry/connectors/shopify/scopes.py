@@ -14,9 +14,9 @@ from pathlib import Path
 
 import tomli_w
 
-from segmentry.config import ShopifySettings
 from segmentry.connectors.shopify.client import ShopifyClient
-from segmentry.errors import ShopifyError
+from segmentry.core.config import ShopifySettings
+from segmentry.core.errors import ShopifyError
 
 __all__ = [
     "REQUIRED_SCOPES",

@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import sqlalchemy as sa
 
-from segmentry import state
-from segmentry.config import ShopifySettings
 from segmentry.connectors.shopify import backfill, incremental, tables
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.mapping import (
@@ -35,11 +33,13 @@ from segmentry.connectors.shopify.mapping import (
     products_batch,
 )
 from segmentry.connectors.shopify.scopes import granted_scopes, missing_scopes, token_for
-from segmentry.errors import ShopifyError
+from segmentry.core.config import ShopifySettings
+from segmentry.core.errors import ShopifyError
 from segmentry.ledger.store import LedgerBatch, write_batch
+from segmentry.store import state
 
 if TYPE_CHECKING:
-    from segmentry.workspace import Workspace
+    from segmentry.app.workspace import Workspace
 
 __all__ = [
     "RESOURCES",
@@ -232,8 +232,8 @@ def connect_workspace(
     import os
     import tomllib
 
-    from segmentry import config
     from segmentry.connectors.shopify.scopes import check_scopes, save_secret
+    from segmentry.core import config
 
     defaults = ShopifySettings(shop=shop)
     settings = ShopifySettings(
@@ -270,7 +270,7 @@ def disconnect_workspace(ws: Workspace) -> None:
     """Remove the ``[shopify]`` settings and the ``shopify`` source (state is kept)."""
     import tomllib
 
-    from segmentry import config
+    from segmentry.core import config
 
     folder = Path(ws.folder)
     raw = config.Settings(**tomllib.loads((folder / config.CONFIG_FILE).read_text("utf-8")))

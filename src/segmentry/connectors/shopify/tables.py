@@ -1,4 +1,4 @@
-"""State-store tables of the Shopify connector (on :data:`segmentry.state.metadata`).
+"""State-store tables of the Shopify connector (on :data:`segmentry.store.state.metadata`).
 
 - ``shopify_sync_state``: high-water marks of the incremental sync, per resource;
 - ``shopify_tag_bindings``: which segment is pushed to Shopify as which customer tag;
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from segmentry import state
-from segmentry.errors import ERROR_FIELDS
+from segmentry.core.errors import ERROR_FIELDS
+from segmentry.store import state
 
 __all__ = [
     "audit_log",
@@ -71,7 +71,7 @@ sync_jobs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("finished_at", sa.DateTime),
-    # The error again, to show in the reader's language (segmentry.errors.error_record).
+    # The error again, to show in the reader's language (segmentry.core.errors.error_record).
     *(sa.Column(name, sa.Text) for name in ERROR_FIELDS),
 )
 

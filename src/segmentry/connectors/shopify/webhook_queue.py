@@ -17,9 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from segmentry import state
+from segmentry.app.erasure import mentions
 from segmentry.connectors.shopify import tables
-from segmentry.erasure import mentions
+from segmentry.store import state
 
 __all__ = ["BATCH", "Delivery", "Drained", "WebhookQueue", "retry_delay"]
 

@@ -31,7 +31,7 @@ from segmentry.connectors.shopify.webhooks import (
     WebhookReceiver,
     body_length,
 )
-from segmentry.errors import SegmentryError
+from segmentry.core.errors import SegmentryError
 
 __all__ = ["PATH", "WebhookServer"]
 

@@ -46,7 +46,8 @@ import sqlalchemy as sa
 import sqlglot as sg
 import sqlglot.expressions as sge
 
-from segmentry import state
+from segmentry.app.erasure import erase_customer, erase_shop_files, finish_erasures
+from segmentry.app.workspace import Progress, Workspace
 from segmentry.connectors.shopify.mapping import (
     RAW_CUSTOMERS,
     RAW_ORDERS,
@@ -55,12 +56,11 @@ from segmentry.connectors.shopify.mapping import (
 )
 from segmentry.connectors.shopify.sync import set_app_state
 from segmentry.connectors.shopify.webhook_queue import Delivery, Drained, WebhookQueue
+from segmentry.core.errors import DataImportError, EngineError, LockHeldError
 from segmentry.engine import execute, transaction
-from segmentry.erasure import erase_customer, erase_shop_files, finish_erasures
-from segmentry.errors import DataImportError, EngineError, LockHeldError
 from segmentry.ledger.schema import TABLES
 from segmentry.ledger.store import LedgerBatch, queue_everyone, remember_deletion, write_batch
-from segmentry.workspace import Progress, Workspace
+from segmentry.store import state
 
 __all__ = [
     "MAX_BODY",
@@ -215,7 +215,7 @@ def apply_queued(ws: Workspace) -> str:
 
 def apply_webhooks(ws: Workspace, progress: Progress | None = None) -> str:
     """The due deliveries, applied under the workspace lock: the web app's background job
-    (:class:`segmentry.jobs.Periodic`). A lock held elsewhere (``serve-webhooks`` trying
+    (:class:`segmentry.app.jobs.Periodic`). A lock held elsewhere (``serve-webhooks`` trying
     while the web app owns the warehouse) leaves them for the next tick, uncounted."""
     queue = WebhookQueue.existing(ws.state)
     if queue is None:

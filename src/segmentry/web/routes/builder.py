@@ -8,12 +8,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from segmentry.attribute_values import field_of
-from segmentry.errors import SegmentryError
+from segmentry.analytics.attribute_values import field_of
+from segmentry.app.segment_names import free_display_name, free_key
+from segmentry.app.templates import TEMPLATES
+from segmentry.core.errors import SegmentryError
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, Kind
 from segmentry.language.resolver import operators
-from segmentry.segment_names import free_display_name, free_key
-from segmentry.templates import TEMPLATES
 from segmentry.web import data, folders
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
 from segmentry.web.messages import error_body, translator

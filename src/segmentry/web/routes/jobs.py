@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from segmentry import config
-from segmentry.errors import SegmentryError
-from segmentry.jobs import Job, JobRunner, next_run
+from segmentry.app.jobs import Job, JobRunner, next_run
+from segmentry.app.workspace import Workspace
+from segmentry.core import config
+from segmentry.core.errors import SegmentryError
 from segmentry.web import data
 from segmentry.web.deps import Lang, WorkspaceDep, require_user, web_state
 from segmentry.web.schemas import ErrorBody, JobList, JobOut, ScheduleIn, ScheduleOut
-from segmentry.workspace import Workspace
 
 __all__ = ["job_out", "router", "runner_of", "schedule_of"]
 

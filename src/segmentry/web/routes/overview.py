@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from segmentry.app.workspace import Workspace
 from segmentry.web import data
 from segmentry.web.charts import metric_figures, sparkline_points
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
 from segmentry.web.routes.jobs import schedule_of
 from segmentry.web.schemas import KPI, Overview
-from segmentry.workspace import Workspace
 
 __all__ = ["router"]
 

@@ -29,7 +29,7 @@ from fastapi.responses import (
 from plotly.offline import get_plotlyjs_version
 from starlette.exceptions import HTTPException
 
-from segmentry.errors import SegmentryError
+from segmentry.core.errors import SegmentryError
 from segmentry.web import accounts, guards
 from segmentry.web.deps import (
     LANG_COOKIE,

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from segmentry.jobs import JobBusy, daily_run
+from segmentry.app.jobs import JobBusy, daily_run
 from segmentry.web import data
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user
 from segmentry.web.routes.jobs import job_out, runner_of, schedule_of

@@ -11,7 +11,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from segmentry.jobs import Job, JobBusy
+from segmentry.app.jobs import Job, JobBusy
+from segmentry.app.workspace import Progress, Workspace
 from segmentry.web import data, folders
 from segmentry.web.charts import metric_figures, sparkline_points
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
@@ -28,7 +29,6 @@ from segmentry.web.schemas import (
     SegmentList,
     SegmentUpdate,
 )
-from segmentry.workspace import Progress, Workspace
 
 __all__ = ["router"]
 

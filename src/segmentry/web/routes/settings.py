@@ -16,12 +16,13 @@ from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from segmentry import config
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.scopes import REQUIRED_SCOPES, MissingScopes
 from segmentry.connectors.shopify.sync import connect_workspace, connection_status
+from segmentry.core import config
+from segmentry.core.errors import SegmentryError
 from segmentry.engine import engine_name
-from segmentry.errors import SegmentryError
 from segmentry.web import accounts
 from segmentry.web.deps import (
     SESSION_COOKIE,
@@ -48,7 +49,6 @@ from segmentry.web.schemas import (
     UserCreate,
     UserOut,
 )
-from segmentry.workspace import Workspace
 
 __all__ = ["router"]
 
@@ -161,7 +161,7 @@ def schedule_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: P
         return _refused(page, ws, user, "schedule", "bad_time", time=time)
     config.save_schedule(FilePath(ws.folder), schedule)
     ws.settings.schedule = schedule
-    # NOTE: a server that runs the schedule (segmentry.jobs.Scheduler) recomputes its next run.
+    # NOTE: a server that runs the schedule (segmentry.app.jobs.Scheduler) recomputes its next run.
     scheduler = getattr(web_state(request), "scheduler", None)
     if scheduler is not None:
         scheduler.reschedule()

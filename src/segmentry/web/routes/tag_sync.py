@@ -2,7 +2,7 @@
 clearing the tag) as a background job whose progress the page polls.
 
 The rules are the CLI's (``segmentry segments sync``): the handlers only check the request
-and call :mod:`segmentry.connectors.shopify.activate`, which plans, writes and audits.
+and call :mod:`segmentry.activation.shopify.activate`, which plans, writes and audits.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from segmentry.connectors.shopify.activate import SegmentSync, clear_segment, sync_segment
+from segmentry.activation.shopify.activate import SegmentSync, clear_segment, sync_segment
+from segmentry.activation.shopify.tags import check_tag, require_binding
+from segmentry.app.workspace import Progress, Workspace
 from segmentry.connectors.shopify.sync import settings_of
-from segmentry.connectors.shopify.tags import check_tag, require_binding
 from segmentry.web import data
 from segmentry.web.deps import WorkspaceDep, require_user
 from segmentry.web.routes.jobs import job_out, runner_of
 from segmentry.web.schemas import ErrorBody, JobOut, TagPlanOut, TagSyncRequest
-from segmentry.workspace import Progress, Workspace
 
 __all__ = ["router"]
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.scopes import load_secret
 from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 from segmentry.connectors.shopify.webhooks import (
@@ -36,10 +37,9 @@ from segmentry.connectors.shopify.webhooks import (
     WebhookReceiver,
     body_length,
 )
-from segmentry.errors import SegmentryError
+from segmentry.core.errors import SegmentryError
 from segmentry.web.deps import require_user, web_state
 from segmentry.web.schemas import UtcDatetime
-from segmentry.workspace import Workspace
 
 __all__ = ["WebhookLimits", "receiver", "router", "webhook_status"]
 

@@ -1,0 +1,181 @@
+"""Pushing segments to Shopify: one segment (``segmentry segments sync``), every bound segment
+after a run, or clearing a removed segment's tag. The steps are in :mod:`.tags`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from segmentry.activation.shopify import tags
+from segmentry.activation.shopify.segments import ensure_shopify_segment
+from segmentry.connectors.shopify import tables
+from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.connectors.shopify.sync import connect_client, settings_of, sync_store
+from segmentry.core.errors import SegmentError, ShopifyError
+
+if TYPE_CHECKING:
+    from segmentry.app.workspace import Progress, Workspace
+
+__all__ = ["SegmentSync", "after_run", "clear_segment", "sync_all", "sync_segment"]
+
+
+@dataclass
+class SegmentSync:
+    """The outcome of syncing one segment."""
+
+    plan: tags.TagPlan
+    job_id: int | None = None
+    done: int = 0
+    failed: int = 0
+    shopify_segment_id: str | None = None
+    resumed: list[int] = field(default_factory=list)
+    note: str = ""
+
+
+@contextlib.contextmanager
+def _client(ws: Workspace, client: ShopifyClient | None) -> Iterator[ShopifyClient]:
+    if client is not None:
+        yield client
+        return
+    with connect_client(ws) as own:
+        yield own
+
+
+def sync_segment(
+    ws: Workspace,
+    segment: str,
+    tag: str | None = None,
+    *,
+    dry_run: bool = False,
+    create_shopify_segment: bool = False,
+    adopt: bool = False,
+    refresh: bool = False,
+    client: ShopifyClient | None = None,
+    progress: Progress | None = None,
+) -> SegmentSync:
+    """Make Shopify's ``tag`` match ``segment``'s members (see :mod:`.tags`).
+
+    ``dry_run`` only plans: nothing is written here or in Shopify (a tag the segment may not
+    use is refused as the real sync would). ``refresh`` reads changed customers from Shopify
+    first (``segmentry run`` has just done so). ``progress(stage, done, total)`` is told of
+    the stages: ``refresh``, ``plan``, ``tags`` (writes confirmed / planned), ``shopify_segment``.
+    """
+    tables.ensure_tables(ws.state)
+    settings_of(ws)
+    tag = tag or tags.require_binding(ws, segment)["tag"]
+    step = _steps(progress)
+    if dry_run:
+        tags.check_tag(ws, segment, tag, adopt=adopt)
+        return SegmentSync(plan=tags.plan_tags(ws, segment, tag))
+    with _client(ws, client) as shopify:
+        resumed = tags.resume_jobs(ws, shopify, segment)
+        if refresh:
+            with step("refresh"):
+                sync_store(ws, shopify, ("customers",))
+        tags.bind(ws, segment, tag, adopt=adopt)
+        with step("plan"):
+            plan = tags.plan_tags(ws, segment, tag)
+        result = _apply(ws, shopify, plan, progress)
+        result.resumed = resumed
+        with ws.state.connect() as conn:
+            binding = tags.binding_of(conn, segment) or {}
+        if create_shopify_segment or binding.get("create_shopify_segment"):
+            with step("shopify_segment"):
+                result.shopify_segment_id = ensure_shopify_segment(ws, shopify, segment, tag)
+    return result
+
+
+def _steps(progress: Progress | None) -> Callable[[str], contextlib.AbstractContextManager[None]]:
+    """``with step(name):`` reports a one-step stage as 0/1 then 1/1."""
+
+    @contextlib.contextmanager
+    def step(name: str) -> Iterator[None]:
+        if progress:
+            progress(name, 0, 1)
+        yield
+        if progress:
+            progress(name, 1, 1)
+
+    return step
+
+
+def _apply(
+    ws: Workspace, client: ShopifyClient, plan: tags.TagPlan, progress: Progress | None = None
+) -> SegmentSync:
+    result = SegmentSync(plan=plan)
+    if not plan.changes:
+        return result
+    result.job_id = tags.create_job(ws, plan)
+    counts = tags.run_job(ws, client, result.job_id, progress=progress, **tags.job_options(ws))
+    tags.mirror_job(ws, result.job_id)
+    result.done, result.failed = counts["done"], counts["failed"]
+    return result
+
+
+def sync_all(ws: Workspace, client: ShopifyClient | None = None) -> list[SegmentSync]:
+    """Sync every bound segment; a segment that no longer exists is reported, not cleared."""
+    tables.ensure_tables(ws.state)
+    with ws.state.connect() as conn:
+        bindings = conn.execute(sa.select(tables.tag_bindings)).mappings().all()
+    results = []
+    with _client(ws, client) as shopify:
+        for binding in bindings:
+            try:
+                results.append(sync_segment(ws, binding["segment"], binding["tag"], client=shopify))
+            except SegmentError:
+                plan = tags.TagPlan(binding["segment"], binding["tag"])
+                results.append(
+                    SegmentSync(
+                        plan,
+                        note=(
+                            f"segment {binding['segment']!r} no longer exists; its tag "
+                            f"{binding['tag']!r} stays until `segmentry segments sync "
+                            f"{binding['segment']} --clear`"
+                        ),
+                    )
+                )
+    return results
+
+
+def clear_segment(
+    ws: Workspace,
+    segment: str,
+    *,
+    dry_run: bool = False,
+    client: ShopifyClient | None = None,
+    progress: Progress | None = None,
+) -> SegmentSync:
+    """Remove a segment's managed tags from every customer and forget the binding."""
+    binding = tags.require_binding(ws, segment)
+    plan = tags.plan_tags(ws, segment, binding["tag"], members=False)
+    if dry_run:
+        return SegmentSync(plan=plan)
+    with _client(ws, client) as shopify:
+        result = _apply(ws, shopify, plan, progress)
+    if result.failed:
+        raise ShopifyError(
+            "Shopify refused {failed} tag removal(s); the binding of {segment!r} is kept.",
+            code="clear_incomplete",
+            params={"failed": result.failed, "segment": segment},
+        )
+    with ws.state.begin() as conn:
+        conn.execute(sa.delete(tables.tag_bindings).where(tables.tag_bindings.c.segment == segment))
+        conn.execute(sa.delete(tables.managed_tags).where(tables.managed_tags.c.segment == segment))
+    return result
+
+
+def after_run(ws: Workspace) -> str:
+    """The pipeline's activation step: sync every bound segment when Shopify is connected."""
+    settings = ws.settings.shopify
+    if settings is None or not settings.sync_tags_after_run:
+        return "not connected"
+    results = sync_all(ws)
+    parts = [
+        r.note or f"{r.plan.segment} +{len(r.plan.adds)}/-{len(r.plan.removes)}" for r in results
+    ]
+    return "; ".join(parts) or "no segments synced to Shopify"

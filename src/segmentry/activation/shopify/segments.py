@@ -1,0 +1,137 @@
+"""Shopify segments: the one on a synced tag, and Shopify's query for a segment of ours.
+
+- :func:`ensure_shopify_segment` creates (``segmentCreate``) or updates (``segmentUpdate``) a
+  Shopify customer segment ``customer_tags CONTAINS '<tag>'`` for a synced segment, so Shopify
+  apps that target segments (email, LINE CRM) see it.
+- :func:`shopify_query` prints a segment's query in Shopify's own segment language when every
+  attribute, function and argument it uses exists there with the same meaning (``shopify=True``
+  in :mod:`segmentry.language.catalog`); ordinal/journey conditions and our other extensions
+  are not expressible, and it says which.
+
+>>> shopify_query("number_of_orders >= 2 AND customer_tags CONTAINS 'vip'")
+"number_of_orders >= 2 AND customer_tags CONTAINS 'vip'"
+>>> shopify_query("first_order_channel = 'instagram'")
+Traceback (most recent call last):
+...
+segmentry.core.errors.SegmentError: Shopify's segment language has no first_order_channel ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from segmentry import language
+from segmentry.connectors.shopify import tables
+from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.core.errors import SegmentError, ShopifyError
+from segmentry.language import ast
+from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
+from segmentry.language.printer import quote
+from segmentry.store import state
+
+__all__ = ["ensure_shopify_segment", "shopify_query", "tag_query"]
+
+# Arguments Shopify's own functions take (the others are segmentry extensions).
+_SHOPIFY_ARGUMENTS = {
+    "products_purchased": {"id", "tag", "date"},
+    "orders_placed": {"date", "count"},
+}
+_CREATE = """mutation create($name: String!, $query: String!) {
+  segmentCreate(name: $name, query: $query) {
+    segment { id name query } userErrors { field message } }
+}"""
+_UPDATE = """mutation update($id: ID!, $name: String, $query: String) {
+  segmentUpdate(id: $id, name: $name, query: $query) {
+    segment { id name query } userErrors { field message } }
+}"""
+
+
+def tag_query(tag: str) -> str:
+    """The Shopify segment query that selects the customers carrying ``tag``.
+
+    >>> tag_query("seg-first-time")
+    "customer_tags CONTAINS 'seg-first-time'"
+    """
+    return f"customer_tags CONTAINS {quote(tag)}"
+
+
+def shopify_query(text: str, segments: Any = None) -> str:
+    """Shopify's query for a segment query (references to other segments expanded), or a
+    SegmentError naming the first part Shopify cannot express."""
+    condition = language.validate(text, segments)
+    _check(condition)
+    return language.to_text(condition)
+
+
+def _check(condition: ast.Condition) -> None:
+    match condition:
+        case ast.And(items=items) | ast.Or(items=items):
+            for item in items:
+                _check(item)
+        case ast.Not(item=item):
+            _check(item)
+        case ast.FunctionCondition(name=name, args=args):
+            spec = FUNCTIONS.get(name)
+            if spec is None or not spec.shopify:
+                _refuse(name)
+            extra = [a.name for a in args if a.name not in _SHOPIFY_ARGUMENTS.get(name, set())]
+            if extra:
+                _refuse(f"{name}({extra[0]}: …)")
+        case _:
+            name = getattr(condition, "attribute", "")
+            attribute = ATTRIBUTES.get(name)
+            if attribute is None or not attribute.shopify:
+                _refuse(name)
+
+
+def _refuse(what: str) -> None:
+    raise SegmentError(
+        "Shopify's segment language has no {what} (a segmentry extension).",
+        code="not_shopify_expressible",
+        params={"what": what},
+        hint="Sync the segment as a tag instead: `segmentry segments sync NAME --tag seg-… "
+        "--create-shopify-segment` makes a Shopify segment on the tag.",
+    )
+
+
+def ensure_shopify_segment(ws: Any, client: ShopifyClient, segment: str, tag: str) -> str:
+    """Create or update the Shopify segment on ``tag`` for ``segment``; returns its id."""
+    bindings = tables.tag_bindings
+    with ws.state.connect() as conn:
+        existing = conn.execute(
+            sa.select(bindings.c.shopify_segment_id).where(bindings.c.segment == segment)
+        ).scalar()
+    query = tag_query(tag)
+    if existing:
+        data = client.execute(_UPDATE, {"id": existing, "query": query})["segmentUpdate"]
+    else:
+        data = client.execute(_CREATE, {"name": segment, "query": query})["segmentCreate"]
+    if data["userErrors"]:
+        refusal = "; ".join(e["message"] for e in data["userErrors"])
+        raise ShopifyError(
+            "Shopify refused the segment {segment!r}: {detail}",
+            code="segment_refused",
+            params={"segment": segment, "detail": refusal},
+            hint="A Shopify segment with this name may exist already: rename or delete it in "
+            "Shopify admin (Customers → Segments) and sync again.",
+        )
+    segment_id = str(data["segment"]["id"])
+    with ws.state.begin() as conn:
+        conn.execute(
+            sa.update(bindings)
+            .where(bindings.c.segment == segment)
+            .values(shopify_segment_id=segment_id, create_shopify_segment=True)
+        )
+        conn.execute(
+            sa.insert(tables.audit_log).values(
+                at=state.utcnow(),
+                segment=segment,
+                action="segment_update" if existing else "segment_create",
+                tags=tag,
+                result="ok",
+                detail=f"{segment_id}: {query}",
+            )
+        )
+    return segment_id

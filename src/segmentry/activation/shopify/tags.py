@@ -1,0 +1,659 @@
+"""Segment membership → Shopify customer tags, by difference, resumable and audited.
+
+A *binding* says segment S is pushed as tag T. Each sync:
+
+1. **plan**: desired = S's members on the current day; actual = customers carrying T (or a
+   tag S used before, now retired) in the ledger, which ``segmentry run`` refreshes from Shopify
+   just before (Shopify bumps ``updatedAt`` on every tag edit, so manual edits come back);
+   adds = desired − actual (including a tag someone removed by hand), removes = actual − desired
+   plus every retired tag of S;
+2. **job**: the plan is stored as a job with one row per customer write (``pending``);
+3. **apply**: ``tagsAdd`` / ``tagsRemove`` in aliased batches (one request, many mutations),
+   paced by the client; each batch's rows are marked ``done`` and written to the audit log in
+   one state transaction as soon as Shopify confirms them. Before a batch is sent its rows are
+   marked ``sending``; a crash leaves at most that batch unconfirmed, and the resumed job first
+   reads those customers' tags back from Shopify: a write Shopify already applied is recorded as
+   done without being sent again, the others go back to ``pending``. Nothing is written twice;
+4. **mirror**: the confirmed tag sets are written back to the ledger's ``customers``.
+
+Only tags in ``shopify_managed_tags`` are ever added or removed; binding a tag that customers
+already carry (set by someone else) is refused unless adopted explicitly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from segmentry.connectors.shopify import tables
+from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.core.errors import ERROR_FIELDS, SegmentError, ShopifyError, error_record
+from segmentry.ledger.store import LedgerBatch, write_batch
+from segmentry.store import state
+
+if TYPE_CHECKING:
+    from segmentry.app.workspace import Progress, Workspace
+
+__all__ = [
+    "AuditEntry",
+    "JobStatus",
+    "SyncStatus",
+    "TagPlan",
+    "bind",
+    "check_tag",
+    "create_job",
+    "managed_tags_of",
+    "mirror_job",
+    "plan_tags",
+    "resume_jobs",
+    "run_job",
+    "sync_status",
+]
+
+RECENT_AUDIT = 5  # audit-log entries :func:`sync_status` returns
+BATCH_SIZE = 50  # mutations per request: 500 points, half of a 1,000-point bucket
+_RESULT = "node { id ... on Customer { tags } } userErrors { field message }"
+
+
+@dataclass
+class TagPlan:
+    """What a sync would change: customer ids to tag, and tags to take off whom."""
+
+    segment: str
+    tag: str
+    adds: list[str] = field(default_factory=list)
+    removes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> int:
+        return len(self.adds) + len(self.removes)
+
+    def summary(self) -> str:
+        return (
+            f"{self.segment} → tag {self.tag!r}: add to {len(self.adds):,} customer(s), "
+            f"remove from {len(self.removes):,}"
+        )
+
+
+def gid(customer_id: str) -> str:
+    return f"gid://shopify/Customer/{customer_id}"
+
+
+# ---------------------------------------------------------------- bindings
+
+
+def bind(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
+    """Push ``segment`` as ``tag`` from now on; the segment's previous tag is retired."""
+    check_tag(ws, segment, tag, adopt=adopt)
+    now = state.utcnow()
+    with ws.state.begin() as conn:
+        _retire_old_tag(conn, segment, tag, now)
+        conn.execute(sa.delete(tables.managed_tags).where(tables.managed_tags.c.tag == tag))
+        conn.execute(
+            sa.insert(tables.managed_tags).values(tag=tag, segment=segment, created_at=now)
+        )
+        existing = binding_of(conn, segment)
+        values = {"tag": tag, "updated_at": now}
+        if existing is None:
+            conn.execute(
+                sa.insert(tables.tag_bindings).values(segment=segment, created_at=now, **values)
+            )
+        else:
+            conn.execute(
+                sa.update(tables.tag_bindings)
+                .where(tables.tag_bindings.c.segment == segment)
+                .values(**values)
+            )
+
+
+def check_tag(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
+    """Raise SegmentError when ``segment`` may not be pushed as ``tag``: an unknown segment, a
+    tag managed for another segment, or (unless ``adopt``) a tag customers already carry."""
+    tables.ensure_tables(ws.state)
+    ws.segment(segment)  # raises SegmentError for an unknown segment
+    owner = _owner(ws.state, tag)
+    if owner is not None and owner != segment:
+        raise SegmentError(
+            "Tag {tag!r} is already managed for segment {owner!r}.",
+            code="tag_taken",
+            hint="Each segment needs its own tag, e.g. seg-<segment name>.",
+            params={"tag": tag, "owner": owner},
+        )
+    if owner is None and not adopt:
+        carriers = len(_carriers(ws, [tag]))
+        if carriers:
+            raise SegmentError(
+                "{carriers} customer(s) already carry the tag {tag!r}, which segmentry "
+                "does not manage; syncing would remove it from those outside the segment.",
+                code="tag_in_use",
+                hint="Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.",
+                params={"carriers": f"{carriers:,}", "tag": tag},
+            )
+
+
+def _retire_old_tag(conn: sa.Connection, segment: str, tag: str, now: dt.datetime) -> None:
+    table = tables.managed_tags
+    conn.execute(
+        sa.update(table)
+        .where(table.c.segment == segment, table.c.tag != tag, table.c.retired_at.is_(None))
+        .values(retired_at=now)
+    )
+
+
+def _owner(engine: sa.Engine, tag: str) -> str | None:
+    with engine.connect() as conn:
+        owner = conn.execute(
+            sa.select(tables.managed_tags.c.segment).where(tables.managed_tags.c.tag == tag)
+        ).scalar()
+    return None if owner is None else str(owner)
+
+
+def binding_of(conn: sa.Connection, segment: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(sa.select(tables.tag_bindings).where(tables.tag_bindings.c.segment == segment))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def managed_tags_of(engine: sa.Engine, segment: str) -> tuple[str | None, list[str]]:
+    """(current tag, retired tags) managed for ``segment``."""
+    tables.ensure_tables(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(tables.managed_tags.c.tag, tables.managed_tags.c.retired_at).where(
+                tables.managed_tags.c.segment == segment
+            )
+        ).all()
+    current = next((r.tag for r in rows if r.retired_at is None), None)
+    return current, [r.tag for r in rows if r.retired_at is not None]
+
+
+# ---------------------------------------------------------------- planning
+
+
+def plan_tags(ws: Workspace, segment: str, tag: str, *, members: bool = True) -> TagPlan:
+    """The changes that would make Shopify's tags match the segment (nothing is written).
+
+    ``members=False`` plans clearing the tag from everyone (a removed segment).
+    """
+    current, retired = managed_tags_of(ws.state, segment)
+    desired = set(ws.members(segment).column("customer_id").to_pylist()) if members else set()
+    old = [t for t in {*retired, *([current] if current and current != tag else [])} if t != tag]
+    carriers = _carriers(ws, [tag, *old])
+    plan = TagPlan(segment, tag)
+    plan.adds = sorted(c for c in desired if tag.casefold() not in carriers.get(c, set()))
+    for customer, carried in sorted(carriers.items()):
+        drop = [t for t in [tag, *old] if t.casefold() in carried]
+        drop = [t for t in drop if t != tag or customer not in desired]
+        if drop:
+            plan.removes[customer] = drop
+    return plan
+
+
+def _carriers(ws: Workspace, tags: Sequence[str]) -> dict[str, set[str]]:
+    """customer id → which of ``tags`` (case-folded) the ledger says they carry."""
+    con = ws.warehouse
+    if "customers" not in con.list_tables():
+        return {}
+    customers = con.table("customers")
+    customers = customers.filter(customers.shop_id == ws.settings.shop.id)
+    rows = customers.select("customer_id", tag=customers.tags.unnest())
+    wanted = [t.casefold() for t in tags]
+    rows = rows.filter(rows.tag.lower().isin(wanted))
+    found: dict[str, set[str]] = {}
+    for row in con.to_pyarrow(rows).to_pylist():
+        found.setdefault(row["customer_id"], set()).add(row["tag"].casefold())
+    return found
+
+
+# ---------------------------------------------------------------- jobs
+
+
+def create_job(ws: Workspace, plan: TagPlan) -> int:
+    """Store ``plan`` as a job with one pending row per customer write."""
+    tables.ensure_tables(ws.state)
+    items = [
+        {"customer_id": c, "action": "add", "tags": plan.tag, "status": "pending"}
+        for c in plan.adds
+    ] + [
+        {"customer_id": c, "action": "remove", "tags": ",".join(t), "status": "pending"}
+        for c, t in plan.removes.items()
+    ]
+    with ws.state.begin() as conn:
+        key = conn.execute(
+            sa.insert(tables.sync_jobs).values(
+                segment=plan.segment,
+                tag=plan.tag,
+                status="running",
+                adds=len(plan.adds),
+                removes=len(plan.removes),
+                created_at=state.utcnow(),
+            )
+        ).inserted_primary_key
+        assert key is not None
+        job_id = int(key[0])
+        if items:
+            conn.execute(sa.insert(tables.sync_items), [{**i, "job_id": job_id} for i in items])
+    return job_id
+
+
+def unfinished_jobs(ws: Workspace, segment: str | None = None) -> list[int]:
+    tables.ensure_tables(ws.state)
+    query = sa.select(tables.sync_jobs.c.id).where(tables.sync_jobs.c.status == "running")
+    if segment is not None:
+        query = query.where(tables.sync_jobs.c.segment == segment)
+    with ws.state.connect() as conn:
+        return [int(r) for r in conn.execute(query.order_by(tables.sync_jobs.c.id)).scalars()]
+
+
+def run_job(
+    ws: Workspace,
+    client: ShopifyClient,
+    job_id: int,
+    *,
+    batch_size: int = BATCH_SIZE,
+    bulk_threshold: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Send a job's pending writes; returns counts of done and failed rows. More pending
+    writes of one kind than ``bulk_threshold`` go as one bulk mutation (no per-call cost).
+    ``progress("tags", written, to_write)`` is called as Shopify confirms each batch."""
+    with ws.state.connect() as conn:
+        job = (
+            conn.execute(sa.select(tables.sync_jobs).where(tables.sync_jobs.c.id == job_id))
+            .mappings()
+            .one()
+        )
+    counts = {"done": 0, "failed": 0}
+    settle_in_flight(ws, client, job, counts)
+    pending = _rows(ws, job_id, "pending")
+    total = len(pending)
+
+    def report() -> None:
+        if progress:
+            progress("tags", counts["done"] + counts["failed"], total)
+
+    report()
+    if bulk_threshold is not None:
+        pending = _bulk(ws, client, job, pending, bulk_threshold, counts)
+        report()
+    if client.maximum_available:  # never more than half the bucket in one request
+        batch_size = max(1, min(batch_size, int(client.maximum_available // 20)))
+    for chunk in _chunks(pending, batch_size):
+        _mark(ws, job_id, chunk, "sending")
+        document, variables = _mutation(chunk)
+        data = client.execute(document, variables, cost=10 * len(chunk))
+        _record(ws, job, chunk, data, counts)
+        report()
+    _finish(ws, job_id)
+    return counts
+
+
+def _bulk(
+    ws: Workspace,
+    client: ShopifyClient,
+    job: Any,
+    pending: Sequence[Any],
+    threshold: int,
+    counts: dict[str, int],
+) -> list[Any]:
+    """Send each action with more than ``threshold`` rows by bulk mutation; the rest remain."""
+    from segmentry.activation.shopify.bulk_tags import bulk_write
+
+    remaining = []
+    for action in ("add", "remove"):
+        rows = [r for r in pending if r.action == action]
+        if len(rows) > threshold:
+            _mark(ws, job["id"], rows, "sending")
+            bulk_write(
+                client, rows, action, gid, lambda chunk, data: _record(ws, job, chunk, data, counts)
+            )
+        else:
+            remaining.extend(rows)
+    return remaining
+
+
+def _rows(ws: Workspace, job_id: int, status: str) -> list[Any]:
+    """The job's rows in ``status``, in the order they are sent."""
+    items = tables.sync_items
+    with ws.state.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(items.c.customer_id, items.c.action, items.c.tags)
+                .where(items.c.job_id == job_id, items.c.status == status)
+                .order_by(items.c.action, items.c.customer_id)
+            ).all()
+        )
+
+
+def _mark(ws: Workspace, job_id: int, rows: Sequence[Any], status: str) -> None:
+    """Set ``rows`` of the job to ``status`` in one state transaction."""
+    items = tables.sync_items
+    with ws.state.begin() as conn:
+        for row in rows:
+            conn.execute(
+                sa.update(items)
+                .where(
+                    items.c.job_id == job_id,
+                    items.c.customer_id == row.customer_id,
+                    items.c.action == row.action,
+                )
+                .values(status=status)
+            )
+
+
+def settle_in_flight(
+    ws: Workspace, client: ShopifyClient, job: Any, counts: dict[str, int]
+) -> None:
+    """Rows a crash left ``sending`` (sent, never confirmed): read the customers' tags back
+    from Shopify; a write already applied is recorded as done (its audit entry says so), any
+    other goes back to ``pending`` to be sent. So a kill mid-batch never writes a tag twice."""
+    in_flight = _rows(ws, job["id"], "sending")
+    for chunk in _chunks(in_flight, BATCH_SIZE):
+        current = _read_tags(client, [row.customer_id for row in chunk])
+        applied: list[Any] = []
+        unsent: list[Any] = []
+        for row in chunk:
+            tags = current.get(row.customer_id)
+            wanted = set(row.tags.split(","))
+            holds = tags is not None and (
+                wanted <= tags if row.action == "add" else not wanted & tags
+            )
+            (applied if holds else unsent).append(row)
+        _mark(ws, job["id"], unsent, "pending")
+        data = {
+            f"m{i}": {"node": {"tags": sorted(current[row.customer_id])}, "userErrors": []}
+            for i, row in enumerate(applied)
+        }
+        if applied:
+            _record(ws, job, applied, data, counts, detail="confirmed after a restart")
+
+
+def _read_tags(client: ShopifyClient, customer_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Each customer's current tags in Shopify (a customer Shopify no longer has is absent)."""
+    params = ", ".join(f"$id{i}: ID!" for i in range(len(customer_ids)))
+    fields = " ".join(f"c{i}: customer(id: $id{i}) {{ id tags }}" for i in range(len(customer_ids)))
+    variables = {f"id{i}": gid(c) for i, c in enumerate(customer_ids)}
+    data = client.execute(f"query tags({params}) {{ {fields} }}", variables, cost=len(customer_ids))
+    return {
+        c: set(node["tags"])
+        for i, c in enumerate(customer_ids)
+        if (node := data.get(f"c{i}")) is not None
+    }
+
+
+def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _mutation(chunk: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """One request holding an aliased ``tagsAdd``/``tagsRemove`` per row."""
+    params, calls, variables = [], [], {}
+    for i, row in enumerate(chunk):
+        params.append(f"$id{i}: ID!, $t{i}: [String!]!")
+        name = "tagsAdd" if row.action == "add" else "tagsRemove"
+        calls.append(f"m{i}: {name}(id: $id{i}, tags: $t{i}) {{ {_RESULT} }}")
+        variables[f"id{i}"] = gid(row.customer_id)
+        variables[f"t{i}"] = row.tags.split(",")
+    return f"mutation sync({', '.join(params)}) {{ {' '.join(calls)} }}", variables
+
+
+def _record(
+    ws: Workspace,
+    job: Any,
+    chunk: Sequence[Any],
+    data: dict[str, Any],
+    counts: dict[str, int],
+    *,
+    detail: str = "",
+) -> None:
+    now = state.utcnow()
+    items, audit = tables.sync_items, []
+    with ws.state.begin() as conn:
+        for i, row in enumerate(chunk):
+            result = data.get(f"m{i}") or {}
+            errors = result.get("userErrors") or []
+            node = result.get("node") or {}
+            status = "failed" if errors or not node else "done"
+            counts[status] += 1
+            problem = "; ".join(e["message"] for e in errors)
+            conn.execute(
+                sa.update(items)
+                .where(
+                    items.c.job_id == job.id,
+                    items.c.customer_id == row.customer_id,
+                    items.c.action == row.action,
+                )
+                .values(
+                    status=status,
+                    error=problem or None,
+                    result_tags=",".join(node["tags"]) if "tags" in node else None,
+                )
+            )
+            audit.append(
+                {
+                    "at": now,
+                    "job_id": job.id,
+                    "segment": job.segment,
+                    "customer_id": row.customer_id,
+                    "action": f"tags_{row.action}",
+                    "tags": row.tags,
+                    "result": "ok" if status == "done" else "failed",
+                    "detail": problem or detail,
+                }
+            )
+        conn.execute(sa.insert(tables.audit_log), audit)
+
+
+def _finish(ws: Workspace, job_id: int) -> None:
+    items = tables.sync_items
+    with ws.state.begin() as conn:
+        failed = conn.execute(
+            sa.select(sa.func.count()).where(items.c.job_id == job_id, items.c.status == "failed")
+        ).scalar()
+        error = None
+        if failed:
+            error = ShopifyError(
+                "{failed} write(s) refused by Shopify",
+                code="writes_refused",
+                params={"failed": int(failed)},
+            )
+        conn.execute(
+            sa.update(tables.sync_jobs)
+            .where(tables.sync_jobs.c.id == job_id)
+            .values(
+                status="failed" if failed else "succeeded",
+                finished_at=state.utcnow(),
+                error=error.message if error else None,
+                **(error_record(error) if error else dict.fromkeys(ERROR_FIELDS)),
+            )
+        )
+
+
+def resume_jobs(ws: Workspace, client: ShopifyClient, segment: str | None = None) -> list[int]:
+    """Finish every job a crash left running (for one segment, or all); returns their ids."""
+    jobs = unfinished_jobs(ws, segment)
+    for job_id in jobs:
+        run_job(ws, client, job_id, **job_options(ws))
+        mirror_job(ws, job_id)
+    return jobs
+
+
+def job_options(ws: Workspace) -> dict[str, Any]:
+    """:func:`run_job`'s batch size and bulk threshold from the workspace's settings."""
+    settings = ws.settings.shopify
+    if settings is None:
+        return {}
+    return {"batch_size": settings.tag_batch_size, "bulk_threshold": settings.bulk_threshold}
+
+
+def mirror_job(ws: Workspace, job_id: int) -> int:
+    """Write the tag sets Shopify confirmed back to the ledger's customers."""
+    items = tables.sync_items
+    with ws.state.connect() as conn:
+        rows = conn.execute(
+            sa.select(items.c.customer_id, items.c.result_tags).where(
+                items.c.job_id == job_id, items.c.status == "done", items.c.result_tags.is_not(None)
+            )
+        ).all()
+    confirmed = {r.customer_id: [t for t in r.result_tags.split(",") if t] for r in rows}
+    if not confirmed:
+        return 0
+    con = ws.warehouse
+    customers = con.table("customers")
+    stored = con.to_pyarrow(
+        customers.filter(
+            (customers.shop_id == ws.settings.shop.id) & customers.customer_id.isin(list(confirmed))
+        )
+    ).to_pylist()
+    now = state.utcnow()
+    for row in stored:
+        row["tags"] = confirmed[row["customer_id"]]
+        row["updated_at"] = max(now, row["updated_at"] or now)
+        for derived in ("created_on",):
+            row.pop(derived, None)
+    if stored:
+        table = pa.Table.from_pylist(stored)
+        write_batch(con, LedgerBatch(customers=table), tz=ws.settings.shop.timezone)
+    return len(stored)
+
+
+def require_binding(ws: Workspace, segment: str) -> dict[str, Any]:
+    tables.ensure_tables(ws.state)
+    with ws.state.connect() as conn:
+        binding = binding_of(conn, segment)
+    if binding is None:
+        raise ShopifyError(
+            "Segment {segment!r} is not synced to a Shopify tag.",
+            code="not_bound",
+            hint="Use `segmentry segments sync NAME --tag …`.",
+            params={"segment": segment},
+        )
+    return binding
+
+
+# ---------------------------------------------------------------- status (read-only)
+
+
+@dataclass
+class JobStatus:
+    """One sync job: planned writes (``adds``/``removes``) and how many Shopify confirmed."""
+
+    id: int
+    status: str  # running, succeeded, failed
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    adds: int
+    removes: int
+    adds_done: int = 0
+    removes_done: int = 0
+    failed: int = 0
+    error: str | None = None  # English; the error_* fields keep it for other languages
+    error_code: str | None = None
+    error_template: str | None = None
+    error_hint: str | None = None
+    error_params: str | None = None
+
+
+@dataclass
+class AuditEntry:
+    at: dt.datetime
+    customer_id: str | None
+    action: str
+    tags: str
+    result: str
+
+
+@dataclass
+class SyncStatus:
+    """Where a segment's tag sync stands: its binding, last job and audit log."""
+
+    segment: str
+    tag: str
+    retired_tags: list[str]
+    shopify_segment_id: str | None
+    bound_at: dt.datetime
+    last_job: JobStatus | None
+    audit_entries: int
+    recent_audit: list[AuditEntry]
+
+
+def sync_status(engine: sa.Engine, segment: str) -> SyncStatus | None:
+    """``segment``'s tag-sync status, or None when it is not bound to a tag (writes nothing)."""
+    if not sa.inspect(engine).has_table(tables.tag_bindings.name):
+        return None
+    state.add_error_columns(engine, tables.sync_jobs.name)  # a store from an older release
+    jobs, items, audit = tables.sync_jobs, tables.sync_items, tables.audit_log
+    with engine.connect() as conn:
+        binding = binding_of(conn, segment)
+        if binding is None:
+            return None
+        retired = (
+            conn.execute(
+                sa.select(tables.managed_tags.c.tag)
+                .where(
+                    tables.managed_tags.c.segment == segment,
+                    tables.managed_tags.c.retired_at.is_not(None),
+                )
+                .order_by(tables.managed_tags.c.tag)
+            )
+            .scalars()
+            .all()
+        )
+        job_row = (
+            conn.execute(
+                sa.select(jobs).where(jobs.c.segment == segment).order_by(jobs.c.id.desc())
+            )
+            .mappings()
+            .first()
+        )
+        last_job = None
+        if job_row is not None:
+            last_job = JobStatus(
+                id=int(job_row["id"]),
+                status=job_row["status"],
+                created_at=job_row["created_at"],
+                finished_at=job_row["finished_at"],
+                adds=int(job_row["adds"] or 0),
+                removes=int(job_row["removes"] or 0),
+                **{name: job_row[name] for name in ("error", *ERROR_FIELDS)},
+            )
+            counts = conn.execute(
+                sa.select(items.c.action, items.c.status, sa.func.count())
+                .where(items.c.job_id == last_job.id, items.c.status != "pending")
+                .group_by(items.c.action, items.c.status)
+            ).all()
+            for action, status, count in counts:
+                if status == "failed":
+                    last_job.failed += int(count)
+                elif action == "add":
+                    last_job.adds_done += int(count)
+                else:
+                    last_job.removes_done += int(count)
+        total = conn.execute(
+            sa.select(sa.func.count()).select_from(audit).where(audit.c.segment == segment)
+        ).scalar()
+        recent = conn.execute(
+            sa.select(audit.c.at, audit.c.customer_id, audit.c.action, audit.c.tags, audit.c.result)
+            .where(audit.c.segment == segment)
+            .order_by(audit.c.id.desc())
+            .limit(RECENT_AUDIT)
+        ).all()
+    return SyncStatus(
+        segment=segment,
+        tag=binding["tag"],
+        retired_tags=list(retired),
+        shopify_segment_id=binding["shopify_segment_id"],
+        bound_at=binding["created_at"],
+        last_job=last_job,
+        audit_entries=int(total or 0),
+        recent_audit=[AuditEntry(r.at, r.customer_id, r.action, r.tags, r.result) for r in recent],
+    )

@@ -1,0 +1,610 @@
+"""Compile a resolved segment condition into an Ibis expression evaluated *as of a day*.
+
+The compiler works on **points**: a table of ``(customer_id, day)`` pairs. For each point it
+decides membership using only what was known at the end of ``day`` (shop time zone): orders
+processed on or before ``day`` and not cancelled by then, and the customer's tags as last
+recorded on or before ``day``. The daily run passes one point per customer; history evaluation
+passes the days on which a customer's membership can change (see
+:mod:`segmentry.analytics.evaluation`).
+Both go through this one compiler, so a segment's history and its daily runs agree.
+
+Shape of the work: the condition tree is walked once; leaves that need aggregates over a
+customer's orders (``products_purchased(...)``, ``order_tags CONTAINS ...``) register a
+*feature* table ``(customer_id, day, value)``; the features are left-joined onto the points and
+the condition becomes one boolean expression over that frame. An unknown value counts as
+false, matching Shopify: a customer without orders has no ``last_order_date``, so
+``last_order_date < -90d`` is false and its ``NOT`` is true. A leaf may be NULL for such a
+customer; ``NOT`` and the final result turn NULL into false. Without a ``NOT`` above it a NULL
+leaf acts as false anyway (AND and OR are monotone), and leaving it NULL lets the engine treat
+a condition on a joined column as a filter it can push into the scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from segmentry.analytics.asof import (
+    Facts,
+    Points,
+    customer_stats,
+    customers_as_of,
+    lines_as_of,
+    orders_as_of,
+    tags_as_of,
+)
+from segmentry.language import ast
+from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, RFM_RECENCY_DAYS, Kind
+from segmentry.language.changes import needs_positions
+
+__all__ = ["evaluate", "evaluate_many", "members"]
+
+# Recency bands (days since the last order) of the rule-based RFM groups; see docs/metrics.md.
+_SPEND_TIERS = ((Decimal(30000), "HIGH"), (Decimal(10000), "MEDIUM"))
+
+
+def evaluate(
+    facts: Facts,
+    points: ir.Table | dt.date,
+    condition: ast.Condition,
+    prebuilt: Mapping[str, ir.Table] | None = None,
+) -> ir.Table:
+    """``(customer_id, day, member)`` for every point of a customer known on that day.
+
+    ``points`` is a table of ``(customer_id, day)`` pairs, or one day for every customer (the
+    daily run; evaluated without joining a points table). ``prebuilt`` may hold materialised
+    ``orders`` (:func:`orders_as_of`), ``stats`` (:func:`customer_stats`) and ``tags``
+    (:func:`tags_as_of`) for the same points, so that many segments evaluated on one day share
+    that work.
+    """
+    compiler = _Compiler(facts, Points.of(points), dict(prebuilt or {}))
+    return compiler.run(condition)
+
+
+def members(
+    facts: Facts,
+    points: ir.Table | dt.date,
+    condition: ast.Condition,
+    prebuilt: Mapping[str, ir.Table] | None = None,
+) -> ir.Table:
+    """``(customer_id, day)`` of the points where ``condition`` holds (as :func:`evaluate`).
+
+    A filter rather than a column: the engine may then push a condition on an order field
+    down into the scan of the orders.
+    """
+    compiler = _Compiler(facts, Points.of(points), dict(prebuilt or {}))
+    return compiler.run_members(condition)
+
+
+def evaluate_many(
+    facts: Facts,
+    points: ir.Table | dt.date,
+    conditions: Sequence[ast.Condition],
+    prebuilt: Mapping[str, ir.Table] | None = None,
+) -> ir.Table:
+    """Like :func:`evaluate` for many conditions at once: one scan, columns ``m0``, ``m1``, …
+
+    The daily run evaluates every segment in this one query.
+    """
+    compiler = _Compiler(facts, Points.of(points), dict(prebuilt or {}))
+    return compiler.run_many(conditions)
+
+_Filter = Callable[[ir.Table], ir.BooleanValue | None]
+
+
+@dataclass
+class _Compiler:
+    facts: Facts
+    points: Points
+    prebuilt: dict[str, ir.Table]
+    features: dict[str, Callable[[], ir.Table]] = field(default_factory=dict)
+    stat_columns: set[str] = field(default_factory=set)
+    aggregates: dict[str, dict[str, tuple[str, _Filter]]] = field(default_factory=dict)
+    positions: bool = True
+    _names: itertools.count[int] = field(default_factory=itertools.count)
+
+    # ------------------------------------------------------------ driver
+
+    def run(self, condition: ast.Condition) -> ir.Table:
+        self.positions = needs_positions(condition)
+        build = self.condition(condition)
+        frame = self.frame()
+        return frame.select("customer_id", "day", member=build(frame).fill_null(False))
+
+    def run_members(self, condition: ast.Condition) -> ir.Table:
+        self.positions = needs_positions(condition)
+        build = self.condition(condition)
+        frame = self.frame()
+        return frame.filter(build(frame)).select("customer_id", "day")
+
+    def run_many(self, conditions: Sequence[ast.Condition]) -> ir.Table:
+        self.positions = any(needs_positions(c) for c in conditions)
+        builds = [self.condition(c) for c in conditions]
+        frame = self.frame()
+        columns = {f"m{i}": build(frame).fill_null(False) for i, build in enumerate(builds)}
+        return frame.select("customer_id", "day", **columns)
+
+    def frame(self) -> ir.Table:
+        """The customers known on each point's day, with every feature joined on."""
+        customers = self.facts.customers.select(
+            "customer_id",
+            "created_on",
+            "city",
+            "region",
+            "country",
+            "email_marketing_state",
+            "sms_marketing_state",
+        )
+        frame = customers_as_of(self.facts, customers, self.points)
+        keys = self.points.keys
+        for build in self.features.values():
+            feature = build()
+            if len(keys) == 1:
+                feature = feature.drop("day")
+            joined = frame.left_join(feature, keys)
+            frame = joined.drop(*(c for c in joined.columns if c.endswith("_right")))
+        return frame
+
+    def feature(self, key: str, build: Callable[[], ir.Table]) -> None:
+        """Register a per-point table to join onto the frame (built when the frame is)."""
+        self.features.setdefault(key, build)
+
+    # ------------------------------------------------------------ as-of orders and lines
+
+    def orders(self) -> ir.Table:
+        if "orders" not in self.prebuilt:
+            self.prebuilt["orders"] = orders_as_of(
+                self.facts.orders,
+                self.points.source,
+                positions=self.positions,
+                settled=self.facts.settled,
+            )
+        return self.prebuilt["orders"]
+
+    def lines(self) -> ir.Table:
+        if "lines" not in self.prebuilt:
+            self.prebuilt["lines"] = lines_as_of(
+                self.orders(), self.facts.lines, self.points.source, settled=self.facts.settled
+            )
+        return self.prebuilt["lines"]
+
+    def stats(self, columns: tuple[str, ...]) -> None:
+        """Ask for per-customer statistics; only the columns some condition reads are built."""
+        if "stats" in self.prebuilt:
+            self.feature("stats", lambda: self.prebuilt["stats"])
+            return
+        self.stat_columns.update(columns)
+        self.feature("stats", lambda: customer_stats(self.orders(), self.stat_columns))
+
+    def tags(self) -> None:
+        if "tags" not in self.prebuilt:
+            self.prebuilt["tags"] = tags_as_of(self.facts.tag_history, self.points.source)
+        self.feature("tags", lambda: self.prebuilt["tags"])
+
+    # ------------------------------------------------------------ conditions
+
+    def condition(
+        self, node: ast.Condition, negated: bool = False
+    ) -> Callable[[ir.Table], ir.BooleanValue]:
+        """``node`` (``NOT node`` if ``negated``) as a function of the frame.
+
+        ``NOT`` is pushed down to the leaves (De Morgan: ``NOT (a AND b)`` is
+        ``NOT a OR NOT b``; ``NOT NOT a`` is ``a``), where it turns NULL into false first, as
+        a ``NOT`` above would: the SQL then nests only as deep as the ANDs and ORs do.
+        """
+        # NOTE: sqlglot re-reads the SQL Ibis writes (on INSERT … SELECT) with a recursive
+        # parser that spends ~20 Python frames per level of nesting.
+        if isinstance(node, ast.And | ast.Or):
+            parts = [self.condition(item, negated) for item in node.items]
+            join = _all if isinstance(node, ast.And) != negated else _any
+            return lambda f: join(p(f) for p in parts)
+        if isinstance(node, ast.Not):
+            return self.condition(node.item, not negated)
+        build = self.function(node) if isinstance(node, ast.FunctionCondition) else self.leaf(node)
+        if negated:
+            return lambda f: ~build(f).fill_null(False)
+        return build
+
+    def leaf(self, node: ast.Condition) -> Callable[[ir.Table], ir.BooleanValue]:
+        assert isinstance(node, ast.Comparison | ast.Between | ast.IsNull | ast.Contains
+                          | ast.StartsWith)
+        name = node.attribute
+        if name in ("order_tags", "discount_codes_used"):
+            return self.order_list_leaf(node)
+        attribute = self.attribute(name)
+        kind = ATTRIBUTES[name].kind
+        if isinstance(node, ast.Comparison):
+            return lambda f: _compare(attribute(f), node.op, self.value(node.value, f.day, kind))
+        if isinstance(node, ast.Between):
+            return lambda f: attribute(f).between(
+                self.value(node.low, f.day, kind), self.value(node.high, f.day, kind)
+            )
+        if isinstance(node, ast.IsNull):
+            return lambda f: _is_null(attribute(f), kind, node.negated)
+        if isinstance(node, ast.Contains):
+            test = _contains(kind)
+            # NOTE: no tags recorded (NULL) does not contain anything: NOT CONTAINS is true.
+            return lambda f: _negate(
+                test(attribute(f), _python(node.value)).fill_null(False), node.negated
+            )
+        return lambda f: _starts_with(attribute(f), kind, str(_python(node.value)))
+
+    def order_list_leaf(self, node: ast.Condition) -> Callable[[ir.Table], ir.BooleanValue]:
+        """``order_tags`` / ``discount_codes_used``: any as-of order's list matches."""
+        assert isinstance(node, ast.Contains | ast.StartsWith | ast.IsNull)
+        column = "order_tags" if node.attribute == "order_tags" else "discount_codes"
+        key = f"hit{next(self._names)}"
+
+        def hit(rows: ir.Table) -> ir.BooleanValue:
+            values = rows[column]
+            if isinstance(node, ast.IsNull):
+                return values.length() > 0
+            if isinstance(node, ast.StartsWith):
+                return _starts_with(values, Kind.STRING_LIST, str(_python(node.value)))
+            return values.contains(_python(node.value))
+
+        self.aggregate("order", key, "any", hit)
+        negated = getattr(node, "negated", False)
+        if isinstance(node, ast.IsNull):  # IS NULL: no order carries any tag / code
+            return lambda f: _negate(f[key].fill_null(False), not negated)
+        return lambda f: _negate(f[key].fill_null(False), negated)
+
+    # ------------------------------------------------------------ attributes
+
+    def attribute(self, name: str) -> Callable[[ir.Table], ir.Value]:
+        static = _CUSTOMER_COLUMNS.get(name)
+        if static is not None:
+            return lambda f: f[static]
+        if name == "customer_tags":
+            self.tags()
+            return lambda f: f.tags_as_of
+        self.stats(_STATS_COLUMNS[name])
+        return _STATS_ATTRIBUTES[name]
+
+    def value(self, value: ast.Value, day: ir.DateValue, kind: Kind) -> Any:
+        if isinstance(value, ast.RelativeDate):
+            return day - _interval(value)
+        if isinstance(value, ast.NamedDate):
+            return day if value.name == "today" else day - ibis.interval(days=1)
+        if isinstance(value, ast.DateValue):
+            return ibis.date(value.value)
+        if isinstance(value, ast.NumberValue) and kind is Kind.INTEGER:
+            return ibis.literal(int(value.value))
+        if isinstance(value, ast.NumberValue):
+            return ibis.literal(float(value.value))
+        return ibis.literal(_python(value))
+
+    # ------------------------------------------------------------ functions
+
+    def function(self, node: ast.FunctionCondition) -> Callable[[ir.Table], ir.BooleanValue]:
+        spec = FUNCTIONS[node.name]
+        key = f"fn{next(self._names)}"
+        filters = [a for a in node.args if not spec.arguments[a.name].aggregate]
+        totals = [a for a in node.args if spec.arguments[a.name].aggregate]
+
+        def matching(rows: ir.Table) -> ir.BooleanValue | None:
+            tests = [self.argument(rows, a, spec.arguments[a.name]) for a in filters]
+            return _all(tests) if tests else None
+
+        self.aggregate(spec.level, f"{key}_count", "orders", matching)
+        if spec.level == "line":
+            self.aggregate("line", f"{key}_quantity", "quantity", matching)
+
+        def test(f: ir.Table) -> ir.BooleanValue:
+            checks = [f[f"{key}_count"].fill_null(0) >= 1]
+            for argument in totals:
+                column = f[f"{key}_{argument.name}"].fill_null(0)
+                kind = spec.arguments[argument.name].kind
+                checks.append(self.total_check(column, argument, kind))
+            return _negate(_all(checks), node.negated)
+
+        return test
+
+    def aggregate(self, level: str, name: str, kind: str, where: _Filter) -> None:
+        """Add a per-point aggregate over the as-of orders or lines ``where`` holds for (all
+        when it gives None): ``orders`` counts those orders, ``quantity`` sums the lines'
+        quantities, ``any`` tells whether there is one.
+
+        All aggregates of a level are computed in ONE pass over its rows (conditional
+        aggregates), however many function conditions a query (or a daily run) has. When
+        every aggregate has a filter, rows none of them keeps are dropped first. Lines are
+        summed per order first, so counting orders needs no count of distinct ids.
+        """
+        columns = self.aggregates.setdefault(level, {})
+        columns[name] = (kind, where)
+
+        def build() -> ir.Table:
+            rows = self.lines() if level == "line" else self.orders()
+            tests = {column: keep(rows) for column, (_, keep) in columns.items()}
+            if all(t is not None for t in tests.values()):
+                rows = rows.filter(_any(t for t in tests.values() if t is not None))
+                tests = {column: keep(rows) for column, (_, keep) in columns.items()}
+            keys = ["customer_id", "day"]
+            if level == "line":
+                per_order = {
+                    column: _per_order(rows, columns[column][0], test)
+                    for column, test in tests.items()
+                }
+                rows = rows.group_by([*keys, "order_id"]).aggregate(**per_order)
+                values = {
+                    column: rows[column].sum() if kind == "quantity"
+                    else rows.order_id.count(where=rows[column])
+                    for column, (kind, _) in columns.items()
+                }
+            else:
+                values = {
+                    column: _per_point(rows, columns[column][0], test)
+                    for column, test in tests.items()
+                }
+            return rows.group_by(keys).aggregate(**values)
+
+        self.feature(f"{level}_aggregates", build)
+
+    def total_check(
+        self, column: ir.Value, argument: ast.Argument, kind: Kind
+    ) -> ir.BooleanValue:
+        # NOTE: literals typed by the argument's kind: a Decimal literal would make the engine
+        # cast it to the column's decimal type, which a large whole number overflows.
+        if argument.op == "BETWEEN":
+            assert isinstance(argument.value, ast.ListValue)
+            low, high = (_argument_literal(v, kind) for v in argument.value.items)
+            return column.between(low, high)
+        return _compare(column, argument.op, _argument_literal(argument.value, kind))
+
+    def argument(self, rows: ir.Table, argument: ast.Argument, spec: Any) -> ir.BooleanValue:
+        column = rows[_ARGUMENT_COLUMNS.get(argument.name, spec.column)]
+        op, value = argument.op, argument.value
+        if spec.kind is Kind.DATE:
+            day = rows.day
+            if op == "BETWEEN":
+                assert isinstance(value, ast.ListValue)
+                low, high = (self.value(v, day, Kind.DATE) for v in value.items)
+                return column.between(low, high)
+            return _compare(column, op, self.value(value, day, Kind.DATE))
+        if column.type().is_array():
+            return _list_argument(column, op, value)
+        if op == "BETWEEN":
+            assert isinstance(value, ast.ListValue)
+            low, high = (_python(v) for v in value.items)
+            return column.between(low, high)
+        if op == "STARTS WITH":
+            return column.startswith(str(_python(value)))
+        if isinstance(value, ast.ListValue):
+            options = [_argument_literal(v, spec.kind) for v in value.items]
+            return _negate(column.isin(options), op == "!=")
+        if op == "CONTAINS":
+            return column.contains(str(_python(value)))
+        return _compare(column, op, _argument_literal(value, spec.kind))
+
+
+# ---------------------------------------------------------------- tables of meaning
+
+_CUSTOMER_COLUMNS = {
+    "customer_added_date": "created_on",
+    "customer_cities": "city",
+    "customer_regions": "region",
+    "customer_countries": "country",
+    "email_subscription_status": "email_marketing_state",
+    "sms_subscription_status": "sms_marketing_state",
+}
+
+# Function arguments whose fact column differs from the catalog's (as-of values).
+_ARGUMENT_COLUMNS = {"order_number": "seq", "date": "processed_on"}
+
+
+def _orders(f: ir.Table) -> ir.IntegerValue:
+    return f.n_orders.fill_null(0)
+
+
+def _days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
+    return later.epoch_days() - earlier.epoch_days()
+
+
+def _average_order_value(f: ir.Table) -> ir.Value:
+    return ibis.ifelse(_orders(f) > 0, f.spent.cast("float64") / _orders(f), ibis.null())
+
+
+def _purchase_interval(f: ir.Table) -> ir.Value:
+    span = _days_between(f.last_day, f.first_day).cast("float64")
+    return ibis.ifelse(_orders(f) >= 2, span / (_orders(f) - 1), ibis.null())
+
+
+def _recency_score(f: ir.Table) -> ir.IntegerValue:
+    days = _days_between(f.day, f.last_day)
+    case = ibis.cases(*((days <= d, 5 - i) for i, d in enumerate(RFM_RECENCY_DAYS)), else_=1)
+    return case
+
+
+def _frequency_score(f: ir.Table) -> ir.IntegerValue:
+    n = _orders(f)
+    return ibis.cases((n >= 6, 5), (n >= 4, 4), (n >= 3, 3), (n >= 2, 2), else_=1)
+
+
+def _rfm_group(f: ir.Table) -> ir.StringValue:
+    """Rule-based RFM groups with Shopify's names (definition in docs/metrics.md)."""
+    r, fr = _recency_score(f), _frequency_score(f)
+    return ibis.cases(
+        (_orders(f) == 0, "PROSPECTS"),
+        ((r >= 4) & (fr >= 4), "CHAMPIONS"),
+        ((r == 5) & (fr == 1), "NEW"),
+        ((r == 4) & (fr == 1), "PROMISING"),
+        (r >= 4, "ACTIVE"),
+        ((r == 3) & (fr >= 3), "LOYAL"),
+        (r == 3, "NEEDS_ATTENTION"),
+        ((r == 2) & (fr >= 3), "AT_RISK"),
+        (r == 2, "ALMOST_LOST"),
+        (fr >= 4, "PREVIOUSLY_LOYAL"),
+        else_="DORMANT",
+    )
+
+
+def _spend_tier(f: ir.Table) -> ir.StringValue:
+    spent = f.spent.fill_null(0)
+    return ibis.cases(*((spent >= float(t), name) for t, name in _SPEND_TIERS), else_="LOW")
+
+
+# The customer_stats columns each attribute reads.
+_STATS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "number_of_orders": ("n_orders",),
+    "amount_spent": ("spent",),
+    "average_order_value": ("n_orders", "spent"),
+    "first_order_date": ("first_day",),
+    "last_order_date": ("last_day",),
+    "rfm_group": ("n_orders", "last_day"),
+    "predicted_spend_tier": ("spent",),
+    "first_order_channel": ("first_channel",),
+    "first_order_utm_source": ("first_utm_source",),
+    "first_order_utm_medium": ("first_utm_medium",),
+    "first_order_utm_campaign": ("first_utm_campaign",),
+    "first_order_source_name": ("first_source_name",),
+    "last_order_channel": ("last_channel",),
+    "days_to_second_order": ("second_day", "first_day"),
+    "days_since_last_order": ("last_day",),
+    "purchase_interval": ("n_orders", "first_day", "last_day"),
+    "subscriber": ("is_subscriber",),
+}
+
+_STATS_ATTRIBUTES: dict[str, Callable[[ir.Table], ir.Value]] = {
+    "number_of_orders": _orders,
+    "amount_spent": lambda f: f.spent.fill_null(0),
+    "average_order_value": _average_order_value,
+    "first_order_date": lambda f: f.first_day,
+    "last_order_date": lambda f: f.last_day,
+    "rfm_group": _rfm_group,
+    "predicted_spend_tier": _spend_tier,
+    "first_order_channel": lambda f: f.first_channel,
+    "first_order_utm_source": lambda f: f.first_utm_source,
+    "first_order_utm_medium": lambda f: f.first_utm_medium,
+    "first_order_utm_campaign": lambda f: f.first_utm_campaign,
+    "first_order_source_name": lambda f: f.first_source_name,
+    "last_order_channel": lambda f: f.last_channel,
+    "days_to_second_order": lambda f: _days_between(f.second_day, f.first_day),
+    "days_since_last_order": lambda f: _days_between(f.day, f.last_day),
+    "purchase_interval": _purchase_interval,
+    "subscriber": lambda f: f.is_subscriber.fill_null(False),
+}
+
+
+# ---------------------------------------------------------------- small pieces
+
+
+def _all(parts: Any) -> ir.BooleanValue:
+    """``a & b & …`` as a balanced tree (see :func:`_balanced`)."""
+    return _balanced(list(parts), lambda a, b: a & b)
+
+
+def _balanced(items: list[Any], join: Callable[[Any, Any], Any]) -> Any:
+    """``items`` joined pairwise into a tree of depth log2(n), not a chain of depth n.
+
+    # NOTE: Ibis and sqlglot walk expressions recursively: a 5,000-term OR built as
+    # ((a | b) | c) | … is 5,000 levels deep and overflows Python's stack; balanced it is 13.
+
+    >>> _balanced(list("abcde"), lambda a, b: f"({a}{b})")
+    '(((ab)(cd))e)'
+    """
+    while len(items) > 1:
+        pairs = [join(a, b) for a, b in zip(items[::2], items[1::2], strict=False)]
+        items = pairs + items[len(pairs) * 2 :]
+    return items[0]
+
+
+def _per_order(lines: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.Value:
+    """An order's part of a line aggregate: its matching quantity, or whether a line matched."""
+    if kind == "quantity":
+        return lines.quantity.sum(where=test)
+    return (test if test is not None else lines.order_id.notnull()).any()
+
+
+def _per_point(orders: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.Value:
+    """An order aggregate per point (one row per order: counting rows counts orders)."""
+    if kind == "any":
+        assert test is not None
+        return test.any()
+    return orders.count(where=test)
+
+
+def _any(parts: Any) -> ir.BooleanValue:
+    """``a | b | …`` as a balanced tree (see :func:`_balanced`)."""
+    return _balanced(list(parts), lambda a, b: a | b)
+
+
+def _negate(value: ir.BooleanValue, negated: bool) -> ir.BooleanValue:
+    return ~value if negated else value
+
+
+def _compare(left: Any, op: str, right: Any) -> ir.BooleanValue:
+    operations: dict[str, Callable[[Any, Any], ir.BooleanValue]] = {
+        "=": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+    }
+    return operations[op](left, right)
+
+
+def _is_null(value: ir.Value, kind: Kind, negated: bool) -> ir.BooleanValue:
+    if kind is Kind.STRING_LIST and value.type().is_array():
+        empty = value.isnull() | (value.length() == 0)
+        return _negate(empty, negated)
+    return value.notnull() if negated else value.isnull()
+
+
+def _contains(kind: Kind) -> Callable[[ir.Value, Any], ir.BooleanValue]:
+    def test(value: ir.Value, item: Any) -> ir.BooleanValue:
+        if value.type().is_array():
+            return value.contains(item)
+        return value == item  # single-valued address fields: city, region, country
+
+    return test
+
+
+def _starts_with(value: ir.Value, kind: Kind, prefix: str) -> ir.BooleanValue:
+    if value.type().is_array():
+        return value.filter(lambda item: item.startswith(prefix)).length() > 0
+    return value.startswith(prefix)
+
+
+def _list_argument(column: ir.ArrayValue, op: str, value: ast.Value) -> ir.BooleanValue:
+    if op == "STARTS WITH":
+        return _starts_with(column, Kind.STRING_LIST, str(_python(value)))
+    items = value.items if isinstance(value, ast.ListValue) else (value,)
+    hit = _any(column.contains(str(_python(v))) for v in items)
+    return _negate(hit, op == "!=")
+
+
+def _argument_literal(value: ast.Value, kind: Kind) -> Any:
+    raw = _python(value)
+    if kind is Kind.STRING:  # ids may be written as numbers: products_purchased(id: 123)
+        if isinstance(raw, Decimal):
+            return format(raw, "f")
+        return str(raw)
+    if kind is Kind.INTEGER and isinstance(raw, Decimal):
+        return int(raw)
+    if kind is Kind.MONEY and isinstance(raw, Decimal):
+        return float(raw)
+    return raw
+
+
+def _python(value: ast.Value) -> Any:
+    if isinstance(value, ast.ListValue):
+        return [_python(v) for v in value.items]
+    return getattr(value, "value", None)
+
+
+def _interval(value: ast.RelativeDate) -> Any:
+    unit = {"d": "days", "w": "weeks", "m": "months", "y": "years"}[value.unit]
+    if unit == "weeks":
+        return ibis.interval(days=7 * value.amount)
+    return ibis.interval(**{unit: value.amount})
+
+
+# Attributes that need each order's position among the customer's orders.

@@ -1,0 +1,194 @@
+"""Erasing a customer so that no copy of their personal data is left in the workspace folder.
+
+Shopify's ``customers/redact`` (and ``segmentry``'s own callers) erase a customer in two steps:
+
+1. :func:`erase_customer`, at once: the ledger's personal columns of the customer
+   (:data:`PERSONAL_COLUMNS`) are set to NULL; their data-request exports in ``privacy/`` are
+   overwritten and removed; rows of rejected-rows files (``rejects-*.csv``) that mention any of
+   their values are overwritten and dropped; the erasure is recorded in the state store.
+2. :func:`finish_erasures`, as soon as the process may close the warehouse: an embedded DuckDB
+   file is rewritten (DuckDB leaves updated values in freed blocks; see
+   :mod:`segmentry.engine.compaction`) and SQLite's write-ahead log is checkpointed and
+   truncated (the state store zeroes deleted content: ``PRAGMA secure_delete``). The daily run,
+   ``serve-webhooks`` and the web server's background jobs call it; until it has run, the
+   erasure is listed as waiting.
+
+The orders stay (with the customer's id, for the shop's figures); their names, e-mail, phone and
+address do not. What is outside the folder — backups, copies, a PostgreSQL server's own files
+— is the operator's to handle (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+import sqlglot as sg
+import sqlglot.expressions as sge
+
+from segmentry.core.errors import EngineError
+from segmentry.engine import execute
+from segmentry.store import state
+
+if TYPE_CHECKING:
+    from segmentry.app.workspace import Workspace
+
+__all__ = [
+    "PERSONAL_COLUMNS",
+    "erase_customer",
+    "erase_shop_files",
+    "finish_erasures",
+    "mentions",
+    "waiting_erasures",
+]
+
+log = logging.getLogger("segmentry.app.erasure")
+
+# The ledger's columns that identify a person (table ``customers``).
+PERSONAL_COLUMNS = ("email", "phone", "first_name", "last_name", "city", "region", "country",
+                    "line_user_id")
+# Values shorter than this are too common to search for (a one-letter initial).
+_SHORTEST = 2
+
+
+def erase_customer(ws: Workspace, customer_id: str, known: Iterable[str | None] = ()) -> set[str]:
+    """Clear the customer's personal data now (step 1 of the module docstring) and record the
+    erasure; the values searched for and removed (the ledger's and ``known`` ones, such as the
+    e-mail and phone in Shopify's request)."""
+    values = _values_of(ws, customer_id) | {v.strip() for v in known if v and v.strip()}
+    values = {v for v in values if len(v) >= _SHORTEST}
+    update = sge.update(
+        sg.table("customers", quoted=True),
+        {sg.column(c, quoted=True): sge.Null() for c in PERSONAL_COLUMNS},
+        where=_customer(ws.settings.shop.id, customer_id),
+    )
+    execute(ws.warehouse, update)
+    for export in (ws.folder / "privacy").glob(f"data_request_{customer_id}_*.json"):
+        _overwrite(export, b"")
+        export.unlink()
+    for rejects in ws.folder.rglob("rejects-*.csv"):
+        _drop_rows_mentioning(rejects, values)
+    _record(ws, customer_id)
+    return values
+
+
+def erase_shop_files(ws: Workspace) -> None:
+    """After the shop's ledger rows were deleted (Shopify's ``shop/redact``): remove every
+    data-request export and rejected-rows file, and record the erasure (customer ``*``) so
+    that :func:`finish_erasures` rewrites the warehouse."""
+    for path in [*(ws.folder / "privacy").glob("*.json"), *ws.folder.rglob("rejects-*.csv")]:
+        _overwrite(path, b"")
+        path.unlink()
+    _record(ws, "*")
+
+
+def _record(ws: Workspace, customer_id: str) -> None:
+    with ws.state.begin() as conn:
+        conn.execute(sa.insert(state.erasures).values(
+            shop_id=ws.settings.shop.id, customer_id=customer_id, requested_at=state.utcnow()))
+
+
+def waiting_erasures(engine: sa.Engine) -> int:
+    """How many erasures still wait for :func:`finish_erasures`."""
+    with engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(state.erasures.c.finished_at.is_(None))
+        return int(conn.execute(query).scalar() or 0)
+
+
+def finish_erasures(ws: Workspace, siblings: Sequence[Workspace] = ()) -> int:
+    """Remove what the erasures waiting left in old blocks and logs (step 2 of the module
+    docstring); how many were finished (0 when none waited or the warehouse could not be
+    closed now: they wait for the next call).
+
+    The caller holds the workspace lock and makes sure nothing else uses ``ws`` and its
+    ``siblings`` meanwhile. A sibling leaves the work to its owner."""
+    if ws.sibling_of is not None or not waiting_erasures(ws.state):
+        return 0
+    try:
+        ws.compact_warehouse(siblings)
+    except EngineError as e:
+        log.warning("erasure waits: %s", e.message)
+        return 0
+    if not _checkpoint_state(ws.state):
+        log.warning("erasure waits: the state store's log is in use")
+        return 0
+    with ws.state.begin() as conn:
+        done = conn.execute(
+            sa.update(state.erasures)
+            .where(state.erasures.c.finished_at.is_(None))
+            .values(finished_at=state.utcnow())
+        ).rowcount
+    _checkpoint_state(ws.state)  # the update just written goes into the file as well
+    return int(done or 0)
+
+
+def mentions(text: str | bytes | None, values: Iterable[str]) -> bool:
+    """Whether ``text`` contains any of ``values``.
+
+    >>> mentions('{"email": "hanako@example.jp"}', {"hanako@example.jp"})
+    True
+    >>> mentions(None, {"x"}), mentions(b"\\xe8\\x8a\\xb1", {"花"})
+    (False, True)
+    """
+    if text is None:
+        return False
+    data = text.encode() if isinstance(text, str) else bytes(text)
+    return any(v.encode() in data for v in values)
+
+
+def _customer(shop_id: str, customer_id: str) -> sge.Expression:
+    shop = sg.column("shop_id", quoted=True).eq(sge.convert(shop_id))
+    return shop.and_(sg.column("customer_id", quoted=True).eq(sge.convert(customer_id)))
+
+
+def _values_of(ws: Workspace, customer_id: str) -> set[str]:
+    customers = ws.warehouse.table("customers")
+    rows = customers.filter(
+        (customers.shop_id == ws.settings.shop.id) & (customers.customer_id == customer_id)
+    ).select(*PERSONAL_COLUMNS)
+    found = ws.warehouse.to_pyarrow(rows).to_pylist()
+    return {str(v).strip() for row in found for v in row.values() if v is not None}
+
+
+def _drop_rows_mentioning(path: Path, values: set[str]) -> None:
+    """Rewrite a CSV file in place without the rows that mention any of ``values``."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    kept = [row for row in rows if not any(mentions(cell, values) for cell in row)]
+    if len(kept) == len(rows):
+        return
+    out = io.StringIO()
+    csv.writer(out).writerows(kept)
+    _overwrite(path, out.getvalue().encode("utf-8"))
+
+
+def _overwrite(path: Path, content: bytes) -> None:
+    """Replace a file's bytes in place: zeros over the old content first (so the old bytes are
+    not left in blocks the file gives up), then ``content``."""
+    with path.open("r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(0)
+        f.write(b"\0" * size)
+        f.flush()
+        os.fsync(f.fileno())
+        f.seek(0)
+        f.truncate()
+        f.write(content)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _checkpoint_state(engine: sa.Engine) -> bool:
+    """Fold SQLite's write-ahead log into the file and truncate it; False if a reader kept it
+    from finishing. Other engines: True (their logs are the server's)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+    return busy is not None and busy[0] == 0

@@ -1,0 +1,712 @@
+"""Segment definitions, versions and their computed history.
+
+Adding or editing a segment computes its full daily membership history and metrics at once
+(as-of evaluation over change points, see :mod:`segmentry.analytics.evaluation`). Every change is
+all or
+nothing: the new membership is written under a fresh ledger key first, then the segment row (an
+added one), its version, the pointer and the metric rows are saved in ONE state-store
+transaction, then the replaced rows are deleted. Readers never see a half-written segment; a
+process killed before that commit leaves the previous state whole (an added segment does not
+exist, and adding it again works), and the rows it wrote are deleted at the start of the next
+write (:meth:`SegmentBook.forget_unclaimed`). :meth:`SegmentBook.recompute` does the same for an
+unchanged definition (after data arrived late).
+
+Renaming a segment's key (:meth:`SegmentBook.rename`) changes no membership: the ledger,
+metrics and folders are kept by the segment's id; the references in other segments' queries and
+the rows other parts keep by key move in one state-store transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+
+from segmentry import language
+from segmentry.app.segment_names import (
+    check_display_name_free,
+    check_key,
+    clean_display_name,
+    segment_names,
+)
+from segmentry.core.crash_points import crash_point
+from segmentry.core.errors import QueryError, SegmentError
+from segmentry.language import ast
+from segmentry.store import state
+
+_Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
+
+if TYPE_CHECKING:
+    from segmentry.app.workspace import Progress, Workspace
+
+__all__ = ["Segment", "SegmentBook", "referenced_segments", "renamed_reference"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A segment's definition. ``name`` is its key (URLs, tags, CLI, API); ``display_name`` is
+    what people read (any text)."""
+
+    id: int
+    name: str
+    display_name: str
+    description: str
+    query: str
+    version: int
+    ledger: str | None
+    computed_through: dt.date | None
+    history_start: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def key(self) -> str:
+        """The segment's key: the same as ``name``."""
+        return self.name
+
+
+def referenced_segments(condition: ast.Condition) -> set[str]:
+    """Names used in ``segments CONTAINS 'name'`` anywhere in an *unresolved* condition.
+
+    >>> sorted(referenced_segments(
+    ...     language.parse("segments CONTAINS 'a' OR NOT segments CONTAINS 'b'")))
+    ['a', 'b']
+    """
+    found: set[str] = set()
+    if isinstance(condition, ast.Contains) and condition.attribute == "segments":
+        if isinstance(condition.value, ast.StringValue):
+            found.add(condition.value.value)
+    elif isinstance(condition, ast.And | ast.Or):
+        for item in condition.items:
+            found |= referenced_segments(item)
+    elif isinstance(condition, ast.Not):
+        found |= referenced_segments(condition.item)
+    return found
+
+
+def renamed_reference(condition: ast.Condition, old: str, new: str) -> ast.Condition:
+    """``condition`` with every ``segments CONTAINS 'old'`` reading ``'new'`` (the inverse walk
+    of :func:`referenced_segments`; everything else is kept as it is).
+
+    >>> c = language.parse("segments CONTAINS 'a' AND NOT (segments CONTAINS 'b' OR x = 'a')")
+    >>> language.to_text(renamed_reference(c, "a", "z"))
+    "segments CONTAINS 'z' AND NOT (segments CONTAINS 'b' OR x = 'a')"
+    """
+    if isinstance(condition, ast.Contains) and condition.attribute == "segments":
+        value = condition.value
+        if isinstance(value, ast.StringValue) and value.value == old:
+            return dataclasses.replace(condition, value=dataclasses.replace(value, value=new))
+    elif isinstance(condition, ast.And | ast.Or):
+        items = tuple(renamed_reference(item, old, new) for item in condition.items)
+        return dataclasses.replace(condition, items=items)
+    elif isinstance(condition, ast.Not):
+        return dataclasses.replace(condition, item=renamed_reference(condition.item, old, new))
+    return condition
+
+
+@dataclass(frozen=True)
+class _History:
+    """A segment version's computed history: its membership rows under ``ledger`` (which no
+    segment points to yet) and its metric rows (not saved yet)."""
+
+    name: str  # the segment's, for progress reports
+    ledger: str
+    start: dt.date
+    end: dt.date
+    metrics: pd.DataFrame
+
+    def pointer(self) -> dict[str, Any]:
+        """The segment columns that point to it."""
+        return {"ledger": self.ledger, "computed_through": self.end, "history_start": self.start}
+
+
+# NOTE: inside SegmentBook, `list` is its method
+_Recomputed = list[tuple[Segment, _History]]
+_Segments = list[Segment]
+
+
+class SegmentBook:
+    """Operations on a workspace's segments (used by :class:`segmentry.app.workspace.Workspace`)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+
+    # ------------------------------------------------------------ reading definitions
+
+    def list(self) -> list[Segment]:
+        with self.ws.state.connect() as conn:
+            rows = conn.execute(
+                _segment_select().order_by(state.segments.c.display_name, state.segments.c.name)
+            ).mappings()
+            return [Segment(**row) for row in rows]
+
+    def get(self, name: str) -> Segment:
+        """The segment whose key is ``name``, else the one whose display name is ``name``."""
+        s = state.segments
+        with self.ws.state.connect() as conn:
+            row = conn.execute(_segment_select().where(s.c.name == name)).mappings().first()
+            if row is None:
+                shown = name.strip()
+                row = (
+                    conn.execute(_segment_select().where(s.c.display_name == shown))
+                    .mappings()
+                    .first()
+                )
+        if row is None:
+            self._refuse_former_key(name)
+            segments = self.list()
+            known = [x.name for x in segments] + [x.display_name for x in segments]
+            from segmentry.language.suggest import closest
+
+            guess = closest(name, known)
+            raise SegmentError(
+                "There is no segment named {name!r}.",
+                code="unknown_segment",
+                hint="Did you mean {guess!r}?" if guess else "See `segmentry segments list`.",
+                params={"name": name, "guess": guess},
+            )
+        return Segment(**row)
+
+    def _refuse_former_key(self, name: str) -> None:
+        """Raise for a key a segment had before it was renamed, naming the key it has now."""
+        s, f = state.segments, state.former_keys
+        with self.ws.state.connect() as conn:
+            now = conn.execute(
+                sa.select(s.c.name).join(f, f.c.segment_id == s.c.id).where(f.c.key == name)
+            ).scalar()
+        if now is not None:
+            raise SegmentError(
+                "Segment {name!r} has a new key: {key!r}.",
+                code="renamed_segment",
+                hint="Use the new key {key!r} in addresses, commands and API calls.",
+                params={"name": name, "key": now},
+            )
+
+    def _query_of(self, name: str) -> str | None:
+        try:
+            segment = self.get(name)
+        except SegmentError:
+            return None
+        # A reference names the key (a display name would hide it from _dependants).
+        return segment.query if segment.name == name else None
+
+    def validate(self, query: str) -> ast.Condition:
+        """Parse and resolve ``query`` against the catalog and the defined segments."""
+        return language.validate(query, segments=self._query_of)
+
+    # ------------------------------------------------------------ changing definitions
+
+    def add(
+        self,
+        name: str | None,
+        query: str,
+        description: str,
+        progress: Progress | None,
+        *,
+        key: str | None = None,
+        display_name: str | None = None,
+    ) -> Segment:
+        """Define a segment, all or nothing: its history is computed under a new ledger key
+        first, then the segment, its version and its metric rows are saved in one state-store
+        transaction. Killed before that commit, the segment does not exist."""
+        self.forget_unclaimed()
+        existing = self.list()
+        names = segment_names(
+            name, key, display_name,
+            {s.name for s in existing}, {s.display_name for s in existing},
+        )
+        history = self._compute(None, self.validate(query), names.key, progress)
+        now = state.utcnow()
+        with self._switching([history], [], progress) as conn:
+            inserted = conn.execute(
+                state.segments.insert().values(
+                    name=names.key, display_name=names.display_name,
+                    description=description.strip(), version=1, created_at=now,
+                    updated_at=now, **history.pointer(),
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            segment_id = inserted[0]
+            conn.execute(
+                state.segment_versions.insert().values(
+                    segment_id=segment_id, version=1, query=query, created_at=now
+                )
+            )
+            replace_metric_rows(conn, segment_id, history.metrics, delete_all=True)
+        return self.get(names.key)
+
+    def edit(
+        self,
+        name: str,
+        query: str | None,
+        progress: Progress | None,
+        *,
+        description: str | None = None,
+        display_name: str | None = None,
+        key: str | None = None,
+    ) -> Segment:
+        """Change a segment, all or nothing: a new query's history (and that of every segment
+        referring to it) is computed first; the new version, the new key, the labels and the
+        switch to the new histories are then saved in one state-store transaction."""
+        self.forget_unclaimed()
+        old = self.get(name)
+        name = old.name
+        if query is not None:
+            # Resolving with the new text standing for `name` reports a cycle through it.
+            language.validate(query, segments=lambda n: query if n == name else self._query_of(n))
+        changes = self._label_changes(old, description, display_name)
+        new_key = self._free_key(old, key) if key is not None else None
+        recomputed: _Recomputed = []
+        if query is not None and query != old.query:
+            recomputed = self._compute_with(old, query, progress)
+        now = state.utcnow()
+        replaced = [segment.ledger for segment, _ in recomputed]
+        with self._switching([h for _, h in recomputed], replaced, progress) as conn:
+            if recomputed:
+                conn.execute(state.segment_versions.insert().values(
+                    segment_id=old.id, version=old.version + 1, query=query, created_at=now))
+                changes |= {"version": old.version + 1, "updated_at": now}
+            for segment, history in recomputed:
+                _point_to(conn, segment.id, history)
+            if changes:
+                conn.execute(state.segments.update().where(state.segments.c.id == old.id)
+                             .values(**({"updated_at": now} | changes)))
+            if new_key is not None:
+                _rename_rows(conn, old, new_key, now)
+        return self.get(new_key or name)
+
+    def _compute_with(
+        self, segment: Segment, query: str, progress: Progress | None
+    ) -> _Recomputed:
+        """The histories of ``segment`` defined by ``query`` and of every segment referring to
+        it, directly or through others (not saved)."""
+        def lookup(n: str) -> str | None:
+            return query if n == segment.name else self._query_of(n)
+
+        computed: _Recomputed = []
+        try:
+            for item in [segment, *self._all_dependants(segment.name)]:
+                text = query if item.id == segment.id else item.query
+                condition = language.validate(text, segments=lookup)
+                computed.append((item, self._compute(item.id, condition, item.name, progress)))
+        except BaseException:
+            self._forget([h.ledger for _, h in computed])
+            raise
+        return computed
+
+    def _label_changes(
+        self, old: Segment, description: str | None, display_name: str | None
+    ) -> dict[str, Any]:
+        """The checked new description and display name (neither changes the membership)."""
+        values: dict[str, Any] = {}
+        if description is not None and description.strip() != old.description:
+            values["description"] = description.strip()
+        if display_name is not None:
+            shown = clean_display_name(display_name)
+            if shown != old.display_name:
+                check_display_name_free(
+                    shown, {s.display_name for s in self.list() if s.id != old.id})
+                values["display_name"] = shown
+        return values
+
+    def rename(self, name: str, key: str) -> Segment:
+        """Give a segment a new key, in one state-store transaction: its row, the queries of the
+        segments that refer to it (rewritten through the AST, every version), the rows other
+        parts keep by key (Shopify tag bindings, managed tags, sync jobs, audit log) and the
+        old key remembered (see :meth:`_refuse_former_key`). Membership, metrics and folders
+        are kept by the segment's id and do not move; the Shopify tag is not renamed."""
+        segment = self.get(name)
+        new = self._free_key(segment, key)
+        if new is None:
+            return segment
+        with self.ws.state.begin() as conn:
+            _rename_rows(conn, segment, new, state.utcnow())
+        return self.get(new)
+
+    def _free_key(self, segment: Segment, key: str) -> str | None:
+        """``key`` checked as the segment's new key; ``None`` when it is its key already."""
+        new = check_key(key.strip())
+        if new == segment.name:
+            return None
+        if any(s.name == new for s in self.list()):
+            raise SegmentError(
+                "A segment with the key {key!r} already exists.",
+                code="duplicate_segment",
+                params={"key": new},
+                hint="Choose another key, or change that segment instead.",
+            )
+        return new
+
+    def remove(self, name: str) -> None:
+        segment = self.get(name)
+        name = segment.name
+        users = self._dependants(name)
+        if users:
+            raise SegmentError(
+                "Segment {name!r} is used by {users}.",
+                code="segment_in_use",
+                params={"name": name, "users": ", ".join(sorted(users))},
+                hint="Edit or remove those segments first.",
+            )
+        with self.ws.state.begin() as conn:
+            conn.execute(state.segments.delete().where(state.segments.c.id == segment.id))
+            _unclaim(conn, [segment.ledger])
+        self._forget([segment.ledger])
+
+    def _dependants(self, name: str) -> set[str]:
+        return {
+            s.name
+            for s in self.list()
+            if s.name != name and name in referenced_segments(language.parse(s.query))
+        }
+
+    def _all_dependants(self, name: str) -> _Segments:
+        """The segments referring to ``name`` directly or through others (their membership
+        changes with its definition: references are resolved by the query, not the ledger)."""
+        segments = {s.name: s for s in self.list()}
+        found: dict[str, Segment] = {}
+        todo = [name]
+        while todo:
+            for user in sorted(self._dependants(todo.pop())):
+                if user not in found and user != name:
+                    found[user] = segments[user]
+                    todo.append(user)
+        return list(found.values())
+
+    # ------------------------------------------------------------ computing
+
+    def recompute(self, name: str, progress: Progress | None = None) -> None:
+        """Compute the full daily history of a segment and switch to it atomically."""
+        self.forget_unclaimed()
+        segment = self.get(name)
+        history = self._compute(segment.id, self.validate(segment.query), name, progress)
+        with self._switching([history], [segment.ledger], progress) as conn:
+            _point_to(conn, segment.id, history)
+
+    def _compute(
+        self,
+        segment_id: int | None,
+        condition: ast.Condition,
+        name: str,
+        progress: Progress | None,
+    ) -> _History:
+        """A segment version's full daily history and metrics, its membership written under a
+        new ledger key (listed as unclaimed first, so a kill leaves no rows nobody can find)."""
+        from segmentry.analytics.evaluation import membership_history
+        from segmentry.analytics.membership import ledger_key, stretches, write_history
+        from segmentry.analytics.metrics import daily_metrics
+
+        con = self.ws.warehouse
+        start, end = self._history_range()
+        tag = _tag()
+        key = ledger_key(segment_id, tag)
+        with self.ws.state.begin() as conn:
+            _unclaim(conn, [key])
+        crash_point("segment-history-started")
+        try:
+            if progress:
+                progress(f"history of {name}", 0, 3)
+            write_history(con, segment_id, membership_history(con, condition, start, end), tag=tag)
+            crash_point("segment-history-written")
+            if progress:
+                progress(f"history of {name}", 1, 3)
+            frame = daily_metrics(con, stretches(con, key), start, end)
+            if progress:
+                progress(f"history of {name}", 2, 3)
+        except BaseException:
+            self._forget([key])
+            raise
+        return _History(name, key, start, end, frame)
+
+    @contextmanager
+    def _switching(
+        self,
+        histories: Iterable[_History],
+        replaced: Iterable[str | None],
+        progress: Progress | None = None,
+    ) -> Iterator[sa.Connection]:
+        """The state-store transaction that points segments to the new ``histories`` (the
+        caller's statements, then the new keys claimed and the ``replaced`` ones unclaimed);
+        after its commit the replaced rows are deleted, after a failure the new ones."""
+        computed = list(histories)
+        new = [h.ledger for h in computed]
+        old = [key for key in replaced if key]
+        try:
+            with self.ws.state.begin() as conn:
+                yield conn
+                _claim(conn, new)
+                _unclaim(conn, old)
+                crash_point("segment-switch-before-commit")
+        except BaseException:
+            self._forget(new)
+            raise
+        crash_point("segment-switch-committed")
+        self._forget(old)
+        for history in computed:
+            if progress:
+                progress(f"history of {history.name}", 3, 3)
+
+    def forget_unclaimed(self) -> None:
+        """Delete the membership rows of ledger keys no segment points to: those a killed add,
+        edit, recompute or removal left behind. Cheap: a look at a short list in the state store
+        (empty unless a process was killed), then one delete per warehouse.
+
+        NOTE: only under the workspace lock, at the start of a write: a key being computed is
+        unclaimed too, and the lock keeps every other writer out.
+        """
+        s, u = state.segments, state.unclaimed_ledgers
+        with self.ws.state.connect() as conn:
+            keys = conn.execute(
+                sa.select(u.c.key).where(u.c.key.not_in(
+                    sa.select(s.c.ledger).where(s.c.ledger.is_not(None))))
+            ).scalars().all()
+        self._forget(keys)
+
+    def _forget(self, keys: Iterable[str | None]) -> None:
+        """Delete the rows of ledgers no segment points to, then their unclaimed entries."""
+        from segmentry.analytics.membership import forget
+
+        wanted = [key for key in keys if key]
+        if not wanted:
+            return
+        forget(self.ws.warehouse, wanted)
+        with self.ws.state.begin() as conn:
+            _claim(conn, wanted)
+
+    def _history_range(self) -> tuple[dt.date, dt.date]:
+        """From the store's first day (the first order or customer creation) to the current
+        day."""
+        from segmentry.analytics.facts import store_started_on
+
+        end = self.ws.current_day()
+        start = store_started_on(self.ws.warehouse) or end
+        return min(start, end), end
+
+    # ------------------------------------------------------------ reading results
+
+    def members(self, name: str, as_of: dt.date | None) -> pa.Table:
+        from segmentry.analytics.membership import members_as_of
+
+        segment = self._computed(name)
+        day = self._day_of(segment, as_of)
+        con = self.ws.warehouse
+        assert segment.ledger is not None
+        members = members_as_of(con, segment.ledger, day)
+        customers = con.table("customers").select(
+            "customer_id", "email", "first_name", "last_name"
+        )
+        joined = members.select("customer_id").left_join(customers, "customer_id")
+        joined = joined.select("customer_id", "email", "first_name", "last_name")
+        result: pa.Table = con.to_pyarrow(joined.order_by("customer_id"))
+        return result
+
+    def member_details(
+        self, name: str, as_of: dt.date | None
+    ) -> tuple[_Rows, dt.date]:
+        """Members on a day with contact details and order figures
+        (:mod:`segmentry.analytics.exports`)."""
+        from segmentry.analytics.exports import member_rows
+
+        segment = self._computed(name)
+        day = self._day_of(segment, as_of)
+        assert segment.ledger is not None
+        return member_rows(self.ws.warehouse, segment.ledger, day), day
+
+    def _day_of(self, segment: Segment, as_of: dt.date | None) -> dt.date:
+        """``as_of`` (default: the last computed day), refused after the computed history."""
+        name = segment.name
+        day = as_of or segment.computed_through
+        assert day is not None and segment.computed_through is not None
+        if day > segment.computed_through:
+            raise SegmentError(
+                "Segment {name!r} is computed through {through}; {day} is in the future for it.",
+                code="not_computed",
+                params={"name": name, "through": segment.computed_through, "day": day},
+                hint="Run `segmentry run` for that day first.",
+            )
+        return day
+
+    def history(self, name: str) -> pd.DataFrame:
+        from segmentry.analytics.membership import changes, stretches
+
+        segment = self._computed(name)
+        assert segment.history_start and segment.computed_through and segment.ledger
+        frame = self.ws.warehouse.execute(
+            changes(
+                stretches(self.ws.warehouse, segment.ledger),
+                segment.history_start,
+                segment.computed_through,
+            )
+        )
+        frame = frame.sort_values("day").reset_index(drop=True)
+        frame["day"] = [_as_date(d) for d in frame["day"]]  # dates, as in metrics()
+        return frame
+
+    def metrics(self, name: str) -> pd.DataFrame:
+        segment = self._computed(name)
+        with self.ws.state.connect() as conn:
+            rows = conn.execute(
+                sa.select(state.segment_metrics)
+                .where(state.segment_metrics.c.segment_id == segment.id)
+                .order_by(state.segment_metrics.c.day)
+            ).mappings()
+            frame = pd.DataFrame([dict(r) for r in rows])
+        if frame.empty:
+            return frame
+        for column in state.METRIC_TEXT_COLUMNS:
+            frame[column] = pd.Series(
+                [None if pd.isna(v) else Decimal(v) for v in frame[column]], dtype=object
+            )
+        return frame.drop(columns=["segment_id"])
+
+    def explain(self, name: str) -> str:
+        from segmentry.analytics.evaluation import compiled_sql
+
+        segment = self.get(name)
+        condition = self.validate(segment.query)
+        day = segment.computed_through or self.ws.current_day()
+        return compiled_sql(self.ws.warehouse, condition, day)
+
+    def _computed(self, name: str) -> Segment:
+        segment = self.get(name)
+        if segment.ledger is None or segment.computed_through is None:
+            raise SegmentError(
+                "Segment {name!r} has not been computed yet.",
+                code="not_computed",
+                hint="Run `segmentry run`.",
+                params={"name": name},
+            )
+        return segment
+
+
+def _point_to(conn: sa.Connection, segment_id: int, history: _History) -> None:
+    """Point a segment to a computed history and replace its metric rows with its own."""
+    conn.execute(state.segments.update().where(state.segments.c.id == segment_id)
+                 .values(**history.pointer()))
+    replace_metric_rows(conn, segment_id, history.metrics, delete_all=True)
+
+
+def _claim(conn: sa.Connection, keys: Iterable[str]) -> None:
+    """Take ledger keys off the unclaimed list (a segment points to them, or they are gone)."""
+    wanted = list(keys)
+    if wanted:
+        u = state.unclaimed_ledgers
+        conn.execute(u.delete().where(u.c.key.in_(wanted)))
+
+
+def _unclaim(conn: sa.Connection, keys: Iterable[str | None]) -> None:
+    """List ledger keys as pointed to by no segment (their rows are deleted later)."""
+    u, now = state.unclaimed_ledgers, state.utcnow()
+    for key in keys:
+        if key:
+            conn.execute(u.delete().where(u.c.key == key))
+            conn.execute(u.insert().values(key=key, since=now))
+
+
+def _rename_rows(conn: sa.Connection, segment: Segment, new: str, now: dt.datetime) -> None:
+    """The statements of :meth:`SegmentBook.rename`."""
+    old = segment.name
+    conn.execute(state.segments.update().where(state.segments.c.id == segment.id)
+                 .values(name=new, updated_at=now))
+    _rewrite_references(conn, old, new)
+    for column in _key_columns(conn):
+        conn.execute(sa.update(column.table).where(column == old).values({column: new}))
+    f = state.former_keys
+    conn.execute(f.delete().where(f.c.key.in_([old, new])))
+    conn.execute(f.insert().values(key=old, segment_id=segment.id, renamed_at=now))
+
+
+def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
+    """Make every stored query (every version) that names segment ``old`` name ``new``; the
+    rest of each query keeps its meaning (printed back from the rewritten AST). A changed
+    segment's ``updated_at`` moves (readers key their caches on it)."""
+    v, changed = state.segment_versions, set()
+    for row in conn.execute(sa.select(v.c.segment_id, v.c.version, v.c.query)).all():
+        try:
+            condition = language.parse(row.query)
+        except QueryError:  # NOTE: a version that no longer parses (an older grammar) stays
+            continue
+        if old not in referenced_segments(condition):
+            continue
+        text = language.to_text(renamed_reference(condition, old, new))
+        conn.execute(v.update()
+                     .where(v.c.segment_id == row.segment_id, v.c.version == row.version)
+                     .values(query=text))
+        changed.add(row.segment_id)
+    if changed:
+        conn.execute(state.segments.update().where(state.segments.c.id.in_(changed))
+                     .values(updated_at=state.utcnow()))
+
+
+def _key_columns(conn: sa.Connection) -> list[sa.Column[Any]]:
+    """Columns of other state-store tables that name a segment by its key (those that exist
+    in this store)."""
+    # NOTE: the Shopify connector keeps its bindings, jobs and audit log by segment key.
+    from segmentry.connectors.shopify import tables
+
+    columns = [tables.tag_bindings.c.segment, tables.managed_tags.c.segment,
+               tables.sync_jobs.c.segment, tables.audit_log.c.segment]
+    inspector = sa.inspect(conn)
+    return [c for c in columns if inspector.has_table(c.table.name)]
+
+
+def replace_metric_rows(
+    conn: sa.Connection, segment_id: int, frame: pd.DataFrame, *, delete_all: bool
+) -> None:
+    """Write metric rows (one per day) for a segment, replacing the same days (or all)."""
+    table = state.segment_metrics
+    delete = table.delete().where(table.c.segment_id == segment_id)
+    if not delete_all and not frame.empty:
+        delete = delete.where(table.c.day.in_([_as_date(d) for d in frame["day"]]))
+    conn.execute(delete)
+    if frame.empty:
+        return
+    rows = []
+    for record in frame.to_dict("records"):
+        row: dict[str, Any] = {"segment_id": segment_id, "day": _as_date(record["day"])}
+        for column in ("customers", "orders", "joined", "left"):
+            row[column] = int(record[column])
+        for column in state.METRIC_TEXT_COLUMNS:
+            value = record[column]
+            row[column] = None if value is None or pd.isna(value) else str(value)
+        rows.append(row)
+    conn.execute(table.insert(), rows)
+
+
+def _segment_select() -> sa.Select[Any]:
+    s, v = state.segments, state.segment_versions
+    return sa.select(
+        s.c.id,
+        s.c.name,
+        s.c.display_name,
+        s.c.description,
+        v.c.query,
+        s.c.version,
+        s.c.ledger,
+        s.c.computed_through,
+        s.c.history_start,
+        s.c.created_at,
+        s.c.updated_at,
+    ).join(v, sa.and_(v.c.segment_id == s.c.id, v.c.version == s.c.version))
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
+

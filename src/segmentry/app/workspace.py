@@ -1,0 +1,372 @@
+"""A workspace: a folder with settings, a warehouse (DuckDB by default) and a state store.
+
+This is the Python API; the CLI and the web app call the same methods.
+
+>>> import tempfile, pathlib
+>>> ws = Workspace.create(pathlib.Path(tempfile.mkdtemp()) / "shop")
+>>> ws.segments()
+[]
+>>> ws.close()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from segmentry.core import config
+from segmentry.core.config import Settings
+from segmentry.core.errors import WorkspaceError
+from segmentry.core.lock import workspace_lock
+from segmentry.core.private_files import keep_private, tighten
+from segmentry.engine import connect, duckdb_file, second_connection
+from segmentry.engine.compaction import compact_duckdb_file
+from segmentry.store import state
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from ibis.backends import BaseBackend
+    from sqlalchemy.engine import Engine
+
+    from segmentry.app.pipeline import RunReport
+    from segmentry.app.segments import Segment
+
+__all__ = ["Progress", "Workspace"]
+
+# progress(stage, done, total): called by long operations so a UI can draw a bar.
+Progress = Callable[[str, int, int], None]
+
+
+class Workspace:
+    """An open workspace. Use :meth:`create` or :meth:`open`, and :meth:`close` when done."""
+
+    def __init__(self, folder: Path, settings: Settings) -> None:
+        self.folder = folder
+        self.settings = settings
+        self._warehouse: BaseBackend | None = None
+        self._state: Engine | None = None
+        # Seconds to wait for a DuckDB warehouse another process holds briefly (the server sets
+        # it; a command fails at once with who holds it).
+        self.warehouse_wait = 0.0
+        # Set on a sibling (see :meth:`sibling`): the workspace whose connection it shares.
+        self.sibling_of: Workspace | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def create(
+        cls,
+        folder: str | Path,
+        *,
+        warehouse_url: str | None = None,
+        shop_id: str = "shop",
+        shop_name: str = "My shop",
+        timezone: str = "Asia/Tokyo",
+        currency: str = "JPY",
+    ) -> Workspace:
+        """Create an empty workspace (config file, warehouse, state store) in ``folder``."""
+        path = Path(folder)
+        if (path / config.CONFIG_FILE).exists():
+            raise WorkspaceError(
+                f"{path} is already a segmentry workspace.",
+                hint="Open it instead, or choose an empty folder.",
+            )
+        keep_private()
+        path.mkdir(parents=True, exist_ok=True)
+        settings = Settings(
+            shop=config.ShopSettings(
+                id=shop_id, name=shop_name, timezone=timezone, currency=currency
+            ),
+        )
+        if warehouse_url:
+            settings.warehouse.url = warehouse_url
+        config.save(settings, path)
+        ws = cls.open(path)
+        from segmentry.ledger.store import ensure_ledger
+
+        ensure_ledger(ws.warehouse)
+        return ws
+
+    @classmethod
+    def open(cls, folder: str | Path) -> Workspace:
+        """Open the workspace in ``folder``."""
+        path = Path(folder)
+        if not (path / config.CONFIG_FILE).exists():
+            raise WorkspaceError(
+                f"{path.resolve()} is not a segmentry workspace (no {config.CONFIG_FILE}).",
+                hint="Create one with `segmentry init PATH` or `segmentry demo`.",
+            )
+        keep_private()
+        tighten(path)
+        return cls(path, config.load(path))
+
+    def close(self) -> None:
+        self._close_warehouse()
+        if self._state is not None:
+            self._state.dispose()
+            self._state = None
+
+    def sibling(self) -> Workspace:
+        """Another handle on this workspace for another thread of this process (the server's
+        background jobs): its own warehouse connection to the same database (see
+        :func:`segmentry.engine.second_connection`) and its own state-store engine.
+        Close it when done; this one stays open."""
+        other = Workspace(self.folder, self.settings)
+        other._warehouse = second_connection(self.warehouse, self.settings.warehouse.url)
+        other.sibling_of = self
+        return other
+
+    def compact_warehouse(self, siblings: Sequence[Workspace] = ()) -> bool:
+        """Rewrite an embedded DuckDB warehouse file so that erased values leave no bytes
+        behind (see :mod:`segmentry.engine.compaction`); False, doing nothing, for another
+        engine or a sibling (its owner compacts).
+
+        The caller holds the workspace lock and makes sure nothing uses this workspace or
+        ``siblings`` (its siblings' connections, closed and opened again here) meanwhile.
+        Raises :class:`~segmentry.core.errors.EngineError` if the file is still open elsewhere in
+        this process; the connections are opened again either way."""
+        path = duckdb_file(self.settings.warehouse.url)
+        if path is None or self.sibling_of is not None:
+            return False
+        for workspace in (*siblings, self):
+            workspace._close_warehouse()
+        try:
+            compact_duckdb_file(path)
+        finally:
+            for sibling in siblings:
+                sibling._warehouse = second_connection(self.warehouse, self.settings.warehouse.url)
+        return True
+
+    def _close_warehouse(self) -> None:
+        if self._warehouse is not None:
+            self._warehouse.disconnect()
+            self._warehouse = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def warehouse(self) -> BaseBackend:
+        """The Ibis connection to the analytics warehouse (opened on first use)."""
+        if self._warehouse is None:
+            warehouse = self.settings.warehouse
+            self._warehouse = connect(
+                warehouse.url, memory_limit=warehouse.memory_limit, wait=self.warehouse_wait
+            )
+        return self._warehouse
+
+    @property
+    def state(self) -> Engine:
+        """The SQLAlchemy engine of the state store (opened on first use)."""
+        if self._state is None:
+            self._state = state.connect_state(self.settings.state.url)
+        return self._state
+
+    @contextmanager
+    def lock(self, command: str) -> Iterator[None]:
+        """Hold the workspace's write lock (see :mod:`segmentry.core.lock`)."""
+        with workspace_lock(self.folder, command):
+            yield
+
+    # ------------------------------------------------------------ days
+
+    @property
+    def timezone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.settings.shop.timezone)
+
+    def today(self) -> dt.date:
+        """Today in the shop's time zone."""
+        return dt.datetime.now(self.timezone).date()
+
+    def current_day(self) -> dt.date:
+        """The day the segments are computed through (the last run's day), else today."""
+        with self.state.connect() as conn:
+            last = conn.execute(
+                sa.select(sa.func.max(state.runs.c.day)).where(state.runs.c.status == "succeeded")
+            ).scalar()
+        return last or self.today()
+
+    # ------------------------------------------------------------ data
+
+    def import_tables(self, tables: Mapping[str, pa.Table]) -> Any:
+        """Upsert ledger tables (dict of table name → Arrow table) and rebuild the facts."""
+        from segmentry.analytics.facts import build_facts
+        from segmentry.ledger.store import LedgerBatch, write_batch
+
+        with self.lock("import"):
+            stats = write_batch(
+                self.warehouse, LedgerBatch(**dict(tables)), tz=self.settings.shop.timezone
+            )
+            build_facts(self.warehouse, subtract_refunds=self.settings.metrics.subtract_refunds)
+        return stats
+
+    # ------------------------------------------------------------ segments
+
+    def _book(self) -> Any:
+        from segmentry.app.segments import SegmentBook
+
+        return SegmentBook(self)
+
+    def segments(self) -> list[Segment]:
+        """Every segment, by display name."""
+        result: list[Segment] = self._book().list()
+        return result
+
+    def segment(self, name: str) -> Segment:
+        """The segment with this key, else the one with this display name."""
+        result: Segment = self._book().get(name)
+        return result
+
+    def add_segment(
+        self,
+        name: str | None = None,
+        query: str = "",
+        *,
+        key: str | None = None,
+        display_name: str | None = None,
+        description: str = "",
+        progress: Progress | None = None,
+    ) -> Segment:
+        """Define a segment and compute its full daily history at once.
+
+        ``display_name`` is what people read (any text); ``key`` is used in URLs, tags, the CLI
+        and the API, derived from the display name when not given. ``name`` (the older single
+        name) is the key when it can be one, else the display name:
+        ``add_segment("美容液リピーター", query)`` gets a derived key.
+
+        All or nothing: the history is computed first and the segment saved with it in one
+        state-store transaction, so an add that fails or is killed leaves no segment (see
+        docs/reliability.md).
+        """
+        label = key or name or display_name or ""
+        with self.lock(f"segments add {label}"):
+            result: Segment = self._book().add(
+                name, query, description, progress, key=key, display_name=display_name
+            )
+        return result
+
+    def add_starter_segments(
+        self, progress: Progress | None = None, *, lang: str = "en"
+    ) -> list[Segment]:
+        """Add every starter template not already defined (see :mod:`segmentry.app.templates`),
+        named in ``lang`` ("ja" or "en")."""
+        from segmentry.app.templates import TEMPLATES
+
+        existing = {s.name for s in self.segments()}
+        return [
+            self.add_segment(
+                key=t.name,
+                display_name=t.title_in(lang),
+                query=t.query,
+                description=t.description_in(lang),
+                progress=progress,
+            )
+            for t in TEMPLATES.values()
+            if t.name not in existing
+        ]
+
+    def edit_segment(
+        self,
+        name: str,
+        query: str | None = None,
+        progress: Progress | None = None,
+        *,
+        description: str | None = None,
+        display_name: str | None = None,
+        key: str | None = None,
+    ) -> Segment:
+        """Change a segment: a new query is saved as a new version and its history recomputed;
+        a new description or display name is saved as it is; a new ``key`` renames it (see
+        :meth:`rename_segment`). ``None``: unchanged."""
+        with self.lock(f"segments edit {name}"):
+            result: Segment = self._book().edit(
+                name,
+                query,
+                progress,
+                description=description,
+                display_name=display_name,
+                key=key,
+            )
+        return result
+
+    def rename_segment(self, name: str, key: str) -> Segment:
+        """Give a segment a new key. Its history, metrics, folder and Shopify tag binding stay;
+        segments that refer to it (``segments CONTAINS 'old'``) are rewritten to the new key;
+        the old key then answers "renamed" errors naming the new one. For example, with
+        ``not-buyers`` defined as ``NOT segments CONTAINS 'buyers'``::
+
+            ws.rename_segment("buyers", "customers-with-orders")
+            ws.segment("not-buyers").query  # "NOT segments CONTAINS 'customers-with-orders'"
+        """
+        with self.lock(f"segments edit {name} --key {key}"):
+            result: Segment = self._book().rename(name, key)
+        return result
+
+    def recompute_segment(self, name: str, progress: Progress | None = None) -> Segment:
+        """Compute a segment's full daily history again from the ledger as it is now (after
+        customers or orders were imported late) and switch to it atomically; the definition
+        and version do not change."""
+        with self.lock(f"segments recompute {name}"):
+            book = self._book()
+            segment = book.get(name)
+            book.recompute(segment.name, progress)
+            result: Segment = book.get(segment.name)
+        return result
+
+    def remove_segment(self, name: str) -> None:
+        with self.lock(f"segments remove {name}"):
+            self._book().remove(name)
+
+    def validate(self, query: str) -> Any:
+        """Parse and check a query; raises QueryError with position and suggestion."""
+        return self._book().validate(query)
+
+    def explain(self, name: str) -> str:
+        """The compiled SQL of a segment for the configured engine."""
+        result: str = self._book().explain(name)
+        return result
+
+    def members(self, name: str, as_of: dt.date | None = None) -> pa.Table:
+        """Members of a segment on a day (default: the current day) as an Arrow table."""
+        result: pa.Table = self._book().members(name, as_of)
+        return result
+
+    def member_details(
+        self, name: str, as_of: dt.date | None = None
+    ) -> tuple[list[dict[str, Any]], dt.date]:
+        """Members on a day (default: the current day) with their contact details and order
+        figures as of that day, in :data:`segmentry.analytics.exports.MEMBER_COLUMNS`; and the
+        day."""
+        return self._book().member_details(name, as_of)
+
+    def history(self, name: str) -> pd.DataFrame:
+        """Joined and left per day (days with a change)."""
+        return self._book().history(name)
+
+    def metrics(self, name: str) -> pd.DataFrame:
+        """Daily metrics of a segment (one row per day of its history)."""
+        return self._book().metrics(name)
+
+    # ------------------------------------------------------------ pipeline
+
+    def run(self, day: dt.date | None = None, progress: Progress | None = None) -> RunReport:
+        """The daily pipeline (see :mod:`segmentry.app.pipeline`)."""
+        from segmentry.app.pipeline import Pipeline
+
+        return Pipeline(self).run(day or self.today(), progress)
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest pipeline runs with their stages, newest first."""
+        from segmentry.app.pipeline import recent_runs
+
+        return recent_runs(self.state, limit)

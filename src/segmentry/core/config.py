@@ -1,0 +1,255 @@
+"""Workspace settings: one typed object read from ``segmentry.toml`` (and the environment).
+
+A workspace folder holds ``segmentry.toml``, the DuckDB warehouse ``warehouse.duckdb`` and the
+SQLite state ``state.db``. Any setting can be overridden by an environment variable named
+``SEGMENTRY_<SECTION>__<KEY>``, e.g. ``SEGMENTRY_WAREHOUSE__URL=postgresql://…``.
+
+>>> s = Settings()
+>>> (s.shop.timezone, s.shop.currency, s.metrics.subtract_refunds)
+('Asia/Tokyo', 'JPY', True)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from segmentry.core.errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILE",
+    "ScheduleSettings",
+    "Settings",
+    "ShopSettings",
+    "ShopifySettings",
+    "SourceSettings",
+    "WebSettings",
+    "load",
+    "save",
+    "save_schedule",
+    "save_section",
+]
+
+CONFIG_FILE = "segmentry.toml"
+
+
+class ShopSettings(BaseModel):
+    id: str = Field("shop", description="Stable id of the shop (goes into every ledger row).")
+    name: str = Field("My shop", description="Display name.")
+    timezone: str = Field("Asia/Tokyo", description="IANA time zone; all day boundaries use it.")
+    currency: str = Field("JPY", description="ISO currency code of all money amounts.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Asia/Tokyo)"
+            ) from e
+        return value
+
+
+class WarehouseSettings(BaseModel):
+    url: str = Field(
+        "duckdb:///{workspace}/warehouse.duckdb",
+        description="Ibis URL of the analytics engine; {workspace} is the workspace folder.",
+    )
+    memory_limit: str = Field(
+        "3GB",
+        description="DuckDB: memory it may use before spilling to disk (e.g. 3GB, 16GB).",
+    )
+
+
+class StateSettings(BaseModel):
+    url: str = Field(
+        "sqlite:///{workspace}/state.db",
+        description="SQLAlchemy URL of the application state store.",
+    )
+
+
+class MetricsSettings(BaseModel):
+    subtract_refunds: bool = Field(
+        True, description="Amounts are net of refunds (total - refunded) when true."
+    )
+
+
+class ScheduleSettings(BaseModel):
+    """When ``segmentry serve`` runs the daily pipeline by itself (no cron needed).
+
+    >>> ScheduleSettings().daily_run_at
+    datetime.time(4, 0)
+    """
+
+    enabled: bool = Field(True, description="Run the daily pipeline from `segmentry serve`.")
+    time: str = Field(
+        "04:00", description="Time of day (HH:MM, 24-hour) in the shop's time zone."
+    )
+
+    @field_validator("time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            parsed = dt.time.fromisoformat(value)
+        except ValueError as e:
+            raise ValueError(f"not a time of day {value!r} (use HH:MM, e.g. 04:00)") from e
+        if len(value) != 5 or parsed.second or parsed.tzinfo:
+            raise ValueError(f"not a time of day {value!r} (use HH:MM, e.g. 04:00)")
+        return value
+
+    @property
+    def daily_run_at(self) -> dt.time:
+        return dt.time.fromisoformat(self.time)
+
+
+class WebSettings(BaseModel):
+    """The web app (``segmentry serve``)."""
+
+    default_language: Literal["ja", "en"] = Field(
+        "en",
+        description="Language of the pages for a browser that asks for neither Japanese nor "
+        "English (a user's own choice in the header wins).",
+    )
+
+
+class SourceSettings(BaseModel):
+    """One data source the daily run ingests."""
+
+    kind: Literal["shopify_csv", "generic", "parquet", "shopify"]
+    path: str = Field(
+        default="", description="File or folder to read (relative to the workspace); not shopify."
+    )
+    customers_path: str | None = Field(None, description="shopify_csv: customers_export.csv.")
+    mapping: dict[str, str] = Field(
+        default_factory=dict, description="generic: canonical column → file column."
+    )
+    rows: Literal["auto", "order", "line"] = Field(
+        "auto",
+        description="generic: one row per order or line; auto: line rows when a line column "
+        "(sku, quantity, …) is mapped or in the file, else order rows.",
+    )
+    encoding: Literal["auto", "utf-8", "cp932"] = Field(
+        "auto",
+        description="CSV files: utf-8 or cp932 (Shift_JIS); auto: chosen from the file's first "
+        "MiB (see docs/importing.md).",
+    )
+
+
+class ShopifySettings(BaseModel):
+    """The Shopify store a workspace is connected to (``segmentry connect shopify``).
+
+    The Admin API access token is never stored here: it is read from the environment variable
+    named by ``token_env`` or from the workspace's ``secrets`` file (mode 0600).
+    """
+
+    shop: str = Field(description="Shop domain, e.g. my-store.myshopify.com.")
+    api_version: str = Field(default="2025-10", description="Pinned Admin API version.")
+    token_env: str = Field(
+        default="SEGMENTRY_SHOPIFY_TOKEN",
+        description="Environment variable holding the access token.",
+    )
+    webhook_secret_env: str = Field(
+        default="SEGMENTRY_SHOPIFY_WEBHOOK_SECRET",
+        description="Environment variable holding the app's client secret (webhook HMAC).",
+    )
+    endpoint: str | None = Field(
+        default=None,
+        description="Base URL instead of https://<shop> (a local fake Shopify in tests).",
+    )
+    sync_tags_after_run: bool = Field(
+        default=True, description="Push segment tags to Shopify after each `segmentry run`."
+    )
+    tag_batch_size: int = Field(
+        default=50, description="tagsAdd/tagsRemove calls per request (10 points each)."
+    )
+    bulk_threshold: int = Field(
+        default=2_500,
+        description="Changed rows above which a sync reads by bulk operation instead of pages.",
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEGMENTRY_", env_nested_delimiter="__")
+
+    shop: ShopSettings = Field(default_factory=ShopSettings)  # type: ignore[arg-type]
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)  # type: ignore[arg-type]
+    state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
+    web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
+    sources: list[SourceSettings] = Field(default_factory=list)
+    shopify: ShopifySettings | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # NOTE: the environment must win over segmentry.toml (passed as init kwargs).
+        return (env_settings, init_settings)
+
+    def expand(self, workspace: Path) -> Settings:
+        """A copy with ``{workspace}`` in the URLs replaced by the workspace folder."""
+        copy = self.model_copy(deep=True)
+        folder = str(workspace.resolve())
+        copy.warehouse.url = copy.warehouse.url.replace("{workspace}", folder)
+        copy.state.url = copy.state.url.replace("{workspace}", folder)
+        return copy
+
+
+def load(workspace: Path) -> Settings:
+    """Read ``segmentry.toml`` of a workspace (environment variables win)."""
+    path = workspace / CONFIG_FILE
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError("No {file} in {workspace}.",
+                          params={"file": CONFIG_FILE, "workspace": str(workspace)}) from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("{path} is not valid TOML: {problem}",
+                          params={"path": str(path), "problem": str(e)}) from e
+    try:
+        return Settings(**data).expand(workspace)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+        )
+        raise ConfigError("{path}: {problems}",
+                          params={"path": str(path), "problems": problems}) from e
+
+
+def save(settings: Settings, workspace: Path) -> None:
+    """Write settings (as given, with ``{workspace}`` placeholders kept) to ``segmentry.toml``."""
+    data = settings.model_dump(mode="json", exclude_none=True)
+    (workspace / CONFIG_FILE).write_text(tomli_w.dumps(data), encoding="utf-8")
+
+
+def save_schedule(workspace: Path, schedule: ScheduleSettings) -> None:
+    """Write the ``[schedule]`` section of ``segmentry.toml``, keeping everything else as is."""
+    path = workspace / CONFIG_FILE
+    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    data["schedule"] = schedule.model_dump(mode="json")
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+
+
+def save_section(workspace: Path, name: str, section: BaseModel) -> Settings:
+    """Replace one section (``[web]``, ``[schedule]``…) of ``segmentry.toml``, keeping the rest
+    as written (not as overridden by the environment); returns the settings read back."""
+    path = workspace / CONFIG_FILE
+    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    data[name] = section.model_dump(mode="json", exclude_none=True)
+    Settings(**data)  # NOTE: validate the whole file before writing it
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return load(workspace)
