@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentry.activation.shopify.bench import write_orders_jsonl
+from segmentry.bench.shopify import write_orders_jsonl
 from segmentry.connectors.shopify.backfill import read_jsonl
 
 

@@ -191,7 +191,7 @@ def bench(
     history_days: Annotated[int, typer.Option(help="Days of history for one new segment.")] = 365,
 ) -> None:
     """Benchmark: per stage wall time and peak RSS, and our SQL vs hand-written DuckDB SQL."""
-    from segmentry.app.bench import run_benchmark
+    from segmentry.bench.foundation import run_benchmark
 
     with fail_on_errors():
         run_benchmark(customers=customers, segments=segments, folder=folder,

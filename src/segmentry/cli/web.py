@@ -151,7 +151,7 @@ def bench_web(
     reuse: Annotated[bool, typer.Option(help="Reuse the workspace already in --folder.")] = False,
 ) -> None:
     """Benchmark: p50/p95 server time of the segment list and detail pages and the live count."""
-    from segmentry.web.bench import run_web_benchmark
+    from segmentry.bench.web import run_web_benchmark
 
     with fail_on_errors():
         run_web_benchmark(customers=customers, folder=folder, repeats=repeats, reuse=reuse,

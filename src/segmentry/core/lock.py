@@ -15,8 +15,8 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+from segmentry.core.clock import utcnow
 from segmentry.core.errors import LockHeldError, Text
-from segmentry.store.state import utcnow
 
 __all__ = ["LOCK_FILE", "holder_of", "workspace_lock"]
 

@@ -8,12 +8,12 @@ rows in ONE transaction here, so a crash at any point leaves the previous day's 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from segmentry.core.clock import utcnow
 from segmentry.core.errors import ERROR_FIELDS
 
 __all__ = [
@@ -238,6 +238,3 @@ def add_error_columns(engine: Engine, table: str) -> None:
             conn.execute(statement)
 
 
-def utcnow() -> dt.datetime:
-    """Naive UTC now (the state store keeps UTC without zone)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -1,6 +1,6 @@
 """Shopify benchmark: tag-sync throughput against the cost model, and backfill parse speed.
 
-    python -m segmentry.activation.shopify.bench [--changes 100000] [--orders 1000000]
+    python -m segmentry.bench.shopify [--changes 100000] [--orders 1000000]
     [--time-scale 25]
 
 1. **Tag sync.** A fake Shopify holding ``changes`` customers, with Shopify's standard bucket
@@ -147,7 +147,7 @@ def bench_parse(path: Path) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m segmentry.activation.shopify.bench")
+    parser = argparse.ArgumentParser(prog="python -m segmentry.bench.shopify")
     parser.add_argument("--changes", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--time-scale", type=float, default=25.0)
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
             path = Path(folder) / "orders.jsonl"
             size = write_orders_jsonl(path, args.orders)
             child = subprocess.run(
-                [sys.executable, "-m", "segmentry.activation.shopify.bench",
+                [sys.executable, "-m", "segmentry.bench.shopify",
                  "--parse-file", str(path)],
                 capture_output=True,
                 text=True,

@@ -1,0 +1,1 @@
+"""The order ledger: its schema and its one writer."""
