@@ -136,7 +136,7 @@ def wait_for_bulk(
                         "reason": operation.get("errorCode") or Text("no error code")},
                 hint="Run the sync again; it starts a new bulk operation.",
             )
-        client.sleep(wait)
+        client.policy.sleep(wait)
         wait = min(max_poll_seconds, wait * 1.5)
 
 

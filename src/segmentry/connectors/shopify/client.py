@@ -6,6 +6,10 @@
     ...     client.execute("{ shop { name } }")
     {'shop': {'name': 'Fake Shop'}}
 
+Retries live in one place: :mod:`segmentry.connectors.shopify.retrying` (an httpx transport for
+connection problems, 429 and 5xx, and the back-off the client also waits by for THROTTLED and
+non-JSON answers).
+
 Pacing: every response's ``extensions.cost.throttleStatus`` (``currentlyAvailable``,
 ``restoreRate``, ``maximumAvailable``) is remembered; before a request the client waits until
 the bucket, refilled at ``restoreRate`` since then, holds the request's expected cost (the
@@ -24,7 +28,6 @@ Errors (all :class:`~segmentry.core.errors.ShopifyError`, by ``code``)::
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from segmentry.connectors.shopify.retrying import Backoff, Retrying
 from segmentry.core.errors import ShopifyError, Text
 
 __all__ = ["API_VERSION", "ClientStats", "ShopifyClient"]
@@ -88,18 +92,23 @@ class ShopifyClient:
         self.shop = shop
         base = (endpoint or f"https://{shop}").rstrip("/")
         self.url = f"{base}/admin/api/{api_version}/graphql.json"
-        self.max_retries = max_retries
-        self.backoff = backoff
         self.clock = clock
-        self.sleep = sleep
-        self.stats = ClientStats()
+        self.policy = Backoff(shop, max_retries=max_retries, backoff=backoff, sleep=sleep)
+        self._stats = ClientStats()
         self._token_env = token_env
         self._bucket: _Bucket | None = None
         self._costs: dict[str, float] = {}
         headers = {"X-Shopify-Access-Token": token, "Content-Type": "application/json"}
-        self._http = httpx.Client(transport=transport, timeout=timeout, headers=headers)
+        retrying = Retrying(transport or httpx.HTTPTransport(), self.policy)
+        self._http = httpx.Client(transport=retrying, timeout=timeout, headers=headers)
         # NOTE: bulk result URLs are signed storage URLs: never send them our token.
-        self._files = httpx.Client(transport=transport, timeout=timeout)
+        self._files = httpx.Client(transport=retrying, timeout=timeout)
+
+    @property
+    def stats(self) -> ClientStats:
+        """What this client did so far (retries and waits counted by its back-off policy)."""
+        self._stats.retries, self._stats.waited = self.policy.retries, self.policy.waited
+        return self._stats
 
     def close(self) -> None:
         self._http.close()
@@ -137,14 +146,10 @@ class ShopifyClient:
             return data
 
     def _post(self, body: dict[str, Any], failures: int) -> dict[str, Any] | None:
-        """One HTTP round trip; None when it should be retried (after the back-off wait)."""
-        self.stats.requests += 1
-        try:
-            response = self._http.post(self.url, json=body)
-        except httpx.TransportError as e:  # refused, timed out, dropped mid-answer
-            self._retry_wait(failures, Text("connection problem ({problem})",
-                                            {"problem": f"{type(e).__name__}: {e}"}))
-            return None
+        """One round trip (the transport retries connection problems, 429 and 5xx); None when
+        the answer is not JSON and should be asked for again (after the back-off wait)."""
+        self._stats.requests += 1
+        response = self._http.post(self.url, json=body)
         if response.status_code == 401:
             raise ShopifyError(
                 "Shopify rejected the access token for {shop} (HTTP 401: invalid, "
@@ -153,10 +158,6 @@ class ShopifyClient:
                 hint=TOKEN_HINT,
                 params={"shop": self.shop, "env": self._token_env},
             )
-        if response.status_code == 429 or response.status_code >= 500:
-            wait = _retry_after(response)
-            self._retry_wait(failures, f"HTTP {response.status_code}", wait)  # not translated
-            return None
         if response.status_code >= 400:
             raise ShopifyError(
                 "Shopify answered HTTP {status}: {text}", code="http",
@@ -165,25 +166,12 @@ class ShopifyClient:
         try:
             answer: dict[str, Any] = response.json()
         except ValueError:
-            self._retry_wait(failures, Text("an answer that is not JSON"))
+            self.policy.wait(failures, Text("an answer that is not JSON"))
             return None
         return answer
 
-    def _retry_wait(self, failures: int, why: str | Text, wait: float | None = None) -> None:
-        if failures >= self.max_retries:
-            raise ShopifyError(
-                "Shopify ({shop}) is not answering: {why}, {attempts} attempts.",
-                code="unavailable",
-                hint="Shopify or the network is having trouble; run the sync again later — "
-                "it resumes where it stopped.",
-                params={"shop": self.shop, "why": why, "attempts": failures + 1},
-            )
-        self.stats.retries += 1
-        delay = wait if wait is not None else self.backoff * 2**failures
-        self._sleep(delay * (1 + random.random() * 0.1) if wait is None else delay)
-
     def _throttled(self, throttles: int, cost: Mapping[str, Any] | None) -> int:
-        self.stats.throttled += 1
+        self._stats.throttled += 1
         if throttles >= 50:
             raise ShopifyError(
                 "Shopify kept throttling requests to {shop}.",
@@ -221,7 +209,7 @@ class ShopifyClient:
         if not cost:
             return
         self._costs[query] = float(cost.get("requestedQueryCost") or 0)
-        self.stats.points += float(cost.get("actualQueryCost") or 0)
+        self._stats.points += float(cost.get("actualQueryCost") or 0)
         status = cost.get("throttleStatus") or {}
         if status:
             self._bucket = _Bucket(
@@ -249,13 +237,13 @@ class ShopifyClient:
         return self._bucket.maximum if self._bucket else None
 
     def _sleep(self, seconds: float) -> None:
-        self.stats.waited += seconds
-        self.sleep(seconds)
+        self.policy.pause(seconds)
 
     # ------------------------------------------------------------ files
 
     def download(self, url: str, path: Path) -> Path:
-        """Save a bulk operation's result file (streamed, retried as a whole on failure)."""
+        """Save a bulk operation's result file (streamed; a download that breaks off half-way
+        is started again, through the same back-off)."""
         failures = 0
         while True:
             try:
@@ -266,22 +254,19 @@ class ShopifyClient:
                             out.write(chunk)
                 return path
             except (httpx.TransportError, httpx.HTTPStatusError) as e:
-                self._retry_wait(failures, f"download failed ({e})")
+                self.policy.wait(failures, f"download failed ({e})")
                 failures += 1
 
     def upload(self, url: str, fields: Mapping[str, str], content: bytes, filename: str) -> None:
         """POST a staged upload form (every parameter as a field, then the file)."""
-        failures = 0
-        while True:
-            try:
-                response = self._files.post(
-                    url, data=dict(fields), files={"file": (filename, content, "text/jsonl")}
-                )
-                response.raise_for_status()
-                return
-            except (httpx.TransportError, httpx.HTTPStatusError) as e:
-                self._retry_wait(failures, f"upload failed ({e})")
-                failures += 1
+        response = self._files.post(
+            url, data=dict(fields), files={"file": (filename, content, "text/jsonl")}
+        )
+        if response.status_code >= 400:
+            raise ShopifyError(
+                "Shopify's file storage refused the upload: HTTP {status}: {text}", code="http",
+                params={"status": response.status_code, "text": response.text[:300]},
+            )
 
 
 def _code(errors: Any) -> str | None:
@@ -292,10 +277,3 @@ def _code(errors: Any) -> str | None:
         if code:
             return str(code)
     return None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers["Retry-After"])
-    except (KeyError, ValueError):
-        return None
