@@ -75,3 +75,41 @@ def test_second_holder_is_told_who_holds_the_lock(tmp_path: Path) -> None:
     with workspace_lock(tmp_path, "mine"):
         assert holder_of(tmp_path) == {**holder_of(tmp_path), "pid": os.getpid()}  # type: ignore[dict-item]
     assert holder_of(tmp_path) is None
+
+
+def test_every_change_to_the_settings_file_keeps_its_comments(tmp_path: Path) -> None:
+    """The web's settings, `import --save-source` and connecting Shopify all edit
+    segmentry.toml through core.config.edit: a shop's own notes in the file survive each."""
+    from segmentry.core import config
+    from segmentry.core.config import ScheduleSettings, SourceSettings, WebSettings
+
+    Workspace.create(tmp_path / "shop").close()
+    path = tmp_path / "shop" / config.CONFIG_FILE
+    path.write_text("# Run by the CRM team — ask Sato before changing.\n" + path.read_text())
+    folder = tmp_path / "shop"
+
+    config.save_schedule(folder, ScheduleSettings(time="05:30"))
+    config.save_section(folder, "web", WebSettings(default_language="ja"))
+    assert config.add_source(folder, SourceSettings(kind="shopify_csv", path="orders.csv"))
+    assert not config.add_source(folder, SourceSettings(kind="shopify_csv", path="orders.csv"))
+    config.remove_sources(folder, "shopify_csv")
+
+    text = path.read_text()
+    assert text.startswith("# Run by the CRM team — ask Sato before changing.\n")
+    settings = config.load(folder)
+    assert settings.schedule.time == "05:30" and settings.web.default_language == "ja"
+    assert settings.sources == []
+
+
+def test_a_change_that_would_make_the_file_invalid_is_refused_and_nothing_written(
+    tmp_path: Path,
+) -> None:
+    from segmentry.core import config
+    from segmentry.core.errors import ConfigError
+
+    Workspace.create(tmp_path / "shop").close()
+    path = tmp_path / "shop" / config.CONFIG_FILE
+    before = path.read_text()
+    with pytest.raises(ConfigError, match="invalid"), config.edit(tmp_path / "shop") as doc:
+        doc["schedule"] = {"time": "25:99"}
+    assert path.read_text() == before

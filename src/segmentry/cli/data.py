@@ -7,12 +7,10 @@ import contextlib
 import csv
 import datetime as dt
 import tempfile
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import tomli_w
 import typer
 
 from segmentry.app.workspace import Workspace
@@ -222,21 +220,11 @@ def write_rejects(bad_rows: list[BadRow], path: Path) -> None:
 
 
 def _save_source(ws: Workspace, source: SourceSettings, had_rejects: bool) -> None:
-    """Append the source to ``[[sources]]`` of segmentry.toml (once).
-
-    NOTE: the file is edited as TOML rather than through ``config.load``/``save``: ``load``
-    expands ``{workspace}`` and applies environment overrides, which must not be written back.
-    """
+    """Append the source to ``[[sources]]`` of segmentry.toml (once; comments kept)."""
     path = ws.folder / config.CONFIG_FILE
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    entry = source.model_dump(mode="json", exclude_defaults=True)
-    sources = data.setdefault("sources", [])
-    if any(SourceSettings(**s) == source for s in sources):
+    if not config.add_source(ws.folder, source):
         console.print("The source is already in segmentry.toml.")
         return
-    sources.append(entry)
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
-    config.load(ws.folder)  # the file must still be valid
     console.print(f"Added to [[sources]] in {path}; `segmentry run` re-reads it.", markup=False)
     if had_rejects:
         console.print(

@@ -11,13 +11,17 @@ SQLite state ``state.db``. Any setting can be overridden by an environment varia
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import tomllib
 import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import tomli_w
+import tomlkit
+import tomlkit.exceptions
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -231,25 +235,89 @@ def load(workspace: Path) -> Settings:
 
 
 def save(settings: Settings, workspace: Path) -> None:
-    """Write settings (as given, with ``{workspace}`` placeholders kept) to ``segmentry.toml``."""
+    """Write settings (as given, with ``{workspace}`` placeholders kept) to a new
+    ``segmentry.toml``. An existing file is edited with :func:`edit`, which keeps its comments."""
     data = settings.model_dump(mode="json", exclude_none=True)
-    (workspace / CONFIG_FILE).write_text(tomli_w.dumps(data), encoding="utf-8")
+    _write(workspace / CONFIG_FILE, tomlkit.dumps(data))
+
+
+@contextlib.contextmanager
+def edit(workspace: Path) -> Iterator[tomlkit.TOMLDocument]:
+    """Edit ``segmentry.toml`` as written (its comments, order and layout kept; not as
+    overridden by the environment): change the yielded document; when the block ends the whole
+    file is validated, then written atomically. Every change to the file goes through here.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> lines = ["# our shop", "[shop]", "id = 'a'", ""]
+    >>> _ = (folder / CONFIG_FILE).write_text(chr(10).join(lines))
+    >>> with edit(folder) as doc:
+    ...     doc["shop"]["name"] = "A shop"
+    >>> print((folder / CONFIG_FILE).read_text())
+    # our shop
+    [shop]
+    id = 'a'
+    name = "A shop"
+    <BLANKLINE>
+    """
+    path = workspace / CONFIG_FILE
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    except tomlkit.exceptions.ParseError as e:
+        raise ConfigError("{path} is not valid TOML: {problem}",
+                          params={"path": str(path), "problem": str(e)}) from e
+    yield document
+    try:
+        Settings(**document.unwrap())  # NOTE: the whole file is checked before it is written
+    except ValidationError as e:
+        raise ConfigError("The change would make {path} invalid: {problem}",
+                          params={"path": str(path), "problem": str(e)}) from e
+    _write(path, document.as_string())
 
 
 def save_schedule(workspace: Path, schedule: ScheduleSettings) -> None:
     """Write the ``[schedule]`` section of ``segmentry.toml``, keeping everything else as is."""
-    path = workspace / CONFIG_FILE
-    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    data["schedule"] = schedule.model_dump(mode="json")
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    save_section(workspace, "schedule", schedule)
 
 
-def save_section(workspace: Path, name: str, section: BaseModel) -> Settings:
-    """Replace one section (``[web]``, ``[schedule]``…) of ``segmentry.toml``, keeping the rest
-    as written (not as overridden by the environment); returns the settings read back."""
-    path = workspace / CONFIG_FILE
-    data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    data[name] = section.model_dump(mode="json", exclude_none=True)
-    Settings(**data)  # NOTE: validate the whole file before writing it
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+def save_section(workspace: Path, name: str, section: BaseModel | None) -> Settings:
+    """Replace one section (``[web]``, ``[schedule]``, ``[shopify]``…) of ``segmentry.toml``
+    (None removes it), keeping the rest as written; returns the settings read back."""
+    with edit(workspace) as document:
+        if section is None:
+            document.pop(name, None)
+        else:
+            document[name] = section.model_dump(mode="json", exclude_none=True)
     return load(workspace)
+
+
+def add_source(workspace: Path, source: SourceSettings) -> bool:
+    """Append ``source`` to ``[[sources]]`` unless an equal one is there; whether it was added."""
+    with edit(workspace) as document:
+        sources = document.setdefault("sources", tomlkit.aot())
+        if any(SourceSettings(**dict(s)) == source for s in sources):
+            return False
+        sources.append(source.model_dump(mode="json", exclude_defaults=True))
+    return True
+
+
+def remove_sources(workspace: Path, kind: str) -> None:
+    """Remove every ``[[sources]]`` entry of ``kind``."""
+    with edit(workspace) as document:
+        sources = document.get("sources")
+        if sources is None:
+            return
+        kept = [s for s in sources if dict(s).get("kind") != kind]
+        del document["sources"]
+        if kept:
+            table = tomlkit.aot()
+            for entry in kept:
+                table.append(entry)
+            document["sources"] = table
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace the file atomically (a crash leaves the old file or the new one)."""
+    temporary = path.with_name(path.name + ".writing")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)

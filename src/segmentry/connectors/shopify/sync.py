@@ -230,7 +230,6 @@ def connect_workspace(
     ``[shopify]`` settings and a ``shopify`` source in ``segmentry.toml``, the token in the
     workspace's ``secrets`` file (unless it came from the environment). Returns the scopes."""
     import os
-    import tomllib
 
     from segmentry.connectors.shopify.scopes import check_scopes, save_secret
     from segmentry.core import config
@@ -254,11 +253,8 @@ def connect_workspace(
             )
         scopes = check_scopes(client)
     folder = Path(ws.folder)
-    raw = config.Settings(**tomllib.loads((folder / config.CONFIG_FILE).read_text("utf-8")))
-    raw.shopify = settings
-    if not any(s.kind == "shopify" for s in raw.sources):
-        raw.sources.append(config.SourceSettings.model_validate({"kind": "shopify"}))
-    config.save(raw, folder)
+    config.save_section(folder, "shopify", settings)
+    config.add_source(folder, config.SourceSettings.model_validate({"kind": "shopify"}))
     ws.settings = config.load(folder)
     if os.environ.get(settings.token_env) != token:
         save_secret(folder, "shopify_token", token)
@@ -268,13 +264,9 @@ def connect_workspace(
 
 def disconnect_workspace(ws: Workspace) -> None:
     """Remove the ``[shopify]`` settings and the ``shopify`` source (state is kept)."""
-    import tomllib
-
     from segmentry.core import config
 
     folder = Path(ws.folder)
-    raw = config.Settings(**tomllib.loads((folder / config.CONFIG_FILE).read_text("utf-8")))
-    raw.shopify = None
-    raw.sources = [s for s in raw.sources if s.kind != "shopify"]
-    config.save(raw, folder)
+    config.remove_sources(folder, "shopify")
+    config.save_section(folder, "shopify", None)
     ws.settings = config.load(folder)
