@@ -29,11 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-import sqlglot as sg
-import sqlglot.expressions as sge
 
 from segmentry.core.errors import EngineError
-from segmentry.engine import execute
+from segmentry.ledger.removals import PERSONAL_COLUMNS, clear_personal_data
 from segmentry.ledger.schema import TABLES
 from segmentry.store import state
 
@@ -51,9 +49,6 @@ __all__ = [
 
 log = logging.getLogger("segmentry.app.erasure")
 
-# The ledger's columns that identify a person (table ``customers``).
-PERSONAL_COLUMNS = ("email", "phone", "first_name", "last_name", "city", "region", "country",
-                    "line_user_id")
 # Values shorter than this are too common to search for (a one-letter initial).
 _SHORTEST = 2
 
@@ -64,12 +59,7 @@ def erase_customer(ws: Workspace, customer_id: str, known: Iterable[str | None] 
     e-mail and phone in Shopify's request)."""
     values = _values_of(ws, customer_id) | {v.strip() for v in known if v and v.strip()}
     values = {v for v in values if len(v) >= _SHORTEST}
-    update = sge.update(
-        sg.table("customers", quoted=True),
-        {sg.column(c, quoted=True): sge.Null() for c in PERSONAL_COLUMNS},
-        where=_customer(ws.settings.shop.id, customer_id),
-    )
-    execute(ws.warehouse, update)
+    clear_personal_data(ws.warehouse, ws.settings.shop.id, customer_id)
     for export in (ws.folder / "privacy").glob(f"data_request_{customer_id}_*.json"):
         _overwrite(export, b"")
         export.unlink()
@@ -147,11 +137,6 @@ def mentions(text: str | bytes | None, values: Iterable[str]) -> bool:
         return False
     data = text.encode() if isinstance(text, str) else bytes(text)
     return any(v.encode() in data for v in values)
-
-
-def _customer(shop_id: str, customer_id: str) -> sge.Expression:
-    shop = sg.column("shop_id", quoted=True).eq(sge.convert(shop_id))
-    return shop.and_(sg.column("customer_id", quoted=True).eq(sge.convert(customer_id)))
 
 
 def _values_of(ws: Workspace, customer_id: str) -> set[str]:

@@ -43,8 +43,6 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-import sqlglot as sg
-import sqlglot.expressions as sge
 
 from segmentry.app.erasure import erase_customer, erase_shop_files, finish_erasures
 from segmentry.app.workspace import Progress, Workspace
@@ -57,9 +55,8 @@ from segmentry.connectors.shopify.mapping import (
 from segmentry.connectors.shopify.sync import set_app_state
 from segmentry.connectors.shopify.webhook_queue import Delivery, Drained, WebhookQueue
 from segmentry.core.errors import DataImportError, EngineError, LockHeldError
-from segmentry.engine import execute, transaction
-from segmentry.ledger.schema import TABLES
-from segmentry.ledger.store import LedgerBatch, queue_everyone, remember_deletion, write_batch
+from segmentry.ledger.removals import delete_customer, delete_shop
+from segmentry.ledger.store import LedgerBatch, write_batch
 from segmentry.store import state
 
 __all__ = [
@@ -342,18 +339,14 @@ def apply(
         raise TypeError(f"the payload is a {type(payload).__name__}, not an object")
     handler = TOPICS.get(topic)
     if handler is not None:
-        handler(ws, payload, webhook_id)
-    if topic == "customers/delete":  # NOTE: a late older customers/update must not undo it
-        remember_deletion(
-            ws.warehouse, ws.settings.shop.id, str(payload["id"]), at or state.utcnow()
-        )
+        handler(ws, payload, webhook_id, at or state.utcnow())
 
 
 def _write(ws: Workspace, batch: LedgerBatch) -> None:
     write_batch(ws.warehouse, batch, tz=ws.settings.shop.timezone)
 
 
-def _order(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
+def _order(ws: Workspace, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     rows = order_rows(payload)
     batch = orders_batch(pa.Table.from_pylist(rows, schema=RAW_ORDERS), ws.settings.shop.id)
     if batch.order_lines is not None:
@@ -361,32 +354,21 @@ def _order(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
     _write(ws, batch)
 
 
-def _customer(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
+def _customer(ws: Workspace, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     raw = pa.Table.from_pylist([customer_row(payload)], schema=RAW_CUSTOMERS)
     _write(ws, customers_batch(raw, ws.settings.shop.id))
 
 
-def _where(ws: Workspace, customer_id: str | None = None) -> sge.Expression:
-    condition: sge.Expression = sg.column("shop_id", quoted=True).eq(
-        sge.convert(ws.settings.shop.id)
-    )
-    if customer_id is not None:
-        condition = condition.and_(
-            sg.column("customer_id", quoted=True).eq(sge.convert(customer_id))
-        )
-    return condition
+def _delete_customer(
+    ws: Workspace, payload: dict[str, Any], _id: str, at: dt.datetime
+) -> None:
+    # NOTE: remembered at ``at``: a late older customers/update must not undo it
+    delete_customer(ws.warehouse, ws.settings.shop.id, str(payload["id"]), at)
 
 
-def _delete_customer(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
-    customer_id = str(payload["id"])
-    with transaction(ws.warehouse):
-        for name in ("customers", "customer_tag_history"):
-            execute(
-                ws.warehouse, sge.delete(sg.table(name, quoted=True), where=_where(ws, customer_id))
-            )
-
-
-def _redact_customer(ws: Workspace, payload: dict[str, Any], webhook_id: str) -> None:
+def _redact_customer(
+    ws: Workspace, payload: dict[str, Any], webhook_id: str, _at: dt.datetime
+) -> None:
     customer = payload.get("customer") or {}
     customer_id = str(customer["id"])
     values = erase_customer(ws, customer_id, [customer.get("email"), customer.get("phone")])
@@ -396,7 +378,9 @@ def _redact_customer(ws: Workspace, payload: dict[str, Any], webhook_id: str) ->
                               keep=webhook_id)
 
 
-def _data_request(ws: Workspace, payload: dict[str, Any], webhook_id: str) -> None:
+def _data_request(
+    ws: Workspace, payload: dict[str, Any], webhook_id: str, _at: dt.datetime
+) -> None:
     customer_id = str((payload.get("customer") or {})["id"])
     con = ws.warehouse
     export: dict[str, Any] = {"request": payload}
@@ -412,19 +396,16 @@ def _data_request(ws: Workspace, payload: dict[str, Any], webhook_id: str) -> No
     path.write_text(json.dumps(export, default=str, ensure_ascii=False, indent=1), "utf-8")
 
 
-def _redact_shop(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
-    with transaction(ws.warehouse):
-        for name in TABLES:
-            execute(ws.warehouse, sge.delete(sg.table(name, quoted=True), where=_where(ws)))
-        queue_everyone(ws.warehouse)  # the order facts are rebuilt from the emptied ledger
+def _redact_shop(ws: Workspace, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
+    delete_shop(ws.warehouse, ws.settings.shop.id)  # the facts are rebuilt from the empty ledger
     erase_shop_files(ws)
 
 
-def _uninstalled(ws: Workspace, payload: dict[str, Any], _id: str) -> None:
+def _uninstalled(ws: Workspace, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     set_app_state(ws.state, "uninstalled")
 
 
-TOPICS: dict[str, Callable[[Workspace, dict[str, Any], str], None]] = {
+TOPICS: dict[str, Callable[[Workspace, dict[str, Any], str, dt.datetime], None]] = {
     "orders/create": _order,
     "orders/updated": _order,
     "orders/cancelled": _order,
