@@ -8,7 +8,6 @@ can change, and by the compiler to know which per-order work a condition needs.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from segmentry.language import ast
 from segmentry.language.catalog import RFM_RECENCY_DAYS
@@ -97,28 +96,21 @@ def _value_offsets(value: ast.Value) -> set[int]:
 
 
 def _leaves(node: ast.Condition) -> list[ast.Condition]:
-    if isinstance(node, ast.And | ast.Or):
-        return [leaf for item in node.items for leaf in _leaves(item)]
-    if isinstance(node, ast.Not):
-        return _leaves(node.item)
-    return [node]
+    """The conditions under every AND, OR and NOT (walked without recursion)."""
+    return [n for n in ast.walk(node) if not isinstance(n, ast.And | ast.Or | ast.Not)]
 
 
-def _values(node: Any) -> list[ast.Value]:
+def _values(node: ast.Condition) -> list[ast.Value]:
     """Every value in a condition, lists flattened."""
     found: list[ast.Value] = []
-    if isinstance(node, ast.And | ast.Or):
-        for item in node.items:
-            found += _values(item)
-    elif isinstance(node, ast.Not):
-        found += _values(node.item)
-    elif isinstance(node, ast.FunctionCondition):
-        for argument in node.args:
-            found += _flatten(argument.value)
-    else:
+    for leaf in _leaves(node):
+        if isinstance(leaf, ast.FunctionCondition):
+            for argument in leaf.args:
+                found += _flatten(argument.value)
+            continue
         for name in ("value", "low", "high"):
-            if hasattr(node, name):
-                found += _flatten(getattr(node, name))
+            if hasattr(leaf, name):
+                found += _flatten(getattr(leaf, name))
     return found
 
 
