@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import shutil
 import sys
 import tomllib
@@ -24,9 +25,16 @@ import pluggy
 import pytest
 import tomli_w
 
-from segmentry.app.plugins import Destination, RunOutcome, hookimpl, plugin_manager, source_kinds
+from segmentry.app.plugins import (
+    Destination,
+    Hooks,
+    RunOutcome,
+    hookimpl,
+    plugin_manager,
+    source_kinds,
+)
 from segmentry.app.workspace import Workspace
-from segmentry.core.config import CONFIG_FILE
+from segmentry.core.config import CONFIG_FILE, SourceSettings
 from segmentry.core.errors import RunError, ShopifyError
 
 EXAMPLE = Path(__file__).parent / "plugin_example" / "acme_segmentry.py"
@@ -209,3 +217,29 @@ def test_a_hook_with_an_argument_it_does_not_have_is_refused() -> None:
         pluggy_manager = plugin_manager()
         pluggy_manager.register(Misspelt(), name="misspelt")
     assert not plugin_manager().has_plugin("misspelt")
+
+
+DOC = Path(__file__).parents[2] / "docs" / "plugins.md"
+
+
+def test_every_hook_is_documented() -> None:
+    documented = set(re.findall(r"^\| `(segmentry_\w+)` \|", DOC.read_text("utf-8"), re.M))
+    specified = {name for name in vars(Hooks) if name.startswith("segmentry_")}
+    assert documented == specified
+
+
+def test_the_documented_example_is_a_valid_plugin() -> None:
+    """The example of docs/plugins.md registers on a manager that checks it against the
+    hook specifications, and its source answers only for its own kind."""
+    (example,) = re.findall(r"^```python\n(.*?)^```$", DOC.read_text("utf-8"), re.M | re.S)
+    module = ModuleType("doc_example")
+    exec(compile(example, str(DOC), "exec"), module.__dict__)
+    pm = pluggy.PluginManager("segmentry")
+    pm.add_hookspecs(Hooks)
+    pm.register(module)
+    pm.check_pending()  # every hook it implements exists
+    assert sorted(i.plugin_name for i in pm.hook.segmentry_read_source.get_hookimpls()) == [
+        pm.get_name(module)]
+    assert pm.hook.segmentry_source_kinds() == [["acme_crm"]]
+    other = SourceSettings.model_validate({"kind": "generic", "path": "o.csv"})
+    assert pm.hook.segmentry_read_source(source=other, workspace=None) is None
