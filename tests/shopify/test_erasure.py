@@ -7,6 +7,7 @@ that cannot see (compressed blocks, say) would fail the test rather than pass it
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Iterator
@@ -15,12 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from segmentry.app.erasure import waiting_erasures
+from segmentry.app.erasure import erase_customer, finish_erasures, waiting_erasures
 from segmentry.app.workspace import Workspace
 from segmentry.cli.data import write_rejects
+from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.core.errors import BadRow
+from segmentry.engine import duckdb_file
 from segmentry.testing.http import serving
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web import create_app
@@ -179,3 +182,29 @@ def test_a_redact_waiting_in_the_queue_is_erased_by_the_daily_run(
         assert waiting_erasures(ws.state) == 0
 
     assert _found(folder) == {}
+
+
+def test_an_erasure_rewrites_the_customers_table_on_each_engine(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    """A server keeps old row versions in its own files (not in the workspace folder); the
+    erasure asks PostgreSQL to rewrite the table (VACUUM FULL gives it a new file) and DuckDB
+    to rewrite its file, and the values are gone from the ledger on both."""
+    with Workspace.create(tmp_path / "ws", warehouse_url=warehouse_url, shop_id="demo") as ws:
+        ws.import_tables(generate_store(120, seed=5, end_date=dt.date(2025, 6, 30), shop_id="demo"))
+        customers = ws.warehouse.table("customers")
+        first = customers.order_by("customer_id").limit(1).to_pyarrow().to_pylist()[0]
+        before = _table_file(ws)
+        erase_customer(ws, first["customer_id"])
+        assert finish_erasures(ws) == 1
+        assert _table_file(ws) != before
+        customers = ws.warehouse.table("customers")  # the DuckDB file was opened again
+        row = customers.filter(customers.customer_id == first["customer_id"]).to_pyarrow()
+        assert row.to_pylist()[0]["email"] is None and first["email"] is not None
+
+
+def _table_file(ws: Workspace) -> object:
+    path = duckdb_file(ws.settings.warehouse.url)
+    if path is not None:
+        return path.stat().st_ino  # a new file after the rewrite
+    return ws.warehouse.raw_sql("SELECT pg_relation_filenode('customers')").fetchone()[0]

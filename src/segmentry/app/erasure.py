@@ -34,6 +34,7 @@ import sqlglot.expressions as sge
 
 from segmentry.core.errors import EngineError
 from segmentry.engine import execute
+from segmentry.ledger.schema import TABLES
 from segmentry.store import state
 
 if TYPE_CHECKING:
@@ -110,8 +111,14 @@ def finish_erasures(ws: Workspace, siblings: Sequence[Workspace] = ()) -> int:
     ``siblings`` meanwhile. A sibling leaves the work to its owner."""
     if ws.sibling_of is not None or not waiting_erasures(ws.state):
         return 0
+    with ws.state.connect() as conn:
+        whole_shop = conn.execute(
+            sa.select(sa.func.count()).where(state.erasures.c.finished_at.is_(None))
+            .where(state.erasures.c.customer_id == "*")
+        ).scalar()
+    tables = tuple(TABLES) if whole_shop else ("customers",)
     try:
-        ws.compact_warehouse(siblings)
+        ws.compact_warehouse(siblings, tables)
     except EngineError as e:
         log.warning("erasure waits: %s", e.message)
         return 0

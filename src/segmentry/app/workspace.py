@@ -28,6 +28,7 @@ from segmentry.core.lock import workspace_lock
 from segmentry.core.private_files import keep_private, tighten
 from segmentry.engine import connect, duckdb_file, second_connection
 from segmentry.engine.compaction import compact_duckdb_file
+from segmentry.engine.engines import engine_of
 from segmentry.store import state
 
 if TYPE_CHECKING:
@@ -123,18 +124,24 @@ class Workspace:
         other.sibling_of = self
         return other
 
-    def compact_warehouse(self, siblings: Sequence[Workspace] = ()) -> bool:
-        """Rewrite an embedded DuckDB warehouse file so that erased values leave no bytes
-        behind (see :mod:`segmentry.engine.compaction`); False, doing nothing, for another
-        engine or a sibling (its owner compacts).
+    def compact_warehouse(
+        self, siblings: Sequence[Workspace] = (), tables: tuple[str, ...] = ("customers",)
+    ) -> bool:
+        """Leave no old version of updated or deleted rows of ``tables`` in the warehouse (after
+        an erasure): an embedded DuckDB file is rewritten (see
+        :mod:`segmentry.engine.compaction`), a server engine is asked to drop them (PostgreSQL:
+        ``VACUUM FULL``). False, doing nothing, on a sibling (its owner compacts).
 
         The caller holds the workspace lock and makes sure nothing uses this workspace or
         ``siblings`` (its siblings' connections, closed and opened again here) meanwhile.
-        Raises :class:`~segmentry.core.errors.EngineError` if the file is still open elsewhere in
-        this process; the connections are opened again either way."""
-        path = duckdb_file(self.settings.warehouse.url)
-        if path is None or self.sibling_of is not None:
+        Raises :class:`~segmentry.core.errors.EngineError` if the file is still open elsewhere
+        in this process; the connections are opened again either way."""
+        if self.sibling_of is not None:
             return False
+        path = duckdb_file(self.settings.warehouse.url)
+        if path is None:
+            engine_of(self.warehouse).erase_old_versions(self.warehouse, tables)
+            return True
         for workspace in (*siblings, self):
             workspace._close_warehouse()
         try:

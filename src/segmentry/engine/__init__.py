@@ -2,7 +2,8 @@
 
 A warehouse is named by a URL: ``duckdb:///path/to/warehouse.duckdb`` (the default, embedded)
 or ``postgresql://user@host:port/db``. Everything analytic is an Ibis expression, so the same
-code runs on both; per-engine differences live here as data, never as ``if`` chains elsewhere.
+code runs on both; what differs per engine is a class in :mod:`segmentry.engine.engines`, never
+an ``if`` on the dialect elsewhere.
 """
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
 import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmentry.core.errors import EngineError, WorkspaceError
+from segmentry.engine.engines import DuckDB, engine_for_url, engine_of
 
 __all__ = [
     "Scratch",
@@ -32,13 +33,6 @@ __all__ = [
     "second_connection",
     "transaction",
 ]
-
-
-# Statements run on every new connection, per engine.
-_SETUP: dict[str, tuple[str, ...]] = {
-    # NOTE: DuckDB draws its own progress bars on stdout for long queries; we draw ours.
-    "duckdb": ("SET enable_progress_bar = false",),
-}
 
 
 def connect(url: str, *, memory_limit: str | None = None, wait: float = 0.0) -> BaseBackend:
@@ -62,16 +56,11 @@ def connect(url: str, *, memory_limit: str | None = None, wait: float = 0.0) -> 
 
 
 def _connect(url: str, memory_limit: str | None) -> BaseBackend:
+    engine = engine_for_url(url)
     try:
-        con = ibis.connect(url)
-        for statement in _SETUP.get(engine_name(con), ()):
-            con.raw_sql(statement)
-        if memory_limit and engine_name(con) == "duckdb":
-            con.raw_sql(_setting("memory_limit", memory_limit).sql("duckdb"))
-        return con
+        return engine.open(url, memory_limit=memory_limit)
     except Exception as e:  # the engines raise a zoo of types; wrap them all at the boundary
-        text = str(e)
-        if "lock" in text.lower() and url.startswith("duckdb"):
+        if engine.is_locked_error(e):
             raise WorkspaceError(
                 "The warehouse {url} is open for writing in another process.",
                 code="warehouse_locked",
@@ -80,7 +69,7 @@ def _connect(url: str, memory_limit: str | None) -> BaseBackend:
                 "(see `segmentry runs`) and try again.",
             ) from e
         raise EngineError(
-            "Cannot open the warehouse {url}: {text}", params={"url": url, "text": text}
+            "Cannot open the warehouse {url}: {text}", params={"url": url, "text": str(e)}
         ) from e
 
 
@@ -95,12 +84,7 @@ def second_connection(con: BaseBackend, url: str) -> BaseBackend:
     >>> second_connection(con, "duckdb://").name
     'duckdb'
     """
-    if engine_name(con) != "duckdb":
-        return connect(url)
-    other = ibis.duckdb.from_connection(con.con.cursor())
-    for statement in _SETUP["duckdb"]:
-        other.raw_sql(statement)
-    return other
+    return engine_of(con).second_connection(con, url)
 
 
 def duckdb_file(url: str) -> Path | None:
@@ -108,82 +92,29 @@ def duckdb_file(url: str) -> Path | None:
 
     >>> duckdb_file("duckdb:///srv/shop/warehouse.duckdb")
     PosixPath('/srv/shop/warehouse.duckdb')
-    >>> duckdb_file("duckdb:////srv/shop/warehouse.duckdb")  # a workspace's absolute path
-    PosixPath('/srv/shop/warehouse.duckdb')
     >>> duckdb_file("duckdb://"), duckdb_file("postgresql://db/shop")
     (None, None)
     """
-    scheme = "duckdb://"
-    if not url.startswith(scheme):
-        return None
-    rest = url[len(scheme):].split("?", 1)[0]
-    if rest in ("", ":memory:"):
-        return None
-    return Path("/" + rest.lstrip("/")) if rest.startswith("/") else Path(rest)
-
-
-def _setting(name: str, value: str) -> sge.Expression:
-    """``SET name = 'value'`` (a setting's value cannot be a bound parameter).
-
-    >>> _setting("memory_limit", "3GB").sql("duckdb")
-    "SET memory_limit = '3GB'"
-    """
-    assignment = sge.EQ(this=sg.to_identifier(name), expression=sge.convert(value))
-    return sge.Set(expressions=[sge.SetItem(this=assignment)])
+    engine = engine_for_url(url)
+    return engine.file_of(url) if isinstance(engine, DuckDB) else None
 
 
 def engine_name(con: BaseBackend) -> str:
     """``duckdb`` or ``postgres`` (Ibis backend names)."""
-    name: Any = con.name
-    return str(name)
-
-
-@contextlib.contextmanager
-def _duckdb_transaction(con: Any) -> Iterator[None]:
-    raw = con.con
-    raw.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        raw.execute("ROLLBACK")
-        raise
-    raw.execute("COMMIT")
-
-
-@contextlib.contextmanager
-def _postgres_transaction(con: Any) -> Iterator[None]:
-    # NOTE: Ibis wraps each statement in psycopg's `transaction()`, which nests as a savepoint
-    # inside this outer one, so everything commits (or rolls back) together.
-    with con.con.transaction():
-        yield
-
-
-_TRANSACTIONS: dict[str, Callable[[Any], contextlib.AbstractContextManager[None]]] = {
-    "duckdb": _duckdb_transaction,
-    "postgres": _postgres_transaction,
-}
+    return engine_of(con).name
 
 
 @contextlib.contextmanager
 def transaction(con: BaseBackend) -> Iterator[None]:
     """Run the enclosed warehouse writes atomically (DDL included, on both engines)."""
-    begin = _TRANSACTIONS.get(engine_name(con))
-    if begin is None:
-        raise EngineError(
-            "Transactions are not supported on the {engine} engine.",
-            params={"engine": engine_name(con)},
-        )
-    with begin(con):
+    with engine_of(con).transaction(con):
         yield
 
 
 def execute(con: BaseBackend, statement: Any) -> None:
     """Run one sqlglot statement (built with sqlglot's builders, never with f-strings)."""
     sql = statement.sql(dialect=con.dialect) if hasattr(statement, "sql") else statement
-    # NOTE: `_safe_raw_sql` closes the cursor on PostgreSQL; on DuckDB `raw_sql` returns the
-    # connection itself, which must not be closed.
-    with con._safe_raw_sql(sql):
-        pass
+    engine_of(con).execute(con, sql)
 
 
 def delete_listed(table: str, listed: str, keys: Sequence[str]) -> sge.Expression:
@@ -205,6 +136,7 @@ def delete_listed(table: str, listed: str, keys: Sequence[str]) -> sge.Expressio
 class Scratch:
     """Temporary tables made for one piece of work, dropped when it ends.
 
+    >>> import ibis
     >>> con = connect("duckdb://")
     >>> with Scratch(con) as scratch:
     ...     name = scratch.keep(ibis.memtable({"a": [1, 2]}))

@@ -96,13 +96,9 @@ def _fingerprint(ws: Workspace) -> tuple[Any, ...]:
     """Changes whenever any segment, its membership or the runs change."""
     s = state_tables.segments
     with ws.state.connect() as conn:
-        segs = conn.execute(
-            sa.select(sa.func.count(), sa.func.max(s.c.updated_at),
-                      sa.func.group_concat(s.c.ledger)
-                      if ws.state.dialect.name == "sqlite"
-                      else sa.func.string_agg(s.c.ledger, ","))
-        ).one()
-    return (*segs, last_finished_run(ws), tuple(sorted(folders.folders(ws.state).items())))
+        changed = conn.execute(sa.select(sa.func.max(s.c.updated_at))).scalar()
+        keys = tuple(conn.execute(sa.select(s.c.ledger).order_by(s.c.id)).scalars())
+    return (changed, keys, last_finished_run(ws), tuple(sorted(folders.folders(ws.state).items())))
 
 
 def last_finished_run(ws: Workspace) -> int | None:
