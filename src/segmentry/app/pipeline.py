@@ -33,7 +33,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from segmentry.analytics.evaluation import Snapshot
+from segmentry.app import plugins
 from segmentry.app.erasure import finish_erasures
+from segmentry.app.plugins import RunOutcome
 from segmentry.app.segments import SegmentBook
 from segmentry.core.errors import ERROR_FIELDS, RunError, SegmentError, SegmentryError, error_record
 from segmentry.engine import transaction
@@ -113,25 +115,27 @@ class Pipeline:
                 if isinstance(e, Exception):
                     raise failure from e
                 raise
-            self._activate(report)  # Shopify tag sync (issue 3): after the commit, never undoing it
+            self._activate(report)  # destinations: after the commit, never undoing it
             finish_erasures(self.ws)  # no copy of an erased customer's data is left behind
         return report
 
     def _activate(self, report: RunReport) -> None:
-        """Push segments bound to Shopify tags; a failure is recorded as the run's last stage
-        (the committed run stands, and the next run resumes the sync)."""
-        if self.ws.settings.shopify is None:
-            return
-        from segmentry.activation.shopify.activate import after_run
-
-        started, status, detail = time.perf_counter(), "succeeded", ""
-        try:
-            detail = after_run(self.ws)
-        except SegmentryError as e:
-            status, detail = "failed", str(e)
-        stage = StageReport("activate", time.perf_counter() - started, status, detail)
-        report.stages.append(stage)
-        self._record_stage(report, stage)
+        """Run every destination's after-run action (Shopify tag sync, issue 3), each as one more
+        stage of the run; a failure is recorded in its stage (the committed run stands, the other
+        destinations and the erasures still run, and the next run resumes the destination's
+        work). A plug-in's own bug is caught too: it is not the run's failure."""
+        outcome = RunOutcome(report.run_id, report.day, dict(report.joined), dict(report.left))
+        for destination in plugins.destinations(self.ws):
+            started, status, detail = time.perf_counter(), "succeeded", ""
+            try:
+                detail = destination.push(outcome)
+            except SegmentryError as e:
+                status, detail = "failed", str(e)
+            except Exception as e:
+                status, detail = "failed", repr(e)
+            stage = StageReport(destination.stage, time.perf_counter() - started, status, detail)
+            report.stages.append(stage)
+            self._record_stage(report, stage)
 
     def _record_stage(self, report: RunReport, stage: StageReport) -> None:
         """Add one stage to a run record written before the stage finished."""
@@ -167,17 +171,15 @@ class Pipeline:
             progress(name, 1, 1)
 
     def _ingest(self) -> str:
-        from segmentry.connectors import read_source
-        from segmentry.connectors.shopify.webhooks import apply_queued
         from segmentry.ledger.store import write_batch
 
-        # Shopify webhooks queued and due first: a run never misses a received delivery.
-        webhooks = apply_queued(self.ws)
+        # Work due first (Shopify's queued webhooks: a run never misses a received delivery).
+        notes = plugins.before_ingest(self.ws)
         sources = self.ws.settings.sources
         for source in sources:
-            batch = read_source(source, self.ws)
+            batch = plugins.read_source(source, self.ws)
             write_batch(self.ws.warehouse, batch, tz=self.ws.settings.shop.timezone)
-        return f"{len(sources)} source(s)" + (f"; {webhooks}" if webhooks else "")
+        return "; ".join([f"{len(sources)} source(s)", *notes])
 
     def _facts(self) -> str:
         from segmentry.analytics.facts import build_facts

@@ -26,7 +26,7 @@ from segmentry.ledger.store import LedgerBatch
 if TYPE_CHECKING:
     from segmentry.app.workspace import Workspace
 
-__all__ = ["read_source", "read_source_rows"]
+__all__ = ["SOURCE_KINDS", "read_source", "read_source_rows"]
 
 
 def read_source(source: SourceSettings, workspace: Workspace) -> LedgerBatch:
@@ -172,3 +172,5 @@ _READERS: dict[str, Callable[[SourceSettings, Workspace, bool, Path | None], Rea
     "generic": _read_generic,
     "parquet": _read_parquet,
 }
+SOURCE_KINDS = tuple(_READERS)
+"""The ``[[sources]]`` kinds segmentry reads itself (others come from plug-ins)."""

@@ -127,7 +127,10 @@ class WebSettings(BaseModel):
 class SourceSettings(BaseModel):
     """One data source the daily run ingests."""
 
-    kind: Literal["shopify_csv", "generic", "parquet", "shopify"]
+    kind: str = Field(
+        description="shopify_csv, generic, parquet or shopify, or a kind an installed plug-in "
+        "reads (docs/plugins.md); a kind nobody reads fails the run with the kinds there are.",
+    )
     path: str = Field(
         default="", description="File or folder to read (relative to the workspace); not shopify."
     )
@@ -144,6 +147,9 @@ class SourceSettings(BaseModel):
         "auto",
         description="CSV files: utf-8 or cp932 (Shift_JIS); auto: chosen from the file's first "
         "MiB (see docs/importing.md).",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="A plug-in source's own settings (docs/plugins.md)."
     )
 
 
