@@ -67,9 +67,9 @@ def test_formats() -> None:
 
 SRC = Path(segmentry.__file__).parent
 # What a web request can reach: the language, segments, runs, the warehouse, the web itself.
-WEB_REACHABLE = ["errors.py", "segments.py", "segment_names.py", "attribute_values.py", "lock.py",
-                 "jobs.py", "pipeline.py", "engine", "language", "web", "connectors",
-                 "config.py"]
+WEB_REACHABLE = ["core/errors.py", "app/segments.py", "app/segment_names.py",
+                 "analytics/attribute_values.py", "core/lock.py", "app/jobs.py", "app/pipeline.py",
+                 "engine", "language", "web", "connectors", "activation", "core/config.py"]
 
 
 def _error_classes() -> set[str]:

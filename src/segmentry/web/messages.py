@@ -467,6 +467,20 @@ def translator(lang: str) -> Callable[[str], str]:
 # params carry, such as "a whole number") to Japanese. ``tests/web/test_messages.py`` finds every
 # template the web can raise and fails when one is missing here.
 ERRORS: dict[str, str] = {
+    # warehouses and settings
+    "Cannot compact the warehouse: its write-ahead log {wal} was not folded in.":
+        "ウェアハウスを再構成できません：書き込みログ {wal} が反映されていません。",
+    "Cannot compact the warehouse: {files} still open in this process.":
+        "ウェアハウスを再構成できません：{files} がこのプロセスでまだ開かれています。",
+    "Shopify's file storage refused the upload: HTTP {status}: {text}":
+        "Shopify のファイル保存先がアップロードを拒否しました：HTTP {status}：{text}",
+    "The change would make {path} invalid: {problem}":
+        "この変更では {path} が不正になります：{problem}",
+    "The warehouse URL {url} names no engine segmentry supports.":
+        "ウェアハウスの URL {url} は segmentry が対応するエンジンを指していません。",
+    "The {engine} engine is not supported.": "{engine} エンジンには対応していません。",
+    "Use duckdb:///path/to/warehouse.duckdb or postgresql://user@host/db.":
+        "duckdb:///path/to/warehouse.duckdb か postgresql://user@host/db を指定してください。",
     # lists of words
     "{first} or {second}": "{first} または {second}",
     "{first}, {rest}": "{first}、{rest}",
