@@ -32,13 +32,19 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import sqlalchemy as sa
 
+from segmentry.analytics.asof import Facts
+from segmentry.analytics.compiler import evaluate_many
 from segmentry.analytics.evaluation import Snapshot
+from segmentry.analytics.facts import build_facts
+from segmentry.analytics.membership import record_day, stretches
+from segmentry.analytics.metrics import METRIC_COLUMNS, daily_metrics, metrics_of_all_on_day
 from segmentry.app import plugins
 from segmentry.app.erasure import finish_erasures
 from segmentry.app.plugins import RunOutcome
-from segmentry.app.segments import SegmentBook
+from segmentry.app.segments import SegmentBook, replace_metric_rows
 from segmentry.core.errors import ERROR_FIELDS, RunError, SegmentError, SegmentryError, error_record
 from segmentry.engine import transaction
+from segmentry.ledger.store import write_batch
 from segmentry.store import state
 
 if TYPE_CHECKING:
@@ -171,8 +177,6 @@ class Pipeline:
             progress(name, 1, 1)
 
     def _ingest(self) -> str:
-        from segmentry.ledger.store import write_batch
-
         # Work due first (Shopify's queued webhooks: a run never misses a received delivery).
         notes = plugins.before_ingest(self.ws)
         sources = self.ws.settings.sources
@@ -182,8 +186,6 @@ class Pipeline:
         return "; ".join([f"{len(sources)} source(s)", *notes])
 
     def _facts(self) -> str:
-        from segmentry.analytics.facts import build_facts
-
         return build_facts(
             self.ws.warehouse, subtract_refunds=self.ws.settings.metrics.subtract_refunds
         )
@@ -195,7 +197,6 @@ class Pipeline:
         pending: list[_Pending],
         progress: Progress | None,
     ) -> str:
-        from segmentry.analytics.membership import record_day
 
         book = SegmentBook(self.ws)
         segments = [self._ready(book, segment, day) for segment in book.list()]
@@ -226,9 +227,6 @@ class Pipeline:
 
     def _catch_up(self, segments: list[Segment], conditions: dict[str, Any], day: dt.date) -> None:
         """Record the days a segment missed before ``day`` (no run for them), oldest first."""
-        from segmentry.analytics.asof import Facts
-        from segmentry.analytics.compiler import evaluate_many
-        from segmentry.analytics.membership import record_day
 
         missed: dict[dt.date, list[Segment]] = {}
         for segment in segments:
@@ -262,8 +260,6 @@ class Pipeline:
     def _metrics(
         self, snapshot: Snapshot, pending: list[_Pending], progress: Progress | None
     ) -> str:
-        from segmentry.analytics.membership import stretches
-        from segmentry.analytics.metrics import METRIC_COLUMNS, daily_metrics, metrics_of_all_on_day
 
         on_day = metrics_of_all_on_day(self.ws.warehouse, snapshot)
         for index, item in enumerate(pending):
@@ -282,8 +278,6 @@ class Pipeline:
         return ""
 
     def _commit(self, report: RunReport, pending: list[_Pending]) -> str:
-        from segmentry.app.segments import replace_metric_rows
-
         with self.ws.state.begin() as conn:
             for item in pending:
                 conn.execute(

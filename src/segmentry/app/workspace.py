@@ -21,6 +21,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from segmentry.analytics.facts import build_facts
+from segmentry.app.pipeline import Pipeline, recent_runs
+from segmentry.app.segments import SegmentBook
+from segmentry.app.templates import TEMPLATES
 from segmentry.core import config
 from segmentry.core.config import Settings
 from segmentry.core.errors import WorkspaceError
@@ -29,6 +33,7 @@ from segmentry.core.private_files import keep_private, tighten
 from segmentry.engine import connect, duckdb_file, second_connection
 from segmentry.engine.compaction import compact_duckdb_file
 from segmentry.engine.engines import engine_of
+from segmentry.ledger.store import LedgerBatch, ensure_ledger, write_batch
 from segmentry.store import state
 
 if TYPE_CHECKING:
@@ -90,7 +95,6 @@ class Workspace:
             settings.warehouse.url = warehouse_url
         config.save(settings, path)
         ws = cls.open(path)
-        from segmentry.ledger.store import ensure_ledger
 
         ensure_ledger(ws.warehouse)
         return ws
@@ -207,8 +211,6 @@ class Workspace:
 
     def import_tables(self, tables: Mapping[str, pa.Table]) -> Any:
         """Upsert ledger tables (dict of table name → Arrow table) and rebuild the facts."""
-        from segmentry.analytics.facts import build_facts
-        from segmentry.ledger.store import LedgerBatch, write_batch
 
         with self.lock("import"):
             stats = write_batch(
@@ -220,8 +222,6 @@ class Workspace:
     # ------------------------------------------------------------ segments
 
     def _book(self) -> Any:
-        from segmentry.app.segments import SegmentBook
-
         return SegmentBook(self)
 
     def segments(self) -> list[Segment]:
@@ -267,7 +267,6 @@ class Workspace:
     ) -> list[Segment]:
         """Add every starter template not already defined (see :mod:`segmentry.app.templates`),
         named in ``lang`` ("ja" or "en")."""
-        from segmentry.app.templates import TEMPLATES
 
         existing = {s.name for s in self.segments()}
         return [
@@ -368,12 +367,10 @@ class Workspace:
 
     def run(self, day: dt.date | None = None, progress: Progress | None = None) -> RunReport:
         """The daily pipeline (see :mod:`segmentry.app.pipeline`)."""
-        from segmentry.app.pipeline import Pipeline
 
         return Pipeline(self).run(day or self.today(), progress)
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest pipeline runs with their stages, newest first."""
-        from segmentry.app.pipeline import recent_runs
 
         return recent_runs(self.state, limit)
