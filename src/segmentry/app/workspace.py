@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 
 from segmentry.core import config
 from segmentry.core.config import Settings
@@ -29,6 +28,7 @@ from segmentry.core.private_files import keep_private, tighten
 from segmentry.engine import connect, duckdb_file, second_connection
 from segmentry.engine.compaction import compact_duckdb_file
 from segmentry.store import state
+from segmentry.store.runs import last_succeeded_day
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -190,11 +190,7 @@ class Workspace:
 
     def current_day(self) -> dt.date:
         """The day the segments are computed through (the last run's day), else today."""
-        with self.state.connect() as conn:
-            last = conn.execute(
-                sa.select(sa.func.max(state.runs.c.day)).where(state.runs.c.status == "succeeded")
-            ).scalar()
-        return last or self.today()
+        return last_succeeded_day(self.state) or self.today()
 
     # ------------------------------------------------------------ data
 
