@@ -14,7 +14,7 @@ an old workspace at once upgrade it once, and a failed upgrade leaves the store 
 
 To add a migration (see docs/operations.md), change :mod:`segmentry.store.schema`, then::
 
-    python -m segmentry.store.migrate revision "what changes"
+    python -m segmentry.store.migrations "what changes"
 
 writes ``v0002_what_changes.py`` from the difference between the schema and a store at the
 current head; read and finish it, then run the tests (``test_migrations_match_the_schema``).
@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -166,9 +165,3 @@ def new_revision(message: str) -> Path:
             engine.dispose()
     assert script is not None and not isinstance(script, list)
     return Path(script.path)
-
-
-if __name__ == "__main__":  # python -m segmentry.store.migrate revision "what changes"
-    if len(sys.argv) != 3 or sys.argv[1] != "revision":
-        sys.exit('usage: python -m segmentry.store.migrate revision "what changes"')
-    print(new_revision(sys.argv[2]))
