@@ -5,6 +5,8 @@ release."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -24,6 +26,21 @@ def _state_url(warehouse_url: str, tmp_path: Path) -> str:
 
 def _tables(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
+
+
+def test_the_schema_names_the_newest_migration() -> None:
+    assert migrate.head_revision() == schema.REVISION
+
+
+def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
+    """Opening a store at the newest revision reads its version and loads no Alembic."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    state.connect_state(url).dispose()
+    script = (f"import sys; from segmentry.store import state; state.connect_state({url!r})"
+              ".dispose(); print('alembic' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "False"
 
 
 def test_migrations_match_the_schema(warehouse_url: str, tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ Upgrades run under a lock held in the store itself (SQLite: ``BEGIN IMMEDIATE``;
 a transaction-level advisory lock), all revisions in one transaction: two processes opening
 an old workspace at once upgrade it once, and a failed upgrade leaves the store as it was.
 
-To add a migration (see docs/operations.md), change :mod:`segmentry.store.schema`, then::
+To add a migration (see docs/operations.md), change :mod:`segmentry.store.schema` (and its
+``REVISION``, the id the new revision gets), then::
 
     python -m segmentry.store.migrations "what changes"
 

@@ -29,6 +29,7 @@ from segmentry.core.errors import ERROR_FIELDS
 
 __all__ = [
     "METRIC_TEXT_COLUMNS",
+    "REVISION",
     "TABLES",
     "api_tokens",
     "erasures",
@@ -52,6 +53,10 @@ __all__ = [
     "web_sessions",
     "web_users",
 ]
+
+# The newest migration (segmentry/store/migrations/versions): the one that builds this layout.
+# A store at it opens without Alembic; test_migrations checks it is the migrations' head.
+REVISION = "0001_baseline"
 
 # NOTE: no naming convention: stores made before the migrations have their constraints under
 # the engines' own names, and the baseline adopts them as they are.

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from segmentry.core.clock import utcnow
-from segmentry.store import migrate
 from segmentry.store.schema import (
     METRIC_TEXT_COLUMNS,
+    REVISION,
     erasures,
     former_keys,
     metadata,
@@ -63,8 +63,21 @@ def connect_state(url: str) -> Engine:
             cursor.close()
 
     try:
-        migrate.upgrade(engine)
+        if _revision(engine) != REVISION:
+            # NOTE: Alembic takes about half a second to import: only a store to upgrade (or
+            # to refuse, from a newer release) loads it.
+            from segmentry.store import migrate
+
+            migrate.upgrade(engine)
     except BaseException:
         engine.dispose()
         raise
     return engine
+
+
+def _revision(engine: Engine) -> str | None:
+    """The store's ``alembic_version`` (None: new, or made before the migrations)."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
