@@ -214,6 +214,7 @@ def test_a_state_store_from_before_retries_gets_the_retry_columns(tmp_path: Path
     """shopify_webhooks as the first layout made it: the columns are added, a pending row
     queued then is due now with no attempts."""
     from segmentry.connectors.shopify.webhook_queue import WebhookQueue
+    from segmentry.store.state import connect_state
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}")
     with engine.begin() as conn:
@@ -231,6 +232,10 @@ def test_a_state_store_from_before_retries_gets_the_retry_columns(tmp_path: Path
                 "'2026-11-30 10:00:00', 'pending', x'7b7d', NULL)"
             )
         )
+    engine.dispose()
+    engine = connect_state(f"sqlite:///{tmp_path / 'state.db'}")  # upgraded when opened
+    indexes = {i["name"] for i in sa.inspect(engine).get_indexes("shopify_webhooks")}
+    assert "shopify_webhooks_due" in indexes
     queue = WebhookQueue(engine)
     due = queue.due()
     assert [(d.webhook_id, d.attempts, d.body) for d in due] == [("old", 0, b"{}")]

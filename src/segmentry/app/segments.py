@@ -41,7 +41,7 @@ from segmentry.app.segment_names import (
 from segmentry.core.crash_points import crash_point
 from segmentry.core.errors import QueryError, SegmentError
 from segmentry.language import ast
-from segmentry.store import state
+from segmentry.store import schema, state
 
 _Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
 
@@ -648,15 +648,10 @@ def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
 
 
 def _key_columns(conn: sa.Connection) -> list[sa.Column[Any]]:
-    """Columns of other state-store tables that name a segment by its key (those that exist
-    in this store)."""
+    """Columns of other state-store tables that name a segment by its key."""
     # NOTE: the Shopify connector keeps its bindings, jobs and audit log by segment key.
-    from segmentry.connectors.shopify import tables
-
-    columns = [tables.tag_bindings.c.segment, tables.managed_tags.c.segment,
-               tables.sync_jobs.c.segment, tables.audit_log.c.segment]
-    inspector = sa.inspect(conn)
-    return [c for c in columns if inspector.has_table(c.table.name)]
+    return [schema.shopify_tag_bindings.c.segment, schema.shopify_managed_tags.c.segment,
+            schema.shopify_sync_jobs.c.segment, schema.shopify_audit_log.c.segment]
 
 
 def replace_metric_rows(

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 
 from segmentry.analytics.facts import build_facts
 from segmentry.app.pipeline import Pipeline, recent_runs
@@ -35,6 +34,7 @@ from segmentry.engine.compaction import compact_duckdb_file
 from segmentry.engine.engines import engine_of
 from segmentry.ledger.store import LedgerBatch, ensure_ledger, write_batch
 from segmentry.store import state
+from segmentry.store.runs import last_succeeded_day
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -201,11 +201,7 @@ class Workspace:
 
     def current_day(self) -> dt.date:
         """The day the segments are computed through (the last run's day), else today."""
-        with self.state.connect() as conn:
-            last = conn.execute(
-                sa.select(sa.func.max(state.runs.c.day)).where(state.runs.c.status == "succeeded")
-            ).scalar()
-        return last or self.today()
+        return last_succeeded_day(self.state) or self.today()
 
     # ------------------------------------------------------------ data
 

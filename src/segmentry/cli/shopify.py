@@ -162,7 +162,6 @@ def sync_log(
     from segmentry.connectors.shopify import tables
 
     with fail_on_errors(), open_workspace(workspace) as ws:
-        tables.ensure_tables(ws.state)
         query = sa.select(tables.audit_log).order_by(tables.audit_log.c.id.desc()).limit(limit)
         if segment:
             query = query.where(tables.audit_log.c.segment == segment)

@@ -1,8 +1,8 @@
 """Who may use the web app and the JSON API: users, login sessions and API tokens.
 
-The tables live in the workspace's state store (on :data:`segmentry.store.state.metadata`) and are
-created on first use. Each user belongs to one shop; a workspace only admits users of its own
-shop, so one state store shared by several workspaces never leaks a shop to another's users.
+The tables live in the workspace's state store (defined in :mod:`segmentry.store.schema`).
+Each user belongs to one shop; a workspace only admits users of its own shop, so one state
+store shared by several workspaces never leaks a shop to another's users.
 
 - Passwords are hashed with Argon2id (``pwdlib``, the maintained successor of passlib that
   FastAPI's own template uses).
@@ -24,7 +24,6 @@ import functools
 import hashlib
 import re
 import secrets
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,10 @@ import sqlalchemy as sa
 from pwdlib import PasswordHash
 
 from segmentry.core.errors import SegmentryError
-from segmentry.store.state import metadata, utcnow
+from segmentry.store.schema import api_tokens, login_attempts
+from segmentry.store.schema import web_sessions as sessions
+from segmentry.store.schema import web_users as users
+from segmentry.store.state import utcnow
 
 __all__ = [
     "ACCOUNT_LIMIT",
@@ -49,7 +51,6 @@ __all__ = [
     "create_user",
     "digest",
     "end_session",
-    "ensure_tables",
     "list_tokens",
     "list_users",
     "log_in",
@@ -69,53 +70,6 @@ SESSION_DAYS = 14
 MIN_PASSWORD = 8
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _hasher = PasswordHash.recommended()
-
-users = sa.Table(
-    "web_users",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("email", sa.String(320), nullable=False, unique=True),
-    sa.Column("password_hash", sa.String(200), nullable=False),
-    sa.Column("shop_id", sa.String(200), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-)
-
-sessions = sa.Table(
-    "web_sessions",
-    metadata,
-    sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id", ondelete="CASCADE")),
-    sa.Column("csrf", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("expires_at", sa.DateTime, nullable=False),
-)
-
-api_tokens = sa.Table(
-    "api_tokens",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id", ondelete="CASCADE")),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("prefix", sa.String(12), nullable=False),  # shown in lists: "sgt_AbC1…"
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("last_used_at", sa.DateTime),
-    sa.Column("revoked_at", sa.DateTime),
-)
-
-# Failed sign-ins, per account ("email:<address>") and per client ("client:<ip>"): in the
-# state store, so neither a restart nor a second worker resets them.
-login_attempts = sa.Table(
-    "login_attempts",
-    metadata,
-    sa.Column("key", sa.String(400), primary_key=True),
-    sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("window_start", sa.DateTime, nullable=False),
-    sa.Column("lockouts", sa.Integer, nullable=False),
-    sa.Column("locked_until", sa.DateTime),
-)
-
-TABLES = [users, sessions, api_tokens, login_attempts]
 
 
 @dataclass(frozen=True)
@@ -174,16 +128,6 @@ class Session:
     csrf: str
 
 
-_ready: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
-
-
-def ensure_tables(engine: sa.Engine) -> None:
-    """Create the account tables in the state store if they are missing (once per engine)."""
-    if engine not in _ready:
-        metadata.create_all(engine, tables=TABLES)
-        _ready.add(engine)
-
-
 def new_secret(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(32)
 
@@ -212,7 +156,6 @@ def _check_password(password: str) -> None:
 def add_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User:
     """Add a user of ``shop_id`` (or reset the password of an existing one, which ends all
     their sessions; their API tokens stay)."""
-    ensure_tables(engine)
     email = _checked(email, password)
     values = {"password_hash": _hasher.hash(password), "shop_id": shop_id}
     with engine.begin() as conn:
@@ -239,7 +182,6 @@ def log_in(engine: sa.Engine, email: str, password: str, shop_id: str,
     address; past :data:`ACCOUNT_LIMIT` or :data:`CLIENT_LIMIT` every attempt, right or
     wrong, is refused with :class:`LoginLocked` until the lockout ends.
     """
-    ensure_tables(engine)
     email = email.strip().lower()
     keys = {f"email:{email}": ACCOUNT_LIMIT}
     if client:
@@ -319,7 +261,6 @@ def _forget_failures(engine: sa.Engine, key: str) -> None:
 
 def session_user(engine: sa.Engine, token: str) -> Session | None:
     """The live session a cookie value names, if any."""
-    ensure_tables(engine)
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(sessions.c.csrf, users.c.id, users.c.email, users.c.shop_id)
@@ -330,14 +271,12 @@ def session_user(engine: sa.Engine, token: str) -> Session | None:
 
 
 def end_session(engine: sa.Engine, token: str) -> None:
-    ensure_tables(engine)
     with engine.begin() as conn:
         conn.execute(sessions.delete().where(sessions.c.token_hash == digest(token)))
 
 
 def create_token(engine: sa.Engine, email: str, name: str) -> str:
     """A new API token for a user; the only time the token itself is seen."""
-    ensure_tables(engine)
     with engine.begin() as conn:
         user_id = conn.execute(
             sa.select(users.c.id).where(users.c.email == email.strip().lower())
@@ -358,7 +297,6 @@ def create_token(engine: sa.Engine, email: str, name: str) -> str:
 
 def token_user(engine: sa.Engine, token: str) -> User | None:
     """The user of a live API token (and note its use)."""
-    ensure_tables(engine)
     hashed = digest(token)
     with engine.begin() as conn:
         row = conn.execute(
@@ -377,7 +315,6 @@ def token_user(engine: sa.Engine, token: str) -> User | None:
 
 def list_tokens(engine: sa.Engine, user: User) -> list[dict[str, Any]]:
     """The user's tokens (never the secrets), newest first."""
-    ensure_tables(engine)
     t = api_tokens
     with engine.connect() as conn:
         rows = conn.execute(
@@ -391,7 +328,6 @@ def list_tokens(engine: sa.Engine, user: User) -> list[dict[str, Any]]:
 
 def revoke_token(engine: sa.Engine, user: User, token_id: int) -> bool:
     """Revoke one of the user's tokens; False when it is not theirs (or not there)."""
-    ensure_tables(engine)
     with engine.begin() as conn:
         result = conn.execute(
             api_tokens.update()
@@ -404,7 +340,6 @@ def revoke_token(engine: sa.Engine, user: User, token_id: int) -> bool:
 
 def list_users(engine: sa.Engine, shop_id: str) -> list[dict[str, Any]]:
     """The shop's users (id, email, created_at), oldest first."""
-    ensure_tables(engine)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(users.c.id, users.c.email, users.c.created_at)
@@ -417,7 +352,6 @@ def list_users(engine: sa.Engine, shop_id: str) -> list[dict[str, Any]]:
 def create_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User:
     """Add a new user of ``shop_id``; unlike :func:`add_user`, an existing email is an error
     (``duplicate_user``), so a colleague's password is never reset by mistake."""
-    ensure_tables(engine)
     email = _checked(email, password)
     with engine.connect() as conn:
         taken = conn.execute(sa.select(users.c.id).where(users.c.email == email)).first()
@@ -432,7 +366,6 @@ def remove_user(engine: sa.Engine, by: User, user_id: int) -> str:
 
     Nobody removes themselves (so a shop always keeps a user who can sign in).
     """
-    ensure_tables(engine)
     if user_id == by.id:
         raise AccountError("You cannot remove yourself.", code="remove_self",
                            hint="Ask another user to remove you.")
@@ -456,7 +389,6 @@ def _delete_user(conn: sa.Connection, user_id: int) -> None:
 def remove_user_by_email(engine: sa.Engine, shop_id: str, email: str) -> None:
     """Remove a user of ``shop_id`` with their sessions and API tokens (``segmentry users
     remove``); the shop's last user is kept, so someone can still sign in."""
-    ensure_tables(engine)
     email = email.strip().lower()
     with engine.begin() as conn:
         ids = dict(conn.execute(
@@ -474,7 +406,6 @@ def shop_tokens(engine: sa.Engine, shop_id: str, email: str | None = None
                 ) -> list[dict[str, Any]]:
     """The API tokens of ``shop_id``'s users (or of one user), oldest first: id, email, name,
     prefix, created_at, last_used_at, revoked_at — never the tokens themselves."""
-    ensure_tables(engine)
     t = api_tokens
     query = (
         sa.select(t.c.id, users.c.email, t.c.name, t.c.prefix, t.c.created_at,
@@ -491,7 +422,6 @@ def shop_tokens(engine: sa.Engine, shop_id: str, email: str | None = None
 
 def revoke_shop_token(engine: sa.Engine, shop_id: str, token_id: int) -> None:
     """Revoke a token of one of ``shop_id``'s users by its id (``segmentry tokens revoke``)."""
-    ensure_tables(engine)
     mine = sa.select(users.c.id).where(users.c.shop_id == shop_id)
     with engine.begin() as conn:
         result = conn.execute(
@@ -510,7 +440,6 @@ def change_password(engine: sa.Engine, user: User, current: str, new: str,
                     keep_session: str | None = None) -> None:
     """Change ``user``'s own password (the current one must be right); every other session of
     theirs ends, so a stolen session cookie stops working."""
-    ensure_tables(engine)
     with engine.connect() as conn:
         hashed = conn.execute(
             sa.select(users.c.password_hash).where(users.c.id == user.id)

@@ -36,7 +36,7 @@ from segmentry.core.errors import (
     SegmentryError,
     WorkspaceError,
 )
-from segmentry.web import accounts, background, folders, guards, openapi
+from segmentry.web import background, guards, openapi
 from segmentry.web.deps import (
     CsrfError,
     NotAuthenticated,
@@ -98,8 +98,6 @@ def create_app(
     the request lock): code outside the app must not use ``workspace`` meanwhile.
     """
     ws = workspace or Workspace.open(workspace_path)
-    accounts.ensure_tables(ws.state)
-    folders.folders(ws.state)  # creates the table on first use
     web = WebState(workspace=ws, templates=template_environment())
     background.attach(web, schedule=schedule, warm=warm)
 

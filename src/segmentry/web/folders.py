@@ -9,34 +9,12 @@ segment's folder row goes with it.
 
 from __future__ import annotations
 
-import weakref
-
 import sqlalchemy as sa
 
 from segmentry.core.errors import SegmentryError
-from segmentry.store.state import metadata
+from segmentry.store.schema import segment_folders
 
 __all__ = ["clean_folder", "folder_of", "folders", "segment_folders", "set_folder"]
-
-segment_folders = sa.Table(
-    "segment_folders",
-    metadata,
-    sa.Column(
-        "segment_id",
-        sa.Integer,
-        sa.ForeignKey("segments.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("folder", sa.String(100), nullable=False),
-)
-
-_ready: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
-
-
-def _ensure(engine: sa.Engine) -> None:
-    if engine not in _ready:
-        metadata.create_all(engine, tables=[segment_folders])
-        _ready.add(engine)
 
 
 def clean_folder(name: str) -> str:
@@ -51,7 +29,6 @@ def clean_folder(name: str) -> str:
 
 def folders(engine: sa.Engine) -> dict[int, str]:
     """Segment id → folder name, for every segment in a folder."""
-    _ensure(engine)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(segment_folders))
         return {r.segment_id: r.folder for r in rows}
@@ -63,7 +40,6 @@ def folder_of(engine: sa.Engine, segment_id: int) -> str | None:
 
 def set_folder(engine: sa.Engine, segment_id: int, folder: str) -> None:
     """Put a segment in ``folder`` (an empty name takes it out of any folder)."""
-    _ensure(engine)
     folder = clean_folder(folder)
     with engine.begin() as conn:
         conn.execute(segment_folders.delete().where(segment_folders.c.segment_id == segment_id))

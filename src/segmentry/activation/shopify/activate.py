@@ -65,7 +65,6 @@ def sync_segment(
     first (``segmentry run`` has just done so). ``progress(stage, done, total)`` is told of
     the stages: ``refresh``, ``plan``, ``tags`` (writes confirmed / planned), ``shopify_segment``.
     """
-    tables.ensure_tables(ws.state)
     settings_of(ws)
     tag = tag or tags.require_binding(ws, segment)["tag"]
     step = _steps(progress)
@@ -119,7 +118,6 @@ def _apply(
 
 def sync_all(ws: Workspace, client: ShopifyClient | None = None) -> list[SegmentSync]:
     """Sync every bound segment; a segment that no longer exists is reported, not cleared."""
-    tables.ensure_tables(ws.state)
     with ws.state.connect() as conn:
         bindings = conn.execute(sa.select(tables.tag_bindings)).mappings().all()
     results = []

@@ -114,7 +114,6 @@ def bind(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
 def check_tag(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
     """Raise SegmentError when ``segment`` may not be pushed as ``tag``: an unknown segment, a
     tag managed for another segment, or (unless ``adopt``) a tag customers already carry."""
-    tables.ensure_tables(ws.state)
     ws.segment(segment)  # raises SegmentError for an unknown segment
     owner = _owner(ws.state, tag)
     if owner is not None and owner != segment:
@@ -164,7 +163,6 @@ def binding_of(conn: sa.Connection, segment: str) -> dict[str, Any] | None:
 
 def managed_tags_of(engine: sa.Engine, segment: str) -> tuple[str | None, list[str]]:
     """(current tag, retired tags) managed for ``segment``."""
-    tables.ensure_tables(engine)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(tables.managed_tags.c.tag, tables.managed_tags.c.retired_at).where(
@@ -218,7 +216,6 @@ def _carriers(ws: Workspace, tags: Sequence[str]) -> dict[str, set[str]]:
 
 def create_job(ws: Workspace, plan: TagPlan) -> int:
     """Store ``plan`` as a job with one pending row per customer write."""
-    tables.ensure_tables(ws.state)
     items = [
         {"customer_id": c, "action": "add", "tags": plan.tag, "status": "pending"}
         for c in plan.adds
@@ -245,7 +242,6 @@ def create_job(ws: Workspace, plan: TagPlan) -> int:
 
 
 def unfinished_jobs(ws: Workspace, segment: str | None = None) -> list[int]:
-    tables.ensure_tables(ws.state)
     query = sa.select(tables.sync_jobs.c.id).where(tables.sync_jobs.c.status == "running")
     if segment is not None:
         query = query.where(tables.sync_jobs.c.segment == segment)
@@ -527,7 +523,6 @@ def mirror_job(ws: Workspace, job_id: int) -> int:
 
 
 def require_binding(ws: Workspace, segment: str) -> dict[str, Any]:
-    tables.ensure_tables(ws.state)
     with ws.state.connect() as conn:
         binding = binding_of(conn, segment)
     if binding is None:
@@ -588,9 +583,6 @@ class SyncStatus:
 
 def sync_status(engine: sa.Engine, segment: str) -> SyncStatus | None:
     """``segment``'s tag-sync status, or None when it is not bound to a tag (writes nothing)."""
-    if not sa.inspect(engine).has_table(tables.tag_bindings.name):
-        return None
-    state.add_error_columns(engine, tables.sync_jobs.name)  # a store from an older release
     jobs, items, audit = tables.sync_jobs, tables.sync_items, tables.audit_log
     with engine.connect() as conn:
         binding = binding_of(conn, segment)

@@ -139,7 +139,6 @@ def sync_store(
     resources: tuple[str, ...] = RESOURCES,
 ) -> SyncReport:
     """Bring the ledger up to date with the shop (see the module docstring)."""
-    tables.ensure_tables(ws.state)
     report = SyncReport()
     with contextlib.ExitStack() as stack:
         if client is None:
@@ -192,7 +191,6 @@ def _write(ws: Workspace, resource: str, batches: Iterable[tuple[LedgerBatch, st
 
 def high_water_of(engine: sa.Engine, resource: str) -> str | None:
     """The stored high-water mark of a resource (None: never synced)."""
-    tables.ensure_tables(engine)
     with engine.connect() as conn:
         value = conn.execute(
             sa.select(tables.sync_state.c.high_water).where(
@@ -213,7 +211,6 @@ def _set_high_water(engine: sa.Engine, resource: str, mark: str) -> None:
 
 def set_app_state(engine: sa.Engine, value: str) -> None:
     """Record the app's state (``installed`` / ``uninstalled``) under resource ``app``."""
-    tables.ensure_tables(engine)
     _set_high_water(engine, "app", value)
 
 

@@ -10,7 +10,6 @@ try after :func:`retry_delay`, last error kept) or failed for good (see
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,25 +64,18 @@ class Drained:
         return text + (f" (warehouse busy: {self.busy})" if self.busy else "")
 
 
-_ENSURED: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
-
-
 class WebhookQueue:
     """The deliveries in the state store (``tables.webhooks``), read and updated by id."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        if engine not in _ENSURED:
-            tables.ensure_tables(engine)
-            _ENSURED.add(engine)
 
     @classmethod
     def existing(cls, engine: sa.Engine) -> WebhookQueue | None:
-        """The queue, if this state store ever received a webhook (else None, creating
-        nothing: a workspace without Shopify keeps its state store as it is)."""
-        if engine not in _ENSURED and not sa.inspect(engine).has_table(tables.webhooks.name):
-            return None
-        return cls(engine)
+        """The queue, if this state store ever received a webhook (else None)."""
+        with engine.connect() as conn:
+            received = conn.execute(sa.select(tables.webhooks.c.webhook_id).limit(1)).first()
+        return None if received is None else cls(engine)
 
     def add(self, row: Mapping[str, Any]) -> bool:
         """Queue a delivery; False when its webhook id is already known (a repeat)."""

@@ -1,0 +1,347 @@
+"""Every table of the state store, on ONE :data:`metadata` (what the migrations build and
+``alembic check`` compares against; see :mod:`segmentry.store.migrate`).
+
+By aggregate:
+
+- segments: ``segments``, ``segment_versions``, ``segment_metrics``, ``segment_former_keys``,
+  ``segment_folders``, ``unclaimed_ledgers``;
+- runs: ``runs``, ``run_stages``;
+- erasures: ``erasures``;
+- accounts: ``web_users``, ``web_sessions``, ``api_tokens``, ``login_attempts``;
+- Shopify: ``shopify_sync_state``, ``shopify_tag_bindings``, ``shopify_managed_tags``,
+  ``shopify_sync_jobs`` / ``shopify_sync_items`` (tag-sync jobs), ``shopify_audit_log``,
+  ``shopify_webhooks`` (the webhook queue).
+
+The modules that read and write them (:mod:`segmentry.app.segments`,
+:mod:`segmentry.web.accounts`, :mod:`segmentry.connectors.shopify.webhook_queue`, ...) import the
+table objects from here; none creates or alters a table: opening the store brings it to this
+layout (:func:`segmentry.store.state.connect_state`).
+
+>>> len(metadata.tables), sorted(metadata.tables)[:3]
+(20, ['api_tokens', 'erasures', 'login_attempts'])
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from segmentry.core.errors import ERROR_FIELDS
+
+__all__ = [
+    "METRIC_TEXT_COLUMNS",
+    "REVISION",
+    "TABLES",
+    "api_tokens",
+    "erasures",
+    "former_keys",
+    "login_attempts",
+    "metadata",
+    "run_stages",
+    "runs",
+    "segment_folders",
+    "segment_metrics",
+    "segment_versions",
+    "segments",
+    "shopify_audit_log",
+    "shopify_managed_tags",
+    "shopify_sync_items",
+    "shopify_sync_jobs",
+    "shopify_sync_state",
+    "shopify_tag_bindings",
+    "shopify_webhooks",
+    "unclaimed_ledgers",
+    "web_sessions",
+    "web_users",
+]
+
+# The newest migration (segmentry/store/migrations/versions): the one that builds this layout.
+# A store at it opens without Alembic; test_migrations checks it is the migrations' head.
+REVISION = "0001_baseline"
+
+# NOTE: no naming convention: stores made before the migrations have their constraints under
+# the engines' own names, and the baseline adopts them as they are.
+metadata = sa.MetaData()
+
+# --- segments -------------------------------------------------------------------------------
+
+segments = sa.Table(
+    "segments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("version", sa.Integer, nullable=False),  # the current version
+    # Key of the current version's rows in the warehouse's membership table (NULL until
+    # computed; see segmentry.analytics.membership).
+    sa.Column("ledger", sa.String(200)),
+    # Last day the membership ledger and metrics are complete for.
+    sa.Column("computed_through", sa.Date),
+    sa.Column("history_start", sa.Date),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    # What people read (any text, e.g. 美容液リピーター); ``name`` is the segment's key, used in
+    # URLs, tags, the CLI and the API (see segmentry.app.segment_names).
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Index("segments_display_name", "display_name", unique=True),
+)
+
+segment_versions = sa.Table(
+    "segment_versions",
+    metadata,
+    sa.Column("segment_id", sa.Integer, sa.ForeignKey("segments.id", ondelete="CASCADE")),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("segment_id", "version"),
+)
+
+# Money and ratios are stored as exact decimal strings: SQLite has no decimal type.
+METRIC_TEXT_COLUMNS = (
+    "repeat_rate",
+    "ltv",
+    "aov",
+    "avg_orders",
+    "purchase_interval",
+    "revenue",
+)
+segment_metrics = sa.Table(
+    "segment_metrics",
+    metadata,
+    sa.Column("segment_id", sa.Integer, sa.ForeignKey("segments.id", ondelete="CASCADE")),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("customers", sa.Integer, nullable=False),
+    *(sa.Column(name, sa.String(40)) for name in METRIC_TEXT_COLUMNS),
+    sa.Column("orders", sa.Integer, nullable=False),
+    sa.Column("joined", sa.Integer, nullable=False),
+    sa.Column("left", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("segment_id", "day"),
+)
+
+# Keys segments had before they were renamed (segmentry segments edit NAME --key NEW): an old
+# address, command or API call is told the new key instead of "no such segment".
+former_keys = sa.Table(
+    "segment_former_keys",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("segment_id", sa.Integer, sa.ForeignKey("segments.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("renamed_at", sa.DateTime, nullable=False),
+)
+
+# A shop's own grouping of its segments (segmentry.web.folders): one folder per segment or none.
+segment_folders = sa.Table(
+    "segment_folders",
+    metadata,
+    sa.Column(
+        "segment_id",
+        sa.Integer,
+        sa.ForeignKey("segments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("folder", sa.String(100), nullable=False),
+)
+
+# Ledger keys that may have rows in the warehouse's membership table but that no segment points
+# to: a version being computed (listed before its first row is written, unlisted in the
+# transaction that points a segment to it) or one replaced or removed (listed in that
+# transaction, unlisted once its rows are deleted). A key still listed when the next write starts
+# is left over from a killed process; see segmentry.app.segments.SegmentBook.forget_unclaimed.
+unclaimed_ledgers = sa.Table(
+    "unclaimed_ledgers",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("since", sa.DateTime, nullable=False),
+)
+
+# --- runs (segmentry.store.runs) ------------------------------------------------------------
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("status", sa.String(20), nullable=False),  # running, succeeded, failed
+    sa.Column("error", sa.Text),
+    sa.Column("holder", sa.String(200), nullable=False, default=""),
+    # The error again, to show in the reader's language (segmentry.core.errors.error_record); rows
+    # stored before have the English ``error`` only.
+    *(sa.Column(name, sa.Text) for name in ERROR_FIELDS),
+)
+
+run_stages = sa.Table(
+    "run_stages",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE")),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("stage", sa.String(50), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    sa.PrimaryKeyConstraint("run_id", "position"),
+)
+
+# --- erasures (segmentry.app.erasure) -------------------------------------------------------
+
+# Customers erased (Shopify's customers/redact): recorded when the ledger's values are cleared;
+# ``finished_at`` once no copy is left in the warehouse's old blocks or the state store's log.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("shop_id", sa.String(200), nullable=False),
+    sa.Column("customer_id", sa.String(200), nullable=False),
+    sa.Column("requested_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+)
+
+# --- accounts (segmentry.web.accounts) ------------------------------------------------------
+
+web_users = sa.Table(
+    "web_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("shop_id", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id", ondelete="CASCADE")),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id", ondelete="CASCADE")),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(12), nullable=False),  # shown in lists: "sgt_AbC1…"
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_used_at", sa.DateTime),
+    sa.Column("revoked_at", sa.DateTime),
+)
+
+# Failed sign-ins, per account ("email:<address>") and per client ("client:<ip>"): in the
+# state store, so neither a restart nor a second worker resets them.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", sa.DateTime, nullable=False),
+    sa.Column("lockouts", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.DateTime),
+)
+
+# --- Shopify (segmentry.connectors.shopify, segmentry.activation.shopify) -------------------
+
+# High-water marks of the incremental sync, per resource.
+shopify_sync_state = sa.Table(
+    "shopify_sync_state",
+    metadata,
+    sa.Column("resource", sa.String(50), primary_key=True),
+    sa.Column("high_water", sa.String(40)),  # ISO UTC updatedAt of the newest row read
+    sa.Column("synced_at", sa.DateTime),
+)
+
+# Which segment is pushed to Shopify as which customer tag.
+shopify_tag_bindings = sa.Table(
+    "shopify_tag_bindings",
+    metadata,
+    sa.Column("segment", sa.String(200), primary_key=True),
+    sa.Column("tag", sa.String(255), nullable=False),
+    sa.Column("create_shopify_segment", sa.Boolean, nullable=False, default=False),
+    sa.Column("shopify_segment_id", sa.String(200)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# Every tag segmentry manages (a tag not listed is never touched).
+shopify_managed_tags = sa.Table(
+    "shopify_managed_tags",
+    metadata,
+    sa.Column("tag", sa.String(255), primary_key=True),
+    sa.Column("segment", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("retired_at", sa.DateTime),  # set when the binding moved to another tag
+)
+
+# A tag sync's plan, one item per customer write, each marked done as Shopify confirms it, so a
+# crashed sync resumes without repeating writes.
+shopify_sync_jobs = sa.Table(
+    "shopify_sync_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("segment", sa.String(200), nullable=False),
+    sa.Column("tag", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # running, succeeded, failed
+    sa.Column("adds", sa.Integer, nullable=False, default=0),
+    sa.Column("removes", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    # The error again, to show in the reader's language (segmentry.core.errors.error_record).
+    *(sa.Column(name, sa.Text) for name in ERROR_FIELDS),
+)
+
+shopify_sync_items = sa.Table(
+    "shopify_sync_items",
+    metadata,
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("shopify_sync_jobs.id", ondelete="CASCADE")),
+    sa.Column("customer_id", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),  # add, remove
+    sa.Column("tags", sa.Text, nullable=False),  # comma-separated
+    sa.Column("status", sa.String(20), nullable=False),  # pending, done, failed
+    sa.Column("result_tags", sa.Text),  # the customer's tags after the write (comma-separated)
+    sa.Column("error", sa.Text),
+    sa.PrimaryKeyConstraint("job_id", "customer_id", "action"),
+)
+
+# Every tag change segmentry made (``segmentry sync log``).
+shopify_audit_log = sa.Table(
+    "shopify_audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("job_id", sa.Integer),
+    sa.Column("segment", sa.String(200)),
+    sa.Column("customer_id", sa.String(100)),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("tags", sa.Text, nullable=False, default=""),
+    sa.Column("result", sa.String(20), nullable=False),  # ok, failed
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+)
+
+# Received webhooks, by webhook id (deduplication and the work queue: ``pending`` until applied,
+# with ``attempts``, ``next_attempt_at`` and ``last_error`` while a busy warehouse makes it wait;
+# ``failed`` when its payload can never be applied).
+shopify_webhooks = sa.Table(
+    "shopify_webhooks",
+    metadata,
+    sa.Column("webhook_id", sa.String(100), primary_key=True),
+    sa.Column("topic", sa.String(100), nullable=False),
+    sa.Column("shop", sa.String(255), nullable=False, default=""),
+    sa.Column("event_id", sa.String(100)),
+    sa.Column("triggered_at", sa.String(40)),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # pending, applied, failed
+    sa.Column("body", sa.LargeBinary),  # cleared once applied (it may hold personal data)
+    sa.Column("error", sa.Text),  # why it failed for good (status failed)
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),  # tries that had to wait
+    sa.Column("next_attempt_at", sa.DateTime),  # NULL: due now
+    sa.Column("last_error", sa.Text),  # why the last try had to wait
+    sa.Column("applied_at", sa.DateTime),
+    sa.Index("shopify_webhooks_due", "status", "next_attempt_at"),
+)
+
+TABLES = list(metadata.sorted_tables)

@@ -1,0 +1,163 @@
+"""The state store's migrations (segmentry.store.migrate): they build exactly the schema's
+layout (``alembic check``) on SQLite and PostgreSQL, adopt the layouts earlier releases made,
+upgrade a store once when two processes open it together, and refuse a store from a newer
+release."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from segmentry.core.errors import WorkspaceError
+from segmentry.store import migrate, schema, state
+
+
+def _state_url(warehouse_url: str, tmp_path: Path) -> str:
+    """A fresh state store on the same kind of server as the warehouse fixture's."""
+    if warehouse_url.startswith("duckdb"):
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return "postgresql+psycopg://" + warehouse_url.split("://", 1)[1]
+
+
+def _tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names())
+
+
+def test_the_schema_names_the_newest_migration() -> None:
+    assert migrate.head_revision() == schema.REVISION
+
+
+def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
+    """Opening a store at the newest revision reads its version and loads no Alembic."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    state.connect_state(url).dispose()
+    script = (f"import sys; from segmentry.store import state; state.connect_state({url!r})"
+              ".dispose(); print('alembic' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "False"
+
+
+def test_migrations_match_the_schema(warehouse_url: str, tmp_path: Path) -> None:
+    engine = state.connect_state(_state_url(warehouse_url, tmp_path))
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision()
+        assert _tables(engine) == set(schema.metadata.tables) | {"alembic_version"}
+        migrate.check(engine)  # autogenerate finds nothing to change
+        with engine.begin() as conn:  # and the check would see a difference
+            conn.execute(sa.text("ALTER TABLE runs ADD COLUMN extra INTEGER"))
+        with pytest.raises(Exception, match="remove_column"):
+            migrate.check(engine)
+    finally:
+        engine.dispose()
+
+
+# What earlier releases made (SQLAlchemy's create_all of their tables), as DDL undoing each
+# layout change since: the baseline revision must bring each back to exactly the schema.
+_BEFORE_RETRIES = [
+    "DROP INDEX shopify_webhooks_due",
+    *(f"ALTER TABLE shopify_webhooks DROP COLUMN {c}"
+      for c in ("attempts", "next_attempt_at", "last_error", "applied_at")),
+]
+_BEFORE_ERROR_CODES = [
+    f"ALTER TABLE {t} DROP COLUMN {c}"
+    for t in ("runs", "shopify_sync_jobs")
+    for c in ("error_code", "error_template", "error_hint", "error_params")
+]
+_BEFORE_DISPLAY_NAMES = [
+    "DROP INDEX segments_display_name",
+    "ALTER TABLE segments DROP COLUMN display_name",
+]
+_BEFORE_ONE_MEMBERSHIP_TABLE = ["ALTER TABLE segments RENAME COLUMN ledger TO membership_table"]
+_WITHOUT_SHOPIFY = [t.name for t in reversed(schema.TABLES) if t.name.startswith("shopify_")]
+
+
+@pytest.mark.parametrize(
+    ("release", "undo", "absent"),
+    [
+        ("2026-12, Shopify never connected", [], [*_WITHOUT_SHOPIFY, "segment_folders"]),
+        ("before webhook retries", _BEFORE_RETRIES, ["login_attempts"]),
+        ("before error codes", _BEFORE_ERROR_CODES + _BEFORE_RETRIES, []),
+        ("before display names", _BEFORE_DISPLAY_NAMES + _BEFORE_ERROR_CODES, _WITHOUT_SHOPIFY),
+        ("oldest", _BEFORE_DISPLAY_NAMES + _BEFORE_ONE_MEMBERSHIP_TABLE + _BEFORE_ERROR_CODES,
+         [*_WITHOUT_SHOPIFY, "erasures", "unclaimed_ledgers", "segment_former_keys"]),
+    ],
+)
+def test_a_layout_of_an_earlier_release_is_adopted_exactly(
+    warehouse_url: str, tmp_path: Path, release: str, undo: list[str], absent: list[str]
+) -> None:
+    url = _state_url(warehouse_url, tmp_path)
+    engine = sa.create_engine(url)
+    schema.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for statement in undo:
+            conn.execute(sa.text(statement))
+        for name in absent:
+            conn.execute(sa.text(f"DROP TABLE {name}"))
+        key = "membership_table" if "oldest" in release else "ledger"
+        conn.execute(sa.text(
+            f"INSERT INTO segments (id, name, description, version, {key}, created_at,"
+            " updated_at" + ("" if _BEFORE_DISPLAY_NAMES[0] in undo else ", display_name")
+            + ") VALUES (4, 'vip', '', 2, 'k4', '2026-01-01 00:00:00', '2026-01-02 00:00:00'"
+            + ("" if _BEFORE_DISPLAY_NAMES[0] in undo else ", 'VIP'") + ")"
+        ))
+    assert migrate.current_revision(engine) is None
+    engine.dispose()
+    engine = state.connect_state(url)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision()
+        migrate.check(engine)
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(schema.segments)).mappings().one()
+        renamed_away = "oldest" in release  # its per-version tables are recomputed
+        display = "vip" if _BEFORE_DISPLAY_NAMES[0] in undo else "VIP"
+        assert (row["name"], row["display_name"], row["version"], row["ledger"]) == (
+            "vip", display, 2, None if renamed_away else "k4")
+    finally:
+        engine.dispose()
+
+
+def test_a_store_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    state.connect_state(url).dispose()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_from_later'"))
+    engine.dispose()
+    with pytest.raises(WorkspaceError) as refused:
+        state.connect_state(url)
+    assert refused.value.code == "state_store_too_new"
+    assert refused.value.params == {"revision": "0099_from_later"}
+
+
+def test_two_processes_opening_a_new_store_upgrade_it_once(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    url = _state_url(warehouse_url, tmp_path)
+    start, failures = threading.Barrier(3), []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            state.connect_state(url).dispose()
+        except Exception as e:  # pragma: no cover - reported below
+            failures.append(e)
+
+    threads = [threading.Thread(target=open_store) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        assert [v for (v,) in versions] == [migrate.head_revision()]
+    finally:
+        engine.dispose()
