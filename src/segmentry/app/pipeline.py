@@ -42,16 +42,16 @@ from segmentry.app import plugins
 from segmentry.app.erasure import finish_erasures
 from segmentry.app.plugins import RunOutcome
 from segmentry.app.segments import SegmentBook, replace_metric_rows
-from segmentry.core.errors import ERROR_FIELDS, RunError, SegmentError, SegmentryError, error_record
+from segmentry.core.errors import RunError, SegmentError, SegmentryError, error_record
 from segmentry.engine import transaction
 from segmentry.ledger.store import write_batch
-from segmentry.store import state
+from segmentry.store import runs, state
 
 if TYPE_CHECKING:
     from segmentry.app.segments import Segment
     from segmentry.app.workspace import Progress, Workspace
 
-__all__ = ["Pipeline", "RunReport", "StageReport", "recent_runs"]
+__all__ = ["Pipeline", "RunReport", "StageReport"]
 
 
 @dataclass
@@ -145,17 +145,7 @@ class Pipeline:
 
     def _record_stage(self, report: RunReport, stage: StageReport) -> None:
         """Add one stage to a run record written before the stage finished."""
-        with self.ws.state.begin() as conn:
-            conn.execute(
-                state.run_stages.insert().values(
-                    run_id=report.run_id,
-                    position=report.stages.index(stage),
-                    stage=stage.stage,
-                    status=stage.status,
-                    seconds=stage.seconds,
-                    detail=stage.detail,
-                )
-            )
+        runs.record_stage(self.ws.state, report.run_id, report.stages.index(stage), stage)
 
     # ------------------------------------------------------------ stages
 
@@ -296,53 +286,14 @@ class Pipeline:
     # ------------------------------------------------------------ run records
 
     def _start_record(self, day: dt.date) -> int:
-        with self.ws.state.begin() as conn:
-            # A run that died without a trace (killed) is marked so when the next one starts.
-            interrupted = RunError("interrupted (process ended during the run)",
-                                   code="interrupted")
-            conn.execute(
-                state.runs.update()
-                .where(state.runs.c.status == "running")
-                .values(status="failed", error=interrupted.message,
-                        **error_record(interrupted))
-            )
-            result = conn.execute(
-                state.runs.insert().values(
-                    day=day,
-                    started_at=state.utcnow(),
-                    status="running",
-                    holder=socket.gethostname(),
-                )
-            )
-            inserted = result.inserted_primary_key
-            assert inserted is not None
-            return int(inserted[0])
+        return runs.start(self.ws.state, day, socket.gethostname())
 
     def _finish_record(
         self, conn: sa.Connection, report: RunReport, failure: dict[str, str | None] | None = None
     ) -> None:
         """Write the run's outcome; ``failure`` is its error kept to show in the reader's
         language (:func:`~segmentry.core.errors.error_record`)."""
-        conn.execute(
-            state.runs.update()
-            .where(state.runs.c.id == report.run_id)
-            .values(finished_at=state.utcnow(), status=report.status, error=report.error,
-                    **(failure or dict.fromkeys(ERROR_FIELDS)))
-        )
-        conn.execute(
-            state.run_stages.insert(),
-            [
-                {
-                    "run_id": report.run_id,
-                    "position": i,
-                    "stage": s.stage,
-                    "status": s.status,
-                    "seconds": s.seconds,
-                    "detail": s.detail,
-                }
-                for i, s in enumerate(report.stages)
-            ],
-        )
+        runs.finish(conn, report.run_id, report.status, report.stages, report.error, failure)
 
     def _fail(self, report: RunReport, error: BaseException, failure: RunError) -> None:
         # Nothing to undo: the warehouse transaction of the segments stage rolled back, or it
@@ -368,24 +319,3 @@ def _run_error(day: dt.date, error: BaseException) -> RunError:
 def _ledger(segment: Segment) -> str:
     assert segment.ledger is not None
     return segment.ledger
-
-
-def recent_runs(engine: sa.Engine, limit: int) -> list[dict[str, Any]]:
-    """The latest runs, newest first, each with its ``stages`` list."""
-    with engine.connect() as conn:
-        runs = [
-            dict(r)
-            for r in conn.execute(
-                sa.select(state.runs).order_by(state.runs.c.id.desc()).limit(limit)
-            ).mappings()
-        ]
-        for run in runs:
-            run["stages"] = [
-                dict(s)
-                for s in conn.execute(
-                    sa.select(state.run_stages)
-                    .where(state.run_stages.c.run_id == run["id"])
-                    .order_by(state.run_stages.c.position)
-                ).mappings()
-            ]
-    return runs

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from segmentry.analytics.facts import build_facts
-from segmentry.app.pipeline import Pipeline, recent_runs
+from segmentry.app.pipeline import Pipeline
 from segmentry.app.segments import SegmentBook
 from segmentry.app.templates import TEMPLATES
 from segmentry.core import config
@@ -34,7 +34,7 @@ from segmentry.engine.compaction import compact_duckdb_file
 from segmentry.engine.engines import engine_of
 from segmentry.ledger.store import LedgerBatch, ensure_ledger, write_batch
 from segmentry.store import state
-from segmentry.store.runs import last_succeeded_day
+from segmentry.store.runs import last_succeeded_day, recent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -369,4 +369,4 @@ class Workspace:
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest pipeline runs with their stages, newest first."""
 
-        return recent_runs(self.state, limit)
+        return recent(self.state, limit)

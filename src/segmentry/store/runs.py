@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -20,7 +20,21 @@ from segmentry.core.clock import utcnow
 from segmentry.core.errors import ERROR_FIELDS, RunError, error_record
 from segmentry.store.schema import run_stages, runs
 
-__all__ = ["StageRecord", "finish", "last_succeeded_day", "recent", "record_stage", "start"]
+__all__ = ["Stage", "StageRecord", "finish", "last_succeeded_day", "recent", "record_stage",
+           "start"]
+
+
+class Stage(Protocol):
+    """What a stage record needs (the pipeline's own stage reports have it)."""
+
+    @property
+    def stage(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def detail(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ def start(engine: sa.Engine, day: dt.date, holder: str) -> int:
     return int(inserted[0])
 
 
-def record_stage(engine: sa.Engine, run_id: int, position: int, stage: StageRecord) -> None:
+def record_stage(engine: sa.Engine, run_id: int, position: int, stage: Stage) -> None:
     """Add one stage to a run recorded before the stage finished."""
     with engine.begin() as conn:
         conn.execute(run_stages.insert().values(run_id=run_id, position=position,
@@ -60,7 +74,7 @@ def finish(
     conn: sa.Connection,
     run_id: int,
     status: str,
-    stages: Iterable[StageRecord],
+    stages: Iterable[Stage],
     error: str | None = None,
     failure: Mapping[str, str | None] | None = None,
 ) -> None:
@@ -77,7 +91,7 @@ def finish(
         conn.execute(run_stages.insert(), rows)
 
 
-def _stage_values(stage: StageRecord) -> dict[str, Any]:
+def _stage_values(stage: Stage) -> dict[str, Any]:
     return {"stage": stage.stage, "status": stage.status, "seconds": stage.seconds,
             "detail": stage.detail}
 
