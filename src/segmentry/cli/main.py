@@ -96,12 +96,15 @@ def demo(
     started = time.perf_counter()
     with fail_on_errors():
         if lang not in ("ja", "en"):
-            raise ConfigError(f"Unknown language {lang!r}.", hint="Use --lang ja or --lang en.")
+            raise ConfigError("Unknown language {lang!r}.", code="unknown_language",
+                              hint="Use --lang ja or --lang en.", params={"lang": lang})
         if path.exists() and any(path.iterdir()):
             if not force:
                 raise WorkspaceError(
-                    f"{path} already exists.",
+                    "{path} already exists.",
+                    code="folder_exists",
                     hint="Pass --force to replace it, or give another folder.",
+                    params={"path": str(path)},
                 )
             shutil.rmtree(path)
         ws = Workspace.create(path, shop_id="demo", shop_name="Demo Beauty Store")

@@ -17,9 +17,10 @@ next. Third-party errors are wrapped at the boundary with ``raise ... from e``.
                                missing_scopes, throttled, unavailable, uninstalled, …)
 
 Messages are English templates with named parameters (``params``), so an interface can show
-them in its user's language: the web app looks the template up in its catalogue
-(:mod:`segmentry.web.messages`) and fills in the same parameters. A parameter may itself be a
-:class:`Text` (a translatable word or phrase), rendered the same way.
+them in its user's language: the web app and the CLI look the template up in the gettext
+catalogue (:mod:`segmentry.i18n`) and fill in the same parameters. A parameter may itself be a
+:class:`Text` (a translatable word or phrase), rendered the same way. ``pybabel extract`` finds
+the templates (``babel.cfg``, :mod:`segmentry.i18n.extract`).
 
 >>> e = SegmentError("There is no segment named {name!r}.", code="unknown_segment",
 ...                  params={"name": "vip"})

@@ -24,9 +24,10 @@ from segmentry.analytics.evaluation import Snapshot
 from segmentry.app.jobs import JobRunner, Periodic, Scheduler
 from segmentry.app.workspace import Workspace
 from segmentry.core.errors import SegmentryError
+from segmentry.i18n.catalogue import LANGUAGES, translator
 from segmentry.web import accounts
 from segmentry.web.format import Formatter
-from segmentry.web.messages import LANGUAGES, stored_error_body, translator
+from segmentry.web.hints import stored_error_body
 
 __all__ = [
     "LANG_COOKIE",

@@ -13,10 +13,10 @@ from fastapi.responses import RedirectResponse
 
 from segmentry.app.jobs import Job, JobBusy
 from segmentry.app.workspace import Progress, Workspace
+from segmentry.i18n.catalogue import translator
 from segmentry.web import data, folders
 from segmentry.web.charts import metric_figures, sparkline_points
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
-from segmentry.web.messages import translator
 from segmentry.web.routes.jobs import job_out, runner_of
 from segmentry.web.schemas import (
     ErrorBody,
