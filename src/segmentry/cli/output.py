@@ -15,7 +15,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from segmentry.analytics.exports import to_csv
-from segmentry.core.errors import QueryError, SegmentryError
+from segmentry.cli.hints import error_text
+from segmentry.core.errors import DataImportError, QueryError, SegmentryError
 
 __all__ = [
     "console",
@@ -97,7 +98,9 @@ def print_rows(
 
 
 def show_error(error: SegmentryError) -> None:
-    """Print a user-facing error readably (a query error with its caret snippet)."""
+    """Print a user-facing error readably (a query error with its caret snippet), with the
+    CLI's hints (:mod:`segmentry.cli.hints`)."""
+    message, hint = error_text(error)
     if isinstance(error, QueryError):
         err_console.print(
             f"[bold red]Query error[/] ({error.code}) "
@@ -105,17 +108,19 @@ def show_error(error: SegmentryError) -> None:
             end="",
             highlight=False,
         )
-        err_console.print(error.message, markup=False, highlight=False)
+        err_console.print(message, markup=False, highlight=False)
         if error.query:
             err_console.print(error.snippet(), style="yellow", markup=False, highlight=False)
         # The resolver's hint already carries the suggestion ("did you mean ...?").
-        if error.hint:
-            err_console.print(error.hint, markup=False, highlight=False)
+        if hint:
+            err_console.print(hint, markup=False, highlight=False)
         elif error.suggestion:
             err_console.print(f"Did you mean {error.suggestion!r}?", highlight=False)
         return
+    rows = error.row_lines() if isinstance(error, DataImportError) else []
     err_console.print(f"[bold red]Error[/] ({error.code}): ", end="", highlight=False)
-    err_console.print(str(error), markup=False, highlight=False)
+    err_console.print("\n".join([message, *rows, *([hint] if hint else [])]), markup=False,
+                      highlight=False)
 
 
 @contextlib.contextmanager

@@ -269,15 +269,16 @@ class DataImportError(SegmentryError):
         super().__init__(message, hint=hint, params=params)
         self.bad_rows: list[BadRow] = list(bad_rows or [])
 
-    def __str__(self) -> str:
-        lines = [self.message]
+    def row_lines(self) -> list[str]:
+        """The first 20 bad rows, one line each, and how many more there are."""
         shown = self.bad_rows[:20]
-        lines.extend(f"  {row}" for row in shown)
+        lines = [f"  {row}" for row in shown]
         if len(self.bad_rows) > len(shown):
             lines.append(f"  … and {len(self.bad_rows) - len(shown)} more")
-        if self.hint:
-            lines.append(self.hint)
-        return "\n".join(lines)
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *self.row_lines(), *([self.hint] if self.hint else [])])
 
 
 

@@ -150,7 +150,7 @@ async def _current_user(request: Request) -> accounts.User:
     if user is None or user.shop_id != state.workspace.settings.shop.id:
         raise NotAuthenticated(
             "Sign in, or send an API token as `Authorization: Bearer <token>`.",
-            hint="Create a token with `segmentry tokens create EMAIL`.",
+            hint="Create a token on the Settings page.",
         )
     request.state.user = user
     return user
