@@ -40,7 +40,8 @@ def test_a_busy_workspace_is_explained_by_each_interface(tmp_path: Path) -> None
         "Wait for it to finish (see the Runs page); nothing was changed."
     message, hint = web.error_text(error, "ja")
     assert message.startswith("ワークスペースは使用中です（") and "run 2026-01-01" in message
-    assert hint == "終了までお待ちください（「実行履歴」ページで確認できます）。何も変更されていません。"
+    assert hint == ("終了までお待ちください（「実行履歴」ページで確認できます）。"
+                    "何も変更されていません。")
 
 
 def test_a_folder_without_a_workspace(tmp_path: Path) -> None:

@@ -1,11 +1,10 @@
 """The web's words: hints that speak of pages rather than commands, errors in the reader's
-language, the formats a shop expects (tests/i18n checks the catalogue itself)."""
+language (tests/i18n checks the catalogue itself and the formats)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import segmentry
@@ -16,7 +15,6 @@ from segmentry.i18n.extract import used_messages
 from segmentry.language import validate
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
 from segmentry.web.charts import metric_figures
-from segmentry.web.format import Formatter
 from segmentry.web.hints import WEB_HINTS, error_text
 from segmentry.web.routes.builder import PICKER_NAMES
 from segmentry.web.schemas import MetricRow
@@ -25,18 +23,6 @@ from segmentry.web.schemas import MetricRow
 def test_picker_names_exist_in_the_language() -> None:
     arguments = {g for f in FUNCTIONS.values() for g in f.arguments}
     assert set(PICKER_NAMES) == set(ATTRIBUTES) | set(FUNCTIONS) | arguments
-
-
-def test_formats() -> None:
-    ja = Formatter("ja", "JPY", "Asia/Tokyo")
-    assert ja.money(Decimal("1234567.5")) == "¥1,234,568"
-    assert ja.money(Decimal("-300")) == "-¥300"
-    assert ja.percent(Decimal("0.12345")) == "12.3%"
-    assert ja.date(dt.date(2025, 1, 9)) == "2025年1月9日"
-    assert Formatter("en", "JPY", "Asia/Tokyo").date(dt.date(2025, 1, 9)) == "9 Jan 2025"
-    # 2025-01-09 20:30 UTC is the 10th in Tokyo.
-    assert ja.timestamp(dt.datetime(2025, 1, 9, 20, 30)) == "2025-01-10 05:30"
-    assert ja.money(None) == ja.percent(None) == "–"
 
 
 # ---------------------------------------------------------------- errors in the user's language

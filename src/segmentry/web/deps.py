@@ -25,8 +25,8 @@ from segmentry.app.jobs import JobRunner, Periodic, Scheduler
 from segmentry.app.workspace import Workspace
 from segmentry.core.errors import SegmentryError
 from segmentry.i18n.catalogue import LANGUAGES, translator
+from segmentry.i18n.format import Formatter
 from segmentry.web import accounts
-from segmentry.web.format import Formatter
 from segmentry.web.hints import stored_error_body
 
 __all__ = [
