@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from segmentry.connectors.shopify import tables
 from segmentry.core.errors import RunError, error_record, stored_error
 from segmentry.store import migrate, state
-from segmentry.web.messages import stored_error_body
+from segmentry.web.hints import stored_error_body
 
 
 def _oldest_store(path: Path, name: str, version: int) -> None:

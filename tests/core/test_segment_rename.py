@@ -24,7 +24,7 @@ from segmentry.connectors.shopify import tables
 from segmentry.core.errors import SegmentError
 from segmentry.store import state
 from segmentry.web import folders
-from segmentry.web.messages import error_text
+from segmentry.web.hints import error_text
 
 from .fixtures import small_store
 

@@ -18,7 +18,7 @@ from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.core import config
 from segmentry.core.errors import SegmentryError
 from segmentry.core.lock import holder_of, workspace_lock
-from segmentry.web.messages import error_text
+from segmentry.web.hints import error_text
 
 
 def _raised(action: Callable[[], object]) -> SegmentryError:

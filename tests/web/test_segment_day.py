@@ -13,7 +13,7 @@ from html import unescape
 import httpx
 import pandas as pd
 
-from segmentry.web.format import Formatter
+from segmentry.i18n.format import Formatter
 
 from .conftest import DAY, Server
 

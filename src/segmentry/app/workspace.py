@@ -105,8 +105,9 @@ class Workspace:
         path = Path(folder)
         if not (path / config.CONFIG_FILE).exists():
             raise WorkspaceError(
-                f"{path.resolve()} is not a segmentry workspace (no {config.CONFIG_FILE}).",
-                hint="Create one with `segmentry init PATH` or `segmentry demo`.",
+                "{folder} is not a segmentry workspace (no {file}).",
+                code="not_a_workspace",
+                params={"folder": str(path.resolve()), "file": config.CONFIG_FILE},
             )
         keep_private()
         tighten(path)

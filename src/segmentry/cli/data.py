@@ -111,7 +111,8 @@ def _spill_folder() -> Iterator[Path]:
 def _with_encoding(source: SourceSettings, encoding: str) -> SourceSettings:
     """The source read with ``--encoding`` (kept in ``[[sources]]`` by --save-source)."""
     if encoding not in _ENCODINGS:
-        raise ConfigError(f"--encoding must be auto, utf-8 or cp932, not {encoding!r}.")
+        raise ConfigError("--encoding must be auto, utf-8 or cp932, not {encoding!r}.",
+                          code="unknown_encoding", params={"encoding": encoding})
     if encoding == "auto":
         return source
     return source.model_copy(update={"encoding": _ENCODINGS[encoding]})
@@ -144,13 +145,15 @@ def source_for(
     """The source settings the command's arguments describe (as ``[[sources]]`` would)."""
     chosen = fmt or detect_format(file)
     if chosen not in _KINDS:
-        raise ConfigError(f"Unknown format {chosen!r}.", hint="Use shopify, generic or parquet.")
+        raise ConfigError("Unknown format {format!r}.", code="unknown_format",
+                          hint="Use shopify, generic or parquet.", params={"format": chosen})
     if customers is not None and chosen != "shopify":
         raise ConfigError("--customers goes with a Shopify orders export (--format shopify).")
     if (mapping or rows) and chosen != "generic":
         raise ConfigError("--map and --rows describe a generic file (--format generic).")
     if rows not in (None, "auto", "order", "line"):
-        raise ConfigError(f"--rows must be 'order' or 'line', not {rows!r}.")
+        raise ConfigError("--rows must be 'order' or 'line', not {rows!r}.", code="unknown_rows",
+                          params={"rows": rows})
     settings: dict[str, Any] = {"kind": _KINDS[chosen], "path": _relative(ws, file)}
     if customers is not None:
         settings["customers_path"] = _relative(ws, customers)

@@ -20,13 +20,13 @@ from segmentry.cli import web as web_commands
 from segmentry.cli.output import (
     console,
     fail_on_errors,
-    money,
-    percent,
     print_rows,
     progress_bar,
+    summary_row,
 )
 from segmentry.cli.state import WorkspaceOption, open_workspace
 from segmentry.core.errors import ConfigError, WorkspaceError
+from segmentry.i18n.format import Formatter
 
 __all__ = ["app"]
 
@@ -96,12 +96,15 @@ def demo(
     started = time.perf_counter()
     with fail_on_errors():
         if lang not in ("ja", "en"):
-            raise ConfigError(f"Unknown language {lang!r}.", hint="Use --lang ja or --lang en.")
+            raise ConfigError("Unknown language {lang!r}.", code="unknown_language",
+                              hint="Use --lang ja or --lang en.", params={"lang": lang})
         if path.exists() and any(path.iterdir()):
             if not force:
                 raise WorkspaceError(
-                    f"{path} already exists.",
+                    "{path} already exists.",
+                    code="folder_exists",
                     hint="Pass --force to replace it, or give another folder.",
+                    params={"path": str(path)},
                 )
             shutil.rmtree(path)
         ws = Workspace.create(path, shop_id="demo", shop_name="Demo Beauty Store")
@@ -126,21 +129,11 @@ def demo(
 def _print_overview(ws: Workspace) -> None:
     from segmentry.app.summary import summarize
 
-    currency = ws.settings.shop.currency
+    fmt = Formatter("en", ws.settings.shop.currency, ws.settings.shop.timezone)
     rows = []
     for row in summarize(ws):
-        change = row.get("change_30d")
-        rows.append(
-            {
-                "segment": row["segment"],
-                "customers": f"{row.get('customers', 0):,}",
-                "repeat_rate": percent(row.get("repeat_rate")),
-                "ltv": money(row.get("ltv"), currency),
-                "aov": money(row.get("aov"), currency),
-                "revenue_30d": money(row.get("revenue_30d"), currency),
-                "change_vs_30d_ago": "–" if change is None else f"{change:+,}",
-            }
-        )
+        shown = summary_row(row, fmt)
+        rows.append({**shown, "change_vs_30d_ago": shown["change_30d"]})
     columns = ["segment", "customers", "repeat_rate", "ltv", "aov", "revenue_30d",
                "change_vs_30d_ago"]
     print_rows(rows, columns, title=f"Segments as of {ws.current_day()}")

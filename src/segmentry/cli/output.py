@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import typer
@@ -15,46 +15,41 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from segmentry.analytics.exports import to_csv
-from segmentry.core.errors import QueryError, SegmentryError
+from segmentry.cli.hints import error_text
+from segmentry.core.errors import DataImportError, QueryError, SegmentryError
+from segmentry.i18n.format import Formatter
 
 __all__ = [
     "console",
     "fail_on_errors",
-    "money",
-    "percent",
     "print_rows",
     "progress_bar",
     "render_value",
+    "summary_row",
 ]
 
 console = Console()
 err_console = Console(stderr=True)
 
 
-def money(value: Any, currency: str = "JPY") -> str:
-    """``¥1,234`` for JPY (no minor unit), ``1,234.50 USD`` otherwise.
+def summary_row(row: dict[str, Any], fmt: Formatter) -> dict[str, Any]:
+    """A segment's figures (:func:`segmentry.app.summary.summarize`) as the CLI shows them,
+    written by the formatter the web uses too.
 
-    >>> money(Decimal("1234.4"))
-    '¥1,234'
-    >>> money(None)
-    '–'
+    >>> summary_row({"customers": 1234, "repeat_rate": Decimal("0.3125"), "ltv": 12345,
+    ...              "aov": None, "revenue_30d": Decimal("5000.4"), "change_30d": -5},
+    ...             Formatter("en", "JPY"))["ltv"]
+    '¥12,345'
     """
-    if value is None:
-        return "–"
-    if currency == "JPY":
-        return f"¥{Decimal(value):,.0f}"
-    return f"{Decimal(value):,.2f} {currency}"
-
-
-def percent(value: Any) -> str:
-    """A share as a percentage with one decimal, rounded half up.
-
-    >>> percent(Decimal("0.3125"))
-    '31.3%'
-    """
-    if value is None:
-        return "–"
-    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+    return {
+        **row,
+        "customers": fmt.number(row.get("customers", 0)),
+        "repeat_rate": fmt.percent(row.get("repeat_rate")),
+        "ltv": fmt.money(row.get("ltv")),
+        "aov": fmt.money(row.get("aov")),
+        "revenue_30d": fmt.money(row.get("revenue_30d")),
+        "change_30d": fmt.signed(row.get("change_30d")),
+    }
 
 
 def render_value(value: Any) -> str:
@@ -97,7 +92,9 @@ def print_rows(
 
 
 def show_error(error: SegmentryError) -> None:
-    """Print a user-facing error readably (a query error with its caret snippet)."""
+    """Print a user-facing error readably (a query error with its caret snippet), with the
+    CLI's hints (:mod:`segmentry.cli.hints`)."""
+    message, hint = error_text(error)
     if isinstance(error, QueryError):
         err_console.print(
             f"[bold red]Query error[/] ({error.code}) "
@@ -105,17 +102,19 @@ def show_error(error: SegmentryError) -> None:
             end="",
             highlight=False,
         )
-        err_console.print(error.message, markup=False, highlight=False)
+        err_console.print(message, markup=False, highlight=False)
         if error.query:
             err_console.print(error.snippet(), style="yellow", markup=False, highlight=False)
         # The resolver's hint already carries the suggestion ("did you mean ...?").
-        if error.hint:
-            err_console.print(error.hint, markup=False, highlight=False)
+        if hint:
+            err_console.print(hint, markup=False, highlight=False)
         elif error.suggestion:
             err_console.print(f"Did you mean {error.suggestion!r}?", highlight=False)
         return
+    rows = error.row_lines() if isinstance(error, DataImportError) else []
     err_console.print(f"[bold red]Error[/] ({error.code}): ", end="", highlight=False)
-    err_console.print(str(error), markup=False, highlight=False)
+    err_console.print("\n".join([message, *rows, *([hint] if hint else [])]), markup=False,
+                      highlight=False)
 
 
 @contextlib.contextmanager

@@ -12,13 +12,13 @@ from segmentry.analytics.exports import MEMBER_COLUMNS, METRIC_COLUMNS, metric_r
 from segmentry.cli.output import (
     console,
     fail_on_errors,
-    money,
-    percent,
     print_rows,
     progress_bar,
+    summary_row,
 )
 from segmentry.cli.shopify import sync_segment_command
 from segmentry.cli.state import WorkspaceOption, open_workspace
+from segmentry.i18n.format import Formatter
 
 __all__ = ["app"]
 
@@ -142,25 +142,12 @@ def list_segments(workspace: WorkspaceOption = None, fmt: Format = "table") -> N
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         rows = summarize(ws)
-        currency = ws.settings.shop.currency
+        shown = Formatter("en", ws.settings.shop.currency, ws.settings.shop.timezone)
     if fmt == "table":
-        rows = [_readable(row, currency) for row in rows]
+        rows = [summary_row(row, shown) for row in rows]
     columns = ["segment", "key", "version", "customers", "repeat_rate", "ltv", "aov",
                "revenue_30d", "change_30d"]
     print_rows(rows, columns, fmt)
-
-
-def _readable(row: dict[str, Any], currency: str) -> dict[str, Any]:
-    change = row.get("change_30d")
-    return {
-        **row,
-        "customers": f"{row.get('customers', 0):,}",
-        "repeat_rate": percent(row.get("repeat_rate")),
-        "ltv": money(row.get("ltv"), currency),
-        "aov": money(row.get("aov"), currency),
-        "revenue_30d": money(row.get("revenue_30d"), currency),
-        "change_30d": "–" if change is None else f"{change:+,}",
-    }
 
 
 @app.command("show")

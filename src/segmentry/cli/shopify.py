@@ -277,7 +277,8 @@ def serve_webhooks(
             raise ShopifyError(
                 "No webhook secret.",
                 code="no_webhook_secret",
-                hint=f"Set {settings.webhook_secret_env} or reconnect with --webhook-secret.",
+                hint="Set {env} or reconnect with --webhook-secret.",
+                params={"env": settings.webhook_secret_env},
             )
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")

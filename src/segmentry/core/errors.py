@@ -17,9 +17,10 @@ next. Third-party errors are wrapped at the boundary with ``raise ... from e``.
                                missing_scopes, throttled, unavailable, uninstalled, …)
 
 Messages are English templates with named parameters (``params``), so an interface can show
-them in its user's language: the web app looks the template up in its catalogue
-(:mod:`segmentry.web.messages`) and fills in the same parameters. A parameter may itself be a
-:class:`Text` (a translatable word or phrase), rendered the same way.
+them in its user's language: the web app and the CLI look the template up in the gettext
+catalogue (:mod:`segmentry.i18n`) and fill in the same parameters. A parameter may itself be a
+:class:`Text` (a translatable word or phrase), rendered the same way. ``pybabel extract`` finds
+the templates (``babel.cfg``, :mod:`segmentry.i18n.extract`).
 
 >>> e = SegmentError("There is no segment named {name!r}.", code="unknown_segment",
 ...                  params={"name": "vip"})
@@ -268,15 +269,16 @@ class DataImportError(SegmentryError):
         super().__init__(message, hint=hint, params=params)
         self.bad_rows: list[BadRow] = list(bad_rows or [])
 
-    def __str__(self) -> str:
-        lines = [self.message]
+    def row_lines(self) -> list[str]:
+        """The first 20 bad rows, one line each, and how many more there are."""
         shown = self.bad_rows[:20]
-        lines.extend(f"  {row}" for row in shown)
+        lines = [f"  {row}" for row in shown]
         if len(self.bad_rows) > len(shown):
             lines.append(f"  … and {len(self.bad_rows) - len(shown)} more")
-        if self.hint:
-            lines.append(self.hint)
-        return "\n".join(lines)
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *self.row_lines(), *([self.hint] if self.hint else [])])
 
 
 

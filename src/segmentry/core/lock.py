@@ -53,7 +53,6 @@ def workspace_lock(folder: Path, command: str) -> Iterator[None]:
             raise LockHeldError(
                 "The workspace {folder} is busy: {who}.",
                 params={"folder": folder, "who": who},
-                hint="Wait for it to finish (see `segmentry runs`); nothing was changed.",
             ) from e
         handle.seek(0)
         handle.truncate()

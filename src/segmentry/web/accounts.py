@@ -283,7 +283,6 @@ def create_token(engine: sa.Engine, email: str, name: str) -> str:
         ).scalar()
         if user_id is None:
             raise AccountError("There is no user {email!r}.", code="unknown_user",
-                               hint="Add one with `segmentry users add EMAIL`.",
                                params={"email": email})
         token = new_secret("sgt_")
         conn.execute(
@@ -432,7 +431,6 @@ def revoke_shop_token(engine: sa.Engine, shop_id: str, token_id: int) -> None:
         )
     if not result.rowcount:
         raise AccountError("There is no live API token {token_id}.", code="unknown_token",
-                           hint="List them with `segmentry tokens list`.",
                            params={"token_id": token_id})
 
 

@@ -45,7 +45,7 @@ from segmentry.web.deps import (
     language_of,
     template_environment,
 )
-from segmentry.web.messages import error_body
+from segmentry.web.hints import error_body
 from segmentry.web.routes import ROUTERS
 from segmentry.web.routes.public import PLOTLY_URL
 

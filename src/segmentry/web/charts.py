@@ -15,7 +15,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from segmentry.web.format import currency_symbol
 from segmentry.web.schemas import MetricRow
 
 __all__ = ["bar_figure", "metric_figures", "sparkline_points"]
@@ -83,17 +82,17 @@ def _day_marker(day: dt.date | None) -> dict[str, Any]:
 
 def metric_figures(
     rows: Sequence[MetricRow], _: Callable[[str], str], *, compact: bool = False,
-    currency: str = "JPY", day: dt.date | None = None,
+    symbol: str = "¥", day: dt.date | None = None,
 ) -> list[dict[str, Any]]:
     """One line chart per metric, and joined/left bars (omitted when ``compact``).
 
-    Money axes show ``currency``'s symbol (``¥1,200``); ``day`` is marked on every chart.
+    Money axes show the currency's ``symbol`` (``¥1,200``; see
+    :func:`segmentry.i18n.format.currency_symbol`); ``day`` is marked on every chart.
 
     >>> [f["layout"]["yaxis"]["tickprefix"] for f in metric_figures([], str, compact=True)]
     ['', '', '¥', '¥', '¥']
     """
     days = [r.day.isoformat() for r in rows]
-    symbol = currency_symbol(currency)
     figures = []
     for key, title, tick, money in _SERIES:
         values = [_number(getattr(r, key)) for r in rows]

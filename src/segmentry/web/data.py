@@ -31,7 +31,7 @@ from segmentry.core.errors import SegmentError
 from segmentry.language import full_width_literals, normalize
 from segmentry.store import state as state_tables
 from segmentry.web import folders
-from segmentry.web.messages import stored_error_body
+from segmentry.web.hints import stored_error_body
 from segmentry.web.schemas import (
     Error,
     JobOut,

@@ -24,9 +24,10 @@ from segmentry.analytics.evaluation import Snapshot
 from segmentry.app.jobs import JobRunner, Periodic, Scheduler
 from segmentry.app.workspace import Workspace
 from segmentry.core.errors import SegmentryError
+from segmentry.i18n.catalogue import LANGUAGES, translator
+from segmentry.i18n.format import Formatter
 from segmentry.web import accounts
-from segmentry.web.format import Formatter
-from segmentry.web.messages import LANGUAGES, stored_error_body, translator
+from segmentry.web.hints import stored_error_body
 
 __all__ = [
     "LANG_COOKIE",
@@ -149,7 +150,7 @@ async def _current_user(request: Request) -> accounts.User:
     if user is None or user.shop_id != state.workspace.settings.shop.id:
         raise NotAuthenticated(
             "Sign in, or send an API token as `Authorization: Bearer <token>`.",
-            hint="Create a token with `segmentry tokens create EMAIL`.",
+            hint="Create a token on the Settings page.",
         )
     request.state.user = user
     return user

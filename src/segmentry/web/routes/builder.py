@@ -12,11 +12,12 @@ from segmentry.analytics.attribute_values import field_of
 from segmentry.app.segment_names import free_display_name, free_key
 from segmentry.app.templates import TEMPLATES
 from segmentry.core.errors import SegmentryError
+from segmentry.i18n.catalogue import translator
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, Kind
 from segmentry.language.resolver import operators
 from segmentry.web import data, folders
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
-from segmentry.web.messages import error_body, translator
+from segmentry.web.hints import error_body
 from segmentry.web.schemas import (
     ErrorBody,
     Picker,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from segmentry.app.workspace import Workspace
+from segmentry.i18n.format import currency_symbol
 from segmentry.web import data
 from segmentry.web.charts import metric_figures, sparkline_points
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
@@ -59,5 +60,6 @@ def overview_page(request: Request, ws: WorkspaceDep, page: Page) -> Response:
     translate = page.context()["_"]
     return page("overview.html", data=result,
                 figures=metric_figures(result.trend, translate, compact=True,
-                                       currency=ws.settings.shop.currency),
+                                       symbol=currency_symbol(ws.settings.shop.currency,
+                                                              page.lang)),
                 spark=sparkline_points)

@@ -30,6 +30,7 @@ from plotly.offline import get_plotlyjs_version
 from starlette.exceptions import HTTPException
 
 from segmentry.core.errors import SegmentryError
+from segmentry.i18n.catalogue import LANGUAGES
 from segmentry.web import accounts, guards
 from segmentry.web.deps import (
     LANG_COOKIE,
@@ -39,7 +40,7 @@ from segmentry.web.deps import (
     CurrentUser,
     Page,
 )
-from segmentry.web.messages import LANGUAGES, error_text
+from segmentry.web.hints import error_text
 
 __all__ = ["IMMUTABLE", "PLOTLY_URL", "SWAGGER_URL", "router"]
 

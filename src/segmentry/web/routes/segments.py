@@ -13,10 +13,11 @@ from fastapi.responses import RedirectResponse
 
 from segmentry.app.jobs import Job, JobBusy
 from segmentry.app.workspace import Progress, Workspace
+from segmentry.i18n.catalogue import translator
+from segmentry.i18n.format import currency_symbol
 from segmentry.web import data, folders
 from segmentry.web.charts import metric_figures, sparkline_points
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
-from segmentry.web.messages import translator
 from segmentry.web.routes.jobs import job_out, runner_of
 from segmentry.web.schemas import (
     ErrorBody,
@@ -241,7 +242,8 @@ def detail_page(request: Request, ws: WorkspaceDep, page: Page, name: str,
     return page("segment.html", data=detail, members=members, day=shown,
                 day_param=chosen.isoformat() if chosen else "", day_outside=not in_history,
                 figures=metric_figures(detail.metrics, translate,
-                                       currency=ws.settings.shop.currency, day=chosen),
+                                       symbol=currency_symbol(ws.settings.shop.currency,
+                                                              page.lang), day=chosen),
                 shop_url=f"/segments/{quote(name)}",
                 shopify=ws.settings.shopify is not None)
 
