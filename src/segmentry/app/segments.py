@@ -32,6 +32,18 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from segmentry import language
+from segmentry.analytics.evaluation import compiled_sql, membership_history
+from segmentry.analytics.exports import member_rows
+from segmentry.analytics.facts import store_started_on
+from segmentry.analytics.membership import (
+    changes,
+    forget,
+    ledger_key,
+    members_as_of,
+    stretches,
+    write_history,
+)
+from segmentry.analytics.metrics import daily_metrics
 from segmentry.app.segment_names import (
     check_display_name_free,
     check_key,
@@ -41,6 +53,7 @@ from segmentry.app.segment_names import (
 from segmentry.core.crash_points import crash_point
 from segmentry.core.errors import QueryError, SegmentError
 from segmentry.language import ast
+from segmentry.language.suggest import closest
 from segmentry.store import schema, state
 
 _Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
@@ -165,7 +178,6 @@ class SegmentBook:
             self._refuse_former_key(name)
             segments = self.list()
             known = [x.name for x in segments] + [x.display_name for x in segments]
-            from segmentry.language.suggest import closest
 
             guess = closest(name, known)
             raise SegmentError(
@@ -401,9 +413,6 @@ class SegmentBook:
     ) -> _History:
         """A segment version's full daily history and metrics, its membership written under a
         new ledger key (listed as unclaimed first, so a kill leaves no rows nobody can find)."""
-        from segmentry.analytics.evaluation import membership_history
-        from segmentry.analytics.membership import ledger_key, stretches, write_history
-        from segmentry.analytics.metrics import daily_metrics
 
         con = self.ws.warehouse
         start, end = self._history_range()
@@ -473,7 +482,6 @@ class SegmentBook:
 
     def _forget(self, keys: Iterable[str | None]) -> None:
         """Delete the rows of ledgers no segment points to, then their unclaimed entries."""
-        from segmentry.analytics.membership import forget
 
         wanted = [key for key in keys if key]
         if not wanted:
@@ -485,7 +493,6 @@ class SegmentBook:
     def _history_range(self) -> tuple[dt.date, dt.date]:
         """From the store's first day (the first order or customer creation) to the current
         day."""
-        from segmentry.analytics.facts import store_started_on
 
         end = self.ws.current_day()
         start = store_started_on(self.ws.warehouse) or end
@@ -494,8 +501,6 @@ class SegmentBook:
     # ------------------------------------------------------------ reading results
 
     def members(self, name: str, as_of: dt.date | None) -> pa.Table:
-        from segmentry.analytics.membership import members_as_of
-
         segment = self._computed(name)
         day = self._day_of(segment, as_of)
         con = self.ws.warehouse
@@ -514,7 +519,6 @@ class SegmentBook:
     ) -> tuple[_Rows, dt.date]:
         """Members on a day with contact details and order figures
         (:mod:`segmentry.analytics.exports`)."""
-        from segmentry.analytics.exports import member_rows
 
         segment = self._computed(name)
         day = self._day_of(segment, as_of)
@@ -536,8 +540,6 @@ class SegmentBook:
         return day
 
     def history(self, name: str) -> pd.DataFrame:
-        from segmentry.analytics.membership import changes, stretches
-
         segment = self._computed(name)
         assert segment.history_start and segment.computed_through and segment.ledger
         frame = self.ws.warehouse.execute(
@@ -569,8 +571,6 @@ class SegmentBook:
         return frame.drop(columns=["segment_id"])
 
     def explain(self, name: str) -> str:
-        from segmentry.analytics.evaluation import compiled_sql
-
         segment = self.get(name)
         condition = self.validate(segment.query)
         day = segment.computed_through or self.ws.current_day()
