@@ -28,6 +28,7 @@ Upsert rules (re-importing the same file changes nothing):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -42,7 +43,7 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
-from segmentry.engine import delete_listed, execute, transaction
+from segmentry.engine import delete_listed, engine_name, execute, transaction
 from segmentry.errors import DataImportError, EngineError
 from segmentry.ledger.schema import KEYS, LOCAL_DATES, NEWEST_WINS, TABLES
 
@@ -54,6 +55,7 @@ __all__ = [
     "SpilledTable",
     "TableRows",
     "add_local_dates",
+    "append",
     "arrow_schema",
     "chunks_of",
     "conform",
@@ -258,8 +260,7 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
                 if first and _is_empty(con, name):
                     if name == "orders":
                         queue_everyone(con)
-                    for chunk in ready:  # first load: nothing to replace, no staging copy
-                        con.insert(name, chunk)
+                    append(con, name, ready)  # first load: nothing to replace, no staging copy
                     stats[f"{name}_updated"], written[name] = 0, name
                 else:
                     stage = _stage_chunks(con, name, ready, staged)
@@ -362,9 +363,59 @@ def _stage_chunks(
 ) -> str:
     """Stage a table's rows given a chunk at a time (the first chunk creates the stage)."""
     name = _stage(con, table, next(chunks), staged)
-    for chunk in chunks:
-        con.insert(name, chunk)
+    append(con, name, chunks)
     return name
+
+
+def append(con: BaseBackend, table: str, chunks: Iterator[pa.Table]) -> None:
+    """Insert rows given a chunk at a time (chunks of one schema, a table's columns).
+
+    On DuckDB the chunks are streamed into ONE ``INSERT``: a statement that appends whole row
+    groups writes them to the warehouse file before the transaction commits (its *optimistic*
+    writes), so memory stays bounded; many small inserts in one transaction were each kept in
+    memory until the commit (430 MiB for the orders and lines of a 200 MiB export).
+    """
+    _APPENDERS.get(engine_name(con), _append_each)(con, table, chunks)
+
+
+def _append_each(con: BaseBackend, table: str, chunks: Iterator[pa.Table]) -> None:
+    for chunk in chunks:
+        con.insert(table, chunk)
+
+
+def _append_streamed(con: BaseBackend, table: str, chunks: Iterator[pa.Table]) -> None:
+    first = next(chunks, None)
+    if first is None:
+        return
+    failed: list[BaseException] = []
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for chunk in itertools.chain([first], chunks):
+                yield from chunk.to_batches()
+        except BaseException as e:  # DuckDB would report it as its own error: keep it
+            failed.append(e)
+            raise
+
+    view = f"_incoming_{uuid.uuid4().hex[:8]}"
+    con.con.register(view, pa.RecordBatchReader.from_batches(first.schema, batches()))
+    columns = [sg.to_identifier(c, quoted=True) for c in first.column_names]
+    insert = sge.insert(
+        sg.select(*columns).from_(sg.to_identifier(view, quoted=True)),
+        sge.Schema(this=sg.to_identifier(table, quoted=True), expressions=columns),
+    )
+    try:
+        execute(con, insert)
+    except Exception as e:
+        if failed:
+            raise failed[0] from e
+        raise
+    finally:
+        con.con.unregister(view)
+
+
+# How each engine appends a stream of chunks (others: one insert per chunk).
+_APPENDERS = {"duckdb": _append_streamed}
 
 
 def _replace(con: BaseBackend, table: str, stage: str) -> int:
