@@ -31,7 +31,7 @@ import datetime as dt
 import re
 import uuid
 import zoneinfo
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -64,6 +64,7 @@ __all__ = [
     "Record",
     "SourceFile",
     "TableSink",
+    "arrow_columns",
     "arrow_table",
     "choose_encoding",
     "fits_money",
@@ -120,7 +121,7 @@ class OrderRows:
             orders=self.orders.result(),
             order_lines=self.lines.result(),
             products=arrow_table("products", self.product_rows()),
-            customers=arrow_table("customers", self.links.new_customers()),
+            customers=arrow_columns("customers", self.links.new_customers()),
         )
 
     def discard(self) -> None:
@@ -762,11 +763,23 @@ def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table | None:
     """Rows (dicts of canonical columns) as a conformed ledger table; None when there are none."""
     if not rows:
         return None
-    schema = arrow_schema(table, local_dates=False)
     names = set().union(*(row.keys() for row in rows))
-    used = pa.schema([f for f in schema if f.name in names])
+    return _conformed(table, names, lambda schema: pa.Table.from_pylist(rows, schema=schema))
+
+
+def arrow_columns(table: str, columns: Mapping[str, list[Any]]) -> pa.Table | None:
+    """Columns (canonical name → values) as a conformed ledger table; None when empty."""
+    if not columns:
+        return None
+    return _conformed(table, set(columns), lambda schema: pa.Table.from_pydict(columns, schema))
+
+
+def _conformed(
+    table: str, names: set[str], build: Callable[[pa.Schema], pa.Table]
+) -> pa.Table:
+    used = pa.schema([f for f in arrow_schema(table, local_dates=False) if f.name in names])
     try:
-        data = pa.Table.from_pylist(rows, schema=used)
+        data = build(used)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
         raise DataImportError("The {table} rows cannot be stored: {problem}",
                               params={"table": table, "problem": str(e)}) from e
