@@ -46,6 +46,7 @@ from segmentry.ledger.store import (
     LedgerBatch,
     SpilledTable,
     TableRows,
+    add_local_dates,
     arrow_schema,
     conform,
 )
@@ -108,8 +109,8 @@ class OrderRows:
     ) -> None:
         self.shop_id, self.tz, self.columns = shop_id, tz, columns
         self.problems, self.links = problems, links
-        self.orders = TableSink("orders", spill)
-        self.lines = TableSink("order_lines", spill)
+        self.orders = TableSink("orders", spill, tz)
+        self.lines = TableSink("order_lines", spill, tz)
         self.products: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     def product_rows(self) -> list[dict[str, Any]]:
@@ -702,7 +703,8 @@ class OrderGroups:
 
 class TableSink:
     """Canonical rows of one ledger table, collected as Arrow chunks of :data:`CHUNK_ROWS`
-    rows: in memory, or written to a Parquet file in ``spill`` (then memory holds one chunk).
+    rows: in memory, or written to a Parquet file in ``spill`` (then memory holds one chunk),
+    complete with the shop-local dates of ``tz``, so the ledger writer can load the file as it is.
 
     >>> sink = TableSink("products", None)
     >>> sink.append({"shop_id": "s", "product_id": "sku:A"})
@@ -710,8 +712,8 @@ class TableSink:
     ['sku:A']
     """
 
-    def __init__(self, table: str, spill: Path | None) -> None:
-        self.table, self.spill = table, spill
+    def __init__(self, table: str, spill: Path | None, tz: str = "UTC") -> None:
+        self.table, self.spill, self.tz = table, spill, tz
         self.rows: list[dict[str, Any]] = []
         self.parts: list[pa.Table] = []
         self.num_rows = 0
@@ -732,6 +734,7 @@ class TableSink:
         if self.spill is None:
             self.parts.append(chunk)
             return
+        chunk = add_local_dates(self.table, chunk, self.tz)
         if self._writer is None:
             self._path = self.spill / f"{self.table}-{uuid.uuid4().hex[:8]}.parquet"
             self._writer = pq.ParquetWriter(self._path, chunk.schema)
@@ -752,7 +755,7 @@ class TableSink:
         if self._writer is not None and self._path is not None:
             self._writer.close()
             self._writer = None
-            return SpilledTable(self._path, self.num_rows)
+            return SpilledTable(self._path, self.num_rows, local_dates=True)
         return pa.concat_tables(self.parts) if self.parts else None
 
 

@@ -85,10 +85,13 @@ _WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_
 class SpilledTable:
     """Rows of one ledger table kept in a Parquet file instead of memory (a big file being
     imported, see :mod:`segmentry.connectors.records`); :func:`write_batch` reads them back a
-    chunk at a time, so a file of any size is written in bounded memory."""
+    chunk at a time, so a file of any size is written in bounded memory. With ``local_dates``
+    the file holds the table's every column (local dates included), so DuckDB loads it as it is.
+    """
 
     path: Path
     num_rows: int
+    local_dates: bool = False
 
     def chunks(self) -> Iterator[pa.Table]:
         """The rows, at most :data:`CHUNK_ROWS` at a time."""
@@ -253,14 +256,14 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
             written: dict[str, str] = {}  # table → where this batch's rows can be read
             skipped: dict[str, str] = {}  # table → the keys of its rows ignored as older
             for name, data in batch.tables():
-                ready = (add_local_dates(name, conform(name, c), tz) for c in chunks_of(data))
+                ready = _ready(name, data, tz)
                 first = not (derive_tags and name == "customers") and not (
                     name == "order_lines" and "orders" in skipped
                 )  # lines of ignored orders
                 if first and _is_empty(con, name):
                     if name == "orders":
                         queue_everyone(con)
-                    append(con, name, ready)  # first load: nothing to replace, no staging copy
+                    _load(con, name, data, tz)  # first load: nothing to replace, no staging copy
                     stats[f"{name}_updated"], written[name] = 0, name
                 else:
                     stage = _stage_chunks(con, name, ready, staged)
@@ -292,6 +295,37 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
         for name in staged:
             con.drop_table(name, force=True)
     return stats
+
+
+def _ready(table: str, data: TableRows, tz: str) -> Iterator[pa.Table]:
+    """A table's rows in canonical columns with local dates, a chunk at a time."""
+    return (add_local_dates(table, conform(table, c), tz) for c in chunks_of(data))
+
+
+def _load(con: BaseBackend, table: str, data: TableRows, tz: str) -> None:
+    """Append a table's rows; a complete spilled file straight from disk where the engine can."""
+    load_file = _FILE_LOADERS.get(engine_name(con))
+    if isinstance(data, SpilledTable) and data.local_dates and load_file is not None:
+        load_file(con, table, data.path)
+    else:
+        append(con, table, _ready(table, data, tz))
+
+
+def _load_parquet_duckdb(con: BaseBackend, table: str, path: Path) -> None:
+    """``INSERT INTO table SELECT … FROM read_parquet(path)``: DuckDB reads the file itself
+    (no Arrow round trip through Python: half the memory and time of streaming its chunks)."""
+    names = pq.read_schema(path).names
+    columns = [sg.to_identifier(c, quoted=True) for c in names]
+    source = sge.func("read_parquet", sge.convert(str(path)))
+    insert = sge.insert(
+        sg.select(*columns).from_(source),
+        sge.Schema(this=sg.to_identifier(table, quoted=True), expressions=columns),
+    )
+    execute(con, insert)
+
+
+# Engines that load a complete spilled Parquet file themselves.
+_FILE_LOADERS = {"duckdb": _load_parquet_duckdb}
 
 
 def queue_everyone(con: BaseBackend) -> None:
