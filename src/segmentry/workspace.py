@@ -200,9 +200,10 @@ class Workspace:
     def import_tables(self, tables: Mapping[str, pa.Table]) -> Any:
         """Upsert ledger tables (dict of table name → Arrow table) and rebuild the facts."""
         from segmentry.facts import build_facts
-        from segmentry.ledger.store import LedgerBatch, write_batch
+        from segmentry.ledger.store import LedgerBatch, import_memory, write_batch
 
-        with self.lock("import"):
+        limit = self.settings.warehouse.memory_limit
+        with self.lock("import"), import_memory(self.warehouse, limit):
             stats = write_batch(
                 self.warehouse, LedgerBatch(**dict(tables)), tz=self.settings.shop.timezone
             )

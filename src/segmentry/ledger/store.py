@@ -27,6 +27,7 @@ Upsert rules (re-importing the same file changes nothing):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import uuid
@@ -50,6 +51,7 @@ from segmentry.ledger.schema import KEYS, LOCAL_DATES, NEWEST_WINS, TABLES
 __all__ = [
     "CHUNK_ROWS",
     "DELETED_CUSTOMERS",
+    "IMPORT_MEMORY_LIMIT",
     "STALE_CUSTOMERS",
     "LedgerBatch",
     "SpilledTable",
@@ -60,6 +62,7 @@ __all__ = [
     "chunks_of",
     "conform",
     "ensure_ledger",
+    "import_memory",
     "import_parquet_folder",
     "queue_everyone",
     "remember_deletion",
@@ -326,6 +329,39 @@ def _load_parquet_duckdb(con: BaseBackend, table: str, path: Path) -> None:
 
 # Engines that load a complete spilled Parquet file themselves.
 _FILE_LOADERS = {"duckdb": _load_parquet_duckdb}
+
+
+# What DuckDB may hold in memory while a file is imported (the write and the facts build),
+# whatever ``warehouse.memory_limit`` says: past it, it spills to disk. Keeps the import of a
+# 1 GB export under 1 GiB of RSS (docs/performance.md).
+IMPORT_MEMORY_LIMIT = "400MB"
+
+
+@contextlib.contextmanager
+def import_memory(con: BaseBackend, workspace_limit: str) -> Iterator[None]:
+    """Run an import with DuckDB's memory limit at :data:`IMPORT_MEMORY_LIMIT`; the
+    workspace's own limit (``warehouse.memory_limit``) is set again afterwards."""
+    if engine_name(con) != "duckdb":
+        yield
+        return
+    execute(con, _set_memory_limit(IMPORT_MEMORY_LIMIT))
+    try:
+        yield
+    finally:
+        execute(con, _set_memory_limit(workspace_limit) if workspace_limit else _RESET_LIMIT)
+
+
+_RESET_LIMIT = "RESET memory_limit"  # DuckDB's own default
+
+
+def _set_memory_limit(value: str) -> sge.Expression:
+    """``SET memory_limit = 'value'``.
+
+    >>> _set_memory_limit("400MB").sql("duckdb")
+    "SET memory_limit = '400MB'"
+    """
+    assignment = sge.EQ(this=sg.to_identifier("memory_limit"), expression=sge.convert(value))
+    return sge.Set(expressions=[sge.SetItem(this=assignment)])
 
 
 def queue_everyone(con: BaseBackend) -> None:
