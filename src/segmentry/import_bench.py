@@ -12,8 +12,9 @@ child process whose RSS is sampled every 50 ms; the command prints rows, seconds
 the child's peak RSS. The target (issue 9): a 1 GB export imports in under 1 GiB of RSS.
 
 The reader's own memory is flat whatever the file's size (rows are streamed and spilled in
-chunks); DuckDB's is whatever ``warehouse.memory_limit`` lets it keep (3GB by default, for fast
-segment runs), so the benchmark sets it for the workspace it imports into (``--memory-limit``).
+chunks); DuckDB's is bounded by the memory limit segmentry sets for imports
+(``ledger.store.IMPORT_MEMORY_LIMIT``), whatever the workspace's ``warehouse.memory_limit``
+(``--memory-limit`` sets that one, for comparison).
 """
 
 from __future__ import annotations
@@ -203,9 +204,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="size of the generated orders export in MiB (default 1024)")
     parser.add_argument("--folder", type=Path, default=Path(".bench/import"),
                         help="scratch folder (the file and the workspace)")
-    parser.add_argument("--memory-limit", default="400MB",
-                        help="the workspace's warehouse.memory_limit: what DuckDB may hold "
-                        "before spilling to disk (default 400MB; 'default' keeps segmentry's)")
+    parser.add_argument("--memory-limit", default="default",
+                        help="the workspace's warehouse.memory_limit (default: segmentry's, "
+                        "3GB; imports themselves run with IMPORT_MEMORY_LIMIT)")
     parser.add_argument("--keep", action="store_true", help="keep the generated file")
     args = parser.parse_args(argv)
     args.folder.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ Each test names the defect it guards against; expectations are written out by ha
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -303,7 +304,23 @@ def test_a_big_file_is_spilled_in_chunks_and_reads_the_same(
     assert [c.num_rows for c in spilled.order_lines.chunks()] == [100, 100, 100, 100, 100]
     for table in ("orders", "order_lines"):
         back = pa.concat_tables(getattr(spilled, table).chunks())
-        assert back.to_pylist() == getattr(in_memory, table).to_pylist()
+        expected = getattr(in_memory, table)
+        assert back.select(expected.column_names).to_pylist() == expected.to_pylist()
+    assert spilled.orders.local_dates and spilled.order_lines.local_dates
+
+
+def test_spilled_rows_carry_the_shop_local_dates(tmp_path: Path) -> None:
+    """The ledger writer loads a spilled file as it is, so its local dates are there."""
+    sink = records.TableSink("orders", tmp_path, "Asia/Tokyo")
+    utc = dt.datetime(2026, 1, 31, 15, 30)  # 00:30 on 1 February in Tokyo
+    sink.append({"shop_id": "s", "order_id": "1", "processed_at": utc, "total": Decimal(1)})
+    spilled = sink.result()
+    assert isinstance(spilled, SpilledTable) and spilled.local_dates
+    back = pq.read_table(spilled.path)
+    canonical = store.arrow_schema("orders", local_dates=False).names
+    assert back.column_names == [*canonical, "processed_on", "cancelled_on"]
+    assert back.select(["processed_at", "processed_on", "cancelled_on"]).to_pylist() == [
+        {"processed_at": utc, "processed_on": dt.date(2026, 2, 1), "cancelled_on": None}]
 
 
 def test_a_bad_row_at_the_end_of_a_multi_chunk_file_writes_nothing(

@@ -32,7 +32,7 @@ from segmentry.core.private_files import keep_private, tighten
 from segmentry.engine import connect, duckdb_file, second_connection
 from segmentry.engine.compaction import compact_duckdb_file
 from segmentry.engine.engines import engine_of
-from segmentry.ledger.store import LedgerBatch, ensure_ledger, write_batch
+from segmentry.ledger.store import LedgerBatch, ensure_ledger, import_memory, write_batch
 from segmentry.store import state
 from segmentry.store.runs import last_succeeded_day, recent
 
@@ -209,7 +209,8 @@ class Workspace:
     def import_tables(self, tables: Mapping[str, pa.Table]) -> Any:
         """Upsert ledger tables (dict of table name → Arrow table) and rebuild the facts."""
 
-        with self.lock("import"):
+        limit = self.settings.warehouse.memory_limit
+        with self.lock("import"), import_memory(self.warehouse, limit):
             stats = write_batch(
                 self.warehouse, LedgerBatch(**dict(tables)), tz=self.settings.shop.timezone
             )

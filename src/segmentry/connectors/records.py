@@ -31,7 +31,7 @@ import datetime as dt
 import re
 import uuid
 import zoneinfo
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -46,6 +46,7 @@ from segmentry.ledger.store import (
     LedgerBatch,
     SpilledTable,
     TableRows,
+    add_local_dates,
     arrow_schema,
     conform,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "Record",
     "SourceFile",
     "TableSink",
+    "arrow_columns",
     "arrow_table",
     "choose_encoding",
     "fits_money",
@@ -107,8 +109,8 @@ class OrderRows:
     ) -> None:
         self.shop_id, self.tz, self.columns = shop_id, tz, columns
         self.problems, self.links = problems, links
-        self.orders = TableSink("orders", spill)
-        self.lines = TableSink("order_lines", spill)
+        self.orders = TableSink("orders", spill, tz)
+        self.lines = TableSink("order_lines", spill, tz)
         self.products: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     def product_rows(self) -> list[dict[str, Any]]:
@@ -120,7 +122,7 @@ class OrderRows:
             orders=self.orders.result(),
             order_lines=self.lines.result(),
             products=arrow_table("products", self.product_rows()),
-            customers=arrow_table("customers", self.links.new_customers()),
+            customers=arrow_columns("customers", self.links.new_customers()),
         )
 
     def discard(self) -> None:
@@ -701,7 +703,8 @@ class OrderGroups:
 
 class TableSink:
     """Canonical rows of one ledger table, collected as Arrow chunks of :data:`CHUNK_ROWS`
-    rows: in memory, or written to a Parquet file in ``spill`` (then memory holds one chunk).
+    rows: in memory, or written to a Parquet file in ``spill`` (then memory holds one chunk),
+    complete with the shop-local dates of ``tz``, so the ledger writer can load the file as it is.
 
     >>> sink = TableSink("products", None)
     >>> sink.append({"shop_id": "s", "product_id": "sku:A"})
@@ -709,8 +712,8 @@ class TableSink:
     ['sku:A']
     """
 
-    def __init__(self, table: str, spill: Path | None) -> None:
-        self.table, self.spill = table, spill
+    def __init__(self, table: str, spill: Path | None, tz: str = "UTC") -> None:
+        self.table, self.spill, self.tz = table, spill, tz
         self.rows: list[dict[str, Any]] = []
         self.parts: list[pa.Table] = []
         self.num_rows = 0
@@ -731,6 +734,7 @@ class TableSink:
         if self.spill is None:
             self.parts.append(chunk)
             return
+        chunk = add_local_dates(self.table, chunk, self.tz)
         if self._writer is None:
             self._path = self.spill / f"{self.table}-{uuid.uuid4().hex[:8]}.parquet"
             self._writer = pq.ParquetWriter(self._path, chunk.schema)
@@ -751,7 +755,7 @@ class TableSink:
         if self._writer is not None and self._path is not None:
             self._writer.close()
             self._writer = None
-            return SpilledTable(self._path, self.num_rows)
+            return SpilledTable(self._path, self.num_rows, local_dates=True)
         return pa.concat_tables(self.parts) if self.parts else None
 
 
@@ -762,11 +766,23 @@ def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table | None:
     """Rows (dicts of canonical columns) as a conformed ledger table; None when there are none."""
     if not rows:
         return None
-    schema = arrow_schema(table, local_dates=False)
     names = set().union(*(row.keys() for row in rows))
-    used = pa.schema([f for f in schema if f.name in names])
+    return _conformed(table, names, lambda schema: pa.Table.from_pylist(rows, schema=schema))
+
+
+def arrow_columns(table: str, columns: Mapping[str, list[Any]]) -> pa.Table | None:
+    """Columns (canonical name → values) as a conformed ledger table; None when empty."""
+    if not columns:
+        return None
+    return _conformed(table, set(columns), lambda schema: pa.Table.from_pydict(columns, schema))
+
+
+def _conformed(
+    table: str, names: set[str], build: Callable[[pa.Schema], pa.Table]
+) -> pa.Table:
+    used = pa.schema([f for f in arrow_schema(table, local_dates=False) if f.name in names])
     try:
-        data = pa.Table.from_pylist(rows, schema=used)
+        data = build(used)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
         raise DataImportError("The {table} rows cannot be stored: {problem}",
                               params={"table": table, "problem": str(e)}) from e

@@ -28,6 +28,7 @@ Upsert rules (re-importing the same file changes nothing):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -45,20 +46,24 @@ from ibis.backends import BaseBackend
 
 from segmentry.core.errors import DataImportError, EngineError
 from segmentry.engine import delete_listed, execute, transaction
+from segmentry.engine.engines import engine_of
 from segmentry.ledger.schema import KEYS, LOCAL_DATES, NEWEST_WINS, TABLES
 
 __all__ = [
     "CHUNK_ROWS",
     "DELETED_CUSTOMERS",
+    "IMPORT_MEMORY_LIMIT",
     "STALE_CUSTOMERS",
     "LedgerBatch",
     "SpilledTable",
     "TableRows",
     "add_local_dates",
+    "append",
     "arrow_schema",
     "chunks_of",
     "conform",
     "ensure_ledger",
+    "import_memory",
     "import_parquet_folder",
     "queue_everyone",
     "remember_deletion",
@@ -84,10 +89,13 @@ _WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_
 class SpilledTable:
     """Rows of one ledger table kept in a Parquet file instead of memory (a big file being
     imported, see :mod:`segmentry.connectors.records`); :func:`write_batch` reads them back a
-    chunk at a time, so a file of any size is written in bounded memory."""
+    chunk at a time, so a file of any size is written in bounded memory. With ``local_dates``
+    the file holds the table's every column (local dates included), so DuckDB loads it as it is.
+    """
 
     path: Path
     num_rows: int
+    local_dates: bool = False
 
     def chunks(self) -> Iterator[pa.Table]:
         """The rows, at most :data:`CHUNK_ROWS` at a time."""
@@ -252,15 +260,14 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
             written: dict[str, str] = {}  # table → where this batch's rows can be read
             skipped: dict[str, str] = {}  # table → the keys of its rows ignored as older
             for name, data in batch.tables():
-                ready = (add_local_dates(name, conform(name, c), tz) for c in chunks_of(data))
+                ready = _ready(name, data, tz)
                 first = not (derive_tags and name == "customers") and not (
                     name == "order_lines" and "orders" in skipped
                 )  # lines of ignored orders
                 if first and _is_empty(con, name):
                     if name == "orders":
                         queue_everyone(con)
-                    for chunk in ready:  # first load: nothing to replace, no staging copy
-                        con.insert(name, chunk)
+                    _load(con, name, data, tz)  # first load: nothing to replace, no staging copy
                     stats[f"{name}_updated"], written[name] = 0, name
                 else:
                     stage = _stage_chunks(con, name, ready, staged)
@@ -292,6 +299,33 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
         for name in staged:
             con.drop_table(name, force=True)
     return stats
+
+
+def _ready(table: str, data: TableRows, tz: str) -> Iterator[pa.Table]:
+    """A table's rows in canonical columns with local dates, a chunk at a time."""
+    return (add_local_dates(table, conform(table, c), tz) for c in chunks_of(data))
+
+
+def _load(con: BaseBackend, table: str, data: TableRows, tz: str) -> None:
+    """Append a table's rows; a complete spilled file straight from disk where the engine can."""
+    loaded = isinstance(data, SpilledTable) and data.local_dates and engine_of(con).load_parquet(
+        con, table, data.path)
+    if not loaded:
+        append(con, table, _ready(table, data, tz))
+
+
+# What DuckDB may hold in memory while a file is imported (the write and the facts build),
+# whatever ``warehouse.memory_limit`` says: past it, it spills to disk. Keeps the import of a
+# 1 GB export under 1 GiB of RSS (docs/performance.md).
+IMPORT_MEMORY_LIMIT = "400MB"
+
+
+def import_memory(
+    con: BaseBackend, workspace_limit: str
+) -> contextlib.AbstractContextManager[None]:
+    """Run an import with the engine's memory at :data:`IMPORT_MEMORY_LIMIT` (DuckDB); the
+    workspace's own limit (``warehouse.memory_limit``) is set again afterwards."""
+    return engine_of(con).memory_limited(con, IMPORT_MEMORY_LIMIT, workspace_limit or None)
 
 
 def queue_everyone(con: BaseBackend) -> None:
@@ -363,9 +397,15 @@ def _stage_chunks(
 ) -> str:
     """Stage a table's rows given a chunk at a time (the first chunk creates the stage)."""
     name = _stage(con, table, next(chunks), staged)
-    for chunk in chunks:
-        con.insert(name, chunk)
+    append(con, name, chunks)
     return name
+
+
+def append(con: BaseBackend, table: str, chunks: Iterator[pa.Table]) -> None:
+    """Insert rows given a chunk at a time (chunks of one schema, a table's columns), as the
+    engine does it best (DuckDB: one streamed ``INSERT``, bounded memory; see
+    :meth:`segmentry.engine.engines.DuckDB.append`)."""
+    engine_of(con).append(con, table, chunks)
 
 
 def _replace(con: BaseBackend, table: str, stage: str) -> int:
