@@ -183,6 +183,30 @@ def test_the_daily_run_applies_queued_webhooks_first(
     assert _rows(synced)["only-queued"]["status"] == "applied"
 
 
+def test_the_daily_run_applies_deliveries_still_waiting_out_their_back_off(
+    synced: Workspace, fake: FakeShopify, server: WebhookServer
+) -> None:
+    """A delivery that had to wait (the workspace was busy with a run) is due again only in
+    80 s; the next run holds the lock itself and applies it now, not a day later."""
+    order_id = sorted(fake.data.objects["orders"])[5]
+    order = fake.rest_order(order_id)
+    order.update(id=880002, admin_graphql_api_id="gid://shopify/Order/880002", name="#8802")
+    fake.send_webhook(server.url, "orders/create", order, webhook_id="backing-off")
+    with sa.create_engine(f"sqlite:///{Path(synced.folder) / 'state.db'}").begin() as conn:
+        conn.execute(sa.update(tables.webhooks).values(
+            attempts=5, last_error="LockHeldError: busy with a run",
+            next_attempt_at=utcnow() + dt.timedelta(seconds=80)))
+    ws = Workspace.open(synced.folder)
+    try:
+        ws.run()
+        orders = ws.warehouse.table("orders")
+        found = orders.filter(orders.order_id == "880002").count().to_pyarrow().as_py()
+    finally:
+        ws.close()
+    assert found == 1
+    assert _rows(synced)["backing-off"]["status"] == "applied"
+
+
 def test_the_web_apps_webhook_job_never_collides_with_another_job(synced: Workspace) -> None:
     from segmentry.app.jobs import JobRunner, Periodic
 

@@ -195,13 +195,16 @@ def apply_due(ws: Workspace, queue: WebhookQueue, due: list[Delivery] | None = N
 
 
 def apply_queued(ws: Workspace) -> str:
-    """Apply every due delivery, for a process that already holds the lock and owns the
-    warehouse (the daily run's ingest stage); "" when there was nothing to do."""
+    """Apply every pending delivery, for a process that already holds the lock and owns the
+    warehouse (the daily run's ingest stage); "" when there was nothing to do.
+
+    Those waiting out a back-off are applied too: what they waited for (the lock, the
+    warehouse) is the run's now, and a run never leaves a received delivery behind."""
     queue = WebhookQueue.existing(ws.state)
     if queue is None:
         return ""
     done = Drained()
-    while due := queue.due():
+    while due := queue.due(now=dt.datetime.max):
         turn = apply_due(ws, queue, due)
         done.applied, done.failed = done.applied + turn.applied, done.failed + turn.failed
         done.waiting += turn.waiting
