@@ -208,3 +208,29 @@ def _table_file(ws: Workspace) -> object:
     if path is not None:
         return path.stat().st_ino  # a new file after the rewrite
     return ws.warehouse.raw_sql("SELECT pg_relation_filenode('customers')").fetchone()[0]
+
+
+def test_the_queue_forgets_deliveries_of_the_erased_customer_and_no_others(
+    tmp_path: Path,
+) -> None:
+    """By value (their e-mail) or by their exact id; customer 12's erasure leaves customer
+    123's delivery alone."""
+    import json
+
+    from segmentry.connectors.shopify.webhook_queue import WebhookQueue
+    from segmentry.store.state import connect_state, utcnow
+
+    engine = connect_state(f"sqlite:///{tmp_path / 'state.db'}")
+    queue = WebhookQueue(engine)
+    bodies = {"by-id": {"id": 12, "note": "x"}, "by-email": {"id": 55, "email": EMAIL},
+              "other": {"id": 123, "email": "someone@example.jp"}}
+    for webhook_id, body in bodies.items():
+        queue.add({"webhook_id": webhook_id, "topic": "customers/update", "shop": "s",
+                   "received_at": utcnow(), "status": "pending", "attempts": 0,
+                   "body": json.dumps(body).encode()})
+
+    assert queue.forget_mentions({EMAIL}, customer_id="12") == 2
+
+    left = {d.webhook_id for d in queue.due()}
+    assert left == {"other"}
+    assert queue.counts()["failed"] == 2

@@ -10,6 +10,7 @@ try after :func:`retry_delay`, last error kept) or failed for good (see
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -129,10 +130,12 @@ class WebhookQueue:
             webhook_id, status="applied", body=None, next_attempt_at=None, applied_at=state.utcnow()
         )
 
-    def forget_mentions(self, values: set[str], *, keep: str = "") -> int:
+    def forget_mentions(self, values: set[str], *, customer_id: str = "", keep: str = "") -> int:
         """Forget the bodies and errors of the deliveries (other than ``keep``) that mention
-        any of ``values``: a customer's erasure leaves no copy of their data in the queue. A
-        pending one is marked failed ("erased"); how many were changed."""
+        any of ``values`` or have ``"id": customer_id`` (that exact number): a customer's
+        erasure leaves no copy of their data in the queue. A pending one is marked failed
+        ("erased"); how many were changed."""
+        exact_id = re.compile(rf'"id":\s*"?{re.escape(customer_id)}(?![0-9])'.encode())
         t, changed = tables.webhooks, 0
         with self.engine.begin() as conn:
             rows = conn.execute(
@@ -142,7 +145,10 @@ class WebhookQueue:
                               t.c.last_error.is_not(None)))
             ).all()
             for row in rows:
-                if not any(mentions(text, values) for text in row[2:]):
+                texts = [bytes(x) if isinstance(x, bytes) else str(x or "").encode()
+                         for x in row[2:]]
+                if not any(mentions(text, values) for text in texts) and not (
+                        customer_id and any(exact_id.search(text) for text in texts)):
                     continue
                 status = "failed" if row.status == "pending" else row.status
                 conn.execute(

@@ -377,8 +377,7 @@ def _redact_customer(
     values = erase_customer(ws, customer_id, [customer.get("email"), customer.get("phone")])
     queue = WebhookQueue.existing(ws.state)
     if queue is not None:
-        queue.forget_mentions(values | {f'"id":{customer_id}', f'"id": {customer_id}'},
-                              keep=webhook_id)
+        queue.forget_mentions(values, customer_id=customer_id, keep=webhook_id)
 
 
 def _data_request(
