@@ -291,7 +291,8 @@ def _setup(ws: Any, queries: list[str], day: dt.date) -> str:
             start = members.mutate(valid_from=day, valid_to=None)
             segment_id = conn.execute(
                 state.segments.insert().values(
-                    name=name, description="", version=1, computed_through=day,
+                    name=name, display_name=name, description="", version=1,
+                    computed_through=day,
                     history_start=day, created_at=now, updated_at=now,
                 )
             ).inserted_primary_key[0]

@@ -1,0 +1,27 @@
+"""The foundation benchmark runs end to end on a small store (its figures are not checked
+here — speed is measured by the command itself, docs/performance.md — but every stage must
+run: a schema change once broke its setup unnoticed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_the_foundation_benchmark_runs_every_stage(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "segmentry", "bench", "--customers", "800", "--segments", "3",
+         "--history-days", "12", "--folder", str(tmp_path / "bench")],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for stage in ("import from Parquet", "daily run (3 segments)",
+                  "history: 12 days of one new segment", "compiled vs hand-written SQL"):
+        assert stage in out, out
+    assert "12 days of metrics" in out
