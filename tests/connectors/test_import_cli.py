@@ -8,55 +8,21 @@ import datetime as dt
 import hashlib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
-from typer.testing import CliRunner
+from cli_helpers import ledger, segmentry, squeezed
 
 from segmentry.app.workspace import Workspace
-from segmentry.cli.main import app
 from segmentry.connectors import read_source
 from segmentry.core import config
 from segmentry.core.config import SourceSettings
-from segmentry.ledger.schema import KEYS, TABLES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ORDERS = FIXTURES / "orders_export.csv"
 CUSTOMERS = FIXTURES / "customers_export.csv"
 BAD = FIXTURES / "orders_export_bad.csv"
 JIRO = "email-" + hashlib.sha256(b"jiro@example.com").hexdigest()[:16]
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    folder = tmp_path / "ws"
-    Workspace.create(folder, shop_id="shop").close()
-    return folder
-
-
-def segmentry(ws: Path, *args: str | Path) -> Any:
-    result = CliRunner().invoke(app, [*map(str, args), "-w", str(ws)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def squeezed(text: str) -> str:
-    """Text without whitespace (rich wraps long lines, even inside paths)."""
-    return "".join(text.split())
-
-
-def ledger(ws: Path) -> dict[str, list[dict[str, Any]]]:
-    """Every ledger table's rows, in key order."""
-    with Workspace.open(ws) as w:
-        con = w.warehouse
-        found = {}
-        for name in TABLES:
-            rows = con.to_pyarrow(con.table(name)).to_pylist()
-            found[name] = sorted(rows, key=lambda r, n=name: tuple(str(r[k]) for k in KEYS[n]))
-        return found
 
 
 def test_import_orders_with_their_customers(ws: Path) -> None:

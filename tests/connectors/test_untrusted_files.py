@@ -14,10 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import ledger, segmentry, squeezed
 
-from segmentry.app.workspace import Workspace
-from segmentry.cli.main import app
 from segmentry.connectors import records
 from segmentry.connectors.generic import read_generic
 from segmentry.connectors.records import choose_encoding
@@ -25,7 +23,6 @@ from segmentry.connectors.shopify_csv import read_customers_export, read_orders_
 from segmentry.core.errors import DataImportError
 from segmentry.import_bench import write_orders_export
 from segmentry.ledger import store
-from segmentry.ledger.schema import KEYS, TABLES
 from segmentry.ledger.store import SpilledTable
 
 CUSTOMERS_HEADER = "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Tags\n"
@@ -118,34 +115,6 @@ def test_the_encoding_rule() -> None:
 
 
 # ---------------------------------------------------------------- through the command
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    folder = tmp_path / "ws"
-    Workspace.create(folder, shop_id="shop").close()
-    return folder
-
-
-def segmentry(ws: Path, *args: str | Path) -> Any:
-    result = CliRunner().invoke(app, [*map(str, args), "-w", str(ws)])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def ledger(ws: Path) -> dict[str, list[dict[str, Any]]]:
-    with Workspace.open(ws) as w:
-        con = w.warehouse
-        found = {}
-        for name in TABLES:
-            rows = con.to_pyarrow(con.table(name)).to_pylist()
-            found[name] = sorted(rows, key=lambda r, n=name: tuple(str(r[k]) for k in KEYS[n]))
-        return found
-
-
-def squeezed(text: str) -> str:
-    return "".join(text.split())
 
 
 def test_import_command_takes_an_encoding(ws: Path, tmp_path: Path) -> None:
