@@ -32,3 +32,34 @@ def test_core_imports_nothing_from_the_outer_layers() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_services_take_a_context_not_the_workspace_facade() -> None:
+    """import-linter ignores imports under TYPE_CHECKING; a service that merely names the facade
+    in a type hint would still lean on it, so the source is read here (every import, anywhere)."""
+    import ast
+    from pathlib import Path
+
+    import segmentry
+
+    package = Path(segmentry.__file__).parent
+    edges = {"cli", "web", "bench"}
+    offenders = []
+    for path in package.rglob("*.py"):
+        relative = path.relative_to(package)
+        if (
+            relative.parts[0] in edges
+            or relative.name == "workspace.py"
+            or relative == Path("__init__.py")
+        ):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "segmentry.app.workspace":
+                offenders.append(f"{relative}:{node.lineno}")
+    assert offenders == []
+    # and the check finds what it looks for
+    sample = ast.parse("if TYPE_CHECKING:\n    from segmentry.app.workspace import Workspace\n")
+    assert any(
+        isinstance(n, ast.ImportFrom) and n.module == "segmentry.app.workspace"
+        for n in ast.walk(sample)
+    )

@@ -16,12 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 from cli_helpers import ledger, segmentry, squeezed
 
+from segmentry.bench.imports import write_orders_export
 from segmentry.connectors import records
 from segmentry.connectors.generic import read_generic
 from segmentry.connectors.records import choose_encoding
 from segmentry.connectors.shopify_csv import read_customers_export, read_orders_export
 from segmentry.core.errors import DataImportError
-from segmentry.import_bench import write_orders_export
 from segmentry.ledger import store
 from segmentry.ledger.store import SpilledTable
 

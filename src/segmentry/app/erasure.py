@@ -26,20 +26,21 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from segmentry.core.context import Context
 from segmentry.core.errors import EngineError
+from segmentry.engine import duckdb_file
+from segmentry.engine.compaction import compact_duckdb_file
+from segmentry.engine.engines import engine_of
 from segmentry.ledger.removals import PERSONAL_COLUMNS, clear_personal_data
 from segmentry.ledger.schema import TABLES
 from segmentry.store import state
 
-if TYPE_CHECKING:
-    from segmentry.app.workspace import Workspace
-
 __all__ = [
     "PERSONAL_COLUMNS",
+    "compact_warehouse",
     "erase_customer",
     "erase_shop_files",
     "finish_erasures",
@@ -53,7 +54,7 @@ log = logging.getLogger("segmentry.app.erasure")
 _SHORTEST = 2
 
 
-def erase_customer(ws: Workspace, customer_id: str, known: Iterable[str | None] = ()) -> set[str]:
+def erase_customer(ws: Context, customer_id: str, known: Iterable[str | None] = ()) -> set[str]:
     """Clear the customer's personal data now (step 1 of the module docstring) and record the
     erasure; the values searched for and removed (the ledger's and ``known`` ones, such as the
     e-mail and phone in Shopify's request)."""
@@ -69,7 +70,7 @@ def erase_customer(ws: Workspace, customer_id: str, known: Iterable[str | None] 
     return values
 
 
-def erase_shop_files(ws: Workspace) -> None:
+def erase_shop_files(ws: Context) -> None:
     """After the shop's ledger rows were deleted (Shopify's ``shop/redact``): remove every
     data-request export and rejected-rows file, and record the erasure (customer ``*``) so
     that :func:`finish_erasures` rewrites the warehouse."""
@@ -79,7 +80,7 @@ def erase_shop_files(ws: Workspace) -> None:
     _record(ws, "*")
 
 
-def _record(ws: Workspace, customer_id: str) -> None:
+def _record(ws: Context, customer_id: str) -> None:
     with ws.state.begin() as conn:
         conn.execute(sa.insert(state.erasures).values(
             shop_id=ws.settings.shop.id, customer_id=customer_id, requested_at=state.utcnow()))
@@ -92,7 +93,7 @@ def waiting_erasures(engine: sa.Engine) -> int:
         return int(conn.execute(query).scalar() or 0)
 
 
-def finish_erasures(ws: Workspace, siblings: Sequence[Workspace] = ()) -> int:
+def finish_erasures(ws: Context, siblings: Sequence[Context] = ()) -> int:
     """Remove what the erasures waiting left in old blocks and logs (step 2 of the module
     docstring); how many were finished (0 when none waited or the warehouse could not be
     closed now: they wait for the next call).
@@ -108,7 +109,7 @@ def finish_erasures(ws: Workspace, siblings: Sequence[Workspace] = ()) -> int:
         ).scalar()
     tables = tuple(TABLES) if whole_shop else ("customers",)
     try:
-        ws.compact_warehouse(siblings, tables)
+        compact_warehouse(ws, siblings, tables)
     except EngineError as e:
         log.warning("erasure waits: %s", e.message)
         return 0
@@ -125,6 +126,30 @@ def finish_erasures(ws: Workspace, siblings: Sequence[Workspace] = ()) -> int:
     return int(done or 0)
 
 
+def compact_warehouse(
+    ws: Context, siblings: Sequence[Context] = (), tables: tuple[str, ...] = ("customers",)
+) -> bool:
+    """Leave no old version of updated or deleted rows of ``tables`` in the warehouse (after
+    an erasure): an embedded DuckDB file is rewritten (see
+    :mod:`segmentry.engine.compaction`), a server engine is asked to drop them (PostgreSQL:
+    ``VACUUM FULL``). False, doing nothing, on a sibling (its owner compacts).
+
+    The caller holds the workspace lock and makes sure nothing uses ``ws`` or ``siblings``
+    (its siblings' connections, closed here and opened again on their next use) meanwhile.
+    Raises :class:`~segmentry.core.errors.EngineError` if the file is still open elsewhere
+    in this process."""
+    if ws.sibling_of is not None:
+        return False
+    path = duckdb_file(ws.settings.warehouse.url)
+    if path is None:
+        engine_of(ws.warehouse).erase_old_versions(ws.warehouse, tables)
+        return True
+    for context in (*siblings, ws):
+        context.close_warehouse()
+    compact_duckdb_file(path)
+    return True
+
+
 def mentions(text: str | bytes | None, values: Iterable[str]) -> bool:
     """Whether ``text`` contains any of ``values``.
 
@@ -139,7 +164,7 @@ def mentions(text: str | bytes | None, values: Iterable[str]) -> bool:
     return any(v.encode() in data for v in values)
 
 
-def _values_of(ws: Workspace, customer_id: str) -> set[str]:
+def _values_of(ws: Context, customer_id: str) -> set[str]:
     customers = ws.warehouse.table("customers")
     rows = customers.filter(
         (customers.shop_id == ws.settings.shop.id) & (customers.customer_id == customer_id)

@@ -2,7 +2,7 @@
 syncs, one at a time, with progress a page can poll.
 
 The server process owns the warehouse (an embedded DuckDB file has one writing process). Jobs
-run on one worker thread over a :meth:`~segmentry.app.workspace.Workspace.sibling` of the server's
+run on one worker thread over a :meth:`~segmentry.core.context.Context.sibling` of the server's
 workspace: its own connection to the same database, so requests keep reading on theirs while a
 job writes, and see what was committed before it (DuckDB's snapshot isolation). A job takes the
 workspace lock as the CLI does; a request that would write in the meantime is told the
@@ -29,14 +29,16 @@ import traceback
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from segmentry.app.pipeline import Pipeline
 from segmentry.core.config import ScheduleSettings
+from segmentry.core.context import Context
 from segmentry.core.errors import SegmentryError, Text, error_record
 from segmentry.store.state import utcnow
 
 if TYPE_CHECKING:
-    from segmentry.app.workspace import Progress, Workspace
+    from segmentry.core.context import Progress
 
 __all__ = [
     "Job",
@@ -53,11 +55,14 @@ __all__ = [
 
 log = logging.getLogger("segmentry.app.jobs")
 
+# The worker's workspace: a context (see segmentry.core.context) of the runner's own kind (the web
+# server's is a Workspace, so its jobs may use the Python API).
+W = TypeVar("W", bound=Context)
 # A job's work: given the worker's workspace and a progress callback, do it; the returned text
 # is the job's result ("12 joined, 3 left").
-Work = Callable[["Workspace", "Progress"], str]
+Work = Callable[[W, "Progress"], str]
 # A warm-up hook: given the worker's workspace, prepare what the first request would build.
-Warmup = Callable[["Workspace"], None]
+Warmup = Callable[[W], None]
 RECENT_JOBS = 20
 
 
@@ -112,18 +117,18 @@ _KINDS = {"run": Text("the daily run"), "tag_sync": Text("a tag sync"),
 _STATUSES = {"queued": Text("waiting to start"), "running": Text("under way")}
 
 
-class JobRunner:
+class JobRunner(Generic[W]):
     """Runs submitted jobs one at a time on a worker thread (see the module docstring)."""
 
-    def __init__(self, workspace: Workspace, warmups: list[Warmup] | None = None,
-                 housekeeping: list[Warmup] | None = None) -> None:
+    def __init__(self, workspace: W, warmups: list[Warmup[W]] | None = None,
+                 housekeeping: list[Warmup[W]] | None = None) -> None:
         self.workspace = workspace
         self.warmups = list(warmups or [])
         # Run on the worker after every job, before the warm-up (finishing erasures).
         self.housekeeping = list(housekeeping or [])
         self._jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
-        self._queue: queue.Queue[tuple[Job, Work] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Job, Work[W]] | None] = queue.Queue()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
         self.warm = threading.Event()  # set once a warm-up has finished
@@ -148,7 +153,7 @@ class JobRunner:
 
     # ------------------------------------------------------------ jobs
 
-    def submit(self, kind: str, work: Work, *, subject: str = "", trigger: str = "manual",
+    def submit(self, kind: str, work: Work[W], *, subject: str = "", trigger: str = "manual",
                quiet: bool = False) -> Job:
         """Queue a job; raises :class:`JobBusy` while another is queued or running (a quiet
         job is queued only when no job at all is, and does not make others wait to be
@@ -192,7 +197,7 @@ class JobRunner:
 
     # ------------------------------------------------------------ the worker
 
-    def _loop(self, worker: Workspace, warm: bool) -> None:
+    def _loop(self, worker: W, warm: bool) -> None:
         try:
             if warm:
                 self._warm(worker)
@@ -207,7 +212,7 @@ class JobRunner:
         finally:
             worker.close()
 
-    def _run(self, worker: Workspace, job: Job, work: Work) -> None:
+    def _run(self, worker: W, job: Job, work: Work[W]) -> None:
         job.status, job.started_at = "running", utcnow()
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -232,14 +237,14 @@ class JobRunner:
         finally:
             job.finished_at = utcnow()
 
-    def _housekeep(self, worker: Workspace) -> None:
+    def _housekeep(self, worker: W) -> None:
         for hook in self.housekeeping:
             try:
                 hook(worker)
             except Exception as e:  # logged; the hook tries again after the next job
                 log.warning("housekeeping %s failed", getattr(hook, "__name__", hook), exc_info=e)
 
-    def _warm(self, worker: Workspace) -> None:
+    def _warm(self, worker: W) -> None:
         started = utcnow()
         for hook in self.warmups:
             try:
@@ -251,15 +256,15 @@ class JobRunner:
         self.warm.set()
 
 
-def run_work(work: Work, worker: Workspace, progress: Progress) -> str:
+def run_work(work: Work[W], worker: W, progress: Progress) -> str:
     """Call ``work``; a job's result is its text."""
     return str(work(worker, progress) or "")
 
 
-def daily_run(worker: Workspace, progress: Progress) -> str:
+def daily_run(worker: Context, progress: Progress) -> str:
     """The daily pipeline for today in the shop's zone, as a job (see
     :mod:`segmentry.app.pipeline`)."""
-    report = worker.run(progress=progress)
+    report = Pipeline(worker).run(worker.today(), progress)
     return (f"run #{report.run_id} for {report.day}: {sum(report.joined.values())} joined, "
             f"{sum(report.left.values())} left")
 

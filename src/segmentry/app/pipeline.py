@@ -49,7 +49,7 @@ from segmentry.store import runs, state
 
 if TYPE_CHECKING:
     from segmentry.app.segments import Segment
-    from segmentry.app.workspace import Progress, Workspace
+    from segmentry.core.context import Context, Progress
 
 __all__ = ["Pipeline", "RunReport", "StageReport"]
 
@@ -87,7 +87,7 @@ class _Pending:
 
 
 class Pipeline:
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Context) -> None:
         self.ws = workspace
 
     def run(self, day: dt.date, progress: Progress | None = None) -> RunReport:

@@ -56,8 +56,8 @@ from segmentry.core.errors import ConfigError
 if TYPE_CHECKING:
     import datetime as dt
 
-    from segmentry.app.workspace import Workspace
     from segmentry.core.config import SourceSettings
+    from segmentry.core.context import Context
     from segmentry.ledger.store import LedgerBatch
 
 __all__ = [
@@ -116,17 +116,17 @@ class Hooks:
 
     @hookspec(firstresult=True)
     def segmentry_read_source(
-        self, source: SourceSettings, workspace: Workspace
+        self, source: SourceSettings, workspace: Context
     ) -> LedgerBatch | None:
         """One configured source's rows, or ``None`` when its kind is not this plug-in's."""
 
     @hookspec
-    def segmentry_before_ingest(self, workspace: Workspace) -> str | None:
+    def segmentry_before_ingest(self, workspace: Context) -> str | None:
         """Work due before the sources are read; a note for the ingest stage, or ``None``."""
 
     @hookspec
     def segmentry_destinations(
-        self, workspace: Workspace
+        self, workspace: Context
     ) -> Iterable[Destination] | None:
         """After-run actions for ``workspace``."""
 
@@ -154,7 +154,7 @@ def source_kinds() -> set[str]:
     return {kind for kinds in plugin_manager().hook.segmentry_source_kinds() for kind in kinds}
 
 
-def read_source(source: SourceSettings, workspace: Workspace) -> LedgerBatch:
+def read_source(source: SourceSettings, workspace: Context) -> LedgerBatch:
     """Read a configured source through the plug-in that reads its kind."""
     batch: LedgerBatch | None = plugin_manager().hook.segmentry_read_source(
         source=source, workspace=workspace
@@ -169,13 +169,13 @@ def read_source(source: SourceSettings, workspace: Workspace) -> LedgerBatch:
     return batch
 
 
-def before_ingest(workspace: Workspace) -> list[str]:
+def before_ingest(workspace: Context) -> list[str]:
     """The notes of the work done before the ingest, in call order (empty ones left out)."""
     notes = plugin_manager().hook.segmentry_before_ingest(workspace=workspace)
     return [note for note in notes if note]
 
 
-def destinations(workspace: Workspace) -> list[Destination]:
+def destinations(workspace: Context) -> list[Destination]:
     """The after-run actions for ``workspace``, in call order."""
     found = plugin_manager().hook.segmentry_destinations(workspace=workspace)
     return [destination for some in found if some for destination in some]

@@ -44,6 +44,7 @@ from segmentry.analytics.membership import (
     write_history,
 )
 from segmentry.analytics.metrics import daily_metrics
+from segmentry.app.context import current_day
 from segmentry.app.segment_names import (
     check_display_name_free,
     check_key,
@@ -59,7 +60,7 @@ from segmentry.store import schema, state
 _Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
 
 if TYPE_CHECKING:
-    from segmentry.app.workspace import Progress, Workspace
+    from segmentry.core.context import Context, Progress
 
 __all__ = ["Segment", "SegmentBook", "referenced_segments", "renamed_reference"]
 
@@ -148,9 +149,11 @@ _Segments = list[Segment]
 
 
 class SegmentBook:
-    """Operations on a workspace's segments (used by :class:`segmentry.app.workspace.Workspace`)."""
+    """The segment service: operations on a workspace's segments, given its
+    :class:`~segmentry.core.context.Context` (the Workspace facade and the services above the
+    app layer use it)."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Context) -> None:
         self.ws = workspace
 
     # ------------------------------------------------------------ reading definitions
@@ -494,7 +497,7 @@ class SegmentBook:
         """From the store's first day (the first order or customer creation) to the current
         day."""
 
-        end = self.ws.current_day()
+        end = current_day(self.ws)
         start = store_started_on(self.ws.warehouse) or end
         return min(start, end), end
 
@@ -573,7 +576,7 @@ class SegmentBook:
     def explain(self, name: str) -> str:
         segment = self.get(name)
         condition = self.validate(segment.query)
-        day = segment.computed_through or self.ws.current_day()
+        day = segment.computed_through or current_day(self.ws)
         return compiled_sql(self.ws.warehouse, condition, day)
 
     def _computed(self, name: str) -> Segment:

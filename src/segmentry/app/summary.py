@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from segmentry.app.segments import SegmentBook
+
 if TYPE_CHECKING:
-    from segmentry.app.workspace import Workspace
+    from segmentry.core.context import Context
 
 __all__ = ["WINDOW_DAYS", "summarize", "summarize_metrics"]
 
@@ -52,14 +54,15 @@ def summarize_metrics(frame: pd.DataFrame, day: dt.date | None = None) -> dict[s
     }
 
 
-def summarize(workspace: Workspace) -> list[dict[str, Any]]:
+def summarize(workspace: Context) -> list[dict[str, Any]]:
     """One summary row per computed segment, by name."""
     rows = []
-    for segment in workspace.segments():
+    book = SegmentBook(workspace)
+    for segment in book.list():
         row: dict[str, Any] = {
             "segment": segment.display_name, "key": segment.key, "version": segment.version
         }
         if segment.computed_through is not None:
-            row |= summarize_metrics(workspace.metrics(segment.name))
+            row |= summarize_metrics(book.metrics(segment.name))
         rows.append(row)
     return rows

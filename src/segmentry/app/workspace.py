@@ -12,57 +12,43 @@ This is the Python API; the CLI and the web app call the same methods.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from segmentry.analytics.facts import build_facts
+from segmentry.app.context import CONNECTIONS, current_day, settings_in
+from segmentry.app.erasure import compact_warehouse
 from segmentry.app.pipeline import Pipeline
 from segmentry.app.segments import SegmentBook
 from segmentry.app.templates import TEMPLATES
 from segmentry.core import config
 from segmentry.core.config import Settings
+from segmentry.core.context import Context, Opener, Progress
 from segmentry.core.errors import WorkspaceError
-from segmentry.core.lock import workspace_lock
-from segmentry.core.private_files import keep_private, tighten
-from segmentry.engine import connect, duckdb_file, second_connection
-from segmentry.engine.compaction import compact_duckdb_file
-from segmentry.engine.engines import engine_of
+from segmentry.core.private_files import keep_private
 from segmentry.ledger.store import LedgerBatch, ensure_ledger, import_memory, write_batch
-from segmentry.store import state
-from segmentry.store.runs import last_succeeded_day, recent
+from segmentry.store.runs import recent
 
 if TYPE_CHECKING:
     import pandas as pd
-    from ibis.backends import BaseBackend
-    from sqlalchemy.engine import Engine
 
     from segmentry.app.pipeline import RunReport
     from segmentry.app.segments import Segment
 
 __all__ = ["Progress", "Workspace"]
 
-# progress(stage, done, total): called by long operations so a UI can draw a bar.
-Progress = Callable[[str, int, int], None]
+class Workspace(Context):
+    """An open workspace. Use :meth:`create` or :meth:`open`, and :meth:`close` when done.
 
+    A workspace is a :class:`~segmentry.core.context.Context` (folder, settings, warehouse,
+    state store, lock, day) with the Python API on top; the services below it take the context,
+    never this facade."""
 
-class Workspace:
-    """An open workspace. Use :meth:`create` or :meth:`open`, and :meth:`close` when done."""
-
-    def __init__(self, folder: Path, settings: Settings) -> None:
-        self.folder = folder
-        self.settings = settings
-        self._warehouse: BaseBackend | None = None
-        self._state: Engine | None = None
-        # Seconds to wait for a DuckDB warehouse another process holds briefly (the server sets
-        # it; a command fails at once with who holds it).
-        self.warehouse_wait = 0.0
-        # Set on a sibling (see :meth:`sibling`): the workspace whose connection it shares.
-        self.sibling_of: Workspace | None = None
+    def __init__(self, folder: Path, settings: Settings, opener: Opener = CONNECTIONS) -> None:
+        super().__init__(folder, settings, opener)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -103,106 +89,19 @@ class Workspace:
     def open(cls, folder: str | Path) -> Workspace:
         """Open the workspace in ``folder``."""
         path = Path(folder)
-        if not (path / config.CONFIG_FILE).exists():
-            raise WorkspaceError(
-                "{folder} is not a segmentry workspace (no {file}).",
-                code="not_a_workspace",
-                params={"folder": str(path.resolve()), "file": config.CONFIG_FILE},
-            )
-        keep_private()
-        tighten(path)
-        return cls(path, config.load(path))
-
-    def close(self) -> None:
-        self._close_warehouse()
-        if self._state is not None:
-            self._state.dispose()
-            self._state = None
-
-    def sibling(self) -> Workspace:
-        """Another handle on this workspace for another thread of this process (the server's
-        background jobs): its own warehouse connection to the same database (see
-        :func:`segmentry.engine.second_connection`) and its own state-store engine.
-        Close it when done; this one stays open."""
-        other = Workspace(self.folder, self.settings)
-        other._warehouse = second_connection(self.warehouse, self.settings.warehouse.url)
-        other.sibling_of = self
-        return other
+        return cls(path, settings_in(path))
 
     def compact_warehouse(
-        self, siblings: Sequence[Workspace] = (), tables: tuple[str, ...] = ("customers",)
+        self, siblings: Sequence[Context] = (), tables: tuple[str, ...] = ("customers",)
     ) -> bool:
-        """Leave no old version of updated or deleted rows of ``tables`` in the warehouse (after
-        an erasure): an embedded DuckDB file is rewritten (see
-        :mod:`segmentry.engine.compaction`), a server engine is asked to drop them (PostgreSQL:
-        ``VACUUM FULL``). False, doing nothing, on a sibling (its owner compacts).
-
-        The caller holds the workspace lock and makes sure nothing uses this workspace or
-        ``siblings`` (its siblings' connections, closed and opened again here) meanwhile.
-        Raises :class:`~segmentry.core.errors.EngineError` if the file is still open elsewhere
-        in this process; the connections are opened again either way."""
-        if self.sibling_of is not None:
-            return False
-        path = duckdb_file(self.settings.warehouse.url)
-        if path is None:
-            engine_of(self.warehouse).erase_old_versions(self.warehouse, tables)
-            return True
-        for workspace in (*siblings, self):
-            workspace._close_warehouse()
-        try:
-            compact_duckdb_file(path)
-        finally:
-            for sibling in siblings:
-                sibling._warehouse = second_connection(self.warehouse, self.settings.warehouse.url)
-        return True
-
-    def _close_warehouse(self) -> None:
-        if self._warehouse is not None:
-            self._warehouse.disconnect()
-            self._warehouse = None
-
-    def __enter__(self) -> Workspace:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def warehouse(self) -> BaseBackend:
-        """The Ibis connection to the analytics warehouse (opened on first use)."""
-        if self._warehouse is None:
-            warehouse = self.settings.warehouse
-            self._warehouse = connect(
-                warehouse.url, memory_limit=warehouse.memory_limit, wait=self.warehouse_wait
-            )
-        return self._warehouse
-
-    @property
-    def state(self) -> Engine:
-        """The SQLAlchemy engine of the state store (opened on first use)."""
-        if self._state is None:
-            self._state = state.connect_state(self.settings.state.url)
-        return self._state
-
-    @contextmanager
-    def lock(self, command: str) -> Iterator[None]:
-        """Hold the workspace's write lock (see :mod:`segmentry.core.lock`)."""
-        with workspace_lock(self.folder, command):
-            yield
+        """See :func:`segmentry.app.erasure.compact_warehouse`."""
+        return compact_warehouse(self, siblings, tables)
 
     # ------------------------------------------------------------ days
 
-    @property
-    def timezone(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.settings.shop.timezone)
-
-    def today(self) -> dt.date:
-        """Today in the shop's time zone."""
-        return dt.datetime.now(self.timezone).date()
-
     def current_day(self) -> dt.date:
         """The day the segments are computed through (the last run's day), else today."""
-        return last_succeeded_day(self.state) or self.today()
+        return current_day(self)
 
     # ------------------------------------------------------------ data
 

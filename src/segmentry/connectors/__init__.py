@@ -24,12 +24,12 @@ from segmentry.core.errors import DataImportError, Text, or_list
 from segmentry.ledger.store import LedgerBatch
 
 if TYPE_CHECKING:
-    from segmentry.app.workspace import Workspace
+    from segmentry.core.context import Context
 
 __all__ = ["SOURCE_KINDS", "read_source", "read_source_rows"]
 
 
-def read_source(source: SourceSettings, workspace: Workspace) -> LedgerBatch:
+def read_source(source: SourceSettings, workspace: Context) -> LedgerBatch:
     """Read a configured source; any bad row raises DataImportError (nothing is imported).
 
     >>> import tempfile
@@ -47,7 +47,7 @@ def read_source(source: SourceSettings, workspace: Workspace) -> LedgerBatch:
 
 def read_source_rows(
     source: SourceSettings,
-    workspace: Workspace,
+    workspace: Context,
     *,
     skip_bad_rows: bool,
     spill: Path | None = None,
@@ -60,12 +60,12 @@ def read_source_rows(
     return _READERS[source.kind](source, workspace, skip_bad_rows, spill)
 
 
-def _path(workspace: Workspace, path: str) -> Path:
+def _path(workspace: Context, path: str) -> Path:
     return Path(workspace.folder) / path
 
 
 def _read_parquet(
-    source: SourceSettings, ws: Workspace, skip_bad_rows: bool, spill: Path | None
+    source: SourceSettings, ws: Context, skip_bad_rows: bool, spill: Path | None
 ) -> ReadResult:
     path = _path(ws, source.path)
     if not path.is_dir():
@@ -79,7 +79,7 @@ def _read_parquet(
 
 
 def _read_generic(
-    source: SourceSettings, ws: Workspace, skip_bad_rows: bool, spill: Path | None
+    source: SourceSettings, ws: Context, skip_bad_rows: bool, spill: Path | None
 ) -> ReadResult:
     shop = ws.settings.shop
     return read_generic(
@@ -96,7 +96,7 @@ def _read_generic(
 
 
 def _read_shopify(
-    source: SourceSettings, ws: Workspace, skip_bad_rows: bool, spill: Path | None
+    source: SourceSettings, ws: Context, skip_bad_rows: bool, spill: Path | None
 ) -> ReadResult:
     """An orders export (with its customers export, when given) or a customers export alone."""
     shop = ws.settings.shop
@@ -157,7 +157,7 @@ def _merge(orders: ReadResult, customers: ReadResult | None) -> ReadResult:
 
 
 def _read_shopify_api(
-    source: SourceSettings, ws: Workspace, skip_bad_rows: bool, spill: Path | None
+    source: SourceSettings, ws: Context, skip_bad_rows: bool, spill: Path | None
 ) -> ReadResult:
     """The connected Shopify store; its sync writes the ledger itself (see its docstring)."""
     from segmentry.connectors.shopify import sync_store
@@ -166,7 +166,7 @@ def _read_shopify_api(
     return ReadResult(LedgerBatch(), [])
 
 
-_READERS: dict[str, Callable[[SourceSettings, Workspace, bool, Path | None], ReadResult]] = {
+_READERS: dict[str, Callable[[SourceSettings, Context, bool, Path | None], ReadResult]] = {
     "shopify": _read_shopify_api,
     "shopify_csv": _read_shopify,
     "generic": _read_generic,

@@ -12,8 +12,8 @@ from segmentry.connectors import SOURCE_KINDS, read_source
 from segmentry.connectors.shopify.webhooks import apply_queued
 
 if TYPE_CHECKING:
-    from segmentry.app.workspace import Workspace
     from segmentry.core.config import SourceSettings
+    from segmentry.core.context import Context
     from segmentry.ledger.store import LedgerBatch
 
 __all__ = ["segmentry_before_ingest", "segmentry_read_source", "segmentry_source_kinds"]
@@ -25,12 +25,12 @@ def segmentry_source_kinds() -> Iterable[str]:
 
 
 @hookimpl
-def segmentry_read_source(source: SourceSettings, workspace: Workspace) -> LedgerBatch | None:
+def segmentry_read_source(source: SourceSettings, workspace: Context) -> LedgerBatch | None:
     if source.kind not in SOURCE_KINDS:
         return None
     return read_source(source, workspace)
 
 
 @hookimpl
-def segmentry_before_ingest(workspace: Workspace) -> str | None:
+def segmentry_before_ingest(workspace: Context) -> str | None:
     return apply_queued(workspace) or None

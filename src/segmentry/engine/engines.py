@@ -88,7 +88,7 @@ class Engine:
     def erase_old_versions(self, con: BaseBackend, tables: tuple[str, ...]) -> None:
         """Make the engine drop old versions of updated or deleted rows of ``tables`` (after an
         erasure) where it can do so on an open connection; an embedded file is rewritten by
-        :meth:`segmentry.app.workspace.Workspace.compact_warehouse` instead."""
+        :func:`segmentry.app.erasure.compact_warehouse` instead."""
 
 
 class DuckDB(Engine):

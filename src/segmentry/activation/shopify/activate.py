@@ -19,7 +19,7 @@ from segmentry.connectors.shopify.sync import connect_client, settings_of, sync_
 from segmentry.core.errors import SegmentError, ShopifyError
 
 if TYPE_CHECKING:
-    from segmentry.app.workspace import Progress, Workspace
+    from segmentry.core.context import Context, Progress
 
 __all__ = ["SegmentSync", "after_run", "clear_segment", "sync_all", "sync_segment"]
 
@@ -38,7 +38,7 @@ class SegmentSync:
 
 
 @contextlib.contextmanager
-def _client(ws: Workspace, client: ShopifyClient | None) -> Iterator[ShopifyClient]:
+def _client(ws: Context, client: ShopifyClient | None) -> Iterator[ShopifyClient]:
     if client is not None:
         yield client
         return
@@ -47,7 +47,7 @@ def _client(ws: Workspace, client: ShopifyClient | None) -> Iterator[ShopifyClie
 
 
 def sync_segment(
-    ws: Workspace,
+    ws: Context,
     segment: str,
     tag: str | None = None,
     *,
@@ -104,7 +104,7 @@ def _steps(progress: Progress | None) -> Callable[[str], contextlib.AbstractCont
 
 
 def _apply(
-    ws: Workspace, client: ShopifyClient, plan: tags.TagPlan, progress: Progress | None = None
+    ws: Context, client: ShopifyClient, plan: tags.TagPlan, progress: Progress | None = None
 ) -> SegmentSync:
     result = SegmentSync(plan=plan)
     if not plan.changes:
@@ -116,7 +116,7 @@ def _apply(
     return result
 
 
-def sync_all(ws: Workspace, client: ShopifyClient | None = None) -> list[SegmentSync]:
+def sync_all(ws: Context, client: ShopifyClient | None = None) -> list[SegmentSync]:
     """Sync every bound segment; a segment that no longer exists is reported, not cleared."""
     with ws.state.connect() as conn:
         bindings = conn.execute(sa.select(tables.tag_bindings)).mappings().all()
@@ -141,7 +141,7 @@ def sync_all(ws: Workspace, client: ShopifyClient | None = None) -> list[Segment
 
 
 def clear_segment(
-    ws: Workspace,
+    ws: Context,
     segment: str,
     *,
     dry_run: bool = False,
@@ -167,7 +167,7 @@ def clear_segment(
     return result
 
 
-def after_run(ws: Workspace) -> str:
+def after_run(ws: Context) -> str:
     """The pipeline's activation step: sync every bound segment when Shopify is connected."""
     settings = ws.settings.shopify
     if settings is None or not settings.sync_tags_after_run:

@@ -10,13 +10,13 @@ from segmentry.activation.shopify.activate import after_run
 from segmentry.app.plugins import Destination, RunOutcome, hookimpl
 
 if TYPE_CHECKING:
-    from segmentry.app.workspace import Workspace
+    from segmentry.core.context import Context
 
 __all__ = ["segmentry_destinations"]
 
 
 @hookimpl
-def segmentry_destinations(workspace: Workspace) -> list[Destination] | None:
+def segmentry_destinations(workspace: Context) -> list[Destination] | None:
     if workspace.settings.shopify is None:
         return None
 

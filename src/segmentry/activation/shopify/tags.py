@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from segmentry.app.segments import SegmentBook
 from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.core.errors import ERROR_FIELDS, SegmentError, ShopifyError, error_record
@@ -37,7 +38,7 @@ from segmentry.ledger.store import LedgerBatch, write_batch
 from segmentry.store import state
 
 if TYPE_CHECKING:
-    from segmentry.app.workspace import Progress, Workspace
+    from segmentry.core.context import Context, Progress
 
 __all__ = [
     "AuditEntry",
@@ -87,7 +88,7 @@ def gid(customer_id: str) -> str:
 # ---------------------------------------------------------------- bindings
 
 
-def bind(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
+def bind(ws: Context, segment: str, tag: str, *, adopt: bool = False) -> None:
     """Push ``segment`` as ``tag`` from now on; the segment's previous tag is retired."""
     check_tag(ws, segment, tag, adopt=adopt)
     now = state.utcnow()
@@ -111,10 +112,10 @@ def bind(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
             )
 
 
-def check_tag(ws: Workspace, segment: str, tag: str, *, adopt: bool = False) -> None:
+def check_tag(ws: Context, segment: str, tag: str, *, adopt: bool = False) -> None:
     """Raise SegmentError when ``segment`` may not be pushed as ``tag``: an unknown segment, a
     tag managed for another segment, or (unless ``adopt``) a tag customers already carry."""
-    ws.segment(segment)  # raises SegmentError for an unknown segment
+    SegmentBook(ws).get(segment)  # raises SegmentError for an unknown segment
     owner = _owner(ws.state, tag)
     if owner is not None and owner != segment:
         raise SegmentError(
@@ -176,13 +177,16 @@ def managed_tags_of(engine: sa.Engine, segment: str) -> tuple[str | None, list[s
 # ---------------------------------------------------------------- planning
 
 
-def plan_tags(ws: Workspace, segment: str, tag: str, *, members: bool = True) -> TagPlan:
+def plan_tags(ws: Context, segment: str, tag: str, *, members: bool = True) -> TagPlan:
     """The changes that would make Shopify's tags match the segment (nothing is written).
 
     ``members=False`` plans clearing the tag from everyone (a removed segment).
     """
     current, retired = managed_tags_of(ws.state, segment)
-    desired = set(ws.members(segment).column("customer_id").to_pylist()) if members else set()
+    desired = (
+        set(SegmentBook(ws).members(segment, None).column("customer_id").to_pylist())
+        if members else set()
+    )
     old = [t for t in {*retired, *([current] if current and current != tag else [])} if t != tag]
     carriers = _carriers(ws, [tag, *old])
     plan = TagPlan(segment, tag)
@@ -195,7 +199,7 @@ def plan_tags(ws: Workspace, segment: str, tag: str, *, members: bool = True) ->
     return plan
 
 
-def _carriers(ws: Workspace, tags: Sequence[str]) -> dict[str, set[str]]:
+def _carriers(ws: Context, tags: Sequence[str]) -> dict[str, set[str]]:
     """customer id → which of ``tags`` (case-folded) the ledger says they carry."""
     con = ws.warehouse
     if "customers" not in con.list_tables():
@@ -214,7 +218,7 @@ def _carriers(ws: Workspace, tags: Sequence[str]) -> dict[str, set[str]]:
 # ---------------------------------------------------------------- jobs
 
 
-def create_job(ws: Workspace, plan: TagPlan) -> int:
+def create_job(ws: Context, plan: TagPlan) -> int:
     """Store ``plan`` as a job with one pending row per customer write."""
     items = [
         {"customer_id": c, "action": "add", "tags": plan.tag, "status": "pending"}
@@ -241,7 +245,7 @@ def create_job(ws: Workspace, plan: TagPlan) -> int:
     return job_id
 
 
-def unfinished_jobs(ws: Workspace, segment: str | None = None) -> list[int]:
+def unfinished_jobs(ws: Context, segment: str | None = None) -> list[int]:
     query = sa.select(tables.sync_jobs.c.id).where(tables.sync_jobs.c.status == "running")
     if segment is not None:
         query = query.where(tables.sync_jobs.c.segment == segment)
@@ -250,7 +254,7 @@ def unfinished_jobs(ws: Workspace, segment: str | None = None) -> list[int]:
 
 
 def run_job(
-    ws: Workspace,
+    ws: Context,
     client: ShopifyClient,
     job_id: int,
     *,
@@ -293,7 +297,7 @@ def run_job(
 
 
 def _bulk(
-    ws: Workspace,
+    ws: Context,
     client: ShopifyClient,
     job: Any,
     pending: Sequence[Any],
@@ -316,7 +320,7 @@ def _bulk(
     return remaining
 
 
-def _rows(ws: Workspace, job_id: int, status: str) -> list[Any]:
+def _rows(ws: Context, job_id: int, status: str) -> list[Any]:
     """The job's rows in ``status``, in the order they are sent."""
     items = tables.sync_items
     with ws.state.connect() as conn:
@@ -329,7 +333,7 @@ def _rows(ws: Workspace, job_id: int, status: str) -> list[Any]:
         )
 
 
-def _mark(ws: Workspace, job_id: int, rows: Sequence[Any], status: str) -> None:
+def _mark(ws: Context, job_id: int, rows: Sequence[Any], status: str) -> None:
     """Set ``rows`` of the job to ``status`` in one state transaction."""
     items = tables.sync_items
     with ws.state.begin() as conn:
@@ -346,7 +350,7 @@ def _mark(ws: Workspace, job_id: int, rows: Sequence[Any], status: str) -> None:
 
 
 def settle_in_flight(
-    ws: Workspace, client: ShopifyClient, job: Any, counts: dict[str, int]
+    ws: Context, client: ShopifyClient, job: Any, counts: dict[str, int]
 ) -> None:
     """Rows a crash left ``sending`` (sent, never confirmed): read the customers' tags back
     from Shopify; a write already applied is recorded as done (its audit entry says so), any
@@ -403,7 +407,7 @@ def _mutation(chunk: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _record(
-    ws: Workspace,
+    ws: Context,
     job: Any,
     chunk: Sequence[Any],
     data: dict[str, Any],
@@ -449,7 +453,7 @@ def _record(
         conn.execute(sa.insert(tables.audit_log), audit)
 
 
-def _finish(ws: Workspace, job_id: int) -> None:
+def _finish(ws: Context, job_id: int) -> None:
     items = tables.sync_items
     with ws.state.begin() as conn:
         failed = conn.execute(
@@ -474,7 +478,7 @@ def _finish(ws: Workspace, job_id: int) -> None:
         )
 
 
-def resume_jobs(ws: Workspace, client: ShopifyClient, segment: str | None = None) -> list[int]:
+def resume_jobs(ws: Context, client: ShopifyClient, segment: str | None = None) -> list[int]:
     """Finish every job a crash left running (for one segment, or all); returns their ids."""
     jobs = unfinished_jobs(ws, segment)
     for job_id in jobs:
@@ -483,7 +487,7 @@ def resume_jobs(ws: Workspace, client: ShopifyClient, segment: str | None = None
     return jobs
 
 
-def job_options(ws: Workspace) -> dict[str, Any]:
+def job_options(ws: Context) -> dict[str, Any]:
     """:func:`run_job`'s batch size and bulk threshold from the workspace's settings."""
     settings = ws.settings.shopify
     if settings is None:
@@ -491,7 +495,7 @@ def job_options(ws: Workspace) -> dict[str, Any]:
     return {"batch_size": settings.tag_batch_size, "bulk_threshold": settings.bulk_threshold}
 
 
-def mirror_job(ws: Workspace, job_id: int) -> int:
+def mirror_job(ws: Context, job_id: int) -> int:
     """Write the tag sets Shopify confirmed back to the ledger's customers."""
     items = tables.sync_items
     with ws.state.connect() as conn:
@@ -522,7 +526,7 @@ def mirror_job(ws: Workspace, job_id: int) -> int:
     return len(stored)
 
 
-def require_binding(ws: Workspace, segment: str) -> dict[str, Any]:
+def require_binding(ws: Context, segment: str) -> dict[str, Any]:
     with ws.state.connect() as conn:
         binding = binding_of(conn, segment)
     if binding is None:

@@ -39,7 +39,7 @@ from segmentry.ledger.store import LedgerBatch, write_batch
 from segmentry.store import state
 
 if TYPE_CHECKING:
-    from segmentry.app.workspace import Workspace
+    from segmentry.core.context import Context
 
 __all__ = [
     "RESOURCES",
@@ -66,7 +66,7 @@ class SyncReport:
         return ", ".join(f"{r} {n:,} ({self.mode[r]})" for r, n in self.rows.items())
 
 
-def settings_of(ws: Workspace) -> ShopifySettings:
+def settings_of(ws: Context) -> ShopifySettings:
     """The workspace's Shopify settings, or a clear error when it is not connected."""
     settings = ws.settings.shopify
     if settings is None:
@@ -85,7 +85,7 @@ def settings_of(ws: Workspace) -> ShopifySettings:
     return settings
 
 
-def connect_client(ws: Workspace, **options: object) -> ShopifyClient:
+def connect_client(ws: Context, **options: object) -> ShopifyClient:
     """A client for the workspace's shop (token from the environment or the secrets file)."""
     settings = settings_of(ws)
     return ShopifyClient(
@@ -116,7 +116,7 @@ class Connection:
     token_from_env: bool = False
 
 
-def connection_status(ws: Workspace, *, timeout: float = 5.0) -> Connection | None:
+def connection_status(ws: Context, *, timeout: float = 5.0) -> Connection | None:
     """Check the workspace's Shopify connection now (one quick request, no retries); None
     when the workspace is not connected."""
     settings = ws.settings.shopify
@@ -134,7 +134,7 @@ def connection_status(ws: Workspace, *, timeout: float = 5.0) -> Connection | No
 
 
 def sync_store(
-    ws: Workspace,
+    ws: Context,
     client: ShopifyClient | None = None,
     resources: tuple[str, ...] = RESOURCES,
 ) -> SyncReport:
@@ -148,7 +148,7 @@ def sync_store(
     return report
 
 
-def _sync_resource(ws: Workspace, client: ShopifyClient, resource: str) -> tuple[int, str]:
+def _sync_resource(ws: Context, client: ShopifyClient, resource: str) -> tuple[int, str]:
     mark = high_water_of(ws.state, resource)
     search = incremental.since_filter(mark)
     threshold = settings_of(ws).bulk_threshold
@@ -174,7 +174,7 @@ def _ledger(
         yield _TO_LEDGER[resource](raw, shop_id), high_water(raw)
 
 
-def _write(ws: Workspace, resource: str, batches: Iterable[tuple[LedgerBatch, str | None]]) -> int:
+def _write(ws: Context, resource: str, batches: Iterable[tuple[LedgerBatch, str | None]]) -> int:
     written = 0
     tz = ws.settings.shop.timezone
     mark = high_water_of(ws.state, resource) or ""
@@ -215,7 +215,7 @@ def set_app_state(engine: sa.Engine, value: str) -> None:
 
 
 def connect_workspace(
-    ws: Workspace,
+    ws: Context,
     shop: str,
     token: str | None,
     *,
@@ -259,7 +259,7 @@ def connect_workspace(
     return scopes
 
 
-def disconnect_workspace(ws: Workspace) -> None:
+def disconnect_workspace(ws: Context) -> None:
     """Remove the ``[shopify]`` settings and the ``shopify`` source (state is kept)."""
     from segmentry.core import config
 

@@ -44,8 +44,8 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from segmentry.app.context import open_context, settings_in
 from segmentry.app.erasure import erase_customer, erase_shop_files, finish_erasures
-from segmentry.app.workspace import Progress, Workspace
 from segmentry.connectors.shopify.mapping import (
     RAW_CUSTOMERS,
     RAW_ORDERS,
@@ -54,6 +54,7 @@ from segmentry.connectors.shopify.mapping import (
 )
 from segmentry.connectors.shopify.sync import set_app_state
 from segmentry.connectors.shopify.webhook_queue import Delivery, Drained, WebhookQueue
+from segmentry.core.context import Context, Progress
 from segmentry.core.errors import DataImportError, EngineError, LockHeldError
 from segmentry.ledger.removals import delete_customer, delete_shop
 from segmentry.ledger.store import LedgerBatch, write_batch
@@ -158,7 +159,7 @@ def _is_busy(error: BaseException) -> bool:
     )
 
 
-def apply_due(ws: Workspace, queue: WebhookQueue, due: list[Delivery] | None = None) -> Drained:
+def apply_due(ws: Context, queue: WebhookQueue, due: list[Delivery] | None = None) -> Drained:
     """Apply the due deliveries to ``ws``'s ledger, oldest first. The caller holds the
     workspace lock. A busy warehouse leaves them all waiting; an engine error leaves the one
     delivery waiting; an unusable payload fails that one for good."""
@@ -194,7 +195,7 @@ def apply_due(ws: Workspace, queue: WebhookQueue, due: list[Delivery] | None = N
     return done
 
 
-def apply_queued(ws: Workspace) -> str:
+def apply_queued(ws: Context) -> str:
     """Apply every pending delivery, for a process that already holds the lock and owns the
     warehouse (the daily run's ingest stage); "" when there was nothing to do.
 
@@ -213,7 +214,7 @@ def apply_queued(ws: Workspace) -> str:
     return "" if not (done.applied or done.failed or done.waiting) else f"webhooks: {done}"
 
 
-def apply_webhooks(ws: Workspace, progress: Progress | None = None) -> str:
+def apply_webhooks(ws: Context, progress: Progress | None = None) -> str:
     """The due deliveries, applied under the workspace lock: the web app's background job
     (:class:`segmentry.app.jobs.Periodic`). A lock held elsewhere (``serve-webhooks`` trying
     while the web app owns the warehouse) leaves them for the next tick, uncounted."""
@@ -255,7 +256,7 @@ class WebhookReceiver:
         self.secret = secret
         self._own_engine = engine is None
         if engine is None:
-            engine = state.connect_state(Workspace.open(self.folder).settings.state.url)
+            engine = state.connect_state(settings_in(self.folder).state.url)
         self.engine = engine
         self.queue = WebhookQueue(engine)
         self._busy: str | None = None
@@ -302,7 +303,7 @@ class WebhookReceiver:
         if not due:
             return Drained()
         try:
-            with Workspace.open(self.folder) as ws, ws.lock("serve-webhooks"):
+            with open_context(self.folder) as ws, ws.lock("serve-webhooks"):
                 done = apply_due(ws, self.queue, due)
                 finish_erasures(ws)  # the only user of this warehouse: no copy is left behind
         except LockHeldError as e:
@@ -329,7 +330,7 @@ class WebhookReceiver:
 
 
 def apply(
-    ws: Workspace,
+    ws: Context,
     topic: str,
     payload: dict[str, Any],
     webhook_id: str = "",
@@ -345,11 +346,11 @@ def apply(
         handler(ws, payload, webhook_id, at or state.utcnow())
 
 
-def _write(ws: Workspace, batch: LedgerBatch) -> None:
+def _write(ws: Context, batch: LedgerBatch) -> None:
     write_batch(ws.warehouse, batch, tz=ws.settings.shop.timezone)
 
 
-def _order(ws: Workspace, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
+def _order(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     rows = order_rows(payload)
     batch = orders_batch(pa.Table.from_pylist(rows, schema=RAW_ORDERS), ws.settings.shop.id)
     if batch.order_lines is not None:
@@ -357,20 +358,20 @@ def _order(ws: Workspace, payload: dict[str, Any], _id: str, _at: dt.datetime) -
     _write(ws, batch)
 
 
-def _customer(ws: Workspace, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
+def _customer(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     raw = pa.Table.from_pylist([customer_row(payload)], schema=RAW_CUSTOMERS)
     _write(ws, customers_batch(raw, ws.settings.shop.id))
 
 
 def _delete_customer(
-    ws: Workspace, payload: dict[str, Any], _id: str, at: dt.datetime
+    ws: Context, payload: dict[str, Any], _id: str, at: dt.datetime
 ) -> None:
     # NOTE: remembered at ``at``: a late older customers/update must not undo it
     delete_customer(ws.warehouse, ws.settings.shop.id, str(payload["id"]), at)
 
 
 def _redact_customer(
-    ws: Workspace, payload: dict[str, Any], webhook_id: str, _at: dt.datetime
+    ws: Context, payload: dict[str, Any], webhook_id: str, _at: dt.datetime
 ) -> None:
     customer = payload.get("customer") or {}
     customer_id = str(customer["id"])
@@ -381,7 +382,7 @@ def _redact_customer(
 
 
 def _data_request(
-    ws: Workspace, payload: dict[str, Any], webhook_id: str, _at: dt.datetime
+    ws: Context, payload: dict[str, Any], webhook_id: str, _at: dt.datetime
 ) -> None:
     customer_id = str((payload.get("customer") or {})["id"])
     con = ws.warehouse
@@ -398,16 +399,16 @@ def _data_request(
     path.write_text(json.dumps(export, default=str, ensure_ascii=False, indent=1), "utf-8")
 
 
-def _redact_shop(ws: Workspace, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
+def _redact_shop(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     delete_shop(ws.warehouse, ws.settings.shop.id)  # the facts are rebuilt from the empty ledger
     erase_shop_files(ws)
 
 
-def _uninstalled(ws: Workspace, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
+def _uninstalled(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     set_app_state(ws.state, "uninstalled")
 
 
-TOPICS: dict[str, Callable[[Workspace, dict[str, Any], str, dt.datetime], None]] = {
+TOPICS: dict[str, Callable[[Context, dict[str, Any], str, dt.datetime], None]] = {
     "orders/create": _order,
     "orders/updated": _order,
     "orders/cancelled": _order,
@@ -534,7 +535,7 @@ def customer_row(customer: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _with_products(ws: Workspace, lines: pa.Table) -> pa.Table:
+def _with_products(ws: Context, lines: pa.Table) -> pa.Table:
     """Fill product type, vendor and tags (absent from REST line items) from the ledger."""
     con = ws.warehouse
     ids = [i for i in set(lines.column("product_id").to_pylist()) if i]

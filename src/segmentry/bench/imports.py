@@ -1,6 +1,6 @@
 """Import benchmark: ``segmentry import`` of a big Shopify orders export, in a fresh process.
 
-    python -m segmentry.import_bench [--size-mb 1024] [--folder .bench/import] [--keep]
+    python -m segmentry.bench.imports [--size-mb 1024] [--folder .bench/import] [--keep]
 
 A synthetic ``orders_export.csv`` of about ``size-mb`` MiB is written (seeded, so every run
 writes the same file): the full 79-column header of a current Shopify export, orders of one
@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from segmentry.app.workspace import Workspace
+from segmentry.core import config
 
 __all__ = ["ImportFigures", "bench_import", "main", "write_orders_export"]
 
@@ -163,9 +166,6 @@ def bench_import(
 ) -> ImportFigures:
     """Import ``path`` into a fresh workspace with the real command, in a child process
     (``memory_limit``: the workspace's ``warehouse.memory_limit``; None keeps the default)."""
-    from segmentry.app.workspace import Workspace
-    from segmentry.core import config
-
     Workspace.create(workspace, shop_id="bench").close()
     if memory_limit is not None:
         settings = config.load(workspace)
@@ -199,7 +199,7 @@ def _peak_rss(child: subprocess.Popen[bytes]) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m segmentry.import_bench")
+    parser = argparse.ArgumentParser(prog="python -m segmentry.bench.imports")
     parser.add_argument("--size-mb", type=float, default=1024.0,
                         help="size of the generated orders export in MiB (default 1024)")
     parser.add_argument("--folder", type=Path, default=Path(".bench/import"),
