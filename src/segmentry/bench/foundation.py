@@ -25,11 +25,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis
 import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 from rich.console import Console
 from rich.table import Table
+
+from segmentry.analytics.evaluation import Snapshot, members_on, membership_history
+from segmentry.analytics.facts import build_facts
+from segmentry.analytics.membership import stretches, write_history
+from segmentry.analytics.metrics import daily_metrics
+from segmentry.app.templates import TEMPLATES
+from segmentry.app.workspace import Workspace
+from segmentry.connectors.demo import generate_store, write_parquet
+from segmentry.core import config
+from segmentry.core.config import SourceSettings
+from segmentry.ledger.store import import_parquet_folder
+from segmentry.store import state
 
 __all__ = ["BENCH_QUERIES", "HAND_WRITTEN_SQL", "Figure", "run_benchmark", "split_last_day"]
 
@@ -48,7 +61,6 @@ _VARIANTS = [
 
 
 def _bench_queries() -> list[str]:
-    from segmentry.app.templates import TEMPLATES
 
     return [t.query for t in TEMPLATES.values()] + _VARIANTS
 
@@ -161,8 +173,6 @@ def run_benchmark(
     *, customers: int, segments: int, folder: Path, history_days: int, out: Console
 ) -> list[Figure]:
     """Run every stage, print a table of figures, and return them."""
-    from segmentry.app.workspace import Workspace
-
     results = _Results(out)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -191,8 +201,6 @@ def run_benchmark(
 def _generate(customers: int, end: dt.date, folder: Path) -> dict[str, int]:
     """The store as Parquet: everything known before ``end`` in ``parquet/``, and ``end``'s
     own orders (and cancellations of earlier ones) in ``day/``, for the daily run to ingest."""
-    from segmentry.connectors.demo import generate_store, write_parquet
-
     tables = generate_store(customers, seed=7, end_date=end, shop_id="bench")
     counts = {name: table.num_rows for name, table in tables.items()}
     history, day = split_last_day(tables, end, "Asia/Tokyo")
@@ -242,9 +250,6 @@ def split_last_day(
 def _import_and_run(
     ws: Any, results: _Results, folder: Path, end: dt.date, segments: int, history_days: int
 ) -> None:
-    from segmentry.core import config
-    from segmentry.core.config import SourceSettings
-    from segmentry.ledger.store import import_parquet_folder
 
     with results.stage("import from Parquet"):
         import_parquet_folder(ws.warehouse, folder / "parquet", tz=ws.settings.shop.timezone)
@@ -276,11 +281,6 @@ def _setup(ws: Any, queries: list[str], day: dt.date) -> str:
     The segments' ledgers hold ``day``'s members only (a full history of each would take
     the setup 50 history computations); the daily run reads nothing older.
     """
-    from segmentry.analytics.evaluation import Snapshot
-    from segmentry.analytics.facts import build_facts
-    from segmentry.analytics.membership import write_history
-    from segmentry.store import state
-
     con = ws.warehouse
     build_facts(con, subtract_refunds=ws.settings.metrics.subtract_refunds)
     named = {f"bench {i + 1:02d}": ws.validate(q) for i, q in enumerate(queries)}
@@ -314,7 +314,6 @@ def _daily_run(ws: Any, day: dt.date) -> str:
 
 
 def _compare_in_child(place: Path, end: dt.date) -> Figure:
-    from segmentry.app.workspace import Workspace
 
     results = _Results(Console(quiet=True))
     with Workspace.open(place) as ws:
@@ -331,7 +330,6 @@ def _in_child(stage: str, work: Any, *args: Any) -> Figure:
 
 
 def _measured(work: Any, place: Path, *args: Any) -> tuple[float, float, int, str]:
-    from segmentry.app.workspace import Workspace
 
     meter, process = _Meter(), psutil.Process()
     meter.reset()
@@ -344,9 +342,6 @@ def _measured(work: Any, place: Path, *args: Any) -> tuple[float, float, int, st
 
 
 def _history(ws: Any, end: dt.date, days: int) -> str:
-    from segmentry.analytics.evaluation import membership_history
-    from segmentry.analytics.membership import stretches, write_history
-    from segmentry.analytics.metrics import daily_metrics
 
     con = ws.warehouse
     condition = ws.validate("number_of_orders >= 2 AND last_order_date < -90d")
@@ -357,7 +352,6 @@ def _history(ws: Any, end: dt.date, days: int) -> str:
 
 
 def _intervals(members: Any) -> Any:
-    import ibis
 
     return members.select(
         "customer_id",
@@ -372,8 +366,6 @@ def _compare_hand_written(ws: Any, results: _Results, day: dt.date) -> None:
     Both run as SQL text on the same DuckDB connection; compiling the query (Python, a fixed
     cost per query) is reported apart.
     """
-    from segmentry.analytics.evaluation import members_on
-
     con = ws.warehouse
     raw = con.con  # the duckdb connection under Ibis
     ours_total = hand_total = compile_total = 0.0

@@ -26,6 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from segmentry.activation.shopify.tags import TagPlan, create_job, run_job
+from segmentry.app.workspace import Workspace
+from segmentry.connectors.shopify.backfill import read_jsonl
+from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.testing.shopify import FakeShopify
+
 __all__ = ["bench_parse", "bench_tag_sync", "main", "write_orders_jsonl"]
 
 
@@ -39,11 +45,6 @@ def bench_tag_sync(
 ) -> dict[str, float]:
     """Run a tag-sync job of ``changes`` writes against the fake; throughput vs the maximum
     (``bulk``: as one bulk mutation instead of paced aliased batches)."""
-    from segmentry.activation.shopify.tags import TagPlan, create_job, run_job
-    from segmentry.app.workspace import Workspace
-    from segmentry.connectors.shopify.client import ShopifyClient
-    from segmentry.testing.shopify import FakeShopify
-
     start = time.monotonic()
 
     def clock() -> float:
@@ -126,8 +127,6 @@ def write_orders_jsonl(path: Path, orders: int) -> int:
 
 def bench_parse(path: Path) -> dict[str, float]:
     """Parse a bulk orders file into ledger batches (call in a fresh process for the RSS)."""
-    from segmentry.connectors.shopify.backfill import read_jsonl
-
     started, cpu = time.perf_counter(), time.process_time()
     orders = lines = 0
     for batch, _ in read_jsonl(path, "orders", "bench"):

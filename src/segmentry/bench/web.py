@@ -21,6 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+
+from segmentry.app.templates import TEMPLATES
+from segmentry.app.workspace import Workspace
+from segmentry.connectors.demo import generate_store
+from segmentry.web import create_app
+from segmentry.web.accounts import add_user, create_token
 
 __all__ = ["run_web_benchmark"]
 
@@ -39,9 +46,6 @@ _EMAIL, _PASSWORD = "bench@example.com", "bench-password"
 
 
 def _build(folder: Path, customers: int, end: dt.date, say: Callable[[str], None]) -> None:
-    from segmentry.app.templates import TEMPLATES
-    from segmentry.app.workspace import Workspace
-    from segmentry.connectors.demo import generate_store
 
     with Workspace.create(folder, shop_id="bench", shop_name="Bench store") as ws:
         started = time.perf_counter()
@@ -56,9 +60,7 @@ def _build(folder: Path, customers: int, end: dt.date, say: Callable[[str], None
 
 
 def _serve(folder: Path, *, warm: bool = True) -> tuple[str, Callable[[], None]]:
-    import uvicorn
 
-    from segmentry.web import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -131,9 +133,6 @@ def _first_requests(folder: Path, token: str, *, warm: bool,
 def run_web_benchmark(*, customers: int, folder: Path, repeats: int, reuse: bool,
                       say: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Build or reuse the shop in ``folder``, then time the pages; returns one row each."""
-    from segmentry.app.workspace import Workspace
-    from segmentry.web.accounts import add_user, create_token
-
     if not (reuse and (folder / "segmentry.toml").exists()):
         if folder.exists() and any(folder.iterdir()):
             raise SystemExit(f"{folder} is not empty; pass --reuse or choose another folder")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from segmentry.app.summary import summarize
 from segmentry.app.workspace import Workspace
 from segmentry.cli import data as data_commands
 from segmentry.cli import segments as segment_commands
@@ -25,6 +26,7 @@ from segmentry.cli.output import (
     summary_row,
 )
 from segmentry.cli.state import WorkspaceOption, open_workspace
+from segmentry.connectors.demo import generate_store
 from segmentry.core.errors import ConfigError, WorkspaceError
 from segmentry.i18n.format import Formatter
 
@@ -91,8 +93,6 @@ def demo(
 ) -> None:
     """Create a workspace with a synthetic Japanese DTC store, the starter segments and their
     full history, then print the segment overview."""
-    from segmentry.connectors.demo import generate_store
-
     started = time.perf_counter()
     with fail_on_errors():
         if lang not in ("ja", "en"):
@@ -127,7 +127,6 @@ def demo(
 
 
 def _print_overview(ws: Workspace) -> None:
-    from segmentry.app.summary import summarize
 
     fmt = Formatter("en", ws.settings.shop.currency, ws.settings.shop.timezone)
     rows = []
@@ -184,7 +183,7 @@ def bench(
     history_days: Annotated[int, typer.Option(help="Days of history for one new segment.")] = 365,
 ) -> None:
     """Benchmark: per stage wall time and peak RSS, and our SQL vs hand-written DuckDB SQL."""
-    from segmentry.bench.foundation import run_benchmark
+    from segmentry.bench.foundation import run_benchmark  # start-up (see segmentry.cli)
 
     with fail_on_errors():
         run_benchmark(customers=customers, segments=segments, folder=folder,

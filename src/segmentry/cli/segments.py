@@ -8,7 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from segmentry.activation.shopify.segments import shopify_query
 from segmentry.analytics.exports import MEMBER_COLUMNS, METRIC_COLUMNS, metric_rows
+from segmentry.app.summary import summarize
 from segmentry.cli.output import (
     console,
     fail_on_errors,
@@ -19,6 +21,7 @@ from segmentry.cli.output import (
 from segmentry.cli.shopify import sync_segment_command
 from segmentry.cli.state import WorkspaceOption, open_workspace
 from segmentry.i18n.format import Formatter
+from segmentry.language import parse, to_text
 
 __all__ = ["app"]
 
@@ -138,8 +141,6 @@ def remove(
 @app.command("list")
 def list_segments(workspace: WorkspaceOption = None, fmt: Format = "table") -> None:
     """Every segment with customers, repeat rate, LTV, AOV, 30-day revenue and growth."""
-    from segmentry.app.summary import summarize
-
     with fail_on_errors(), open_workspace(workspace) as ws:
         rows = summarize(ws)
         shown = Formatter("en", ws.settings.shop.currency, ws.settings.shop.timezone)
@@ -184,11 +185,8 @@ def validate(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Check a query: prints its canonical form, or the error with its position."""
-    from segmentry.language import to_text
-
     with fail_on_errors(), open_workspace(workspace) as ws:
         ws.validate(query)
-        from segmentry.language import parse
 
         console.print("Valid:", to_text(parse(query)), highlight=False, markup=False)
 
@@ -202,7 +200,6 @@ def explain(
     """The compiled SQL of a segment for the configured engine (or its Shopify query)."""
     with fail_on_errors(), open_workspace(workspace) as ws:
         if shopify:
-            from segmentry.activation.shopify.segments import shopify_query
 
             sql = shopify_query(ws.segment(name).query, lambda n: ws.segment(n).query)
         else:

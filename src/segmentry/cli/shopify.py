@@ -14,8 +14,21 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import typer
 
+from segmentry.activation.shopify.activate import clear_segment, sync_segment
+from segmentry.activation.shopify.tags import resume_jobs
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.cli.state import WorkspaceOption, open_workspace
+from segmentry.connectors.shopify import tables
+from segmentry.connectors.shopify.scopes import load_secret, save_secret
+from segmentry.connectors.shopify.sync import (
+    connect_client,
+    connect_workspace,
+    disconnect_workspace,
+    settings_of,
+)
+from segmentry.connectors.shopify.webhook_queue import WebhookQueue
+from segmentry.connectors.shopify.webhook_server import WebhookServer
+from segmentry.core.errors import SegmentError, SegmentryError, ShopifyError
 
 __all__ = ["demo_with_fake_shopify", "register", "sync_segment_command"]
 
@@ -54,9 +67,6 @@ def connect_shopify(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Check the token and its scopes, then connect: `segmentry run` will sync the store."""
-    from segmentry.connectors.shopify.scopes import save_secret
-    from segmentry.connectors.shopify.sync import connect_workspace
-
     with fail_on_errors(), open_workspace(workspace) as ws:
         scopes = connect_workspace(ws, shop, token, api_version=api_version, endpoint=endpoint)
         if webhook_secret:
@@ -89,8 +99,6 @@ def sync_segment_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Push a segment to Shopify as a customer tag (only the difference is written)."""
-    from segmentry.activation.shopify.activate import clear_segment, sync_segment
-
     with fail_on_errors(), open_workspace(workspace) as ws, ws.lock(f"segments sync {name}"):
         name = _key_of(ws, name)
         if clear:
@@ -124,8 +132,6 @@ def sync_segment_command(
 def _key_of(ws: Any, name: str) -> str:
     """The key of the segment named ``name`` (key or display name); a removed segment's key
     stays as given, so its tag can still be cleared."""
-    from segmentry.core.errors import SegmentError
-
     try:
         key: str = ws.segment(name).key
     except SegmentError:
@@ -159,8 +165,6 @@ def sync_log(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Every tag change segmentry made in Shopify, newest first."""
-    from segmentry.connectors.shopify import tables
-
     with fail_on_errors(), open_workspace(workspace) as ws:
         query = sa.select(tables.audit_log).order_by(tables.audit_log.c.id.desc()).limit(limit)
         if segment:
@@ -175,9 +179,6 @@ def sync_log(
 @sync_app.command("resume")
 def sync_resume(workspace: WorkspaceOption = None) -> None:
     """Finish tag syncs an interruption left unfinished (a normal sync does this too)."""
-    from segmentry.activation.shopify.tags import resume_jobs
-    from segmentry.connectors.shopify.sync import connect_client
-
     with (
         fail_on_errors(),
         open_workspace(workspace) as ws,
@@ -198,7 +199,6 @@ def webhooks_status(
     """Counts of pending / retrying / failed webhooks, and the failed ones."""
     if ctx.invoked_subcommand is not None:
         return
-    from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         queue = WebhookQueue(ws.state)
@@ -231,9 +231,6 @@ def webhooks_retry(
 ) -> None:
     """Queue failed webhooks again; the warehouse's owner applies them (the web app, a
     running serve-webhooks, or the next `segmentry run`)."""
-    from segmentry.connectors.shopify.webhook_queue import WebhookQueue
-    from segmentry.core.errors import SegmentryError
-
     with fail_on_errors():
         if not webhook_id and not every:
             raise SegmentryError(
@@ -264,11 +261,6 @@ def serve_webhooks(
 
     Beside a running `segmentry serve` (which owns the warehouse) this only receives: the web
     app applies what it queues. The web app also receives at its own /webhooks/shopify."""
-    from segmentry.connectors.shopify.scopes import load_secret
-    from segmentry.connectors.shopify.sync import settings_of
-    from segmentry.connectors.shopify.webhook_server import WebhookServer
-    from segmentry.core.errors import ShopifyError
-
     with fail_on_errors():
         with open_workspace(workspace) as ws:
             settings, folder = settings_of(ws), Path(ws.folder)
@@ -302,9 +294,7 @@ def serve_webhooks(
 def demo_with_fake_shopify(ws: Any, store: dict[str, Any]) -> None:
     """Start a fake Shopify seeded with the demo store, connect, sync two segments as tags,
     undo a tag by hand and sync again; then disconnect (the fake ends with this command)."""
-    from segmentry.activation.shopify.activate import sync_segment
-    from segmentry.connectors.shopify.sync import connect_workspace, disconnect_workspace
-    from segmentry.testing.shopify import FakeShopify
+    from segmentry.testing.shopify import FakeShopify  # start-up (see segmentry.cli)
 
     sizes = sorted((ws.members(s.name).num_rows, s.name) for s in ws.segments())
     chosen = [name for size, name in sizes if size][:2]

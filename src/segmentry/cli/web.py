@@ -4,11 +4,14 @@ Registered on the main app by :func:`register`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 
+from segmentry.app.jobs import next_run
 from segmentry.app.workspace import Workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.cli.segments import Format
@@ -33,9 +36,7 @@ def serve(
 ) -> None:
     """Start the web app and JSON API over the workspace (http://127.0.0.1:8000); it runs the
     daily pipeline itself at the `schedule` setting's time (default 04:00, shop time)."""
-    import uvicorn
-
-    from segmentry.web import create_app
+    from segmentry.web import create_app  # start-up (see segmentry.cli)
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         ws.warehouse_wait = WAREHOUSE_WAIT  # the webhook receiver may be applying its queue
@@ -48,9 +49,7 @@ def serve(
 
 def _schedule_line(ws: Workspace) -> str:
     """What the server will run when, e.g. "Daily run: next at 2026-12-02 04:00 Asia/Tokyo"."""
-    import datetime as dt
 
-    from segmentry.app.jobs import next_run
 
     zone = ws.settings.shop.timezone
     due = next_run(ws.settings.schedule, zone, dt.datetime.now(dt.UTC))
@@ -70,7 +69,7 @@ def add_user(
 ) -> None:
     """Add a user of this workspace's shop (or reset their password: then every session of
     theirs ends; their API tokens keep working)."""
-    from segmentry.web.accounts import add_user as add
+    from segmentry.web.accounts import add_user as add  # start-up (see segmentry.cli)
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         user = add(ws.state, email, password, ws.settings.shop.id)
@@ -84,7 +83,7 @@ def create_token(
     name: Annotated[str, typer.Option(help="A label to recognise the token by.")] = "cli",
 ) -> None:
     """Create an API token; it is printed once (send it as `Authorization: Bearer ...`)."""
-    from segmentry.web.accounts import create_token as create
+    from segmentry.web.accounts import create_token as create  # start-up (see segmentry.cli)
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         token = create(ws.state, email, name)
@@ -98,7 +97,7 @@ def remove_user(
 ) -> None:
     """Remove a user: their sessions end and their API tokens stop working at once (the shop's
     only user is kept)."""
-    from segmentry.web.accounts import remove_user_by_email
+    from segmentry.web.accounts import remove_user_by_email  # start-up (see segmentry.cli)
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         remove_user_by_email(ws.state, ws.settings.shop.id, email)
@@ -113,7 +112,7 @@ def list_tokens(
 ) -> None:
     """The shop's API tokens: id, user, name, first characters, created, last used, revoked
     (never the tokens themselves)."""
-    from segmentry.web.accounts import shop_tokens
+    from segmentry.web.accounts import shop_tokens  # start-up (see segmentry.cli)
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         rows = shop_tokens(ws.state, ws.settings.shop.id, email)
@@ -126,7 +125,7 @@ def revoke_token(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Revoke an API token: calls made with it are refused from now on."""
-    from segmentry.web.accounts import revoke_shop_token
+    from segmentry.web.accounts import revoke_shop_token  # start-up (see segmentry.cli)
 
     with fail_on_errors(), open_workspace(workspace) as ws:
         revoke_shop_token(ws.state, ws.settings.shop.id, token_id)
@@ -135,7 +134,7 @@ def revoke_token(
 
 def add_demo_user(ws: Workspace) -> None:
     """Give the demo workspace a user and print how to sign in."""
-    from segmentry.web.accounts import add_user as add
+    from segmentry.web.accounts import add_user as add  # start-up (see segmentry.cli)
 
     add(ws.state, DEMO_EMAIL, DEMO_PASSWORD, ws.settings.shop.id)
     console.print(f"Web app: `segmentry -w {ws.folder} serve`, sign in as "
@@ -151,7 +150,7 @@ def bench_web(
     reuse: Annotated[bool, typer.Option(help="Reuse the workspace already in --folder.")] = False,
 ) -> None:
     """Benchmark: p50/p95 server time of the segment list and detail pages and the live count."""
-    from segmentry.bench.web import run_web_benchmark
+    from segmentry.bench.web import run_web_benchmark  # start-up (see segmentry.cli)
 
     with fail_on_errors():
         run_web_benchmark(customers=customers, folder=folder, repeats=repeats, reuse=reuse,

@@ -19,6 +19,7 @@ from segmentry.connectors import shopify_csv
 from segmentry.connectors.generic import read_generic, read_parquet_folder
 from segmentry.connectors.identity import email_map, known_customers
 from segmentry.connectors.records import ReadResult
+from segmentry.connectors.shopify import sync_store
 from segmentry.core.config import SourceSettings
 from segmentry.core.errors import DataImportError, Text, or_list
 from segmentry.ledger.store import LedgerBatch
@@ -160,8 +161,6 @@ def _read_shopify_api(
     source: SourceSettings, ws: Context, skip_bad_rows: bool, spill: Path | None
 ) -> ReadResult:
     """The connected Shopify store; its sync writes the ledger itself (see its docstring)."""
-    from segmentry.connectors.shopify import sync_store
-
     sync_store(ws)
     return ReadResult(LedgerBatch(), [])
 

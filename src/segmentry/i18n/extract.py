@@ -28,6 +28,9 @@ from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+
 __all__ = ["ERROR_CALLS", "GETTEXT_CALLS", "extract_python", "used_messages"]
 
 # Error classes whose names do not end in "Error" (tests/i18n checks that this list, with the
@@ -42,9 +45,6 @@ def used_messages(folder: Path, mapping: Path) -> dict[str, list[str]]:
     """Every message id in ``folder`` → where it is used (``path:line``, relative to it), found
     as ``pybabel extract -F mapping folder`` finds them (``mapping``: the repository's
     ``babel.cfg``)."""
-    from babel.messages.extract import extract_from_dir
-    from babel.messages.frontend import parse_mapping_cfg
-
     with mapping.open(encoding="utf-8") as file:
         method_map, options_map = parse_mapping_cfg(file)
     found: dict[str, list[str]] = {}

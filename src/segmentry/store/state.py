@@ -64,9 +64,9 @@ def connect_state(url: str) -> Engine:
 
     try:
         if _revision(engine) != REVISION:
-            # NOTE: Alembic takes about half a second to import: only a store to upgrade (or
-            # to refuse, from a newer release) loads it.
-            from segmentry.store import migrate
+            # Alembic takes about half a second to import: only a store to upgrade (or to
+            # refuse, from a newer release) loads it.
+            from segmentry.store import migrate  # start-up (see the comment above)
 
             migrate.upgrade(engine)
     except BaseException:

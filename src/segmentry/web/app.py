@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -180,7 +181,6 @@ def _status_of(error: SegmentryError) -> int:
 def _error_response(request: Request, body: dict[str, Any], status: int) -> Response:
     if status == 401 and not _wants_json(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        from urllib.parse import quote
 
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import pandas as pd
 import sqlalchemy as sa
 
+from segmentry.activation.shopify.activate import clear_segment, sync_segment
+from segmentry.activation.shopify.tags import sync_status
 from segmentry.analytics import exports
 from segmentry.analytics.attribute_values import field_of, matching, store_values
 from segmentry.analytics.evaluation import Snapshot, members_on
@@ -237,8 +239,6 @@ def tag_sync(ws: Workspace, name: str, lang: str = "en") -> TagSyncOut | None:
     job's failure in ``lang``."""
     if ws.settings.shopify is None:
         return None
-    from segmentry.activation.shopify.tags import sync_status
-
     status = sync_status(ws.state, name)
     if status is None:
         return None
@@ -501,7 +501,6 @@ def tag_plan(ws: Workspace, name: str, tag: str | None, *, clear: bool = False,
              adopt: bool = False) -> TagPlanOut:
     """What syncing ``name`` as ``tag`` (or clearing its tag) would change, with a few of the
     customers; the same plan ``segmentry segments sync --dry-run`` prints."""
-    from segmentry.activation.shopify.activate import clear_segment, sync_segment
 
     if clear:
         plan = clear_segment(ws, name, dry_run=True).plan

@@ -9,6 +9,7 @@ ambient credentials, so they need none.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -225,6 +226,5 @@ def template_environment() -> jinja2.Environment:
 
 
 def _json_for_attribute(value: Any) -> str:
-    import json
 
     return json.dumps(value, default=str, ensure_ascii=False)

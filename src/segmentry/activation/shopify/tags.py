@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from segmentry.activation.shopify.bulk_tags import bulk_write
 from segmentry.app.segments import SegmentBook
 from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.client import ShopifyClient
@@ -305,8 +306,6 @@ def _bulk(
     counts: dict[str, int],
 ) -> list[Any]:
     """Send each action with more than ``threshold`` rows by bulk mutation; the rest remain."""
-    from segmentry.activation.shopify.bulk_tags import bulk_write
-
     remaining = []
     for action in ("add", "remove"):
         rows = [r for r in pending if r.action == action]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -185,8 +186,6 @@ def _chunks(path: Path, schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
     Arrow's here, and Arrow's streaming reader reads ahead without bound when its consumer is
     slower than the parse, so a multi-gigabyte file would end up in memory.
     """
-    import duckdb
-
     columns = {f.name: _duckdb_type(f.type) for f in schema}
     con = duckdb.connect()
     try:

@@ -32,7 +32,14 @@ from segmentry.connectors.shopify.mapping import (
     orders_batch,
     products_batch,
 )
-from segmentry.connectors.shopify.scopes import granted_scopes, missing_scopes, token_for
+from segmentry.connectors.shopify.scopes import (
+    check_scopes,
+    granted_scopes,
+    missing_scopes,
+    save_secret,
+    token_for,
+)
+from segmentry.core import config
 from segmentry.core.config import ShopifySettings
 from segmentry.core.errors import ShopifyError
 from segmentry.ledger.store import LedgerBatch, write_batch
@@ -226,10 +233,7 @@ def connect_workspace(
     """Check ``token`` (and its scopes) against ``shop``, then record the connection: the
     ``[shopify]`` settings and a ``shopify`` source in ``segmentry.toml``, the token in the
     workspace's ``secrets`` file (unless it came from the environment). Returns the scopes."""
-    import os
 
-    from segmentry.connectors.shopify.scopes import check_scopes, save_secret
-    from segmentry.core import config
 
     defaults = ShopifySettings(shop=shop)
     settings = ShopifySettings(
@@ -261,8 +265,6 @@ def connect_workspace(
 
 def disconnect_workspace(ws: Context) -> None:
     """Remove the ``[shopify]`` settings and the ``shopify`` source (state is kept)."""
-    from segmentry.core import config
-
     folder = Path(ws.folder)
     config.remove_sources(folder, "shopify")
     config.save_section(folder, "shopify", None)

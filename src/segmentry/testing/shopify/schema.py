@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, build_schema
@@ -423,7 +424,6 @@ def _number_of_orders(customer: dict[str, Any], info: GraphQLResolveInfo) -> str
 
 
 def _amount_spent(customer: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
-    from decimal import Decimal
 
     total = sum(
         (Decimal(o["totalPriceSet"]["shopMoney"]["amount"]) for o in _orders_of(customer, info)),

@@ -54,6 +54,7 @@ from graphql import (
 )
 
 from segmentry.testing.shopify import rest
+from segmentry.testing.shopify.bulk import start_mutation, start_query
 from segmentry.testing.shopify.cost import LeakyBucket, actual_cost, requested_cost
 from segmentry.testing.shopify.data import FakeData
 from segmentry.testing.shopify.schema import Context, build
@@ -265,14 +266,12 @@ class FakeShopify:
         return mine[-1] if mine else None
 
     def run_bulk_query(self, info: GraphQLResolveInfo, query: str, **_: Any) -> dict[str, Any]:
-        from segmentry.testing.shopify.bulk import start_query
 
         return start_query(self, info.context, query)
 
     def run_bulk_mutation(
         self, info: GraphQLResolveInfo, mutation: str, stagedUploadPath: str, **_: Any
     ) -> dict[str, Any]:
-        from segmentry.testing.shopify.bulk import start_mutation
 
         return start_mutation(self, info.context, mutation, stagedUploadPath)
 
