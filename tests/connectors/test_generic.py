@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from segmentry.cli.hints import error_text
 from segmentry.connectors.generic import read_generic, read_parquet_folder
 from segmentry.connectors.records import parse_money, parse_timestamp, read_csv
 from segmentry.core.errors import BadRow, DataImportError
@@ -217,17 +218,20 @@ def test_duplicate_order_in_order_rows(tmp_path: Path) -> None:
     assert caught.value.bad_rows == [
         BadRow(str(path), 3, "order_id", "order o1 appears twice (also on line 2)", "o1")
     ]
-    # Perhaps a file of order lines read as orders: both pieces of advice.
-    assert "--skip-bad-rows" in (caught.value.hint or "")
-    assert "--rows line" in (caught.value.hint or "")
+    # Perhaps a file of order lines read as orders: both pieces of advice (the CLI's).
+    assert caught.value.code == "bad_rows_repeated_orders" and caught.value.hint is None
+    hint = error_text(caught.value)[1] or ""
+    assert "--skip-bad-rows" in hint and "--rows line" in hint
 
 
 def test_mapping_problems(tmp_path: Path) -> None:
     path = write(tmp_path, "id,at\n1,2026-01-01\n")
     with pytest.raises(DataImportError, match="Unknown canonical column"):
         read_generic(path, mapping={"order_number": "id"}, rows="order", shop_id="s", tz=TZ)
-    with pytest.raises(DataImportError, match="Line columns"):
+    with pytest.raises(DataImportError, match="Line columns") as caught:
         read_generic(path, mapping={"sku": "id"}, rows="order", shop_id="s", tz=TZ)
+    assert error_text(caught.value)[1] == \
+        "Use --rows line (rows = 'line') for a file with one row per order line."
     with pytest.raises(DataImportError) as caught:
         read_generic(path, mapping={"order_id": "id", "processed_at": "when"}, rows="order",
                      shop_id="s", tz=TZ)
@@ -239,7 +243,8 @@ def test_mapping_problems(tmp_path: Path) -> None:
         BadRow(str(path), 1, "when", "no such column in the file (--map processed_at=when)"),
     ]
     # Skipping rows cannot add a column: the advice is the mapping, with the file's columns.
-    hint = caught.value.hint or ""
+    assert caught.value.code == "missing_columns"
+    hint = error_text(caught.value)[1] or ""
     assert "--map canonical=file_column" in hint and "The file's columns: id, at." in hint
     assert "--skip-bad-rows" not in hint and "--rows" not in hint
 
@@ -282,7 +287,7 @@ def test_order_rows_told_to_be_lines_get_advice_on_rows(tmp_path: Path) -> None:
         ("unit_price or line_total", "missing required column (name the file's column with "
                                      "--map unit_price=COLUMN or --map line_total=COLUMN)"),
     ]
-    hint = caught.value.hint or ""
+    hint = error_text(caught.value)[1] or ""
     assert "--rows order" in hint and "--skip-bad-rows" not in hint
 
 
@@ -291,8 +296,9 @@ def test_bad_values_get_the_skip_advice(tmp_path: Path) -> None:
     with pytest.raises(DataImportError) as caught:
         read_generic(path, mapping={}, rows="auto", shop_id="shop", tz=TZ)
     assert [(r.line, r.column) for r in caught.value.bad_rows] == [(4, "processed_at")]
-    assert "--skip-bad-rows" in (caught.value.hint or "")
-    assert "--rows" not in (caught.value.hint or "")
+    assert caught.value.code == "bad_rows"
+    hint = error_text(caught.value)[1] or ""
+    assert "--skip-bad-rows" in hint and "--rows" not in hint
 
 
 # ---------------------------------------------------------------- shared parsing

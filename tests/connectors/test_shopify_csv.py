@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from segmentry.cli.hints import error_text
 from segmentry.connectors.channels import derive_channel, utm_from_attributes
 from segmentry.connectors.shopify_csv import read_customers_export, read_orders_export, sniff
 from segmentry.core.errors import BadRow, DataImportError
@@ -231,7 +232,8 @@ def test_missing_required_column_is_reported_on_the_header_line(tmp_path: Path) 
     with pytest.raises(DataImportError) as caught:
         read_orders_export(path, shop_id="shop", tz=TZ, skip_bad_rows=True)
     assert caught.value.bad_rows == [BadRow(str(path), 1, "Total", "missing required column")]
-    hint = caught.value.hint or ""
+    hint = error_text(caught.value)[1] or ""  # the CLI's advice for the code
+    assert caught.value.code == "export_columns"
     assert "Orders → Export" in hint and "--skip-bad-rows" not in hint
 
 

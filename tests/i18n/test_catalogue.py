@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import segmentry
+from segmentry.cli.hints import CLI_HINTS
 from segmentry.core.errors import SegmentryError
 from segmentry.i18n import catalogue, extract
 from segmentry.i18n.catalogue import catalogue_path, lookup, translator
@@ -80,6 +81,15 @@ def test_every_text_has_japanese() -> None:
         if entry is None or not entry.string or entry.fuzzy:
             missing.append(f"{where[0]}: {text!r}")
     assert missing == []
+
+
+def test_the_hints_of_each_interface_need_japanese() -> None:
+    # The hints by error code are among the texts checked above: the web's, which it shows,
+    # and the CLI's (for a --lang to come).
+    shown = set(_shown_in_japanese())
+    for table in (CLI_HINTS, WEB_HINTS):
+        hints = {hint for hint in table.values() if hint}
+        assert len(hints) > 10 and hints <= shown
 
 
 def test_no_unused_entries() -> None:

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from segmentry.activation.shopify.activate import clear_segment, sync_all, sync_segment
 from segmentry.app.workspace import Workspace
+from segmentry.cli.hints import error_text
 from segmentry.connectors.shopify import sync_store, tables
 from segmentry.connectors.shopify.sync import connect_client
 from segmentry.core.errors import SegmentError, ShopifyError
@@ -191,7 +192,7 @@ def test_an_invalid_token_stops_the_sync(
     with pytest.raises(ShopifyError, match="rejected the access token") as caught:
         sync_segment(synced, "repeat", "seg-repeat")
     assert caught.value.code == "invalid_token"
-    assert "segmentry connect shopify" in str(caught.value)
+    assert "segmentry connect shopify" in (error_text(caught.value)[1] or "")  # the CLI's
     assert fake.mutations == []
 
 

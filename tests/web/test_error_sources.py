@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from segmentry.app.jobs import Job, JobBusy
+from segmentry.cli.hints import error_text as cli_text
 from segmentry.connectors.generic import read_generic
 from segmentry.connectors.records import read_csv
 from segmentry.connectors.shopify.client import ShopifyClient
@@ -49,8 +50,9 @@ def test_a_file_without_the_columns_needed(tmp_path: Path) -> None:
     assert english == f"{path}: 4 problem(s) in the columns; nothing was imported."
     assert english_hint is not None and "--map" not in english_hint
     # The CLI keeps its advice about --map.
-    assert "Map the file's columns with --map canonical=file_column" in str(error)
-    assert "The file's columns: id, buyer, when." in str(error)
+    assert cli_text(error) == (english, "Map the file's columns with --map canonical=file_column "
+                               "(a source's `mapping` in segmentry.toml). The file's columns: "
+                               "id, buyer, when.")
 
 
 def test_a_workspace_without_settings(tmp_path: Path) -> None:
@@ -89,7 +91,8 @@ def test_shopify_refusing_the_token_points_to_the_settings_page() -> None:
     _, english_hint = error_text(error, "en")
     assert english_hint is not None and english_hint.endswith(
         "then enter it under Reconnect on the Settings page.")
-    assert "segmentry connect shopify --shop my-store.myshopify.com" in str(error)  # the CLI's
+    cli_hint = cli_text(error)[1] or ""  # the CLI's
+    assert "segmentry connect shopify --shop my-store.myshopify.com" in cli_hint
 
 
 def test_shopify_not_answering() -> None:

@@ -243,7 +243,6 @@ class Pipeline:
                 "cannot run for the earlier day {day}.",
                 code="day_in_past",
                 params={"name": segment.name, "through": segment.computed_through, "day": day},
-                hint="Recompute history with `segmentry segments edit` or run a later day.",
             )
         return segment
 
@@ -305,12 +304,15 @@ class Pipeline:
 
 
 def _run_error(day: dt.date, error: BaseException) -> RunError:
-    """The error a failed run for ``day`` raises and records: the stage's own error inside."""
+    """The error a failed run for ``day`` raises and records: the stage's own error inside
+    (its ``cause`` names its code, whose hint an interface shows when it has no hint of its own:
+    see :mod:`segmentry.i18n.errors`)."""
     if isinstance(error, SegmentryError):
         return RunError(
             "The run for {day} failed: {detail}",
             hint="{hint}" if error.hint else None,
-            params={"day": day, "detail": error.text(), "hint": error.hint_text()},
+            params={"day": day, "detail": error.text(), "hint": error.hint_text(),
+                    "cause": error.code},
         )
     return RunError("The run for {day} failed: {detail}",
                     params={"day": day, "detail": repr(error)})

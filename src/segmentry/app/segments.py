@@ -186,7 +186,7 @@ class SegmentBook:
             raise SegmentError(
                 "There is no segment named {name!r}.",
                 code="unknown_segment",
-                hint="Did you mean {guess!r}?" if guess else "See `segmentry segments list`.",
+                hint="Did you mean {guess!r}?" if guess else None,
                 params={"name": name, "guess": guess},
             )
         return Segment(**row)
@@ -202,7 +202,6 @@ class SegmentBook:
             raise SegmentError(
                 "Segment {name!r} has a new key: {key!r}.",
                 code="renamed_segment",
-                hint="Use the new key {key!r} in addresses, commands and API calls.",
                 params={"name": name, "key": now},
             )
 
@@ -538,7 +537,6 @@ class SegmentBook:
                 "Segment {name!r} is computed through {through}; {day} is in the future for it.",
                 code="not_computed",
                 params={"name": name, "through": segment.computed_through, "day": day},
-                hint="Run `segmentry run` for that day first.",
             )
         return day
 
@@ -585,7 +583,6 @@ class SegmentBook:
             raise SegmentError(
                 "Segment {name!r} has not been computed yet.",
                 code="not_computed",
-                hint="Run `segmentry run`.",
                 params={"name": name},
             )
         return segment

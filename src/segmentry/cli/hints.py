@@ -15,8 +15,53 @@ from segmentry.i18n.errors import Hints
 __all__ = ["CLI_HINTS", "error_text"]
 
 CLI_HINTS: Hints = {
+    # --- the workspace and its warehouse
     "lock_held": "Wait for it to finish (see `segmentry runs`); nothing was changed.",
     "not_a_workspace": "Create one with `segmentry init PATH` or `segmentry demo`.",
+    "warehouse_locked": "DuckDB allows one writer: stop the other segmentry process (see "
+    "`segmentry runs`) and try again.",
+    # --- segments
+    "unknown_segment": "See `segmentry segments list`.",
+    "renamed_segment": "Use the new key {key!r} in addresses, commands and API calls.",
+    "not_computed": "Compute it with `segmentry run` (with `--day DAY` for a later day).",
+    "day_in_past": "Recompute history with `segmentry segments edit` or run a later day.",
+    # --- importing files (segmentry import; a run reads the same sources)
+    "bad_rows": "Fix these rows, or import with --skip-bad-rows to load the other rows and "
+    "write the rejected ones to a CSV file.",
+    "bad_rows_repeated_orders": "Fix these rows, or import with --skip-bad-rows to load the "
+    "other rows and write the rejected ones to a CSV file. If the file has one row per order "
+    "line, import it with --rows line and map its line columns (sku, quantity, unit_price).",
+    "missing_columns": "Map the file's columns with --map canonical=file_column (a source's "
+    "`mapping` in segmentry.toml). The file's columns: {columns}.",
+    "missing_line_columns": "Map the file's columns with --map canonical=file_column (a "
+    "source's `mapping` in segmentry.toml). The file's columns: {columns}. A file with one row "
+    "per order and no line columns imports with --rows order (rows = 'order'), or without "
+    "--rows: it is then detected.",
+    "line_columns_in_order_rows":
+        "Use --rows line (rows = 'line') for a file with one row per order line.",
+    "export_columns": "Columns are found by their header names: export the file again from the "
+    "Shopify admin ({page} → Export) and import it without editing its header row, or import "
+    "it as a generic file with a mapping (--format generic --map canonical=file_column).",
+    "bad_byte_utf8": "The file is read as UTF-8 (its text is UTF-8). Correct or delete that "
+    "byte (part of a damaged character), or, if the whole file is Shift_JIS, import it with "
+    "--encoding cp932.",
+    "bad_byte_shift_jis": "The file is read as Shift_JIS (most of its text is not UTF-8). Save "
+    "it as CSV UTF-8, or import it with --encoding utf-8 if it is UTF-8.",
+    "bad_byte_given_encoding":
+        "Check the --encoding option, or leave it out to have it chosen.",
+    # --- Shopify
+    "not_connected": "Run `segmentry connect shopify --shop NAME.myshopify.com --token …`.",
+    "invalid_token": "Create or reveal an Admin API access token (Shopify admin → Settings → "
+    "Apps and sales channels → Develop apps → your app → API credentials), then run "
+    "`segmentry connect shopify --shop {shop} --token …` again or set {env}.",
+    "uninstalled": "Install the app again and run `segmentry connect shopify` with the new "
+    "token.",
+    "secrets_permissions": "Run `chmod 600 {path}`.",
+    "tag_in_use": "Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.",
+    "not_bound": "Sync it to a tag with `segmentry segments sync {segment} --tag …`.",
+    "not_shopify_expressible": "Sync the segment as a tag instead: `segmentry segments sync "
+    "NAME --tag seg-… --create-shopify-segment` makes a Shopify segment on the tag.",
+    # --- accounts
     "unknown_user": "Add one with `segmentry users add EMAIL`.",
     "unknown_token": "List them with `segmentry tokens list`.",
 }

@@ -33,7 +33,6 @@ import pyarrow.parquet as pq
 from segmentry.connectors.channels import derive_channel, is_subscription
 from segmentry.connectors.identity import CustomerLinks, product_id_for
 from segmentry.connectors.records import (
-    BAD_ROWS_HINT,
     CENT,
     Cells,
     Encoding,
@@ -133,7 +132,7 @@ def read_generic(
     problems = Problems(source.name)
     kind = rows_of(source, mapping, rows)
     columns = _resolve(source, mapping, kind, problems)
-    problems.raise_if_any("columns", *_columns_hint(source, kind, columns))
+    problems.raise_if_any("columns", *_columns_problem(source, kind, columns))
     build = partial(_build, columns=columns, lines=kind == "line", shop_id=shop_id, tz=tz,
                     customer_ids=customer_ids, spill=spill)
     builder, groups = build(source, Problems(source.name), frozenset())
@@ -143,7 +142,7 @@ def read_generic(
         builder, _ = build(source, Problems(source.name), frozenset(groups.scattered))
     problems = builder.problems
     if not skip_bad_rows:
-        problems.raise_if_any("file", _rows_hint(builder))
+        problems.raise_if_any("file", _rows_problem(builder))
     for order_id, records in builder.rejected:
         problems.reject_rest(records, columns["order_id"], order_id)
     return ReadResult(builder.batch(), problems.sorted())
@@ -207,7 +206,7 @@ def _resolve(
     if rows == "order" and (line_keys := sorted(set(mapping) & set(LINE_FIELDS))):
         raise DataImportError(
             "Line columns ({columns}) in a file of one row per order.",
-            hint="Use --rows line (rows = 'line') for a file with one row per order line.",
+            code="line_columns_in_order_rows",
             params={"columns": ", ".join(line_keys)},
         )
     present = {c.casefold(): c for c in source.columns}
@@ -232,38 +231,23 @@ def _resolve(
 _SHOWN_COLUMNS = 40
 
 
-COLUMNS_HINT = (
-    "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
-    "segmentry.toml). The file's columns: {columns}."
-)
-ORDER_ROWS_HINT = (
-    "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
-    "segmentry.toml). The file's columns: {columns}. A file with one row per order and no line "
-    "columns imports with --rows order (rows = 'order'), or without --rows: it is then detected."
-)
-LINE_ROWS_HINT = (
-    "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
-    "rejected ones to a CSV file. If the file has one row per order line, import it with --rows "
-    "line and map its line columns (sku, quantity, unit_price)."
-)
-
-
-def _columns_hint(
+def _columns_problem(
     source: SourceFile, rows: str, columns: Mapping[str, str]
 ) -> tuple[str, dict[str, object]]:
-    """Advice for missing columns (a template and its params): how to map them, and the row
-    kind when lines are missing."""
+    """The code and params of missing columns (each interface says how to map them, and names
+    the row kind when lines are missing): ``missing_line_columns`` or ``missing_columns``,
+    with the file's columns."""
     shown = ", ".join(source.columns[:_SHOWN_COLUMNS])
     if len(source.columns) > _SHOWN_COLUMNS:
         shown += ", …"
     if rows == "line" and any(not any(k in columns for k in need) for need in _LINE_NEEDS):
-        return ORDER_ROWS_HINT, {"columns": shown}
-    return COLUMNS_HINT, {"columns": shown}
+        return "missing_line_columns", {"columns": shown}
+    return "missing_columns", {"columns": shown}
 
 
-def _rows_hint(builder: _Builder) -> str:
-    """Advice for bad rows; an order id seen twice in order rows may mean line rows."""
-    return LINE_ROWS_HINT if builder.repeated else BAD_ROWS_HINT
+def _rows_problem(builder: _Builder) -> str:
+    """The code of bad rows; an order id seen twice in order rows may mean line rows."""
+    return "bad_rows_repeated_orders" if builder.repeated else "bad_rows"
 
 
 _ORDER_NEEDS = [("order_id",), ("customer_id", "email"), ("processed_at",)]

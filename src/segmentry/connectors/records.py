@@ -55,7 +55,6 @@ if TYPE_CHECKING:
     from segmentry.connectors.identity import CustomerLinks
 
 __all__ = [
-    "BAD_ROWS_HINT",
     "Cells",
     "Encoding",
     "OrderGroups",
@@ -159,12 +158,6 @@ class SourceFile:
     header_line: int = 1  # where column problems are reported (0 for Parquet: no header line)
 
 
-BAD_ROWS_HINT = (
-    "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
-    "rejected ones to a CSV file."
-)
-
-
 @dataclass
 class Problems:
     """Every bad value found in one file, plus which rows are rejected."""
@@ -189,14 +182,14 @@ class Problems:
         return sorted(self.rows, key=lambda r: (r.file, r.line, r.column))
 
     def raise_if_any(
-        self, what: str, hint: str = BAD_ROWS_HINT, hint_params: Mapping[str, object] | None = None
+        self, what: str, code: str = "bad_rows", params: Mapping[str, object] | None = None
     ) -> None:
         """Raise DataImportError listing every problem (nothing of the file is imported).
 
-        ``what`` is where the problems are (a key of the messages below); ``hint``: the advice
-        that fits these problems (a template filled with ``hint_params``); the default is for
-        bad values in rows (which ``--skip-bad-rows`` can leave out), never for missing columns
-        (it cannot).
+        ``what`` is where the problems are (a key of the messages below); ``code`` says what
+        kind of problems they are, so that each interface gives the advice that fits (its hint
+        for the code, filled with ``params``): the default is for bad values in rows (which
+        can be left out), never for missing columns (they cannot).
         """
         if not self.rows:
             return
@@ -210,8 +203,8 @@ class Problems:
                 "{file}: {count} problem(s) in the customers export; nothing was imported.",
         }[what]
         raise DataImportError(
-            message, bad_rows=self.sorted(), hint=hint,
-            params={**(hint_params or {}), "file": self.file, "count": len(self.rows)},
+            message, bad_rows=self.sorted(), code=code,
+            params={**(params or {}), "file": self.file, "count": len(self.rows)},
         )
 
 
@@ -296,31 +289,21 @@ def _text_lines(path: Path, display: str, encoding: Encoding) -> Iterator[str]:
 def _undecodable(
     display: str, line: int, raw: bytes, error: UnicodeDecodeError, codec: str, chosen: str
 ) -> DataImportError:
-    """The first byte ``codec`` cannot decode, as ``file:line`` and the byte."""
+    """The first byte ``codec`` cannot decode, as ``file:line`` and the byte; its code says
+    whether the encoding was given or chosen (and which), for the interface's advice."""
     if chosen != "auto":
-        hint = ENCODING_GIVEN_HINT
+        code = "bad_byte_given_encoding"
     elif codec == "utf-8":
-        hint = UTF8_CHOSEN_HINT
+        code = "bad_byte_utf8"
     else:
-        hint = CP932_CHOSEN_HINT
+        code = "bad_byte_shift_jis"
     return DataImportError(
         "{file}:{line}: byte 0x{byte} (byte {position} of the line) is not valid {encoding}; "
         "nothing was imported.",
-        hint=hint,
+        code=code,
         params={"file": display, "line": line, "byte": raw[error.start : error.start + 1].hex(),
                 "position": error.start + 1, "encoding": _ENCODING_NAMES[codec]},
     )
-
-
-UTF8_CHOSEN_HINT = (
-    "The file is read as UTF-8 (its text is UTF-8). Correct or delete that byte (part of a "
-    "damaged character), or, if the whole file is Shift_JIS, import it with --encoding cp932."
-)
-CP932_CHOSEN_HINT = (
-    "The file is read as Shift_JIS (most of its text is not UTF-8). Save it as CSV UTF-8, or "
-    "import it with --encoding utf-8 if it is UTF-8."
-)
-ENCODING_GIVEN_HINT = "Check the --encoding option, or leave it out to have it chosen."
 
 
 def _not_csv(display: str, line: int, error: csv.Error) -> DataImportError:

@@ -129,15 +129,6 @@ def sniff(path: Path) -> Literal["orders", "customers"] | None:
     return None
 
 
-# Advice for a Shopify export missing a column (skipping rows cannot help); {page} is the admin
-# page the file comes from.
-HEADER_HINT = (
-    "Columns are found by their header names: export the file again from the Shopify "
-    "admin ({page} → Export) and import it without editing its header row, or import it "
-    "as a generic file with a mapping (--format generic --map canonical=file_column)."
-)
-
-
 # ---------------------------------------------------------------- orders
 
 
@@ -171,8 +162,9 @@ def read_orders_export(
     source = read_csv(path, encoding=encoding)
     problems = Problems(source.name)
     columns = resolve_columns(source, ORDER_HEADERS, _ORDER_REQUIRED, problems)
-    # a missing column: no row can be read
-    problems.raise_if_any("header", HEADER_HINT, {"page": Text("Orders")})
+    # a missing column: no row can be read (the interfaces advise exporting the file again
+    # from the admin page {page})
+    problems.raise_if_any("header", "export_columns", {"page": Text("Orders")})
     build = partial(_build_orders, columns=columns, shop_id=shop_id, tz=tz,
                     customer_ids=customer_ids, spill=spill)
     builder, groups = build(source, Problems(source.name), frozenset())
@@ -386,7 +378,7 @@ def read_customers_export(
     source = read_csv(path, encoding=encoding)
     problems = Problems(source.name)
     columns = resolve_columns(source, CUSTOMER_HEADERS, ("email",), problems)
-    problems.raise_if_any("header", HEADER_HINT, {"page": Text("Customers")})
+    problems.raise_if_any("header", "export_columns", {"page": Text("Customers")})
     rows: dict[str, dict[str, Any]] = {}
     first_line: dict[str, int] = {}
     for record in source.records:

@@ -2,7 +2,10 @@
 
 Every error a user can see is a :class:`SegmentryError`. Each carries a stable ``code`` (for
 scripts and the JSON API) and a message a shop's CRM manager can act on; ``hint`` says what to do
-next. Third-party errors are wrapped at the boundary with ``raise ... from e``.
+next, in words every interface can show. Advice that names a command, an option or a page
+belongs to the interface, found by the error's code (:mod:`segmentry.cli.hints`,
+:mod:`segmentry.web.hints`); ``tests/i18n`` refuses a hint below them that names one.
+Third-party errors are wrapped at the boundary with ``raise ... from e``.
 
     SegmentryError
     ├── ConfigError            workspace config or settings are wrong or missing
@@ -263,10 +266,11 @@ class DataImportError(SegmentryError):
         message: str,
         *,
         bad_rows: list[BadRow] | None = None,
+        code: str | None = None,
         hint: str | None = None,
         params: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(message, hint=hint, params=params)
+        super().__init__(message, code=code, hint=hint, params=params)
         self.bad_rows: list[BadRow] = list(bad_rows or [])
 
     def row_lines(self) -> list[str]:

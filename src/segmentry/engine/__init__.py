@@ -65,8 +65,6 @@ def _connect(url: str, memory_limit: str | None) -> BaseBackend:
                 "The warehouse {url} is open for writing in another process.",
                 code="warehouse_locked",
                 params={"url": url},
-                hint="DuckDB allows one writer: stop the other segmentry process "
-                "(see `segmentry runs`) and try again.",
             ) from e
         raise EngineError(
             "Cannot open the warehouse {url}: {text}", params={"url": url, "text": str(e)}

@@ -4,9 +4,16 @@ its own.
 
 An interface's ``hints`` table says what its user can do next, in its own terms: keyed by an
 error code (``"lock_held"``) or by the English hint a raise site gives, its value is the hint to
-show instead (None: show none). The web's table speaks of pages and buttons
+show (None: show none). The web's table speaks of pages and buttons
 (:mod:`segmentry.web.hints`), the CLI's of commands (:mod:`segmentry.cli.hints`), so a shop
 manager on the web never reads a command line.
+
+* A raise site's own hint (plain advice, e.g. ``Did you mean {guess!r}?``) is shown, or what
+  the table gives for its English template; the table's hint for the error's code is shown
+  when the raise site gives none. Either is filled in with the error's params.
+* An error that wraps another (a failed run) names the other's code as its param ``cause``
+  and the other's message as its param ``detail`` (a :class:`Text`); without a hint of its
+  own it shows the table's hint for the cause's code, filled in with the cause's params.
 
 >>> from segmentry.core.errors import SegmentError
 >>> e = SegmentError("There is no segment named {name!r}.", code="unknown_segment",
@@ -71,10 +78,29 @@ def error_text(error: SegmentryError, lang: str,
         message = translate(gist) if gist else None
         if message is None:
             message = (lookup(lang, _UNKNOWN) or _UNKNOWN).format(code=error.code)
-    if error.code in hints:
-        hint = hints[error.code]
-        return message, _shown(hint, error, translate) if hint is not None else None
-    return message, _shown(error.hint_template, error, translate)
+    if error.hint_template is not None:
+        return message, _shown(error.hint_template, error, translate)
+    return message, _code_hint(error, hints, translate)
+
+
+def _code_hint(error: SegmentryError, hints: Hints,
+               translate: Callable[[str], str | None]) -> str | None:
+    """The interface's hint for the code of ``error``, else for that of the error it wraps
+    (its ``cause``; see the module)."""
+    params: Mapping[str, object] = error.params
+    template = hints.get(error.code)
+    if error.code not in hints:
+        cause, detail = params.get("cause"), params.get("detail")
+        template = hints.get(cause) if isinstance(cause, str) else None
+        params = detail.params if isinstance(detail, Text) else {}
+    if template is None or translate(template) is None:
+        return None
+    try:
+        return Text(template, params).render(translate) if params else translate(template)
+    except (KeyError, IndexError):
+        # NOTE: the hint is written apart from the raise sites of its code; one that lacks a
+        # param the hint names (a plug-in's error, say) gets no hint rather than a crash.
+        return None
 
 
 def _words(lang: str, hints: Hints) -> Callable[[str], str | None]:

@@ -1,10 +1,11 @@
-"""What a web user can do next, in place of the hints that speak of the command line.
+"""What a web user can do next, in the web's terms: pages and buttons, never a command line.
 
-Errors come from the core with an English hint that may name a command (``Run `segmentry run`.``);
-a shop manager on the web has pages and buttons instead. :data:`WEB_HINTS` (keyed by an error
-code or by such a hint's English template; see :mod:`segmentry.i18n.errors`) gives the web's
-hint, itself an English message id translated through the catalogue. ``tests/i18n`` fails when
-a hint the web shows names a command or an option.
+Errors come from the core with a code, an English template and params, and a hint only when it
+is plain advice any interface can show; the advice that names where to act is each interface's,
+by the error's code (the CLI's names commands: :mod:`segmentry.cli.hints`). :data:`WEB_HINTS`
+(keyed by an error code or by a raise site's English hint; see :mod:`segmentry.i18n.errors`)
+gives the web's hint, itself an English message id translated through the catalogue.
+``tests/i18n`` fails when a hint the web shows names a command or an option.
 """
 
 from __future__ import annotations
@@ -15,94 +16,74 @@ from segmentry.i18n.errors import Hints
 
 __all__ = ["WEB_HINTS", "error_body", "error_text", "stored_error_body"]
 
-# An error code, or a hint that speaks of the CLI by its English template → what a web user can
-# do instead (None: no hint; the builder offers the "did you mean" suggestion as a button).
-# NOTE: the templates below are hints raise sites still give; moving each to a code (its CLI
-# hint to segmentry.cli.hints) leaves the core free of command lines.
+# An error code, or a hint a raise site gives by its English template → what a web user can do
+# (None: no hint; the builder offers the "did you mean" suggestion as a button). The CLI's hints
+# for the same codes name commands (segmentry.cli.hints).
 WEB_HINTS: Hints = {
-    "See `segmentry segments list`.": "Open the Segments page to see every segment.",
-    "Run `segmentry run` for that day first.":
-        "Press “Run now” on the Runs page, or wait for the daily run.",
-    "Run `segmentry run`.": "Press “Run now” on the Runs page, or wait for the daily run.",
-    "Run the daily pipeline first.": "Press “Run now” on the Runs page, or wait for the daily run.",
+    # --- the workspace and its warehouse
     "lock_held": "Wait for it to finish (see the Runs page); nothing was changed.",
-    "DuckDB allows one writer: stop the other segmentry process (see `segmentry runs`) and "
-    "try again.": "Another segmentry process is writing; wait for it to finish and try again.",
-    "unknown_user": "Ask the person who runs segmentry to add this user.",
-    "Recompute history with `segmentry segments edit` or run a later day.":
-        "Press “Recompute history” on the segment's page, or choose a later day.",
+    # the server always has its workspace; were it gone, a shop manager cannot create one
+    "not_a_workspace": None,
+    "warehouse_locked":
+        "Another segmentry process is writing; wait for it to finish and try again.",
+    # --- segments
+    "unknown_segment": "Open the Segments page to see every segment.",
+    "renamed_segment": "Its page is now at /segments/{key}.",
+    "not_computed": "Press “Run now” on the Runs page, or wait for the daily run.",
+    "Run the daily pipeline first.": "Press “Run now” on the Runs page, or wait for the daily run.",
+    "day_in_past": "Press “Recompute history” on the segment's page, or choose a later day.",
+    # --- the query language
     "docs/segment-language.md lists every attribute.":
         "The condition picker lists the common attributes.",
     "did you mean {guess!r}?": None,
-    # the server always has its workspace; were it gone, a shop manager cannot create one
-    "not_a_workspace": None,
-    "Use the new key {key!r} in addresses, commands and API calls.":
-        "Its page is now at /segments/{key}.",
-    # connectors, settings (src/segmentry/connectors, config.py)
-    "The file is read as UTF-8 (its text is UTF-8). Correct or delete that byte (part of a "
-    "damaged character), or, if the whole file is Shift_JIS, import it with --encoding cp932.":
-        "The file is read as UTF-8 (its text is UTF-8). Correct or delete that byte (part of a "
-        "damaged character), or, if the whole file is Shift_JIS, ask whoever set up segmentry "
-        "to set encoding = 'cp932' for this source.",
-    "The file is read as Shift_JIS (most of its text is not UTF-8). Save it as CSV UTF-8, or "
-    "import it with --encoding utf-8 if it is UTF-8.":
-        "The file is read as Shift_JIS (most of its text is not UTF-8). Save it as CSV UTF-8, or "
-        "ask whoever set up segmentry to set encoding = 'utf-8' for this source if it is UTF-8.",
-    "Check the --encoding option, or leave it out to have it chosen.":
-        "Check the source's encoding setting (ask whoever set up segmentry), or remove it to "
-        "have the encoding chosen from the file.",
-    "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
-    "rejected ones to a CSV file.": "Fix these rows in the file; the next run reads it again.",
-    "Fix these rows, or import with --skip-bad-rows to load the other rows and write the "
-    "rejected ones to a CSV file. If the file has one row per order line, import it with --rows "
-    "line and map its line columns (sku, quantity, unit_price).":
+    # --- source files (a run reads them; settings in segmentry.toml)
+    "bad_rows": "Fix these rows in the file; the next run reads it again.",
+    "bad_rows_repeated_orders":
         "Fix these rows in the file; the next run reads it again. If the file has one row per "
         "order line, ask whoever set up segmentry to mark this source as one row per order line "
         "(rows = 'line') and map its line columns (sku, quantity, unit_price).",
-    "Columns are found by their header names: export the file again from the Shopify admin "
-    "({page} → Export) and import it without editing its header row, or import it as a "
-    "generic file with a mapping (--format generic --map canonical=file_column).":
-        "Columns are found by their header names: export the file again from the Shopify admin "
-        "({page} → Export) and keep its header row as it is; the next run reads it again.",
-    "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
-    "segmentry.toml). The file's columns: {columns}.":
+    "missing_columns":
         "Name the file's columns in the source's mapping (ask whoever set up segmentry). "
         "The file's columns: {columns}.",
-    "Map the file's columns with --map canonical=file_column (a source's `mapping` in "
-    "segmentry.toml). The file's columns: {columns}. A file with one row per order and no line "
-    "columns imports with --rows order (rows = 'order'), or without --rows: it is then "
-    "detected.":
+    "missing_line_columns":
         "Name the file's columns in the source's mapping (ask whoever set up segmentry). "
         "The file's columns: {columns}. A file with one row per order and no line columns "
         "needs rows = 'order' on the source.",
-    "Use --rows line (rows = 'line') for a file with one row per order line.":
+    "line_columns_in_order_rows":
         "Mark this source as one row per order line (rows = 'line') for a file with one row "
         "per order line.",
-    "Create or reveal an Admin API access token (Shopify admin → Settings → Apps and sales "
-    "channels → Develop apps → your app → API credentials), then run `segmentry connect "
-    "shopify --shop {shop} --token …` again or set {env}.":
+    "export_columns":
+        "Columns are found by their header names: export the file again from the Shopify admin "
+        "({page} → Export) and keep its header row as it is; the next run reads it again.",
+    "bad_byte_utf8":
+        "The file is read as UTF-8 (its text is UTF-8). Correct or delete that byte (part of a "
+        "damaged character), or, if the whole file is Shift_JIS, ask whoever set up segmentry "
+        "to set encoding = 'cp932' for this source.",
+    "bad_byte_shift_jis":
+        "The file is read as Shift_JIS (most of its text is not UTF-8). Save it as CSV UTF-8, or "
+        "ask whoever set up segmentry to set encoding = 'utf-8' for this source if it is UTF-8.",
+    "bad_byte_given_encoding":
+        "Check the source's encoding setting (ask whoever set up segmentry), or remove it to "
+        "have the encoding chosen from the file.",
+    # --- Shopify
+    "not_connected": "Connect the shop on the Settings page.",
+    "invalid_token":
         "Create or reveal an Admin API access token in Shopify admin (Settings → Apps and sales "
         "channels → Develop apps → your app → API credentials), then enter it under Reconnect "
         "on the Settings page.",
-    "Run `chmod 600 {path}`.":
-        "Ask whoever runs segmentry to make {path} readable by its owner only.",
-    "Set {env} or run `segmentry connect shopify --shop {shop} --token …`.":
-        "Enter the access token for {shop} under Reconnect on the Settings page.",
-    "Install it again and run `segmentry connect shopify` with the new token.":
+    "uninstalled":
         "Install the app again, then enter its new token under Reconnect on the Settings page.",
-    "Pass --token or set {env}.": "Enter the access token under Reconnect on the Settings page.",
-    "Run `segmentry connect shopify --shop NAME.myshopify.com --token …`.":
-        "Connect the shop on the Settings page.",
-    "Sync the segment as a tag instead: `segmentry segments sync NAME --tag seg-… "
-    "--create-shopify-segment` makes a Shopify segment on the tag.":
-        "Sync the segment as a tag instead, with “Also create a Shopify segment” ticked: "
-        "Shopify then gets a segment on the tag.",
-    "Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.":
+    "secrets_permissions":
+        "Ask whoever runs segmentry to make {path} readable by its owner only.",
+    "tag_in_use":
         "Choose a new tag (e.g. seg-…), or tick “Take over the tag if customers already carry "
         "it”.",
-    "Use `segmentry segments sync NAME --tag …`.":
-        "Choose a tag in the Shopify tag sync section of the segment's page.",
-    # --- sign-in (signin)
+    "not_bound": "Choose a tag in the Shopify tag sync section of the segment's page.",
+    "not_shopify_expressible":
+        "Sync the segment as a tag instead, with “Also create a Shopify segment” ticked: "
+        "Shopify then gets a segment on the tag.",
+    # --- accounts and sign-in
+    "unknown_user": "Ask the person who runs segmentry to add this user.",
     "unknown_token": "See your tokens on the Settings page.",
 }
 
@@ -111,7 +92,7 @@ def error_text(error: SegmentryError, lang: str) -> tuple[str, str | None]:
     """The message and hint of ``error`` for a web user reading ``lang``.
 
     >>> e = SegmentryError("There is no segment named {name!r}.", code="unknown_segment",
-    ...                    hint="See `segmentry segments list`.", params={"name": "vip"})
+    ...                    params={"name": "vip"})
     >>> message, hint = error_text(e, "ja")
     >>> message
     '「vip」というセグメントはありません。'

@@ -91,8 +91,6 @@ def _refuse(what: str) -> None:
         "Shopify's segment language has no {what} (a segmentry extension).",
         code="not_shopify_expressible",
         params={"what": what},
-        hint="Sync the segment as a tag instead: `segmentry segments sync NAME --tag seg-… "
-        "--create-shopify-segment` makes a Shopify segment on the tag.",
     )
 
 

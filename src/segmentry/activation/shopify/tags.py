@@ -132,7 +132,6 @@ def check_tag(ws: Context, segment: str, tag: str, *, adopt: bool = False) -> No
                 "{carriers} customer(s) already carry the tag {tag!r}, which segmentry "
                 "does not manage; syncing would remove it from those outside the segment.",
                 code="tag_in_use",
-                hint="Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.",
                 params={"carriers": f"{carriers:,}", "tag": tag},
             )
 
@@ -532,7 +531,6 @@ def require_binding(ws: Context, segment: str) -> dict[str, Any]:
         raise ShopifyError(
             "Segment {segment!r} is not synced to a Shopify tag.",
             code="not_bound",
-            hint="Use `segmentry segments sync NAME --tag …`.",
             params={"segment": segment},
         )
     return binding

@@ -42,11 +42,6 @@ from segmentry.core.errors import ShopifyError, Text
 __all__ = ["API_VERSION", "ClientStats", "ShopifyClient"]
 
 API_VERSION = "2025-10"
-TOKEN_HINT = (
-    "Create or reveal an Admin API access token (Shopify admin → Settings → Apps and sales "
-    "channels → Develop apps → your app → API credentials), then run `segmentry connect "
-    "shopify --shop {shop} --token …` again or set {env}."
-)
 
 
 @dataclass
@@ -155,7 +150,6 @@ class ShopifyClient:
                 "Shopify rejected the access token for {shop} (HTTP 401: invalid, "
                 "revoked or expired).",
                 code="invalid_token",
-                hint=TOKEN_HINT,
                 params={"shop": self.shop, "env": self._token_env},
             )
         if response.status_code >= 400:

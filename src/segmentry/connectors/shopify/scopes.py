@@ -112,7 +112,6 @@ def load_secret(folder: Path, name: str, env: str) -> str | None:
         raise ShopifyError(
             "{path} can be read by other users; segmentry will not use the secrets in it.",
             code="secrets_permissions",
-            hint="Run `chmod 600 {path}`.",
             params={"path": str(path)},
         )
     value = _read(path).get(name)
@@ -134,7 +133,6 @@ def token_for(folder: Path, settings: ShopifySettings) -> str:
         raise ShopifyError(
             "No Shopify access token for {shop}.",
             code="invalid_token",
-            hint="Set {env} or run `segmentry connect shopify --shop {shop} --token …`.",
             params={"shop": settings.shop, "env": settings.token_env},
         )
     return token

@@ -80,13 +80,11 @@ def settings_of(ws: Context) -> ShopifySettings:
         raise ShopifyError(
             "This workspace is not connected to Shopify.",
             code="not_connected",
-            hint="Run `segmentry connect shopify --shop NAME.myshopify.com --token …`.",
         )
     if high_water_of(ws.state, "app") == "uninstalled":
         raise ShopifyError(
             "The segmentry app was uninstalled from {shop}.",
             code="uninstalled",
-            hint="Install it again and run `segmentry connect shopify` with the new token.",
             params={"shop": settings.shop},
         )
     return settings
@@ -244,8 +242,7 @@ def connect_workspace(
         raise ShopifyError(
             "No access token given.",
             code="invalid_token",
-            hint="Pass --token or set {env}.",
-            params={"env": settings.token_env},
+            params={"shop": shop, "env": settings.token_env},
         )
     with contextlib.ExitStack() as stack:
         if client is None:
