@@ -103,14 +103,11 @@ class AuditRecord:
 # --- jobs -----------------------------------------------------------------------------------
 
 
-def create(conn: sa.Connection, segment: str, tag: str, planned: Sequence[TagWrite],
-           *, adds: int | None = None, removes: int | None = None) -> int:
-    """Store a running job with one ``pending`` item per write; returns its id. ``adds`` and
-    ``removes`` default to the number of writes of each action."""
-    if adds is None:
-        adds = sum(w.action == "add" for w in planned)
-    if removes is None:
-        removes = sum(w.action == "remove" for w in planned)
+def create(conn: sa.Connection, segment: str, tag: str, planned: Sequence[TagWrite]) -> int:
+    """Store a running job with one ``pending`` item per write (at most one per customer and
+    action); returns its id."""
+    adds = sum(w.action == "add" for w in planned)
+    removes = sum(w.action == "remove" for w in planned)
     key = conn.execute(
         sa.insert(jobs).values(segment=segment, tag=tag, status="running", adds=adds,
                                removes=removes, created_at=utcnow())
