@@ -1,9 +1,9 @@
 """Segment folders (``segment_folders``): which folder each segment is in, if any.
 
 >>> import sqlalchemy as sa
->>> from segmentry.store.schema import metadata, segments
->>> engine = sa.create_engine("sqlite://")
->>> metadata.create_all(engine)
+>>> from segmentry.store.schema import segments
+>>> from segmentry.store.state import connect_state
+>>> engine = connect_state("sqlite://")  # in memory, built by the migrations
 >>> with engine.begin() as conn:
 ...     _ = conn.execute(segments.insert().values(id=7, name="vip", display_name="VIP",
 ...         version=1, created_at=sa.func.now(), updated_at=sa.func.now()))

@@ -5,10 +5,9 @@ Every function takes the caller's :class:`~sqlalchemy.Connection`: binding a seg
 its old tag, takes the new one under management and saves the binding in one transaction
 (:func:`segmentry.activation.shopify.tags.bind`).
 
->>> import datetime as dt, sqlalchemy as sa
->>> from segmentry.store.schema import metadata
->>> engine = sa.create_engine("sqlite://")
->>> metadata.create_all(engine)
+>>> import datetime as dt
+>>> from segmentry.store.state import connect_state
+>>> engine = connect_state("sqlite://")  # in memory, built by the migrations
 >>> day1, day2 = dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2)
 >>> with engine.begin() as conn:
 ...     bind(conn, "vip", "seg-vip", day1)
