@@ -12,10 +12,11 @@ By aggregate:
   ``shopify_sync_jobs`` / ``shopify_sync_items`` (tag-sync jobs), ``shopify_audit_log``,
   ``shopify_webhooks`` (the webhook queue).
 
-The modules that read and write them (:mod:`segmentry.app.segments`,
-:mod:`segmentry.web.accounts`, :mod:`segmentry.connectors.shopify.webhook_queue`, ...) import the
-table objects from here; none creates or alters a table: opening the store brings it to this
-layout (:func:`segmentry.store.state.connect_state`).
+Repositories beside this module read and write them per aggregate (:mod:`.runs`,
+:mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`, :mod:`.tag_jobs`); the modules not yet
+moved to one (:mod:`segmentry.app.segments`, :mod:`segmentry.connectors.shopify.webhook_queue`,
+...) import the table objects from here. None creates or alters a table: opening the store
+brings it to this layout (:func:`segmentry.store.state.connect_state`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
 (20, ['api_tokens', 'erasures', 'login_attempts'])
@@ -196,7 +197,7 @@ erasures = sa.Table(
     sa.Column("finished_at", sa.DateTime),
 )
 
-# --- accounts (segmentry.web.accounts) ------------------------------------------------------
+# --- accounts (segmentry.store.accounts) ----------------------------------------------------
 
 web_users = sa.Table(
     "web_users",

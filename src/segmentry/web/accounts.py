@@ -1,6 +1,8 @@
 """Who may use the web app and the JSON API: users, login sessions and API tokens.
 
-The tables live in the workspace's state store (defined in :mod:`segmentry.store.schema`).
+The tables live in the workspace's state store (defined in :mod:`segmentry.store.schema`) and
+are read and written through :mod:`segmentry.store.accounts`; this module holds the rules
+(hashing, lockouts, who may do what).
 Each user belongs to one shop; a workspace only admits users of its own shop, so one state
 store shared by several workspaces never leaks a shop to another's users.
 
@@ -24,15 +26,16 @@ import functools
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 from pwdlib import PasswordHash
 
 from segmentry.core.errors import SegmentryError
-from segmentry.store.schema import api_tokens, login_attempts
-from segmentry.store.schema import web_sessions as sessions
+from segmentry.store import accounts as stored
+from segmentry.store.accounts import LoginAttempts, Session, User
+from segmentry.store.schema import login_attempts
 from segmentry.store.schema import web_users as users
 from segmentry.store.state import utcnow
 
@@ -113,21 +116,6 @@ class LoginLocked(AccountError):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
-class User:
-    id: int
-    email: str
-    shop_id: str
-
-
-@dataclass(frozen=True)
-class Session:
-    """A signed-in browser: its user and the CSRF token its forms must carry."""
-
-    user: User
-    csrf: str
-
-
 def new_secret(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(32)
 
@@ -157,19 +145,15 @@ def add_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User
     """Add a user of ``shop_id`` (or reset the password of an existing one, which ends all
     their sessions; their API tokens stay)."""
     email = _checked(email, password)
-    values = {"password_hash": _hasher.hash(password), "shop_id": shop_id}
+    hashed = _hasher.hash(password)
     with engine.begin() as conn:
-        found = conn.execute(sa.select(users.c.id).where(users.c.email == email)).scalar()
+        found = stored.user_id(conn, email)
         if found is None:
-            inserted = conn.execute(
-                users.insert().values(email=email, created_at=utcnow(), **values)
-            ).inserted_primary_key
-            assert inserted is not None
-            found = inserted[0]
+            found = stored.add_user(conn, email, hashed, shop_id)
         else:  # a new password: whoever signed in with the old one is signed out
-            conn.execute(users.update().where(users.c.id == found).values(**values))
-            conn.execute(sessions.delete().where(sessions.c.user_id == found))
-    return User(int(found), email, shop_id)
+            stored.set_password(conn, found, hashed, shop_id)
+            stored.end_sessions(conn, found)
+    return User(found, email, shop_id)
 
 
 def log_in(engine: sa.Engine, email: str, password: str, shop_id: str,
@@ -188,23 +172,18 @@ def log_in(engine: sa.Engine, email: str, password: str, shop_id: str,
         keys[f"client:{client}"] = CLIENT_LIMIT
     _refuse_if_locked(engine, list(keys))
     with engine.connect() as conn:
-        row = conn.execute(sa.select(users).where(users.c.email == email)).mappings().first()
-    hashed = row["password_hash"] if row is not None else _dummy_hash()
+        found = stored.credentials(conn, email)
+    hashed = found.password_hash if found is not None else _dummy_hash()
     right = _verify(password, hashed)  # NOTE: always once, even for unknown emails (timing)
-    if row is None or row["shop_id"] != shop_id or not right:
+    if found is None or found.user.shop_id != shop_id or not right:
         _count_failure(engine, keys)
         raise AccountError("Wrong email or password.", code="bad_login")
     _forget_failures(engine, f"email:{email}")
     token, csrf, now = new_secret(), secrets.token_urlsafe(24), utcnow()
     with engine.begin() as conn:
-        conn.execute(sessions.delete().where(sessions.c.expires_at < now))
-        conn.execute(
-            sessions.insert().values(
-                token_hash=digest(token), user_id=row["id"], csrf=csrf, created_at=now,
-                expires_at=now + dt.timedelta(days=SESSION_DAYS),
-            )
-        )
-    return token, Session(User(row["id"], row["email"], row["shop_id"]), csrf)
+        stored.add_session(conn, digest(token), found.user.id, csrf, now,
+                           now + dt.timedelta(days=SESSION_DAYS))
+    return token, Session(found.user, csrf)
 
 
 @functools.cache
@@ -223,129 +202,89 @@ def _verify(password: str, hashed: str) -> bool:
 def _refuse_if_locked(engine: sa.Engine, keys: list[str]) -> None:
     now = utcnow()
     with engine.connect() as conn:
-        until = conn.execute(
-            sa.select(sa.func.max(login_attempts.c.locked_until))
-            .where(login_attempts.c.key.in_(keys), login_attempts.c.locked_until > now)
-        ).scalar()
+        until = stored.locked_until(conn, keys, now)
     if until is not None:
         raise LoginLocked(max(1, int((until - now).total_seconds() + 0.999)))
 
 
 def _count_failure(engine: sa.Engine, keys: dict[str, LoginLimit]) -> None:
     """One more failed attempt for each key; a key past its limit is locked out."""
-    now, t = utcnow(), login_attempts
+    now = utcnow()
     with engine.begin() as conn:
         for key, limit in keys.items():
-            row = conn.execute(sa.select(t).where(t.c.key == key)).mappings().first()
-            if row is None:
-                conn.execute(t.insert().values(key=key, failures=1, window_start=now,
-                                               lockouts=0))
+            found = stored.attempts(conn, key)
+            if found is None:
+                stored.add_attempts(conn, LoginAttempts(key, failures=1, window_start=now,
+                                                        lockouts=0))
                 continue
-            fresh = row["window_start"] < now - limit.window
-            failures = 1 if fresh else row["failures"] + 1
-            # lockouts double while failures keep coming; a quiet day starts them over
-            lockouts = 0 if row["window_start"] < now - dt.timedelta(days=1) else row["lockouts"]
-            values: dict[str, Any] = {"failures": failures, "lockouts": lockouts}
-            if fresh:
-                values["window_start"] = now
-            if failures >= limit.failures:
-                values.update(failures=0, window_start=now, lockouts=lockouts + 1,
-                              locked_until=now + limit.lockout(lockouts + 1))
-            conn.execute(t.update().where(t.c.key == key).values(**values))
+            stored.update_attempts(conn, _one_more_failure(found, limit, now))
+
+
+def _one_more_failure(found: LoginAttempts, limit: LoginLimit, now: dt.datetime
+                      ) -> LoginAttempts:
+    fresh = found.window_start < now - limit.window
+    failures = 1 if fresh else found.failures + 1
+    # lockouts double while failures keep coming; a quiet day starts them over
+    lockouts = 0 if found.window_start < now - dt.timedelta(days=1) else found.lockouts
+    after = replace(found, failures=failures, lockouts=lockouts,
+                    window_start=now if fresh else found.window_start)
+    if failures >= limit.failures:
+        after = replace(after, failures=0, window_start=now, lockouts=lockouts + 1,
+                        locked_until=now + limit.lockout(lockouts + 1))
+    return after
 
 
 def _forget_failures(engine: sa.Engine, key: str) -> None:
     with engine.begin() as conn:
-        conn.execute(login_attempts.delete().where(login_attempts.c.key == key))
+        stored.forget_attempts(conn, key)
 
 
 def session_user(engine: sa.Engine, token: str) -> Session | None:
     """The live session a cookie value names, if any."""
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(sessions.c.csrf, users.c.id, users.c.email, users.c.shop_id)
-            .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.token_hash == digest(token), sessions.c.expires_at > utcnow())
-        ).first()
-    return None if row is None else Session(User(row.id, row.email, row.shop_id), row.csrf)
+        return stored.session(conn, digest(token), utcnow())
 
 
 def end_session(engine: sa.Engine, token: str) -> None:
     with engine.begin() as conn:
-        conn.execute(sessions.delete().where(sessions.c.token_hash == digest(token)))
+        stored.end_session(conn, digest(token))
 
 
 def create_token(engine: sa.Engine, email: str, name: str) -> str:
     """A new API token for a user; the only time the token itself is seen."""
     with engine.begin() as conn:
-        user_id = conn.execute(
-            sa.select(users.c.id).where(users.c.email == email.strip().lower())
-        ).scalar()
+        user_id = stored.user_id(conn, email.strip().lower())
         if user_id is None:
             raise AccountError("There is no user {email!r}.", code="unknown_user",
                                params={"email": email})
         token = new_secret("sgt_")
-        conn.execute(
-            api_tokens.insert().values(
-                user_id=user_id, name=name.strip()[:200] or "token", token_hash=digest(token),
-                prefix=token[:8], created_at=utcnow(),
-            )
-        )
+        stored.add_token(conn, user_id, name.strip()[:200] or "token", digest(token),
+                         token[:8])
     return token
 
 
 def token_user(engine: sa.Engine, token: str) -> User | None:
     """The user of a live API token (and note its use)."""
-    hashed = digest(token)
     with engine.begin() as conn:
-        row = conn.execute(
-            sa.select(api_tokens.c.id, users.c.id.label("user_id"), users.c.email,
-                      users.c.shop_id)
-            .join(users, users.c.id == api_tokens.c.user_id)
-            .where(api_tokens.c.token_hash == hashed, api_tokens.c.revoked_at.is_(None))
-        ).first()
-        if row is None:
-            return None
-        conn.execute(
-            api_tokens.update().where(api_tokens.c.id == row.id).values(last_used_at=utcnow())
-        )
-    return User(row.user_id, row.email, row.shop_id)
+        return stored.token_user(conn, digest(token))
 
 
 def list_tokens(engine: sa.Engine, user: User) -> list[dict[str, Any]]:
     """The user's tokens (never the secrets), newest first."""
-    t = api_tokens
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(t.c.id, t.c.name, t.c.prefix, t.c.created_at, t.c.last_used_at,
-                      t.c.revoked_at)
-            .where(t.c.user_id == user.id)
-            .order_by(t.c.id.desc())
-        ).mappings()
-        return [dict(r) for r in rows]
+        return [asdict(t) for t in stored.tokens(conn, user.id)]
 
 
 def revoke_token(engine: sa.Engine, user: User, token_id: int) -> bool:
     """Revoke one of the user's tokens; False when it is not theirs (or not there)."""
     with engine.begin() as conn:
-        result = conn.execute(
-            api_tokens.update()
-            .where(api_tokens.c.id == token_id, api_tokens.c.user_id == user.id,
-                   api_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
-    return bool(result.rowcount)
+        return stored.revoke_token(conn, user.id, token_id)
 
 
 def list_users(engine: sa.Engine, shop_id: str) -> list[dict[str, Any]]:
     """The shop's users (id, email, created_at), oldest first."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(users.c.id, users.c.email, users.c.created_at)
-            .where(users.c.shop_id == shop_id)
-            .order_by(users.c.id)
-        ).mappings()
-        return [dict(r) for r in rows]
+        return [asdict(u) for u in stored.shop_users(conn, shop_id)]
 
 
 def create_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> User:
@@ -353,7 +292,7 @@ def create_user(engine: sa.Engine, email: str, password: str, shop_id: str) -> U
     (``duplicate_user``), so a colleague's password is never reset by mistake."""
     email = _checked(email, password)
     with engine.connect() as conn:
-        taken = conn.execute(sa.select(users.c.id).where(users.c.email == email)).first()
+        taken = stored.user_id(conn, email)
     if taken is not None:
         raise AccountError("{email} already has an account.", code="duplicate_user",
                            params={"email": email})
@@ -369,20 +308,11 @@ def remove_user(engine: sa.Engine, by: User, user_id: int) -> str:
         raise AccountError("You cannot remove yourself.", code="remove_self",
                            hint="Ask another user to remove you.")
     with engine.begin() as conn:
-        email = conn.execute(
-            sa.select(users.c.email).where(users.c.id == user_id, users.c.shop_id == by.shop_id)
-        ).scalar()
+        email = stored.shop_user_email(conn, by.shop_id, user_id)
         if email is None:
             raise AccountError("There is no such user.", code="not_found")
-        _delete_user(conn, user_id)
-    return str(email)
-
-
-def _delete_user(conn: sa.Connection, user_id: int) -> None:
-    # NOTE: SQLite enforces ON DELETE CASCADE only with a pragma; delete explicitly.
-    conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
-    conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user_id))
-    conn.execute(users.delete().where(users.c.id == user_id))
+        stored.delete_user(conn, user_id)
+    return email
 
 
 def remove_user_by_email(engine: sa.Engine, shop_id: str, email: str) -> None:
@@ -390,46 +320,30 @@ def remove_user_by_email(engine: sa.Engine, shop_id: str, email: str) -> None:
     remove``); the shop's last user is kept, so someone can still sign in."""
     email = email.strip().lower()
     with engine.begin() as conn:
-        ids = dict(conn.execute(
-            sa.select(users.c.email, users.c.id).where(users.c.shop_id == shop_id)).all())
+        ids = {u.email: u.id for u in stored.shop_users(conn, shop_id)}
         if email not in ids:
             raise AccountError("There is no user {email!r}.", code="unknown_user",
                                params={"email": email})
         if len(ids) == 1:
             raise AccountError("{email} is the shop's only user.", code="last_user",
                                hint="Add another user first.", params={"email": email})
-        _delete_user(conn, ids[email])
+        stored.delete_user(conn, ids[email])
 
 
 def shop_tokens(engine: sa.Engine, shop_id: str, email: str | None = None
                 ) -> list[dict[str, Any]]:
     """The API tokens of ``shop_id``'s users (or of one user), oldest first: id, email, name,
     prefix, created_at, last_used_at, revoked_at — never the tokens themselves."""
-    t = api_tokens
-    query = (
-        sa.select(t.c.id, users.c.email, t.c.name, t.c.prefix, t.c.created_at,
-                  t.c.last_used_at, t.c.revoked_at)
-        .join(users, users.c.id == t.c.user_id)
-        .where(users.c.shop_id == shop_id)
-        .order_by(t.c.id)
-    )
-    if email is not None:
-        query = query.where(users.c.email == email.strip().lower())
+    wanted = None if email is None else email.strip().lower()
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(query).mappings()]
+        return [asdict(t) for t in stored.shop_tokens(conn, shop_id, wanted)]
 
 
 def revoke_shop_token(engine: sa.Engine, shop_id: str, token_id: int) -> None:
     """Revoke a token of one of ``shop_id``'s users by its id (``segmentry tokens revoke``)."""
-    mine = sa.select(users.c.id).where(users.c.shop_id == shop_id)
     with engine.begin() as conn:
-        result = conn.execute(
-            api_tokens.update()
-            .where(api_tokens.c.id == token_id, api_tokens.c.user_id.in_(mine),
-                   api_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
-    if not result.rowcount:
+        revoked = stored.revoke_shop_token(conn, shop_id, token_id)
+    if not revoked:
         raise AccountError("There is no live API token {token_id}.", code="unknown_token",
                            params={"token_id": token_id})
 
@@ -439,15 +353,11 @@ def change_password(engine: sa.Engine, user: User, current: str, new: str,
     """Change ``user``'s own password (the current one must be right); every other session of
     theirs ends, so a stolen session cookie stops working."""
     with engine.connect() as conn:
-        hashed = conn.execute(
-            sa.select(users.c.password_hash).where(users.c.id == user.id)
-        ).scalar()
+        hashed = stored.password_hash(conn, user.id)
     if hashed is None or not _verify(current, hashed):
         raise AccountError("The current password is wrong.", code="wrong_password")
     _check_password(new)
     keep = digest(keep_session) if keep_session else ""
     with engine.begin() as conn:
-        conn.execute(users.update().where(users.c.id == user.id)
-                     .values(password_hash=_hasher.hash(new)))
-        conn.execute(sessions.delete().where(sessions.c.user_id == user.id,
-                                             sessions.c.token_hash != keep))
+        stored.set_password(conn, user.id, _hasher.hash(new))
+        stored.end_sessions(conn, user.id, keep)

@@ -1,7 +1,7 @@
 """Segment folders: a shop's own grouping of its segments ("Acquisition", "LINE", ...).
 
-One folder per segment (or none). Stored beside the segments in the state store; a removed
-segment's folder row goes with it.
+One folder per segment (or none). Stored beside the segments in the state store
+(:mod:`segmentry.store.folders`); a removed segment's folder row goes with it.
 
 >>> clean_folder("  LINE施策 ")
 'LINE施策'
@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from segmentry.core.errors import SegmentryError
+from segmentry.store import folders as stored
 from segmentry.store.schema import segment_folders
 
 __all__ = ["clean_folder", "folder_of", "folders", "segment_folders", "set_folder"]
@@ -29,9 +30,7 @@ def clean_folder(name: str) -> str:
 
 def folders(engine: sa.Engine) -> dict[int, str]:
     """Segment id → folder name, for every segment in a folder."""
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(segment_folders))
-        return {r.segment_id: r.folder for r in rows}
+    return stored.folders(engine)
 
 
 def folder_of(engine: sa.Engine, segment_id: int) -> str | None:
@@ -40,8 +39,4 @@ def folder_of(engine: sa.Engine, segment_id: int) -> str | None:
 
 def set_folder(engine: sa.Engine, segment_id: int, folder: str) -> None:
     """Put a segment in ``folder`` (an empty name takes it out of any folder)."""
-    folder = clean_folder(folder)
-    with engine.begin() as conn:
-        conn.execute(segment_folders.delete().where(segment_folders.c.segment_id == segment_id))
-        if folder:
-            conn.execute(segment_folders.insert().values(segment_id=segment_id, folder=folder))
+    stored.put(engine, segment_id, clean_folder(folder))

@@ -9,14 +9,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from segmentry.activation.shopify import tags
 from segmentry.activation.shopify.segments import ensure_shopify_segment
-from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.sync import connect_client, settings_of, sync_store
 from segmentry.core.errors import SegmentError, ShopifyError
+from segmentry.store import tag_bindings
 
 if TYPE_CHECKING:
     from segmentry.core.context import Context, Progress
@@ -66,7 +64,7 @@ def sync_segment(
     the stages: ``refresh``, ``plan``, ``tags`` (writes confirmed / planned), ``shopify_segment``.
     """
     settings_of(ws)
-    tag = tag or tags.require_binding(ws, segment)["tag"]
+    tag = tag or tags.require_binding(ws, segment).tag
     step = _steps(progress)
     if dry_run:
         tags.check_tag(ws, segment, tag, adopt=adopt)
@@ -82,8 +80,8 @@ def sync_segment(
         result = _apply(ws, shopify, plan, progress)
         result.resumed = resumed
         with ws.state.connect() as conn:
-            binding = tags.binding_of(conn, segment) or {}
-        if create_shopify_segment or binding.get("create_shopify_segment"):
+            binding = tag_bindings.binding(conn, segment)
+        if create_shopify_segment or (binding is not None and binding.create_shopify_segment):
             with step("shopify_segment"):
                 result.shopify_segment_id = ensure_shopify_segment(ws, shopify, segment, tag)
     return result
@@ -119,21 +117,21 @@ def _apply(
 def sync_all(ws: Context, client: ShopifyClient | None = None) -> list[SegmentSync]:
     """Sync every bound segment; a segment that no longer exists is reported, not cleared."""
     with ws.state.connect() as conn:
-        bindings = conn.execute(sa.select(tables.tag_bindings)).mappings().all()
+        bindings = tag_bindings.bindings(conn)
     results = []
     with _client(ws, client) as shopify:
         for binding in bindings:
             try:
-                results.append(sync_segment(ws, binding["segment"], binding["tag"], client=shopify))
+                results.append(sync_segment(ws, binding.segment, binding.tag, client=shopify))
             except SegmentError:
-                plan = tags.TagPlan(binding["segment"], binding["tag"])
+                plan = tags.TagPlan(binding.segment, binding.tag)
                 results.append(
                     SegmentSync(
                         plan,
                         note=(
-                            f"segment {binding['segment']!r} no longer exists; its tag "
-                            f"{binding['tag']!r} stays until `segmentry segments sync "
-                            f"{binding['segment']} --clear`"
+                            f"segment {binding.segment!r} no longer exists; its tag "
+                            f"{binding.tag!r} stays until `segmentry segments sync "
+                            f"{binding.segment} --clear`"
                         ),
                     )
                 )
@@ -150,7 +148,7 @@ def clear_segment(
 ) -> SegmentSync:
     """Remove a segment's managed tags from every customer and forget the binding."""
     binding = tags.require_binding(ws, segment)
-    plan = tags.plan_tags(ws, segment, binding["tag"], members=False)
+    plan = tags.plan_tags(ws, segment, binding.tag, members=False)
     if dry_run:
         return SegmentSync(plan=plan)
     with _client(ws, client) as shopify:
@@ -162,8 +160,7 @@ def clear_segment(
             params={"failed": result.failed, "segment": segment},
         )
     with ws.state.begin() as conn:
-        conn.execute(sa.delete(tables.tag_bindings).where(tables.tag_bindings.c.segment == segment))
-        conn.execute(sa.delete(tables.managed_tags).where(tables.managed_tags.c.segment == segment))
+        tag_bindings.forget(conn, segment)
     return result
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from segmentry.connectors.shopify.backfill import wait_for_bulk
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.core.errors import ShopifyError
+from segmentry.store.tag_jobs import TagWrite
 
 __all__ = ["bulk_write"]
 
@@ -41,10 +42,10 @@ _CHUNK = 500
 
 def bulk_write(
     client: ShopifyClient,
-    rows: Sequence[Any],
+    rows: Sequence[TagWrite],
     action: str,
     gid: Callable[[str], str],
-    record: Callable[[Sequence[Any], dict[str, Any]], None],
+    record: Callable[[Sequence[TagWrite], dict[str, Any]], None],
 ) -> None:
     """Send ``rows`` (all of one ``action``) as one bulk mutation; ``record(chunk, data)`` is
     called with results shaped like the paged writes' (``{"m<i>": payload}``)."""

@@ -20,16 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from segmentry import language
-from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.core.errors import SegmentError, ShopifyError
 from segmentry.language import ast
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
 from segmentry.language.printer import quote
-from segmentry.store import state
+from segmentry.store import state, tag_bindings, tag_jobs
+from segmentry.store.tag_jobs import AuditRecord
 
 __all__ = ["ensure_shopify_segment", "shopify_query", "tag_query"]
 
@@ -96,11 +94,9 @@ def _refuse(what: str) -> None:
 
 def ensure_shopify_segment(ws: Any, client: ShopifyClient, segment: str, tag: str) -> str:
     """Create or update the Shopify segment on ``tag`` for ``segment``; returns its id."""
-    bindings = tables.tag_bindings
     with ws.state.connect() as conn:
-        existing = conn.execute(
-            sa.select(bindings.c.shopify_segment_id).where(bindings.c.segment == segment)
-        ).scalar()
+        binding = tag_bindings.binding(conn, segment)
+    existing = None if binding is None else binding.shopify_segment_id
     query = tag_query(tag)
     if existing:
         data = client.execute(_UPDATE, {"id": existing, "query": query})["segmentUpdate"]
@@ -117,19 +113,13 @@ def ensure_shopify_segment(ws: Any, client: ShopifyClient, segment: str, tag: st
         )
     segment_id = str(data["segment"]["id"])
     with ws.state.begin() as conn:
-        conn.execute(
-            sa.update(bindings)
-            .where(bindings.c.segment == segment)
-            .values(shopify_segment_id=segment_id, create_shopify_segment=True)
-        )
-        conn.execute(
-            sa.insert(tables.audit_log).values(
-                at=state.utcnow(),
-                segment=segment,
-                action="segment_update" if existing else "segment_create",
-                tags=tag,
-                result="ok",
-                detail=f"{segment_id}: {query}",
-            )
-        )
+        tag_bindings.set_shopify_segment(conn, segment, segment_id)
+        tag_jobs.audit(conn, [AuditRecord(
+            at=state.utcnow(),
+            segment=segment,
+            action="segment_update" if existing else "segment_create",
+            tags=tag,
+            result="ok",
+            detail=f"{segment_id}: {query}",
+        )])
     return segment_id

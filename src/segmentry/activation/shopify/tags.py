@@ -18,6 +18,9 @@ A *binding* says segment S is pushed as tag T. Each sync:
 
 Only tags in ``shopify_managed_tags`` are ever added or removed; binding a tag that customers
 already carry (set by someone else) is refused unless adopted explicitly.
+
+The state-store rows are read and written through :mod:`segmentry.store.tag_bindings` and
+:mod:`segmentry.store.tag_jobs`; the transactions are opened here.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ import sqlalchemy as sa
 
 from segmentry.activation.shopify.bulk_tags import bulk_write
 from segmentry.app.segments import SegmentBook
-from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.core.errors import ERROR_FIELDS, SegmentError, ShopifyError, error_record
 from segmentry.ledger.store import LedgerBatch, write_batch
-from segmentry.store import state
+from segmentry.store import state, tag_bindings, tag_jobs
+from segmentry.store.tag_bindings import TagBinding
+from segmentry.store.tag_jobs import AuditRecord, TagJob, TagWrite
 
 if TYPE_CHECKING:
     from segmentry.core.context import Context, Progress
@@ -92,25 +96,8 @@ def gid(customer_id: str) -> str:
 def bind(ws: Context, segment: str, tag: str, *, adopt: bool = False) -> None:
     """Push ``segment`` as ``tag`` from now on; the segment's previous tag is retired."""
     check_tag(ws, segment, tag, adopt=adopt)
-    now = state.utcnow()
     with ws.state.begin() as conn:
-        _retire_old_tag(conn, segment, tag, now)
-        conn.execute(sa.delete(tables.managed_tags).where(tables.managed_tags.c.tag == tag))
-        conn.execute(
-            sa.insert(tables.managed_tags).values(tag=tag, segment=segment, created_at=now)
-        )
-        existing = binding_of(conn, segment)
-        values = {"tag": tag, "updated_at": now}
-        if existing is None:
-            conn.execute(
-                sa.insert(tables.tag_bindings).values(segment=segment, created_at=now, **values)
-            )
-        else:
-            conn.execute(
-                sa.update(tables.tag_bindings)
-                .where(tables.tag_bindings.c.segment == segment)
-                .values(**values)
-            )
+        tag_bindings.bind(conn, segment, tag, state.utcnow())
 
 
 def check_tag(ws: Context, segment: str, tag: str, *, adopt: bool = False) -> None:
@@ -136,42 +123,15 @@ def check_tag(ws: Context, segment: str, tag: str, *, adopt: bool = False) -> No
             )
 
 
-def _retire_old_tag(conn: sa.Connection, segment: str, tag: str, now: dt.datetime) -> None:
-    table = tables.managed_tags
-    conn.execute(
-        sa.update(table)
-        .where(table.c.segment == segment, table.c.tag != tag, table.c.retired_at.is_(None))
-        .values(retired_at=now)
-    )
-
-
 def _owner(engine: sa.Engine, tag: str) -> str | None:
     with engine.connect() as conn:
-        owner = conn.execute(
-            sa.select(tables.managed_tags.c.segment).where(tables.managed_tags.c.tag == tag)
-        ).scalar()
-    return None if owner is None else str(owner)
-
-
-def binding_of(conn: sa.Connection, segment: str) -> dict[str, Any] | None:
-    row = (
-        conn.execute(sa.select(tables.tag_bindings).where(tables.tag_bindings.c.segment == segment))
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+        return tag_bindings.owner(conn, tag)
 
 
 def managed_tags_of(engine: sa.Engine, segment: str) -> tuple[str | None, list[str]]:
     """(current tag, retired tags) managed for ``segment``."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(tables.managed_tags.c.tag, tables.managed_tags.c.retired_at).where(
-                tables.managed_tags.c.segment == segment
-            )
-        ).all()
-    current = next((r.tag for r in rows if r.retired_at is None), None)
-    return current, [r.tag for r in rows if r.retired_at is not None]
+        return tag_bindings.managed_tags(conn, segment)
 
 
 # ---------------------------------------------------------------- planning
@@ -220,37 +180,16 @@ def _carriers(ws: Context, tags: Sequence[str]) -> dict[str, set[str]]:
 
 def create_job(ws: Context, plan: TagPlan) -> int:
     """Store ``plan`` as a job with one pending row per customer write."""
-    items = [
-        {"customer_id": c, "action": "add", "tags": plan.tag, "status": "pending"}
-        for c in plan.adds
-    ] + [
-        {"customer_id": c, "action": "remove", "tags": ",".join(t), "status": "pending"}
-        for c, t in plan.removes.items()
+    planned = [TagWrite(c, "add", plan.tag) for c in plan.adds] + [
+        TagWrite(c, "remove", ",".join(t)) for c, t in plan.removes.items()
     ]
     with ws.state.begin() as conn:
-        key = conn.execute(
-            sa.insert(tables.sync_jobs).values(
-                segment=plan.segment,
-                tag=plan.tag,
-                status="running",
-                adds=len(plan.adds),
-                removes=len(plan.removes),
-                created_at=state.utcnow(),
-            )
-        ).inserted_primary_key
-        assert key is not None
-        job_id = int(key[0])
-        if items:
-            conn.execute(sa.insert(tables.sync_items), [{**i, "job_id": job_id} for i in items])
-    return job_id
+        return tag_jobs.create(conn, plan.segment, plan.tag, planned)
 
 
 def unfinished_jobs(ws: Context, segment: str | None = None) -> list[int]:
-    query = sa.select(tables.sync_jobs.c.id).where(tables.sync_jobs.c.status == "running")
-    if segment is not None:
-        query = query.where(tables.sync_jobs.c.segment == segment)
     with ws.state.connect() as conn:
-        return [int(r) for r in conn.execute(query.order_by(tables.sync_jobs.c.id)).scalars()]
+        return tag_jobs.unfinished(conn, segment)
 
 
 def run_job(
@@ -266,11 +205,7 @@ def run_job(
     writes of one kind than ``bulk_threshold`` go as one bulk mutation (no per-call cost).
     ``progress("tags", written, to_write)`` is called as Shopify confirms each batch."""
     with ws.state.connect() as conn:
-        job = (
-            conn.execute(sa.select(tables.sync_jobs).where(tables.sync_jobs.c.id == job_id))
-            .mappings()
-            .one()
-        )
+        job = tag_jobs.job(conn, job_id)
     counts = {"done": 0, "failed": 0}
     settle_in_flight(ws, client, job, counts)
     pending = _rows(ws, job_id, "pending")
@@ -299,17 +234,17 @@ def run_job(
 def _bulk(
     ws: Context,
     client: ShopifyClient,
-    job: Any,
-    pending: Sequence[Any],
+    job: TagJob,
+    pending: Sequence[TagWrite],
     threshold: int,
     counts: dict[str, int],
-) -> list[Any]:
+) -> list[TagWrite]:
     """Send each action with more than ``threshold`` rows by bulk mutation; the rest remain."""
     remaining = []
     for action in ("add", "remove"):
         rows = [r for r in pending if r.action == action]
         if len(rows) > threshold:
-            _mark(ws, job["id"], rows, "sending")
+            _mark(ws, job.id, rows, "sending")
             bulk_write(
                 client, rows, action, gid, lambda chunk, data: _record(ws, job, chunk, data, counts)
             )
@@ -318,46 +253,29 @@ def _bulk(
     return remaining
 
 
-def _rows(ws: Context, job_id: int, status: str) -> list[Any]:
+def _rows(ws: Context, job_id: int, status: str) -> list[TagWrite]:
     """The job's rows in ``status``, in the order they are sent."""
-    items = tables.sync_items
     with ws.state.connect() as conn:
-        return list(
-            conn.execute(
-                sa.select(items.c.customer_id, items.c.action, items.c.tags)
-                .where(items.c.job_id == job_id, items.c.status == status)
-                .order_by(items.c.action, items.c.customer_id)
-            ).all()
-        )
+        return tag_jobs.writes(conn, job_id, status)
 
 
-def _mark(ws: Context, job_id: int, rows: Sequence[Any], status: str) -> None:
+def _mark(ws: Context, job_id: int, rows: Sequence[TagWrite], status: str) -> None:
     """Set ``rows`` of the job to ``status`` in one state transaction."""
-    items = tables.sync_items
     with ws.state.begin() as conn:
-        for row in rows:
-            conn.execute(
-                sa.update(items)
-                .where(
-                    items.c.job_id == job_id,
-                    items.c.customer_id == row.customer_id,
-                    items.c.action == row.action,
-                )
-                .values(status=status)
-            )
+        tag_jobs.mark(conn, job_id, rows, status)
 
 
 def settle_in_flight(
-    ws: Context, client: ShopifyClient, job: Any, counts: dict[str, int]
+    ws: Context, client: ShopifyClient, job: TagJob, counts: dict[str, int]
 ) -> None:
     """Rows a crash left ``sending`` (sent, never confirmed): read the customers' tags back
     from Shopify; a write already applied is recorded as done (its audit entry says so), any
     other goes back to ``pending`` to be sent. So a kill mid-batch never writes a tag twice."""
-    in_flight = _rows(ws, job["id"], "sending")
+    in_flight = _rows(ws, job.id, "sending")
     for chunk in _chunks(in_flight, BATCH_SIZE):
         current = _read_tags(client, [row.customer_id for row in chunk])
-        applied: list[Any] = []
-        unsent: list[Any] = []
+        applied: list[TagWrite] = []
+        unsent: list[TagWrite] = []
         for row in chunk:
             tags = current.get(row.customer_id)
             wanted = set(row.tags.split(","))
@@ -365,7 +283,7 @@ def settle_in_flight(
                 wanted <= tags if row.action == "add" else not wanted & tags
             )
             (applied if holds else unsent).append(row)
-        _mark(ws, job["id"], unsent, "pending")
+        _mark(ws, job.id, unsent, "pending")
         data = {
             f"m{i}": {"node": {"tags": sorted(current[row.customer_id])}, "userErrors": []}
             for i, row in enumerate(applied)
@@ -387,14 +305,15 @@ def _read_tags(client: ShopifyClient, customer_ids: Sequence[str]) -> dict[str, 
     }
 
 
-def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+def _chunks(rows: Sequence[TagWrite], size: int) -> Iterator[Sequence[TagWrite]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
 
-def _mutation(chunk: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+def _mutation(chunk: Sequence[TagWrite]) -> tuple[str, dict[str, Any]]:
     """One request holding an aliased ``tagsAdd``/``tagsRemove`` per row."""
-    params, calls, variables = [], [], {}
+    params, calls = [], []
+    variables: dict[str, Any] = {}
     for i, row in enumerate(chunk):
         params.append(f"$id{i}: ID!, $t{i}: [String!]!")
         name = "tagsAdd" if row.action == "add" else "tagsRemove"
@@ -406,15 +325,17 @@ def _mutation(chunk: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 
 def _record(
     ws: Context,
-    job: Any,
-    chunk: Sequence[Any],
+    job: TagJob,
+    chunk: Sequence[TagWrite],
     data: dict[str, Any],
     counts: dict[str, int],
     *,
     detail: str = "",
 ) -> None:
+    """Record Shopify's answers to ``chunk`` and their audit entries in one state
+    transaction."""
     now = state.utcnow()
-    items, audit = tables.sync_items, []
+    audit = []
     with ws.state.begin() as conn:
         for i, row in enumerate(chunk):
             result = data.get(f"m{i}") or {}
@@ -423,57 +344,34 @@ def _record(
             status = "failed" if errors or not node else "done"
             counts[status] += 1
             problem = "; ".join(e["message"] for e in errors)
-            conn.execute(
-                sa.update(items)
-                .where(
-                    items.c.job_id == job.id,
-                    items.c.customer_id == row.customer_id,
-                    items.c.action == row.action,
-                )
-                .values(
-                    status=status,
-                    error=problem or None,
-                    result_tags=",".join(node["tags"]) if "tags" in node else None,
-                )
-            )
+            tag_jobs.settle(conn, job.id, row, status, problem or None, node.get("tags"))
             audit.append(
-                {
-                    "at": now,
-                    "job_id": job.id,
-                    "segment": job.segment,
-                    "customer_id": row.customer_id,
-                    "action": f"tags_{row.action}",
-                    "tags": row.tags,
-                    "result": "ok" if status == "done" else "failed",
-                    "detail": problem or detail,
-                }
+                AuditRecord(
+                    at=now,
+                    job_id=job.id,
+                    segment=job.segment,
+                    customer_id=row.customer_id,
+                    action=f"tags_{row.action}",
+                    tags=row.tags,
+                    result="ok" if status == "done" else "failed",
+                    detail=problem or detail,
+                )
             )
-        conn.execute(sa.insert(tables.audit_log), audit)
+        tag_jobs.audit(conn, audit)
 
 
 def _finish(ws: Context, job_id: int) -> None:
-    items = tables.sync_items
     with ws.state.begin() as conn:
-        failed = conn.execute(
-            sa.select(sa.func.count()).where(items.c.job_id == job_id, items.c.status == "failed")
-        ).scalar()
-        error = None
-        if failed:
-            error = ShopifyError(
-                "{failed} write(s) refused by Shopify",
-                code="writes_refused",
-                params={"failed": int(failed)},
-            )
-        conn.execute(
-            sa.update(tables.sync_jobs)
-            .where(tables.sync_jobs.c.id == job_id)
-            .values(
-                status="failed" if failed else "succeeded",
-                finished_at=state.utcnow(),
-                error=error.message if error else None,
-                **(error_record(error) if error else dict.fromkeys(ERROR_FIELDS)),
-            )
+        failed = tag_jobs.count(conn, job_id, "failed")
+        if not failed:
+            tag_jobs.finish(conn, job_id, "succeeded")
+            return
+        error = ShopifyError(
+            "{failed} write(s) refused by Shopify",
+            code="writes_refused",
+            params={"failed": failed},
         )
+        tag_jobs.finish(conn, job_id, "failed", error.message, error_record(error))
 
 
 def resume_jobs(ws: Context, client: ShopifyClient, segment: str | None = None) -> list[int]:
@@ -495,14 +393,8 @@ def job_options(ws: Context) -> dict[str, Any]:
 
 def mirror_job(ws: Context, job_id: int) -> int:
     """Write the tag sets Shopify confirmed back to the ledger's customers."""
-    items = tables.sync_items
     with ws.state.connect() as conn:
-        rows = conn.execute(
-            sa.select(items.c.customer_id, items.c.result_tags).where(
-                items.c.job_id == job_id, items.c.status == "done", items.c.result_tags.is_not(None)
-            )
-        ).all()
-    confirmed = {r.customer_id: [t for t in r.result_tags.split(",") if t] for r in rows}
+        confirmed = tag_jobs.confirmed_tags(conn, job_id)
     if not confirmed:
         return 0
     con = ws.warehouse
@@ -524,9 +416,9 @@ def mirror_job(ws: Context, job_id: int) -> int:
     return len(stored)
 
 
-def require_binding(ws: Context, segment: str) -> dict[str, Any]:
+def require_binding(ws: Context, segment: str) -> TagBinding:
     with ws.state.connect() as conn:
-        binding = binding_of(conn, segment)
+        binding = tag_bindings.binding(conn, segment)
     if binding is None:
         raise ShopifyError(
             "Segment {segment!r} is not synced to a Shopify tag.",
@@ -584,69 +476,39 @@ class SyncStatus:
 
 def sync_status(engine: sa.Engine, segment: str) -> SyncStatus | None:
     """``segment``'s tag-sync status, or None when it is not bound to a tag (writes nothing)."""
-    jobs, items, audit = tables.sync_jobs, tables.sync_items, tables.audit_log
     with engine.connect() as conn:
-        binding = binding_of(conn, segment)
+        binding = tag_bindings.binding(conn, segment)
         if binding is None:
             return None
-        retired = (
-            conn.execute(
-                sa.select(tables.managed_tags.c.tag)
-                .where(
-                    tables.managed_tags.c.segment == segment,
-                    tables.managed_tags.c.retired_at.is_not(None),
-                )
-                .order_by(tables.managed_tags.c.tag)
-            )
-            .scalars()
-            .all()
-        )
-        job_row = (
-            conn.execute(
-                sa.select(jobs).where(jobs.c.segment == segment).order_by(jobs.c.id.desc())
-            )
-            .mappings()
-            .first()
-        )
+        retired = tag_bindings.retired_tags(conn, segment)
+        stored = tag_jobs.last_job(conn, segment)
         last_job = None
-        if job_row is not None:
+        if stored is not None:
             last_job = JobStatus(
-                id=int(job_row["id"]),
-                status=job_row["status"],
-                created_at=job_row["created_at"],
-                finished_at=job_row["finished_at"],
-                adds=int(job_row["adds"] or 0),
-                removes=int(job_row["removes"] or 0),
-                **{name: job_row[name] for name in ("error", *ERROR_FIELDS)},
+                id=stored.id,
+                status=stored.status,
+                created_at=stored.created_at,
+                finished_at=stored.finished_at,
+                adds=stored.adds,
+                removes=stored.removes,
+                **{name: getattr(stored, name) for name in ("error", *ERROR_FIELDS)},
             )
-            counts = conn.execute(
-                sa.select(items.c.action, items.c.status, sa.func.count())
-                .where(items.c.job_id == last_job.id, items.c.status != "pending")
-                .group_by(items.c.action, items.c.status)
-            ).all()
-            for action, status, count in counts:
+            for (action, status), count in tag_jobs.written(conn, stored.id).items():
                 if status == "failed":
-                    last_job.failed += int(count)
+                    last_job.failed += count
                 elif action == "add":
-                    last_job.adds_done += int(count)
+                    last_job.adds_done += count
                 else:
-                    last_job.removes_done += int(count)
-        total = conn.execute(
-            sa.select(sa.func.count()).select_from(audit).where(audit.c.segment == segment)
-        ).scalar()
-        recent = conn.execute(
-            sa.select(audit.c.at, audit.c.customer_id, audit.c.action, audit.c.tags, audit.c.result)
-            .where(audit.c.segment == segment)
-            .order_by(audit.c.id.desc())
-            .limit(RECENT_AUDIT)
-        ).all()
+                    last_job.removes_done += count
+        total = tag_jobs.audit_count(conn, segment)
+        recent = tag_jobs.recent_audit(conn, segment, RECENT_AUDIT)
     return SyncStatus(
         segment=segment,
-        tag=binding["tag"],
-        retired_tags=list(retired),
-        shopify_segment_id=binding["shopify_segment_id"],
-        bound_at=binding["created_at"],
+        tag=binding.tag,
+        retired_tags=retired,
+        shopify_segment_id=binding.shopify_segment_id,
+        bound_at=binding.created_at,
         last_job=last_job,
-        audit_entries=int(total or 0),
+        audit_entries=total,
         recent_audit=[AuditEntry(r.at, r.customer_id, r.action, r.tags, r.result) for r in recent],
     )
