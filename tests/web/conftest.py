@@ -8,6 +8,7 @@ names, so the order tests run in does not matter.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import time
 from collections.abc import Iterator
@@ -154,3 +155,45 @@ def finished_job(api: httpx.Client, job_id: int, timeout: float = 120) -> dict[s
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish within {timeout} s")
 
+
+
+def saved(api: httpx.Client, response: httpx.Response) -> dict[str, Any]:
+    """The segment an add or edit (``POST /api/segments``, ``PUT /api/segments/{key}``) saved:
+    the request answered 202 with its job, the job succeeded, and ``GET /api/segments/{key}``
+    (the job's subject) gives it."""
+    assert response.status_code == 202, response.text
+    job = finished_job(api, response.json()["id"])
+    assert job["status"] == "succeeded", job
+    segment = api.get(f"/api/segments/{job['subject']}")
+    assert segment.status_code == 200, segment.text
+    return dict(segment.json())
+
+
+def form_saved(client: httpx.Client, response: httpx.Response) -> str:
+    """The address the builder opens once its save succeeded: the form's answer is the page
+    (202) with the save's job, which this waits for (as the page's script does)."""
+    assert response.status_code == 202, response.text
+    job = re.search(r'id="job"[^>]*data-job="(\d+)"', response.text)
+    then = re.search(r'id="job"[^>]*data-next="([^"]+)"', response.text)
+    assert job is not None and then is not None, response.text
+    done = finished_job(client, int(job.group(1)))
+    assert done["status"] == "succeeded", done
+    return html.unescape(then.group(1))
+
+
+def customers_with_orders(ws: Workspace, at_least: int, day: dt.date) -> int:
+    """Customers with ``at_least`` orders placed and not cancelled by ``day``, counted in plain
+    SQL on the ledger (what ``number_of_orders >= at_least`` means on that day)."""
+    # NOTE: a cursor is a connection of its own, safe beside the server's requests.
+    cursor = ws.warehouse.con.cursor()  # type: ignore[attr-defined]
+    try:
+        row = cursor.execute(f"""
+            SELECT count(*) FROM (
+              SELECT customer_id FROM orders
+              WHERE customer_id IS NOT NULL AND processed_on <= DATE '{day}'
+                AND (cancelled_on IS NULL OR cancelled_on > DATE '{day}')
+              GROUP BY customer_id HAVING count(DISTINCT order_id) >= {at_least})
+        """).fetchone()
+        return int(row[0])
+    finally:
+        cursor.close()

@@ -16,7 +16,19 @@ import pytest
 from segmentry.app.workspace import Workspace
 from segmentry.web.accounts import add_user, create_token
 
-from .conftest import DAY, EMAIL, PASSWORD, SEGMENTS, Server, csrf_of, log_in, served
+from .conftest import (
+    DAY,
+    EMAIL,
+    PASSWORD,
+    SEGMENTS,
+    Server,
+    csrf_of,
+    customers_with_orders,
+    form_saved,
+    log_in,
+    saved,
+    served,
+)
 
 
 def test_health_needs_no_sign_in(anonymous: httpx.Client) -> None:
@@ -93,17 +105,30 @@ def test_preview_counts_or_points_at_the_problem(api: httpx.Client, server: Serv
     assert error["suggestion"] == "number_of_orders"
 
 
-def test_create_edit_folder_and_remove_a_segment(api: httpx.Client) -> None:
+def test_create_edit_folder_and_remove_a_segment(api: httpx.Client, server: Server) -> None:
     created = api.post("/api/segments", json={
         "name": "api-made", "query": "number_of_orders >= 3", "folder": "Tests"})
-    assert created.status_code == 201, created.text
-    assert created.json()["segment"]["folder"] == "Tests"
-    assert created.json()["metrics"]
+    assert created.status_code == 202, created.text
+    job = created.json()
+    assert (job["kind"], job["subject"]) == ("segment_add", "api-made")
+    assert job["status"] in ("queued", "running")
+    detail = saved(api, created)
+    assert detail["segment"]["folder"] == "Tests"
+    # The whole daily history is there, each day's count as plain SQL counts it.
+    ws = server.workspace
+    by_day = {m["day"]: m["customers"] for m in detail["metrics"]}
+    for day in (DAY, DAY - dt.timedelta(days=60)):
+        assert by_day[day.isoformat()] == customers_with_orders(ws, 3, day) > 0
+    assert detail["segment"]["customers"] == customers_with_orders(ws, 3, DAY)
+
     again = api.post("/api/segments", json={"name": "api-made", "query": "number_of_orders = 1"})
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "duplicate_segment"
     edited = api.put("/api/segments/api-made", json={"query": "number_of_orders >= 4"})
-    assert edited.json()["segment"]["version"] == 2
+    assert edited.json()["kind"] == "segment_edit"
+    after = saved(api, edited)["segment"]
+    assert after["version"] == 2
+    assert after["customers"] == customers_with_orders(ws, 4, DAY) < by_day[DAY.isoformat()]
     listing = api.get("/api/segments", params={"folder": "Tests"}).json()
     assert [s["name"] for s in listing["segments"]] == ["api-made"]
     assert "Tests" in listing["folders"]
@@ -290,7 +315,9 @@ def test_builder_form_saves_or_shows_the_error(server: Server) -> None:
     assert bad.status_code == 400 and "amount_spnt" in bad.text
     good = client.post("/builder", data={"csrf_token": csrf, "name": "form-made",
                                          "query": "amount_spent > 10000", "folder": "Forms"})
-    assert good.status_code == 303 and good.headers["location"] == "/segments/form-made"
+    # The page comes back with the save's job; it opens the segment's page when that is done.
+    assert ">amount_spent &gt; 10000</textarea>" in good.text  # the form, as typed
+    assert form_saved(client, good) == "/segments/form-made"
     page = client.get("/segments/form-made").text
     assert "amount_spent &gt; 10000" in page and 'value="Forms"' in page
     server.workspace.remove_segment("form-made")

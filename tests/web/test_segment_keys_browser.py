@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import EMAIL, PASSWORD, Server
+from .conftest import EMAIL, PASSWORD, Server, saved
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
@@ -70,8 +70,7 @@ def test_change_the_key_then_recompute(browser: Browser, server: Server, api: ht
     key, new = f"keys-{lang}-{size}", f"keys-{lang}-{size}-renamed"
     created = api.post("/api/segments", json={
         "key": key, "display_name": f"キー確認 {lang} {size}", "query": "number_of_orders >= 2"})
-    assert created.status_code == 201, created.text
-    customers = created.json()["segment"]["customers"]
+    customers = saved(api, created)["segment"]["customers"]
     ledger = server.workspace.segment(key).ledger
     for page in _browser_page(browser, server, lang, size):
         page.goto(f"/builder?segment={key}")

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import SEGMENTS, Server, csrf_of, log_in
+from .conftest import SEGMENTS, Server, csrf_of, form_saved, log_in, saved
 
 COUNT_QUERY = "number_of_orders >= 3"
 
@@ -42,10 +42,8 @@ def _poll(api: httpx.Client, job_id: int) -> dict[str, Any]:
 
 
 def _create(api: httpx.Client, key: str, query: str = COUNT_QUERY) -> dict[str, Any]:
-    created = api.post("/api/segments", json={"key": key, "display_name": f"名前 {key}",
-                                              "query": query})
-    assert created.status_code == 201, created.text
-    return dict(created.json())
+    return saved(api, api.post("/api/segments", json={"key": key, "display_name": f"名前 {key}",
+                                                      "query": query}))
 
 
 def test_put_key_renames_and_the_old_key_answers_404_naming_the_new(
@@ -58,8 +56,8 @@ def test_put_key_renames_and_the_old_key_answers_404_naming_the_new(
     assert customers > 0
 
     renamed = api.put("/api/segments/keys-api-a", json={"key": "keys-api-b"})
-    assert renamed.status_code == 200, renamed.text
-    body = renamed.json()
+    assert renamed.json()["subject"] == "keys-api-b"  # the job names the key it gives
+    body = saved(api, renamed)
     assert (body["segment"]["key"], body["segment"]["customers"]) == ("keys-api-b", customers)
     assert body["metrics"] == before["metrics"]  # the same history, day by day
     uses = api.get("/api/segments/keys-api-uses-a").json()["segment"]
@@ -102,16 +100,16 @@ def test_builder_saves_a_changed_key(server: Server) -> None:
         token = csrf_of(client)
         form = {"csrf_token": token, "name": "ビルダーのキー", "key": "keys-builder",
                 "query": COUNT_QUERY}
-        assert client.post("/builder", data=form).status_code == 303
+        assert form_saved(client, client.post("/builder", data=form)) == "/segments/keys-builder"
         page = client.get("/builder", params={"segment": "keys-builder"}).text
         assert re.search(r'<input name="key" id="key" value="keys-builder"', page)
         assert 'name="original_key" value="keys-builder"' in page
         assert "readonly" not in re.search(r'<input name="key"[^>]*>', page).group(0)  # type: ignore[union-attr]
         edit = {**form, "editing": "true", "original_key": "keys-builder",
                 "key": "keys-builder-2", "description": "renamed"}
-        saved = client.post("/builder", data=edit)
-        assert saved.status_code == 303
-        assert saved.headers["location"] == "/segments/keys-builder-2"
+        renamed = client.post("/builder", data=edit)
+        assert form_saved(client, renamed) == "/segments/keys-builder-2"
+        assert server.workspace.segment("keys-builder-2").description == "renamed"
         client.cookies.set("segmentry_lang", "ja")
         refused = client.post("/builder", data={**edit, "original_key": "keys-builder-2",
                                                 "key": "repeat-customers"})

@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-from .conftest import DAY, Server, csrf_of, log_in
+from .conftest import DAY, Server, csrf_of, form_saved, log_in, saved
 
 SERUM = "美容液リピーター"
 SERUM_KEY = "seg-fc54c3"  # "seg-" + the first 6 hex digits of sha256("美容液リピーター")
@@ -22,8 +22,7 @@ def test_a_japanese_segment_through_the_api_and_pages(
     expected = server.workspace.members("repeat-customers", DAY).num_rows
     created = api.post("/api/segments", json={"display_name": SERUM, "query": QUERY,
                                               "description": "2回以上購入"})
-    assert created.status_code == 201, created.text
-    segment = created.json()["segment"]
+    segment = saved(api, created)["segment"]
     assert (segment["key"], segment["name"], segment["display_name"]) == (
         SERUM_KEY, SERUM_KEY, SERUM)
     assert segment["customers"] == expected
@@ -44,21 +43,19 @@ def test_a_japanese_segment_through_the_api_and_pages(
 
     changed = api.put(f"/api/segments/{SERUM_KEY}",
                       json={"description": "美容液を2回以上", "display_name": "美容液リピート"})
-    assert changed.status_code == 200, changed.text
-    after = api.get(f"/api/segments/{SERUM_KEY}").json()["segment"]
+    after = saved(api, changed)["segment"]
     assert (after["description"], after["display_name"], after["version"]) == (
         "美容液を2回以上", "美容液リピート", 1)
     assert api.delete(f"/api/segments/{SERUM_KEY}").status_code == 204
 
 
 def test_the_api_keeps_name_as_the_key_and_refuses_clashes(api: httpx.Client) -> None:
-    old_style = api.post("/api/segments", json={"name": "api-names", "query": QUERY})
-    assert old_style.status_code == 201, old_style.text
-    assert (old_style.json()["segment"]["key"],
-            old_style.json()["segment"]["display_name"]) == ("api-names", "api-names")
+    old_style = saved(api, api.post("/api/segments", json={"name": "api-names", "query": QUERY}))
+    assert (old_style["segment"]["key"], old_style["segment"]["display_name"]) == (
+        "api-names", "api-names")
     both = api.post("/api/segments", json={"name": "api-names-2", "display_name": "名前付き",
                                            "query": QUERY})
-    assert both.json()["segment"]["key"] == "api-names-2"
+    assert saved(api, both)["segment"]["key"] == "api-names-2"
     clash = api.post("/api/segments", json={"display_name": "名前付き", "key": "other",
                                             "query": QUERY})
     assert clash.status_code == 409
@@ -86,9 +83,8 @@ def _value(page: str, field: str) -> str:
 def test_the_builder_form_names_describes_and_explains(server: Server) -> None:
     client = log_in(server.url)
     name = "美容液リピーター（フォーム）"
-    saved = _post(client, "ja", name=name, query=QUERY, description="最初の説明")
-    assert saved.status_code == 303, saved.text
-    location = saved.headers["location"]
+    location = form_saved(client, _post(client, "ja", name=name, query=QUERY,
+                                        description="最初の説明"))
     assert re.fullmatch(r"/segments/seg-[0-9a-f]{6}", location)
     key = location.rsplit("/", 1)[1]
     assert f"{name} <small>" in client.get(location).text
@@ -117,7 +113,7 @@ def test_the_builder_form_names_describes_and_explains(server: Server) -> None:
         name, key, "最初の説明")
     edited = _post(client, "ja", name="美容液リピーター（編集後）", key=key, query=QUERY,
                    description="編集した説明", editing="true")
-    assert edited.status_code == 303 and edited.headers["location"] == location
+    assert form_saved(client, edited) == location
     segment = server.workspace.segment(key)
     assert (segment.display_name, segment.description, segment.version) == (
         "美容液リピーター（編集後）", "編集した説明", 1)
@@ -132,8 +128,8 @@ def test_a_template_offers_a_free_name_and_key(server: Server, api: httpx.Client
         page = client.get("/builder?template=repeat-customers",
                           headers={"Accept-Language": lang}).text
         assert (_value(page, "name"), _value(page, "key")) == (title, "repeat-customers-2")
-        saved = _post(client, lang, name=title, key="repeat-customers-2", query=QUERY)
-        assert saved.headers["location"] == "/segments/repeat-customers-2"
+        made = _post(client, lang, name=title, key="repeat-customers-2", query=QUERY)
+        assert form_saved(client, made) == "/segments/repeat-customers-2"
         page = client.get("/builder?template=repeat-customers",
                           headers={"Accept-Language": lang}).text
         assert (_value(page, "name"), _value(page, "key")) == (f"{title} 2",
@@ -158,7 +154,7 @@ def test_templates_and_the_overview_speak_the_readers_language(
     created = api.post("/api/segments", json={"display_name": "全員（概要テスト）",
                                               "key": "overview-names",
                                               "query": "number_of_orders >= 1"})
-    assert created.status_code == 201, created.text
+    saved(api, created)
     growing = api.get("/api/overview").json()["top_growing"]
     # Every customer with an order: the segment that grows the most (by its new customers).
     assert "overview-names" in [row["key"] for row in growing]

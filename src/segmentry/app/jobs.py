@@ -71,8 +71,8 @@ class Job:
     """One background job and where it stands."""
 
     id: int
-    kind: str  # run, tag_sync, tag_clear, recompute
-    subject: str = ""  # the segment (key) a tag sync or recompute is for
+    kind: str  # run, tag_sync, tag_clear, recompute, segment_add, segment_edit
+    subject: str = ""  # the segment (key) a tag sync, recompute or save is for
     trigger: str = "manual"  # manual or schedule
     status: str = "queued"  # queued, running, succeeded, failed
     stage: str = ""
@@ -113,7 +113,8 @@ class JobBusy(SegmentryError):
 
 # How a busy job is named in JobBusy's message (words to translate).
 _KINDS = {"run": Text("the daily run"), "tag_sync": Text("a tag sync"),
-          "tag_clear": Text("clearing a tag")}
+          "tag_clear": Text("clearing a tag"), "recompute": Text("recomputing a history"),
+          "segment_add": Text("adding a segment"), "segment_edit": Text("saving a segment")}
 _STATUSES = {"queued": Text("waiting to start"), "running": Text("under way")}
 
 

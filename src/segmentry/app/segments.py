@@ -32,7 +32,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from segmentry import language
-from segmentry.analytics.evaluation import compiled_sql, membership_history
+from segmentry.analytics.evaluation import (
+    Snapshot,
+    compiled_sql,
+    members_on,
+    membership_history,
+)
 from segmentry.analytics.exports import member_rows
 from segmentry.analytics.facts import store_started_on
 from segmentry.analytics.membership import (
@@ -46,6 +51,7 @@ from segmentry.analytics.membership import (
 from segmentry.analytics.metrics import daily_metrics
 from segmentry.app.context import current_day
 from segmentry.app.segment_names import (
+    SegmentNames,
     check_display_name_free,
     check_key,
     clean_display_name,
@@ -60,6 +66,9 @@ from segmentry.store import schema, state
 _Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
+
     from segmentry.core.context import Context, Progress
 
 __all__ = ["Segment", "SegmentBook", "referenced_segments", "renamed_reference"]
@@ -233,11 +242,7 @@ class SegmentBook:
         first, then the segment, its version and its metric rows are saved in one state-store
         transaction. Killed before that commit, the segment does not exist."""
         self.forget_unclaimed()
-        existing = self.list()
-        names = segment_names(
-            name, key, display_name,
-            {s.name for s in existing}, {s.display_name for s in existing},
-        )
+        names = self._new_names(name, key, display_name)
         history = self._compute(None, self.validate(query), names.key, progress)
         now = state.utcnow()
         with self._switching([history], [], progress) as conn:
@@ -272,13 +277,8 @@ class SegmentBook:
         referring to it) is computed first; the new version, the new key, the labels and the
         switch to the new histories are then saved in one state-store transaction."""
         self.forget_unclaimed()
-        old = self.get(name)
+        old, changes, new_key = self._planned_edit(name, query, description, display_name, key)
         name = old.name
-        if query is not None:
-            # Resolving with the new text standing for `name` reports a cycle through it.
-            language.validate(query, segments=lambda n: query if n == name else self._query_of(n))
-        changes = self._label_changes(old, description, display_name)
-        new_key = self._free_key(old, key) if key is not None else None
         recomputed: _Recomputed = []
         if query is not None and query != old.query:
             recomputed = self._compute_with(old, query, progress)
@@ -297,6 +297,50 @@ class SegmentBook:
             if new_key is not None:
                 _rename_rows(conn, old, new_key, now)
         return self.get(new_key or name)
+
+    def check_add(
+        self, name: str | None, query: str, *, key: str | None = None,
+        display_name: str | None = None,
+    ) -> str:
+        """Raise what :meth:`add` would refuse (a name or key taken or malformed, a query that
+        does not validate) without computing anything; the new segment's key. A caller that
+        runs the add in the background (the web app) answers these errors at once."""
+        names = self._new_names(name, key, display_name)
+        self.validate(query)
+        return names.key
+
+    def check_edit(
+        self, name: str, query: str | None, *, description: str | None = None,
+        display_name: str | None = None, key: str | None = None,
+    ) -> str:
+        """Raise what :meth:`edit` would refuse (an unknown segment, a query that does not
+        validate or refers back to it, a name or key taken or malformed) without computing
+        anything; the key the segment has after the edit."""
+        old, _, new_key = self._planned_edit(name, query, description, display_name, key)
+        return new_key or old.name
+
+    def _new_names(self, name: str | None, key: str | None,
+                   display_name: str | None) -> SegmentNames:
+        existing = self.list()
+        return segment_names(
+            name, key, display_name,
+            {s.name for s in existing}, {s.display_name for s in existing},
+        )
+
+    def _planned_edit(
+        self, name: str, query: str | None, description: str | None,
+        display_name: str | None, key: str | None,
+    ) -> tuple[Segment, dict[str, Any], str | None]:
+        """The segment, its checked label changes and its checked new key (None: unchanged);
+        a new query is validated too."""
+        old = self.get(name)
+        if query is not None:
+            # Resolving with the new text standing for the segment reports a cycle through it.
+            language.validate(
+                query, segments=lambda n: query if n == old.name else self._query_of(n))
+        changes = self._label_changes(old, description, display_name)
+        new_key = self._free_key(old, key) if key is not None else None
+        return old, changes, new_key
 
     def _compute_with(
         self, segment: Segment, query: str, progress: Progress | None
@@ -502,19 +546,58 @@ class SegmentBook:
 
     # ------------------------------------------------------------ reading results
 
-    def members(self, name: str, as_of: dt.date | None) -> pa.Table:
+    def members(
+        self, name: str, as_of: dt.date | None, *, search: str = "", limit: int | None = None,
+        offset: int = 0,
+    ) -> pa.Table:
+        """Members on a day (default: the last computed day) with their email and names, by
+        customer id; only those whose id, email or name contains ``search`` (any case), and a
+        page of them with ``limit`` and ``offset``."""
+        members = self._member_table(name, as_of, search).order_by("customer_id")
+        if limit is not None:
+            members = members.limit(limit, offset=offset)
+        result: pa.Table = self.ws.warehouse.to_pyarrow(members)
+        return result
+
+    def member_count(self, name: str, as_of: dt.date | None, *, search: str = "") -> int:
+        """How many :meth:`members` there are on the day (matching ``search``)."""
+        return int(self.ws.warehouse.execute(self._member_table(name, as_of, search).count()))
+
+    def _member_table(self, name: str, as_of: dt.date | None, search: str) -> ir.Table:
         segment = self._computed(name)
         day = self._day_of(segment, as_of)
-        con = self.ws.warehouse
         assert segment.ledger is not None
-        members = members_as_of(con, segment.ledger, day)
-        customers = con.table("customers").select(
-            "customer_id", "email", "first_name", "last_name"
-        )
-        joined = members.select("customer_id").left_join(customers, "customer_id")
-        joined = joined.select("customer_id", "email", "first_name", "last_name")
-        result: pa.Table = con.to_pyarrow(joined.order_by("customer_id"))
-        return result
+        members = _with_names(self.ws.warehouse, members_as_of(self.ws.warehouse,
+                                                                segment.ledger, day))
+        if search:
+            needle = search.lower()
+            members = members.filter(
+                members.customer_id.lower().contains(needle)
+                | members.email.lower().contains(needle).fill_null(False)
+                | members.first_name.lower().contains(needle).fill_null(False)
+                | members.last_name.lower().contains(needle).fill_null(False)
+            )
+        return members
+
+    def preview(
+        self, query: str, day: dt.date, *, snapshot: Snapshot | None = None, sample: int = 10
+    ) -> tuple[int, _Rows]:
+        """Validate ``query``, then count its members on ``day`` and give the first ``sample``
+        of them by customer id (with email and names), before any segment is saved. Pass an
+        open :class:`~segmentry.analytics.evaluation.Snapshot` of ``day`` when counting many
+        queries (the builder's live count): each then only evaluates its own condition."""
+        condition = self.validate(query)
+        con = self.ws.warehouse
+        # NOTE: kept in a temporary table so the count and the sample read one evaluation.
+        members = con.create_table(f"_preview_{uuid.uuid4().hex}",
+                                   members_on(con, condition, day, snapshot), temp=True)
+        try:
+            count = int(con.execute(members.count()))
+            first = _with_names(con, members).order_by("customer_id").limit(sample)
+            rows: _Rows = con.to_pyarrow(first).to_pylist()
+        finally:
+            con.drop_table(members.get_name(), force=True)
+        return count, rows
 
     def member_details(
         self, name: str, as_of: dt.date | None
@@ -586,6 +669,13 @@ class SegmentBook:
                 params={"name": name},
             )
         return segment
+
+
+def _with_names(con: BaseBackend, members: ir.Table) -> ir.Table:
+    """``(customer_id)`` rows with each customer's email and names (None when unknown)."""
+    customers = con.table("customers").select("customer_id", "email", "first_name", "last_name")
+    joined = members.select("customer_id").left_join(customers, "customer_id")
+    return joined.select("customer_id", "email", "first_name", "last_name")
 
 
 def _point_to(conn: sa.Connection, segment_id: int, history: _History) -> None:

@@ -52,7 +52,7 @@ def finish_erasures_of(web: WebState) -> Warmup:
             return
         try:
             with web.lock, worker.lock("finish erasures"):
-                data.forget_snapshots(web.snapshots)
+                web.snapshots.forget()
                 web.cache.clear()
                 finish_erasures(web.workspace, siblings=[worker])
         except LockHeldError:  # a command holds the workspace: after the next job

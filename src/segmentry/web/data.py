@@ -8,6 +8,7 @@ so a cache entry is never stale, only unused.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import time
@@ -22,11 +23,11 @@ from segmentry.activation.shopify.activate import clear_segment, sync_segment
 from segmentry.activation.shopify.tags import sync_status
 from segmentry.analytics import exports
 from segmentry.analytics.attribute_values import field_of, matching, store_values
-from segmentry.analytics.evaluation import Snapshot, members_on
+from segmentry.analytics.evaluation import Snapshot
 from segmentry.analytics.journeys import journey
 from segmentry.analytics.membership import members_as_of
 from segmentry.analytics.shop_metrics import shop_metrics
-from segmentry.app.segments import Segment
+from segmentry.app.segments import Segment, SegmentBook
 from segmentry.app.summary import summarize_metrics
 from segmentry.app.workspace import Workspace
 from segmentry.core.errors import SegmentError
@@ -57,6 +58,7 @@ from segmentry.web.schemas import (
 __all__ = [
     "SORT_KEYS",
     "CsvLayout",
+    "SnapshotCache",
     "day_in_history",
     "day_of",
     "journey_of",
@@ -283,39 +285,22 @@ def journey_of(
     return cached(cache, ("journey", ledger, day), build)
 
 
-def _member_rows(ws: Workspace, ledger: str, day: dt.date, q: str) -> Any:
-    con = ws.warehouse
-    customers = con.table("customers").select("customer_id", "email", "first_name", "last_name")
-    rows = members_as_of(con, ledger, day).left_join(customers, "customer_id")
-    rows = rows.select("customer_id", "email", "first_name", "last_name")
-    if q:
-        needle = q.lower()
-        rows = rows.filter(
-            rows.customer_id.lower().contains(needle)
-            | rows.email.lower().contains(needle).fill_null(False)
-            | rows.first_name.lower().contains(needle).fill_null(False)
-            | rows.last_name.lower().contains(needle).fill_null(False)
-        )
-    return rows
-
-
 def member_page(
     ws: Workspace, name: str, day: dt.date | None, q: str, page: int, per_page: int,
     cache: dict[Any, Any] | None = None,
 ) -> MemberPage:
+    """A page of the members on ``day`` whose id, email or name contains ``q``, and how many
+    there are (read through the segment service; cached by the segment's ledger key)."""
     segment, day = _computed(ws, name, day)
-    assert segment.ledger is not None
-    ledger = segment.ledger
-    rows = _member_rows(ws, ledger, day, q)
+    ledger, book = segment.ledger, SegmentBook(ws)
 
     def count() -> int:
-        return int(ws.warehouse.execute(rows.count()))
+        return book.member_count(segment.key, day, search=q)
 
     def chunk() -> list[Member]:
-        frame = ws.warehouse.execute(
-            rows.order_by("customer_id").limit(per_page, offset=(page - 1) * per_page)
-        )
-        return [Member(**{k: _plain(v) for k, v in r.items()}) for r in frame.to_dict("records")]
+        rows = book.members(segment.key, day, search=q, limit=per_page,
+                            offset=(page - 1) * per_page)
+        return [Member(**row) for row in rows.to_pylist()]
 
     if cache is None:
         total, members = count(), chunk()
@@ -364,7 +349,7 @@ def preview(
     ws: Workspace,
     query: str,
     sample_size: int = 10,
-    snapshots: dict[Any, Snapshot] | None = None,
+    snapshots: SnapshotCache | None = None,
 ) -> Preview:
     """Validate a query, then count its members on the current day and show a few.
 
@@ -372,48 +357,45 @@ def preview(
     pipeline run and every typed query only evaluates its own condition over them.
     """
     started = time.perf_counter()
-    condition = ws.validate(query)
     day = ws.current_day()
-    con = ws.warehouse
-    snapshot = _day_snapshot(ws, day, snapshots) if snapshots is not None else None
-    members = con.create_table(
-        f"_preview_{time.monotonic_ns()}", members_on(con, condition, day, snapshot), temp=True
-    )
-    try:
-        count = int(con.execute(members.count()))
-        customers = con.table("customers").select(
-            "customer_id", "email", "first_name", "last_name"
-        )
-        sample = members.left_join(customers, "customer_id").select(
-            "customer_id", "email", "first_name", "last_name"
-        )
-        frame = con.execute(sample.order_by("customer_id").limit(sample_size))
-    finally:
-        con.drop_table(members.get_name(), force=True)
-    rows = [Member(**{k: _plain(v) for k, v in r.items()}) for r in frame.to_dict("records")]
+    snapshot = snapshots.of(ws, day) if snapshots is not None else None
+    count, sample = SegmentBook(ws).preview(query, day, snapshot=snapshot, sample=sample_size)
     read_as = normalize(query)
-    return Preview(day=day, count=count, sample=rows, seconds=time.perf_counter() - started,
+    return Preview(day=day, count=count, sample=[Member(**row) for row in sample],
+                   seconds=time.perf_counter() - started,
                    read_as=read_as.strip() if read_as != query else None,
                    full_width_text=full_width_literals(query))
 
 
-def _day_snapshot(ws: Workspace, day: dt.date, snapshots: dict[Any, Snapshot]) -> Snapshot:
-    """The open snapshot of ``day`` as of the latest run; an older one is closed first.
+class SnapshotCache:
+    """The live count's :class:`~segmentry.analytics.evaluation.Snapshot` of the current day
+    as of the latest finished run, kept open on the requests' connection (its temporary
+    tables) until the next run, or until :meth:`forget` closes it.
+
+    Used under the request lock (it belongs to that connection).
 
     NOTE: data imported since the last run shows in live counts after the next run.
     """
-    key = (day, last_finished_run(ws))
-    if key not in snapshots:
-        forget_snapshots(snapshots)
-        snapshots[key] = Snapshot(ws.warehouse, day, with_lines=True).__enter__()
-    return snapshots[key]
 
+    def __init__(self) -> None:
+        self._open = contextlib.ExitStack()
+        self.key: tuple[dt.date, int | None] | None = None  # (day, last finished run)
+        self._snapshot: Snapshot | None = None
 
-def forget_snapshots(snapshots: dict[Any, Snapshot]) -> None:
-    """Drop the live-count snapshots (their temporary tables) of the requests' connection."""
-    for old in snapshots.values():
-        old.__exit__(None, None, None)
-    snapshots.clear()
+    def of(self, ws: Workspace, day: dt.date) -> Snapshot:
+        """The open snapshot of ``day``; one of an older day or run is closed first."""
+        key = (day, last_finished_run(ws))
+        if self._snapshot is None or key != self.key:
+            self.forget()
+            self._snapshot = self._open.enter_context(
+                Snapshot(ws.warehouse, day, with_lines=True))
+            self.key = key
+        return self._snapshot
+
+    def forget(self) -> None:
+        """Close the snapshot (drop its temporary tables)."""
+        self._snapshot, self.key = None, None
+        self._open.close()
 
 
 def recent_runs(ws: Workspace, limit: int, lang: str = "en") -> list[RunOut]:
@@ -465,7 +447,7 @@ def values_of(
 WARM_QUERY = "number_of_orders >= 1"
 
 
-def warm_live_count(ws: Workspace, snapshots: dict[Any, Snapshot]) -> None:
+def warm_live_count(ws: Workspace, snapshots: SnapshotCache) -> None:
     """Build the current day's live-count snapshot now rather than at the first typed query,
     and count one query over it (which reads the customers table into DuckDB's buffers).
 

@@ -21,13 +21,13 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from segmentry.analytics.evaluation import Snapshot
 from segmentry.app.jobs import JobRunner, Periodic, Scheduler
 from segmentry.app.workspace import Workspace
 from segmentry.core.errors import SegmentryError
 from segmentry.i18n.catalogue import LANGUAGES, translator
 from segmentry.i18n.format import Formatter
 from segmentry.web import accounts
+from segmentry.web.data import SnapshotCache
 from segmentry.web.hints import stored_error_body
 
 __all__ = [
@@ -69,7 +69,7 @@ class WebState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[Any, Any] = field(default_factory=dict)
     # The current day's evaluation snapshot, shared by every live count (see data.preview).
-    snapshots: dict[Any, Snapshot] = field(default_factory=dict)
+    snapshots: SnapshotCache = field(default_factory=SnapshotCache)
     # Background jobs ("Run now", tag syncs) and the daily schedule (see segmentry.app.jobs).
     runner: JobRunner | None = None
     scheduler: Scheduler | None = None

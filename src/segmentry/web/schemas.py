@@ -418,11 +418,14 @@ class Picker(BaseModel):
 
 
 class JobOut(BaseModel):
-    """A background job of the server ("Run now", the scheduled run, a tag sync)."""
+    """A background job of the server ("Run now", the scheduled run, a tag sync, a segment's
+    recompute or save)."""
 
     id: int
-    kind: str = Field(description="run, tag_sync or tag_clear.")
-    subject: str = Field("", description="The segment of a tag sync.")
+    kind: str = Field(description="run, tag_sync, tag_clear, recompute, segment_add or "
+                                  "segment_edit.")
+    subject: str = Field("", description="The segment (key) of a tag sync, recompute or save "
+                                         "(after a save that renames it: the new key).")
     trigger: str = Field(description="manual or schedule.")
     status: str = Field(description="queued, running, succeeded or failed.")
     stage: str = Field("", description="The stage under way, e.g. segments, metrics, tags.")

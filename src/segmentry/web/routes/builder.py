@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response
-from fastapi.responses import RedirectResponse
 
 from segmentry.analytics.attribute_values import field_of
 from segmentry.app.segment_names import free_display_name, free_key
@@ -18,8 +16,11 @@ from segmentry.language.resolver import operators
 from segmentry.web import data, folders
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
 from segmentry.web.hints import error_body
+from segmentry.web.routes.jobs import job_out
+from segmentry.web.routes.segments import add_job, edit_job
 from segmentry.web.schemas import (
     ErrorBody,
+    JobOut,
     Picker,
     PickerArgument,
     PickerAttribute,
@@ -146,10 +147,11 @@ def _form(ws: WorkspaceDep, lang: str, segment: str | None, template: str | None
 
 
 def _builder(page: Page, ws: WorkspaceDep, lang: str, form: dict[str, object],
-             error: dict[str, object] | None = None) -> Response:
+             error: dict[str, object] | None = None, job: JobOut | None = None) -> Response:
     taken = _taken(ws, str(form["original_key"]) if form["editing"] else "")
-    return page("builder.html", status_code=400 if error else 200, form=form,
-                templates=_templates(lang), taken=taken, error=error,
+    status = 400 if error else 202 if job else 200
+    return page("builder.html", status_code=status, form=form,
+                templates=_templates(lang), taken=taken, error=error, job=job,
                 **_picker_context(lang))
 
 
@@ -162,6 +164,7 @@ def builder_page(ws: WorkspaceDep, page: Page, lang: Lang,
 
 @router.post("/builder", include_in_schema=False)
 def save(
+    request: Request,
     ws: WorkspaceDep,
     page: Page,
     lang: Lang,
@@ -173,21 +176,24 @@ def save(
     editing: Annotated[bool, Form()] = False,
     original_key: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Create the segment (or save its changes), then show its page with its history.
+    """Create the segment (or save its changes) as a background job: the page comes back
+    (202) with what was typed and the job's progress, and opens the segment's page when the
+    job has succeeded (static/jobs.js); a failed job's error shows there, in the reader's
+    language. A name, key or query the save would refuse is shown at once (400), no job made.
 
     ``name`` is the display name; ``key`` is derived from it when left empty. Editing saves a
     changed display name, description and query, and a changed key renames the segment
     (``original_key`` is the one it had; an emptied key keeps it)."""
+    form = {"name": name, "key": key, "query": query, "description": description,
+            "folder": folder, "editing": editing, "original_key": original_key}
     try:
         if editing:
-            segment = ws.edit_segment(original_key or key, query, description=description,
-                                      display_name=name, key=key.strip() or None)
+            job = edit_job(request, ws, original_key or key, query=query,
+                           description=description, display_name=name,
+                           key=key.strip() or None, folder=folder)
         else:
-            segment = ws.add_segment(key=key.strip() or None, display_name=name, query=query,
-                                     description=description)
-        folders.set_folder(ws.state, segment.id, folder)
-    except SegmentryError as e:
-        form = {"name": name, "key": key, "query": query, "description": description,
-                "folder": folder, "editing": editing, "original_key": original_key}
+            job = add_job(request, ws, key=key.strip() or None, display_name=name,
+                          query=query, description=description, folder=folder)
+    except SegmentryError as e:  # JobBusy too: the form stays, saying why
         return _builder(page, ws, lang, form, error_body(e, lang))
-    return RedirectResponse(f"/segments/{quote(segment.key)}", status_code=303)
+    return _builder(page, ws, lang, form, job=job_out(job, lang))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from segmentry.app.jobs import Job, JobBusy
+from segmentry.app.segments import Segment, SegmentBook
 from segmentry.app.workspace import Progress, Workspace
 from segmentry.i18n.catalogue import translator
 from segmentry.i18n.format import currency_symbol
@@ -31,7 +32,7 @@ from segmentry.web.schemas import (
     SegmentUpdate,
 )
 
-__all__ = ["router"]
+__all__ = ["add_job", "edit_job", "router"]
 
 router = APIRouter(dependencies=[require_user], tags=["segments"])
 
@@ -66,14 +67,75 @@ def list_page(request: Request, ws: WorkspaceDep, page: Page, sort: Sort = "name
     return page("segments.html", data=listing, spark=sparkline_points)
 
 
-@router.post("/api/segments", response_model=SegmentDetail, status_code=201,
-             responses=_ERRORS, summary="Create a segment and compute its history")
-def create(request: Request, ws: WorkspaceDep, lang: Lang, body: SegmentCreate) -> SegmentDetail:
-    segment = ws.add_segment(body.name, body.query, key=body.key, display_name=body.display_name,
-                             description=body.description)
-    if body.folder:
-        folders.set_folder(ws.state, segment.id, body.folder)
-    return data.segment_detail(ws, web_state(request).cache, segment.key, lang)
+# A save is checked in the request (a bad name, key or query answers at once, and no job is
+# made), then computed by the job runner, so no request waits for a history.
+_SAVE_ERRORS: dict[int | str, dict[str, object]] = {
+    **_ERRORS, 409: {"model": ErrorBody, "description": "A name or key another segment has, "
+                     "or another job is running"}}
+
+
+def _history_steps(progress: Progress) -> Progress:
+    """``progress`` under one stage name the page can translate (``history``)."""
+
+    def step(_stage: str, done: int, total: int) -> None:
+        progress("history", done, total)
+
+    return step
+
+
+def _saved(segment: Segment) -> str:
+    """A save or recompute job's result."""
+    return f"{segment.key}: history {segment.history_start} … {segment.computed_through}"
+
+
+def add_job(request: Request, ws: Workspace, *, query: str, name: str | None = None,
+            key: str | None = None, display_name: str | None = None, description: str = "",
+            folder: str | None = None) -> Job:
+    """Check a new segment now (what :meth:`Workspace.add_segment` would refuse raises here),
+    then add it and compute its history as a background job whose subject is its key
+    (:class:`JobBusy` while another job runs); ``folder``, when given, is set after."""
+    new_key = SegmentBook(ws).check_add(name, query, key=key, display_name=display_name)
+
+    def work(worker: Workspace, progress: Progress) -> str:
+        segment = worker.add_segment(name, query, key=key, display_name=display_name,
+                                     description=description, progress=_history_steps(progress))
+        if folder is not None:
+            folders.set_folder(worker.state, segment.id, folder)
+        return _saved(segment)
+
+    return runner_of(request).submit("segment_add", work, subject=new_key)
+
+
+def edit_job(request: Request, ws: Workspace, name: str, *, query: str | None = None,
+             description: str | None = None, display_name: str | None = None,
+             key: str | None = None, folder: str | None = None) -> Job:
+    """Check a segment's changes now (what :meth:`Workspace.edit_segment` would refuse raises
+    here), then save them as a background job (a new query's history, and that of the
+    segments using it, is computed there) whose subject is the key it has after."""
+    current = ws.segment(name).key
+    after = SegmentBook(ws).check_edit(current, query, description=description,
+                                       display_name=display_name, key=key)
+
+    def work(worker: Workspace, progress: Progress) -> str:
+        segment = worker.edit_segment(current, query, _history_steps(progress),
+                                      description=description, display_name=display_name,
+                                      key=key)
+        if folder is not None:
+            folders.set_folder(worker.state, segment.id, folder)
+        return _saved(segment)
+
+    return runner_of(request).submit("segment_edit", work, subject=after)
+
+
+@router.post("/api/segments", response_model=JobOut, status_code=202,
+             responses=_SAVE_ERRORS,
+             summary="Create a segment: checked at once, its history computed in the "
+                     "background; poll GET /api/jobs/{id}, then GET /api/segments/{subject}")
+def create(request: Request, ws: WorkspaceDep, lang: Lang, body: SegmentCreate) -> JobOut:
+    job = add_job(request, ws, query=body.query, name=body.name, key=body.key,
+                  display_name=body.display_name, description=body.description,
+                  folder=body.folder or None)
+    return job_out(job, lang)
 
 
 @router.get("/api/segments/{name}", response_model=SegmentDetail, responses=_ERRORS,
@@ -86,14 +148,17 @@ def detail_json(request: Request, ws: WorkspaceDep, lang: Lang, name: str, day: 
     return data.on_day(detail, data.day_of(ws, name, day))
 
 
-@router.put("/api/segments/{name}", response_model=SegmentDetail, responses=_ERRORS,
-            summary="Change a segment: a new query is a new version (history is recomputed); "
-                    "description and display name are saved as they are; a new key renames it")
+@router.put("/api/segments/{name}", response_model=JobOut, status_code=202,
+            responses=_SAVE_ERRORS,
+            summary="Change a segment: checked at once, saved in the background (a new query "
+                    "is a new version, its history recomputed; description and display name "
+                    "are saved as they are; a new key renames it); poll GET /api/jobs/{id}, "
+                    "then GET /api/segments/{subject}")
 def update(request: Request, ws: WorkspaceDep, lang: Lang, name: str, body: SegmentUpdate
-           ) -> SegmentDetail:
-    segment = ws.edit_segment(name, body.query, description=body.description,
-                              display_name=body.display_name, key=body.key)
-    return data.segment_detail(ws, web_state(request).cache, segment.key, lang)
+           ) -> JobOut:
+    job = edit_job(request, ws, name, query=body.query, description=body.description,
+                   display_name=body.display_name, key=body.key)
+    return job_out(job, lang)
 
 
 def _recompute_job(request: Request, ws: WorkspaceDep, name: str) -> Job:
@@ -102,11 +167,7 @@ def _recompute_job(request: Request, ws: WorkspaceDep, name: str) -> Job:
     key = ws.segment(name).key  # an unknown segment is refused now rather than in the job
 
     def work(worker: Workspace, progress: Progress) -> str:
-        def step(_stage: str, done: int, total: int) -> None:
-            progress("history", done, total)  # one stage name the page can translate
-
-        segment = worker.recompute_segment(key, progress=step)
-        return f"{segment.key}: history {segment.history_start} … {segment.computed_through}"
+        return _saved(worker.recompute_segment(key, progress=_history_steps(progress)))
 
     return runner_of(request).submit("recompute", work, subject=key)
 

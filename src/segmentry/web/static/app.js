@@ -156,7 +156,10 @@ function names(messages) {
     if (taken.keys.includes(key.value.trim())) found.push(messages.duplicate_key);
     problem.textContent = found.join(" ");
     problem.hidden = !found.length;
-    document.getElementById("save").disabled = found.length > 0;
+    // While the save's job runs (static/jobs.js), the button waits for it.
+    const job = document.getElementById("job");
+    const saving = job && ["queued", "running"].includes(job.dataset.status);
+    document.getElementById("save").disabled = found.length > 0 || Boolean(saving);
   }
 
   name.addEventListener("input", () => {

@@ -1,6 +1,6 @@
-// segmentry background jobs: progress of "Run now", tag syncs and recomputes (polls
-// /api/jobs/{id}), the tag-sync section of a segment's page (dry run, then sync or stop) and
-// its "Recompute history" button.
+// segmentry background jobs: progress of "Run now", tag syncs, recomputes and the builder's
+// saves (polls /api/jobs/{id}), the tag-sync section of a segment's page (dry run, then sync
+// or stop) and its "Recompute history" button.
 "use strict";
 
 (() => {
@@ -52,14 +52,23 @@
     if (job.status === "queued" || job.status === "running") {
       setTimeout(() => watch(root, id), POLL_MS);
     } else {
-      for (const id of ["run-now", "recompute"]) {
-        const button = document.getElementById(id);
-        if (button) button.disabled = false;
-      }
-      // The runs table or the tag-sync status shows the result (a failure too); the reloaded
-      // page shows this job, finished, without watching it again.
-      window.location.reload();
+      finished(root, job);
     }
+  }
+
+  function finished(root, job) {
+    for (const id of ["run-now", "recompute", "save"]) {
+      const button = document.getElementById(id);
+      if (button) button.disabled = false;
+    }
+    // A saved segment: its page, once it exists; a failure stays here, next to the form.
+    if (root.dataset.next) {
+      if (job.status === "succeeded") window.location.assign(root.dataset.next);
+      return;
+    }
+    // The runs table or the tag-sync status shows the result (a failure too); the reloaded
+    // page shows this job, finished, without watching it again.
+    window.location.reload();
   }
 
   function jobPanel() {
