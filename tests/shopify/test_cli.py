@@ -7,6 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from segmentry.app.erasure import erase_customer, finish_erasures
 from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
 from segmentry.testing.shopify import FakeShopify
@@ -87,3 +88,17 @@ def test_connect_sync_dry_run_log_and_explain(synced: Workspace, fake: FakeShopi
     code, output = _run("segments", "explain", "repeat", "--shopify", "-w", folder)
     assert code == 0 and output.strip() == "number_of_orders >= 2"
     assert os.environ.get("SEGMENTRY_SHOPIFY_TOKEN") is None
+
+
+def test_webhooks_status_counts_erasures_waiting(tmp_path: Path) -> None:
+    with Workspace.create(tmp_path / "shop") as ws:
+        erase_customer(ws, "c-1", ["hanako@example.jp"])
+        erase_customer(ws, "c-2", ["taro@example.jp"])
+    code, out = _run("shopify", "webhooks", "-w", str(tmp_path / "shop"))
+    assert code == 0, out
+    assert "Erasures waiting to rewrite the warehouse: 2" in out
+
+    with Workspace.open(tmp_path / "shop") as ws:
+        assert finish_erasures(ws) == 2
+    code, out = _run("shopify", "webhooks", "-w", str(tmp_path / "shop"))
+    assert (code, "Erasures waiting" in out) == (0, False)

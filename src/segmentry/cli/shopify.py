@@ -16,6 +16,7 @@ import typer
 
 from segmentry.activation.shopify.activate import clear_segment, sync_segment
 from segmentry.activation.shopify.tags import resume_jobs
+from segmentry.app.erasure import waiting_erasures
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.connectors.shopify import tables
@@ -204,11 +205,19 @@ def webhooks_status(
         queue = WebhookQueue(ws.state)
         counts, failed = queue.counts(), queue.listed("failed", limit)
         waiting = [r for r in queue.listed("pending", limit) if r["attempts"]]
+        erasures = waiting_erasures(ws.state)
     console.print(
         f"Pending {counts['pending']:,} (retrying {counts['retrying']:,}, due now "
         f"{counts['due']:,}), failed {counts['failed']:,}, applied {counts['applied']:,}.",
         highlight=False,
     )
+    if erasures:
+        console.print(
+            f"Erasures waiting to rewrite the warehouse: {erasures:,} (finished by the next "
+            "`segmentry run`, `serve-webhooks` or the web server once nothing holds the "
+            "warehouse).",
+            highlight=False,
+        )
     if waiting:
         print_rows(
             waiting,
