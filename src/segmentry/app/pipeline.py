@@ -45,7 +45,7 @@ from segmentry.app.segments import SegmentBook, replace_metric_rows
 from segmentry.core.errors import RunError, SegmentError, SegmentryError, error_record
 from segmentry.engine import transaction
 from segmentry.ledger.store import write_batch
-from segmentry.store import runs, state
+from segmentry.store import runs, segment_records
 
 if TYPE_CHECKING:
     from segmentry.app.segments import Segment
@@ -269,11 +269,7 @@ class Pipeline:
     def _commit(self, report: RunReport, pending: list[_Pending]) -> str:
         with self.ws.state.begin() as conn:
             for item in pending:
-                conn.execute(
-                    state.segments.update()
-                    .where(state.segments.c.id == item.segment.id)
-                    .values(computed_through=report.day)
-                )
+                segment_records.set_computed_through(conn, item.segment.id, report.day)
                 if item.metrics is not None:
                     replace_metric_rows(conn, item.segment.id, item.metrics, delete_all=False)
                 report.joined[item.segment.name] = item.joined

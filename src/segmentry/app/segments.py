@@ -57,11 +57,14 @@ from segmentry.app.segment_names import (
     clean_display_name,
     segment_names,
 )
+from segmentry.core.clock import utcnow
 from segmentry.core.crash_points import crash_point
 from segmentry.core.errors import QueryError, SegmentError
 from segmentry.language import ast
 from segmentry.language.suggest import closest
-from segmentry.store import schema, state
+from segmentry.store import segment_records as records
+from segmentry.store.schema import METRIC_TEXT_COLUMNS
+from segmentry.store.segment_records import Segment
 
 _Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
 
@@ -72,29 +75,6 @@ if TYPE_CHECKING:
     from segmentry.core.context import Context, Progress
 
 __all__ = ["Segment", "SegmentBook", "referenced_segments", "renamed_reference"]
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A segment's definition. ``name`` is its key (URLs, tags, CLI, API); ``display_name`` is
-    what people read (any text)."""
-
-    id: int
-    name: str
-    display_name: str
-    description: str
-    query: str
-    version: int
-    ledger: str | None
-    computed_through: dt.date | None
-    history_start: dt.date | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-    @property
-    def key(self) -> str:
-        """The segment's key: the same as ``name``."""
-        return self.name
 
 
 def referenced_segments(condition: ast.Condition) -> set[str]:
@@ -169,24 +149,13 @@ class SegmentBook:
 
     def list(self) -> list[Segment]:
         with self.ws.state.connect() as conn:
-            rows = conn.execute(
-                _segment_select().order_by(state.segments.c.display_name, state.segments.c.name)
-            ).mappings()
-            return [Segment(**row) for row in rows]
+            return records.all_segments(conn)
 
     def get(self, name: str) -> Segment:
         """The segment whose key is ``name``, else the one whose display name is ``name``."""
-        s = state.segments
         with self.ws.state.connect() as conn:
-            row = conn.execute(_segment_select().where(s.c.name == name)).mappings().first()
-            if row is None:
-                shown = name.strip()
-                row = (
-                    conn.execute(_segment_select().where(s.c.display_name == shown))
-                    .mappings()
-                    .first()
-                )
-        if row is None:
+            found = records.by_key(conn, name) or records.by_display_name(conn, name.strip())
+        if found is None:
             self._refuse_former_key(name)
             segments = self.list()
             known = [x.name for x in segments] + [x.display_name for x in segments]
@@ -198,15 +167,12 @@ class SegmentBook:
                 hint="Did you mean {guess!r}?" if guess else None,
                 params={"name": name, "guess": guess},
             )
-        return Segment(**row)
+        return found
 
     def _refuse_former_key(self, name: str) -> None:
         """Raise for a key a segment had before it was renamed, naming the key it has now."""
-        s, f = state.segments, state.former_keys
         with self.ws.state.connect() as conn:
-            now = conn.execute(
-                sa.select(s.c.name).join(f, f.c.segment_id == s.c.id).where(f.c.key == name)
-            ).scalar()
+            now = records.key_now(conn, name)
         if now is not None:
             raise SegmentError(
                 "Segment {name!r} has a new key: {key!r}.",
@@ -244,21 +210,11 @@ class SegmentBook:
         self.forget_unclaimed()
         names = self._new_names(name, key, display_name)
         history = self._compute(None, self.validate(query), names.key, progress)
-        now = state.utcnow()
+        now = utcnow()
         with self._switching([history], [], progress) as conn:
-            inserted = conn.execute(
-                state.segments.insert().values(
-                    name=names.key, display_name=names.display_name,
-                    description=description.strip(), version=1, created_at=now,
-                    updated_at=now, **history.pointer(),
-                )
-            ).inserted_primary_key
-            assert inserted is not None
-            segment_id = inserted[0]
-            conn.execute(
-                state.segment_versions.insert().values(
-                    segment_id=segment_id, version=1, query=query, created_at=now
-                )
+            segment_id = records.insert(
+                conn, names.key, names.display_name, description.strip(), query, now,
+                **history.pointer(),
             )
             replace_metric_rows(conn, segment_id, history.metrics, delete_all=True)
         return self.get(names.key)
@@ -282,18 +238,17 @@ class SegmentBook:
         recomputed: _Recomputed = []
         if query is not None and query != old.query:
             recomputed = self._compute_with(old, query, progress)
-        now = state.utcnow()
+        now = utcnow()
         replaced = [segment.ledger for segment, _ in recomputed]
         with self._switching([h for _, h in recomputed], replaced, progress) as conn:
             if recomputed:
-                conn.execute(state.segment_versions.insert().values(
-                    segment_id=old.id, version=old.version + 1, query=query, created_at=now))
+                assert query is not None
+                records.add_version(conn, old.id, old.version + 1, query, now)
                 changes |= {"version": old.version + 1, "updated_at": now}
             for segment, history in recomputed:
                 _point_to(conn, segment.id, history)
             if changes:
-                conn.execute(state.segments.update().where(state.segments.c.id == old.id)
-                             .values(**({"updated_at": now} | changes)))
+                records.update(conn, old.id, {"updated_at": now} | changes)
             if new_key is not None:
                 _rename_rows(conn, old, new_key, now)
         return self.get(new_key or name)
@@ -387,7 +342,7 @@ class SegmentBook:
         if new is None:
             return segment
         with self.ws.state.begin() as conn:
-            _rename_rows(conn, segment, new, state.utcnow())
+            _rename_rows(conn, segment, new, utcnow())
         return self.get(new)
 
     def _free_key(self, segment: Segment, key: str) -> str | None:
@@ -416,8 +371,8 @@ class SegmentBook:
                 hint="Edit or remove those segments first.",
             )
         with self.ws.state.begin() as conn:
-            conn.execute(state.segments.delete().where(state.segments.c.id == segment.id))
-            _unclaim(conn, [segment.ledger])
+            records.delete(conn, segment.id)
+            records.unclaim(conn, [segment.ledger], utcnow())
         self._forget([segment.ledger])
 
     def _dependants(self, name: str) -> set[str]:
@@ -465,7 +420,7 @@ class SegmentBook:
         tag = _tag()
         key = ledger_key(segment_id, tag)
         with self.ws.state.begin() as conn:
-            _unclaim(conn, [key])
+            records.unclaim(conn, [key], utcnow())
         crash_point("segment-history-started")
         try:
             if progress:
@@ -498,8 +453,8 @@ class SegmentBook:
         try:
             with self.ws.state.begin() as conn:
                 yield conn
-                _claim(conn, new)
-                _unclaim(conn, old)
+                records.claim(conn, new)
+                records.unclaim(conn, old, utcnow())
                 crash_point("segment-switch-before-commit")
         except BaseException:
             self._forget(new)
@@ -518,12 +473,8 @@ class SegmentBook:
         NOTE: only under the workspace lock, at the start of a write: a key being computed is
         unclaimed too, and the lock keeps every other writer out.
         """
-        s, u = state.segments, state.unclaimed_ledgers
         with self.ws.state.connect() as conn:
-            keys = conn.execute(
-                sa.select(u.c.key).where(u.c.key.not_in(
-                    sa.select(s.c.ledger).where(s.c.ledger.is_not(None))))
-            ).scalars().all()
+            keys = records.unclaimed_keys(conn)
         self._forget(keys)
 
     def _forget(self, keys: Iterable[str | None]) -> None:
@@ -534,7 +485,7 @@ class SegmentBook:
             return
         forget(self.ws.warehouse, wanted)
         with self.ws.state.begin() as conn:
-            _claim(conn, wanted)
+            records.claim(conn, wanted)
 
     def _history_range(self) -> tuple[dt.date, dt.date]:
         """From the store's first day (the first order or customer creation) to the current
@@ -640,15 +591,10 @@ class SegmentBook:
     def metrics(self, name: str) -> pd.DataFrame:
         segment = self._computed(name)
         with self.ws.state.connect() as conn:
-            rows = conn.execute(
-                sa.select(state.segment_metrics)
-                .where(state.segment_metrics.c.segment_id == segment.id)
-                .order_by(state.segment_metrics.c.day)
-            ).mappings()
-            frame = pd.DataFrame([dict(r) for r in rows])
+            frame = pd.DataFrame(records.metric_rows(conn, segment.id))
         if frame.empty:
             return frame
-        for column in state.METRIC_TEXT_COLUMNS:
+        for column in METRIC_TEXT_COLUMNS:
             frame[column] = pd.Series(
                 [None if pd.isna(v) else Decimal(v) for v in frame[column]], dtype=object
             )
@@ -680,108 +626,48 @@ def _with_names(con: BaseBackend, members: ir.Table) -> ir.Table:
 
 def _point_to(conn: sa.Connection, segment_id: int, history: _History) -> None:
     """Point a segment to a computed history and replace its metric rows with its own."""
-    conn.execute(state.segments.update().where(state.segments.c.id == segment_id)
-                 .values(**history.pointer()))
+    records.update(conn, segment_id, history.pointer())
     replace_metric_rows(conn, segment_id, history.metrics, delete_all=True)
-
-
-def _claim(conn: sa.Connection, keys: Iterable[str]) -> None:
-    """Take ledger keys off the unclaimed list (a segment points to them, or they are gone)."""
-    wanted = list(keys)
-    if wanted:
-        u = state.unclaimed_ledgers
-        conn.execute(u.delete().where(u.c.key.in_(wanted)))
-
-
-def _unclaim(conn: sa.Connection, keys: Iterable[str | None]) -> None:
-    """List ledger keys as pointed to by no segment (their rows are deleted later)."""
-    u, now = state.unclaimed_ledgers, state.utcnow()
-    for key in keys:
-        if key:
-            conn.execute(u.delete().where(u.c.key == key))
-            conn.execute(u.insert().values(key=key, since=now))
 
 
 def _rename_rows(conn: sa.Connection, segment: Segment, new: str, now: dt.datetime) -> None:
     """The statements of :meth:`SegmentBook.rename`."""
-    old = segment.name
-    conn.execute(state.segments.update().where(state.segments.c.id == segment.id)
-                 .values(name=new, updated_at=now))
-    _rewrite_references(conn, old, new)
-    for column in _key_columns(conn):
-        conn.execute(sa.update(column.table).where(column == old).values({column: new}))
-    f = state.former_keys
-    conn.execute(f.delete().where(f.c.key.in_([old, new])))
-    conn.execute(f.insert().values(key=old, segment_id=segment.id, renamed_at=now))
+    records.rename_key(conn, segment.id, segment.name, new, now)
+    _rewrite_references(conn, segment.name, new, now)
 
 
-def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
+def _rewrite_references(conn: sa.Connection, old: str, new: str, now: dt.datetime) -> None:
     """Make every stored query (every version) that names segment ``old`` name ``new``; the
     rest of each query keeps its meaning (printed back from the rewritten AST). A changed
     segment's ``updated_at`` moves (readers key their caches on it)."""
-    v, changed = state.segment_versions, set()
-    for row in conn.execute(sa.select(v.c.segment_id, v.c.version, v.c.query)).all():
+    changed = set()
+    for segment_id, version, query in records.versions(conn):
         try:
-            condition = language.parse(row.query)
+            condition = language.parse(query)
         except QueryError:  # NOTE: a version that no longer parses (an older grammar) stays
             continue
         if old not in referenced_segments(condition):
             continue
         text = language.to_text(renamed_reference(condition, old, new))
-        conn.execute(v.update()
-                     .where(v.c.segment_id == row.segment_id, v.c.version == row.version)
-                     .values(query=text))
-        changed.add(row.segment_id)
-    if changed:
-        conn.execute(state.segments.update().where(state.segments.c.id.in_(changed))
-                     .values(updated_at=state.utcnow()))
-
-
-def _key_columns(conn: sa.Connection) -> list[sa.Column[Any]]:
-    """Columns of other state-store tables that name a segment by its key."""
-    # NOTE: the Shopify connector keeps its bindings, jobs and audit log by segment key.
-    return [schema.shopify_tag_bindings.c.segment, schema.shopify_managed_tags.c.segment,
-            schema.shopify_sync_jobs.c.segment, schema.shopify_audit_log.c.segment]
+        records.set_version_query(conn, segment_id, version, text)
+        changed.add(segment_id)
+    records.touch(conn, changed, now)
 
 
 def replace_metric_rows(
     conn: sa.Connection, segment_id: int, frame: pd.DataFrame, *, delete_all: bool
 ) -> None:
     """Write metric rows (one per day) for a segment, replacing the same days (or all)."""
-    table = state.segment_metrics
-    delete = table.delete().where(table.c.segment_id == segment_id)
-    if not delete_all and not frame.empty:
-        delete = delete.where(table.c.day.in_([_as_date(d) for d in frame["day"]]))
-    conn.execute(delete)
-    if frame.empty:
-        return
     rows = []
     for record in frame.to_dict("records"):
-        row: dict[str, Any] = {"segment_id": segment_id, "day": _as_date(record["day"])}
+        row: dict[str, Any] = {"day": _as_date(record["day"])}
         for column in ("customers", "orders", "joined", "left"):
             row[column] = int(record[column])
-        for column in state.METRIC_TEXT_COLUMNS:
+        for column in METRIC_TEXT_COLUMNS:
             value = record[column]
             row[column] = None if value is None or pd.isna(value) else str(value)
         rows.append(row)
-    conn.execute(table.insert(), rows)
-
-
-def _segment_select() -> sa.Select[Any]:
-    s, v = state.segments, state.segment_versions
-    return sa.select(
-        s.c.id,
-        s.c.name,
-        s.c.display_name,
-        s.c.description,
-        v.c.query,
-        s.c.version,
-        s.c.ledger,
-        s.c.computed_through,
-        s.c.history_start,
-        s.c.created_at,
-        s.c.updated_at,
-    ).join(v, sa.and_(v.c.segment_id == s.c.id, v.c.version == s.c.version))
+    records.replace_metrics(conn, segment_id, rows, delete_all=delete_all)
 
 
 def _tag() -> str:

@@ -12,10 +12,10 @@ By aggregate:
   ``shopify_sync_jobs`` / ``shopify_sync_items`` (tag-sync jobs), ``shopify_audit_log``,
   ``shopify_webhooks`` (the webhook queue).
 
-Repositories beside this module read and write them per aggregate (:mod:`.runs`,
-:mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`, :mod:`.tag_jobs`); the modules not yet
-moved to one (:mod:`segmentry.app.segments`, :mod:`segmentry.connectors.shopify.webhook_queue`,
-...) import the table objects from here. None creates or alters a table: opening the store
+Repositories beside this module read and write them per aggregate (:mod:`.segment_records`,
+:mod:`.runs`, :mod:`.erasures`, :mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`,
+:mod:`.tag_jobs`); the modules not yet moved to one
+(:mod:`segmentry.connectors.shopify.webhook_queue`, ...) import the table objects from here. None creates or alters a table: opening the store
 brings it to this layout (:func:`segmentry.store.state.connect_state`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
@@ -63,7 +63,7 @@ REVISION = "0001_baseline"
 # the engines' own names, and the baseline adopts them as they are.
 metadata = sa.MetaData()
 
-# --- segments -------------------------------------------------------------------------------
+# --- segments (segmentry.store.segment_records) --------------------------------------------
 
 segments = sa.Table(
     "segments",
@@ -183,7 +183,7 @@ run_stages = sa.Table(
     sa.PrimaryKeyConstraint("run_id", "position"),
 )
 
-# --- erasures (segmentry.app.erasure) -------------------------------------------------------
+# --- erasures (segmentry.store.erasures) ----------------------------------------------------
 
 # Customers erased (Shopify's customers/redact): recorded when the ledger's values are cleared;
 # ``finished_at`` once no copy is left in the warehouse's old blocks or the state store's log.
