@@ -3,7 +3,7 @@
 Adding or editing a segment computes its full daily membership history and metrics at once
 (as-of evaluation over change points, see :mod:`segmentry.analytics.evaluation`). Every change is
 all or
-nothing: the new membership is written under a fresh ledger key first, then the segment row (an
+nothing: the new membership is written under a fresh membership key first, then the segment row (an
 added one), its version, the pointer and the metric rows are saved in ONE state-store
 transaction, then the replaced rows are deleted. Readers never see a half-written segment; a
 process killed before that commit leaves the previous state whole (an added segment does not
@@ -11,7 +11,7 @@ exist, and adding it again works), and the rows it wrote are deleted at the star
 write (:meth:`SegmentBook.forget_unclaimed`). :meth:`SegmentBook.recompute` does the same for an
 unchanged definition (after data arrived late).
 
-Renaming a segment's key (:meth:`SegmentBook.rename`) changes no membership: the ledger,
+Renaming a segment's key (:meth:`SegmentBook.rename`) changes no membership: the membership,
 metrics and folders are kept by the segment's id; the references in other segments' queries and
 the rows other parts keep by key move in one state-store transaction.
 """
@@ -43,8 +43,8 @@ from segmentry.analytics.facts import store_started_on
 from segmentry.analytics.membership import (
     changes,
     forget,
-    ledger_key,
     members_as_of,
+    membership_key,
     stretches,
     write_history,
 )
@@ -118,18 +118,19 @@ def renamed_reference(condition: ast.Condition, old: str, new: str) -> ast.Condi
 
 @dataclass(frozen=True)
 class _History:
-    """A segment version's computed history: its membership rows under ``ledger`` (which no
+    """A segment version's computed history: its membership rows under ``membership_key`` (which no
     segment points to yet) and its metric rows (not saved yet)."""
 
     name: str  # the segment's, for progress reports
-    ledger: str
+    membership_key: str
     start: dt.date
     end: dt.date
     metrics: pd.DataFrame
 
     def pointer(self) -> dict[str, Any]:
         """The segment columns that point to it."""
-        return {"ledger": self.ledger, "computed_through": self.end, "history_start": self.start}
+        return {"membership_key": self.membership_key, "computed_through": self.end,
+                "history_start": self.start}
 
 
 # NOTE: inside SegmentBook, `list` is its method
@@ -204,7 +205,7 @@ class SegmentBook:
         key: str | None = None,
         display_name: str | None = None,
     ) -> Segment:
-        """Define a segment, all or nothing: its history is computed under a new ledger key
+        """Define a segment, all or nothing: its history is computed under a new membership key
         first, then the segment, its version and its metric rows are saved in one state-store
         transaction. Killed before that commit, the segment does not exist."""
         self.forget_unclaimed()
@@ -239,7 +240,7 @@ class SegmentBook:
         if query is not None and query != old.query:
             recomputed = self._compute_with(old, query, progress)
         now = utcnow()
-        replaced = [segment.ledger for segment, _ in recomputed]
+        replaced = [segment.membership_key for segment, _ in recomputed]
         with self._switching([h for _, h in recomputed], replaced, progress) as conn:
             if recomputed:
                 assert query is not None
@@ -312,7 +313,7 @@ class SegmentBook:
                 condition = language.validate(text, segments=lookup)
                 computed.append((item, self._compute(item.id, condition, item.name, progress)))
         except BaseException:
-            self._forget([h.ledger for _, h in computed])
+            self._forget([h.membership_key for _, h in computed])
             raise
         return computed
 
@@ -372,8 +373,8 @@ class SegmentBook:
             )
         with self.ws.state.begin() as conn:
             records.delete(conn, segment.id)
-            records.unclaim(conn, [segment.ledger], utcnow())
-        self._forget([segment.ledger])
+            records.unclaim(conn, [segment.membership_key], utcnow())
+        self._forget([segment.membership_key])
 
     def _dependants(self, name: str) -> set[str]:
         return {
@@ -384,7 +385,7 @@ class SegmentBook:
 
     def _all_dependants(self, name: str) -> _Segments:
         """The segments referring to ``name`` directly or through others (their membership
-        changes with its definition: references are resolved by the query, not the ledger)."""
+        changes with its definition: references are resolved by the query, not the membership)."""
         segments = {s.name: s for s in self.list()}
         found: dict[str, Segment] = {}
         todo = [name]
@@ -402,7 +403,7 @@ class SegmentBook:
         self.forget_unclaimed()
         segment = self.get(name)
         history = self._compute(segment.id, self.validate(segment.query), name, progress)
-        with self._switching([history], [segment.ledger], progress) as conn:
+        with self._switching([history], [segment.membership_key], progress) as conn:
             _point_to(conn, segment.id, history)
 
     def _compute(
@@ -413,12 +414,12 @@ class SegmentBook:
         progress: Progress | None,
     ) -> _History:
         """A segment version's full daily history and metrics, its membership written under a
-        new ledger key (listed as unclaimed first, so a kill leaves no rows nobody can find)."""
+        new membership key (listed as unclaimed first, so a kill leaves no rows nobody can find)."""
 
         con = self.ws.warehouse
         start, end = self._history_range()
         tag = _tag()
-        key = ledger_key(segment_id, tag)
+        key = membership_key(segment_id, tag)
         with self.ws.state.begin() as conn:
             records.unclaim(conn, [key], utcnow())
         crash_point("segment-history-started")
@@ -448,7 +449,7 @@ class SegmentBook:
         caller's statements, then the new keys claimed and the ``replaced`` ones unclaimed);
         after its commit the replaced rows are deleted, after a failure the new ones."""
         computed = list(histories)
-        new = [h.ledger for h in computed]
+        new = [h.membership_key for h in computed]
         old = [key for key in replaced if key]
         try:
             with self.ws.state.begin() as conn:
@@ -466,7 +467,7 @@ class SegmentBook:
                 progress(f"history of {history.name}", 3, 3)
 
     def forget_unclaimed(self) -> None:
-        """Delete the membership rows of ledger keys no segment points to: those a killed add,
+        """Delete the membership rows of membership keys no segment points to: those a killed add,
         edit, recompute or removal left behind. Cheap: a look at a short list in the state store
         (empty unless a process was killed), then one delete per warehouse.
 
@@ -478,7 +479,7 @@ class SegmentBook:
         self._forget(keys)
 
     def _forget(self, keys: Iterable[str | None]) -> None:
-        """Delete the rows of ledgers no segment points to, then their unclaimed entries."""
+        """Delete the rows of membership keys no segment points to, then their unclaimed entries."""
 
         wanted = [key for key in keys if key]
         if not wanted:
@@ -517,9 +518,9 @@ class SegmentBook:
     def _member_table(self, name: str, as_of: dt.date | None, search: str) -> ir.Table:
         segment = self._computed(name)
         day = self._day_of(segment, as_of)
-        assert segment.ledger is not None
+        assert segment.membership_key is not None
         members = _with_names(self.ws.warehouse, members_as_of(self.ws.warehouse,
-                                                                segment.ledger, day))
+                                                                segment.membership_key, day))
         if search:
             needle = search.lower()
             members = members.filter(
@@ -558,8 +559,8 @@ class SegmentBook:
 
         segment = self._computed(name)
         day = self._day_of(segment, as_of)
-        assert segment.ledger is not None
-        return member_rows(self.ws.warehouse, segment.ledger, day), day
+        assert segment.membership_key is not None
+        return member_rows(self.ws.warehouse, segment.membership_key, day), day
 
     def _day_of(self, segment: Segment, as_of: dt.date | None) -> dt.date:
         """``as_of`` (default: the last computed day), refused after the computed history."""
@@ -576,10 +577,10 @@ class SegmentBook:
 
     def history(self, name: str) -> pd.DataFrame:
         segment = self._computed(name)
-        assert segment.history_start and segment.computed_through and segment.ledger
+        assert segment.history_start and segment.computed_through and segment.membership_key
         frame = self.ws.warehouse.execute(
             changes(
-                stretches(self.ws.warehouse, segment.ledger),
+                stretches(self.ws.warehouse, segment.membership_key),
                 segment.history_start,
                 segment.computed_through,
             )
@@ -608,7 +609,7 @@ class SegmentBook:
 
     def _computed(self, name: str) -> Segment:
         segment = self.get(name)
-        if segment.ledger is None or segment.computed_through is None:
+        if segment.membership_key is None or segment.computed_through is None:
             raise SegmentError(
                 "Segment {name!r} has not been computed yet.",
                 code="not_computed",

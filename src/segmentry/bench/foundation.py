@@ -279,7 +279,7 @@ def _import_and_run(
 def _setup(ws: Any, queries: list[str], day: dt.date) -> str:
     """Facts, and segments computed through ``day``: the state a daily run starts from.
 
-    The segments' ledgers hold ``day``'s members only (a full history of each would take
+    The segments' membership keys hold ``day``'s members only (a full history of each would take
     the setup 50 history computations); the daily run reads nothing older.
     """
     con = ws.warehouse
@@ -291,8 +291,8 @@ def _setup(ws: Any, queries: list[str], day: dt.date) -> str:
                                           strict=True):
             start = members.mutate(valid_from=day, valid_to=None)
             segment_id = segment_records.insert(conn, name, name, "", query, now)
-            ledger = write_history(con, segment_id, _intervals(start), tag="bench")
-            segment_records.point_to(conn, segment_id, ledger, day, day)
+            key = write_history(con, segment_id, _intervals(start), tag="bench")
+            segment_records.point_to(conn, segment_id, key, day, day)
     return f"{len(queries)} segments"
 
 
@@ -337,8 +337,8 @@ def _history(ws: Any, end: dt.date, days: int) -> str:
     con = ws.warehouse
     condition = ws.validate("number_of_orders >= 2 AND last_order_date < -90d")
     start = end - dt.timedelta(days=days - 1)
-    ledger = write_history(con, 999, membership_history(con, condition, start, end), tag="h")
-    frame = daily_metrics(con, stretches(con, ledger), start, end)
+    key = write_history(con, 999, membership_history(con, condition, start, end), tag="h")
+    frame = daily_metrics(con, stretches(con, key), start, end)
     return f"{len(frame)} days of metrics"
 
 

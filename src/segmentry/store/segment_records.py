@@ -1,5 +1,5 @@
 """Segment records: ``segments``, ``segment_versions``, ``segment_metrics``,
-``segment_former_keys`` and ``unclaimed_ledgers`` — the segment aggregate's rows.
+``segment_former_keys`` and ``unclaimed_memberships`` — the segment aggregate's rows.
 
 Every function takes the caller's :class:`~sqlalchemy.Connection`: the segment service
 (:mod:`segmentry.app.segments`) and the daily run switch a segment's pointer, its version and
@@ -14,7 +14,7 @@ references, when a key is claimed) are theirs, this module only reads and writes
 ...     segment_id = insert(conn, "vip", "VIP", "", "orders >= 3", now)
 ...     point_to(conn, segment_id, "s1_ab", dt.date(2026, 12, 5), dt.date(2026, 1, 1))
 ...     found = by_key(conn, "vip")
->>> found.display_name, found.query, found.ledger, found.computed_through
+>>> found.display_name, found.query, found.membership_key, found.computed_through
 ('VIP', 'orders >= 3', 's1_ab', datetime.date(2026, 12, 5))
 """
 
@@ -36,7 +36,7 @@ from segmentry.store.schema import (
     shopify_managed_tags,
     shopify_sync_jobs,
     shopify_tag_bindings,
-    unclaimed_ledgers,
+    unclaimed_memberships,
 )
 
 __all__ = [
@@ -74,7 +74,7 @@ class Segment:
     description: str
     query: str
     version: int
-    ledger: str | None
+    membership_key: str | None
     computed_through: dt.date | None
     history_start: dt.date | None
     created_at: dt.datetime
@@ -93,7 +93,7 @@ def _select() -> sa.Select[Any]:
     s, v = segments, segment_versions
     return sa.select(
         s.c.id, s.c.name, s.c.display_name, s.c.description, v.c.query, s.c.version,
-        s.c.ledger, s.c.computed_through, s.c.history_start, s.c.created_at, s.c.updated_at,
+        s.c.membership_key, s.c.computed_through, s.c.history_start, s.c.created_at, s.c.updated_at,
     ).join(v, sa.and_(v.c.segment_id == s.c.id, v.c.version == s.c.version))
 
 
@@ -157,10 +157,11 @@ def touch(conn: sa.Connection, segment_ids: Iterable[int], now: dt.datetime) -> 
         conn.execute(segments.update().where(segments.c.id.in_(wanted)).values(updated_at=now))
 
 
-def point_to(conn: sa.Connection, segment_id: int, ledger: str, computed_through: dt.date,
-             history_start: dt.date) -> None:
+def point_to(conn: sa.Connection, segment_id: int, membership_key: str,
+             computed_through: dt.date, history_start: dt.date) -> None:
     """Point a segment to a computed history: its membership key and the days it covers."""
-    update(conn, segment_id, {"ledger": ledger, "computed_through": computed_through,
+    update(conn, segment_id, {"membership_key": membership_key,
+                              "computed_through": computed_through,
                               "history_start": history_start})
 
 
@@ -231,11 +232,11 @@ def replace_metrics(conn: sa.Connection, segment_id: int, rows: Sequence[Mapping
 
 
 def unclaimed_keys(conn: sa.Connection) -> list[str]:
-    """Listed keys no segment points to (see ``unclaimed_ledgers`` in the schema)."""
-    s, u = segments, unclaimed_ledgers
+    """Listed keys no segment points to (see ``unclaimed_memberships`` in the schema)."""
+    s, u = segments, unclaimed_memberships
     return list(conn.execute(
         sa.select(u.c.key).where(u.c.key.not_in(
-            sa.select(s.c.ledger).where(s.c.ledger.is_not(None))))
+            sa.select(s.c.membership_key).where(s.c.membership_key.is_not(None))))
     ).scalars())
 
 
@@ -243,13 +244,13 @@ def claim(conn: sa.Connection, keys: Iterable[str]) -> None:
     """Take keys off the unclaimed list (a segment points to them, or their rows are gone)."""
     wanted = list(keys)
     if wanted:
-        u = unclaimed_ledgers
+        u = unclaimed_memberships
         conn.execute(u.delete().where(u.c.key.in_(wanted)))
 
 
 def unclaim(conn: sa.Connection, keys: Iterable[str | None], now: dt.datetime) -> None:
     """List keys as pointed to by no segment (their rows are deleted later)."""
-    u = unclaimed_ledgers
+    u = unclaimed_memberships
     for key in keys:
         if key:
             conn.execute(u.delete().where(u.c.key == key))

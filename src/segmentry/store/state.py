@@ -28,7 +28,7 @@ from segmentry.store.schema import (
     segment_metrics,
     segment_versions,
     segments,
-    unclaimed_ledgers,
+    unclaimed_memberships,
 )
 
 __all__ = [
@@ -42,7 +42,7 @@ __all__ = [
     "segment_metrics",
     "segment_versions",
     "segments",
-    "unclaimed_ledgers",
+    "unclaimed_memberships",
     "utcnow",
 ]
 
