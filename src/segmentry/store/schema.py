@@ -143,8 +143,8 @@ segment_folders = sa.Table(
     sa.Column("folder", sa.String(100), nullable=False),
 )
 
-# Ledger keys that may have rows in the warehouse's membership table but that no segment points
-# to: a version being computed (listed before its first row is written, unlisted in the
+# Membership keys that may have rows in the warehouse's membership table but that no segment
+# points to: a version being computed (listed before its first row is written, unlisted in the
 # transaction that points a segment to it) or one replaced or removed (listed in that
 # transaction, unlisted once its rows are deleted). A key still listed when the next write starts
 # is left over from a killed process; see segmentry.app.segments.SegmentBook.forget_unclaimed.
