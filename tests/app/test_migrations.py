@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from segmentry.core.errors import WorkspaceError
-from segmentry.store import migrate, schema, segment_records, state
+from segmentry.store import migrate, schema, segment_records
+from segmentry.store.connection import open_state_store
 
 
 def _state_url(warehouse_url: str, tmp_path: Path) -> str:
@@ -36,8 +37,8 @@ def test_the_schema_names_the_newest_migration() -> None:
 def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
     """Opening a store at the newest revision reads its version and loads no Alembic."""
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    state.connect_state(url).dispose()
-    script = (f"import sys; from segmentry.store import state; state.connect_state({url!r})"
+    open_state_store(url).dispose()
+    script = (f"import sys; from segmentry.store.connection import open_state_store; open_state_store({url!r})"
               ".dispose(); print('alembic' in sys.modules)")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True).stdout.strip()
@@ -45,7 +46,7 @@ def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
 
 
 def test_migrations_match_the_schema(warehouse_url: str, tmp_path: Path) -> None:
-    engine = state.connect_state(_state_url(warehouse_url, tmp_path))
+    engine = open_state_store(_state_url(warehouse_url, tmp_path))
     try:
         assert migrate.current_revision(engine) == migrate.head_revision()
         assert _tables(engine) == set(schema.metadata.tables) | {"alembic_version"}
@@ -112,7 +113,7 @@ def test_a_layout_of_an_earlier_release_is_adopted_exactly(
         ))
     assert migrate.current_revision(engine) is None
     engine.dispose()
-    engine = state.connect_state(url)
+    engine = open_state_store(url)
     try:
         assert migrate.current_revision(engine) == migrate.head_revision()
         migrate.check(engine)
@@ -145,7 +146,7 @@ def test_a_store_at_the_baseline_keeps_its_membership_keys(
                              " VALUES ('new_cd34', '2026-01-03 00:00:00')"))
     assert migrate.current_revision(engine) == "0001_baseline"
     engine.dispose()
-    engine = state.connect_state(url)
+    engine = open_state_store(url)
     try:
         assert migrate.current_revision(engine) == migrate.head_revision()
         assert "unclaimed_ledgers" not in _tables(engine)
@@ -160,13 +161,13 @@ def test_a_store_at_the_baseline_keeps_its_membership_keys(
 
 def test_a_store_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    state.connect_state(url).dispose()
+    open_state_store(url).dispose()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_from_later'"))
     engine.dispose()
     with pytest.raises(WorkspaceError) as refused:
-        state.connect_state(url)
+        open_state_store(url)
     assert refused.value.code == "state_store_too_new"
     assert refused.value.params == {"revision": "0099_from_later"}
 
@@ -180,7 +181,7 @@ def test_two_processes_opening_a_new_store_upgrade_it_once(
     def open_store() -> None:
         start.wait()
         try:
-            state.connect_state(url).dispose()
+            open_state_store(url).dispose()
         except Exception as e:  # pragma: no cover - reported below
             failures.append(e)
 

@@ -109,12 +109,12 @@ def finish_erasures(ws: Context, siblings: Sequence[Context] = ()) -> int:
     except EngineError as e:
         log.warning("erasure waits: %s", e.message)
         return 0
-    if not _checkpoint_state(ws.state):
+    if not _checkpoint_state_store(ws.state):
         log.warning("erasure waits: the state store's log is in use")
         return 0
     with ws.state.begin() as conn:
         done = erasures.finish_waiting(conn, utcnow())
-    _checkpoint_state(ws.state)  # the update just written goes into the file as well
+    _checkpoint_state_store(ws.state)  # the update just written goes into the file as well
     return done
 
 
@@ -193,7 +193,7 @@ def _overwrite(path: Path, content: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _checkpoint_state(engine: sa.Engine) -> bool:
+def _checkpoint_state_store(engine: sa.Engine) -> bool:
     """Fold SQLite's write-ahead log into the file and truncate it; False if a reader kept it
     from finishing. Other engines: True (their logs are the server's)."""
     if engine.dialect.name != "sqlite":

@@ -2,8 +2,8 @@
 blocks and logs is gone yet (see :mod:`segmentry.app.erasure`).
 
 >>> import datetime as dt
->>> from segmentry.store.state import connect_state
->>> engine = connect_state("sqlite://")  # in memory, built by the migrations
+>>> from segmentry.store.connection import open_state_store
+>>> engine = open_state_store("sqlite://")  # in memory, built by the migrations
 >>> now = dt.datetime(2026, 12, 6, 9, 0)
 >>> with engine.begin() as conn:
 ...     record(conn, "shop-1", "c1", now)

@@ -7,8 +7,8 @@ its metric rows in ONE transaction (docs/reliability.md); the rules (names, quer
 references, when a key is claimed) are theirs, this module only reads and writes rows.
 
 >>> import datetime as dt
->>> from segmentry.store.state import connect_state
->>> engine = connect_state("sqlite://")  # in memory, built by the migrations
+>>> from segmentry.store.connection import open_state_store
+>>> engine = open_state_store("sqlite://")  # in memory, built by the migrations
 >>> now = dt.datetime(2026, 12, 6, 9, 0)
 >>> with engine.begin() as conn:
 ...     segment_id = insert(conn, "vip", "VIP", "", "orders >= 3", now)

@@ -32,7 +32,7 @@ from segmentry.app.summary import summarize_metrics
 from segmentry.app.workspace import Workspace
 from segmentry.core.errors import SegmentError
 from segmentry.language import full_width_literals, normalize
-from segmentry.store import state as state_tables
+from segmentry.store import schema as state_tables
 from segmentry.web import folders
 from segmentry.web.hints import stored_error_body
 from segmentry.web.schemas import (
