@@ -38,8 +38,8 @@ def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
     """Opening a store at the newest revision reads its version and loads no Alembic."""
     url = f"sqlite:///{tmp_path / 'state.db'}"
     open_state_store(url).dispose()
-    script = (f"import sys; from segmentry.store.connection import open_state_store; open_state_store({url!r})"
-              ".dispose(); print('alembic' in sys.modules)")
+    script = ("import sys; from segmentry.store.connection import open_state_store; "
+              f"open_state_store({url!r}).dispose(); print('alembic' in sys.modules)")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "False"
