@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from segmentry.core.errors import WorkspaceError
-from segmentry.store import migrate, schema
+from segmentry.store import migrate, schema, segment_records
 from segmentry.store.connection import open_state_store
 
 
@@ -75,6 +76,9 @@ _BEFORE_DISPLAY_NAMES = [
     "ALTER TABLE segments DROP COLUMN display_name",
 ]
 _BEFORE_ONE_MEMBERSHIP_TABLE = ["ALTER TABLE segments RENAME COLUMN ledger TO membership_table"]
+# Every release before 0002_membership_key (all the ones below) named the membership key "ledger".
+_BEFORE_MEMBERSHIP_KEY = ["ALTER TABLE segments RENAME COLUMN membership_key TO ledger",
+                          "ALTER TABLE unclaimed_memberships RENAME TO unclaimed_ledgers"]
 _WITHOUT_SHOPIFY = [t.name for t in reversed(schema.TABLES) if t.name.startswith("shopify_")]
 
 
@@ -96,7 +100,7 @@ def test_a_layout_of_an_earlier_release_is_adopted_exactly(
     engine = sa.create_engine(url)
     schema.metadata.create_all(engine)
     with engine.begin() as conn:
-        for statement in undo:
+        for statement in _BEFORE_MEMBERSHIP_KEY + undo:
             conn.execute(sa.text(statement))
         for name in absent:
             conn.execute(sa.text(f"DROP TABLE {name}"))
@@ -117,8 +121,40 @@ def test_a_layout_of_an_earlier_release_is_adopted_exactly(
             row = conn.execute(sa.select(schema.segments)).mappings().one()
         renamed_away = "oldest" in release  # its per-version tables are recomputed
         display = "vip" if _BEFORE_DISPLAY_NAMES[0] in undo else "VIP"
-        assert (row["name"], row["display_name"], row["version"], row["ledger"]) == (
+        assert (row["name"], row["display_name"], row["version"], row["membership_key"]) == (
             "vip", display, 2, None if renamed_away else "k4")
+    finally:
+        engine.dispose()
+
+
+def test_a_store_at_the_baseline_keeps_its_membership_keys(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    """0002_membership_key renames ``segments.ledger`` and ``unclaimed_ledgers``: the keys
+    stored (the warehouse rows' names) are the same after the upgrade."""
+    url = _state_url(warehouse_url, tmp_path)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "0001_baseline")
+        conn.execute(sa.text(
+            "INSERT INTO segments (id, name, display_name, description, version, ledger,"
+            " created_at, updated_at) VALUES (4, 'vip', 'VIP', '', 1, '4_ab12',"
+            " '2026-01-01 00:00:00', '2026-01-02 00:00:00')"))
+        conn.execute(sa.text("INSERT INTO segment_versions (segment_id, version, query, created_at)"
+                             " VALUES (4, 1, 'orders >= 3', '2026-01-01 00:00:00')"))
+        conn.execute(sa.text("INSERT INTO unclaimed_ledgers (key, since)"
+                             " VALUES ('new_cd34', '2026-01-03 00:00:00')"))
+    assert migrate.current_revision(engine) == "0001_baseline"
+    engine.dispose()
+    engine = open_state_store(url)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision()
+        assert "unclaimed_ledgers" not in _tables(engine)
+        migrate.check(engine)
+        with engine.connect() as conn:
+            segment = segment_records.by_key(conn, "vip")
+            assert segment is not None and segment.membership_key == "4_ab12"
+            assert segment_records.unclaimed_keys(conn) == ["new_cd34"]
     finally:
         engine.dispose()
 

@@ -53,7 +53,7 @@ def test_an_old_state_store_is_upgraded(tmp_path: Path) -> None:
         with engine.connect() as conn:
             row = conn.execute(sa.select(schema.segments)).mappings().one()
         engine.dispose()
-        assert (row["name"], row["version"], row["ledger"], row["computed_through"]) == (
+        assert (row["name"], row["version"], row["membership_key"], row["computed_through"]) == (
             "loyal", 2, None, None
         )
 
@@ -84,7 +84,8 @@ def test_existing_segments_get_their_name_as_display_name(tmp_path: Path) -> Non
                 sa.select(schema.segments).order_by(schema.segments.c.id)
             ).mappings().all()
         engine.dispose()
-        assert [(r["name"], r["display_name"], r["description"], r["ledger"]) for r in rows] == [
+        assert [(r["name"], r["display_name"], r["description"], r["membership_key"])
+                for r in rows] == [
             ("loyal", "loyal", "5+ orders", "s1_ab"),  # memberships kept: nothing to recompute
             ("Big Spenders", "Big Spenders", "", "s2_cd"),
         ]
@@ -103,7 +104,7 @@ def test_the_oldest_store_takes_both_steps(tmp_path: Path) -> None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(schema.segments)).mappings().one()
     engine.dispose()
-    assert (row["name"], row["display_name"], row["ledger"]) == ("f2", "f2", None)
+    assert (row["name"], row["display_name"], row["membership_key"]) == ("f2", "f2", None)
 
 
 def _state_url(warehouse_url: str, tmp_path: Path) -> str:
@@ -135,7 +136,7 @@ def test_the_display_name_upgrade_on_each_store(warehouse_url: str, tmp_path: Pa
         with engine.connect() as conn:
             row = conn.execute(sa.select(schema.segments)).mappings().one()
         engine.dispose()
-        assert (row["name"], row["display_name"], row["version"], row["ledger"]) == (
+        assert (row["name"], row["display_name"], row["version"], row["membership_key"]) == (
             "lapsed", "lapsed", 3, "l7")
 
 

@@ -53,7 +53,7 @@ def test_opening_it_upgrades_the_state_store_in_place(old_workspace: Path) -> No
     try:
         assert migrate.current_revision(ws.state) == migrate.head_revision()
         migrate.check(ws.state)  # exactly the schema's layout
-        assert sorted((s.name, s.display_name, s.version, s.ledger, str(s.computed_through))
+        assert sorted((s.name, s.display_name, s.version, s.membership_key, str(s.computed_through))
                       for s in ws.segments()) == sorted(segments)
         with ws.state.connect() as conn:
             assert conn.execute(sa.select(sa.func.count()).select_from(

@@ -22,7 +22,7 @@ END = dt.date(2025, 6, 30)
 
 def _membership(ws: Workspace, name: str) -> list[tuple[object, ...]]:
     """The segment's whole membership ledger, as sorted rows."""
-    ledger = ws.segment(name).ledger
+    ledger = ws.segment(name).membership_key
     assert ledger is not None
     table = ws.warehouse.to_pyarrow(stretches(ws.warehouse, ledger))
     return sorted(tuple(row.values()) for row in table.to_pylist())

@@ -18,8 +18,8 @@ from segmentry.analytics.membership import (
     Change,
     ensure_table,
     forget,
-    ledgers,
     members_as_of,
+    membership_keys,
     record_day,
     stretches,
     write_history,
@@ -121,7 +121,7 @@ def test_an_empty_day_closes_every_open_stretch(ledger: BaseBackend) -> None:
 
 def test_forgetting_a_ledger_deletes_only_its_rows(ledger: BaseBackend) -> None:
     forget(ledger, ["1_a", None, "9_unknown"])
-    assert ledgers(ledger) == {"2_b", "3_c"}
+    assert membership_keys(ledger) == {"2_b", "3_c"}
     assert _rows(ledger, "3_c") == [("w", D(2024, 1, 1), None)]
 
 
@@ -133,7 +133,7 @@ def test_more_segments_than_one_mask_holds(warehouse: BaseBackend) -> None:
     members = {key: EVERYONE[: k % 5] for k, key in enumerate(keys)}
     changes = _record(warehouse, members, DAY + dt.timedelta(days=1))
     assert changes == {key: Change(key, k % 5, 0) for k, key in enumerate(keys)}
-    assert ledgers(warehouse) == {key for k, key in enumerate(keys) if k % 5}
+    assert membership_keys(warehouse) == {key for k, key in enumerate(keys) if k % 5}
     assert _on(warehouse, "69_t", DAY + dt.timedelta(days=1)) == ["v", "w", "x", "y"]
 
 

@@ -79,7 +79,7 @@ def test_a_short_range_reads_as_the_same_days_of_the_whole_history(
     ws.add_segment("four-plus", "number_of_orders >= 4")
     names = {"customer_cities CONTAINS 'Tokyo'": "tokyo", "number_of_orders >= 4": "four-plus"}
     for query, day, expected in ROWS:
-        ledger = ws.segment(names[query]).ledger
+        ledger = ws.segment(names[query]).membership_key
         assert ledger is not None
         for first in (day, day - dt.timedelta(days=3)):
             frame = daily_metrics(con, stretches(con, ledger), first, day)

@@ -56,11 +56,11 @@ def _members(ws: Workspace, name: str, day: dt.date) -> list[str]:
 
 
 def _ledgers(ws: Workspace) -> set[str]:
-    return segmentry.analytics.membership.ledgers(ws.warehouse)
+    return segmentry.analytics.membership.membership_keys(ws.warehouse)
 
 
 def _pointers(ws: Workspace) -> dict[str, str | None]:
-    return {s.name: s.ledger for s in ws.segments()}
+    return {s.name: s.membership_key for s in ws.segments()}
 
 
 def _state(ws: Workspace) -> dict[str, Any]:
@@ -69,8 +69,8 @@ def _state(ws: Workspace) -> dict[str, Any]:
     # Ledgers no segment points to (left behind by a run): always none.
     state: dict[str, Any] = {"orphans": _ledgers(ws) - set(_pointers(ws).values())}
     for segment in ws.segments():
-        assert segment.computed_through is not None and segment.ledger is not None
-        stretches = segmentry.analytics.membership.stretches(ws.warehouse, segment.ledger)
+        assert segment.computed_through is not None and segment.membership_key is not None
+        stretches = segmentry.analytics.membership.stretches(ws.warehouse, segment.membership_key)
         rows = ws.warehouse.to_pyarrow(stretches).to_pylist()
         state[segment.name] = {
             "ledger": _ledger_through(rows, segment.computed_through),

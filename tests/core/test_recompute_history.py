@@ -104,8 +104,9 @@ def test_recompute_after_a_late_import(tmp_path: Path) -> None:
         assert (new.version, new.query) == (old.version, old.query)
         assert new.history_start == D(2024, 3, 1)
         assert new.computed_through == LAST_DAY
-        assert new.ledger != old.ledger
-        assert membership.ledgers(ws.warehouse) == {new.ledger}  # the old rows are removed
+        assert new.membership_key != old.membership_key
+        # the old rows are removed
+        assert membership.membership_keys(ws.warehouse) == {new.membership_key}
         _no_orders(ws, AFTER)
 
 
@@ -142,6 +143,6 @@ def test_rename_then_recompute_on_each_store(warehouse_url: str, tmp_path: Path)
         assert ws.segment("ordered").query == "NOT segments CONTAINS 'zero-orders'"
         assert tags.managed_tags_of(ws.state, "zero-orders") == ("seg-no-orders", [])
         new = ws.recompute_segment("zero-orders")
-        assert new.ledger != renamed.ledger and new.history_start == D(2024, 3, 1)
+        assert new.membership_key != renamed.membership_key and new.history_start == D(2024, 3, 1)
         counts = ws.metrics("zero-orders").set_index("day")["customers"]
         assert {d: int(counts.loc[d]) for d in AFTER} == {d: len(m) for d, m in AFTER.items()}

@@ -75,12 +75,12 @@ def _listed(folder: Path) -> list[str]:
 def _orphans(ws: Workspace) -> set[str]:
     """Ledger keys with membership rows that no segment points to (a full scan of the
     warehouse, independent of the list the state store keeps)."""
-    return membership.ledgers(ws.warehouse) - {s.ledger for s in ws.segments()}
+    return membership.membership_keys(ws.warehouse) - {s.membership_key for s in ws.segments()}
 
 
 def _unclaimed(ws: Workspace) -> list[str]:
     with ws.state.connect() as conn:
-        return list(conn.execute(sa.select(schema.unclaimed_ledgers.c.key)).scalars())
+        return list(conn.execute(sa.select(schema.unclaimed_memberships.c.key)).scalars())
 
 
 def _picture(ws: Workspace, key: str) -> dict[str, Any]:

@@ -26,8 +26,8 @@ def _members(ws: Workspace, name: str) -> list[str]:
     return ws.members(name, as_of=DAY)["customer_id"].to_pylist()
 
 
-def _ledgers(ws: Workspace) -> set[str]:
-    return membership.ledgers(ws.warehouse)
+def _membership_keys(ws: Workspace) -> set[str]:
+    return membership.membership_keys(ws.warehouse)
 
 
 def _customers_on(ws: Workspace, name: str, day: dt.date) -> int:
@@ -38,21 +38,21 @@ def test_add_edit_remove(small_duckdb_workspace: Workspace) -> None:
     ws = small_duckdb_workspace
     added = ws.add_segment("repeaters", "number_of_orders >= 2", description="2+ orders")
     assert (added.version, added.history_start) == (1, dt.date(2023, 10, 1))
-    assert _ledgers(ws) == {added.ledger}
+    assert _membership_keys(ws) == {added.membership_key}
     assert _members(ws, "repeaters") == TWO_PLUS
     assert _customers_on(ws, "repeaters", DAY) == len(TWO_PLUS)
 
     edited = ws.edit_segment("repeaters", "number_of_orders >= 3")
     assert edited.version == 2 and edited.query == "number_of_orders >= 3"
-    assert edited.ledger != added.ledger
-    assert _ledgers(ws) == {edited.ledger}  # the old version's rows are deleted
+    assert edited.membership_key != added.membership_key
+    assert _membership_keys(ws) == {edited.membership_key}  # the old version's rows are deleted
     assert _members(ws, "repeaters") == THREE_PLUS  # history recomputed, past days included
     assert _customers_on(ws, "repeaters", DAY) == len(THREE_PLUS)
     assert ws.edit_segment("repeaters", "number_of_orders >= 3").version == 2  # same text
 
     ws.remove_segment("repeaters")
     assert ws.segments() == []
-    assert _ledgers(ws) == set()
+    assert _membership_keys(ws) == set()
     with pytest.raises(SegmentError) as caught:
         ws.members("repeaters", as_of=DAY)
     assert caught.value.code == "unknown_segment"
@@ -61,13 +61,13 @@ def test_add_edit_remove(small_duckdb_workspace: Workspace) -> None:
 def test_a_bad_query_adds_nothing(small_duckdb_workspace: Workspace) -> None:
     ws = small_duckdb_workspace
     ws.add_segment("repeaters", "number_of_orders >= 2")
-    before = (ws.segments(), _ledgers(ws))
+    before = (ws.segments(), _membership_keys(ws))
     with pytest.raises(QueryError) as caught:
         ws.add_segment("typo", "numer_of_orders > 1")
     assert (caught.value.code, caught.value.suggestion) == ("unknown_attribute", "number_of_orders")
     with pytest.raises(QueryError):
         ws.edit_segment("repeaters", "number_of_orders >=")
-    assert (ws.segments(), _ledgers(ws)) == before
+    assert (ws.segments(), _membership_keys(ws)) == before
 
 
 def test_segments_referring_to_segments(small_duckdb_workspace: Workspace) -> None:
@@ -152,7 +152,8 @@ def test_description_and_display_name_edits_keep_the_version(
     added = ws.add_segment("repeaters", "number_of_orders >= 2", description="old words")
     ws.add_segment(SERUM, "number_of_orders >= 3")
     edited = ws.edit_segment("repeaters", description="  新しい説明  ", display_name="リピーター")
-    assert (edited.version, edited.ledger, edited.query) == (1, added.ledger, added.query)
+    assert (edited.version, edited.membership_key, edited.query) == (
+        1, added.membership_key, added.query)
     assert (edited.description, edited.display_name, edited.key) == (
         "新しい説明", "リピーター", "repeaters")
     assert edited.updated_at > added.updated_at

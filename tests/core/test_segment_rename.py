@@ -68,8 +68,8 @@ def test_rename_keeps_everything(small_duckdb_workspace: Workspace) -> None:
     after = ws.rename_segment("repeaters", "two-plus")
 
     assert (after.key, after.id, after.version) == ("two-plus", before.id, before.version)
-    assert (after.ledger, after.display_name) == (before.ledger, "リピーター")
-    assert membership.ledgers(ws.warehouse) >= {before.ledger}
+    assert (after.membership_key, after.display_name) == (before.membership_key, "リピーター")
+    assert membership.membership_keys(ws.warehouse) >= {before.membership_key}
     assert _members(ws, "two-plus") == TWO_PLUS
     pd.testing.assert_frame_equal(ws.metrics("two-plus"), metrics_before)
     pd.testing.assert_frame_equal(ws.history("two-plus"), history_before)

@@ -231,7 +231,7 @@ def test_warm_up_has_the_days_snapshot_and_journeys_ready(
     assert web.snapshots.key == (day, last_run)
     # Every segment's journeys, under the key a request looks up.
     for segment in ws.segments():
-        assert ("journey", segment.ledger, day) in web.cache
+        assert ("journey", segment.membership_key, day) in web.cache
     # The overview's store trend, under the key the overview looks up.
     trend = web.cache[("shop", day, last_run)]
     assert len(trend) == 90 and trend[-1].day == day

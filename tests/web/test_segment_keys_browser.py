@@ -71,7 +71,7 @@ def test_change_the_key_then_recompute(browser: Browser, server: Server, api: ht
     created = api.post("/api/segments", json={
         "key": key, "display_name": f"キー確認 {lang} {size}", "query": "number_of_orders >= 2"})
     customers = saved(api, created)["segment"]["customers"]
-    ledger = server.workspace.segment(key).ledger
+    ledger = server.workspace.segment(key).membership_key
     for page in _browser_page(browser, server, lang, size):
         page.goto(f"/builder?segment={key}")
         field = page.locator("#key")
@@ -105,4 +105,4 @@ def test_change_the_key_then_recompute(browser: Browser, server: Server, api: ht
         expect(page.locator("#job")).to_be_hidden()
         expect(page.locator("#recompute")).to_be_enabled()
         expect(page.locator("#kpi-customers")).to_have_text(f"{customers:,}")
-    assert server.workspace.segment(new).ledger != ledger
+    assert server.workspace.segment(new).membership_key != ledger

@@ -121,7 +121,7 @@ def test_builder_saves_a_changed_key(server: Server) -> None:
 
 def test_recompute_runs_as_a_job_with_progress(server: Server, api: httpx.Client) -> None:
     before = _create(api, "keys-recompute")
-    old_ledger = server.workspace.segment("keys-recompute").ledger
+    old_ledger = server.workspace.segment("keys-recompute").membership_key
     started = api.post("/api/segments/名前 keys-recompute/recompute")  # a display name works
     assert started.status_code == 202, started.text
     job = started.json()
@@ -133,7 +133,7 @@ def test_recompute_runs_as_a_job_with_progress(server: Server, api: httpx.Client
     assert done["result"].startswith("keys-recompute: history ")
     after = api.get("/api/segments/keys-recompute").json()
     assert after["metrics"] == before["metrics"]  # nothing arrived late: the same history
-    assert server.workspace.segment("keys-recompute").ledger != old_ledger  # a new version
+    assert server.workspace.segment("keys-recompute").membership_key != old_ledger  # a new version
     assert api.post("/api/segments/no-such-segment/recompute").status_code == 404
 
 

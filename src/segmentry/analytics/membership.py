@@ -1,9 +1,14 @@
 """The membership ledger: one warehouse table, ``membership``, for every segment version.
 
 Rows are ``(ledger, customer_id, valid_from, valid_to)``: the customer was a member of the
-ledger's segment version on every day ``valid_from <= day < valid_to`` (``valid_to`` NULL:
-still a member). ``ledger`` is ``<segment id>_<tag>``, one key per computed version
-(``new_<tag>`` for a segment being added, which has no id until it is saved).
+segment version whose *membership key* is in ``ledger`` on every day
+``valid_from <= day < valid_to`` (``valid_to`` NULL: still a member). A membership key is
+``<segment id>_<tag>``, one per computed version (``new_<tag>`` for a segment being added, which
+has no id until it is saved); the state store's ``segments.membership_key`` points to it.
+
+NOTE: the warehouse column keeps its stored name, ``ledger`` (renaming it would rewrite every
+warehouse's membership table); in code and in the state store the key is ``membership_key``,
+and "ledger" alone means the order ledger (:mod:`segmentry.ledger`).
 
 A new version's history is written under a new key and the state store switches the
 segment's pointer to it in one transaction, so a crash leaves the old one whole; the old key's
@@ -36,9 +41,9 @@ __all__ = [
     "Change",
     "changes",
     "forget",
-    "ledger_key",
-    "ledgers",
     "members_as_of",
+    "membership_key",
+    "membership_keys",
     "record_day",
     "stretches",
     "write_history",
@@ -52,17 +57,17 @@ _SCHEMA = ibis.schema(
 
 @dataclass(frozen=True)
 class Change:
-    """A ledger's movement on a recorded day (vs the day before)."""
+    """A membership key's movement on a recorded day (vs the day before)."""
 
     ledger: str
     joined: int
     left: int
 
 
-def ledger_key(segment_id: int | None, tag: str) -> str:
+def membership_key(segment_id: int | None, tag: str) -> str:
     """The key of one computed version of a segment (``None``: a segment being added).
 
-    >>> ledger_key(3, "abc"), ledger_key(None, "abc")
+    >>> membership_key(3, "abc"), membership_key(None, "abc")
     ('3_abc', 'new_abc')
     """
     return f"{'new' if segment_id is None else segment_id}_{tag}"
@@ -90,9 +95,9 @@ def ensure_table(con: BaseBackend) -> None:
 def write_history(
     con: BaseBackend, segment_id: int | None, intervals: ir.Table, *, tag: str
 ) -> str:
-    """Store membership stretches under a new ledger key; returns the key."""
+    """Store membership stretches under a new membership key; returns the key."""
     ensure_table(con)
-    key = ledger_key(segment_id, tag)
+    key = membership_key(segment_id, tag)
     rows = intervals.select(
         ledger=ibis.literal(key),
         customer_id=intervals.customer_id.cast("string"),
@@ -103,15 +108,15 @@ def write_history(
     return key
 
 
-def stretches(con: BaseBackend, ledger: str) -> ir.Table:
-    """``(customer_id, valid_from, valid_to)`` of one ledger."""
+def stretches(con: BaseBackend, key: str) -> ir.Table:
+    """``(customer_id, valid_from, valid_to)`` of one membership key."""
     t = con.table(TABLE)
-    return t.filter(t.ledger == ledger).select("customer_id", "valid_from", "valid_to")
+    return t.filter(t.ledger == key).select("customer_id", "valid_from", "valid_to")
 
 
-def members_as_of(con: BaseBackend, ledger: str, day: dt.date) -> ir.Table:
-    """``(customer_id)`` of the members on ``day``."""
-    t, d = stretches(con, ledger), ibis.date(day)
+def members_as_of(con: BaseBackend, key: str, day: dt.date) -> ir.Table:
+    """``(customer_id)`` of the members under membership key ``key`` on ``day``."""
+    t, d = stretches(con, key), ibis.date(day)
     return t.filter((t.valid_from <= d) & (t.valid_to.isnull() | (t.valid_to > d))).select(
         "customer_id"
     )
@@ -121,7 +126,7 @@ def record_day(
     con: BaseBackend, wide: ir.Table, columns: Mapping[str, str], day: dt.date
 ) -> dict[str, Change]:
     """Record the customers of ``wide`` (one row per customer) whose boolean ``column`` is
-    true as the members of each ledger (``columns``: ledger → column) on ``day``.
+    true as the members of each membership key (``columns``: key → column) on ``day``.
 
     First whatever was recorded for ``day`` or later is undone (stretches starting then are
     deleted, stretches ending then are reopened), so recording the same day twice gives the
@@ -287,8 +292,8 @@ def changes(membership: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
     return both.group_by("day").aggregate(joined=both.joined.sum(), left=both.left.sum())
 
 
-def ledgers(con: BaseBackend) -> set[str]:
-    """Every ledger key with rows in the warehouse."""
+def membership_keys(con: BaseBackend) -> set[str]:
+    """Every membership key with rows in the warehouse."""
     if TABLE not in con.list_tables():
         return set()
     keys = con.table(TABLE).select("ledger").distinct()
@@ -296,7 +301,7 @@ def ledgers(con: BaseBackend) -> set[str]:
 
 
 def forget(con: BaseBackend, keys: Iterable[str | None]) -> None:
-    """Delete the rows of ledgers no segment points to any more (unknown keys are fine)."""
+    """Delete the rows of membership keys no segment points to any more (unknown keys are fine)."""
     wanted = [k for k in keys if k]
     if wanted and TABLE in con.list_tables():
         execute(con, sge.delete(_table(), where=_of_ledgers(wanted)))

@@ -37,7 +37,7 @@ from segmentry.engine.compaction import compact_duckdb_file
 from segmentry.engine.engines import engine_of
 from segmentry.ledger.removals import PERSONAL_COLUMNS, clear_personal_data
 from segmentry.ledger.schema import TABLES
-from segmentry.store import schema
+from segmentry.store import erasures
 
 __all__ = [
     "PERSONAL_COLUMNS",
@@ -83,15 +83,13 @@ def erase_shop_files(ws: Context) -> None:
 
 def _record(ws: Context, customer_id: str) -> None:
     with ws.state.begin() as conn:
-        conn.execute(sa.insert(schema.erasures).values(
-            shop_id=ws.settings.shop.id, customer_id=customer_id, requested_at=utcnow()))
+        erasures.record(conn, ws.settings.shop.id, customer_id, utcnow())
 
 
 def waiting_erasures(engine: sa.Engine) -> int:
     """How many erasures still wait for :func:`finish_erasures`."""
     with engine.connect() as conn:
-        query = sa.select(sa.func.count()).where(schema.erasures.c.finished_at.is_(None))
-        return int(conn.execute(query).scalar() or 0)
+        return erasures.waiting(conn)
 
 
 def finish_erasures(ws: Context, siblings: Sequence[Context] = ()) -> int:
@@ -104,10 +102,7 @@ def finish_erasures(ws: Context, siblings: Sequence[Context] = ()) -> int:
     if ws.sibling_of is not None or not waiting_erasures(ws.state):
         return 0
     with ws.state.connect() as conn:
-        whole_shop = conn.execute(
-            sa.select(sa.func.count()).where(schema.erasures.c.finished_at.is_(None))
-            .where(schema.erasures.c.customer_id == "*")
-        ).scalar()
+        whole_shop = erasures.whole_shop_waiting(conn)
     tables = tuple(TABLES) if whole_shop else ("customers",)
     try:
         compact_warehouse(ws, siblings, tables)
@@ -118,13 +113,9 @@ def finish_erasures(ws: Context, siblings: Sequence[Context] = ()) -> int:
         log.warning("erasure waits: the state store's log is in use")
         return 0
     with ws.state.begin() as conn:
-        done = conn.execute(
-            sa.update(schema.erasures)
-            .where(schema.erasures.c.finished_at.is_(None))
-            .values(finished_at=utcnow())
-        ).rowcount
+        done = erasures.finish_waiting(conn, utcnow())
     _checkpoint_state_store(ws.state)  # the update just written goes into the file as well
-    return int(done or 0)
+    return done
 
 
 def compact_warehouse(

@@ -45,7 +45,7 @@ from segmentry.app.segments import SegmentBook, replace_metric_rows
 from segmentry.core.errors import RunError, SegmentError, SegmentryError, error_record
 from segmentry.engine import transaction
 from segmentry.ledger.store import write_batch
-from segmentry.store import runs, schema
+from segmentry.store import runs, segment_records
 
 if TYPE_CHECKING:
     from segmentry.app.segments import Segment
@@ -78,7 +78,7 @@ class _Pending:
     """A segment's new state, written to the warehouse but not yet switched to."""
 
     segment: Segment
-    ledger: str
+    membership_key: str
     first_day: dt.date  # the days [first_day, last_day] were (re)evaluated
     last_day: dt.date
     joined: int = 0
@@ -195,7 +195,7 @@ class Pipeline:
         conditions = {s.name: book.validate(s.query) for s in segments}
         # Every segment's members on the day, in one query over the day's snapshot.
         snapshot.members_of_all(conditions)
-        columns = {_ledger(s): snapshot.member_columns[s.name] for s in segments}
+        columns = {_membership_key(s): snapshot.member_columns[s.name] for s in segments}
         if progress:
             progress("segments", 1, 3)
         # One warehouse transaction: all segments advance, or none does.
@@ -207,9 +207,9 @@ class Pipeline:
         for segment in segments:
             assert segment.computed_through is not None
             first = min(segment.computed_through + dt.timedelta(days=1), day)
-            change = changes[_ledger(segment)]
+            change = changes[_membership_key(segment)]
             pending.append(
-                _Pending(segment, _ledger(segment), first, day, change.joined, change.left)
+                _Pending(segment, _membership_key(segment), first, day, change.joined, change.left)
             )
         if progress:
             progress("segments", 3, 3)
@@ -228,15 +228,15 @@ class Pipeline:
         facts = Facts.of(self.ws.warehouse)
         for missed_day, behind in sorted(missed.items()):
             wide = evaluate_many(facts, missed_day, [conditions[s.name] for s in behind])
-            columns = {_ledger(s): f"m{i}" for i, s in enumerate(behind)}
+            columns = {_membership_key(s): f"m{i}" for i, s in enumerate(behind)}
             record_day(self.ws.warehouse, wide, columns, missed_day)
 
     def _ready(self, book: Any, segment: Segment, day: dt.date) -> Segment:
         """The segment with a computed history that a run for ``day`` can extend."""
-        if segment.computed_through is None or segment.ledger is None:
+        if segment.computed_through is None or segment.membership_key is None:
             book.recompute(segment.name)  # never computed: full history, switched at once
             segment = book.get(segment.name)
-        assert segment.computed_through is not None and segment.ledger is not None
+        assert segment.computed_through is not None and segment.membership_key is not None
         if day < segment.computed_through:
             raise SegmentError(
                 "Segment {name!r} is already computed through {through}; "
@@ -259,7 +259,7 @@ class Pipeline:
                 item.metrics = pd.DataFrame([row], columns=METRIC_COLUMNS)
             else:  # a catch-up over missed days
                 item.metrics = daily_metrics(
-                    self.ws.warehouse, stretches(self.ws.warehouse, item.ledger),
+                    self.ws.warehouse, stretches(self.ws.warehouse, item.membership_key),
                     item.first_day, item.last_day, snapshot,
                 )
         if progress:
@@ -269,11 +269,7 @@ class Pipeline:
     def _commit(self, report: RunReport, pending: list[_Pending]) -> str:
         with self.ws.state.begin() as conn:
             for item in pending:
-                conn.execute(
-                    schema.segments.update()
-                    .where(schema.segments.c.id == item.segment.id)
-                    .values(computed_through=report.day)
-                )
+                segment_records.set_computed_through(conn, item.segment.id, report.day)
                 if item.metrics is not None:
                     replace_metric_rows(conn, item.segment.id, item.metrics, delete_all=False)
                 report.joined[item.segment.name] = item.joined
@@ -318,6 +314,6 @@ def _run_error(day: dt.date, error: BaseException) -> RunError:
                     params={"day": day, "detail": repr(error)})
 
 
-def _ledger(segment: Segment) -> str:
-    assert segment.ledger is not None
-    return segment.ledger
+def _membership_key(segment: Segment) -> str:
+    assert segment.membership_key is not None
+    return segment.membership_key

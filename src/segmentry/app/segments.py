@@ -3,7 +3,7 @@
 Adding or editing a segment computes its full daily membership history and metrics at once
 (as-of evaluation over change points, see :mod:`segmentry.analytics.evaluation`). Every change is
 all or
-nothing: the new membership is written under a fresh ledger key first, then the segment row (an
+nothing: the new membership is written under a fresh membership key first, then the segment row (an
 added one), its version, the pointer and the metric rows are saved in ONE state-store
 transaction, then the replaced rows are deleted. Readers never see a half-written segment; a
 process killed before that commit leaves the previous state whole (an added segment does not
@@ -11,7 +11,7 @@ exist, and adding it again works), and the rows it wrote are deleted at the star
 write (:meth:`SegmentBook.forget_unclaimed`). :meth:`SegmentBook.recompute` does the same for an
 unchanged definition (after data arrived late).
 
-Renaming a segment's key (:meth:`SegmentBook.rename`) changes no membership: the ledger,
+Renaming a segment's key (:meth:`SegmentBook.rename`) changes no membership: the membership,
 metrics and folders are kept by the segment's id; the references in other segments' queries and
 the rows other parts keep by key move in one state-store transaction.
 """
@@ -43,8 +43,8 @@ from segmentry.analytics.facts import store_started_on
 from segmentry.analytics.membership import (
     changes,
     forget,
-    ledger_key,
     members_as_of,
+    membership_key,
     stretches,
     write_history,
 )
@@ -62,7 +62,9 @@ from segmentry.core.crash_points import crash_point
 from segmentry.core.errors import QueryError, SegmentError
 from segmentry.language import ast
 from segmentry.language.suggest import closest
-from segmentry.store import schema
+from segmentry.store import segment_records as records
+from segmentry.store.schema import METRIC_TEXT_COLUMNS
+from segmentry.store.segment_records import Segment
 
 _Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
 
@@ -73,29 +75,6 @@ if TYPE_CHECKING:
     from segmentry.core.context import Context, Progress
 
 __all__ = ["Segment", "SegmentBook", "referenced_segments", "renamed_reference"]
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A segment's definition. ``name`` is its key (URLs, tags, CLI, API); ``display_name`` is
-    what people read (any text)."""
-
-    id: int
-    name: str
-    display_name: str
-    description: str
-    query: str
-    version: int
-    ledger: str | None
-    computed_through: dt.date | None
-    history_start: dt.date | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-    @property
-    def key(self) -> str:
-        """The segment's key: the same as ``name``."""
-        return self.name
 
 
 def referenced_segments(condition: ast.Condition) -> set[str]:
@@ -139,18 +118,19 @@ def renamed_reference(condition: ast.Condition, old: str, new: str) -> ast.Condi
 
 @dataclass(frozen=True)
 class _History:
-    """A segment version's computed history: its membership rows under ``ledger`` (which no
+    """A segment version's computed history: its membership rows under ``membership_key`` (which no
     segment points to yet) and its metric rows (not saved yet)."""
 
     name: str  # the segment's, for progress reports
-    ledger: str
+    membership_key: str
     start: dt.date
     end: dt.date
     metrics: pd.DataFrame
 
     def pointer(self) -> dict[str, Any]:
         """The segment columns that point to it."""
-        return {"ledger": self.ledger, "computed_through": self.end, "history_start": self.start}
+        return {"membership_key": self.membership_key, "computed_through": self.end,
+                "history_start": self.start}
 
 
 # NOTE: inside SegmentBook, `list` is its method
@@ -170,24 +150,13 @@ class SegmentBook:
 
     def list(self) -> list[Segment]:
         with self.ws.state.connect() as conn:
-            rows = conn.execute(
-                _segment_select().order_by(schema.segments.c.display_name, schema.segments.c.name)
-            ).mappings()
-            return [Segment(**row) for row in rows]
+            return records.all_segments(conn)
 
     def get(self, name: str) -> Segment:
         """The segment whose key is ``name``, else the one whose display name is ``name``."""
-        s = schema.segments
         with self.ws.state.connect() as conn:
-            row = conn.execute(_segment_select().where(s.c.name == name)).mappings().first()
-            if row is None:
-                shown = name.strip()
-                row = (
-                    conn.execute(_segment_select().where(s.c.display_name == shown))
-                    .mappings()
-                    .first()
-                )
-        if row is None:
+            found = records.by_key(conn, name) or records.by_display_name(conn, name.strip())
+        if found is None:
             self._refuse_former_key(name)
             segments = self.list()
             known = [x.name for x in segments] + [x.display_name for x in segments]
@@ -199,15 +168,12 @@ class SegmentBook:
                 hint="Did you mean {guess!r}?" if guess else None,
                 params={"name": name, "guess": guess},
             )
-        return Segment(**row)
+        return found
 
     def _refuse_former_key(self, name: str) -> None:
         """Raise for a key a segment had before it was renamed, naming the key it has now."""
-        s, f = schema.segments, schema.former_keys
         with self.ws.state.connect() as conn:
-            now = conn.execute(
-                sa.select(s.c.name).join(f, f.c.segment_id == s.c.id).where(f.c.key == name)
-            ).scalar()
+            now = records.key_now(conn, name)
         if now is not None:
             raise SegmentError(
                 "Segment {name!r} has a new key: {key!r}.",
@@ -239,7 +205,7 @@ class SegmentBook:
         key: str | None = None,
         display_name: str | None = None,
     ) -> Segment:
-        """Define a segment, all or nothing: its history is computed under a new ledger key
+        """Define a segment, all or nothing: its history is computed under a new membership key
         first, then the segment, its version and its metric rows are saved in one state-store
         transaction. Killed before that commit, the segment does not exist."""
         self.forget_unclaimed()
@@ -247,19 +213,9 @@ class SegmentBook:
         history = self._compute(None, self.validate(query), names.key, progress)
         now = utcnow()
         with self._switching([history], [], progress) as conn:
-            inserted = conn.execute(
-                schema.segments.insert().values(
-                    name=names.key, display_name=names.display_name,
-                    description=description.strip(), version=1, created_at=now,
-                    updated_at=now, **history.pointer(),
-                )
-            ).inserted_primary_key
-            assert inserted is not None
-            segment_id = inserted[0]
-            conn.execute(
-                schema.segment_versions.insert().values(
-                    segment_id=segment_id, version=1, query=query, created_at=now
-                )
+            segment_id = records.insert(
+                conn, names.key, names.display_name, description.strip(), query, now,
+                **history.pointer(),
             )
             replace_metric_rows(conn, segment_id, history.metrics, delete_all=True)
         return self.get(names.key)
@@ -284,17 +240,16 @@ class SegmentBook:
         if query is not None and query != old.query:
             recomputed = self._compute_with(old, query, progress)
         now = utcnow()
-        replaced = [segment.ledger for segment, _ in recomputed]
+        replaced = [segment.membership_key for segment, _ in recomputed]
         with self._switching([h for _, h in recomputed], replaced, progress) as conn:
             if recomputed:
-                conn.execute(schema.segment_versions.insert().values(
-                    segment_id=old.id, version=old.version + 1, query=query, created_at=now))
+                assert query is not None
+                records.add_version(conn, old.id, old.version + 1, query, now)
                 changes |= {"version": old.version + 1, "updated_at": now}
             for segment, history in recomputed:
                 _point_to(conn, segment.id, history)
             if changes:
-                conn.execute(schema.segments.update().where(schema.segments.c.id == old.id)
-                             .values(**({"updated_at": now} | changes)))
+                records.update(conn, old.id, {"updated_at": now} | changes)
             if new_key is not None:
                 _rename_rows(conn, old, new_key, now)
         return self.get(new_key or name)
@@ -358,7 +313,7 @@ class SegmentBook:
                 condition = language.validate(text, segments=lookup)
                 computed.append((item, self._compute(item.id, condition, item.name, progress)))
         except BaseException:
-            self._forget([h.ledger for _, h in computed])
+            self._forget([h.membership_key for _, h in computed])
             raise
         return computed
 
@@ -417,9 +372,9 @@ class SegmentBook:
                 hint="Edit or remove those segments first.",
             )
         with self.ws.state.begin() as conn:
-            conn.execute(schema.segments.delete().where(schema.segments.c.id == segment.id))
-            _unclaim(conn, [segment.ledger])
-        self._forget([segment.ledger])
+            records.delete(conn, segment.id)
+            records.unclaim(conn, [segment.membership_key], utcnow())
+        self._forget([segment.membership_key])
 
     def _dependants(self, name: str) -> set[str]:
         return {
@@ -430,7 +385,7 @@ class SegmentBook:
 
     def _all_dependants(self, name: str) -> _Segments:
         """The segments referring to ``name`` directly or through others (their membership
-        changes with its definition: references are resolved by the query, not the ledger)."""
+        changes with its definition: references are resolved by the query, not the membership)."""
         segments = {s.name: s for s in self.list()}
         found: dict[str, Segment] = {}
         todo = [name]
@@ -448,7 +403,7 @@ class SegmentBook:
         self.forget_unclaimed()
         segment = self.get(name)
         history = self._compute(segment.id, self.validate(segment.query), name, progress)
-        with self._switching([history], [segment.ledger], progress) as conn:
+        with self._switching([history], [segment.membership_key], progress) as conn:
             _point_to(conn, segment.id, history)
 
     def _compute(
@@ -459,14 +414,14 @@ class SegmentBook:
         progress: Progress | None,
     ) -> _History:
         """A segment version's full daily history and metrics, its membership written under a
-        new ledger key (listed as unclaimed first, so a kill leaves no rows nobody can find)."""
+        new membership key (listed as unclaimed first, so a kill leaves no rows nobody can find)."""
 
         con = self.ws.warehouse
         start, end = self._history_range()
         tag = _tag()
-        key = ledger_key(segment_id, tag)
+        key = membership_key(segment_id, tag)
         with self.ws.state.begin() as conn:
-            _unclaim(conn, [key])
+            records.unclaim(conn, [key], utcnow())
         crash_point("segment-history-started")
         try:
             if progress:
@@ -494,13 +449,13 @@ class SegmentBook:
         caller's statements, then the new keys claimed and the ``replaced`` ones unclaimed);
         after its commit the replaced rows are deleted, after a failure the new ones."""
         computed = list(histories)
-        new = [h.ledger for h in computed]
+        new = [h.membership_key for h in computed]
         old = [key for key in replaced if key]
         try:
             with self.ws.state.begin() as conn:
                 yield conn
-                _claim(conn, new)
-                _unclaim(conn, old)
+                records.claim(conn, new)
+                records.unclaim(conn, old, utcnow())
                 crash_point("segment-switch-before-commit")
         except BaseException:
             self._forget(new)
@@ -512,30 +467,26 @@ class SegmentBook:
                 progress(f"history of {history.name}", 3, 3)
 
     def forget_unclaimed(self) -> None:
-        """Delete the membership rows of ledger keys no segment points to: those a killed add,
+        """Delete the membership rows of membership keys no segment points to: those a killed add,
         edit, recompute or removal left behind. Cheap: a look at a short list in the state store
         (empty unless a process was killed), then one delete per warehouse.
 
         NOTE: only under the workspace lock, at the start of a write: a key being computed is
         unclaimed too, and the lock keeps every other writer out.
         """
-        s, u = schema.segments, schema.unclaimed_ledgers
         with self.ws.state.connect() as conn:
-            keys = conn.execute(
-                sa.select(u.c.key).where(u.c.key.not_in(
-                    sa.select(s.c.ledger).where(s.c.ledger.is_not(None))))
-            ).scalars().all()
+            keys = records.unclaimed_keys(conn)
         self._forget(keys)
 
     def _forget(self, keys: Iterable[str | None]) -> None:
-        """Delete the rows of ledgers no segment points to, then their unclaimed entries."""
+        """Delete the rows of membership keys no segment points to, then their unclaimed entries."""
 
         wanted = [key for key in keys if key]
         if not wanted:
             return
         forget(self.ws.warehouse, wanted)
         with self.ws.state.begin() as conn:
-            _claim(conn, wanted)
+            records.claim(conn, wanted)
 
     def _history_range(self) -> tuple[dt.date, dt.date]:
         """From the store's first day (the first order or customer creation) to the current
@@ -567,9 +518,9 @@ class SegmentBook:
     def _member_table(self, name: str, as_of: dt.date | None, search: str) -> ir.Table:
         segment = self._computed(name)
         day = self._day_of(segment, as_of)
-        assert segment.ledger is not None
+        assert segment.membership_key is not None
         members = _with_names(self.ws.warehouse, members_as_of(self.ws.warehouse,
-                                                                segment.ledger, day))
+                                                                segment.membership_key, day))
         if search:
             needle = search.lower()
             members = members.filter(
@@ -608,8 +559,8 @@ class SegmentBook:
 
         segment = self._computed(name)
         day = self._day_of(segment, as_of)
-        assert segment.ledger is not None
-        return member_rows(self.ws.warehouse, segment.ledger, day), day
+        assert segment.membership_key is not None
+        return member_rows(self.ws.warehouse, segment.membership_key, day), day
 
     def _day_of(self, segment: Segment, as_of: dt.date | None) -> dt.date:
         """``as_of`` (default: the last computed day), refused after the computed history."""
@@ -626,10 +577,10 @@ class SegmentBook:
 
     def history(self, name: str) -> pd.DataFrame:
         segment = self._computed(name)
-        assert segment.history_start and segment.computed_through and segment.ledger
+        assert segment.history_start and segment.computed_through and segment.membership_key
         frame = self.ws.warehouse.execute(
             changes(
-                stretches(self.ws.warehouse, segment.ledger),
+                stretches(self.ws.warehouse, segment.membership_key),
                 segment.history_start,
                 segment.computed_through,
             )
@@ -641,15 +592,10 @@ class SegmentBook:
     def metrics(self, name: str) -> pd.DataFrame:
         segment = self._computed(name)
         with self.ws.state.connect() as conn:
-            rows = conn.execute(
-                sa.select(schema.segment_metrics)
-                .where(schema.segment_metrics.c.segment_id == segment.id)
-                .order_by(schema.segment_metrics.c.day)
-            ).mappings()
-            frame = pd.DataFrame([dict(r) for r in rows])
+            frame = pd.DataFrame(records.metric_rows(conn, segment.id))
         if frame.empty:
             return frame
-        for column in schema.METRIC_TEXT_COLUMNS:
+        for column in METRIC_TEXT_COLUMNS:
             frame[column] = pd.Series(
                 [None if pd.isna(v) else Decimal(v) for v in frame[column]], dtype=object
             )
@@ -663,7 +609,7 @@ class SegmentBook:
 
     def _computed(self, name: str) -> Segment:
         segment = self.get(name)
-        if segment.ledger is None or segment.computed_through is None:
+        if segment.membership_key is None or segment.computed_through is None:
             raise SegmentError(
                 "Segment {name!r} has not been computed yet.",
                 code="not_computed",
@@ -681,108 +627,48 @@ def _with_names(con: BaseBackend, members: ir.Table) -> ir.Table:
 
 def _point_to(conn: sa.Connection, segment_id: int, history: _History) -> None:
     """Point a segment to a computed history and replace its metric rows with its own."""
-    conn.execute(schema.segments.update().where(schema.segments.c.id == segment_id)
-                 .values(**history.pointer()))
+    records.update(conn, segment_id, history.pointer())
     replace_metric_rows(conn, segment_id, history.metrics, delete_all=True)
-
-
-def _claim(conn: sa.Connection, keys: Iterable[str]) -> None:
-    """Take ledger keys off the unclaimed list (a segment points to them, or they are gone)."""
-    wanted = list(keys)
-    if wanted:
-        u = schema.unclaimed_ledgers
-        conn.execute(u.delete().where(u.c.key.in_(wanted)))
-
-
-def _unclaim(conn: sa.Connection, keys: Iterable[str | None]) -> None:
-    """List ledger keys as pointed to by no segment (their rows are deleted later)."""
-    u, now = schema.unclaimed_ledgers, utcnow()
-    for key in keys:
-        if key:
-            conn.execute(u.delete().where(u.c.key == key))
-            conn.execute(u.insert().values(key=key, since=now))
 
 
 def _rename_rows(conn: sa.Connection, segment: Segment, new: str, now: dt.datetime) -> None:
     """The statements of :meth:`SegmentBook.rename`."""
-    old = segment.name
-    conn.execute(schema.segments.update().where(schema.segments.c.id == segment.id)
-                 .values(name=new, updated_at=now))
-    _rewrite_references(conn, old, new)
-    for column in _key_columns(conn):
-        conn.execute(sa.update(column.table).where(column == old).values({column: new}))
-    f = schema.former_keys
-    conn.execute(f.delete().where(f.c.key.in_([old, new])))
-    conn.execute(f.insert().values(key=old, segment_id=segment.id, renamed_at=now))
+    records.rename_key(conn, segment.id, segment.name, new, now)
+    _rewrite_references(conn, segment.name, new, now)
 
 
-def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
+def _rewrite_references(conn: sa.Connection, old: str, new: str, now: dt.datetime) -> None:
     """Make every stored query (every version) that names segment ``old`` name ``new``; the
     rest of each query keeps its meaning (printed back from the rewritten AST). A changed
     segment's ``updated_at`` moves (readers key their caches on it)."""
-    v, changed = schema.segment_versions, set()
-    for row in conn.execute(sa.select(v.c.segment_id, v.c.version, v.c.query)).all():
+    changed = set()
+    for segment_id, version, query in records.versions(conn):
         try:
-            condition = language.parse(row.query)
+            condition = language.parse(query)
         except QueryError:  # NOTE: a version that no longer parses (an older grammar) stays
             continue
         if old not in referenced_segments(condition):
             continue
         text = language.to_text(renamed_reference(condition, old, new))
-        conn.execute(v.update()
-                     .where(v.c.segment_id == row.segment_id, v.c.version == row.version)
-                     .values(query=text))
-        changed.add(row.segment_id)
-    if changed:
-        conn.execute(schema.segments.update().where(schema.segments.c.id.in_(changed))
-                     .values(updated_at=utcnow()))
-
-
-def _key_columns(conn: sa.Connection) -> list[sa.Column[Any]]:
-    """Columns of other state-store tables that name a segment by its key."""
-    # NOTE: the Shopify connector keeps its bindings, jobs and audit log by segment key.
-    return [schema.shopify_tag_bindings.c.segment, schema.shopify_managed_tags.c.segment,
-            schema.shopify_sync_jobs.c.segment, schema.shopify_audit_log.c.segment]
+        records.set_version_query(conn, segment_id, version, text)
+        changed.add(segment_id)
+    records.touch(conn, changed, now)
 
 
 def replace_metric_rows(
     conn: sa.Connection, segment_id: int, frame: pd.DataFrame, *, delete_all: bool
 ) -> None:
     """Write metric rows (one per day) for a segment, replacing the same days (or all)."""
-    table = schema.segment_metrics
-    delete = table.delete().where(table.c.segment_id == segment_id)
-    if not delete_all and not frame.empty:
-        delete = delete.where(table.c.day.in_([_as_date(d) for d in frame["day"]]))
-    conn.execute(delete)
-    if frame.empty:
-        return
     rows = []
     for record in frame.to_dict("records"):
-        row: dict[str, Any] = {"segment_id": segment_id, "day": _as_date(record["day"])}
+        row: dict[str, Any] = {"day": _as_date(record["day"])}
         for column in ("customers", "orders", "joined", "left"):
             row[column] = int(record[column])
-        for column in schema.METRIC_TEXT_COLUMNS:
+        for column in METRIC_TEXT_COLUMNS:
             value = record[column]
             row[column] = None if value is None or pd.isna(value) else str(value)
         rows.append(row)
-    conn.execute(table.insert(), rows)
-
-
-def _segment_select() -> sa.Select[Any]:
-    s, v = schema.segments, schema.segment_versions
-    return sa.select(
-        s.c.id,
-        s.c.name,
-        s.c.display_name,
-        s.c.description,
-        v.c.query,
-        s.c.version,
-        s.c.ledger,
-        s.c.computed_through,
-        s.c.history_start,
-        s.c.created_at,
-        s.c.updated_at,
-    ).join(v, sa.and_(v.c.segment_id == s.c.id, v.c.version == s.c.version))
+    records.replace_metrics(conn, segment_id, rows, delete_all=delete_all)
 
 
 def _tag() -> str:

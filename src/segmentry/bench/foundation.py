@@ -43,7 +43,7 @@ from segmentry.core import config
 from segmentry.core.clock import utcnow
 from segmentry.core.config import SourceSettings
 from segmentry.ledger.store import import_parquet_folder
-from segmentry.store import schema
+from segmentry.store import segment_records
 
 __all__ = ["BENCH_QUERIES", "HAND_WRITTEN_SQL", "Figure", "run_benchmark", "split_last_day"]
 
@@ -279,7 +279,7 @@ def _import_and_run(
 def _setup(ws: Any, queries: list[str], day: dt.date) -> str:
     """Facts, and segments computed through ``day``: the state a daily run starts from.
 
-    The segments' ledgers hold ``day``'s members only (a full history of each would take
+    The segments' membership keys hold ``day``'s members only (a full history of each would take
     the setup 50 history computations); the daily run reads nothing older.
     """
     con = ws.warehouse
@@ -290,19 +290,9 @@ def _setup(ws: Any, queries: list[str], day: dt.date) -> str:
         for (name, members), query in zip(snapshot.members_of_all(named).items(), queries,
                                           strict=True):
             start = members.mutate(valid_from=day, valid_to=None)
-            segment_id = conn.execute(
-                schema.segments.insert().values(
-                    name=name, display_name=name, description="", version=1,
-                    computed_through=day,
-                    history_start=day, created_at=now, updated_at=now,
-                )
-            ).inserted_primary_key[0]
-            conn.execute(schema.segment_versions.insert().values(
-                segment_id=segment_id, version=1, query=query, created_at=now
-            ))
-            ledger = write_history(con, segment_id, _intervals(start), tag="bench")
-            conn.execute(schema.segments.update().where(schema.segments.c.id == segment_id)
-                         .values(ledger=ledger))
+            segment_id = segment_records.insert(conn, name, name, "", query, now)
+            key = write_history(con, segment_id, _intervals(start), tag="bench")
+            segment_records.point_to(conn, segment_id, key, day, day)
     return f"{len(queries)} segments"
 
 
@@ -347,8 +337,8 @@ def _history(ws: Any, end: dt.date, days: int) -> str:
     con = ws.warehouse
     condition = ws.validate("number_of_orders >= 2 AND last_order_date < -90d")
     start = end - dt.timedelta(days=days - 1)
-    ledger = write_history(con, 999, membership_history(con, condition, start, end), tag="h")
-    frame = daily_metrics(con, stretches(con, ledger), start, end)
+    key = write_history(con, 999, membership_history(con, condition, start, end), tag="h")
+    frame = daily_metrics(con, stretches(con, key), start, end)
     return f"{len(frame)} days of metrics"
 
 

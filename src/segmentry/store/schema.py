@@ -4,7 +4,7 @@
 By aggregate:
 
 - segments: ``segments``, ``segment_versions``, ``segment_metrics``, ``segment_former_keys``,
-  ``segment_folders``, ``unclaimed_ledgers``;
+  ``segment_folders``, ``unclaimed_memberships``;
 - runs: ``runs``, ``run_stages``;
 - erasures: ``erasures``;
 - accounts: ``web_users``, ``web_sessions``, ``api_tokens``, ``login_attempts``;
@@ -12,11 +12,12 @@ By aggregate:
   ``shopify_sync_jobs`` / ``shopify_sync_items`` (tag-sync jobs), ``shopify_audit_log``,
   ``shopify_webhooks`` (the webhook queue).
 
-Repositories beside this module read and write them per aggregate (:mod:`.runs`,
-:mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`, :mod:`.tag_jobs`); the modules not yet
-moved to one (:mod:`segmentry.app.segments`, :mod:`segmentry.connectors.shopify.webhook_queue`,
-...) import the table objects from here. None creates or alters a table: opening the store
-brings it to this layout (:func:`segmentry.store.connection.open_state_store`).
+Repositories beside this module read and write them per aggregate (:mod:`.segment_records`,
+:mod:`.runs`, :mod:`.erasures`, :mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`,
+:mod:`.tag_jobs`); the modules not yet moved to one
+(:mod:`segmentry.connectors.shopify.webhook_queue`, ...) import the table objects from here.
+None creates or alters a table: opening the store brings it to this layout
+(:func:`segmentry.store.connection.open_state_store`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
 (20, ['api_tokens', 'erasures', 'login_attempts'])
@@ -50,20 +51,20 @@ __all__ = [
     "shopify_sync_state",
     "shopify_tag_bindings",
     "shopify_webhooks",
-    "unclaimed_ledgers",
+    "unclaimed_memberships",
     "web_sessions",
     "web_users",
 ]
 
 # The newest migration (segmentry/store/migrations/versions): the one that builds this layout.
 # A store at it opens without Alembic; test_migrations checks it is the migrations' head.
-REVISION = "0001_baseline"
+REVISION = "0002_membership_key"
 
 # NOTE: no naming convention: stores made before the migrations have their constraints under
 # the engines' own names, and the baseline adopts them as they are.
 metadata = sa.MetaData()
 
-# --- segments -------------------------------------------------------------------------------
+# --- segments (segmentry.store.segment_records) --------------------------------------------
 
 segments = sa.Table(
     "segments",
@@ -74,8 +75,8 @@ segments = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),  # the current version
     # Key of the current version's rows in the warehouse's membership table (NULL until
     # computed; see segmentry.analytics.membership).
-    sa.Column("ledger", sa.String(200)),
-    # Last day the membership ledger and metrics are complete for.
+    sa.Column("membership_key", sa.String(200)),
+    # Last day the membership and metrics are complete for.
     sa.Column("computed_through", sa.Date),
     sa.Column("history_start", sa.Date),
     sa.Column("created_at", sa.DateTime, nullable=False),
@@ -142,13 +143,13 @@ segment_folders = sa.Table(
     sa.Column("folder", sa.String(100), nullable=False),
 )
 
-# Ledger keys that may have rows in the warehouse's membership table but that no segment points
-# to: a version being computed (listed before its first row is written, unlisted in the
+# Membership keys that may have rows in the warehouse's membership table but that no segment
+# points to: a version being computed (listed before its first row is written, unlisted in the
 # transaction that points a segment to it) or one replaced or removed (listed in that
 # transaction, unlisted once its rows are deleted). A key still listed when the next write starts
 # is left over from a killed process; see segmentry.app.segments.SegmentBook.forget_unclaimed.
-unclaimed_ledgers = sa.Table(
-    "unclaimed_ledgers",
+unclaimed_memberships = sa.Table(
+    "unclaimed_memberships",
     metadata,
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("since", sa.DateTime, nullable=False),
@@ -183,7 +184,7 @@ run_stages = sa.Table(
     sa.PrimaryKeyConstraint("run_id", "position"),
 )
 
-# --- erasures (segmentry.app.erasure) -------------------------------------------------------
+# --- erasures (segmentry.store.erasures) ----------------------------------------------------
 
 # Customers erased (Shopify's customers/redact): recorded when the ledger's values are cleared;
 # ``finished_at`` once no copy is left in the warehouse's old blocks or the state store's log.

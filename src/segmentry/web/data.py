@@ -2,7 +2,7 @@
 the API model the JSON twin sends (handlers stay thin, and both twins share the numbers).
 
 Slow reads are cached in the app's memory under keys that change whenever the data does (the
-segment's ledger key changes on every recompute, and the overview's fingerprint on every run),
+segment's membership key changes on every recompute, and the overview's fingerprint on every run),
 so a cache entry is never stale, only unused.
 """
 
@@ -101,7 +101,7 @@ def _fingerprint(ws: Workspace) -> tuple[Any, ...]:
     s = state_tables.segments
     with ws.state.connect() as conn:
         changed = conn.execute(sa.select(sa.func.max(s.c.updated_at))).scalar()
-        keys = tuple(conn.execute(sa.select(s.c.ledger).order_by(s.c.id)).scalars())
+        keys = tuple(conn.execute(sa.select(s.c.membership_key).order_by(s.c.id)).scalars())
     return (changed, keys, last_finished_run(ws), tuple(sorted(folders.folders(ws.state).items())))
 
 
@@ -204,7 +204,7 @@ def segment_detail(ws: Workspace, cache: dict[Any, Any], name: str,
         rows = _metric_rows(frame) if frame is not None else []
         return _summary(segment, frame, folder), rows
 
-    key = ("detail", segment.id, segment.version, segment.ledger,
+    key = ("detail", segment.id, segment.version, segment.membership_key,
            segment.computed_through, folder, segment.updated_at)
     summary, rows = cached(cache, key, build)
     return SegmentDetail(
@@ -252,7 +252,7 @@ def tag_sync(ws: Workspace, name: str, lang: str = "en") -> TagSyncOut | None:
 
 def _computed(ws: Workspace, name: str, day: dt.date | None) -> tuple[Segment, dt.date]:
     segment = ws.segment(name)
-    if segment.ledger is None or segment.computed_through is None:
+    if segment.membership_key is None or segment.computed_through is None:
         raise SegmentError("Segment {name!r} has not been computed yet.", code="not_computed",
                            hint="Run the daily pipeline first.", params={"name": name})
     day = day or segment.computed_through
@@ -275,14 +275,14 @@ def journey_of(
     ws: Workspace, cache: dict[Any, Any], name: str, day: dt.date | None
 ) -> JourneyOut:
     segment, day = _computed(ws, name, day)
-    assert segment.ledger is not None
-    ledger = segment.ledger
+    assert segment.membership_key is not None
+    key = segment.membership_key
 
     def build() -> JourneyOut:
-        members = members_as_of(ws.warehouse, ledger, day)
+        members = members_as_of(ws.warehouse, key, day)
         return JourneyOut(**journey(ws.warehouse, members, day).to_dict())
 
-    return cached(cache, ("journey", ledger, day), build)
+    return cached(cache, ("journey", key, day), build)
 
 
 def member_page(
@@ -290,9 +290,9 @@ def member_page(
     cache: dict[Any, Any] | None = None,
 ) -> MemberPage:
     """A page of the members on ``day`` whose id, email or name contains ``q``, and how many
-    there are (read through the segment service; cached by the segment's ledger key)."""
+    there are (read through the segment service; cached by the segment's membership key)."""
     segment, day = _computed(ws, name, day)
-    ledger, book = segment.ledger, SegmentBook(ws)
+    key, book = segment.membership_key, SegmentBook(ws)
 
     def count() -> int:
         return book.member_count(segment.key, day, search=q)
@@ -305,8 +305,8 @@ def member_page(
     if cache is None:
         total, members = count(), chunk()
     else:
-        total = cached(cache, ("members", ledger, day, q), count)
-        members = cached(cache, ("member_page", ledger, day, q, page, per_page), chunk)
+        total = cached(cache, ("members", key, day, q), count)
+        members = cached(cache, ("member_page", key, day, q, page, per_page), chunk)
     return MemberPage(segment=name, day=day, total=total, page=page, per_page=per_page, q=q,
                       members=members)
 
@@ -468,7 +468,7 @@ def warm_journeys(worker: Workspace, cache: dict[Any, Any]) -> int:
     store_trend(worker, cache)
     warmed = 0
     for segment in worker.segments():
-        if segment.ledger is not None and segment.computed_through is not None:
+        if segment.membership_key is not None and segment.computed_through is not None:
             journey_of(worker, cache, segment.name, None)
             warmed += 1
     return warmed
