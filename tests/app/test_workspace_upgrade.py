@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 
@@ -101,3 +102,24 @@ def _metric_rows(ws: Workspace, day: dt.date) -> list[dict[str, Any]]:
     with ws.state.connect() as conn:
         rows = conn.execute(sa.select(m).where(m.c.day == day).order_by(m.c.segment_id))
         return [dict(r) for r in rows.mappings()]
+
+
+def test_the_warehouse_membership_column_is_renamed_with_its_rows(old_workspace: Path) -> None:
+    """The old release's ``membership.ledger`` column becomes ``membership_key`` in place: every
+    segment's members on the run day are the ones the old file held (read with plain DuckDB)."""
+    warehouse = old_workspace / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = [r[0] for r in con.execute("DESCRIBE membership").fetchall()]
+        old = con.execute(
+            "SELECT ledger, count(*) FROM membership WHERE valid_from <= ? "
+            "AND (valid_to IS NULL OR valid_to > ?) GROUP BY ledger", [DAY, DAY]).fetchall()
+    assert "ledger" in columns and "membership_key" not in columns
+    ws = Workspace.open(old_workspace)
+    try:
+        assert "membership_key" in ws.warehouse.table("membership").columns
+        counts = {s.membership_key: ws.members(s.name, DAY).num_rows for s in ws.segments()}
+        assert counts == {key: n for key, n in old} | {
+            k: 0 for k in counts if k not in dict(old)}
+        assert sum(counts.values()) > 0
+    finally:
+        ws.close()

@@ -1,14 +1,14 @@
-"""The membership ledger: one warehouse table, ``membership``, for every segment version.
+"""Membership history: one warehouse table, ``membership``, for every segment version.
 
-Rows are ``(ledger, customer_id, valid_from, valid_to)``: the customer was a member of the
-segment version whose *membership key* is in ``ledger`` on every day
+Rows are ``(membership_key, customer_id, valid_from, valid_to)``: the customer was a member of
+the segment version whose *membership key* is ``membership_key`` on every day
 ``valid_from <= day < valid_to`` (``valid_to`` NULL: still a member). A membership key is
 ``<segment id>_<tag>``, one per computed version (``new_<tag>`` for a segment being added, which
 has no id until it is saved); the state store's ``segments.membership_key`` points to it.
 
-NOTE: the warehouse column keeps its stored name, ``ledger`` (renaming it would rewrite every
-warehouse's membership table); in code and in the state store the key is ``membership_key``,
-and "ledger" alone means the order ledger (:mod:`segmentry.ledger`).
+Warehouses of releases before 2026-12 named the column ``ledger``; :func:`upgrade_layout`
+renames it in place when the workspace opens the warehouse ("ledger" alone means the order
+ledger, :mod:`segmentry.ledger`).
 
 A new version's history is written under a new key and the state store switches the
 segment's pointer to it in one transaction, so a crash leaves the old one whole; the old key's
@@ -46,12 +46,13 @@ __all__ = [
     "membership_keys",
     "record_day",
     "stretches",
+    "upgrade_layout",
     "write_history",
 ]
 
 TABLE = "membership"
 _SCHEMA = ibis.schema(
-    {"ledger": "string", "customer_id": "string", "valid_from": "date", "valid_to": "date"}
+    {"membership_key": "string", "customer_id": "string", "valid_from": "date", "valid_to": "date"}
 )
 
 
@@ -59,7 +60,7 @@ _SCHEMA = ibis.schema(
 class Change:
     """A membership key's movement on a recorded day (vs the day before)."""
 
-    ledger: str
+    membership_key: str
     joined: int
     left: int
 
@@ -92,6 +93,21 @@ def ensure_table(con: BaseBackend) -> None:
             con.drop_table(name, force=True)
 
 
+def upgrade_layout(con: BaseBackend) -> bool:
+    """Rename an earlier release's ``membership.ledger`` column to ``membership_key`` (in place:
+    the rows stay); whether there was one to rename. The workspace calls it when it opens the
+    warehouse."""
+    if TABLE not in con.list_tables() or "ledger" not in con.table(TABLE).columns:
+        return False
+    rename = sge.Alter(
+        this=_table(), kind="TABLE",
+        actions=[sge.RenameColumn(this=sg.column("ledger", quoted=True),
+                                  to=sg.column("membership_key", quoted=True))],
+    )
+    execute(con, rename)
+    return True
+
+
 def write_history(
     con: BaseBackend, segment_id: int | None, intervals: ir.Table, *, tag: str
 ) -> str:
@@ -99,7 +115,7 @@ def write_history(
     ensure_table(con)
     key = membership_key(segment_id, tag)
     rows = intervals.select(
-        ledger=ibis.literal(key),
+        membership_key=ibis.literal(key),
         customer_id=intervals.customer_id.cast("string"),
         valid_from=intervals.valid_from.cast("date"),
         valid_to=intervals.valid_to.cast("date"),
@@ -111,7 +127,7 @@ def write_history(
 def stretches(con: BaseBackend, key: str) -> ir.Table:
     """``(customer_id, valid_from, valid_to)`` of one membership key."""
     t = con.table(TABLE)
-    return t.filter(t.ledger == key).select("customer_id", "valid_from", "valid_to")
+    return t.filter(t.membership_key == key).select("customer_id", "valid_from", "valid_to")
 
 
 def members_as_of(con: BaseBackend, key: str, day: dt.date) -> ir.Table:
@@ -130,7 +146,7 @@ def record_day(
 
     First whatever was recorded for ``day`` or later is undone (stretches starting then are
     deleted, stretches ending then are reopened), so recording the same day twice gives the
-    same ledger: that is what makes a second run for a day a no-op. Then the day's members
+    same key: that is what makes a second run for a day a no-op. Then the day's members
     are compared with the open stretches (:func:`_moves`); the leavers' stretches end on
     ``day`` and the joiners get one from ``day``. Days before ``day`` read exactly as before;
     the caller wraps the call in a warehouse transaction.
@@ -149,13 +165,15 @@ def record_day(
         con.insert(
             TABLE,
             joiners.select(
-                "ledger", "customer_id", valid_from=ibis.date(day),
+                "membership_key", "customer_id", valid_from=ibis.date(day),
                 valid_to=ibis.null().cast("date"),
             ),
         )
         t = con.table(moves)
-        counts = t.group_by("ledger").aggregate(joined=t.joined.sum(), left=(~t.joined).sum())
-        moved = {r["ledger"]: r for r in con.to_pyarrow(counts).to_pylist()}
+        counts = t.group_by("membership_key").aggregate(
+            joined=t.joined.sum(), left=(~t.joined).sum()
+        )
+        moved = {r["membership_key"]: r for r in con.to_pyarrow(counts).to_pylist()}
     return {
         key: Change(key, int(moved.get(key, {}).get("joined") or 0),
                     int(moved.get(key, {}).get("left") or 0))
@@ -164,26 +182,26 @@ def record_day(
 
 
 # Ledgers compared at once: one bit each in a signed 64-bit mask.
-_LEDGERS_PER_MASK = 62
+_KEYS_PER_MASK = 62
 
 
 def _moves(con: BaseBackend, wide: ir.Table, columns: Mapping[str, str], scratch: Scratch) -> str:
-    """A temporary table of ``(ledger, customer_id, joined)``: open stretches whose customer
+    """A temporary table of ``(membership_key, customer_id, joined)``: open stretches whose customer
     is no longer a member (``joined`` false) and members without one (true).
 
-    Each customer's open ledgers and the day's memberships become one bit mask each (a bit
-    per ledger); only customers whose two masks differ are spelled out per ledger. That is
+    Each customer's open keys and the day's memberships become one bit mask each (a bit
+    per key); only customers whose two masks differ are spelled out per key. That is
     one aggregate of the open stretches and one join per customer, however many segments.
     """
     items = list(columns.items())
     parts = []
-    for start in range(0, len(items), _LEDGERS_PER_MASK):
+    for start in range(0, len(items), _KEYS_PER_MASK):
         bits = {key: (1 << i, column) for i, (key, column)
-                in enumerate(items[start:start + _LEDGERS_PER_MASK])}
+                in enumerate(items[start:start + _KEYS_PER_MASK])}
         differ = con.table(scratch.keep(_differing_masks(con, wide, bits)))
         parts += [
             differ.filter((differ.was ^ differ.now) & bit != 0).select(
-                ledger=ibis.literal(key),
+                membership_key=ibis.literal(key),
                 customer_id=differ.customer_id,
                 joined=(differ.now & bit) != 0,
             )
@@ -194,14 +212,15 @@ def _moves(con: BaseBackend, wide: ir.Table, columns: Mapping[str, str], scratch
 
 def _differing_masks(con: BaseBackend, wide: ir.Table, bits: Mapping[str, tuple[int, str]]
                      ) -> ir.Table:
-    """``(customer_id, was, now)``: the customers whose open ledgers (``was``) and memberships
-    on the day (``now``) differ, as bit masks over ``bits`` (ledger → bit, column)."""
+    """``(customer_id, was, now)``: the customers whose open keys (``was``) and memberships
+    on the day (``now``) differ, as bit masks over ``bits`` (key → bit, column)."""
     t = con.table(TABLE)
     index = ibis.memtable(
-        {"ledger": list(bits), "bit": [bit for bit, _ in bits.values()]},
-        schema={"ledger": "string", "bit": "int64"},
+        {"membership_key": list(bits), "bit": [bit for bit, _ in bits.values()]},
+        schema={"membership_key": "string", "bit": "int64"},
     )
-    open_ = t.filter(t.valid_to.isnull() & t.ledger.isin(list(bits))).join(index, "ledger")
+    open_ = t.filter(t.valid_to.isnull() & t.membership_key.isin(list(bits))).join(
+        index, "membership_key")
     was = open_.group_by("customer_id").aggregate(was=open_.bit.bit_or())
     now = wide.select(
         n_customer_id=wide.customer_id.cast("string"),
@@ -228,12 +247,13 @@ def _sum(values: Iterable[ir.IntegerValue]) -> ir.IntegerValue:
 def _recorded_from(con: BaseBackend, keys: list[str], day: dt.date) -> bool:
     """Whether anything is recorded for ``day`` or later (a stretch starting or ending then)."""
     t, d = con.table(TABLE), ibis.date(day)
-    later = t.filter(t.ledger.isin(keys) & ((t.valid_from >= d) | (t.valid_to >= d))).count()
+    begun_or_ended = (t.valid_from >= d) | (t.valid_to >= d)
+    later = t.filter(t.membership_key.isin(keys) & begun_or_ended).count()
     return int(con.to_pyarrow(later).as_py()) > 0
 
 
-def _of_ledgers(keys: Iterable[str]) -> sge.Expression:
-    return sg.column("ledger", quoted=True).isin(*(sge.convert(k) for k in keys))
+def _of_keys(keys: Iterable[str]) -> sge.Expression:
+    return sg.column("membership_key", quoted=True).isin(*(sge.convert(k) for k in keys))
 
 
 def _day(day: dt.date) -> sge.Expression:
@@ -241,16 +261,16 @@ def _day(day: dt.date) -> sge.Expression:
 
 
 def _undo_deleting(keys: list[str], day: dt.date) -> sge.Expression:
-    """``DELETE … WHERE ledger IN (…) AND valid_from >= day`` (stretches begun then)."""
+    """``DELETE … WHERE membership_key IN (…) AND valid_from >= day`` (stretches begun then)."""
     starts_later = sg.column("valid_from", quoted=True) >= _day(day)
-    return sge.delete(_table(), where=sge.and_(_of_ledgers(keys), starts_later))
+    return sge.delete(_table(), where=sge.and_(_of_keys(keys), starts_later))
 
 
 def _undo_reopening(keys: list[str], day: dt.date) -> sge.Expression:
-    """``UPDATE … SET valid_to = NULL WHERE ledger IN (…) AND valid_to >= day``."""
+    """``UPDATE … SET valid_to = NULL WHERE membership_key IN (…) AND valid_to >= day``."""
     ends_later = sg.column("valid_to", quoted=True) >= _day(day)
     return sge.update(
-        _table(), {"valid_to": sge.null()}, where=sge.and_(_of_ledgers(keys), ends_later)
+        _table(), {"valid_to": sge.null()}, where=sge.and_(_of_keys(keys), ends_later)
     )
 
 
@@ -262,7 +282,7 @@ def _close_leavers(moves: str, day: dt.date) -> sge.Expression:
     """
     matches = [
         sg.column(k, table="v", quoted=True).eq(sg.column(k, table=TABLE, quoted=True))
-        for k in ("ledger", "customer_id")
+        for k in ("membership_key", "customer_id")
     ]
     update = sge.update(
         _table(),
@@ -296,12 +316,12 @@ def membership_keys(con: BaseBackend) -> set[str]:
     """Every membership key with rows in the warehouse."""
     if TABLE not in con.list_tables():
         return set()
-    keys = con.table(TABLE).select("ledger").distinct()
-    return {r["ledger"] for r in con.to_pyarrow(keys).to_pylist()}
+    keys = con.table(TABLE).select("membership_key").distinct()
+    return {r["membership_key"] for r in con.to_pyarrow(keys).to_pylist()}
 
 
 def forget(con: BaseBackend, keys: Iterable[str | None]) -> None:
     """Delete the rows of membership keys no segment points to any more (unknown keys are fine)."""
     wanted = [k for k in keys if k]
     if wanted and TABLE in con.list_tables():
-        execute(con, sge.delete(_table(), where=_of_ledgers(wanted)))
+        execute(con, sge.delete(_table(), where=_of_keys(wanted)))

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from segmentry.analytics.membership import upgrade_layout
 from segmentry.core import config
 from segmentry.core.context import Context
 from segmentry.core.errors import WorkspaceError
@@ -27,10 +28,14 @@ class Connections:
     ``[warehouse] url`` and the state store named by ``[state] url``."""
 
     def warehouse(self, context: Context) -> BaseBackend:
+        """The warehouse, brought to this release's layout if an earlier one made it (see
+        :func:`segmentry.analytics.membership.upgrade_layout`)."""
         warehouse = context.settings.warehouse
-        return connect(
+        con = connect(
             warehouse.url, memory_limit=warehouse.memory_limit, wait=context.warehouse_wait
         )
+        upgrade_layout(con)
+        return con
 
     def second_warehouse(self, owner: Context) -> BaseBackend:
         return second_connection(owner.warehouse, owner.settings.warehouse.url)
