@@ -29,6 +29,7 @@ from segmentry.core.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILE",
+    "SHOPIFY_API_VERSION",
     "ScheduleSettings",
     "Settings",
     "ShopSettings",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 CONFIG_FILE = "segmentry.toml"
+SHOPIFY_API_VERSION = "2026-10"
+"""The Shopify Admin API version segmentry is built for (see
+:mod:`segmentry.connectors.shopify.versions` for the support calendar)."""
 
 
 class ShopSettings(BaseModel):
@@ -161,7 +165,12 @@ class ShopifySettings(BaseModel):
     """
 
     shop: str = Field(description="Shop domain, e.g. my-store.myshopify.com.")
-    api_version: str = Field(default="2025-10", description="Pinned Admin API version.")
+    api_version: str = Field(
+        default=SHOPIFY_API_VERSION,
+        pattern=r"^(\d{4}-(01|04|07|10)|unstable)$",
+        description="Admin API version (YYYY-01, -04, -07 or -10); the sync warns 60 days "
+        "before Shopify's 12 months of support for it end.",
+    )
     token_env: str = Field(
         default="SEGMENTRY_SHOPIFY_TOKEN",
         description="Environment variable holding the access token.",
@@ -183,6 +192,10 @@ class ShopifySettings(BaseModel):
     bulk_threshold: int = Field(
         default=2_500,
         description="Changed rows above which a sync reads by bulk operation instead of pages.",
+    )
+    bulk_deadline_hours: float = Field(
+        default=12.0, gt=0,
+        description="How long a sync waits for one bulk query operation before it gives up.",
     )
 
 

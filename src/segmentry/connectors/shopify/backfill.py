@@ -2,20 +2,35 @@
 
 Flow (shopify.dev, "Perform bulk operations"): ``bulkOperationRunQuery`` → poll
 ``currentBulkOperation`` until COMPLETED → download the JSONL at ``url`` → parse it. The file can
-be gigabytes, so it is read in blocks (DuckDB's JSON reader, streaming, with the raw schema of
-:mod:`~segmentry.connectors.shopify.mapping`) and every block becomes a ledger batch: never the
-whole file in memory. Line items are rows with ``__parentId``; a block ends at its last order,
-whose line items may continue in the next block, so that order is carried over.
+be gigabytes, so it is never held in memory: DuckDB's JSON reader (streaming, with the raw
+schema of :mod:`~segmentry.connectors.shopify.mapping`) reads it, and every block of rows becomes
+a ledger batch.
+
+Line items are rows with ``__parentId``. Up to API version 2025-10 Shopify put them right after
+their order; from 2026-01 it does not group them by default (and we ask for
+``groupObjects: false`` wherever the argument exists, as it is faster and fails less: see
+:mod:`~segmentry.connectors.shopify.versions`), so a line item may come anywhere in the file,
+before its order or long after it. Orders are therefore staged first: the file goes into a
+DuckDB table on disk (in the sync's temporary folder, spilling beyond a memory limit), each
+order is given a block number, its line items are joined to it by id there, and the rows come
+back block by block — an order and all its line items in the same batch, in bounded memory.
+
+Polling has a deadline (``[shopify] bulk_deadline_hours``). A FAILED operation is reported with
+Shopify's ``errorCode``; when it still produced part of its data (``partialDataUrl``) that part is
+downloaded and returned marked partial, for the sync to keep it and record the failure.
 """
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -33,11 +48,14 @@ from segmentry.connectors.shopify.mapping import (
     orders_batch,
     products_batch,
 )
+from segmentry.connectors.shopify.versions import has_group_objects
 from segmentry.core.errors import ShopifyError, Text
 from segmentry.ledger.store import LedgerBatch
 
 __all__ = [
     "BULK_QUERIES",
+    "DEADLINE_HOURS",
+    "BulkResult",
     "Resource",
     "bulk_query",
     "read_jsonl",
@@ -57,13 +75,42 @@ BULK_QUERIES: dict[Resource, str] = {
 }
 _RAW = {"products": RAW_PRODUCTS, "customers": RAW_CUSTOMERS, "orders": RAW_ORDERS}
 _RUN = """mutation run($query: String!) {
-  bulkOperationRunQuery(query: $query) {
+  bulkOperationRunQuery(query: $query{group}) {
     bulkOperation { id status }
     userErrors { field message code }
   }
 }"""
 _POLL = """{ currentBulkOperation(type: QUERY) {
   id status errorCode objectCount rootObjectCount fileSize url partialDataUrl } }"""
+_ERROR_CODES = {
+    "ACCESS_DENIED": Text("the query needs an access scope the app lacks"),
+    "INTERNAL_SERVER_ERROR": Text("an internal error on Shopify's side, which may not recur"),
+    "TIMEOUT": Text("the query timed out on Shopify's side"),
+}
+DEADLINE_HOURS = 12.0
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """A finished bulk query: its JSONL (None: no rows) and whether it is only the part a
+    FAILED operation produced (``partial``; ``operation`` says why)."""
+
+    path: Path | None
+    operation: dict[str, Any]
+    partial: bool = False
+
+    def failure(self, rows: int) -> ShopifyError:
+        """The error to record after keeping the ``rows`` of a partial result."""
+        return ShopifyError(
+            "Shopify's bulk operation {operation} failed ({reason}) after {objects} objects; "
+            "the {rows} rows it delivered were kept, and the next sync reads the same changes "
+            "again.",
+            code="bulk_failed",
+            params={"operation": self.operation.get("id"), "rows": rows,
+                    "objects": self.operation.get("objectCount") or 0,
+                    "reason": _reason(self.operation)},
+            hint="Run the sync again; it starts a new bulk operation.",
+        )
 
 
 def bulk_query(resource: Resource, search: str | None = None) -> str:
@@ -88,9 +135,13 @@ def run_bulk_query(
     *,
     poll_seconds: float = 0.1,
     max_poll_seconds: float = 15.0,
-) -> Path | None:
-    """Run a bulk query, wait for it, download its JSONL into ``folder`` (None: no rows)."""
-    payload = client.execute(_RUN, {"query": query})["bulkOperationRunQuery"]
+    deadline_hours: float = DEADLINE_HOURS,
+) -> BulkResult:
+    """Run a bulk query, wait for it, download its JSONL (or the part a FAILED operation
+    delivered) into ``folder``."""
+    group = ", groupObjects: false" if has_group_objects(client.api_version) else ""
+    payload = client.execute(_RUN.replace("{group}", group), {"query": query})
+    payload = payload["bulkOperationRunQuery"]
     if payload["userErrors"]:
         error = payload["userErrors"][0]
         busy = error.get("code") == "OPERATION_IN_PROGRESS"
@@ -107,11 +158,15 @@ def run_bulk_query(
         "QUERY",
         poll_seconds=poll_seconds,
         max_poll_seconds=max_poll_seconds,
+        deadline_hours=deadline_hours,
+        keep_partial=True,
     )
-    if not operation.get("url"):
-        return None
+    partial = operation["status"] != "COMPLETED"
+    url = operation.get("partialDataUrl") if partial else operation.get("url")
+    if not url:
+        return BulkResult(None, operation, partial)
     target = Path(tempfile.mkstemp(suffix=".jsonl", dir=folder)[1])
-    return client.download(operation["url"], target)
+    return BulkResult(client.download(url, target), operation, partial)
 
 
 def wait_for_bulk(
@@ -121,24 +176,49 @@ def wait_for_bulk(
     *,
     poll_seconds: float = 0.1,
     max_poll_seconds: float = 15.0,
+    deadline_hours: float = DEADLINE_HOURS,
+    keep_partial: bool = False,
 ) -> dict[str, Any]:
-    """Poll ``currentBulkOperation(type: kind)`` until operation ``wanted`` completes."""
-    wait = poll_seconds
+    """Poll ``currentBulkOperation(type: kind)`` until operation ``wanted`` completes (or, with
+    ``keep_partial``, fails having delivered partial data); raise when it fails, is canceled
+    or expires, or is still running after ``deadline_hours``."""
+    wait, deadline = poll_seconds, client.clock() + deadline_hours * 3600
     while True:
         operation = client.execute(_POLL.replace("QUERY", kind))["currentBulkOperation"] or {}
         status = operation.get("status")
-        if operation.get("id") == wanted and status == "COMPLETED":
+        mine = operation.get("id") == wanted
+        if mine and status == "COMPLETED":
             return operation
-        if operation.get("id") == wanted and status in ("FAILED", "CANCELED", "EXPIRED"):
+        if mine and status == "FAILED" and keep_partial and operation.get("partialDataUrl"):
+            return operation
+        if mine and status in ("FAILED", "CANCELED", "EXPIRED"):
             raise ShopifyError(
                 "Shopify's bulk operation {operation} ended {status} ({reason}).",
                 code="bulk_failed",
-                params={"operation": wanted, "status": status,
-                        "reason": operation.get("errorCode") or Text("no error code")},
+                params={"operation": wanted, "status": status, "reason": _reason(operation)},
                 hint="Run the sync again; it starts a new bulk operation.",
             )
-        client.policy.sleep(wait)
+        if client.clock() >= deadline:
+            raise ShopifyError(
+                "Shopify's bulk operation {operation} is still {status} after {hours} hours "
+                "({objects} objects so far).",
+                code="bulk_timeout",
+                params={"operation": wanted, "status": status if mine else Text("not found"),
+                        "hours": deadline_hours, "objects": operation.get("objectCount") or 0},
+                hint="It may still finish on Shopify's side; raise [shopify] "
+                "bulk_deadline_hours for a very large store, or run the sync again later.",
+            )
+        client.policy.sleep(min(wait, max(0.0, deadline - client.clock())))
         wait = min(max_poll_seconds, wait * 1.5)
+
+
+def _reason(operation: dict[str, Any]) -> str | Text:
+    """Shopify's ``errorCode`` with what it means."""
+    code = operation.get("errorCode")
+    if not code:
+        return Text("no error code")
+    meaning = _ERROR_CODES.get(code)
+    return Text("{code}: {meaning}", {"code": code, "meaning": meaning}) if meaning else code
 
 
 def read_jsonl(
@@ -146,37 +226,32 @@ def read_jsonl(
 ) -> Iterator[tuple[LedgerBatch, str | None]]:
     """(ledger batch, newest updatedAt in it) per block of a bulk result file.
 
-    An order's line items always land in the same batch as the order.
+    An order's line items always land in the same batch as the order, wherever they are in
+    the file (lines whose order is not in the file at all — a partial result — are left out).
     """
     to_ledger: Callable[[pa.Table, str], LedgerBatch] = {
         "products": products_batch,
         "customers": customers_batch,
         "orders": orders_batch,
     }[resource]
-    for raw in _blocks(path, _RAW[resource], block_rows, resource == "orders"):
+    reader = _by_parent if resource == "orders" else _chunks
+    for raw in reader(path, _RAW[resource], block_rows):
         yield to_ledger(raw, shop_id), high_water(raw)
 
 
-def _blocks(path: Path, schema: pa.Schema, rows: int, nested: bool) -> Iterator[pa.Table]:
-    """Tables of ``rows`` lines; with ``nested``, each ends before its last order, which is
-    carried (with its line items) into the next table."""
-    carry: pa.Table | None = None
-    for table in _chunks(path, schema, rows):
-        if not nested:
-            yield table
-            continue
-        if carry is not None:
-            table = pa.concat_tables([carry, table])
-        roots = pc.indices_nonzero(pc.is_null(table["__parentId"]))
-        if len(roots) == 0:  # every row is a child of the order carried over
-            carry = table
-            continue
-        last = roots[-1].as_py()
-        carry = table.slice(last)
-        if last:
-            yield table.slice(0, last)
-    if carry is not None and carry.num_rows:
-        yield carry
+def _connect() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for reading a bulk file (no progress bar on stdout)."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _read_json(path: Path, schema: pa.Schema) -> tuple[str, list[Any]]:
+    columns = {f.name: _duckdb_type(f.type) for f in schema}
+    return (
+        "read_json(?, format = 'newline_delimited', columns = ?, maximum_object_size = 67108864)",
+        [str(path), columns],
+    )
 
 
 def _chunks(path: Path, schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
@@ -186,23 +261,110 @@ def _chunks(path: Path, schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
     Arrow's here, and Arrow's streaming reader reads ahead without bound when its consumer is
     slower than the parse, so a multi-gigabyte file would end up in memory.
     """
-    columns = {f.name: _duckdb_type(f.type) for f in schema}
-    con = duckdb.connect()
+    source, parameters = _read_json(path, schema)
+    con = _connect()
     try:
         con.execute("SET preserve_insertion_order = true")
-        result = con.execute(
-            "SELECT * FROM read_json(?, format = 'newline_delimited', columns = ?, "
-            "maximum_object_size = 67108864)",
-            [str(path), columns],
-        )
+        result = con.execute(f"SELECT * FROM {source}", parameters)
         for batch in result.to_arrow_reader(rows):
             yield pa.Table.from_batches([batch]).cast(schema)
     except duckdb.Error as e:
-        raise ShopifyError("Cannot read the bulk result {file}: {problem}", code="bulk_failed",
-                           hint="Run the sync again; it downloads a fresh result.",
-                           params={"file": path.name, "problem": str(e)}) from e
+        raise _unreadable(path, e) from e
     finally:
         con.close()
+
+
+def _by_parent(path: Path, schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
+    """Tables of about ``rows`` lines, each holding whole orders: every order with all of its
+    line items, wherever they were in the file.
+
+    One streaming pass puts each row in a bucket chosen by a hash of its order's id (its own
+    ``id`` for an order, ``__parentId`` for a line item), appended to that bucket's Arrow file
+    on disk; then each bucket is read back whole. So an order meets its line items without a
+    sort and without holding more than one bucket in memory.
+    """
+    buckets = _bucket_count(path, rows)
+    source, parameters = _read_json(path, schema)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix="staging-") as folder:
+        files = [Path(folder) / f"{n}.arrow" for n in range(buckets)]
+        _spill_buckets(path, source, parameters, schema, files)
+        for file in files:
+            if file.exists():
+                with pa.memory_map(str(file)) as source_file:
+                    table = pa.ipc.open_stream(source_file).read_all()
+                file.unlink()
+                yield _whole_orders(table)
+
+
+def _bucket_count(path: Path, rows: int) -> int:
+    """Buckets of about ``rows`` lines, judged by the file's size (a bulk line is some
+    hundreds of bytes); at most :data:`_MAX_BUCKETS` files open at once."""
+    return max(1, min(_MAX_BUCKETS, path.stat().st_size // (rows * _LINE_BYTES) + 1))
+
+
+_LINE_BYTES = 400
+_MAX_BUCKETS = 256
+
+
+def _spill_buckets(
+    path: Path, source: str, parameters: list[Any], schema: pa.Schema, files: list[Path]
+) -> None:
+    """Stream the file once, appending each row to the Arrow file of its order's bucket."""
+    con = _connect()
+    writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
+    try:
+        con.execute("SET preserve_insertion_order = false")  # buckets need no file order
+        result = con.execute(
+            f'SELECT *, hash(coalesce("__parentId", id)) % {len(files)} AS __bucket '
+            f"FROM {source}",
+            parameters,
+        )
+        for batch in result.to_arrow_reader(_SPILL_ROWS):
+            table = pa.Table.from_batches([batch])
+            table = table.take(pc.sort_indices(table["__bucket"]))
+            for bucket, part in _runs(table):
+                writer = writers.get(bucket)
+                if writer is None:
+                    writer = writers[bucket] = pa.ipc.new_stream(str(files[bucket]), schema)
+                writer.write_table(part.drop_columns(["__bucket"]).cast(schema))
+    except duckdb.Error as e:
+        raise _unreadable(path, e) from e
+    finally:
+        for writer in writers.values():
+            writer.close()
+        con.close()
+
+
+_SPILL_ROWS = 65_536
+
+
+def _runs(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:
+    """(bucket, rows) for each run of one bucket in a table sorted by ``__bucket``.
+
+    >>> table = pa.table({"__bucket": pa.array([0, 0, 1, 2, 2], pa.uint64())})
+    >>> [(bucket, part.num_rows) for bucket, part in _runs(table)]
+    [(0, 2), (1, 1), (2, 2)]
+    """
+    buckets = table["__bucket"].to_numpy()
+    starts = [0, *(np.flatnonzero(np.diff(buckets)) + 1).tolist(), len(buckets)]
+    for start, end in itertools.pairwise(starts):
+        if end > start:
+            yield int(buckets[start]), table.slice(start, end - start)
+
+
+def _whole_orders(table: pa.Table) -> pa.Table:
+    """The bucket without line items whose order is not in it (not in the file at all: a
+    partial result)."""
+    parents = table["__parentId"]
+    orders = table.filter(pc.is_null(parents))["id"]
+    known = pc.or_(pc.is_null(parents), pc.is_in(parents, value_set=orders.combine_chunks()))
+    return table if pc.all(known).as_py() else table.filter(known)
+
+
+def _unreadable(path: Path, e: duckdb.Error) -> ShopifyError:
+    return ShopifyError("Cannot read the bulk result {file}: {problem}", code="bulk_failed",
+                        hint="Run the sync again; it downloads a fresh result.",
+                        params={"file": path.name, "problem": str(e)})
 
 
 def _duckdb_type(arrow: pa.DataType) -> str:

@@ -10,6 +10,11 @@ Retries live in one place: :mod:`segmentry.connectors.shopify.retrying` (an http
 connection problems, 429 and 5xx, and the back-off the client also waits by for THROTTLED and
 non-JSON answers).
 
+Versions: the client asks for ``api_version`` (:mod:`~segmentry.connectors.shopify.versions`);
+Shopify names the version it answered with in ``X-Shopify-API-Version``. When that differs
+(the asked one left support and Shopify fell forward), the client logs a warning once and keeps
+it in :attr:`ShopifyClient.warnings` for the sync's report.
+
 Pacing: every response's ``extensions.cost.throttleStatus`` (``currentlyAvailable``,
 ``restoreRate``, ``maximumAvailable``) is remembered; before a request the client waits until
 the bucket, refilled at ``restoreRate`` since then, holds the request's expected cost (the
@@ -23,11 +28,13 @@ Errors (all :class:`~segmentry.core.errors.ShopifyError`, by ``code``)::
     ├── access_denied    the token lacks a scope a field needs (ACCESS_DENIED; not retried)
     ├── unavailable      HTTP 5xx / 429 / timeouts / dropped connections after every retry
     ├── throttled        still THROTTLED after every retry
+    ├── api_version      HTTP 404 on the GraphQL URL: Shopify knows no such version (or shop)
     └── graphql          any other GraphQL error (a bug on our side or a changed API)
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,11 +44,12 @@ from typing import Any
 import httpx
 
 from segmentry.connectors.shopify.retrying import Backoff, Retrying
+from segmentry.connectors.shopify.versions import API_VERSION
 from segmentry.core.errors import ShopifyError, Text
 
 __all__ = ["API_VERSION", "ClientStats", "ShopifyClient"]
 
-API_VERSION = "2025-10"
+log = logging.getLogger("segmentry.shopify")
 
 
 @dataclass
@@ -85,6 +93,9 @@ class ShopifyClient:
         token_env: str = "SEGMENTRY_SHOPIFY_TOKEN",
     ) -> None:
         self.shop = shop
+        self.api_version = api_version
+        self.served_version: str | None = None  # X-Shopify-API-Version of the last answer
+        self.warnings: list[Text] = []
         base = (endpoint or f"https://{shop}").rstrip("/")
         self.url = f"{base}/admin/api/{api_version}/graphql.json"
         self.clock = clock
@@ -152,17 +163,41 @@ class ShopifyClient:
                 code="invalid_token",
                 params={"shop": self.shop, "env": self._token_env},
             )
+        if response.status_code == 404:
+            raise ShopifyError(
+                "Shopify answered 404 Not Found for {url}: it knows no API version {version} "
+                "(or no shop {shop}).",
+                code="api_version",
+                hint="Check [shopify] api_version (a stable version is named YYYY-01, -04, -07 "
+                "or -10) and the shop domain.",
+                params={"url": self.url, "version": self.api_version, "shop": self.shop},
+            )
         if response.status_code >= 400:
             raise ShopifyError(
                 "Shopify answered HTTP {status}: {text}", code="http",
                 params={"status": response.status_code, "text": response.text[:300]},
             )
+        self._served(response.headers.get("X-Shopify-API-Version"))
         try:
             answer: dict[str, Any] = response.json()
         except ValueError:
             self.policy.wait(failures, Text("an answer that is not JSON"))
             return None
         return answer
+
+    def _served(self, version: str | None) -> None:
+        """Note the version Shopify answered with; warn once when it is not the one asked."""
+        if not version or version == self.served_version:
+            return
+        self.served_version = version
+        if version != self.api_version:
+            warning = Text(
+                "Shopify answered API version {served} for {asked}: {asked} is no longer "
+                "served. Set [shopify] api_version to a supported version.",
+                {"served": version, "asked": self.api_version},
+            )
+            log.warning("%s", warning)
+            self.warnings.append(warning)
 
     def _throttled(self, throttles: int, cost: Mapping[str, Any] | None) -> int:
         self._stats.throttled += 1

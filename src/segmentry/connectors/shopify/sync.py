@@ -7,13 +7,21 @@
 high-water mark advanced *after* the write, so an interrupted sync resumes where it stopped.
 
 NOTE: unlike the file readers, this one writes batches itself: a store's history does not fit
-in one batch, and the mark may only move once its rows are stored.
+in one batch, and the mark may only move once its rows are stored. A bulk result is in no
+particular order, so its mark moves once, after the whole file is stored; the rows of a FAILED
+operation's partial result are stored, the mark stays, and the failure is raised (the next sync
+reads the same changes again).
+
+Warnings (the API version's support calendar, a version Shopify answered with other than the
+one asked) are logged to ``segmentry.shopify`` and listed in :attr:`SyncReport.warnings`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
+import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -24,7 +32,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import sqlalchemy as sa
 
-from segmentry.connectors.shopify import backfill, incremental, tables
+from segmentry.connectors.shopify import backfill, incremental, tables, versions
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.mapping import (
     customers_batch,
@@ -42,7 +50,7 @@ from segmentry.connectors.shopify.scopes import (
 from segmentry.core import config
 from segmentry.core.clock import utcnow
 from segmentry.core.config import ShopifySettings
-from segmentry.core.errors import ShopifyError
+from segmentry.core.errors import ShopifyError, Text
 from segmentry.ledger.store import LedgerBatch, write_batch
 
 if TYPE_CHECKING:
@@ -56,7 +64,10 @@ __all__ = [
     "connection_status",
     "settings_of",
     "sync_store",
+    "version_warning",
 ]
+
+log = logging.getLogger("segmentry.shopify")
 
 RESOURCES = ("products", "customers", "orders")
 _TO_LEDGER = {"products": products_batch, "customers": customers_batch, "orders": orders_batch}
@@ -64,10 +75,11 @@ _TO_LEDGER = {"products": products_batch, "customers": customers_batch, "orders"
 
 @dataclass
 class SyncReport:
-    """Rows written per resource and how (``bulk`` or ``pages``)."""
+    """Rows written per resource and how (``bulk`` or ``pages``), and what to warn about."""
 
     rows: dict[str, int] = field(default_factory=dict)
     mode: dict[str, str] = field(default_factory=dict)
+    warnings: list[Text] = field(default_factory=list)
 
     def __str__(self) -> str:
         return ", ".join(f"{r} {n:,} ({self.mode[r]})" for r, n in self.rows.items())
@@ -145,12 +157,30 @@ def sync_store(
 ) -> SyncReport:
     """Bring the ledger up to date with the shop (see the module docstring)."""
     report = SyncReport()
+    calendar = version_warning(ws)
+    if calendar is not None:
+        log.warning("%s", calendar)
+        report.warnings.append(calendar)
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(connect_client(ws))
-        for resource in resources:
-            report.rows[resource], report.mode[resource] = _sync_resource(ws, client, resource)
+        try:
+            for resource in resources:
+                report.rows[resource], report.mode[resource] = _sync_resource(
+                    ws, client, resource
+                )
+        finally:
+            report.warnings.extend(client.warnings)
     return report
+
+
+def version_warning(ws: Context, today: dt.date | None = None) -> Text | None:
+    """What to say about the workspace's API version on ``today`` (see
+    :mod:`~segmentry.connectors.shopify.versions`); None when not connected or all is well."""
+    settings = ws.settings.shopify
+    if settings is None:
+        return None
+    return versions.support_warning(settings.api_version, today or utcnow().date())
 
 
 def _sync_resource(ws: Context, client: ShopifyClient, resource: str) -> tuple[int, str]:
@@ -159,17 +189,26 @@ def _sync_resource(ws: Context, client: ShopifyClient, resource: str) -> tuple[i
     threshold = settings_of(ws).bulk_threshold
     count = incremental.changed_count(client, resource, search) if mark else None
     if mark is None or (count is not None and count > threshold):
-        with tempfile.TemporaryDirectory(dir=ws.folder) as folder:
-            path = backfill.run_bulk_query(
-                client, backfill.bulk_query(resource, search), Path(folder)
-            )
-            if path is None:
-                _set_high_water(ws.state, resource, mark or "")
-                return 0, "bulk"
-            written = _write(ws, resource, backfill.read_jsonl(path, resource, ws.settings.shop.id))
-            return written, "bulk"
+        return _sync_bulk(ws, client, resource, search), "bulk"
     raw = incremental.pages(client, resource, search)
     return _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
+
+
+def _sync_bulk(ws: Context, client: ShopifyClient, resource: str, search: str | None) -> int:
+    mark = high_water_of(ws.state, resource)
+    hours = settings_of(ws).bulk_deadline_hours
+    with tempfile.TemporaryDirectory(dir=ws.folder) as folder:
+        query = backfill.bulk_query(resource, search)
+        result = backfill.run_bulk_query(client, query, Path(folder), deadline_hours=hours)
+        batches = () if result.path is None else backfill.read_jsonl(
+            result.path, resource, ws.settings.shop.id
+        )
+        written = _write(ws, resource, batches, advance="never" if result.partial else "at_end")
+    if result.partial:
+        if mark is None:  # NOTE: a first sync stays a first sync until it has read everything
+            _clear_high_water(ws.state, resource)
+        raise result.failure(written)
+    return written
 
 
 def _ledger(
@@ -179,18 +218,28 @@ def _ledger(
         yield _TO_LEDGER[resource](raw, shop_id), high_water(raw)
 
 
-def _write(ws: Context, resource: str, batches: Iterable[tuple[LedgerBatch, str | None]]) -> int:
+def _write(
+    ws: Context,
+    resource: str,
+    batches: Iterable[tuple[LedgerBatch, str | None]],
+    *,
+    advance: str = "each",
+) -> int:
+    """Store the batches; the mark moves after ``each`` batch (pages, sorted by updatedAt),
+    ``at_end`` (a bulk file, in no order) or ``never`` (a partial bulk file)."""
     written = 0
     tz = ws.settings.shop.timezone
-    mark = high_water_of(ws.state, resource) or ""
+    start = high_water_of(ws.state, resource) or ""
+    mark = start
     for batch, newest in batches:
         rows = sum(t.num_rows for _, t in batch.tables())
         if rows:
             write_batch(ws.warehouse, batch, tz=tz)
             written += rows
         mark = max(mark, newest or "")
-        _set_high_water(ws.state, resource, mark)
-    _set_high_water(ws.state, resource, mark)
+        if advance == "each":
+            _set_high_water(ws.state, resource, mark)
+    _set_high_water(ws.state, resource, start if advance == "never" else mark)
     return written
 
 
@@ -212,6 +261,12 @@ def _set_high_water(engine: sa.Engine, resource: str, mark: str) -> None:
         conn.execute(
             sa.insert(table).values(resource=resource, high_water=mark, synced_at=utcnow())
         )
+
+
+def _clear_high_water(engine: sa.Engine, resource: str) -> None:
+    table = tables.high_water_marks
+    with engine.begin() as conn:
+        conn.execute(sa.delete(table).where(table.c.resource == resource))
 
 
 def set_app_status(engine: sa.Engine, value: str) -> None:
