@@ -2,14 +2,20 @@
 write the results as JSONL, the way Shopify lays them out.
 
 Bulk query output is flat: one JSON object per line; the nodes of a nested connection are lines
-of their own with ``__parentId`` naming their parent, right after it (shopify.dev, "Perform
-bulk operations with the GraphQL Admin API"). Bulk mutation output has one line per input line:
+of their own with ``__parentId`` naming their parent (shopify.dev, "Perform bulk operations with
+the GraphQL Admin API"). Grouped output (``groupObjects: true``, the default before 2026-01)
+puts them right after their parent; ungrouped output (the default from 2026-01) promises no
+order, and the fake shuffles the lines (seeded by ``FakeShopify.bulk_seed``), so children land
+before their parent or far after it. ``FakeShopify.fail_next_bulk`` ends the next query FAILED
+with an ``errorCode``, after writing a share of its lines served at ``partialDataUrl``.
+Bulk mutation output has one line per input line:
 ``{"data": …, "__lineNumber": n}``.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError, execute_sync, parse, validate
 
 from segmentry.testing.shopify.schema import Context
+from segmentry.testing.shopify.versions import grouped_by_default
 
 if TYPE_CHECKING:
     from segmentry.testing.shopify.server import FakeShopify
@@ -32,7 +39,9 @@ def _user_error(message: str, code: str) -> dict[str, Any]:
     }
 
 
-def start_query(fake: FakeShopify, context: Context, query: str) -> dict[str, Any]:
+def start_query(
+    fake: FakeShopify, context: Context, query: str, group_objects: bool | None = None
+) -> dict[str, Any]:
     """``bulkOperationRunQuery``: check the query, start it, return the payload."""
     try:
         document = parse(query)
@@ -49,12 +58,16 @@ def start_query(fake: FakeShopify, context: Context, query: str) -> dict[str, An
             "A bulk query operation for this app and shop is already in progress.",
             "OPERATION_IN_PROGRESS",
         )
-    bulk = Context(context.data, context.scopes, bulk=True, server=fake)
-    threading.Thread(target=_run_query, args=(fake, op, document, bulk), daemon=True).start()
+    bulk = Context(context.data, context.scopes, bulk=True, server=fake, version=context.version)
+    grouped = grouped_by_default(context.version) if group_objects is None else group_objects
+    args = (fake, op, document, bulk, grouped)
+    threading.Thread(target=_run_query, args=args, daemon=True).start()
     return {"bulkOperation": op, "userErrors": []}
 
 
-def _run_query(fake: FakeShopify, op: dict[str, Any], document: Any, context: Context) -> None:
+def _run_query(
+    fake: FakeShopify, op: dict[str, Any], document: Any, context: Context, grouped: bool
+) -> None:
     op["status"] = "RUNNING"
     time.sleep(fake.bulk_delay)
     result = execute_sync(fake.schema, document, context_value=context)
@@ -66,15 +79,22 @@ def _run_query(fake: FakeShopify, op: dict[str, Any], document: Any, context: Co
             error="INTERNAL_SERVER_ERROR" if not result.errors else "ACCESS_DENIED",
         )
         return
+    lines = list(flatten(result.data or {}))
+    if not grouped:
+        random.Random(fake.bulk_seed).shuffle(lines)
+    failure = fake.take_bulk_failure()
+    if failure is not None:
+        lines = lines[: int(len(lines) * failure[1])]
     path = fake.result_file(op)
-    objects = roots = 0
     with path.open("w", encoding="utf-8") as out:
-        for line, is_root in flatten(result.data or {}):
+        for line, _ in lines:
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            objects += 1
-            roots += is_root
-    op["objectCount"], op["rootObjectCount"] = str(objects), str(roots)
-    _finish(fake, op, "COMPLETED", path=path if objects else None)
+    op["objectCount"] = str(len(lines))
+    op["rootObjectCount"] = str(sum(is_root for _, is_root in lines))
+    if failure is not None:
+        _finish(fake, op, "FAILED", error=failure[0], partial=path if lines else None)
+        return
+    _finish(fake, op, "COMPLETED", path=path if lines else None)
 
 
 def _finish(
@@ -83,11 +103,14 @@ def _finish(
     status: str,
     *,
     path: Any = None,
+    partial: Any = None,
     error: str | None = None,
 ) -> None:
     if path is not None:
         op["fileSize"] = str(path.stat().st_size)
         op["url"] = f"{fake.url}/bulk/{path.name}"
+    if partial is not None:
+        op["partialDataUrl"] = f"{fake.url}/bulk/{partial.name}"
     op["errorCode"] = error
     op["completedAt"] = fake.data.now()
     op["status"] = status

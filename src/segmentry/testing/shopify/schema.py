@@ -184,6 +184,7 @@ class Context:
     scopes: frozenset[str]
     bulk: bool = False
     server: Any = None  # the FakeShopify, for bulk operations and staged uploads
+    version: str = "2026-10"  # the API version the request is answered with
     notes: dict[str, Any] = field(default_factory=dict)
 
 

@@ -9,13 +9,19 @@
 
 What it does, as Shopify does (shopify.dev Admin GraphQL reference):
 
-- ``POST /admin/api/<version>/graphql.json`` with ``X-Shopify-Access-Token``; an unknown token
+- ``POST /admin/api/<version>/graphql.json`` with ``X-Shopify-Access-Token``; the version is
+  resolved as Shopify does (:mod:`~segmentry.testing.shopify.versions`: a retired version is
+  answered with the oldest supported one, a name that never was a version gets HTTP 404) and
+  named in the ``X-Shopify-API-Version`` header of the answer; an unknown token
   gets HTTP 401 ``{"errors": "[API] Invalid API key or access token …"}``; fields outside the
   token's scopes get ``ACCESS_DENIED`` errors;
 - every response carries ``extensions.cost`` (requested and actual cost, throttleStatus); a
   request costing more than is available gets the ``THROTTLED`` error (HTTP 200, no data);
 - bulk operations: ``bulkOperationRunQuery`` / ``bulkOperationRunMutation`` run in a thread,
-  ``currentBulkOperation`` reports them, results are JSONL at ``GET /bulk/<n>.jsonl``;
+  ``currentBulkOperation`` reports them, results are JSONL at ``GET /bulk/<n>.jsonl``; query
+  output is grouped (children after their parent) or, from 2026-01 by default and whenever
+  ``groupObjects: false`` is asked, ungrouped and shuffled; :meth:`FakeShopify.fail_next_bulk`
+  makes the next bulk query FAILED with an ``errorCode`` and, if asked, a ``partialDataUrl``;
   ``stagedUploadsCreate`` hands out a form upload target at ``POST /staged-uploads``;
 - :meth:`FakeShopify.inject` makes the next requests fail: ``500``/``502``/``503``, ``429``,
   ``throttled``, ``timeout`` (no answer) or ``drop`` (connection closed without a response);
@@ -25,6 +31,7 @@ What it does, as Shopify does (shopify.dev Admin GraphQL reference):
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import email.policy
 import hashlib
 import hmac
@@ -58,8 +65,11 @@ from segmentry.testing.shopify.bulk import start_mutation, start_query
 from segmentry.testing.shopify.cost import LeakyBucket, actual_cost, requested_cost
 from segmentry.testing.shopify.data import FakeData
 from segmentry.testing.shopify.schema import Context, build
+from segmentry.testing.shopify.versions import served, takes_group_objects
 
-__all__ = ["ALL_SCOPES", "FakeShopify"]
+__all__ = ["ALL_SCOPES", "DEFAULT_VERSION", "FakeShopify"]
+
+DEFAULT_VERSION = "2026-10"
 
 ALL_SCOPES = frozenset(
     {"read_customers", "write_customers", "read_orders", "read_all_orders", "read_products"}
@@ -84,6 +94,7 @@ class FakeShopify:
         webhook_secret: str = "fake-app-secret",
         timeout_seconds: float = 2.0,
         data: FakeData | None = None,
+        today: dt.date | None = None,
     ) -> None:
         self.shop = shop
         self.token = token
@@ -104,6 +115,9 @@ class FakeShopify:
         self._files = Path(tempfile.mkdtemp(prefix="fake-shopify-"))
         self._server: ThreadingHTTPServer | None = None
         self.bulk_delay = 0.0
+        self.bulk_seed = 0  # the shuffle of ungrouped bulk output
+        self.bulk_failure: tuple[str, float] | None = None  # (errorCode, share of lines kept)
+        self.today = today  # the day that decides which API versions exist (None: today, UTC)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -134,7 +148,7 @@ class FakeShopify:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def graphql_url(self, version: str = "2025-10") -> str:
+    def graphql_url(self, version: str = DEFAULT_VERSION) -> str:
         return f"{self.url}/admin/api/{version}/graphql.json"
 
     def seed(self, tables: Mapping[str, Any]) -> FakeShopify:
@@ -150,6 +164,24 @@ class FakeShopify:
         with self._lock:
             self._failures.extend([""] * after + [kind] * times)
 
+    def fail_next_bulk(self, error_code: str = "INTERNAL_SERVER_ERROR", keep: float = 0.0) -> None:
+        """Make the next bulk query end FAILED with ``error_code``; with ``keep`` > 0 it has
+        written that share of its lines first, served at ``partialDataUrl``."""
+        self.bulk_failure = (error_code, keep)
+
+    def take_bulk_failure(self) -> tuple[str, float] | None:
+        with self._lock:
+            failure, self.bulk_failure = self.bulk_failure, None
+        return failure
+
+    def date(self) -> dt.date:
+        """The fake's day (for the API version calendar)."""
+        return self.today or dt.datetime.now(dt.UTC).date()
+
+    def served_version(self, asked: str) -> str | None:
+        """The version a request for ``asked`` is answered with (None: HTTP 404)."""
+        return served(asked, self.date())
+
     def next_failure(self, bulk: bool = False) -> str | None:
         with self._lock:
             if self._failures and (self._failures[0] == "bulk_fail") == bulk:
@@ -163,9 +195,11 @@ class FakeShopify:
     # ------------------------------------------------------------ GraphQL
 
     def handle_graphql(
-        self, token: str | None, body: bytes, *, throttle: bool = False
+        self, token: str | None, body: bytes, *, throttle: bool = False,
+        version: str = DEFAULT_VERSION,
     ) -> tuple[int, dict[str, Any]]:
-        """Answer one GraphQL POST: (HTTP status, JSON body); ``throttle`` forces THROTTLED."""
+        """Answer one GraphQL POST: (HTTP status, JSON body); ``throttle`` forces THROTTLED;
+        ``version`` is the (served) API version."""
         scopes = self.tokens.get(token or "")
         if scopes is None:
             return 401, {"errors": _INVALID_TOKEN}
@@ -187,7 +221,7 @@ class FakeShopify:
         if throttle or not self.bucket.take(cost):
             self.throttled += 1
             return 200, self._throttled(cost)
-        context = Context(self.data, scopes, server=self)
+        context = Context(self.data, scopes, server=self, version=version)
         result = execute_sync(
             self.schema, document, variable_values=variables, context_value=context
         )
@@ -265,9 +299,15 @@ class FakeShopify:
             mine = [op for op in self._operations if op["type"] == (type or "QUERY")]
         return mine[-1] if mine else None
 
-    def run_bulk_query(self, info: GraphQLResolveInfo, query: str, **_: Any) -> dict[str, Any]:
-
-        return start_query(self, info.context, query)
+    def run_bulk_query(
+        self, info: GraphQLResolveInfo, query: str, groupObjects: bool | None = None
+    ) -> dict[str, Any]:
+        version = info.context.version
+        if groupObjects is not None and not takes_group_objects(version):
+            raise GraphQLError(
+                "Field 'bulkOperationRunQuery' doesn't accept argument 'groupObjects'"
+            )
+        return start_query(self, info.context, query, groupObjects)
 
     def run_bulk_mutation(
         self, info: GraphQLResolveInfo, mutation: str, stagedUploadPath: str, **_: Any
@@ -348,7 +388,7 @@ class FakeShopify:
             "X-Shopify-Topic": topic,
             "X-Shopify-Hmac-Sha256": signature,
             "X-Shopify-Shop-Domain": self.shop,
-            "X-Shopify-API-Version": "2025-10",
+            "X-Shopify-API-Version": DEFAULT_VERSION,
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
             "X-Shopify-Event-Id": str(uuid.uuid4()),
             "X-Shopify-Triggered-At": self.data.now(),
@@ -378,7 +418,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/staged-uploads":
             self._staged_upload(body)
         elif match:
-            self._graphql(body)
+            self._graphql(body, match["version"])
         else:
             self._send(404, {"errors": "Not Found"})
 
@@ -396,8 +436,12 @@ class _Handler(BaseHTTPRequestHandler):
             while chunk := f.read(1 << 16):
                 self.wfile.write(chunk)
 
-    def _graphql(self, body: bytes) -> None:
+    def _graphql(self, body: bytes, asked: str) -> None:
         fake = self.fake
+        version = fake.served_version(asked)
+        if version is None:  # NOTE: assumed (undocumented): as for any unknown Admin path
+            self._send(404, {"errors": "Not Found"})
+            return
         fake.requests += 1
         failure = fake.next_failure()
         if failure in ("drop", "timeout"):
@@ -417,9 +461,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         status, answer = fake.handle_graphql(
-            self.headers.get("X-Shopify-Access-Token"), body, throttle=failure == "throttled"
+            self.headers.get("X-Shopify-Access-Token"), body, throttle=failure == "throttled",
+            version=version,
         )
-        self._send(status, answer)
+        self._send(status, answer, {"X-Shopify-API-Version": version})
 
     def _staged_upload(self, body: bytes) -> None:
         head = f"Content-Type: {self.headers.get('Content-Type')}\r\n\r\n".encode()
