@@ -1,5 +1,6 @@
 """Shopify commands: ``connect shopify``, ``segments sync``, ``sync log``, ``serve-webhooks``,
-``shopify webhooks`` (the received webhooks: pending, retrying, failed; ``retry``), and the
+``shopify webhooks`` (the received webhooks: pending, retrying, failed; ``retry``),
+``shopify api-version`` (the Admin API version and its support), and the
 ``--with-fake-shopify`` part of ``segmentry demo``. Thin: the work is in
 :mod:`segmentry.connectors.shopify`.
 """
@@ -25,8 +26,11 @@ from segmentry.connectors.shopify.sync import (
     connect_client,
     connect_workspace,
     disconnect_workspace,
+    set_api_version,
     settings_of,
+    version_warning,
 )
+from segmentry.connectors.shopify.versions import API_VERSION, support_ends
 from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.core.errors import SegmentError, SegmentryError, ShopifyError
@@ -188,6 +192,27 @@ def sync_resume(workspace: WorkspaceOption = None) -> None:
     ):
         jobs = resume_jobs(ws, client)
     console.print(f"Finished {len(jobs)} job(s).")
+
+
+@shopify_app.command("api-version")
+def api_version_command(
+    version: Annotated[
+        str | None, typer.Argument(help="Set this version (YYYY-01, -04, -07 or -10).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """The Shopify Admin API version the sync asks for, until when Shopify supports it, and
+    (with VERSION) set another."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        if version is not None:
+            set_api_version(ws, version)
+        current = settings_of(ws).api_version
+        warning = version_warning(ws)
+    until = "" if current == "unstable" else f", supported until {support_ends(current)}"
+    console.print(f"Shopify API version {current}{until} (built for {API_VERSION}).",
+                  highlight=False)
+    if warning is not None:
+        console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
 
 
 @webhooks_app.callback(invoke_without_command=True)

@@ -1,6 +1,8 @@
 """segmentry's own sources as a plug-in (:mod:`segmentry.app.plugins`): the ``[[sources]]``
 kinds of :func:`segmentry.connectors.read_source`, and Shopify's queued webhooks applied before
-the daily run reads them (a run never misses a received delivery)."""
+the daily run reads them (a run never misses a received delivery). A Shopify API version near
+or past the end of its support is noted there too, so the run's record (``segmentry runs``, the
+Runs page) carries the warning."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from segmentry.app.plugins import hookimpl
 from segmentry.connectors import SOURCE_KINDS, read_source
+from segmentry.connectors.shopify.sync import version_warning
 from segmentry.connectors.shopify.webhooks import apply_queued
 
 if TYPE_CHECKING:
@@ -33,4 +36,7 @@ def segmentry_read_source(source: SourceSettings, workspace: Context) -> LedgerB
 
 @hookimpl
 def segmentry_before_ingest(workspace: Context) -> str | None:
-    return apply_queued(workspace) or None
+    notes = [apply_queued(workspace)]
+    if any(source.kind == "shopify" for source in workspace.settings.sources):
+        notes.append(str(version_warning(workspace) or ""))
+    return "; ".join(note for note in notes if note) or None

@@ -62,6 +62,7 @@ __all__ = [
     "SyncReport",
     "connect_client",
     "connection_status",
+    "set_api_version",
     "settings_of",
     "sync_store",
     "version_warning",
@@ -313,6 +314,17 @@ def connect_workspace(
         save_secret(folder, "shopify_token", token)
     set_app_status(ws.state, "installed")
     return scopes
+
+
+def set_api_version(ws: Context, version: str) -> None:
+    """Write ``[shopify] api_version`` (checked: a stable version's name, or ``unstable``)."""
+    settings_of(ws)
+    if version != "unstable":
+        versions.release_day(version)  # a clear error for a name that is no version
+    folder = Path(ws.folder)
+    with config.edit(folder) as document:
+        document["shopify"]["api_version"] = version
+    ws.settings = config.load(folder)
 
 
 def disconnect_workspace(ws: Context) -> None:
