@@ -175,7 +175,8 @@ class ShopifyError(SegmentryError):
     """The Shopify Admin API refused a request or stayed unreachable after retries.
 
     ``code`` is one of ``invalid_token``, ``missing_scopes``, ``access_denied``, ``throttled``,
-    ``unavailable``, ``graphql``, ``bulk_failed``, ``uninstalled``, ``not_connected``.
+    ``unavailable``, ``graphql``, ``bulk_failed``, ``bulk_timeout``, ``api_version``,
+    ``uninstalled``, ``not_connected``.
     """
 
     code = "shopify"

@@ -50,6 +50,8 @@ GISTS: dict[str, str] = {
     "unavailable": N_("Shopify cannot be reached; try again in a while."),
     "graphql": N_("Shopify did not accept the request."),
     "bulk_failed": N_("A Shopify bulk operation failed."),
+    "bulk_timeout": N_("A Shopify bulk operation did not finish in time."),
+    "api_version": N_("Shopify does not know the API version asked for."),
     "uninstalled": N_("The segmentry app was uninstalled from the shop."),
     "not_connected": N_("This workspace is not connected to Shopify."),
     "clear_incomplete": N_("Shopify refused some tag removals."),
