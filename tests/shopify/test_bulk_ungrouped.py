@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,7 @@ def test_polling_stops_at_the_deadline_naming_the_operation(
         run_bulk_query(client, bulk_query("products"), tmp_path, deadline_hours=0.3 / 3600)
     assert caught.value.code == "bulk_timeout"
     assert "gid://shopify/BulkOperation/1 is still RUNNING after" in str(caught.value)
+    for _ in range(100):  # let the fake's operation finish while the fake still serves
+        if fake._operations[-1]["status"] != "RUNNING":
+            break
+        time.sleep(0.05)

@@ -10,10 +10,10 @@ Line items are rows with ``__parentId``. Up to API version 2025-10 Shopify put t
 their order; from 2026-01 it does not group them by default (and we ask for
 ``groupObjects: false`` wherever the argument exists, as it is faster and fails less: see
 :mod:`~segmentry.connectors.shopify.versions`), so a line item may come anywhere in the file,
-before its order or long after it. Orders are therefore staged first: the file goes into a
-DuckDB table on disk (in the sync's temporary folder, spilling beyond a memory limit), each
-order is given a block number, its line items are joined to it by id there, and the rows come
-back block by block — an order and all its line items in the same batch, in bounded memory.
+before its order or long after it. So an order and its line items are brought together on
+disk: one streaming pass puts every row in a bucket file chosen by a hash of its order's id (the
+order's own ``id``, a line item's ``__parentId``), then each bucket is read back whole — an order
+and all its line items in the same batch, one bucket in memory at a time.
 
 Polling has a deadline (``[shopify] bulk_deadline_hours``). A FAILED operation is reported with
 Shopify's ``errorCode``; when it still produced part of its data (``partialDataUrl``) that part is
