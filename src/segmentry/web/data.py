@@ -27,10 +27,11 @@ from segmentry.app import reports
 from segmentry.app.segments import Segment, SegmentBook
 from segmentry.app.summary import summarize_metrics
 from segmentry.app.workspace import Workspace
-from segmentry.core.errors import SegmentError
+from segmentry.core.errors import ERROR_FIELDS, SegmentError, stored_error
+from segmentry.i18n.errors import plain_text
 from segmentry.language import full_width_literals, normalize
 from segmentry.web import folders
-from segmentry.web.hints import stored_error_body
+from segmentry.web.hints import WEB_HINTS, stored_error_body
 from segmentry.web.schemas import (
     Error,
     JobOut,
@@ -391,11 +392,20 @@ Failed = TypeVar("Failed", RunOut, JobOut, TagSyncJob)
 
 def with_failure(model: Failed, lang: str) -> Failed:
     """``model`` (a run, a job) with its stored failure as ``error_detail`` in ``lang`` (a
-    failure stored by an older release has its English ``error`` only)."""
+    failure stored by an older release has its English ``error`` only).
+
+    A background job's English ``error`` gets the web's hint for its code too (the job keeps
+    only its raise site's: the app layer knows no interface's advice).
+    """
     body = stored_error_body(model, lang)
     if body is None:
         return model
-    return model.model_copy(update={"error_detail": Error.model_validate(body)})
+    update: dict[str, Any] = {"error_detail": Error.model_validate(body)}
+    if isinstance(model, JobOut):
+        failure = stored_error({name: getattr(model, name) for name in ERROR_FIELDS})
+        if failure is not None:
+            update["error"] = plain_text(failure, WEB_HINTS)
+    return model.model_copy(update=update)
 
 
 def values_of(
