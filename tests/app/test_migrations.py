@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from segmentry.core.errors import WorkspaceError
-from segmentry.store import migrate, schema, state
+from segmentry.store import migrate, schema
+from segmentry.store.connection import open_state_store
 
 
 def _state_url(warehouse_url: str, tmp_path: Path) -> str:
@@ -35,16 +36,16 @@ def test_the_schema_names_the_newest_migration() -> None:
 def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
     """Opening a store at the newest revision reads its version and loads no Alembic."""
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    state.connect_state(url).dispose()
-    script = (f"import sys; from segmentry.store import state; state.connect_state({url!r})"
-              ".dispose(); print('alembic' in sys.modules)")
+    open_state_store(url).dispose()
+    script = ("import sys; from segmentry.store.connection import open_state_store; "
+              f"open_state_store({url!r}).dispose(); print('alembic' in sys.modules)")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "False"
 
 
 def test_migrations_match_the_schema(warehouse_url: str, tmp_path: Path) -> None:
-    engine = state.connect_state(_state_url(warehouse_url, tmp_path))
+    engine = open_state_store(_state_url(warehouse_url, tmp_path))
     try:
         assert migrate.current_revision(engine) == migrate.head_revision()
         assert _tables(engine) == set(schema.metadata.tables) | {"alembic_version"}
@@ -108,7 +109,7 @@ def test_a_layout_of_an_earlier_release_is_adopted_exactly(
         ))
     assert migrate.current_revision(engine) is None
     engine.dispose()
-    engine = state.connect_state(url)
+    engine = open_state_store(url)
     try:
         assert migrate.current_revision(engine) == migrate.head_revision()
         migrate.check(engine)
@@ -124,13 +125,13 @@ def test_a_layout_of_an_earlier_release_is_adopted_exactly(
 
 def test_a_store_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    state.connect_state(url).dispose()
+    open_state_store(url).dispose()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_from_later'"))
     engine.dispose()
     with pytest.raises(WorkspaceError) as refused:
-        state.connect_state(url)
+        open_state_store(url)
     assert refused.value.code == "state_store_too_new"
     assert refused.value.params == {"revision": "0099_from_later"}
 
@@ -144,7 +145,7 @@ def test_two_processes_opening_a_new_store_upgrade_it_once(
     def open_store() -> None:
         start.wait()
         try:
-            state.connect_state(url).dispose()
+            open_state_store(url).dispose()
         except Exception as e:  # pragma: no cover - reported below
             failures.append(e)
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from segmentry.core.errors import RunError, error_record
-from segmentry.store import runs, state
+from segmentry.store import runs, schema
+from segmentry.store.connection import open_state_store
 
 DAY = dt.date(2026, 12, 6)
 
 
 def test_a_run_is_recorded_with_its_stages_and_read_back(tmp_path: Path) -> None:
-    engine = state.connect_state(f"sqlite:///{tmp_path / 'state.db'}")
+    engine = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
     try:
         assert runs.last_succeeded_day(engine) is None
         first = runs.start(engine, DAY, "box")
@@ -51,12 +52,12 @@ def test_a_run_is_recorded_with_its_stages_and_read_back(tmp_path: Path) -> None
 
 
 def test_a_run_left_running_is_marked_interrupted_by_the_next(tmp_path: Path) -> None:
-    engine = state.connect_state(f"sqlite:///{tmp_path / 'state.db'}")
+    engine = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
     try:
         died = runs.start(engine, DAY, "box")
         runs.start(engine, DAY, "box")
         with engine.connect() as conn:
-            query = sa.select(state.runs).where(state.runs.c.id == died)
+            query = sa.select(schema.runs).where(schema.runs.c.id == died)
             row = conn.execute(query).mappings().one()
         assert (row["status"], row["error_code"]) == ("failed", "interrupted")
     finally:

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from segmentry.connectors.shopify import tables
 from segmentry.core.errors import RunError, error_record, stored_error
-from segmentry.store import migrate, state
+from segmentry.store import migrate, schema
+from segmentry.store.connection import open_state_store
 from segmentry.web.hints import stored_error_body
 
 
@@ -47,10 +48,10 @@ def test_an_old_state_store_is_upgraded(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     _oldest_store(path, "loyal", 2)
     for _ in range(2):  # the second open finds the new layout and changes nothing
-        engine = state.connect_state(f"sqlite:///{path}")
+        engine = open_state_store(f"sqlite:///{path}")
         _assert_current(engine)
         with engine.connect() as conn:
-            row = conn.execute(sa.select(state.segments)).mappings().one()
+            row = conn.execute(sa.select(schema.segments)).mappings().one()
         engine.dispose()
         assert (row["name"], row["version"], row["ledger"], row["computed_through"]) == (
             "loyal", 2, None, None
@@ -77,10 +78,10 @@ def test_existing_segments_get_their_name_as_display_name(tmp_path: Path) -> Non
     path = tmp_path / "state.db"
     _old_segments_with_ledger(path)
     for _ in range(2):  # the second open finds display names and changes nothing
-        engine = state.connect_state(f"sqlite:///{path}")
+        engine = open_state_store(f"sqlite:///{path}")
         with engine.connect() as conn:
             rows = conn.execute(
-                sa.select(state.segments).order_by(state.segments.c.id)
+                sa.select(schema.segments).order_by(schema.segments.c.id)
             ).mappings().all()
         engine.dispose()
         assert [(r["name"], r["display_name"], r["description"], r["ledger"]) for r in rows] == [
@@ -88,9 +89,9 @@ def test_existing_segments_get_their_name_as_display_name(tmp_path: Path) -> Non
             ("Big Spenders", "Big Spenders", "", "s2_cd"),
         ]
     # Display names are unique in the upgraded store too.
-    engine = state.connect_state(f"sqlite:///{path}")
+    engine = open_state_store(f"sqlite:///{path}")
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-        conn.execute(sa.update(state.segments).where(state.segments.c.id == 2)
+        conn.execute(sa.update(schema.segments).where(schema.segments.c.id == 2)
                      .values(display_name="loyal"))
     engine.dispose()
 
@@ -98,9 +99,9 @@ def test_existing_segments_get_their_name_as_display_name(tmp_path: Path) -> Non
 def test_the_oldest_store_takes_both_steps(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     _oldest_store(path, "f2", 1)
-    engine = state.connect_state(f"sqlite:///{path}")
+    engine = open_state_store(f"sqlite:///{path}")
     with engine.connect() as conn:
-        row = conn.execute(sa.select(state.segments)).mappings().one()
+        row = conn.execute(sa.select(schema.segments)).mappings().one()
     engine.dispose()
     assert (row["name"], row["display_name"], row["ledger"]) == ("f2", "f2", None)
 
@@ -129,10 +130,10 @@ def test_the_display_name_upgrade_on_each_store(warehouse_url: str, tmp_path: Pa
         ))
     engine.dispose()
     for _ in range(2):
-        engine = state.connect_state(url)
+        engine = open_state_store(url)
         _assert_current(engine)
         with engine.connect() as conn:
-            row = conn.execute(sa.select(state.segments)).mappings().one()
+            row = conn.execute(sa.select(schema.segments)).mappings().one()
         engine.dispose()
         assert (row["name"], row["display_name"], row["version"], row["ledger"]) == (
             "lapsed", "lapsed", 3, "l7")
@@ -163,10 +164,10 @@ def test_runs_and_tag_sync_jobs_get_error_columns_and_old_rows_stay_readable(
             " '1 write(s) refused by Shopify', '2026-06-30 05:00:00', '2026-06-30 05:01:00')"))
     engine.dispose()
     for _ in range(2):  # the second open finds the columns and changes nothing
-        engine = state.connect_state(url)
+        engine = open_state_store(url)
         _assert_current(engine)
         with engine.connect() as conn:
-            run = conn.execute(sa.select(state.runs)).mappings().one()
+            run = conn.execute(sa.select(schema.runs)).mappings().one()
             job = conn.execute(sa.select(tables.sync_jobs)).mappings().one()
         engine.dispose()
         for row, text in ((run, "RuntimeError: disk full"), (job, "1 write(s) refused by Shopify")):
@@ -175,12 +176,12 @@ def test_runs_and_tag_sync_jobs_get_error_columns_and_old_rows_stay_readable(
                 None, None, None)
             assert stored_error(row) is None and stored_error_body(row, "ja") is None
     # A failure written now is kept whole, and reads in Japanese.
-    engine = state.connect_state(url)
+    engine = open_state_store(url)
     failure = RunError("The run for {day} failed: {detail}",
                        params={"day": "2026-07-01", "detail": "ValueError('x')"})
     with engine.begin() as conn:
-        conn.execute(sa.update(state.runs).values(**error_record(failure)))
-        run = conn.execute(sa.select(state.runs)).mappings().one()
+        conn.execute(sa.update(schema.runs).values(**error_record(failure)))
+        run = conn.execute(sa.select(schema.runs)).mappings().one()
     engine.dispose()
     body = stored_error_body(run, "ja")
     assert body is not None

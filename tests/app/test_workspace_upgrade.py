@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify import tables
-from segmentry.store import migrate, state
+from segmentry.store import migrate, schema
 from segmentry.web import accounts, folders
 
 FIXTURE = Path(__file__).parent / "fixtures" / "workspace-2026-12.tar.gz"
@@ -57,7 +57,7 @@ def test_opening_it_upgrades_the_state_store_in_place(old_workspace: Path) -> No
                       for s in ws.segments()) == sorted(segments)
         with ws.state.connect() as conn:
             assert conn.execute(sa.select(sa.func.count()).select_from(
-                state.segment_metrics)).scalar() == metrics
+                schema.segment_metrics)).scalar() == metrics
             assert conn.execute(sa.select(sa.func.count()).select_from(
                 tables.audit_log)).scalar() == audit
         assert [(r["day"], r["status"]) for r in ws.runs()] == [(DAY, "succeeded")]
@@ -97,7 +97,7 @@ def test_opening_it_again_changes_no_table(old_workspace: Path) -> None:
 
 
 def _metric_rows(ws: Workspace, day: dt.date) -> list[dict[str, Any]]:
-    m = state.segment_metrics
+    m = schema.segment_metrics
     with ws.state.connect() as conn:
         rows = conn.execute(sa.select(m).where(m.c.day == day).order_by(m.c.segment_id))
         return [dict(r) for r in rows.mappings()]

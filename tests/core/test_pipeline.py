@@ -19,8 +19,9 @@ import pytest
 import segmentry.analytics.membership
 from segmentry.app.pipeline import Pipeline
 from segmentry.app.workspace import Workspace
+from segmentry.core.clock import utcnow
 from segmentry.core.errors import LockHeldError, RunError, stored_error
-from segmentry.store import state
+from segmentry.store import schema
 
 from .conftest import SMALL_STORE_DAY, copy_workspace
 from .fixtures import small_store
@@ -220,8 +221,8 @@ def test_a_failed_run_keeps_its_error_to_show_in_other_languages(
 
 def test_a_run_that_died_is_marked_interrupted_when_the_next_starts(shop: Workspace) -> None:
     with shop.state.begin() as conn:  # a run whose process was killed: still "running"
-        conn.execute(state.runs.insert().values(
-            day=DAY, started_at=state.utcnow(), status="running", holder="gone"))
+        conn.execute(schema.runs.insert().values(
+            day=DAY, started_at=utcnow(), status="running", holder="gone"))
     shop.run(DAY)
     died = shop.runs()[1]
     assert (died["status"], died["error"]) == (

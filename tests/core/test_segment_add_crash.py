@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from segmentry.analytics import membership
 from segmentry.app.workspace import Workspace
 from segmentry.core.crash_points import CRASH_AT, POINTS
-from segmentry.store import state
+from segmentry.store import schema
 
 from .conftest import SMALL_STORE_DAY, copy_workspace, open_store_workspace
 from .fixtures import small_store
@@ -80,7 +80,7 @@ def _orphans(ws: Workspace) -> set[str]:
 
 def _unclaimed(ws: Workspace) -> list[str]:
     with ws.state.connect() as conn:
-        return list(conn.execute(sa.select(state.unclaimed_ledgers.c.key)).scalars())
+        return list(conn.execute(sa.select(schema.unclaimed_ledgers.c.key)).scalars())
 
 
 def _picture(ws: Workspace, key: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
 from segmentry.connectors.shopify import tables
 from segmentry.core.errors import SegmentError
-from segmentry.store import state
+from segmentry.store import schema
 from segmentry.web import folders
 from segmentry.web.hints import error_text
 
@@ -78,8 +78,8 @@ def test_rename_keeps_everything(small_duckdb_workspace: Workspace) -> None:
     referring = ws.segment("line-repeaters")
     assert referring.query == "segments CONTAINS 'two-plus' AND customer_tags CONTAINS 'line'"
     with ws.state.connect() as conn:
-        texts = conn.execute(sa.select(state.segment_versions.c.query).where(
-            state.segment_versions.c.segment_id == referring.id)).scalars().all()
+        texts = conn.execute(sa.select(schema.segment_versions.c.query).where(
+            schema.segment_versions.c.segment_id == referring.id)).scalars().all()
     assert len(texts) == 2 and all("'two-plus'" in t and "'repeaters'" not in t for t in texts)
     assert ws.segment("one-timers").query == "NOT segments CONTAINS 'two-plus'"
     ws.recompute_segment("line-repeaters")

@@ -218,9 +218,10 @@ def test_the_queue_forgets_deliveries_of_the_erased_customer_and_no_others(
     import json
 
     from segmentry.connectors.shopify.webhook_queue import WebhookQueue
-    from segmentry.store.state import connect_state, utcnow
+    from segmentry.core.clock import utcnow
+    from segmentry.store.connection import open_state_store
 
-    engine = connect_state(f"sqlite:///{tmp_path / 'state.db'}")
+    engine = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")
     queue = WebhookQueue(engine)
     bodies = {"by-id": {"id": 12, "note": "x"}, "by-email": {"id": 55, "email": EMAIL},
               "other": {"id": 123, "email": "someone@example.jp"}}

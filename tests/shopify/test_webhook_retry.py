@@ -19,7 +19,7 @@ from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
 from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.webhook_server import WebhookServer
-from segmentry.store.state import utcnow
+from segmentry.core.clock import utcnow
 from segmentry.testing.shopify import FakeShopify
 
 _HOLD = (
@@ -238,7 +238,7 @@ def test_a_state_store_from_before_retries_gets_the_retry_columns(tmp_path: Path
     """shopify_webhooks as the first layout made it: the columns are added, a pending row
     queued then is due now with no attempts."""
     from segmentry.connectors.shopify.webhook_queue import WebhookQueue
-    from segmentry.store.state import connect_state
+    from segmentry.store.connection import open_state_store
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}")
     with engine.begin() as conn:
@@ -257,7 +257,7 @@ def test_a_state_store_from_before_retries_gets_the_retry_columns(tmp_path: Path
             )
         )
     engine.dispose()
-    engine = connect_state(f"sqlite:///{tmp_path / 'state.db'}")  # upgraded when opened
+    engine = open_state_store(f"sqlite:///{tmp_path / 'state.db'}")  # upgraded when opened
     indexes = {i["name"] for i in sa.inspect(engine).get_indexes("shopify_webhooks")}
     assert "shopify_webhooks_due" in indexes
     queue = WebhookQueue(engine)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from segmentry.store import state
+from segmentry.store.connection import open_state_store
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def state_store(warehouse_url: str, tmp_path: Path) -> Iterator[sa.Engine]:
         url = f"sqlite:///{tmp_path / 'state.db'}"
     else:
         url = "postgresql+psycopg://" + warehouse_url.split("://", 1)[1]
-    engine = state.connect_state(url)
+    engine = open_state_store(url)
     try:
         yield engine
     finally:

@@ -26,7 +26,7 @@ from segmentry.core.errors import ConfigError
 from segmentry.testing.http import serving
 from segmentry.web import create_app
 from segmentry.web.accounts import add_user, create_token
-from segmentry.web.deps import WebState
+from segmentry.web.deps import WebApp
 
 from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, finished_job, log_in
@@ -188,7 +188,7 @@ def test_a_scheduled_run_while_a_job_runs_is_skipped(workspace: Workspace) -> No
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, WebState]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, WebApp]]:
     """A shop whose orders run to today, run through yesterday, served with its schedule."""
 
     today = _today_tokyo()
@@ -207,7 +207,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, W
 
 
 @pytest.fixture
-def api(served: tuple[Server, WebState]) -> Iterator[httpx.Client]:
+def api(served: tuple[Server, WebApp]) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=served[0].url, timeout=60,
                       headers={"Authorization": f"Bearer {served[0].token}"}) as client:
         yield client
@@ -218,7 +218,7 @@ def _poll(api: httpx.Client, job_id: int) -> dict[str, Any]:
 
 
 def test_warm_up_has_the_days_snapshot_and_journeys_ready(
-    served: tuple[Server, WebState], api: httpx.Client
+    served: tuple[Server, WebApp], api: httpx.Client
 ) -> None:
     server, web = served
     assert web.runner is not None and web.runner.warm.wait(60)
@@ -243,7 +243,7 @@ def test_warm_up_has_the_days_snapshot_and_journeys_ready(
 
 
 def test_schedule_api_shows_and_changes_the_next_run(
-    served: tuple[Server, WebState], api: httpx.Client
+    served: tuple[Server, WebApp], api: httpx.Client
 ) -> None:
     server, _ = served
     body = api.get("/api/schedule").json()
@@ -270,7 +270,7 @@ def test_schedule_api_shows_and_changes_the_next_run(
 
 
 def test_a_job_that_writes_does_not_make_pages_wait(
-    served: tuple[Server, WebState], api: httpx.Client
+    served: tuple[Server, WebApp], api: httpx.Client
 ) -> None:
     """While a job holds the workspace lock with a write open on its own connection, pages
     answer at once from what was committed before; a write from the web is told it is busy."""
@@ -310,7 +310,7 @@ def test_a_job_that_writes_does_not_make_pages_wait(
 
 
 def test_run_now_runs_in_the_background_and_a_crash_is_shown(
-    served: tuple[Server, WebState], api: httpx.Client
+    served: tuple[Server, WebApp], api: httpx.Client
 ) -> None:
     server, web = served
     runs_before = len(api.get("/api/runs").json())
@@ -347,7 +347,7 @@ def test_run_now_runs_in_the_background_and_a_crash_is_shown(
         client.close()
 
 
-def test_runs_and_overview_pages_show_the_next_run(served: tuple[Server, WebState]) -> None:
+def test_runs_and_overview_pages_show_the_next_run(served: tuple[Server, WebApp]) -> None:
     server, _ = served
     due = next_run(ScheduleSettings(), "Asia/Tokyo", dt.datetime.now(dt.UTC))
     assert due is not None
@@ -374,7 +374,7 @@ WORDS = {"en": ("Daily run", "Succeeded", "Next scheduled run"),
 @needs_chromium
 @pytest.mark.parametrize("view", list(SIZES))
 @pytest.mark.parametrize("lang", ["en", "ja"])
-def test_run_now_in_the_browser(browser: Browser, served: tuple[Server, WebState], lang: str,
+def test_run_now_in_the_browser(browser: Browser, served: tuple[Server, WebApp], lang: str,
                                 view: str) -> None:
     server, _ = served
     kind, succeeded, next_label = WORDS[lang]

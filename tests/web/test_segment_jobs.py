@@ -18,7 +18,7 @@ from segmentry.app.workspace import Progress, Workspace
 from segmentry.testing.http import serving
 from segmentry.web import create_app
 from segmentry.web.accounts import create_token
-from segmentry.web.deps import WebState
+from segmentry.web.deps import WebApp
 
 from .browser import expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import (
@@ -37,7 +37,7 @@ HOLD_SECONDS = 60  # a held job goes on by itself after this, so a failing test 
 
 
 @pytest.fixture(scope="module")
-def held(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, WebState]]:
+def held(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, WebApp]]:
     """A shop of its own (its jobs are held and fail on purpose), served, with its app state."""
     ws = _shop(tmp_path_factory.mktemp("segment-jobs") / "shop", "held", 120,
                ("repeat-customers",))
@@ -50,7 +50,7 @@ def held(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Web
 
 
 @pytest.fixture
-def api(held: tuple[Server, WebState]) -> Iterator[httpx.Client]:
+def api(held: tuple[Server, WebApp]) -> Iterator[httpx.Client]:
     # NOTE: a short timeout: a request that waited for a held job would fail, not hang.
     with httpx.Client(base_url=held[0].url, timeout=20,
                       headers={"Authorization": f"Bearer {held[0].token}"}) as client:
@@ -86,7 +86,7 @@ def _job_ids(api: httpx.Client) -> list[int]:
 
 
 def test_pages_answer_while_an_add_job_computes(
-    held: tuple[Server, WebState], api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+    held: tuple[Server, WebApp], api: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, web = held
     assert web.runner is not None
@@ -163,7 +163,7 @@ def test_what_a_save_would_refuse_answers_at_once_and_makes_no_job(
 
 
 def test_a_failed_save_says_why_in_the_readers_language(
-    held: tuple[Server, WebState], api: httpx.Client
+    held: tuple[Server, WebApp], api: httpx.Client
 ) -> None:
     server, _ = held
     with server.workspace.lock("segmentry segments add (a command elsewhere)"):
@@ -188,7 +188,7 @@ def test_a_failed_save_says_why_in_the_readers_language(
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_the_builder_shows_the_save_then_opens_the_segment_or_says_why_not(
-    held: tuple[Server, WebState], api: httpx.Client, monkeypatch: pytest.MonkeyPatch,
+    held: tuple[Server, WebApp], api: httpx.Client, monkeypatch: pytest.MonkeyPatch,
     lang: str, browser: Browser,
 ) -> None:
     server, web = held

@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 
 from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app as cli
-from segmentry.store.state import utcnow
+from segmentry.core.clock import utcnow
 from segmentry.testing.http import serving
 from segmentry.web import accounts, create_app
-from segmentry.web.deps import WebState
+from segmentry.web.deps import WebApp
 
 EMAIL, PASSWORD = "owner@example.com", "correct horse"
 COLLEAGUE = "colleague@example.com"
@@ -33,7 +33,7 @@ COLLEAGUE = "colleague@example.com"
 class Site:
     url: str
     workspace: Workspace
-    web: WebState
+    web: WebApp
 
 
 @pytest.fixture(scope="module")

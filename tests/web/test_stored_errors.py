@@ -24,7 +24,7 @@ from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.sync import connect_workspace
 from segmentry.core.config import SourceSettings
 from segmentry.core.errors import RunError
-from segmentry.store import state
+from segmentry.store import schema
 from segmentry.testing.shopify import FakeShopify, gid
 from segmentry.web.accounts import add_user, create_token
 
@@ -154,7 +154,7 @@ def test_a_failed_background_run_reads_in_the_readers_language(site: Site) -> No
 def test_a_failure_stored_by_an_older_release_shows_its_text(site: Site) -> None:
     text = "RuntimeError: disk on fire (stored before errors had codes)"
     with site.workspace.state.begin() as conn:
-        conn.execute(state.runs.insert().values(
+        conn.execute(schema.runs.insert().values(
             day=DAY - dt.timedelta(days=1), started_at=dt.datetime(2025, 6, 29, 1),
             finished_at=dt.datetime(2025, 6, 29, 1, 1), status="failed", error=text, holder="x"))
     try:
@@ -166,7 +166,7 @@ def test_a_failure_stored_by_an_older_release_shows_its_text(site: Site) -> None
         assert text in page
     finally:
         with site.workspace.state.begin() as conn:
-            conn.execute(sa.delete(state.runs).where(state.runs.c.error == text))
+            conn.execute(sa.delete(schema.runs).where(schema.runs.c.error == text))
 
 
 # ---------------------------------------------------------------- a tag sync Shopify refused

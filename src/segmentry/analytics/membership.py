@@ -76,7 +76,7 @@ def ensure_table(con: BaseBackend) -> None:
     """Create the ``membership`` table if the warehouse has none yet.
 
     A warehouse of the earlier layout loses its per-version tables then: the state store's
-    upgrade has already marked their segments for recomputing (see :mod:`segmentry.store.state`).
+    upgrade has already marked their segments for recomputing (see :mod:`segmentry.store.migrate`).
     """
     existing = con.list_tables()
     if TABLE in existing:

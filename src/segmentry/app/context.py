@@ -12,7 +12,7 @@ from segmentry.core.context import Context
 from segmentry.core.errors import WorkspaceError
 from segmentry.core.private_files import keep_private, tighten
 from segmentry.engine import connect, second_connection
-from segmentry.store import state
+from segmentry.store.connection import open_state_store
 from segmentry.store.runs import last_succeeded_day
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class Connections:
         return second_connection(owner.warehouse, owner.settings.warehouse.url)
 
     def state(self, context: Context) -> Engine:
-        return state.connect_state(context.settings.state.url)
+        return open_state_store(context.settings.state.url)
 
 
 CONNECTIONS = Connections()

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
 from segmentry.core.errors import EngineError
 from segmentry.engine import duckdb_file
@@ -36,7 +37,7 @@ from segmentry.engine.compaction import compact_duckdb_file
 from segmentry.engine.engines import engine_of
 from segmentry.ledger.removals import PERSONAL_COLUMNS, clear_personal_data
 from segmentry.ledger.schema import TABLES
-from segmentry.store import state
+from segmentry.store import schema
 
 __all__ = [
     "PERSONAL_COLUMNS",
@@ -82,14 +83,14 @@ def erase_shop_files(ws: Context) -> None:
 
 def _record(ws: Context, customer_id: str) -> None:
     with ws.state.begin() as conn:
-        conn.execute(sa.insert(state.erasures).values(
-            shop_id=ws.settings.shop.id, customer_id=customer_id, requested_at=state.utcnow()))
+        conn.execute(sa.insert(schema.erasures).values(
+            shop_id=ws.settings.shop.id, customer_id=customer_id, requested_at=utcnow()))
 
 
 def waiting_erasures(engine: sa.Engine) -> int:
     """How many erasures still wait for :func:`finish_erasures`."""
     with engine.connect() as conn:
-        query = sa.select(sa.func.count()).where(state.erasures.c.finished_at.is_(None))
+        query = sa.select(sa.func.count()).where(schema.erasures.c.finished_at.is_(None))
         return int(conn.execute(query).scalar() or 0)
 
 
@@ -104,8 +105,8 @@ def finish_erasures(ws: Context, siblings: Sequence[Context] = ()) -> int:
         return 0
     with ws.state.connect() as conn:
         whole_shop = conn.execute(
-            sa.select(sa.func.count()).where(state.erasures.c.finished_at.is_(None))
-            .where(state.erasures.c.customer_id == "*")
+            sa.select(sa.func.count()).where(schema.erasures.c.finished_at.is_(None))
+            .where(schema.erasures.c.customer_id == "*")
         ).scalar()
     tables = tuple(TABLES) if whole_shop else ("customers",)
     try:
@@ -113,16 +114,16 @@ def finish_erasures(ws: Context, siblings: Sequence[Context] = ()) -> int:
     except EngineError as e:
         log.warning("erasure waits: %s", e.message)
         return 0
-    if not _checkpoint_state(ws.state):
+    if not _checkpoint_state_store(ws.state):
         log.warning("erasure waits: the state store's log is in use")
         return 0
     with ws.state.begin() as conn:
         done = conn.execute(
-            sa.update(state.erasures)
-            .where(state.erasures.c.finished_at.is_(None))
-            .values(finished_at=state.utcnow())
+            sa.update(schema.erasures)
+            .where(schema.erasures.c.finished_at.is_(None))
+            .values(finished_at=utcnow())
         ).rowcount
-    _checkpoint_state(ws.state)  # the update just written goes into the file as well
+    _checkpoint_state_store(ws.state)  # the update just written goes into the file as well
     return int(done or 0)
 
 
@@ -201,7 +202,7 @@ def _overwrite(path: Path, content: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _checkpoint_state(engine: sa.Engine) -> bool:
+def _checkpoint_state_store(engine: sa.Engine) -> bool:
     """Fold SQLite's write-ahead log into the file and truncate it; False if a reader kept it
     from finishing. Other engines: True (their logs are the server's)."""
     if engine.dialect.name != "sqlite":

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from segmentry.app.pipeline import Pipeline
+from segmentry.core.clock import utcnow
 from segmentry.core.config import ScheduleSettings
 from segmentry.core.context import Context
 from segmentry.core.errors import SegmentryError, Text, error_record
 from segmentry.i18n.errors import plain_text
-from segmentry.store.state import utcnow
 
 if TYPE_CHECKING:
     from segmentry.core.context import Progress

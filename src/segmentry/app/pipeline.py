@@ -45,7 +45,7 @@ from segmentry.app.segments import SegmentBook, replace_metric_rows
 from segmentry.core.errors import RunError, SegmentError, SegmentryError, error_record
 from segmentry.engine import transaction
 from segmentry.ledger.store import write_batch
-from segmentry.store import runs, state
+from segmentry.store import runs, schema
 
 if TYPE_CHECKING:
     from segmentry.app.segments import Segment
@@ -270,8 +270,8 @@ class Pipeline:
         with self.ws.state.begin() as conn:
             for item in pending:
                 conn.execute(
-                    state.segments.update()
-                    .where(state.segments.c.id == item.segment.id)
+                    schema.segments.update()
+                    .where(schema.segments.c.id == item.segment.id)
                     .values(computed_through=report.day)
                 )
                 if item.metrics is not None:

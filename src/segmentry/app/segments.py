@@ -57,11 +57,12 @@ from segmentry.app.segment_names import (
     clean_display_name,
     segment_names,
 )
+from segmentry.core.clock import utcnow
 from segmentry.core.crash_points import crash_point
 from segmentry.core.errors import QueryError, SegmentError
 from segmentry.language import ast
 from segmentry.language.suggest import closest
-from segmentry.store import schema, state
+from segmentry.store import schema
 
 _Rows = list[dict[str, Any]]  # NOTE: inside SegmentBook, `list` is its method
 
@@ -170,13 +171,13 @@ class SegmentBook:
     def list(self) -> list[Segment]:
         with self.ws.state.connect() as conn:
             rows = conn.execute(
-                _segment_select().order_by(state.segments.c.display_name, state.segments.c.name)
+                _segment_select().order_by(schema.segments.c.display_name, schema.segments.c.name)
             ).mappings()
             return [Segment(**row) for row in rows]
 
     def get(self, name: str) -> Segment:
         """The segment whose key is ``name``, else the one whose display name is ``name``."""
-        s = state.segments
+        s = schema.segments
         with self.ws.state.connect() as conn:
             row = conn.execute(_segment_select().where(s.c.name == name)).mappings().first()
             if row is None:
@@ -202,7 +203,7 @@ class SegmentBook:
 
     def _refuse_former_key(self, name: str) -> None:
         """Raise for a key a segment had before it was renamed, naming the key it has now."""
-        s, f = state.segments, state.former_keys
+        s, f = schema.segments, schema.former_keys
         with self.ws.state.connect() as conn:
             now = conn.execute(
                 sa.select(s.c.name).join(f, f.c.segment_id == s.c.id).where(f.c.key == name)
@@ -244,10 +245,10 @@ class SegmentBook:
         self.forget_unclaimed()
         names = self._new_names(name, key, display_name)
         history = self._compute(None, self.validate(query), names.key, progress)
-        now = state.utcnow()
+        now = utcnow()
         with self._switching([history], [], progress) as conn:
             inserted = conn.execute(
-                state.segments.insert().values(
+                schema.segments.insert().values(
                     name=names.key, display_name=names.display_name,
                     description=description.strip(), version=1, created_at=now,
                     updated_at=now, **history.pointer(),
@@ -256,7 +257,7 @@ class SegmentBook:
             assert inserted is not None
             segment_id = inserted[0]
             conn.execute(
-                state.segment_versions.insert().values(
+                schema.segment_versions.insert().values(
                     segment_id=segment_id, version=1, query=query, created_at=now
                 )
             )
@@ -282,17 +283,17 @@ class SegmentBook:
         recomputed: _Recomputed = []
         if query is not None and query != old.query:
             recomputed = self._compute_with(old, query, progress)
-        now = state.utcnow()
+        now = utcnow()
         replaced = [segment.ledger for segment, _ in recomputed]
         with self._switching([h for _, h in recomputed], replaced, progress) as conn:
             if recomputed:
-                conn.execute(state.segment_versions.insert().values(
+                conn.execute(schema.segment_versions.insert().values(
                     segment_id=old.id, version=old.version + 1, query=query, created_at=now))
                 changes |= {"version": old.version + 1, "updated_at": now}
             for segment, history in recomputed:
                 _point_to(conn, segment.id, history)
             if changes:
-                conn.execute(state.segments.update().where(state.segments.c.id == old.id)
+                conn.execute(schema.segments.update().where(schema.segments.c.id == old.id)
                              .values(**({"updated_at": now} | changes)))
             if new_key is not None:
                 _rename_rows(conn, old, new_key, now)
@@ -387,7 +388,7 @@ class SegmentBook:
         if new is None:
             return segment
         with self.ws.state.begin() as conn:
-            _rename_rows(conn, segment, new, state.utcnow())
+            _rename_rows(conn, segment, new, utcnow())
         return self.get(new)
 
     def _free_key(self, segment: Segment, key: str) -> str | None:
@@ -416,7 +417,7 @@ class SegmentBook:
                 hint="Edit or remove those segments first.",
             )
         with self.ws.state.begin() as conn:
-            conn.execute(state.segments.delete().where(state.segments.c.id == segment.id))
+            conn.execute(schema.segments.delete().where(schema.segments.c.id == segment.id))
             _unclaim(conn, [segment.ledger])
         self._forget([segment.ledger])
 
@@ -518,7 +519,7 @@ class SegmentBook:
         NOTE: only under the workspace lock, at the start of a write: a key being computed is
         unclaimed too, and the lock keeps every other writer out.
         """
-        s, u = state.segments, state.unclaimed_ledgers
+        s, u = schema.segments, schema.unclaimed_ledgers
         with self.ws.state.connect() as conn:
             keys = conn.execute(
                 sa.select(u.c.key).where(u.c.key.not_in(
@@ -641,14 +642,14 @@ class SegmentBook:
         segment = self._computed(name)
         with self.ws.state.connect() as conn:
             rows = conn.execute(
-                sa.select(state.segment_metrics)
-                .where(state.segment_metrics.c.segment_id == segment.id)
-                .order_by(state.segment_metrics.c.day)
+                sa.select(schema.segment_metrics)
+                .where(schema.segment_metrics.c.segment_id == segment.id)
+                .order_by(schema.segment_metrics.c.day)
             ).mappings()
             frame = pd.DataFrame([dict(r) for r in rows])
         if frame.empty:
             return frame
-        for column in state.METRIC_TEXT_COLUMNS:
+        for column in schema.METRIC_TEXT_COLUMNS:
             frame[column] = pd.Series(
                 [None if pd.isna(v) else Decimal(v) for v in frame[column]], dtype=object
             )
@@ -680,7 +681,7 @@ def _with_names(con: BaseBackend, members: ir.Table) -> ir.Table:
 
 def _point_to(conn: sa.Connection, segment_id: int, history: _History) -> None:
     """Point a segment to a computed history and replace its metric rows with its own."""
-    conn.execute(state.segments.update().where(state.segments.c.id == segment_id)
+    conn.execute(schema.segments.update().where(schema.segments.c.id == segment_id)
                  .values(**history.pointer()))
     replace_metric_rows(conn, segment_id, history.metrics, delete_all=True)
 
@@ -689,13 +690,13 @@ def _claim(conn: sa.Connection, keys: Iterable[str]) -> None:
     """Take ledger keys off the unclaimed list (a segment points to them, or they are gone)."""
     wanted = list(keys)
     if wanted:
-        u = state.unclaimed_ledgers
+        u = schema.unclaimed_ledgers
         conn.execute(u.delete().where(u.c.key.in_(wanted)))
 
 
 def _unclaim(conn: sa.Connection, keys: Iterable[str | None]) -> None:
     """List ledger keys as pointed to by no segment (their rows are deleted later)."""
-    u, now = state.unclaimed_ledgers, state.utcnow()
+    u, now = schema.unclaimed_ledgers, utcnow()
     for key in keys:
         if key:
             conn.execute(u.delete().where(u.c.key == key))
@@ -705,12 +706,12 @@ def _unclaim(conn: sa.Connection, keys: Iterable[str | None]) -> None:
 def _rename_rows(conn: sa.Connection, segment: Segment, new: str, now: dt.datetime) -> None:
     """The statements of :meth:`SegmentBook.rename`."""
     old = segment.name
-    conn.execute(state.segments.update().where(state.segments.c.id == segment.id)
+    conn.execute(schema.segments.update().where(schema.segments.c.id == segment.id)
                  .values(name=new, updated_at=now))
     _rewrite_references(conn, old, new)
     for column in _key_columns(conn):
         conn.execute(sa.update(column.table).where(column == old).values({column: new}))
-    f = state.former_keys
+    f = schema.former_keys
     conn.execute(f.delete().where(f.c.key.in_([old, new])))
     conn.execute(f.insert().values(key=old, segment_id=segment.id, renamed_at=now))
 
@@ -719,7 +720,7 @@ def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
     """Make every stored query (every version) that names segment ``old`` name ``new``; the
     rest of each query keeps its meaning (printed back from the rewritten AST). A changed
     segment's ``updated_at`` moves (readers key their caches on it)."""
-    v, changed = state.segment_versions, set()
+    v, changed = schema.segment_versions, set()
     for row in conn.execute(sa.select(v.c.segment_id, v.c.version, v.c.query)).all():
         try:
             condition = language.parse(row.query)
@@ -733,8 +734,8 @@ def _rewrite_references(conn: sa.Connection, old: str, new: str) -> None:
                      .values(query=text))
         changed.add(row.segment_id)
     if changed:
-        conn.execute(state.segments.update().where(state.segments.c.id.in_(changed))
-                     .values(updated_at=state.utcnow()))
+        conn.execute(schema.segments.update().where(schema.segments.c.id.in_(changed))
+                     .values(updated_at=utcnow()))
 
 
 def _key_columns(conn: sa.Connection) -> list[sa.Column[Any]]:
@@ -748,7 +749,7 @@ def replace_metric_rows(
     conn: sa.Connection, segment_id: int, frame: pd.DataFrame, *, delete_all: bool
 ) -> None:
     """Write metric rows (one per day) for a segment, replacing the same days (or all)."""
-    table = state.segment_metrics
+    table = schema.segment_metrics
     delete = table.delete().where(table.c.segment_id == segment_id)
     if not delete_all and not frame.empty:
         delete = delete.where(table.c.day.in_([_as_date(d) for d in frame["day"]]))
@@ -760,7 +761,7 @@ def replace_metric_rows(
         row: dict[str, Any] = {"segment_id": segment_id, "day": _as_date(record["day"])}
         for column in ("customers", "orders", "joined", "left"):
             row[column] = int(record[column])
-        for column in state.METRIC_TEXT_COLUMNS:
+        for column in schema.METRIC_TEXT_COLUMNS:
             value = record[column]
             row[column] = None if value is None or pd.isna(value) else str(value)
         rows.append(row)
@@ -768,7 +769,7 @@ def replace_metric_rows(
 
 
 def _segment_select() -> sa.Select[Any]:
-    s, v = state.segments, state.segment_versions
+    s, v = schema.segments, schema.segment_versions
     return sa.select(
         s.c.id,
         s.c.name,

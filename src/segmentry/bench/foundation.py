@@ -40,9 +40,10 @@ from segmentry.app.templates import TEMPLATES
 from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store, write_parquet
 from segmentry.core import config
+from segmentry.core.clock import utcnow
 from segmentry.core.config import SourceSettings
 from segmentry.ledger.store import import_parquet_folder
-from segmentry.store import state
+from segmentry.store import schema
 
 __all__ = ["BENCH_QUERIES", "HAND_WRITTEN_SQL", "Figure", "run_benchmark", "split_last_day"]
 
@@ -284,23 +285,23 @@ def _setup(ws: Any, queries: list[str], day: dt.date) -> str:
     con = ws.warehouse
     build_facts(con, subtract_refunds=ws.settings.metrics.subtract_refunds)
     named = {f"bench {i + 1:02d}": ws.validate(q) for i, q in enumerate(queries)}
-    now = state.utcnow()
+    now = utcnow()
     with Snapshot(con, day) as snapshot, ws.state.begin() as conn:
         for (name, members), query in zip(snapshot.members_of_all(named).items(), queries,
                                           strict=True):
             start = members.mutate(valid_from=day, valid_to=None)
             segment_id = conn.execute(
-                state.segments.insert().values(
+                schema.segments.insert().values(
                     name=name, display_name=name, description="", version=1,
                     computed_through=day,
                     history_start=day, created_at=now, updated_at=now,
                 )
             ).inserted_primary_key[0]
-            conn.execute(state.segment_versions.insert().values(
+            conn.execute(schema.segment_versions.insert().values(
                 segment_id=segment_id, version=1, query=query, created_at=now
             ))
             ledger = write_history(con, segment_id, _intervals(start), tag="bench")
-            conn.execute(state.segments.update().where(state.segments.c.id == segment_id)
+            conn.execute(schema.segments.update().where(schema.segments.c.id == segment_id)
                          .values(ledger=ledger))
     return f"{len(queries)} segments"
 

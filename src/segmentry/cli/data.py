@@ -15,8 +15,8 @@ import typer
 
 from segmentry.app.workspace import Workspace
 from segmentry.cli.hints import reason_text
+from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
-from segmentry.cli.state import WorkspaceOption, open_workspace
 from segmentry.connectors import read_source_rows, shopify_csv
 from segmentry.core import config
 from segmentry.core.config import SourceSettings

@@ -18,6 +18,7 @@ from segmentry.cli import data as data_commands
 from segmentry.cli import segments as segment_commands
 from segmentry.cli import shopify as shopify_commands
 from segmentry.cli import web as web_commands
+from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import (
     console,
     fail_on_errors,
@@ -25,7 +26,6 @@ from segmentry.cli.output import (
     progress_bar,
     summary_row,
 )
-from segmentry.cli.state import WorkspaceOption, open_workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.core.errors import ConfigError, WorkspaceError
 from segmentry.i18n.format import Formatter

@@ -11,6 +11,7 @@ from rich.markup import escape
 from segmentry.activation.shopify.segments import shopify_query
 from segmentry.analytics.exports import MEMBER_COLUMNS, METRIC_COLUMNS, metric_rows
 from segmentry.app.summary import summarize
+from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import (
     console,
     fail_on_errors,
@@ -19,7 +20,6 @@ from segmentry.cli.output import (
     summary_row,
 )
 from segmentry.cli.shopify import sync_segment_command
-from segmentry.cli.state import WorkspaceOption, open_workspace
 from segmentry.i18n.format import Formatter
 from segmentry.language import parse, to_text
 

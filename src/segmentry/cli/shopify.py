@@ -16,8 +16,8 @@ import typer
 
 from segmentry.activation.shopify.activate import clear_segment, sync_segment
 from segmentry.activation.shopify.tags import resume_jobs
+from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
-from segmentry.cli.state import WorkspaceOption, open_workspace
 from segmentry.connectors.shopify.scopes import load_secret, save_secret
 from segmentry.connectors.shopify.sync import (
     connect_client,

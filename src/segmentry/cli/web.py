@@ -13,9 +13,9 @@ import uvicorn
 
 from segmentry.app.jobs import next_run
 from segmentry.app.workspace import Workspace
+from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.cli.segments import Format
-from segmentry.cli.state import WorkspaceOption, open_workspace
 
 __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "add_demo_user", "register"]
 

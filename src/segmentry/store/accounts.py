@@ -6,8 +6,8 @@ transaction (resetting a password and ending that user's sessions are one commit
 never reach this module: sessions and tokens are stored and found by their SHA-256
 (``token_hash``), passwords by their Argon2 hash.
 
->>> from segmentry.store.state import connect_state
->>> engine = connect_state("sqlite://")  # in memory, built by the migrations
+>>> from segmentry.store.connection import open_state_store
+>>> engine = open_state_store("sqlite://")  # in memory, built by the migrations
 >>> with engine.begin() as conn:
 ...     user_id = add_user(conn, "ann@example.com", "hash", "shop-1")
 ...     add_token(conn, user_id, "ci", "f" * 64, "sgt_AbC1")

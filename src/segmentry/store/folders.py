@@ -2,8 +2,8 @@
 
 >>> import sqlalchemy as sa
 >>> from segmentry.store.schema import segments
->>> from segmentry.store.state import connect_state
->>> engine = connect_state("sqlite://")  # in memory, built by the migrations
+>>> from segmentry.store.connection import open_state_store
+>>> engine = open_state_store("sqlite://")  # in memory, built by the migrations
 >>> with engine.begin() as conn:
 ...     _ = conn.execute(segments.insert().values(id=7, name="vip", display_name="VIP",
 ...         version=1, created_at=sa.func.now(), updated_at=sa.func.now()))

@@ -16,7 +16,7 @@ Repositories beside this module read and write them per aggregate (:mod:`.runs`,
 :mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`, :mod:`.tag_jobs`); the modules not yet
 moved to one (:mod:`segmentry.app.segments`, :mod:`segmentry.connectors.shopify.webhook_queue`,
 ...) import the table objects from here. None creates or alters a table: opening the store
-brings it to this layout (:func:`segmentry.store.state.connect_state`).
+brings it to this layout (:func:`segmentry.store.connection.open_state_store`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
 (20, ['api_tokens', 'erasures', 'login_attempts'])

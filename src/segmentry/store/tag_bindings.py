@@ -6,8 +6,8 @@ its old tag, takes the new one under management and saves the binding in one tra
 (:func:`segmentry.activation.shopify.tags.bind`).
 
 >>> import datetime as dt
->>> from segmentry.store.state import connect_state
->>> engine = connect_state("sqlite://")  # in memory, built by the migrations
+>>> from segmentry.store.connection import open_state_store
+>>> engine = open_state_store("sqlite://")  # in memory, built by the migrations
 >>> day1, day2 = dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2)
 >>> with engine.begin() as conn:
 ...     bind(conn, "vip", "seg-vip", day1)

@@ -9,8 +9,8 @@ answers (see :mod:`segmentry.activation.shopify.tags` and docs/reliability.md).
 Every function takes the caller's :class:`~sqlalchemy.Connection`, so the caller decides
 what commits together (a batch's results and their audit entries are one transaction).
 
->>> from segmentry.store.state import connect_state
->>> engine = connect_state("sqlite://")  # in memory, built by the migrations
+>>> from segmentry.store.connection import open_state_store
+>>> engine = open_state_store("sqlite://")  # in memory, built by the migrations
 >>> with engine.begin() as conn:
 ...     job_id = create(conn, "vip", "seg-vip", [TagWrite("2", "add", "seg-vip"),
 ...                                              TagWrite("1", "remove", "seg-old")])

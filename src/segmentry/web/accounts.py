@@ -32,12 +32,12 @@ from typing import Any
 import sqlalchemy as sa
 from pwdlib import PasswordHash
 
+from segmentry.core.clock import utcnow
 from segmentry.core.errors import SegmentryError
 from segmentry.store import accounts as stored
 from segmentry.store.accounts import LoginAttempts, Session, User
 from segmentry.store.schema import login_attempts
 from segmentry.store.schema import web_users as users
-from segmentry.store.state import utcnow
 
 __all__ = [
     "ACCOUNT_LIMIT",

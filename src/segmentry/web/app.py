@@ -42,7 +42,7 @@ from segmentry.web.deps import (
     CsrfError,
     NotAuthenticated,
     Renderer,
-    WebState,
+    WebApp,
     language_of,
     template_environment,
 )
@@ -99,7 +99,7 @@ def create_app(
     the request lock): code outside the app must not use ``workspace`` meanwhile.
     """
     ws = workspace or Workspace.open(workspace_path)
-    web = WebState(workspace=ws, templates=template_environment())
+    web = WebApp(workspace=ws, templates=template_environment())
     background.attach(web, schedule=schedule, warm=warm)
 
     @asynccontextmanager

@@ -1,6 +1,6 @@
 """The web app's background work: the job runner, the daily schedule and the warm-up.
 
-:func:`attach` gives the app's :class:`~segmentry.web.deps.WebState` a
+:func:`attach` gives the app's :class:`~segmentry.web.deps.WebApp` a
 :class:`~segmentry.app.jobs.JobRunner` (and, for ``segmentry serve``, a
 :class:`~segmentry.app.jobs.Scheduler`); :func:`start` and :func:`stop` run in the app's lifespan.
 
@@ -24,14 +24,14 @@ from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.webhooks import apply_webhooks, has_due_webhooks
 from segmentry.core.errors import LockHeldError
 from segmentry.web import data
-from segmentry.web.deps import WebState
+from segmentry.web.deps import WebApp
 
 __all__ = ["WEBHOOKS_EVERY", "attach", "start", "stop"]
 
 WEBHOOKS_EVERY = 2.0  # seconds between two looks at the webhook queue
 
 
-def warm_up(web: WebState) -> Warmup:
+def warm_up(web: WebApp) -> Warmup:
     """The warm-up hook of ``web`` (see the module docstring)."""
 
     def warm(worker: Workspace) -> None:
@@ -42,7 +42,7 @@ def warm_up(web: WebState) -> Warmup:
     return warm
 
 
-def finish_erasures_of(web: WebState) -> Warmup:
+def finish_erasures_of(web: WebApp) -> Warmup:
     """The housekeeping hook that finishes erasures (see :mod:`segmentry.app.erasure`): it holds
     the request lock and the workspace lock while the warehouse file is rewritten, so every
     connection of the process can be closed and opened again (pages wait that long)."""
@@ -61,11 +61,11 @@ def finish_erasures_of(web: WebState) -> Warmup:
     return finish
 
 
-def _due(web: WebState) -> bool:
+def _due(web: WebApp) -> bool:
     return has_due_webhooks(web.workspace.state) or bool(waiting_erasures(web.workspace.state))
 
 
-def attach(web: WebState, *, schedule: bool, warm: bool) -> None:
+def attach(web: WebApp, *, schedule: bool, warm: bool) -> None:
     web.runner = JobRunner(web.workspace, warmups=[warm_up(web)] if warm else [],
                            housekeeping=[finish_erasures_of(web)])
     web.scheduler = Scheduler(web.runner, daily_run) if schedule else None
@@ -78,7 +78,7 @@ def attach(web: WebState, *, schedule: bool, warm: bool) -> None:
     )
 
 
-def start(web: WebState, *, warm: bool) -> None:
+def start(web: WebApp, *, warm: bool) -> None:
     assert web.runner is not None
     web.runner.start(warm=warm)
     if web.scheduler is not None:
@@ -87,7 +87,7 @@ def start(web: WebState, *, warm: bool) -> None:
         web.webhooks.start()
 
 
-def stop(web: WebState) -> None:
+def stop(web: WebApp) -> None:
     if web.webhooks is not None:
         web.webhooks.stop()
     if web.scheduler is not None:

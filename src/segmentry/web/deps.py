@@ -40,7 +40,7 @@ __all__ = [
     "NotAuthenticated",
     "Page",
     "Renderer",
-    "WebState",
+    "WebApp",
     "WorkspaceDep",
     "language_of",
 ]
@@ -59,7 +59,7 @@ class CsrfError(SegmentryError):
 
 
 @dataclass
-class WebState:
+class WebApp:
     """What the app keeps between requests (``app.state.web``)."""
 
     workspace: Workspace
@@ -77,13 +77,13 @@ class WebState:
     webhooks: Periodic | None = None
 
 
-def web_state(request: Request) -> WebState:
-    state: WebState = request.app.state.web
+def web_app(request: Request) -> WebApp:
+    state: WebApp = request.app.state.web
     return state
 
 
 def _workspace(request: Request) -> Iterator[Workspace]:
-    state = web_state(request)
+    state = web_app(request)
     with state.lock:
         yield state.workspace
 
@@ -92,7 +92,7 @@ WorkspaceDep = Annotated[Workspace, Depends(_workspace)]
 
 
 def _accounts_store(request: Request) -> AccountsStore:
-    workspace = web_state(request).workspace
+    workspace = web_app(request).workspace
     return AccountsStore(workspace.state, workspace.settings.shop.id)
 
 
@@ -128,14 +128,14 @@ def language_of(request: Request) -> str:
     for _, code in sorted(ranked, key=lambda item: -item[0]):
         if code in LANGUAGES:
             return code
-    return str(web_state(request).workspace.settings.web.default_language)
+    return str(web_app(request).workspace.settings.web.default_language)
 
 
 Lang = Annotated[str, Depends(language_of)]
 
 
 async def _current_user(request: Request) -> accounts.User:
-    state = web_state(request)
+    state = web_app(request)
     engine = state.workspace.state
     header = request.headers.get("authorization", "")
     user: accounts.User | None = None
@@ -184,7 +184,7 @@ class Renderer:
         self.lang = lang
 
     def context(self, **values: Any) -> dict[str, Any]:
-        state = web_state(self.request)
+        state = web_app(self.request)
         shop = state.workspace.settings.shop
         user = getattr(self.request.state, "user", None)
         return {
@@ -202,7 +202,7 @@ class Renderer:
         }
 
     def __call__(self, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-        page = web_state(self.request).templates.get_template(template)
+        page = web_app(self.request).templates.get_template(template)
         return HTMLResponse(page.render(self.context(**values)), status_code=status_code)
 
 

@@ -22,11 +22,12 @@ from typing import Any
 
 from segmentry import language
 from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.core.clock import utcnow
 from segmentry.core.errors import SegmentError, ShopifyError
 from segmentry.language import ast
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
 from segmentry.language.printer import quote
-from segmentry.store import state, tag_bindings, tag_jobs
+from segmentry.store import tag_bindings, tag_jobs
 from segmentry.store.tag_jobs import AuditRecord
 
 __all__ = ["ensure_shopify_segment", "shopify_query", "tag_query"]
@@ -115,7 +116,7 @@ def ensure_shopify_segment(ws: Any, client: ShopifyClient, segment: str, tag: st
     with ws.state.begin() as conn:
         tag_bindings.set_shopify_segment(conn, segment, segment_id)
         tag_jobs.audit(conn, [AuditRecord(
-            at=state.utcnow(),
+            at=utcnow(),
             segment=segment,
             action="segment_update" if existing else "segment_create",
             tags=tag,

@@ -36,9 +36,10 @@ import sqlalchemy as sa
 from segmentry.activation.shopify.bulk_tags import bulk_write
 from segmentry.app.segments import SegmentBook
 from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.core.clock import utcnow
 from segmentry.core.errors import ERROR_FIELDS, SegmentError, ShopifyError, error_record
 from segmentry.ledger.store import LedgerBatch, write_batch
-from segmentry.store import state, tag_bindings, tag_jobs
+from segmentry.store import tag_bindings, tag_jobs
 from segmentry.store.tag_bindings import TagBinding
 from segmentry.store.tag_jobs import AuditRecord, TagJob, TagWrite
 
@@ -97,7 +98,7 @@ def bind(ws: Context, segment: str, tag: str, *, adopt: bool = False) -> None:
     """Push ``segment`` as ``tag`` from now on; the segment's previous tag is retired."""
     check_tag(ws, segment, tag, adopt=adopt)
     with ws.state.begin() as conn:
-        tag_bindings.bind(conn, segment, tag, state.utcnow())
+        tag_bindings.bind(conn, segment, tag, utcnow())
 
 
 def check_tag(ws: Context, segment: str, tag: str, *, adopt: bool = False) -> None:
@@ -334,7 +335,7 @@ def _record(
 ) -> None:
     """Record Shopify's answers to ``chunk`` and their audit entries in one state
     transaction."""
-    now = state.utcnow()
+    now = utcnow()
     audit = []
     with ws.state.begin() as conn:
         for i, row in enumerate(chunk):
@@ -404,7 +405,7 @@ def mirror_job(ws: Context, job_id: int) -> int:
             (customers.shop_id == ws.settings.shop.id) & customers.customer_id.isin(list(confirmed))
         )
     ).to_pylist()
-    now = state.utcnow()
+    now = utcnow()
     for row in stored:
         row["tags"] = confirmed[row["customer_id"]]
         row["updated_at"] = max(now, row["updated_at"] or now)

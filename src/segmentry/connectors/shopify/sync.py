@@ -40,10 +40,10 @@ from segmentry.connectors.shopify.scopes import (
     token_for,
 )
 from segmentry.core import config
+from segmentry.core.clock import utcnow
 from segmentry.core.config import ShopifySettings
 from segmentry.core.errors import ShopifyError
 from segmentry.ledger.store import LedgerBatch, write_batch
-from segmentry.store import state
 
 if TYPE_CHECKING:
     from segmentry.core.context import Context
@@ -198,23 +198,23 @@ def high_water_of(engine: sa.Engine, resource: str) -> str | None:
     """The stored high-water mark of a resource (None: never synced)."""
     with engine.connect() as conn:
         value = conn.execute(
-            sa.select(tables.sync_state.c.high_water).where(
-                tables.sync_state.c.resource == resource
+            sa.select(tables.high_water_marks.c.high_water).where(
+                tables.high_water_marks.c.resource == resource
             )
         ).scalar()
     return None if value is None else str(value)
 
 
 def _set_high_water(engine: sa.Engine, resource: str, mark: str) -> None:
-    table = tables.sync_state
+    table = tables.high_water_marks
     with engine.begin() as conn:
         conn.execute(sa.delete(table).where(table.c.resource == resource))
         conn.execute(
-            sa.insert(table).values(resource=resource, high_water=mark, synced_at=state.utcnow())
+            sa.insert(table).values(resource=resource, high_water=mark, synced_at=utcnow())
         )
 
 
-def set_app_state(engine: sa.Engine, value: str) -> None:
+def set_app_status(engine: sa.Engine, value: str) -> None:
     """Record the app's state (``installed`` / ``uninstalled``) under resource ``app``."""
     _set_high_water(engine, "app", value)
 
@@ -256,7 +256,7 @@ def connect_workspace(
     ws.settings = config.load(folder)
     if os.environ.get(settings.token_env) != token:
         save_secret(folder, "shopify_token", token)
-    set_app_state(ws.state, "installed")
+    set_app_status(ws.state, "installed")
     return scopes
 
 

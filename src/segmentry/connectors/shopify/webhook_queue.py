@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from segmentry.app.erasure import mentions
 from segmentry.connectors.shopify import tables
-from segmentry.store import state
+from segmentry.core.clock import utcnow
 
 __all__ = ["BATCH", "Delivery", "Drained", "WebhookQueue", "retry_delay"]
 
@@ -101,7 +101,7 @@ class WebhookQueue:
             sa.select(
                 t.c.webhook_id, t.c.topic, t.c.body, t.c.received_at, t.c.triggered_at, t.c.attempts
             )
-            .where(self._due_filter(now or state.utcnow()))
+            .where(self._due_filter(now or utcnow()))
             .order_by(t.c.received_at, t.c.webhook_id)
             .limit(limit)
         )
@@ -120,14 +120,14 @@ class WebhookQueue:
 
     def has_due(self, now: dt.datetime | None = None) -> bool:
         t = tables.webhooks
-        query = sa.select(t.c.webhook_id).where(self._due_filter(now or state.utcnow())).limit(1)
+        query = sa.select(t.c.webhook_id).where(self._due_filter(now or utcnow())).limit(1)
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
 
     def applied(self, webhook_id: str) -> None:
         """Mark a delivery applied and forget its body."""
         self._set(
-            webhook_id, status="applied", body=None, next_attempt_at=None, applied_at=state.utcnow()
+            webhook_id, status="applied", body=None, next_attempt_at=None, applied_at=utcnow()
         )
 
     def forget_mentions(self, values: set[str], *, customer_id: str = "", keep: str = "") -> int:
@@ -167,7 +167,7 @@ class WebhookQueue:
         self, deliveries: Iterable[Delivery], error: str, now: dt.datetime | None = None
     ) -> int:
         """Count a try of each delivery that had to wait, and set its next try."""
-        now, count = now or state.utcnow(), 0
+        now, count = now or utcnow(), 0
         with self.engine.begin() as conn:
             for d in deliveries:
                 conn.execute(
@@ -194,7 +194,7 @@ class WebhookQueue:
         """``pending`` (all not yet applied and not failed), ``retrying`` (pending after at
         least one try that had to wait), ``due`` (pending whose time has come), ``failed``
         and ``applied``."""
-        t, now = tables.webhooks, now or state.utcnow()
+        t, now = tables.webhooks, now or utcnow()
         retrying = sa.and_(t.c.status == "pending", t.c.attempts > 0)
         query = sa.select(
             sa.func.count().filter(t.c.status == "pending"),

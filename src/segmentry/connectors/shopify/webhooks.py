@@ -52,13 +52,14 @@ from segmentry.connectors.shopify.mapping import (
     customers_batch,
     orders_batch,
 )
-from segmentry.connectors.shopify.sync import set_app_state
+from segmentry.connectors.shopify.sync import set_app_status
 from segmentry.connectors.shopify.webhook_queue import Delivery, Drained, WebhookQueue
+from segmentry.core.clock import utcnow
 from segmentry.core.context import Context, Progress
 from segmentry.core.errors import DataImportError, EngineError, LockHeldError
 from segmentry.ledger.removals import delete_customer, delete_shop
 from segmentry.ledger.store import LedgerBatch, write_batch
-from segmentry.store import state
+from segmentry.store.connection import open_state_store
 
 __all__ = [
     "MAX_BODY",
@@ -256,7 +257,7 @@ class WebhookReceiver:
         self.secret = secret
         self._own_engine = engine is None
         if engine is None:
-            engine = state.connect_state(settings_in(self.folder).state.url)
+            engine = open_state_store(settings_in(self.folder).state.url)
         self.engine = engine
         self.queue = WebhookQueue(engine)
         self._busy: str | None = None
@@ -279,7 +280,7 @@ class WebhookReceiver:
             "shop": header.get("x-shopify-shop-domain", "")[:255],
             "event_id": (header.get("x-shopify-event-id") or "")[:100] or None,
             "triggered_at": (header.get("x-shopify-triggered-at") or "")[:40] or None,
-            "received_at": state.utcnow(),
+            "received_at": utcnow(),
             "status": "pending",
             "attempts": 0,
             "body": raw,
@@ -343,7 +344,7 @@ def apply(
         raise TypeError(f"the payload is a {type(payload).__name__}, not an object")
     handler = TOPICS.get(topic)
     if handler is not None:
-        handler(ws, payload, webhook_id, at or state.utcnow())
+        handler(ws, payload, webhook_id, at or utcnow())
 
 
 def _write(ws: Context, batch: LedgerBatch) -> None:
@@ -405,7 +406,7 @@ def _redact_shop(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetim
 
 
 def _uninstalled(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
-    set_app_state(ws.state, "uninstalled")
+    set_app_status(ws.state, "uninstalled")
 
 
 TOPICS: dict[str, Callable[[Context, dict[str, Any], str, dt.datetime], None]] = {

@@ -14,7 +14,7 @@ from segmentry.i18n.catalogue import translator
 from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, Kind
 from segmentry.language.resolver import operators
 from segmentry.web import data, folders
-from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
+from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_app
 from segmentry.web.hints import error_body
 from segmentry.web.routes.jobs import job_out
 from segmentry.web.routes.segments import add_job, edit_job
@@ -54,7 +54,7 @@ def templates_json(lang: Lang) -> list[TemplateOut]:
              responses={400: {"model": ErrorBody, "description": "The query is invalid"}},
              summary="Validate a query; count and sample its members on the current day")
 def preview(ws: WorkspaceDep, body: PreviewRequest, request: Request) -> Preview:
-    return data.preview(ws, body.query, snapshots=web_state(request).snapshots)
+    return data.preview(ws, body.query, snapshots=web_app(request).snapshots)
 
 
 def picker() -> Picker:
@@ -108,7 +108,7 @@ def values_json(
 ) -> ValueList:
     if attribute == "segments":
         return _segment_names(ws, prefix, limit)
-    return data.values_of(ws, web_state(request).cache, attribute, prefix, limit)
+    return data.values_of(ws, web_app(request).cache, attribute, prefix, limit)
 
 
 def _segment_names(ws: WorkspaceDep, prefix: str, limit: int) -> ValueList:

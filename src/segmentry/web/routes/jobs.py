@@ -14,7 +14,7 @@ from segmentry.app.workspace import Workspace
 from segmentry.core import config
 from segmentry.core.errors import SegmentryError
 from segmentry.web import data
-from segmentry.web.deps import Lang, WorkspaceDep, require_user, web_state
+from segmentry.web.deps import Lang, WorkspaceDep, require_user, web_app
 from segmentry.web.schemas import ErrorBody, JobList, JobOut, ScheduleIn, ScheduleOut
 
 __all__ = ["job_out", "router", "runner_of", "schedule_of"]
@@ -25,7 +25,7 @@ JobId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def runner_of(request: Request) -> JobRunner:
-    runner = web_state(request).runner
+    runner = web_app(request).runner
     assert runner is not None, "create_app attaches a job runner"
     return runner
 
@@ -37,7 +37,7 @@ def job_out(job: Job, lang: str = "en") -> JobOut:
 
 def schedule_of(request: Request, ws: Workspace) -> ScheduleOut:
     """The schedule setting and, when this server runs it, the next run."""
-    schedule, scheduler = ws.settings.schedule, web_state(request).scheduler
+    schedule, scheduler = ws.settings.schedule, web_app(request).scheduler
     due = None
     if scheduler is not None:
         due = next_run(schedule, ws.settings.shop.timezone, dt.datetime.now(dt.UTC))
@@ -77,7 +77,7 @@ def put_schedule(request: Request, ws: WorkspaceDep, body: ScheduleIn) -> Schedu
     schedule = config.ScheduleSettings(enabled=body.enabled, time=body.time)
     config.save_schedule(ws.folder, schedule)
     ws.settings.schedule = schedule
-    scheduler = web_state(request).scheduler
+    scheduler = web_app(request).scheduler
     if scheduler is not None:
         scheduler.reschedule()
     return schedule_of(request, ws)

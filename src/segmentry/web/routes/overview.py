@@ -11,7 +11,7 @@ from segmentry.app.workspace import Workspace
 from segmentry.i18n.format import currency_symbol
 from segmentry.web import data
 from segmentry.web.charts import metric_figures, sparkline_points
-from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
+from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_app
 from segmentry.web.routes.jobs import schedule_of
 from segmentry.web.schemas import KPI, Overview
 
@@ -49,13 +49,13 @@ def _decimal(value: Any) -> Decimal | None:
 
 @router.get("/api/overview", response_model=Overview, summary="Store KPIs and trends")
 def overview_json(request: Request, ws: WorkspaceDep, lang: Lang) -> Overview:
-    return _overview(ws, web_state(request).cache, lang).model_copy(
+    return _overview(ws, web_app(request).cache, lang).model_copy(
         update={"next_run": schedule_of(request, ws).next_run})
 
 
 @router.get("/", include_in_schema=False)
 def overview_page(request: Request, ws: WorkspaceDep, page: Page) -> Response:
-    result = _overview(ws, web_state(request).cache, page.lang).model_copy(
+    result = _overview(ws, web_app(request).cache, page.lang).model_copy(
         update={"next_run": schedule_of(request, ws).next_run})
     translate = page.context()["_"]
     return page("overview.html", data=result,

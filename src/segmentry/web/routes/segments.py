@@ -18,7 +18,7 @@ from segmentry.i18n.catalogue import translator
 from segmentry.i18n.format import currency_symbol
 from segmentry.web import data, folders
 from segmentry.web.charts import metric_figures, sparkline_points
-from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_state
+from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_app
 from segmentry.web.routes.jobs import job_out, runner_of
 from segmentry.web.schemas import (
     ErrorBody,
@@ -51,7 +51,7 @@ PerPage = Annotated[int, Query(ge=1, le=500)]
 
 def _list(request: Request, ws: WorkspaceDep, sort: str, order: str, folder: str | None
           ) -> SegmentList:
-    return data.segment_list(ws, web_state(request).cache, sort, order, folder or None)
+    return data.segment_list(ws, web_app(request).cache, sort, order, folder or None)
 
 
 @router.get("/api/segments", response_model=SegmentList, summary="Every segment, summarised")
@@ -142,7 +142,7 @@ def create(request: Request, ws: WorkspaceDep, lang: Lang, body: SegmentCreate) 
             summary="One segment with its daily metrics (its summary as of `day`)")
 def detail_json(request: Request, ws: WorkspaceDep, lang: Lang, name: str, day: Day = None
                 ) -> SegmentDetail:
-    detail = data.segment_detail(ws, web_state(request).cache, name, lang)
+    detail = data.segment_detail(ws, web_app(request).cache, name, lang)
     if day is None:
         return detail
     return data.on_day(detail, data.day_of(ws, name, day))
@@ -219,14 +219,14 @@ def delete_form(ws: WorkspaceDep, name: str) -> Response:
 @router.get("/api/segments/{name}/journeys", response_model=JourneyOut, responses=_ERRORS,
             summary="1st and 2nd order products, types, channels; days to the 2nd order")
 def journeys_json(request: Request, ws: WorkspaceDep, name: str, day: Day = None) -> JourneyOut:
-    return data.journey_of(ws, web_state(request).cache, name, day)
+    return data.journey_of(ws, web_app(request).cache, name, day)
 
 
 @router.get("/api/segments/{name}/members", response_model=MemberPage, responses=_ERRORS,
             summary="Members on a day, paged and searchable")
 def members_json(request: Request, ws: WorkspaceDep, name: str, day: Day = None,
                  q: Search = "", page: PageNo = 1, per_page: PerPage = 50) -> MemberPage:
-    return data.member_page(ws, name, day, q, page, per_page, web_state(request).cache)
+    return data.member_page(ws, name, day, q, page, per_page, web_app(request).cache)
 
 
 # CSV downloads: stable English column keys by default (scripts); the pages' links ask for
@@ -290,7 +290,7 @@ def detail_page(request: Request, ws: WorkspaceDep, page: Page, name: str,
     """The segment on one day (``day``, default the last computed one): figures, charts with
     that day marked, journeys, members and CSV; a day outside the history shows the last one
     with a notice."""
-    cache = web_state(request).cache
+    cache = web_app(request).cache
     detail = data.segment_detail(ws, cache, name, page.lang)
     shown, in_history = data.day_in_history(ws.segment(name), _date_or_none(day))
     in_history = in_history and (not day or _date_or_none(day) is not None)

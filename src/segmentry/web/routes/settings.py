@@ -29,10 +29,10 @@ from segmentry.web.deps import (
     AccountsDep,
     CurrentUser,
     Page,
-    WebState,
+    WebApp,
     WorkspaceDep,
     require_user,
-    web_state,
+    web_app,
 )
 from segmentry.web.schemas import (
     ErrorBody,
@@ -109,11 +109,11 @@ def _page(page: Page, ws: Workspace, user: accounts.User, status_code: int = 200
     return page("settings.html", status_code=status_code, data=data, **values)
 
 
-def _checked_first(request: Request) -> tuple[WebState, ShopifyOut | None]:
-    """The Shopify check, made before taking the workspace's turn (``WebState.lock``): it
+def _checked_first(request: Request) -> tuple[WebApp, ShopifyOut | None]:
+    """The Shopify check, made before taking the workspace's turn (``WebApp.lock``): it
     reads only the settings and secrets files, and a slow Shopify must not hold up every
     other page."""
-    state = web_state(request)
+    state = web_app(request)
     return state, _shopify(state.workspace)
 
 
@@ -162,7 +162,7 @@ def schedule_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: P
     config.save_schedule(FilePath(ws.folder), schedule)
     ws.settings.schedule = schedule
     # NOTE: a server that runs the schedule (segmentry.app.jobs.Scheduler) recomputes its next run.
-    scheduler = getattr(web_state(request), "scheduler", None)
+    scheduler = getattr(web_app(request), "scheduler", None)
     if scheduler is not None:
         scheduler.reschedule()
     return _saved("schedule")

@@ -38,7 +38,7 @@ from segmentry.connectors.shopify.webhooks import (
     body_length,
 )
 from segmentry.core.errors import SegmentryError
-from segmentry.web.deps import require_user, web_state
+from segmentry.web.deps import require_user, web_app
 from segmentry.web.schemas import UtcDatetime
 
 __all__ = ["WebhookLimits", "receiver", "router", "webhook_status"]
@@ -82,13 +82,13 @@ async def receive_webhook(request: Request) -> Response:
     limits.receiving += 1  # NOTE: on the event loop: no lock needed
     try:
         raw = await _body(request, limits)
-        secret = _secret(web_state(request).workspace)
+        secret = _secret(web_app(request).workspace)
         if secret is None:
             return _text(503, "webhooks are not set up (no app secret)")
         hook = WebhookReceiver(
-            Path(web_state(request).workspace.folder),
+            Path(web_app(request).workspace.folder),
             secret,
-            engine=web_state(request).workspace.state,
+            engine=web_app(request).workspace.state,
         )
         status, text = await run_in_threadpool(hook.receive, dict(request.headers), raw)
         return _text(status, text)
@@ -200,7 +200,7 @@ def webhook_status(ws: Workspace, limit: int = 50) -> WebhooksOut:
     summary="Shopify webhooks: pending, retrying and failed deliveries",
 )
 def webhooks_json(request: Request) -> WebhooksOut:
-    return webhook_status(web_state(request).workspace)
+    return webhook_status(web_app(request).workspace)
 
 
 @router.post(
@@ -209,11 +209,11 @@ def webhooks_json(request: Request) -> WebhooksOut:
     summary="Queue failed Shopify webhooks again (all, or those listed)",
 )
 def retry_json(request: Request, body: RetryIn) -> RetryOut:
-    queue = WebhookQueue(web_state(request).workspace.state)
+    queue = WebhookQueue(web_app(request).workspace.state)
     return RetryOut(requeued=queue.retry(body.webhook_ids))
 
 
 @router.post("/runs/webhooks/retry", include_in_schema=False)
 def retry_form(request: Request) -> Response:
-    WebhookQueue(web_state(request).workspace.state).retry()
+    WebhookQueue(web_app(request).workspace.state).retry()
     return RedirectResponse("/runs#webhooks", status_code=303)

@@ -1,12 +1,14 @@
-"""Application state: segment definitions and versions, pointers to membership tables, daily
-metrics, and pipeline runs. SQLite by default, PostgreSQL in production (SQLAlchemy Core).
+"""Opening the state store: segment definitions and versions, pointers to membership tables,
+daily metrics, runs, accounts and tag-sync jobs. SQLite by default, PostgreSQL in production
+(SQLAlchemy Core).
 
-The warehouse holds the big tables; this store holds what must change atomically. A run writes
-new membership tables in the warehouse first, then switches every pointer and writes the metric
-rows in ONE transaction here, so a crash at any point leaves the previous day's state whole.
+The warehouse holds the big tables; the state store holds what must change atomically. A run
+writes new membership tables in the warehouse first, then switches every pointer and writes the
+metric rows in ONE transaction here, so a crash at any point leaves the previous day whole.
 
-The tables are defined in :mod:`segmentry.store.schema` (re-exported here for the segment and
-run code); opening the store brings it to this release's layout (:mod:`segmentry.store.migrate`).
+The tables are defined in :mod:`segmentry.store.schema` and read and written by the repositories
+beside it; opening the store brings it to this release's layout (:mod:`segmentry.store.migrate`).
+In segmentry's code "state" means this store and nothing else.
 """
 
 from __future__ import annotations
@@ -16,38 +18,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from segmentry.core.clock import utcnow
-from segmentry.store.schema import (
-    METRIC_TEXT_COLUMNS,
-    REVISION,
-    erasures,
-    former_keys,
-    metadata,
-    run_stages,
-    runs,
-    segment_metrics,
-    segment_versions,
-    segments,
-    unclaimed_ledgers,
-)
+from segmentry.store.schema import REVISION
 
-__all__ = [
-    "METRIC_TEXT_COLUMNS",
-    "connect_state",
-    "erasures",
-    "former_keys",
-    "metadata",
-    "run_stages",
-    "runs",
-    "segment_metrics",
-    "segment_versions",
-    "segments",
-    "unclaimed_ledgers",
-    "utcnow",
-]
+__all__ = ["open_state_store"]
 
 
-def connect_state(url: str) -> Engine:
+def open_state_store(url: str) -> Engine:
     """Open the state store at a SQLAlchemy URL, creating it or upgrading it in place to this
     release's layout if needed (see :mod:`segmentry.store.migrate`)."""
     engine = sa.create_engine(url)
