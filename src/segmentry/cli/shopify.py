@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
 from segmentry.activation.shopify.activate import clear_segment, sync_segment
@@ -19,7 +19,6 @@ from segmentry.activation.shopify.tags import resume_jobs
 from segmentry.app.erasure import waiting_erasures
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
-from segmentry.connectors.shopify import tables
 from segmentry.connectors.shopify.scopes import load_secret, save_secret
 from segmentry.connectors.shopify.sync import (
     connect_client,
@@ -30,6 +29,7 @@ from segmentry.connectors.shopify.sync import (
 from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.core.errors import SegmentError, SegmentryError, ShopifyError
+from segmentry.store.tag_jobs import recent_audit
 
 __all__ = ["demo_with_fake_shopify", "register", "sync_segment_command"]
 
@@ -166,12 +166,8 @@ def sync_log(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Every tag change segmentry made in Shopify, newest first."""
-    with fail_on_errors(), open_workspace(workspace) as ws:
-        query = sa.select(tables.audit_log).order_by(tables.audit_log.c.id.desc()).limit(limit)
-        if segment:
-            query = query.where(tables.audit_log.c.segment == segment)
-        with ws.state.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+    with fail_on_errors(), open_workspace(workspace) as ws, ws.state.connect() as conn:
+        rows = [dataclasses.asdict(r) for r in recent_audit(conn, segment or None, limit)]
     print_rows(
         rows, ["at", "job_id", "segment", "customer_id", "action", "tags", "result", "detail"], fmt
     )

@@ -52,6 +52,11 @@ WEB_HINTS: Hints = {
     "line_columns_in_order_rows":
         "Mark this source as one row per order line (rows = 'line') for a file with one row "
         "per order line.",
+    # the reason of one rejected row (BadRow.code)
+    "mapped_column_missing":
+        "the source's mapping names the column {header} for {key}; check its name in the file",
+    "required_column_missing":
+        "name the file's column for {keys} in the source's mapping (ask whoever set up segmentry)",
     "export_columns":
         "Columns are found by their header names: export the file again from the Shopify admin "
         "({page} → Export) and keep its header row as it is; the next run reads it again.",
@@ -78,6 +83,8 @@ WEB_HINTS: Hints = {
     "tag_in_use":
         "Choose a new tag (e.g. seg-…), or tick “Take over the tag if customers already carry "
         "it”.",
+    # a note of the daily tag sync (SegmentSync.note_code)
+    "removed_segment_tag": "ask whoever runs segmentry to clear the tag {tag}",
     "not_bound": "Choose a tag in the Shopify tag sync section of the segment's page.",
     "not_shopify_expressible":
         "Sync the segment as a tag instead, with “Also create a Shopify segment” ticked: "
