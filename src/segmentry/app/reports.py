@@ -6,7 +6,8 @@ Each takes a :class:`~segmentry.core.context.Context` and reads through the anal
 (the warehouse) or the state store's repositories (:mod:`segmentry.store`); the web app keeps
 the caching and the presentation (:mod:`segmentry.web.data`).
 
->>> # journey_on(context, segment.membership_key, day).to_dict(); store_trend(context, day, 90)
+For example ``journey_on(context, segment.membership_key, day).to_dict()`` or
+``store_trend(context, day, 90)``.
 """
 
 from __future__ import annotations
