@@ -138,7 +138,7 @@ class ClientCredentials:
         body = {"grant_type": "client_credentials", "client_id": self.client_id,
                 "client_secret": self._secret}
         answer = _post_token(self.url, body, self.shop, self._timeout, self._transport)
-        lifetime = float(answer.get("expires_in") or 86399)
+        lifetime = float(str(answer.get("expires_in") or 86399))
         ahead = self._ahead if self._ahead is not None else min(300.0, lifetime / 10)
         self._token = str(answer["access_token"])
         self._renew_at = self.clock() + max(0.0, lifetime - ahead)

@@ -43,8 +43,8 @@ import re
 import socket
 import tempfile
 import threading
-import urllib.parse
 import time
+import urllib.parse
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.client import ShopifyClient
-from segmentry.connectors.shopify.scopes import REQUIRED_SCOPES, MissingScopes
 from segmentry.connectors.shopify.install import CALLBACK_PATH, begin_install, finish_install
+from segmentry.connectors.shopify.scopes import REQUIRED_SCOPES, MissingScopes
 from segmentry.connectors.shopify.sync import (
     connect_client_credentials,
     connect_workspace,
