@@ -59,6 +59,13 @@ CLI_HINTS: Hints = {
     "`segmentry connect shopify --shop {shop} --token …` again or set {env}.",
     "uninstalled": "Install the app again and run `segmentry connect shopify` with the new "
     "token.",
+    "no_client_secret": "Set {env} to the app's client secret (Dev Dashboard → your app → "
+    "Settings) and run `segmentry connect shopify --shop {shop} --client-id …` again.",
+    "token_refused": "Check the client ID and secret (Dev Dashboard → your app → Settings) and "
+    "that the app is installed in the shop; an app installed in a store outside your "
+    "organization needs `segmentry connect shopify --install` instead.",
+    "oauth_refused": "Nothing was changed. Run `segmentry connect shopify --install` again and "
+    "approve the app within 15 minutes.",
     "secrets_permissions": "Run `chmod 600 {path}`.",
     "tag_in_use": "Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.",
     "removed_segment_tag": "`segmentry segments sync {segment} --clear`",

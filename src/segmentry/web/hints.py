@@ -78,6 +78,12 @@ WEB_HINTS: Hints = {
         "on the Settings page.",
     "uninstalled":
         "Install the app again, then enter its new token under Reconnect on the Settings page.",
+    "no_client_secret":
+        "Enter the app's client secret (Dev Dashboard → your app → Settings) on the Settings "
+        "page.",
+    "token_refused":
+        "Check the app's client ID and secret in the Dev Dashboard and that the app is "
+        "installed in the shop, then connect again on the Settings page.",
     "secrets_permissions":
         "Ask whoever runs segmentry to make {path} readable by its owner only.",
     "tag_in_use":
