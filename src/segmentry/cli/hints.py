@@ -54,9 +54,11 @@ CLI_HINTS: Hints = {
         "Check the --encoding option, or leave it out to have it chosen.",
     # --- Shopify
     "not_connected": "Run `segmentry connect shopify --shop NAME.myshopify.com --token …`.",
-    "invalid_token": "Create or reveal an Admin API access token (Shopify admin → Settings → "
-    "Apps and sales channels → Develop apps → your app → API credentials), then run "
-    "`segmentry connect shopify --shop {shop} --token …` again or set {env}.",
+    "invalid_token": "Connect again the way the app was made: an app made in the Shopify admin "
+    "(before 2026): reveal its Admin API access token and run `segmentry connect shopify --shop "
+    "{shop} --token …` or set {env}; a Dev Dashboard app for your own store: `segmentry connect "
+    "shopify --shop {shop} --client-id … --client-secret-env VAR`; an app installed by OAuth: "
+    "`segmentry connect shopify --shop {shop} --install`.",
     "uninstalled": "Install the app again and run `segmentry connect shopify` with the new "
     "token.",
     "no_client_secret": "Set {env} to the app's client secret (Dev Dashboard → your app → "

@@ -73,9 +73,9 @@ WEB_HINTS: Hints = {
     # --- Shopify
     "not_connected": "Connect the shop on the Settings page.",
     "invalid_token":
-        "Create or reveal an Admin API access token in Shopify admin (Settings → Apps and sales "
-        "channels → Develop apps → your app → API credentials), then enter it under Reconnect "
-        "on the Settings page.",
+        "Connect again on the Settings page the way the app was made: an Admin API access token "
+        "for an app made in the Shopify admin, the client ID and secret for a Dev Dashboard app, "
+        "or the OAuth install for an app distributed to several stores.",
     "uninstalled":
         "Install the app again, then enter its new token under Reconnect on the Settings page.",
     "no_client_secret":
