@@ -52,8 +52,9 @@ def parse(text: str) -> ast.Condition:
     The text is first cleaned by :func:`~segmentry.language.normalize.normalize` (full-width
     forms and yen amounts outside string literals; positions are unchanged).
 
-    >>> parse("products_purchased(tag: 'serum', date: -30d) = true").args[1]
-    Argument(name='date', op='>=', value=RelativeDate(amount=30, unit='d', spelled='offset'))
+    >>> argument = parse("products_purchased(tag: 'serum', date: -30d) = true").args[1]
+    >>> argument.op, argument.value.amount, argument.value.unit
+    ('>=', 30, 'd')
     >>> parse("amount_spent >")
     Traceback (most recent call last):
     ...
