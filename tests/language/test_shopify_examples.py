@@ -69,7 +69,8 @@ def test_shopify_query_prints_current_syntax(query: str) -> None:
     [
         ("products_purchased(tag: 'serum', date: 30_days_ago) = true",
          "products_purchased MATCHES (tag = 'serum', date >= -30d)"),
-        ("products_purchased(id: (1, 2)) = false", "products_purchased NOT MATCHES (id IN ('1', '2'))"),
+        ("products_purchased(id: (1, 2)) = false",
+         "products_purchased NOT MATCHES (id IN ('1', '2'))"),
         ("last_order_date >= 12_months_ago", "last_order_date >= -12m"),
     ],
 )

@@ -177,7 +177,8 @@ class _Builder:
         if function == ANNIVERSARY:
             return self._anniversary(tree, args, _op(op), self.value(value), pos)
         if _op(op) != "=" or not isinstance(value, Token) or value.type not in ("TRUE", "FALSE"):
-            wrong = value if _op(op) == "=" and isinstance(value, Token) else op.children[0]
+            shown = cast(Tree[Token], op).children[0]
+            wrong = value if _op(op) == "=" and isinstance(value, Token) else shown
             raise self._call_needs_truth(cast(Token, wrong))
         built = tuple(self._call_arg(function, a) for a in _items(args))
         negated = str(value).lower() == "false"
@@ -205,7 +206,8 @@ class _Builder:
             isinstance(first[1], Token) and first[1].type == "STRING"
         ):
             raise QueryError(
-                "anniversary takes one argument, the date: anniversary(date: 'customer_added_date')",
+                "anniversary takes one argument, the date: "
+                "anniversary(date: 'customer_added_date')",
                 code="syntax", query=self.text, line=pos.line, column=pos.column,
                 end_column=pos.column + len(ANNIVERSARY),
                 hint="Name the date in quotes, e.g. date: 'customer_added_date'.",

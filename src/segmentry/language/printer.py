@@ -113,10 +113,8 @@ def value_text(value: ast.Value) -> str:
             return format(number, "f")
         case ast.BoolValue(value=flag):
             return "true" if flag else "false"
-        case ast.DateValue(value=day, time=None):
-            return day.isoformat()
         case ast.DateValue(value=day, time=time):
-            return f"{day.isoformat()}T{time.isoformat()}"
+            return day.isoformat() if time is None else f"{day.isoformat()}T{time.isoformat()}"
         case ast.RelativeDate(amount=amount, unit=unit, spelled=spelled, future=future):
             if spelled != "offset":
                 return f"{amount}_{spelled}"
