@@ -11,7 +11,7 @@ Decisions the printer (``printer.py``) mirrors:
 * Strings are single-quoted; a backslash escapes a quote (``\\'``) or a backslash (``\\\\``);
   any other backslash is kept as written.
 * In the call form, ``name: value`` takes its operator from
-  :func:`~segmentry.language.catalog.call_form_operator` (dates: ``>=``, aggregates: ``>=``,
+  :func:`~segmentry.language.catalog.call_form_operator` (dates: ``>=``, aggregates and
   others: ``=``); ``name: <= value`` keeps the written one.
 
 >>> parse("number_of_orders >= 2 and customer_tags CONTAINS 'line'")  # doctest: +ELLIPSIS
