@@ -14,7 +14,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from segmentry import language
 from segmentry.core.errors import WorkspaceError
+from segmentry.language import ast
 from segmentry.store import migrate, schema, segment_records
 from segmentry.store.connection import open_state_store
 
@@ -198,3 +200,44 @@ def test_two_processes_opening_a_new_store_upgrade_it_once(
         assert [v for (v,) in versions] == [migrate.head_revision()]
     finally:
         engine.dispose()
+
+
+def test_saved_call_form_aggregates_keep_their_meaning(warehouse_url: str, tmp_path: Path) -> None:
+    """0003_call_form_aggregates: a saved ``count: 4`` (which meant "at least 4" before the call
+    form followed Shopify's "equals") is rewritten ``count: >= 4`` in every version; quoted text,
+    MATCHES forms and other arguments are left as they were."""
+    url = _state_url(warehouse_url, tmp_path)
+    engine = sa.create_engine(url)
+    saved = {
+        1: "orders_placed(count: 4, date: -1y) = true",
+        2: "products_purchased(tag: 'count: 5', quantity:2) = true AND number_of_orders = 3",
+        3: "products_purchased MATCHES (quantity = 5)",
+    }
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "0002_membership_key")
+        conn.execute(sa.text(
+            "INSERT INTO segments (id, name, display_name, description, version,"
+            " created_at, updated_at) VALUES (4, 'vip', 'VIP', '', 3,"
+            " '2026-01-01 00:00:00', '2026-01-02 00:00:00')"))
+        for version, query in saved.items():
+            conn.execute(sa.text(
+                "INSERT INTO segment_versions (segment_id, version, query, created_at)"
+                " VALUES (4, :v, :q, '2026-01-01 00:00:00')"), {"v": version, "q": query})
+    engine.dispose()
+    engine = open_state_store(url)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision()
+        with engine.connect() as conn:
+            rows = dict(conn.execute(sa.text(
+                "SELECT version, query FROM segment_versions ORDER BY version")).all())
+    finally:
+        engine.dispose()
+    assert rows == {
+        1: "orders_placed(count: >= 4, date: -1y) = true",
+        2: "products_purchased(tag: 'count: 5', quantity:>= 2) = true AND number_of_orders = 3",
+        3: "products_purchased MATCHES (quantity = 5)",
+    }
+    # read by today's parser, the rewritten query says "at least", as it meant when saved
+    rewritten = language.parse(rows[1])
+    assert isinstance(rewritten, ast.FunctionCondition)
+    assert {(a.name, a.op) for a in rewritten.args} == {("count", ">="), ("date", ">=")}

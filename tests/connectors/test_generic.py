@@ -13,10 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from segmentry.cli.hints import error_text
+from segmentry.cli.hints import error_text, reason_text
 from segmentry.connectors.generic import read_generic, read_parquet_folder
 from segmentry.connectors.records import parse_money, parse_timestamp, read_csv
-from segmentry.core.errors import BadRow, DataImportError
+from segmentry.core.errors import BadRow, DataImportError, or_list
+from segmentry.i18n.errors import coded_text
+from segmentry.web.hints import WEB_HINTS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TZ = "Asia/Tokyo"
@@ -235,12 +237,29 @@ def test_mapping_problems(tmp_path: Path) -> None:
     with pytest.raises(DataImportError) as caught:
         read_generic(path, mapping={"order_id": "id", "processed_at": "when"}, rows="order",
                      shop_id="s", tz=TZ)
+    # The reasons name no option: the CLI adds its own by code, the web its own
     assert caught.value.bad_rows == [
-        BadRow(str(path), 1, "customer_id or email", "missing required column (name the "
-               "file's column with --map customer_id=COLUMN or --map email=COLUMN)"),
-        BadRow(str(path), 1, "total",
-               "missing required column (name the file's column with --map total=COLUMN)"),
-        BadRow(str(path), 1, "when", "no such column in the file (--map processed_at=when)"),
+        BadRow(str(path), 1, "customer_id or email", "missing required column",
+               code="required_column_missing",
+               params={"key": "customer_id", "keys": or_list(["customer_id", "email"])}),
+        BadRow(str(path), 1, "total", "missing required column",
+               code="required_column_missing", params={"key": "total", "keys": "total"}),
+        BadRow(str(path), 1, "when", "no such column in the file",
+               code="mapped_column_missing", params={"key": "processed_at", "header": "when"}),
+    ]
+    assert [reason_text(r) for r in caught.value.bad_rows] == [
+        "missing required column (name the file's column with --map customer_id=COLUMN)",
+        "missing required column (name the file's column with --map total=COLUMN)",
+        "no such column in the file (--map processed_at=when)",
+    ]
+    assert [coded_text(r.code, r.reason_text(), "en", WEB_HINTS)[1]
+            for r in caught.value.bad_rows] == [
+        "name the file's column for customer_id or email in the source's mapping (ask whoever "
+        "set up segmentry)",
+        "name the file's column for total in the source's mapping (ask whoever set up "
+        "segmentry)",
+        "the source's mapping names the column when for processed_at; check its name in the "
+        "file",
     ]
     # Skipping rows cannot add a column: the advice is the mapping, with the file's columns.
     assert caught.value.code == "missing_columns"
@@ -279,13 +298,13 @@ def test_order_rows_told_to_be_lines_get_advice_on_rows(tmp_path: Path) -> None:
     path = write(tmp_path, ORDER_LEVEL)
     with pytest.raises(DataImportError) as caught:
         read_generic(path, mapping={}, rows="line", shop_id="shop", tz=TZ)
-    assert [(r.column, r.reason) for r in caught.value.bad_rows] == [
+    assert [(r.column, reason_text(r)) for r in caught.value.bad_rows] == [
         ("quantity", "missing required column (name the file's column with "
                      "--map quantity=COLUMN)"),
         ("sku or product_id", "missing required column (name the file's column with "
-                              "--map sku=COLUMN or --map product_id=COLUMN)"),
+                              "--map sku=COLUMN)"),
         ("unit_price or line_total", "missing required column (name the file's column with "
-                                     "--map unit_price=COLUMN or --map line_total=COLUMN)"),
+                                     "--map unit_price=COLUMN)"),
     ]
     hint = error_text(caught.value)[1] or ""
     assert "--rows order" in hint and "--skip-bad-rows" not in hint

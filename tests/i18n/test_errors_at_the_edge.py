@@ -18,14 +18,17 @@ from segmentry.app.workspace import Workspace
 from segmentry.cli import hints as cli
 from segmentry.cli.output import show_error
 from segmentry.core.errors import (
+    BadRow,
     LockHeldError,
     SegmentError,
     ShopifyError,
     WorkspaceError,
     error_record,
+    or_list,
     stored_error,
 )
 from segmentry.core.lock import workspace_lock
+from segmentry.i18n.errors import coded_text
 from segmentry.i18n.extract import used_messages
 from segmentry.web import hints as web
 
@@ -147,6 +150,62 @@ def test_no_hint_below_the_cli_and_the_web_names_a_command() -> None:
     paths = [p for layer in BELOW_THE_EDGE for p in sorted((SRC / layer).rglob("*.py"))]
     assert len(paths) > 50
     assert _commands_in_hints(paths) == []
+
+
+# Calls whose arguments are texts a reader sees besides errors: a rejected row's reason
+# (``problems.add``, ``cells.bad``), a sync's note, a translatable phrase.
+_READ_CALLS = frozenset({"add", "bad", "reject_rest", "Text", "N_", "SegmentSync"})
+# A command or an option (a backtick alone may quote data: the command holding the lock).
+_COMMAND_WORDS = re.compile(r"segmentry [a-z]|(?<![\w-])--[a-z]")
+
+
+def _read_strings(source: str) -> Iterator[tuple[int, str]]:
+    """The strings (f-strings' constant parts too) of the arguments of :data:`_READ_CALLS`
+    and of every ``note=`` or ``reason=``."""
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+        arguments = [*node.args, *(k.value for k in node.keywords)] if name in _READ_CALLS \
+            else [k.value for k in node.keywords if k.arg in ("note", "reason")]
+        for argument in arguments:
+            yield from ((node.lineno, n.value) for n in ast.walk(argument)
+                        if isinstance(n, ast.Constant) and isinstance(n.value, str))
+
+
+def test_no_reason_or_note_below_the_edge_names_a_command() -> None:
+    paths = [p for layer in BELOW_THE_EDGE for p in sorted((SRC / layer).rglob("*.py"))]
+    found = [f"{path.relative_to(SRC)}:{line}: {text!r}" for path in paths
+             for line, text in _read_strings(path.read_text(encoding="utf-8"))
+             if _COMMAND_WORDS.search(text)]
+    assert found == []
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ('problems.add(1, "total", f"missing (name it with --map {k}=COLUMN)")',
+     ["missing (name it with --map "]),
+    ('SegmentSync(plan, note=f"stays until `segmentry segments sync {s} --clear`")',
+     ["stays until `segmentry segments sync ", " --clear`"]),
+    ('x = Text("run `segmentry run` first")', ["run `segmentry run` first"]),
+    ('problems.add(1, "total", N_("missing required column"), code="c")', []),
+])
+def test_the_scan_finds_a_command_in_a_reason_or_a_note(source: str, found: list[str]) -> None:
+    assert [text for _, text in _read_strings(source) if _COMMAND_WORDS.search(text)] == found
+
+
+def test_a_rejected_row_reads_in_each_interface() -> None:
+    row = BadRow("o.csv", 1, "customer_id or email", "missing required column",
+                 code="required_column_missing",
+                 params={"key": "customer_id", "keys": or_list(["customer_id", "email"])})
+    assert cli.reason_text(row) == \
+        "missing required column (name the file's column with --map customer_id=COLUMN)"
+    assert coded_text(row.code, row.reason_text(), "en", web.WEB_HINTS) == (
+        "missing required column", "name the file's column for customer_id or email in the "
+        "source's mapping (ask whoever set up segmentry)")
+    assert coded_text(row.code, row.reason_text(), "ja", web.WEB_HINTS) == (
+        "必須の列がありません", "取り込み元の対応付けで customer_id または email にあたるファイルの"
+        "列を指定してください（segmentry を設定した担当者に依頼してください）")
+    assert str(row) == "o.csv:1: column 'customer_id or email': missing required column"
 
 
 @pytest.mark.parametrize(("source", "found"), [

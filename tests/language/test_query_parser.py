@@ -35,7 +35,7 @@ def test_call_form_operators_come_from_the_catalog() -> None:
     assert [(a.name, a.op) for a in condition.args] == [
         ("tag", "="),
         ("date", ">="),  # on or after
-        ("quantity", ">="),  # at least
+        ("quantity", "="),  # Shopify's changelog: quantity: 5 is quantity = 5
         ("id", "="),  # any of
     ]
     assert condition.args[3].value == ast.ListValue((N(Decimal(1)), N(Decimal(2))))

@@ -5,13 +5,20 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from segmentry.activation.shopify.activate import clear_segment, sync_all, sync_segment
+from segmentry.activation.shopify.activate import (
+    after_run,
+    clear_segment,
+    sync_all,
+    sync_segment,
+)
 from segmentry.app.workspace import Workspace
-from segmentry.cli.hints import error_text
+from segmentry.cli.hints import CLI_HINTS, error_text
 from segmentry.connectors.shopify import sync_store, tables
 from segmentry.connectors.shopify.sync import connect_client
 from segmentry.core.errors import SegmentError, ShopifyError
+from segmentry.i18n.errors import coded_text
 from segmentry.testing.shopify import FakeShopify, gid
+from segmentry.web.hints import WEB_HINTS
 
 
 def _members(ws: Workspace) -> set[str]:
@@ -168,7 +175,16 @@ def test_a_removed_segment_keeps_its_tag_until_cleared(
     sync_segment(synced, "repeat", "seg-repeat")
     synced.remove_segment("repeat")
     (result,) = sync_all(synced)
-    assert "no longer exists" in result.note
+    assert result.note is not None and result.note_code == "removed_segment_tag"
+    assert str(result.note) == \
+        "segment 'repeat' no longer exists; its tag 'seg-repeat' stays on its customers until " \
+        "it is cleared"
+    assert coded_text(result.note_code, result.note, "en", CLI_HINTS)[1] == \
+        "`segmentry segments sync repeat --clear`"
+    assert coded_text(result.note_code, result.note, "ja", WEB_HINTS) == (
+        "セグメント「repeat」はもうありません。タグ「seg-repeat」は外すまで顧客に付いたままです",
+        "タグ「seg-repeat」を外すよう、segmentry の管理者に依頼してください")
+    assert after_run(synced) == str(result.note)  # the run's stage detail: no command
     assert fake.data.tagged("seg-repeat")
     clear_segment(synced, "repeat")
     assert fake.data.tagged("seg-repeat") == set()

@@ -253,3 +253,36 @@ def test_the_password_api_needs_the_current_password(site: Server) -> None:
                                                        "new_password": "second-password"})
         assert done.status_code == 204
     log_in(site.url, "api-pw@example.com", "second-password").close()
+
+
+def test_connect_by_client_credentials_then_by_oauth_install(site: Server,
+                                                             fake: FakeShopify) -> None:
+    folder = Path(site.workspace.folder)
+    client = log_in(site.url)
+    refused = _form(client, "/settings/shopify/client-credentials", "ja", shop=fake.shop,
+                    client_id=fake.client_id, client_secret="wrong")
+    assert refused.status_code == 400
+    assert _problem(refused).startswith("Shopify がアクセストークンの発行を拒否しました。")
+    done = _form(client, "/settings/shopify/client-credentials", shop=fake.shop,
+                 client_id=fake.client_id, client_secret=fake.client_secret)
+    assert done.status_code == 303
+    shopify = client.get("/api/settings").json()["shopify"]
+    assert (shopify["status"], shopify["auth"]) == ("connected", "client_credentials")
+    assert load_secret(folder, "shopify_client_secret", "NO_SUCH_VARIABLE") == fake.client_secret
+
+    begun = _form(client, "/settings/shopify/install", shop=fake.shop,
+                  client_id=fake.client_id, client_secret=fake.client_secret)
+    assert begun.status_code == 303 and begun.headers["location"].startswith(
+        f"{fake.url}/admin/oauth/authorize?")
+    approved = httpx.get(begun.headers["location"])  # Shopify's page, approved at once
+    callback = approved.headers["location"]
+    assert callback.startswith(f"{site.url}/shopify/oauth/callback?")
+    forged = client.get(callback.replace("code=", "code=0"))
+    assert forged.status_code == 400 and 'data-code="oauth_refused"' in forged.text
+    assert _problem(forged).startswith("Shopify&#39;s answer to the install could not be")
+    finished = client.get(callback)
+    assert finished.status_code == 303
+    shopify = client.get("/api/settings").json()["shopify"]
+    assert (shopify["status"], shopify["auth"]) == ("connected", "oauth")
+    assert load_secret(folder, "shopify_token", "NO_SUCH_VARIABLE").startswith("shpat_oauth_")
+    client.close()

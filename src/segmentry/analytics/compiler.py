@@ -133,15 +133,10 @@ class _Compiler:
 
     def frame(self) -> ir.Table:
         """The customers known on each point's day, with every feature joined on."""
-        customers = self.facts.customers.select(
-            "customer_id",
-            "created_on",
-            "city",
-            "region",
-            "country",
-            "email_marketing_state",
-            "sms_marketing_state",
-        )
+        wanted = ("customer_id", "created_on", "city", "region", "country",
+                  "email_marketing_state", "sms_marketing_state", "email")
+        available = set(self.facts.customers.columns)
+        customers = self.facts.customers.select(*(c for c in wanted if c in available))
         frame = customers_as_of(self.facts, customers, self.points)
         keys = self.points.keys
         for build in self.features.values():
@@ -207,7 +202,12 @@ class _Compiler:
             return lambda f: join(p(f) for p in parts)
         if isinstance(node, ast.Not):
             return self.condition(node.item, not negated)
-        build = self.function(node) if isinstance(node, ast.FunctionCondition) else self.leaf(node)
+        if isinstance(node, ast.FunctionCondition):
+            build = self.function(node)
+        elif isinstance(node, ast.Anniversary):
+            build = self.anniversary(node)
+        else:
+            build = self.leaf(node)
         if negated:
             return lambda f: ~build(f).fill_null(False)
         return build
@@ -220,6 +220,9 @@ class _Compiler:
             return self.order_list_leaf(node)
         attribute = self.attribute(name)
         kind = ATTRIBUTES[name].kind
+        if isinstance(node, ast.Comparison) and name == "customer_email_domain":
+            domain = str(_python(node.value)).lower()  # domains have no case
+            return lambda f: _compare(attribute(f), node.op, ibis.literal(domain))
         if isinstance(node, ast.Comparison):
             return lambda f: _compare(attribute(f), node.op, self.value(node.value, f.day, kind))
         if isinstance(node, ast.Between):
@@ -248,13 +251,25 @@ class _Compiler:
                 return values.length() > 0
             if isinstance(node, ast.StartsWith):
                 return _starts_with(values, Kind.STRING_LIST, str(_python(node.value)))
-            return values.contains(_python(node.value))
+            return _has_item(values, str(_python(node.value)))
 
         self.aggregate("order", key, "any", hit)
         negated = getattr(node, "negated", False)
         if isinstance(node, ast.IsNull):  # IS NULL: no order carries any tag / code
             return lambda f: _negate(f[key].fill_null(False), not negated)
         return lambda f: _negate(f[key].fill_null(False), negated)
+
+    def anniversary(self, node: ast.Anniversary) -> Callable[[ir.Table], ir.BooleanValue]:
+        """The yearly return of a date's month and day falls on the day, or in the range."""
+        date = self.attribute(node.date)
+        bounds = node.value.items if isinstance(node.value, ast.ListValue) else (node.value,) * 2
+
+        def test(f: ir.Table) -> ir.BooleanValue:
+            low, high = (self.value(v, f.day, Kind.DATE) for v in bounds)
+            hit = _anniversary_within(date(f), low, high)
+            return _negate(hit.fill_null(False), node.op == "!=")
+
+        return test
 
     # ------------------------------------------------------------ attributes
 
@@ -265,12 +280,14 @@ class _Compiler:
         if name == "customer_tags":
             self.tags()
             return lambda f: f.tags_as_of
+        if name == "customer_email_domain":
+            return _email_domain
         self.stats(_STATS_COLUMNS[name])
         return _STATS_ATTRIBUTES[name]
 
     def value(self, value: ast.Value, day: ir.DateValue, kind: Kind) -> Any:
         if isinstance(value, ast.RelativeDate):
-            return day - _interval(value)
+            return day + _interval(value) if value.future else day - _interval(value)
         if isinstance(value, ast.NamedDate):
             return day if value.name == "today" else day - ibis.interval(days=1)
         if isinstance(value, ast.DateValue):
@@ -561,10 +578,44 @@ def _is_null(value: ir.Value, kind: Kind, negated: bool) -> ir.BooleanValue:
 def _contains(kind: Kind) -> Callable[[ir.Value, Any], ir.BooleanValue]:
     def test(value: ir.Value, item: Any) -> ir.BooleanValue:
         if value.type().is_array():
-            return value.contains(item)
-        return value == item  # single-valued address fields: city, region, country
+            return _has_item(value, str(item))
+        # single-valued address fields: city, region, country
+        return value.lower() == str(item).lower()
 
     return test
+
+
+def _has_item(values: ir.ArrayValue, item: str) -> ir.BooleanValue:
+    """Whether the list holds ``item``, case ignored: Shopify's list values (tags) match
+    regardless of case (``customer_tags CONTAINS 'VIP'`` finds a customer tagged 'vip')."""
+    return values.map(lambda v: v.lower()).contains(item.lower())
+
+
+def _email_domain(f: ir.Table) -> ir.StringValue:
+    """The part of the e-mail address after its last '@', lower case (NULL without one)."""
+    email = f.email.lower()
+    return email.re_extract(r"@([^@]+)$", 1).nullif("")
+
+
+def _anniversary_within(
+    date: ir.DateValue, low: ir.DateValue, high: ir.DateValue
+) -> ir.BooleanValue:
+    """Whether the month and day of ``date`` recur on a day from ``low`` to ``high``.
+
+    The recurrence in the year of ``low`` and in the next one are tried (a range under a year
+    holds at most one); 29 February recurs on 28 February in other years.
+    """
+    month, day = date.month(), date.day()
+
+    def recurrence(year: ir.IntegerValue) -> ir.DateValue:
+        leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+        clamped = ibis.ifelse((month == 2) & (day == 29) & ~leap, 28, day)
+        return ibis.date(year, month, clamped)
+
+    year = low.year()
+    hits = [recurrence(year + k).between(low, high) for k in (0, 1)]
+    whole_year = (high.epoch_days() - low.epoch_days()) >= 365
+    return hits[0] | hits[1] | (whole_year & date.notnull())
 
 
 def _starts_with(value: ir.Value, kind: Kind, prefix: str) -> ir.BooleanValue:
@@ -577,7 +628,7 @@ def _list_argument(column: ir.ArrayValue, op: str, value: ast.Value) -> ir.Boole
     if op == "STARTS WITH":
         return _starts_with(column, Kind.STRING_LIST, str(_python(value)))
     items = value.items if isinstance(value, ast.ListValue) else (value,)
-    hit = _any(column.contains(str(_python(v))) for v in items)
+    hit = _any(_has_item(column, str(_python(v))) for v in items)
     return _negate(hit, op == "!=")
 
 

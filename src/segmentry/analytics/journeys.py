@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +27,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from segmentry.analytics.asof import orders_as_of
+from segmentry.engine import Scratch
 
 __all__ = [
     "DIMENSIONS",
@@ -199,14 +199,11 @@ def journey(
     """Run every panel for ``members`` (a table with ``customer_id``) on ``day``.
 
     The members' first two orders are materialised once (a temporary table) and every panel
-    reads them.
-
-    >>> # journey(ws.warehouse, members_as_of(con, table, day), day).to_dict()
+    reads them: for example ``journey(con, members_as_of(con, key, day), day).to_dict()``.
     """
     result = Journey(day=day, members=int(con.execute(members.select("customer_id").count())))
-    name = f"_journey_{uuid.uuid4().hex[:8]}"
-    orders = con.create_table(name, early_orders(con, members, day), temp=True)
-    try:
+    with Scratch(con) as scratch:
+        orders = con.table(scratch.keep(early_orders(con, members, day), prefix="_journey"))
         counts = con.execute(orders.group_by("seq").aggregate(customers=orders.count()))
         result.with_order = {n: 0 for n in (1, 2)} | {
             int(r.seq): int(r.customers) for r in counts.itertuples()
@@ -236,8 +233,6 @@ def journey(
         result.gaps = [(b.label, buckets.get(i, 0)) for i, b in enumerate(GAP_BUCKETS)]
         median = con.execute(gaps.days.median())
         result.median_gap = None if median is None or median != median else float(median)
-    finally:
-        con.drop_table(name, force=True)
     return result
 
 

@@ -36,6 +36,7 @@ from segmentry.core.clock import utcnow
 from segmentry.core.config import ScheduleSettings
 from segmentry.core.context import Context
 from segmentry.core.errors import SegmentryError, Text, error_record
+from segmentry.i18n.errors import plain_text
 
 if TYPE_CHECKING:
     from segmentry.core.context import Progress
@@ -82,7 +83,9 @@ class Job:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     result: str = ""
-    error: str | None = None  # English, as the CLI says it
+    # English, with the raise site's own hint only: the advice for the error's code is an
+    # interface's (the web adds its own, segmentry.web.data.with_failure), never a command here.
+    error: str | None = None
     # The error kept to show in the reader's language (segmentry.core.errors.error_record).
     error_code: str | None = None
     error_template: str | None = None
@@ -225,7 +228,7 @@ class JobRunner(Generic[W]):
         except BaseException as e:  # recorded and shown; the server carries on
             job.error = "".join(traceback.format_exception_only(e)).strip()
             if isinstance(e, SegmentryError):
-                job.error = e.message + (f" ({e.hint})" if e.hint else "")
+                job.error = plain_text(e)
             failure = e if isinstance(e, SegmentryError) else SegmentryError(
                 "The job stopped on an unexpected error: {detail}", code="job_failed",
                 params={"detail": repr(e)})

@@ -60,6 +60,7 @@ from segmentry.app.segment_names import (
 from segmentry.core.clock import utcnow
 from segmentry.core.crash_points import crash_point
 from segmentry.core.errors import QueryError, SegmentError
+from segmentry.engine import Scratch
 from segmentry.language import ast
 from segmentry.language.suggest import closest
 from segmentry.store import segment_records as records
@@ -541,14 +542,13 @@ class SegmentBook:
         condition = self.validate(query)
         con = self.ws.warehouse
         # NOTE: kept in a temporary table so the count and the sample read one evaluation.
-        members = con.create_table(f"_preview_{uuid.uuid4().hex}",
-                                   members_on(con, condition, day, snapshot), temp=True)
-        try:
+        with Scratch(con) as scratch:
+            members = con.table(
+                scratch.keep(members_on(con, condition, day, snapshot), prefix="_preview")
+            )
             count = int(con.execute(members.count()))
             first = _with_names(con, members).order_by("customer_id").limit(sample)
             rows: _Rows = con.to_pyarrow(first).to_pylist()
-        finally:
-            con.drop_table(members.get_name(), force=True)
         return count, rows
 
     def member_details(

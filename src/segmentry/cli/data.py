@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from segmentry.app.workspace import Workspace
+from segmentry.cli.hints import reason_text
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.connectors import read_source_rows, shopify_csv
@@ -219,7 +220,7 @@ def write_rejects(bad_rows: list[BadRow], path: Path) -> None:
         writer = csv.writer(f)
         writer.writerow(["file", "line", "column", "reason", "value"])
         for row in bad_rows:
-            writer.writerow([row.file, row.line, row.column, row.reason, row.value])
+            writer.writerow([row.file, row.line, row.column, reason_text(row), row.value])
 
 
 def _save_source(ws: Workspace, source: SourceSettings, had_rejects: bool) -> None:

@@ -8,11 +8,11 @@ codes, the English hint a raise site gives; see :mod:`segmentry.i18n.errors`).
 
 from __future__ import annotations
 
-from segmentry.core.errors import SegmentryError
+from segmentry.core.errors import BadRow, DataImportError, SegmentryError
 from segmentry.i18n import errors as i18n_errors
 from segmentry.i18n.errors import Hints
 
-__all__ = ["CLI_HINTS", "error_text"]
+__all__ = ["CLI_HINTS", "error_text", "reason_text", "row_lines"]
 
 CLI_HINTS: Hints = {
     # --- the workspace and its warehouse
@@ -39,6 +39,9 @@ CLI_HINTS: Hints = {
     "--rows: it is then detected.",
     "line_columns_in_order_rows":
         "Use --rows line (rows = 'line') for a file with one row per order line.",
+    # the reason of one rejected row (BadRow.code), shown after it in brackets
+    "mapped_column_missing": "--map {key}={header}",
+    "required_column_missing": "name the file's column with --map {key}=COLUMN",
     "export_columns": "Columns are found by their header names: export the file again from the "
     "Shopify admin ({page} → Export) and import it without editing its header row, or import "
     "it as a generic file with a mapping (--format generic --map canonical=file_column).",
@@ -51,13 +54,23 @@ CLI_HINTS: Hints = {
         "Check the --encoding option, or leave it out to have it chosen.",
     # --- Shopify
     "not_connected": "Run `segmentry connect shopify --shop NAME.myshopify.com --token …`.",
-    "invalid_token": "Create or reveal an Admin API access token (Shopify admin → Settings → "
-    "Apps and sales channels → Develop apps → your app → API credentials), then run "
-    "`segmentry connect shopify --shop {shop} --token …` again or set {env}.",
+    "invalid_token": "Connect again the way the app was made: an app made in the Shopify admin "
+    "(before 2026): reveal its Admin API access token and run `segmentry connect shopify --shop "
+    "{shop} --token …` or set {env}; a Dev Dashboard app for your own store: `segmentry connect "
+    "shopify --shop {shop} --client-id … --client-secret-env VAR`; an app installed by OAuth: "
+    "`segmentry connect shopify --shop {shop} --install`.",
     "uninstalled": "Install the app again and run `segmentry connect shopify` with the new "
     "token.",
+    "no_client_secret": "Set {env} to the app's client secret (Dev Dashboard → your app → "
+    "Settings) and run `segmentry connect shopify --shop {shop} --client-id …` again.",
+    "token_refused": "Check the client ID and secret (Dev Dashboard → your app → Settings) and "
+    "that the app is installed in the shop; an app installed in a store outside your "
+    "organization needs `segmentry connect shopify --install` instead.",
+    "oauth_refused": "Nothing was changed. Run `segmentry connect shopify --install` again and "
+    "approve the app within 15 minutes.",
     "secrets_permissions": "Run `chmod 600 {path}`.",
     "tag_in_use": "Choose a new tag (e.g. seg-…) or pass --adopt to let segmentry own it.",
+    "removed_segment_tag": "`segmentry segments sync {segment} --clear`",
     "not_bound": "Sync it to a tag with `segmentry segments sync {segment} --tag …`.",
     "not_shopify_expressible": "Sync the segment as a tag instead: `segmentry segments sync "
     "NAME --tag seg-… --create-shopify-segment` makes a Shopify segment on the tag.",
@@ -68,6 +81,29 @@ CLI_HINTS: Hints = {
 
 # The CLI speaks English (its messages are in the catalogue all the same, for a --lang to come).
 LANG = "en"
+
+
+def reason_text(row: BadRow) -> str:
+    """A rejected row's reason as the CLI shows it, with the CLI's advice for its code.
+
+    >>> reason_text(BadRow("o.csv", 1, "total", "missing required column",
+    ...                    code="required_column_missing", params={"key": "total"}))
+    "missing required column (name the file's column with --map total=COLUMN)"
+    """
+    reason, hint = i18n_errors.coded_text(row.code, row.reason_text(), LANG, CLI_HINTS)
+    return f"{reason} ({hint})" if hint else reason
+
+
+def row_lines(error: DataImportError, limit: int = 20) -> list[str]:
+    """The first ``limit`` rejected rows of ``error``, one line each (reasons as
+    :func:`reason_text` gives them), and how many more there are."""
+    lines = []
+    for row in error.bad_rows[:limit]:
+        shown = f" (value {row.value!r})" if row.value else ""
+        lines.append(f"  {row.file}:{row.line}: column '{row.column}': {reason_text(row)}{shown}")
+    if len(error.bad_rows) > limit:
+        lines.append(f"  … and {len(error.bad_rows) - limit} more")
+    return lines
 
 
 def error_text(error: SegmentryError) -> tuple[str, str | None]:

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from segmentry.analytics.exports import to_csv
-from segmentry.cli.hints import error_text
+from segmentry.cli.hints import error_text, row_lines
 from segmentry.core.errors import DataImportError, QueryError, SegmentryError
 from segmentry.i18n.format import Formatter
 
@@ -111,7 +111,7 @@ def show_error(error: SegmentryError) -> None:
         elif error.suggestion:
             err_console.print(f"Did you mean {error.suggestion!r}?", highlight=False)
         return
-    rows = error.row_lines() if isinstance(error, DataImportError) else []
+    rows = row_lines(error) if isinstance(error, DataImportError) else []
     err_console.print(f"[bold red]Error[/] ({error.code}): ", end="", highlight=False)
     err_console.print("\n".join([message, *rows, *([hint] if hint else [])]), markup=False,
                       highlight=False)

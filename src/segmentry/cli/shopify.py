@@ -7,12 +7,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
 from segmentry.activation.shopify.activate import clear_segment, sync_segment
@@ -20,10 +21,12 @@ from segmentry.activation.shopify.tags import resume_jobs
 from segmentry.app.erasure import waiting_erasures
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
-from segmentry.connectors.shopify import tables
+from segmentry.connectors.shopify.install import CallbackReceiver, begin_install, finish_install
 from segmentry.connectors.shopify.scopes import load_secret, save_secret
 from segmentry.connectors.shopify.sync import (
+    CLIENT_SECRET,
     connect_client,
+    connect_client_credentials,
     connect_workspace,
     disconnect_workspace,
     set_api_version,
@@ -34,6 +37,7 @@ from segmentry.connectors.shopify.versions import API_VERSION, support_ends
 from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.core.errors import SegmentError, SegmentryError, ShopifyError
+from segmentry.store.tag_jobs import recent_audit
 
 __all__ = ["demo_with_fake_shopify", "register", "sync_segment_command"]
 
@@ -59,8 +63,37 @@ def connect_shopify(
     shop: Annotated[str, typer.Option(help="Shop domain, e.g. my-store.myshopify.com.")],
     token: Annotated[
         str | None,
-        typer.Option(help="Admin API access token (shpat_…); default: $SEGMENTRY_SHOPIFY_TOKEN."),
+        typer.Option(help="Admin API access token (shpat_…) of an app made in the Shopify "
+                     "admin; default: $SEGMENTRY_SHOPIFY_TOKEN."),
     ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(help="Client ID of an app made in the Dev Dashboard: tokens by the client "
+                     "credentials grant (or, with --install, by an OAuth install)."),
+    ] = None,
+    client_secret_env: Annotated[
+        str,
+        typer.Option(help="Environment variable holding the app's client secret."),
+    ] = "SEGMENTRY_SHOPIFY_CLIENT_SECRET",
+    keep_secret_in_env: Annotated[
+        bool,
+        typer.Option(help="Do not copy the client secret into the secrets file: the variable "
+                     "must then be set whenever segmentry runs."),
+    ] = False,
+    install: Annotated[
+        bool,
+        typer.Option(help="Install the app by OAuth (an app distributed to several stores): "
+                     "prints the URL to approve it, then waits for Shopify's callback."),
+    ] = False,
+    redirect_uri: Annotated[
+        str | None,
+        typer.Option(help="With --install: the callback URL to use instead of this machine's "
+                     "one-shot receiver, e.g. https://SERVER/shopify/oauth/callback of "
+                     "`segmentry serve` (which then finishes the install)."),
+    ] = None,
+    port: Annotated[
+        int, typer.Option(help="With --install: port of the one-shot receiver on 127.0.0.1.")
+    ] = 8788,
     webhook_secret: Annotated[
         str | None,
         typer.Option(
@@ -71,15 +104,68 @@ def connect_shopify(
     endpoint: Annotated[str | None, typer.Option(hidden=True)] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Check the token and its scopes, then connect: `segmentry run` will sync the store."""
+    """Check the credentials and their scopes, then connect: `segmentry run` will sync the store.
+
+    Three ways: --token (an app made in the Shopify admin), --client-id with the secret in
+    --client-secret-env (an app made in the Dev Dashboard for your own store: client
+    credentials grant, renewed automatically), or --client-id … --install (OAuth install)."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        scopes = connect_workspace(ws, shop, token, api_version=api_version, endpoint=endpoint)
+        folder = Path(ws.folder)
+        secret = os.environ.get(client_secret_env) if client_id else None
+        if client_id and not secret and not (install and load_secret(
+                folder, CLIENT_SECRET, client_secret_env)):
+            raise ShopifyError("No client ID and secret for {shop}.", code="no_client_secret",
+                               params={"shop": shop, "env": client_secret_env})
+        if install:
+            if not client_id:
+                raise ShopifyError("No client ID and secret for {shop}.",
+                                   code="no_client_secret",
+                                   params={"shop": shop, "env": client_secret_env})
+            scopes = _install(ws, shop, client_id, secret, client_secret_env, redirect_uri,
+                              port, endpoint, api_version)
+            if scopes is None:
+                return
+        elif client_id:
+            assert secret is not None
+            scopes = connect_client_credentials(
+                ws, shop, client_id, secret, secret_env=client_secret_env,
+                store_secret=not keep_secret_in_env, api_version=api_version,
+                endpoint=endpoint)
+        else:
+            scopes = connect_workspace(ws, shop, token, api_version=api_version,
+                                       endpoint=endpoint)
+        # NOTE: Shopify signs an app's webhooks with its client secret
+        webhook_secret = webhook_secret or (secret if not keep_secret_in_env else None)
         if webhook_secret:
-            save_secret(Path(ws.folder), "shopify_webhook_secret", webhook_secret)
+            save_secret(folder, "shopify_webhook_secret", webhook_secret)
     console.print(
         f"Connected to [bold]{shop}[/] (scopes: {', '.join(scopes)}). "
         "The next `segmentry run` backfills the store's history."
     )
+
+
+def _install(ws: Any, shop: str, client_id: str, secret: str | None, secret_env: str,
+             redirect_uri: str | None, port: int, endpoint: str | None,
+             api_version: str | None) -> list[str] | None:
+    """The OAuth install: the URL to open, then this machine's one-shot receiver finishes it
+    (or, with ``redirect_uri``, the web app does: None)."""
+    def begin(uri: str) -> str:
+        return begin_install(ws, shop, client_id, uri, client_secret=secret,
+                             secret_env=secret_env, endpoint=endpoint, api_version=api_version)
+
+    if redirect_uri:
+        url = begin(redirect_uri)
+        console.print(f"Open this URL and approve the app (within 15 minutes); the web app at "
+                      f"{redirect_uri} finishes the install:\n{url}", highlight=False,
+                      soft_wrap=True)
+        return None
+    receiver = CallbackReceiver(lambda query: finish_install(ws, query), port=port)
+    url = begin(receiver.redirect_uri)
+    console.print(f"Add {receiver.redirect_uri} to the app's allowed redirection URLs, then "
+                  f"open this URL in a browser on this machine and approve the app:\n{url}",
+                  highlight=False, soft_wrap=True)
+    scopes: list[str] = receiver.wait()
+    return scopes
 
 
 def sync_segment_command(
@@ -170,12 +256,8 @@ def sync_log(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Every tag change segmentry made in Shopify, newest first."""
-    with fail_on_errors(), open_workspace(workspace) as ws:
-        query = sa.select(tables.audit_log).order_by(tables.audit_log.c.id.desc()).limit(limit)
-        if segment:
-            query = query.where(tables.audit_log.c.segment == segment)
-        with ws.state.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+    with fail_on_errors(), open_workspace(workspace) as ws, ws.state.connect() as conn:
+        rows = [dataclasses.asdict(r) for r in recent_audit(conn, segment or None, limit)]
     print_rows(
         rows, ["at", "job_id", "segment", "customer_id", "action", "tags", "result", "detail"], fmt
     )

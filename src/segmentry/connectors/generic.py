@@ -45,7 +45,8 @@ from segmentry.connectors.records import (
     read_csv,
     read_parquet_rows,
 )
-from segmentry.core.errors import DataImportError
+from segmentry.core.errors import DataImportError, or_list
+from segmentry.i18n.catalogue import N_
 from segmentry.ledger.schema import TABLES
 from segmentry.ledger.store import LedgerBatch, conform
 
@@ -217,14 +218,15 @@ def _resolve(
         if header.casefold() in present:
             columns[key] = present[header.casefold()]
         elif key in mapping:
-            problems.add(source.header_line, header,
-                         f"no such column in the file (--map {key}={header})")
+            # NOTE: no option or setting in the reason: each interface adds its own by code
+            problems.add(source.header_line, header, N_("no such column in the file"),
+                         code="mapped_column_missing", params={"key": key, "header": header})
     for need in _requirements(rows):
         if not any(k in columns or k in mapping for k in need):  # mapped: reported above
             names = " or ".join(mapping.get(k, k) for k in need)
-            flags = " or ".join(f"--map {k}=COLUMN" for k in need)
-            problems.add(source.header_line, names,
-                         f"missing required column (name the file's column with {flags})")
+            problems.add(source.header_line, names, N_("missing required column"),
+                         code="required_column_missing",
+                         params={"key": need[0], "keys": or_list(need)})
     return columns
 
 

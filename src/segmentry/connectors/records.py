@@ -165,8 +165,11 @@ class Problems:
     file: str
     rows: list[BadRow] = field(default_factory=list)
 
-    def add(self, line: int, column: str, reason: str, value: Any = "") -> None:
-        self.rows.append(BadRow(self.file, line, column, reason, _shown(value)))
+    def add(self, line: int, column: str, reason: str, value: Any = "", *,
+            code: str | None = None, params: Mapping[str, object] | None = None) -> None:
+        """Record a problem; ``code`` and ``params``: see :class:`~segmentry.core.errors.BadRow`."""
+        self.rows.append(BadRow(self.file, line, column, reason, _shown(value), code,
+                                dict(params or {})))
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -160,8 +160,9 @@ class SourceSettings(BaseModel):
 class ShopifySettings(BaseModel):
     """The Shopify store a workspace is connected to (``segmentry connect shopify``).
 
-    The Admin API access token is never stored here: it is read from the environment variable
-    named by ``token_env`` or from the workspace's ``secrets`` file (mode 0600).
+    The Admin API access token and the client secret are never stored here: they are read from
+    the environment variables named by ``token_env`` / ``client_secret_env`` or from the
+    workspace's ``secrets`` file (mode 0600).
     """
 
     shop: str = Field(description="Shop domain, e.g. my-store.myshopify.com.")
@@ -182,6 +183,20 @@ class ShopifySettings(BaseModel):
     endpoint: str | None = Field(
         default=None,
         description="Base URL instead of https://<shop> (a local fake Shopify in tests).",
+    )
+    auth: Literal["token", "client_credentials", "oauth"] = Field(
+        default="token",
+        description="How the access token is got: a stored Admin API token (`token`), the "
+        "client credentials grant (`client_credentials`, renewed before it expires) or the "
+        "offline token of an OAuth install (`oauth`).",
+    )
+    client_id: str | None = Field(
+        default=None, description="The app's client ID (client credentials and OAuth)."
+    )
+    client_secret_env: str = Field(
+        default="SEGMENTRY_SHOPIFY_CLIENT_SECRET",
+        description="Environment variable holding the app's client secret (client credentials "
+        "and OAuth).",
     )
     sync_tags_after_run: bool = Field(
         default=True, description="Push segment tags to Shopify after each `segmentry run`."

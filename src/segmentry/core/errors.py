@@ -244,17 +244,32 @@ class QueryError(SegmentryError):
 
 @dataclass(frozen=True)
 class BadRow:
-    """One rejected input row: where it is and why."""
+    """One rejected input row: where it is and why.
+
+    ``reason`` is English, a template filled with ``params``; a reason with a ``code`` gets the
+    advice of each interface for that code (which option or setting names a column), so the
+    reason itself names none (see :func:`segmentry.i18n.errors.coded_text`).
+
+    >>> str(BadRow("o.csv", 1, "when", "no such column in the file",
+    ...            code="mapped_column_missing", params={"key": "processed_at"}))
+    "o.csv:1: column 'when': no such column in the file"
+    """
 
     file: str
     line: int
     column: str
     reason: str
     value: str = ""
+    code: str | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def reason_text(self) -> Text:
+        """The reason as a translatable :class:`Text`."""
+        return Text(self.reason, self.params)
 
     def __str__(self) -> str:
         shown = f" (value {self.value!r})" if self.value else ""
-        return f"{self.file}:{self.line}: column '{self.column}': {self.reason}{shown}"
+        return f"{self.file}:{self.line}: column '{self.column}': {self.reason_text()}{shown}"
 
 
 class DataImportError(SegmentryError):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
+import pyarrow as pa
 import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
@@ -147,16 +148,21 @@ class Scratch:
     def __init__(self, con: BaseBackend) -> None:
         self.con, self.names = con, list[str]()
 
-    def keep(self, expr: ir.Table) -> str:
-        """Materialise ``expr`` as a temporary table; returns its name."""
-        name = f"_scratch_{uuid.uuid4().hex[:8]}"
+    def keep(self, data: ir.Table | pa.Table, prefix: str = "_scratch") -> str:
+        """Materialise ``data`` (an expression or Arrow rows) as a temporary table named
+        ``<prefix>_<random>``; returns its name."""
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
         self.names.append(name)
-        self.con.create_table(name, expr, temp=True)
+        self.con.create_table(name, data, temp=True)
         return name
+
+    def close(self) -> None:
+        """Drop every table kept (the connection stays open)."""
+        while self.names:
+            self.con.drop_table(self.names.pop(), force=True)
 
     def __enter__(self) -> Scratch:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name in self.names:
-            self.con.drop_table(name, force=True)
+        self.close()

@@ -35,7 +35,8 @@ from collections.abc import Callable, Mapping
 from segmentry.core.errors import ERROR_FIELDS, SegmentryError, Text, stored_error
 from segmentry.i18n.catalogue import N_, lookup
 
-__all__ = ["GISTS", "Hints", "error_body", "error_text", "stored_error_body"]
+__all__ = ["GISTS", "Hints", "coded_text", "error_body", "error_text", "plain_text",
+           "stored_error_body"]
 
 Hints = Mapping[str, str | None]
 _NO_HINTS: Hints = {}
@@ -130,6 +131,43 @@ def _shown(template: str | None, error: SegmentryError,
     if error.params:
         return Text(template, error.params).render(translate)
     return translate(template)
+
+
+def coded_text(code: str | None, text: Text, lang: str,
+               hints: Hints = _NO_HINTS) -> tuple[str, str | None]:
+    """A coded text that is not an error (a rejected row's reason, a sync's note) for a reader
+    of ``lang``: the text in the catalogue's words (English when it has none) and the
+    interface's hint for ``code``, both filled in with the text's params.
+
+    >>> from segmentry.core.errors import Text
+    >>> reason = Text("no such column in the file", {"key": "total", "header": "合計"})
+    >>> coded_text("mapped_column_missing", reason, "en", {"mapped_column_missing":
+    ...                                                    "--map {key}={header}"})
+    ('no such column in the file', '--map total=合計')
+    """
+    translate = _words(lang, _NO_HINTS)
+    shown = text.render(lambda t: translate(t) or t)
+    template = hints.get(code) if code is not None else None
+    if template is None or translate(template) is None:  # no hint rather than one in English
+        return shown, None
+    try:
+        return shown, Text(template, text.params).render(translate)
+    except (KeyError, IndexError):  # NOTE: as in _code_hint: a hint lacking a param is left out
+        return shown, None
+
+
+def plain_text(error: SegmentryError, hints: Hints = _NO_HINTS) -> str:
+    """``error`` as one line of English: its message, then its hint in brackets (the raise
+    site's, else the one ``hints`` gives for its code).
+
+    >>> from segmentry.core.errors import SegmentError
+    >>> e = SegmentError("There is no segment named {name!r}.", code="unknown_segment",
+    ...                  params={"name": "vip"})
+    >>> plain_text(e), plain_text(e, {"unknown_segment": "See the list."})
+    ("There is no segment named 'vip'.", "There is no segment named 'vip'. (See the list.)")
+    """
+    message, hint = error_text(error, "en", hints)
+    return f"{message} ({hint})" if hint else message
 
 
 def error_body(error: SegmentryError, lang: str, hints: Hints = _NO_HINTS) -> dict[str, object]:

@@ -28,6 +28,7 @@ from typing import Literal, TypeAlias
 
 __all__ = [
     "And",
+    "Anniversary",
     "Argument",
     "Between",
     "BoolValue",
@@ -85,9 +86,14 @@ class BoolValue:
 
 @dataclass(frozen=True)
 class DateValue:
-    """An absolute calendar date in the shop's time zone: ``2024-05-01``."""
+    """An absolute calendar date in the shop's time zone: ``2024-05-01``.
+
+    ``time`` keeps the time of Shopify's date-time form (``2024-05-01T10:00:00``) for printing;
+    comparisons use the day (Shopify: "date operators act on complete 24-hour days").
+    """
 
     value: _dt.date
+    time: _dt.time | None = None
     pos: Position | None = field(default=None, compare=False, repr=False)
 
 
@@ -95,14 +101,17 @@ class DateValue:
 class RelativeDate:
     """A date relative to the evaluation day: ``-30d`` is ``RelativeDate(30, 'd')``.
 
-    ``amount`` is the number of units *ago* (always >= 0); units: d(ays), w(eeks), m(onths),
-    y(ears). ``N_days_ago`` parses to ``RelativeDate(N, 'd', spelled='days_ago')`` so that the
-    printer can write it back the way the user wrote it.
+    ``amount`` is the number of units *ago* (always >= 0), or *ahead* when ``future`` (``+30d``,
+    as Shopify writes the next days for ``anniversary``); units: d(ays), w(eeks), m(onths),
+    y(ears). ``N_days_ago`` parses to ``RelativeDate(N, 'd', spelled='days_ago')`` and
+    ``12_months_ago`` to ``RelativeDate(12, 'm', spelled='months_ago')`` so that the printer can
+    write them back the way the user wrote them.
     """
 
     amount: int
     unit: Literal["d", "w", "m", "y"]
-    spelled: Literal["offset", "days_ago"] = "offset"
+    spelled: Literal["offset", "days_ago", "months_ago"] = "offset"
+    future: bool = False
     pos: Position | None = field(default=None, compare=False, repr=False)
 
 
@@ -215,6 +224,24 @@ class FunctionCondition:
     pos: Position | None = field(default=None, compare=False, repr=False)
 
 
+AnniversaryOp = Literal["=", "!=", "BETWEEN"]
+
+
+@dataclass(frozen=True)
+class Anniversary:
+    """``anniversary(date: 'customer_added_date') BETWEEN today AND +30d``: the yearly return
+    of a date's month and day (its year ignored) falls on the given day, or in the range.
+
+    ``date`` names the date (an attribute such as ``customer_added_date``, or Shopify's
+    ``'metafields.facts.birth_date'``); ``BETWEEN`` carries a two-item :class:`ListValue`.
+    """
+
+    date: str
+    op: AnniversaryOp
+    value: Value
+    pos: Position | None = field(default=None, compare=False, repr=False)
+
+
 @dataclass(frozen=True)
 class And:
     """All of ``items`` (two or more: the parser gives a chain ``a AND b AND c`` as one node)."""
@@ -238,7 +265,16 @@ class Not:
 
 
 Condition: TypeAlias = (
-    Comparison | Between | IsNull | Contains | StartsWith | FunctionCondition | And | Or | Not
+    Comparison
+    | Between
+    | IsNull
+    | Contains
+    | StartsWith
+    | FunctionCondition
+    | Anniversary
+    | And
+    | Or
+    | Not
 )
 
 

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 __all__ = [
+    "ANNIVERSARY",
     "ATTRIBUTES",
     "FUNCTIONS",
     "MARKETING_STATES",
+    "NEEDS_DATA",
     "RFM_GROUPS",
     "RFM_RECENCY_DAYS",
     "ArgumentSpec",
@@ -28,6 +30,7 @@ __all__ = [
     "FunctionSpec",
     "Kind",
     "call_form_operator",
+    "needs_data",
 ]
 
 
@@ -115,6 +118,12 @@ _ATTRIBUTE_LIST = [
     _A("last_order_date", Kind.DATE, "Day of the most recent order (shop time zone).", True),
     _A("customer_added_date", Kind.DATE, "Day the customer record was created.", True),
     _A("customer_tags", Kind.STRING_LIST, "Tags on the customer, as recorded that day.", True),
+    _A(
+        "customer_email_domain",
+        Kind.STRING,
+        "Domain of the customer's e-mail address, lower case: 'gmail.com'.",
+        True,
+    ),
     _A("customer_cities", Kind.STRING_LIST, "City of the default address.", True),
     _A("customer_regions", Kind.STRING_LIST, "Region code of the address, e.g. 'JP-13'.", True),
     _A("customer_countries", Kind.STRING_LIST, "Country code of the address, e.g. 'JP'.", True),
@@ -212,18 +221,54 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 }
 
 
+# Shopify's ``anniversary(date: '…')`` condition (parsed to :class:`~.ast.Anniversary`).
+ANNIVERSARY = "anniversary"
+
+# Names Shopify's segment language has whose data segmentry does not ingest yet: name (or a
+# namespace prefix ending in '.') → the data it needs. The resolver refuses them with the code
+# ``needs_data`` naming that data, instead of "unknown attribute".
+NEEDS_DATA: dict[str, str] = {
+    "abandoned_checkout_date": "abandoned checkouts",
+    "companies": "B2B companies",
+    "created_by_app_id": "the app that created each customer",
+    "customer_account_status": "customer account states",
+    "customer_language": "the customer's language",
+    "customer_within_distance": "customer address coordinates",
+    "product_subscription_status": "subscription contracts",
+    "store_credit_accounts": "store credit accounts",
+    "shopify_email.": "Shopify Email events",
+    "storefront.": "storefront events",
+    "storefront_event.": "storefront events",
+    "metafields.": "customer metafields",
+}
+
+
+def needs_data(name: str) -> str | None:
+    """The data a Shopify name needs that segmentry does not ingest yet, or None.
+
+    >>> needs_data("shopify_email.opened"), needs_data("number_of_orders")
+    ('Shopify Email events', None)
+    """
+    if name in NEEDS_DATA:
+        return NEEDS_DATA[name]
+    return next((d for p, d in NEEDS_DATA.items() if p.endswith(".") and name.startswith(p)),
+                None)
+
+
 def call_form_operator(function: str, argument: str) -> str:
     """The operator that ``argument: value`` stands for in the call form of ``function``.
 
-    As in Shopify, a date argument means "on or after" and an aggregate (``count``,
-    ``quantity``) "at least"; every other argument means "equals" (a list: "any of").
+    A date argument means "on or after"; every other argument "equals" (a list: "any of"),
+    aggregates (``count``, ``quantity``) included: Shopify's changelog maps the old
+    ``products_purchased(quantity: 5) = true`` to ``products_purchased MATCHES (quantity = 5)``
+    (https://shopify.dev/changelog/updated-function-syntax-on-the-segment-query-language).
     Unknown names get ``'='`` (the resolver reports them).
 
-    >>> call_form_operator("orders_placed", "count"), call_form_operator("orders_placed", "channel")
-    ('>=', '=')
+    >>> call_form_operator("orders_placed", "count"), call_form_operator("orders_placed", "date")
+    ('=', '>=')
     """
     spec = FUNCTIONS.get(function)
     arg = spec.arguments.get(argument) if spec else None
-    if arg is not None and (arg.kind is Kind.DATE or arg.aggregate):
+    if arg is not None and arg.kind is Kind.DATE:
         return ">="
     return "="

@@ -83,8 +83,8 @@ def absolute_dates_of(condition: ast.Condition) -> set[dt.date]:
 def _value_offsets(value: ast.Value) -> set[int]:
     if isinstance(value, ast.NamedDate):
         return {0, 1} if value.name == "today" else {1, 2}
-    if not isinstance(value, ast.RelativeDate):
-        return set()
+    if not isinstance(value, ast.RelativeDate) or value.future:
+        return set()  # a day ahead is after every past event day
     n = value.amount
     if value.unit == "d":
         return {n, n + 1}

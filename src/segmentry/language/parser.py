@@ -11,7 +11,7 @@ Decisions the printer (``printer.py``) mirrors:
 * Strings are single-quoted; a backslash escapes a quote (``\\'``) or a backslash (``\\\\``);
   any other backslash is kept as written.
 * In the call form, ``name: value`` takes its operator from
-  :func:`~segmentry.language.catalog.call_form_operator` (dates: ``>=``, aggregates: ``>=``,
+  :func:`~segmentry.language.catalog.call_form_operator` (dates: ``>=``, aggregates and
   others: ``=``); ``name: <= value`` keeps the written one.
 
 >>> parse("number_of_orders >= 2 and customer_tags CONTAINS 'line'")  # doctest: +ELLIPSIS
@@ -33,7 +33,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from segmentry.core.errors import QueryError, Text, or_list
 from segmentry.language import ast
-from segmentry.language.catalog import call_form_operator
+from segmentry.language.catalog import ANNIVERSARY, call_form_operator
 from segmentry.language.limits import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -52,8 +52,9 @@ def parse(text: str) -> ast.Condition:
     The text is first cleaned by :func:`~segmentry.language.normalize.normalize` (full-width
     forms and yen amounts outside string literals; positions are unchanged).
 
-    >>> parse("products_purchased(tag: 'serum', date: -30d) = true").args[1]
-    Argument(name='date', op='>=', value=RelativeDate(amount=30, unit='d', spelled='offset'))
+    >>> argument = parse("products_purchased(tag: 'serum', date: -30d) = true").args[1]
+    >>> argument.op, argument.value.amount, argument.value.unit
+    ('>=', 30, 'd')
     >>> parse("amount_spent >")
     Traceback (most recent call last):
     ...
@@ -167,12 +168,69 @@ class _Builder:
         name, value = tree.children
         return ast.StartsWith(str(name), self.value(value), pos=pos)
 
-    def _c_call(self, tree: Tree[Token], pos: ast.Position) -> ast.FunctionCondition:
-        name, args, truth = tree.children
+    def _c_call(
+        self, tree: Tree[Token], pos: ast.Position
+    ) -> ast.FunctionCondition | ast.Anniversary:
+        """``name(args) = true`` / ``= false``, or ``anniversary(date: …) = <date>``."""
+        name, args, op, value = tree.children
         function = str(name)
+        if function == ANNIVERSARY:
+            return self._anniversary(tree, args, _op(op), self.value(value), pos)
+        if _op(op) != "=" or not isinstance(value, Token) or value.type not in ("TRUE", "FALSE"):
+            shown = cast(Tree[Token], op).children[0]
+            wrong = value if _op(op) == "=" and isinstance(value, Token) else shown
+            raise self._call_needs_truth(cast(Token, wrong))
         built = tuple(self._call_arg(function, a) for a in _items(args))
-        negated = str(truth).lower() == "false"
+        negated = str(value).lower() == "false"
         return ast.FunctionCondition(function, built, negated=negated, form="call", pos=pos)
+
+    def _c_call_between(self, tree: Tree[Token], pos: ast.Position) -> ast.Anniversary:
+        name, args, low, high = tree.children
+        bounds = ast.ListValue((self.value(low), self.value(high)), pos=pos)
+        if str(name) != ANNIVERSARY:
+            raise QueryError(
+                "{name}(…) is written = true or = false; BETWEEN is for anniversary(…)",
+                code="syntax", query=self.text, line=pos.line, column=pos.column,
+                end_column=pos.column + len(str(name)), params={"name": str(name)},
+                hint="Write {name} MATCHES (date BETWEEN -90d AND -30d).",
+            )
+        return self._anniversary(tree, args, "BETWEEN", bounds, pos)
+
+    def _anniversary(
+        self, tree: Tree[Token], args: Any, op: str, value: ast.Value, pos: ast.Position
+    ) -> ast.Anniversary:
+        """``anniversary(date: 'customer_added_date') …``: its one argument names the date."""
+        items = _items(args)
+        first = items[0].children if len(items) == 1 else ()
+        if len(first) != 2 or str(first[0]) != "date" or not (
+            isinstance(first[1], Token) and first[1].type == "STRING"
+        ):
+            raise QueryError(
+                "anniversary takes one argument, the date: "
+                "anniversary(date: 'customer_added_date')",
+                code="syntax", query=self.text, line=pos.line, column=pos.column,
+                end_column=pos.column + len(ANNIVERSARY),
+                hint="Name the date in quotes, e.g. date: 'customer_added_date'.",
+            )
+        date = unescape(str(first[1]))
+        if op not in ("=", "!=", "BETWEEN"):
+            raise QueryError(
+                "anniversary(…) takes =, != or BETWEEN, not {op}",
+                code="bad_operator", query=self.text, line=pos.line, column=pos.column,
+                end_column=pos.column + len(ANNIVERSARY), params={"op": op},
+                hint="For the next 30 days write BETWEEN today AND +30d.",
+            )
+        return ast.Anniversary(date, cast(ast.AnniversaryOp, op), value, pos=pos)
+
+    def _call_needs_truth(self, token: Token) -> QueryError:
+        return QueryError(
+            "unexpected {token}: a function condition in this form is written = true or "
+            "= false (expected true or false after '=')",
+            params={"token": _quote(token)},
+            code="syntax", query=self.text, line=cast(int, token.line),
+            column=cast(int, token.column), end_column=cast(int, token.end_column),
+            hint="Or write it with MATCHES: products_purchased MATCHES (tag = 'serum').",
+        )
 
     def _c_matches(
         self, tree: Tree[Token], pos: ast.Position, negated: bool = False
@@ -206,6 +264,9 @@ class _Builder:
             low, high = (self.value(c) for c in test.children)
             bounds = ast.ListValue((low, high), pos=_tree_pos(test))
             return ast.Argument(str(name), "BETWEEN", bounds, pos=pos)
+        if kind in ("arg_in", "arg_not_in"):  # Shopify's `id IN (…)`: a list with = / !=
+            listed = self.value(test.children[0])
+            return ast.Argument(str(name), "=" if kind == "arg_in" else "!=", listed, pos=pos)
         written: ast.ArgumentOp = "CONTAINS" if kind == "arg_contains" else "STARTS WITH"
         return ast.Argument(str(name), written, self.value(test.children[0]), pos=pos)
 
@@ -254,11 +315,16 @@ class _Builder:
 
     def _v_relative_date(self, text: str, pos: ast.Position) -> ast.RelativeDate:
         unit = cast(Any, text[-1].lower())
-        return ast.RelativeDate(self._amount(text, text[1:-1], unit, pos), unit, pos=pos)
+        amount = self._amount(text, text[1:-1], unit, pos)
+        return ast.RelativeDate(amount, unit, future=text[0] == "+", pos=pos)
 
     def _v_days_ago(self, text: str, pos: ast.Position) -> ast.RelativeDate:
-        amount = self._amount(text, text.split("_", 1)[0], "d", pos)
-        return ast.RelativeDate(amount, "d", spelled="days_ago", pos=pos)
+        """``30_days_ago``, ``12_months_ago`` (Shopify's named dates)."""
+        digits, unit_word = text.lower().split("_", 2)[:2]
+        unit = "m" if unit_word == "months" else "d"
+        amount = self._amount(text, digits, unit, pos)
+        spelled: Any = "months_ago" if unit == "m" else "days_ago"
+        return ast.RelativeDate(amount, cast(Any, unit), spelled=spelled, pos=pos)
 
     def _amount(self, text: str, digits: str, unit: str, pos: ast.Position) -> int:
         """The number of units of a relative date, at most :data:`MAX_RELATIVE` (100 years)."""
@@ -267,7 +333,10 @@ class _Builder:
         # NOTE: the length test first: int() refuses more than 4,300 digits with a ValueError.
         if len(digits) <= len(str(limit)) and int(digits) <= limit:
             return int(digits)
-        furthest = f"{limit}_days_ago" if text.lower().endswith("_days_ago") else f"-{limit}{unit}"
+        lowered = text.lower()
+        furthest = (f"{limit}_days_ago" if lowered.endswith("_days_ago")
+                    else f"{limit}_months_ago" if lowered.endswith("_months_ago")
+                    else f"{text[0]}{limit}{unit}")
         raise QueryError(
             "{value} reaches back more than 100 years; the furthest a relative date reaches is "
             "{furthest}",
@@ -279,6 +348,19 @@ class _Builder:
             hint="For an older day, write the date itself: 1990-01-01.",
             params={"value": shortened(text), "furthest": furthest},
         )
+
+    def _v_datetime(self, text: str, pos: ast.Position) -> ast.DateValue:
+        """``2024-05-01T10:00:00``: the day, with its time kept for printing."""
+        day, _, clock = text.upper().partition("T")
+        try:
+            time = dt.time.fromisoformat(clock)
+        except ValueError:
+            raise QueryError(
+                "{text} is not a time of day", params={"text": text}, code="invalid_date",
+                query=self.text, line=pos.line, column=pos.column, end_column=pos.end_column,
+                hint="A date-time is written YYYY-MM-DDTHH:MM:SS, e.g. 2024-05-01T10:00:00.",
+            ) from None
+        return ast.DateValue(self._v_date(day, pos).value, time=time, pos=pos)
 
     def _v_date(self, text: str, pos: ast.Position) -> ast.DateValue:
         try:
@@ -368,6 +450,7 @@ _OPERATORS = {
     "_CONTAINS": "CONTAINS",
     "_STARTS": "STARTS WITH",
     "_MATCHES": "MATCHES",
+    "_IN": "IN",
 }
 # The words (not symbols or keywords) a user reads in an "expected …" list: translated.
 _WORDS = {_VALUE, _OPERATOR, "a name", "true or false", "the end of the query"}
@@ -379,7 +462,9 @@ _EXPECTED: dict[str, str] = {
     "_NULL": "NULL",
     "_WITH": "WITH",
     **dict.fromkeys(
-        ["STRING", "NUMBER", "DATE", "RELATIVE_DATE", "DAYS_AGO", "TODAY", "YESTERDAY"], _VALUE
+        ["STRING", "NUMBER", "DATE", "DATETIME", "RELATIVE_DATE", "DAYS_AGO", "TODAY",
+         "YESTERDAY"],
+        _VALUE,
     ),
     "TRUE": "true or false",
     "FALSE": "true or false",

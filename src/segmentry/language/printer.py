@@ -38,6 +38,13 @@ def to_text(condition: ast.Condition) -> str:
             return "NOT " + _grouped(item, (ast.And, ast.Or))
         case ast.FunctionCondition():
             return _function(condition)
+        case ast.Anniversary(date=date, op=op, value=value):
+            head = f"anniversary(date: {quote(date)})"
+            if op == "BETWEEN":
+                assert isinstance(value, ast.ListValue) and len(value.items) == 2, value
+                low, high = value.items
+                return f"{head} BETWEEN {value_text(low)} AND {value_text(high)}"
+            return f"{head} {op} {value_text(value)}"
     return _predicate(condition)
 
 
@@ -77,8 +84,11 @@ def _call_argument(function: str, argument: ast.Argument) -> str:
 
 
 def _test(argument: ast.Argument) -> str:
-    """The operator and value of an argument: ``>= 3``, ``BETWEEN 2 AND 5``."""
+    """The operator and value of an argument: ``>= 3``, ``BETWEEN 2 AND 5``; a list is
+    written with Shopify's ``IN (…)`` / ``NOT IN (…)``."""
     value = argument.value
+    if isinstance(value, ast.ListValue) and argument.op in ("=", "!="):
+        return f"{'IN' if argument.op == '=' else 'NOT IN'} {value_text(value)}"
     if argument.op == "BETWEEN":
         assert isinstance(value, ast.ListValue) and len(value.items) == 2, value
         low, high = value.items
@@ -103,10 +113,12 @@ def value_text(value: ast.Value) -> str:
             return format(number, "f")
         case ast.BoolValue(value=flag):
             return "true" if flag else "false"
-        case ast.DateValue(value=day):
-            return day.isoformat()
-        case ast.RelativeDate(amount=amount, unit=unit, spelled=spelled):
-            return f"{amount}_days_ago" if spelled == "days_ago" else f"-{amount}{unit}"
+        case ast.DateValue(value=day, time=time):
+            return day.isoformat() if time is None else f"{day.isoformat()}T{time.isoformat()}"
+        case ast.RelativeDate(amount=amount, unit=unit, spelled=spelled, future=future):
+            if spelled != "offset":
+                return f"{amount}_{spelled}"
+            return f"{'+' if future else '-'}{amount}{unit}"
         case ast.NamedDate(name=name):
             return name
         case ast.ListValue(items=items):

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from segmentry.core.errors import QueryError, Text, or_list
 from segmentry.language import ast
-from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, ArgumentSpec, Kind
+from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, ArgumentSpec, Kind, needs_data
 from segmentry.language.limits import (
     MAX_CONDITIONS,
     MAX_DEPTH,
@@ -150,6 +150,8 @@ class _Resolver:
         self.conditions += 1
         if isinstance(node, ast.FunctionCondition):
             return self._function(node)
+        if isinstance(node, ast.Anniversary):
+            return self._anniversary(node)
         assert isinstance(node, _ATTRIBUTE_NODES), node
         return self._attribute_condition(node)
 
@@ -170,7 +172,45 @@ class _Resolver:
                 return replace(node, low=low, high=high)
         return node  # IS [NOT] NULL
 
+    def _anniversary(self, node: ast.Anniversary) -> ast.Anniversary:
+        """``anniversary(date: 'customer_added_date') BETWEEN today AND +30d``."""
+        spec = ATTRIBUTES.get(node.date)
+        if spec is None or spec.kind is not Kind.DATE:
+            missing = needs_data(node.date)
+            if missing is not None:
+                raise self._needs_data(node.date, missing, node.pos)
+            dates = [a.name for a in ATTRIBUTES.values() if a.kind is Kind.DATE]
+            guess = closest(node.date, dates)
+            raise self._error(
+                node.pos,
+                "anniversary needs a date; {name!r} is not one",
+                code="unknown_attribute",
+                suggestion=guess,
+                hint=_did_you_mean(guess, "The dates are {dates}."),
+                params={"name": node.date, "guess": guess, "dates": ", ".join(dates)},
+            )
+        check = self._value_checker("anniversary", Kind.DATE, ())
+        if node.op != "BETWEEN":
+            return replace(node, value=check(node.value))
+        assert isinstance(node.value, ast.ListValue) and len(node.value.items) == 2
+        low, high = (check(v) for v in node.value.items)
+        self._check_range(low, high, node.pos)
+        return replace(node, value=replace(node.value, items=(low, high)))
+
+    def _needs_data(self, name: str, data: str, pos: ast.Position | None) -> QueryError:
+        return self._error(
+            _name_pos(pos, name),
+            "{name} is in Shopify's segment language, but segmentry does not ingest {data} yet",
+            code="needs_data",
+            hint="Leave this condition out for now; docs/segment-language.md lists what is "
+            "supported.",
+            params={"name": name, "data": data},
+        )
+
     def _unknown_attribute(self, name: str, pos: ast.Position | None) -> QueryError:
+        missing = needs_data(name)
+        if missing is not None:
+            return self._needs_data(name, missing, pos)
         if name in FUNCTIONS:
             return self._error(
                 pos,
@@ -193,6 +233,8 @@ class _Resolver:
 
     def _function(self, node: ast.FunctionCondition) -> ast.FunctionCondition:
         spec = FUNCTIONS.get(node.name)
+        if spec is None and needs_data(node.name) is not None:
+            raise self._needs_data(node.name, str(needs_data(node.name)), node.pos)
         if spec is None:
             raise self._unknown_function(node)
         args = tuple(self._argument(node.name, spec.arguments, a) for a in node.args)
@@ -561,10 +603,10 @@ def _order_key(value: ast.Value) -> Any:
             return day
         case ast.NamedDate(name=name):
             return ("d", 0 if name == "today" else -1)
-        case ast.RelativeDate(amount=amount, unit="w"):
-            return ("d", -7 * amount)
-        case ast.RelativeDate(amount=amount, unit=unit):
-            return (unit, -amount)
+        case ast.RelativeDate(amount=amount, unit="w", future=future):
+            return ("d", 7 * amount if future else -7 * amount)
+        case ast.RelativeDate(amount=amount, unit=unit, future=future):
+            return (unit, amount if future else -amount)
     return None
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -45,7 +44,7 @@ import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmentry.core.errors import DataImportError, EngineError
-from segmentry.engine import delete_listed, execute, transaction
+from segmentry.engine import Scratch, delete_listed, execute, transaction
 from segmentry.engine.engines import engine_of
 from segmentry.ledger.schema import KEYS, LOCAL_DATES, NEWEST_WINS, TABLES
 
@@ -253,7 +252,7 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
     """Upsert a batch atomically; returns rows written per table (``<table>_updated`` too)."""
     ensure_ledger(con)
     stats: dict[str, int] = {}
-    staged: list[str] = []
+    scratch = Scratch(con)  # the staged rows, dropped at the end whatever happens
     try:
         with transaction(con):
             derive_tags = batch.customer_tag_history is None and batch.customers is not None
@@ -270,9 +269,9 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
                     _load(con, name, data, tz)  # first load: nothing to replace, no staging copy
                     stats[f"{name}_updated"], written[name] = 0, name
                 else:
-                    stage = _stage_chunks(con, name, ready, staged)
+                    stage = _stage_chunks(scratch, name, ready)
                     if name in NEWEST_WINS:
-                        older = _drop_older(con, name, stage, staged)
+                        older = _drop_older(scratch, name, stage)
                         if older is not None:
                             stats[f"{name}_ignored"], skipped[name] = older
                     if name == "order_lines" and "orders" in skipped:
@@ -284,7 +283,7 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
                     stats[f"{name}_updated"], written[name] = _replace(con, name, stage), stage
                 stats[name] = data.num_rows
             if derive_tags:
-                stats["customer_tag_history"] = _record_tag_changes(con, staged, tz)
+                stats["customer_tag_history"] = _record_tag_changes(con, scratch, tz)
             if "orders" in written:
                 stats["customers_stubbed"] = _stub_customers(con, written["orders"])
             if written.get("order_lines") == "order_lines":  # the first lines: all facts
@@ -296,8 +295,7 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
     except Exception as e:
         raise EngineError(f"Writing to the ledger failed; nothing was changed: {e}") from e
     finally:
-        for name in staged:
-            con.drop_table(name, force=True)
+        scratch.close()
     return stats
 
 
@@ -355,12 +353,11 @@ def _queue_customers_of_lines(con: BaseBackend, stage: str) -> None:
     con.insert(STALE_CUSTOMERS, relined.select("shop_id", "customer_id", "order_id").distinct())
 
 
-def _drop_older(
-    con: BaseBackend, table: str, stage: str, staged: list[str]
-) -> tuple[int, str] | None:
+def _drop_older(scratch: Scratch, table: str, stage: str) -> tuple[int, str] | None:
     """Remove the staged rows that must not replace what is stored: older than the stored row
     (both with ``updated_at``), or a customer deleted since (see the module docstring).
     Returns (how many, the temporary table of their keys), or None when none."""
+    con = scratch.con
     new, stored, keys = con.table(stage), con.table(table), list(KEYS[table])
     same = [new[k] == stored[k] for k in keys]
     ignored = new.semi_join(stored, [*same, stored.updated_at > new.updated_at])
@@ -373,9 +370,7 @@ def _drop_older(
     count = int(con.to_pyarrow(ignored.count()).as_py())
     if not count:
         return None
-    name = f"_ignored_{table}_{uuid.uuid4().hex[:8]}"
-    staged.append(name)
-    con.create_table(name, con.to_pyarrow(ignored), temp=True)
+    name = scratch.keep(con.to_pyarrow(ignored), prefix=f"_ignored_{table}")
     execute(con, delete_listed(stage, name, keys))
     return count, name
 
@@ -384,20 +379,15 @@ def _is_empty(con: BaseBackend, table: str) -> bool:
     return int(con.to_pyarrow(con.table(table).count()).as_py()) == 0
 
 
-def _stage(con: BaseBackend, table: str, data: pa.Table, staged: list[str]) -> str:
-    name = f"_staged_{table}_{uuid.uuid4().hex[:8]}"
-    staged.append(name)
+def _stage(scratch: Scratch, table: str, data: pa.Table) -> str:
     # Staged rows live in a temporary table: never written to the warehouse file.
-    con.create_table(name, data, temp=True)
-    return name
+    return scratch.keep(data, prefix=f"_staged_{table}")
 
 
-def _stage_chunks(
-    con: BaseBackend, table: str, chunks: Iterator[pa.Table], staged: list[str]
-) -> str:
+def _stage_chunks(scratch: Scratch, table: str, chunks: Iterator[pa.Table]) -> str:
     """Stage a table's rows given a chunk at a time (the first chunk creates the stage)."""
-    name = _stage(con, table, next(chunks), staged)
-    append(con, name, chunks)
+    name = _stage(scratch, table, next(chunks))
+    append(scratch.con, name, chunks)
     return name
 
 
@@ -423,9 +413,9 @@ def _replace(con: BaseBackend, table: str, stage: str) -> int:
     return updated
 
 
-def _record_tag_changes(con: BaseBackend, staged: list[str], tz: str) -> int:
+def _record_tag_changes(con: BaseBackend, scratch: Scratch, tz: str) -> int:
     """Append a tag-history row for every staged customer whose tags changed."""
-    stage = next(s for s in staged if s.startswith("_staged_customers_"))
+    stage = next(s for s in scratch.names if s.startswith("_staged_customers_"))
     customers = con.table(stage)
     history = con.table("customer_tag_history")
     latest = history.mutate(
@@ -450,7 +440,7 @@ def _record_tag_changes(con: BaseBackend, staged: list[str], tz: str) -> int:
     # NOTE: local dates are derived in Arrow (engines disagree on time zones): round-trip.
     data = add_local_dates("customer_tag_history", con.to_pyarrow(rows), tz)
     if data.num_rows:
-        stage = _stage(con, "customer_tag_history", data, staged)
+        stage = _stage(scratch, "customer_tag_history", data)
         _replace(con, "customer_tag_history", stage)
     return data.num_rows
 

@@ -105,16 +105,11 @@ class Token:
 
 
 @dataclass(frozen=True)
-class ShopToken:
-    """An API token of one of a shop's users, as ``segmentry tokens list`` shows it."""
+class ShopToken(Token):
+    """An API token of one of a shop's users, as ``segmentry tokens list`` shows it: the
+    token's user too."""
 
-    id: int
     email: str
-    name: str
-    prefix: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -278,8 +273,8 @@ def shop_tokens(conn: sa.Connection, shop_id: str, email: str | None = None) -> 
     )
     if email is not None:
         query = query.where(users.c.email == email)
-    return [ShopToken(int(r.id), r.email, r.name, r.prefix, r.created_at, r.last_used_at,
-                      r.revoked_at) for r in conn.execute(query)]
+    return [ShopToken(int(r.id), r.name, r.prefix, r.created_at, r.last_used_at, r.revoked_at,
+                      r.email) for r in conn.execute(query)]
 
 
 def revoke_token(conn: sa.Connection, user_id: int, token_id: int) -> bool:

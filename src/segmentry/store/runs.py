@@ -20,8 +20,8 @@ from segmentry.core.clock import utcnow
 from segmentry.core.errors import ERROR_FIELDS, RunError, error_record
 from segmentry.store.schema import run_stages, runs
 
-__all__ = ["Stage", "StageRecord", "finish", "last_succeeded_day", "recent", "record_stage",
-           "start"]
+__all__ = ["Stage", "StageRecord", "finish", "last_finished_id", "last_succeeded_day", "recent",
+           "record_stage", "start"]
 
 
 class Stage(Protocol):
@@ -115,3 +115,12 @@ def last_succeeded_day(engine: sa.Engine) -> dt.date | None:
             sa.select(sa.func.max(runs.c.day)).where(runs.c.status == "succeeded")
         ).scalar()
     return day
+
+
+def last_finished_id(engine: sa.Engine) -> int | None:
+    """The id of the newest run that finished (succeeded or failed); None before the first."""
+    with engine.connect() as conn:
+        run = conn.execute(
+            sa.select(sa.func.max(runs.c.id)).where(runs.c.status != "running")
+        ).scalar()
+    return None if run is None else int(run)

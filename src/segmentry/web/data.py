@@ -17,24 +17,21 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import pandas as pd
-import sqlalchemy as sa
 
 from segmentry.activation.shopify.activate import clear_segment, sync_segment
 from segmentry.activation.shopify.tags import sync_status
 from segmentry.analytics import exports
 from segmentry.analytics.attribute_values import field_of, matching, store_values
 from segmentry.analytics.evaluation import Snapshot
-from segmentry.analytics.journeys import journey
-from segmentry.analytics.membership import members_as_of
-from segmentry.analytics.shop_metrics import shop_metrics
+from segmentry.app import reports
 from segmentry.app.segments import Segment, SegmentBook
 from segmentry.app.summary import summarize_metrics
 from segmentry.app.workspace import Workspace
-from segmentry.core.errors import SegmentError
+from segmentry.core.errors import ERROR_FIELDS, SegmentError, stored_error
+from segmentry.i18n.errors import plain_text
 from segmentry.language import full_width_literals, normalize
-from segmentry.store import schema as state_tables
 from segmentry.web import folders
-from segmentry.web.hints import stored_error_body
+from segmentry.web.hints import WEB_HINTS, stored_error_body
 from segmentry.web.schemas import (
     Error,
     JobOut,
@@ -97,24 +94,8 @@ def cached(cache: dict[Any, Any], key: Any, build: Callable[[], T]) -> T:
 
 
 def _fingerprint(ws: Workspace) -> tuple[Any, ...]:
-    """Changes whenever any segment, its membership or the runs change."""
-    s = state_tables.segments
-    with ws.state.connect() as conn:
-        changed = conn.execute(sa.select(sa.func.max(s.c.updated_at))).scalar()
-        keys = tuple(conn.execute(sa.select(s.c.membership_key).order_by(s.c.id)).scalars())
-    return (changed, keys, last_finished_run(ws), tuple(sorted(folders.folders(ws.state).items())))
-
-
-def last_finished_run(ws: Workspace) -> int | None:
-    """The id of the newest run that finished (succeeded or failed).
-
-    NOTE: keys of cached reads use this, not the newest run: a run under way in the background
-    must not key a read of the data it has not committed yet.
-    """
-    r = state_tables.runs
-    with ws.state.connect() as conn:
-        run = conn.execute(sa.select(sa.func.max(r.c.id)).where(r.c.status != "running")).scalar()
-    return None if run is None else int(run)
+    """Changes whenever any segment, its membership, its folder or the runs change."""
+    return (*reports.data_version(ws), tuple(sorted(folders.folders(ws.state).items())))
 
 
 def _summary(segment: Segment, frame: pd.DataFrame | None, folder: str | None) -> SegmentSummary:
@@ -172,9 +153,8 @@ def store_trend(ws: Workspace, cache: dict[Any, Any]) -> list[MetricRow]:
     """The store's daily metrics over the last :data:`STORE_TREND_DAYS` days (the overview),
     cached until the next finished run."""
     day = ws.current_day()
-    start = day - dt.timedelta(days=STORE_TREND_DAYS - 1)
-    return cached(cache, ("shop", day, last_finished_run(ws)),
-                  lambda: _metric_rows(shop_metrics(ws.warehouse, start, day)))
+    return cached(cache, ("shop", day, reports.last_finished_run(ws)),
+                  lambda: _metric_rows(reports.store_trend(ws, day, STORE_TREND_DAYS)))
 
 
 def _metric_rows(frame: pd.DataFrame) -> list[MetricRow]:
@@ -279,8 +259,7 @@ def journey_of(
     key = segment.membership_key
 
     def build() -> JourneyOut:
-        members = members_as_of(ws.warehouse, key, day)
-        return JourneyOut(**journey(ws.warehouse, members, day).to_dict())
+        return JourneyOut(**reports.journey_on(ws, key, day).to_dict())
 
     return cached(cache, ("journey", key, day), build)
 
@@ -384,7 +363,7 @@ class SnapshotCache:
 
     def of(self, ws: Workspace, day: dt.date) -> Snapshot:
         """The open snapshot of ``day``; one of an older day or run is closed first."""
-        key = (day, last_finished_run(ws))
+        key = (day, reports.last_finished_run(ws))
         if self._snapshot is None or key != self.key:
             self.forget()
             self._snapshot = self._open.enter_context(
@@ -413,11 +392,20 @@ Failed = TypeVar("Failed", RunOut, JobOut, TagSyncJob)
 
 def with_failure(model: Failed, lang: str) -> Failed:
     """``model`` (a run, a job) with its stored failure as ``error_detail`` in ``lang`` (a
-    failure stored by an older release has its English ``error`` only)."""
+    failure stored by an older release has its English ``error`` only).
+
+    A background job's English ``error`` gets the web's hint for its code too (the job keeps
+    only its raise site's: the app layer knows no interface's advice).
+    """
     body = stored_error_body(model, lang)
     if body is None:
         return model
-    return model.model_copy(update={"error_detail": Error.model_validate(body)})
+    update: dict[str, Any] = {"error_detail": Error.model_validate(body)}
+    if isinstance(model, JobOut):
+        failure = stored_error({name: getattr(model, name) for name in ERROR_FIELDS})
+        if failure is not None:
+            update["error"] = plain_text(failure, WEB_HINTS)
+    return model.model_copy(update=update)
 
 
 def values_of(
@@ -433,8 +421,7 @@ def values_of(
     if sources is None:
         raise SegmentError("There are no values to suggest for this name.", code="no_values",
                            hint="Values are suggested for text attributes and arguments.")
-    with ws.state.connect() as conn:
-        run = conn.execute(sa.select(sa.func.max(state_tables.runs.c.id))).scalar()
+    run = reports.last_finished_run(ws)
     found = cached(cache, ("values", sources, run), lambda: store_values(ws.warehouse, sources))
     return ValueList(attribute=attribute, prefix=prefix, distinct=found.distinct,
                      values=[ValueOption(value=v, label=label)
@@ -490,7 +477,7 @@ def tag_plan(ws: Workspace, name: str, tag: str | None, *, clear: bool = False,
         plan = sync_segment(ws, name, tag, dry_run=True, adopt=adopt).plan
     adds = plan.adds[:TAG_PLAN_SAMPLE]
     removes = list(plan.removes.items())[:TAG_PLAN_SAMPLE]
-    people = _customers(ws, [*adds, *(c for c, _ in removes)])
+    people = reports.contacts(ws, [*adds, *(c for c, _ in removes)])
 
     def change(customer: str, tags: list[str]) -> TagPlanChange:
         return TagPlanChange(customer_id=customer, tags=tags, **people.get(customer, {}))
@@ -501,14 +488,3 @@ def tag_plan(ws: Workspace, name: str, tag: str | None, *, clear: bool = False,
         sample_removes=[change(c, t) for c, t in removes],
     )
 
-
-def _customers(ws: Workspace, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """customer id → email and names, for a few customers."""
-    if not ids:
-        return {}
-    customers = ws.warehouse.table("customers")
-    rows = customers.filter(
-        (customers.shop_id == ws.settings.shop.id) & customers.customer_id.isin(ids)
-    ).select("customer_id", "email", "first_name", "last_name")
-    found = ws.warehouse.to_pyarrow(rows).to_pylist()
-    return {r.pop("customer_id"): r for r in found}

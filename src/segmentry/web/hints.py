@@ -52,6 +52,11 @@ WEB_HINTS: Hints = {
     "line_columns_in_order_rows":
         "Mark this source as one row per order line (rows = 'line') for a file with one row "
         "per order line.",
+    # the reason of one rejected row (BadRow.code)
+    "mapped_column_missing":
+        "the source's mapping names the column {header} for {key}; check its name in the file",
+    "required_column_missing":
+        "name the file's column for {keys} in the source's mapping (ask whoever set up segmentry)",
     "export_columns":
         "Columns are found by their header names: export the file again from the Shopify admin "
         "({page} → Export) and keep its header row as it is; the next run reads it again.",
@@ -68,16 +73,24 @@ WEB_HINTS: Hints = {
     # --- Shopify
     "not_connected": "Connect the shop on the Settings page.",
     "invalid_token":
-        "Create or reveal an Admin API access token in Shopify admin (Settings → Apps and sales "
-        "channels → Develop apps → your app → API credentials), then enter it under Reconnect "
-        "on the Settings page.",
+        "Connect again on the Settings page the way the app was made: an Admin API access token "
+        "for an app made in the Shopify admin, the client ID and secret for a Dev Dashboard app, "
+        "or the OAuth install for an app distributed to several stores.",
     "uninstalled":
         "Install the app again, then enter its new token under Reconnect on the Settings page.",
+    "no_client_secret":
+        "Enter the app's client secret (Dev Dashboard → your app → Settings) on the Settings "
+        "page.",
+    "token_refused":
+        "Check the app's client ID and secret in the Dev Dashboard and that the app is "
+        "installed in the shop, then connect again on the Settings page.",
     "secrets_permissions":
         "Ask whoever runs segmentry to make {path} readable by its owner only.",
     "tag_in_use":
         "Choose a new tag (e.g. seg-…), or tick “Take over the tag if customers already carry "
         "it”.",
+    # a note of the daily tag sync (SegmentSync.note_code)
+    "removed_segment_tag": "ask whoever runs segmentry to clear the tag {tag}",
     "not_bound": "Choose a tag in the Shopify tag sync section of the segment's page.",
     "not_shopify_expressible":
         "Sync the segment as a tag instead, with “Also create a Shopify segment” ticked: "

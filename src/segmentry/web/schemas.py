@@ -485,7 +485,10 @@ class ShopifyOut(BaseModel):
     required: list[str] = Field(description="Scopes segmentry needs.")
     missing: list[str]
     problem: str | None = None
-    token_from_env: bool = Field(description="The token comes from the environment variable.")
+    token_from_env: bool = Field(description="The token (with client credentials: the client "
+                                 "secret) comes from the environment variable.")
+    auth: str = Field(default="token", description="How the token is got: token, "
+                      "client_credentials or oauth.")
 
 
 class ShopifyConnect(BaseModel):

@@ -13,7 +13,8 @@ from segmentry.activation.shopify import tags
 from segmentry.activation.shopify.segments import ensure_shopify_segment
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.sync import connect_client, settings_of, sync_store
-from segmentry.core.errors import SegmentError, ShopifyError
+from segmentry.core.errors import SegmentError, ShopifyError, Text
+from segmentry.i18n.catalogue import N_
 from segmentry.store import tag_bindings
 
 if TYPE_CHECKING:
@@ -32,7 +33,10 @@ class SegmentSync:
     failed: int = 0
     shopify_segment_id: str | None = None
     resumed: list[int] = field(default_factory=list)
-    note: str = ""
+    # Why nothing was synced, in English with params; each interface adds its advice by
+    # ``note_code`` (segmentry.cli.hints, segmentry.web.hints), so the note names no command.
+    note: Text | None = None
+    note_code: str | None = None
 
 
 @contextlib.contextmanager
@@ -125,16 +129,10 @@ def sync_all(ws: Context, client: ShopifyClient | None = None) -> list[SegmentSy
                 results.append(sync_segment(ws, binding.segment, binding.tag, client=shopify))
             except SegmentError:
                 plan = tags.TagPlan(binding.segment, binding.tag)
-                results.append(
-                    SegmentSync(
-                        plan,
-                        note=(
-                            f"segment {binding.segment!r} no longer exists; its tag "
-                            f"{binding.tag!r} stays until `segmentry segments sync "
-                            f"{binding.segment} --clear`"
-                        ),
-                    )
-                )
+                note = Text(N_("segment {segment!r} no longer exists; its tag {tag!r} stays on "
+                               "its customers until it is cleared"),
+                            {"segment": binding.segment, "tag": binding.tag})
+                results.append(SegmentSync(plan, note=note, note_code="removed_segment_tag"))
     return results
 
 
@@ -171,6 +169,7 @@ def after_run(ws: Context) -> str:
         return "not connected"
     results = sync_all(ws)
     parts = [
-        r.note or f"{r.plan.segment} +{len(r.plan.adds)}/-{len(r.plan.removes)}" for r in results
+        str(r.note) if r.note else f"{r.plan.segment} +{len(r.plan.adds)}/-{len(r.plan.removes)}"
+        for r in results
     ]
     return "; ".join(parts) or "no segments synced to Shopify"

@@ -18,6 +18,7 @@ segmentry.core.errors.SegmentError: Shopify's segment language has no first_orde
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from segmentry import language
@@ -34,7 +35,7 @@ __all__ = ["ensure_shopify_segment", "shopify_query", "tag_query"]
 
 # Arguments Shopify's own functions take (the others are segmentry extensions).
 _SHOPIFY_ARGUMENTS = {
-    "products_purchased": {"id", "tag", "date"},
+    "products_purchased": {"id", "tag", "date", "quantity"},
     "orders_placed": {"date", "count"},
 }
 _CREATE = """mutation create($name: String!, $query: String!) {
@@ -58,10 +59,46 @@ def tag_query(tag: str) -> str:
 
 def shopify_query(text: str, segments: Any = None) -> str:
     """Shopify's query for a segment query (references to other segments expanded), or a
-    SegmentError naming the first part Shopify cannot express."""
+    SegmentError naming the first part Shopify cannot express.
+
+    Only Shopify's current documented syntax comes out: functions in the MATCHES form (the
+    ``= true`` call form is deprecated as of API 2026-10), date offsets for the deprecated named
+    dates (``30_days_ago`` → ``-30d``), lists as ``IN (…)``; no ``STARTS WITH`` and no argument
+    given twice (https://shopify.dev/changelog/updated-function-syntax-on-the-segment-query-language).
+
+    >>> shopify_query("products_purchased(tag: 'serum', date: 30_days_ago) = false")
+    "products_purchased NOT MATCHES (tag = 'serum', date >= -30d)"
+    """
     condition = language.validate(text, segments)
     _check(condition)
-    return language.to_text(condition)
+    return language.to_text(_current(condition))
+
+
+def _current(condition: ast.Condition) -> ast.Condition:
+    """``condition`` in Shopify's current spelling (see :func:`shopify_query`)."""
+    match condition:
+        case ast.And(items=items) | ast.Or(items=items):
+            return replace(condition, items=tuple(_current(i) for i in items))
+        case ast.Not(item=item):
+            return replace(condition, item=_current(item))
+        case ast.FunctionCondition(args=args):
+            return replace(condition, form="matches",
+                           args=tuple(replace(a, value=_offset(a.value)) for a in args))
+        case ast.Comparison(value=value):
+            return replace(condition, value=_offset(value))
+        case ast.Between(low=low, high=high):
+            return replace(condition, low=_offset(low), high=_offset(high))
+        case ast.Anniversary(value=value):
+            return replace(condition, value=_offset(value))
+    return condition
+
+
+def _offset(value: ast.Value) -> ast.Value:
+    if isinstance(value, ast.RelativeDate):
+        return replace(value, spelled="offset")
+    if isinstance(value, ast.ListValue):
+        return replace(value, items=tuple(_offset(v) for v in value.items))
+    return value
 
 
 def _check(condition: ast.Condition) -> None:
@@ -78,6 +115,16 @@ def _check(condition: ast.Condition) -> None:
             extra = [a.name for a in args if a.name not in _SHOPIFY_ARGUMENTS.get(name, set())]
             if extra:
                 _refuse(f"{name}({extra[0]}: …)")
+            names = [a.name for a in args]
+            twice = next((n for n in names if names.count(n) > 1), None)
+            if twice is not None:
+                _refuse(f"{name}: {twice} given twice")
+            if any(a.op in ("STARTS WITH", "CONTAINS") for a in args):
+                _refuse(f"{name}: STARTS WITH")
+        case ast.StartsWith(attribute=name):
+            _refuse(f"{name} STARTS WITH")
+        case ast.Anniversary():
+            pass  # Shopify's own form, on a Shopify date
         case _:
             name = getattr(condition, "attribute", "")
             attribute = ATTRIBUTES.get(name)

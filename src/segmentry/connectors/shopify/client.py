@@ -24,7 +24,8 @@ rate instead of bouncing off THROTTLED errors.
 Errors (all :class:`~segmentry.core.errors.ShopifyError`, by ``code``)::
 
     ShopifyError
-    ├── invalid_token    HTTP 401: the token is wrong, revoked or expired (not retried)
+    ├── invalid_token    HTTP 401: the token is wrong, revoked or expired (retried once with a
+    │                    new token when the provider can get one: client credentials)
     ├── access_denied    the token lacks a scope a field needs (ACCESS_DENIED; not retried)
     ├── unavailable      HTTP 5xx / 429 / timeouts / dropped connections after every retry
     ├── throttled        still THROTTLED after every retry
@@ -43,6 +44,7 @@ from typing import Any
 
 import httpx
 
+from segmentry.connectors.shopify.auth import StaticToken, TokenProvider
 from segmentry.connectors.shopify.retrying import Backoff, Retrying
 from segmentry.connectors.shopify.versions import API_VERSION
 from segmentry.core.errors import ShopifyError, Text
@@ -80,7 +82,7 @@ class ShopifyClient:
     def __init__(
         self,
         shop: str,
-        token: str,
+        token: str | TokenProvider,
         *,
         api_version: str = API_VERSION,
         endpoint: str | None = None,
@@ -104,7 +106,8 @@ class ShopifyClient:
         self._token_env = token_env
         self._bucket: _Bucket | None = None
         self._costs: dict[str, float] = {}
-        headers = {"X-Shopify-Access-Token": token, "Content-Type": "application/json"}
+        self.auth: TokenProvider = StaticToken(token) if isinstance(token, str) else token
+        headers = {"Content-Type": "application/json"}
         retrying = Retrying(transport or httpx.HTTPTransport(), self.policy)
         self._http = httpx.Client(transport=retrying, timeout=timeout, headers=headers)
         # NOTE: bulk result URLs are signed storage URLs: never send them our token.
@@ -155,7 +158,14 @@ class ShopifyClient:
         """One round trip (the transport retries connection problems, 429 and 5xx); None when
         the answer is not JSON and should be asked for again (after the back-off wait)."""
         self._stats.requests += 1
-        response = self._http.post(self.url, json=body)
+        token = self.auth.token()
+        response = self._http.post(self.url, json=body,
+                                   headers={"X-Shopify-Access-Token": token})
+        if response.status_code == 401 and self.auth.rejected(token):
+            token = self.auth.token()  # NOTE: once: a new token refused too is final
+            self._stats.requests += 1
+            response = self._http.post(self.url, json=body,
+                                       headers={"X-Shopify-Access-Token": token})
         if response.status_code == 401:
             raise ShopifyError(
                 "Shopify rejected the access token for {shop} (HTTP 401: invalid, "

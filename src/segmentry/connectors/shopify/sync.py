@@ -33,6 +33,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from segmentry.connectors.shopify import backfill, incremental, tables, versions
+from segmentry.connectors.shopify.auth import ClientCredentials, StaticToken, TokenProvider
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.mapping import (
     customers_batch,
@@ -43,6 +44,7 @@ from segmentry.connectors.shopify.mapping import (
 from segmentry.connectors.shopify.scopes import (
     check_scopes,
     granted_scopes,
+    load_secret,
     missing_scopes,
     save_secret,
     token_for,
@@ -61,7 +63,9 @@ __all__ = [
     "Connection",
     "SyncReport",
     "connect_client",
+    "connect_client_credentials",
     "connection_status",
+    "provider_for",
     "set_api_version",
     "settings_of",
     "sync_store",
@@ -103,12 +107,31 @@ def settings_of(ws: Context) -> ShopifySettings:
     return settings
 
 
+def provider_for(folder: Path, settings: ShopifySettings, *,
+                 timeout: float = 30.0) -> TokenProvider:
+    """Where the workspace's token comes from (``shopify.auth``; see
+    :mod:`segmentry.connectors.shopify.auth`): the stored token, or the client credentials
+    grant with the client secret from the environment or the secrets file."""
+    if settings.auth != "client_credentials":
+        return StaticToken(token_for(folder, settings))
+    secret = load_secret(folder, CLIENT_SECRET, settings.client_secret_env)
+    if not secret or not settings.client_id:
+        raise ShopifyError(
+            "No client ID and secret for {shop}.",
+            code="no_client_secret",
+            params={"shop": settings.shop, "env": settings.client_secret_env},
+        )
+    return ClientCredentials(settings.shop, settings.client_id, secret,
+                             endpoint=settings.endpoint, timeout=timeout)
+
+
 def connect_client(ws: Context, **options: object) -> ShopifyClient:
-    """A client for the workspace's shop (token from the environment or the secrets file)."""
+    """A client for the workspace's shop (its token as ``shopify.auth`` says)."""
     settings = settings_of(ws)
+    timeout = options.get("timeout", 30.0)
     return ShopifyClient(
         settings.shop,
-        token_for(Path(ws.folder), settings),
+        provider_for(Path(ws.folder), settings, timeout=float(timeout)),  # type: ignore[arg-type]
         api_version=settings.api_version,
         endpoint=settings.endpoint,
         token_env=settings.token_env,
@@ -132,6 +155,7 @@ class Connection:
     missing: list[str] = field(default_factory=list)
     problem: str | None = None
     token_from_env: bool = False
+    auth: str = "token"
 
 
 def connection_status(ws: Context, *, timeout: float = 5.0) -> Connection | None:
@@ -140,8 +164,10 @@ def connection_status(ws: Context, *, timeout: float = 5.0) -> Connection | None
     settings = ws.settings.shopify
     if settings is None:
         return None
+    env = settings.client_secret_env if settings.auth == "client_credentials" \
+        else settings.token_env
     found = functools.partial(Connection, settings.shop, settings.api_version,
-                              token_from_env=bool(os.environ.get(settings.token_env)))
+                              token_from_env=bool(os.environ.get(env)), auth=settings.auth)
     try:
         with connect_client(ws, timeout=timeout, max_retries=0) as client:
             granted = granted_scopes(client)
@@ -275,6 +301,9 @@ def set_app_status(engine: sa.Engine, value: str) -> None:
     _set_high_water(engine, "app", value)
 
 
+CLIENT_SECRET = "shopify_client_secret"  # its name in the secrets file
+
+
 def connect_workspace(
     ws: Context,
     shop: str,
@@ -283,16 +312,16 @@ def connect_workspace(
     api_version: str | None = None,
     endpoint: str | None = None,
     client: ShopifyClient | None = None,
+    auth: str = "token",
+    client_id: str | None = None,
 ) -> list[str]:
     """Check ``token`` (and its scopes) against ``shop``, then record the connection: the
     ``[shopify]`` settings and a ``shopify`` source in ``segmentry.toml``, the token in the
-    workspace's ``secrets`` file (unless it came from the environment). Returns the scopes."""
-
-
-    defaults = ShopifySettings(shop=shop)
-    settings = ShopifySettings(
-        shop=shop, api_version=api_version or defaults.api_version, endpoint=endpoint
-    )
+    workspace's ``secrets`` file (unless it came from the environment). Returns the scopes.
+    ``auth="oauth"`` (with the app's ``client_id``): the token is an OAuth install's."""
+    settings = ShopifySettings(shop=shop, api_version=api_version or API_DEFAULT,
+                               endpoint=endpoint, auth=auth,  # type: ignore[arg-type]
+                               client_id=client_id)
     token = token or os.environ.get(settings.token_env)
     if not token:
         raise ShopifyError(
@@ -306,14 +335,54 @@ def connect_workspace(
                 ShopifyClient(shop, token, api_version=settings.api_version, endpoint=endpoint)
             )
         scopes = check_scopes(client)
+    stored = {} if os.environ.get(settings.token_env) == token else {"shopify_token": token}
+    _record(ws, settings, stored)
+    return scopes
+
+
+def connect_client_credentials(
+    ws: Context,
+    shop: str,
+    client_id: str,
+    client_secret: str,
+    *,
+    secret_env: str | None = None,
+    store_secret: bool = True,
+    api_version: str | None = None,
+    endpoint: str | None = None,
+    timeout: float = 30.0,
+    max_retries: int = 6,
+) -> list[str]:
+    """Connect with an app of the Dev Dashboard: get a token by the client credentials grant
+    (a refused ID or secret stops here, with Shopify's reason), check its scopes, then record
+    ``auth = "client_credentials"`` and the client ID in ``segmentry.toml`` and the secret in
+    the ``secrets`` file (unless ``store_secret`` is false: then ``secret_env`` must hold it
+    whenever segmentry runs). Returns the scopes."""
+    settings = ShopifySettings(
+        shop=shop, api_version=api_version or API_DEFAULT, endpoint=endpoint,
+        auth="client_credentials", client_id=client_id,
+        client_secret_env=secret_env or ShopifySettings(shop=shop).client_secret_env,
+    )
+    provider = ClientCredentials(shop, client_id, client_secret, endpoint=endpoint,
+                                 timeout=timeout)
+    with ShopifyClient(shop, provider, api_version=settings.api_version, endpoint=endpoint,
+                       timeout=timeout, max_retries=max_retries) as client:
+        scopes = check_scopes(client)
+    _record(ws, settings, {CLIENT_SECRET: client_secret} if store_secret else {})
+    return scopes
+
+
+API_DEFAULT = ShopifySettings(shop="x.myshopify.com").api_version
+
+
+def _record(ws: Context, settings: ShopifySettings, stored: dict[str, str]) -> None:
     folder = Path(ws.folder)
     config.save_section(folder, "shopify", settings)
     config.add_source(folder, config.SourceSettings.model_validate({"kind": "shopify"}))
     ws.settings = config.load(folder)
-    if os.environ.get(settings.token_env) != token:
-        save_secret(folder, "shopify_token", token)
+    for name, value in stored.items():
+        save_secret(folder, name, value)
     set_app_status(ws.state, "installed")
-    return scopes
 
 
 def set_api_version(ws: Context, version: str) -> None:

@@ -25,7 +25,17 @@ What it does, as Shopify does (shopify.dev Admin GraphQL reference):
   ``stagedUploadsCreate`` hands out a form upload target at ``POST /staged-uploads``;
 - :meth:`FakeShopify.inject` makes the next requests fail: ``500``/``502``/``503``, ``429``,
   ``throttled``, ``timeout`` (no answer) or ``drop`` (connection closed without a response);
-- :meth:`FakeShopify.send_webhook` POSTs an HMAC-signed webhook to a URL.
+- :meth:`FakeShopify.send_webhook` POSTs an HMAC-signed webhook to a URL;
+- ``POST /admin/oauth/access_token`` issues tokens by the client credentials grant (form or
+  JSON ``grant_type=client_credentials``, ``client_id``, ``client_secret``; the answer has
+  ``access_token``, ``scope``, ``expires_in`` = ``token_lifetime``, after which the token gets
+  401) and for an authorization code (``client_id``, ``client_secret``, ``code``: an offline
+  token that does not expire); a wrong client or code gets HTTP 400
+  ``{"error": …, "error_description": …}``;
+- ``GET /admin/oauth/authorize`` approves the app at once (no merchant to click) and redirects
+  to ``redirect_uri`` with ``code``, ``hmac`` (hex HMAC-SHA256 of the sorted parameters with the
+  client secret), ``host``, ``shop``, ``state`` and ``timestamp``, as Shopify does;
+  :meth:`FakeShopify.expire_tokens` (or ``inject("expire_tokens")``) ends every issued token.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ import socket
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -67,7 +78,7 @@ from segmentry.testing.shopify.data import FakeData
 from segmentry.testing.shopify.schema import Context, build
 from segmentry.testing.shopify.versions import served, takes_group_objects
 
-__all__ = ["ALL_SCOPES", "DEFAULT_VERSION", "FakeShopify"]
+__all__ = ["ALL_SCOPES", "DEFAULT_VERSION", "FakeShopify", "oauth_hmac"]
 
 DEFAULT_VERSION = "2026-10"
 
@@ -77,6 +88,13 @@ ALL_SCOPES = frozenset(
 MAX_QUERY_COST = 1000
 _GRAPHQL_PATH = re.compile(r"^/admin/api/(?P<version>[\w-]+)/graphql\.json$")
 _INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+
+
+def oauth_hmac(params: Mapping[str, str], secret: str) -> str:
+    """Shopify's ``hmac`` of redirect parameters: hex HMAC-SHA256, keyed with the client secret,
+    of ``name=value`` pairs (all but ``hmac``) sorted by name and joined by ``&``."""
+    text = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "hmac")
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
 class FakeShopify:
@@ -94,11 +112,21 @@ class FakeShopify:
         webhook_secret: str = "fake-app-secret",
         timeout_seconds: float = 2.0,
         data: FakeData | None = None,
+        client_id: str = "fake-client-id",
+        token_lifetime: float = 86399.0,
         today: dt.date | None = None,
     ) -> None:
         self.shop = shop
         self.token = token
+        self.scopes = frozenset(scopes)
         self.tokens: dict[str, frozenset[str]] = {token: frozenset(scopes)}
+        # NOTE: the app's client secret signs webhooks and OAuth redirects alike
+        self.client_id, self.client_secret = client_id, webhook_secret
+        self.token_lifetime = token_lifetime
+        self.clock = clock
+        self.expires: dict[str, float] = {}  # token → when it stops working (clock time)
+        self.token_requests: list[dict[str, str]] = []  # every token request's fields
+        self._codes: dict[str, str] = {}  # authorization code → shop, until used
         self.bucket = LeakyBucket(bucket_size, restore_rate, clock)
         self.webhook_secret = webhook_secret
         self.timeout_seconds = timeout_seconds
@@ -201,7 +229,8 @@ class FakeShopify:
         """Answer one GraphQL POST: (HTTP status, JSON body); ``throttle`` forces THROTTLED;
         ``version`` is the (served) API version."""
         scopes = self.tokens.get(token or "")
-        if scopes is None:
+        expires = self.expires.get(token or "")
+        if scopes is None or (expires is not None and self.clock() >= expires):
             return 401, {"errors": _INVALID_TOKEN}
         try:
             request = json.loads(body)
@@ -367,6 +396,64 @@ class FakeShopify:
     def store_upload(self, key: str, content: bytes) -> None:
         self._uploads[key] = content
 
+    # ------------------------------------------------------------ OAuth and tokens
+
+    def handle_token(self, fields: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+        """Answer ``POST /admin/oauth/access_token`` (see the module docstring)."""
+        with self._lock:
+            self.token_requests.append(dict(fields))
+        grant = fields.get("grant_type")
+        if fields.get("client_id") != self.client_id or \
+                fields.get("client_secret") != self.client_secret:
+            return 400, {"error": "invalid_client",
+                         "error_description": "Client authentication failed: unknown client "
+                         "or wrong client secret."}
+        scope = ",".join(sorted(self.scopes))
+        if grant == "client_credentials":
+            token = f"shpat_cc_{uuid.uuid4().hex}"
+            with self._lock:
+                self.tokens[token] = self.scopes
+                self.expires[token] = self.clock() + self.token_lifetime
+            return 200, {"access_token": token, "scope": scope,
+                         "expires_in": int(self.token_lifetime)}
+        if grant in (None, "authorization_code"):
+            with self._lock:
+                shop = self._codes.pop(fields.get("code") or "", None)
+            if shop is None:
+                return 400, {"error": "invalid_request",
+                             "error_description": "The authorization code was not found or "
+                             "was already used"}
+            token = f"shpat_oauth_{uuid.uuid4().hex}"
+            with self._lock:
+                self.tokens[token] = self.scopes
+            return 200, {"access_token": token, "scope": scope}
+        return 400, {"error": "unsupported_grant_type",
+                     "error_description": f"Unsupported grant type: {grant}"}
+
+    def authorize(self, query: Mapping[str, str]) -> tuple[int, str]:
+        """Answer ``GET /admin/oauth/authorize``: (302, the callback URL) or (400, why)."""
+        if query.get("client_id") != self.client_id:
+            return 400, "Oauth error invalid_request: Could not find Shopify API application"
+        redirect = query.get("redirect_uri")
+        if not redirect:
+            return 400, "Oauth error invalid_request: The redirect_uri is missing"
+        code = uuid.uuid4().hex
+        with self._lock:
+            self._codes[code] = self.shop
+        params = {"code": code, "host": base64.b64encode(f"{self.shop}/admin".encode())
+                  .decode(), "shop": self.shop, "state": query.get("state", ""),
+                  "timestamp": str(int(time.time()))}
+        params["hmac"] = oauth_hmac(params, self.client_secret)
+        joiner = "&" if "?" in redirect else "?"
+        return 302, f"{redirect}{joiner}{urllib.parse.urlencode(params)}"
+
+    def expire_tokens(self) -> None:
+        """End every token issued by the client credentials grant (they get 401 from now)."""
+        with self._lock:
+            now = self.clock()
+            for token in self.expires:
+                self.expires[token] = min(self.expires[token], now)
+
     # ------------------------------------------------------------ webhooks
 
     def send_webhook(
@@ -417,12 +504,25 @@ class _Handler(BaseHTTPRequestHandler):
         match = _GRAPHQL_PATH.match(self.path)
         if self.path == "/staged-uploads":
             self._staged_upload(body)
+        elif self.path == "/admin/oauth/access_token":
+            self._token(body)
         elif match:
             self._graphql(body, match["version"])
         else:
             self._send(404, {"errors": "Not Found"})
 
     def do_GET(self) -> None:
+        if self.path.startswith("/admin/oauth/authorize?"):
+            query = urllib.parse.parse_qs(self.path.split("?", 1)[1])
+            status, answer = self.fake.authorize({k: v[0] for k, v in query.items()})
+            if status == 302:
+                self.send_response(302)
+                self.send_header("Location", answer)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self._send(status, {"errors": answer})
+            return
         name = self.path.rsplit("/", 1)[-1]
         path = self.fake._files / name
         if not self.path.startswith("/bulk/") or not path.is_file():
@@ -436,6 +536,13 @@ class _Handler(BaseHTTPRequestHandler):
             while chunk := f.read(1 << 16):
                 self.wfile.write(chunk)
 
+    def _token(self, body: bytes) -> None:
+        if (self.headers.get("Content-Type") or "").startswith("application/json"):
+            fields = {k: str(v) for k, v in json.loads(body or b"{}").items()}
+        else:
+            fields = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+        self._send(*self.fake.handle_token(fields))
+
     def _graphql(self, body: bytes, asked: str) -> None:
         fake = self.fake
         version = fake.served_version(asked)
@@ -444,6 +551,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fake.requests += 1
         failure = fake.next_failure()
+        if failure == "expire_tokens":
+            fake.expire_tokens()
         if failure in ("drop", "timeout"):
             if failure == "timeout":
                 time.sleep(fake.timeout_seconds)

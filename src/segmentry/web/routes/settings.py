@@ -18,8 +18,13 @@ from pydantic import ValidationError
 
 from segmentry.app.workspace import Workspace
 from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.connectors.shopify.install import CALLBACK_PATH, begin_install, finish_install
 from segmentry.connectors.shopify.scopes import REQUIRED_SCOPES, MissingScopes
-from segmentry.connectors.shopify.sync import connect_workspace, connection_status
+from segmentry.connectors.shopify.sync import (
+    connect_client_credentials,
+    connect_workspace,
+    connection_status,
+)
 from segmentry.core import config
 from segmentry.core.errors import SegmentryError
 from segmentry.engine import engine_name
@@ -79,7 +84,7 @@ def _shopify(ws: Workspace) -> ShopifyOut | None:
     return ShopifyOut(shop=found.shop, api_version=found.api_version, status=found.status,
                       granted=found.granted, required=list(REQUIRED_SCOPES),
                       missing=found.missing, problem=found.problem,
-                      token_from_env=found.token_from_env)
+                      token_from_env=found.token_from_env, auth=found.auth)
 
 
 def _users(ws: Workspace, user: accounts.User) -> list[UserOut]:
@@ -238,6 +243,67 @@ def shopify_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
         return _refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
     except SegmentryError as e:
         return _refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
+    return _saved("shopify")
+
+
+def _shopify_defaults(ws: Workspace, shop: str) -> config.ShopifySettings:
+    s = ws.settings.shopify
+    return s if s and s.shop == shop else config.ShopifySettings(shop=shop)
+
+
+@router.post("/settings/shopify/client-credentials", include_in_schema=False)
+def client_credentials_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
+                            shop: Annotated[str, Form(max_length=255)] = "",
+                            client_id: Annotated[str, Form(max_length=200)] = "",
+                            client_secret: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """An app made in the Dev Dashboard for the shop's own organization: tokens by the client
+    credentials grant (the secret goes to the secrets file, as a token does)."""
+    if not (shop.strip() and client_id.strip() and client_secret.strip()):
+        return _refused(page, ws, user, "shopify", "shop_and_client")
+    try:
+        domain = _shop_domain(shop)
+        old = _shopify_defaults(ws, domain)
+        connect_client_credentials(ws, domain, client_id.strip(), client_secret.strip(),
+                                   api_version=old.api_version, endpoint=old.endpoint,
+                                   timeout=10, max_retries=1)
+    except MissingScopes as e:
+        return _refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
+    except SegmentryError as e:
+        return _refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
+    return _saved("shopify")
+
+
+@router.post("/settings/shopify/install", include_in_schema=False)
+def install_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: Page,
+                 shop: Annotated[str, Form(max_length=255)] = "",
+                 client_id: Annotated[str, Form(max_length=200)] = "",
+                 client_secret: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """An app distributed to several stores: off to Shopify's approval page; Shopify sends the
+    browser back to :func:`oauth_callback`."""
+    if not (shop.strip() and client_id.strip()):
+        return _refused(page, ws, user, "shopify", "shop_and_client")
+    try:
+        domain = _shop_domain(shop)
+        old = _shopify_defaults(ws, domain)
+        url = begin_install(ws, domain, client_id.strip(), str(request.url_for("oauth_callback")),
+                            client_secret=client_secret.strip() or None,
+                            endpoint=old.endpoint, api_version=old.api_version)
+    except SegmentryError as e:
+        return _refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get(CALLBACK_PATH, include_in_schema=False, name="oauth_callback")
+def oauth_callback(request: Request, ws: WorkspaceDep, user: CurrentUser,
+                   page: Page) -> Response:
+    """Shopify's redirect after the merchant approved the app: checked (hmac, state, shop)
+    before the code is exchanged for an offline token."""
+    try:
+        finish_install(ws, dict(request.query_params))
+    except MissingScopes as e:
+        return _refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
+    except SegmentryError as e:
+        return _refused(page, ws, user, "shopify", e.code, detail=e.message)
     return _saved("shopify")
 
 

@@ -2,7 +2,8 @@
 ``unclaimed_ledgers`` becomes ``unclaimed_memberships`` ("ledger" alone is the order ledger).
 
 Only names change: every key stored keeps its value, so the warehouse's membership rows stay
-where the segments point (the warehouse column that holds the key keeps its name, ``ledger``).
+where the segments point (the warehouse's own column is renamed when the workspace opens it:
+:func:`segmentry.analytics.membership.upgrade_layout`).
 
 Revision 0002_membership_key, after 0001_baseline (2026-12-05).
 """
