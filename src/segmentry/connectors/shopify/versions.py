@@ -102,14 +102,14 @@ def support_warning(version: str, today: dt.date) -> Text | None:
         return Text(
             "Shopify API version {version} left support on {day}: Shopify answers with the "
             "oldest supported version instead. Set [shopify] api_version to a newer version "
-            "({pinned} is the one this release of segmentry is built for).",
+            "({pinned} is the version this release is built for).",
             params,
         )
     if (ends - today).days <= WARN_DAYS:
         return Text(
             "Shopify API version {version} leaves support on {day} ({days} days from now); "
-            "set [shopify] api_version to a newer version ({pinned} is the one this release "
-            "of segmentry is built for).",
+            "set [shopify] api_version to a newer version ({pinned} is the version this release "
+            "is built for).",
             {**params, "days": (ends - today).days},
         )
     return None
