@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql import OperationDefinitionNode, parse
+
 from segmentry.app.workspace import Workspace
-from segmentry.connectors.shopify import sync_store
+from segmentry.connectors.shopify import incremental, sync_store
 from segmentry.connectors.shopify.sync import high_water_of
 from segmentry.testing.shopify import FakeShopify
+from segmentry.testing.shopify.cost import requested_cost
 
 
 def _count(ws: Workspace, table: str) -> int:
@@ -58,3 +61,32 @@ def test_run_ingests_from_shopify(connected: Workspace, store_tables: dict[str, 
     report = connected.run()
     assert report.status == "succeeded"
     assert _count(connected, "orders") == store_tables["orders"].num_rows
+
+
+def _page_cost(fake: FakeShopify, first: int) -> int:
+    """What the fake charges for a page of ``first`` orders (Shopify's cost rules)."""
+    document = parse(incremental._QUERIES["orders"])
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    return requested_cost(fake.schema, operation, {}, {"first": first})
+
+
+def test_a_page_too_costly_is_asked_for_with_fewer_rows(
+    connected: Workspace, fake: FakeShopify
+) -> None:
+    """MAX_COST_EXCEEDED on a page of orders: the sync asks for half as many, and every changed
+    order still arrives once."""
+    sync_store(connected)
+    changed = sorted(fake.data.objects["orders"])[:25]
+    for order_id in changed:
+        fake.data.objects["orders"][order_id]["tags"] = ["re-read"]
+    fake.data.touch()
+    for order_id in changed:
+        fake.data.objects["orders"][order_id]["updatedAt"] = fake.data.now()
+    full, half = _page_cost(fake, incremental.PAGE_SIZES["orders"]), _page_cost(fake, 5)
+    assert half < full
+    fake.max_query_cost = half  # a page of 10 is refused, one of 5 is taken
+    report = sync_store(connected)
+    assert report.mode["orders"] == "pages"
+    orders = connected.warehouse.table("orders")
+    tagged = orders.filter(orders.tags.contains("re-read")).order_id.to_pyarrow().to_pylist()
+    assert sorted(tagged) == sorted(o.rsplit("/", 1)[-1] for o in changed)

@@ -223,3 +223,55 @@ def test_large_diffs_go_by_bulk_mutation(synced: Workspace, fake: FakeShopify) -
     with synced.state.connect() as conn:
         kinds = conn.execute(sa.select(tables.audit_log.c.action).distinct()).scalars().all()
     assert kinds == ["tags_add"]
+
+
+def _unfinished(ws: Workspace) -> int:
+    with ws.state.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(tables.sync_jobs)
+                                .where(tables.sync_jobs.c.status == "running")).scalar() or 0)
+
+
+def test_one_refused_mutation_fails_alone_and_the_job_ends(
+    synced: Workspace, fake: FakeShopify
+) -> None:
+    """Shopify fails one aliased mutation with an error naming its alias (its data null): the
+    other customers are tagged, the refused one is recorded as failed, the job ends (failed),
+    and the next sync has nothing to resume."""
+    members = sorted(_members(synced))
+    refused = members[1]
+    fake.refuse_writes[refused] = "Customer is being merged"
+    result = sync_segment(synced, "repeat", "seg-repeat")
+    assert (result.done, result.failed) == (len(members) - 1, 1)
+    assert fake.data.tagged("seg-repeat") == set(members) - {refused}
+    assert _unfinished(synced) == 0
+    with synced.state.connect() as conn:
+        problems = [r.detail for r in conn.execute(sa.select(tables.audit_log.c.detail).where(
+            tables.audit_log.c.result == "failed"))]
+    assert problems == ["Customer is being merged"]
+
+    del fake.refuse_writes[refused]
+    again = sync_segment(synced, "repeat")  # nothing resumed first; only the one left to add
+    assert (again.plan.adds, again.done, again.failed) == ([refused.rsplit("/", 1)[-1]], 1, 0)
+    assert fake.data.tagged("seg-repeat") == set(members)
+
+
+def test_shopifys_internal_error_is_asked_again(synced: Workspace, fake: FakeShopify) -> None:
+    """INTERNAL_SERVER_ERROR comes with HTTP 200 and no data: the batch is sent again."""
+    fake.inject("internal_error", times=2)
+    before = fake.requests
+    result = sync_segment(synced, "repeat", "seg-repeat")
+    assert result.failed == 0 and fake.data.tagged("seg-repeat") == _members(synced)
+    assert fake.requests - before >= 3  # two refused, then the writes
+
+
+def test_a_batch_too_costly_is_sent_in_halves(synced: Workspace, fake: FakeShopify) -> None:
+    """MAX_COST_EXCEEDED: the batch is split until Shopify takes it; every write lands once."""
+    assert synced.settings.shopify is not None
+    synced.settings.shopify.tag_batch_size = 50
+    fake.max_query_cost = 45  # 10 per aliased tagsAdd in the fake: at most 4 at a time
+    result = sync_segment(synced, "repeat", "seg-repeat")
+    members = _members(synced)
+    assert (result.done, result.failed) == (len(members), 0)
+    assert fake.data.tagged("seg-repeat") == members
+    adds = [m[1] for m in fake.mutations if m[0] == "tagsAdd"]
+    assert sorted(adds) == sorted(members)  # each customer written exactly once

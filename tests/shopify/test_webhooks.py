@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,26 @@ def test_app_uninstalled_stops_syncs(
     server.drain()
     with pytest.raises(ShopifyError, match="uninstalled"):
         settings_of(synced)
+
+
+def test_line_totals_come_from_the_discount_allocations(
+    synced: Workspace, fake: FakeShopify, server: WebhookServer
+) -> None:
+    """A REST order's line is discounted by its ``discount_allocations``: Shopify's
+    ``total_discount`` reads 0.00 for codes and automatic discounts (the fake sends it so)."""
+    order_id = sorted(fake.data.objects["orders"])[0]
+    order = fake.data.objects["orders"][order_id]
+    line = order["lineItems"][0]
+    unit = Decimal(line["originalUnitPriceSet"]["shopMoney"]["amount"])
+    expected = unit * line["quantity"] - Decimal("123")  # a 123 discount on the first line
+    line["discountedTotalSet"]["shopMoney"]["amount"] = format(expected, "f")
+    payload = fake.rest_order(order_id)
+    sent = payload["line_items"][0]
+    assert (sent["total_discount"], sent["discount_allocations"][0]["amount"]) == ("0.00", "123.00")
+    assert fake.send_webhook(server.url, "orders/updated", payload).status_code == 200
+    assert server.drain() == 1
+    lines = synced.warehouse.table("order_lines")
+    line_id = line["id"].rsplit("/", 1)[-1]
+    stored = lines.filter(lines.line_id == line_id).to_pyarrow().to_pylist()
+    synced.close()
+    assert [Decimal(str(row["total"])) for row in stored] == [expected]

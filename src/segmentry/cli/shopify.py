@@ -21,6 +21,7 @@ from segmentry.activation.shopify.tags import resume_jobs
 from segmentry.app.erasure import waiting_erasures
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
+from segmentry.connectors.shopify.app_config import app_config
 from segmentry.connectors.shopify.install import CallbackReceiver, begin_install, finish_install
 from segmentry.connectors.shopify.scopes import load_secret, save_secret
 from segmentry.connectors.shopify.sync import (
@@ -295,6 +296,18 @@ def api_version_command(
                   highlight=False)
     if warning is not None:
         console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+
+
+@shopify_app.command("app-config")
+def app_config_command(
+    url: Annotated[str | None, typer.Option(
+        help="segmentry's public https address (where Shopify sends webhooks).")] = None,
+    client_id: Annotated[str | None, typer.Option(help="The app's client ID.")] = None,
+) -> None:
+    """Print a shopify.app.toml for the Shopify CLI: scopes, every webhook topic segmentry
+    handles and the compliance topics (which can only be subscribed there)."""
+    with fail_on_errors():
+        typer.echo(app_config(url, client_id), nl=False)
 
 
 @webhooks_app.callback(invoke_without_command=True)

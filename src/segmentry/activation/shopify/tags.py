@@ -26,7 +26,7 @@ The state-store rows are read and written through :mod:`segmentry.store.tag_bind
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from segmentry.activation.shopify.bulk_tags import bulk_write
 from segmentry.app.segments import SegmentBook
-from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.connectors.shopify.client import ShopifyClient, field_errors
 from segmentry.core.clock import utcnow
 from segmentry.core.errors import ERROR_FIELDS, SegmentError, ShopifyError, error_record
 from segmentry.ledger.store import LedgerBatch, write_batch
@@ -223,13 +223,29 @@ def run_job(
     if client.maximum_available:  # never more than half the bucket in one request
         batch_size = max(1, min(batch_size, int(client.maximum_available // 20)))
     for chunk in _chunks(pending, batch_size):
-        _mark(ws, job_id, chunk, "sending")
-        document, variables = _mutation(chunk)
-        data = client.execute(document, variables, cost=10 * len(chunk))
-        _record(ws, job, chunk, data, counts)
+        _send(ws, client, job, chunk, counts)
         report()
     _finish(ws, job_id)
     return counts
+
+
+def _send(ws: Context, client: ShopifyClient, job: TagJob, chunk: Sequence[TagWrite],
+          counts: dict[str, int]) -> None:
+    """Send one aliased batch and record every answer. A mutation Shopify failed on its own
+    (an error naming its alias) is recorded as failed and the others as done; a batch refused
+    as too costly is sent again in two halves."""
+    _mark(ws, job.id, chunk, "sending")
+    document, variables = _mutation(chunk)
+    try:
+        data, errors = client.execute_partial(document, variables, cost=10 * len(chunk))
+    except ShopifyError as e:
+        if e.code != "max_cost_exceeded" or len(chunk) == 1:
+            raise
+        half = len(chunk) // 2
+        _send(ws, client, job, chunk[:half], counts)
+        _send(ws, client, job, chunk[half:], counts)
+        return
+    _record(ws, job, chunk, data, counts, refused=field_errors(errors))
 
 
 def _bulk(
@@ -332,9 +348,10 @@ def _record(
     counts: dict[str, int],
     *,
     detail: str = "",
+    refused: Mapping[str, str] | None = None,
 ) -> None:
     """Record Shopify's answers to ``chunk`` and their audit entries in one state
-    transaction."""
+    transaction (``refused``: alias → Shopify's error for a mutation that failed on its own)."""
     now = utcnow()
     audit = []
     with ws.state.begin() as conn:
@@ -342,9 +359,10 @@ def _record(
             result = data.get(f"m{i}") or {}
             errors = result.get("userErrors") or []
             node = result.get("node") or {}
-            status = "failed" if errors or not node else "done"
+            failure = (refused or {}).get(f"m{i}")
+            status = "failed" if errors or failure or not node else "done"
             counts[status] += 1
-            problem = "; ".join(e["message"] for e in errors)
+            problem = "; ".join([*(e["message"] for e in errors), *([failure] if failure else [])])
             tag_jobs.settle(conn, job.id, row, status, problem or None, node.get("tags"))
             audit.append(
                 AuditRecord(

@@ -49,7 +49,7 @@ from segmentry.connectors.shopify.retrying import Backoff, Retrying
 from segmentry.connectors.shopify.versions import API_VERSION
 from segmentry.core.errors import ShopifyError, Text
 
-__all__ = ["API_VERSION", "ClientStats", "ShopifyClient"]
+__all__ = ["API_VERSION", "ClientStats", "ShopifyClient", "field_errors"]
 
 log = logging.getLogger("segmentry.shopify")
 
@@ -135,7 +135,21 @@ class ShopifyClient:
         self, query: str, variables: Mapping[str, Any] | None = None, *, cost: float = 0
     ) -> dict[str, Any]:
         """Run a query or mutation and return its ``data``; ``cost`` is the expected cost of a
-        query never sent before (later calls use what Shopify said it cost)."""
+        query never sent before (later calls use what Shopify said it cost). Any error in the
+        answer raises :class:`~segmentry.core.errors.ShopifyError`."""
+        data, errors = self.execute_partial(query, variables, cost=cost)
+        if errors:
+            raise self._error(errors)
+        return data
+
+    def execute_partial(
+        self, query: str, variables: Mapping[str, Any] | None = None, *, cost: float = 0
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Like :meth:`execute`, but an answer with data and errors that name a field (an
+        aliased mutation that failed: ``path`` ``["m3"]``) comes back as both, so the caller
+        keeps what succeeded. Errors that name no field raise; ``THROTTLED`` is waited out and
+        ``INTERNAL_SERVER_ERROR`` (which Shopify sends with HTTP 200) asked again with back-off.
+        """
         failures = throttles = 0
         while True:
             self._pace(self._costs.get(query, cost))
@@ -149,10 +163,16 @@ class ShopifyClient:
             if errors and _code(errors) == "THROTTLED":
                 throttles = self._throttled(throttles, extensions.get("cost"))
                 continue
-            if errors:
-                raise self._error(errors)
+            if errors and _code(errors) == "INTERNAL_SERVER_ERROR":
+                self.policy.wait(failures, Text("Shopify's internal error"))
+                failures += 1
+                continue
             data: dict[str, Any] = answer.get("data") or {}
-            return data
+            if not errors:
+                return data, []
+            if isinstance(errors, list) and data and all(_path_of(e) for e in errors):
+                return data, errors
+            raise self._error(errors)
 
     def _post(self, body: dict[str, Any], failures: int) -> dict[str, Any] | None:
         """One round trip (the transport retries connection problems, 429 and 5xx); None when
@@ -239,6 +259,9 @@ class ShopifyClient:
                 "it and reconnect.",
                 params={"detail": detail, "needed": needed or Text("the missing scope")},
             )
+        if _code(errors) == "MAX_COST_EXCEEDED":  # the caller asks for less at a time
+            return ShopifyError("Shopify refused a request as too costly: {detail}",
+                                code="max_cost_exceeded", params={"detail": detail})
         return ShopifyError("Shopify GraphQL error: {detail}", code="graphql",
                             params={"detail": detail})
 
@@ -306,6 +329,26 @@ class ShopifyClient:
                 "Shopify's file storage refused the upload: HTTP {status}: {text}", code="http",
                 params={"status": response.status_code, "text": response.text[:300]},
             )
+
+
+def _path_of(error: Any) -> str | None:
+    """The top field an error is about (``path`` ``["m3", "node"]`` → ``m3``), if it names one.
+
+    >>> _path_of({"message": "x", "path": ["m3", "node"]}), _path_of({"message": "x"})
+    ('m3', None)
+    """
+    path = error.get("path") if isinstance(error, dict) else None
+    return str(path[0]) if isinstance(path, list) and path else None
+
+
+def field_errors(errors: list[dict[str, Any]]) -> dict[str, str]:
+    """Top field → its errors' messages, for :meth:`ShopifyClient.execute_partial`'s errors."""
+    found: dict[str, list[str]] = {}
+    for error in errors:
+        field = _path_of(error)
+        if field is not None:
+            found.setdefault(field, []).append(str(error.get("message", "")))
+    return {field: "; ".join(messages) for field, messages in found.items()}
 
 
 def _code(errors: Any) -> str | None:

@@ -27,6 +27,7 @@ from segmentry.connectors.shopify.mapping import (
     RAW_PRODUCTS,
     flatten_orders,
 )
+from segmentry.core.errors import ShopifyError
 
 __all__ = ["OVERLAP", "PAGE_SIZES", "changed_count", "pages", "since_filter"]
 
@@ -35,14 +36,14 @@ PAGE_SIZES = {"customers": 100, "products": 100, "orders": 10}
 _LINES_PER_ORDER = 10
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 _QUERIES = {
-    "customers": f"""query page($cursor: String, $q: String) {{
-  customers(first: {PAGE_SIZES["customers"]}, after: $cursor, query: $q, sortKey: UPDATED_AT) {{
+    "customers": f"""query page($first: Int!, $cursor: String, $q: String) {{
+  customers(first: $first, after: $cursor, query: $q, sortKey: UPDATED_AT) {{
     {_PAGE_INFO} nodes {{ {CUSTOMER_FIELDS} }} }} }}""",
-    "products": f"""query page($cursor: String, $q: String) {{
-  products(first: {PAGE_SIZES["products"]}, after: $cursor, query: $q, sortKey: UPDATED_AT) {{
+    "products": f"""query page($first: Int!, $cursor: String, $q: String) {{
+  products(first: $first, after: $cursor, query: $q, sortKey: UPDATED_AT) {{
     {_PAGE_INFO} nodes {{ {PRODUCT_FIELDS} }} }} }}""",
-    "orders": f"""query page($cursor: String, $q: String) {{
-  orders(first: {PAGE_SIZES["orders"]}, after: $cursor, query: $q, sortKey: UPDATED_AT) {{
+    "orders": f"""query page($first: Int!, $cursor: String, $q: String) {{
+  orders(first: $first, after: $cursor, query: $q, sortKey: UPDATED_AT) {{
     {_PAGE_INFO} nodes {{ {ORDER_FIELDS}
       lineItems(first: {_LINES_PER_ORDER}) {{ {_PAGE_INFO} nodes {{ {LINE_FIELDS} }} }} }} }} }}""",
 }
@@ -78,10 +79,20 @@ def changed_count(client: ShopifyClient, resource: str, search: str | None) -> i
 
 
 def pages(client: ShopifyClient, resource: str, search: str | None) -> Iterator[pa.Table]:
-    """Raw tables (see :mod:`~segmentry.connectors.shopify.mapping`), one per page."""
+    """Raw tables (see :mod:`~segmentry.connectors.shopify.mapping`), one per page. A page
+    Shopify refuses as too costly (``MAX_COST_EXCEEDED``) is asked for again with half as many
+    rows, down to one."""
     cursor: str | None = None
+    first = PAGE_SIZES[resource]
     while True:
-        data = client.execute(_QUERIES[resource], {"cursor": cursor, "q": search}, cost=500)
+        variables = {"first": first, "cursor": cursor, "q": search}
+        try:
+            data = client.execute(_QUERIES[resource], variables, cost=500)
+        except ShopifyError as e:
+            if e.code != "max_cost_exceeded" or first == 1:
+                raise
+            first = max(1, first // 2)  # Shopify's single-query cost limit: ask for fewer
+            continue
         connection = data[resource]
         nodes = connection["nodes"]
         if resource == "orders":

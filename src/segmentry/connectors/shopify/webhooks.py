@@ -426,6 +426,29 @@ TOPICS: dict[str, Callable[[Context, dict[str, Any], str, dt.datetime], None]] =
 # ---------------------------------------------------------------- REST → raw rows
 
 
+def _line_discount(line: dict[str, Any]) -> Decimal:
+    """What a REST line item was discounted by, in the shop's currency: the sum of its
+    ``discount_allocations`` (Shopify says not to use ``total_discount``, which holds only
+    discounts set through the API and reads 0.00 for codes and automatic discounts). A payload
+    without allocations at all falls back to ``total_discount``.
+
+    >>> _line_discount({"total_discount": "0.00", "discount_allocations": [
+    ...     {"amount": "5.00", "amount_set": {"shop_money": {"amount": "5.00"}}},
+    ...     {"amount": "1.50"}]})
+    Decimal('6.50')
+    >>> _line_discount({"total_discount": "2.00"})
+    Decimal('2.00')
+    """
+    allocations = line.get("discount_allocations")
+    if allocations is None:
+        return Decimal(str(line.get("total_discount") or 0))
+    total = Decimal(0)
+    for allocation in allocations:
+        shop = ((allocation.get("amount_set") or {}).get("shop_money") or {}).get("amount")
+        total += Decimal(str(shop if shop is not None else allocation.get("amount") or 0))
+    return total
+
+
 def _bag(amount: Any) -> dict[str, Any]:
     return {"shopMoney": {"amount": None if amount is None else str(amount)}}
 
@@ -492,9 +515,7 @@ def order_rows(order: dict[str, Any]) -> list[dict[str, Any]]:
                 "title": line.get("title"),
                 "quantity": quantity,
                 "originalUnitPriceSet": _bag(price),
-                "discountedTotalSet": _bag(
-                    price * quantity - Decimal(str(line.get("total_discount") or 0))
-                ),
+                "discountedTotalSet": _bag(price * quantity - _line_discount(line)),
                 "product": {
                     "id": _gid("Product", line.get("product_id")),
                     "vendor": line.get("vendor"),

@@ -94,7 +94,9 @@ def rest_order(order: dict[str, Any]) -> dict[str, Any]:
         }
         if order.get("customerId")
         else None,
-        "line_items": [_rest_line(line) for line in order.get("lineItems") or []],
+        "line_items": [
+            _rest_line(line, order["currencyCode"]) for line in order.get("lineItems") or []
+        ],
         "refunds": [
             {
                 "id": 1,
@@ -107,7 +109,15 @@ def rest_order(order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rest_line(line: dict[str, Any]) -> dict[str, Any]:
+def _allocations(discount: Decimal, currency: str) -> list[dict[str, Any]]:
+    if not discount:
+        return []
+    money = {"amount": format(discount, "f"), "currency_code": currency}
+    return [{"amount": format(discount, "f"), "discount_application_index": 0,
+             "amount_set": {"shop_money": money, "presentment_money": dict(money)}}]
+
+
+def _rest_line(line: dict[str, Any], currency: str) -> dict[str, Any]:
     unit = Decimal(_amount(line.get("originalUnitPriceSet")))
     total = Decimal(_amount(line.get("discountedTotalSet")))
     quantity = int(line.get("quantity") or 1)
@@ -122,5 +132,8 @@ def _rest_line(line: dict[str, Any]) -> dict[str, Any]:
         "vendor": (line.get("_product") or {}).get("vendor"),
         "quantity": quantity,
         "price": format(unit, "f"),
-        "total_discount": format(unit * quantity - total, "f"),
+        # As Shopify fills it: total_discount holds only discounts set through the API (0.00
+        # for codes and automatic discounts); what the line was discounted by is allocated.
+        "total_discount": "0.00",
+        "discount_allocations": _allocations(unit * quantity - total, currency),
     }

@@ -281,6 +281,9 @@ def _tags_mutation(adding: bool) -> Any:
             info, _WRITE_SCOPE.get(kind, "write_customers"), "tagsAdd" if adding else "tagsRemove"
         )
         wanted = [t.strip() for tag in tags for t in tag.split(",") if t.strip()]
+        server = _ctx(info).server
+        if server is not None and id in server.refuse_writes:
+            raise GraphQLError(server.refuse_writes[id])
         with data.lock:
             obj = data.get(id)
             if obj is None:

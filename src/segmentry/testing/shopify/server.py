@@ -133,6 +133,11 @@ class FakeShopify:
         self.data = data or FakeData()
         self.schema = build()
         self.mutations: list[tuple[str, str, tuple[str, ...]]] = []
+        # Customer gid → the error a tag mutation on it fails with (a GraphQL error naming the
+        # mutation's alias, its data null), as Shopify answers one failing mutation of many.
+        self.refuse_writes: dict[str, str] = {}
+        # Shopify's single-query cost limit (lower it to make MAX_COST_EXCEEDED come sooner).
+        self.max_query_cost = MAX_QUERY_COST
         self.requests = 0
         self.throttled = 0
         self._failures: deque[str] = deque()
@@ -188,7 +193,8 @@ class FakeShopify:
 
     def inject(self, kind: str, times: int = 1, *, after: int = 0) -> None:
         """Fail ``times`` GraphQL requests, after ``after`` good ones: 500, 502, 503, 429,
-        throttled, timeout, drop; ``bulk_fail`` fails the next bulk operation instead."""
+        throttled, timeout, drop, ``internal_error`` (HTTP 200 with Shopify's
+        ``INTERNAL_SERVER_ERROR``); ``bulk_fail`` fails the next bulk operation instead."""
         with self._lock:
             self._failures.extend([""] * after + [kind] * times)
 
@@ -245,7 +251,7 @@ class FakeShopify:
         }
         variables = request.get("variables") or {}
         cost = requested_cost(self.schema, operation, fragments, variables)
-        if cost > MAX_QUERY_COST:
+        if cost > self.max_query_cost:
             return 200, self._max_cost(cost)
         if throttle or not self.bucket.take(cost):
             self.throttled += 1
@@ -297,7 +303,7 @@ class FakeShopify:
     def _max_cost(self, cost: int) -> dict[str, Any]:
         message = (
             f"Query cost is {cost}, which exceeds the single query max cost limit "
-            f"({MAX_QUERY_COST})."
+            f"({self.max_query_cost})."
         )
         return {
             "errors": [
@@ -306,7 +312,7 @@ class FakeShopify:
                     "extensions": {
                         "code": "MAX_COST_EXCEEDED",
                         "cost": cost,
-                        "maxCost": MAX_QUERY_COST,
+                        "maxCost": self.max_query_cost,
                     },
                 }
             ]
@@ -561,6 +567,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if failure in ("500", "502", "503"):
             self._send(int(failure), {"errors": "Internal Server Error"})
+            return
+        if failure == "internal_error":  # as Shopify sends it: HTTP 200, no data
+            self._send(200, {"errors": [{
+                "message": "Internal error. Looks like something went wrong on our end.\n"
+                           "Request ID: 00000000-fake-0000-0000-000000000000 (include this in "
+                           "support requests).",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR",
+                               "requestId": "00000000-fake-0000-0000-000000000000"}}]})
             return
         if failure == "429":
             self._send(
