@@ -14,7 +14,7 @@ By aggregate:
 
 Repositories beside this module read and write them per aggregate (:mod:`.segment_records`,
 :mod:`.runs`, :mod:`.erasures`, :mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`,
-:mod:`.tag_jobs`); the modules not yet moved to one
+:mod:`.tag_jobs`, :mod:`.sync_marks`); the modules not yet moved to one
 (:mod:`segmentry.connectors.shopify.webhook_queue`, ...) import the table objects from here.
 None creates or alters a table: opening the store brings it to this layout
 (:func:`segmentry.store.connection.open_state_store`).

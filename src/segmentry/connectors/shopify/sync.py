@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import sqlalchemy as sa
 
-from segmentry.connectors.shopify import backfill, incremental, tables, versions
+from segmentry.connectors.shopify import backfill, incremental, versions
 from segmentry.connectors.shopify.auth import ClientCredentials, StaticToken, TokenProvider
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.mapping import (
@@ -54,6 +54,7 @@ from segmentry.core.clock import utcnow
 from segmentry.core.config import ShopifySettings
 from segmentry.core.errors import ShopifyError, Text
 from segmentry.ledger.store import LedgerBatch, write_batch
+from segmentry.store import sync_marks
 
 if TYPE_CHECKING:
     from segmentry.core.context import Context
@@ -233,7 +234,7 @@ def _sync_bulk(ws: Context, client: ShopifyClient, resource: str, search: str | 
         written = _write(ws, resource, batches, advance="never" if result.partial else "at_end")
     if result.partial:
         if mark is None:  # NOTE: a first sync stays a first sync until it has read everything
-            _clear_high_water(ws.state, resource)
+            sync_marks.clear_mark(ws.state, resource)
         raise result.failure(written)
     return written
 
@@ -265,40 +266,19 @@ def _write(
             written += rows
         mark = max(mark, newest or "")
         if advance == "each":
-            _set_high_water(ws.state, resource, mark)
-    _set_high_water(ws.state, resource, start if advance == "never" else mark)
+            sync_marks.set_mark(ws.state, resource, mark)
+    sync_marks.set_mark(ws.state, resource, start if advance == "never" else mark)
     return written
 
 
 def high_water_of(engine: sa.Engine, resource: str) -> str | None:
     """The stored high-water mark of a resource (None: never synced)."""
-    with engine.connect() as conn:
-        value = conn.execute(
-            sa.select(tables.high_water_marks.c.high_water).where(
-                tables.high_water_marks.c.resource == resource
-            )
-        ).scalar()
-    return None if value is None else str(value)
-
-
-def _set_high_water(engine: sa.Engine, resource: str, mark: str) -> None:
-    table = tables.high_water_marks
-    with engine.begin() as conn:
-        conn.execute(sa.delete(table).where(table.c.resource == resource))
-        conn.execute(
-            sa.insert(table).values(resource=resource, high_water=mark, synced_at=utcnow())
-        )
-
-
-def _clear_high_water(engine: sa.Engine, resource: str) -> None:
-    table = tables.high_water_marks
-    with engine.begin() as conn:
-        conn.execute(sa.delete(table).where(table.c.resource == resource))
+    return sync_marks.mark_of(engine, resource)
 
 
 def set_app_status(engine: sa.Engine, value: str) -> None:
     """Record the app's state (``installed`` / ``uninstalled``) under resource ``app``."""
-    _set_high_water(engine, "app", value)
+    sync_marks.set_mark(engine, "app", value)
 
 
 CLIENT_SECRET = "shopify_client_secret"  # its name in the secrets file
