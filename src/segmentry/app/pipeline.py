@@ -41,11 +41,12 @@ from segmentry.analytics.metrics import METRIC_COLUMNS, daily_metrics, metrics_o
 from segmentry.app import plugins
 from segmentry.app.erasure import finish_erasures
 from segmentry.app.plugins import RunOutcome
+from segmentry.app.protected import withheld_note
 from segmentry.app.segments import SegmentBook, replace_metric_rows
 from segmentry.core.errors import RunError, SegmentError, SegmentryError, error_record
 from segmentry.engine import transaction
 from segmentry.ledger.store import write_batch
-from segmentry.store import runs, segment_records
+from segmentry.store import runs, segment_records, sync_marks
 
 if TYPE_CHECKING:
     from segmentry.app.segments import Segment
@@ -173,6 +174,9 @@ class Pipeline:
         for source in sources:
             batch = plugins.read_source(source, self.ws)
             write_batch(self.ws.warehouse, batch, tz=self.ws.settings.shop.timezone)
+        withheld = withheld_note(sync_marks.withheld(self.ws.state))
+        if withheld is not None and any(s.kind == "shopify" for s in sources):
+            notes = [*notes, str(withheld)]
         return "; ".join([f"{len(sources)} source(s)", *notes])
 
     def _facts(self) -> str:

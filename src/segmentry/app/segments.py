@@ -50,6 +50,7 @@ from segmentry.analytics.membership import (
 )
 from segmentry.analytics.metrics import daily_metrics
 from segmentry.app.context import current_day
+from segmentry.app.protected import refuse_withheld
 from segmentry.app.segment_names import (
     SegmentNames,
     check_display_name_free,
@@ -64,6 +65,7 @@ from segmentry.engine import Scratch
 from segmentry.language import ast
 from segmentry.language.suggest import closest
 from segmentry.store import segment_records as records
+from segmentry.store import sync_marks
 from segmentry.store.schema import METRIC_TEXT_COLUMNS
 from segmentry.store.segment_records import Segment
 
@@ -191,8 +193,13 @@ class SegmentBook:
         return segment.query if segment.name == name else None
 
     def validate(self, query: str) -> ast.Condition:
-        """Parse and resolve ``query`` against the catalog and the defined segments."""
-        return language.validate(query, segments=self._query_of)
+        """Parse and resolve ``query`` against the catalog and the defined segments; refused
+        when it reads customer data Shopify withholds (:mod:`segmentry.app.protected`)."""
+        return self._allowed(language.validate(query, segments=self._query_of))
+
+    def _allowed(self, condition: ast.Condition) -> ast.Condition:
+        refuse_withheld(condition, sync_marks.withheld(self.ws.state))
+        return condition
 
     # ------------------------------------------------------------ changing definitions
 
@@ -293,8 +300,8 @@ class SegmentBook:
         old = self.get(name)
         if query is not None:
             # Resolving with the new text standing for the segment reports a cycle through it.
-            language.validate(
-                query, segments=lambda n: query if n == old.name else self._query_of(n))
+            self._allowed(language.validate(
+                query, segments=lambda n: query if n == old.name else self._query_of(n)))
         changes = self._label_changes(old, description, display_name)
         new_key = self._free_key(old, key) if key is not None else None
         return old, changes, new_key
@@ -311,7 +318,7 @@ class SegmentBook:
         try:
             for item in [segment, *self._all_dependants(segment.name)]:
                 text = query if item.id == segment.id else item.query
-                condition = language.validate(text, segments=lookup)
+                condition = self._allowed(language.validate(text, segments=lookup))
                 computed.append((item, self._compute(item.id, condition, item.name, progress)))
         except BaseException:
             self._forget([h.membership_key for _, h in computed])

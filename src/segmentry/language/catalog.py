@@ -20,6 +20,7 @@ from enum import Enum
 __all__ = [
     "ANNIVERSARY",
     "ATTRIBUTES",
+    "CUSTOMER_DATA",
     "FUNCTIONS",
     "MARKETING_STATES",
     "NEEDS_DATA",
@@ -160,6 +161,18 @@ _ATTRIBUTE_LIST = [
     _A("segments", Kind.SEGMENT_LIST, "Names of other segments the customer belongs to."),
 ]
 ATTRIBUTES: dict[str, AttributeSpec] = {a.name: a for a in _ATTRIBUTE_LIST}
+
+# Attributes read from protected customer data (Shopify's level 2: name, email, phone,
+# address) → which. A shop may withhold it from the app; segments using them then cannot be
+# evaluated (see segmentry.app.protected).
+CUSTOMER_DATA = {
+    "customer_email_domain": "email",
+    "email_subscription_status": "email",
+    "sms_subscription_status": "phone",
+    "customer_cities": "address",
+    "customer_regions": "address",
+    "customer_countries": "address",
+}
 
 _G = ArgumentSpec
 _ORDER_ARGUMENTS = [

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from segmentry.connectors.shopify.mapping import (
     RAW_CUSTOMERS,
     RAW_ORDERS,
     RAW_PRODUCTS,
+    customer_fields,
     customers_batch,
     high_water,
     orders_batch,
@@ -83,7 +84,9 @@ _RUN = """mutation run($query: String!) {
 _POLL = """{ currentBulkOperation(type: QUERY) {
   id status errorCode objectCount rootObjectCount fileSize url partialDataUrl } }"""
 _ERROR_CODES = {
-    "ACCESS_DENIED": Text("the query needs an access scope the app lacks"),
+    "ACCESS_DENIED": Text(
+        "the query needs an access scope, or protected customer data, the app is not allowed"
+    ),
     "INTERNAL_SERVER_ERROR": Text("an internal error on Shopify's side, which may not recur"),
     "TIMEOUT": Text("the query timed out on Shopify's side"),
 }
@@ -113,13 +116,19 @@ class BulkResult:
         )
 
 
-def bulk_query(resource: Resource, search: str | None = None) -> str:
-    """The bulk query text for a resource, optionally filtered by a search query.
+def bulk_query(
+    resource: Resource, search: str | None = None, withheld: Iterable[str] = ()
+) -> str:
+    """The bulk query text for a resource, optionally filtered by a search query; customers
+    without the protected data in ``withheld`` (a bulk query asking for data the app is not
+    approved for fails with ``ACCESS_DENIED``).
 
     >>> bulk_query("products").startswith("{ products { edges")
     True
+    >>> "defaultEmailAddress" in bulk_query("customers", withheld={"email"})
+    False
     """
-    template = BULK_QUERIES[resource]
+    template = BULK_QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld))
     argument = "" if search is None else f"(query: {_quoted(search)})"
     return template.replace("{filter}", argument)
 

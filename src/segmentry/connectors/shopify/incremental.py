@@ -11,7 +11,7 @@ changed than ``bulk_threshold``, a bulk query with the same filter is used inste
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -22,6 +22,7 @@ from segmentry.connectors.shopify.mapping import (
     LINE_FIELDS,
     ORDER_FIELDS,
     PRODUCT_FIELDS,
+    customer_fields,
     RAW_CUSTOMERS,
     RAW_ORDERS,
     RAW_PRODUCTS,
@@ -78,16 +79,19 @@ def changed_count(client: ShopifyClient, resource: str, search: str | None) -> i
     return int((data.get(f"{resource}Count") or {}).get("count") or 0)
 
 
-def pages(client: ShopifyClient, resource: str, search: str | None) -> Iterator[pa.Table]:
-    """Raw tables (see :mod:`~segmentry.connectors.shopify.mapping`), one per page. A page
-    Shopify refuses as too costly (``MAX_COST_EXCEEDED``) is asked for again with half as many
-    rows, down to one."""
+def pages(
+    client: ShopifyClient, resource: str, search: str | None, withheld: Iterable[str] = ()
+) -> Iterator[pa.Table]:
+    """Raw tables (see :mod:`~segmentry.connectors.shopify.mapping`), one per page, customers
+    without the protected data in ``withheld``. A page Shopify refuses as too costly
+    (``MAX_COST_EXCEEDED``) is asked for again with half as many rows, down to one."""
     cursor: str | None = None
     first = PAGE_SIZES[resource]
+    query = _QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld))
     while True:
         variables = {"first": first, "cursor": cursor, "q": search}
         try:
-            data = client.execute(_QUERIES[resource], variables, cost=500)
+            data = client.execute(query, variables, cost=500)
         except ShopifyError as e:
             if e.code != "max_cost_exceeded" or first == 1:
                 raise

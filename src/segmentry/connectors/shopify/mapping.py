@@ -27,7 +27,9 @@ __all__ = [
     "PRODUCT_FIELDS",
     "RAW_CUSTOMERS",
     "RAW_ORDERS",
+    "PROTECTED_CUSTOMER_DATA",
     "RAW_PRODUCTS",
+    "customer_fields",
     "customers_batch",
     "flatten_orders",
     "high_water",
@@ -36,12 +38,29 @@ __all__ = [
 ]
 
 _MONEY = "{ shopMoney { amount } }"
-CUSTOMER_FIELDS = (
-    "id firstName lastName tags createdAt updatedAt "
-    "defaultEmailAddress { emailAddress marketingState } "
-    "defaultPhoneNumber { phoneNumber marketingState } "
-    "defaultAddress { city provinceCode countryCodeV2 }"
-)
+# Protected customer data (shopify.dev, "Work with protected customer data", level 2) → the
+# fields that hold it. An app not approved for one gets ACCESS_DENIED errors on its fields.
+PROTECTED_CUSTOMER_DATA = {
+    "name": "firstName lastName",
+    "email": "defaultEmailAddress { emailAddress marketingState }",
+    "phone": "defaultPhoneNumber { phoneNumber marketingState }",
+    "address": "defaultAddress { city provinceCode countryCodeV2 }",
+}
+
+
+def customer_fields(withheld: Iterable[str] = ()) -> str:
+    """The customer selection without the protected data in ``withheld`` (whose columns the
+    mapping then leaves null).
+
+    >>> customer_fields({"name", "email", "phone", "address"})
+    'id tags createdAt updatedAt'
+    """
+    left_out = set(withheld)
+    parts = [v for k, v in PROTECTED_CUSTOMER_DATA.items() if k not in left_out]
+    return " ".join(["id tags createdAt updatedAt", *parts])
+
+
+CUSTOMER_FIELDS = customer_fields()
 ORDER_FIELDS = (
     "id name createdAt processedAt updatedAt cancelledAt currencyCode test tags sourceName "
     f"discountCodes subtotalPriceSet {_MONEY} totalDiscountsSet {_MONEY} "

@@ -12,8 +12,16 @@ particular order, so its mark moves once, after the whole file is stored; the ro
 operation's partial result are stored, the mark stays, and the failure is raised (the next sync
 reads the same changes again).
 
+Protected customer data: before customers are synced, one customer is asked for with every
+protected field (name, e-mail, phone, address; :func:`withheld_data`). Those Shopify answers
+with ``ACCESS_DENIED`` (the app is not approved for them) are left out of the customer queries,
+so the sync stores everything else and leaves their columns null; what is withheld is recorded
+(:func:`segmentry.store.sync_marks.withheld`) for segments to refuse what they cannot evaluate,
+and said in the report. When data withheld before is allowed again, the customers are read
+again in full (their mark is cleared) so the columns fill.
+
 Warnings (the API version's support calendar, a version Shopify answered with other than the
-one asked) are logged to ``segmentry.shopify`` and listed in :attr:`SyncReport.warnings`.
+one asked, withheld customer data) are logged to ``segmentry.shopify`` and listed in :attr:`SyncReport.warnings`.
 """
 
 from __future__ import annotations
@@ -35,7 +43,9 @@ import sqlalchemy as sa
 from segmentry.connectors.shopify import backfill, incremental, versions
 from segmentry.connectors.shopify.auth import ClientCredentials, StaticToken, TokenProvider
 from segmentry.connectors.shopify.client import ShopifyClient
+from segmentry.app.protected import withheld_note
 from segmentry.connectors.shopify.mapping import (
+    PROTECTED_CUSTOMER_DATA,
     customers_batch,
     high_water,
     orders_batch,
@@ -81,11 +91,13 @@ _TO_LEDGER = {"products": products_batch, "customers": customers_batch, "orders"
 
 @dataclass
 class SyncReport:
-    """Rows written per resource and how (``bulk`` or ``pages``), and what to warn about."""
+    """Rows written per resource and how (``bulk`` or ``pages``), what to warn about, and the
+    protected customer data Shopify withheld (``name``, ``email``, ``phone``, ``address``)."""
 
     rows: dict[str, int] = field(default_factory=dict)
     mode: dict[str, str] = field(default_factory=dict)
     warnings: list[Text] = field(default_factory=list)
+    withheld: frozenset[str] = frozenset()
 
     def __str__(self) -> str:
         return ", ".join(f"{r} {n:,} ({self.mode[r]})" for r, n in self.rows.items())
@@ -193,9 +205,12 @@ def sync_store(
         if client is None:
             client = stack.enter_context(connect_client(ws))
         try:
+            withheld: frozenset[str] = frozenset()
+            if "customers" in resources:
+                withheld = _check_withheld(ws, client, report)
             for resource in resources:
                 report.rows[resource], report.mode[resource] = _sync_resource(
-                    ws, client, resource
+                    ws, client, resource, withheld
                 )
         finally:
             report.warnings.extend(client.warnings)
@@ -211,22 +226,68 @@ def version_warning(ws: Context, today: dt.date | None = None) -> Text | None:
     return versions.support_warning(settings.api_version, today or utcnow().date())
 
 
-def _sync_resource(ws: Context, client: ShopifyClient, resource: str) -> tuple[int, str]:
+_PROBE = "query withheld { customers(first: 1) { nodes { %s } } }" % " ".join(
+    PROTECTED_CUSTOMER_DATA.values())
+# Customer field → its data: the selections' top-level names (``firstName``, ``defaultAddress``)
+_DATA_OF_FIELD = {
+    name: data for data, fields in PROTECTED_CUSTOMER_DATA.items()
+    for name in fields.split("{")[0].split()
+}
+
+
+def withheld_data(client: ShopifyClient) -> frozenset[str]:
+    """The protected customer data (``name``, ``email``, ``phone``, ``address``) Shopify
+    withholds from the app: one customer asked for with all of it, the fields answered with
+    ``ACCESS_DENIED`` (Shopify sends the data, those fields null, and an error per field:
+    "This app is not approved to use the email field. …"). Empty for a shop with no customers
+    (nothing to withhold)."""
+    _, errors = client.execute_partial(_PROBE, cost=5)
+    found: set[str] = set()
+    for error in errors:
+        if (error.get("extensions") or {}).get("code") != "ACCESS_DENIED":
+            continue
+        names = [p for p in error.get("path") or [] if isinstance(p, str)]
+        data = _DATA_OF_FIELD.get(names[-1]) if names else None
+        if data is not None:
+            found.add(data)
+    return frozenset(found)
+
+
+def _check_withheld(ws: Context, client: ShopifyClient, report: SyncReport) -> frozenset[str]:
+    """Find, record and report what is withheld; data allowed again re-reads every customer."""
+    withheld = withheld_data(client)
+    if sync_marks.withheld(ws.state) - withheld:
+        sync_marks.clear_mark(ws.state, "customers")
+    sync_marks.set_withheld(ws.state, withheld)
+    note = withheld_note(withheld)
+    if note is not None:
+        log.warning("%s", note)
+        report.warnings.append(note)
+    report.withheld = withheld
+    return withheld
+
+
+def _sync_resource(
+    ws: Context, client: ShopifyClient, resource: str, withheld: frozenset[str] = frozenset()
+) -> tuple[int, str]:
     mark = high_water_of(ws.state, resource)
     search = incremental.since_filter(mark)
     threshold = settings_of(ws).bulk_threshold
     count = incremental.changed_count(client, resource, search) if mark else None
     if mark is None or (count is not None and count > threshold):
-        return _sync_bulk(ws, client, resource, search), "bulk"
-    raw = incremental.pages(client, resource, search)
+        return _sync_bulk(ws, client, resource, search, withheld), "bulk"
+    raw = incremental.pages(client, resource, search, withheld)
     return _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
 
 
-def _sync_bulk(ws: Context, client: ShopifyClient, resource: str, search: str | None) -> int:
+def _sync_bulk(
+    ws: Context, client: ShopifyClient, resource: str, search: str | None,
+    withheld: frozenset[str] = frozenset(),
+) -> int:
     mark = high_water_of(ws.state, resource)
     hours = settings_of(ws).bulk_deadline_hours
     with tempfile.TemporaryDirectory(dir=ws.folder) as folder:
-        query = backfill.bulk_query(resource, search)
+        query = backfill.bulk_query(resource, search, withheld)
         result = backfill.run_bulk_query(client, query, Path(folder), deadline_hours=hours)
         batches = () if result.path is None else backfill.read_jsonl(
             result.path, resource, ws.settings.shop.id

@@ -206,6 +206,32 @@ def require(info: GraphQLResolveInfo, scope: str, what: str) -> None:
         )
 
 
+# Customer field → the protected customer data it is (see shopify.dev, "Work with protected
+# customer data": level 2 is name, email, phone and address).
+PROTECTED_FIELDS = {
+    "firstName": "name", "lastName": "name", "email": "email", "defaultEmailAddress": "email",
+    "phone": "phone", "defaultPhoneNumber": "phone", "defaultAddress": "address",
+}
+_DATA_DOCS = "https://shopify.dev/docs/apps/launch/protected-customer-data"
+
+
+def _protected(name: str) -> Any:
+    """A Customer field's resolver that fails as Shopify does when the app is not approved
+    for the protected customer data it holds (``FakeShopify.withhold``)."""
+    def resolve(customer: dict[str, Any], info: GraphQLResolveInfo) -> Any:
+        server = _ctx(info).server
+        if server is not None and PROTECTED_FIELDS[name] in server.withhold:
+            what = ("access the MailingAddress object" if name == "defaultAddress"
+                    else f"use the {name} field")
+            raise GraphQLError(
+                f"This app is not approved to {what}. See {_DATA_DOCS} for more details.",
+                extensions={"code": "ACCESS_DENIED", "documentation": _DATA_DOCS},
+            )
+        return customer.get(name)
+
+    return resolve
+
+
 def _connection(kind: str) -> Any:
     def resolve(_root: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         require(info, _READ_SCOPE[kind], kind)
@@ -388,6 +414,8 @@ def build() -> GraphQLSchema:
     customer = schema.get_type("Customer")
     customer.fields["numberOfOrders"].resolve = _number_of_orders  # type: ignore[union-attr]
     customer.fields["amountSpent"].resolve = _amount_spent  # type: ignore[union-attr]
+    for name in PROTECTED_FIELDS:
+        customer.fields[name].resolve = _protected(name)  # type: ignore[union-attr]
     node = schema.get_type("Node")
     node.resolve_type = lambda obj, _info, _type: obj.get("__typename")  # type: ignore[union-attr]
     mutation.fields["tagsAdd"].resolve = _tags_mutation(True)

@@ -136,6 +136,10 @@ class FakeShopify:
         # Customer gid → the error a tag mutation on it fails with (a GraphQL error naming the
         # mutation's alias, its data null), as Shopify answers one failing mutation of many.
         self.refuse_writes: dict[str, str] = {}
+        # Protected customer data the app is not approved for ("name", "email", "phone",
+        # "address"): those Customer fields fail with Shopify's ACCESS_DENIED error (null in the
+        # data), and a bulk query asking for one fails with errorCode ACCESS_DENIED.
+        self.withhold: set[str] = set()
         # Shopify's single-query cost limit (lower it to make MAX_COST_EXCEEDED come sooner).
         self.max_query_cost = MAX_QUERY_COST
         self.requests = 0
