@@ -58,7 +58,7 @@ def test_a_sync_stores_what_is_allowed_and_fills_the_rest_once_allowed(
     report = sync_store(connected)
     assert report.mode["customers"] == "bulk"
     assert report.withheld == {"email", "address"}
-    assert any("e-mail, address" in str(w) for w in report.warnings)
+    assert any("e-mail, postal address" in str(w) for w in report.warnings)
     assert sync_marks.withheld(connected.state) == {"email", "address"}
     ours, theirs = _customers(connected), _reference(store_tables)
     assert len(ours) == len(theirs) == store_tables["customers"].num_rows
@@ -85,7 +85,7 @@ def test_the_run_says_what_is_withheld(connected: Workspace, fake: FakeShopify) 
     report = connected.run()
     assert report.status == "succeeded"
     ingest = next(s for s in report.stages if s.stage == "ingest")
-    assert "Shopify withholds customers' phone from this app" in ingest.detail
+    assert "Shopify withholds customers' phone number from this app" in ingest.detail
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_the_run_says_what_is_withheld(connected: Workspace, fake: FakeShopify) 
         ("customer_email_domain = 'example.com'", "customer_email_domain", "e-mail"),
         ("email_subscription_status = 'SUBSCRIBED'", "email_subscription_status", "e-mail"),
         ("customer_countries CONTAINS 'JP' AND number_of_orders >= 1", "customer_countries",
-         "address"),
+         "postal address"),
     ],
 )
 def test_a_segment_reading_withheld_data_is_refused(

@@ -28,24 +28,27 @@ __all__ = ["FIELD_WORDS", "refuse_withheld", "withheld_note"]
 
 # The protected customer data, in the words a shop manager reads.
 FIELD_WORDS = {
-    "name": Text("name"),
+    "name": Text("full name"),
     "email": Text("e-mail"),
-    "phone": Text("phone"),
-    "address": Text("address"),
+    "phone": Text("phone number"),
+    "address": Text("postal address"),
 }
 
 
-def _words(fields: Collection[str]) -> str:
+def _words(fields: Collection[str]) -> Text:
+    """The fields' words, comma-separated, each translated where it is shown."""
     order = list(FIELD_WORDS)
     known = sorted((f for f in fields if f in FIELD_WORDS), key=order.index)
-    return ", ".join(str(FIELD_WORDS[f]) for f in known)
+    # NOTE: the template is only placeholders, so it needs no catalogue entry of its own
+    template = ", ".join(f"{{f{i}}}" for i in range(len(known)))
+    return Text(template, {f"f{i}": FIELD_WORDS[f] for i, f in enumerate(known)})
 
 
 def withheld_note(fields: Collection[str]) -> Text | None:
     """What to tell about the withheld data (None: nothing withheld).
 
     >>> str(withheld_note({"phone", "email"}))  # doctest: +NORMALIZE_WHITESPACE
-    "Shopify withholds customers' e-mail, phone from this app: protected customer data needs
+    "Shopify withholds customers' e-mail, phone number from this app: protected customer data needs
     the app's approval (Partner Dashboard → API access → Protected customer data); segments
     using them cannot be evaluated."
     """

@@ -25,6 +25,9 @@ CLI_HINTS: Hints = {
     "renamed_segment": "Use the new key {key!r} in addresses, commands and API calls.",
     "not_computed": "Compute it with `segmentry run` (with `--day DAY` for a later day).",
     "day_in_past": "Recompute history with `segmentry segments edit` or run a later day.",
+    "withheld_field": "Define the segment without {attribute}, or get the app approved for "
+    "protected customer data (Partner Dashboard → API access → Protected customer data) and run "
+    "`segmentry run` again: the next sync reads the data.",
     # --- importing files (segmentry import; a run reads the same sources)
     "bad_rows": "Fix these rows, or import with --skip-bad-rows to load the other rows and "
     "write the rejected ones to a CSV file.",

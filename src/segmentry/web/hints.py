@@ -32,6 +32,8 @@ WEB_HINTS: Hints = {
     "not_computed": "Press “Run now” on the Runs page, or wait for the daily run.",
     "Run the daily pipeline first.": "Press “Run now” on the Runs page, or wait for the daily run.",
     "day_in_past": "Press “Recompute history” on the segment's page, or choose a later day.",
+    "withheld_field": "Define the segment without {attribute}, or ask the app's developer to get "
+    "it approved for protected customer data; the next run then reads the data.",
     # --- the query language
     "docs/segment-language.md lists every attribute.":
         "The condition picker lists the common attributes.",
