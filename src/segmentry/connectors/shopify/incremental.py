@@ -22,10 +22,10 @@ from segmentry.connectors.shopify.mapping import (
     LINE_FIELDS,
     ORDER_FIELDS,
     PRODUCT_FIELDS,
-    customer_fields,
     RAW_CUSTOMERS,
     RAW_ORDERS,
     RAW_PRODUCTS,
+    customer_fields,
     flatten_orders,
 )
 from segmentry.core.errors import ShopifyError

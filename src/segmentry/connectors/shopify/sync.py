@@ -21,7 +21,8 @@ and said in the report. When data withheld before is allowed again, the customer
 again in full (their mark is cleared) so the columns fill.
 
 Warnings (the API version's support calendar, a version Shopify answered with other than the
-one asked, withheld customer data) are logged to ``segmentry.shopify`` and listed in :attr:`SyncReport.warnings`.
+one asked, withheld customer data) are logged to ``segmentry.shopify`` and listed in
+:attr:`SyncReport.warnings`.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import sqlalchemy as sa
 
+from segmentry.app.protected import withheld_note
 from segmentry.connectors.shopify import backfill, incremental, versions
 from segmentry.connectors.shopify.auth import ClientCredentials, StaticToken, TokenProvider
 from segmentry.connectors.shopify.client import ShopifyClient
-from segmentry.app.protected import withheld_note
 from segmentry.connectors.shopify.mapping import (
     PROTECTED_CUSTOMER_DATA,
     customers_batch,
@@ -226,8 +227,10 @@ def version_warning(ws: Context, today: dt.date | None = None) -> Text | None:
     return versions.support_warning(settings.api_version, today or utcnow().date())
 
 
-_PROBE = "query withheld { customers(first: 1) { nodes { %s } } }" % " ".join(
-    PROTECTED_CUSTOMER_DATA.values())
+_PROBE = (
+    "query withheld { customers(first: 1) { nodes { "
+    + " ".join(PROTECTED_CUSTOMER_DATA.values()) + " } } }"
+)
 # Customer field → its data: the selections' top-level names (``firstName``, ``defaultAddress``)
 _DATA_OF_FIELD = {
     name: data for data, fields in PROTECTED_CUSTOMER_DATA.items()
