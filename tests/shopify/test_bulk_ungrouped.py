@@ -128,7 +128,8 @@ def test_a_failed_operation_without_data_names_its_error(
     with pytest.raises(ShopifyError) as caught:
         sync_store(connected, resources=("products",))
     assert caught.value.code == "bulk_failed"
-    assert "ACCESS_DENIED: the query needs an access scope the app lacks" in str(caught.value)
+    assert ("ACCESS_DENIED: the query needs an access scope, or protected customer data, the app "
+            "is not allowed") in str(caught.value)
     assert high_water_of(connected.state, "products") is None
 
 
