@@ -3,6 +3,7 @@ withheld; segments reading withheld data are refused. Against the fake over HTTP
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -124,3 +125,27 @@ def test_segments_not_reading_withheld_data_work_and_edits_are_checked(
     with pytest.raises(SegmentError) as caught:
         connected.edit_segment("phones", query="customer_email_domain = 'example.com'")
     assert caught.value.code == "withheld_field"
+
+
+def test_the_daily_run_skips_only_the_segments_reading_withheld_data(
+    connected: Workspace, fake: FakeShopify
+) -> None:
+    """A segment saved while the e-mail was allowed, then withheld: the run computes every other
+    segment, says which one it left out, and catches it up once the e-mail is allowed again."""
+    connected.run()
+    domain = connected.add_segment("domain", "customer_email_domain = 'example.com'")
+    repeat = connected.add_segment("repeat", "number_of_orders >= 2")
+    day = connected.current_day()
+    fake.withhold = {"email"}
+    report = connected.run(day + dt.timedelta(days=1))
+    assert report.status == "succeeded", report.error
+    detail = next(s.detail for s in report.stages if s.stage == "segments")
+    assert detail == "1 segment(s); skipped, reading customer data Shopify withholds: domain"
+    assert connected.segment("repeat").computed_through == day + dt.timedelta(days=1)
+    assert connected.segment("domain").computed_through == domain.computed_through == day
+    fake.withhold = set()
+    report = connected.run(day + dt.timedelta(days=2))
+    assert report.status == "succeeded", report.error
+    assert {s.name: s.computed_through for s in connected.segments()} == {
+        "domain": day + dt.timedelta(days=2), "repeat": day + dt.timedelta(days=2)}
+    assert repeat.computed_through == day

@@ -193,10 +193,12 @@ class Pipeline:
     ) -> str:
 
         book = SegmentBook(self.ws)
-        segments = [self._ready(book, segment, day) for segment in book.list()]
+        conditions, skipped = self._conditions(book)
+        segments = [self._ready(book, s, day) for s in book.list() if s.name in conditions]
+        held = f"; skipped, reading customer data Shopify withholds: {', '.join(skipped)}"
+        note = held if skipped else ""
         if not segments:
-            return "no segments"
-        conditions = {s.name: book.validate(s.query) for s in segments}
+            return "no segments" + note
         # Every segment's members on the day, in one query over the day's snapshot.
         snapshot.members_of_all(conditions)
         columns = {_membership_key(s): snapshot.member_columns[s.name] for s in segments}
@@ -217,7 +219,23 @@ class Pipeline:
             )
         if progress:
             progress("segments", 3, 3)
-        return f"{len(segments)} segment(s)"
+        return f"{len(segments)} segment(s){note}"
+
+    @staticmethod
+    def _conditions(book: SegmentBook) -> tuple[dict[str, Any], list[str]]:
+        """Every segment's resolved condition, and the segments left out of this run because
+        they read customer data Shopify withholds (``withheld_field``: they keep their
+        history, and a later run catches their missed days up once the data is allowed)."""
+        conditions: dict[str, Any] = {}
+        skipped: list[str] = []
+        for segment in book.list():
+            try:
+                conditions[segment.name] = book.validate(segment.query)
+            except SegmentError as e:
+                if e.code != "withheld_field":
+                    raise
+                skipped.append(segment.name)
+        return conditions, skipped
 
     def _catch_up(self, segments: list[Segment], conditions: dict[str, Any], day: dt.date) -> None:
         """Record the days a segment missed before ``day`` (no run for them), oldest first."""
