@@ -87,10 +87,11 @@ def test_shopify_refusing_the_token_points_to_the_settings_page() -> None:
     message, hint = error_text(error, "ja")
     assert message == ("Shopifyが my-store.myshopify.com のアクセストークンを受け付けませんでした"
                        "（HTTP 401: 無効・取り消し・期限切れ）。")
-    assert hint is not None and hint.endswith("「設定」ページの「再接続」で入力してください。")
+    assert hint is not None and hint.startswith("「設定」ページで、アプリの作り方に合わせて")
+    assert "クライアント ID とシークレット" in hint and "OAuth インストール" in hint
     _, english_hint = error_text(error, "en")
-    assert english_hint is not None and english_hint.endswith(
-        "then enter it under Reconnect on the Settings page.")
+    assert english_hint is not None and english_hint.startswith(
+        "Connect again on the Settings page the way the app was made")
     cli_hint = cli_text(error)[1] or ""  # the CLI's
     assert "segmentry connect shopify --shop my-store.myshopify.com" in cli_hint
 
