@@ -21,7 +21,15 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError, execute_sync, parse, validate
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    execute_sync,
+    parse,
+    validate,
+)
 
 from segmentry.testing.shopify.schema import Context
 from segmentry.testing.shopify.versions import grouped_by_default
@@ -52,6 +60,9 @@ def start_query(
         return _user_error(f"Invalid bulk query: {problems[0].message}", "INVALID")
     if "Connection" not in query and "edges" not in query and "nodes" not in query:
         return _user_error("Bulk queries must contain at least one connection.", "INVALID")
+    refusal = bulk_query_refusal(document)
+    if refusal is not None:
+        return _user_error(refusal, "INVALID")
     op = fake.new_operation("QUERY", query)
     if op is None:
         return _user_error(
@@ -63,6 +74,57 @@ def start_query(
     args = (fake, op, document, bulk, grouped)
     threading.Thread(target=_run_query, args=args, daemon=True).start()
     return {"bulkOperation": op, "userErrors": []}
+
+
+# Shopify's published limits for a bulk query (bulk-operations/queries, "Operation
+# restrictions"): one top-level field, at most 5 connections, nested at most 2 deep, and
+# connections read through ``edges { node }``. NOTE: the wording of each refusal is ours; the
+# rules are Shopify's.
+MAX_CONNECTIONS, MAX_DEPTH = 5, 2
+
+
+def bulk_query_refusal(document: Any) -> str | None:
+    """Why Shopify would refuse ``document`` as a bulk query, or None.
+
+    >>> bulk_query_refusal(parse("{ orders { edges { node { id } } } }")) is None
+    True
+    >>> bulk_query_refusal(parse("{ orders { nodes { id } } }"))
+    'Bulk queries cannot use the nodes field (orders): select edges { node { … } }.'
+    >>> bulk_query_refusal(parse("{ orders { edges { node { id } } } shop { name } }"))
+    'Bulk queries must select exactly one top-level field, not 2.'
+    """
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    top = [f for f in operation.selection_set.selections if isinstance(f, FieldNode)]
+    if len(top) != 1:
+        return f"Bulk queries must select exactly one top-level field, not {len(top)}."
+    connections: list[int] = []
+
+    def walk(selection: SelectionSetNode | None, depth: int, parent: str) -> str | None:
+        for field in (selection.selections if selection else ()):
+            if not isinstance(field, FieldNode):
+                continue
+            name = field.name.value
+            if name == "nodes":
+                return (f"Bulk queries cannot use the nodes field ({parent}): select "
+                        "edges { node { … } }.")
+            inner = depth
+            if name == "edges":
+                connections.append(depth + 1)
+                inner = depth + 1
+            refusal = walk(field.selection_set, inner, name)
+            if refusal is not None:
+                return refusal
+        return None
+
+    refusal = walk(operation.selection_set, 0, "")
+    if refusal is not None:
+        return refusal
+    if len(connections) > MAX_CONNECTIONS:
+        return (f"Bulk queries can contain at most {MAX_CONNECTIONS} connections, "
+                f"not {len(connections)}.")
+    if max(connections, default=0) > MAX_DEPTH:
+        return f"Bulk queries can nest connections at most {MAX_DEPTH} levels deep."
+    return None
 
 
 def _run_query(
