@@ -127,9 +127,10 @@ def compact_warehouse(
     ``VACUUM FULL``). False, doing nothing, on a sibling (its owner compacts).
 
     The caller holds the workspace lock and makes sure nothing uses ``ws`` or ``siblings``
-    (its siblings' connections, closed here and opened again on their next use) meanwhile.
-    Raises :class:`~segmentry.core.errors.EngineError` if the file is still open elsewhere
-    in this process."""
+    meanwhile: their connections are closed here and opened again before it returns (while
+    the caller still holds its locks), whether or not the rewrite succeeded. Raises
+    :class:`~segmentry.core.errors.EngineError` if the file is still open elsewhere in this
+    process."""
     if ws.sibling_of is not None:
         return False
     path = duckdb_file(ws.settings.warehouse.url)
@@ -138,7 +139,11 @@ def compact_warehouse(
         return True
     for context in (*siblings, ws):
         context.close_warehouse()
-    compact_duckdb_file(path)
+    try:
+        compact_duckdb_file(path)
+    finally:
+        for sibling in siblings:  # the owner's connection first (a sibling's is a cursor of it)
+            sibling.warehouse  # noqa: B018 - opened now, under the caller's locks
     return True
 
 
