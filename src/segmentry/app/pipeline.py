@@ -193,8 +193,9 @@ class Pipeline:
     ) -> str:
 
         book = SegmentBook(self.ws)
-        conditions, skipped = self._conditions(book)
-        segments = [self._ready(book, s, day) for s in book.list() if s.name in conditions]
+        defined = book.list()
+        conditions, skipped = self._conditions(book, defined)
+        segments = [self._ready(book, s, day) for s in defined if s.name in conditions]
         held = f"; skipped, reading customer data Shopify withholds: {', '.join(skipped)}"
         note = held if skipped else ""
         if not segments:
@@ -222,13 +223,15 @@ class Pipeline:
         return f"{len(segments)} segment(s){note}"
 
     @staticmethod
-    def _conditions(book: SegmentBook) -> tuple[dict[str, Any], list[str]]:
+    def _conditions(
+        book: SegmentBook, defined: list[Segment]
+    ) -> tuple[dict[str, Any], list[str]]:
         """Every segment's resolved condition, and the segments left out of this run because
         they read customer data Shopify withholds (``withheld_field``: they keep their
         history, and a later run catches their missed days up once the data is allowed)."""
         conditions: dict[str, Any] = {}
         skipped: list[str] = []
-        for segment in book.list():
+        for segment in defined:
             try:
                 conditions[segment.name] = book.validate(segment.query)
             except SegmentError as e:

@@ -148,6 +148,8 @@ class SegmentBook:
 
     def __init__(self, workspace: Context) -> None:
         self.ws = workspace
+        # What Shopify withholds, read once per book (a run validates every segment).
+        self._withheld: frozenset[str] | None = None
 
     # ------------------------------------------------------------ reading definitions
 
@@ -198,7 +200,9 @@ class SegmentBook:
         return self._allowed(language.validate(query, segments=self._query_of))
 
     def _allowed(self, condition: ast.Condition) -> ast.Condition:
-        refuse_withheld(condition, sync_marks.withheld(self.ws.state))
+        if self._withheld is None:
+            self._withheld = sync_marks.withheld(self.ws.state)
+        refuse_withheld(condition, self._withheld)
         return condition
 
     # ------------------------------------------------------------ changing definitions
