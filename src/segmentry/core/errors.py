@@ -16,8 +16,9 @@ Third-party errors are wrapped at the boundary with ``raise ... from e``.
     ├── DataImportError        a source file has bad rows (carries file / line / column)
     ├── EngineError            the analytics engine failed or is unreachable
     ├── RunError               a pipeline run failed (wraps the stage's error)
-    └── ShopifyError           the Shopify Admin API refused or failed (invalid_token,
-                               missing_scopes, throttled, unavailable, uninstalled, …)
+    ├── ShopifyError           the Shopify Admin API refused or failed (invalid_token,
+    │                          missing_scopes, throttled, unavailable, uninstalled, …)
+    └── MessagingError         a message template, a send or a channel (LINE, e-mail) failed
 
 Messages are English templates with named parameters (``params``), so an interface can show
 them in its user's language: the web app and the CLI look the template up in the gettext
@@ -45,6 +46,7 @@ __all__ = [
     "DataImportError",
     "EngineError",
     "LockHeldError",
+    "MessagingError",
     "QueryError",
     "RunError",
     "SegmentError",
@@ -180,6 +182,16 @@ class ShopifyError(SegmentryError):
     """
 
     code = "shopify"
+
+
+class MessagingError(SegmentryError):
+    """A message template, a send or a channel (LINE, e-mail, webhooks) is wrong or refused.
+
+    ``code`` is e.g. ``template_syntax``, ``template_unknown_field``, ``template_unsafe``,
+    ``quota_exceeded``, ``channel_token``, ``channel_not_configured``.
+    """
+
+    code = "messaging"
 
 
 class QueryError(SegmentryError):

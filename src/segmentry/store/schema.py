@@ -10,17 +10,18 @@ By aggregate:
 - accounts: ``web_users``, ``web_sessions``, ``api_tokens``, ``login_attempts``;
 - Shopify: ``shopify_sync_state``, ``shopify_tag_bindings``, ``shopify_managed_tags``,
   ``shopify_sync_jobs`` / ``shopify_sync_items`` (tag-sync jobs), ``shopify_audit_log``,
-  ``shopify_webhooks`` (the webhook queue).
+  ``shopify_webhooks`` (the webhook queue);
+- messages: ``sends``, ``outbox`` (every message planned before it is delivered).
 
 Repositories beside this module read and write them per aggregate (:mod:`.segment_records`,
 :mod:`.runs`, :mod:`.erasures`, :mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`,
-:mod:`.tag_jobs`, :mod:`.sync_marks`); the modules not yet moved to one
+:mod:`.tag_jobs`, :mod:`.sync_marks`, :mod:`.outbox`); the modules not yet moved to one
 (:mod:`segmentry.connectors.shopify.webhook_queue`, ...) import the table objects from here.
 None creates or alters a table: opening the store brings it to this layout
 (:func:`segmentry.store.connection.open_state_store`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
-(20, ['api_tokens', 'erasures', 'login_attempts'])
+(22, ['api_tokens', 'erasures', 'login_attempts'])
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ __all__ = [
     "former_keys",
     "login_attempts",
     "metadata",
+    "outbox",
     "run_stages",
     "runs",
     "segment_folders",
     "segment_metrics",
     "segment_versions",
     "segments",
+    "sends",
     "shopify_audit_log",
     "shopify_managed_tags",
     "shopify_sync_items",
@@ -58,7 +61,7 @@ __all__ = [
 
 # The newest migration (segmentry/store/migrations/versions): the one that builds this layout.
 # A store at it opens without Alembic; test_migrations checks it is the migrations' head.
-REVISION = "0003_call_form_aggregates"
+REVISION = "0004_outbox"
 
 # NOTE: no naming convention: stores made before the migrations have their constraints under
 # the engines' own names, and the baseline adopts them as they are.
@@ -344,6 +347,57 @@ shopify_webhooks = sa.Table(
     sa.Column("last_error", sa.Text),  # why the last try had to wait
     sa.Column("applied_at", sa.DateTime),
     sa.Index("shopify_webhooks_due", "status", "next_attempt_at"),
+)
+
+# --- messages (segmentry.store.outbox) ----------------------------------------------------
+
+# A send: one message (template) to one segment over one channel. ``key`` makes asking twice
+# for the same send find the first one instead of sending again.
+sends = sa.Table(
+    "sends",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("segment", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),  # line, email
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("subject", sa.Text),  # e-mail only (a template)
+    sa.Column("body", sa.Text, nullable=False),  # the template
+    sa.Column("html", sa.Text),  # e-mail only (a template)
+    sa.Column("transactional", sa.Boolean, nullable=False, default=False),
+    sa.Column("status", sa.String(20), nullable=False),  # delivering, finished
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+)
+
+# One row per (send, customer, channel), written before anything is delivered: ``pending`` →
+# ``sending`` (just before the platform is asked) → ``delivered`` / ``failed``; ``skipped``
+# rows say why a member got nothing (``reason``). ``batch`` and ``retry_key`` are fixed when
+# the row is planned, so a rerun after a crash asks the platform with the same key.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("send_id", sa.Integer, sa.ForeignKey("sends.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("customer_id", sa.String(100), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("address", sa.String(320)),  # LINE user id or e-mail address
+    sa.Column("subject", sa.Text),
+    sa.Column("body", sa.Text),  # rendered
+    sa.Column("html", sa.Text),  # rendered
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(60)),  # why skipped or failed (a code)
+    sa.Column("detail", sa.Text),  # the platform's words, when it refused
+    sa.Column("batch", sa.Integer, nullable=False, default=0),
+    sa.Column("retry_key", sa.String(64), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("not_before", sa.DateTime),  # quiet hours: not delivered before (UTC)
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("delivered_at", sa.DateTime),
+    sa.UniqueConstraint("send_id", "customer_id", "channel", name="outbox_once"),
+    sa.Index("outbox_due", "send_id", "status", "batch"),
+    sa.Index("outbox_recent", "customer_id", "channel", "delivered_at"),
 )
 
 TABLES = list(metadata.sorted_tables)

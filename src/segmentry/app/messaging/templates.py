@@ -1,0 +1,261 @@
+"""Message templates: Jinja2 in a sandbox, with the fields a message may name checked when it is
+saved, not when it is sent.
+
+A template names fields of the recipient (``customer``), of their latest order
+(``last_order``) and of the shop (``shop``); a send may add more (``unsubscribe_url`` for
+e-mail, ``coupon`` for a campaign). Any other name is refused by :func:`compile_template`
+with the field it looks like, so a typo never reaches ten thousand customers as an empty
+string. Rendering uses Jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment` (a template cannot
+reach Python internals) with strict undefined values.
+
+Japanese messages address a customer by family name and given name with 様; a customer without
+a name is お客様:
+
+>>> t = compile_template("{{ customer.honorific_name }}、ご購入ありがとうございます。")
+>>> t.render(Recipient(customer_id="1", family_name="山田", given_name="花子"),
+...          ShopFacts("Example", "JPY", "ja"))
+'山田 花子 様、ご購入ありがとうございます。'
+>>> t.render(Recipient(customer_id="2"), ShopFacts("Example", "JPY", "ja"))
+'お客様、ご購入ありがとうございます。'
+>>> try:
+...     compile_template("{{ customer.frist_name }}")
+... except MessagingError as e:
+...     print(e.code, e.hint)
+template_unknown_field Did you mean customer.first_name?
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from segmentry.core.errors import MessagingError
+from segmentry.i18n.format import Formatter
+
+__all__ = [
+    "FIELDS",
+    "MAX_TEMPLATE_CHARS",
+    "LastOrder",
+    "MessageTemplate",
+    "Money",
+    "Recipient",
+    "ShopFacts",
+    "compile_template",
+]
+
+# A template longer than this is refused (a LINE text message holds 5,000 characters; an
+# e-mail body template has no business being larger than this either).
+MAX_TEMPLATE_CHARS = 50_000
+
+# What a template may name: object → its fields. ``None`` marks a plain value.
+FIELDS: Mapping[str, frozenset[str] | None] = {
+    "customer": frozenset(
+        {"id", "first_name", "last_name", "name", "honorific_name", "email"}
+    ),
+    "last_order": frozenset({"name", "date", "total", "products"}),
+    "shop": frozenset({"name"}),
+}
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in the shop's currency that prints itself as the reader expects
+    (``￥12,345`` in Japanese)."""
+
+    amount: Decimal
+    formatter: Formatter
+
+    def __str__(self) -> str:
+        return self.formatter.money(self.amount)
+
+    def __html__(self) -> str:  # Jinja2's autoescape asks this; money needs no escaping
+        return str(self)
+
+
+@dataclass(frozen=True)
+class LastOrder:
+    name: str
+    day: dt.date
+    total: Decimal
+    products: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a template may know about one customer."""
+
+    customer_id: str
+    family_name: str | None = None
+    given_name: str | None = None
+    email: str | None = None
+    last_order: LastOrder | None = None
+
+
+@dataclass(frozen=True)
+class ShopFacts:
+    name: str
+    currency: str
+    language: str  # the message's language: ja or en
+    timezone: str = "Asia/Tokyo"
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """A checked template. ``extra`` names the send-specific values it may use."""
+
+    source: str
+    extra: frozenset[str] = frozenset()
+    _template: jinja2.Template | None = field(default=None, compare=False, repr=False)
+
+    def render(
+        self,
+        recipient: Recipient,
+        shop: ShopFacts,
+        values: Mapping[str, object] | None = None,
+    ) -> str:
+        """The message for ``recipient``. ``values`` fills the ``extra`` names."""
+        assert self._template is not None
+        given = dict(values or {})
+        missing = sorted(self.extra - given.keys())
+        if missing:
+            raise MessagingError(
+                "The template needs {names}, which this send does not provide.",
+                code="template_unknown_field",
+                params={"names": ", ".join(missing)},
+            )
+        context = {**_context(recipient, shop), **given}
+        try:
+            return self._template.render(context)
+        except jinja2.exceptions.SecurityError as e:
+            raise MessagingError(
+                "The template tried something a message template may not do: {problem}",
+                code="template_unsafe",
+                params={"problem": str(e)},
+            ) from e
+        except jinja2.exceptions.UndefinedError as e:
+            raise MessagingError(
+                "The template names a value this customer does not have: {problem}",
+                code="template_unknown_field",
+                params={"problem": str(e)},
+            ) from e
+
+
+def compile_template(
+    source: str, *, extra: Iterable[str] = (), html: bool = False
+) -> MessageTemplate:
+    """Check ``source`` and make it ready to render.
+
+    Refused with :class:`MessagingError`: a syntax error (with its line), a name that is not a
+    field (with the nearest one), a template over :data:`MAX_TEMPLATE_CHARS`. ``extra`` are the
+    names the send adds (``unsubscribe_url``, ``coupon``); ``html`` escapes values.
+    """
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise MessagingError(
+            "The template is {size:,} characters long; at most {limit:,} are allowed.",
+            code="template_too_long",
+            params={"size": len(source), "limit": MAX_TEMPLATE_CHARS},
+        )
+    names = frozenset(extra)
+    environment = _environment(html)
+    try:
+        tree = environment.parse(source)
+    except jinja2.TemplateSyntaxError as e:
+        raise MessagingError(
+            "Line {line}: the template cannot be read: {problem}",
+            code="template_syntax",
+            params={"line": e.lineno, "problem": e.message or str(e)},
+        ) from e
+    _check_names(tree, names)
+    template = environment.from_string(tree)
+    return MessageTemplate(source, names, template)
+
+
+def _environment(html: bool) -> SandboxedEnvironment:
+    environment = SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=html,
+        keep_trailing_newline=True,
+    )
+    return environment
+
+
+def _check_names(tree: nodes.Template, extra: frozenset[str]) -> None:
+    bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    known = set(FIELDS) | extra | bound | {"loop"}
+    for name in tree.find_all(nodes.Name):
+        if name.ctx == "load" and name.name not in known:
+            _unknown(name.name, sorted(set(FIELDS) | extra), name.lineno)
+    for getattr_ in tree.find_all(nodes.Getattr):
+        _check_field(getattr_.node, getattr_.attr, getattr_.lineno)
+    for getitem in tree.find_all(nodes.Getitem):
+        if isinstance(getitem.arg, nodes.Const) and isinstance(getitem.arg.value, str):
+            _check_field(getitem.node, getitem.arg.value, getitem.lineno)
+
+
+def _check_field(owner: nodes.Node, attr: str, line: int) -> None:
+    if not isinstance(owner, nodes.Name):
+        return
+    fields = FIELDS.get(owner.name)
+    if fields is not None and attr not in fields:
+        _unknown(f"{owner.name}.{attr}", [f"{owner.name}.{f}" for f in sorted(fields)], line)
+
+
+def _unknown(name: str, choices: Sequence[str], line: int) -> None:
+    close = difflib.get_close_matches(name, choices, n=1)
+    raise MessagingError(
+        "Line {line}: the template names {name}, which is not a field a message can use.",
+        code="template_unknown_field",
+        hint=("Did you mean {suggestion}?" if close else "The fields are: {fields}."),
+        params={
+            "line": line,
+            "name": name,
+            "suggestion": close[0] if close else "",
+            "fields": ", ".join(choices),
+        },
+    )
+
+
+def _context(recipient: Recipient, shop: ShopFacts) -> dict[str, Any]:
+    formatter = Formatter(shop.language, shop.currency, shop.timezone)
+    order = recipient.last_order
+    return {
+        "customer": {
+            "id": recipient.customer_id,
+            "first_name": recipient.given_name or "",
+            "last_name": recipient.family_name or "",
+            "name": _full_name(recipient, shop.language),
+            "honorific_name": _honorific(recipient, shop.language),
+            "email": recipient.email or "",
+        },
+        "last_order": None
+        if order is None
+        else {
+            "name": order.name,
+            "date": formatter.date(order.day),
+            "total": Money(order.total, formatter),
+            "products": list(order.products),
+        },
+        "shop": {"name": shop.name},
+    }
+
+
+def _full_name(recipient: Recipient, language: str) -> str:
+    parts = [recipient.family_name, recipient.given_name]
+    if language != "ja":
+        parts.reverse()
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _honorific(recipient: Recipient, language: str) -> str:
+    name = _full_name(recipient, language)
+    if language == "ja":
+        return f"{name} 様" if name else "お客様"
+    return name or "customer"

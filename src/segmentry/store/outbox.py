@@ -1,0 +1,308 @@
+"""Sends and their outbox (``sends``, ``outbox``): the repository that makes every message go
+out once.
+
+A send is planned whole before anything is delivered: one row per member, rendered, with its
+batch and retry key fixed (``pending``), or ``skipped`` with the reason. Delivery takes a
+batch, marks it ``sending`` (committed before the platform is asked), then settles each row
+``delivered`` or ``failed``. After a crash, a rerun finds the ``pending`` and ``sending`` rows
+and asks again with the same retry key (see :mod:`segmentry.app.messaging.sending`).
+
+Every function takes the caller's :class:`~sqlalchemy.Connection`: the caller decides what
+commits together.
+
+>>> import datetime as dt
+>>> from segmentry.store.connection import open_state_store
+>>> engine = open_state_store("sqlite://")
+>>> now = dt.datetime(2026, 12, 6, 9)
+>>> with engine.begin() as conn:
+...     send_id = create_send(conn, NewSend("s1", "vip", "line", "ja", "Hi"), at=now)
+...     plan(conn, send_id, "line", [Planned("1", "U1", body="Hi", batch=0, retry_key="k0"),
+...                                  Planned("2", None, status="skipped", reason="unlinked")],
+...          at=now)
+...     counts(conn, send_id), skipped_reasons(conn, send_id)
+({'pending': 1, 'skipped': 1}, {'unlinked': 1})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from segmentry.store.schema import outbox, sends
+
+__all__ = [
+    "NewSend",
+    "OutboxRow",
+    "Planned",
+    "Send",
+    "batch",
+    "counts",
+    "create_send",
+    "delivered_since",
+    "due_batches",
+    "find_send",
+    "finish",
+    "log",
+    "mark_sending",
+    "plan",
+    "recent_sends",
+    "settle",
+    "skipped_reasons",
+]
+
+# Rows still to deliver (``sending`` ones were interrupted: asked again with the same key).
+OPEN = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class NewSend:
+    key: str
+    segment: str
+    channel: str
+    language: str
+    body: str
+    subject: str | None = None
+    html: str | None = None
+    transactional: bool = False
+
+
+@dataclass(frozen=True)
+class Send:
+    id: int
+    key: str
+    segment: str
+    channel: str
+    language: str
+    body: str
+    subject: str | None
+    html: str | None
+    transactional: bool
+    status: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Planned:
+    customer_id: str
+    address: str | None
+    body: str | None = None
+    subject: str | None = None
+    html: str | None = None
+    status: str = "pending"
+    reason: str | None = None
+    batch: int = 0
+    retry_key: str = ""
+    not_before: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    customer_id: str
+    channel: str
+    address: str | None
+    subject: str | None
+    body: str | None
+    html: str | None
+    status: str
+    reason: str | None
+    detail: str | None
+    batch: int
+    retry_key: str
+    attempts: int
+    not_before: dt.datetime | None
+    delivered_at: dt.datetime | None
+
+
+def find_send(conn: sa.Connection, key: str) -> Send | None:
+    row = conn.execute(sa.select(sends).where(sends.c.key == key)).mappings().first()
+    return None if row is None else Send(**row)
+
+
+def create_send(conn: sa.Connection, new: NewSend, *, at: dt.datetime) -> int:
+    """A new send (``delivering``); its ``key`` must be new (:func:`find_send` first)."""
+    result = conn.execute(
+        sends.insert().values(
+            key=new.key,
+            segment=new.segment,
+            channel=new.channel,
+            language=new.language,
+            body=new.body,
+            subject=new.subject,
+            html=new.html,
+            transactional=new.transactional,
+            status="delivering",
+            created_at=at,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def plan(
+    conn: sa.Connection, send_id: int, channel: str, rows: Iterable[Planned], *, at: dt.datetime
+) -> None:
+    """Store every planned row of a send (one statement per thousand rows)."""
+    chunk: list[dict[str, object]] = []
+    for row in rows:
+        chunk.append(
+            {
+                "send_id": send_id,
+                "customer_id": row.customer_id,
+                "channel": channel,
+                "address": row.address,
+                "subject": row.subject,
+                "body": row.body,
+                "html": row.html,
+                "status": row.status,
+                "reason": row.reason,
+                "batch": row.batch,
+                "retry_key": row.retry_key,
+                "attempts": 0,
+                "not_before": row.not_before,
+                "updated_at": at,
+            }
+        )
+        if len(chunk) == 1000:
+            conn.execute(outbox.insert(), chunk)
+            chunk = []
+    if chunk:
+        conn.execute(outbox.insert(), chunk)
+
+
+def due_batches(conn: sa.Connection, send_id: int, now: dt.datetime) -> list[int]:
+    """The batches with rows still to deliver that may go now (quiet hours over)."""
+    query = (
+        sa.select(outbox.c.batch)
+        .where(
+            outbox.c.send_id == send_id,
+            outbox.c.status.in_(OPEN),
+            sa.or_(outbox.c.not_before.is_(None), outbox.c.not_before <= now),
+        )
+        .group_by(outbox.c.batch)
+        .order_by(outbox.c.batch)
+    )
+    return [int(b) for b in conn.execute(query).scalars()]
+
+
+def batch(conn: sa.Connection, send_id: int, number: int) -> list[OutboxRow]:
+    """A batch's rows still to deliver, in plan order."""
+    query = (
+        sa.select(*_ROW_COLUMNS)
+        .where(outbox.c.send_id == send_id, outbox.c.batch == number,
+               outbox.c.status.in_(OPEN))
+        .order_by(outbox.c.id)
+    )
+    return [OutboxRow(**row) for row in conn.execute(query).mappings()]
+
+
+def mark_sending(conn: sa.Connection, ids: Sequence[int], *, at: dt.datetime) -> None:
+    """Rows about to be handed to the platform (one more attempt each)."""
+    for chunk in _chunks(ids):
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_(chunk))
+            .values(status="sending", attempts=outbox.c.attempts + 1, updated_at=at)
+        )
+
+
+def settle(
+    conn: sa.Connection,
+    ids: Sequence[int],
+    status: str,
+    *,
+    at: dt.datetime,
+    reason: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Rows the platform answered for: ``delivered`` or ``failed`` (with the reason)."""
+    values: dict[str, object] = {"status": status, "updated_at": at, "reason": reason,
+                                 "detail": detail}
+    if status == "delivered":
+        values["delivered_at"] = at
+    for chunk in _chunks(ids):
+        conn.execute(outbox.update().where(outbox.c.id.in_(chunk)).values(**values))
+
+
+def finish(conn: sa.Connection, send_id: int, *, at: dt.datetime) -> None:
+    conn.execute(
+        sends.update().where(sends.c.id == send_id).values(status="finished", finished_at=at)
+    )
+
+
+def counts(conn: sa.Connection, send_id: int) -> dict[str, int]:
+    """Rows per status."""
+    query = (
+        sa.select(outbox.c.status, sa.func.count())
+        .where(outbox.c.send_id == send_id)
+        .group_by(outbox.c.status)
+    )
+    return {status: int(n) for status, n in conn.execute(query).all()}
+
+
+def skipped_reasons(conn: sa.Connection, send_id: int) -> dict[str, int]:
+    """Skipped and failed rows per reason."""
+    query = (
+        sa.select(outbox.c.reason, sa.func.count())
+        .where(outbox.c.send_id == send_id, outbox.c.status.in_(("skipped", "failed")))
+        .group_by(outbox.c.reason)
+    )
+    return {str(reason): int(n) for reason, n in conn.execute(query).all()}
+
+
+def delivered_since(
+    conn: sa.Connection, channel: str, since: dt.datetime
+) -> dict[str, int]:
+    """Messages of ``channel`` delivered to each customer since ``since`` (frequency caps)."""
+    query = (
+        sa.select(outbox.c.customer_id, sa.func.count())
+        .where(outbox.c.channel == channel, outbox.c.status == "delivered",
+               outbox.c.delivered_at >= since)
+        .group_by(outbox.c.customer_id)
+    )
+    return {customer: int(n) for customer, n in conn.execute(query).all()}
+
+
+def log(
+    conn: sa.Connection, send_id: int, *, status: str | None = None, limit: int = 100
+) -> list[OutboxRow]:
+    """A send's rows, optionally of one status (the delivery log)."""
+    query = sa.select(*_ROW_COLUMNS).where(outbox.c.send_id == send_id)
+    if status is not None:
+        query = query.where(outbox.c.status == status)
+    rows = conn.execute(query.order_by(outbox.c.id).limit(limit)).mappings()
+    return [OutboxRow(**row) for row in rows]
+
+
+def recent_sends(conn: sa.Connection, limit: int = 50) -> list[Send]:
+    query = sa.select(sends).order_by(sends.c.id.desc()).limit(limit)
+    return [Send(**row) for row in conn.execute(query).mappings()]
+
+
+_ROW_COLUMNS = (
+    outbox.c.id,
+    outbox.c.customer_id,
+    outbox.c.channel,
+    outbox.c.address,
+    outbox.c.subject,
+    outbox.c.body,
+    outbox.c.html,
+    outbox.c.status,
+    outbox.c.reason,
+    outbox.c.detail,
+    outbox.c.batch,
+    outbox.c.retry_key,
+    outbox.c.attempts,
+    outbox.c.not_before,
+    outbox.c.delivered_at,
+)
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
