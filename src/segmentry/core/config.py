@@ -30,6 +30,9 @@ from segmentry.core.errors import ConfigError
 __all__ = [
     "CONFIG_FILE",
     "SHOPIFY_API_VERSION",
+    "CapSettings",
+    "EmailSettings",
+    "MessagingSettings",
     "ScheduleSettings",
     "Settings",
     "ShopSettings",
@@ -128,6 +131,67 @@ class WebSettings(BaseModel):
     )
 
 
+class CapSettings(BaseModel):
+    """At most ``messages`` messages of ``channel`` to one customer in ``days`` days, over
+    every send (``[[messaging.caps]]``)."""
+
+    channel: Literal["line", "email"]
+    messages: int = Field(ge=1, description="Messages allowed in the window.")
+    days: int = Field(ge=1, le=365, description="Length of the window in days.")
+
+
+class MessagingSettings(BaseModel):
+    """Rules every send obeys (``[messaging]``; docs/messaging.md).
+
+    >>> MessagingSettings().quiet_hours
+    '21:00-09:00'
+    """
+
+    quiet_hours: str = Field(
+        "21:00-09:00",
+        description="No message between these times (shop time zone), HH:MM-HH:MM, or none. "
+        "A message due inside them waits for their end.",
+    )
+    caps: list[CapSettings] = Field(default_factory=list)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _range(cls, value: str) -> str:
+        if value.strip().lower() in {"", "none", "off"}:
+            return "none"
+        try:
+            start, end = (dt.time.fromisoformat(p.strip()) for p in value.split("-"))
+        except ValueError as e:
+            raise ValueError(f"not quiet hours {value!r} (use HH:MM-HH:MM, e.g. 21:00-09:00, "
+                             "or none)") from e
+        if start == end:
+            raise ValueError(f"quiet hours {value!r} start and end at the same time")
+        return value.strip()
+
+
+class EmailSettings(BaseModel):
+    """The SMTP server messages are sent through (``[email]``; docs/messaging.md). The
+    password is never stored here: it is read from the environment variable ``password_env``
+    or the workspace's ``secrets`` file."""
+
+    host: str = Field(description="SMTP server, e.g. smtp.example.com.")
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (port 587), tls (port 465) or none (a local relay)."
+    )
+    username: str | None = Field(None, description="Login name, when the server asks for one.")
+    password_env: str = Field(
+        "SEGMENTRY_SMTP_PASSWORD", description="Environment variable holding the password."
+    )
+    from_address: str = Field(description="The sender, e.g. news@example.com.")
+    from_name: str = Field("", description="The sender's display name.")
+    web_url: str = Field(
+        description="Public address of segmentry's web app (unsubscribe links point there), "
+        "e.g. https://crm.example.com."
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the server.")
+
+
 class SourceSettings(BaseModel):
     """One data source the daily run ingests."""
 
@@ -223,6 +287,8 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)  # type: ignore[arg-type]
+    email: EmailSettings | None = None
     sources: list[SourceSettings] = Field(default_factory=list)
     shopify: ShopifySettings | None = None
 

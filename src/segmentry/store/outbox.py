@@ -34,6 +34,8 @@ import sqlalchemy as sa
 from segmentry.store.schema import outbox, sends
 
 __all__ = [
+    "OPEN",
+    "STATUSES",
     "NewSend",
     "OutboxRow",
     "Planned",
@@ -49,12 +51,18 @@ __all__ = [
     "mark_sending",
     "plan",
     "recent_sends",
+    "reopen",
+    "reopen_uncertain",
+    "send_by_id",
     "settle",
     "skipped_reasons",
 ]
 
 # Rows still to deliver (``sending`` ones were interrupted: asked again with the same key).
 OPEN = ("pending", "sending")
+# Every status a row can have: ``uncertain`` = interrupted on a channel that cannot be asked
+# twice safely (e-mail); sent again only when asked.
+STATUSES = ("pending", "sending", "delivered", "failed", "skipped", "uncertain")
 
 
 @dataclass(frozen=True)
@@ -227,6 +235,32 @@ def settle(
         values["delivered_at"] = at
     for chunk in _chunks(ids):
         conn.execute(outbox.update().where(outbox.c.id.in_(chunk)).values(**values))
+
+
+def reopen(conn: sa.Connection, ids: Sequence[int], *, at: dt.datetime) -> None:
+    """Rows marked ``sending`` that the channel never took (it was down): ``pending`` again,
+    the attempt not counted."""
+    for chunk in _chunks(ids):
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_(chunk), outbox.c.status == "sending")
+            .values(status="pending", attempts=outbox.c.attempts - 1, updated_at=at)
+        )
+
+
+def reopen_uncertain(conn: sa.Connection, send_id: int, *, at: dt.datetime) -> int:
+    """Rows left ``uncertain`` by a crash become ``pending`` again (sent once more); how many."""
+    result = conn.execute(
+        outbox.update()
+        .where(outbox.c.send_id == send_id, outbox.c.status == "uncertain")
+        .values(status="pending", reason=None, updated_at=at)
+    )
+    return int(result.rowcount)
+
+
+def send_by_id(conn: sa.Connection, send_id: int) -> Send:
+    row = conn.execute(sa.select(sends).where(sends.c.id == send_id)).mappings().one()
+    return Send(**row)
 
 
 def finish(conn: sa.Connection, send_id: int, *, at: dt.datetime) -> None:

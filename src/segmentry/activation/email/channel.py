@@ -1,0 +1,178 @@
+"""E-mail over SMTP: multipart text + HTML, with RFC 8058 one-click unsubscription.
+
+Every marketing message carries ``List-Unsubscribe`` (the web app's unsubscribe page, signed
+for the recipient) and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``, so a mail client
+can unsubscribe with one POST. Only customers whose e-mail marketing consent is ``SUBSCRIBED``
+(Shopify's ``email_marketing_consent``) and who have not unsubscribed here get marketing
+messages; a send marked transactional skips the consent check (and carries no unsubscribe
+header).
+
+SMTP has no idempotency key: a message the server accepted cannot be recognised when asked
+for again, so this channel is not repeat-safe (:mod:`segmentry.app.messaging.sending` settles
+an interrupted row ``uncertain`` instead of sending it twice). Each message gets a
+``Message-ID`` made from its outbox retry key, the same on every attempt.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import smtplib
+import ssl
+from collections.abc import Callable, Collection, Mapping, Sequence
+from email.message import EmailMessage
+from email.utils import formataddr
+
+from segmentry.app.messaging.audience import Member
+from segmentry.app.messaging.sending import ChannelDown, Outcome
+from segmentry.app.messaging.unsubscribe import link, sign
+from segmentry.core.config import EmailSettings
+from segmentry.core.errors import MessagingError
+from segmentry.store.outbox import OutboxRow, Send
+
+__all__ = ["EmailChannel"]
+
+# NOTE: lines up to SMTP's 998 characters: the default 78 would fold the long unsubscribe URL
+# into RFC 2047 encoded words, which no mail client reads as a URL.
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
+class EmailChannel:
+    name = "email"
+    batch_size = 1
+    repeat_safe = False
+    fields = frozenset({"unsubscribe_url"})
+
+    def __init__(
+        self,
+        settings: EmailSettings,
+        password: str | None,
+        unsubscribe_key: bytes,
+        unsubscribed: Callable[[], Collection[str]] = frozenset,
+        *,
+        connect: Callable[[EmailSettings], smtplib.SMTP] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._password = password
+        self._key = unsubscribe_key
+        self._unsubscribed = unsubscribed
+        self._gone: Collection[str] | None = None
+        self._connect = connect or _connect
+
+    def address(self, member: Member, *, transactional: bool) -> tuple[str | None, str | None]:
+        email = (member.recipient.email or "").strip()
+        if not email or "@" not in email:
+            return None, "no_email"
+        if transactional:
+            return email, None
+        if (member.email_marketing_state or "").upper() != "SUBSCRIBED":
+            return None, "not_subscribed"
+        if self._gone is None:
+            self._gone = {e.lower() for e in self._unsubscribed()}
+        if email.lower() in self._gone:
+            return None, "unsubscribed"
+        return email, None
+
+    def values_for(self, member: Member) -> Mapping[str, object]:
+        email = member.recipient.email or ""
+        return {"unsubscribe_url": self._link(member.recipient.customer_id, email)}
+
+    def remaining_quota(self) -> int | None:
+        return None
+
+    def deliver(self, send: Send, rows: Sequence[OutboxRow], retry_key: str) -> Sequence[Outcome]:
+        try:
+            server = self._connect(self.settings)
+        except (OSError, smtplib.SMTPException) as e:
+            raise ChannelDown(
+                "The mail server {host}:{port} cannot be reached: {problem}",
+                code="channel_unavailable",
+                params={"host": self.settings.host, "port": self.settings.port,
+                        "problem": str(e) or type(e).__name__},
+            ) from e
+        try:
+            self._login(server)
+            return [self._send(server, row, send.transactional) for row in rows]
+        finally:
+            try:
+                server.quit()
+            except (OSError, smtplib.SMTPException):
+                server.close()
+
+    def _login(self, server: smtplib.SMTP) -> None:
+        if not self.settings.username:
+            return
+        try:
+            server.login(self.settings.username, self._password or "")
+        except smtplib.SMTPAuthenticationError as e:
+            raise ChannelDown(
+                "The mail server refused the login for {user}: {problem}",
+                code="channel_token",
+                hint="Check the SMTP user name and password in the e-mail settings.",
+                params={"user": self.settings.username, "problem": _reply(e)},
+            ) from e
+
+    def _send(self, server: smtplib.SMTP, row: OutboxRow, transactional: bool) -> Outcome:
+        message = self._message(row, transactional)
+        try:
+            refused = server.send_message(message)
+        except smtplib.SMTPRecipientsRefused as e:
+            return Outcome(row.id, "failed", "refused", _reply(e))
+        except smtplib.SMTPResponseException as e:
+            if 400 <= e.smtp_code < 500:
+                raise ChannelDown(
+                    "The mail server asked to try later: {problem}",
+                    code="channel_unavailable",
+                    params={"problem": _reply(e)},
+                ) from e
+            return Outcome(row.id, "failed", "refused", _reply(e))
+        except (OSError, smtplib.SMTPException) as e:
+            raise MessagingError(
+                "The connection to the mail server broke while sending: {problem}",
+                code="channel_unavailable",
+                params={"problem": str(e) or type(e).__name__},
+            ) from e
+        if refused:
+            return Outcome(row.id, "failed", "refused", str(refused))
+        return Outcome(row.id, "delivered")
+
+    def _message(self, row: OutboxRow, transactional: bool) -> EmailMessage:
+        assert row.address is not None
+        message = EmailMessage(policy=_POLICY)
+        message["From"] = formataddr((self.settings.from_name, self.settings.from_address))
+        message["To"] = row.address
+        message["Subject"] = row.subject or ""
+        domain = self.settings.from_address.rpartition("@")[2] or "segmentry.invalid"
+        message["Message-ID"] = f"<{row.retry_key}@{domain}>"
+        if not transactional:
+            url = self._link(row.customer_id, row.address)
+            message["List-Unsubscribe"] = f"<{url}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(row.body or "")
+        if row.html:
+            message.add_alternative(row.html, subtype="html")
+        return message
+
+    def _link(self, customer_id: str, email: str) -> str:
+        return link(self.settings.web_url, sign(self._key, customer_id, email))
+
+
+def _connect(settings: EmailSettings) -> smtplib.SMTP:
+    context = ssl.create_default_context()
+    if settings.security == "tls":
+        return smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                context=context)
+    server = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    if settings.security == "starttls":
+        server.starttls(context=context)
+    return server
+
+
+def _reply(error: smtplib.SMTPException) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = error.smtp_error
+        words = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        return f"{error.smtp_code} {words}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{code} {msg.decode(errors='replace')}"
+                         for code, msg in error.recipients.values())
+    return str(error)

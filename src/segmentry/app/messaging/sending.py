@@ -1,0 +1,333 @@
+"""A send, exactly once: planned whole into the outbox, then delivered batch by batch.
+
+1. **Plan** (one state-store transaction): the segment's members on the day, each either
+   rendered into a ``pending`` row or ``skipped`` with the reason — no consent
+   (``not_subscribed``), no address (``unlinked``), blocked the account (``blocked``), over a
+   frequency cap (``capped``), or the template cannot be filled for them (``template``).
+   Identical messages are grouped in batches the channel can send at once (LINE's multicast:
+   up to 500); each batch gets its retry key now. A send the channel's quota cannot carry is
+   refused before anything is stored.
+2. **Deliver**: each due batch is marked ``sending`` and committed, handed to the channel with
+   its retry key, and its rows settled ``delivered`` / ``failed`` as the platform answered.
+   Rows inside quiet hours wait (``not_before``) for a later :func:`deliver`.
+
+A crash anywhere leaves rows ``pending`` or ``sending``; :func:`deliver` (or asking for the same
+send again: the key finds it) picks them up. A ``sending`` row is asked again with the same retry
+key, which LINE answers without sending twice (409). E-mail has no such key (SMTP cannot tell
+whether a message it accepted was the one asked for again): a channel that cannot repeat a
+request safely says so (:attr:`Channel.repeat_safe`), and its interrupted rows are settled
+``uncertain`` instead of being sent twice, counted in the log, and sent again only when asked
+(``resend_uncertain``). See docs/messaging.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from segmentry.app.messaging.audience import Member, members_of
+from segmentry.app.messaging.rules import FrequencyCap, QuietHours, parse_quiet_hours
+from segmentry.app.messaging.templates import MessageTemplate, ShopFacts, compile_template
+from segmentry.core.clock import utcnow
+from segmentry.core.context import Context
+from segmentry.core.crash_points import crash_point
+from segmentry.core.errors import MessagingError
+from segmentry.store import outbox
+from segmentry.store.outbox import NewSend, OutboxRow, Planned, Send
+
+__all__ = [
+    "Channel",
+    "ChannelDown",
+    "Outcome",
+    "SendPlan",
+    "SendReport",
+    "SendRequest",
+    "deliver",
+    "plan_send",
+    "send",
+]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the platform said about one outbox row."""
+
+    row_id: int
+    status: str  # delivered, failed
+    reason: str | None = None
+    detail: str | None = None
+
+
+class ChannelDown(MessagingError):
+    """The channel cannot be used at all (unreachable, bad credentials): nothing of the batch
+    was delivered. The send stops; the batch waits to be asked again."""
+
+
+class Channel(Protocol):
+    """A way to reach customers (LINE, e-mail), provided by an activation plug-in."""
+
+    name: str
+    # Rows with the same message sent in one request (LINE multicast: 500); 1 = one by one.
+    batch_size: int
+    # True when asking the platform again with the same retry key never delivers twice.
+    repeat_safe: bool
+    # Names a template may use that this channel fills per member (``unsubscribe_url``).
+    fields: frozenset[str]
+
+    def values_for(self, member: Member) -> Mapping[str, object]:
+        """The values of :attr:`fields` for one member."""
+        ...
+
+    def address(self, member: Member, *, transactional: bool) -> tuple[str | None, str | None]:
+        """The member's address on this channel, or ``(None, reason)`` to skip them."""
+        ...
+
+    def remaining_quota(self) -> int | None:
+        """Messages this channel may still send this month, or None when unlimited."""
+        ...
+
+    def deliver(self, send: Send, rows: Sequence[OutboxRow], retry_key: str) -> Sequence[Outcome]:
+        """Send one batch of ``send``. Raise :class:`ChannelDown` when nothing of it could be
+        delivered (a bad token, no server): the send stops, the batch is asked again later."""
+        ...
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    segment: str
+    membership_key: str
+    day: dt.date
+    body: str
+    key: str = ""  # asking twice with the same key finds the first send; default: a new one
+    subject: str | None = None
+    html: str | None = None
+    transactional: bool = False
+    language: str = "ja"
+    values: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class SendPlan:
+    """What a send would do (a dry run), or did plan."""
+
+    channel: str
+    recipients: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    quota_left: int | None = None
+    waiting_for_quiet_hours: int = 0
+    rows: list[Planned] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True)
+class SendReport:
+    send_id: int
+    key: str
+    counts: dict[str, int]
+    reasons: dict[str, int]
+    finished: bool
+
+
+def plan_send(
+    context: Context, channel: Channel, request: SendRequest, *, now: dt.datetime | None = None
+) -> SendPlan:
+    """Who would get what: recipients, skipped members per reason, quota use. Stores nothing."""
+    now = now or utcnow()
+    body, subject, html = _templates(request, channel.fields)
+    shop = ShopFacts(context.settings.shop.name, context.settings.shop.currency,
+                     request.language, context.settings.shop.timezone)
+    caps = _caps(context, channel.name, now)
+    quiet = parse_quiet_hours(context.settings.messaging.quiet_hours)
+    not_before = _not_before(quiet, now, context.settings.shop.timezone)
+    plan = SendPlan(channel.name, quota_left=channel.remaining_quota())
+    for member in members_of(context.warehouse, request.membership_key, request.day):
+        row = _plan_one(member, channel, request, (body, subject, html), shop, caps)
+        if row.status == "skipped":
+            plan.skipped[row.reason or ""] = plan.skipped.get(row.reason or "", 0) + 1
+        else:
+            plan.recipients += 1
+            row = _at(row, not_before)
+        plan.rows.append(row)
+    if not_before is not None:
+        plan.waiting_for_quiet_hours = plan.recipients
+    plan.rows = list(_batched(plan.rows, channel.batch_size))
+    return plan
+
+
+def send(
+    context: Context,
+    channel: Channel,
+    request: SendRequest,
+    *,
+    now: Callable[[], dt.datetime] = utcnow,
+    resend_uncertain: bool = False,
+) -> SendReport:
+    """Plan ``request`` into the outbox (unless its key already has a send) and deliver what
+    is due. Refused with :class:`MessagingError` when the channel's quota cannot carry it."""
+    key = request.key or f"send-{uuid.uuid4()}"
+    with context.state.begin() as conn:
+        existing = outbox.find_send(conn, key)
+    if existing is None:
+        plan = plan_send(context, channel, request, now=now())
+        if plan.quota_left is not None and plan.recipients > plan.quota_left:
+            raise MessagingError(
+                "This send needs {needed:,} messages but only {left:,} are left of the "
+                "channel's quota this month.",
+                code="quota_exceeded",
+                hint="Send to a smaller segment, or raise the plan's message limit.",
+                params={"needed": plan.recipients, "left": plan.quota_left},
+            )
+        with context.state.begin() as conn:
+            send_id = outbox.create_send(
+                conn,
+                NewSend(key, request.segment, channel.name, request.language, request.body,
+                        request.subject, request.html, request.transactional),
+                at=now(),
+            )
+            outbox.plan(conn, send_id, channel.name, plan.rows, at=now())
+        crash_point("send-planned")
+    else:
+        send_id = existing.id
+    return deliver(context, channel, send_id, now=now, resend_uncertain=resend_uncertain)
+
+
+def deliver(
+    context: Context,
+    channel: Channel,
+    send_id: int,
+    *,
+    now: Callable[[], dt.datetime] = utcnow,
+    resend_uncertain: bool = False,
+) -> SendReport:
+    """Deliver the due batches of a planned send; finish it when nothing is left."""
+    if resend_uncertain:
+        with context.state.begin() as conn:
+            outbox.reopen_uncertain(conn, send_id, at=now())
+    with context.state.begin() as conn:
+        due = outbox.due_batches(conn, send_id, now())
+        the_send = outbox.send_by_id(conn, send_id)
+    for number in due:
+        with context.state.begin() as conn:
+            rows = outbox.batch(conn, send_id, number)
+            interrupted = [r.id for r in rows if r.status == "sending"]
+            if interrupted and not channel.repeat_safe:
+                outbox.settle(conn, interrupted, "uncertain", at=now(), reason="interrupted")
+                rows = [r for r in rows if r.status != "sending"]
+            if not rows:
+                continue
+            outbox.mark_sending(conn, [r.id for r in rows], at=now())
+        crash_point("send-batch-marked")
+        try:
+            outcomes = channel.deliver(the_send, rows, rows[0].retry_key)
+        except ChannelDown:
+            with context.state.begin() as conn:
+                outbox.reopen(conn, [r.id for r in rows], at=now())
+            raise
+        crash_point("send-batch-answered")
+        with context.state.begin() as conn:
+            _settle(conn, outcomes, now())
+    with context.state.begin() as conn:
+        counts = outbox.counts(conn, send_id)
+        finished = not any(counts.get(s, 0) for s in outbox.OPEN)
+        if finished:
+            outbox.finish(conn, send_id, at=now())
+        reasons = outbox.skipped_reasons(conn, send_id)
+    return SendReport(send_id, the_send.key, counts, reasons, finished)
+
+
+def _settle(conn: sa.Connection, outcomes: Iterable[Outcome], at: dt.datetime) -> None:
+    groups: dict[tuple[str, str | None, str | None], list[int]] = {}
+    for o in outcomes:
+        groups.setdefault((o.status, o.reason, o.detail), []).append(o.row_id)
+    for (status, reason, detail), ids in groups.items():
+        outbox.settle(conn, ids, status, at=at, reason=reason, detail=detail)
+
+
+def _templates(
+    request: SendRequest, fields: frozenset[str]
+) -> tuple[MessageTemplate, MessageTemplate | None, MessageTemplate | None]:
+    extra = set(request.values) | fields
+    body = compile_template(request.body, extra=extra)
+    subject = compile_template(request.subject, extra=extra) if request.subject else None
+    html = compile_template(request.html, extra=extra, html=True) if request.html else None
+    return body, subject, html
+
+
+def _plan_one(
+    member: Member,
+    channel: Channel,
+    request: SendRequest,
+    templates: tuple[MessageTemplate, MessageTemplate | None, MessageTemplate | None],
+    shop: ShopFacts,
+    caps: Sequence[tuple[FrequencyCap, dict[str, int]]],
+) -> Planned:
+    customer = member.recipient.customer_id
+    address, reason = channel.address(member, transactional=request.transactional)
+    if address is None:
+        return Planned(customer, None, status="skipped", reason=reason or "unlinked")
+    if not request.transactional and any(
+        not cap.allows(sent=sent.get(customer, 0)) for cap, sent in caps
+    ):
+        return Planned(customer, address, status="skipped", reason="capped")
+    body, subject, html = templates
+    try:
+        values = {**request.values, **channel.values_for(member)}
+        return Planned(
+            customer,
+            address,
+            body=body.render(member.recipient, shop, values),
+            subject=subject.render(member.recipient, shop, values) if subject else None,
+            html=html.render(member.recipient, shop, values) if html else None,
+        )
+    except MessagingError as e:
+        return Planned(customer, address, status="skipped", reason="template",
+                       body=e.message)
+
+
+def _batched(rows: Sequence[Planned], size: int) -> Iterable[Planned]:
+    """Rows with their batch and retry key: identical messages together, ``size`` at most."""
+    groups: dict[tuple[str | None, str | None, str | None, object], list[Planned]] = {}
+    skipped: list[Planned] = []
+    for row in rows:
+        if row.status == "skipped":
+            skipped.append(row)
+            continue
+        same = (row.body, row.subject, row.html, row.not_before) if size > 1 else (row.customer_id,
+                                                                                  None, None, None)
+        groups.setdefault(same, []).append(row)
+    number = 0
+    for members in groups.values():
+        for start in range(0, len(members), size):
+            key = str(uuid.uuid4())
+            for row in members[start : start + size]:
+                yield replace(row, batch=number, retry_key=key)
+            number += 1
+    for row in skipped:
+        yield replace(row, batch=-1, retry_key="")
+
+
+def _at(row: Planned, not_before: dt.datetime | None) -> Planned:
+    return row if not_before is None else replace(row, not_before=not_before)
+
+
+def _not_before(quiet: QuietHours | None, now: dt.datetime, timezone: str) -> dt.datetime | None:
+    if quiet is None:
+        return None
+    aware = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+    allowed = quiet.next_allowed(aware, timezone)
+    return None if allowed == aware else allowed.replace(tzinfo=None)
+
+
+def _caps(
+    context: Context, channel: str, now: dt.datetime
+) -> list[tuple[FrequencyCap, dict[str, int]]]:
+    """The channel's caps, each with the messages delivered per customer in its window."""
+    caps = [FrequencyCap(c.channel, c.messages, c.days)
+            for c in context.settings.messaging.caps if c.channel == channel]
+    with context.state.begin() as conn:
+        return [(cap, outbox.delivered_since(conn, channel, now - dt.timedelta(days=cap.days)))
+                for cap in caps]
