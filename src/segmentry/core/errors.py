@@ -16,8 +16,10 @@ Third-party errors are wrapped at the boundary with ``raise ... from e``.
     ├── DataImportError        a source file has bad rows (carries file / line / column)
     ├── EngineError            the analytics engine failed or is unreachable
     ├── RunError               a pipeline run failed (wraps the stage's error)
-    └── ShopifyError           the Shopify Admin API refused or failed (invalid_token,
-                               missing_scopes, throttled, unavailable, uninstalled, …)
+    ├── ShopifyError           the Shopify Admin API refused or failed (invalid_token,
+    │                          missing_scopes, throttled, unavailable, uninstalled, …)
+    └── LineError              the LINE Messaging API refused or failed (line_invalid_token,
+                               line_quota_exhausted, line_unavailable, …)
 
 Messages are English templates with named parameters (``params``), so an interface can show
 them in its user's language: the web app and the CLI look the template up in the gettext
@@ -44,6 +46,7 @@ __all__ = [
     "ConfigError",
     "DataImportError",
     "EngineError",
+    "LineError",
     "LockHeldError",
     "QueryError",
     "RunError",
@@ -180,6 +183,17 @@ class ShopifyError(SegmentryError):
     """
 
     code = "shopify"
+
+
+class LineError(SegmentryError):
+    """The LINE Messaging API refused a send for every recipient, stayed unreachable after
+    retries, or a message or webhook is not what LINE takes.
+
+    ``code`` is one of ``line_invalid_token``, ``line_quota_exhausted``, ``line_unavailable``,
+    ``line_refused``, ``line_invalid_message``, ``line_bad_signature``, ``line_bad_webhook``.
+    """
+
+    code = "line"
 
 
 class QueryError(SegmentryError):
