@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.line.conftest import text
 
 from segmentry.activation.line import LineClient, retry_key, validate_messages
 from segmentry.core.errors import LineError
 from segmentry.testing.line import FakeLine
-from tests.line.conftest import text
 
 BUBBLE = {"type": "bubble", "body": {"type": "box", "layout": "vertical",
                                      "contents": [{"type": "text", "text": "山田様"}]}}
@@ -44,8 +44,8 @@ def test_messages_line_would_refuse_are_refused_before_sending(
     flex({"type": "poster"}),
 ])
 def test_the_sdks_models_refuse_a_malformed_message(message: dict[str, Any]) -> None:
-    with pytest.raises(LineError, match="^Message 1 is not one LINE takes: the SDK's model "
-                       "refuses it") as caught:
+    with pytest.raises(LineError, match=r"^Message 1 is not one LINE takes: the SDK's model "
+                       r"refuses it") as caught:
         validate_messages([message])
     assert caught.value.code == "line_invalid_message"
 

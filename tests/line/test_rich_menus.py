@@ -30,7 +30,7 @@ def test_bulk_link_and_unlink(line: FakeLine, client: LineClient) -> None:
     members = [line.add_user() for _ in range(4)]
     menu, other = line.add_rich_menu(), line.add_rich_menu()
     line.channel.links[members[3]] = other
-    outcome = client.link_rich_menu_bulk(menu, members[:3] + [user_id(777)])
+    outcome = client.link_rich_menu_bulk(menu, [*members[:3], user_id(777)])
     assert (outcome.ok, outcome.http_status) == (True, 202)
     assert [line.rich_menu_of(m) for m in members] == [menu, menu, menu, other]
     assert line.rich_menu_of(user_id(777)) is None  # not a friend: nothing to link

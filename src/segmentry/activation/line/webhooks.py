@@ -10,10 +10,10 @@ A body whose signature does not match is refused with :class:`LineError`
     >>> good = base64.b64encode(hmac.new(b"secret", body, hashlib.sha256).digest()).decode()
     >>> parse_webhook(body, good, "secret")
     []
-    >>> parse_webhook(body, good, "another secret")
+    >>> parse_webhook(body, good, "another secret")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    segmentry.core.errors.LineError: The LINE webhook's signature does not match the channel secret; it was ignored.
+    segmentry.core.errors.LineError: The LINE webhook's signature does not match ...
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@
 
     >>> line = LinePlatform(token="t")
     >>> alice = line.add_user()
-    >>> status, body, _ = line.handle("POST", "/v2/bot/message/push",
-    ...     {"Authorization": "Bearer t"}, {"to": alice, "messages": [{"type": "text", "text": "hi"}]})
+    >>> status, body, _ = line.handle("POST", "/v2/bot/message/push", {"Authorization": "Bearer t"},
+    ...     {"to": alice, "messages": [{"type": "text", "text": "hi"}]})
     >>> status, line.texts(alice), line.quota_used
     (200, ['hi'], 1)
 """
@@ -306,7 +306,7 @@ class LinePlatform:
                             for i, u in enumerate(to) if not _USER.match(str(u))]
         if problems:
             return 400, error_body(problems), {}
-        users = list(dict.fromkeys(to))  # a user named twice gets the message once
+        users = list(dict.fromkeys(to or []))  # a user named twice gets the message once
         refused = self._over_quota(sum(self._reachable(u) for u in users))
         if refused:
             return refused

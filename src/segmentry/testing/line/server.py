@@ -45,7 +45,8 @@ def signature(body: bytes, channel_secret: str) -> str:
     """LINE's ``X-Line-Signature`` of a webhook body.
 
     >>> from linebot.v3.webhook import SignatureValidator
-    >>> SignatureValidator("secret").validate('{"events":[]}', signature(b'{"events":[]}', "secret"))
+    >>> body = '{"events":[]}'
+    >>> SignatureValidator("secret").validate(body, signature(body.encode(), "secret"))
     True
     """
     digest = hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()
