@@ -67,6 +67,15 @@ def test_a_dropped_connection_is_retried_and_delivered_once(
     assert line.texts(alice) == ["hi"] and clock.slept == [1.0]
 
 
+def test_an_answer_that_never_comes_is_retried(
+        line: FakeLine, client: LineClient, clock: Clock) -> None:
+    alice = line.add_user()
+    line.inject("timeout", endpoint="push")  # the fake holds the request, then hangs up
+    outcome = client.push(alice, [text("late")], retry_key=retry_key("late"))
+    assert (outcome.ok, outcome.attempts) == (True, 2)
+    assert line.texts(alice) == ["late"] and clock.slept == [1.0]
+
+
 def test_429_then_success_honours_retry_after(
         start_line: Callable[..., FakeLine], connect: Callable[..., LineClient],
         clock: Clock) -> None:
