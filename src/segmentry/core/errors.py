@@ -19,6 +19,8 @@ Third-party errors are wrapped at the boundary with ``raise ... from e``.
     ├── ShopifyError           the Shopify Admin API refused or failed (invalid_token,
     │                          missing_scopes, throttled, unavailable, uninstalled, …)
     └── MessagingError         a message template, a send or a channel (LINE, e-mail) failed
+        └── LineError          the LINE Messaging API refused or failed (line_invalid_token,
+                               line_quota_exhausted, line_unavailable, …)
 
 Messages are English templates with named parameters (``params``), so an interface can show
 them in its user's language: the web app and the CLI look the template up in the gettext
@@ -45,6 +47,7 @@ __all__ = [
     "ConfigError",
     "DataImportError",
     "EngineError",
+    "LineError",
     "LockHeldError",
     "MessagingError",
     "QueryError",
@@ -192,6 +195,17 @@ class MessagingError(SegmentryError):
     """
 
     code = "messaging"
+
+
+class LineError(MessagingError):
+    """The LINE Messaging API refused a send for every recipient, stayed unreachable after
+    retries, or a message or webhook is not what LINE takes.
+
+    ``code`` is one of ``line_invalid_token``, ``line_quota_exhausted``, ``line_unavailable``,
+    ``line_refused``, ``line_invalid_message``, ``line_bad_signature``, ``line_bad_webhook``.
+    """
+
+    code = "line"
 
 
 class QueryError(SegmentryError):

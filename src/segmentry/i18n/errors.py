@@ -67,6 +67,10 @@ GISTS: dict[str, str] = {
     "config": N_("The workspace's settings have a problem."),
     "workspace": N_("The workspace cannot be opened."),
     "engine": N_("The analytics database failed."),
+    "line_invalid_token": N_("LINE did not accept the channel access token."),
+    "line_quota_exhausted": N_("LINE's monthly message quota is used up."),
+    "line_unavailable": N_("LINE cannot be reached; try again in a while."),
+    "line_refused": N_("LINE refused the request."),
 }
 _UNKNOWN = N_("This could not be done (error code: {code}).")
 
