@@ -83,7 +83,7 @@ _BEFORE_MEMBERSHIP_KEY = ["ALTER TABLE segments RENAME COLUMN membership_key TO 
                           "ALTER TABLE unclaimed_memberships RENAME TO unclaimed_ledgers"]
 _WITHOUT_SHOPIFY = [t.name for t in reversed(schema.TABLES) if t.name.startswith("shopify_")]
 # Every release before 0004_outbox had no messages.
-_BEFORE_OUTBOX = ["outbox", "sends"]
+_BEFORE_OUTBOX = ["outbox", "sends", "unsubscriptions"]
 
 
 @pytest.mark.parametrize(

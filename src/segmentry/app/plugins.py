@@ -1,4 +1,4 @@
-"""Plug-ins: the sources a daily run reads and the destinations it pushes to, added by
+r"""Plug-ins: the sources a daily run reads and the destinations it pushes to, added by
 registering rather than by editing the pipeline.
 
 The pipeline (:mod:`segmentry.app.pipeline`) names no connector and no destination: it calls
@@ -21,6 +21,9 @@ Hooks (every one is optional for a plug-in):
 ``segmentry_before_ingest(workspace) -> str | None``
     Work due before the sources are read (Shopify's queued webhooks); a non-empty note is
     added to the ingest stage's detail.
+``segmentry_channels(workspace) -> Iterable[Channel] | None``
+    The ways this plug-in reaches customers (LINE, e-mail) for this workspace, as
+    :class:`~segmentry.app.messaging.sending.Channel`\ s (none when not configured).
 ``segmentry_destinations(workspace) -> Iterable[Destination] | None``
     After-run actions for this workspace (none when, say, the store is not connected). Each
     runs after the run's commit as its own recorded stage; its failure is recorded there and
@@ -56,6 +59,7 @@ from segmentry.core.errors import ConfigError
 if TYPE_CHECKING:
     import datetime as dt
 
+    from segmentry.app.messaging.sending import Channel
     from segmentry.core.config import SourceSettings
     from segmentry.core.context import Context
     from segmentry.ledger.store import LedgerBatch
@@ -66,6 +70,7 @@ __all__ = [
     "Destination",
     "RunOutcome",
     "before_ingest",
+    "channels",
     "destinations",
     "hookimpl",
     "hookspec",
@@ -83,6 +88,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 BUILTIN_PLUGINS = (
     "segmentry.connectors.plugin",
     "segmentry.activation.shopify.plugin",
+    "segmentry.activation.line.plugin",
+    "segmentry.activation.email.plugin",
 )
 
 
@@ -123,6 +130,10 @@ class Hooks:
     @hookspec
     def segmentry_before_ingest(self, workspace: Context) -> str | None:
         """Work due before the sources are read; a note for the ingest stage, or ``None``."""
+
+    @hookspec
+    def segmentry_channels(self, workspace: Context) -> Iterable[Channel] | None:
+        """The channels configured for ``workspace``."""
 
     @hookspec
     def segmentry_destinations(
@@ -173,6 +184,12 @@ def before_ingest(workspace: Context) -> list[str]:
     """The notes of the work done before the ingest, in call order (empty ones left out)."""
     notes = plugin_manager().hook.segmentry_before_ingest(workspace=workspace)
     return [note for note in notes if note]
+
+
+def channels(workspace: Context) -> dict[str, Channel]:
+    """The configured channels by name (``line``, ``email``)."""
+    found = plugin_manager().hook.segmentry_channels(workspace=workspace)
+    return {channel.name: channel for some in found if some for channel in some}
 
 
 def destinations(workspace: Context) -> list[Destination]:

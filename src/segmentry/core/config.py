@@ -32,6 +32,7 @@ __all__ = [
     "SHOPIFY_API_VERSION",
     "CapSettings",
     "EmailSettings",
+    "LineSettings",
     "MessagingSettings",
     "ScheduleSettings",
     "Settings",
@@ -192,6 +193,25 @@ class EmailSettings(BaseModel):
     timeout: float = Field(30.0, gt=0, description="Seconds to wait for the server.")
 
 
+class LineSettings(BaseModel):
+    """The LINE Official Account messages are sent from (``[line]``; docs/messaging.md). The
+    channel access token and channel secret are read from the environment variables named
+    here or from the workspace's ``secrets`` file, never from this file."""
+
+    name: str = Field("LINE", description="How messages and the web app name the account.")
+    token_env: str = Field(
+        "SEGMENTRY_LINE_TOKEN", description="Environment variable holding the channel access "
+        "token (long-lived)."
+    )
+    channel_secret_env: str = Field(
+        "SEGMENTRY_LINE_CHANNEL_SECRET",
+        description="Environment variable holding the channel secret (webhook signatures).",
+    )
+    endpoint: str | None = Field(
+        None, description="Base URL instead of https://api.line.me (a local fake LINE in tests)."
+    )
+
+
 class SourceSettings(BaseModel):
     """One data source the daily run ingests."""
 
@@ -289,6 +309,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)  # type: ignore[arg-type]
     email: EmailSettings | None = None
+    line: LineSettings | None = None
     sources: list[SourceSettings] = Field(default_factory=list)
     shopify: ShopifySettings | None = None
 

@@ -1,9 +1,9 @@
 """Crash points: named places where the crash tests kill a command with ``SIGKILL``.
 
 A command started with ``SEGMENTRY_CRASH_AT=<point>`` kills itself when it reaches that point,
-as an OOM kill or a power cut would (``<point>@3``: the third time it reaches it); the tests then check what the next command finds
-(``tests/core/test_segment_add_crash.py``). Unset (always, outside the tests), a crash point
-costs one environment look-up.
+as an OOM kill or a power cut would (``<point>@3``: the third time it reaches it); the tests
+then check what the next command finds (``tests/core/test_segment_add_crash.py``). Unset
+(always, outside the tests), a crash point costs one environment look-up.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ By aggregate:
 - Shopify: ``shopify_sync_state``, ``shopify_tag_bindings``, ``shopify_managed_tags``,
   ``shopify_sync_jobs`` / ``shopify_sync_items`` (tag-sync jobs), ``shopify_audit_log``,
   ``shopify_webhooks`` (the webhook queue);
-- messages: ``sends``, ``outbox`` (every message planned before it is delivered).
+- messages: ``sends``, ``outbox`` (every message planned before it is delivered),
+  ``unsubscriptions``.
 
 Repositories beside this module read and write them per aggregate (:mod:`.segment_records`,
 :mod:`.runs`, :mod:`.erasures`, :mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`,
@@ -21,7 +22,7 @@ None creates or alters a table: opening the store brings it to this layout
 (:func:`segmentry.store.connection.open_state_store`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
-(22, ['api_tokens', 'erasures', 'login_attempts'])
+(23, ['api_tokens', 'erasures', 'login_attempts'])
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ __all__ = [
     "shopify_tag_bindings",
     "shopify_webhooks",
     "unclaimed_memberships",
+    "unsubscriptions",
     "web_sessions",
     "web_users",
 ]
@@ -398,6 +400,18 @@ outbox = sa.Table(
     sa.UniqueConstraint("send_id", "customer_id", "channel", name="outbox_once"),
     sa.Index("outbox_due", "send_id", "status", "batch"),
     sa.Index("outbox_recent", "customer_id", "channel", "delivered_at"),
+)
+
+# Addresses unsubscribed through segmentry's links (lower case): never sent marketing e-mail
+# again, whatever the source data says; ``written_back_at`` once Shopify's consent is updated.
+unsubscriptions = sa.Table(
+    "unsubscriptions",
+    metadata,
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("customer_id", sa.String(100), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("how", sa.String(20), nullable=False),  # page, one_click
+    sa.Column("written_back_at", sa.DateTime),
 )
 
 TABLES = list(metadata.sorted_tables)

@@ -1,6 +1,6 @@
 """Messages: ``sends`` (one message to one segment over one channel) and ``outbox`` (one row
 per customer of a send, planned before anything is delivered; see
-:mod:`segmentry.store.outbox`).
+:mod:`segmentry.store.outbox`) and ``unsubscriptions`` (:mod:`segmentry.store.unsubscriptions`).
 
 Revision 0004_outbox, after 0003_call_form_aggregates (2026-12-06).
 """
@@ -56,9 +56,18 @@ def upgrade() -> None:
     )
     op.create_index("outbox_due", "outbox", ["send_id", "status", "batch"])
     op.create_index("outbox_recent", "outbox", ["customer_id", "channel", "delivered_at"])
+    op.create_table(
+        "unsubscriptions",
+        sa.Column("email", sa.String(320), primary_key=True),
+        sa.Column("customer_id", sa.String(100), nullable=False),
+        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("how", sa.String(20), nullable=False),
+        sa.Column("written_back_at", sa.DateTime),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("unsubscriptions")
     op.drop_index("outbox_recent", "outbox")
     op.drop_index("outbox_due", "outbox")
     op.drop_table("outbox")
