@@ -2,11 +2,13 @@
 
 Customers (all ordered once, on 2026-11-20, shop zone Asia/Tokyo):
 
-    m1  山田 花子  hanako@example.jp   SUBSCRIBED       LINE U1  order #1001 美容液 ¥5,000
-    m2  佐藤 健    ken@example.jp      NOT_SUBSCRIBED   LINE U2
+    m1  山田 花子  hanako@example.jp   SUBSCRIBED       LINE 1   order #1001 美容液 ¥5,000
+    m2  佐藤 健    ken@example.jp      NOT_SUBSCRIBED   LINE 2
     m3  (no name)  (no e-mail)         —                —
     m4  Alice Wu   alice@example.com   SUBSCRIBED       —        order #1004 2 items
-    m5  鈴木 一郎  ichiro@example.jp   UNSUBSCRIBED     LINE U5
+    m5  鈴木 一郎  ichiro@example.jp   UNSUBSCRIBED     LINE 5 (blocked the account)
+
+LINE user ids are the fake LINE's ``user_id(n)``.
 """
 
 from __future__ import annotations
@@ -26,16 +28,17 @@ from aiosmtpd.controller import Controller
 
 from segmentry.app.workspace import Workspace
 from segmentry.ledger.store import arrow_schema
+from segmentry.testing.line.platform import user_id
 
 DAY = dt.date(2026, 11, 30)
 ORDERED = dt.datetime(2026, 11, 20, 3, 0)  # 12:00 in Tokyo
 
 CUSTOMERS = [
-    ("m1", "山田", "花子", "hanako@example.jp", "SUBSCRIBED", "U1"),
-    ("m2", "佐藤", "健", "ken@example.jp", "NOT_SUBSCRIBED", "U2"),
+    ("m1", "山田", "花子", "hanako@example.jp", "SUBSCRIBED", user_id(1)),
+    ("m2", "佐藤", "健", "ken@example.jp", "NOT_SUBSCRIBED", user_id(2)),
     ("m3", None, None, None, None, None),
     ("m4", "Wu", "Alice", "alice@example.com", "SUBSCRIBED", None),
-    ("m5", "鈴木", "一郎", "ichiro@example.jp", "UNSUBSCRIBED", "U5"),
+    ("m5", "鈴木", "一郎", "ichiro@example.jp", "UNSUBSCRIBED", user_id(5)),
 ]
 # (order id, customer, name, total, [(line id, product id, title, quantity, unit price)])
 ORDERS = [

@@ -1,0 +1,125 @@
+"""LINE sends through the outbox against the fake LINE platform (real HTTP on loopback, the
+official SDK): who gets a message, a blocked friend, identical messages in one multicast,
+personal ones pushed one by one, and a batch interrupted after LINE took it is not delivered
+twice when the send is continued."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from segmentry.activation.line import Backoff, LineChannel, LineClient
+from segmentry.activation.line.sender import LineSender
+from segmentry.app.messaging.sending import SendRequest, deliver, send
+from segmentry.app.workspace import Workspace
+from segmentry.core.errors import MessagingError
+from segmentry.store import outbox as outbox_store
+from segmentry.store.schema import outbox
+from segmentry.testing.line import FakeLine
+from segmentry.testing.line.platform import user_id
+
+from .conftest import DAY
+
+NOON = dt.datetime(2026, 12, 1, 3, 0)  # 12:00 in Tokyo
+U1, U2, U5 = user_id(1), user_id(2), user_id(5)
+
+
+@pytest.fixture
+def line() -> Iterator[FakeLine]:
+    fake = FakeLine(timeout_seconds=0.3, monthly_quota=100).start()
+    for user in (U1, U2):
+        fake.add_user(user)
+    fake.add_user(U5, blocked=True)
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def _sender(line: FakeLine, token: str | None = None) -> LineSender:
+    channel = LineChannel(token or line.token, line.channel_secret, name="Shop LINE",
+                          host=line.url)
+    client = LineClient(channel, backoff=Backoff(sleep=lambda s: None, jitter=False))
+    return LineSender(client)
+
+
+def _request(ws: Workspace, key: str, body: str) -> SendRequest:
+    segment = ws.segment("everyone")
+    assert segment.membership_key is not None
+    return SendRequest(segment="everyone", membership_key=segment.membership_key, day=DAY,
+                       key=key, body=body)
+
+
+def test_identical_messages_go_in_one_multicast(shop: Workspace, line: FakeLine) -> None:
+    report = send(shop, _sender(line), _request(shop, "sale", "冬のセールのお知らせ"),
+                  now=lambda: NOON)
+    # m1, m2, m5 are linked; m3 and m4 are not. LINE skips the blocked m5 silently.
+    assert (line.texts(U1), line.texts(U2), line.texts(U5)) == (
+        ["冬のセールのお知らせ"], ["冬のセールのお知らせ"], [])
+    assert report.counts == {"delivered": 3, "skipped": 2}
+    assert report.reasons == {"unlinked": 2}
+    assert [s for s in line.statuses("multicast")] == [200]
+    assert line.statuses("push") == []
+
+
+def test_personal_messages_are_pushed_one_by_one(shop: Workspace, line: FakeLine) -> None:
+    send(shop, _sender(line), _request(shop, "thanks", "{{ customer.honorific_name }}、ありがとう"),
+         now=lambda: NOON)
+    assert line.texts(U1) == ["山田 花子 様、ありがとう"]
+    assert line.texts(U2) == ["佐藤 健 様、ありがとう"]
+    assert line.statuses("push") == [200, 200, 200] and line.statuses("multicast") == []
+
+
+def test_a_batch_line_took_before_the_crash_is_not_delivered_twice(
+    shop: Workspace, line: FakeLine
+) -> None:
+    """The process died after LINE accepted the multicast and before the rows were settled:
+    they are left ``sending``. Continuing the send asks again with the same retry key; LINE
+    answers 409 and delivers nothing more."""
+    sender = _sender(line)
+    request = _request(shop, "crash", "在庫わずか")
+    with pytest.MonkeyPatch.context() as patch:
+        def die(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt  # stands for SIGKILL right after LINE answered
+        patch.setattr(outbox_store, "settle", die)
+        with pytest.raises(KeyboardInterrupt):
+            send(shop, sender, request, now=lambda: NOON)
+    with shop.state.begin() as conn:
+        assert set(conn.execute(sa.select(outbox.c.status)).scalars()) == {"sending", "skipped"}
+    assert line.count(U1) == 1
+    report = send(shop, sender, request, now=lambda: NOON)  # the same key finds the send
+    assert (line.count(U1), line.count(U2)) == (1, 1)
+    assert line.statuses("multicast") == [200, 409]
+    assert report.counts == {"delivered": 3, "skipped": 2} and report.finished
+
+
+def test_quiet_hours_hold_messages_until_morning(shop: Workspace, line: FakeLine) -> None:
+    night = dt.datetime(2026, 12, 1, 13, 0)  # 22:00 in Tokyo
+    report = send(shop, _sender(line), _request(shop, "night", "おやすみ前に"), now=lambda: night)
+    assert line.count(U1) == 0 and report.counts == {"pending": 3, "skipped": 2}
+    assert not report.finished
+    morning = dt.datetime(2026, 12, 2, 0, 0)  # 09:00 in Tokyo
+    report = deliver(shop, _sender(line), report.send_id, now=lambda: morning)
+    assert line.texts(U1) == ["おやすみ前に"] and report.finished
+
+
+def test_a_send_over_the_monthly_quota_is_refused_with_the_numbers(
+    shop: Workspace, line: FakeLine
+) -> None:
+    line.quota_used = 99  # 1 of 100 left; the send needs 3
+    with pytest.raises(MessagingError) as caught:
+        send(shop, _sender(line), _request(shop, "big", "hi"), now=lambda: NOON)
+    assert caught.value.code == "quota_exceeded"
+    assert caught.value.params == {"needed": 3, "left": 1}
+    with shop.state.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar() == 0
+
+
+def test_a_bad_token_stops_the_send_and_nothing_is_lost(shop: Workspace, line: FakeLine) -> None:
+    request = _request(shop, "token", "hi")
+    with pytest.raises(MessagingError) as caught:
+        send(shop, _sender(line, token="wrong-token"), request, now=lambda: NOON)
+    assert caught.value.code == "line_invalid_token"
