@@ -20,6 +20,12 @@ so the sync stores everything else and leaves their columns null; what is withhe
 and said in the report. When data withheld before is allowed again, the customers are read
 again in full (their mark is cleared) so the columns fill.
 
+Partial data: a page answered with errors on some objects' fields is stored without those
+objects; they are remembered (:func:`segmentry.store.sync_marks.remember_unread`) before the mark
+moves past them, and read again by id first thing at the next sync (and forgotten once read
+in full, or gone from Shopify). So the mark never sticks on them and nothing is lost; what
+waits to be read again is said in the report.
+
 Warnings (the API version's support calendar, a version Shopify answered with other than the
 one asked, withheld customer data) are logged to ``segmentry.shopify`` and listed in
 :attr:`SyncReport.warnings`.
@@ -215,6 +221,9 @@ def sync_store(
                 )
         finally:
             report.warnings.extend(client.warnings)
+            note = sync_marks.unread_note(ws.state)
+            if note is not None:
+                report.warnings.append(note)
     return report
 
 
@@ -274,13 +283,41 @@ def _sync_resource(
     ws: Context, client: ShopifyClient, resource: str, withheld: frozenset[str] = frozenset()
 ) -> tuple[int, str]:
     mark = high_water_of(ws.state, resource)
+    again = _read_again(ws, client, resource, withheld)
     search = incremental.since_filter(mark)
     threshold = settings_of(ws).bulk_threshold
     count = incremental.changed_count(client, resource, search) if mark else None
     if mark is None or (count is not None and count > threshold):
-        return _sync_bulk(ws, client, resource, search, withheld), "bulk"
-    raw = incremental.pages(client, resource, search, withheld)
-    return _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
+        return again + _sync_bulk(ws, client, resource, search, withheld), "bulk"
+    raw = incremental.pages(client, resource, search, withheld,
+                            on_errors=functools.partial(_remember, ws, resource))
+    return again + _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
+
+
+def _remember(ws: Context, resource: str, failed: dict[str, str]) -> None:
+    log.warning("Shopify answered %d %s with field errors; read again at the next sync: %s",
+                len(failed), resource, ", ".join(sorted(failed)))
+    sync_marks.remember_unread(ws.state, resource, failed)
+
+
+def _read_again(
+    ws: Context, client: ShopifyClient, resource: str, withheld: frozenset[str]
+) -> int:
+    """Read the objects an earlier sync got with errors (by id); returns the rows written.
+    Those read in full (or gone) are forgotten, those failing again stay remembered."""
+    waiting = sync_marks.unread(ws.state, resource)
+    if not waiting:
+        return 0
+    written = 0
+    tz, shop_id = ws.settings.shop.timezone, ws.settings.shop.id
+    for raw, failed, done in incremental.read_again(client, resource, waiting, withheld):
+        if raw is not None:
+            batch = _TO_LEDGER[resource](raw, shop_id)
+            write_batch(ws.warehouse, batch, tz=tz)
+            written += sum(t.num_rows for _, t in batch.tables())
+        sync_marks.remember_unread(ws.state, resource, failed)
+        sync_marks.forget_unread(ws.state, resource, done)
+    return written
 
 
 def _sync_bulk(

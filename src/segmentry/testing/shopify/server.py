@@ -24,7 +24,17 @@ What it does, as Shopify does (shopify.dev Admin GraphQL reference):
   makes the next bulk query FAILED with an ``errorCode`` and, if asked, a ``partialDataUrl``;
   ``stagedUploadsCreate`` hands out a form upload target at ``POST /staged-uploads``;
 - :meth:`FakeShopify.inject` makes the next requests fail: ``500``/``502``/``503``, ``429``,
-  ``throttled``, ``timeout`` (no answer) or ``drop`` (connection closed without a response);
+  ``throttled``, ``timeout`` (no answer) or ``drop`` (connection closed without a response),
+  ``internal_error`` (HTTP 200 ``INTERNAL_SERVER_ERROR``, nothing done) or
+  ``internal_error_after`` (the request is carried out, *then* answered with that error);
+  :meth:`FakeShopify.inject_field_error` makes a field of one object fail (partial data: the
+  field null, an error naming its ``path``), as Shopify answers what it could not read;
+- ``userErrors``: ``FakeShopify.user_errors`` (customer gid → message) makes tag mutations on
+  that customer answer a ``userErrors`` entry (also per line in a bulk mutation's results);
+  ``segmentCreate`` / ``segmentUpdate`` refuse a query Shopify's segment language would refuse
+  (:mod:`~segmentry.testing.shopify.segment_query`); a bulk mutation with more than one
+  top-level field is refused; a staged upload larger than ``upload_limit`` (20 MB, Shopify's
+  limit for bulk mutation variables) gets the storage's ``EntityTooLarge`` (HTTP 400, XML);
 - :meth:`FakeShopify.send_webhook` POSTs an HMAC-signed webhook to a URL;
 - ``POST /admin/oauth/access_token`` issues tokens by the client credentials grant (form or
   JSON ``grant_type=client_credentials``, ``client_id``, ``client_secret``; the answer has
@@ -86,6 +96,10 @@ ALL_SCOPES = frozenset(
     {"read_customers", "write_customers", "read_orders", "read_all_orders", "read_products"}
 )
 MAX_QUERY_COST = 1000
+# Shopify staff: "the file size limit is 20 megabytes for bulk mutations"; the storage answers
+# EntityTooLarge with MaxSizeAllowed 20971520 (community.shopify.com, "GraphQL bulk operation
+# mutation file size limit").
+UPLOAD_LIMIT = 20 * 1024 * 1024
 _GRAPHQL_PATH = re.compile(r"^/admin/api/(?P<version>[\w-]+)/graphql\.json$")
 _INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 
@@ -142,6 +156,14 @@ class FakeShopify:
         self.withhold: set[str] = set()
         # Shopify's single-query cost limit (lower it to make MAX_COST_EXCEEDED come sooner).
         self.max_query_cost = MAX_QUERY_COST
+        # Customer gid → the userErrors message a tag mutation on it answers (node null).
+        self.user_errors: dict[str, str] = {}
+        # Object gid → [field, message, times left]: that field fails (see inject_field_error).
+        self.field_errors: dict[str, list[Any]] = {}
+        self.upload_limit = UPLOAD_LIMIT
+        # OAuth expiring offline tokens: access token lifetime, refresh token → when it ends.
+        self.oauth_lifetime, self.refresh_lifetime = 3600.0, 7776000.0
+        self.refresh_tokens: dict[str, float] = {}
         self.requests = 0
         self.throttled = 0
         self._failures: deque[str] = deque()
@@ -198,9 +220,32 @@ class FakeShopify:
     def inject(self, kind: str, times: int = 1, *, after: int = 0) -> None:
         """Fail ``times`` GraphQL requests, after ``after`` good ones: 500, 502, 503, 429,
         throttled, timeout, drop, ``internal_error`` (HTTP 200 with Shopify's
-        ``INTERNAL_SERVER_ERROR``); ``bulk_fail`` fails the next bulk operation instead."""
+        ``INTERNAL_SERVER_ERROR``), ``internal_error_after`` (the same answer, but the request
+        was carried out); ``bulk_fail`` fails the next bulk operation instead."""
         with self._lock:
             self._failures.extend([""] * after + [kind] * times)
+
+    def inject_field_error(
+        self, object_id: str, field: str, *, times: int = 1,
+        message: str = "Internal error. Looks like something went wrong on our end.",
+        code: str = "INTERNAL_SERVER_ERROR",
+    ) -> None:
+        """Make ``field`` of the object ``object_id`` fail the next ``times`` times it is read
+        (outside bulk operations): Shopify's partial answer, the field null (or, for a
+        non-null field, the nearest nullable parent) and an error with its ``path``."""
+        with self._lock:
+            self.field_errors[object_id] = [field, message, times, code]
+
+    def _field_error(self, next_: Any, root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        """graphql-core middleware raising the injected field errors."""
+        wanted = self.field_errors.get(root.get("id")) if isinstance(root, dict) else None
+        if wanted is not None and wanted[0] == info.field_name:
+            with self._lock:
+                wanted[2] -= 1
+                if wanted[2] <= 0:
+                    self.field_errors.pop(root["id"], None)
+            raise GraphQLError(wanted[1], extensions={"code": wanted[3]})
+        return next_(root, info, **args)
 
     def fail_next_bulk(self, error_code: str = "INTERNAL_SERVER_ERROR", keep: float = 0.0) -> None:
         """Make the next bulk query end FAILED with ``error_code``; with ``keep`` > 0 it has
@@ -262,7 +307,8 @@ class FakeShopify:
             return 200, self._throttled(cost)
         context = Context(self.data, scopes, server=self, version=version)
         result = execute_sync(
-            self.schema, document, variable_values=variables, context_value=context
+            self.schema, document, variable_values=variables, context_value=context,
+            middleware=[self._field_error] if self.field_errors else None,
         )
         actual = actual_cost(self.schema, operation, fragments, variables, result.data)
         self.bucket.refund(max(0, cost - actual))
@@ -572,7 +618,10 @@ class _Handler(BaseHTTPRequestHandler):
         if failure in ("500", "502", "503"):
             self._send(int(failure), {"errors": "Internal Server Error"})
             return
-        if failure == "internal_error":  # as Shopify sends it: HTTP 200, no data
+        if failure == "internal_error_after":  # done, but the answer is lost to an error
+            fake.handle_graphql(self.headers.get("X-Shopify-Access-Token"), body,
+                                version=version)
+        if failure in ("internal_error", "internal_error_after"):  # HTTP 200, no data
             self._send(200, {"errors": [{
                 "message": "Internal error. Looks like something went wrong on our end.\n"
                            "Request ID: 00000000-fake-0000-0000-000000000000 (include this in "
@@ -603,6 +652,18 @@ class _Handler(BaseHTTPRequestHandler):
         key = fields.get("key", b"").decode()
         if not key or "file" not in fields:
             self._send(400, {"errors": "key and file are required"})
+            return
+        size, limit = len(fields["file"]), self.fake.upload_limit
+        if size > limit:  # as S3 answers a POST policy's content-length-range
+            raw = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>EntityTooLarge"
+                   "</Code><Message>Your proposed upload exceeds the maximum allowed size"
+                   f"</Message><ProposedSize>{size}</ProposedSize><MaxSizeAllowed>{limit}"
+                   "</MaxSizeAllowed></Error>").encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
             return
         self.fake.store_upload(key, fields["file"])
         self._send(201, {"key": key})
