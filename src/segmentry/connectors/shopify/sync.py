@@ -49,7 +49,13 @@ import sqlalchemy as sa
 
 from segmentry.app.protected import withheld_note
 from segmentry.connectors.shopify import backfill, incremental, versions
-from segmentry.connectors.shopify.auth import ClientCredentials, StaticToken, TokenProvider
+from segmentry.connectors.shopify.auth import (
+    ClientCredentials,
+    OfflineTokens,
+    RefreshedToken,
+    StaticToken,
+    TokenProvider,
+)
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.mapping import (
     PROTECTED_CUSTOMER_DATA,
@@ -132,6 +138,10 @@ def provider_for(folder: Path, settings: ShopifySettings, *,
     """Where the workspace's token comes from (``shopify.auth``; see
     :mod:`segmentry.connectors.shopify.auth`): the stored token, or the client credentials
     grant with the client secret from the environment or the secrets file."""
+    if settings.auth == "oauth":
+        stored = load_secret(folder, OAUTH_TOKENS, "SEGMENTRY_NO_SUCH_VARIABLE")
+        if stored and not os.environ.get(settings.token_env):
+            return _refreshed(folder, settings, OfflineTokens.from_json(stored), timeout)
     if settings.auth != "client_credentials":
         return StaticToken(token_for(folder, settings))
     secret = load_secret(folder, CLIENT_SECRET, settings.client_secret_env)
@@ -143,6 +153,25 @@ def provider_for(folder: Path, settings: ShopifySettings, *,
         )
     return ClientCredentials(settings.shop, settings.client_id, secret,
                              endpoint=settings.endpoint, timeout=timeout)
+
+
+def _refreshed(folder: Path, settings: ShopifySettings, tokens: OfflineTokens,
+               timeout: float) -> RefreshedToken:
+    """An OAuth install's expiring offline token, each renewed pair stored at once."""
+    secret = load_secret(folder, CLIENT_SECRET, settings.client_secret_env)
+    if not secret or not settings.client_id:
+        raise ShopifyError(
+            "No client ID and secret for {shop}.",
+            code="no_client_secret",
+            params={"shop": settings.shop, "env": settings.client_secret_env},
+        )
+
+    def save(new: OfflineTokens) -> None:  # NOTE: one write: the pair stays together
+        save_secret(folder, OAUTH_TOKENS, new.to_json())
+
+    return RefreshedToken(settings.shop, settings.client_id, secret, tokens, save,
+                          endpoint=settings.endpoint, timeout=timeout,
+                          token_env=settings.token_env)
 
 
 def connect_client(ws: Context, **options: object) -> ShopifyClient:
@@ -383,6 +412,7 @@ def set_app_status(engine: sa.Engine, value: str) -> None:
 
 
 CLIENT_SECRET = "shopify_client_secret"  # its name in the secrets file
+OAUTH_TOKENS = "shopify_oauth_tokens"  # an OAuth install's expiring token pair (JSON)
 
 
 def connect_workspace(
@@ -395,11 +425,13 @@ def connect_workspace(
     client: ShopifyClient | None = None,
     auth: str = "token",
     client_id: str | None = None,
+    expiring: OfflineTokens | None = None,
 ) -> list[str]:
     """Check ``token`` (and its scopes) against ``shop``, then record the connection: the
     ``[shopify]`` settings and a ``shopify`` source in ``segmentry.toml``, the token in the
     workspace's ``secrets`` file (unless it came from the environment). Returns the scopes.
-    ``auth="oauth"`` (with the app's ``client_id``): the token is an OAuth install's."""
+    ``auth="oauth"`` (with the app's ``client_id``): the token is an OAuth install's;
+    ``expiring``: its refresh token and expiry, stored beside it (none: it does not expire)."""
     settings = ShopifySettings(shop=shop, api_version=api_version or API_DEFAULT,
                                endpoint=endpoint, auth=auth,  # type: ignore[arg-type]
                                client_id=client_id)
@@ -417,6 +449,8 @@ def connect_workspace(
             )
         scopes = check_scopes(client)
     stored = {} if os.environ.get(settings.token_env) == token else {"shopify_token": token}
+    if auth == "oauth":  # NOTE: "" forgets the pair of an earlier install
+        stored[OAUTH_TOKENS] = expiring.to_json() if expiring is not None else ""
     _record(ws, settings, stored)
     return scopes
 

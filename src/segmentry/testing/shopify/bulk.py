@@ -132,7 +132,8 @@ def bulk_mutation_refusal(document: Any) -> str | None:
     mutation per line, so the document must be a mutation with exactly one top-level field
     (code ``INVALID_MUTATION``; NOTE: the wording is ours).
 
-    >>> bulk_mutation_refusal(parse("mutation m($id: ID!) { tagsAdd(id: $id, tags: []) { node { id } } }"))
+    >>> bulk_mutation_refusal(parse("mutation m($id: ID!) { tagsAdd(id: $id, tags: []) "
+    ...                             "{ node { id } } }"))
     >>> bulk_mutation_refusal(parse("mutation { a: tagsAdd(id: 1, tags: []) { node { id } } "
     ...                             "b: tagsRemove(id: 1, tags: []) { node { id } } }"))
     'Bulk mutations must contain exactly one top-level mutation field, not 2.'

@@ -40,7 +40,10 @@ What it does, as Shopify does (shopify.dev Admin GraphQL reference):
   JSON ``grant_type=client_credentials``, ``client_id``, ``client_secret``; the answer has
   ``access_token``, ``scope``, ``expires_in`` = ``token_lifetime``, after which the token gets
   401) and for an authorization code (``client_id``, ``client_secret``, ``code``: an offline
-  token that does not expire); a wrong client or code gets HTTP 400
+  token that does not expire; with ``expiring=1`` an expiring one: ``expires_in`` =
+  ``oauth_lifetime``, ``refresh_token``, ``refresh_token_expires_in`` = ``refresh_lifetime``),
+  and for ``grant_type=refresh_token`` a new pair (the refresh token used is retired; an
+  unknown, used or expired one gets 400 ``invalid_grant``); a wrong client or code gets HTTP 400
   ``{"error": …, "error_description": …}``;
 - ``GET /admin/oauth/authorize`` approves the app at once (no merchant to click) and redirects
   to ``redirect_uri`` with ``code``, ``hmac`` (hex HMAC-SHA256 of the sorted parameters with the
@@ -482,9 +485,33 @@ class FakeShopify:
             token = f"shpat_oauth_{uuid.uuid4().hex}"
             with self._lock:
                 self.tokens[token] = self.scopes
-            return 200, {"access_token": token, "scope": scope}
+            if fields.get("expiring") != "1":
+                return 200, {"access_token": token, "scope": scope}
+            return 200, {"scope": scope, **self._expiring(token)}
+        if grant == "refresh_token":
+            with self._lock:
+                ends = self.refresh_tokens.pop(fields.get("refresh_token") or "", None)
+            if ends is None or self.clock() >= ends:
+                return 400, {"error": "invalid_grant",
+                             "error_description": "The refresh token is invalid, expired or "
+                             "was already used."}
+            token = f"shpat_oauth_{uuid.uuid4().hex}"
+            with self._lock:
+                self.tokens[token] = self.scopes
+            return 200, {"scope": scope, **self._expiring(token)}
         return 400, {"error": "unsupported_grant_type",
                      "error_description": f"Unsupported grant type: {grant}"}
+
+    def _expiring(self, token: str) -> dict[str, Any]:
+        """Make ``token`` an expiring offline token with a new refresh token (the one used is
+        retired: Shopify replaces it on each use)."""
+        refresh = f"shprt_{uuid.uuid4().hex}"
+        with self._lock:
+            self.expires[token] = self.clock() + self.oauth_lifetime
+            self.refresh_tokens[refresh] = self.clock() + self.refresh_lifetime
+        return {"access_token": token, "expires_in": int(self.oauth_lifetime),
+                "refresh_token": refresh,
+                "refresh_token_expires_in": int(self.refresh_lifetime)}
 
     def authorize(self, query: Mapping[str, str]) -> tuple[int, str]:
         """Answer ``GET /admin/oauth/authorize``: (302, the callback URL) or (400, why)."""
