@@ -311,7 +311,7 @@ class FakeShopify:
         context = Context(self.data, scopes, server=self, version=version)
         result = execute_sync(
             self.schema, document, variable_values=variables, context_value=context,
-            middleware=[self._field_error] if self.field_errors else None,
+            middleware=[_Middleware(self._field_error)] if self.field_errors else None,
         )
         actual = actual_cost(self.schema, operation, fragments, variables, result.data)
         self.bucket.refund(max(0, cost - actual))
@@ -572,6 +572,14 @@ class FakeShopify:
     def rest_customer(self, customer_id: str) -> dict[str, Any]:
         """The REST body of a ``customers/*`` webhook for a customer of the fake store."""
         return rest.rest_customer(self.data.objects["customers"][customer_id])
+
+
+class _Middleware:
+    """graphql-core middleware from a bound method (it takes only plain functions, or objects
+    with ``resolve``)."""
+
+    def __init__(self, resolve: Callable[..., Any]) -> None:
+        self.resolve = resolve
 
 
 class _Handler(BaseHTTPRequestHandler):
