@@ -241,7 +241,7 @@ class FakeShopify:
 
     def _field_error(self, next_: Any, root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         """graphql-core middleware raising the injected field errors."""
-        wanted = self.field_errors.get(root.get("id")) if isinstance(root, dict) else None
+        wanted = self.field_errors.get(str(root.get("id"))) if isinstance(root, dict) else None
         if wanted is not None and wanted[0] == info.field_name:
             with self._lock:
                 wanted[2] -= 1
