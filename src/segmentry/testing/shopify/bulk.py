@@ -188,6 +188,9 @@ def _finish(
     partial: Any = None,
     error: str | None = None,
 ) -> None:
+    if not fake.running:  # NOTE: the test that started it is over: nothing to serve
+        op["status"] = "CANCELED"
+        return
     if path is not None:
         op["fileSize"] = str(path.stat().st_size)
         op["url"] = f"{fake.url}/bulk/{path.name}"

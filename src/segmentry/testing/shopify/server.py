@@ -205,6 +205,11 @@ class FakeShopify:
         self.stop()
 
     @property
+    def running(self) -> bool:
+        """Whether the fake serves (a bulk operation outliving it ends without a URL)."""
+        return self._server is not None
+
+    @property
     def url(self) -> str:
         assert self._server is not None, "start() the fake first"
         host, port = self._server.server_address[:2]
