@@ -175,8 +175,9 @@ class Pipeline:
             batch = plugins.read_source(source, self.ws)
             write_batch(self.ws.warehouse, batch, tz=self.ws.settings.shop.timezone)
         withheld = withheld_note(sync_marks.withheld(self.ws.state))
-        if withheld is not None and any(s.kind == "shopify" for s in sources):
-            notes = [*notes, str(withheld)]
+        unread = sync_marks.unread_note(self.ws.state)
+        if any(s.kind == "shopify" for s in sources):
+            notes = [*notes, *(str(n) for n in (withheld, unread) if n is not None)]
         return "; ".join([f"{len(sources)} source(s)", *notes])
 
     def _facts(self) -> str:

@@ -48,6 +48,11 @@ _UPDATE = """mutation update($id: ID!, $name: String, $query: String) {
 }"""
 
 
+# NOTE: a shop has at most 250 segments to read ("You can query a maximum of 250 segments",
+# shopify.dev segment query language reference), so one page holds them all.
+_BY_NAME = "query named { segments(first: 250) { nodes { id name query } } }"
+
+
 def tag_query(tag: str) -> str:
     """The Shopify segment query that selects the customers carrying ``tag``.
 
@@ -106,8 +111,11 @@ def _check(condition: ast.Condition) -> None:
         case ast.And(items=items) | ast.Or(items=items):
             for item in items:
                 _check(item)
-        case ast.Not(item=item):
-            _check(item)
+        case ast.Not():
+            # NOTE: Shopify combines conditions with AND and OR only (shopify.dev, ShopifyQL
+            # WHERE: "Logical operators"); its negations are !=, NOT CONTAINS, NOT IN, NOT
+            # MATCHES, which treat a missing value otherwise than NOT of the whole condition.
+            _refuse("NOT (…)")
         case ast.FunctionCondition(name=name, args=args):
             spec = FUNCTIONS.get(name)
             if spec is None or not spec.shopify:
@@ -132,6 +140,15 @@ def _check(condition: ast.Condition) -> None:
                 _refuse(name)
 
 
+def _created(client: ShopifyClient, name: str, query: str) -> dict[str, Any] | None:
+    """``segmentCreate``'s answer when Shopify did create the segment before failing to say
+    so (an ``INTERNAL_SERVER_ERROR``): found by its name (unique in a shop) and query; None
+    when there is none, so creating it again makes no second one."""
+    nodes = client.execute(_BY_NAME, cost=10)["segments"]["nodes"]
+    found = next((n for n in nodes if n["name"] == name and n["query"] == query), None)
+    return None if found is None else {"segmentCreate": {"segment": found, "userErrors": []}}
+
+
 def _refuse(what: str) -> None:
     raise SegmentError(
         "Shopify's segment language has no {what} (a segmentry extension).",
@@ -149,7 +166,8 @@ def ensure_shopify_segment(ws: Any, client: ShopifyClient, segment: str, tag: st
     if existing:
         data = client.execute(_UPDATE, {"id": existing, "query": query})["segmentUpdate"]
     else:
-        data = client.execute(_CREATE, {"name": segment, "query": query})["segmentCreate"]
+        data = client.execute(_CREATE, {"name": segment, "query": query},
+                              applied=lambda: _created(client, segment, query))["segmentCreate"]
     if data["userErrors"]:
         refusal = "; ".join(e["message"] for e in data["userErrors"])
         raise ShopifyError(

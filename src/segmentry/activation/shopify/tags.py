@@ -262,9 +262,8 @@ def _bulk(
         rows = [r for r in pending if r.action == action]
         if len(rows) > threshold:
             _mark(ws, job.id, rows, "sending")
-            bulk_write(
-                client, rows, action, gid, lambda chunk, data: _record(ws, job, chunk, data, counts)
-            )
+            bulk_write(client, rows, action, gid, lambda chunk, data, refused: _record(
+                ws, job, chunk, data, counts, refused=refused))
         else:
             remaining.extend(rows)
     return remaining

@@ -18,7 +18,15 @@ token is worth trying (once per request). Three ways, by ``shopify.auth``:
     An app distributed to several stores: the merchant approves it on Shopify's authorize page
     (:func:`authorize_url`, with a ``state`` nonce), Shopify redirects back with ``code``,
     ``hmac``, ``shop``, ``state``, ``timestamp``; :func:`verify_hmac` checks the parameters
-    and :func:`exchange_code` turns the code into an offline token (kept as ``token`` mode's).
+    and :func:`exchange_code` turns the code into an offline token. segmentry asks for an
+    *expiring* offline token (``expiring=1``; shopify.dev, "Offline access tokens now support
+    expiry and refresh", December 2025): the answer adds ``expires_in`` (an hour),
+    ``refresh_token`` and ``refresh_token_expires_in`` (90 days). :class:`RefreshedToken`
+    keeps the pair, renews the access token (``grant_type=refresh_token``) ahead of expiry
+    and once on a 401, and stores every new pair at once (Shopify replaces the refresh token
+    each time it is used). A refresh token that expired or was revoked is an ``invalid_token``
+    error telling to install the app again. An install made before, with a token that does
+    not expire, keeps working as ``token`` mode's.
 
     >>> params = {"code": "c0de", "shop": "s.myshopify.com", "state": "n", "timestamp": "1"}
     >>> signed = {**params, "hmac": sign_params(params, "hush")}
@@ -30,21 +38,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Protocol
 from urllib.parse import urlencode
 
 import httpx
 
-from segmentry.core.errors import ShopifyError
+from segmentry.core.errors import ShopifyError, Text
 
 __all__ = [
     "AUTH_MODES",
     "ClientCredentials",
+    "OfflineTokens",
+    "RefreshedToken",
     "StaticToken",
     "TokenProvider",
     "authorize_url",
@@ -90,27 +102,15 @@ def token_url(shop: str, endpoint: str | None = None) -> str:
     return f"{(endpoint or f'https://{shop}').rstrip('/')}/admin/oauth/access_token"
 
 
-class ClientCredentials:
-    """Tokens of the client credentials grant, fetched when needed and renewed ahead of expiry.
+class _Renewing:
+    """A token fetched when needed and renewed ``refresh_ahead`` seconds before it expires (by
+    default a tenth of its lifetime, at most five minutes), and at once when Shopify refuses it
+    (HTTP 401). Thread-safe; subclasses say how a token is fetched (:meth:`_fetch`)."""
 
-    ``refresh_ahead``: seconds before ``expires_in`` runs out that a new token is fetched (by
-    default a tenth of the lifetime, at most five minutes). Thread-safe.
-    """
-
-    def __init__(
-        self,
-        shop: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        endpoint: str | None = None,
-        refresh_ahead: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        timeout: float = 30.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.shop, self.client_id = shop, client_id
-        self._secret = client_secret
+    def __init__(self, shop: str, *, endpoint: str | None, refresh_ahead: float | None,
+                 clock: Callable[[], float], timeout: float,
+                 transport: httpx.BaseTransport | None) -> None:
+        self.shop = shop
         self.url = token_url(shop, endpoint)
         self.clock = clock
         self._ahead = refresh_ahead
@@ -135,15 +135,130 @@ class ClientCredentials:
         return True
 
     def _fetch(self) -> None:
+        raise NotImplementedError
+
+    def _renew_in(self, lifetime: float) -> float:
+        """When (clock time) a token of ``lifetime`` seconds, fetched now, is renewed."""
+        ahead = self._ahead if self._ahead is not None else min(300.0, lifetime / 10)
+        return self.clock() + max(0.0, lifetime - ahead)
+
+    def _post(self, body: Mapping[str, str]) -> dict[str, object]:
+        return _post_token(self.url, body, self.shop, self._timeout, self._transport)
+
+
+class ClientCredentials(_Renewing):
+    """Tokens of the client credentials grant, fetched when needed and renewed ahead of expiry
+    (see :class:`_Renewing`)."""
+
+    def __init__(
+        self,
+        shop: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        endpoint: str | None = None,
+        refresh_ahead: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(shop, endpoint=endpoint, refresh_ahead=refresh_ahead, clock=clock,
+                         timeout=timeout, transport=transport)
+        self.client_id = client_id
+        self._secret = client_secret
+
+    def _fetch(self) -> None:
         body = {"grant_type": "client_credentials", "client_id": self.client_id,
                 "client_secret": self._secret}
-        answer = _post_token(self.url, body, self.shop, self._timeout, self._transport)
-        lifetime = float(str(answer.get("expires_in") or 86399))
-        ahead = self._ahead if self._ahead is not None else min(300.0, lifetime / 10)
+        answer = self._post(body)
         self._token = str(answer["access_token"])
-        self._renew_at = self.clock() + max(0.0, lifetime - ahead)
+        self._renew_at = self._renew_in(float(str(answer.get("expires_in") or 86399)))
         self.scopes = _scopes(answer)
         self.fetched += 1
+
+
+@dataclass(frozen=True)
+class OfflineTokens:
+    """An expiring offline token and its refresh token, with when each expires (seconds since
+    the epoch: they outlive the process, so they are kept in wall-clock time)."""
+
+    access_token: str
+    expires_at: float
+    refresh_token: str
+    refresh_expires_at: float
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, object], now: float) -> OfflineTokens:
+        """From a token answer (``expires_in``, ``refresh_token_expires_in`` in seconds)."""
+        return cls(
+            access_token=str(answer["access_token"]),
+            expires_at=now + float(str(answer.get("expires_in") or 3600)),
+            refresh_token=str(answer["refresh_token"]),
+            refresh_expires_at=now + float(str(answer.get("refresh_token_expires_in")
+                                               or 90 * 86400)),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> OfflineTokens:
+        return cls(**json.loads(text))
+
+
+class RefreshedToken(_Renewing):
+    """An OAuth install's expiring offline token, renewed with its refresh token ahead of
+    expiry and on a 401; ``save`` is called with every new pair (before it is used)."""
+
+    def __init__(
+        self,
+        shop: str,
+        client_id: str,
+        client_secret: str,
+        tokens: OfflineTokens,
+        save: Callable[[OfflineTokens], None],
+        *,
+        endpoint: str | None = None,
+        refresh_ahead: float | None = None,
+        clock: Callable[[], float] = time.time,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        token_env: str = "SEGMENTRY_SHOPIFY_TOKEN",
+    ) -> None:
+        super().__init__(shop, endpoint=endpoint, refresh_ahead=refresh_ahead, clock=clock,
+                         timeout=timeout, transport=transport)
+        self.client_id, self._secret = client_id, client_secret
+        self.tokens, self._save, self._env = tokens, save, token_env
+        self._token = tokens.access_token
+        lifetime = max(0.0, tokens.expires_at - clock())
+        self._renew_at = self._renew_in(lifetime) if lifetime else 0.0
+
+    def _fetch(self) -> None:
+        if self.clock() >= self.tokens.refresh_expires_at:
+            raise self._reinstall(Text("the refresh token expired"))
+        body = {"client_id": self.client_id, "client_secret": self._secret,
+                "grant_type": "refresh_token", "refresh_token": self.tokens.refresh_token}
+        try:
+            answer = self._post(body)
+        except ShopifyError as e:
+            if e.code == "token_refused":  # invalid_grant: expired or revoked
+                raise self._reinstall(e.params.get("reason", "")) from e
+            raise
+        now = self.clock()
+        self.tokens = OfflineTokens.from_answer(answer, now)
+        self._save(self.tokens)
+        self._token = self.tokens.access_token
+        self._renew_at = self._renew_in(self.tokens.expires_at - now)
+        self.scopes = _scopes(answer)
+        self.fetched += 1
+
+    def _reinstall(self, why: object) -> ShopifyError:
+        return ShopifyError(
+            "Shopify no longer renews the access token of the app installed in {shop} "
+            "({why}): install the app again.",
+            code="invalid_token",
+            params={"shop": self.shop, "why": why, "env": self._env},
+        )
 
 
 def _post_token(url: str, body: Mapping[str, str], shop: str, timeout: float,
@@ -241,8 +356,14 @@ def verify_hmac(params: Mapping[str, str], secret: str) -> bool:
 
 def exchange_code(shop: str, client_id: str, client_secret: str, code: str, *,
                   endpoint: str | None = None, timeout: float = 30.0,
-                  transport: httpx.BaseTransport | None = None) -> tuple[str, list[str]]:
-    """The offline access token (and its scopes) for an authorization ``code``."""
-    body = {"client_id": client_id, "client_secret": client_secret, "code": code}
+                  transport: httpx.BaseTransport | None = None,
+                  now: Callable[[], float] = time.time,
+                  ) -> tuple[str, list[str], OfflineTokens | None]:
+    """The offline access token (and its scopes) for an authorization ``code``, asked for as
+    an expiring one (``expiring=1``): also its :class:`OfflineTokens`, or None when Shopify
+    answered a token that does not expire (no ``refresh_token``)."""
+    body = {"client_id": client_id, "client_secret": client_secret, "code": code,
+            "expiring": "1"}
     answer = _post_token(token_url(shop, endpoint), body, shop, timeout, transport)
-    return str(answer["access_token"]), _scopes(answer)
+    tokens = OfflineTokens.from_answer(answer, now()) if answer.get("refresh_token") else None
+    return str(answer["access_token"]), _scopes(answer), tokens

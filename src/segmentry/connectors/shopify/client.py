@@ -132,23 +132,32 @@ class ShopifyClient:
     # ------------------------------------------------------------ requests
 
     def execute(
-        self, query: str, variables: Mapping[str, Any] | None = None, *, cost: float = 0
+        self, query: str, variables: Mapping[str, Any] | None = None, *, cost: float = 0,
+        applied: Callable[[], dict[str, Any] | None] | None = None,
     ) -> dict[str, Any]:
         """Run a query or mutation and return its ``data``; ``cost`` is the expected cost of a
         query never sent before (later calls use what Shopify said it cost). Any error in the
-        answer raises :class:`~segmentry.core.errors.ShopifyError`."""
-        data, errors = self.execute_partial(query, variables, cost=cost)
+        answer raises :class:`~segmentry.core.errors.ShopifyError`.
+
+        ``applied``: the mutation is not idempotent (``segmentCreate``). Shopify's
+        ``INTERNAL_SERVER_ERROR`` does not say whether the write happened, so before it is sent
+        again ``applied()`` looks: the data the write would have answered when it did (that is
+        returned, nothing is sent again), None when it did not."""
+        data, errors = self.execute_partial(query, variables, cost=cost, applied=applied)
         if errors:
             raise self._error(errors)
         return data
 
     def execute_partial(
-        self, query: str, variables: Mapping[str, Any] | None = None, *, cost: float = 0
+        self, query: str, variables: Mapping[str, Any] | None = None, *, cost: float = 0,
+        applied: Callable[[], dict[str, Any] | None] | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Like :meth:`execute`, but an answer with data and errors that name a field (an
-        aliased mutation that failed: ``path`` ``["m3"]``) comes back as both, so the caller
-        keeps what succeeded. Errors that name no field raise; ``THROTTLED`` is waited out and
-        ``INTERNAL_SERVER_ERROR`` (which Shopify sends with HTTP 200) asked again with back-off.
+        aliased mutation that failed: ``path`` ``["m3"]``; a page's object with a field Shopify
+        could not read: ``["orders", "nodes", 3, "customer"]``) comes back as both, so the
+        caller keeps what succeeded. Errors that name no field raise; ``THROTTLED`` is waited
+        out and ``INTERNAL_SERVER_ERROR`` without data (which Shopify sends with HTTP 200)
+        asked again with back-off (after ``applied()`` found the write not done, if given).
         """
         failures = throttles = 0
         while True:
@@ -160,14 +169,17 @@ class ShopifyClient:
             extensions = answer.get("extensions") or {}
             self._remember(query, extensions.get("cost"))
             errors = answer.get("errors")
+            data: dict[str, Any] = answer.get("data") or {}
             if errors and _code(errors) == "THROTTLED":
                 throttles = self._throttled(throttles, extensions.get("cost"))
                 continue
-            if errors and _code(errors) == "INTERNAL_SERVER_ERROR":
+            if errors and not data and _code(errors) == "INTERNAL_SERVER_ERROR":
                 self.policy.wait(failures, Text("Shopify's internal error"))
                 failures += 1
+                done = applied() if applied is not None else None
+                if done is not None:
+                    return done, []
                 continue
-            data: dict[str, Any] = answer.get("data") or {}
             if not errors:
                 return data, []
             if isinstance(errors, list) and data and all(_path_of(e) for e in errors):

@@ -6,12 +6,19 @@ committed late on Shopify's side, are read again (an upsert makes that harmless)
 small enough to stay under Shopify's 1,000-point single-query limit; an order with more line
 items than one page holds gets the rest with follow-up ``order(id:)`` queries. When more rows
 changed than ``bulk_threshold``, a bulk query with the same filter is used instead.
+
+Partial data: Shopify may answer a page with ``data`` *and* ``errors`` whose ``path`` names
+fields of some objects (``["orders", "nodes", 3, "customerJourneySummary"]``: that field is
+null). The page's other objects are stored; the failed ones are not (a null standing for an
+error would overwrite what the ledger holds) but handed to ``on_errors`` (gid → error code) so
+the sync remembers them, moves its mark on, and reads them again by id
+(:func:`read_again`) at the next sync.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -30,7 +37,7 @@ from segmentry.connectors.shopify.mapping import (
 )
 from segmentry.core.errors import ShopifyError
 
-__all__ = ["OVERLAP", "PAGE_SIZES", "changed_count", "pages", "since_filter"]
+__all__ = ["OVERLAP", "PAGE_SIZES", "changed_count", "pages", "read_again", "since_filter"]
 
 OVERLAP = dt.timedelta(minutes=5)
 PAGE_SIZES = {"customers": 100, "products": 100, "orders": 10}
@@ -56,6 +63,11 @@ _COUNTS = {
     "orders": "query n($q: String) { ordersCount(query: $q) { count } }",
 }
 _RAW = {"customers": RAW_CUSTOMERS, "products": RAW_PRODUCTS, "orders": RAW_ORDERS}
+_FIELDS = {"customers": ("Customer", CUSTOMER_FIELDS), "products": ("Product", PRODUCT_FIELDS),
+           "orders": ("Order", f"""{ORDER_FIELDS}
+      lineItems(first: {_LINES_PER_ORDER}) {{ {_PAGE_INFO} nodes {{ {LINE_FIELDS} }} }}""")}
+_AGAIN_BATCH = 10
+OnErrors = Callable[[Mapping[str, str]], None]
 
 
 def since_filter(high_water: str | None, overlap: dt.timedelta = OVERLAP) -> str | None:
@@ -80,37 +92,116 @@ def changed_count(client: ShopifyClient, resource: str, search: str | None) -> i
 
 
 def pages(
-    client: ShopifyClient, resource: str, search: str | None, withheld: Iterable[str] = ()
+    client: ShopifyClient, resource: str, search: str | None, withheld: Iterable[str] = (),
+    on_errors: OnErrors | None = None,
 ) -> Iterator[pa.Table]:
     """Raw tables (see :mod:`~segmentry.connectors.shopify.mapping`), one per page, customers
     without the protected data in ``withheld``. A page Shopify refuses as too costly
-    (``MAX_COST_EXCEEDED``) is asked for again with half as many rows, down to one."""
+    (``MAX_COST_EXCEEDED``) is asked for again with half as many rows, down to one. Objects
+    answered with field errors are left out and handed to ``on_errors`` before their page is
+    yielded (see the module docstring)."""
     cursor: str | None = None
     first = PAGE_SIZES[resource]
     query = _QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld))
     while True:
         variables = {"first": first, "cursor": cursor, "q": search}
         try:
-            data = client.execute(query, variables, cost=500)
+            data, errors = client.execute_partial(query, variables, cost=500)
         except ShopifyError as e:
             if e.code != "max_cost_exceeded" or first == 1:
                 raise
             first = max(1, first // 2)  # Shopify's single-query cost limit: ask for fewer
             continue
-        connection = data[resource]
-        nodes = connection["nodes"]
-        if resource == "orders":
-            for node in nodes:
-                _complete_lines(client, node)
-            rows: list[dict[str, Any]] = flatten_orders(nodes)
-        else:
-            rows = nodes
-        if rows:
-            yield pa.Table.from_pylist(rows, schema=_RAW[resource])
+        connection = data.get(resource)
+        if connection is None:  # NOTE: the error nulled the whole connection: nothing to keep
+            raise ShopifyError("Shopify GraphQL error: {detail}", code="graphql",
+                               params={"detail": str(errors[0].get("message", errors[0]))})
+        nodes, failed = _without_failed(connection["nodes"], errors, resource)
+        if failed and on_errors is not None:
+            on_errors(failed)
+        table = _table(client, resource, nodes)
+        if table is not None:
+            yield table
         info = connection["pageInfo"]
         if not info["hasNextPage"]:
             return
         cursor = info["endCursor"]
+
+
+def read_again(
+    client: ShopifyClient, resource: str, gids: Iterable[str], withheld: Iterable[str] = (),
+) -> Iterator[tuple[pa.Table | None, dict[str, str], list[str]]]:
+    """Read objects by id (those a sync got with errors), a few per request: per request, (the
+    raw table of those now read in full, gid → error of those failing again, gids read: done
+    with, whether read in full or gone from Shopify)."""
+    kind, fields = _FIELDS[resource]
+    fields = fields.replace(CUSTOMER_FIELDS, customer_fields(withheld))
+    wanted = list(gids)
+    for start in range(0, len(wanted), _AGAIN_BATCH):
+        batch = wanted[start : start + _AGAIN_BATCH]
+        params = ", ".join(f"$id{i}: ID!" for i in range(len(batch)))
+        calls = " ".join(f"n{i}: node(id: $id{i}) {{ ... on {kind} {{ {fields} }} }}"
+                         for i in range(len(batch)))
+        data, errors = client.execute_partial(
+            f"query again({params}) {{ {calls} }}",
+            {f"id{i}": gid for i, gid in enumerate(batch)}, cost=50 * len(batch),
+        )
+        why = _why_by_alias(errors)
+        failed = {gid: why[f"n{i}"] for i, gid in enumerate(batch) if f"n{i}" in why}
+        nodes = [data[f"n{i}"] for i, gid in enumerate(batch)
+                 if gid not in failed and data.get(f"n{i}")]
+        done = [gid for gid in batch if gid not in failed]
+        yield _table(client, resource, nodes), failed, done
+
+
+def _table(client: ShopifyClient, resource: str, nodes: list[dict[str, Any]]) -> pa.Table | None:
+    if resource == "orders":
+        for node in nodes:
+            _complete_lines(client, node)
+        rows: list[dict[str, Any]] = flatten_orders(nodes)
+    else:
+        rows = nodes
+    return pa.Table.from_pylist(rows, schema=_RAW[resource]) if rows else None
+
+
+def _without_failed(
+    nodes: list[dict[str, Any]], errors: list[dict[str, Any]], resource: str
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The page's nodes without those an error names, and gid → error code of those.
+
+    >>> errors = [{"message": "Internal error", "path": ["orders", "nodes", 1, "customer"],
+    ...            "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
+    >>> _without_failed([{"id": "O1"}, {"id": "O2"}], errors, "orders")
+    ([{'id': 'O1'}], {'O2': 'INTERNAL_SERVER_ERROR'})
+    """
+    failed: dict[str, str] = {}
+    for error in errors:
+        path = error.get("path") or []
+        if len(path) < 3 or path[0] != resource or path[1] != "nodes" \
+                or not isinstance(path[2], int) or path[2] >= len(nodes):
+            raise ShopifyError("Shopify GraphQL error: {detail}", code="graphql",
+                               params={"detail": str(error.get("message", error))})
+        node = nodes[path[2]]
+        if not node or not node.get("id"):
+            raise ShopifyError("Shopify GraphQL error: {detail}", code="graphql",
+                               params={"detail": str(error.get("message", error))})
+        failed.setdefault(str(node["id"]), _why(error))
+    return [n for n in nodes if n and n.get("id") not in failed], failed
+
+
+def _why_by_alias(errors: list[dict[str, Any]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for error in errors:
+        path = error.get("path") or []
+        if path:
+            found.setdefault(str(path[0]), _why(error))
+    return found
+
+
+def _why(error: Mapping[str, Any]) -> str:
+    """An error's code (what is remembered), or its message when it has none."""
+    code = (error.get("extensions") or {}).get("code")
+    return str(code or error.get("message") or "error")
 
 
 def _complete_lines(client: ShopifyClient, order: dict[str, Any]) -> None:

@@ -7,8 +7,10 @@
    ``segmentry connect shopify --install`` on this machine (:class:`CallbackReceiver`).
 3. :func:`finish_install` refuses the callback unless its ``hmac`` is right (client secret),
    its ``state`` is the pending one and not older than :data:`PENDING_FOR`, and its ``shop`` is
-   the one being installed; then it exchanges the code for an offline token, checks the
-   scopes and connects the workspace (``auth = "oauth"``; the token is stored like any token).
+   the one being installed; then it exchanges the code for an expiring offline token, checks
+   the scopes and connects the workspace (``auth = "oauth"``; the token and its refresh token
+   are stored in the ``secrets`` file, renewed as they run out: see
+   :class:`~segmentry.connectors.shopify.auth.RefreshedToken`).
 """
 
 from __future__ import annotations
@@ -93,12 +95,12 @@ def finish_install(ws: Context, params: Mapping[str, str]) -> list[str]:
         raise _refused(Text("it names another shop"))
     if not params.get("code"):
         raise _refused(Text("it carries no code"))
-    token, _ = exchange_code(shop, pending["client_id"], secret, str(params["code"]),
-                             endpoint=pending["endpoint"])
+    token, _, expiring = exchange_code(shop, pending["client_id"], secret,
+                                       str(params["code"]), endpoint=pending["endpoint"])
     save_secret(folder, PENDING, "")
     return connect_workspace(ws, shop, token, api_version=pending["api_version"],
                              endpoint=pending["endpoint"], auth="oauth",
-                             client_id=pending["client_id"])
+                             client_id=pending["client_id"], expiring=expiring)
 
 
 def _refused(why: Text) -> ShopifyError:

@@ -20,6 +20,12 @@ so the sync stores everything else and leaves their columns null; what is withhe
 and said in the report. When data withheld before is allowed again, the customers are read
 again in full (their mark is cleared) so the columns fill.
 
+Partial data: a page answered with errors on some objects' fields is stored without those
+objects; they are remembered (:func:`segmentry.store.sync_marks.remember_unread`) before the mark
+moves past them, and read again by id first thing at the next sync (and forgotten once read
+in full, or gone from Shopify). So the mark never sticks on them and nothing is lost; what
+waits to be read again is said in the report.
+
 Warnings (the API version's support calendar, a version Shopify answered with other than the
 one asked, withheld customer data) are logged to ``segmentry.shopify`` and listed in
 :attr:`SyncReport.warnings`.
@@ -43,7 +49,13 @@ import sqlalchemy as sa
 
 from segmentry.app.protected import withheld_note
 from segmentry.connectors.shopify import backfill, incremental, versions
-from segmentry.connectors.shopify.auth import ClientCredentials, StaticToken, TokenProvider
+from segmentry.connectors.shopify.auth import (
+    ClientCredentials,
+    OfflineTokens,
+    RefreshedToken,
+    StaticToken,
+    TokenProvider,
+)
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.mapping import (
     PROTECTED_CUSTOMER_DATA,
@@ -126,6 +138,10 @@ def provider_for(folder: Path, settings: ShopifySettings, *,
     """Where the workspace's token comes from (``shopify.auth``; see
     :mod:`segmentry.connectors.shopify.auth`): the stored token, or the client credentials
     grant with the client secret from the environment or the secrets file."""
+    if settings.auth == "oauth":
+        stored = load_secret(folder, OAUTH_TOKENS, "SEGMENTRY_NO_SUCH_VARIABLE")
+        if stored and not os.environ.get(settings.token_env):
+            return _refreshed(folder, settings, OfflineTokens.from_json(stored), timeout)
     if settings.auth != "client_credentials":
         return StaticToken(token_for(folder, settings))
     secret = load_secret(folder, CLIENT_SECRET, settings.client_secret_env)
@@ -137,6 +153,25 @@ def provider_for(folder: Path, settings: ShopifySettings, *,
         )
     return ClientCredentials(settings.shop, settings.client_id, secret,
                              endpoint=settings.endpoint, timeout=timeout)
+
+
+def _refreshed(folder: Path, settings: ShopifySettings, tokens: OfflineTokens,
+               timeout: float) -> RefreshedToken:
+    """An OAuth install's expiring offline token, each renewed pair stored at once."""
+    secret = load_secret(folder, CLIENT_SECRET, settings.client_secret_env)
+    if not secret or not settings.client_id:
+        raise ShopifyError(
+            "No client ID and secret for {shop}.",
+            code="no_client_secret",
+            params={"shop": settings.shop, "env": settings.client_secret_env},
+        )
+
+    def save(new: OfflineTokens) -> None:  # NOTE: one write: the pair stays together
+        save_secret(folder, OAUTH_TOKENS, new.to_json())
+
+    return RefreshedToken(settings.shop, settings.client_id, secret, tokens, save,
+                          endpoint=settings.endpoint, timeout=timeout,
+                          token_env=settings.token_env)
 
 
 def connect_client(ws: Context, **options: object) -> ShopifyClient:
@@ -215,6 +250,9 @@ def sync_store(
                 )
         finally:
             report.warnings.extend(client.warnings)
+            note = sync_marks.unread_note(ws.state)
+            if note is not None:
+                report.warnings.append(note)
     return report
 
 
@@ -274,13 +312,41 @@ def _sync_resource(
     ws: Context, client: ShopifyClient, resource: str, withheld: frozenset[str] = frozenset()
 ) -> tuple[int, str]:
     mark = high_water_of(ws.state, resource)
+    again = _read_again(ws, client, resource, withheld)
     search = incremental.since_filter(mark)
     threshold = settings_of(ws).bulk_threshold
     count = incremental.changed_count(client, resource, search) if mark else None
     if mark is None or (count is not None and count > threshold):
-        return _sync_bulk(ws, client, resource, search, withheld), "bulk"
-    raw = incremental.pages(client, resource, search, withheld)
-    return _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
+        return again + _sync_bulk(ws, client, resource, search, withheld), "bulk"
+    raw = incremental.pages(client, resource, search, withheld,
+                            on_errors=functools.partial(_remember, ws, resource))
+    return again + _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
+
+
+def _remember(ws: Context, resource: str, failed: dict[str, str]) -> None:
+    log.warning("Shopify answered %d %s with field errors; read again at the next sync: %s",
+                len(failed), resource, ", ".join(sorted(failed)))
+    sync_marks.remember_unread(ws.state, resource, failed)
+
+
+def _read_again(
+    ws: Context, client: ShopifyClient, resource: str, withheld: frozenset[str]
+) -> int:
+    """Read the objects an earlier sync got with errors (by id); returns the rows written.
+    Those read in full (or gone) are forgotten, those failing again stay remembered."""
+    waiting = sync_marks.unread(ws.state, resource)
+    if not waiting:
+        return 0
+    written = 0
+    tz, shop_id = ws.settings.shop.timezone, ws.settings.shop.id
+    for raw, failed, done in incremental.read_again(client, resource, waiting, withheld):
+        if raw is not None:
+            batch = _TO_LEDGER[resource](raw, shop_id)
+            write_batch(ws.warehouse, batch, tz=tz)
+            written += sum(t.num_rows for _, t in batch.tables())
+        sync_marks.remember_unread(ws.state, resource, failed)
+        sync_marks.forget_unread(ws.state, resource, done)
+    return written
 
 
 def _sync_bulk(
@@ -346,6 +412,7 @@ def set_app_status(engine: sa.Engine, value: str) -> None:
 
 
 CLIENT_SECRET = "shopify_client_secret"  # its name in the secrets file
+OAUTH_TOKENS = "shopify_oauth_tokens"  # an OAuth install's expiring token pair (JSON)
 
 
 def connect_workspace(
@@ -358,11 +425,13 @@ def connect_workspace(
     client: ShopifyClient | None = None,
     auth: str = "token",
     client_id: str | None = None,
+    expiring: OfflineTokens | None = None,
 ) -> list[str]:
     """Check ``token`` (and its scopes) against ``shop``, then record the connection: the
     ``[shopify]`` settings and a ``shopify`` source in ``segmentry.toml``, the token in the
     workspace's ``secrets`` file (unless it came from the environment). Returns the scopes.
-    ``auth="oauth"`` (with the app's ``client_id``): the token is an OAuth install's."""
+    ``auth="oauth"`` (with the app's ``client_id``): the token is an OAuth install's;
+    ``expiring``: its refresh token and expiry, stored beside it (none: it does not expire)."""
     settings = ShopifySettings(shop=shop, api_version=api_version or API_DEFAULT,
                                endpoint=endpoint, auth=auth,  # type: ignore[arg-type]
                                client_id=client_id)
@@ -380,6 +449,8 @@ def connect_workspace(
             )
         scopes = check_scopes(client)
     stored = {} if os.environ.get(settings.token_env) == token else {"shopify_token": token}
+    if auth == "oauth":  # NOTE: "" forgets the pair of an earlier install
+        stored[OAUTH_TOKENS] = expiring.to_json() if expiring is not None else ""
     _record(ws, settings, stored)
     return scopes
 

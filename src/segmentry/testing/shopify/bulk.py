@@ -40,10 +40,10 @@ if TYPE_CHECKING:
 __all__ = ["flatten", "start_mutation", "start_query"]
 
 
-def _user_error(message: str, code: str) -> dict[str, Any]:
+def _user_error(message: str, code: str, field: str = "query") -> dict[str, Any]:
     return {
         "bulkOperation": None,
-        "userErrors": [{"field": ["query"], "message": message, "code": code}],
+        "userErrors": [{"field": [field], "message": message, "code": code}],
     }
 
 
@@ -127,6 +127,26 @@ def bulk_query_refusal(document: Any) -> str | None:
     return None
 
 
+def bulk_mutation_refusal(document: Any) -> str | None:
+    """Why Shopify would refuse ``document`` as a bulk mutation, or None: it runs one
+    mutation per line, so the document must be a mutation with exactly one top-level field
+    (code ``INVALID_MUTATION``; NOTE: the wording is ours).
+
+    >>> bulk_mutation_refusal(parse("mutation m($id: ID!) { tagsAdd(id: $id, tags: []) "
+    ...                             "{ node { id } } }"))
+    >>> bulk_mutation_refusal(parse("mutation { a: tagsAdd(id: 1, tags: []) { node { id } } "
+    ...                             "b: tagsRemove(id: 1, tags: []) { node { id } } }"))
+    'Bulk mutations must contain exactly one top-level mutation field, not 2.'
+    """
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].operation.value != "mutation":
+        return "Bulk mutations must contain exactly one mutation operation."
+    top = [f for f in operations[0].selection_set.selections if isinstance(f, FieldNode)]
+    if len(top) != 1:
+        return f"Bulk mutations must contain exactly one top-level mutation field, not {len(top)}."
+    return None
+
+
 def _run_query(
     fake: FakeShopify, op: dict[str, Any], document: Any, context: Context, grouped: bool
 ) -> None:
@@ -168,6 +188,9 @@ def _finish(
     partial: Any = None,
     error: str | None = None,
 ) -> None:
+    if not fake.running:  # NOTE: the test that started it is over: nothing to serve
+        op["status"] = "CANCELED"
+        return
     if path is not None:
         op["fileSize"] = str(path.stat().st_size)
         op["url"] = f"{fake.url}/bulk/{path.name}"
@@ -232,7 +255,10 @@ def start_mutation(
     try:
         document = parse(mutation)
     except GraphQLError as e:
-        return _user_error(f"Invalid mutation: {e.message}", "INVALID_MUTATION")
+        return _user_error(f"Invalid mutation: {e.message}", "INVALID_MUTATION", "mutation")
+    refusal = bulk_mutation_refusal(document)
+    if refusal is not None:
+        return _user_error(refusal, "INVALID_MUTATION", "mutation")
     op = fake.new_operation("MUTATION", mutation)
     if op is None:
         return _user_error(

@@ -17,6 +17,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, build_schema
 
 from segmentry.testing.shopify.data import FakeData, iso
+from segmentry.testing.shopify.segment_query import query_refusal
 
 __all__ = ["SDL", "Context", "build"]
 
@@ -310,6 +311,9 @@ def _tags_mutation(adding: bool) -> Any:
         server = _ctx(info).server
         if server is not None and id in server.refuse_writes:
             raise GraphQLError(server.refuse_writes[id])
+        if server is not None and id in server.user_errors:
+            return {"node": None,
+                    "userErrors": [{"field": ["id"], "message": server.user_errors[id]}]}
         with data.lock:
             obj = data.get(id)
             if obj is None:
@@ -337,11 +341,9 @@ def _segment_create(_root: Any, info: GraphQLResolveInfo, name: str, query: str)
                 "segment": None,
                 "userErrors": [{"field": ["name"], "message": "Name has already been taken"}],
             }
-        if not query.strip():
-            return {
-                "segment": None,
-                "userErrors": [{"field": ["query"], "message": "Query is invalid"}],
-            }
+        refusal = query_refusal(query)
+        if refusal is not None:
+            return {"segment": None, "userErrors": [{"field": ["query"], "message": refusal}]}
         now = data.now()
         segment = {
             "__typename": "Segment",
@@ -368,6 +370,9 @@ def _segment_update(
                 "segment": None,
                 "userErrors": [{"field": ["id"], "message": "Segment does not exist"}],
             }
+        refusal = None if query is None else query_refusal(query)
+        if refusal is not None:
+            return {"segment": None, "userErrors": [{"field": ["query"], "message": refusal}]}
         segment.update({k: v for k, v in (("name", name), ("query", query)) if v is not None})
         segment["lastEditDate"] = data.now()
     return {"segment": segment, "userErrors": []}

@@ -24,13 +24,26 @@ What it does, as Shopify does (shopify.dev Admin GraphQL reference):
   makes the next bulk query FAILED with an ``errorCode`` and, if asked, a ``partialDataUrl``;
   ``stagedUploadsCreate`` hands out a form upload target at ``POST /staged-uploads``;
 - :meth:`FakeShopify.inject` makes the next requests fail: ``500``/``502``/``503``, ``429``,
-  ``throttled``, ``timeout`` (no answer) or ``drop`` (connection closed without a response);
+  ``throttled``, ``timeout`` (no answer) or ``drop`` (connection closed without a response),
+  ``internal_error`` (HTTP 200 ``INTERNAL_SERVER_ERROR``, nothing done) or
+  ``internal_error_after`` (the request is carried out, *then* answered with that error);
+  :meth:`FakeShopify.inject_field_error` makes a field of one object fail (partial data: the
+  field null, an error naming its ``path``), as Shopify answers what it could not read;
+- ``userErrors``: ``FakeShopify.user_errors`` (customer gid → message) makes tag mutations on
+  that customer answer a ``userErrors`` entry (also per line in a bulk mutation's results);
+  ``segmentCreate`` / ``segmentUpdate`` refuse a query Shopify's segment language would refuse
+  (:mod:`~segmentry.testing.shopify.segment_query`); a bulk mutation with more than one
+  top-level field is refused; a staged upload larger than ``upload_limit`` (20 MB, Shopify's
+  limit for bulk mutation variables) gets the storage's ``EntityTooLarge`` (HTTP 400, XML);
 - :meth:`FakeShopify.send_webhook` POSTs an HMAC-signed webhook to a URL;
 - ``POST /admin/oauth/access_token`` issues tokens by the client credentials grant (form or
   JSON ``grant_type=client_credentials``, ``client_id``, ``client_secret``; the answer has
   ``access_token``, ``scope``, ``expires_in`` = ``token_lifetime``, after which the token gets
   401) and for an authorization code (``client_id``, ``client_secret``, ``code``: an offline
-  token that does not expire); a wrong client or code gets HTTP 400
+  token that does not expire; with ``expiring=1`` an expiring one: ``expires_in`` =
+  ``oauth_lifetime``, ``refresh_token``, ``refresh_token_expires_in`` = ``refresh_lifetime``),
+  and for ``grant_type=refresh_token`` a new pair (the refresh token used is retired; an
+  unknown, used or expired one gets 400 ``invalid_grant``); a wrong client or code gets HTTP 400
   ``{"error": …, "error_description": …}``;
 - ``GET /admin/oauth/authorize`` approves the app at once (no merchant to click) and redirects
   to ``redirect_uri`` with ``code``, ``hmac`` (hex HMAC-SHA256 of the sorted parameters with the
@@ -86,6 +99,10 @@ ALL_SCOPES = frozenset(
     {"read_customers", "write_customers", "read_orders", "read_all_orders", "read_products"}
 )
 MAX_QUERY_COST = 1000
+# Shopify staff: "the file size limit is 20 megabytes for bulk mutations"; the storage answers
+# EntityTooLarge with MaxSizeAllowed 20971520 (community.shopify.com, "GraphQL bulk operation
+# mutation file size limit").
+UPLOAD_LIMIT = 20 * 1024 * 1024
 _GRAPHQL_PATH = re.compile(r"^/admin/api/(?P<version>[\w-]+)/graphql\.json$")
 _INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 
@@ -142,6 +159,14 @@ class FakeShopify:
         self.withhold: set[str] = set()
         # Shopify's single-query cost limit (lower it to make MAX_COST_EXCEEDED come sooner).
         self.max_query_cost = MAX_QUERY_COST
+        # Customer gid → the userErrors message a tag mutation on it answers (node null).
+        self.user_errors: dict[str, str] = {}
+        # Object gid → [field, message, times left]: that field fails (see inject_field_error).
+        self.field_errors: dict[str, list[Any]] = {}
+        self.upload_limit = UPLOAD_LIMIT
+        # OAuth expiring offline tokens: access token lifetime, refresh token → when it ends.
+        self.oauth_lifetime, self.refresh_lifetime = 3600.0, 7776000.0
+        self.refresh_tokens: dict[str, float] = {}
         self.requests = 0
         self.throttled = 0
         self._failures: deque[str] = deque()
@@ -180,6 +205,11 @@ class FakeShopify:
         self.stop()
 
     @property
+    def running(self) -> bool:
+        """Whether the fake serves (a bulk operation outliving it ends without a URL)."""
+        return self._server is not None
+
+    @property
     def url(self) -> str:
         assert self._server is not None, "start() the fake first"
         host, port = self._server.server_address[:2]
@@ -198,9 +228,32 @@ class FakeShopify:
     def inject(self, kind: str, times: int = 1, *, after: int = 0) -> None:
         """Fail ``times`` GraphQL requests, after ``after`` good ones: 500, 502, 503, 429,
         throttled, timeout, drop, ``internal_error`` (HTTP 200 with Shopify's
-        ``INTERNAL_SERVER_ERROR``); ``bulk_fail`` fails the next bulk operation instead."""
+        ``INTERNAL_SERVER_ERROR``), ``internal_error_after`` (the same answer, but the request
+        was carried out); ``bulk_fail`` fails the next bulk operation instead."""
         with self._lock:
             self._failures.extend([""] * after + [kind] * times)
+
+    def inject_field_error(
+        self, object_id: str, field: str, *, times: int = 1,
+        message: str = "Internal error. Looks like something went wrong on our end.",
+        code: str = "INTERNAL_SERVER_ERROR",
+    ) -> None:
+        """Make ``field`` of the object ``object_id`` fail the next ``times`` times it is read
+        (outside bulk operations): Shopify's partial answer, the field null (or, for a
+        non-null field, the nearest nullable parent) and an error with its ``path``."""
+        with self._lock:
+            self.field_errors[object_id] = [field, message, times, code]
+
+    def _field_error(self, next_: Any, root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        """graphql-core middleware raising the injected field errors."""
+        wanted = self.field_errors.get(str(root.get("id"))) if isinstance(root, dict) else None
+        if wanted is not None and wanted[0] == info.field_name:
+            with self._lock:
+                wanted[2] -= 1
+                if wanted[2] <= 0:
+                    self.field_errors.pop(root["id"], None)
+            raise GraphQLError(wanted[1], extensions={"code": wanted[3]})
+        return next_(root, info, **args)
 
     def fail_next_bulk(self, error_code: str = "INTERNAL_SERVER_ERROR", keep: float = 0.0) -> None:
         """Make the next bulk query end FAILED with ``error_code``; with ``keep`` > 0 it has
@@ -262,7 +315,8 @@ class FakeShopify:
             return 200, self._throttled(cost)
         context = Context(self.data, scopes, server=self, version=version)
         result = execute_sync(
-            self.schema, document, variable_values=variables, context_value=context
+            self.schema, document, variable_values=variables, context_value=context,
+            middleware=[_Middleware(self._field_error)] if self.field_errors else None,
         )
         actual = actual_cost(self.schema, operation, fragments, variables, result.data)
         self.bucket.refund(max(0, cost - actual))
@@ -436,9 +490,33 @@ class FakeShopify:
             token = f"shpat_oauth_{uuid.uuid4().hex}"
             with self._lock:
                 self.tokens[token] = self.scopes
-            return 200, {"access_token": token, "scope": scope}
+            if fields.get("expiring") != "1":
+                return 200, {"access_token": token, "scope": scope}
+            return 200, {"scope": scope, **self._expiring(token)}
+        if grant == "refresh_token":
+            with self._lock:
+                ends = self.refresh_tokens.pop(fields.get("refresh_token") or "", None)
+            if ends is None or self.clock() >= ends:
+                return 400, {"error": "invalid_grant",
+                             "error_description": "The refresh token is invalid, expired or "
+                             "was already used."}
+            token = f"shpat_oauth_{uuid.uuid4().hex}"
+            with self._lock:
+                self.tokens[token] = self.scopes
+            return 200, {"scope": scope, **self._expiring(token)}
         return 400, {"error": "unsupported_grant_type",
                      "error_description": f"Unsupported grant type: {grant}"}
+
+    def _expiring(self, token: str) -> dict[str, Any]:
+        """Make ``token`` an expiring offline token with a new refresh token (the one used is
+        retired: Shopify replaces it on each use)."""
+        refresh = f"shprt_{uuid.uuid4().hex}"
+        with self._lock:
+            self.expires[token] = self.clock() + self.oauth_lifetime
+            self.refresh_tokens[refresh] = self.clock() + self.refresh_lifetime
+        return {"access_token": token, "expires_in": int(self.oauth_lifetime),
+                "refresh_token": refresh,
+                "refresh_token_expires_in": int(self.refresh_lifetime)}
 
     def authorize(self, query: Mapping[str, str]) -> tuple[int, str]:
         """Answer ``GET /admin/oauth/authorize``: (302, the callback URL) or (400, why)."""
@@ -499,6 +577,14 @@ class FakeShopify:
     def rest_customer(self, customer_id: str) -> dict[str, Any]:
         """The REST body of a ``customers/*`` webhook for a customer of the fake store."""
         return rest.rest_customer(self.data.objects["customers"][customer_id])
+
+
+class _Middleware:
+    """graphql-core middleware from a bound method (it takes only plain functions, or objects
+    with ``resolve``)."""
+
+    def __init__(self, resolve: Callable[..., Any]) -> None:
+        self.resolve = resolve
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -572,7 +658,10 @@ class _Handler(BaseHTTPRequestHandler):
         if failure in ("500", "502", "503"):
             self._send(int(failure), {"errors": "Internal Server Error"})
             return
-        if failure == "internal_error":  # as Shopify sends it: HTTP 200, no data
+        if failure == "internal_error_after":  # done, but the answer is lost to an error
+            fake.handle_graphql(self.headers.get("X-Shopify-Access-Token"), body,
+                                version=version)
+        if failure in ("internal_error", "internal_error_after"):  # HTTP 200, no data
             self._send(200, {"errors": [{
                 "message": "Internal error. Looks like something went wrong on our end.\n"
                            "Request ID: 00000000-fake-0000-0000-000000000000 (include this in "
@@ -603,6 +692,18 @@ class _Handler(BaseHTTPRequestHandler):
         key = fields.get("key", b"").decode()
         if not key or "file" not in fields:
             self._send(400, {"errors": "key and file are required"})
+            return
+        size, limit = len(fields["file"]), self.fake.upload_limit
+        if size > limit:  # as S3 answers a POST policy's content-length-range
+            raw = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>EntityTooLarge"
+                   "</Code><Message>Your proposed upload exceeds the maximum allowed size"
+                   f"</Message><ProposedSize>{size}</ProposedSize><MaxSizeAllowed>{limit}"
+                   "</MaxSizeAllowed></Error>").encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
             return
         self.fake.store_upload(key, fields["file"])
         self._send(201, {"key": key})
