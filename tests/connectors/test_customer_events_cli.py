@@ -7,10 +7,9 @@ import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
+from cli_helpers import ledger, segmentry, squeezed
 
 from segmentry.app.workspace import Workspace
-
-from cli_helpers import ledger, segmentry, squeezed
 
 CSV = """customer_id,email,event,activity_id,occurred_at
 c1,,opened,5240029206,2025-06-01T09:30:00+09:00
@@ -22,7 +21,8 @@ c1,,opened,5240029206,2025-06-01T09:30:00+09:00
 def _customers(ws: Path) -> None:
     with Workspace.open(ws) as w:
         w.import_tables({"customers": pa.table({
-            "shop_id": ["shop", "shop"], "customer_id": ["c1", "c2"], "email": ["taro@example.jp", "hanako@example.jp"],
+            "shop_id": ["shop", "shop"], "customer_id": ["c1", "c2"],
+            "email": ["taro@example.jp", "hanako@example.jp"],
             "created_at": pa.array([dt.datetime(2025, 1, 1)] * 2, pa.timestamp("us"))})})
 
 

@@ -346,8 +346,8 @@ class _Compiler:
 
     def aggregate(self, level: str, name: str, kind: str, where: _Filter) -> None:
         """Add a per-point aggregate over the as-of orders, lines or events ``where`` holds for
-        (all when it gives None): ``orders`` counts those orders (events: those events), ``quantity`` sums the lines'
-        quantities, ``any`` tells whether there is one.
+        (all when it gives None): ``orders`` counts those orders (events: those events),
+        ``quantity`` sums the lines' quantities, ``any`` tells whether there is one.
 
         All aggregates of a level are computed in ONE pass over its rows (conditional
         aggregates), however many function conditions a query (or a daily run) has. When

@@ -32,7 +32,8 @@ def pixel_command(
 
 
 def email_events_command(
-    file: Annotated[Path, typer.Argument(help="A CSV of Shopify Email events (docs/importing.md).")],
+    file: Annotated[Path, typer.Argument(
+        help="A CSV of Shopify Email events (docs/importing.md).")],
     workspace: WorkspaceOption = None,
 ) -> None:
     """Import Shopify Email events (opened, clicked, …) from CSV; importing again changes

@@ -57,7 +57,7 @@ _GID = re.compile(r"^gid://shopify/[A-Za-z]+/")
 _PLACEHOLDERS = ("__SEGMENTRY_URL__", "__SEGMENTRY_SHOP__", "__SEGMENTRY_TOKEN__")
 
 
-class PixelRefused(Exception):  # noqa: N818 - a refusal for the pixel, not a user's error
+class PixelRefused(Exception):
     """A post the endpoint refuses: the HTTP status and a short English text (read by no one
     but a developer looking at the browser's network tab)."""
 
