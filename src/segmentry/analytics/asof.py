@@ -26,6 +26,7 @@ __all__ = [
     "customer_stats",
     "customers_as_of",
     "customers_since",
+    "events_table",
     "lines_as_of",
     "orders_as_of",
     "tags_as_of",
@@ -39,7 +40,8 @@ class Facts:
     ``settled``: the last day any order was processed or cancelled (``facts_state``); as of
     that day or later the valid orders are simply the never-cancelled ones. ``undated``: the
     customers without a creation date and the day each counts from (``undated_customers``),
-    None when every customer has a creation date.
+    None when every customer has a creation date. ``events``: the ledger's
+    ``customer_events`` (see :mod:`segmentry.analytics.events`), None in a ledger without it.
     """
 
     orders: ir.Table
@@ -48,6 +50,7 @@ class Facts:
     tag_history: ir.Table
     settled: dt.date | None = None
     undated: ir.Table | None = None
+    events: ir.Table | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
@@ -58,11 +61,20 @@ class Facts:
             tag_history=con.table("customer_tag_history"),
             settled=settled_on(con),
             undated=undated_table(con),
+            events=events_table(con),
         )
 
     def is_settled(self, day: dt.date) -> bool:
         """Whether every order event happened by ``day`` (the final facts hold as of it)."""
         return self.settled is not None and day >= self.settled
+
+
+def events_table(con: BaseBackend) -> ir.Table | None:
+    """The ledger's ``customer_events``, or None in a ledger made before it existed (opening
+    the workspace adds it, see :func:`segmentry.ledger.store.ensure_ledger`)."""
+    if "customer_events" not in con.list_tables():
+        return None
+    return con.table("customer_events")
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,15 @@ from segmentry.analytics.asof import (
     orders_as_of,
     tags_as_of,
 )
+from segmentry.analytics.events import events_as_of
 from segmentry.language import ast
-from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, RFM_RECENCY_DAYS, Kind
+from segmentry.language.catalog import (
+    ATTRIBUTES,
+    EVENT_FUNCTIONS,
+    FUNCTIONS,
+    RFM_RECENCY_DAYS,
+    Kind,
+)
 from segmentry.language.changes import needs_positions
 
 __all__ = ["evaluate", "evaluate_many", "members"]
@@ -169,6 +176,13 @@ class _Compiler:
                 self.orders(), self.facts.lines, self.points.source, settled=self.facts.settled
             )
         return self.prebuilt["lines"]
+
+    def events(self) -> ir.Table:
+        """Each point's customer events up to its day (:mod:`segmentry.analytics.events`)."""
+        if "events" not in self.prebuilt:
+            assert self.facts.events is not None
+            self.prebuilt["events"] = events_as_of(self.facts.events, self.points.source)
+        return self.prebuilt["events"]
 
     def stats(self, columns: tuple[str, ...]) -> None:
         """Ask for per-customer statistics; only the columns some condition reads are built."""
@@ -305,9 +319,15 @@ class _Compiler:
         key = f"fn{next(self._names)}"
         filters = [a for a in node.args if not spec.arguments[a.name].aggregate]
         totals = [a for a in node.args if spec.arguments[a.name].aggregate]
+        if spec.level == "event" and self.facts.events is None:
+            # NOTE: no event recorded in any way: MATCHES holds for no one (docs: Events).
+            return lambda f: ibis.literal(node.negated)
 
         def matching(rows: ir.Table) -> ir.BooleanValue | None:
             tests = [self.argument(rows, a, spec.arguments[a.name]) for a in filters]
+            if spec.level == "event":  # the function's own kind of event, e.g. opened e-mails
+                source, event = EVENT_FUNCTIONS[node.name]
+                tests.insert(0, (rows.source == source) & (rows.event == event))
             return _all(tests) if tests else None
 
         self.aggregate(spec.level, f"{key}_count", "orders", matching)
@@ -325,9 +345,9 @@ class _Compiler:
         return test
 
     def aggregate(self, level: str, name: str, kind: str, where: _Filter) -> None:
-        """Add a per-point aggregate over the as-of orders or lines ``where`` holds for (all
-        when it gives None): ``orders`` counts those orders, ``quantity`` sums the lines'
-        quantities, ``any`` tells whether there is one.
+        """Add a per-point aggregate over the as-of orders, lines or events ``where`` holds for
+        (all when it gives None): ``orders`` counts those orders (events: those events),
+        ``quantity`` sums the lines' quantities, ``any`` tells whether there is one.
 
         All aggregates of a level are computed in ONE pass over its rows (conditional
         aggregates), however many function conditions a query (or a daily run) has. When
@@ -338,7 +358,7 @@ class _Compiler:
         columns[name] = (kind, where)
 
         def build() -> ir.Table:
-            rows = self.lines() if level == "line" else self.orders()
+            rows = {"line": self.lines, "event": self.events}.get(level, self.orders)()
             tests = {column: keep(rows) for column, (_, keep) in columns.items()}
             if all(t is not None for t in tests.values()):
                 rows = rows.filter(_any(t for t in tests.values() if t is not None))
@@ -376,7 +396,10 @@ class _Compiler:
         return _compare(column, argument.op, _argument_literal(argument.value, kind))
 
     def argument(self, rows: ir.Table, argument: ast.Argument, spec: Any) -> ir.BooleanValue:
-        column = rows[_ARGUMENT_COLUMNS.get(argument.name, spec.column)]
+        # The argument's own column when the rows have it (events: occurred_on for the date).
+        name = spec.column if spec.column in rows.columns else _ARGUMENT_COLUMNS.get(
+            argument.name, spec.column)
+        column = rows[name]
         op, value = argument.op, argument.value
         if spec.kind is Kind.DATE:
             day = rows.day

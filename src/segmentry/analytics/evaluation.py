@@ -3,7 +3,8 @@
 *Members on a day* evaluates the condition at one point per customer.
 
 *History* uses change points. A condition's value for a customer can only change on a day when
-something about that customer changes — an order placed or cancelled, a tag change, the
+something about that customer changes — an order placed or cancelled, a tag change, an
+event (a product viewed, an e-mail opened), the
 day the customer starts to count (their creation, see
 :func:`segmentry.analytics.asof.customers_as_of`) — or when a relative date in the query
 crosses one of those days (``last_order_date < -90d`` flips 91 days after the last order).
@@ -33,6 +34,7 @@ from segmentry.analytics.asof import (
     tags_as_of,
 )
 from segmentry.analytics.compiler import evaluate, evaluate_many, members
+from segmentry.analytics.events import event_functions_of
 from segmentry.engine import Scratch
 from segmentry.language import ast
 from segmentry.language.changes import absolute_dates_of, attributes_of, offsets_of
@@ -129,7 +131,8 @@ def membership_history(
 def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     """``(customer_id, day)`` of everything that can change the condition for a customer.
 
-    Tag changes matter only to conditions on ``customer_tags``.
+    Tag changes matter only to conditions on ``customer_tags``, customer events (a product
+    viewed, an e-mail opened) only to conditions calling their functions.
     """
     o, h = facts.orders, facts.tag_history
     placed = o.select("customer_id", day=o.processed_on)
@@ -139,6 +142,9 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     parts = [placed, cancelled, created]
     if "customer_tags" in attributes_of(condition):
         parts.append(h.select("customer_id", day=h.seen_on))
+    if facts.events is not None and event_functions_of(condition):
+        e = facts.events
+        parts.append(e.select("customer_id", day=e.occurred_on))
     return ibis.union(*parts, distinct=True)
 
 

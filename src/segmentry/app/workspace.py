@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from segmentry.analytics.events import unrecorded_events
 from segmentry.analytics.facts import build_facts
 from segmentry.app.context import CONNECTIONS, current_day, settings_in
 from segmentry.app.erasure import compact_warehouse
@@ -115,6 +116,20 @@ class Workspace(Context):
             )
             build_facts(self.warehouse, subtract_refunds=self.settings.metrics.subtract_refunds)
         return stats
+
+    def record_events(self, events: pa.Table) -> dict[str, int]:
+        """Upsert customer events (``customer_events`` rows: storefront views, Shopify Email
+        events); an event already stored (same ``event_id``) is replaced, not added again.
+        No facts depend on them, so none are rebuilt."""
+        return write_batch(
+            self.warehouse, LedgerBatch(customer_events=events), tz=self.settings.shop.timezone
+        )
+
+    def unrecorded_events(self, query: str) -> list[str]:
+        """The event functions of ``query`` (``shopify_email.opened``, …) the store has no
+        event of yet: for them MATCHES holds for no one (see
+        :func:`segmentry.analytics.events.unrecorded_events`)."""
+        return unrecorded_events(self.warehouse, self.validate(query))
 
     # ------------------------------------------------------------ segments
 

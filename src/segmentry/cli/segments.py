@@ -187,8 +187,18 @@ def validate(
     """Check a query: prints its canonical form, or the error with its position."""
     with fail_on_errors(), open_workspace(workspace) as ws:
         ws.validate(query)
+        unrecorded = ws.unrecorded_events(query)
 
         console.print("Valid:", to_text(parse(query)), highlight=False, markup=False)
+    _no_events_notice(unrecorded)
+
+
+def _no_events_notice(functions: list[str]) -> None:
+    """Say which event functions have no event recorded yet (a notice: the query is valid)."""
+    for name in functions:
+        console.print(f"Note: no {name} events have been recorded yet, so {name} MATCHES "
+                      "holds for no one and NOT MATCHES for everyone "
+                      "(docs/segment-language.md#events).", highlight=False, markup=False)
 
 
 @app.command("explain")
@@ -204,7 +214,9 @@ def explain(
             sql = shopify_query(ws.segment(name).query, lambda n: ws.segment(n).query)
         else:
             sql = ws.explain(name)
+        unrecorded = ws.unrecorded_events(ws.segment(name).query)
     console.print(sql, markup=False, highlight=False)
+    _no_events_notice(unrecorded)
 
 
 Bom = Annotated[bool, typer.Option(

@@ -19,6 +19,7 @@ import typer
 from segmentry.activation.shopify.activate import clear_segment, sync_segment
 from segmentry.activation.shopify.tags import resume_jobs
 from segmentry.app.erasure import waiting_erasures
+from segmentry.cli import events as event_commands
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.connectors.shopify.app_config import app_config
@@ -456,3 +457,7 @@ def demo_with_fake_shopify(ws: Any, store: dict[str, Any]) -> None:
         "The fake is gone, so the workspace is disconnected again; the audit log "
         f"stays: `segmentry -w {ws.folder} sync log`."
     )
+
+
+shopify_app.command("pixel")(event_commands.pixel_command)
+shopify_app.command("email-events")(event_commands.email_events_command)

@@ -21,6 +21,7 @@ __all__ = [
     "ANNIVERSARY",
     "ATTRIBUTES",
     "CUSTOMER_DATA",
+    "EVENT_FUNCTIONS",
     "FUNCTIONS",
     "MARKETING_STATES",
     "NEEDS_DATA",
@@ -74,7 +75,9 @@ class ArgumentSpec:
 @dataclass(frozen=True)
 class FunctionSpec:
     name: str
-    level: str  # "order" (one row per order) or "line" (one row per order line)
+    # "order" (one row per order), "line" (one row per order line) or "event" (one row per
+    # customer event: a storefront view, a Shopify Email event; see EVENT_FUNCTIONS)
+    level: str
     description: str
     arguments: dict[str, ArgumentSpec] = field(default_factory=dict)
     shopify: bool = False
@@ -234,6 +237,57 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 }
 
 
+# Shopify's event functions: name → (source, event) in the ``customer_events`` ledger table.
+# Shopify Email (help centre, "Email events"; shopify.dev ShopifyQL ``WHERE`` reference):
+# ``shopify_email.opened MATCHES (activity_id = 5240029206, date > -30d)``. Storefront views
+# are written two ways: ``storefront.product_viewed MATCHES (id = …)`` (shopify.dev ShopifyQL
+# ``WHERE`` reference) and ``storefront_event.product_viewed MATCHES (product_id = …)`` (the
+# help centre's "Storefront events"); both mean the same here. Where the events come from:
+# docs/segment-language.md#events.
+EVENT_FUNCTIONS: dict[str, tuple[str, str]] = {
+    **{f"shopify_email.{e}": ("shopify_email", e) for e in (
+        "bounced", "clicked", "delivered", "marked_as_spam", "opened", "unsubscribed")},
+    **{f"{space}.{e}": ("storefront", e)
+       for space in ("storefront", "storefront_event")
+       for e in ("product_viewed", "collection_viewed")},
+}
+
+_EVENT_DAY = _G("date", Kind.DATE, "Day of the event (shop time zone).", column="occurred_on")
+_EVENT_COUNT = _G("count", Kind.INTEGER, "Number of matching events (default: at least 1).", True)
+
+
+def _event_arguments(name: str) -> list[ArgumentSpec]:
+    source, event = EVENT_FUNCTIONS[name]
+    if source == "shopify_email":
+        thing = _G("activity_id", Kind.STRING, "The Shopify Email activity (the e-mail sent).",
+                   column="activity_id", numbers_as_text=True)
+    else:
+        column = "product_id" if event == "product_viewed" else "collection_id"
+        written = "id" if name.startswith("storefront.") else column
+        what = "Product" if column == "product_id" else "Collection"
+        thing = _G(written, Kind.STRING, f"{what} id (a number or a list of them).",
+                   column=column, numbers_as_text=True)
+    return [thing, _EVENT_DAY, _EVENT_COUNT]
+
+
+_EVENT_TEXTS = {
+    "bounced": "An e-mail from Shopify Email to the customer bounced.",
+    "clicked": "Clicked a link in an e-mail from Shopify Email.",
+    "delivered": "An e-mail from Shopify Email was delivered to the customer.",
+    "marked_as_spam": "Marked an e-mail from Shopify Email as spam.",
+    "opened": "Opened an e-mail from Shopify Email.",
+    "unsubscribed": "Unsubscribed through an e-mail from Shopify Email.",
+    "product_viewed": "Viewed a product page of the online store.",
+    "collection_viewed": "Viewed a collection page of the online store.",
+}
+
+FUNCTIONS.update({
+    name: FunctionSpec(name, "event", _EVENT_TEXTS[event],
+                       {a.name: a for a in _event_arguments(name)}, shopify=True)
+    for name, (_, event) in EVENT_FUNCTIONS.items()
+})
+
+
 # Shopify's ``anniversary(date: '…')`` condition (parsed to :class:`~.ast.Anniversary`).
 ANNIVERSARY = "anniversary"
 
@@ -249,9 +303,6 @@ NEEDS_DATA: dict[str, str] = {
     "customer_within_distance": "customer address coordinates",
     "product_subscription_status": "subscription contracts",
     "store_credit_accounts": "store credit accounts",
-    "shopify_email.": "Shopify Email events",
-    "storefront.": "storefront events",
-    "storefront_event.": "storefront events",
     "metafields.": "customer metafields",
 }
 
@@ -259,8 +310,8 @@ NEEDS_DATA: dict[str, str] = {
 def needs_data(name: str) -> str | None:
     """The data a Shopify name needs that segmentry does not ingest yet, or None.
 
-    >>> needs_data("shopify_email.opened"), needs_data("number_of_orders")
-    ('Shopify Email events', None)
+    >>> needs_data("metafields.facts.birth_date"), needs_data("number_of_orders")
+    ('customer metafields', None)
     """
     if name in NEEDS_DATA:
         return NEEDS_DATA[name]

@@ -33,12 +33,12 @@ PERSONAL_COLUMNS = ("email", "phone", "first_name", "last_name", "city", "region
 
 
 def delete_customer(con: BaseBackend, shop_id: str, customer_id: str, at: dt.datetime) -> None:
-    """Delete the customer's row and tag history (their orders stay, as the source keeps
+    """Delete the customer's row, tag history and events (their orders stay, as the source keeps
     them), remember the deletion at ``at`` so that an older update does not bring them back,
     and queue their facts."""
     ensure_ledger(con)
     with transaction(con):
-        for name in ("customers", "customer_tag_history"):
+        for name in ("customers", "customer_tag_history", "customer_events"):
             execute(con, sge.delete(sg.table(name, quoted=True),
                                     where=_customer(shop_id, customer_id)))
         remember_deletion(con, shop_id, customer_id, at)

@@ -7,7 +7,7 @@ Ids are strings; money is ``decimal(18, 2)`` in the shop currency; timestamps ar
 day in the shop's zone, as in Shopify, and engines disagree on time-zone functions.
 
 >>> sorted(TABLES)
-['customer_tag_history', 'customers', 'order_lines', 'orders', 'products']
+['customer_events', 'customer_tag_history', 'customers', 'order_lines', 'orders', 'products']
 >>> KEYS['order_lines']
 ('shop_id', 'order_id', 'line_id')
 """
@@ -123,12 +123,33 @@ CUSTOMER_TAG_HISTORY = ibis.schema(
     }
 )
 
+# What a customer did outside orders, one row per event: storefront views (from segmentry's
+# Shopify web pixel, docs/shopify.md) and Shopify Email events (imported from CSV,
+# docs/importing.md). ``source`` is ``storefront`` or ``shopify_email``; ``event`` is the
+# event's name there (``product_viewed``, ``opened``, …). ``event_id`` identifies the event at
+# its source, so the same event received twice is stored once.
+CUSTOMER_EVENTS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "event_id": _STR,
+        "customer_id": _STR,
+        "source": _STR,
+        "event": _STR,
+        "occurred_at": _TS,
+        "product_id": _STR,  # product_viewed
+        "collection_id": _STR,  # collection_viewed
+        "activity_id": _STR,  # Shopify Email: the marketing activity (the e-mail sent)
+        "occurred_on": _DATE,  # local date of occurred_at
+    }
+)
+
 TABLES: dict[str, Schema] = {
     "customers": CUSTOMERS,
     "orders": ORDERS,
     "order_lines": ORDER_LINES,
     "products": PRODUCTS,
     "customer_tag_history": CUSTOMER_TAG_HISTORY,
+    "customer_events": CUSTOMER_EVENTS,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -138,6 +159,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "order_lines": ("shop_id", "order_id", "line_id"),
     "products": ("shop_id", "product_id"),
     "customer_tag_history": ("shop_id", "customer_id", "seen_at"),
+    "customer_events": ("shop_id", "event_id"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
@@ -149,6 +171,7 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "customers": (("created_at", "created_on"),),
     "orders": (("processed_at", "processed_on"), ("cancelled_at", "cancelled_on")),
     "customer_tag_history": (("seen_at", "seen_on"),),
+    "customer_events": (("occurred_at", "occurred_on"),),
 }
 
 

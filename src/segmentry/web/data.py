@@ -343,7 +343,8 @@ def preview(
     return Preview(day=day, count=count, sample=[Member(**row) for row in sample],
                    seconds=time.perf_counter() - started,
                    read_as=read_as.strip() if read_as != query else None,
-                   full_width_text=full_width_literals(query))
+                   full_width_text=full_width_literals(query),
+                   no_events=ws.unrecorded_events(query))
 
 
 class SnapshotCache:

@@ -248,6 +248,10 @@ class Preview(BaseModel):
     full_width_text: list[str] = Field(
         default_factory=list, description="Quoted text with full-width letters or digits, "
         "matched exactly as written (a store's tags and codes rarely are).")
+    no_events: list[str] = Field(
+        default_factory=list, description="Event functions of the query (shopify_email.opened, "
+        "storefront.product_viewed, …) of which the store has recorded no event yet: MATCHES "
+        "holds for no one, NOT MATCHES for everyone.")
 
 
 class SegmentCreate(BaseModel):

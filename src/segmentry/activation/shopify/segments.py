@@ -26,7 +26,7 @@ from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.core.clock import utcnow
 from segmentry.core.errors import SegmentError, ShopifyError
 from segmentry.language import ast
-from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS
+from segmentry.language.catalog import ATTRIBUTES, EVENT_FUNCTIONS, FUNCTIONS
 from segmentry.language.printer import quote
 from segmentry.store import tag_bindings, tag_jobs
 from segmentry.store.tag_jobs import AuditRecord
@@ -37,6 +37,8 @@ __all__ = ["ensure_shopify_segment", "shopify_query", "tag_query"]
 _SHOPIFY_ARGUMENTS = {
     "products_purchased": {"id", "tag", "date", "quantity"},
     "orders_placed": {"date", "count"},
+    # Shopify Email and storefront events: every argument is Shopify's (language/catalog.py).
+    **{name: set(FUNCTIONS[name].arguments) for name in EVENT_FUNCTIONS},
 }
 _CREATE = """mutation create($name: String!, $query: String!) {
   segmentCreate(name: $name, query: $query) {

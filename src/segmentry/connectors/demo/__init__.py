@@ -34,7 +34,7 @@ customers take about 20 s of CPU and 3 GiB of memory, mostly the tables themselv
 >>> import datetime as dt
 >>> tables = generate_store(300, end_date=dt.date(2026, 6, 30))
 >>> sorted(tables)
-['customer_tag_history', 'customers', 'order_lines', 'orders', 'products']
+['customer_events', 'customer_tag_history', 'customers', 'order_lines', 'orders', 'products']
 >>> tables["customers"].num_rows
 300
 """
@@ -47,6 +47,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segmentry.connectors.demo.events import events_table
 from segmentry.connectors.demo.money import price_orders, vip_times
 from segmentry.connectors.demo.shop import shop_calendar, streams
 from segmentry.connectors.demo.simulation import (
@@ -70,7 +71,8 @@ from segmentry.connectors.demo.tables import (
 
 __all__ = ["generate_store", "write_parquet"]
 
-_TABLES = ("customers", "orders", "order_lines", "products", "customer_tag_history")
+_TABLES = ("customers", "orders", "order_lines", "products", "customer_tag_history",
+           "customer_events")
 
 
 def generate_store(
@@ -78,9 +80,9 @@ def generate_store(
 ) -> dict[str, pa.Table]:
     """A synthetic store of ``customers`` customers whose history ends on ``end_date``.
 
-    Returns the ledger tables ``customers``, ``orders``, ``order_lines``, ``products`` and
-    ``customer_tag_history`` in canonical columns, without the local-date columns. Same
-    arguments, same tables.
+    Returns the ledger tables ``customers``, ``orders``, ``order_lines``, ``products``,
+    ``customer_tag_history`` and ``customer_events`` (:mod:`.events`) in canonical columns,
+    without the local-date columns. Same arguments, same tables.
 
     >>> store = generate_store(500, seed=1, end_date=dt.date(2025, 12, 31), shop_id="s")
     >>> store["orders"].column("order_id")[0].as_py(), store["orders"].column("name")[0].as_py()
@@ -112,6 +114,8 @@ def generate_store(
     # million customers they hold about half a GiB.
     del people, orders, signup, attribution, flags, money
     store["order_lines"] = lines_table(shop_id, lines, ids.orders)
+    store["customer_events"] = events_table(seed, shop_id, store["customers"], store["products"],
+                                            end_date)
     return {name: store[name] for name in _TABLES}
 
 

@@ -8,6 +8,7 @@ from segmentry.web.routes import (
     builder,
     jobs,
     overview,
+    pixel,
     public,
     runs,
     segments,
@@ -28,5 +29,6 @@ ROUTERS: list[APIRouter] = [
     jobs.router,
     tag_sync.router,
     webhooks.receiver,
+    pixel.router,
     webhooks.router,
 ]

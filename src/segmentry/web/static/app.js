@@ -94,6 +94,10 @@ function builder() {
       status.append(el("div", { id: "full-width-note", class: "hint" },
         `${messages.full_width}: ${data.full_width_text.join(", ")}`));
     }
+    if (data.no_events && data.no_events.length) {
+      status.append(el("div", { id: "no-events-note", class: "hint" },
+        `${messages.no_events}: ${data.no_events.join(", ")}`));
+    }
     count.textContent = `${number(data.count)} ${messages.members}`;
     count.dataset.count = String(data.count);
     clearSample(false);
