@@ -80,14 +80,15 @@ def changed_count(client: ShopifyClient, resource: str, search: str | None) -> i
 
 
 def pages(
-    client: ShopifyClient, resource: str, search: str | None, withheld: Iterable[str] = ()
+    client: ShopifyClient, resource: str, search: str | None, withheld: Iterable[str] = (),
+    metafields: Iterable[str] = (),
 ) -> Iterator[pa.Table]:
     """Raw tables (see :mod:`~segmentry.connectors.shopify.mapping`), one per page, customers
-    without the protected data in ``withheld``. A page Shopify refuses as too costly
+    without the protected data in ``withheld``, with the ``metafields``. A page Shopify refuses as too costly
     (``MAX_COST_EXCEEDED``) is asked for again with half as many rows, down to one."""
     cursor: str | None = None
     first = PAGE_SIZES[resource]
-    query = _QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld))
+    query = _QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld, metafields))
     while True:
         variables = {"first": first, "cursor": cursor, "q": search}
         try:

@@ -279,7 +279,8 @@ def _sync_resource(
     count = incremental.changed_count(client, resource, search) if mark else None
     if mark is None or (count is not None and count > threshold):
         return _sync_bulk(ws, client, resource, search, withheld), "bulk"
-    raw = incremental.pages(client, resource, search, withheld)
+    metafields = settings_of(ws).customer_metafields
+    raw = incremental.pages(client, resource, search, withheld, metafields)
     return _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
 
 
@@ -290,7 +291,8 @@ def _sync_bulk(
     mark = high_water_of(ws.state, resource)
     hours = settings_of(ws).bulk_deadline_hours
     with tempfile.TemporaryDirectory(dir=ws.folder) as folder:
-        query = backfill.bulk_query(resource, search, withheld)
+        query = backfill.bulk_query(resource, search, withheld,
+                                    settings_of(ws).customer_metafields)
         result = backfill.run_bulk_query(client, query, Path(folder), deadline_hours=hours)
         batches = () if result.path is None else backfill.read_jsonl(
             result.path, resource, ws.settings.shop.id
