@@ -387,4 +387,5 @@ def _duckdb_type(arrow: pa.DataType) -> str:
         return "STRUCT(" + ", ".join(f'"{f.name}" {_duckdb_type(f.type)}' for f in arrow) + ")"
     if pa.types.is_list(arrow):
         return f"{_duckdb_type(arrow.value_type)}[]"
-    return {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN"}[arrow]
+    return {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN",
+            pa.float64(): "DOUBLE"}[arrow]
