@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 __all__ = [
+    "ACCOUNT_STATES",
     "ANNIVERSARY",
     "ATTRIBUTES",
     "CUSTOMER_DATA",
     "FUNCTIONS",
-    "ACCOUNT_STATES",
     "MARKETING_STATES",
     "METAFIELDS",
     "NEEDS_DATA",
-    "SUBSCRIBER_STATES",
     "RFM_GROUPS",
     "RFM_RECENCY_DAYS",
+    "SUBSCRIBER_STATES",
     "ArgumentSpec",
     "AttributeSpec",
     "FunctionSpec",

@@ -129,7 +129,8 @@ def bulk_query(
     >>> "defaultEmailAddress" in bulk_query("customers", withheld={"email"})
     False
     """
-    template = BULK_QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld, metafields))
+    fields = customer_fields(withheld, metafields)
+    template = BULK_QUERIES[resource].replace(CUSTOMER_FIELDS, fields)
     argument = "" if search is None else f"(query: {_quoted(search)})"
     return template.replace("{filter}", argument)
 

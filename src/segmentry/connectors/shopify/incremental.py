@@ -84,8 +84,8 @@ def pages(
     metafields: Iterable[str] = (),
 ) -> Iterator[pa.Table]:
     """Raw tables (see :mod:`~segmentry.connectors.shopify.mapping`), one per page, customers
-    without the protected data in ``withheld``, with the ``metafields``. A page Shopify refuses as too costly
-    (``MAX_COST_EXCEEDED``) is asked for again with half as many rows, down to one."""
+    without the protected data in ``withheld``, with the ``metafields``. A page Shopify refuses
+    as too costly (``MAX_COST_EXCEEDED``) is asked for again with half as many rows, down to one."""
     cursor: str | None = None
     first = PAGE_SIZES[resource]
     query = _QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld, metafields))

@@ -61,7 +61,7 @@ def customer_fields(withheld: Iterable[str] = (), metafields: Iterable[str] = ()
 
     >>> customer_fields({"name", "email", "phone", "address"}).split(" locale")[0]
     'id tags createdAt updatedAt'
-    >>> customer_fields({"name", "email", "phone", "address"}, ["facts.birth_date"]).split("} } ")[-1]
+    >>> customer_fields(set(), ["facts.birth_date"]).split("} } ")[-1]
     'mf0: metafield(namespace: "facts", key: "birth_date") { namespace key value }'
     """
     left_out = set(withheld)
@@ -125,7 +125,8 @@ RAW_CUSTOMERS = pa.schema(
                                       ("latitude", pa.float64()), ("longitude", pa.float64())])),
         ("locale", _S), ("state", _S), ("productSubscriberStatus", _S),
         ("companyContactProfiles", pa.list_(pa.struct([("company", pa.struct([("id", _S)]))]))),
-        *((f"mf{i}", pa.struct([("namespace", _S), ("key", _S), ("value", _S)])) for i in range(MAX_METAFIELDS)),
+        *((f"mf{i}", pa.struct([("namespace", _S), ("key", _S), ("value", _S)]))
+          for i in range(MAX_METAFIELDS)),
     ]
 )  # fmt: skip
 RAW_PRODUCTS = pa.schema(
