@@ -284,8 +284,8 @@ class _Compiler:
         static = _CUSTOMER_COLUMNS.get(name)
         if static is not None:
             return lambda f: f[static]
-        if name.startswith(METAFIELDS):
-            key = name[len(METAFIELDS):]
+        if "." in name:  # a customer metafield: [metafields.]namespace.key
+            key = name.removeprefix(METAFIELDS)
             return lambda f: _metafield(f, key, kind or Kind.STRING)
         if name in _CUSTOMER_DATA_ATTRIBUTES:
             return _CUSTOMER_DATA_ATTRIBUTES[name]

@@ -34,6 +34,7 @@ __all__ = [
     "FunctionSpec",
     "Kind",
     "call_form_operator",
+    "is_metafield",
     "needs_data",
 ]
 
@@ -317,6 +318,21 @@ def needs_data(name: str) -> str | None:
         return NEEDS_DATA[name]
     return next((d for p, d in NEEDS_DATA.items() if p.endswith(".") and name.startswith(p)),
                 None)
+
+
+def is_metafield(name: str) -> bool:
+    """A customer metafield: ``<namespace>.<key>`` as Shopify's metafield filters write it
+    (``customer.points_balance``), or ``metafields.<namespace>.<key>`` as anniversary does.
+
+    >>> is_metafield("customer.points_balance"), is_metafield("metafields.facts.birth_date")
+    (True, True)
+    >>> is_metafield("shopify_email.opened"), is_metafield("metafields.x")
+    (False, False)
+    """
+    if needs_data(name) is not None:
+        return False
+    parts = name.removeprefix(METAFIELDS).split(".")
+    return len(parts) == 2 and all(parts)
 
 
 def call_form_operator(function: str, argument: str) -> str:

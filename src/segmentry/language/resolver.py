@@ -28,10 +28,10 @@ from segmentry.language import ast
 from segmentry.language.catalog import (
     ATTRIBUTES,
     FUNCTIONS,
-    METAFIELDS,
     ArgumentSpec,
     AttributeSpec,
     Kind,
+    is_metafield,
     needs_data,
 )
 from segmentry.language.limits import (
@@ -185,7 +185,7 @@ class _Resolver:
         is compared with (Shopify's metafield conditions take dates, numbers, text and
         true/false); None for any other name."""
         name = node.attribute
-        if not _is_metafield(name):
+        if not is_metafield(name):
             return None
         value = getattr(node, "value", None) or getattr(node, "low", None)
         kind = Kind.STRING
@@ -201,7 +201,7 @@ class _Resolver:
         """``anniversary(date: 'customer_added_date') BETWEEN today AND +30d``; the date may
         be a customer metafield (``'metafields.facts.birth_date'``)."""
         spec = ATTRIBUTES.get(node.date)
-        if _is_metafield(node.date):
+        if is_metafield(node.date):
             spec = AttributeSpec(node.date, Kind.DATE, "A customer metafield.", True)
         if spec is None or spec.kind is not Kind.DATE:
             missing = needs_data(node.date)
@@ -619,12 +619,6 @@ def operators(kind: Kind, *, argument: bool = False) -> list[str]:
                                                    and op == "IS NULL")):
             result.append("NOT CONTAINS" if op == "CONTAINS" else "IS NOT NULL")
     return result
-
-
-def _is_metafield(name: str) -> bool:
-    """``metafields.<namespace>.<key>`` (both parts present)."""
-    parts = name[len(METAFIELDS):].split(".") if name.startswith(METAFIELDS) else []
-    return len(parts) == 2 and all(parts)
 
 
 def _operator_of(node: ast.Condition) -> str:
