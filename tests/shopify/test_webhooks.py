@@ -140,3 +140,23 @@ def test_line_totals_come_from_the_discount_allocations(
     stored = lines.filter(lines.line_id == line_id).to_pyarrow().to_pylist()
     synced.close()
     assert [Decimal(str(row["total"])) for row in stored] == [expected]
+
+
+def test_a_customer_update_keeps_the_synced_customer_data(
+    synced: Workspace, fake: FakeShopify, server: WebhookServer, store_tables: dict
+) -> None:
+    """A REST body has no language, subscription state, companies, coordinates or metafields:
+    the webhook keeps what the sync read (and takes the account state it does carry)."""
+    rows = {r["customer_id"]: r for r in store_tables["customers"].to_pylist()}
+    number = next(c for c, r in sorted(rows.items()) if r["metafield_keys"])
+    customer = f"gid://shopify/Customer/{number}"
+    fake.data.objects["customers"][customer]["state"] = "INVITED"
+    fake.data.set_tags(customer, ["line"])
+    fake.send_webhook(server.url, "customers/update", fake.rest_customer(customer))
+    assert server.drain() == 1
+    stored = _customer(synced, number)
+    assert stored["tags"] == ["line"] and stored["account_state"] == "INVITED"
+    for name in ("locale", "product_subscriber_status", "metafield_keys", "metafield_values",
+                 "company_ids"):
+        assert stored[name] == rows[number][name], name
+    assert stored["latitude"] == pytest.approx(rows[number]["latitude"])

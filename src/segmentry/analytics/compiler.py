@@ -46,6 +46,7 @@ from segmentry.language.catalog import (
     ATTRIBUTES,
     EVENT_FUNCTIONS,
     FUNCTIONS,
+    METAFIELDS,
     RFM_RECENCY_DAYS,
     Kind,
 )
@@ -141,7 +142,8 @@ class _Compiler:
     def frame(self) -> ir.Table:
         """The customers known on each point's day, with every feature joined on."""
         wanted = ("customer_id", "created_on", "city", "region", "country",
-                  "email_marketing_state", "sms_marketing_state", "email")
+                  "email_marketing_state", "sms_marketing_state", "email",
+                  *_CUSTOMER_DATA_COLUMNS)
         available = set(self.facts.customers.columns)
         customers = self.facts.customers.select(*(c for c in wanted if c in available))
         frame = customers_as_of(self.facts, customers, self.points)
@@ -232,8 +234,8 @@ class _Compiler:
         name = node.attribute
         if name in ("order_tags", "discount_codes_used"):
             return self.order_list_leaf(node)
-        attribute = self.attribute(name)
-        kind = ATTRIBUTES[name].kind
+        kind = ATTRIBUTES[name].kind if name in ATTRIBUTES else _metafield_kind(node)
+        attribute = self.attribute(name, kind)
         if isinstance(node, ast.Comparison) and name == "customer_email_domain":
             domain = str(_python(node.value)).lower()  # domains have no case
             return lambda f: _compare(attribute(f), node.op, ibis.literal(domain))
@@ -275,7 +277,7 @@ class _Compiler:
 
     def anniversary(self, node: ast.Anniversary) -> Callable[[ir.Table], ir.BooleanValue]:
         """The yearly return of a date's month and day falls on the day, or in the range."""
-        date = self.attribute(node.date)
+        date = self.attribute(node.date, Kind.DATE)
         bounds = node.value.items if isinstance(node.value, ast.ListValue) else (node.value,) * 2
 
         def test(f: ir.Table) -> ir.BooleanValue:
@@ -287,10 +289,15 @@ class _Compiler:
 
     # ------------------------------------------------------------ attributes
 
-    def attribute(self, name: str) -> Callable[[ir.Table], ir.Value]:
+    def attribute(self, name: str, kind: Kind | None = None) -> Callable[[ir.Table], ir.Value]:
         static = _CUSTOMER_COLUMNS.get(name)
         if static is not None:
             return lambda f: f[static]
+        if "." in name:  # a customer metafield: [metafields.]namespace.key
+            key = name.removeprefix(METAFIELDS)
+            return lambda f: _metafield(f, key, kind or Kind.STRING)
+        if name in _CUSTOMER_DATA_ATTRIBUTES:
+            return _CUSTOMER_DATA_ATTRIBUTES[name]
         if name == "customer_tags":
             self.tags()
             return lambda f: f.tags_as_of
@@ -316,6 +323,9 @@ class _Compiler:
 
     def function(self, node: ast.FunctionCondition) -> Callable[[ir.Table], ir.BooleanValue]:
         spec = FUNCTIONS[node.name]
+        if spec.level == "customer":  # one row per customer: a test on the frame
+            return lambda f: _negate(_within_distance(f, node.args).fill_null(False),
+                                     node.negated)
         key = f"fn{next(self._names)}"
         filters = [a for a in node.args if not spec.arguments[a.name].aggregate]
         totals = [a for a in node.args if spec.arguments[a.name].aggregate]
@@ -434,6 +444,87 @@ _CUSTOMER_COLUMNS = {
     "email_subscription_status": "email_marketing_state",
     "sms_subscription_status": "sms_marketing_state",
 }
+
+# Customer columns of the data Shopify holds on the customer itself (language, account state,
+# subscription contracts, companies, address coordinates, metafields): their current values,
+# since the ledger keeps no history of them.
+_CUSTOMER_DATA_COLUMNS = ("locale", "account_state", "product_subscriber_status",
+                          "created_by_app_id", "company_ids", "latitude", "longitude",
+                          "metafield_keys", "metafield_values")
+_CUSTOMER_COLUMNS |= {
+    "customer_language": "locale",
+    "customer_account_status": "account_state",
+    "companies": "company_ids",
+}
+
+
+def _subscription_status(f: ir.Table) -> ir.StringValue:
+    """Customer.productSubscriberStatus in the segment language's words (ACTIVE: SUBSCRIBED)."""
+    status = f.product_subscriber_status.upper()
+    return ibis.ifelse(status == "ACTIVE", "SUBSCRIBED", status)
+
+
+_CUSTOMER_DATA_ATTRIBUTES: dict[str, Callable[[ir.Table], ir.Value]] = {
+    "product_subscription_status": _subscription_status,
+    "created_by_app_id": lambda f: _cast_if(f.created_by_app_id, r"^[0-9]{1,18}$", "int64"),
+}
+
+
+def _cast_if(text: ir.StringValue, pattern: str, to: str) -> ir.Value:
+    """``text`` cast to ``to`` where it matches ``pattern``, else NULL (PostgreSQL has no
+    TRY_CAST: a text that does not convert would fail the whole query)."""
+    return ibis.ifelse(text.re_search(pattern), text, ibis.null("string")).cast(to)
+
+
+def _metafield_kind(node: ast.Condition) -> Kind:
+    """A metafield condition's kind: its value's (text without one, as for IS NULL)."""
+    value = getattr(node, "value", None) or getattr(node, "low", None)
+    if isinstance(value, ast.NumberValue):
+        return Kind.NUMBER
+    if isinstance(value, ast.BoolValue):
+        return Kind.BOOLEAN
+    if isinstance(value, ast.DateValue | ast.RelativeDate | ast.NamedDate):
+        return Kind.DATE
+    return Kind.STRING
+
+
+def _metafield(f: ir.Table, key: str, kind: Kind) -> ir.Value:
+    """The customer's metafield ``namespace.key`` (NULL without one), read as ``kind``: a
+    date from a ``date`` or ``date_time`` value's day, a number, or true/false."""
+    keys, values = f.metafield_keys, f.metafield_values
+    index = keys.index(key)
+    # NOTE: an absent key's index is -1, which would read the last value
+    text = ibis.ifelse(index >= 0, values[index], ibis.null("string"))
+    if kind is Kind.DATE:
+        return _cast_if(text.substr(0, 10), r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "date")
+    if kind is Kind.NUMBER:
+        return _cast_if(text, r"^-?[0-9]+(\.[0-9]+)?$", "float64")
+    if kind is Kind.BOOLEAN:
+        word = text.lower()
+        return ibis.cases((word == "true", True), (word == "false", False),
+                          else_=ibis.null("boolean"))
+    return text
+
+
+_EARTH_KM = 6371.0088  # mean Earth radius
+_KM_PER_MILE = 1.609344
+
+
+def _within_distance(f: ir.Table, args: tuple[ast.Argument, ...]) -> ir.BooleanValue:
+    """The default address's coordinates lie within the distance of the centre (great-circle
+    distance, haversine formula); false without coordinates."""
+    by_name = {a.name: a for a in args}
+    centre = by_name["coordinates"].value
+    assert isinstance(centre, ast.ListValue)
+    lat0, lon0 = (float(_python(v)) for v in centre.items)
+    limit = by_name.get("distance_km") or by_name["distance_mi"]
+    km = float(_python(limit.value)) * (1.0 if limit.name == "distance_km" else _KM_PER_MILE)
+    lat, lon = f.latitude.radians(), f.longitude.radians()
+    c_lat, c_lon = ibis.literal(lat0).radians(), ibis.literal(lon0).radians()
+    half = (((lat - c_lat) / 2).sin() ** 2
+            + c_lat.cos() * lat.cos() * (((lon - c_lon) / 2).sin() ** 2))
+    distance = 2 * _EARTH_KM * half.sqrt().clip(upper=1.0).asin()
+    return _compare(distance, "<" if limit.op == "<" else "<=", km)
 
 # Function arguments whose fact column differs from the catalog's (as-of values).
 _ARGUMENT_COLUMNS = {"order_number": "seq", "date": "processed_on"}

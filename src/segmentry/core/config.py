@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Iterator
@@ -296,6 +297,21 @@ class ShopifySettings(BaseModel):
         default=12.0, gt=0,
         description="How long a sync waits for one bulk query operation before it gives up.",
     )
+    customer_metafields: list[str] = Field(
+        default=["facts.birth_date"],
+        max_length=8,
+        description="Customer metafields (\"namespace.key\") the sync reads, for "
+        "`metafields.namespace.key` conditions and birthdays "
+        "(`anniversary(date: 'metafields.facts.birth_date')`); at most 8.",
+    )
+
+    @field_validator("customer_metafields")
+    @classmethod
+    def _metafield_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not re.fullmatch(r"[A-Za-z0-9_\-]{2,255}\.[A-Za-z0-9_\-]{2,64}", key):
+                raise ValueError(f"{key!r} is not a metafield's \"namespace.key\"")
+        return keys
 
 
 class Settings(BaseSettings):

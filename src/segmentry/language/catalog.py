@@ -18,20 +18,24 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 __all__ = [
+    "ACCOUNT_STATES",
     "ANNIVERSARY",
     "ATTRIBUTES",
     "CUSTOMER_DATA",
     "EVENT_FUNCTIONS",
     "FUNCTIONS",
     "MARKETING_STATES",
+    "METAFIELDS",
     "NEEDS_DATA",
     "RFM_GROUPS",
     "RFM_RECENCY_DAYS",
+    "SUBSCRIBER_STATES",
     "ArgumentSpec",
     "AttributeSpec",
     "FunctionSpec",
     "Kind",
     "call_form_operator",
+    "is_metafield",
     "needs_data",
 ]
 
@@ -55,6 +59,8 @@ class AttributeSpec:
     description: str
     shopify: bool = False
     values: tuple[str, ...] = ()
+    # Text values that may be written as bare whole numbers (ids, as Shopify writes them).
+    numbers_as_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,16 @@ MARKETING_STATES = (
     "REDACTED",
     "INVALID",
 )
+
+# Shopify's customer account states (Customer.state), as ``customer_account_status`` takes them.
+ACCOUNT_STATES = ("ENABLED", "DISABLED", "INVITED", "DECLINED")
+
+# ``product_subscription_status`` values: Customer.productSubscriberStatus, whose ACTIVE the
+# segment language writes SUBSCRIBED (the ledger keeps the API's word).
+SUBSCRIBER_STATES = ("SUBSCRIBED", "PAUSED", "CANCELLED", "EXPIRED", "FAILED", "NEVER_SUBSCRIBED")
+
+# Customer metafield conditions: ``metafields.<namespace>.<key>`` (its kind is the value's).
+METAFIELDS = "metafields."
 
 # Days since the last order that bound the recency scores 5..2 of the rule-based RFM groups
 # (docs/metrics.md); beyond the last, the score is 1.
@@ -149,6 +165,29 @@ _ATTRIBUTE_LIST = [
         True,
         ("HIGH", "MEDIUM", "LOW"),
     ),
+    _A("customer_language", Kind.STRING, "The customer's language (locale), e.g. 'ja'.", True),
+    _A(
+        "customer_account_status",
+        Kind.ENUM,
+        "State of the customer's account.",
+        True,
+        ACCOUNT_STATES,
+    ),
+    _A(
+        "product_subscription_status",
+        Kind.ENUM,
+        "Product subscription (定期購入) state, from the customer's subscription contracts.",
+        True,
+        SUBSCRIBER_STATES,
+    ),
+    _A("created_by_app_id", Kind.INTEGER, "Id of the app that created the customer.", True),
+    _A(
+        "companies",
+        Kind.STRING_LIST,
+        "Ids of the B2B companies the customer is a contact of.",
+        True,
+        numbers_as_text=True,
+    ),
     _A("first_order_channel", Kind.STRING, "Acquisition channel of the first order."),
     _A("first_order_utm_source", Kind.STRING, "utm_source of the first order."),
     _A("first_order_utm_medium", Kind.STRING, "utm_medium of the first order."),
@@ -175,6 +214,7 @@ CUSTOMER_DATA = {
     "customer_cities": "address",
     "customer_regions": "address",
     "customer_countries": "address",
+    "customer_within_distance": "address",  # the address's coordinates
 }
 
 _G = ArgumentSpec
@@ -219,6 +259,17 @@ _LINE_ARGUMENTS = [
     _G("quantity", Kind.INTEGER, "Total quantity bought across matching lines.", True),
 ]
 
+_DISTANCE_ARGUMENTS = [
+    _G(
+        "coordinates",
+        Kind.NUMBER,
+        "(latitude, longitude) of the centre, in degrees.",
+        column="coordinates",
+    ),
+    _G("distance_km", Kind.NUMBER, "Within this many kilometres of the centre.", column="km"),
+    _G("distance_mi", Kind.NUMBER, "Within this many miles of the centre.", column="mi"),
+]
+
 FUNCTIONS: dict[str, FunctionSpec] = {
     "products_purchased": FunctionSpec(
         "products_purchased",
@@ -232,6 +283,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         "order",
         "Placed orders matching all the given conditions.",
         {a.name: a for a in _ORDER_ARGUMENTS},
+        shopify=True,
+    ),
+    # Customer-level functions: one row per customer (their default address).
+    "customer_within_distance": FunctionSpec(
+        "customer_within_distance",
+        "customer",
+        "The customer's address is within a distance of a point.",
+        {a.name: a for a in _DISTANCE_ARGUMENTS},
         shopify=True,
     ),
 }
@@ -296,14 +355,7 @@ ANNIVERSARY = "anniversary"
 # ``needs_data`` naming that data, instead of "unknown attribute".
 NEEDS_DATA: dict[str, str] = {
     "abandoned_checkout_date": "abandoned checkouts",
-    "companies": "B2B companies",
-    "created_by_app_id": "the app that created each customer",
-    "customer_account_status": "customer account states",
-    "customer_language": "the customer's language",
-    "customer_within_distance": "customer address coordinates",
-    "product_subscription_status": "subscription contracts",
     "store_credit_accounts": "store credit accounts",
-    "metafields.": "customer metafields",
 }
 
 
@@ -317,6 +369,21 @@ def needs_data(name: str) -> str | None:
         return NEEDS_DATA[name]
     return next((d for p, d in NEEDS_DATA.items() if p.endswith(".") and name.startswith(p)),
                 None)
+
+
+def is_metafield(name: str) -> bool:
+    """A customer metafield: ``<namespace>.<key>`` as Shopify's metafield filters write it
+    (``customer.points_balance``), or ``metafields.<namespace>.<key>`` as anniversary does.
+
+    >>> is_metafield("customer.points_balance"), is_metafield("metafields.facts.birth_date")
+    (True, True)
+    >>> is_metafield("shopify_email.opened"), is_metafield("metafields.x")
+    (False, False)
+    """
+    if needs_data(name) is not None:
+        return False
+    parts = name.removeprefix(METAFIELDS).split(".")
+    return len(parts) == 2 and all(parts)
 
 
 def call_form_operator(function: str, argument: str) -> str:

@@ -25,7 +25,15 @@ from typing import Any, TypeVar
 
 from segmentry.core.errors import QueryError, Text, or_list
 from segmentry.language import ast
-from segmentry.language.catalog import ATTRIBUTES, FUNCTIONS, ArgumentSpec, Kind, needs_data
+from segmentry.language.catalog import (
+    ATTRIBUTES,
+    FUNCTIONS,
+    ArgumentSpec,
+    AttributeSpec,
+    Kind,
+    is_metafield,
+    needs_data,
+)
 from segmentry.language.limits import (
     MAX_CONDITIONS,
     MAX_DEPTH,
@@ -157,12 +165,12 @@ class _Resolver:
 
     def _attribute_condition(self, node: _AttributeNode) -> ast.Condition:
         name = node.attribute
-        spec = ATTRIBUTES.get(name)
+        spec = ATTRIBUTES.get(name) or self._metafield(node)
         if spec is None:
             raise self._unknown_attribute(name, _name_pos(node.pos, name))
         operator = _operator_of(node)
         self._check_operator(operator, spec.kind, name, node.pos)
-        check = self._value_checker(name, spec.kind, spec.values)
+        check = self._value_checker(name, spec.kind, spec.values, spec.numbers_as_text)
         match node:
             case ast.Comparison() | ast.Contains() | ast.StartsWith():
                 return replace(node, value=check(node.value))
@@ -172,9 +180,29 @@ class _Resolver:
                 return replace(node, low=low, high=high)
         return node  # IS [NOT] NULL
 
+    def _metafield(self, node: _AttributeNode) -> AttributeSpec | None:
+        """``metafields.<namespace>.<key>``: a customer metafield, of the kind of the value it
+        is compared with (Shopify's metafield conditions take dates, numbers, text and
+        true/false); None for any other name."""
+        name = node.attribute
+        if not is_metafield(name):
+            return None
+        value = getattr(node, "value", None) or getattr(node, "low", None)
+        kind = Kind.STRING
+        if isinstance(value, ast.NumberValue):
+            kind = Kind.NUMBER
+        elif isinstance(value, ast.BoolValue):
+            kind = Kind.BOOLEAN
+        elif isinstance(value, ast.DateValue | ast.RelativeDate | ast.NamedDate):
+            kind = Kind.DATE
+        return AttributeSpec(name, kind, "A customer metafield.", True)
+
     def _anniversary(self, node: ast.Anniversary) -> ast.Anniversary:
-        """``anniversary(date: 'customer_added_date') BETWEEN today AND +30d``."""
+        """``anniversary(date: 'customer_added_date') BETWEEN today AND +30d``; the date may
+        be a customer metafield (``'metafields.facts.birth_date'``)."""
         spec = ATTRIBUTES.get(node.date)
+        if is_metafield(node.date):
+            spec = AttributeSpec(node.date, Kind.DATE, "A customer metafield.", True)
         if spec is None or spec.kind is not Kind.DATE:
             missing = needs_data(node.date)
             if missing is not None:
@@ -238,7 +266,51 @@ class _Resolver:
         if spec is None:
             raise self._unknown_function(node)
         args = tuple(self._argument(node.name, spec.arguments, a) for a in node.args)
+        if node.name == "customer_within_distance":
+            self._check_distance(node, args)
         return replace(node, args=args)
+
+    def _check_distance(
+        self, node: ast.FunctionCondition, args: tuple[ast.Argument, ...]
+    ) -> None:
+        """``customer_within_distance``: one centre ``coordinates = (latitude, longitude)``
+        and one ``distance_km`` or ``distance_mi`` (``=``, ``<=`` or ``<``: within it)."""
+        by_name = {a.name: a for a in args}
+        distances = [a for a in args if a.name in ("distance_km", "distance_mi")]
+        centre = by_name.get("coordinates")
+        if centre is None or len(distances) != 1 or len(args) != 2:
+            raise self._error(
+                node.pos,
+                "customer_within_distance needs coordinates and one distance",
+                code="bad_argument",
+                hint="Write customer_within_distance MATCHES (coordinates = (35.68, 139.76), "
+                "distance_km = 10), or distance_mi for miles.",
+            )
+        pair = centre.value
+        items = pair.items if isinstance(pair, ast.ListValue) else ()
+        bounds = (Decimal(90), Decimal(180))
+        if centre.op != "=" or len(items) != 2 or any(
+            not isinstance(v, ast.NumberValue) or abs(v.value) > b
+            for v, b in zip(items, bounds, strict=False)
+        ):
+            raise self._error(
+                centre.pos,
+                "coordinates must be (latitude, longitude) in degrees",
+                code="bad_argument",
+                hint="Write coordinates = (35.68, 139.76): latitude from -90 to 90, longitude "
+                "from -180 to 180.",
+            )
+        distance = distances[0]
+        if distance.op not in ("=", "<=", "<") or not (
+            isinstance(distance.value, ast.NumberValue) and distance.value.value > 0
+        ):
+            raise self._error(
+                distance.pos,
+                "{name} takes a distance above 0 with =, <= or <",
+                code="bad_argument",
+                hint="Write {name} = 10 (within 10).",
+                params={"name": distance.name},
+            )
 
     def _unknown_function(self, node: ast.FunctionCondition) -> QueryError:
         pos = _name_pos(node.pos, node.name)
@@ -276,6 +348,8 @@ class _Resolver:
                         "arguments": ", ".join(specs)},
             )
         value = arg.value
+        if function == "customer_within_distance" and arg.name == "coordinates":
+            return arg  # a pair, not "any of": checked by _check_distance
         if isinstance(value, ast.ListValue) and arg.op != "BETWEEN":
             return replace(arg, value=self._list_argument(spec, arg))
         self._check_operator(arg.op, spec.kind, arg.name, arg.pos)

@@ -45,6 +45,19 @@ CUSTOMERS = ibis.schema(
         "city": _STR,
         "line_user_id": _STR,
         "created_on": _DATE,  # local date of created_at
+        # NOTE: last, as ledgers made before them got them (NULL for their old rows).
+        "locale": _STR,  # the customer's language (Customer.locale), e.g. ja, en
+        "account_state": _STR,  # Customer.state: ENABLED, DISABLED, INVITED, DECLINED
+        # Customer.productSubscriberStatus: ACTIVE, PAUSED, CANCELLED, EXPIRED, FAILED,
+        # NEVER_SUBSCRIBED
+        "product_subscriber_status": _STR,
+        "created_by_app_id": _STR,  # the app that created the customer (no Admin API field)
+        "company_ids": _TAGS,  # B2B companies the customer is a contact of
+        "latitude": dt.float64,  # of the default address
+        "longitude": dt.float64,
+        # Customer metafields read ("namespace.key") and their values as text, pairwise.
+        "metafield_keys": _TAGS,
+        "metafield_values": _TAGS,
     }
 )
 

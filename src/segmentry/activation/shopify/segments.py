@@ -26,7 +26,7 @@ from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.core.clock import utcnow
 from segmentry.core.errors import SegmentError, ShopifyError
 from segmentry.language import ast
-from segmentry.language.catalog import ATTRIBUTES, EVENT_FUNCTIONS, FUNCTIONS
+from segmentry.language.catalog import ATTRIBUTES, EVENT_FUNCTIONS, FUNCTIONS, is_metafield
 from segmentry.language.printer import quote
 from segmentry.store import tag_bindings, tag_jobs
 from segmentry.store.tag_jobs import AuditRecord
@@ -39,6 +39,7 @@ _SHOPIFY_ARGUMENTS = {
     "orders_placed": {"date", "count"},
     # Shopify Email and storefront events: every argument is Shopify's (language/catalog.py).
     **{name: set(FUNCTIONS[name].arguments) for name in EVENT_FUNCTIONS},
+    "customer_within_distance": {"coordinates", "distance_km", "distance_mi"},
 }
 _CREATE = """mutation create($name: String!, $query: String!) {
   segmentCreate(name: $name, query: $query) {
@@ -138,7 +139,7 @@ def _check(condition: ast.Condition) -> None:
         case _:
             name = getattr(condition, "attribute", "")
             attribute = ATTRIBUTES.get(name)
-            if attribute is None or not attribute.shopify:
+            if (attribute is None or not attribute.shopify) and not is_metafield(name):
                 _refuse(name)
 
 

@@ -67,6 +67,7 @@ from segmentry.connectors.demo.tables import (
     lines_table,
     orders_table,
     products_table,
+    with_customer_data,
 )
 
 __all__ = ["generate_store", "write_parquet"]
@@ -110,6 +111,9 @@ def generate_store(
         "products": products_table(shop_id, cal),
         "customer_tag_history": history_table(shop_id, ids, tag_history(signup, vip_us)),
     }
+    store["customers"] = with_customer_data(
+        store["customers"], store["orders"], dt.date(1970, 1, 1) + dt.timedelta(days=int(cal.end))
+    )
     # NOTE: the biggest table comes last, once the other stages' arrays are dropped: at a
     # million customers they hold about half a GiB.
     del people, orders, signup, attribution, flags, money

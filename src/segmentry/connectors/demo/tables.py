@@ -6,6 +6,7 @@ once and shared, and yen amounts become ``decimal(18, 2)`` straight from the buf
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -272,8 +273,75 @@ def customers_table(
             "region": _strings(tuple(code for code, *_ in REGIONS), people.region),
             "city": _strings(cities, people.city),
             "line_user_id": _line_user_ids(rng, linked),
+            # the customer's own data: see with_customer_data (none created by an app)
+            **{f.name: pa.nulls(n, f.type) for f in _CUSTOMER_DATA},
         },
     )
+
+
+_CUSTOMER_DATA = [f for f in arrow_schema("customers", local_dates=False)
+                  if f.name in ("locale", "account_state", "product_subscriber_status",
+                                "created_by_app_id", "company_ids", "latitude", "longitude",
+                                "metafield_keys", "metafield_values")]
+
+
+# Rough centres of the demo regions (latitude, longitude), for customer_within_distance.
+_REGION_CENTRES = {
+    "JP-13": (35.69, 139.69), "JP-14": (35.45, 139.64), "JP-27": (34.69, 135.50),
+    "JP-23": (35.18, 136.91), "JP-11": (35.86, 139.65), "JP-12": (35.61, 140.12),
+    "JP-28": (34.69, 135.18), "JP-01": (43.06, 141.35), "JP-40": (33.59, 130.40),
+    "JP-22": (34.98, 138.38), "JP-34": (34.40, 132.46), "JP-26": (35.02, 135.76),
+    "JP-04": (38.27, 140.87), "JP-15": (37.90, 139.02), "JP-47": (26.21, 127.68),
+}
+_BIRTH_DAYS = 16_000  # birthdays spread over ~44 years before 2005-01-01
+
+
+def with_customer_data(customers: pa.Table, orders: pa.Table, end: dt.date) -> pa.Table:
+    """The demo customers' own Shopify data (drawn from a stream of its own, so nothing else
+    in the store changes): language ('ja', a few 'en'), account state, subscription state
+    from their subscription orders (定期購入: a subscription order in the last 45 days is
+    ACTIVE, earlier CANCELLED or, one in five, PAUSED), a birthday metafield for 40%, a
+    wholesale company for 1%, and coordinates near their region's centre."""
+    n = customers.num_rows
+    rng = np.random.default_rng([n, 20_261_214])
+    draw = rng.random((5, n))
+    locale = np.where(draw[0] < 0.03, "en", "ja")
+    state = np.select([draw[1] < 0.45, draw[1] < 0.48, draw[1] < 0.49],
+                      ["ENABLED", "INVITED", "DECLINED"], "DISABLED")
+    subs = orders.filter(pc.fill_null(orders["is_subscription"], False))
+    last = subs.group_by("customer_id").aggregate([("processed_at", "max")])
+    last_of = dict(zip(last["customer_id"].to_pylist(), last["processed_at_max"].to_pylist(),
+                       strict=True))
+    recent = dt.datetime.combine(end - dt.timedelta(days=45), dt.time())
+    status = []
+    for i, cid in enumerate(customers["customer_id"].to_pylist()):
+        at = last_of.get(cid)
+        if at is None:
+            status.append("NEVER_SUBSCRIBED")
+        elif at >= recent:
+            status.append("ACTIVE")
+        else:
+            status.append("PAUSED" if draw[2][i] < 0.2 else "CANCELLED")
+    born = np.datetime64("2005-01-01") - rng.integers(0, _BIRTH_DAYS, n).astype("timedelta64[D]")
+    has_birthday = draw[3] < 0.4
+    keys = [["facts.birth_date"] if b else [] for b in has_birthday]
+    values = [[str(day)] if b else [] for b, day in zip(has_birthday, born, strict=True)]
+    companies = [["7001"] if d < 0.01 else [] for d in draw[4]]
+    centres = [_REGION_CENTRES.get(r, (35.68, 139.77)) for r in customers["region"].to_pylist()]
+    jitter = rng.normal(0.0, 0.08, (2, n))
+    columns = {
+        "locale": pa.array(locale, pa.string()),
+        "account_state": pa.array(state, pa.string()),
+        "product_subscriber_status": pa.array(status, pa.string()),
+        "company_ids": pa.array(companies, pa.list_(pa.string())),
+        "latitude": pa.array([c[0] for c in centres] + jitter[0], pa.float64()),
+        "longitude": pa.array([c[1] for c in centres] + jitter[1], pa.float64()),
+        "metafield_keys": pa.array(keys, pa.list_(pa.string())),
+        "metafield_values": pa.array(values, pa.list_(pa.string())),
+    }
+    for name, column in columns.items():
+        customers = customers.set_column(customers.schema.get_field_index(name), name, column)
+    return customers
 
 
 def _line_user_ids(rng: np.random.Generator, linked: np.ndarray) -> pa.Array:

@@ -117,18 +117,20 @@ class BulkResult:
 
 
 def bulk_query(
-    resource: Resource, search: str | None = None, withheld: Iterable[str] = ()
+    resource: Resource, search: str | None = None, withheld: Iterable[str] = (),
+    metafields: Iterable[str] = (),
 ) -> str:
     """The bulk query text for a resource, optionally filtered by a search query; customers
     without the protected data in ``withheld`` (a bulk query asking for data the app is not
-    approved for fails with ``ACCESS_DENIED``).
+    approved for fails with ``ACCESS_DENIED``), with the ``metafields`` (``namespace.key``).
 
     >>> bulk_query("products").startswith("{ products { edges")
     True
     >>> "defaultEmailAddress" in bulk_query("customers", withheld={"email"})
     False
     """
-    template = BULK_QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld))
+    fields = customer_fields(withheld, metafields)
+    template = BULK_QUERIES[resource].replace(CUSTOMER_FIELDS, fields)
     argument = "" if search is None else f"(query: {_quoted(search)})"
     return template.replace("{filter}", argument)
 
@@ -386,4 +388,5 @@ def _duckdb_type(arrow: pa.DataType) -> str:
         return "STRUCT(" + ", ".join(f'"{f.name}" {_duckdb_type(f.type)}' for f in arrow) + ")"
     if pa.types.is_list(arrow):
         return f"{_duckdb_type(arrow.value_type)}[]"
-    return {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN"}[arrow]
+    return {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN",
+            pa.float64(): "DOUBLE"}[arrow]

@@ -93,16 +93,17 @@ def changed_count(client: ShopifyClient, resource: str, search: str | None) -> i
 
 def pages(
     client: ShopifyClient, resource: str, search: str | None, withheld: Iterable[str] = (),
+    metafields: Iterable[str] = (),
     on_errors: OnErrors | None = None,
 ) -> Iterator[pa.Table]:
     """Raw tables (see :mod:`~segmentry.connectors.shopify.mapping`), one per page, customers
-    without the protected data in ``withheld``. A page Shopify refuses as too costly
-    (``MAX_COST_EXCEEDED``) is asked for again with half as many rows, down to one. Objects
-    answered with field errors are left out and handed to ``on_errors`` before their page is
-    yielded (see the module docstring)."""
+    without the protected data in ``withheld``, with the ``metafields``. A page Shopify refuses
+    as too costly (``MAX_COST_EXCEEDED``) is asked for again with half as many rows, down to
+    one. Objects answered with field errors are left out and handed to ``on_errors`` before
+    their page is yielded (see the module docstring)."""
     cursor: str | None = None
     first = PAGE_SIZES[resource]
-    query = _QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld))
+    query = _QUERIES[resource].replace(CUSTOMER_FIELDS, customer_fields(withheld, metafields))
     while True:
         variables = {"first": first, "cursor": cursor, "q": search}
         try:
@@ -130,12 +131,13 @@ def pages(
 
 def read_again(
     client: ShopifyClient, resource: str, gids: Iterable[str], withheld: Iterable[str] = (),
+    metafields: Iterable[str] = (),
 ) -> Iterator[tuple[pa.Table | None, dict[str, str], list[str]]]:
     """Read objects by id (those a sync got with errors), a few per request: per request, (the
     raw table of those now read in full, gid → error of those failing again, gids read: done
     with, whether read in full or gone from Shopify)."""
     kind, fields = _FIELDS[resource]
-    fields = fields.replace(CUSTOMER_FIELDS, customer_fields(withheld))
+    fields = fields.replace(CUSTOMER_FIELDS, customer_fields(withheld, metafields))
     wanted = list(gids)
     for start in range(0, len(wanted), _AGAIN_BATCH):
         batch = wanted[start : start + _AGAIN_BATCH]

@@ -44,20 +44,33 @@ PROTECTED_CUSTOMER_DATA = {
     "name": "firstName lastName",
     "email": "defaultEmailAddress { emailAddress marketingState }",
     "phone": "defaultPhoneNumber { phoneNumber marketingState }",
-    "address": "defaultAddress { city provinceCode countryCodeV2 }",
+    "address": "defaultAddress { city provinceCode countryCodeV2 latitude longitude }",
 }
+# The customer's own data the segment language reads: language, account state, subscription
+# contracts' state, B2B companies (companyContactProfiles is a list, not a connection, so a
+# bulk query keeps it on the customer's row).
+_CUSTOMER_DATA = "locale state productSubscriberStatus companyContactProfiles { company { id } }"
+# Metafields are read as aliases mf0 … mf7 of ``metafield(namespace:, key:)`` (one per setting
+# ``[shopify] customer_metafields``): single objects, not a connection.
+MAX_METAFIELDS = 8
 
 
-def customer_fields(withheld: Iterable[str] = ()) -> str:
+def customer_fields(withheld: Iterable[str] = (), metafields: Iterable[str] = ()) -> str:
     """The customer selection without the protected data in ``withheld`` (whose columns the
-    mapping then leaves null).
+    mapping then leaves null), with the metafields ``namespace.key`` in ``metafields``.
 
-    >>> customer_fields({"name", "email", "phone", "address"})
+    >>> customer_fields({"name", "email", "phone", "address"}).split(" locale")[0]
     'id tags createdAt updatedAt'
+    >>> customer_fields(set(), ["facts.birth_date"]).split("} } ")[-1]
+    'mf0: metafield(namespace: "facts", key: "birth_date") { namespace key value }'
     """
     left_out = set(withheld)
     parts = [v for k, v in PROTECTED_CUSTOMER_DATA.items() if k not in left_out]
-    return " ".join(["id tags createdAt updatedAt", *parts])
+    aliases = [
+        f'mf{i}: metafield(namespace: "{ns}", key: "{key}") {{ namespace key value }}'
+        for i, (ns, key) in enumerate(m.split(".", 1) for m in list(metafields)[:MAX_METAFIELDS])
+    ]
+    return " ".join(["id tags createdAt updatedAt", *parts, _CUSTOMER_DATA, *aliases])
 
 
 CUSTOMER_FIELDS = customer_fields()
@@ -108,7 +121,12 @@ RAW_CUSTOMERS = pa.schema(
         ("updatedAt", _S),
         ("defaultEmailAddress", pa.struct([("emailAddress", _S), ("marketingState", _S)])),
         ("defaultPhoneNumber", pa.struct([("phoneNumber", _S), ("marketingState", _S)])),
-        ("defaultAddress", pa.struct([("city", _S), ("provinceCode", _S), ("countryCodeV2", _S)])),
+        ("defaultAddress", pa.struct([("city", _S), ("provinceCode", _S), ("countryCodeV2", _S),
+                                      ("latitude", pa.float64()), ("longitude", pa.float64())])),
+        ("locale", _S), ("state", _S), ("productSubscriberStatus", _S),
+        ("companyContactProfiles", pa.list_(pa.struct([("company", pa.struct([("id", _S)]))]))),
+        *((f"mf{i}", pa.struct([("namespace", _S), ("key", _S), ("value", _S)]))
+          for i in range(MAX_METAFIELDS)),
     ]
 )  # fmt: skip
 RAW_PRODUCTS = pa.schema(
@@ -283,8 +301,41 @@ def customers_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:
         "country": _field(address, "countryCodeV2"),
         "region": _field(address, "provinceCode"),
         "city": _field(address, "city"),
+        "locale": raw["locale"],
+        "account_state": raw["state"],
+        "product_subscriber_status": raw["productSubscriberStatus"],
+        "company_ids": _company_ids(raw["companyContactProfiles"]),
+        "latitude": _field(address, "latitude"),
+        "longitude": _field(address, "longitude"),
+        **_metafields(raw),
     }
     return LedgerBatch(customers=conform("customers", pa.table(columns)))
+
+
+def _company_ids(profiles: Any) -> pa.Array:
+    """The ids (numeric tails) of the companies in each row's companyContactProfiles."""
+    return pa.array(
+        [sorted({_tail(pa.array([p["company"]["id"]])).to_pylist()[0]
+                 for p in row or [] if (p.get("company") or {}).get("id")})
+         for row in profiles.to_pylist()],
+        _TAGS,
+    )
+
+
+def _metafields(raw: pa.Table) -> dict[str, pa.Array]:
+    """``metafield_keys`` and ``metafield_values`` from the aliases mf0 … (a metafield the
+    customer has no value for is null, and left out)."""
+    keys: list[list[str]] = [[] for _ in range(raw.num_rows)]
+    values: list[list[str]] = [[] for _ in range(raw.num_rows)]
+    for i in range(MAX_METAFIELDS):
+        name = f"mf{i}"
+        if name not in raw.column_names or raw[name].null_count == raw.num_rows:
+            continue
+        for row, found in enumerate(raw[name].to_pylist()):
+            if found and found.get("value") is not None and found.get("key"):
+                keys[row].append(f"{found.get('namespace')}.{found['key']}")
+                values[row].append(found["value"])
+    return {"metafield_keys": pa.array(keys, _TAGS), "metafield_values": pa.array(values, _TAGS)}
 
 
 def products_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:

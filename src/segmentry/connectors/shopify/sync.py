@@ -318,7 +318,8 @@ def _sync_resource(
     count = incremental.changed_count(client, resource, search) if mark else None
     if mark is None or (count is not None and count > threshold):
         return again + _sync_bulk(ws, client, resource, search, withheld), "bulk"
-    raw = incremental.pages(client, resource, search, withheld,
+    metafields = settings_of(ws).customer_metafields
+    raw = incremental.pages(client, resource, search, withheld, metafields,
                             on_errors=functools.partial(_remember, ws, resource))
     return again + _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
 
@@ -339,7 +340,9 @@ def _read_again(
         return 0
     written = 0
     tz, shop_id = ws.settings.shop.timezone, ws.settings.shop.id
-    for raw, failed, done in incremental.read_again(client, resource, waiting, withheld):
+    metafields = settings_of(ws).customer_metafields
+    for raw, failed, done in incremental.read_again(client, resource, waiting, withheld,
+                                                    metafields):
         if raw is not None:
             batch = _TO_LEDGER[resource](raw, shop_id)
             write_batch(ws.warehouse, batch, tz=tz)
@@ -356,7 +359,8 @@ def _sync_bulk(
     mark = high_water_of(ws.state, resource)
     hours = settings_of(ws).bulk_deadline_hours
     with tempfile.TemporaryDirectory(dir=ws.folder) as folder:
-        query = backfill.bulk_query(resource, search, withheld)
+        query = backfill.bulk_query(resource, search, withheld,
+                                    settings_of(ws).customer_metafields)
         result = backfill.run_bulk_query(client, query, Path(folder), deadline_hours=hours)
         batches = () if result.path is None else backfill.read_jsonl(
             result.path, resource, ws.settings.shop.id

@@ -361,7 +361,37 @@ def _order(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> 
 
 def _customer(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     raw = pa.Table.from_pylist([customer_row(payload)], schema=RAW_CUSTOMERS)
-    _write(ws, customers_batch(raw, ws.settings.shop.id))
+    batch = customers_batch(raw, ws.settings.shop.id)
+    if batch.customers is not None:
+        batch.customers = _keep_stored(ws, batch.customers)
+    _write(ws, batch)
+
+
+# Customer columns a REST webhook body does not carry (the customer's language, subscription
+# state, companies, coordinates, metafields): a webhook keeps what the last sync read.
+_NOT_IN_WEBHOOKS = ("locale", "product_subscriber_status", "created_by_app_id", "company_ids",
+                    "latitude", "longitude", "metafield_keys", "metafield_values")
+
+
+def _keep_stored(ws: Context, customers: pa.Table) -> pa.Table:
+    """``customers`` (one row) with the stored values of :data:`_NOT_IN_WEBHOOKS`."""
+    con = ws.warehouse
+    if "customers" not in con.list_tables():
+        return customers
+    table = con.table("customers")
+    if not set(_NOT_IN_WEBHOOKS) <= set(table.columns):
+        return customers
+    row = customers.slice(0, 1).to_pylist()[0]
+    mine = table.filter((table.shop_id == row["shop_id"])
+                        & (table.customer_id == row["customer_id"]))
+    stored = con.to_pyarrow(mine.select(*_NOT_IN_WEBHOOKS).limit(1))
+    if not stored.num_rows:
+        return customers
+    for name in _NOT_IN_WEBHOOKS:
+        index = customers.schema.get_field_index(name)
+        column = stored[name].cast(customers.schema.field(name).type)
+        customers = customers.set_column(index, name, column)
+    return customers
 
 
 def _delete_customer(
@@ -554,6 +584,7 @@ def customer_row(customer: dict[str, Any]) -> dict[str, Any]:
             "provinceCode": address.get("province_code"),
             "countryCodeV2": address.get("country_code"),
         },
+        "state": str(customer.get("state") or "").upper() or None,
     }
 
 

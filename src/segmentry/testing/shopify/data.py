@@ -142,6 +142,24 @@ class FakeData:
                 "countryCodeV2": row.get("country"),
                 "address1": "1-1 Example",
                 "zip": "100-0001",
+                "latitude": row.get("latitude"),
+                "longitude": row.get("longitude"),
+            },
+            "locale": row.get("locale") or "en",
+            "state": row.get("account_state") or "DISABLED",
+            "productSubscriberStatus": row.get("product_subscriber_status") or "NEVER_SUBSCRIBED",
+            "companyContactProfiles": [
+                {"id": gid("CompanyContact", f"{legacy}{n}"),
+                 "company": {"id": gid("Company", company), "name": f"Company {company}"}}
+                for n, company in enumerate(row.get("company_ids") or [])
+            ],
+            "_metafields": {
+                key: {"id": gid("Metafield", f"{legacy}{n}"), "namespace": key.split(".")[0],
+                      "key": key.split(".", 1)[1], "value": value,
+                      "type": "date" if key == "facts.birth_date" else "single_line_text_field"}
+                for n, (key, value) in enumerate(
+                    zip(row.get("metafield_keys") or [], row.get("metafield_values") or [],
+                        strict=True))
             },
         }
         with self.lock:

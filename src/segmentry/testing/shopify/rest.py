@@ -53,6 +53,7 @@ def rest_customer(customer: dict[str, Any]) -> dict[str, Any]:
             "address1": address.get("address1"),
             "zip": address.get("zip"),
         },
+        "state": str(customer.get("state") or "disabled").lower(),
     }
 
 

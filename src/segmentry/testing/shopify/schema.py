@@ -49,7 +49,14 @@ type CustomerEmailAddress { emailAddress: String marketingState: String! }
 type CustomerPhoneNumber { phoneNumber: String! marketingState: String! }
 type MailingAddress {
   address1: String city: String province: String provinceCode: String country: String
-  countryCodeV2: String zip: String phone: String
+  countryCodeV2: String zip: String phone: String latitude: Float longitude: Float
+}
+enum CustomerState { DECLINED DISABLED ENABLED INVITED }
+enum CustomerProductSubscriberStatus { ACTIVE CANCELLED EXPIRED FAILED NEVER_SUBSCRIBED PAUSED }
+type Company implements Node { id: ID! name: String! }
+type CompanyContact implements Node { id: ID! company: Company! }
+type Metafield implements Node {
+  id: ID! namespace: String! key: String! value: String! type: String!
 }
 type Customer implements Node {
   id: ID! legacyResourceId: UnsignedInt64! firstName: String lastName: String
@@ -58,6 +65,9 @@ type Customer implements Node {
   defaultEmailAddress: CustomerEmailAddress defaultPhoneNumber: CustomerPhoneNumber
   defaultAddress: MailingAddress tags: [String!]! createdAt: DateTime! updatedAt: DateTime!
   numberOfOrders: UnsignedInt64! amountSpent: MoneyV2!
+  locale: String! state: CustomerState! productSubscriberStatus: CustomerProductSubscriberStatus!
+  companyContactProfiles: [CompanyContact!]!
+  metafield(namespace: String, key: String!): Metafield
 }
 type CustomerEdge { cursor: String! node: Customer! }
 type CustomerConnection { edges: [CustomerEdge!]! nodes: [Customer!]! pageInfo: PageInfo! }
@@ -419,6 +429,7 @@ def build() -> GraphQLSchema:
     customer = schema.get_type("Customer")
     customer.fields["numberOfOrders"].resolve = _number_of_orders  # type: ignore[union-attr]
     customer.fields["amountSpent"].resolve = _amount_spent  # type: ignore[union-attr]
+    customer.fields["metafield"].resolve = _metafield  # type: ignore[union-attr]
     for name in PROTECTED_FIELDS:
         customer.fields[name].resolve = _protected(name)  # type: ignore[union-attr]
     node = schema.get_type("Node")
@@ -454,6 +465,16 @@ def _segments(info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
 def _orders_of(customer: dict[str, Any], info: GraphQLResolveInfo) -> list[dict[str, Any]]:
     orders = _ctx(info).data.objects["orders"].values()
     return [o for o in orders if o.get("customerId") == customer["id"] and not o["cancelledAt"]]
+
+
+def _metafield(
+    customer: dict[str, Any], info: GraphQLResolveInfo, key: str, namespace: str | None = None
+) -> dict[str, Any] | None:
+    """``Customer.metafield(namespace:, key:)``: the customer's metafield, or null. Without a
+    namespace Shopify reads the key as ``namespace.key``."""
+    if namespace is None:
+        namespace, _, key = key.rpartition(".")
+    return (customer.get("_metafields") or {}).get(f"{namespace}.{key}")
 
 
 def _number_of_orders(customer: dict[str, Any], info: GraphQLResolveInfo) -> str:
