@@ -160,6 +160,7 @@ class _Compiler:
                 self.points.source,
                 positions=self.positions,
                 settled=self.facts.settled,
+                refunds=self.facts.refunds,
             )
         return self.prebuilt["orders"]
 
@@ -313,6 +314,8 @@ class _Compiler:
         self.aggregate(spec.level, f"{key}_count", "orders", matching)
         if spec.level == "line":
             self.aggregate("line", f"{key}_quantity", "quantity", matching)
+        for name in {a.name for a in totals} & _SUMS.keys():
+            self.aggregate(spec.level, f"{key}_{name}", _SUMS[name], matching)
 
         def test(f: ir.Table) -> ir.BooleanValue:
             checks = [f[f"{key}_count"].fill_null(0) >= 1]
@@ -327,7 +330,7 @@ class _Compiler:
     def aggregate(self, level: str, name: str, kind: str, where: _Filter) -> None:
         """Add a per-point aggregate over the as-of orders or lines ``where`` holds for (all
         when it gives None): ``orders`` counts those orders, ``quantity`` sums the lines'
-        quantities, ``any`` tells whether there is one.
+        quantities, ``amount`` the orders' totals, ``any`` tells whether there is one.
 
         All aggregates of a level are computed in ONE pass over its rows (conditional
         aggregates), however many function conditions a query (or a daily run) has. When
@@ -378,6 +381,8 @@ class _Compiler:
     def argument(self, rows: ir.Table, argument: ast.Argument, spec: Any) -> ir.BooleanValue:
         column = rows[_ARGUMENT_COLUMNS.get(argument.name, spec.column)]
         op, value = argument.op, argument.value
+        if argument.name == "category":
+            return _category_argument(rows, op, value)
         if spec.kind is Kind.DATE:
             day = rows.day
             if op == "BETWEEN":
@@ -414,6 +419,9 @@ _CUSTOMER_COLUMNS = {
 
 # Function arguments whose fact column differs from the catalog's (as-of values).
 _ARGUMENT_COLUMNS = {"order_number": "seq", "date": "processed_on"}
+
+# Aggregate arguments other than count / quantity → what :meth:`_Compiler.aggregate` sums.
+_SUMS = {"sum_quantity": "quantity", "sum_amount": "amount"}
 
 
 def _orders(f: ir.Table) -> ir.IntegerValue:
@@ -544,6 +552,8 @@ def _per_point(orders: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.
     if kind == "any":
         assert test is not None
         return test.any()
+    if kind == "amount":
+        return orders.total.sum(where=test)
     return orders.count(where=test)
 
 
@@ -629,6 +639,22 @@ def _list_argument(column: ir.ArrayValue, op: str, value: ast.Value) -> ir.Boole
         return _starts_with(column, Kind.STRING_LIST, str(_python(value)))
     items = value.items if isinstance(value, ast.ListValue) else (value,)
     hit = _any(_has_item(column, str(_python(v))) for v in items)
+    return _negate(hit, op == "!=")
+
+
+def _category_argument(rows: ir.Table, op: str, value: ast.Value) -> ir.BooleanValue:
+    """``category``: the product's taxonomy category is one of the values, each given as the
+    category's id (``'aa-1-13'``, or its GID) or its name (case ignored)."""
+    if op == "STARTS WITH":
+        return rows.category_name.lower().startswith(str(_python(value)).lower())
+    items = value.items if isinstance(value, ast.ListValue) else (value,)
+
+    def one(item: ast.Value) -> ir.BooleanValue:
+        text = str(_argument_literal(item, Kind.STRING))
+        category = text.rsplit("/", 1)[-1] if text.startswith("gid://") else text
+        return (rows.category_id == category) | (rows.category_name.lower() == text.lower())
+
+    hit = _any(one(v) for v in items).fill_null(False)
     return _negate(hit, op == "!=")
 
 

@@ -193,8 +193,25 @@ _ORDER_ARGUMENTS = [
     _G("order_tag", Kind.STRING, "A tag on the order.", column="order_tags"),
     _G("subscription", Kind.BOOLEAN, "A subscription order.", column="is_subscription"),
     _G("total", Kind.MONEY, "Order total.", column="total"),
+    _G("amount", Kind.MONEY, "Order total (Shopify's name).", column="total"),
+    _G(
+        "location_id",
+        Kind.STRING,
+        "Id of the retail location the order was placed at (POS).",
+        column="location_id",
+        numbers_as_text=True,
+    ),
+    _G(
+        "app_id",
+        Kind.STRING,
+        "Id of the app (sales channel) that created the order.",
+        column="app_id",
+        numbers_as_text=True,
+    ),
     _G("count", Kind.INTEGER, "Number of matching orders (default: at least 1).", True),
 ]
+# Aggregates of orders_placed only.
+_SUM_AMOUNT = _G("sum_amount", Kind.MONEY, "Total of the matching orders' totals.", True)
 _LINE_ARGUMENTS = [
     _G(
         "id",
@@ -213,7 +230,15 @@ _LINE_ARGUMENTS = [
         "Product line (collection) of the product.",
         column="product_line",
     ),
+    _G(
+        "category",
+        Kind.STRING,
+        "Shopify Standard Product Taxonomy category of the product: its id ('aa-1-13') or "
+        "name.",
+        column="category_id",
+    ),
     _G("quantity", Kind.INTEGER, "Total quantity bought across matching lines.", True),
+    _G("sum_quantity", Kind.INTEGER, "Total quantity bought across matching lines.", True),
 ]
 
 FUNCTIONS: dict[str, FunctionSpec] = {
@@ -228,7 +253,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         "orders_placed",
         "order",
         "Placed orders matching all the given conditions.",
-        {a.name: a for a in _ORDER_ARGUMENTS},
+        {a.name: a for a in [*_ORDER_ARGUMENTS, _SUM_AMOUNT]},
         shopify=True,
     ),
 }

@@ -81,7 +81,8 @@ _DELETED_SCHEMA = ibis.schema(
 )
 
 # Tables in the order they are written: customers before the orders that name them.
-_WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_history")
+_WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_history",
+                "refunds", "abandoned_checkouts")
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ class LedgerBatch:
     order_lines: TableRows | None = None
     products: pa.Table | None = None
     customer_tag_history: pa.Table | None = None
+    refunds: pa.Table | None = None
+    abandoned_checkouts: pa.Table | None = None
 
     def tables(self) -> Iterator[tuple[str, TableRows]]:
         """(name, table) for every table present, in write order."""
