@@ -34,7 +34,7 @@ customers take about 20 s of CPU and 3 GiB of memory, mostly the tables themselv
 >>> import datetime as dt
 >>> tables = generate_store(300, end_date=dt.date(2026, 6, 30))
 >>> sorted(tables)
-['customer_tag_history', 'customers', 'order_lines', 'orders', 'products']
+['customer_tag_history', 'customers', 'order_lines', 'orders', 'products', 'refunds']
 >>> tables["customers"].num_rows
 300
 """
@@ -66,11 +66,12 @@ from segmentry.connectors.demo.tables import (
     lines_table,
     orders_table,
     products_table,
+    refunds_table,
 )
 
 __all__ = ["generate_store", "write_parquet"]
 
-_TABLES = ("customers", "orders", "order_lines", "products", "customer_tag_history")
+_TABLES = ("customers", "orders", "order_lines", "products", "customer_tag_history", "refunds")
 
 
 def generate_store(
@@ -78,8 +79,8 @@ def generate_store(
 ) -> dict[str, pa.Table]:
     """A synthetic store of ``customers`` customers whose history ends on ``end_date``.
 
-    Returns the ledger tables ``customers``, ``orders``, ``order_lines``, ``products`` and
-    ``customer_tag_history`` in canonical columns, without the local-date columns. Same
+    Returns the ledger tables ``customers``, ``orders``, ``order_lines``, ``products``,
+    ``customer_tag_history`` and ``refunds`` (dated) in canonical columns, without the local-date columns. Same
     arguments, same tables.
 
     >>> store = generate_store(500, seed=1, end_date=dt.date(2025, 12, 31), shop_id="s")
@@ -107,6 +108,7 @@ def generate_store(
         "orders": orders_table(shop_id, ids, orders, attribution, money, flags, cal),
         "products": products_table(shop_id, cal),
         "customer_tag_history": history_table(shop_id, ids, tag_history(signup, vip_us)),
+        "refunds": refunds_table(shop_id, ids, orders, money, cal),
     }
     # NOTE: the biggest table comes last, once the other stages' arrays are dropped: at a
     # million customers they hold about half a GiB.
