@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -232,6 +233,9 @@ class _Compiler:
             )
         if isinstance(node, ast.IsNull):
             return lambda f: _is_null(attribute(f), kind, node.negated)
+        if isinstance(node, ast.Contains) and name == "customer_cities":
+            city = str(_python(node.value))
+            return lambda f: _negate(_city_is(f, city).fill_null(False), node.negated)
         if isinstance(node, ast.Contains):
             test = _contains(kind)
             # NOTE: no tags recorded (NULL) does not contain anything: NOT CONTAINS is true.
@@ -593,6 +597,20 @@ def _contains(kind: Kind) -> Callable[[ir.Value, Any], ir.BooleanValue]:
         return value.lower() == str(item).lower()
 
     return test
+
+
+def _city_is(f: ir.Table, city: str) -> ir.BooleanValue:
+    """Whether the customer's city is ``city``, written as Shopify does,
+    ``countryCode-regionCode-cityCode`` (``'US-NY-NewYorkCity'``, ``'JP-13-Shibuya'``: the
+    city's name without spaces), or as a plain name (``'横浜市'``, segmentry's extension);
+    case ignored either way."""
+    plain = f.city.lower() == city.lower()
+    if not re.fullmatch(r"[A-Za-z]{2}-[A-Za-z0-9]{1,3}-\S+", city):
+        return plain
+    region = ibis.ifelse(f.region.startswith(f.country + "-"), f.region,
+                         f.country + "-" + f.region)
+    code = (region + "-" + f.city.re_replace(r"\s+", "")).lower()
+    return plain | (code == city.lower())
 
 
 def _has_item(values: ir.ArrayValue, item: str) -> ir.BooleanValue:
