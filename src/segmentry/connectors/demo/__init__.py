@@ -80,8 +80,8 @@ def generate_store(
     """A synthetic store of ``customers`` customers whose history ends on ``end_date``.
 
     Returns the ledger tables ``customers``, ``orders``, ``order_lines``, ``products``,
-    ``customer_tag_history`` and ``refunds`` (dated) in canonical columns, without the local-date columns. Same
-    arguments, same tables.
+    ``customer_tag_history`` and ``refunds`` (dated) in canonical columns, without the
+    local-date columns. Same arguments, same tables.
 
     >>> store = generate_store(500, seed=1, end_date=dt.date(2025, 12, 31), shop_id="s")
     >>> store["orders"].column("order_id")[0].as_py(), store["orders"].column("name")[0].as_py()

@@ -211,7 +211,8 @@ class FakeData:
             "lineItems": [self._line(line, cur) for line in lines],
             "refunds": [
                 {"__typename": "Refund", "id": gid("Refund", r["refund_id"]),
-                 "createdAt": iso(r.get("created_at")), "totalRefundedSet": _money(r["amount"], cur)}
+                 "createdAt": iso(r.get("created_at")),
+                 "totalRefundedSet": _money(r["amount"], cur)}
                 for r in refunds
             ],
             "retailLocation": {"__typename": "Location", "id": gid("Location", row["location_id"]),
@@ -251,7 +252,8 @@ class FakeData:
 
     def seed(self, tables: Mapping[str, Any]) -> None:
         """Load ledger-shaped Arrow tables (``customers``, ``orders``, ``order_lines``,
-        ``refunds``, ``products``) as :func:`segmentry.connectors.demo.generate_store` returns them."""
+        ``refunds``, ``products``) as :func:`segmentry.connectors.demo.generate_store` returns
+        them."""
         for row in tables["products"].to_pylist() if "products" in tables else []:
             self.add_product(row)
         for row in tables["customers"].to_pylist():
