@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from segmentry.analytics.facts import settled_on, undated_table
+from segmentry.analytics.facts import refund_table, settled_on, undated_table
 
 __all__ = [
     "Facts",
@@ -37,11 +37,13 @@ __all__ = [
 class Facts:
     """The fact tables a condition reads (see :mod:`segmentry.analytics.facts`).
 
-    ``settled``: the last day any order was processed or cancelled (``facts_state``); as of
-    that day or later the valid orders are simply the never-cancelled ones. ``undated``: the
-    customers without a creation date and the day each counts from (``undated_customers``),
-    None when every customer has a creation date. ``events``: the ledger's
-    ``customer_events`` (see :mod:`segmentry.analytics.events`), None in a ledger without it.
+    ``settled``: the last day any order was processed, cancelled or refunded
+    (``facts_state``); as of that day or later the valid orders are simply the never-cancelled
+    ones. ``undated``: the customers without a creation date and the day each counts from
+    (``undated_customers``), None when every customer has a creation date. ``refunds``: the
+    dated refunds (``refund_facts``), None when refunds are not subtracted or none has a date.
+    ``events``: the ledger's ``customer_events`` (see :mod:`segmentry.analytics.events`), None
+    in a ledger without it.
     """
 
     orders: ir.Table
@@ -51,6 +53,7 @@ class Facts:
     settled: dt.date | None = None
     undated: ir.Table | None = None
     events: ir.Table | None = None
+    refunds: ir.Table | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
@@ -62,6 +65,7 @@ class Facts:
             settled=settled_on(con),
             undated=undated_table(con),
             events=events_table(con),
+            refunds=refund_table(con),
         )
 
     def is_settled(self, day: dt.date) -> bool:
@@ -159,14 +163,17 @@ def orders_as_of(
     *,
     positions: bool = True,
     settled: dt.date | None = None,
+    refunds: ir.Table | None = None,
 ) -> ir.Table:
-    """Each point's orders valid at the end of its day, with their as-of positions.
+    """Each point's orders valid at the end of its day, with their as-of positions and
+    amounts.
 
     An order counts from its ``processed_on`` day until the day before it is cancelled;
     ``seq`` (1 = first order) is its position among those orders (computed only with
-    ``positions``: a window over all orders is not free). On a single day on or after
-    ``settled`` (see :class:`Facts`) the valid orders are the never-cancelled ones and their
-    positions are ``order_facts.seq``, so no window is needed.
+    ``positions``: a window over all orders is not free). Its ``amount`` counts only the
+    refunds made by the day: those in ``refunds`` (``refund_facts``) made later are added
+    back. On a single day on or after ``settled`` (see :class:`Facts`) the valid orders are
+    the never-cancelled ones, with their final positions and amounts, so no window is needed.
     """
     where = Points.of(points)
     if where.day is not None and settled is not None and where.day >= settled:
@@ -189,11 +196,37 @@ def orders_as_of(
         ).drop("o_customer_id")
     if "seq" in j.columns:  # NOTE: order_facts.seq is final knowledge, not as of the day
         j = j.drop("seq")
+    if refunds is not None and "amount" in j.columns:
+        j = _refunded_by_day(j, refunds, where)
     if not positions:
         return j
     group = [j[k] for k in where.keys]
     first = ibis.row_number().over(group_by=group, order_by=[j.processed_at, j.order_id])
     return j.mutate(seq=first + 1)
+
+
+def _refunded_by_day(orders: ir.Table, refunds: ir.Table, where: Points) -> ir.Table:
+    """``orders`` (as-of rows) with the refunds made after each point's day added back to
+    ``amount``: as of a day, an order is worth its total less the refunds made by then.
+
+    Only refunds later than a point's day are read (few: refunds are rare and most are old),
+    so the daily run on an unsettled day and a history's points cost one small join.
+    """
+    keys = ["shop_id", "order_id"] if where.day is not None else ["day", "shop_id", "order_id"]
+    if where.day is not None:
+        later = refunds.filter(refunds.refunded_on > ibis.date(where.day))
+        back = later.group_by(keys).aggregate(_back=later.amount.sum())
+    else:
+        assert where.table is not None
+        p = where.table
+        r = refunds.select(r_customer_id="customer_id", shop_id="shop_id", order_id="order_id",
+                           refunded_on="refunded_on", amount="amount")
+        later = p.join(r, [p.customer_id == r.r_customer_id, r.refunded_on > p.day])
+        back = later.group_by(keys).aggregate(_back=later.amount.sum())
+    j = orders.left_join(back, keys)
+    j = j.drop(*(c for c in j.columns if c.endswith("_right")))
+    amount = (j.amount + j._back.fill_null(0)).cast(orders.amount.type())
+    return j.mutate(amount=amount).drop("_back")
 
 
 def customer_stats(orders: ir.Table, columns: Collection[str] | None = None) -> ir.Table:
@@ -259,9 +292,9 @@ def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
 # What :func:`lines_as_of` gives per line: its order's fields, then the product's.
 _ORDER_COLUMNS = ("customer_id", "day", "order_id", "seq", "processed_on", "channel",
                   "utm_source", "utm_medium", "utm_campaign", "source_name", "discount_codes",
-                  "order_tags", "is_subscription", "total")
+                  "order_tags", "is_subscription", "total", "location_id", "app_id")
 _LINE_COLUMNS = ("product_id", "sku", "product_type", "vendor", "product_line", "product_tags",
-                 "quantity")
+                 "quantity", "category_id", "category_name")
 
 
 def lines_as_of(

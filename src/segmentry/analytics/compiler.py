@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -169,6 +170,7 @@ class _Compiler:
                 self.points.source,
                 positions=self.positions,
                 settled=self.facts.settled,
+                refunds=self.facts.refunds,
             )
         return self.prebuilt["orders"]
 
@@ -247,6 +249,9 @@ class _Compiler:
             )
         if isinstance(node, ast.IsNull):
             return lambda f: _is_null(attribute(f), kind, node.negated)
+        if isinstance(node, ast.Contains) and name == "customer_cities":
+            city = str(_python(node.value))
+            return lambda f: _negate(_city_is(f, city).fill_null(False), node.negated)
         if isinstance(node, ast.Contains):
             test = _contains(kind)
             # NOTE: no tags recorded (NULL) does not contain anything: NOT CONTAINS is true.
@@ -343,6 +348,8 @@ class _Compiler:
         self.aggregate(spec.level, f"{key}_count", "orders", matching)
         if spec.level == "line":
             self.aggregate("line", f"{key}_quantity", "quantity", matching)
+        for name in {a.name for a in totals} & _SUMS.keys():
+            self.aggregate(spec.level, f"{key}_{name}", _SUMS[name], matching)
 
         def test(f: ir.Table) -> ir.BooleanValue:
             checks = [f[f"{key}_count"].fill_null(0) >= 1]
@@ -357,7 +364,8 @@ class _Compiler:
     def aggregate(self, level: str, name: str, kind: str, where: _Filter) -> None:
         """Add a per-point aggregate over the as-of orders, lines or events ``where`` holds for
         (all when it gives None): ``orders`` counts those orders (events: those events),
-        ``quantity`` sums the lines' quantities, ``any`` tells whether there is one.
+        ``quantity`` sums the lines' quantities, ``amount`` the orders' totals, ``any`` tells
+        whether there is one.
 
         All aggregates of a level are computed in ONE pass over its rows (conditional
         aggregates), however many function conditions a query (or a daily run) has. When
@@ -411,6 +419,8 @@ class _Compiler:
             argument.name, spec.column)
         column = rows[name]
         op, value = argument.op, argument.value
+        if argument.name == "category":
+            return _category_argument(rows, op, value)
         if spec.kind is Kind.DATE:
             day = rows.day
             if op == "BETWEEN":
@@ -528,6 +538,9 @@ def _within_distance(f: ir.Table, args: tuple[ast.Argument, ...]) -> ir.BooleanV
 
 # Function arguments whose fact column differs from the catalog's (as-of values).
 _ARGUMENT_COLUMNS = {"order_number": "seq", "date": "processed_on"}
+
+# Aggregate arguments other than count / quantity → what :meth:`_Compiler.aggregate` sums.
+_SUMS = {"sum_quantity": "quantity", "sum_amount": "amount"}
 
 
 def _orders(f: ir.Table) -> ir.IntegerValue:
@@ -658,6 +671,8 @@ def _per_point(orders: ir.Table, kind: str, test: ir.BooleanValue | None) -> ir.
     if kind == "any":
         assert test is not None
         return test.any()
+    if kind == "amount":
+        return orders.total.sum(where=test)
     return orders.count(where=test)
 
 
@@ -697,6 +712,20 @@ def _contains(kind: Kind) -> Callable[[ir.Value, Any], ir.BooleanValue]:
         return value.lower() == str(item).lower()
 
     return test
+
+
+def _city_is(f: ir.Table, city: str) -> ir.BooleanValue:
+    """Whether the customer's city is ``city``, written as Shopify does,
+    ``countryCode-regionCode-cityCode`` (``'US-NY-NewYorkCity'``, ``'JP-13-Shibuya'``: the
+    city's name without spaces), or as a plain name (``'横浜市'``, segmentry's extension);
+    case ignored either way."""
+    plain = f.city.lower() == city.lower()
+    if not re.fullmatch(r"[A-Za-z]{2}-[A-Za-z0-9]{1,3}-\S+", city):
+        return plain
+    region = ibis.ifelse(f.region.startswith(f.country + "-"), f.region,
+                         f.country + "-" + f.region)
+    code = (region + "-" + f.city.re_replace(r"\s+", "")).lower()
+    return plain | (code == city.lower())
 
 
 def _has_item(values: ir.ArrayValue, item: str) -> ir.BooleanValue:
@@ -743,6 +772,22 @@ def _list_argument(column: ir.ArrayValue, op: str, value: ast.Value) -> ir.Boole
         return _starts_with(column, Kind.STRING_LIST, str(_python(value)))
     items = value.items if isinstance(value, ast.ListValue) else (value,)
     hit = _any(_has_item(column, str(_python(v))) for v in items)
+    return _negate(hit, op == "!=")
+
+
+def _category_argument(rows: ir.Table, op: str, value: ast.Value) -> ir.BooleanValue:
+    """``category``: the product's taxonomy category is one of the values, each given as the
+    category's id (``'aa-1-13'``, or its GID) or its name (case ignored)."""
+    if op == "STARTS WITH":
+        return rows.category_name.lower().startswith(str(_python(value)).lower())
+    items = value.items if isinstance(value, ast.ListValue) else (value,)
+
+    def one(item: ast.Value) -> ir.BooleanValue:
+        text = str(_argument_literal(item, Kind.STRING))
+        category = text.rsplit("/", 1)[-1] if text.startswith("gid://") else text
+        return (rows.category_id == category) | (rows.category_name.lower() == text.lower())
+
+    hit = _any(one(v) for v in items).fill_null(False)
     return _negate(hit, op == "!=")
 
 

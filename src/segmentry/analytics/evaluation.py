@@ -76,7 +76,9 @@ class Snapshot:
 
     def __enter__(self) -> Snapshot:
         self.facts = facts = Facts.of(self.con)
-        orders = orders_as_of(facts.orders, self.day, settled=facts.settled)
+        orders = orders_as_of(
+            facts.orders, self.day, settled=facts.settled, refunds=facts.refunds
+        )
         if facts.is_settled(self.day):  # a filter of order_facts: nothing worth a copy
             self.tables["orders"] = orders
         else:
@@ -132,7 +134,8 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     """``(customer_id, day)`` of everything that can change the condition for a customer.
 
     Tag changes matter only to conditions on ``customer_tags``, customer events (a product
-    viewed, an e-mail opened) only to conditions calling their functions.
+    viewed, an e-mail opened) only to conditions calling their functions; a refund changes
+    what the customer spent (``amount_spent`` and what reads it).
     """
     o, h = facts.orders, facts.tag_history
     placed = o.select("customer_id", day=o.processed_on)
@@ -140,6 +143,8 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     since = customers_since(facts)
     created = since.select("customer_id", day=since.since_on)
     parts = [placed, cancelled, created]
+    if facts.refunds is not None:
+        parts.append(facts.refunds.select("customer_id", day=facts.refunds.refunded_on))
     if "customer_tags" in attributes_of(condition):
         parts.append(h.select("customer_id", day=h.seen_on))
     if facts.events is not None and event_functions_of(condition):

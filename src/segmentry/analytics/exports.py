@@ -49,7 +49,8 @@ def member_rows(con: BaseBackend, ledger: str, day: dt.date) -> list[dict[str, A
     """The members of the membership ``ledger`` on ``day``, one dict per customer, in
     :data:`MEMBER_COLUMNS` (ordered by customer id)."""
     facts = Facts.of(con)
-    orders = orders_as_of(facts.orders, day, positions=False, settled=facts.settled)
+    orders = orders_as_of(facts.orders, day, positions=False, settled=facts.settled,
+                          refunds=facts.refunds)
     stats = customer_stats(orders, ["n_orders", "spent", "first_day", "last_day"])
     people = facts.customers
     rows = (

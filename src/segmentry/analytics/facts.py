@@ -13,10 +13,15 @@
   no orders, the store's first day (:func:`store_started_on`). Rebuilt on every build (it
   reads only those customers' orders), absent when every customer has a creation date;
   :mod:`segmentry.analytics.asof` applies it.
+- ``refund_facts``: one row per dated refund of an order with a customer (``refunded_on``,
+  ``amount``), kept only when refunds are subtracted; as of a day before a refund, the
+  refund is added back to its order's ``amount`` (:func:`segmentry.analytics.asof.orders_as_of`).
+  Small (refunds are a few percent of orders): rebuilt whole on every build.
 - ``facts_state``: one row: the refunds setting the facts were built with, and
-  ``settled_on``, the last day on which any order was processed or cancelled. From that day
-  on, the orders valid at a day's end are exactly the never-cancelled ones, with their final
-  positions, so evaluating as of such a day needs no as-of reconstruction.
+  ``settled_on``, the last day on which any order was processed, cancelled or refunded. From
+  that day on, the orders valid at a day's end are exactly the never-cancelled ones, with
+  their final positions and amounts, so evaluating as of such a day needs no as-of
+  reconstruction.
 
 :func:`build_facts` keeps them a pure function of the ledger. The ledger writer queues every
 customer whose orders it changed in ``stale_customers`` (see :mod:`segmentry.ledger.store`);
@@ -44,11 +49,14 @@ from segmentry.ledger.store import STALE_CUSTOMERS, ensure_ledger
 
 __all__ = [
     "FACT_TABLES",
+    "REFUND_FACTS",
     "UNDATED_CUSTOMERS",
     "build_facts",
     "line_facts",
     "order_facts",
     "order_line_facts",
+    "refund_facts",
+    "refund_table",
     "settled_on",
     "store_started_on",
     "undated_customers",
@@ -56,7 +64,9 @@ __all__ = [
 ]
 
 UNDATED_CUSTOMERS = "undated_customers"
-FACT_TABLES = ("order_facts", "order_line_facts", "line_facts", UNDATED_CUSTOMERS, "facts_state")
+REFUND_FACTS = "refund_facts"
+FACT_TABLES = ("order_facts", "order_line_facts", "line_facts", UNDATED_CUSTOMERS, REFUND_FACTS,
+               "facts_state")
 _STATE = "facts_state"
 # Above this share of all customers queued (and this many), rebuilding everything is cheaper
 # than patching.
@@ -98,13 +108,15 @@ def order_facts(
         order_tags=o.tags,
         is_subscription=o.is_subscription.fill_null(False),
         seq=ibis.ifelse(never_cancelled, seq + 1, ibis.null()).cast("int64"),
+        location_id=o.location_id,
+        app_id=o.app_id,
     )
 
 
 # The order's fields each line carries in ``order_line_facts``.
 _ORDER_FIELDS = ("customer_id", "processed_on", "cancelled_on", "seq", "channel", "utm_source",
                  "utm_medium", "utm_campaign", "source_name", "discount_codes", "order_tags",
-                 "is_subscription", "total")
+                 "is_subscription", "total", "location_id", "app_id")
 
 
 def order_line_facts(con: BaseBackend, orders: ir.Table) -> ibis.Table:
@@ -132,7 +144,7 @@ def line_facts(con: BaseBackend) -> ibis.Table:
     """The ``line_facts`` expression: ``order_line_facts`` with the product's product line
     (a view: products change, and their table is small)."""
     lines, products = con.table("order_line_facts"), con.table("products")
-    p = products.select("shop_id", "product_id", "product_line")
+    p = products.select("shop_id", "product_id", "product_line", "category_id", "category_name")
     joined = lines.left_join(p, ["shop_id", "product_id"])
     return joined.drop(*(c for c in joined.columns if c.endswith("_right")))
 
@@ -165,6 +177,7 @@ def build_facts(con: BaseBackend, *, subtract_refunds: bool) -> str:
         else:
             settled, done = _update_queued(con, stale, subtract_refunds)
         execute(con, sge.delete(sg.table(STALE_CUSTOMERS, quoted=True)))
+        settled = _later(settled, _write_refunds(con, subtract_refunds))
         _write_undated(con)
         _write_state(con, subtract_refunds, settled)
         con.create_view("line_facts", line_facts(con), overwrite=True)
@@ -237,9 +250,47 @@ def settled_on(con: BaseBackend) -> dt.date | None:
     return rows[0]["settled_on"] if rows else None
 
 
+def refund_facts(con: BaseBackend) -> ir.Table:
+    """The ``refund_facts`` expression: ``(shop_id, customer_id, order_id, refunded_on,
+    amount)`` of every dated refund of an order with a customer."""
+    r, o = con.table("refunds"), con.table("orders")
+    r = r.filter(r.created_on.notnull() & r.amount.notnull())
+    o = o.filter(o.customer_id.notnull()).select("shop_id", "order_id", "customer_id")
+    j = r.join(o, ["shop_id", "order_id"])
+    return j.select("shop_id", "customer_id", "order_id", refunded_on=j.created_on,
+                    amount=j.amount)
+
+
+def refund_table(con: BaseBackend) -> ir.Table | None:
+    """The ``refund_facts`` table, or None when refunds are not subtracted or none has a
+    date (as of the last facts build, which keeps the table only when it has rows)."""
+    if REFUND_FACTS not in con.list_tables():
+        return None
+    return con.table(REFUND_FACTS)
+
+
+def _write_refunds(con: BaseBackend, subtract_refunds: bool) -> dt.date | None:
+    """Rebuild ``refund_facts`` (dropped when refunds are not subtracted or there are none);
+    returns the last refund day."""
+    if subtract_refunds and con.to_pyarrow(con.table("refunds").count()).as_py():
+        table = con.create_table(REFUND_FACTS, refund_facts(con), overwrite=True)
+        last: Any = con.to_pyarrow(table.refunded_on.max()).as_py()
+        if last is not None:
+            return last
+    con.drop_table(REFUND_FACTS, force=True)
+    return None
+
+
 def _needs_full_rebuild(con: BaseBackend, stale: ir.Table, subtract_refunds: bool) -> bool:
     existing = set(con.list_tables())
     if not {"order_facts", "order_line_facts", _STATE} <= existing:
+        return True
+    # Facts built by an earlier segmentry lack the columns added since: rebuild them once.
+    wanted = order_facts(con, subtract_refunds=subtract_refunds).columns
+    if tuple(con.table("order_facts").columns) != tuple(wanted):
+        return True
+    lines = order_line_facts(con, con.table("order_facts")).columns
+    if tuple(con.table("order_line_facts").columns) != tuple(lines):
         return True
     state = con.to_pyarrow(con.table(_STATE)).to_pylist()
     if not state or state[0]["subtract_refunds"] != subtract_refunds:

@@ -236,8 +236,25 @@ _ORDER_ARGUMENTS = [
     _G("order_tag", Kind.STRING, "A tag on the order.", column="order_tags"),
     _G("subscription", Kind.BOOLEAN, "A subscription order.", column="is_subscription"),
     _G("total", Kind.MONEY, "Order total.", column="total"),
+    _G("amount", Kind.MONEY, "Order total (Shopify's name).", column="total"),
+    _G(
+        "location_id",
+        Kind.STRING,
+        "Id of the retail location the order was placed at (POS).",
+        column="location_id",
+        numbers_as_text=True,
+    ),
+    _G(
+        "app_id",
+        Kind.STRING,
+        "Id of the app (sales channel) that created the order.",
+        column="app_id",
+        numbers_as_text=True,
+    ),
     _G("count", Kind.INTEGER, "Number of matching orders (default: at least 1).", True),
 ]
+# Aggregates of orders_placed only.
+_SUM_AMOUNT = _G("sum_amount", Kind.MONEY, "Total of the matching orders' totals.", True)
 _LINE_ARGUMENTS = [
     _G(
         "id",
@@ -256,7 +273,15 @@ _LINE_ARGUMENTS = [
         "Product line (collection) of the product.",
         column="product_line",
     ),
+    _G(
+        "category",
+        Kind.STRING,
+        "Shopify Standard Product Taxonomy category of the product: its id ('aa-1-13') or "
+        "name.",
+        column="category_id",
+    ),
     _G("quantity", Kind.INTEGER, "Total quantity bought across matching lines.", True),
+    _G("sum_quantity", Kind.INTEGER, "Total quantity bought across matching lines.", True),
 ]
 
 _DISTANCE_ARGUMENTS = [
@@ -282,7 +307,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         "orders_placed",
         "order",
         "Placed orders matching all the given conditions.",
-        {a.name: a for a in _ORDER_ARGUMENTS},
+        {a.name: a for a in [*_ORDER_ARGUMENTS, _SUM_AMOUNT]},
         shopify=True,
     ),
     # Customer-level functions: one row per customer (their default address).
@@ -362,13 +387,17 @@ NEEDS_DATA: dict[str, str] = {
 def needs_data(name: str) -> str | None:
     """The data a Shopify name needs that segmentry does not ingest yet, or None.
 
-    >>> needs_data("metafields.facts.birth_date"), needs_data("number_of_orders")
-    ('customer metafields', None)
+    >>> needs_data("abandoned_checkout_date"), needs_data("number_of_orders")
+    ('abandoned checkouts', None)
     """
     if name in NEEDS_DATA:
         return NEEDS_DATA[name]
     return next((d for p, d in NEEDS_DATA.items() if p.endswith(".") and name.startswith(p)),
                 None)
+
+
+# Namespaces of Shopify's event functions (``shopify_email.opened``), never metafields.
+_EVENT_NAMESPACES = frozenset({"shopify_email", "storefront", "storefront_event"})
 
 
 def is_metafield(name: str) -> bool:
@@ -380,7 +409,9 @@ def is_metafield(name: str) -> bool:
     >>> is_metafield("shopify_email.opened"), is_metafield("metafields.x")
     (False, False)
     """
-    if needs_data(name) is not None:
+    if needs_data(name) is not None or name in FUNCTIONS:
+        return False
+    if name.split(".")[0] in _EVENT_NAMESPACES:
         return False
     parts = name.removeprefix(METAFIELDS).split(".")
     return len(parts) == 2 and all(parts)

@@ -6,8 +6,8 @@ Ids are strings; money is ``decimal(18, 2)`` in the shop currency; timestamps ar
 (:func:`segmentry.ledger.store.add_local_dates`), because every day boundary in segmentry is a
 day in the shop's zone, as in Shopify, and engines disagree on time-zone functions.
 
->>> sorted(TABLES)
-['customer_events', 'customer_tag_history', 'customers', 'order_lines', 'orders', 'products']
+>>> sorted(TABLES)[:4]
+['abandoned_checkouts', 'customer_events', 'customer_tag_history', 'customers']
 >>> KEYS['order_lines']
 ('shop_id', 'order_id', 'line_id')
 """
@@ -91,6 +91,9 @@ ORDERS = ibis.schema(
         # When the source last changed the order (NULL when it does not say): an older
         # update never overwrites a newer one. NOTE: last, as ledgers made before it got it.
         "updated_at": _TS,
+        # NOTE: added after updated_at (older ledgers get them as NULL columns, last).
+        "location_id": _STR,  # the retail location (POS) the order was placed at
+        "app_id": _STR,  # the app (sales channel) that created the order
     }
 )
 
@@ -122,6 +125,37 @@ PRODUCTS = ibis.schema(
         "tags": _TAGS,
         "product_line": _STR,
         "created_at": _TS,
+        # Shopify's Standard Product Taxonomy category (id like 'aa-1-13', and its name).
+        # NOTE: last, as ledgers made before them get them.
+        "category_id": _STR,
+        "category_name": _STR,
+    }
+)
+
+# Refunds with the day they were made: as of a past day, an order's amount counts only the
+# refunds made by then (``orders.refunded`` is the total refunded so far).
+REFUNDS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "refund_id": _STR,
+        "order_id": _STR,
+        "created_at": _TS,
+        "amount": MONEY,
+        "created_on": _DATE,  # local date of created_at
+    }
+)
+
+# Checkouts a customer started and did not complete (Shopify's abandoned checkouts).
+ABANDONED_CHECKOUTS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "checkout_id": _STR,
+        "customer_id": _STR,
+        "created_at": _TS,
+        "updated_at": _TS,
+        "completed_at": _TS,  # set when the buyer completed it later (no longer abandoned)
+        "created_on": _DATE,  # local date of created_at
+        "completed_on": _DATE,  # local date of completed_at
     }
 )
 
@@ -163,6 +197,8 @@ TABLES: dict[str, Schema] = {
     "products": PRODUCTS,
     "customer_tag_history": CUSTOMER_TAG_HISTORY,
     "customer_events": CUSTOMER_EVENTS,
+    "refunds": REFUNDS,
+    "abandoned_checkouts": ABANDONED_CHECKOUTS,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -173,6 +209,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "products": ("shop_id", "product_id"),
     "customer_tag_history": ("shop_id", "customer_id", "seen_at"),
     "customer_events": ("shop_id", "event_id"),
+    "refunds": ("shop_id", "refund_id"),
+    "abandoned_checkouts": ("shop_id", "checkout_id"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
@@ -185,6 +223,8 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "orders": (("processed_at", "processed_on"), ("cancelled_at", "cancelled_on")),
     "customer_tag_history": (("seen_at", "seen_on"),),
     "customer_events": (("occurred_at", "occurred_on"),),
+    "refunds": (("created_at", "created_on"),),
+    "abandoned_checkouts": (("created_at", "created_on"), ("completed_at", "completed_on")),
 }
 
 

@@ -33,8 +33,10 @@ customers take about 20 s of CPU and 3 GiB of memory, mostly the tables themselv
 
 >>> import datetime as dt
 >>> tables = generate_store(300, end_date=dt.date(2026, 6, 30))
->>> sorted(tables)
-['customer_events', 'customer_tag_history', 'customers', 'order_lines', 'orders', 'products']
+>>> sorted(tables)[:4]
+['customer_events', 'customer_tag_history', 'customers', 'order_lines']
+>>> sorted(tables)[4:]
+['orders', 'products', 'refunds']
 >>> tables["customers"].num_rows
 300
 """
@@ -67,13 +69,14 @@ from segmentry.connectors.demo.tables import (
     lines_table,
     orders_table,
     products_table,
+    refunds_table,
     with_customer_data,
 )
 
 __all__ = ["generate_store", "write_parquet"]
 
 _TABLES = ("customers", "orders", "order_lines", "products", "customer_tag_history",
-           "customer_events")
+           "customer_events", "refunds")
 
 
 def generate_store(
@@ -82,8 +85,8 @@ def generate_store(
     """A synthetic store of ``customers`` customers whose history ends on ``end_date``.
 
     Returns the ledger tables ``customers``, ``orders``, ``order_lines``, ``products``,
-    ``customer_tag_history`` and ``customer_events`` (:mod:`.events`) in canonical columns,
-    without the local-date columns. Same arguments, same tables.
+    ``customer_tag_history``, ``customer_events`` (:mod:`.events`) and ``refunds`` (dated) in
+    canonical columns, without the local-date columns. Same arguments, same tables.
 
     >>> store = generate_store(500, seed=1, end_date=dt.date(2025, 12, 31), shop_id="s")
     >>> store["orders"].column("order_id")[0].as_py(), store["orders"].column("name")[0].as_py()
@@ -110,6 +113,7 @@ def generate_store(
         "orders": orders_table(shop_id, ids, orders, attribution, money, flags, cal),
         "products": products_table(shop_id, cal),
         "customer_tag_history": history_table(shop_id, ids, tag_history(signup, vip_us)),
+        "refunds": refunds_table(shop_id, ids, orders, money, cal),
     }
     store["customers"] = with_customer_data(
         store["customers"], store["orders"], dt.date(1970, 1, 1) + dt.timedelta(days=int(cal.end))
@@ -130,7 +134,7 @@ def write_parquet(tables: dict[str, pa.Table], folder: Path) -> None:
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     write_parquet(generate_store(50, end_date=dt.date(2026, 6, 30)), Path(folder))
     ...     sorted(p.name for p in Path(folder).iterdir())[:2]
-    ['customer_tag_history.parquet', 'customers.parquet']
+    ['customer_events.parquet', 'customer_tag_history.parquet']
     """
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():

@@ -34,6 +34,7 @@ from segmentry.connectors.demo.parameters import (
 from segmentry.connectors.demo.shop import (
     CATALOG_ARRAYS,
     CHANNEL_NAMES,
+    DAY_US,
     LANDING_SITES,
     PRODUCTS,
     SOURCE_NAMES,
@@ -60,7 +61,21 @@ __all__ = [
     "lines_table",
     "orders_table",
     "products_table",
+    "refunds_table",
 ]
+
+# The apps that create orders, by source name (Shopify's Online Store, POS and a
+# subscription app), and the shop's retail locations (POS orders are placed at one of them).
+_APP_IDS = {"web": "580111", "pos": "129785", "subscription_contract": "294517"}
+_LOCATION_IDS = ("71000000001", "71000000002", "71000000003")
+# Standard Product Taxonomy category of each product line (id, name).
+_CATEGORIES = {
+    "skincare": ("hb-3-2", "Skin Care"),
+    "haircare": ("hb-3-1", "Hair Care"),
+    "bodycare": ("hb-3-2", "Skin Care"),
+    "makeup": ("hb-3-3", "Cosmetics"),
+    "supplements": ("hb-1-1", "Vitamins & Supplements"),
+}
 
 
 def _strings(
@@ -167,6 +182,10 @@ def products_table(shop: str, cal: Calendar) -> pa.Table:
             "tags": _product_tags(),
             "product_line": _strings(LINES, CATALOG_ARRAYS.line),
             "created_at": _stamps((launched * 86_400 + 3600) * 1_000_000),
+            "category_id": _strings(tuple(_CATEGORIES[line][0] for line in LINES),
+                                    CATALOG_ARRAYS.line),
+            "category_name": _strings(tuple(_CATEGORIES[line][1] for line in LINES),
+                                      CATALOG_ARRAYS.line),
         },
     )
 
@@ -238,6 +257,28 @@ def orders_table(
             "is_subscription": pa.array(orders.is_subscription, pa.bool_()),
             # the order's last change: its cancellation, else its placing
             "updated_at": _stamps(np.maximum(orders.us, money.cancelled_us)),
+            "location_id": _strings(_LOCATION_IDS, orders.cust % len(_LOCATION_IDS), ~offline),
+            "app_id": _strings(tuple(_APP_IDS[s] for s in SOURCE_NAMES), attribution.source),
+        },
+    )
+
+
+def refunds_table(shop: str, ids: Ids, orders: Orders, money: Money, cal: Calendar) -> pa.Table:
+    """One refund per refunded order: a cancelled order's on its cancellation, another's
+    3 to 30 days after the order (by order number, so no random draw), by the history's end."""
+    refunded = np.flatnonzero(money.refunded > 0)
+    later = (3 + (refunded * 7) % 28) * DAY_US
+    at = np.where(money.cancelled_us[refunded] >= 0, money.cancelled_us[refunded],
+                  np.minimum(orders.us[refunded] + later, cal.end_us - 1))
+    order_ids = ids.orders.take(pa.array(refunded))
+    return _table(
+        "refunds",
+        {
+            "shop_id": pa.repeat(shop, refunded.size),
+            "refund_id": pc.binary_join_element_wise("r", order_ids, ""),
+            "order_id": order_ids,
+            "created_at": _stamps(at),
+            "amount": _yen(money.refunded[refunded]),
         },
     )
 

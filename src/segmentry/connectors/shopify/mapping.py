@@ -80,13 +80,15 @@ ORDER_FIELDS = (
     f"totalShippingPriceSet {_MONEY} totalTaxSet {_MONEY} totalPriceSet {_MONEY} "
     f"totalRefundedSet {_MONEY} customer {{ id }} "
     "customerJourneySummary { firstVisit { source landingPage referrerUrl "
-    "utmParameters { source medium campaign } } }"
+    "utmParameters { source medium campaign } } } "
+    # NOTE: refunds is a list, not a connection: a bulk query returns it inside the order row.
+    f"retailLocation {{ id }} app {{ id }} refunds {{ id createdAt totalRefundedSet {_MONEY} }}"
 )
 LINE_FIELDS = (
     f"id sku title quantity originalUnitPriceSet {_MONEY} discountedTotalSet {_MONEY} "
     "product { id productType vendor tags } variant { id sku }"
 )
-PRODUCT_FIELDS = "id title productType vendor tags createdAt updatedAt"
+PRODUCT_FIELDS = "id title productType vendor tags createdAt updatedAt category { id name }"
 
 _S = pa.string()
 _TAGS = pa.list_(_S)
@@ -99,6 +101,7 @@ _VISIT = pa.struct(
         ("utmParameters", pa.struct([("source", _S), ("medium", _S), ("campaign", _S)])),
     ]
 )
+_REFUND = pa.struct([("id", _S), ("createdAt", _S), ("totalRefundedSet", _BAG)])
 RAW_ORDERS = pa.schema(
     [
         ("id", _S), ("__parentId", _S), ("name", _S), ("createdAt", _S), ("processedAt", _S),
@@ -108,6 +111,8 @@ RAW_ORDERS = pa.schema(
         ("totalTaxSet", _BAG), ("totalPriceSet", _BAG), ("totalRefundedSet", _BAG),
         ("customer", pa.struct([("id", _S)])),
         ("customerJourneySummary", pa.struct([("firstVisit", _VISIT)])),
+        ("retailLocation", pa.struct([("id", _S)])), ("app", pa.struct([("id", _S)])),
+        ("refunds", pa.list_(_REFUND)),
         # line item rows (children of an order)
         ("sku", _S), ("title", _S), ("quantity", pa.int64()),
         ("originalUnitPriceSet", _BAG), ("discountedTotalSet", _BAG),
@@ -131,7 +136,8 @@ RAW_CUSTOMERS = pa.schema(
 )  # fmt: skip
 RAW_PRODUCTS = pa.schema(
     [("id", _S), ("title", _S), ("productType", _S), ("vendor", _S), ("tags", _TAGS),
-     ("createdAt", _S), ("updatedAt", _S)]
+     ("createdAt", _S), ("updatedAt", _S),
+     ("category", pa.struct([("id", _S), ("name", _S)]))]
 )  # fmt: skip
 
 
@@ -178,10 +184,31 @@ def orders_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:
     lines = raw.filter(pc.invert(root))
     if len(test_ids):
         lines = lines.filter(pc.invert(pc.is_in(lines["__parentId"], value_set=test_ids)))
+    refunds = _refunds(orders, shop_id) if orders.num_rows else None
     return LedgerBatch(
         orders=_orders(orders, shop_id) if orders.num_rows else None,
         order_lines=_lines(lines, shop_id) if lines.num_rows else None,
+        refunds=refunds if refunds is not None and refunds.num_rows else None,
     )
+
+
+def _refunds(orders: pa.Table, shop_id: str) -> pa.Table:
+    """The orders' refunds, one row each, with the day they were made."""
+    lists = orders["refunds"]
+    parents = pc.take(orders["id"], pc.list_parent_indices(lists))
+    flat = pc.list_flatten(lists)
+    if not len(flat):
+        return conform("refunds", pa.table({"refund_id": pa.array([], _S)}))
+    refunds = pa.table({"refund": flat})
+    columns = {
+        "shop_id": pa.nulls(len(flat), _S).fill_null(shop_id),
+        "refund_id": _tail(_field(refunds["refund"], "id")),
+        "order_id": _tail(parents),
+        "created_at": _ts(_field(refunds["refund"], "createdAt")),
+        "amount": pc.cast(_field(refunds["refund"], "totalRefundedSet", "shopMoney", "amount"),
+                          pa.decimal128(18, 2)),
+    }
+    return conform("refunds", pa.table(columns))
 
 
 def _orders(raw: pa.Table, shop_id: str) -> pa.Table:
@@ -227,6 +254,8 @@ def _orders(raw: pa.Table, shop_id: str) -> pa.Table:
         "discount_codes": raw["discountCodes"],
         "tags": raw["tags"],
         "is_subscription": _subscriptions(raw["tags"], source_names),
+        "location_id": _tail(_field(raw["retailLocation"], "id")),
+        "app_id": _tail(_field(raw["app"], "id")),
     }
     return conform("orders", pa.table(columns))
 
@@ -350,6 +379,8 @@ def products_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:
         "vendor": raw["vendor"],
         "tags": raw["tags"],
         "created_at": _ts(raw["createdAt"]),
+        "category_id": _tail(_field(raw["category"], "id")),
+        "category_name": _field(raw["category"], "name"),
     }
     return LedgerBatch(products=conform("products", pa.table(columns)))
 

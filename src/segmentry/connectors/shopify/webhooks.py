@@ -359,6 +359,18 @@ def _order(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> 
     _write(ws, batch)
 
 
+def _refund_created(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
+    """``refunds/create``: the refund, with its day (the order's ``orders/updated`` that
+    Shopify also sends brings its new refunded total)."""
+    raw = pa.Table.from_pylist(
+        [{"id": _gid("Order", payload["order_id"]), "test": False, "refunds": [_refund(payload)]}],
+        schema=RAW_ORDERS,
+    )
+    refunds = orders_batch(raw, ws.settings.shop.id).refunds
+    if refunds is not None:
+        _write(ws, LedgerBatch(refunds=refunds))
+
+
 def _customer(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     raw = pa.Table.from_pylist([customer_row(payload)], schema=RAW_CUSTOMERS)
     batch = customers_batch(raw, ws.settings.shop.id)
@@ -443,6 +455,7 @@ TOPICS: dict[str, Callable[[Context, dict[str, Any], str, dt.datetime], None]] =
     "orders/create": _order,
     "orders/updated": _order,
     "orders/cancelled": _order,
+    "refunds/create": _refund_created,
     "customers/create": _customer,
     "customers/update": _customer,
     "customers/delete": _delete_customer,
@@ -494,15 +507,7 @@ def _tags(text: Any) -> list[str]:
 def order_rows(order: dict[str, Any]) -> list[dict[str, Any]]:
     """A REST order (webhook body) as raw rows: the order, then its line items."""
     order_id = order.get("admin_graphql_api_id") or _gid("Order", order["id"])
-    refunded = sum(
-        (
-            Decimal(str(t.get("amount") or 0))
-            for r in order.get("refunds") or []
-            for t in r.get("transactions") or []
-            if t.get("kind") == "refund" and t.get("status") == "success"
-        ),
-        Decimal(0),
-    )
+    refunded = sum((_refunded(r) for r in order.get("refunds") or []), Decimal(0))
     shipping = (order.get("total_shipping_price_set") or {}).get("shop_money") or {}
     customer = order.get("customer") or {}
     rows = [
@@ -533,6 +538,9 @@ def order_rows(order: dict[str, Any]) -> list[dict[str, Any]]:
                     "referrerUrl": order.get("referring_site"),
                 }
             },
+            "retailLocation": {"id": _gid("Location", order.get("location_id"))},
+            "app": {"id": _gid("App", order.get("app_id"))},
+            "refunds": [_refund(r) for r in order.get("refunds") or []],
         }
     ]
     for line in order.get("line_items") or []:
@@ -557,6 +565,27 @@ def order_rows(order: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _refunded(refund: dict[str, Any]) -> Decimal:
+    """What a REST refund gave back: its successful refund transactions."""
+    return sum(
+        (
+            Decimal(str(t.get("amount") or 0))
+            for t in refund.get("transactions") or []
+            if t.get("kind") == "refund" and t.get("status") == "success"
+        ),
+        Decimal(0),
+    )
+
+
+def _refund(refund: dict[str, Any]) -> dict[str, Any]:
+    """A REST refund as a raw refund (id, when, how much)."""
+    return {
+        "id": refund.get("admin_graphql_api_id") or _gid("Refund", refund.get("id")),
+        "createdAt": refund.get("created_at"),
+        "totalRefundedSet": _bag(_refunded(refund)),
+    }
 
 
 def customer_row(customer: dict[str, Any]) -> dict[str, Any]:

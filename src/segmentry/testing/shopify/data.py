@@ -181,6 +181,11 @@ class FakeData:
             "tags": list(row.get("tags") or []),
             "createdAt": created,
             "updatedAt": created,
+            "category": {
+                "id": f"gid://shopify/TaxonomyCategory/{row['category_id']}",
+                "name": row.get("category_name") or "",
+                "fullName": row.get("category_name") or "",
+            } if row.get("category_id") else None,
         }
         with self.lock:
             self._saw(product["updatedAt"])
@@ -188,8 +193,13 @@ class FakeData:
             self.touch()
         return product
 
-    def add_order(self, row: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]) -> dict:
-        """Add (or replace) an order and its lines from ledger-shaped rows."""
+    def add_order(
+        self,
+        row: Mapping[str, Any],
+        lines: Iterable[Mapping[str, Any]],
+        refunds: Iterable[Mapping[str, Any]] = (),
+    ) -> dict:
+        """Add (or replace) an order, its lines and its refunds from ledger-shaped rows."""
         legacy, cur = str(row["order_id"]), row.get("currency") or self.currency
         processed = iso(row.get("processed_at")) or self.now()
         cancelled = iso(row.get("cancelled_at"))
@@ -217,6 +227,17 @@ class FakeData:
             "customerId": gid("Customer", row["customer_id"]) if row.get("customer_id") else None,
             "customerJourneySummary": _journey(row, processed),
             "lineItems": [self._line(line, cur) for line in lines],
+            "refunds": [
+                {"__typename": "Refund", "id": gid("Refund", r["refund_id"]),
+                 "createdAt": iso(r.get("created_at")),
+                 "totalRefundedSet": _money(r["amount"], cur)}
+                for r in refunds
+            ],
+            "retailLocation": {"__typename": "Location", "id": gid("Location", row["location_id"]),
+                               "name": f"Location {row['location_id']}"}
+            if row.get("location_id") else None,
+            "app": {"id": gid("App", row["app_id"]), "name": f"App {row['app_id']}"}
+            if row.get("app_id") else None,
         }
         with self.lock:
             self._saw(order["updatedAt"])
@@ -249,7 +270,8 @@ class FakeData:
 
     def seed(self, tables: Mapping[str, Any]) -> None:
         """Load ledger-shaped Arrow tables (``customers``, ``orders``, ``order_lines``,
-        ``products``) as :func:`segmentry.connectors.demo.generate_store` returns them."""
+        ``refunds``, ``products``) as :func:`segmentry.connectors.demo.generate_store` returns
+        them."""
         for row in tables["products"].to_pylist() if "products" in tables else []:
             self.add_product(row)
         for row in tables["customers"].to_pylist():
@@ -258,8 +280,11 @@ class FakeData:
         if "order_lines" in tables:
             for line in tables["order_lines"].to_pylist():
                 lines.setdefault(line["order_id"], []).append(line)
+        refunds: dict[str, list[dict[str, Any]]] = {}
+        for refund in tables["refunds"].to_pylist() if "refunds" in tables else []:
+            refunds.setdefault(refund["order_id"], []).append(refund)
         for row in tables["orders"].to_pylist() if "orders" in tables else []:
-            self.add_order(row, lines.get(row["order_id"], []))
+            self.add_order(row, lines.get(row["order_id"], []), refunds.get(row["order_id"], []))
 
     def set_tags(self, object_id: str, tags: list[str]) -> dict[str, Any] | None:
         """Replace an object's tags (as an admin user editing by hand would)."""

@@ -98,16 +98,30 @@ def rest_order(order: dict[str, Any]) -> dict[str, Any]:
         "line_items": [
             _rest_line(line, order["currencyCode"]) for line in order.get("lineItems") or []
         ],
-        "refunds": [
-            {
-                "id": 1,
-                "created_at": order["updatedAt"],
-                "transactions": [{"kind": "refund", "status": "success", "amount": refunded}],
-            }
-        ]
-        if Decimal(refunded)
-        else [],
+        "location_id": _number(order["retailLocation"]["id"])
+        if order.get("retailLocation") else None,
+        "app_id": _number(order["app"]["id"]) if order.get("app") else None,
+        "refunds": _rest_refunds(order, refunded),
     }
+
+
+def _rest_refunds(order: dict[str, Any], refunded: str) -> list[dict[str, Any]]:
+    """The order's refunds as REST has them (a transaction per refund); an order refunded
+    without refund records gets one refund dated at its last update."""
+    refunds = [
+        {
+            "id": _number(r["id"]),
+            "admin_graphql_api_id": r["id"],
+            "created_at": r.get("createdAt"),
+            "transactions": [{"kind": "refund", "status": "success",
+                              "amount": _amount(r.get("totalRefundedSet"))}],
+        }
+        for r in order.get("refunds") or []
+    ]
+    if refunds or not Decimal(refunded):
+        return refunds
+    return [{"id": 1, "created_at": order["updatedAt"],
+             "transactions": [{"kind": "refund", "status": "success", "amount": refunded}]}]
 
 
 def _allocations(discount: Decimal, currency: str) -> list[dict[str, Any]]:

@@ -81,9 +81,10 @@ type CustomerJourneySummary {
   ready: Boolean! customerOrderIndex: Int firstVisit: CustomerVisit lastVisit: CustomerVisit
 }
 type ProductVariant implements Node { id: ID! sku: String }
+type TaxonomyCategory implements Node { id: ID! name: String! fullName: String! }
 type Product implements Node {
   id: ID! legacyResourceId: UnsignedInt64! title: String! productType: String! vendor: String!
-  tags: [String!]! createdAt: DateTime! updatedAt: DateTime!
+  tags: [String!]! createdAt: DateTime! updatedAt: DateTime! category: TaxonomyCategory
 }
 type ProductEdge { cursor: String! node: Product! }
 type ProductConnection { edges: [ProductEdge!]! nodes: [Product!]! pageInfo: PageInfo! }
@@ -95,6 +96,8 @@ type LineItem implements Node {
 type LineItemEdge { cursor: String! node: LineItem! }
 type LineItemConnection { edges: [LineItemEdge!]! nodes: [LineItem!]! pageInfo: PageInfo! }
 type Refund implements Node { id: ID! createdAt: DateTime totalRefundedSet: MoneyBag! }
+type Location implements Node { id: ID! name: String! }
+type OrderApp { id: ID! name: String! }
 type Order implements Node {
   id: ID! legacyResourceId: UnsignedInt64! name: String! createdAt: DateTime!
   processedAt: DateTime! updatedAt: DateTime! cancelledAt: DateTime currencyCode: String!
@@ -104,6 +107,7 @@ type Order implements Node {
   customer: Customer customerJourneySummary: CustomerJourneySummary
   lineItems(first: Int, after: String): LineItemConnection!
   refunds(first: Int): [Refund!]!
+  retailLocation: Location app: OrderApp
 }
 type OrderEdge { cursor: String! node: Order! }
 type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
@@ -423,7 +427,9 @@ def build() -> GraphQLSchema:
     order.fields["customer"].resolve = (  # type: ignore[union-attr]
         lambda o, info: _ctx(info).data.get(o["customerId"]) if o.get("customerId") else None
     )
-    order.fields["refunds"].resolve = lambda o, info, **a: []  # type: ignore[union-attr]
+    order.fields["refunds"].resolve = (  # type: ignore[union-attr]
+        lambda o, info, first=None: o["refunds"][:first] if first else o["refunds"]
+    )
     line = schema.get_type("LineItem")
     line.fields["product"].resolve = _line_product  # type: ignore[union-attr]
     customer = schema.get_type("Customer")
