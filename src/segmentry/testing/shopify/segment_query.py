@@ -50,6 +50,8 @@ FUNCTIONS: dict[str, frozenset[str] | None] = {
 }
 _FUNCTION_FAMILIES = ("shopify_email.", "storefront_event.")
 _ATTRIBUTE_FAMILIES = ("metafields.",)
+# A customer metafield filter, ``namespace.key`` (help.shopify.com: metafield filters).
+_METAFIELD = re.compile(r"^(?!shopify_email\.|storefront(_event)?\.)[a-z0-9_]+\.[a-z0-9_]+$")
 _COMPARE = {"=", "!=", ">", ">=", "<", "<="}
 _NAMED_DATE = re.compile(r"(today|yesterday|\d+_(days|weeks|months|years)_ago)$", re.I)
 _TOKEN = re.compile(
@@ -169,6 +171,7 @@ class _Parser:
         else:
             if name.lower() != name or not (
                 name in ATTRIBUTES or name.startswith(_ATTRIBUTE_FAMILIES)
+                or _METAFIELD.match(name)
             ):
                 raise _Refused(f"{name!r} is not a valid attribute.")
             self.operation(name)
