@@ -15,6 +15,7 @@ import typer
 from segmentry.app.summary import summarize
 from segmentry.app.workspace import Workspace
 from segmentry.cli import data as data_commands
+from segmentry.cli import messaging as messaging_commands
 from segmentry.cli import segments as segment_commands
 from segmentry.cli import shopify as shopify_commands
 from segmentry.cli import web as web_commands
@@ -41,6 +42,7 @@ app = typer.Typer(
 app.add_typer(segment_commands.app, name="segments")
 shopify_commands.register(app)  # connect shopify, sync log/resume, serve-webhooks
 web_commands.register(app)  # serve, users, tokens
+messaging_commands.register(app)  # send, sends list/log/continue/preview
 
 
 @app.callback()

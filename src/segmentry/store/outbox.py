@@ -56,6 +56,7 @@ __all__ = [
     "send_by_id",
     "settle",
     "skipped_reasons",
+    "unfinished_sends",
 ]
 
 # Rows still to deliver (``sending`` ones were interrupted: asked again with the same key).
@@ -311,6 +312,12 @@ def log(
         query = query.where(outbox.c.status == status)
     rows = conn.execute(query.order_by(outbox.c.id).limit(limit)).mappings()
     return [OutboxRow(**row) for row in rows]
+
+
+def unfinished_sends(conn: sa.Connection) -> list[Send]:
+    """Sends with rows still to deliver, oldest first."""
+    query = sa.select(sends).where(sends.c.status != "finished").order_by(sends.c.id)
+    return [Send(**row) for row in conn.execute(query).mappings()]
 
 
 def recent_sends(conn: sa.Connection, limit: int = 50) -> list[Send]:
