@@ -15,6 +15,7 @@ from segmentry.activation.line import Backoff, LineChannel, LineClient
 from segmentry.activation.line.sender import LineSender
 from segmentry.app.messaging.sending import SendRequest, deliver, send
 from segmentry.app.workspace import Workspace
+from segmentry.core.config import edit
 from segmentry.core.errors import MessagingError
 from segmentry.store import outbox as outbox_store
 from segmentry.store.schema import outbox
@@ -123,3 +124,26 @@ def test_a_bad_token_stops_the_send_and_nothing_is_lost(shop: Workspace, line: F
     with pytest.raises(MessagingError) as caught:
         send(shop, _sender(line, token="wrong-token"), request, now=lambda: NOON)
     assert caught.value.code == "line_invalid_token"
+
+
+def test_the_next_daily_run_delivers_what_quiet_hours_held(
+    shop: Workspace, line: FakeLine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send planned at 22:00 Tokyo waits; the next run's ``messages`` stage delivers it."""
+    night = dt.datetime(2026, 12, 1, 13, 0)
+    report = send(shop, _sender(line), _request(shop, "night", "おやすみ前に"), now=lambda: night)
+    assert report.counts["pending"] == 3
+    folder = shop.folder
+    shop.close()
+    with edit(folder) as doc:
+        doc["line"] = {"name": "Shop LINE", "endpoint": line.url}
+    monkeypatch.setenv("SEGMENTRY_LINE_TOKEN", line.token)
+    ws = Workspace.open(folder)
+    try:
+        run = ws.run(DAY)
+        stage = next(s for s in run.stages if s.stage == "messages")
+        assert (stage.status, stage.detail) == (
+            "succeeded", "1 sends continued, 3 delivered, 0 still waiting")
+        assert line.texts(U1) == ["おやすみ前に"] and line.texts(U2) == ["おやすみ前に"]
+    finally:
+        ws.close()

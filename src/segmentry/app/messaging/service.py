@@ -155,18 +155,21 @@ class Messaging:
             return send(self.context, self.channel(channel), request, now=self.now,
                         resend_uncertain=resend_uncertain)
 
-    def continue_sends(self) -> list[SendReport]:
-        """Deliver what is due of every unfinished send (quiet hours over, a channel back)."""
+    def continue_sends(self, *, locked: bool = False) -> list[SendReport]:
+        """Deliver what is due of every unfinished send (quiet hours over, a channel back).
+        ``locked``: the caller already holds the workspace lock (the daily run)."""
         with self.context.state.begin() as conn:
             waiting = outbox.unfinished_sends(conn)
-        reports: list[SendReport] = []
         if not waiting:
-            return reports
+            return []
+        if locked:
+            return self._deliver_all(waiting)
         with self.context.lock("send continue"):
-            for pending in waiting:
-                reports.append(deliver(self.context, self.channel(pending.channel), pending.id,
-                                       now=self.now))
-        return reports
+            return self._deliver_all(waiting)
+
+    def _deliver_all(self, waiting: list[Send]) -> list[SendReport]:
+        return [deliver(self.context, self.channel(s.channel), s.id, now=self.now)
+                for s in waiting]
 
     def resend_uncertain(self, key: str) -> SendReport:
         """Send once more the rows an interruption left ``uncertain`` (e-mail)."""
