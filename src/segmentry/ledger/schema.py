@@ -6,8 +6,8 @@ Ids are strings; money is ``decimal(18, 2)`` in the shop currency; timestamps ar
 (:func:`segmentry.ledger.store.add_local_dates`), because every day boundary in segmentry is a
 day in the shop's zone, as in Shopify, and engines disagree on time-zone functions.
 
->>> sorted(TABLES)[:4]
-['abandoned_checkouts', 'customer_tag_history', 'customers', 'order_lines']
+>>> sorted(TABLES)
+['customer_tag_history', 'customers', 'order_lines', 'orders', 'products', 'refunds']
 >>> KEYS['order_lines']
 ('shop_id', 'order_id', 'line_id')
 """
@@ -132,20 +132,6 @@ REFUNDS = ibis.schema(
     }
 )
 
-# Checkouts a customer started and did not complete (Shopify's abandoned checkouts).
-ABANDONED_CHECKOUTS = ibis.schema(
-    {
-        "shop_id": _STR,
-        "checkout_id": _STR,
-        "customer_id": _STR,
-        "created_at": _TS,
-        "updated_at": _TS,
-        "completed_at": _TS,  # set when the buyer completed it later (no longer abandoned)
-        "created_on": _DATE,  # local date of created_at
-        "completed_on": _DATE,  # local date of completed_at
-    }
-)
-
 # Tag state as seen at each sync: one row per (customer, time the tag set was observed).
 CUSTOMER_TAG_HISTORY = ibis.schema(
     {
@@ -164,7 +150,6 @@ TABLES: dict[str, Schema] = {
     "products": PRODUCTS,
     "customer_tag_history": CUSTOMER_TAG_HISTORY,
     "refunds": REFUNDS,
-    "abandoned_checkouts": ABANDONED_CHECKOUTS,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -175,7 +160,6 @@ KEYS: dict[str, tuple[str, ...]] = {
     "products": ("shop_id", "product_id"),
     "customer_tag_history": ("shop_id", "customer_id", "seen_at"),
     "refunds": ("shop_id", "refund_id"),
-    "abandoned_checkouts": ("shop_id", "checkout_id"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
@@ -188,7 +172,6 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "orders": (("processed_at", "processed_on"), ("cancelled_at", "cancelled_on")),
     "customer_tag_history": (("seen_at", "seen_on"),),
     "refunds": (("created_at", "created_on"),),
-    "abandoned_checkouts": (("created_at", "created_on"), ("completed_at", "completed_on")),
 }
 
 
