@@ -7,7 +7,8 @@ in the shop's zone (Asia/Tokyo):
 
 - a customer is in the population from the local day it was created;
 - an order counts if processed on or before D and not cancelled on or before D; its position
-  is among the orders counting that day (by processing time); its amount is total − refunded;
+  is among the orders counting that day (by processing time); its amount is total − refunded,
+  less nothing for the dated refunds made after D (they are added back);
 - the customer's tags are the last tag state recorded on or before D;
 - ``-30d`` is D minus 30 calendar days.
 """
@@ -60,6 +61,11 @@ class Reference:
         orders["channel"] = orders.channel.fillna("direct")
         orders["is_subscription"] = orders.is_subscription.fillna(False).astype(bool)
         self.orders = orders.sort_values(["processed_at", "order_id"])
+        refunds = tables["refunds"].to_pandas() if "refunds" in tables else None
+        self.refunds = None
+        if refunds is not None:
+            refunds["created_on"] = _local_day(refunds.created_at)
+            self.refunds = refunds
         lines = tables["order_lines"].to_pandas()[["order_id", "product_id"]]
         products = tables["products"].to_pandas()[["product_id", "product_line"]]
         self.lines = lines.merge(products, on="product_id", how="left")
@@ -80,6 +86,11 @@ class Reference:
         )
         o = o[valid].copy()
         o["seq"] = o.groupby("customer_id").cumcount() + 1
+        if self.refunds is not None:
+            later = self.refunds[self.refunds.created_on > day]
+            back = {k: sum(v, Decimal(0)) for k, v in later.groupby("order_id").amount}
+            o["amount"] = [a + back.get(i, Decimal(0)) for a, i in zip(o.amount, o.order_id,
+                                                                        strict=True)]
         return o
 
     def stats(self, day: dt.date) -> pd.DataFrame:

@@ -32,6 +32,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from segmentry.analytics.asof import orders_as_of
+from segmentry.analytics.facts import refund_table
 from segmentry.analytics.membership import changes
 from segmentry.engine import Scratch
 
@@ -97,13 +98,17 @@ def _states(con: BaseBackend, customers: ir.Table, start: dt.date) -> ir.Table:
     # semi join into "LEFT SEMI JOIN" on PostgreSQL when the table is reused in a union.
     o = con.table("order_facts").join(customers, "customer_id")
     first_day = ibis.date(start)
-    events = ibis.union(
+    parts = [
         customers.select("customer_id", day=first_day),
         o.filter(o.processed_on > first_day).select("customer_id", day=o.processed_on),
         o.filter(o.cancelled_on > first_day).select("customer_id", day=o.cancelled_on),
-        distinct=True,
-    )
-    a = orders_as_of(o, events, positions=False)
+    ]
+    refunds = refund_table(con)
+    if refunds is not None:  # a refund changes what the customer spent from its day on
+        r = refunds.join(customers, "customer_id")
+        parts.append(r.filter(r.refunded_on > first_day).select("customer_id", day=r.refunded_on))
+    events = ibis.union(*parts, distinct=True)
+    a = orders_as_of(o, events, positions=False, refunds=refunds)
     stats = a.group_by(["customer_id", "day"]).aggregate(
         n=a.count(),
         spent=a.amount.sum().cast("decimal(18, 2)"),
@@ -155,7 +160,7 @@ def metrics_of_all_on_day(con: BaseBackend, snapshot: Snapshot) -> dict[str, dic
     d = ibis.date(snapshot.day)
     o = con.table("order_facts")
     o = o.filter((o.processed_on == d) & (o.cancelled_on.isnull() | (o.cancelled_on > d)))
-    s = o.select("customer_id", "amount").join(wide, "customer_id")
+    s = _as_placed(con, o).select("customer_id", "amount").join(wide, "customer_id")
     sales = s.aggregate(
         **{
             f"{column}__{key}": ibis.ifelse(s[column], value, 0).sum()
@@ -242,12 +247,18 @@ def _deltas(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date
 
 
 def _changing_customers(con: BaseBackend, start: dt.date, end: dt.date) -> ir.Table:
-    """``(busy_customer_id)``: customers with an order placed or cancelled in (start, end]."""
+    """``(busy_customer_id)``: customers with an order placed, cancelled or refunded in
+    (start, end]."""
     o = con.table("order_facts")
     after, last = ibis.date(start + dt.timedelta(days=1)), ibis.date(end)
     placed = o.filter(o.processed_on.between(after, last)).select("customer_id")
     cancelled = o.filter(o.cancelled_on.between(after, last)).select("customer_id")
-    both = ibis.union(placed, cancelled, distinct=True)
+    parts = [placed, cancelled]
+    refunds = refund_table(con)
+    if refunds is not None:
+        parts.append(refunds.filter(refunds.refunded_on.between(after, last))
+                     .select("customer_id"))
+    both = ibis.union(*parts, distinct=True)
     return both.select(busy_customer_id=both.customer_id)
 
 
@@ -277,7 +288,8 @@ def _moving_pieces(con: BaseBackend, m: ir.Table, start: dt.date, end: dt.date) 
 
 def _steady_pieces(con: BaseBackend, m: ir.Table, start: dt.date, end: dt.date) -> ir.Table:
     """Membership stretches ``m`` of members whose statistics hold through the range."""
-    o = orders_as_of(con.table("order_facts"), end, positions=False)
+    o = orders_as_of(con.table("order_facts"), end, positions=False,
+                     refunds=refund_table(con))
     stats = o.group_by("customer_id").aggregate(
         n=o.count(),
         spent=o.amount.sum().cast("decimal(18, 2)"),
@@ -301,6 +313,7 @@ def _sales(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date)
         o.processed_on.between(ibis.date(start), ibis.date(end))
         & (o.cancelled_on.isnull() | (o.cancelled_on > o.processed_on))
     )
+    o = _as_placed(con, o)
     m = membership.rename(m_customer_id="customer_id")
     j = o.join(
         m,
@@ -311,6 +324,22 @@ def _sales(con: BaseBackend, membership: ir.Table, start: dt.date, end: dt.date)
         ],
     )
     return j.group_by(day=j.processed_on).aggregate(revenue=j.amount.sum(), orders=j.count())
+
+
+def _as_placed(con: BaseBackend, orders: ir.Table) -> ir.Table:
+    """``orders`` (``order_facts`` rows) with ``amount`` as at the end of the day each was
+    placed: the refunds made on later days added back (a day's revenue is what it was then)."""
+    refunds = refund_table(con)
+    if refunds is None:
+        return orders
+    placed = con.table("order_facts").select("shop_id", "order_id", "processed_on")
+    r = refunds.join(placed, ["shop_id", "order_id"])
+    r = r.filter(r.refunded_on > r.processed_on)
+    back = r.group_by(["shop_id", "order_id"]).aggregate(_back=r.amount.sum())
+    j = orders.left_join(back, ["shop_id", "order_id"])
+    j = j.drop(*(c for c in j.columns if c.endswith("_right")))
+    return j.mutate(amount=(j.amount + j._back.fill_null(0)).cast(orders.amount.type())).drop(
+        "_back")
 
 
 def _assemble(

@@ -7,7 +7,7 @@ Ids are strings; money is ``decimal(18, 2)`` in the shop currency; timestamps ar
 day in the shop's zone, as in Shopify, and engines disagree on time-zone functions.
 
 >>> sorted(TABLES)[:4]
-['abandoned_checkouts', 'customer_events', 'customer_tag_history', 'customers']
+['customer_events', 'customer_tag_history', 'customers', 'order_lines']
 >>> KEYS['order_lines']
 ('shop_id', 'order_id', 'line_id')
 """
@@ -145,20 +145,6 @@ REFUNDS = ibis.schema(
     }
 )
 
-# Checkouts a customer started and did not complete (Shopify's abandoned checkouts).
-ABANDONED_CHECKOUTS = ibis.schema(
-    {
-        "shop_id": _STR,
-        "checkout_id": _STR,
-        "customer_id": _STR,
-        "created_at": _TS,
-        "updated_at": _TS,
-        "completed_at": _TS,  # set when the buyer completed it later (no longer abandoned)
-        "created_on": _DATE,  # local date of created_at
-        "completed_on": _DATE,  # local date of completed_at
-    }
-)
-
 # Tag state as seen at each sync: one row per (customer, time the tag set was observed).
 CUSTOMER_TAG_HISTORY = ibis.schema(
     {
@@ -198,7 +184,6 @@ TABLES: dict[str, Schema] = {
     "customer_tag_history": CUSTOMER_TAG_HISTORY,
     "customer_events": CUSTOMER_EVENTS,
     "refunds": REFUNDS,
-    "abandoned_checkouts": ABANDONED_CHECKOUTS,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -210,7 +195,6 @@ KEYS: dict[str, tuple[str, ...]] = {
     "customer_tag_history": ("shop_id", "customer_id", "seen_at"),
     "customer_events": ("shop_id", "event_id"),
     "refunds": ("shop_id", "refund_id"),
-    "abandoned_checkouts": ("shop_id", "checkout_id"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
@@ -224,7 +208,6 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "customer_tag_history": (("seen_at", "seen_on"),),
     "customer_events": (("occurred_at", "occurred_on"),),
     "refunds": (("created_at", "created_on"),),
-    "abandoned_checkouts": (("created_at", "created_on"), ("completed_at", "completed_on")),
 }
 
 
