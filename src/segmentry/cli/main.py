@@ -90,6 +90,9 @@ def demo(
     force: Annotated[bool, typer.Option(help="Replace an existing demo folder.")] = False,
     with_fake_shopify: Annotated[bool, typer.Option(
         help="Also push two segments as tags to a local fake Shopify.")] = False,
+    with_fake_line: Annotated[bool, typer.Option(
+        help="Also send a LINE message to a segment through a local fake LINE platform.")]
+    = False,
     lang: Annotated[str, typer.Option(
         help="Language of the starter segments' names and descriptions: ja or en.")] = "en",
 ) -> None:
@@ -121,6 +124,8 @@ def demo(
             _print_overview(ws)
             if with_fake_shopify:
                 shopify_commands.demo_with_fake_shopify(ws, store)
+            if with_fake_line:
+                messaging_commands.demo_with_fake_line(ws, store)
             web_commands.add_demo_user(ws)
     console.print(
         f"Done in {time.perf_counter() - started:.1f} s. Workspace: [bold]{path}[/] "

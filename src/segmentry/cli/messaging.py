@@ -9,13 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
+from segmentry.activation.line.plugin import TOKEN_SECRET
 from segmentry.app.messaging.sending import SendPlan, SendReport
 from segmentry.app.messaging.service import Message, Messaging
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
+from segmentry.core.config import LineSettings, load, save_section
 from segmentry.core.errors import MessagingError
+from segmentry.core.secrets import save_secret
 
-__all__ = ["register"]
+__all__ = ["demo_with_fake_line", "register"]
 
 sends_app = typer.Typer(help="Sends: their delivery logs, continuing them, previews.",
                         no_args_is_help=True)
@@ -217,3 +220,48 @@ def _row(row: Any) -> dict[str, Any]:
     return {"customer_id": row.customer_id, "address": row.address, "status": row.status,
             "reason": row.reason, "detail": row.detail, "attempts": row.attempts,
             "delivered_at": row.delivered_at}
+
+
+def demo_with_fake_line(ws: Any, store: dict[str, Any]) -> None:
+    """Start a fake LINE platform whose friends are the demo store's LINE-linked customers (one
+    in 50 has blocked the account), set up the LINE channel, dry-run and send a message to the
+    smallest segment with LINE members, send it again with the same key (nothing more goes
+    out); then remove the channel (the fake ends with this command)."""
+    from segmentry.testing.line import FakeLine  # start-up (see segmentry.cli)
+
+    users = [u for u in store["customers"].column("line_user_id").to_pylist() if u]
+    with FakeLine() as fake:
+        for n, user in enumerate(users):
+            fake.add_user(user, blocked=n % 50 == 49)
+        console.print(f"Fake LINE at {fake.url} with {len(users):,} friends.")
+        save_secret(ws.folder, TOKEN_SECRET, fake.token)
+        save_section(ws.folder, "line", LineSettings(name="Demo LINE", endpoint=fake.url))
+        ws.settings = load(ws.folder)
+        messaging = Messaging(ws)
+        segment = _smallest_with_line(ws, messaging)
+        message = Message("{{ customer.honorific_name }}、いつもありがとうございます。"
+                          "冬の限定セットのご案内です。")
+        console.print(f"Dry run of a LINE message to {segment!r}:")
+        _show_plan(messaging.dry_run(segment, "line", message), "table")
+        report = messaging.send(segment, "line", message, key="demo-winter")
+        _show_report(report, "table")
+        again = messaging.send(segment, "line", message, key="demo-winter")
+        received = sum(fake.count(u) for u in users)
+        console.print(f"Sent again with the same key: {again.counts.get('delivered', 0):,} "
+                      f"delivered in all; LINE received {received:,} messages (LINE takes a "
+                      "message to someone who blocked the account and delivers nothing).")
+    save_section(ws.folder, "line", None)
+    ws.settings = load(ws.folder)
+    console.print("The fake is gone, so the LINE channel is removed again; the delivery log "
+                  f"stays: `segmentry -w {ws.folder} sends log demo-winter`.")
+
+
+def _smallest_with_line(ws: Any, messaging: Messaging) -> str:
+    sizes = []
+    for segment in ws.segments():
+        plan = messaging.dry_run(segment.name, "line", Message("x"))
+        if plan.recipients:
+            sizes.append((plan.recipients, segment.name))
+    if not sizes:
+        raise MessagingError("No segment has LINE-linked members.", code="no_members")
+    return min(sizes)[1]

@@ -150,7 +150,7 @@ class MessagingSettings(BaseModel):
     """
 
     quiet_hours: str = Field(
-        "21:00-09:00",
+        default="21:00-09:00",
         description="No message between these times (shop time zone), HH:MM-HH:MM, or none. "
         "A message due inside them waits for their end.",
     )
@@ -177,21 +177,24 @@ class EmailSettings(BaseModel):
     or the workspace's ``secrets`` file."""
 
     host: str = Field(description="SMTP server, e.g. smtp.example.com.")
-    port: int = Field(587, ge=1, le=65535)
+    port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = Field(
-        "starttls", description="starttls (port 587), tls (port 465) or none (a local relay)."
+        default="starttls",
+        description="starttls (port 587), tls (port 465) or none (a local relay).",
     )
-    username: str | None = Field(None, description="Login name, when the server asks for one.")
+    username: str | None = Field(
+        default=None, description="Login name, when the server asks for one."
+    )
     password_env: str = Field(
-        "SEGMENTRY_SMTP_PASSWORD", description="Environment variable holding the password."
+        default="SEGMENTRY_SMTP_PASSWORD", description="Environment variable holding the password."
     )
     from_address: str = Field(description="The sender, e.g. news@example.com.")
-    from_name: str = Field("", description="The sender's display name.")
+    from_name: str = Field(default="", description="The sender's display name.")
     web_url: str = Field(
         description="Public address of segmentry's web app (unsubscribe links point there), "
         "e.g. https://crm.example.com."
     )
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the server.")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the server.")
 
 
 class LineSettings(BaseModel):
@@ -199,13 +202,15 @@ class LineSettings(BaseModel):
     channel access token and channel secret are read from the environment variables named
     here or from the workspace's ``secrets`` file, never from this file."""
 
-    name: str = Field("LINE", description="How messages and the web app name the account.")
+    name: str = Field(
+        default="LINE", description="How messages and the web app name the account."
+    )
     token_env: str = Field(
-        "SEGMENTRY_LINE_TOKEN", description="Environment variable holding the channel access "
-        "token (long-lived)."
+        default="SEGMENTRY_LINE_TOKEN",
+        description="Environment variable holding the channel access token (long-lived).",
     )
     channel_secret_env: str = Field(
-        "SEGMENTRY_LINE_CHANNEL_SECRET",
+        default="SEGMENTRY_LINE_CHANNEL_SECRET",
         description="Environment variable holding the channel secret (webhook signatures).",
     )
     endpoint: str | None = Field(
@@ -323,7 +328,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
-    messaging: MessagingSettings = Field(default_factory=MessagingSettings)  # type: ignore[arg-type]
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     email: EmailSettings | None = None
     line: LineSettings | None = None
     sources: list[SourceSettings] = Field(default_factory=list)
