@@ -135,3 +135,38 @@ def test_email_is_never_sent_twice_after_a_kill(
     if point in ("send-planned",):
         assert received == ["alice@example.com", "hanako@example.jp"]
         assert counts == {"delivered": 2, "skipped": 3}
+
+
+def test_dry_run_and_preview_store_and_send_nothing(
+    prepared: Path, tmp_path: Path, line: FakeLine, smtp: tuple[Mailbox, int]
+) -> None:
+    folder = _workspace(prepared, tmp_path, line, smtp[1])
+    dry = _cli(folder, line, "send", "everyone", "--channel", "email", "--subject", "x",
+               "--text", TEMPLATE, "--dry-run", "--format", "json")
+    assert dry.returncode == 0, dry.stderr
+    # e-mail consent: m1 and m4 subscribed; m2, m5 not; m3 has no address (conftest)
+    assert json.loads(dry.stdout) == {
+        "channel": "email", "recipients": 2, "skipped": {"not_subscribed": 2, "no_email": 1},
+        "quota_left": None, "waiting_for_quiet_hours": 0}
+    preview = _cli(folder, line, "sends", "preview", "everyone", "--channel", "line", "--text",
+                   TEMPLATE, "--customer", "m2")
+    assert preview.returncode == 0, preview.stderr
+    assert "佐藤 健 様、冬のセールです" in preview.stdout
+    skipped = _cli(folder, line, "sends", "preview", "everyone", "--channel", "line", "--text",
+                   TEMPLATE, "--customer", "m4")
+    assert "would be skipped: unlinked" in skipped.stdout
+    listed = _cli(folder, line, "sends", "list", "--format", "json")
+    assert json.loads(listed.stdout) == []
+    assert {r.endpoint for r in line.requests} <= {"quota", "quota_consumption"}  # reads only
+    assert smtp[0].messages == []
+
+
+def test_an_unknown_template_field_is_refused_before_anything_is_stored(
+    prepared: Path, tmp_path: Path, line: FakeLine, smtp: tuple[Mailbox, int]
+) -> None:
+    folder = _workspace(prepared, tmp_path, line, smtp[1])
+    result = _cli(folder, line, "send", "everyone", "--channel", "line", "--text",
+                  "{{ customer.frist_name }}さん")
+    assert result.returncode == 1
+    assert "customer.frist_name" in result.stderr and "customer.first_name" in result.stderr
+    assert json.loads(_cli(folder, line, "sends", "list", "--format", "json").stdout) == []
