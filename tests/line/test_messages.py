@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.line.conftest import text
 
 from segmentry.activation.line import LineClient, retry_key, validate_messages
 from segmentry.core.errors import LineError
 from segmentry.testing.line import FakeLine
+
+from .conftest import text
 
 BUBBLE = {"type": "bubble", "body": {"type": "box", "layout": "vertical",
                                      "contents": [{"type": "text", "text": "山田様"}]}}

@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 import pytest
 from linebot.v3 import messaging
-from tests.line.conftest import Clock, text
 
 from segmentry.activation.line import LineClient, retry_key
 from segmentry.core.errors import LineError
 from segmentry.testing.line import FakeLine
+
+from .conftest import Clock, text
 
 
 def test_a_repeated_retry_key_is_answered_409_and_not_delivered_twice(

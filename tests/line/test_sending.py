@@ -4,11 +4,12 @@ what, how often, and what LINE counted against the monthly quota."""
 from __future__ import annotations
 
 import pytest
-from tests.line.conftest import text
 
 from segmentry.activation.line import LineClient, Quota, retry_key
 from segmentry.core.errors import LineError
 from segmentry.testing.line import FakeLine, user_id
+
+from .conftest import text
 
 
 def test_a_push_reaches_its_user_once(line: FakeLine, client: LineClient) -> None:
