@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from segmentry.app.workspace import Workspace
-from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.connectors.shopify.webhook_server import WebhookServer
+from segmentry.core.secrets import save_secret
 from segmentry.testing.http import serving
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web import create_app

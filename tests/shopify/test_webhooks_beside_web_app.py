@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from segmentry.app.workspace import Workspace
-from segmentry.connectors.shopify.scopes import save_secret
+from segmentry.core.secrets import save_secret
 from segmentry.testing.http import free_port
 from segmentry.testing.shopify import FakeShopify
 from segmentry.web.accounts import add_user, create_token

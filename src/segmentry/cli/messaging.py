@@ -239,13 +239,13 @@ def demo_with_fake_line(ws: Any, store: dict[str, Any]) -> None:
         ws.settings = load(ws.folder)
         messaging = Messaging(ws)
         segment = _smallest_with_line(ws, messaging)
-        message = Message("{{ customer.honorific_name }}、いつもありがとうございます。"
+        greeting = Message("{{ customer.honorific_name }}、いつもありがとうございます。"
                           "冬の限定セットのご案内です。")
         console.print(f"Dry run of a LINE message to {segment!r}:")
-        _show_plan(messaging.dry_run(segment, "line", message), "table")
-        report = messaging.send(segment, "line", message, key="demo-winter")
+        _show_plan(messaging.dry_run(segment, "line", greeting), "table")
+        report = messaging.send(segment, "line", greeting, key="demo-winter")
         _show_report(report, "table")
-        again = messaging.send(segment, "line", message, key="demo-winter")
+        again = messaging.send(segment, "line", greeting, key="demo-winter")
         received = sum(fake.count(u) for u in users)
         console.print(f"Sent again with the same key: {again.counts.get('delivered', 0):,} "
                       f"delivered in all; LINE received {received:,} messages (LINE takes a "

@@ -24,7 +24,6 @@ from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.connectors.shopify.app_config import app_config
 from segmentry.connectors.shopify.install import CallbackReceiver, begin_install, finish_install
-from segmentry.connectors.shopify.scopes import load_secret, save_secret
 from segmentry.connectors.shopify.sync import (
     CLIENT_SECRET,
     connect_client,
@@ -39,6 +38,7 @@ from segmentry.connectors.shopify.versions import API_VERSION, support_ends
 from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.core.errors import SegmentError, SegmentryError, ShopifyError
+from segmentry.core.secrets import load_secret, save_secret
 from segmentry.store.tag_jobs import recent_audit
 
 __all__ = ["demo_with_fake_shopify", "register", "sync_segment_command"]

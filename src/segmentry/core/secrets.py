@@ -49,7 +49,6 @@ def load_secret(folder: Path, name: str, env: str | None = None) -> str | None:
         raise ConfigError(
             "{path} can be read by other users; segmentry will not use the secrets in it.",
             code="secrets_permissions",
-            hint="Make it readable by its owner only (chmod 600).",
             params={"path": str(path)},
         )
     value = _read(path).get(name)

@@ -112,9 +112,9 @@ class EmailChannel:
             ) from e
 
     def _send(self, server: smtplib.SMTP, row: OutboxRow, transactional: bool) -> Outcome:
-        message = self._message(row, transactional)
+        mail = self._message(row, transactional)
         try:
-            refused = server.send_message(message)
+            refused = server.send_message(mail)
         except smtplib.SMTPRecipientsRefused as e:
             return Outcome(row.id, "failed", "refused", _reply(e))
         except smtplib.SMTPResponseException as e:
@@ -137,20 +137,20 @@ class EmailChannel:
 
     def _message(self, row: OutboxRow, transactional: bool) -> EmailMessage:
         assert row.address is not None
-        message = EmailMessage(policy=_POLICY)
-        message["From"] = formataddr((self.settings.from_name, self.settings.from_address))
-        message["To"] = row.address
-        message["Subject"] = row.subject or ""
+        mail = EmailMessage(policy=_POLICY)
+        mail["From"] = formataddr((self.settings.from_name, self.settings.from_address))
+        mail["To"] = row.address
+        mail["Subject"] = row.subject or ""
         domain = self.settings.from_address.rpartition("@")[2] or "segmentry.invalid"
-        message["Message-ID"] = f"<{row.retry_key}@{domain}>"
+        mail["Message-ID"] = f"<{row.retry_key}@{domain}>"
         if not transactional:
             url = self._link(row.customer_id, row.address)
-            message["List-Unsubscribe"] = f"<{url}>"
-            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message.set_content(row.body or "")
+            mail["List-Unsubscribe"] = f"<{url}>"
+            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        mail.set_content(row.body or "")
         if row.html:
-            message.add_alternative(row.html, subtype="html")
-        return message
+            mail.add_alternative(row.html, subtype="html")
+        return mail
 
     def _link(self, customer_id: str, email: str) -> str:
         return link(self.settings.web_url, sign(self._key, customer_id, email))

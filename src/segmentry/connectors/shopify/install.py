@@ -32,10 +32,11 @@ from segmentry.connectors.shopify.auth import (
     valid_shop,
     verify_hmac,
 )
-from segmentry.connectors.shopify.scopes import REQUIRED_SCOPES, load_secret, save_secret
+from segmentry.connectors.shopify.scopes import REQUIRED_SCOPES
 from segmentry.connectors.shopify.sync import CLIENT_SECRET, connect_workspace
 from segmentry.core.config import ShopifySettings
 from segmentry.core.errors import ShopifyError, Text
+from segmentry.core.secrets import load_secret, save_secret
 
 if TYPE_CHECKING:
     from segmentry.core.context import Context

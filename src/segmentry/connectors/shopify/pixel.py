@@ -31,8 +31,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from segmentry.connectors.shopify.scopes import load_secret, save_secret
 from segmentry.core.errors import DataImportError
+from segmentry.core.secrets import load_secret, save_secret
 from segmentry.ledger.store import arrow_schema
 
 __all__ = [

@@ -7,26 +7,19 @@ the workspace's ``secrets`` file, which must be readable by its owner only (mode
 
 from __future__ import annotations
 
-import os
-import stat
-import tomllib
 from pathlib import Path
-
-import tomli_w
 
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.core.config import ShopifySettings
 from segmentry.core.errors import ShopifyError
+from segmentry.core.secrets import load_secret
 
 __all__ = [
     "REQUIRED_SCOPES",
-    "SECRETS_FILE",
     "MissingScopes",
     "check_scopes",
     "granted_scopes",
-    "load_secret",
     "missing_scopes",
-    "save_secret",
 ]
 
 REQUIRED_SCOPES = (
@@ -36,7 +29,6 @@ REQUIRED_SCOPES = (
     "read_all_orders",
     "read_products",
 )
-SECRETS_FILE = "secrets"
 _SCOPES_QUERY = "{ currentAppInstallation { accessScopes { handle } } }"
 # A write scope implies its read scope (Shopify omits the read one when both are granted).
 _IMPLIED = {
@@ -87,43 +79,6 @@ def check_scopes(client: ShopifyClient) -> list[str]:
             "(orders older than 60 days) needs Shopify's approval for public apps.",
         )
     return sorted(granted)
-
-
-def save_secret(folder: Path, name: str, value: str) -> Path:
-    """Store a secret in the workspace's ``secrets`` file (created with mode 0600)."""
-    path = folder / SECRETS_FILE
-    values = _read(path) if path.exists() else {}
-    values[name] = value
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(tomli_w.dumps(values))
-    path.chmod(0o600)
-    return path
-
-
-def load_secret(folder: Path, name: str, env: str) -> str | None:
-    """A secret from the environment variable ``env``, else from the ``secrets`` file."""
-    if os.environ.get(env):
-        return os.environ[env]
-    path = folder / SECRETS_FILE
-    if not path.exists():
-        return None
-    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ShopifyError(
-            "{path} can be read by other users; segmentry will not use the secrets in it.",
-            code="secrets_permissions",
-            params={"path": str(path)},
-        )
-    value = _read(path).get(name)
-    return str(value) if value else None
-
-
-def _read(path: Path) -> dict[str, str]:
-    try:
-        return {k: str(v) for k, v in tomllib.loads(path.read_text(encoding="utf-8")).items()}
-    except tomllib.TOMLDecodeError as e:
-        raise ShopifyError("{path} is not valid TOML: {problem}", code="secrets",
-                           params={"path": str(path), "problem": str(e)}) from e
 
 
 def token_for(folder: Path, settings: ShopifySettings) -> str:

@@ -67,15 +67,14 @@ from segmentry.connectors.shopify.mapping import (
 from segmentry.connectors.shopify.scopes import (
     check_scopes,
     granted_scopes,
-    load_secret,
     missing_scopes,
-    save_secret,
     token_for,
 )
 from segmentry.core import config
 from segmentry.core.clock import utcnow
 from segmentry.core.config import ShopifySettings
 from segmentry.core.errors import ShopifyError, Text
+from segmentry.core.secrets import load_secret, save_secret
 from segmentry.ledger.store import LedgerBatch, write_batch
 from segmentry.store import sync_marks
 

@@ -27,7 +27,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from segmentry.app.workspace import Workspace
-from segmentry.connectors.shopify.scopes import load_secret
 from segmentry.connectors.shopify.webhook_queue import WebhookQueue
 from segmentry.connectors.shopify.webhooks import (
     MAX_BODY,
@@ -38,6 +37,7 @@ from segmentry.connectors.shopify.webhooks import (
     body_length,
 )
 from segmentry.core.errors import SegmentryError
+from segmentry.core.secrets import load_secret
 from segmentry.web.deps import require_user, web_app
 from segmentry.web.schemas import UtcDatetime
 
