@@ -147,3 +147,33 @@ def test_the_next_daily_run_delivers_what_quiet_hours_held(
         assert line.texts(U1) == ["おやすみ前に"] and line.texts(U2) == ["おやすみ前に"]
     finally:
         ws.close()
+
+
+FLEX = """{"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [
+  {"type": "text", "text": "{{ customer.honorific_name }}"},
+  {"type": "text", "text": "前回: {{ last_order.products | join('、') }} {{ last_order.total }}"}
+]}}"""
+
+
+def test_a_flex_message_is_filled_per_member_and_checked_before_it_is_stored(
+    shop: Workspace, line: FakeLine
+) -> None:
+    request = _request(shop, "flex", "冬のセットのご案内")
+    request = SendRequest(**{**request.__dict__, "flex": FLEX})
+    report = send(shop, _sender(line), request, now=lambda: NOON)
+    assert report.counts == {"delivered": 3, "skipped": 2}
+    (delivered,) = line.delivered[U1]
+    assert delivered.message["type"] == "flex"
+    assert delivered.message["altText"] == "冬のセットのご案内"
+    texts = [c["text"] for c in delivered.message["contents"]["body"]["contents"]]
+    assert texts == ["山田 花子 様", "前回: 美容液 ￥5,000"]
+
+
+def test_a_flex_message_line_would_refuse_is_skipped_with_the_reason(
+    shop: Workspace, line: FakeLine
+) -> None:
+    request = _request(shop, "bad-flex", "x" * 1501)  # LINE: altText at most 1,500
+    request = SendRequest(**{**request.__dict__, "flex": FLEX})
+    report = send(shop, _sender(line), request, now=lambda: NOON)
+    assert report.reasons == {"invalid_message": 3, "unlinked": 2}
+    assert line.statuses("push") == [] and line.statuses("multicast") == []

@@ -32,6 +32,9 @@ TextFile = Annotated[Path | None, typer.Option(
 Subject = Annotated[str | None, typer.Option("--subject", help="E-mail subject (a template).")]
 HtmlFile = Annotated[Path | None, typer.Option(
     "--html-file", help="E-mail HTML version (a template) from this UTF-8 file.")]
+FlexFile = Annotated[Path | None, typer.Option(
+    "--flex-file", help="LINE: a Flex message's contents (a JSON template: bubble or carousel) "
+    "from this UTF-8 file; the text is its alternative text.")]
 Transactional = Annotated[bool, typer.Option(
     "--transactional", help="A message the customer asked for (receipt, notice): no consent "
     "check, no caps, no unsubscribe header.")]
@@ -51,6 +54,7 @@ def send_command(
     text_file: TextFile = None,
     subject: Subject = None,
     html_file: HtmlFile = None,
+    flex_file: FlexFile = None,
     key: Annotated[str, typer.Option(
         "--key", help="Name this send; asking again with the same key continues it and never "
         "sends twice (default: a new send).")] = "",
@@ -65,7 +69,7 @@ def send_command(
     """Send a message to a segment's members over LINE or e-mail, exactly once."""
     with fail_on_errors(), open_workspace(workspace) as ws:
         message = Message(_body(text, text_file), subject, _read(html_file), transactional,
-                          language)
+                          language, _read(flex_file))
         messaging = Messaging(ws)
         if dry_run:
             _show_plan(messaging.dry_run(segment, channel, message), fmt)

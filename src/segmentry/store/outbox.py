@@ -76,6 +76,7 @@ class NewSend:
     subject: str | None = None
     html: str | None = None
     transactional: bool = False
+    flex: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Send:
     subject: str | None
     html: str | None
     transactional: bool
+    flex: str | None
     status: str
     created_at: dt.datetime
     finished_at: dt.datetime | None
@@ -101,6 +103,7 @@ class Planned:
     body: str | None = None
     subject: str | None = None
     html: str | None = None
+    flex: str | None = None
     status: str = "pending"
     reason: str | None = None
     batch: int = 0
@@ -117,6 +120,7 @@ class OutboxRow:
     subject: str | None
     body: str | None
     html: str | None
+    flex: str | None
     status: str
     reason: str | None
     detail: str | None
@@ -143,6 +147,7 @@ def create_send(conn: sa.Connection, new: NewSend, *, at: dt.datetime) -> int:
             body=new.body,
             subject=new.subject,
             html=new.html,
+            flex=new.flex,
             transactional=new.transactional,
             status="delivering",
             created_at=at,
@@ -168,6 +173,7 @@ def plan(
                 "subject": row.subject,
                 "body": row.body,
                 "html": row.html,
+                "flex": row.flex,
                 "status": row.status,
                 "reason": row.reason,
                 "batch": row.batch,
@@ -333,6 +339,7 @@ _ROW_COLUMNS = (
     outbox.c.subject,
     outbox.c.body,
     outbox.c.html,
+    outbox.c.flex,
     outbox.c.status,
     outbox.c.reason,
     outbox.c.detail,

@@ -366,6 +366,7 @@ sends = sa.Table(
     sa.Column("subject", sa.Text),  # e-mail only (a template)
     sa.Column("body", sa.Text, nullable=False),  # the template
     sa.Column("html", sa.Text),  # e-mail only (a template)
+    sa.Column("flex", sa.Text),  # LINE only: a Flex message's contents (a JSON template)
     sa.Column("transactional", sa.Boolean, nullable=False, default=False),
     sa.Column("status", sa.String(20), nullable=False),  # delivering, finished
     sa.Column("created_at", sa.DateTime, nullable=False),
@@ -388,6 +389,7 @@ outbox = sa.Table(
     sa.Column("subject", sa.Text),
     sa.Column("body", sa.Text),  # rendered
     sa.Column("html", sa.Text),  # rendered
+    sa.Column("flex", sa.Text),  # rendered (JSON)
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("reason", sa.String(60)),  # why skipped or failed (a code)
     sa.Column("detail", sa.Text),  # the platform's words, when it refused

@@ -27,7 +27,7 @@ from segmentry.app.messaging.sending import ChannelDown, Outcome
 from segmentry.app.messaging.unsubscribe import link, sign
 from segmentry.core.config import EmailSettings
 from segmentry.core.errors import MessagingError
-from segmentry.store.outbox import OutboxRow, Send
+from segmentry.store.outbox import OutboxRow, Planned, Send
 
 __all__ = ["EmailChannel"]
 
@@ -77,6 +77,9 @@ class EmailChannel:
         return {"unsubscribe_url": self._link(member.recipient.customer_id, email)}
 
     def remaining_quota(self) -> int | None:
+        return None
+
+    def check(self, row: Planned) -> str | None:
         return None
 
     def deliver(self, send: Send, rows: Sequence[OutboxRow], retry_key: str) -> Sequence[Outcome]:

@@ -9,13 +9,16 @@ the batch waits to be asked again with the same key.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from segmentry.activation.line.client import LineClient
+from segmentry.activation.line.messages import validate_messages
 from segmentry.app.messaging.audience import Member
 from segmentry.app.messaging.sending import ChannelDown, Outcome
 from segmentry.core.errors import LineError
-from segmentry.store.outbox import OutboxRow, Send
+from segmentry.store.outbox import OutboxRow, Planned, Send
 
 __all__ = ["LineSender"]
 
@@ -47,8 +50,15 @@ class LineSender:
         except LineError as e:
             raise _down(e) from e
 
+    def check(self, row: Planned) -> str | None:
+        try:
+            validate_messages(_messages(row.body, row.flex))
+        except LineError as e:
+            return e.message
+        return None
+
     def deliver(self, send: Send, rows: Sequence[OutboxRow], retry_key: str) -> Sequence[Outcome]:
-        messages = [{"type": "text", "text": rows[0].body or ""}]
+        messages = _messages(rows[0].body, rows[0].flex)
         users = [r.address for r in rows if r.address]
         try:
             if len(users) == 1:
@@ -63,6 +73,18 @@ class LineSender:
             return [Outcome(r.id, "delivered") for r in rows]
         detail = "; ".join([answer.reason or "", *answer.details]).strip("; ")
         return [Outcome(r.id, "failed", f"line_{answer.http_status}", detail) for r in rows]
+
+
+def _messages(body: str | None, flex: str | None) -> list[dict[str, Any]]:
+    """A text message, or a Flex message with ``body`` as its alternative text."""
+    if flex is None:
+        return [{"type": "text", "text": body or ""}]
+    try:
+        contents = json.loads(flex)
+    except json.JSONDecodeError as e:
+        raise LineError("The Flex message is not valid JSON: {problem}",
+                        code="line_invalid_message", params={"problem": str(e)}) from e
+    return [{"type": "flex", "altText": body or "", "contents": contents}]
 
 
 def _down(error: LineError) -> ChannelDown:

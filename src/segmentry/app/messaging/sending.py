@@ -91,6 +91,11 @@ class Channel(Protocol):
         """Messages this channel may still send this month, or None when unlimited."""
         ...
 
+    def check(self, row: Planned) -> str | None:
+        """Why the platform would refuse this rendered message (LINE's limits, a Flex message
+        its model refuses), or None."""
+        ...
+
     def deliver(self, send: Send, rows: Sequence[OutboxRow], retry_key: str) -> Sequence[Outcome]:
         """Send one batch of ``send``. Raise :class:`ChannelDown` when nothing of it could be
         delivered (a bad token, no server): the send stops, the batch is asked again later."""
@@ -108,6 +113,7 @@ class SendRequest:
     html: str | None = None
     transactional: bool = False
     language: str = "ja"
+    flex: str | None = None  # LINE: a Flex message's contents (a JSON template); body: altText
     values: dict[str, object] = field(default_factory=dict)
 
 
@@ -137,7 +143,7 @@ def plan_send(
 ) -> SendPlan:
     """Who would get what: recipients, skipped members per reason, quota use. Stores nothing."""
     now = now or utcnow()
-    body, subject, html = _templates(request, channel.fields)
+    templates = _templates(request, channel.fields)
     shop = ShopFacts(context.settings.shop.name, context.settings.shop.currency,
                      request.language, context.settings.shop.timezone)
     caps = _caps(context, channel.name, now)
@@ -145,7 +151,7 @@ def plan_send(
     not_before = _not_before(quiet, now, context.settings.shop.timezone)
     plan = SendPlan(channel.name, quota_left=channel.remaining_quota())
     for member in members_of(context.warehouse, request.membership_key, request.day):
-        row = _plan_one(member, channel, request, (body, subject, html), shop, caps)
+        row = _plan_one(member, channel, request, templates, shop, caps)
         if row.status == "skipped":
             plan.skipped[row.reason or ""] = plan.skipped.get(row.reason or "", 0) + 1
         else:
@@ -185,7 +191,8 @@ def send(
             send_id = outbox.create_send(
                 conn,
                 NewSend(key, request.segment, channel.name, request.language, request.body,
-                        request.subject, request.html, request.transactional),
+                        request.subject, request.html, request.transactional,
+                        request.flex),
                 at=now(),
             )
             outbox.plan(conn, send_id, channel.name, plan.rows, at=now())
@@ -247,21 +254,30 @@ def _settle(conn: sa.Connection, outcomes: Iterable[Outcome], at: dt.datetime) -
         outbox.settle(conn, ids, status, at=at, reason=reason, detail=detail)
 
 
-def _templates(
-    request: SendRequest, fields: frozenset[str]
-) -> tuple[MessageTemplate, MessageTemplate | None, MessageTemplate | None]:
+@dataclass(frozen=True)
+class _Templates:
+    body: MessageTemplate
+    subject: MessageTemplate | None
+    html: MessageTemplate | None
+    flex: MessageTemplate | None
+
+
+def _templates(request: SendRequest, fields: frozenset[str]) -> _Templates:
     extra = set(request.values) | fields
+
+    def compiled(source: str | None, **kind: bool) -> MessageTemplate | None:
+        return compile_template(source, extra=extra, **kind) if source else None
+
     body = compile_template(request.body, extra=extra)
-    subject = compile_template(request.subject, extra=extra) if request.subject else None
-    html = compile_template(request.html, extra=extra, html=True) if request.html else None
-    return body, subject, html
+    return _Templates(body, compiled(request.subject), compiled(request.html, html=True),
+                      compiled(request.flex, json_text=True))
 
 
 def _plan_one(
     member: Member,
     channel: Channel,
     request: SendRequest,
-    templates: tuple[MessageTemplate, MessageTemplate | None, MessageTemplate | None],
+    templates: _Templates,
     shop: ShopFacts,
     caps: Sequence[tuple[FrequencyCap, dict[str, int]]],
 ) -> Planned:
@@ -273,31 +289,34 @@ def _plan_one(
         not cap.allows(sent=sent.get(customer, 0)) for cap, sent in caps
     ):
         return Planned(customer, address, status="skipped", reason="capped")
-    body, subject, html = templates
+    values = {**request.values, **channel.values_for(member)}
+
+    def rendered(template: MessageTemplate | None) -> str | None:
+        return template.render(member.recipient, shop, values) if template else None
+
     try:
-        values = {**request.values, **channel.values_for(member)}
-        return Planned(
-            customer,
-            address,
-            body=body.render(member.recipient, shop, values),
-            subject=subject.render(member.recipient, shop, values) if subject else None,
-            html=html.render(member.recipient, shop, values) if html else None,
-        )
+        row = Planned(customer, address, body=rendered(templates.body),
+                      subject=rendered(templates.subject), html=rendered(templates.html),
+                      flex=rendered(templates.flex))
     except MessagingError as e:
-        return Planned(customer, address, status="skipped", reason="template",
-                       body=e.message)
+        return Planned(customer, address, status="skipped", reason="template", body=e.message)
+    problem = channel.check(row)
+    if problem is not None:
+        return Planned(customer, address, status="skipped", reason="invalid_message",
+                       body=problem)
+    return row
 
 
 def _batched(rows: Sequence[Planned], size: int) -> Iterable[Planned]:
     """Rows with their batch and retry key: identical messages together, ``size`` at most."""
-    groups: dict[tuple[str | None, str | None, str | None, object], list[Planned]] = {}
+    groups: dict[tuple[object, ...], list[Planned]] = {}
     skipped: list[Planned] = []
     for row in rows:
         if row.status == "skipped":
             skipped.append(row)
             continue
-        same = (row.body, row.subject, row.html, row.not_before) if size > 1 else (row.customer_id,
-                                                                                  None, None, None)
+        same = ((row.body, row.subject, row.html, row.flex, row.not_before) if size > 1
+                else (row.customer_id, None, None, None, None))
         groups.setdefault(same, []).append(row)
     number = 0
     for members in groups.values():

@@ -48,6 +48,7 @@ class Message:
     html: str | None = None
     transactional: bool = False
     language: str = "ja"
+    flex: str | None = None  # LINE: a Flex message's contents (JSON template); body: altText
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class Messaging:
             html=message.html,
             transactional=message.transactional,
             language=message.language,
+            flex=message.flex,
         )
 
     def dry_run(self, segment: str, channel: str, message: Message) -> SendPlan:
