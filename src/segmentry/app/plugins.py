@@ -90,6 +90,7 @@ BUILTIN_PLUGINS = (
     "segmentry.activation.shopify.plugin",
     "segmentry.activation.line.plugin",
     "segmentry.activation.email.plugin",
+    "segmentry.activation.webhooks.plugin",
 )
 
 
