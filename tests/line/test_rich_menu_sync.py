@@ -11,17 +11,16 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from tests.messaging.conftest import DAY, shop_tables
+from tests.webhooks_out.conftest import second_orders
 
 from segmentry.activation.line import LineChannel, LineClient
 from segmentry.activation.line.rich_menus import sync_rich_menus
 from segmentry.app.workspace import Workspace
 from segmentry.core.config import LineSettings, RichMenuSettings
-from segmentry.core.errors import LineError
 from segmentry.ledger.store import arrow_schema
 from segmentry.store import rich_menu_links
 from segmentry.testing.line import FakeLine, user_id
-from tests.messaging.conftest import DAY, shop_tables
-from tests.webhooks_out.conftest import second_orders
 
 NEXT = DAY + dt.timedelta(days=1)
 U1, U2, U5 = user_id(1), user_id(2), user_id(5)

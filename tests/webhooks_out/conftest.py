@@ -18,12 +18,12 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from tests.messaging.conftest import DAY, shop_tables
 
 from segmentry.app.workspace import Workspace
 from segmentry.core.config import WebhookSettings
 from segmentry.core.secrets import save_secret
 from segmentry.ledger.store import arrow_schema
-from tests.messaging.conftest import DAY, shop_tables
 
 SECRET = "whsec-テスト-123"
 

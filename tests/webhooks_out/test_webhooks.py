@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 import sqlalchemy as sa
+from tests.messaging.conftest import DAY
 
 from segmentry.activation.webhooks import Retrying, delivery_id, push_webhooks
 from segmentry.app.messaging.audience import Member
@@ -19,7 +20,6 @@ from segmentry.core.config import WebhookSettings
 from segmentry.core.errors import MessagingError
 from segmentry.store.outbox import OutboxRow, Send
 from segmentry.store.schema import webhook_deliveries
-from tests.messaging.conftest import DAY
 
 from .conftest import Receiver, second_orders
 

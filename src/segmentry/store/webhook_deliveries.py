@@ -9,10 +9,11 @@ planning the same day or send again a no-op, so a rerun never sends a delivered 
 >>> from segmentry.store.connection import open_state_store
 >>> engine = open_state_store("sqlite://")  # in memory, built by the migrations
 >>> at = dt.datetime(2026, 11, 30, 9, 0)
+>>> new = NewDelivery("d-1", "crm", "membership", "2026-11-30", 0, "{}")
 >>> with engine.begin() as conn:
-...     first = add(conn, [NewDelivery("d-1", "crm", "membership", "2026-11-30", 0, "{}")], at=at)
-...     again = add(conn, [NewDelivery("d-1", "crm", "membership", "2026-11-30", 0, "{}")], at=at)
-...     (first, again), [d.id for d in due(conn, "crm")], planned(conn, "crm", "membership", "2026-11-30")
+...     first, again = add(conn, [new], at=at), add(conn, [new], at=at)
+...     (first, again), [d.id for d in due(conn, "crm")], planned(conn, "crm", "membership",
+...                                                                "2026-11-30")
 ((1, 0), ['d-1'], True)
 """
 
@@ -72,7 +73,7 @@ def receiver_since(conn: sa.Connection, name: str, *, at: dt.datetime) -> dt.dat
     if since is None:
         conn.execute(receivers.insert().values(name=name, since=at))
         return at
-    return since  # type: ignore[no-any-return]
+    return since
 
 
 def planned(conn: sa.Connection, receiver: str, event: str, subject: str) -> bool:

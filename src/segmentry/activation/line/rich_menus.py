@@ -91,13 +91,13 @@ def sync_rich_menus(state: sa.Engine, warehouse: BaseBackend, client: LineClient
                     rich_menu_links.linked(conn, chunk_links, at=now())
                 report.linked += len(users)
     if report.refused:
-        menu, users, reason = report.refused[0]
+        menu, count, reason = report.refused[0]
         raise LineError(
             "LINE refused to change the rich menu of {users} users ({menu}): {reason}",
             code="line_rich_menu_refused",
             hint="Check that the rich menu ids in [[line.rich_menus]] exist in the LINE "
             "account. The other changes were made; the refused ones are tried after the next run.",
-            params={"users": users, "menu": menu or "unlink", "reason": reason})
+            params={"users": count, "menu": menu or "unlink", "reason": reason})
     return report
 
 

@@ -7,7 +7,8 @@ replayed later fails a receiver's freshness check (:func:`verify`'s ``tolerance`
 >>> headers = signed_headers("s3cret", body, delivery="d-1", event="membership", now=1_700_000_000)
 >>> headers["X-Segmentry-Signature"][:7], verify("s3cret", body, headers, now=1_700_000_060)
 ('sha256=', True)
->>> verify("other", body, headers, now=1_700_000_060), verify("s3cret", body, headers, now=1_700_001_000)
+>>> late = 1_700_001_000  # 1,000 s after: too old
+>>> verify("other", body, headers, now=1_700_000_060), verify("s3cret", body, headers, now=late)
 (False, False)
 """
 
