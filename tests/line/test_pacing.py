@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.line.conftest import Clock, text
-
 from segmentry.activation.line import Backoff, LineChannel, LineClient, Pacing, retry_key
 from segmentry.testing.line import FakeLine
+
+from .conftest import Clock, text
 
 LIMIT = {"multicast": (5, 1.0)}
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from tests.messaging.conftest import DAY, shop_tables
-from tests.webhooks_out.conftest import second_orders
 
+from messaging.conftest import DAY, shop_tables
 from segmentry.activation.line import LineChannel, LineClient
 from segmentry.activation.line.rich_menus import sync_rich_menus
 from segmentry.app.workspace import Workspace
@@ -21,6 +20,7 @@ from segmentry.core.config import LineSettings, RichMenuSettings
 from segmentry.ledger.store import arrow_schema
 from segmentry.store import rich_menu_links
 from segmentry.testing.line import FakeLine, user_id
+from webhooks_out.conftest import second_orders
 
 NEXT = DAY + dt.timedelta(days=1)
 U1, U2, U5 = user_id(1), user_id(2), user_id(5)

@@ -18,8 +18,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from tests.messaging.conftest import DAY, shop_tables
 
+from messaging.conftest import DAY, shop_tables
 from segmentry.app.workspace import Workspace
 from segmentry.core.config import WebhookSettings
 from segmentry.core.secrets import save_secret

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 import sqlalchemy as sa
-from tests.messaging.conftest import DAY
 
+from messaging.conftest import DAY
 from segmentry.activation.webhooks import Retrying, delivery_id, push_webhooks
 from segmentry.app.messaging.audience import Member
 from segmentry.app.messaging.sending import Outcome, SendRequest, send

@@ -110,7 +110,7 @@ def _wanted(conn: sa.Connection, warehouse: BaseBackend, menus: Sequence[RichMen
         raise ConfigError(
             "[[line.rich_menus]] names segments there are not: {segments}.",
             code="rich_menu_unknown_segment",
-            hint="Use the segments' keys (segmentry segments list), or remove the entries.",
+            hint="Use the keys of segments there are, or remove the entries.",
             params={"segments": ", ".join(unknown)})
     wanted: dict[str, Link] = {}
     for menu in menus:
