@@ -84,6 +84,8 @@ _BEFORE_MEMBERSHIP_KEY = ["ALTER TABLE segments RENAME COLUMN membership_key TO 
 _WITHOUT_SHOPIFY = [t.name for t in reversed(schema.TABLES) if t.name.startswith("shopify_")]
 # Every release before 0004_outbox had no messages.
 _BEFORE_OUTBOX = ["outbox", "sends", "unsubscriptions"]
+# Every release before 0005_webhooks_rich_menus had no outgoing webhooks or rich menu links.
+_BEFORE_WEBHOOKS = ["webhook_deliveries", "webhook_receivers", "line_rich_menu_links"]
 
 
 @pytest.mark.parametrize(
@@ -106,7 +108,7 @@ def test_a_layout_of_an_earlier_release_is_adopted_exactly(
     with engine.begin() as conn:
         for statement in _BEFORE_MEMBERSHIP_KEY + undo:
             conn.execute(sa.text(statement))
-        for name in _BEFORE_OUTBOX + absent:
+        for name in _BEFORE_WEBHOOKS + _BEFORE_OUTBOX + absent:
             conn.execute(sa.text(f"DROP TABLE {name}"))
         key = "membership_table" if "oldest" in release else "ledger"
         conn.execute(sa.text(

@@ -91,6 +91,7 @@ BUILTIN_PLUGINS = (
     "segmentry.activation.line.plugin",
     "segmentry.activation.email.plugin",
     "segmentry.app.messaging.plugin",
+    "segmentry.activation.webhooks.plugin",
 )
 
 

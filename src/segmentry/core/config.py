@@ -35,12 +35,14 @@ __all__ = [
     "EmailSettings",
     "LineSettings",
     "MessagingSettings",
+    "RichMenuSettings",
     "ScheduleSettings",
     "Settings",
     "ShopSettings",
     "ShopifySettings",
     "SourceSettings",
     "WebSettings",
+    "WebhookSettings",
     "load",
     "save",
     "save_schedule",
@@ -197,6 +199,44 @@ class EmailSettings(BaseModel):
     timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the server.")
 
 
+class RichMenuSettings(BaseModel):
+    """The rich menu the LINE-linked members of ``segment`` see (``[[line.rich_menus]]``;
+    docs/messaging.md)."""
+
+    segment: str = Field(description="The segment's key.")
+    rich_menu_id: str = Field(
+        pattern=r"^richmenu-[0-9A-Za-z]{1,64}$",
+        description="The rich menu's id in LINE (richmenu-…), made in LINE Official Account "
+        "Manager or with the Messaging API.",
+    )
+
+
+class WebhookSettings(BaseModel):
+    """A receiver of segmentry's signed JSON POSTs (``[[webhooks]]``; docs/messaging.md). The
+    signing secret is read from the environment variable ``secret_env`` or from the workspace's
+    ``secrets`` file as ``webhook_<name>``, never from this file."""
+
+    name: str = Field(
+        pattern=r"^[a-z0-9_\-]{1,50}$",
+        description="Names the receiver in the delivery records and the secret "
+        "(`webhook_<name>` in the secrets file).",
+    )
+    url: str = Field(pattern=r"^https?://", description="Where the POSTs go.")
+    secret_env: str | None = Field(
+        None, description="Environment variable holding the signing secret."
+    )
+    events: list[Literal["membership", "sends"]] = Field(
+        default=["membership", "sends"],
+        min_length=1,
+        description="membership: who joined and left which segment after each run; sends: what "
+        "became of every message of a finished send.",
+    )
+    batch_size: int = Field(
+        500, ge=1, le=10_000, description="Events in one POST at most (joins, leaves or rows)."
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds to wait for the receiver.")
+
+
 class LineSettings(BaseModel):
     """The LINE Official Account messages are sent from (``[line]``; docs/messaging.md). The
     channel access token and channel secret are read from the environment variables named
@@ -215,6 +255,12 @@ class LineSettings(BaseModel):
     )
     endpoint: str | None = Field(
         None, description="Base URL instead of https://api.line.me (a local fake LINE in tests)."
+    )
+    rich_menus: list[RichMenuSettings] = Field(
+        default_factory=list,
+        description="A rich menu per segment (`[[line.rich_menus]]`), linked to each LINE-linked "
+        "member after every run and unlinked when they leave. A customer in several of these "
+        "segments gets the menu listed first.",
     )
 
 
@@ -331,8 +377,17 @@ class Settings(BaseSettings):
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     email: EmailSettings | None = None
     line: LineSettings | None = None
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
     sources: list[SourceSettings] = Field(default_factory=list)
     shopify: ShopifySettings | None = None
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhook_names(cls, webhooks: list[WebhookSettings]) -> list[WebhookSettings]:
+        names = [w.name for w in webhooks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two [[webhooks]] have the same name ({', '.join(names)})")
+        return webhooks
 
     @classmethod
     def settings_customise_sources(

@@ -12,17 +12,20 @@ By aggregate:
   ``shopify_sync_jobs`` / ``shopify_sync_items`` (tag-sync jobs), ``shopify_audit_log``,
   ``shopify_webhooks`` (the webhook queue);
 - messages: ``sends``, ``outbox`` (every message planned before it is delivered),
-  ``unsubscriptions``.
+  ``unsubscriptions``;
+- outgoing webhooks: ``webhook_receivers``, ``webhook_deliveries``;
+- LINE: ``line_rich_menu_links``.
 
 Repositories beside this module read and write them per aggregate (:mod:`.segment_records`,
 :mod:`.runs`, :mod:`.erasures`, :mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`,
-:mod:`.tag_jobs`, :mod:`.sync_marks`, :mod:`.outbox`); the modules not yet moved to one
+:mod:`.tag_jobs`, :mod:`.sync_marks`, :mod:`.outbox`, :mod:`.webhook_deliveries`,
+:mod:`.rich_menu_links`); the modules not yet moved to one
 (:mod:`segmentry.connectors.shopify.webhook_queue`, ...) import the table objects from here.
 None creates or alters a table: opening the store brings it to this layout
 (:func:`segmentry.store.connection.open_state_store`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
-(23, ['api_tokens', 'erasures', 'login_attempts'])
+(26, ['api_tokens', 'erasures', 'line_rich_menu_links'])
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "api_tokens",
     "erasures",
     "former_keys",
+    "line_rich_menu_links",
     "login_attempts",
     "metadata",
     "outbox",
@@ -59,11 +63,13 @@ __all__ = [
     "unsubscriptions",
     "web_sessions",
     "web_users",
+    "webhook_deliveries",
+    "webhook_receivers",
 ]
 
 # The newest migration (segmentry/store/migrations/versions): the one that builds this layout.
 # A store at it opens without Alembic; test_migrations checks it is the migrations' head.
-REVISION = "0004_outbox"
+REVISION = "0005_webhooks_rich_menus"
 
 # NOTE: no naming convention: stores made before the migrations have their constraints under
 # the engines' own names, and the baseline adopts them as they are.
@@ -414,6 +420,53 @@ unsubscriptions = sa.Table(
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Column("how", sa.String(20), nullable=False),  # page, one_click
     sa.Column("written_back_at", sa.DateTime),
+)
+
+# --- outgoing webhooks (segmentry.store.webhook_deliveries) ---------------------------------
+
+# Each [[webhooks]] receiver, from the first time it was seen: sends finished before are not
+# reported to it.
+webhook_receivers = sa.Table(
+    "webhook_receivers",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("since", sa.DateTime, nullable=False),
+)
+
+# Every signed POST, recorded (payload included) before it is sent; ``id`` is the delivery id
+# the receiver sees (X-Segmentry-Delivery), the same on every attempt.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("receiver", sa.String(50), nullable=False),
+    sa.Column("event", sa.String(20), nullable=False),  # membership, sends
+    sa.Column("subject", sa.String(100), nullable=False),  # the day, or "send <id>"
+    sa.Column("part", sa.Integer, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # pending, delivered, failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("delivered_at", sa.DateTime),
+    sa.UniqueConstraint("receiver", "event", "subject", "part", name="webhook_delivery_once"),
+    sa.Index("webhook_deliveries_due", "receiver", "status"),
+)
+
+# --- LINE rich menus (segmentry.store.rich_menu_links) --------------------------------------
+
+# The rich menu segmentry linked to each LINE user (and for which segment); a user not listed
+# has none from segmentry.
+line_rich_menu_links = sa.Table(
+    "line_rich_menu_links",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("customer_id", sa.String(100), nullable=False),
+    sa.Column("segment", sa.String(200), nullable=False),
+    sa.Column("rich_menu_id", sa.String(100), nullable=False),
+    sa.Column("linked_at", sa.DateTime, nullable=False),
 )
 
 TABLES = list(metadata.sorted_tables)

@@ -14,8 +14,9 @@ from segmentry.activation.line.client import (
     retry_key,
 )
 from segmentry.activation.line.messages import validate_messages
-from segmentry.activation.line.retrying import Backoff, Outcome
+from segmentry.activation.line.retrying import RATE_LIMITS, Backoff, Outcome, Pacing
 from segmentry.activation.line.webhooks import parse_webhook
 
-__all__ = ["MAX_MULTICAST", "Backoff", "LineChannel", "LineClient", "NarrowcastProgress",
-           "Outcome", "Quota", "parse_webhook", "retry_key", "validate_messages"]
+__all__ = ["MAX_MULTICAST", "RATE_LIMITS", "Backoff", "LineChannel", "LineClient",
+           "NarrowcastProgress", "Outcome", "Pacing", "Quota", "parse_webhook", "retry_key",
+           "validate_messages"]

@@ -30,7 +30,7 @@ from typing import Any
 from linebot.v3 import audience, messaging
 
 from segmentry.activation.line.messages import MessageInput, validate_messages
-from segmentry.activation.line.retrying import Backoff, Calls, Outcome
+from segmentry.activation.line.retrying import Backoff, Calls, Outcome, Pacing
 from segmentry.core.errors import LineError
 
 __all__ = ["MAX_AUDIENCE_JSON", "MAX_MULTICAST", "LineChannel", "LineClient",
@@ -93,10 +93,12 @@ class NarrowcastProgress:
 class LineClient:
     """The calls segmentry makes to one LINE channel (see the module docstring)."""
 
-    def __init__(self, channel: LineChannel, *, backoff: Backoff | None = None) -> None:
+    def __init__(self, channel: LineChannel, *, backoff: Backoff | None = None,
+                 pacing: Pacing | None = None) -> None:
         self.channel = channel
         self.backoff = backoff or Backoff()
-        self.calls = Calls(channel.name, channel.access_token, self.backoff)
+        self.pacing = pacing or Pacing()  # LINE's published rate limits, per endpoint
+        self.calls = Calls(channel.name, channel.access_token, self.backoff, self.pacing)
         config = messaging.Configuration(host=channel.host, access_token=channel.access_token)
         config.retries = 0  # NOTE: retries are ours (retrying.py), not urllib3's
         self._client = messaging.ApiClient(config)

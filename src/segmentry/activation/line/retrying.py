@@ -14,6 +14,9 @@ through :meth:`Calls.call`, which sorts LINE's answers out.
 - Any other 4xx: an :class:`Outcome` that failed, with LINE's ``message`` and ``details``, for
   the caller to record against the recipients.
 
+Before each try, :class:`Pacing` waits until the endpoint's published rate limit allows one
+more request, so a large send stays under the limit instead of only reacting to 429.
+
 LINE's error body is ``{"message": …, "details": [{"message": …, "property": …}]}``
 (https://developers.line.biz/en/reference/messaging-api/#error-responses).
 """
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +37,85 @@ from linebot.v3.messaging import ApiException
 
 from segmentry.core.errors import LineError, Text
 
-__all__ = ["MONTHLY_LIMIT", "Backoff", "Calls", "Outcome"]
+__all__ = ["ENDPOINTS", "MONTHLY_LIMIT", "RATE_LIMITS", "Backoff", "Calls", "Outcome", "Pacing"]
 
 MONTHLY_LIMIT = "You have reached your monthly limit."
+
+# LINE's rate limits per channel and endpoint, as we read its table
+# (https://developers.line.biz/en/reference/messaging-api/#rate-limits; docs/line.md):
+# endpoint → (requests, per seconds); "*" for every endpoint not named. The fake LINE
+# platform (segmentry.testing.line) enforces the same by default.
+RATE_LIMITS: Mapping[str, tuple[int, float]] = {
+    "narrowcast": (60, 3600.0),
+    "audience_upload": (60, 60.0),
+    "audience_upload_file": (60, 60.0),
+    "multicast": (200, 1.0),
+    "rich_menu_create": (100, 3600.0),
+    "*": (2000, 1.0),
+}
+
+# The client's names of its calls → LINE's endpoints (as the rate limits name them).
+ENDPOINTS: Mapping[str, str] = {
+    "push": "push",
+    "multicast": "multicast",
+    "narrowcast": "narrowcast",
+    "narrowcast progress": "narrowcast_progress",
+    "quota": "quota",
+    "quota consumption": "quota_consumption",
+    "audience upload": "audience_upload",
+    "audience upload by file": "audience_upload_file",
+    "rich menu link": "rich_menu_link",
+    "rich menu unlink": "rich_menu_unlink",
+    "rich menu bulk link": "rich_menu_bulk_link",
+    "rich menu bulk unlink": "rich_menu_bulk_unlink",
+}
+
+
+class Pacing:
+    """Requests per endpoint kept under its rate limit before LINE has to say 429.
+
+    A token bucket per endpoint holding ``requests`` tokens, where each token spent comes back
+    exactly ``period`` seconds later (a sliding window): a burst of ``requests`` goes at once,
+    and no window of ``period`` seconds ever holds more than ``requests`` calls, which is how
+    LINE (and the fake) count. A bucket refilled at a steady ``requests / period`` would let
+    nearly twice the limit through in one window after a burst. ``headroom`` (a share of the
+    period) is added to each wait, for the time a request takes to reach LINE.
+
+    >>> now = [0.0]
+    >>> pacing = Pacing({"push": (2, 1.0)}, clock=lambda: now[0],
+    ...                 sleep=lambda s: now.__setitem__(0, now[0] + s), headroom=0)
+    >>> [pacing.wait("push") for _ in range(5)]
+    [0.0, 0.0, 1.0, 0.0, 1.0]
+    >>> now[0]
+    2.0
+    """
+
+    def __init__(self, limits: Mapping[str, tuple[int, float]] = RATE_LIMITS, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, headroom: float = 0.01) -> None:
+        self.limits = {**RATE_LIMITS, **limits}
+        self.clock, self.sleep, self.headroom = clock, sleep, headroom
+        self.waited = 0.0  # seconds slept, over the client's life
+        self._spent: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, endpoint: str) -> float:
+        """Take a token for ``endpoint``, sleeping until one is back; the seconds slept."""
+        allowed, period = self.limits.get(endpoint, self.limits["*"])
+        slept = 0.0
+        while True:
+            with self._lock:
+                now = self.clock()
+                spent = self._spent.setdefault(endpoint, deque())
+                while spent and spent[0] <= now - period * (1 + self.headroom):
+                    spent.popleft()
+                if len(spent) < allowed:
+                    spent.append(now)
+                    self.waited += slept
+                    return slept
+                delay = spent[0] + period * (1 + self.headroom) - now
+            self.sleep(delay)
+            slept += delay
 
 
 @dataclass(frozen=True)
@@ -80,13 +161,17 @@ class Backoff:
 class Calls:
     """Runs SDK calls for one channel under a :class:`Backoff` (see the module docstring)."""
 
-    def __init__(self, channel: str, token: str, backoff: Backoff) -> None:
+    def __init__(self, channel: str, token: str, backoff: Backoff,
+                 pacing: Pacing | None = None) -> None:
         self.channel, self.token_tail, self.backoff = channel, token[-4:], backoff
+        self.pacing = pacing or Pacing()
 
     def call(self, what: str, call: Callable[[], Any], *, retry_key: str | None = None) -> Outcome:
         """Run ``call`` (an SDK ``…_with_http_info`` call) until LINE gives an answer to keep."""
         failures = 0
+        endpoint = ENDPOINTS.get(what, what.replace(" ", "_"))
         while True:
+            self.pacing.wait(endpoint)
             try:
                 response = call()
             except ApiException as e:
