@@ -177,3 +177,51 @@ def test_a_flex_message_line_would_refuse_is_skipped_with_the_reason(
     report = send(shop, _sender(line), request, now=lambda: NOON)
     assert report.reasons == {"invalid_message": 3, "unlinked": 2}
     assert line.statuses("push") == [] and line.statuses("multicast") == []
+
+
+def _narrowcasting(line: FakeLine, **options: object) -> LineSender:
+    channel = LineChannel(line.token, line.channel_secret, name="Shop LINE", host=line.url)
+    client = LineClient(channel, backoff=Backoff(sleep=lambda s: None, jitter=False))
+    return LineSender(client, narrowcast_from=2, **options)  # type: ignore[arg-type]
+
+
+def test_a_large_identical_send_goes_by_narrowcast_once(shop: Workspace, line: FakeLine) -> None:
+    """Identical messages to at least ``narrowcast_from`` members: one audience upload, one
+    narrowcast, its progress followed; asked again after an interruption, LINE answers 409 and
+    delivers nothing twice."""
+    sender = _narrowcasting(line)
+    request = _request(shop, "big-sale", "冬のセール")
+    with pytest.MonkeyPatch.context() as patch:
+        def die(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt  # the process dies after LINE took the narrowcast
+        patch.setattr(outbox_store, "settle", die)
+        with pytest.raises(KeyboardInterrupt):
+            send(shop, sender, request, now=lambda: NOON)
+    report = send(shop, sender, request, now=lambda: NOON)
+    assert (line.texts(U1), line.texts(U2), line.texts(U5)) == (["冬のセール"], ["冬のセール"], [])
+    assert line.statuses("narrowcast") == [202, 409]
+    assert line.statuses("multicast") == [] and line.statuses("push") == []
+    # LINE leaves the blocked U5 out of the target and reports no failure: the rows cannot
+    # tell who was left out (docs/messaging.md)
+    assert report.counts == {"delivered": 3, "skipped": 2} and report.finished
+    assert len(line.channel.audiences) == 2  # uploaded again on the second pass
+
+
+def test_a_narrowcast_line_has_not_finished_is_followed_by_the_next_pass(
+    shop: Workspace, line: FakeLine
+) -> None:
+    line.narrowcast_waiting_polls = 3  # LINE says "waiting" three times
+    sender = _narrowcasting(line, narrowcast_wait=0.0)
+    request = _request(shop, "slow", "セール")
+    with pytest.raises(MessagingError) as caught:
+        send(shop, sender, request, now=lambda: NOON)
+    assert caught.value.code == "narrowcast_waiting"
+    with shop.state.begin() as conn:
+        assert outbox_store.counts(conn, 1) == {"pending": 3, "skipped": 2}
+    line.narrowcast_waiting_polls = 0
+    for cast in line.narrowcasts.values():
+        cast.polls_left = 0
+    report = send(shop, sender, request, now=lambda: NOON)
+    assert report.counts == {"delivered": 3, "skipped": 2}
+    assert line.statuses("narrowcast") == [202, 409]
+    assert (line.count(U1), line.count(U2)) == (1, 1)

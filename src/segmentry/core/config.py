@@ -256,6 +256,11 @@ class LineSettings(BaseModel):
     endpoint: str | None = Field(
         None, description="Base URL instead of https://api.line.me (a local fake LINE in tests)."
     )
+    narrowcast_from: int = Field(
+        default=5_000, ge=501,
+        description="Identical messages to this many members or more go by narrowcast to an "
+        "uploaded audience (one request) instead of multicasts of 500.",
+    )
     rich_menus: list[RichMenuSettings] = Field(
         default_factory=list,
         description="A rich menu per segment (`[[line.rich_menus]]`), linked to each LINE-linked "

@@ -39,6 +39,7 @@ _POLICY = email.policy.SMTP.clone(max_line_length=998)
 class EmailChannel:
     name = "email"
     batch_size = 1
+    large_batch = None
     repeat_safe = False
     fields = frozenset({"unsubscribe_url"})
 

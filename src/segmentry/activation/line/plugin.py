@@ -26,7 +26,8 @@ CHANNEL_SECRET = "line_channel_secret"
 def segmentry_channels(workspace: Context) -> list[LineSender] | None:
     if workspace.settings.line is None:
         return None
-    return [LineSender(connect(workspace))]
+    settings = workspace.settings.line
+    return [LineSender(connect(workspace), narrowcast_from=settings.narrowcast_from)]
 
 
 @hookimpl

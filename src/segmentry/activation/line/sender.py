@@ -5,15 +5,25 @@ both with the batch's ``X-Line-Retry-Key``, so asking again after a crash never 
 (LINE answers the repeated key with 409). LINE's answer for a batch is the answer for each of
 its rows. A bad token, an exhausted quota or a LINE that stays unreachable stops the send, and
 the batch waits to be asked again with the same key.
+
+Identical messages to at least ``narrowcast_from`` members are one batch sent by narrowcast:
+the user ids are uploaded as an audience, the narrowcast carries the batch's retry key (asked
+again after a crash, LINE answers 409 and names the request it accepted, whose progress is then
+followed), and the progress is polled until LINE says ``succeeded`` or ``failed``. LINE reports
+counts, never who: with failures, every row is settled ``delivered`` with the reason
+``narrowcast_partial`` and LINE's counts in the detail; a ``failed`` narrowcast fails every row
+with LINE's description. Past ``narrowcast_wait`` seconds the batch is left to the next
+delivery pass (the same key finds the same request).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from segmentry.activation.line.client import LineClient
+from segmentry.activation.line.client import MAX_MULTICAST, LineClient
 from segmentry.activation.line.messages import validate_messages
 from segmentry.app.messaging.audience import Member
 from segmentry.app.messaging.sending import ChannelDown, Outcome
@@ -25,13 +35,25 @@ __all__ = ["LineSender"]
 
 class LineSender:
     name = "line"
-    batch_size = 500
+    batch_size = MAX_MULTICAST
     repeat_safe = True
     fields: frozenset[str] = frozenset()
 
-    def __init__(self, client: LineClient, blocked: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        client: LineClient,
+        blocked: frozenset[str] = frozenset(),
+        *,
+        narrowcast_from: int = 5_000,
+        narrowcast_wait: float = 600.0,
+        poll_every: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self._blocked = blocked
+        # Identical messages to this many members or more go as one narrowcast batch.
+        self.large_batch = narrowcast_from
+        self._wait, self._poll_every, self._clock = narrowcast_wait, poll_every, clock
 
     def address(self, member: Member, *, transactional: bool) -> tuple[str | None, str | None]:
         user = (member.line_user_id or "").strip()
@@ -61,6 +83,8 @@ class LineSender:
         messages = _messages(rows[0].body, rows[0].flex)
         users = [r.address for r in rows if r.address]
         try:
+            if len(users) >= self.large_batch:
+                return self._narrowcast(rows, users, messages, retry_key)
             if len(users) == 1:
                 answer = self.client.push(users[0], messages, retry_key=retry_key)
             else:
@@ -73,6 +97,36 @@ class LineSender:
             return [Outcome(r.id, "delivered") for r in rows]
         detail = "; ".join([answer.reason or "", *answer.details]).strip("; ")
         return [Outcome(r.id, "failed", f"line_{answer.http_status}", detail) for r in rows]
+
+
+    def _narrowcast(self, rows: Sequence[OutboxRow], users: list[str],
+                    messages: list[dict[str, Any]], retry_key: str) -> Sequence[Outcome]:
+        audience = self.client.create_audience(f"segmentry {retry_key}", users)
+        answer = self.client.narrowcast(audience, messages, retry_key=retry_key)
+        if not answer.ok:
+            detail = "; ".join([answer.reason or "", *answer.details]).strip("; ")
+            return [Outcome(r.id, "failed", f"line_{answer.http_status}", detail) for r in rows]
+        request = answer.accepted_request_id if answer.duplicate else answer.request_id
+        assert request is not None
+        deadline = self._clock() + self._wait
+        while True:
+            progress = self.client.narrowcast_progress(request)
+            if progress.phase in ("succeeded", "failed"):
+                break
+            if self._clock() >= deadline:
+                raise ChannelDown(
+                    "LINE has not finished the narrowcast {request} yet; the next delivery "
+                    "pass follows it again.",
+                    code="narrowcast_waiting", params={"request": request})
+            self.client.backoff.sleep(self._poll_every)
+        if progress.phase == "failed":
+            return [Outcome(r.id, "failed", "narrowcast_failed", progress.failed_description)
+                    for r in rows]
+        if progress.failure:
+            detail = (f"LINE: {progress.success or 0} delivered, {progress.failure} failed "
+                      f"of {progress.target or len(users)}")
+            return [Outcome(r.id, "delivered", "narrowcast_partial", detail) for r in rows]
+        return [Outcome(r.id, "delivered") for r in rows]
 
 
 def _messages(body: str | None, flex: str | None) -> list[dict[str, Any]]:

@@ -74,6 +74,8 @@ class Channel(Protocol):
     name: str
     # Rows with the same message sent in one request (LINE multicast: 500); 1 = one by one.
     batch_size: int
+    # Identical rows at least this many are one batch (LINE narrowcast); None: never.
+    large_batch: int | None
     # True when asking the platform again with the same retry key never delivers twice.
     repeat_safe: bool
     # Names a template may use that this channel fills per member (``unsubscribe_url``).
@@ -160,7 +162,7 @@ def plan_send(
         plan.rows.append(row)
     if not_before is not None:
         plan.waiting_for_quiet_hours = plan.recipients
-    plan.rows = list(_batched(plan.rows, channel.batch_size))
+    plan.rows = list(_batched(plan.rows, channel.batch_size, channel.large_batch))
     return plan
 
 
@@ -307,8 +309,9 @@ def _plan_one(
     return row
 
 
-def _batched(rows: Sequence[Planned], size: int) -> Iterable[Planned]:
-    """Rows with their batch and retry key: identical messages together, ``size`` at most."""
+def _batched(rows: Sequence[Planned], size: int, large: int | None = None) -> Iterable[Planned]:
+    """Rows with their batch and retry key: identical messages together, ``size`` at most
+    (``large`` or more identical ones: all in one batch)."""
     groups: dict[tuple[object, ...], list[Planned]] = {}
     skipped: list[Planned] = []
     for row in rows:
@@ -320,9 +323,10 @@ def _batched(rows: Sequence[Planned], size: int) -> Iterable[Planned]:
         groups.setdefault(same, []).append(row)
     number = 0
     for members in groups.values():
-        for start in range(0, len(members), size):
+        step = len(members) if large is not None and len(members) >= large else size
+        for start in range(0, len(members), step):
             key = str(uuid.uuid4())
-            for row in members[start : start + size]:
+            for row in members[start : start + step]:
                 yield replace(row, batch=number, retry_key=key)
             number += 1
     for row in skipped:
