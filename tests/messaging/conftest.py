@@ -82,9 +82,10 @@ def shop_tables() -> dict[str, pa.Table]:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Iterator[Workspace]:
-    """The tiny shop, computed through :data:`DAY`, with a segment ``everyone``."""
-    ws = Workspace.create(tmp_path / "shop")
+def shop(tmp_path: Path, warehouse_url: str) -> Iterator[Workspace]:
+    """The tiny shop (warehouse on each engine), computed through :data:`DAY`, with a segment
+    ``everyone``."""
+    ws = Workspace.create(tmp_path / "shop", warehouse_url=warehouse_url)
     ws.import_tables(shop_tables())
     ws.run(DAY)
     ws.add_segment("everyone", "number_of_orders >= 1")
