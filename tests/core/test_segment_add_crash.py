@@ -42,7 +42,8 @@ KEY, QUERY = "repeaters", "number_of_orders >= 2"
 NEW_KEY, NEW_QUERY = "frequent", "number_of_orders >= 3"
 USER = "line-repeaters"
 USER_QUERY = "segments CONTAINS 'repeaters' AND customer_tags CONTAINS 'line'"
-BEFORE_COMMIT = [p for p in POINTS if p != "segment-switch-committed"]
+BEFORE_COMMIT = [p for p in POINTS
+                 if p.startswith("segment-") and p != "segment-switch-committed"]
 
 
 # ---------------------------------------------------------------- helpers
