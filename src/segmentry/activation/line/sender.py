@@ -52,7 +52,7 @@ class LineSender:
         self.client = client
         self._blocked = blocked
         # Identical messages to this many members or more go as one narrowcast batch.
-        self.large_batch = narrowcast_from
+        self.large_batch: int | None = narrowcast_from
         self._wait, self._poll_every, self._clock = narrowcast_wait, poll_every, clock
 
     def address(self, member: Member, *, transactional: bool) -> tuple[str | None, str | None]:
@@ -83,7 +83,7 @@ class LineSender:
         messages = _messages(rows[0].body, rows[0].flex)
         users = [r.address for r in rows if r.address]
         try:
-            if len(users) >= self.large_batch:
+            if self.large_batch is not None and len(users) >= self.large_batch:
                 return self._narrowcast(rows, users, messages, retry_key)
             if len(users) == 1:
                 answer = self.client.push(users[0], messages, retry_key=retry_key)

@@ -32,7 +32,12 @@ import sqlalchemy as sa
 
 from segmentry.app.messaging.audience import Member, members_of
 from segmentry.app.messaging.rules import FrequencyCap, QuietHours, parse_quiet_hours
-from segmentry.app.messaging.templates import MessageTemplate, ShopFacts, compile_template
+from segmentry.app.messaging.templates import (
+    MessageTemplate,
+    ShopFacts,
+    compile_template,
+    context_of,
+)
 from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
 from segmentry.core.crash_points import crash_point
@@ -291,10 +296,11 @@ def _plan_one(
         not cap.allows(sent=sent.get(customer, 0)) for cap, sent in caps
     ):
         return Planned(customer, address, status="skipped", reason="capped")
-    values = {**request.values, **channel.values_for(member)}
+    context = {**context_of(member.recipient, shop), **request.values,
+               **channel.values_for(member)}
 
     def rendered(template: MessageTemplate | None) -> str | None:
-        return template.render(member.recipient, shop, values) if template else None
+        return template.render_context(context) if template else None
 
     try:
         row = Planned(customer, address, body=rendered(templates.body),

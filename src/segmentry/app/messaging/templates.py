@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ __all__ = [
     "Recipient",
     "ShopFacts",
     "compile_template",
+    "context_of",
 ]
 
 # A template longer than this is refused (a LINE text message holds 5,000 characters; an
@@ -123,16 +125,19 @@ class MessageTemplate:
         values: Mapping[str, object] | None = None,
     ) -> str:
         """The message for ``recipient``. ``values`` fills the ``extra`` names."""
+        return self.render_context({**context_of(recipient, shop), **(values or {})})
+
+    def render_context(self, context: Mapping[str, object]) -> str:
+        """The message for a context made by :func:`context_of` (plus the ``extra`` values):
+        one context serves every template of a message (subject, text, HTML)."""
         assert self._template is not None
-        given = dict(values or {})
-        missing = sorted(self.extra - given.keys())
+        missing = sorted(self.extra - context.keys())
         if missing:
             raise MessagingError(
                 "The template needs {names}, which this send does not provide.",
                 code="template_unknown_field",
                 params={"names": ", ".join(missing)},
             )
-        context = {**_context(recipient, shop), **given}
         try:
             return self._template.render(context)
         except jinja2.exceptions.SecurityError as e:
@@ -235,28 +240,75 @@ def _unknown(name: str, choices: Sequence[str], line: int) -> None:
     )
 
 
-def _context(recipient: Recipient, shop: ShopFacts) -> dict[str, Any]:
-    formatter = Formatter(shop.language, shop.currency, shop.timezone)
+def context_of(recipient: Recipient, shop: ShopFacts) -> dict[str, Any]:
+    """What a template sees of ``recipient``: each field is worked out only when a template
+    names it (a million messages format only what they show)."""
+    formatter = _formatter(shop.language, shop.currency, shop.timezone)
     order = recipient.last_order
     return {
-        "customer": {
-            "id": recipient.customer_id,
-            "first_name": recipient.given_name or "",
-            "last_name": recipient.family_name or "",
-            "name": _full_name(recipient, shop.language),
-            "honorific_name": _honorific(recipient, shop.language),
-            "email": recipient.email or "",
-        },
-        "last_order": None
-        if order is None
-        else {
-            "name": order.name,
-            "date": formatter.date(order.day),
-            "total": Money(order.total, formatter),
-            "products": list(order.products),
-        },
+        "customer": _Customer(recipient, shop.language),
+        "last_order": None if order is None else _Order(order, formatter),
         "shop": {"name": shop.name},
     }
+
+
+class _Customer:
+    __slots__ = ("_language", "_recipient")
+
+    def __init__(self, recipient: Recipient, language: str) -> None:
+        self._recipient, self._language = recipient, language
+
+    @property
+    def id(self) -> str:
+        return self._recipient.customer_id
+
+    @property
+    def first_name(self) -> str:
+        return self._recipient.given_name or ""
+
+    @property
+    def last_name(self) -> str:
+        return self._recipient.family_name or ""
+
+    @property
+    def name(self) -> str:
+        return _full_name(self._recipient, self._language)
+
+    @property
+    def honorific_name(self) -> str:
+        return _honorific(self._recipient, self._language)
+
+    @property
+    def email(self) -> str:
+        return self._recipient.email or ""
+
+
+class _Order:
+    __slots__ = ("_formatter", "_order")
+
+    def __init__(self, order: LastOrder, formatter: Formatter) -> None:
+        self._order, self._formatter = order, formatter
+
+    @property
+    def name(self) -> str:
+        return self._order.name
+
+    @property
+    def date(self) -> str:
+        return self._formatter.date(self._order.day)
+
+    @property
+    def total(self) -> Money:
+        return Money(self._order.total, self._formatter)
+
+    @property
+    def products(self) -> list[str]:
+        return list(self._order.products)
+
+
+@functools.lru_cache(maxsize=16)
+def _formatter(language: str, currency: str, timezone: str) -> Formatter:
+    return Formatter(language, currency, timezone)
 
 
 def _full_name(recipient: Recipient, language: str) -> str:
