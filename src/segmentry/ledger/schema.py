@@ -190,6 +190,27 @@ CUSTOMER_EVENTS = ibis.schema(
     }
 )
 
+# LINE identity, one row per event (docs/messaging.md, "Linking LINE users"): a LINE user
+# linked to a customer or unlinked (``link`` / ``unlink``, from a CSV file, a Shopify customer
+# metafield or an import), and a LINE user following or blocking the account (``follow`` /
+# ``unfollow``: LINE's webhooks; LINE sends ``unfollow`` when a user blocks the account). A
+# follow names no customer: the follower is linked when a CSV or a metafield names them.
+# The state on any day is the latest event by then (segmentry.analytics.line), so a past day
+# sees only the links known by then. ``event_id`` identifies the event at its source (LINE's
+# ``webhookEventId``), so the same event received twice is stored once.
+LINE_EVENTS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "event_id": _STR,
+        "line_user_id": _STR,  # "U" + 32 hex digits
+        "customer_id": _STR,  # link / unlink; NULL for follow / unfollow
+        "event": _STR,  # link, unlink, follow, unfollow
+        "source": _STR,  # csv, metafield, webhook, import
+        "occurred_at": _TS,
+        "occurred_on": _DATE,  # local date of occurred_at
+    }
+)
+
 TABLES: dict[str, Schema] = {
     "customers": CUSTOMERS,
     "orders": ORDERS,
@@ -199,6 +220,7 @@ TABLES: dict[str, Schema] = {
     "customer_events": CUSTOMER_EVENTS,
     "refunds": REFUNDS,
     "abandoned_checkouts": ABANDONED_CHECKOUTS,
+    "line_events": LINE_EVENTS,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -211,6 +233,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "customer_events": ("shop_id", "event_id"),
     "refunds": ("shop_id", "refund_id"),
     "abandoned_checkouts": ("shop_id", "checkout_id"),
+    "line_events": ("shop_id", "event_id"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
@@ -225,6 +248,7 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "customer_events": (("occurred_at", "occurred_on"),),
     "refunds": (("created_at", "created_on"),),
     "abandoned_checkouts": (("created_at", "created_on"), ("completed_at", "completed_on")),
+    "line_events": (("occurred_at", "occurred_on"),),
 }
 
 
