@@ -22,13 +22,15 @@ an ``unfollow``: a block needs a link (an unlinked follower who blocks is nobody
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+from ibis.backends import BaseBackend
 
 from segmentry.analytics.asof import Points, line_events_table
 
-__all__ = ["line_change_days", "line_events_table", "line_state"]
+__all__ = ["LineSummary", "line_change_days", "line_events_table", "line_state", "line_summary"]
 
 
 def line_state(
@@ -89,6 +91,37 @@ def line_state(
     return j.select("customer_id", "day", "line_user_id",
                     line_linked=j.line_user_id.notnull(),
                     line_blocked=j.line_user_id.notnull() & j.fs_blocked.fill_null(False))
+
+
+@dataclass(frozen=True)
+class LineSummary:
+    """LINE identity at the end of a day: customers linked, those of them whose LINE user
+    blocked the account, and followers no customer is linked to."""
+
+    linked: int
+    blocked: int
+    unlinked_followers: int
+
+
+def line_summary(con: BaseBackend, day: dt.date) -> LineSummary:
+    """How many customers are linked and blocked on ``day``, and how many LINE users follow
+    the account without a customer (a follow names no customer: a CSV file or the metafield
+    links them later)."""
+    events = line_events_table(con)
+    state = line_state(events, con.table("customers"), day)
+    counts = state.aggregate(linked=state.line_linked.sum(), blocked=state.line_blocked.sum())
+    row = con.to_pyarrow(counts).to_pylist()[0]
+    followers = 0
+    if events is not None:
+        d = ibis.date(day)
+        rows = events.filter(events.event.isin(["follow", "unfollow"]))
+        fs = _stretches(rows, "line_user_id")
+        now = fs.filter((fs.valid_from <= d) & (fs.valid_to.isnull() | (fs.valid_to > d))
+                        & (fs.event == "follow"))
+        linked = state.filter(state.line_linked).select(user="line_user_id")
+        alone = now.anti_join(linked, now.line_user_id == linked.user)
+        followers = int(con.to_pyarrow(alone.count()).as_py())
+    return LineSummary(int(row["linked"] or 0), int(row["blocked"] or 0), followers)
 
 
 def line_change_days(events: ir.Table, customers: ir.Table) -> ir.Table:

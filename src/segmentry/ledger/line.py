@@ -149,7 +149,7 @@ def line_event_rows(
     shop_id: str, events: Sequence[tuple[str, str, str, dt.datetime]], *, source: str
 ) -> pa.Table:
     """``line_events`` rows of follow / unfollow events: (event id, LINE user, kind, when)."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for event_id, user, kind, when in events:
         assert kind in ("follow", "unfollow"), kind
         rows.append({"shop_id": shop_id, "event_id": event_id, "line_user_id": user,
