@@ -27,6 +27,7 @@ __all__ = [
     "customers_as_of",
     "customers_since",
     "events_table",
+    "line_events_table",
     "lines_as_of",
     "orders_as_of",
     "tags_as_of",
@@ -43,7 +44,7 @@ class Facts:
     (``undated_customers``), None when every customer has a creation date. ``refunds``: the
     dated refunds (``refund_facts``), None when refunds are not subtracted or none has a date.
     ``events``: the ledger's ``customer_events`` (see :mod:`segmentry.analytics.events`), None
-    in a ledger without it.
+    in a ledger without it; ``line_events`` likewise (see :mod:`segmentry.analytics.line`).
     """
 
     orders: ir.Table
@@ -54,6 +55,7 @@ class Facts:
     undated: ir.Table | None = None
     events: ir.Table | None = None
     refunds: ir.Table | None = None
+    line_events: ir.Table | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
@@ -66,6 +68,7 @@ class Facts:
             undated=undated_table(con),
             events=events_table(con),
             refunds=refund_table(con),
+            line_events=line_events_table(con),
         )
 
     def is_settled(self, day: dt.date) -> bool:
@@ -79,6 +82,14 @@ def events_table(con: BaseBackend) -> ir.Table | None:
     if "customer_events" not in con.list_tables():
         return None
     return con.table("customer_events")
+
+
+def line_events_table(con: BaseBackend) -> ir.Table | None:
+    """The ledger's ``line_events``, or None in a ledger made before it existed (opening the
+    workspace adds it, see :func:`segmentry.ledger.store.ensure_ledger`)."""
+    if "line_events" not in con.list_tables():
+        return None
+    return con.table("line_events")
 
 
 @dataclass(frozen=True)

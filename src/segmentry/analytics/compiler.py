@@ -42,6 +42,7 @@ from segmentry.analytics.asof import (
     tags_as_of,
 )
 from segmentry.analytics.events import events_as_of
+from segmentry.analytics.line import line_state
 from segmentry.language import ast
 from segmentry.language.catalog import (
     ATTRIBUTES,
@@ -143,7 +144,7 @@ class _Compiler:
     def frame(self) -> ir.Table:
         """The customers known on each point's day, with every feature joined on."""
         wanted = ("customer_id", "created_on", "city", "region", "country",
-                  "email_marketing_state", "sms_marketing_state", "email",
+                  "email_marketing_state", "sms_marketing_state", "email", "line_user_id",
                   *_CUSTOMER_DATA_COLUMNS)
         available = set(self.facts.customers.columns)
         customers = self.facts.customers.select(*(c for c in wanted if c in available))
@@ -187,6 +188,14 @@ class _Compiler:
             assert self.facts.events is not None
             self.prebuilt["events"] = events_as_of(self.facts.events, self.points.source)
         return self.prebuilt["events"]
+
+    def line(self) -> None:
+        """Each point's LINE link and block (:func:`segmentry.analytics.line.line_state`)."""
+        def build() -> ir.Table:
+            state = line_state(self.facts.line_events, self.facts.customers, self.points)
+            return state.select("customer_id", "day", "line_linked", "line_blocked")
+
+        self.feature("line", build)
 
     def stats(self, columns: tuple[str, ...]) -> None:
         """Ask for per-customer statistics; only the columns some condition reads are built."""
@@ -308,6 +317,11 @@ class _Compiler:
             return lambda f: f.tags_as_of
         if name == "customer_email_domain":
             return _email_domain
+        if name in ("line_linked", "line_blocked"):
+            self.line()
+            return lambda f: f[name].fill_null(False)
+        if name == "email_subscribed":
+            return lambda f: (f.email_marketing_state.upper() == "SUBSCRIBED").fill_null(False)
         self.stats(_STATS_COLUMNS[name])
         return _STATS_ATTRIBUTES[name]
 

@@ -35,6 +35,7 @@ from segmentry.analytics.asof import (
 )
 from segmentry.analytics.compiler import evaluate, evaluate_many, members
 from segmentry.analytics.events import event_functions_of
+from segmentry.analytics.line import line_change_days
 from segmentry.engine import Scratch
 from segmentry.language import ast
 from segmentry.language.changes import absolute_dates_of, attributes_of, offsets_of
@@ -134,7 +135,8 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     """``(customer_id, day)`` of everything that can change the condition for a customer.
 
     Tag changes matter only to conditions on ``customer_tags``, customer events (a product
-    viewed, an e-mail opened) only to conditions calling their functions; a refund changes
+    viewed, an e-mail opened) only to conditions calling their functions, LINE links and
+    blocks only to ``line_linked`` and ``line_blocked``; a refund changes
     what the customer spent (``amount_spent`` and what reads it).
     """
     o, h = facts.orders, facts.tag_history
@@ -150,7 +152,13 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     if facts.events is not None and event_functions_of(condition):
         e = facts.events
         parts.append(e.select("customer_id", day=e.occurred_on))
+    if facts.line_events is not None and attributes_of(condition) & _LINE_ATTRIBUTES:
+        parts.append(line_change_days(facts.line_events, facts.customers))
     return ibis.union(*parts, distinct=True)
+
+
+# Attributes read from the LINE events (segmentry.analytics.line).
+_LINE_ATTRIBUTES = {"line_linked", "line_blocked"}
 
 
 def _change_points(

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import tomlkit
 import tomlkit.exceptions
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from segmentry.core.errors import ConfigError
@@ -361,13 +361,43 @@ class ShopifySettings(BaseModel):
         "(`anniversary(date: 'metafields.facts.birth_date')`); at most 8.",
     )
 
+    line_user_id_metafield: str | None = Field(
+        default=None,
+        description="A customer metafield (\"namespace.key\", e.g. \"line.user_id\") holding the "
+        "customer's LINE user id: the sync reads it and links the customer to that LINE user "
+        "(docs/messaging.md); counts among the 8 metafields read.",
+    )
+
     @field_validator("customer_metafields")
     @classmethod
     def _metafield_keys(cls, keys: list[str]) -> list[str]:
         for key in keys:
-            if not re.fullmatch(r"[A-Za-z0-9_\-]{2,255}\.[A-Za-z0-9_\-]{2,64}", key):
-                raise ValueError(f"{key!r} is not a metafield's \"namespace.key\"")
+            _check_metafield_key(key)
         return keys
+
+    @field_validator("line_user_id_metafield")
+    @classmethod
+    def _line_metafield(cls, key: str | None) -> str | None:
+        return None if key is None else _check_metafield_key(key)
+
+    @model_validator(mode="after")
+    def _at_most_eight(self) -> ShopifySettings:
+        if len(self.metafields_read) > 8:
+            raise ValueError("at most 8 customer metafields are read, "
+                             "line_user_id_metafield included")
+        return self
+
+    @property
+    def metafields_read(self) -> list[str]:
+        """The customer metafields the sync reads: ``customer_metafields`` and the LINE one."""
+        extra = [self.line_user_id_metafield] if self.line_user_id_metafield else []
+        return list(dict.fromkeys([*self.customer_metafields, *extra]))
+
+
+def _check_metafield_key(key: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{2,255}\.[A-Za-z0-9_\-]{2,64}", key):
+        raise ValueError(f"{key!r} is not a metafield's \"namespace.key\"")
+    return key
 
 
 class Settings(BaseSettings):

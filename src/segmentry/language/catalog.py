@@ -201,6 +201,17 @@ _ATTRIBUTE_LIST = [
     _A("discount_codes_used", Kind.STRING_LIST, "Discount codes used on any order."),
     _A("subscriber", Kind.BOOLEAN, "Has at least one subscription order."),
     _A("segments", Kind.SEGMENT_LIST, "Names of other segments the customer belongs to."),
+    _A(
+        "email_subscribed",
+        Kind.BOOLEAN,
+        "Consents to marketing e-mail: email_subscription_status is SUBSCRIBED.",
+    ),
+    _A("line_linked", Kind.BOOLEAN, "A LINE user is linked to the customer that day."),
+    _A(
+        "line_blocked",
+        Kind.BOOLEAN,
+        "The linked LINE user had blocked the LINE account that day (LINE's unfollow).",
+    ),
 ]
 ATTRIBUTES: dict[str, AttributeSpec] = {a.name: a for a in _ATTRIBUTE_LIST}
 
@@ -210,6 +221,7 @@ ATTRIBUTES: dict[str, AttributeSpec] = {a.name: a for a in _ATTRIBUTE_LIST}
 CUSTOMER_DATA = {
     "customer_email_domain": "email",
     "email_subscription_status": "email",
+    "email_subscribed": "email",
     "sms_subscription_status": "phone",
     "customer_cities": "address",
     "customer_regions": "address",

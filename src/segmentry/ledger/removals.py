@@ -33,20 +33,22 @@ PERSONAL_COLUMNS = ("email", "phone", "first_name", "last_name", "city", "region
 
 
 def delete_customer(con: BaseBackend, shop_id: str, customer_id: str, at: dt.datetime) -> None:
-    """Delete the customer's row, tag history and events (their orders stay, as the source keeps
-    them), remember the deletion at ``at`` so that an older update does not bring them back,
-    and queue their facts."""
+    """Delete the customer's row, tag history, events and LINE identity (their orders stay, as
+    the source keeps them), remember the deletion at ``at`` so that an older update does not
+    bring them back, and queue their facts."""
     ensure_ledger(con)
     with transaction(con):
         for name in ("customers", "customer_tag_history", "customer_events"):
             execute(con, sge.delete(sg.table(name, quoted=True),
                                     where=_customer(shop_id, customer_id)))
+        _forget_line_identity(con, shop_id, customer_id)
         remember_deletion(con, shop_id, customer_id, at)
         _queue(con, shop_id, [customer_id])
 
 
 def clear_personal_data(con: BaseBackend, shop_id: str, customer_id: str) -> None:
-    """Set the customer's :data:`PERSONAL_COLUMNS` to NULL (an erasure) and queue their facts."""
+    """Set the customer's :data:`PERSONAL_COLUMNS` to NULL (an erasure), forget their LINE
+    identity (``line_events``) and queue their facts."""
     ensure_ledger(con)
     update = sge.update(
         sg.table("customers", quoted=True),
@@ -55,6 +57,7 @@ def clear_personal_data(con: BaseBackend, shop_id: str, customer_id: str) -> Non
     )
     with transaction(con):
         execute(con, update)
+        _forget_line_identity(con, shop_id, customer_id)
         _queue(con, shop_id, [customer_id])
 
 
@@ -71,6 +74,18 @@ def delete_shop(con: BaseBackend, shop_id: str) -> None:
 def _customer(shop_id: str, customer_id: str) -> sge.Expression:
     shop = sg.column("shop_id", quoted=True).eq(sge.convert(shop_id))
     return shop.and_(sg.column("customer_id", quoted=True).eq(sge.convert(customer_id)))
+
+
+def _forget_line_identity(con: BaseBackend, shop_id: str, customer_id: str) -> None:
+    """Delete the customer's LINE events and every event of a LINE user ever linked to them
+    (its follows and blocks name the person too)."""
+    shop = sg.column("shop_id", quoted=True).eq(sge.convert(shop_id))
+    theirs = sg.select("line_user_id").from_(sg.table("line_events", quoted=True)).where(
+        _customer(shop_id, customer_id))
+    users = sg.column("line_user_id", quoted=True).isin(query=theirs)
+    where = shop.and_(sg.column("customer_id", quoted=True).eq(sge.convert(customer_id))
+                      .or_(users))
+    execute(con, sge.delete(sg.table("line_events", quoted=True), where=where))
 
 
 def _queue(con: BaseBackend, shop_id: str, customer_ids: Iterable[str]) -> None:

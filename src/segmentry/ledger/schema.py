@@ -8,7 +8,7 @@ day in the shop's zone, as in Shopify, and engines disagree on time-zone functio
 
 >>> sorted(TABLES)[:4]
 ['customer_events', 'customer_tag_history', 'customers', 'order_lines']
->>> KEYS['order_lines']
+['customer_events', 'customer_tag_history', 'customers', 'line_events']
 ('shop_id', 'order_id', 'line_id')
 """
 
@@ -176,6 +176,27 @@ CUSTOMER_EVENTS = ibis.schema(
     }
 )
 
+# LINE identity, one row per event (docs/messaging.md, "Linking LINE users"): a LINE user
+# linked to a customer or unlinked (``link`` / ``unlink``, from a CSV file, a Shopify customer
+# metafield or an import), and a LINE user following or blocking the account (``follow`` /
+# ``unfollow``: LINE's webhooks; LINE sends ``unfollow`` when a user blocks the account). A
+# follow names no customer: the follower is linked when a CSV or a metafield names them.
+# The state on any day is the latest event by then (segmentry.analytics.line), so a past day
+# sees only the links known by then. ``event_id`` identifies the event at its source (LINE's
+# ``webhookEventId``), so the same event received twice is stored once.
+LINE_EVENTS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "event_id": _STR,
+        "line_user_id": _STR,  # "U" + 32 hex digits
+        "customer_id": _STR,  # link / unlink; NULL for follow / unfollow
+        "event": _STR,  # link, unlink, follow, unfollow
+        "source": _STR,  # csv, metafield, webhook, import
+        "occurred_at": _TS,
+        "occurred_on": _DATE,  # local date of occurred_at
+    }
+)
+
 TABLES: dict[str, Schema] = {
     "customers": CUSTOMERS,
     "orders": ORDERS,
@@ -184,6 +205,7 @@ TABLES: dict[str, Schema] = {
     "customer_tag_history": CUSTOMER_TAG_HISTORY,
     "customer_events": CUSTOMER_EVENTS,
     "refunds": REFUNDS,
+    "line_events": LINE_EVENTS,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -195,6 +217,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "customer_tag_history": ("shop_id", "customer_id", "seen_at"),
     "customer_events": ("shop_id", "event_id"),
     "refunds": ("shop_id", "refund_id"),
+    "line_events": ("shop_id", "event_id"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
@@ -208,6 +231,7 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "customer_tag_history": (("seen_at", "seen_on"),),
     "customer_events": (("occurred_at", "occurred_on"),),
     "refunds": (("created_at", "created_on"),),
+    "line_events": (("occurred_at", "occurred_on"),),
 }
 
 

@@ -79,8 +79,8 @@ class SecurityHeaders:
 
 
 # Paths that authenticate by a signature over the body and cap it themselves (Shopify's
-# deliveries: an order with many lines is well over the anonymous cap).
-SIGNED_BODY_PATHS = frozenset({"/webhooks/shopify"})
+# deliveries: an order with many lines is well over the anonymous cap; LINE's webhooks).
+SIGNED_BODY_PATHS = frozenset({"/webhooks/shopify", "/line/webhook"})
 
 
 def body_cap(headers: Headers, path: str = "") -> int:

@@ -59,7 +59,7 @@ class LineSender:
         user = (member.line_user_id or "").strip()
         if not user:
             return None, "unlinked"
-        if user in self._blocked:
+        if member.line_blocked or user in self._blocked:  # blocked by that day (line_events)
             return None, "blocked"
         return user, None
 

@@ -1,5 +1,9 @@
 """Who a send reaches: a segment's members on a day, with what a message may say about them
-(names, e-mail, consent, LINE user id, the latest order and its products)."""
+(names, e-mail, consent, LINE user id, the latest order and its products).
+
+The LINE user is the one linked on the day (``line_events``, falling back to the ledger's
+``customers.line_user_id``; see :mod:`segmentry.analytics.line`), with whether they had
+blocked the account by then."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from segmentry.analytics.asof import line_events_table
+from segmentry.analytics.line import line_state
 from segmentry.analytics.membership import members_as_of
 from segmentry.app.messaging.templates import LastOrder, Recipient
 
@@ -26,23 +32,27 @@ class Member:
     recipient: Recipient
     email_marketing_state: str | None
     line_user_id: str | None
+    line_blocked: bool = False
 
 
 def members_of(con: BaseBackend, membership_key: str, day: dt.date) -> Iterator[Member]:
     """The members under ``membership_key`` on ``day``, by customer id."""
     members = members_as_of(con, membership_key, day)
-    customers = con.table("customers").select(
+    ledger = con.table("customers")
+    line = line_state(line_events_table(con), ledger.semi_join(members, "customer_id"), day)
+    customers = ledger.select(
         "customer_id", "email", "first_name", "last_name", "email_marketing_state",
-        "line_user_id",
-    )
+    ).left_join(line.select("customer_id", "line_user_id", "line_blocked"), "customer_id")
+    customers = customers.select("customer_id", "email", "first_name", "last_name",
+                                 "email_marketing_state", "line_user_id", "line_blocked")
     last = _last_orders(con, members, day)
     rows = (
         members.left_join(customers, "customer_id")
         .select("customer_id", "email", "first_name", "last_name", "email_marketing_state",
-                "line_user_id")
+                "line_user_id", "line_blocked")
         .left_join(last, "customer_id")
         .select("customer_id", "email", "first_name", "last_name", "email_marketing_state",
-                "line_user_id", "order_id", "name", "processed_on", "total")
+                "line_user_id", "line_blocked", "order_id", "name", "processed_on", "total")
         .order_by("customer_id")
     )
     products = _products(con, last)
@@ -65,6 +75,7 @@ def members_of(con: BaseBackend, membership_key: str, day: dt.date) -> Iterator[
             ),
             email_marketing_state=row["email_marketing_state"],
             line_user_id=row["line_user_id"],
+            line_blocked=bool(row["line_blocked"]),
         )
 
 

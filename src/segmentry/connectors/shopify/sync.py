@@ -48,6 +48,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from segmentry.app.protected import withheld_note
+from segmentry.connectors.line_links import metafield_links
 from segmentry.connectors.shopify import backfill, incremental, versions
 from segmentry.connectors.shopify.auth import (
     ClientCredentials,
@@ -75,6 +76,7 @@ from segmentry.core.clock import utcnow
 from segmentry.core.config import ShopifySettings
 from segmentry.core.errors import ShopifyError, Text
 from segmentry.core.secrets import load_secret, save_secret
+from segmentry.ledger.line import link_line_users
 from segmentry.ledger.store import LedgerBatch, write_batch
 from segmentry.store import sync_marks
 
@@ -317,7 +319,7 @@ def _sync_resource(
     count = incremental.changed_count(client, resource, search) if mark else None
     if mark is None or (count is not None and count > threshold):
         return again + _sync_bulk(ws, client, resource, search, withheld), "bulk"
-    metafields = settings_of(ws).customer_metafields
+    metafields = settings_of(ws).metafields_read
     raw = incremental.pages(client, resource, search, withheld, metafields,
                             on_errors=functools.partial(_remember, ws, resource))
     return again + _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
@@ -339,12 +341,13 @@ def _read_again(
         return 0
     written = 0
     tz, shop_id = ws.settings.shop.timezone, ws.settings.shop.id
-    metafields = settings_of(ws).customer_metafields
+    metafields = settings_of(ws).metafields_read
     for raw, failed, done in incremental.read_again(client, resource, waiting, withheld,
                                                     metafields):
         if raw is not None:
             batch = _TO_LEDGER[resource](raw, shop_id)
             write_batch(ws.warehouse, batch, tz=tz)
+            _link_line_users(ws, batch)
             written += sum(t.num_rows for _, t in batch.tables())
         sync_marks.remember_unread(ws.state, resource, failed)
         sync_marks.forget_unread(ws.state, resource, done)
@@ -359,7 +362,7 @@ def _sync_bulk(
     hours = settings_of(ws).bulk_deadline_hours
     with tempfile.TemporaryDirectory(dir=ws.folder) as folder:
         query = backfill.bulk_query(resource, search, withheld,
-                                    settings_of(ws).customer_metafields)
+                                    settings_of(ws).metafields_read)
         result = backfill.run_bulk_query(client, query, Path(folder), deadline_hours=hours)
         batches = () if result.path is None else backfill.read_jsonl(
             result.path, resource, ws.settings.shop.id
@@ -396,12 +399,25 @@ def _write(
         rows = sum(t.num_rows for _, t in batch.tables())
         if rows:
             write_batch(ws.warehouse, batch, tz=tz)
+            _link_line_users(ws, batch)
             written += rows
         mark = max(mark, newest or "")
         if advance == "each":
             sync_marks.set_mark(ws.state, resource, mark)
     sync_marks.set_mark(ws.state, resource, start if advance == "never" else mark)
     return written
+
+
+def _link_line_users(ws: Context, batch: LedgerBatch) -> None:
+    """Link the batch's customers to the LINE user in ``[shopify] line_user_id_metafield``;
+    a customer whose metafield is emptied loses the link the metafield made (docs/messaging.md,
+    "Linking LINE users")."""
+    key = settings_of(ws).line_user_id_metafield
+    if key is None or batch.customers is None or not batch.customers.num_rows:
+        return
+    link_line_users(ws.warehouse, ws.settings.shop.id, metafield_links(batch.customers, key),
+                    source="metafield", at=utcnow(), tz=ws.settings.shop.timezone,
+                    unlink_only_own=True)
 
 
 def high_water_of(engine: sa.Engine, resource: str) -> str | None:

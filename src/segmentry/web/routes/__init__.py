@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from segmentry.web.routes import (
     builder,
     jobs,
+    line_webhook,
     overview,
     pixel,
     public,
@@ -30,5 +31,6 @@ ROUTERS: list[APIRouter] = [
     tag_sync.router,
     webhooks.receiver,
     pixel.router,
+    line_webhook.router,
     webhooks.router,
 ]
