@@ -7,8 +7,8 @@ Ids are strings; money is ``decimal(18, 2)`` in the shop currency; timestamps ar
 day in the shop's zone, as in Shopify, and engines disagree on time-zone functions.
 
 >>> sorted(TABLES)[:4]
-['customer_events', 'customer_tag_history', 'customers', 'order_lines']
 ['customer_events', 'customer_tag_history', 'customers', 'line_events']
+>>> KEYS['order_lines']
 ('shop_id', 'order_id', 'line_id')
 """
 
