@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import pytest
 
 from segmentry.activation.email.channel import EmailChannel
-from segmentry.app.messaging.sending import ChannelDown, SendRequest, send
+from segmentry.app.messaging.sending import ChannelDownError, SendRequest, send
 from segmentry.app.messaging.unsubscribe import verify
 from segmentry.app.workspace import Workspace
 from segmentry.core.config import EmailSettings
@@ -110,7 +110,7 @@ def test_an_unreachable_server_stops_the_send_and_a_rerun_delivers(
     shop: Workspace, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, port = smtp
-    with pytest.raises(ChannelDown) as caught:
+    with pytest.raises(ChannelDownError) as caught:
         _send(shop, _channel(1), _request(key="later"))  # nothing listens on port 1
     assert caught.value.code == "channel_unavailable" and "127.0.0.1:1" in caught.value.message
     report = _send(shop, _channel(port), _request(key="later"))

@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import formataddr
 
 from segmentry.app.messaging.audience import Member
-from segmentry.app.messaging.sending import ChannelDown, Outcome
+from segmentry.app.messaging.sending import ChannelDownError, Outcome
 from segmentry.app.messaging.unsubscribe import link, sign
 from segmentry.core.config import EmailSettings
 from segmentry.core.errors import MessagingError
@@ -87,7 +87,7 @@ class EmailChannel:
         try:
             server = self._connect(self.settings)
         except (OSError, smtplib.SMTPException) as e:
-            raise ChannelDown(
+            raise ChannelDownError(
                 "The mail server {host}:{port} cannot be reached: {problem}",
                 code="channel_unavailable",
                 params={"host": self.settings.host, "port": self.settings.port,
@@ -108,7 +108,7 @@ class EmailChannel:
         try:
             server.login(self.settings.username, self._password or "")
         except smtplib.SMTPAuthenticationError as e:
-            raise ChannelDown(
+            raise ChannelDownError(
                 "The mail server refused the login for {user}: {problem}",
                 code="channel_token",
                 hint="Check the SMTP user name and password in the e-mail settings.",
@@ -123,7 +123,7 @@ class EmailChannel:
             return Outcome(row.id, "failed", "refused", _reply(e))
         except smtplib.SMTPResponseException as e:
             if 400 <= e.smtp_code < 500:
-                raise ChannelDown(
+                raise ChannelDownError(
                     "The mail server asked to try later: {problem}",
                     code="channel_unavailable",
                     params={"problem": _reply(e)},

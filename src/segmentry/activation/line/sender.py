@@ -26,7 +26,7 @@ from typing import Any
 from segmentry.activation.line.client import MAX_MULTICAST, LineClient
 from segmentry.activation.line.messages import validate_messages
 from segmentry.app.messaging.audience import Member
-from segmentry.app.messaging.sending import ChannelDown, Outcome
+from segmentry.app.messaging.sending import ChannelDownError, Outcome
 from segmentry.core.errors import LineError
 from segmentry.store.outbox import OutboxRow, Planned, Send
 
@@ -114,7 +114,7 @@ class LineSender:
             if progress.phase in ("succeeded", "failed"):
                 break
             if self._clock() >= deadline:
-                raise ChannelDown(
+                raise ChannelDownError(
                     "LINE has not finished the narrowcast {request} yet; the next delivery "
                     "pass follows it again.",
                     code="narrowcast_waiting", params={"request": request})
@@ -141,6 +141,6 @@ def _messages(body: str | None, flex: str | None) -> list[dict[str, Any]]:
     return [{"type": "flex", "altText": body or "", "contents": contents}]
 
 
-def _down(error: LineError) -> ChannelDown:
-    return ChannelDown(error.template, code=error.code, hint=error.hint_template,
+def _down(error: LineError) -> ChannelDownError:
+    return ChannelDownError(error.template, code=error.code, hint=error.hint_template,
                        params=error.params or None)

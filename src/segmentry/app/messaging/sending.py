@@ -47,7 +47,7 @@ from segmentry.store.outbox import NewSend, OutboxRow, Planned, Send
 
 __all__ = [
     "Channel",
-    "ChannelDown",
+    "ChannelDownError",
     "Outcome",
     "SendPlan",
     "SendReport",
@@ -68,7 +68,7 @@ class Outcome:
     detail: str | None = None
 
 
-class ChannelDown(MessagingError):
+class ChannelDownError(MessagingError):
     """The channel cannot be used at all (unreachable, bad credentials): nothing of the batch
     was delivered. The send stops; the batch waits to be asked again."""
 
@@ -104,7 +104,7 @@ class Channel(Protocol):
         ...
 
     def deliver(self, send: Send, rows: Sequence[OutboxRow], retry_key: str) -> Sequence[Outcome]:
-        """Send one batch of ``send``. Raise :class:`ChannelDown` when nothing of it could be
+        """Send one batch of ``send``. Raise :class:`ChannelDownError` when nothing of it could be
         delivered (a bad token, no server): the send stops, the batch is asked again later."""
         ...
 
@@ -237,7 +237,7 @@ def deliver(
         crash_point("send-batch-marked")
         try:
             outcomes = channel.deliver(the_send, rows, rows[0].retry_key)
-        except ChannelDown:
+        except ChannelDownError:
             with context.state.begin() as conn:
                 outbox.reopen(conn, [r.id for r in rows], at=now())
             raise
