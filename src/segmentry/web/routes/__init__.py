@@ -6,14 +6,17 @@ from fastapi import APIRouter
 
 from segmentry.web.routes import (
     builder,
+    channels,
     jobs,
     overview,
     pixel,
     public,
     runs,
     segments,
+    sends,
     settings,
     tag_sync,
+    unsubscribe,
     webhooks,
 )
 
@@ -21,11 +24,14 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     public.router,
+    unsubscribe.router,
     overview.router,
     segments.router,
     builder.router,
     runs.router,
     settings.router,
+    channels.router,
+    sends.router,
     jobs.router,
     tag_sync.router,
     webhooks.receiver,
