@@ -148,7 +148,8 @@ def api(shop: Shop) -> Iterator[httpx.Client]:
 
 def _line_token(shop: Shop, api: httpx.Client) -> None:
     # The fake LINE accepts its own token only: store that one (as a manager pasting it would).
-    answer = api.put("/api/settings/line", json={"name": "テスト商店 LINE", "token": shop.line.token})
+    answer = api.put("/api/settings/line",
+                     json={"name": "テスト商店 LINE", "token": shop.line.token})
     assert answer.status_code == 200, answer.text
 
 
@@ -417,7 +418,7 @@ def test_the_send_page_on_a_phone_in_japanese(shop: Shop, api: httpx.Client,
     # The live preview: the first member's message, with her name.
     expect(page.locator("#preview-body")).to_have_text("山田 花子 様、冬のセールのお知らせです。")
     page.click("#check-button")
-    recipients, skipped = _expected("line")
+    recipients, _ = _expected("line")
     expect(page.locator("#dry-recipients")).to_have_text(str(recipients))
     expect(page.locator("#dry-members")).to_have_text(str(len(CUSTOMERS)))
     expect(page.locator("#dry-skipped tr[data-reason=unlinked] td").first).to_have_text(

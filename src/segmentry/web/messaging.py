@@ -142,7 +142,7 @@ def channels_of(folder: Path, settings: config.Settings) -> ChannelsOut:
 def save_line(folder: Path, settings: config.Settings, body: LineChannelIn) -> config.Settings:
     """``[line]`` written (the endpoint and variable names kept), the credentials stored in the
     secrets file. A first save needs the token."""
-    old = settings.line or config.LineSettings()
+    old = settings.line or config.LineSettings.model_validate({})
     if body.token.strip():
         save_secret(folder, TOKEN_SECRET, body.token.strip())
     if body.channel_secret.strip():
@@ -154,12 +154,12 @@ def save_email(folder: Path, settings: config.Settings, body: EmailChannelIn) ->
     if body.password:
         save_secret(folder, PASSWORD_SECRET, body.password)
     old = settings.email
-    section = config.EmailSettings(
-        host=body.host.strip(), port=body.port, security=body.security,
-        username=body.username.strip() or None, from_address=body.from_address.strip(),
-        from_name=body.from_name.strip(), web_url=body.web_url.strip().rstrip("/"),
+    section = config.EmailSettings.model_validate({
+        "host": body.host.strip(), "port": body.port, "security": body.security,
+        "username": body.username.strip() or None, "from_address": body.from_address.strip(),
+        "from_name": body.from_name.strip(), "web_url": body.web_url.strip().rstrip("/"),
         **({"password_env": old.password_env, "timeout": old.timeout} if old else {}),
-    )
+    })
     return config.save_section(folder, "email", section)
 
 

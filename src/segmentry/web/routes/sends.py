@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 
 from segmentry.app.jobs import Job
 from segmentry.app.messaging.sending import SendPlan, SendReport
@@ -145,8 +146,8 @@ def _preview(ws: Workspace, name: str, body: SendIn) -> PreviewOut:
     customer = (body.customer_id or "").strip() or None
     found, text, second = Messaging(ws).preview(name, body.channel, body.message(), customer)
     if text is None:
-        return PreviewOut(customer_id=found, body=None, skipped=second)
-    return PreviewOut(customer_id=found, body=text, subject=second)
+        return PreviewOut.model_validate({"customer_id": found, "body": None, "skipped": second})
+    return PreviewOut.model_validate({"customer_id": found, "body": text, "subject": second})
 
 
 def _log(ws: Workspace, key: str, status: str | None, page: int) -> SendLogOut:
@@ -243,21 +244,26 @@ def send_form(request: Request, ws: WorkspaceDep, page: Page, lang: Lang, name: 
               action: Annotated[str, Form(max_length=10)] = "check") -> Response:
     """``action=check``: the page again with the preview and the dry run (or the template's
     error by its field); ``action=send``: the send's job, then its delivery log."""
-    form = {"channel": channel, "body": body, "subject": subject,
-            "transactional": transactional, "language": language if language in ("ja", "en")
-            else "ja", "customer_id": customer_id, "key": key.strip() or new_key()}
+    key = key.strip() or new_key()
+    form: dict[str, Any] = {
+        "channel": channel, "body": body, "subject": subject, "transactional": transactional,
+        "language": language if language in ("ja", "en") else "ja",
+        "customer_id": customer_id, "key": key}
     if not body.strip():
         return _send_page(page, ws, name, form, 400, field_errors={"body": {"code": "empty"}})
     try:
-        wanted = SendIn(channel=channel, body=body, subject=subject or None,  # type: ignore[arg-type]
-                        transactional=transactional, language=form["language"],
-                        key=form["key"], customer_id=customer_id or None)
+        wanted = SendIn.model_validate({**form, "subject": subject or None,
+                                        "customer_id": customer_id or None})
+    except ValidationError:  # a channel that is not one, a message over the limits
+        return _send_page(page, ws, name, form, 400, error=error_body(
+            MessagingError("This message cannot be sent as it is.", code="bad_message"), lang))
+    try:
         fields = _template_errors(ws, wanted, lang)
         if fields:
             return _send_page(page, ws, name, form, 400, field_errors=fields)
         if action == "send":
             job = _send_job(request, ws, name, wanted)
-            return RedirectResponse(f"/sends/{quote(form['key'], safe='')}?job={job.id}",
+            return RedirectResponse(f"/sends/{quote(key, safe='')}?job={job.id}",
                                     status_code=303)
         dry = _dry_run(ws, name, wanted)[1]
         preview = _preview(ws, name, wanted) if dry.members else None
