@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from segmentry.web.routes import public
+from segmentry.web.routes import public, unsubscribe
 
 from .conftest import Server
 
@@ -61,7 +61,8 @@ def test_every_operation_is_fuzzed_without_server_errors(fuzz_server: Server) ->
 def test_every_operation_lists_the_errors_it_can_answer(server: Server) -> None:
     document = httpx.get(f"{server.url}/openapi.json",
                          headers={"Authorization": f"Bearer {server.token}"}).json()
-    public_paths = {route.path for route in public.router.routes}  # type: ignore[attr-defined]
+    public_paths = {route.path for router in (public.router, unsubscribe.router)
+                    for route in router.routes}  # type: ignore[attr-defined]
     operations = [(path, method, op) for path, ops in document["paths"].items()
                   for method, op in ops.items()]
     assert len(operations) >= 15

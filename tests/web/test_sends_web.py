@@ -414,6 +414,7 @@ def test_the_send_page_on_a_phone_in_japanese(shop: Shop, api: httpx.Client,
     page.goto("/segments/phone-ja")
     page.click("#send-link")
     expect(page.locator("h1")).to_contain_text("メッセージを送る")
+    expect(page.locator("#subject-label")).to_be_hidden()  # LINE messages have no subject
     page.fill("#send-body", "{{ customer.honorific_name }}、冬のセールのお知らせです。")
     # The live preview: the first member's message, with her name.
     expect(page.locator("#preview-body")).to_have_text("山田 花子 様、冬のセールのお知らせです。")

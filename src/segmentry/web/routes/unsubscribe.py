@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from segmentry.activation.shopify.consent import write_back
 from segmentry.app.messaging.unsubscribe import key_for, verify
@@ -27,6 +27,7 @@ from segmentry.core.errors import SegmentryError
 from segmentry.i18n.catalogue import LANGUAGES
 from segmentry.store import unsubscriptions
 from segmentry.web.deps import LANG_COOKIE, Renderer, web_app
+from segmentry.web.hints import error_body
 
 __all__ = ["router"]
 
@@ -74,11 +75,14 @@ def confirm_page(request: Request, t: Token = "") -> Response:
     return _page(request, 200, bad=False, email=_masked(found[1]), token=t)
 
 
-@router.post("/unsubscribe", summary="Unsubscribe from e-mail (RFC 8058 one-click; no sign-in)",
+@router.post("/unsubscribe", response_class=PlainTextResponse,
+             summary="Unsubscribe from e-mail (RFC 8058 one-click; no sign-in)",
              description="The body is `List-Unsubscribe=One-Click` (a mail client) or the "
              "confirmation page's form; the token `t` names the customer and address. Answers "
              "200 whether or not the address had unsubscribed before; 400 for a bad token.",
-             responses={200: {"content": {"text/html": {}, "text/plain": {}}}})
+             responses={200: {"content": {"text/html": {}}},
+                        400: {"description": "The token is not the workspace's (changed, cut "
+                              "short or forged)"}})
 def unsubscribe(request: Request, tasks: BackgroundTasks, t: Token = "") -> Response:
     # NOTE: no workspace lock: only the state store (thread-safe) and the secrets file are used.
     ws = web_app(request).workspace
@@ -87,7 +91,9 @@ def unsubscribe(request: Request, tasks: BackgroundTasks, t: Token = "") -> Resp
     if found is None:
         if wants_html:
             return _page(request, 400, bad=True)
-        return PlainTextResponse("This unsubscribe link is not valid.", status_code=400)
+        refused = SegmentryError("This unsubscribe link is not valid.", code="bad_link")
+        body = error_body(refused, customer_language(request))
+        return JSONResponse({"error": body}, status_code=400)
     customer_id, email = found
     how = "page" if wants_html else "one_click"
     with ws.state.begin() as conn:
