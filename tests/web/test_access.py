@@ -17,8 +17,10 @@ from .conftest import EMAIL, PASSWORD, Server, csrf_of, log_in
 PUBLIC = {"/health", "/login", "/lang/{code}", "/static/{name}",
           "/webhooks/shopify",  # Shopify's deliveries: the HMAC signature is the authentication
           "/pixel/events",  # the storefront's web pixel: shop id and token (tests/web/test_pixel)
-          "/line/webhook"}  # LINE's webhooks: X-Line-Signature (tests/line_identity)
-_SAMPLE = {"name": "repeat-customers", "token_id": "1", "user_id": "1", "code": "ja", "job_id": "1"}
+          "/line/webhook",  # LINE's webhooks: X-Line-Signature (tests/line_identity)
+          "/unsubscribe"}  # customers' e-mail links: the signed token (tests/web/test_sends_web)
+_SAMPLE = {"name": "repeat-customers", "token_id": "1", "user_id": "1", "code": "ja", "job_id": "1",
+           "key": "some-send"}
 
 
 def _routes() -> list[tuple[str, str]]:

@@ -191,10 +191,15 @@ class MessagingError(SegmentryError):
     """A message template, a send or a channel (LINE, e-mail, webhooks) is wrong or refused.
 
     ``code`` is e.g. ``template_syntax``, ``template_unknown_field``, ``template_unsafe``,
-    ``quota_exceeded``, ``channel_token``, ``channel_not_configured``.
+    ``quota_exceeded``, ``channel_token``, ``channel_not_configured``. A template's error
+    names its ``line`` (1-based), as a query error does.
     """
 
     code = "messaging"
+
+    def to_dict(self) -> dict[str, object]:
+        line = self.params.get("line")
+        return {**super().to_dict(), **({"line": line} if isinstance(line, int) else {})}
 
 
 class LineError(MessagingError):

@@ -97,6 +97,8 @@ WEB_HINTS: Hints = {
     "not_shopify_expressible":
         "Sync the segment as a tag instead, with “Also create a Shopify segment” ticked: "
         "Shopify then gets a segment on the tag.",
+    # --- messages (LINE and e-mail)
+    "channel_not_configured": "Set up the channel on the Settings page.",
     # --- accounts and sign-in
     "unknown_user": "Ask the person who runs segmentry to add this user.",
     "unknown_token": "See your tokens on the Settings page.",

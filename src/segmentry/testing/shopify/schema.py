@@ -45,7 +45,15 @@ type MoneyBag { shopMoney: MoneyV2! presentmentMoney: MoneyV2! }
 type Count { count: Int! precision: String! }
 type UserError { field: [String!] message: String! }
 
-type CustomerEmailAddress { emailAddress: String marketingState: String! }
+type CustomerEmailAddress {
+  emailAddress: String marketingState: String! marketingUpdatedAt: DateTime
+}
+enum CustomerEmailMarketingState { INVALID NOT_SUBSCRIBED PENDING REDACTED SUBSCRIBED UNSUBSCRIBED }
+enum CustomerMarketingOptInLevel { CONFIRMED_OPT_IN SINGLE_OPT_IN UNKNOWN }
+type CustomerEmailMarketingConsentState {
+  marketingState: CustomerEmailMarketingState! marketingOptInLevel: CustomerMarketingOptInLevel
+  consentUpdatedAt: DateTime
+}
 type CustomerPhoneNumber { phoneNumber: String! marketingState: String! }
 type MailingAddress {
   address1: String city: String province: String provinceCode: String country: String
@@ -68,6 +76,8 @@ type Customer implements Node {
   locale: String! state: CustomerState! productSubscriberStatus: CustomerProductSubscriberStatus!
   companyContactProfiles: [CompanyContact!]!
   metafield(namespace: String, key: String!): Metafield
+  emailMarketingConsent: CustomerEmailMarketingConsentState
+    @deprecated(reason: "Use defaultEmailAddress.marketingState instead")
 }
 type CustomerEdge { cursor: String! node: Customer! }
 type CustomerConnection { edges: [CustomerEdge!]! nodes: [Customer!]! pageInfo: PageInfo! }
@@ -149,6 +159,22 @@ input StagedUploadInput {
 
 type TagsAddPayload { node: Node userErrors: [UserError!]! }
 type TagsRemovePayload { node: Node userErrors: [UserError!]! }
+input CustomerEmailMarketingConsentInput {
+  marketingState: CustomerEmailMarketingState! marketingOptInLevel: CustomerMarketingOptInLevel
+  consentUpdatedAt: DateTime sourceLocationId: ID
+}
+input CustomerEmailMarketingConsentUpdateInput {
+  customerId: ID! emailMarketingConsent: CustomerEmailMarketingConsentInput!
+}
+enum CustomerEmailMarketingConsentUpdateUserErrorCode {
+  INCLUSION INTERNAL_ERROR INVALID MISSING_ARGUMENT
+}
+type CustomerEmailMarketingConsentUpdateUserError {
+  field: [String!] message: String! code: CustomerEmailMarketingConsentUpdateUserErrorCode
+}
+type CustomerEmailMarketingConsentUpdatePayload {
+  customer: Customer userErrors: [CustomerEmailMarketingConsentUpdateUserError!]!
+}
 type SegmentCreatePayload { segment: Segment userErrors: [UserError!]! }
 type SegmentUpdatePayload { segment: Segment userErrors: [UserError!]! }
 
@@ -176,6 +202,9 @@ type Mutation {
   tagsRemove(id: ID!, tags: [String!]!): TagsRemovePayload
   segmentCreate(name: String!, query: String!): SegmentCreatePayload
   segmentUpdate(id: ID!, name: String, query: String): SegmentUpdatePayload
+  customerEmailMarketingConsentUpdate(
+    input: CustomerEmailMarketingConsentUpdateInput!
+  ): CustomerEmailMarketingConsentUpdatePayload
   bulkOperationRunQuery(query: String!, groupObjects: Boolean): BulkOperationRunQueryPayload
   bulkOperationRunMutation(mutation: String!, stagedUploadPath: String!,
                            clientIdentifier: String,
@@ -392,6 +421,53 @@ def _segment_update(
     return {"segment": segment, "userErrors": []}
 
 
+# Only these states may be set; NOT_SUBSCRIBED, REDACTED and INVALID are Shopify's own.
+_SETTABLE_EMAIL_STATES = {"SUBSCRIBED", "UNSUBSCRIBED", "PENDING"}
+
+
+def _consent_refused(field: list[str], message: str, code: str = "INVALID") -> dict:
+    return {"customer": None, "userErrors": [{"field": field, "message": message, "code": code}]}
+
+
+def _email_consent_update(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
+    """``customerEmailMarketingConsentUpdate``: sets the customer's e-mail marketing state (and
+    when), as the next read of ``defaultEmailAddress.marketingState`` shows."""
+    require(info, "write_customers", "customerEmailMarketingConsentUpdate")
+    consent = input["emailMarketingConsent"]
+    state = consent["marketingState"]
+    if state not in _SETTABLE_EMAIL_STATES:
+        return _consent_refused(["input", "emailMarketingConsent", "marketingState"],
+                                f"Marketing state {state} cannot be set", "INCLUSION")
+    data = _ctx(info).data
+    with data.lock:
+        customer = data.get(input["customerId"])
+        if customer is None or customer.get("__typename") != "Customer":
+            return _consent_refused(["input", "customerId"], "Customer not found")
+        address = customer.get("defaultEmailAddress")
+        if not address or not address.get("emailAddress"):
+            return _consent_refused(["input", "customerId"],
+                                    "Customer must have an email address")
+        now = data.now()
+        address.update(marketingState=state,
+                       marketingUpdatedAt=consent.get("consentUpdatedAt") or now)
+        customer["_emailOptInLevel"] = consent.get("marketingOptInLevel")
+        customer["updatedAt"] = now
+        data.touch()
+    server = _ctx(info).server
+    if server is not None:
+        server.record("customerEmailMarketingConsentUpdate", input["customerId"], [state])
+    return {"customer": customer, "userErrors": []}
+
+
+def _email_consent(customer: dict[str, Any], info: GraphQLResolveInfo) -> dict | None:
+    address = customer.get("defaultEmailAddress")
+    if not address:
+        return None
+    return {"marketingState": address["marketingState"],
+            "marketingOptInLevel": customer.get("_emailOptInLevel"),
+            "consentUpdatedAt": address.get("marketingUpdatedAt")}
+
+
 def _scopes(_root: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
     handles = sorted(_ctx(info).scopes)
     return {
@@ -436,6 +512,7 @@ def build() -> GraphQLSchema:
     customer.fields["numberOfOrders"].resolve = _number_of_orders  # type: ignore[union-attr]
     customer.fields["amountSpent"].resolve = _amount_spent  # type: ignore[union-attr]
     customer.fields["metafield"].resolve = _metafield  # type: ignore[union-attr]
+    customer.fields["emailMarketingConsent"].resolve = _email_consent  # type: ignore[union-attr]
     for name in PROTECTED_FIELDS:
         customer.fields[name].resolve = _protected(name)  # type: ignore[union-attr]
     node = schema.get_type("Node")
@@ -444,6 +521,7 @@ def build() -> GraphQLSchema:
     mutation.fields["tagsRemove"].resolve = _tags_mutation(False)
     mutation.fields["segmentCreate"].resolve = _segment_create
     mutation.fields["segmentUpdate"].resolve = _segment_update
+    mutation.fields["customerEmailMarketingConsentUpdate"].resolve = _email_consent_update
     for name, method in (
         ("bulkOperationRunQuery", "run_bulk_query"),
         ("bulkOperationRunMutation", "run_bulk_mutation"),

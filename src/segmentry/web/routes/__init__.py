@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from segmentry.web.routes import (
     builder,
+    channels,
     jobs,
     line_webhook,
     overview,
@@ -13,8 +14,10 @@ from segmentry.web.routes import (
     public,
     runs,
     segments,
+    sends,
     settings,
     tag_sync,
+    unsubscribe,
     webhooks,
 )
 
@@ -22,11 +25,14 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     public.router,
+    unsubscribe.router,
     overview.router,
     segments.router,
     builder.router,
     runs.router,
     settings.router,
+    channels.router,
+    sends.router,
     jobs.router,
     tag_sync.router,
     webhooks.receiver,

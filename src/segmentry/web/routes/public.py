@@ -50,6 +50,7 @@ _LOGIN_CSRF = "segmentry_login_csrf"
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 _STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
 _STATIC_FILES["jobs.js"] = "text/javascript"  # job progress and tag sync (runs, segment pages)
+_STATIC_FILES["sends.js"] = "text/javascript"  # the send page's live preview
 _YEAR = 365 * 24 * 3600
 IMMUTABLE = f"public, max-age={_YEAR}, immutable"
 # plotly.js from the installed ``plotly`` package and Swagger UI from ``fastapi-offline``

@@ -39,6 +39,7 @@ from segmentry.web.deps import (
     require_user,
     web_app,
 )
+from segmentry.web.messaging import channels_of
 from segmentry.web.schemas import (
     ErrorBody,
     LanguageIn,
@@ -55,7 +56,7 @@ from segmentry.web.schemas import (
     UserOut,
 )
 
-__all__ = ["router"]
+__all__ = ["page_of", "refused", "router", "saved"]
 
 router = APIRouter(dependencies=[require_user], tags=["settings"])
 
@@ -106,12 +107,14 @@ def _settings(ws: Workspace, user: accounts.User, shopify: ShopifyOut | None) ->
     )
 
 
-def _page(page: Page, ws: Workspace, user: accounts.User, status_code: int = 200,
+def page_of(page: Page, ws: Workspace, user: accounts.User, status_code: int = 200,
           shopify: ShopifyOut | None = None, **values: Any) -> Response:
     """The settings page (``shopify``: the live check's result, else it is made now)."""
-    values = {"new_token": None, "problem": None, "saved": None, **values}
+    values = {"new_token": None, "problem": None, "saved": None, "line_check": None, **values}
     data = _settings(ws, user, shopify or _shopify(ws))
-    return page("settings.html", status_code=status_code, data=data, **values)
+    channels = channels_of(FilePath(ws.folder), ws.settings)
+    return page("settings.html", status_code=status_code, data=data, channels=channels,
+                **values)
 
 
 def _checked_first(request: Request) -> tuple[WebApp, ShopifyOut | None]:
@@ -122,14 +125,14 @@ def _checked_first(request: Request) -> tuple[WebApp, ShopifyOut | None]:
     return state, _shopify(state.workspace)
 
 
-def _refused(page: Page, ws: Workspace, user: accounts.User, section: str,
+def refused(page: Page, ws: Workspace, user: accounts.User, section: str,
              code: str, **params: Any) -> Response:
     """The settings page again, saying what could not be saved and why."""
     problem = {"section": section, "code": code, "params": params}
-    return _page(page, ws, user, _FORM_STATUS.get(code, 400), problem=problem)
+    return page_of(page, ws, user, _FORM_STATUS.get(code, 400), problem=problem)
 
 
-def _saved(section: str) -> Response:
+def saved(section: str) -> Response:
     return RedirectResponse(f"/settings?saved={section}#{section}", status_code=303)
 
 
@@ -149,7 +152,7 @@ def settings_page(request: Request, user: CurrentUser, page: Page,
                   saved: str | None = None) -> Response:
     state, shopify = _checked_first(request)
     with state.lock:
-        return _page(page, state.workspace, user, shopify=shopify, saved=saved)
+        return page_of(page, state.workspace, user, shopify=shopify, saved=saved)
 
 
 # ------------------------------------------------------------------ schedule and language
@@ -163,14 +166,14 @@ def schedule_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: P
     try:
         schedule = config.ScheduleSettings(enabled=bool(enabled), time=time.strip())
     except ValidationError:
-        return _refused(page, ws, user, "schedule", "bad_time", time=time)
+        return refused(page, ws, user, "schedule", "bad_time", time=time)
     config.save_schedule(FilePath(ws.folder), schedule)
     ws.settings.schedule = schedule
     # NOTE: a server that runs the schedule (segmentry.app.jobs.Scheduler) recomputes its next run.
     scheduler = getattr(web_app(request), "scheduler", None)
     if scheduler is not None:
         scheduler.reschedule()
-    return _saved("schedule")
+    return saved("schedule")
 
 
 def _save_language(ws: Workspace, language: LanguageIn) -> None:
@@ -191,9 +194,9 @@ def language_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
     try:
         language = LanguageIn(default_language=default_language)  # type: ignore[arg-type]
     except ValidationError:
-        return _refused(page, ws, user, "language", "bad_language")
+        return refused(page, ws, user, "language", "bad_language")
     _save_language(ws, language)
-    return _saved("language")
+    return saved("language")
 
 
 # ------------------------------------------------------------------ Shopify
@@ -236,14 +239,14 @@ def shopify_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
                  shop: Annotated[str, Form(max_length=255)] = "",
                  token: Annotated[str, Form(max_length=500)] = "") -> Response:
     if not shop.strip() or not token.strip():
-        return _refused(page, ws, user, "shopify", "shop_and_token")
+        return refused(page, ws, user, "shopify", "shop_and_token")
     try:
         _reconnect(ws, ShopifyConnect(shop=shop, token=token))
     except MissingScopes as e:
-        return _refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
+        return refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
     except SegmentryError as e:
-        return _refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
-    return _saved("shopify")
+        return refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
+    return saved("shopify")
 
 
 def _shopify_defaults(ws: Workspace, shop: str) -> config.ShopifySettings:
@@ -259,7 +262,7 @@ def client_credentials_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
     """An app made in the Dev Dashboard for the shop's own organization: tokens by the client
     credentials grant (the secret goes to the secrets file, as a token does)."""
     if not (shop.strip() and client_id.strip() and client_secret.strip()):
-        return _refused(page, ws, user, "shopify", "shop_and_client")
+        return refused(page, ws, user, "shopify", "shop_and_client")
     try:
         domain = _shop_domain(shop)
         old = _shopify_defaults(ws, domain)
@@ -267,10 +270,10 @@ def client_credentials_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
                                    api_version=old.api_version, endpoint=old.endpoint,
                                    timeout=10, max_retries=1)
     except MissingScopes as e:
-        return _refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
+        return refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
     except SegmentryError as e:
-        return _refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
-    return _saved("shopify")
+        return refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
+    return saved("shopify")
 
 
 @router.post("/settings/shopify/install", include_in_schema=False)
@@ -281,7 +284,7 @@ def install_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: Pa
     """An app distributed to several stores: off to Shopify's approval page; Shopify sends the
     browser back to :func:`oauth_callback`."""
     if not (shop.strip() and client_id.strip()):
-        return _refused(page, ws, user, "shopify", "shop_and_client")
+        return refused(page, ws, user, "shopify", "shop_and_client")
     try:
         domain = _shop_domain(shop)
         old = _shopify_defaults(ws, domain)
@@ -289,7 +292,7 @@ def install_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: Pa
                             client_secret=client_secret.strip() or None,
                             endpoint=old.endpoint, api_version=old.api_version)
     except SegmentryError as e:
-        return _refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
+        return refused(page, ws, user, "shopify", e.code, shop=shop, detail=e.message)
     return RedirectResponse(url, status_code=303)
 
 
@@ -301,10 +304,10 @@ def oauth_callback(request: Request, ws: WorkspaceDep, user: CurrentUser,
     try:
         finish_install(ws, dict(request.query_params))
     except MissingScopes as e:
-        return _refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
+        return refused(page, ws, user, "shopify", e.code, missing=", ".join(e.missing))
     except SegmentryError as e:
-        return _refused(page, ws, user, "shopify", e.code, detail=e.message)
-    return _saved("shopify")
+        return refused(page, ws, user, "shopify", e.code, detail=e.message)
+    return saved("shopify")
 
 
 # ------------------------------------------------------------------ users
@@ -340,9 +343,9 @@ def add_user_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
     try:
         accounts.create_user(ws.state, email, password, ws.settings.shop.id)
     except accounts.AccountError as e:
-        return _refused(page, ws, user, "users", e.code, email=email.strip(),
+        return refused(page, ws, user, "users", e.code, email=email.strip(),
                         minimum=accounts.MIN_PASSWORD)
-    return _saved("users")
+    return saved("users")
 
 
 @router.post("/settings/users/{user_id}/remove", include_in_schema=False)
@@ -351,8 +354,8 @@ def remove_user_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
     try:
         accounts.remove_user(ws.state, user, user_id)
     except accounts.AccountError as e:
-        return _refused(page, ws, user, "users", e.code)
-    return _saved("users")
+        return refused(page, ws, user, "users", e.code)
+    return saved("users")
 
 
 @router.post("/settings/password", include_in_schema=False)
@@ -363,8 +366,8 @@ def password_form(request: Request, ws: WorkspaceDep, user: CurrentUser, page: P
         accounts.change_password(ws.state, user, current_password, new_password,
                                  keep_session=request.cookies.get(SESSION_COOKIE))
     except accounts.AccountError as e:
-        return _refused(page, ws, user, "password", e.code, minimum=accounts.MIN_PASSWORD)
-    return _saved("password")
+        return refused(page, ws, user, "password", e.code, minimum=accounts.MIN_PASSWORD)
+    return saved("password")
 
 
 # ------------------------------------------------------------------ API tokens
@@ -389,13 +392,13 @@ def revoke_token_json(ws: WorkspaceDep, user: CurrentUser, token_id: TokenId) ->
 def create_token_form(ws: WorkspaceDep, user: CurrentUser, page: Page,
                       name: Annotated[str, Form(min_length=1, max_length=200)]) -> Response:
     token = accounts.create_token(ws.state, user.email, name)
-    return _page(page, ws, user, new_token=token)
+    return page_of(page, ws, user, new_token=token)
 
 
 @router.post("/settings/tokens/{token_id}/revoke", include_in_schema=False)
 def revoke_token_form(ws: WorkspaceDep, user: CurrentUser, token_id: TokenId) -> Response:
     accounts.revoke_token(ws.state, user, token_id)
-    return _saved("tokens")
+    return saved("tokens")
 
 
 @router.post("/logout", include_in_schema=False)
