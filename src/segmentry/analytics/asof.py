@@ -23,6 +23,8 @@ from segmentry.analytics.facts import refund_table, settled_on, undated_table
 __all__ = [
     "Facts",
     "Points",
+    "abandoned_as_of",
+    "checkouts_table",
     "customer_stats",
     "customers_as_of",
     "customers_since",
@@ -43,7 +45,8 @@ class Facts:
     (``undated_customers``), None when every customer has a creation date. ``refunds``: the
     dated refunds (``refund_facts``), None when refunds are not subtracted or none has a date.
     ``events``: the ledger's ``customer_events`` (see :mod:`segmentry.analytics.events`), None
-    in a ledger without it.
+    in a ledger without it. ``checkouts``: the ledger's ``abandoned_checkouts``, None in a
+    ledger without it.
     """
 
     orders: ir.Table
@@ -54,6 +57,7 @@ class Facts:
     undated: ir.Table | None = None
     events: ir.Table | None = None
     refunds: ir.Table | None = None
+    checkouts: ir.Table | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
@@ -66,6 +70,7 @@ class Facts:
             undated=undated_table(con),
             events=events_table(con),
             refunds=refund_table(con),
+            checkouts=checkouts_table(con),
         )
 
     def is_settled(self, day: dt.date) -> bool:
@@ -79,6 +84,15 @@ def events_table(con: BaseBackend) -> ir.Table | None:
     if "customer_events" not in con.list_tables():
         return None
     return con.table("customer_events")
+
+
+def checkouts_table(con: BaseBackend) -> ir.Table | None:
+    """The ledger's ``abandoned_checkouts`` (customers' only), or None in a ledger made before
+    it existed."""
+    if "abandoned_checkouts" not in con.list_tables():
+        return None
+    t = con.table("abandoned_checkouts")
+    return t.filter(t.customer_id.notnull())
 
 
 @dataclass(frozen=True)
@@ -287,6 +301,30 @@ def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
     rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
     j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
     return j.select("customer_id", "day", tags_as_of=j.tags)
+
+
+def abandoned_as_of(checkouts: ir.Table, points: ir.Table | dt.date) -> ir.Table:
+    """Per point, ``abandoned_on``: the day of the customer's latest checkout created on or
+    before the point's day and not completed by then (Shopify's ``abandoned_checkout_date``:
+    "the date they last abandoned a checkout"). Points without one are left out.
+
+    A checkout completed on a day is no longer abandoned as of that day.
+    """
+    where = Points.of(points)
+    if where.day is not None:
+        d = ibis.date(where.day)
+        j = checkouts.filter(
+            (checkouts.created_on <= d)
+            & (checkouts.completed_on.isnull() | (checkouts.completed_on > d))
+        ).mutate(day=d)
+    else:
+        assert where.table is not None
+        p = where.table
+        c = checkouts.select(c_customer_id="customer_id", created_on="created_on",
+                             completed_on="completed_on")
+        j = p.join(c, [p.customer_id == c.c_customer_id, c.created_on <= p.day,
+                       c.completed_on.isnull() | (c.completed_on > p.day)])
+    return j.group_by(["customer_id", "day"]).aggregate(abandoned_on=j.created_on.max())
 
 
 # What :func:`lines_as_of` gives per line: its order's fields, then the product's.

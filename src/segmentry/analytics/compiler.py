@@ -35,6 +35,7 @@ import ibis.expr.types as ir
 from segmentry.analytics.asof import (
     Facts,
     Points,
+    abandoned_as_of,
     customer_stats,
     customers_as_of,
     lines_as_of,
@@ -196,6 +197,14 @@ class _Compiler:
         self.stat_columns.update(columns)
         self.feature("stats", lambda: customer_stats(self.orders(), self.stat_columns))
 
+    def checkouts(self) -> Callable[[ir.Table], ir.Value]:
+        """``abandoned_checkout_date``: NULL for everyone in a ledger without checkouts."""
+        if self.facts.checkouts is None:
+            return lambda f: ibis.null().cast("date")
+        checkouts = self.facts.checkouts
+        self.feature("checkouts", lambda: abandoned_as_of(checkouts, self.points.source))
+        return lambda f: f.abandoned_on
+
     def tags(self) -> None:
         if "tags" not in self.prebuilt:
             self.prebuilt["tags"] = tags_as_of(self.facts.tag_history, self.points.source)
@@ -308,6 +317,8 @@ class _Compiler:
             return lambda f: f.tags_as_of
         if name == "customer_email_domain":
             return _email_domain
+        if name == "abandoned_checkout_date":
+            return self.checkouts()
         self.stats(_STATS_COLUMNS[name])
         return _STATS_ATTRIBUTES[name]
 

@@ -137,6 +137,12 @@ _ATTRIBUTE_LIST = [
     _A("first_order_date", Kind.DATE, "Day of the first order (shop time zone).", True),
     _A("last_order_date", Kind.DATE, "Day of the most recent order (shop time zone).", True),
     _A("customer_added_date", Kind.DATE, "Day the customer record was created.", True),
+    _A(
+        "abandoned_checkout_date",
+        Kind.DATE,
+        "Day of the customer's latest abandoned checkout (not completed by then).",
+        True,
+    ),
     _A("customer_tags", Kind.STRING_LIST, "Tags on the customer, as recorded that day.", True),
     _A(
         "customer_email_domain",
@@ -379,7 +385,6 @@ ANNIVERSARY = "anniversary"
 # namespace prefix ending in '.') → the data it needs. The resolver refuses them with the code
 # ``needs_data`` naming that data, instead of "unknown attribute".
 NEEDS_DATA: dict[str, str] = {
-    "abandoned_checkout_date": "abandoned checkouts",
     "store_credit_accounts": "store credit accounts",
 }
 
@@ -387,8 +392,8 @@ NEEDS_DATA: dict[str, str] = {
 def needs_data(name: str) -> str | None:
     """The data a Shopify name needs that segmentry does not ingest yet, or None.
 
-    >>> needs_data("abandoned_checkout_date"), needs_data("number_of_orders")
-    ('abandoned checkouts', None)
+    >>> needs_data("store_credit_accounts"), needs_data("number_of_orders")
+    ('store credit accounts', None)
     """
     if name in NEEDS_DATA:
         return NEEDS_DATA[name]

@@ -7,7 +7,7 @@ Ids are strings; money is ``decimal(18, 2)`` in the shop currency; timestamps ar
 day in the shop's zone, as in Shopify, and engines disagree on time-zone functions.
 
 >>> sorted(TABLES)[:4]
-['customer_events', 'customer_tag_history', 'customers', 'order_lines']
+['abandoned_checkouts', 'customer_events', 'customer_tag_history', 'customers']
 >>> KEYS['order_lines']
 ('shop_id', 'order_id', 'line_id')
 """
@@ -176,6 +176,21 @@ CUSTOMER_EVENTS = ibis.schema(
     }
 )
 
+# Checkouts a customer started (Shopify's abandoned checkouts, recovered ones included): one
+# is abandoned from its creation until it is completed (``completed_at``; NULL: never).
+ABANDONED_CHECKOUTS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "checkout_id": _STR,
+        "customer_id": _STR,
+        "created_at": _TS,
+        "updated_at": _TS,
+        "completed_at": _TS,
+        "created_on": _DATE,  # local date of created_at
+        "completed_on": _DATE,  # local date of completed_at
+    }
+)
+
 TABLES: dict[str, Schema] = {
     "customers": CUSTOMERS,
     "orders": ORDERS,
@@ -184,6 +199,7 @@ TABLES: dict[str, Schema] = {
     "customer_tag_history": CUSTOMER_TAG_HISTORY,
     "customer_events": CUSTOMER_EVENTS,
     "refunds": REFUNDS,
+    "abandoned_checkouts": ABANDONED_CHECKOUTS,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -195,11 +211,12 @@ KEYS: dict[str, tuple[str, ...]] = {
     "customer_tag_history": ("shop_id", "customer_id", "seen_at"),
     "customer_events": ("shop_id", "event_id"),
     "refunds": ("shop_id", "refund_id"),
+    "abandoned_checkouts": ("shop_id", "checkout_id"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
 # ignored (see segmentry.ledger.store).
-NEWEST_WINS: tuple[str, ...] = ("customers", "orders")
+NEWEST_WINS: tuple[str, ...] = ("customers", "orders", "abandoned_checkouts")
 
 # (timestamp column, local date column) pairs the ledger writer derives per table.
 LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -208,6 +225,7 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "customer_tag_history": (("seen_at", "seen_on"),),
     "customer_events": (("occurred_at", "occurred_on"),),
     "refunds": (("created_at", "created_on"),),
+    "abandoned_checkouts": (("created_at", "created_on"), ("completed_at", "completed_on")),
 }
 
 

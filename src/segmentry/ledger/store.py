@@ -82,7 +82,7 @@ _DELETED_SCHEMA = ibis.schema(
 
 # Tables in the order they are written: customers before the orders that name them.
 _WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_history",
-                "customer_events", "refunds")
+                "customer_events", "refunds", "abandoned_checkouts")
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,7 @@ class LedgerBatch:
     customer_tag_history: pa.Table | None = None
     customer_events: pa.Table | None = None
     refunds: pa.Table | None = None
+    abandoned_checkouts: pa.Table | None = None
 
     def tables(self) -> Iterator[tuple[str, TableRows]]:
         """(name, table) for every table present, in write order."""

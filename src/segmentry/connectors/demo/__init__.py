@@ -34,9 +34,9 @@ customers take about 20 s of CPU and 3 GiB of memory, mostly the tables themselv
 >>> import datetime as dt
 >>> tables = generate_store(300, end_date=dt.date(2026, 6, 30))
 >>> sorted(tables)[:4]
-['customer_events', 'customer_tag_history', 'customers', 'order_lines']
+['abandoned_checkouts', 'customer_events', 'customer_tag_history', 'customers']
 >>> sorted(tables)[4:]
-['orders', 'products', 'refunds']
+['order_lines', 'orders', 'products', 'refunds']
 >>> tables["customers"].num_rows
 300
 """
@@ -49,6 +49,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segmentry.connectors.demo.checkouts import checkouts_table
 from segmentry.connectors.demo.events import events_table
 from segmentry.connectors.demo.money import price_orders, vip_times
 from segmentry.connectors.demo.shop import shop_calendar, streams
@@ -76,7 +77,7 @@ from segmentry.connectors.demo.tables import (
 __all__ = ["generate_store", "write_parquet"]
 
 _TABLES = ("customers", "orders", "order_lines", "products", "customer_tag_history",
-           "customer_events", "refunds")
+           "customer_events", "refunds", "abandoned_checkouts")
 
 
 def generate_store(
@@ -85,7 +86,8 @@ def generate_store(
     """A synthetic store of ``customers`` customers whose history ends on ``end_date``.
 
     Returns the ledger tables ``customers``, ``orders``, ``order_lines``, ``products``,
-    ``customer_tag_history``, ``customer_events`` (:mod:`.events`) and ``refunds`` (dated) in
+    ``customer_tag_history``, ``customer_events`` (:mod:`.events`), ``refunds`` (dated) and
+    ``abandoned_checkouts`` (:mod:`.checkouts`) in
     canonical columns, without the local-date columns. Same arguments, same tables.
 
     >>> store = generate_store(500, seed=1, end_date=dt.date(2025, 12, 31), shop_id="s")
@@ -124,6 +126,7 @@ def generate_store(
     store["order_lines"] = lines_table(shop_id, lines, ids.orders)
     store["customer_events"] = events_table(seed, shop_id, store["customers"], store["products"],
                                             end_date)
+    store["abandoned_checkouts"] = checkouts_table(seed, shop_id, store["customers"], end_date)
     return {name: store[name] for name in _TABLES}
 
 

@@ -21,14 +21,17 @@ from segmentry.connectors.channels import derive_channel, is_subscription, utm_f
 from segmentry.ledger.store import LedgerBatch, conform
 
 __all__ = [
+    "CHECKOUT_FIELDS",
     "CUSTOMER_FIELDS",
     "LINE_FIELDS",
     "ORDER_FIELDS",
     "PRODUCT_FIELDS",
     "PROTECTED_CUSTOMER_DATA",
+    "RAW_CHECKOUTS",
     "RAW_CUSTOMERS",
     "RAW_ORDERS",
     "RAW_PRODUCTS",
+    "checkouts_batch",
     "customer_fields",
     "customers_batch",
     "flatten_orders",
@@ -89,6 +92,8 @@ LINE_FIELDS = (
     "product { id productType vendor tags } variant { id sku }"
 )
 PRODUCT_FIELDS = "id title productType vendor tags createdAt updatedAt category { id name }"
+# Abandoned checkouts (recovered ones included: completedAt set); ``read_orders``.
+CHECKOUT_FIELDS = "id createdAt updatedAt completedAt customer { id }"
 
 _S = pa.string()
 _TAGS = pa.list_(_S)
@@ -133,6 +138,10 @@ RAW_CUSTOMERS = pa.schema(
         *((f"mf{i}", pa.struct([("namespace", _S), ("key", _S), ("value", _S)]))
           for i in range(MAX_METAFIELDS)),
     ]
+)  # fmt: skip
+RAW_CHECKOUTS = pa.schema(
+    [("id", _S), ("createdAt", _S), ("updatedAt", _S), ("completedAt", _S),
+     ("customer", pa.struct([("id", _S)]))]
 )  # fmt: skip
 RAW_PRODUCTS = pa.schema(
     [("id", _S), ("title", _S), ("productType", _S), ("vendor", _S), ("tags", _TAGS),
@@ -383,6 +392,21 @@ def products_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:
         "category_name": _field(raw["category"], "name"),
     }
     return LedgerBatch(products=conform("products", pa.table(columns)))
+
+
+def checkouts_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:
+    """Abandoned checkouts from raw rows (a guest's has no customer)."""
+    if not raw.num_rows:
+        return LedgerBatch()
+    columns = {
+        "shop_id": pa.nulls(raw.num_rows, _S).fill_null(shop_id),
+        "checkout_id": _tail(raw["id"]),
+        "customer_id": _tail(_field(raw["customer"], "id")),
+        "created_at": _ts(raw["createdAt"]),
+        "updated_at": _ts(raw["updatedAt"]),
+        "completed_at": _ts(raw["completedAt"]),
+    }
+    return LedgerBatch(abandoned_checkouts=conform("abandoned_checkouts", pa.table(columns)))
 
 
 def flatten_orders(nodes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
