@@ -45,6 +45,9 @@ STRETCHES = [
     # c03's checkout of 04-05 is completed on 04-10; c04's of 02-20 on 03-20.
     ("abandoned_checkout_date >= 2024-04-01", "c03", [(D(2024, 4, 5), D(2024, 4, 10))]),
     ("abandoned_checkout_date IS NOT NULL", "c04", [(D(2024, 2, 20), D(2024, 3, 20))]),
+    # Shopify's statistics as synced: c01 LOYAL from 03-01, CHAMPIONS from 04-15.
+    ("rfm_group = 'LOYAL'", "c01", [(D(2024, 3, 1), D(2024, 4, 15))]),
+    ("predicted_spend_tier = 'HIGH'", "c01", [(D(2024, 4, 15), None)]),
 ]
 
 

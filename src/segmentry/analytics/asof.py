@@ -31,6 +31,8 @@ __all__ = [
     "events_table",
     "lines_as_of",
     "orders_as_of",
+    "statistics_as_of",
+    "statistics_table",
     "tags_as_of",
 ]
 
@@ -46,7 +48,8 @@ class Facts:
     dated refunds (``refund_facts``), None when refunds are not subtracted or none has a date.
     ``events``: the ledger's ``customer_events`` (see :mod:`segmentry.analytics.events`), None
     in a ledger without it. ``checkouts``: the ledger's ``abandoned_checkouts``, None in a
-    ledger without it.
+    ledger without it. ``statistics``: the ledger's ``customer_statistics_history`` (Shopify's
+    own RFM group and spend tier as synced), None in a ledger without it.
     """
 
     orders: ir.Table
@@ -58,6 +61,7 @@ class Facts:
     events: ir.Table | None = None
     refunds: ir.Table | None = None
     checkouts: ir.Table | None = None
+    statistics: ir.Table | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
@@ -71,6 +75,7 @@ class Facts:
             events=events_table(con),
             refunds=refund_table(con),
             checkouts=checkouts_table(con),
+            statistics=statistics_table(con),
         )
 
     def is_settled(self, day: dt.date) -> bool:
@@ -93,6 +98,13 @@ def checkouts_table(con: BaseBackend) -> ir.Table | None:
         return None
     t = con.table("abandoned_checkouts")
     return t.filter(t.customer_id.notnull())
+
+
+def statistics_table(con: BaseBackend) -> ir.Table | None:
+    """The ledger's ``customer_statistics_history``, or None in a ledger made before it."""
+    if "customer_statistics_history" not in con.list_tables():
+        return None
+    return con.table("customer_statistics_history")
 
 
 @dataclass(frozen=True)
@@ -301,6 +313,26 @@ def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
     rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
     j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
     return j.select("customer_id", "day", tags_as_of=j.tags)
+
+
+def statistics_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
+    """Per point, Shopify's statistics as last observed on or before its day: ``rfm_as_of``
+    and ``tier_as_of`` (points before the customer's first observation are left out)."""
+    where = Points.of(points)
+    if where.day is not None:
+        d = ibis.date(where.day)
+        j = history.filter(history.seen_on <= d).mutate(day=d)
+    else:
+        assert where.table is not None
+        p = where.table
+        h = history.select(h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on",
+                           rfm_group="rfm_group", predicted_spend_tier="predicted_spend_tier")
+        j = p.join(h, [p.customer_id == h.h_customer_id, h.seen_on <= p.day])
+    group = [j[k] for k in where.keys]
+    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
+    j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+    return j.select("customer_id", "day", rfm_as_of=j.rfm_group,
+                    tier_as_of=j.predicted_spend_tier)
 
 
 def abandoned_as_of(checkouts: ir.Table, points: ir.Table | dt.date) -> ir.Table:

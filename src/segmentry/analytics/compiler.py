@@ -40,6 +40,7 @@ from segmentry.analytics.asof import (
     customers_as_of,
     lines_as_of,
     orders_as_of,
+    statistics_as_of,
     tags_as_of,
 )
 from segmentry.analytics.events import events_as_of
@@ -56,7 +57,7 @@ from segmentry.language.changes import needs_positions
 
 __all__ = ["evaluate", "evaluate_many", "members"]
 
-# Recency bands (days since the last order) of the rule-based RFM groups; see docs/metrics.md.
+# Amount spent that makes segmentry's own ``spend_tier`` HIGH / MEDIUM; see docs/metrics.md.
 _SPEND_TIERS = ((Decimal(30000), "HIGH"), (Decimal(10000), "MEDIUM"))
 
 
@@ -205,6 +206,15 @@ class _Compiler:
         self.feature("checkouts", lambda: abandoned_as_of(checkouts, self.points.source))
         return lambda f: f.abandoned_on
 
+    def statistics(self, column: str) -> Callable[[ir.Table], ir.Value]:
+        """Shopify's own ``rfm_group`` / ``predicted_spend_tier`` as last synced: NULL before
+        the first observation and in a ledger without any."""
+        if self.facts.statistics is None:
+            return lambda f: ibis.null().cast("string")
+        history = self.facts.statistics
+        self.feature("statistics", lambda: statistics_as_of(history, self.points.source))
+        return lambda f: f[column]
+
     def tags(self) -> None:
         if "tags" not in self.prebuilt:
             self.prebuilt["tags"] = tags_as_of(self.facts.tag_history, self.points.source)
@@ -319,6 +329,8 @@ class _Compiler:
             return _email_domain
         if name == "abandoned_checkout_date":
             return self.checkouts()
+        if name in _SHOPIFY_STATISTICS:
+            return self.statistics(_SHOPIFY_STATISTICS[name])
         self.stats(_STATS_COLUMNS[name])
         return _STATS_ATTRIBUTES[name]
 
@@ -582,8 +594,9 @@ def _frequency_score(f: ir.Table) -> ir.IntegerValue:
     return ibis.cases((n >= 6, 5), (n >= 4, 4), (n >= 3, 3), (n >= 2, 2), else_=1)
 
 
-def _rfm_group(f: ir.Table) -> ir.StringValue:
-    """Rule-based RFM groups with Shopify's names (definition in docs/metrics.md)."""
+def _rfm_segment(f: ir.Table) -> ir.StringValue:
+    """segmentry's rule-based RFM groups, with Shopify's names (definition in
+    docs/metrics.md; Shopify's own groups are ``rfm_group``)."""
     r, fr = _recency_score(f), _frequency_score(f)
     return ibis.cases(
         (_orders(f) == 0, "PROSPECTS"),
@@ -605,6 +618,9 @@ def _spend_tier(f: ir.Table) -> ir.StringValue:
     return ibis.cases(*((spent >= float(t), name) for t, name in _SPEND_TIERS), else_="LOW")
 
 
+# Shopify's Customer.statistics attributes → their as-of column (:func:`statistics_as_of`).
+_SHOPIFY_STATISTICS = {"rfm_group": "rfm_as_of", "predicted_spend_tier": "tier_as_of"}
+
 # The customer_stats columns each attribute reads.
 _STATS_COLUMNS: dict[str, tuple[str, ...]] = {
     "number_of_orders": ("n_orders",),
@@ -612,8 +628,8 @@ _STATS_COLUMNS: dict[str, tuple[str, ...]] = {
     "average_order_value": ("n_orders", "spent"),
     "first_order_date": ("first_day",),
     "last_order_date": ("last_day",),
-    "rfm_group": ("n_orders", "last_day"),
-    "predicted_spend_tier": ("spent",),
+    "rfm_segment": ("n_orders", "last_day"),
+    "spend_tier": ("spent",),
     "first_order_channel": ("first_channel",),
     "first_order_utm_source": ("first_utm_source",),
     "first_order_utm_medium": ("first_utm_medium",),
@@ -632,8 +648,8 @@ _STATS_ATTRIBUTES: dict[str, Callable[[ir.Table], ir.Value]] = {
     "average_order_value": _average_order_value,
     "first_order_date": lambda f: f.first_day,
     "last_order_date": lambda f: f.last_day,
-    "rfm_group": _rfm_group,
-    "predicted_spend_tier": _spend_tier,
+    "rfm_segment": _rfm_segment,
+    "spend_tier": _spend_tier,
     "first_order_channel": lambda f: f.first_channel,
     "first_order_utm_source": lambda f: f.first_utm_source,
     "first_order_utm_medium": lambda f: f.first_utm_medium,

@@ -41,6 +41,9 @@ from segmentry.language.changes import absolute_dates_of, attributes_of, offsets
 
 __all__ = ["Snapshot", "compiled_sql", "members_on", "membership_history"]
 
+# Attributes read from Shopify's Customer.statistics as synced (customer_statistics_history).
+_SHOPIFY_STATISTICS = frozenset({"rfm_group", "predicted_spend_tier"})
+
 
 def members_on(
     con: BaseBackend,
@@ -135,7 +138,8 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
 
     Tag changes matter only to conditions on ``customer_tags``, customer events (a product
     viewed, an e-mail opened) only to conditions calling their functions, checkouts (started,
-    completed) only to ``abandoned_checkout_date``; a refund changes
+    completed) only to ``abandoned_checkout_date``, a new observation of Shopify's statistics
+    only to ``rfm_group`` and ``predicted_spend_tier``; a refund changes
     what the customer spent (``amount_spent`` and what reads it).
     """
     o, h = facts.orders, facts.tag_history
@@ -153,6 +157,9 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
         parts.append(c.select("customer_id", day=c.created_on))
         done = c.filter(c.completed_on.notnull())
         parts.append(done.select("customer_id", day=done.completed_on))
+    if facts.statistics is not None and attributes_of(condition) & _SHOPIFY_STATISTICS:
+        s = facts.statistics  # Shopify's RFM group and spend tier, as each sync saw them
+        parts.append(s.select("customer_id", day=s.seen_on))
     if facts.events is not None and event_functions_of(condition):
         e = facts.events
         parts.append(e.select("customer_id", day=e.occurred_on))

@@ -191,6 +191,20 @@ ABANDONED_CHECKOUTS = ibis.schema(
     }
 )
 
+# Shopify's own statistics of a customer (Customer.statistics) as seen at each sync: one row
+# per (customer, time a changed value was observed). Shopify does not publish how it computes
+# them, so a past day reads the value observed at the latest sync on or before it.
+CUSTOMER_STATISTICS_HISTORY = ibis.schema(
+    {
+        "shop_id": _STR,
+        "customer_id": _STR,
+        "seen_at": _TS,
+        "rfm_group": _STR,  # CustomerRfmGroup: CHAMPIONS, LOYAL, …, PROSPECTS
+        "predicted_spend_tier": _STR,  # CustomerPredictedSpendTier: HIGH, MEDIUM, LOW
+        "seen_on": _DATE,  # local date of seen_at
+    }
+)
+
 TABLES: dict[str, Schema] = {
     "customers": CUSTOMERS,
     "orders": ORDERS,
@@ -200,6 +214,7 @@ TABLES: dict[str, Schema] = {
     "customer_events": CUSTOMER_EVENTS,
     "refunds": REFUNDS,
     "abandoned_checkouts": ABANDONED_CHECKOUTS,
+    "customer_statistics_history": CUSTOMER_STATISTICS_HISTORY,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -212,6 +227,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "customer_events": ("shop_id", "event_id"),
     "refunds": ("shop_id", "refund_id"),
     "abandoned_checkouts": ("shop_id", "checkout_id"),
+    "customer_statistics_history": ("shop_id", "customer_id", "seen_at"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
@@ -226,6 +242,7 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "customer_events": (("occurred_at", "occurred_on"),),
     "refunds": (("created_at", "created_on"),),
     "abandoned_checkouts": (("created_at", "created_on"), ("completed_at", "completed_on")),
+    "customer_statistics_history": (("seen_at", "seen_on"),),
 }
 
 

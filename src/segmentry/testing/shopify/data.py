@@ -154,6 +154,10 @@ class FakeData:
                  "company": {"id": gid("Company", company), "name": f"Company {company}"}}
                 for n, company in enumerate(row.get("company_ids") or [])
             ],
+            # Shopify's own statistics (ledger-shaped rows may carry them as rfm_group and
+            # predicted_spend_tier; otherwise Shopify has not computed any: null).
+            "statistics": {"rfmGroup": row.get("rfm_group"),
+                           "predictedSpendTier": row.get("predicted_spend_tier")},
             "_metafields": {
                 key: {"id": gid("Metafield", f"{legacy}{n}"), "namespace": key.split(".")[0],
                       "key": key.split(".", 1)[1], "value": value,

@@ -59,6 +59,14 @@ type CompanyContact implements Node { id: ID! company: Company! }
 type Metafield implements Node {
   id: ID! namespace: String! key: String! value: String! type: String!
 }
+enum CustomerRfmGroup {
+  ACTIVE ALMOST_LOST AT_RISK CHAMPIONS DORMANT LOYAL NEEDS_ATTENTION NEW PREVIOUSLY_LOYAL PROMISING
+  PROSPECTS
+}
+enum CustomerPredictedSpendTier { HIGH LOW MEDIUM }
+type CustomerStatistics {
+  rfmGroup: CustomerRfmGroup predictedSpendTier: CustomerPredictedSpendTier
+}
 type Customer implements Node {
   id: ID! legacyResourceId: UnsignedInt64! firstName: String lastName: String
   email: String @deprecated(reason: "Use defaultEmailAddress.emailAddress instead")
@@ -69,6 +77,7 @@ type Customer implements Node {
   locale: String! state: CustomerState! productSubscriberStatus: CustomerProductSubscriberStatus!
   companyContactProfiles: [CompanyContact!]!
   metafield(namespace: String, key: String!): Metafield
+  statistics: CustomerStatistics!
 }
 type CustomerEdge { cursor: String! node: Customer! }
 type CustomerConnection { edges: [CustomerEdge!]! nodes: [Customer!]! pageInfo: PageInfo! }
