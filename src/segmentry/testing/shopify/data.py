@@ -297,7 +297,7 @@ class FakeData:
 
     def seed(self, tables: Mapping[str, Any]) -> None:
         """Load ledger-shaped Arrow tables (``customers``, ``orders``, ``order_lines``,
-        ``refunds``, ``products``, ``abandoned_checkouts``) as
+        ``refunds``, ``products``, ``abandoned_checkouts``, ``customer_statistics_history``) as
         :func:`segmentry.connectors.demo.generate_store` returns them."""
         for row in tables["products"].to_pylist() if "products" in tables else []:
             self.add_product(row)
@@ -315,6 +315,12 @@ class FakeData:
         checkouts = tables.get("abandoned_checkouts")
         for row in checkouts.to_pylist() if checkouts is not None else []:
             self.add_checkout(row)
+        statistics = tables.get("customer_statistics_history")
+        for row in statistics.sort_by("seen_at").to_pylist() if statistics is not None else []:
+            customer = self.objects["customers"].get(gid("Customer", row["customer_id"]))
+            if customer is not None:  # Shopify holds only the latest
+                customer["statistics"] = {"rfmGroup": row["rfm_group"],
+                                          "predictedSpendTier": row["predicted_spend_tier"]}
 
     def set_tags(self, object_id: str, tags: list[str]) -> dict[str, Any] | None:
         """Replace an object's tags (as an admin user editing by hand would)."""
