@@ -246,7 +246,7 @@ def test_saved_call_form_aggregates_keep_their_meaning(warehouse_url: str, tmp_p
 
 
 def test_saved_rule_based_rfm_names_become_segmentrys(warehouse_url: str, tmp_path: Path) -> None:
-    """0005_rfm_names: ``rfm_group`` / ``predicted_spend_tier`` saved before they became
+    """0006_rfm_names: ``rfm_group`` / ``predicted_spend_tier`` saved before they became
     Shopify's own values are rewritten ``rfm_segment`` / ``spend_tier`` (the rules they meant)
     in every version; quoted text and longer names are left as they were."""
     url = _state_url(warehouse_url, tmp_path)

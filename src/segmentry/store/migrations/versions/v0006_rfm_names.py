@@ -10,7 +10,7 @@ Shopify's values edits its segments back to ``rfm_group`` / ``predicted_spend_ti
 (docs/segment-language.md says so). The rewrite is textual (the state store knows no parser):
 whole names only, text in quotes left alone.
 
-Revision 0005_rfm_names, after 0004_outbox (2026-12-06).
+Revision 0006_rfm_names, after 0005_webhooks_rich_menus (2026-12-06).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_rfm_names"
-down_revision = "0004_outbox"
+revision = "0006_rfm_names"
+down_revision = "0005_webhooks_rich_menus"
 branch_labels = None
 depends_on = None
 
