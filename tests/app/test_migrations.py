@@ -245,3 +245,41 @@ def test_saved_call_form_aggregates_keep_their_meaning(warehouse_url: str, tmp_p
     rewritten = language.parse(rows[1])
     assert isinstance(rewritten, ast.FunctionCondition)
     assert {(a.name, a.op) for a in rewritten.args} == {("count", ">="), ("date", ">=")}
+
+
+def test_saved_rule_based_rfm_names_become_segmentrys(warehouse_url: str, tmp_path: Path) -> None:
+    """0006_rfm_names: ``rfm_group`` / ``predicted_spend_tier`` saved before they became
+    Shopify's own values are rewritten ``rfm_segment`` / ``spend_tier`` (the rules they meant)
+    in every version; quoted text and longer names are left as they were."""
+    url = _state_url(warehouse_url, tmp_path)
+    engine = sa.create_engine(url)
+    saved = {
+        1: "rfm_group = 'AT_RISK' OR rfm_group = 'ALMOST_LOST'",
+        2: "predicted_spend_tier = 'HIGH' AND customer_tags CONTAINS 'rfm_group'",
+        3: "number_of_orders >= 2",
+    }
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "0004_outbox")
+        conn.execute(sa.text(
+            "INSERT INTO segments (id, name, display_name, description, version,"
+            " created_at, updated_at) VALUES (5, 'risk', 'Risk', '', 3,"
+            " '2026-01-01 00:00:00', '2026-01-02 00:00:00')"))
+        for version, query in saved.items():
+            conn.execute(sa.text(
+                "INSERT INTO segment_versions (segment_id, version, query, created_at)"
+                " VALUES (5, :v, :q, '2026-01-01 00:00:00')"), {"v": version, "q": query})
+    engine.dispose()
+    engine = open_state_store(url)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision()
+        with engine.connect() as conn:
+            rows = dict(conn.execute(sa.text(
+                "SELECT version, query FROM segment_versions ORDER BY version")).all())
+    finally:
+        engine.dispose()
+    assert rows == {
+        1: "rfm_segment = 'AT_RISK' OR rfm_segment = 'ALMOST_LOST'",
+        2: "spend_tier = 'HIGH' AND customer_tags CONTAINS 'rfm_group'",
+        3: "number_of_orders >= 2",
+    }
+    assert language.to_text(language.validate(rows[2])).startswith("spend_tier = 'HIGH'")

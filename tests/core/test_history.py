@@ -42,6 +42,12 @@ STRETCHES = [
     ("first_order_date > -30d", "c14", [(D(2024, 4, 30), D(2024, 5, 30))]),
     # The first order is instagram until the cancellation, then o402 (google).
     ("first_order_channel = 'instagram'", "c04", [(D(2024, 2, 3), D(2024, 2, 10))]),
+    # c03's checkout of 04-05 is completed on 04-10; c04's of 02-20 on 03-20.
+    ("abandoned_checkout_date >= 2024-04-01", "c03", [(D(2024, 4, 5), D(2024, 4, 10))]),
+    ("abandoned_checkout_date IS NOT NULL", "c04", [(D(2024, 2, 20), D(2024, 3, 20))]),
+    # Shopify's statistics as synced: c01 LOYAL from 03-01, CHAMPIONS from 04-15.
+    ("rfm_group = 'LOYAL'", "c01", [(D(2024, 3, 1), D(2024, 4, 15))]),
+    ("predicted_spend_tier = 'HIGH'", "c01", [(D(2024, 4, 15), None)]),
 ]
 
 
@@ -59,6 +65,7 @@ CONSISTENCY_QUERIES = [
     "products_purchased MATCHES (order_number = 1, channel = 'instagram')",
     "orders_placed(date: -3w) = true AND NOT customer_tags CONTAINS 'line'",
     "number_of_orders >= 2 AND days_since_last_order > 20",
+    "abandoned_checkout_date > -2w",
 ]
 # 60 days holding a cancellation (02-10), a first order across midnight UTC (03-02), a tag
 # removal (03-15) and the end of a leap February (for -1m).

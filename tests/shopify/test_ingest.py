@@ -21,8 +21,9 @@ def test_first_sync_backfills_everything_by_bulk(
     connected: Workspace, fake: FakeShopify, store_tables: dict[str, Any]
 ) -> None:
     report = sync_store(connected)
-    assert report.mode == {"products": "bulk", "customers": "bulk", "orders": "bulk"}
-    for table in ("customers", "orders", "order_lines", "products"):
+    assert report.mode == {"products": "bulk", "customers": "bulk", "orders": "bulk",
+                           "abandonedCheckouts": "bulk"}
+    for table in ("customers", "orders", "order_lines", "products", "abandoned_checkouts"):
         assert _count(connected, table) == store_tables[table].num_rows
     ours = connected.warehouse.table("orders").order_by("order_id").limit(5).to_pyarrow()
     theirs = store_tables["orders"].sort_by("order_id").slice(0, 5)

@@ -23,6 +23,8 @@ from segmentry.analytics.facts import refund_table, settled_on, undated_table
 __all__ = [
     "Facts",
     "Points",
+    "abandoned_as_of",
+    "checkouts_table",
     "customer_stats",
     "customers_as_of",
     "customers_since",
@@ -30,6 +32,8 @@ __all__ = [
     "line_events_table",
     "lines_as_of",
     "orders_as_of",
+    "statistics_as_of",
+    "statistics_table",
     "tags_as_of",
 ]
 
@@ -45,6 +49,9 @@ class Facts:
     dated refunds (``refund_facts``), None when refunds are not subtracted or none has a date.
     ``events``: the ledger's ``customer_events`` (see :mod:`segmentry.analytics.events`), None
     in a ledger without it; ``line_events`` likewise (see :mod:`segmentry.analytics.line`).
+    ``checkouts``: the ledger's ``abandoned_checkouts``, None in a ledger without it. ``statistics``: the ledger's
+    ``customer_statistics_history`` (Shopify's own RFM group and spend tier as synced), None in
+    a ledger without it.
     """
 
     orders: ir.Table
@@ -56,6 +63,8 @@ class Facts:
     events: ir.Table | None = None
     refunds: ir.Table | None = None
     line_events: ir.Table | None = None
+    checkouts: ir.Table | None = None
+    statistics: ir.Table | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
@@ -69,6 +78,8 @@ class Facts:
             events=events_table(con),
             refunds=refund_table(con),
             line_events=line_events_table(con),
+            checkouts=checkouts_table(con),
+            statistics=statistics_table(con),
         )
 
     def is_settled(self, day: dt.date) -> bool:
@@ -90,6 +101,22 @@ def line_events_table(con: BaseBackend) -> ir.Table | None:
     if "line_events" not in con.list_tables():
         return None
     return con.table("line_events")
+
+
+def checkouts_table(con: BaseBackend) -> ir.Table | None:
+    """The ledger's ``abandoned_checkouts`` (customers' only), or None in a ledger made before
+    it existed."""
+    if "abandoned_checkouts" not in con.list_tables():
+        return None
+    t = con.table("abandoned_checkouts")
+    return t.filter(t.customer_id.notnull())
+
+
+def statistics_table(con: BaseBackend) -> ir.Table | None:
+    """The ledger's ``customer_statistics_history``, or None in a ledger made before it."""
+    if "customer_statistics_history" not in con.list_tables():
+        return None
+    return con.table("customer_statistics_history")
 
 
 @dataclass(frozen=True)
@@ -298,6 +325,50 @@ def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
     rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
     j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
     return j.select("customer_id", "day", tags_as_of=j.tags)
+
+
+def statistics_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
+    """Per point, Shopify's statistics as last observed on or before its day: ``rfm_as_of``
+    and ``tier_as_of`` (points before the customer's first observation are left out)."""
+    where = Points.of(points)
+    if where.day is not None:
+        d = ibis.date(where.day)
+        j = history.filter(history.seen_on <= d).mutate(day=d)
+    else:
+        assert where.table is not None
+        p = where.table
+        h = history.select(h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on",
+                           rfm_group="rfm_group", predicted_spend_tier="predicted_spend_tier")
+        j = p.join(h, [p.customer_id == h.h_customer_id, h.seen_on <= p.day])
+    group = [j[k] for k in where.keys]
+    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
+    j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+    return j.select("customer_id", "day", rfm_as_of=j.rfm_group,
+                    tier_as_of=j.predicted_spend_tier)
+
+
+def abandoned_as_of(checkouts: ir.Table, points: ir.Table | dt.date) -> ir.Table:
+    """Per point, ``abandoned_on``: the day of the customer's latest checkout created on or
+    before the point's day and not completed by then (Shopify's ``abandoned_checkout_date``:
+    "the date they last abandoned a checkout"). Points without one are left out.
+
+    A checkout completed on a day is no longer abandoned as of that day.
+    """
+    where = Points.of(points)
+    if where.day is not None:
+        d = ibis.date(where.day)
+        j = checkouts.filter(
+            (checkouts.created_on <= d)
+            & (checkouts.completed_on.isnull() | (checkouts.completed_on > d))
+        ).mutate(day=d)
+    else:
+        assert where.table is not None
+        p = where.table
+        c = checkouts.select(c_customer_id="customer_id", created_on="created_on",
+                             completed_on="completed_on")
+        j = p.join(c, [p.customer_id == c.c_customer_id, c.created_on <= p.day,
+                       c.completed_on.isnull() | (c.completed_on > p.day)])
+    return j.group_by(["customer_id", "day"]).aggregate(abandoned_on=j.created_on.max())
 
 
 # What :func:`lines_as_of` gives per line: its order's fields, then the product's.

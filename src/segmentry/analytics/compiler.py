@@ -35,10 +35,12 @@ import ibis.expr.types as ir
 from segmentry.analytics.asof import (
     Facts,
     Points,
+    abandoned_as_of,
     customer_stats,
     customers_as_of,
     lines_as_of,
     orders_as_of,
+    statistics_as_of,
     tags_as_of,
 )
 from segmentry.analytics.events import events_as_of
@@ -56,7 +58,7 @@ from segmentry.language.changes import needs_positions
 
 __all__ = ["evaluate", "evaluate_many", "members"]
 
-# Recency bands (days since the last order) of the rule-based RFM groups; see docs/metrics.md.
+# Amount spent that makes segmentry's own ``spend_tier`` HIGH / MEDIUM; see docs/metrics.md.
 _SPEND_TIERS = ((Decimal(30000), "HIGH"), (Decimal(10000), "MEDIUM"))
 
 
@@ -205,6 +207,23 @@ class _Compiler:
         self.stat_columns.update(columns)
         self.feature("stats", lambda: customer_stats(self.orders(), self.stat_columns))
 
+    def checkouts(self) -> Callable[[ir.Table], ir.Value]:
+        """``abandoned_checkout_date``: NULL for everyone in a ledger without checkouts."""
+        if self.facts.checkouts is None:
+            return lambda f: ibis.null().cast("date")
+        checkouts = self.facts.checkouts
+        self.feature("checkouts", lambda: abandoned_as_of(checkouts, self.points.source))
+        return lambda f: f.abandoned_on
+
+    def statistics(self, column: str) -> Callable[[ir.Table], ir.Value]:
+        """Shopify's own ``rfm_group`` / ``predicted_spend_tier`` as last synced: NULL before
+        the first observation and in a ledger without any."""
+        if self.facts.statistics is None:
+            return lambda f: ibis.null().cast("string")
+        history = self.facts.statistics
+        self.feature("statistics", lambda: statistics_as_of(history, self.points.source))
+        return lambda f: f[column]
+
     def tags(self) -> None:
         if "tags" not in self.prebuilt:
             self.prebuilt["tags"] = tags_as_of(self.facts.tag_history, self.points.source)
@@ -322,6 +341,10 @@ class _Compiler:
             return lambda f: f[name].fill_null(False)
         if name == "email_subscribed":
             return lambda f: (f.email_marketing_state.upper() == "SUBSCRIBED").fill_null(False)
+        if name == "abandoned_checkout_date":
+            return self.checkouts()
+        if name in _SHOPIFY_STATISTICS:
+            return self.statistics(_SHOPIFY_STATISTICS[name])
         self.stats(_STATS_COLUMNS[name])
         return _STATS_ATTRIBUTES[name]
 
@@ -585,8 +608,9 @@ def _frequency_score(f: ir.Table) -> ir.IntegerValue:
     return ibis.cases((n >= 6, 5), (n >= 4, 4), (n >= 3, 3), (n >= 2, 2), else_=1)
 
 
-def _rfm_group(f: ir.Table) -> ir.StringValue:
-    """Rule-based RFM groups with Shopify's names (definition in docs/metrics.md)."""
+def _rfm_segment(f: ir.Table) -> ir.StringValue:
+    """segmentry's rule-based RFM groups, with Shopify's names (definition in
+    docs/metrics.md; Shopify's own groups are ``rfm_group``)."""
     r, fr = _recency_score(f), _frequency_score(f)
     return ibis.cases(
         (_orders(f) == 0, "PROSPECTS"),
@@ -608,6 +632,9 @@ def _spend_tier(f: ir.Table) -> ir.StringValue:
     return ibis.cases(*((spent >= float(t), name) for t, name in _SPEND_TIERS), else_="LOW")
 
 
+# Shopify's Customer.statistics attributes → their as-of column (:func:`statistics_as_of`).
+_SHOPIFY_STATISTICS = {"rfm_group": "rfm_as_of", "predicted_spend_tier": "tier_as_of"}
+
 # The customer_stats columns each attribute reads.
 _STATS_COLUMNS: dict[str, tuple[str, ...]] = {
     "number_of_orders": ("n_orders",),
@@ -615,8 +642,8 @@ _STATS_COLUMNS: dict[str, tuple[str, ...]] = {
     "average_order_value": ("n_orders", "spent"),
     "first_order_date": ("first_day",),
     "last_order_date": ("last_day",),
-    "rfm_group": ("n_orders", "last_day"),
-    "predicted_spend_tier": ("spent",),
+    "rfm_segment": ("n_orders", "last_day"),
+    "spend_tier": ("spent",),
     "first_order_channel": ("first_channel",),
     "first_order_utm_source": ("first_utm_source",),
     "first_order_utm_medium": ("first_utm_medium",),
@@ -635,8 +662,8 @@ _STATS_ATTRIBUTES: dict[str, Callable[[ir.Table], ir.Value]] = {
     "average_order_value": _average_order_value,
     "first_order_date": lambda f: f.first_day,
     "last_order_date": lambda f: f.last_day,
-    "rfm_group": _rfm_group,
-    "predicted_spend_tier": _spend_tier,
+    "rfm_segment": _rfm_segment,
+    "spend_tier": _spend_tier,
     "first_order_channel": lambda f: f.first_channel,
     "first_order_utm_source": lambda f: f.first_utm_source,
     "first_order_utm_medium": lambda f: f.first_utm_medium,

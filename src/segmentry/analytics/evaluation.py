@@ -4,7 +4,7 @@
 
 *History* uses change points. A condition's value for a customer can only change on a day when
 something about that customer changes — an order placed or cancelled, a tag change, an
-event (a product viewed, an e-mail opened), the
+event (a product viewed, an e-mail opened), a checkout abandoned or completed, the
 day the customer starts to count (their creation, see
 :func:`segmentry.analytics.asof.customers_as_of`) — or when a relative date in the query
 crosses one of those days (``last_order_date < -90d`` flips 91 days after the last order).
@@ -41,6 +41,9 @@ from segmentry.language import ast
 from segmentry.language.changes import absolute_dates_of, attributes_of, offsets_of
 
 __all__ = ["Snapshot", "compiled_sql", "members_on", "membership_history"]
+
+# Attributes read from Shopify's Customer.statistics as synced (customer_statistics_history).
+_SHOPIFY_STATISTICS = frozenset({"rfm_group", "predicted_spend_tier"})
 
 
 def members_on(
@@ -136,7 +139,9 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
 
     Tag changes matter only to conditions on ``customer_tags``, customer events (a product
     viewed, an e-mail opened) only to conditions calling their functions, LINE links and
-    blocks only to ``line_linked`` and ``line_blocked``; a refund changes
+    blocks only to ``line_linked`` and ``line_blocked``, checkouts (started, completed) only to
+    ``abandoned_checkout_date``, a new observation of Shopify's statistics only to
+    ``rfm_group`` and ``predicted_spend_tier``; a refund changes
     what the customer spent (``amount_spent`` and what reads it).
     """
     o, h = facts.orders, facts.tag_history
@@ -149,6 +154,14 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
         parts.append(facts.refunds.select("customer_id", day=facts.refunds.refunded_on))
     if "customer_tags" in attributes_of(condition):
         parts.append(h.select("customer_id", day=h.seen_on))
+    if facts.checkouts is not None and "abandoned_checkout_date" in attributes_of(condition):
+        c = facts.checkouts  # a checkout abandoned, and no longer once completed
+        parts.append(c.select("customer_id", day=c.created_on))
+        done = c.filter(c.completed_on.notnull())
+        parts.append(done.select("customer_id", day=done.completed_on))
+    if facts.statistics is not None and attributes_of(condition) & _SHOPIFY_STATISTICS:
+        s = facts.statistics  # Shopify's RFM group and spend tier, as each sync saw them
+        parts.append(s.select("customer_id", day=s.seen_on))
     if facts.events is not None and event_functions_of(condition):
         e = facts.events
         parts.append(e.select("customer_id", day=e.occurred_on))

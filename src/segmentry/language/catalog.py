@@ -29,6 +29,7 @@ __all__ = [
     "NEEDS_DATA",
     "RFM_GROUPS",
     "RFM_RECENCY_DAYS",
+    "SPEND_TIERS",
     "SUBSCRIBER_STATES",
     "ArgumentSpec",
     "AttributeSpec",
@@ -108,11 +109,12 @@ SUBSCRIBER_STATES = ("SUBSCRIBED", "PAUSED", "CANCELLED", "EXPIRED", "FAILED", "
 # Customer metafield conditions: ``metafields.<namespace>.<key>`` (its kind is the value's).
 METAFIELDS = "metafields."
 
-# Days since the last order that bound the recency scores 5..2 of the rule-based RFM groups
-# (docs/metrics.md); beyond the last, the score is 1.
+# Days since the last order that bound the recency scores 5..2 of segmentry's rule-based RFM
+# groups, ``rfm_segment`` (docs/metrics.md); beyond the last, the score is 1.
 RFM_RECENCY_DAYS = (30, 60, 120, 240)
 
-# Shopify's RFM group names (admin "Customer segments" → RFM), upper-case as in its queries.
+# Shopify's RFM group names (CustomerRfmGroup), upper-case as in its queries; ``rfm_segment``
+# uses the same names for its own rule-based groups.
 RFM_GROUPS = (
     "CHAMPIONS",
     "LOYAL",
@@ -127,6 +129,9 @@ RFM_GROUPS = (
     "PROSPECTS",
 )
 
+# Spend tiers: Shopify's CustomerPredictedSpendTier, and segmentry's ``spend_tier``.
+SPEND_TIERS = ("HIGH", "MEDIUM", "LOW")
+
 _A = AttributeSpec
 _ATTRIBUTE_LIST = [
     _A(
@@ -137,6 +142,12 @@ _ATTRIBUTE_LIST = [
     _A("first_order_date", Kind.DATE, "Day of the first order (shop time zone).", True),
     _A("last_order_date", Kind.DATE, "Day of the most recent order (shop time zone).", True),
     _A("customer_added_date", Kind.DATE, "Day the customer record was created.", True),
+    _A(
+        "abandoned_checkout_date",
+        Kind.DATE,
+        "Day of the customer's latest abandoned checkout (not completed by then).",
+        True,
+    ),
     _A("customer_tags", Kind.STRING_LIST, "Tags on the customer, as recorded that day.", True),
     _A(
         "customer_email_domain",
@@ -157,13 +168,31 @@ _ATTRIBUTE_LIST = [
     _A(
         "sms_subscription_status", Kind.ENUM, "SMS marketing consent state.", True, MARKETING_STATES
     ),
-    _A("rfm_group", Kind.ENUM, "Recency-frequency-monetary group.", True, RFM_GROUPS),
+    _A(
+        "rfm_group",
+        Kind.ENUM,
+        "Shopify's RFM group of the customer (Customer.statistics), as last synced.",
+        True,
+        RFM_GROUPS,
+    ),
     _A(
         "predicted_spend_tier",
         Kind.ENUM,
-        "Expected spend tier from past spend.",
+        "Shopify's predicted spend tier of the customer (Customer.statistics), as last synced.",
         True,
-        ("HIGH", "MEDIUM", "LOW"),
+        SPEND_TIERS,
+    ),
+    _A(
+        "rfm_segment",
+        Kind.ENUM,
+        "Recency-frequency-monetary group by segmentry's own rules (docs/metrics.md).",
+        values=RFM_GROUPS,
+    ),
+    _A(
+        "spend_tier",
+        Kind.ENUM,
+        "Spend tier by segmentry's own rule on the amount spent (docs/metrics.md).",
+        values=SPEND_TIERS,
     ),
     _A("customer_language", Kind.STRING, "The customer's language (locale), e.g. 'ja'.", True),
     _A(
@@ -391,7 +420,6 @@ ANNIVERSARY = "anniversary"
 # namespace prefix ending in '.') → the data it needs. The resolver refuses them with the code
 # ``needs_data`` naming that data, instead of "unknown attribute".
 NEEDS_DATA: dict[str, str] = {
-    "abandoned_checkout_date": "abandoned checkouts",
     "store_credit_accounts": "store credit accounts",
 }
 
@@ -399,8 +427,8 @@ NEEDS_DATA: dict[str, str] = {
 def needs_data(name: str) -> str | None:
     """The data a Shopify name needs that segmentry does not ingest yet, or None.
 
-    >>> needs_data("abandoned_checkout_date"), needs_data("number_of_orders")
-    ('abandoned checkouts', None)
+    >>> needs_data("store_credit_accounts"), needs_data("number_of_orders")
+    ('store credit accounts', None)
     """
     if name in NEEDS_DATA:
         return NEEDS_DATA[name]

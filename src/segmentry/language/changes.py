@@ -66,7 +66,7 @@ def offsets_of(condition: ast.Condition) -> set[int]:
                 if isinstance(v, ast.NumberValue):
                     n = int(v.value)
                     found |= {n - 1, n, n + 1}
-        if getattr(node, "attribute", None) == "rfm_group":
+        if getattr(node, "attribute", None) == "rfm_segment":
             found |= {d + k for d in RFM_RECENCY_DAYS for k in (0, 1)}
     return {k for k in found if k >= 0}
 

@@ -7,7 +7,7 @@ Ids are strings; money is ``decimal(18, 2)`` in the shop currency; timestamps ar
 day in the shop's zone, as in Shopify, and engines disagree on time-zone functions.
 
 >>> sorted(TABLES)[:4]
-['customer_events', 'customer_tag_history', 'customers', 'line_events']
+['abandoned_checkouts', 'customer_events', 'customer_statistics_history', 'customer_tag_history']
 >>> KEYS['order_lines']
 ('shop_id', 'order_id', 'line_id')
 """
@@ -197,6 +197,35 @@ LINE_EVENTS = ibis.schema(
     }
 )
 
+# Checkouts a customer started (Shopify's abandoned checkouts, recovered ones included): one
+# is abandoned from its creation until it is completed (``completed_at``; NULL: never).
+ABANDONED_CHECKOUTS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "checkout_id": _STR,
+        "customer_id": _STR,
+        "created_at": _TS,
+        "updated_at": _TS,
+        "completed_at": _TS,
+        "created_on": _DATE,  # local date of created_at
+        "completed_on": _DATE,  # local date of completed_at
+    }
+)
+
+# Shopify's own statistics of a customer (Customer.statistics) as seen at each sync: one row
+# per (customer, time a changed value was observed). Shopify does not publish how it computes
+# them, so a past day reads the value observed at the latest sync on or before it.
+CUSTOMER_STATISTICS_HISTORY = ibis.schema(
+    {
+        "shop_id": _STR,
+        "customer_id": _STR,
+        "seen_at": _TS,
+        "rfm_group": _STR,  # CustomerRfmGroup: CHAMPIONS, LOYAL, …, PROSPECTS
+        "predicted_spend_tier": _STR,  # CustomerPredictedSpendTier: HIGH, MEDIUM, LOW
+        "seen_on": _DATE,  # local date of seen_at
+    }
+)
+
 TABLES: dict[str, Schema] = {
     "customers": CUSTOMERS,
     "orders": ORDERS,
@@ -206,6 +235,8 @@ TABLES: dict[str, Schema] = {
     "customer_events": CUSTOMER_EVENTS,
     "refunds": REFUNDS,
     "line_events": LINE_EVENTS,
+    "abandoned_checkouts": ABANDONED_CHECKOUTS,
+    "customer_statistics_history": CUSTOMER_STATISTICS_HISTORY,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -218,11 +249,13 @@ KEYS: dict[str, tuple[str, ...]] = {
     "customer_events": ("shop_id", "event_id"),
     "refunds": ("shop_id", "refund_id"),
     "line_events": ("shop_id", "event_id"),
+    "abandoned_checkouts": ("shop_id", "checkout_id"),
+    "customer_statistics_history": ("shop_id", "customer_id", "seen_at"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
 # ignored (see segmentry.ledger.store).
-NEWEST_WINS: tuple[str, ...] = ("customers", "orders")
+NEWEST_WINS: tuple[str, ...] = ("customers", "orders", "abandoned_checkouts")
 
 # (timestamp column, local date column) pairs the ledger writer derives per table.
 LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -232,6 +265,8 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "customer_events": (("occurred_at", "occurred_on"),),
     "refunds": (("created_at", "created_on"),),
     "line_events": (("occurred_at", "occurred_on"),),
+    "abandoned_checkouts": (("created_at", "created_on"), ("completed_at", "completed_on")),
+    "customer_statistics_history": (("seen_at", "seen_on"),),
 }
 
 

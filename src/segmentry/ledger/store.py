@@ -19,6 +19,8 @@ Upsert rules (re-importing the same file changes nothing):
 - an order whose customer is unknown gets a stub customer (created at its first order);
 - customers whose tags differ from the last recorded tag state get a ``customer_tag_history``
   row (seen at the customer's ``updated_at``), unless the batch brings its own tag history;
+- a ``customer_statistics_history`` row equal to the customer's latest one is not stored
+  (the history holds the observations that changed something);
 - every customer whose orders or order lines change (the new rows' customers and the replaced
   rows' ones) is queued in ``stale_customers``, so that
   :func:`segmentry.analytics.facts.build_facts`
@@ -82,7 +84,8 @@ _DELETED_SCHEMA = ibis.schema(
 
 # Tables in the order they are written: customers before the orders that name them.
 _WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_history",
-                "customer_events", "refunds", "line_events")
+                "customer_events", "refunds", "line_events", "abandoned_checkouts",
+                "customer_statistics_history")
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class LedgerBatch:
     customer_events: pa.Table | None = None
     refunds: pa.Table | None = None
     line_events: pa.Table | None = None
+    abandoned_checkouts: pa.Table | None = None
+    customer_statistics_history: pa.Table | None = None
 
     def tables(self) -> Iterator[tuple[str, TableRows]]:
         """(name, table) for every table present, in write order."""
@@ -284,6 +289,8 @@ def write_batch(con: BaseBackend, batch: LedgerBatch, *, tz: str) -> dict[str, i
                         )
                     if name == "orders":
                         _queue_customers_of(con, stage)
+                    if name == "customer_statistics_history":
+                        _drop_unchanged_statistics(scratch, stage)
                     stats[f"{name}_updated"], written[name] = _replace(con, name, stage), stage
                 stats[name] = data.num_rows
             if derive_tags:
@@ -447,6 +454,29 @@ def _record_tag_changes(con: BaseBackend, scratch: Scratch, tz: str) -> int:
         stage = _stage(scratch, "customer_tag_history", data)
         _replace(con, "customer_tag_history", stage)
     return data.num_rows
+
+
+def _drop_unchanged_statistics(scratch: Scratch, stage: str) -> None:
+    """Remove the staged statistics equal to the customer's latest stored ones (and not older):
+    the history keeps a row only when a value changed."""
+    con = scratch.con
+    new, stored = con.table(stage), con.table("customer_statistics_history")
+    latest = stored.mutate(
+        _rank=ibis.row_number().over(
+            group_by=[stored.shop_id, stored.customer_id], order_by=ibis.desc(stored.seen_at)
+        )
+    ).filter(lambda t: t._rank == 0)
+    keys = ["shop_id", "customer_id"]
+    same = new.semi_join(latest, [
+        *(new[k] == latest[k] for k in keys),
+        new.seen_at >= latest.seen_at,
+        new.rfm_group.identical_to(latest.rfm_group),
+        new.predicted_spend_tier.identical_to(latest.predicted_spend_tier),
+    ]).select("shop_id", "customer_id", "seen_at")
+    unchanged = con.to_pyarrow(same)
+    if unchanged.num_rows:
+        listed = scratch.keep(unchanged, prefix="_unchanged_statistics")
+        execute(con, delete_listed(stage, listed, ("shop_id", "customer_id", "seen_at")))
 
 
 def _stub_customers(con: BaseBackend, orders_written: str) -> int:

@@ -69,7 +69,7 @@ __all__ = [
 
 # The newest migration (segmentry/store/migrations/versions): the one that builds this layout.
 # A store at it opens without Alembic; test_migrations checks it is the migrations' head.
-REVISION = "0005_webhooks_rich_menus"
+REVISION = "0006_rfm_names"
 
 # NOTE: no naming convention: stores made before the migrations have their constraints under
 # the engines' own names, and the baseline adopts them as they are.

@@ -34,9 +34,9 @@ customers take about 20 s of CPU and 3 GiB of memory, mostly the tables themselv
 >>> import datetime as dt
 >>> tables = generate_store(300, end_date=dt.date(2026, 6, 30))
 >>> sorted(tables)[:4]
-['customer_events', 'customer_tag_history', 'customers', 'order_lines']
+['abandoned_checkouts', 'customer_events', 'customer_statistics_history', 'customer_tag_history']
 >>> sorted(tables)[4:]
-['orders', 'products', 'refunds']
+['customers', 'order_lines', 'orders', 'products', 'refunds']
 >>> tables["customers"].num_rows
 300
 """
@@ -49,6 +49,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segmentry.connectors.demo.checkouts import checkouts_table
 from segmentry.connectors.demo.events import events_table
 from segmentry.connectors.demo.money import price_orders, vip_times
 from segmentry.connectors.demo.shop import shop_calendar, streams
@@ -61,6 +62,7 @@ from segmentry.connectors.demo.simulation import (
     sign_up,
     tag_history,
 )
+from segmentry.connectors.demo.statistics import statistics_table
 from segmentry.connectors.demo.tables import (
     Ids,
     customers_table,
@@ -76,7 +78,7 @@ from segmentry.connectors.demo.tables import (
 __all__ = ["generate_store", "write_parquet"]
 
 _TABLES = ("customers", "orders", "order_lines", "products", "customer_tag_history",
-           "customer_events", "refunds")
+           "customer_events", "refunds", "abandoned_checkouts", "customer_statistics_history")
 
 
 def generate_store(
@@ -85,7 +87,9 @@ def generate_store(
     """A synthetic store of ``customers`` customers whose history ends on ``end_date``.
 
     Returns the ledger tables ``customers``, ``orders``, ``order_lines``, ``products``,
-    ``customer_tag_history``, ``customer_events`` (:mod:`.events`) and ``refunds`` (dated) in
+    ``customer_tag_history``, ``customer_events`` (:mod:`.events`), ``refunds`` (dated),
+    ``abandoned_checkouts`` (:mod:`.checkouts`) and ``customer_statistics_history``
+    (Shopify's RFM groups as a sync would read them, :mod:`.statistics`) in
     canonical columns, without the local-date columns. Same arguments, same tables.
 
     >>> store = generate_store(500, seed=1, end_date=dt.date(2025, 12, 31), shop_id="s")
@@ -124,6 +128,9 @@ def generate_store(
     store["order_lines"] = lines_table(shop_id, lines, ids.orders)
     store["customer_events"] = events_table(seed, shop_id, store["customers"], store["products"],
                                             end_date)
+    store["abandoned_checkouts"] = checkouts_table(seed, shop_id, store["customers"], end_date)
+    store["customer_statistics_history"] = statistics_table(
+        seed, shop_id, store["customers"], store["orders"], end_date)
     return {name: store[name] for name in _TABLES}
 
 
@@ -134,7 +141,7 @@ def write_parquet(tables: dict[str, pa.Table], folder: Path) -> None:
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     write_parquet(generate_store(50, end_date=dt.date(2026, 6, 30)), Path(folder))
     ...     sorted(p.name for p in Path(folder).iterdir())[:2]
-    ['customer_events.parquet', 'customer_tag_history.parquet']
+    ['abandoned_checkouts.parquet', 'customer_events.parquet']
     """
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():

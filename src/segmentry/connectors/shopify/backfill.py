@@ -36,13 +36,16 @@ import pyarrow.compute as pc
 
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.mapping import (
+    CHECKOUT_FIELDS,
     CUSTOMER_FIELDS,
     LINE_FIELDS,
     ORDER_FIELDS,
     PRODUCT_FIELDS,
+    RAW_CHECKOUTS,
     RAW_CUSTOMERS,
     RAW_ORDERS,
     RAW_PRODUCTS,
+    checkouts_batch,
     customer_fields,
     customers_batch,
     high_water,
@@ -64,7 +67,7 @@ __all__ = [
     "wait_for_bulk",
 ]
 
-Resource = str  # "products", "customers" or "orders"
+Resource = str  # "products", "customers", "orders" or "abandonedCheckouts"
 
 BULK_QUERIES: dict[Resource, str] = {
     "products": f"{{ products{{filter}} {{ edges {{ node {{ {PRODUCT_FIELDS} }} }} }} }}",
@@ -73,8 +76,12 @@ BULK_QUERIES: dict[Resource, str] = {
         f"{{ orders{{filter}} {{ edges {{ node {{ {ORDER_FIELDS} "
         f"lineItems {{ edges {{ node {{ {LINE_FIELDS} }} }} }} }} }} }} }}"
     ),
+    "abandonedCheckouts": (
+        f"{{ abandonedCheckouts{{filter}} {{ edges {{ node {{ {CHECKOUT_FIELDS} }} }} }} }}"
+    ),
 }
-_RAW = {"products": RAW_PRODUCTS, "customers": RAW_CUSTOMERS, "orders": RAW_ORDERS}
+_RAW = {"products": RAW_PRODUCTS, "customers": RAW_CUSTOMERS, "orders": RAW_ORDERS,
+        "abandonedCheckouts": RAW_CHECKOUTS}
 _RUN = """mutation run($query: String!) {
   bulkOperationRunQuery(query: $query{group}) {
     bulkOperation { id status }
@@ -244,6 +251,7 @@ def read_jsonl(
         "products": products_batch,
         "customers": customers_batch,
         "orders": orders_batch,
+        "abandonedCheckouts": checkouts_batch,
     }[resource]
     reader = _by_parent if resource == "orders" else _chunks
     for raw in reader(path, _RAW[resource], block_rows):

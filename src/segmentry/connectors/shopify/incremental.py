@@ -25,10 +25,12 @@ import pyarrow as pa
 
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.mapping import (
+    CHECKOUT_FIELDS,
     CUSTOMER_FIELDS,
     LINE_FIELDS,
     ORDER_FIELDS,
     PRODUCT_FIELDS,
+    RAW_CHECKOUTS,
     RAW_CUSTOMERS,
     RAW_ORDERS,
     RAW_PRODUCTS,
@@ -40,7 +42,7 @@ from segmentry.core.errors import ShopifyError
 __all__ = ["OVERLAP", "PAGE_SIZES", "changed_count", "pages", "read_again", "since_filter"]
 
 OVERLAP = dt.timedelta(minutes=5)
-PAGE_SIZES = {"customers": 100, "products": 100, "orders": 10}
+PAGE_SIZES = {"customers": 100, "products": 100, "orders": 10, "abandonedCheckouts": 100}
 _LINES_PER_ORDER = 10
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 _QUERIES = {
@@ -54,6 +56,11 @@ _QUERIES = {
   orders(first: $first, after: $cursor, query: $q, sortKey: UPDATED_AT) {{
     {_PAGE_INFO} nodes {{ {ORDER_FIELDS}
       lineItems(first: {_LINES_PER_ORDER}) {{ {_PAGE_INFO} nodes {{ {LINE_FIELDS} }} }} }} }} }}""",
+    # NOTE: AbandonedCheckoutSortKeys has no UPDATED_AT: pages come in id order, so the sync
+    # moves this mark only once every page is stored.
+    "abandonedCheckouts": f"""query page($first: Int!, $cursor: String, $q: String) {{
+  abandonedCheckouts(first: $first, after: $cursor, query: $q) {{
+    {_PAGE_INFO} nodes {{ {CHECKOUT_FIELDS} }} }} }}""",
 }
 _MORE_LINES = f"""query lines($id: ID!, $cursor: String) {{
   order(id: $id) {{ lineItems(first: 100, after: $cursor) {{
@@ -62,8 +69,10 @@ _COUNTS = {
     "customers": "query n($q: String) { customersCount(query: $q) { count } }",
     "orders": "query n($q: String) { ordersCount(query: $q) { count } }",
 }
-_RAW = {"customers": RAW_CUSTOMERS, "products": RAW_PRODUCTS, "orders": RAW_ORDERS}
+_RAW = {"customers": RAW_CUSTOMERS, "products": RAW_PRODUCTS, "orders": RAW_ORDERS,
+        "abandonedCheckouts": RAW_CHECKOUTS}
 _FIELDS = {"customers": ("Customer", CUSTOMER_FIELDS), "products": ("Product", PRODUCT_FIELDS),
+           "abandonedCheckouts": ("AbandonedCheckout", CHECKOUT_FIELDS),
            "orders": ("Order", f"""{ORDER_FIELDS}
       lineItems(first: {_LINES_PER_ORDER}) {{ {_PAGE_INFO} nodes {{ {LINE_FIELDS} }} }}""")}
 _AGAIN_BATCH = 10

@@ -18,17 +18,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmentry.connectors.channels import derive_channel, is_subscription, utm_from_url
+from segmentry.core.clock import utcnow
 from segmentry.ledger.store import LedgerBatch, conform
 
 __all__ = [
+    "CHECKOUT_FIELDS",
     "CUSTOMER_FIELDS",
     "LINE_FIELDS",
     "ORDER_FIELDS",
     "PRODUCT_FIELDS",
     "PROTECTED_CUSTOMER_DATA",
+    "RAW_CHECKOUTS",
     "RAW_CUSTOMERS",
     "RAW_ORDERS",
     "RAW_PRODUCTS",
+    "checkouts_batch",
     "customer_fields",
     "customers_batch",
     "flatten_orders",
@@ -48,8 +52,12 @@ PROTECTED_CUSTOMER_DATA = {
 }
 # The customer's own data the segment language reads: language, account state, subscription
 # contracts' state, B2B companies (companyContactProfiles is a list, not a connection, so a
-# bulk query keeps it on the customer's row).
-_CUSTOMER_DATA = "locale state productSubscriberStatus companyContactProfiles { company { id } }"
+# bulk query keeps it on the customer's row), Shopify's statistics.
+# ``statistics``: Shopify's own RFM group and predicted spend tier (read_customers).
+_CUSTOMER_DATA = (
+    "locale state productSubscriberStatus companyContactProfiles { company { id } } "
+    "statistics { rfmGroup predictedSpendTier }"
+)
 # Metafields are read as aliases mf0 … mf7 of ``metafield(namespace:, key:)`` (one per setting
 # ``[shopify] customer_metafields``): single objects, not a connection.
 MAX_METAFIELDS = 8
@@ -89,6 +97,8 @@ LINE_FIELDS = (
     "product { id productType vendor tags } variant { id sku }"
 )
 PRODUCT_FIELDS = "id title productType vendor tags createdAt updatedAt category { id name }"
+# Abandoned checkouts (recovered ones included: completedAt set); ``read_orders``.
+CHECKOUT_FIELDS = "id createdAt updatedAt completedAt customer { id }"
 
 _S = pa.string()
 _TAGS = pa.list_(_S)
@@ -130,9 +140,14 @@ RAW_CUSTOMERS = pa.schema(
                                       ("latitude", pa.float64()), ("longitude", pa.float64())])),
         ("locale", _S), ("state", _S), ("productSubscriberStatus", _S),
         ("companyContactProfiles", pa.list_(pa.struct([("company", pa.struct([("id", _S)]))]))),
+        ("statistics", pa.struct([("rfmGroup", _S), ("predictedSpendTier", _S)])),
         *((f"mf{i}", pa.struct([("namespace", _S), ("key", _S), ("value", _S)]))
           for i in range(MAX_METAFIELDS)),
     ]
+)  # fmt: skip
+RAW_CHECKOUTS = pa.schema(
+    [("id", _S), ("createdAt", _S), ("updatedAt", _S), ("completedAt", _S),
+     ("customer", pa.struct([("id", _S)]))]
 )  # fmt: skip
 RAW_PRODUCTS = pa.schema(
     [("id", _S), ("title", _S), ("productType", _S), ("vendor", _S), ("tags", _TAGS),
@@ -338,7 +353,30 @@ def customers_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:
         "longitude": _field(address, "longitude"),
         **_metafields(raw),
     }
-    return LedgerBatch(customers=conform("customers", pa.table(columns)))
+    return LedgerBatch(customers=conform("customers", pa.table(columns)),
+                       customer_statistics_history=_statistics(raw, columns["customer_id"],
+                                                               shop_id))
+
+
+def _statistics(raw: pa.Table, customer_ids: Any, shop_id: str) -> pa.Table | None:
+    """Shopify's statistics of the customers read, observed now (a REST webhook body has
+    none: None). The ledger keeps only those that changed (see segmentry.ledger.store)."""
+    if "statistics" not in raw.column_names:
+        return None
+    stats = raw["statistics"]
+    rfm, tier = _field(stats, "rfmGroup"), _field(stats, "predictedSpendTier")
+    seen = pc.or_(pc.is_valid(rfm), pc.is_valid(tier))
+    if not pc.any(seen).as_py():
+        return None
+    n = raw.num_rows
+    table = pa.table({
+        "shop_id": pa.nulls(n, _S).fill_null(shop_id),
+        "customer_id": customer_ids,
+        "seen_at": pa.repeat(pa.scalar(utcnow(), pa.timestamp("us")), n),
+        "rfm_group": rfm,
+        "predicted_spend_tier": tier,
+    }).filter(seen)
+    return conform("customer_statistics_history", table)
 
 
 def _company_ids(profiles: Any) -> pa.Array:
@@ -383,6 +421,21 @@ def products_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:
         "category_name": _field(raw["category"], "name"),
     }
     return LedgerBatch(products=conform("products", pa.table(columns)))
+
+
+def checkouts_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:
+    """Abandoned checkouts from raw rows (a guest's has no customer)."""
+    if not raw.num_rows:
+        return LedgerBatch()
+    columns = {
+        "shop_id": pa.nulls(raw.num_rows, _S).fill_null(shop_id),
+        "checkout_id": _tail(raw["id"]),
+        "customer_id": _tail(_field(raw["customer"], "id")),
+        "created_at": _ts(raw["createdAt"]),
+        "updated_at": _ts(raw["updatedAt"]),
+        "completed_at": _ts(raw["completedAt"]),
+    }
+    return LedgerBatch(abandoned_checkouts=conform("abandoned_checkouts", pa.table(columns)))
 
 
 def flatten_orders(nodes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

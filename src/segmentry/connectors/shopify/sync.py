@@ -2,9 +2,10 @@
 
 :func:`sync_store` is what ``segmentry run`` calls (through
 :func:`segmentry.connectors.read_source` for a ``kind = "shopify"`` source). For each resource
-(products, customers, orders) it either backfills (no high-water mark yet, or more changes than
-``bulk_threshold``) or pages through what changed. Every batch is written to the ledger and the
-high-water mark advanced *after* the write, so an interrupted sync resumes where it stopped.
+(products, customers, orders, abandoned checkouts) it either backfills (no high-water mark
+yet, or more changes than ``bulk_threshold``) or pages through what changed. Every batch is
+written to the ledger and the high-water mark advanced *after* the write, so an interrupted
+sync resumes where it stopped.
 
 NOTE: unlike the file readers, this one writes batches itself: a store's history does not fit
 in one batch, and the mark may only move once its rows are stored. A bulk result is in no
@@ -60,6 +61,7 @@ from segmentry.connectors.shopify.auth import (
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.mapping import (
     PROTECTED_CUSTOMER_DATA,
+    checkouts_batch,
     customers_batch,
     high_water,
     orders_batch,
@@ -99,8 +101,11 @@ __all__ = [
 
 log = logging.getLogger("segmentry.shopify")
 
-RESOURCES = ("products", "customers", "orders")
-_TO_LEDGER = {"products": products_batch, "customers": customers_batch, "orders": orders_batch}
+RESOURCES = ("products", "customers", "orders", "abandonedCheckouts")
+_TO_LEDGER = {"products": products_batch, "customers": customers_batch, "orders": orders_batch,
+              "abandonedCheckouts": checkouts_batch}
+# Resources whose pages do not come sorted by updatedAt: their mark moves once all are stored.
+_UNSORTED = frozenset({"abandonedCheckouts"})
 
 
 @dataclass
@@ -322,7 +327,9 @@ def _sync_resource(
     metafields = settings_of(ws).metafields_read
     raw = incremental.pages(client, resource, search, withheld, metafields,
                             on_errors=functools.partial(_remember, ws, resource))
-    return again + _write(ws, resource, _ledger(raw, resource, ws.settings.shop.id)), "pages"
+    advance = "at_end" if resource in _UNSORTED else "each"
+    batches = _ledger(raw, resource, ws.settings.shop.id)
+    return again + _write(ws, resource, batches, advance=advance), "pages"
 
 
 def _remember(ws: Context, resource: str, failed: dict[str, str]) -> None:

@@ -19,7 +19,8 @@ A delivery is applied, or waits, or fails for good:
 - fails for good only when its payload can never be applied (not JSON, no id, an unknown
   shape): ``segmentry shopify webhooks`` lists it and ``... webhooks retry`` queues it again.
 
-Topics: ``orders/create|updated|cancelled``, ``customers/create|update`` (upserts; an older
+Topics: ``orders/create|updated|cancelled``, ``customers/create|update``,
+``checkouts/create|update`` (abandoned checkouts, completed ones included) (upserts; an older
 ``updated_at`` never overwrites a newer one, see :mod:`segmentry.ledger.store`),
 ``customers/delete`` (the customer's rows go, and a late older update does not bring them
 back), ``customers/redact`` (email, phone, names and address set to NULL),
@@ -47,8 +48,10 @@ import sqlalchemy as sa
 from segmentry.app.context import open_context, settings_in
 from segmentry.app.erasure import erase_customer, erase_shop_files, finish_erasures
 from segmentry.connectors.shopify.mapping import (
+    RAW_CHECKOUTS,
     RAW_CUSTOMERS,
     RAW_ORDERS,
+    checkouts_batch,
     customers_batch,
     orders_batch,
 )
@@ -371,6 +374,30 @@ def _refund_created(ws: Context, payload: dict[str, Any], _id: str, _at: dt.date
         _write(ws, LedgerBatch(refunds=refunds))
 
 
+def _checkout(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
+    """``checkouts/create|update``: the checkout, as an abandoned checkout (the sync reads the
+    same object from ``abandonedCheckouts``; REST's ``id`` is its id there)."""
+    raw = pa.Table.from_pylist([checkout_row(payload)], schema=RAW_CHECKOUTS)
+    _write(ws, checkouts_batch(raw, ws.settings.shop.id))
+
+
+def checkout_row(checkout: dict[str, Any]) -> dict[str, Any]:
+    """A REST checkout (webhook body) as a raw abandoned-checkout row.
+
+    >>> checkout_row({"id": 7, "created_at": "2024-04-01T10:00:00+09:00",
+    ...               "customer": {"id": 3}})["customer"]
+    {'id': 'gid://shopify/Customer/3'}
+    """
+    customer = checkout.get("customer") or {}
+    return {
+        "id": _gid("AbandonedCheckout", checkout["id"]),
+        "createdAt": checkout.get("created_at"),
+        "updatedAt": checkout.get("updated_at") or checkout.get("created_at"),
+        "completedAt": checkout.get("completed_at"),
+        "customer": {"id": _gid("Customer", customer.get("id"))} if customer else None,
+    }
+
+
 def _customer(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
     raw = pa.Table.from_pylist([customer_row(payload)], schema=RAW_CUSTOMERS)
     batch = customers_batch(raw, ws.settings.shop.id)
@@ -456,6 +483,8 @@ TOPICS: dict[str, Callable[[Context, dict[str, Any], str, dt.datetime], None]] =
     "orders/updated": _order,
     "orders/cancelled": _order,
     "refunds/create": _refund_created,
+    "checkouts/create": _checkout,
+    "checkouts/update": _checkout,
     "customers/create": _customer,
     "customers/update": _customer,
     "customers/delete": _delete_customer,

@@ -80,6 +80,7 @@ class FakeData:
             "orders": {},
             "products": {},
             "segments": {},
+            "abandonedCheckouts": {},
         }
         self._sorted: dict[tuple[str, str], tuple[int, list[tuple[Any, str]]]] = {}
         self._version = 0
@@ -153,6 +154,10 @@ class FakeData:
                  "company": {"id": gid("Company", company), "name": f"Company {company}"}}
                 for n, company in enumerate(row.get("company_ids") or [])
             ],
+            # Shopify's own statistics (ledger-shaped rows may carry them as rfm_group and
+            # predicted_spend_tier; otherwise Shopify has not computed any: null).
+            "statistics": {"rfmGroup": row.get("rfm_group"),
+                           "predictedSpendTier": row.get("predicted_spend_tier")},
             "_metafields": {
                 key: {"id": gid("Metafield", f"{legacy}{n}"), "namespace": key.split(".")[0],
                       "key": key.split(".", 1)[1], "value": value,
@@ -245,6 +250,28 @@ class FakeData:
             self.touch()
         return order
 
+    def add_checkout(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Add (or replace) an abandoned checkout from a ledger-shaped row."""
+        legacy = str(row["checkout_id"])
+        created = iso(row.get("created_at")) or self.now()
+        completed = iso(row.get("completed_at"))
+        checkout: dict[str, Any] = {
+            "__typename": "AbandonedCheckout",
+            "id": gid("AbandonedCheckout", legacy),
+            "legacyResourceId": legacy,
+            "name": f"#{legacy}",
+            "createdAt": created,
+            "updatedAt": iso(row.get("updated_at")) or max(created, completed or created),
+            "completedAt": completed,
+            "customerId": gid("Customer", row["customer_id"]) if row.get("customer_id") else None,
+            "totalPriceSet": _money(row.get("total"), self.currency),
+        }
+        with self.lock:
+            self._saw(checkout["updatedAt"])
+            self.objects["abandonedCheckouts"][checkout["id"]] = checkout
+            self.touch()
+        return checkout
+
     def _line(self, row: Mapping[str, Any], currency: str) -> dict[str, Any]:
         legacy = str(row.get("line_id") or self.new_id())
         product = gid("Product", row["product_id"]) if row.get("product_id") else None
@@ -270,8 +297,8 @@ class FakeData:
 
     def seed(self, tables: Mapping[str, Any]) -> None:
         """Load ledger-shaped Arrow tables (``customers``, ``orders``, ``order_lines``,
-        ``refunds``, ``products``) as :func:`segmentry.connectors.demo.generate_store` returns
-        them."""
+        ``refunds``, ``products``, ``abandoned_checkouts``, ``customer_statistics_history``) as
+        :func:`segmentry.connectors.demo.generate_store` returns them."""
         for row in tables["products"].to_pylist() if "products" in tables else []:
             self.add_product(row)
         for row in tables["customers"].to_pylist():
@@ -285,6 +312,15 @@ class FakeData:
             refunds.setdefault(refund["order_id"], []).append(refund)
         for row in tables["orders"].to_pylist() if "orders" in tables else []:
             self.add_order(row, lines.get(row["order_id"], []), refunds.get(row["order_id"], []))
+        checkouts = tables.get("abandoned_checkouts")
+        for row in checkouts.to_pylist() if checkouts is not None else []:
+            self.add_checkout(row)
+        statistics = tables.get("customer_statistics_history")
+        for row in statistics.sort_by("seen_at").to_pylist() if statistics is not None else []:
+            customer = self.objects["customers"].get(gid("Customer", row["customer_id"]))
+            if customer is not None:  # Shopify holds only the latest
+                customer["statistics"] = {"rfmGroup": row["rfm_group"],
+                                          "predictedSpendTier": row["predicted_spend_tier"]}
 
     def set_tags(self, object_id: str, tags: list[str]) -> dict[str, Any] | None:
         """Replace an object's tags (as an admin user editing by hand would)."""
@@ -300,7 +336,8 @@ class FakeData:
 
     def get(self, object_id: str) -> dict[str, Any] | None:
         kind = object_id.split("/")[3] if object_id.startswith("gid://shopify/") else ""
-        table = {"Customer": "customers", "Order": "orders", "Product": "products"}.get(kind)
+        table = {"Customer": "customers", "Order": "orders", "Product": "products",
+                 "AbandonedCheckout": "abandonedCheckouts"}.get(kind)
         table = table or ("segments" if kind == "Segment" else "")
         return self.objects[table].get(object_id) if table else None
 

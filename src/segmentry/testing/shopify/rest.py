@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["rest_customer", "rest_order"]
+__all__ = ["rest_checkout", "rest_customer", "rest_order"]
 
 
 def _amount(bag: dict[str, Any] | None) -> str:
@@ -54,6 +54,21 @@ def rest_customer(customer: dict[str, Any]) -> dict[str, Any]:
             "zip": address.get("zip"),
         },
         "state": str(customer.get("state") or "disabled").lower(),
+    }
+
+
+def rest_checkout(checkout: dict[str, Any]) -> dict[str, Any]:
+    """A ``checkouts/create`` / ``checkouts/update`` body for a fake abandoned checkout."""
+    customer = checkout.get("customerId")
+    return {
+        "id": _number(checkout["id"]),
+        "token": f"t{_number(checkout['id'])}",
+        "created_at": checkout["createdAt"],
+        "updated_at": checkout["updatedAt"],
+        "completed_at": checkout.get("completedAt"),
+        "total_price": _amount(checkout.get("totalPriceSet")),
+        "customer": {"id": _number(customer), "admin_graphql_api_id": customer}
+        if customer else None,
     }
 
 

@@ -32,6 +32,7 @@ interface Node { id: ID! }
 enum CustomerSortKeys { CREATED_AT ID LOCATION NAME RELEVANCE UPDATED_AT }
 enum OrderSortKeys { CREATED_AT ID PROCESSED_AT TOTAL_PRICE UPDATED_AT }
 enum ProductSortKeys { CREATED_AT ID TITLE UPDATED_AT }
+enum AbandonedCheckoutSortKeys { CHECKOUT_ID CREATED_AT CUSTOMER_NAME ID RELEVANCE TOTAL_PRICE }
 enum BulkOperationType { QUERY MUTATION }
 enum BulkOperationStatus { CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED RUNNING }
 enum StagedUploadTargetGenerateUploadResource { BULK_MUTATION_VARIABLES }
@@ -66,6 +67,14 @@ type CompanyContact implements Node { id: ID! company: Company! }
 type Metafield implements Node {
   id: ID! namespace: String! key: String! value: String! type: String!
 }
+enum CustomerRfmGroup {
+  ACTIVE ALMOST_LOST AT_RISK CHAMPIONS DORMANT LOYAL NEEDS_ATTENTION NEW PREVIOUSLY_LOYAL PROMISING
+  PROSPECTS
+}
+enum CustomerPredictedSpendTier { HIGH LOW MEDIUM }
+type CustomerStatistics {
+  rfmGroup: CustomerRfmGroup predictedSpendTier: CustomerPredictedSpendTier
+}
 type Customer implements Node {
   id: ID! legacyResourceId: UnsignedInt64! firstName: String lastName: String
   email: String @deprecated(reason: "Use defaultEmailAddress.emailAddress instead")
@@ -78,6 +87,7 @@ type Customer implements Node {
   metafield(namespace: String, key: String!): Metafield
   emailMarketingConsent: CustomerEmailMarketingConsentState
     @deprecated(reason: "Use defaultEmailAddress.marketingState instead")
+  statistics: CustomerStatistics!
 }
 type CustomerEdge { cursor: String! node: Customer! }
 type CustomerConnection { edges: [CustomerEdge!]! nodes: [Customer!]! pageInfo: PageInfo! }
@@ -121,6 +131,15 @@ type Order implements Node {
 }
 type OrderEdge { cursor: String! node: Order! }
 type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
+
+type AbandonedCheckout implements Node {
+  id: ID! name: String! createdAt: DateTime! updatedAt: DateTime! completedAt: DateTime
+  customer: Customer totalPriceSet: MoneyBag!
+}
+type AbandonedCheckoutEdge { cursor: String! node: AbandonedCheckout! }
+type AbandonedCheckoutConnection {
+  edges: [AbandonedCheckoutEdge!]! nodes: [AbandonedCheckout!]! pageInfo: PageInfo!
+}
 
 type Segment implements Node {
   id: ID! name: String! query: String! creationDate: DateTime! lastEditDate: DateTime!
@@ -191,6 +210,9 @@ type QueryRoot {
   order(id: ID!): Order
   products(first: Int, last: Int, after: String, query: String, sortKey: ProductSortKeys,
            reverse: Boolean): ProductConnection!
+  abandonedCheckouts(first: Int, last: Int, after: String, before: String, query: String,
+                     sortKey: AbandonedCheckoutSortKeys, reverse: Boolean,
+                     savedSearchId: ID): AbandonedCheckoutConnection!
   segments(first: Int, after: String, query: String): SegmentConnection!
   segment(id: ID!): Segment
   currentBulkOperation(type: BulkOperationType): BulkOperation
@@ -215,7 +237,8 @@ type Mutation {
 schema { query: QueryRoot mutation: Mutation }
 """
 
-_READ_SCOPE = {"customers": "read_customers", "orders": "read_orders", "products": "read_products"}
+_READ_SCOPE = {"customers": "read_customers", "orders": "read_orders", "products": "read_products",
+               "abandonedCheckouts": "read_orders"}
 _WRITE_SCOPE = {"Customer": "write_customers", "Order": "write_orders", "Product": "write_products"}
 _ORDER_WINDOW = dt.timedelta(days=60)
 
@@ -488,7 +511,7 @@ def build() -> GraphQLSchema:
     schema = build_schema(SDL)
     query, mutation = schema.query_type, schema.mutation_type
     assert query is not None and mutation is not None
-    for kind in ("customers", "orders", "products"):
+    for kind in ("customers", "orders", "products", "abandonedCheckouts"):
         query.fields[kind].resolve = _connection(kind)
     query.fields["customersCount"].resolve = _count("customers")
     query.fields["ordersCount"].resolve = _count("orders")
@@ -505,6 +528,10 @@ def build() -> GraphQLSchema:
     )
     order.fields["refunds"].resolve = (  # type: ignore[union-attr]
         lambda o, info, first=None: o["refunds"][:first] if first else o["refunds"]
+    )
+    checkout = schema.get_type("AbandonedCheckout")
+    checkout.fields["customer"].resolve = (  # type: ignore[union-attr]
+        lambda c, info: _ctx(info).data.get(c["customerId"]) if c.get("customerId") else None
     )
     line = schema.get_type("LineItem")
     line.fields["product"].resolve = _line_product  # type: ignore[union-attr]

@@ -574,6 +574,10 @@ class FakeShopify:
         """The REST body of an ``orders/*`` webhook for an order of the fake store."""
         return rest.rest_order(self.data.objects["orders"][order_id])
 
+    def rest_checkout(self, checkout_id: str) -> dict[str, Any]:
+        """The REST body of a ``checkouts/*`` webhook for an abandoned checkout of the fake."""
+        return rest.rest_checkout(self.data.objects["abandonedCheckouts"][checkout_id])
+
     def rest_customer(self, customer_id: str) -> dict[str, Any]:
         """The REST body of a ``customers/*`` webhook for a customer of the fake store."""
         return rest.rest_customer(self.data.objects["customers"][customer_id])
