@@ -49,9 +49,9 @@ class Facts:
     dated refunds (``refund_facts``), None when refunds are not subtracted or none has a date.
     ``events``: the ledger's ``customer_events`` (see :mod:`segmentry.analytics.events`), None
     in a ledger without it; ``line_events`` likewise (see :mod:`segmentry.analytics.line`).
-    ``checkouts``: the ledger's ``abandoned_checkouts``, None in a ledger without it. ``statistics``: the ledger's
-    ``customer_statistics_history`` (Shopify's own RFM group and spend tier as synced), None in
-    a ledger without it.
+    ``checkouts``: the ledger's ``abandoned_checkouts``, None in a ledger without it.
+    ``statistics``: the ledger's ``customer_statistics_history`` (Shopify's own RFM group and
+    spend tier as synced), None in a ledger without it.
     """
 
     orders: ir.Table
