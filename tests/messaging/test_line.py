@@ -202,7 +202,7 @@ def test_a_large_identical_send_goes_by_narrowcast_once(shop: Workspace, line: F
     assert line.statuses("narrowcast") == [202, 409]
     assert line.statuses("multicast") == [] and line.statuses("push") == []
     # LINE leaves the blocked U5 out of the target and reports no failure: the rows cannot
-    # tell who was left out (docs/messaging.md)
+    # tell who was left out (docs/activation.md)
     assert report.counts == {"delivered": 3, "skipped": 2} and report.finished
     assert len(line.channel.audiences) == 2  # uploaded again on the second pass
 

@@ -5,7 +5,7 @@ continue` or by asking for the same send again.
 LINE: every reachable member gets the message exactly once, whatever the point: a batch LINE
 took before the kill is asked again with the same X-Line-Retry-Key and LINE answers 409.
 E-mail: no address ever gets two messages; a row the kill caught between handing the message
-to the server and recording the answer is reported ``uncertain`` (docs/messaging.md).
+to the server and recording the answer is reported ``uncertain`` (docs/activation.md).
 
 The tiny shop (conftest): LINE-linked m1, m2 (friends) and m5 (blocked the account); e-mail
 consent m1 and m4.

@@ -1,6 +1,6 @@
 """``segmentry line …``: LINE identity. ``line link FILE`` links LINE users to customers from
 a CSV file (docs/importing.md, "LINE links"); ``line status`` counts the links, blocks and
-followers without a customer (docs/messaging.md, "Linking LINE users")."""
+followers without a customer (docs/activation.md, "Linking LINE users")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``segmentry send`` and ``segmentry sends …``: LINE and e-mail messages to a segment
-(docs/messaging.md)."""
+(docs/activation.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """LINE identity from outside: a CSV file of links, a Shopify customer metafield, LINE's
-follow and unfollow webhooks (docs/messaging.md, "Linking LINE users").
+follow and unfollow webhooks (docs/activation.md, "Linking LINE users").
 
 **CSV** (``segmentry line link FILE``; docs/importing.md, "LINE links")::
 

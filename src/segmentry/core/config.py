@@ -145,7 +145,7 @@ class CapSettings(BaseModel):
 
 
 class MessagingSettings(BaseModel):
-    """Rules every send obeys (``[messaging]``; docs/messaging.md).
+    """Rules every send obeys (``[messaging]``; docs/activation.md).
 
     >>> MessagingSettings().quiet_hours
     '21:00-09:00'
@@ -174,7 +174,7 @@ class MessagingSettings(BaseModel):
 
 
 class EmailSettings(BaseModel):
-    """The SMTP server messages are sent through (``[email]``; docs/messaging.md). The
+    """The SMTP server messages are sent through (``[email]``; docs/activation.md). The
     password is never stored here: it is read from the environment variable ``password_env``
     or the workspace's ``secrets`` file."""
 
@@ -201,7 +201,7 @@ class EmailSettings(BaseModel):
 
 class RichMenuSettings(BaseModel):
     """The rich menu the LINE-linked members of ``segment`` see (``[[line.rich_menus]]``;
-    docs/messaging.md)."""
+    docs/activation.md)."""
 
     segment: str = Field(description="The segment's key.")
     rich_menu_id: str = Field(
@@ -212,7 +212,7 @@ class RichMenuSettings(BaseModel):
 
 
 class WebhookSettings(BaseModel):
-    """A receiver of segmentry's signed JSON POSTs (``[[webhooks]]``; docs/messaging.md). The
+    """A receiver of segmentry's signed JSON POSTs (``[[webhooks]]``; docs/activation.md). The
     signing secret is read from the environment variable ``secret_env`` or from the workspace's
     ``secrets`` file as ``webhook_<name>``, never from this file."""
 
@@ -238,7 +238,7 @@ class WebhookSettings(BaseModel):
 
 
 class LineSettings(BaseModel):
-    """The LINE Official Account messages are sent from (``[line]``; docs/messaging.md). The
+    """The LINE Official Account messages are sent from (``[line]``; docs/activation.md). The
     channel access token and channel secret are read from the environment variables named
     here or from the workspace's ``secrets`` file, never from this file."""
 
@@ -365,7 +365,7 @@ class ShopifySettings(BaseModel):
         default=None,
         description="A customer metafield (\"namespace.key\", e.g. \"line.user_id\") holding the "
         "customer's LINE user id: the sync reads it and links the customer to that LINE user "
-        "(docs/messaging.md); counts among the 8 metafields read.",
+        "(docs/activation.md); counts among the 8 metafields read.",
     )
 
     @field_validator("customer_metafields")

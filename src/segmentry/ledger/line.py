@@ -1,7 +1,7 @@
 """Writing LINE identity to the ledger: links between LINE users and customers, follows and
 blocks, as rows of ``line_events`` (see :mod:`segmentry.ledger.schema`).
 
-Links come from three places (docs/messaging.md, "Linking LINE users"): a CSV file
+Links come from three places (docs/activation.md, "Linking LINE users"): a CSV file
 (``segmentry line link``), a Shopify customer metafield read by the sync, and LINE's own
 webhooks (``follow`` / ``unfollow``, which name a LINE user but no customer).
 :func:`link_line_users` writes a ``link`` or ``unlink`` event only where it changes what is

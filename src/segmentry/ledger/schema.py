@@ -176,7 +176,7 @@ CUSTOMER_EVENTS = ibis.schema(
     }
 )
 
-# LINE identity, one row per event (docs/messaging.md, "Linking LINE users"): a LINE user
+# LINE identity, one row per event (docs/activation.md, "Linking LINE users"): a LINE user
 # linked to a customer or unlinked (``link`` / ``unlink``, from a CSV file, a Shopify customer
 # metafield or an import), and a LINE user following or blocking the account (``follow`` /
 # ``unfollow``: LINE's webhooks; LINE sends ``unfollow`` when a user blocks the account). A

@@ -1,6 +1,6 @@
 """activation/webhooks: HMAC-SHA256-signed JSON POSTs of segment joins and leaves (after each
 run) and of finished sends, to every ``[[webhooks]]`` receiver, recorded in the state store
-before they are sent so that none is sent twice by a rerun (docs/messaging.md, "Outgoing
+before they are sent so that none is sent twice by a rerun (docs/activation.md, "Outgoing
 webhooks")."""
 
 from segmentry.activation.webhooks.delivery import Retrying, Tally

@@ -6,7 +6,7 @@ events, each with a delivery id that is the same however often it is planned.
 - ``sends`` (once a send is finished): the send's summary and what became of each of its outbox
   rows (``delivered``, ``failed``, ``skipped``, ``uncertain``, with the reason).
 
-Each body is ``{"type", "delivery", "shop", "part", "parts", …}``; docs/messaging.md shows both.
+Each body is ``{"type", "delivery", "shop", "part", "parts", …}``; docs/activation.md shows both.
 """
 
 from __future__ import annotations

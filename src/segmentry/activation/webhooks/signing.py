@@ -50,7 +50,7 @@ def signed_headers(secret: str, body: bytes, *, delivery: str, event: str,
 def verify(secret: str, body: bytes, headers: Mapping[str, str], *, tolerance: float = 300,
            now: float | None = None) -> bool:
     """Whether ``body`` and ``headers`` were signed with ``secret`` less than ``tolerance``
-    seconds ago (what a receiver checks; docs/messaging.md has the same in a few lines)."""
+    seconds ago (what a receiver checks; docs/activation.md has the same in a few lines)."""
     lower = {k.lower(): v for k, v in headers.items()}
     try:
         timestamp = int(lower.get(TIMESTAMP.lower(), ""))

@@ -17,7 +17,7 @@ key, which LINE answers without sending twice (409). E-mail has no such key (SMT
 whether a message it accepted was the one asked for again): a channel that cannot repeat a
 request safely says so (:attr:`Channel.repeat_safe`), and its interrupted rows are settled
 ``uncertain`` instead of being sent twice, counted in the log, and sent again only when asked
-(``resend_uncertain``). See docs/messaging.md.
+(``resend_uncertain``). See docs/activation.md.
 """
 
 from __future__ import annotations

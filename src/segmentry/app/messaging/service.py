@@ -87,7 +87,7 @@ class Messaging:
             raise MessagingError(
                 "The {name} channel is not set up in this workspace.",
                 code="channel_not_configured",
-                hint="Add its section to segmentry.toml (see docs/messaging.md).",
+                hint="Add its section to segmentry.toml (see docs/activation.md).",
                 params={"name": name},
             )
         return found

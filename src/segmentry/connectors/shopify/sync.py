@@ -417,7 +417,7 @@ def _write(
 
 def _link_line_users(ws: Context, batch: LedgerBatch) -> None:
     """Link the batch's customers to the LINE user in ``[shopify] line_user_id_metafield``;
-    a customer whose metafield is emptied loses the link the metafield made (docs/messaging.md,
+    a customer whose metafield is emptied loses the link the metafield made (docs/activation.md,
     "Linking LINE users")."""
     key = settings_of(ws).line_user_id_metafield
     if key is None or batch.customers is None or not batch.customers.num_rows:

@@ -1,5 +1,5 @@
 """``POST /line/webhook``: LINE's webhooks for the account of ``[line]`` (set this address as
-the channel's Webhook URL in the LINE Developers console; docs/messaging.md).
+the channel's Webhook URL in the LINE Developers console; docs/activation.md).
 
 No sign-in: ``X-Line-Signature`` (base64 HMAC-SHA256 of the body, keyed with the channel
 secret) is the authentication, checked by the official SDK
