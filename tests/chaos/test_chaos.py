@@ -50,9 +50,9 @@ from segmentry.activation.shopify.activate import sync_segment
 from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify import tables
-from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.connectors.shopify.sync import connect_workspace
 from segmentry.core.config import ScheduleSettings, save_schedule
+from segmentry.core.secrets import save_secret
 from segmentry.testing.http import free_port
 from segmentry.testing.shopify import FakeShopify, gid
 from segmentry.web.accounts import add_user, create_token

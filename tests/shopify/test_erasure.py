@@ -20,9 +20,9 @@ from segmentry.app.erasure import erase_customer, finish_erasures, waiting_erasu
 from segmentry.app.workspace import Workspace
 from segmentry.cli.data import write_rejects
 from segmentry.connectors.demo import generate_store
-from segmentry.connectors.shopify.scopes import save_secret
 from segmentry.connectors.shopify.webhook_server import WebhookServer
 from segmentry.core.errors import BadRow
+from segmentry.core.secrets import save_secret
 from segmentry.engine import duckdb_file
 from segmentry.testing.http import serving
 from segmentry.testing.shopify import FakeShopify

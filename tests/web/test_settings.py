@@ -14,9 +14,9 @@ import pytest
 import tomli_w
 
 from segmentry.app.workspace import Workspace
-from segmentry.connectors.shopify.scopes import load_secret
 from segmentry.connectors.shopify.sync import connect_workspace
 from segmentry.core import config
+from segmentry.core.secrets import load_secret
 from segmentry.testing.shopify import FakeShopify
 from segmentry.testing.shopify.server import ALL_SCOPES
 from segmentry.web.accounts import add_user, create_token
