@@ -96,8 +96,11 @@ class Send:
     finished_at: dt.datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Planned:
+    """One member's row before it is stored (batch, retry key and wait are set when the send
+    is batched; mutable so that a million rows are not copied to set them)."""
+
     customer_id: str
     address: str | None
     body: str | None = None

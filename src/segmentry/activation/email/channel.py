@@ -75,7 +75,8 @@ class EmailChannel:
 
     def values_for(self, member: Member) -> Mapping[str, object]:
         email = member.recipient.email or ""
-        return {"unsubscribe_url": self._link(member.recipient.customer_id, email)}
+        return {"unsubscribe_url": _Later(lambda: self._link(member.recipient.customer_id,
+                                                             email))}
 
     def remaining_quota(self) -> int | None:
         return None
@@ -158,6 +159,22 @@ class EmailChannel:
 
     def _link(self, customer_id: str, email: str) -> str:
         return link(self.settings.web_url, sign(self._key, customer_id, email))
+
+
+class _Later:
+    """A value a template prints, worked out only if it does (a signed link costs a little,
+    times a million members)."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make = make
+
+    def __str__(self) -> str:
+        return self._make()
+
+    def __html__(self) -> str:
+        return self._make()
 
 
 def _connect(settings: EmailSettings) -> smtplib.SMTP:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -56,7 +57,13 @@ def members_of(con: BaseBackend, membership_key: str, day: dt.date) -> Iterator[
         .order_by("customer_id")
     )
     products = _products(con, last)
-    for row in con.to_pyarrow(rows).to_pylist():
+    # NOTE: Python objects for 50,000 rows at a time (the Arrow table itself is compact)
+    for batch in con.to_pyarrow(rows).to_batches(max_chunksize=50_000):
+        yield from _members(batch.to_pylist(), products)
+
+
+def _members(rows: list[dict[str, Any]], products: dict[str, list[str]]) -> Iterator[Member]:
+    for row in rows:
         order = None
         if row["order_id"] is not None:
             order = LastOrder(

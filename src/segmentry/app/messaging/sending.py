@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -333,14 +333,18 @@ def _batched(rows: Sequence[Planned], size: int, large: int | None = None) -> It
         for start in range(0, len(members), step):
             key = str(uuid.uuid4())
             for row in members[start : start + step]:
-                yield replace(row, batch=number, retry_key=key)
+                row.batch, row.retry_key = number, key
+                yield row
             number += 1
     for row in skipped:
-        yield replace(row, batch=-1, retry_key="")
+        row.batch, row.retry_key = -1, ""
+        yield row
 
 
 def _at(row: Planned, not_before: dt.datetime | None) -> Planned:
-    return row if not_before is None else replace(row, not_before=not_before)
+    if not_before is not None:
+        row.not_before = not_before
+    return row
 
 
 def _not_before(quiet: QuietHours | None, now: dt.datetime, timezone: str) -> dt.datetime | None:
