@@ -227,16 +227,19 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def demo_with_fake_line(ws: Any, store: dict[str, Any]) -> None:
-    """Start a fake LINE platform whose friends are the demo store's LINE-linked customers (one
-    in 50 has blocked the account), set up the LINE channel, dry-run and send a message to the
-    smallest segment with LINE members, send it again with the same key (nothing more goes
-    out); then remove the channel (the fake ends with this command)."""
+    """Start a fake LINE platform whose friends are the demo store's LINE-linked customers
+    (blocked for those its LINE events say blocked the account), set up the LINE channel,
+    dry-run and send a message to the smallest segment with LINE members, send it again with
+    the same key (nothing more goes out); then remove the channel (the fake ends with this
+    command)."""
     from segmentry.testing.line import FakeLine  # start-up (see segmentry.cli)
 
     users = [u for u in store["customers"].column("line_user_id").to_pylist() if u]
+    events = store["line_events"].to_pylist()
+    blocked = {e["line_user_id"] for e in events if e["event"] == "unfollow"}
     with FakeLine() as fake:
-        for n, user in enumerate(users):
-            fake.add_user(user, blocked=n % 50 == 49)
+        for user in users:
+            fake.add_user(user, blocked=user in blocked)
         console.print(f"Fake LINE at {fake.url} with {len(users):,} friends.")
         save_secret(ws.folder, TOKEN_SECRET, fake.token)
         save_section(ws.folder, "line", LineSettings(name="Demo LINE", endpoint=fake.url))
@@ -252,8 +255,7 @@ def demo_with_fake_line(ws: Any, store: dict[str, Any]) -> None:
         again = messaging.send(segment, "line", greeting, key="demo-winter")
         received = sum(fake.count(u) for u in users)
         console.print(f"Sent again with the same key: {again.counts.get('delivered', 0):,} "
-                      f"delivered in all; LINE received {received:,} messages (LINE takes a "
-                      "message to someone who blocked the account and delivers nothing).")
+                      f"delivered in all; LINE received {received:,} messages.")
     save_section(ws.folder, "line", None)
     ws.settings = load(ws.folder)
     console.print("The fake is gone, so the LINE channel is removed again; the delivery log "

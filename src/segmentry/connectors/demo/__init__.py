@@ -36,7 +36,7 @@ customers take about 20 s of CPU and 3 GiB of memory, mostly the tables themselv
 >>> sorted(tables)[:4]
 ['abandoned_checkouts', 'customer_events', 'customer_statistics_history', 'customer_tag_history']
 >>> sorted(tables)[4:]
-['customers', 'order_lines', 'orders', 'products', 'refunds']
+['customers', 'line_events', 'order_lines', 'orders', 'products', 'refunds']
 >>> tables["customers"].num_rows
 300
 """
@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 
 from segmentry.connectors.demo.checkouts import checkouts_table
 from segmentry.connectors.demo.events import events_table
+from segmentry.connectors.demo.line import line_events_table
 from segmentry.connectors.demo.money import price_orders, vip_times
 from segmentry.connectors.demo.shop import shop_calendar, streams
 from segmentry.connectors.demo.simulation import (
@@ -78,7 +79,8 @@ from segmentry.connectors.demo.tables import (
 __all__ = ["generate_store", "write_parquet"]
 
 _TABLES = ("customers", "orders", "order_lines", "products", "customer_tag_history",
-           "customer_events", "refunds", "abandoned_checkouts", "customer_statistics_history")
+           "customer_events", "refunds", "abandoned_checkouts", "customer_statistics_history",
+           "line_events")
 
 
 def generate_store(
@@ -131,6 +133,8 @@ def generate_store(
     store["abandoned_checkouts"] = checkouts_table(seed, shop_id, store["customers"], end_date)
     store["customer_statistics_history"] = statistics_table(
         seed, shop_id, store["customers"], store["orders"], end_date)
+    store["line_events"] = line_events_table(seed, shop_id, store["customers"],
+                                             int(cal.end_us))
     return {name: store[name] for name in _TABLES}
 
 
