@@ -275,7 +275,8 @@ def refunds_table(shop: str, ids: Ids, orders: Orders, money: Money, cal: Calend
         "refunds",
         {
             "shop_id": pa.repeat(shop, refunded.size),
-            "refund_id": pc.binary_join_element_wise("r", order_ids, ""),
+            # numeric like Shopify's ids: the order's id with 52 for its 51
+            "refund_id": pc.utf8_replace_slice(order_ids, 0, 2, "52"),
             "order_id": order_ids,
             "created_at": _stamps(at),
             "amount": _yen(money.refunded[refunded]),
