@@ -118,6 +118,11 @@ class MessageTemplate:
     extra: frozenset[str] = frozenset()
     _template: jinja2.Template | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def constant(self) -> bool:
+        """Plain text without a field or a statement: the same for every customer."""
+        return not any(mark in self.source for mark in ("{{", "{%", "{#"))
+
     def render(
         self,
         recipient: Recipient,
@@ -131,6 +136,8 @@ class MessageTemplate:
         """The message for a context made by :func:`context_of` (plus the ``extra`` values):
         one context serves every template of a message (subject, text, HTML)."""
         assert self._template is not None
+        if self.constant:
+            return self.source
         missing = sorted(self.extra - context.keys())
         if missing:
             raise MessagingError(
