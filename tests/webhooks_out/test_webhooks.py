@@ -18,7 +18,7 @@ from segmentry.app.plugins import RunOutcome
 from segmentry.app.workspace import Workspace
 from segmentry.core.config import WebhookSettings
 from segmentry.core.errors import MessagingError
-from segmentry.store.outbox import OutboxRow, Send
+from segmentry.store.outbox import OutboxRow, Planned, Send
 from segmentry.store.schema import webhook_deliveries
 
 from .conftest import Receiver, second_orders
@@ -167,8 +167,13 @@ class _Stub:
 
     name = "line"
     batch_size = 500
+    large_batch: int | None = None
+    parallel = 1
     repeat_safe = True
     fields: frozenset[str] = frozenset()
+
+    def check(self, row: Planned) -> str | None:
+        return None
 
     def values_for(self, member: Member) -> Mapping[str, object]:
         return {}

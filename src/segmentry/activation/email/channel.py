@@ -40,6 +40,7 @@ class EmailChannel:
     name = "email"
     batch_size = 1
     large_batch = None
+    parallel = 1
     repeat_safe = False
     fields = frozenset({"unsubscribe_url"})
 

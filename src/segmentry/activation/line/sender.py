@@ -36,6 +36,7 @@ __all__ = ["LineSender"]
 class LineSender:
     name = "line"
     batch_size = MAX_MULTICAST
+    parallel = 8
     repeat_safe = True
     fields: frozenset[str] = frozenset()
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -81,6 +82,8 @@ class Channel(Protocol):
     batch_size: int
     # Identical rows at least this many are one batch (LINE narrowcast); None: never.
     large_batch: int | None
+    # Batches asked at the same time (the platform's rate limit still holds: the client paces).
+    parallel: int
     # True when asking the platform again with the same retry key never delivers twice.
     repeat_safe: bool
     # Names a template may use that this channel fills per member (``unsubscribe_url``).
@@ -224,26 +227,16 @@ def deliver(
     with context.state.begin() as conn:
         due = outbox.due_batches(conn, send_id, now())
         the_send = outbox.send_by_id(conn, send_id)
-    for number in due:
-        with context.state.begin() as conn:
-            rows = outbox.batch(conn, send_id, number)
-            interrupted = [r.id for r in rows if r.status == "sending"]
-            if interrupted and not channel.repeat_safe:
-                outbox.settle(conn, interrupted, "uncertain", at=now(), reason="interrupted")
-                rows = [r for r in rows if r.status != "sending"]
-            if not rows:
-                continue
-            outbox.mark_sending(conn, [r.id for r in rows], at=now())
-        crash_point("send-batch-marked")
-        try:
-            outcomes = channel.deliver(the_send, rows, rows[0].retry_key)
-        except ChannelDownError:
-            with context.state.begin() as conn:
-                outbox.reopen(conn, [r.id for r in rows], at=now())
-            raise
-        crash_point("send-batch-answered")
-        with context.state.begin() as conn:
-            _settle(conn, outcomes, now())
+    parallel = max(1, channel.parallel)
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        for start in range(0, len(due), parallel):
+            group = _claim(context, channel, send_id, due[start : start + parallel], now)
+            for _ in group:
+                crash_point("send-batch-marked")
+            answers = list(pool.map(lambda rows: _ask(channel, the_send, rows), group))
+            for _ in group:
+                crash_point("send-batch-answered")
+            _record(context, group, answers, now)
     with context.state.begin() as conn:
         counts = outbox.counts(conn, send_id)
         finished = not any(counts.get(s, 0) for s in outbox.OPEN)
@@ -251,6 +244,54 @@ def deliver(
             outbox.finish(conn, send_id, at=now())
         reasons = outbox.skipped_reasons(conn, send_id)
     return SendReport(send_id, the_send.key, counts, reasons, finished)
+
+
+def _claim(
+    context: Context, channel: Channel, send_id: int, numbers: Sequence[int],
+    now: Callable[[], dt.datetime],
+) -> list[list[OutboxRow]]:
+    """Mark the batches ``numbers`` sending (one transaction); their rows still to deliver. An
+    interrupted row of a channel that cannot be asked twice is settled ``uncertain``."""
+    group: list[list[OutboxRow]] = []
+    with context.state.begin() as conn:
+        for number in numbers:
+            rows = outbox.batch(conn, send_id, number)
+            interrupted = [r.id for r in rows if r.status == "sending"]
+            if interrupted and not channel.repeat_safe:
+                outbox.settle(conn, interrupted, "uncertain", at=now(), reason="interrupted")
+                rows = [r for r in rows if r.status != "sending"]
+            if rows:
+                outbox.mark_sending(conn, [r.id for r in rows], at=now())
+                group.append(rows)
+    return group
+
+
+_Answer = Sequence[Outcome] | ChannelDownError
+
+
+def _ask(channel: Channel, send: Send, rows: list[OutboxRow]) -> _Answer:
+    try:
+        return channel.deliver(send, rows, rows[0].retry_key)
+    except ChannelDownError as e:
+        return e
+
+
+def _record(
+    context: Context, group: list[list[OutboxRow]], answers: list[_Answer],
+    now: Callable[[], dt.datetime],
+) -> None:
+    """Settle what the platform answered (one transaction); the batches of a channel that was
+    down wait for the next pass, and the first such error stops the send."""
+    down: ChannelDownError | None = None
+    with context.state.begin() as conn:
+        for rows, answer in zip(group, answers, strict=True):
+            if isinstance(answer, ChannelDownError):
+                outbox.reopen(conn, [r.id for r in rows], at=now())
+                down = down or answer
+            else:
+                _settle(conn, answer, now())
+    if down is not None:
+        raise down
 
 
 def _settle(conn: sa.Connection, outcomes: Iterable[Outcome], at: dt.datetime) -> None:
