@@ -313,13 +313,14 @@ def delivered_since(
 
 
 def log(
-    conn: sa.Connection, send_id: int, *, status: str | None = None, limit: int = 100
+    conn: sa.Connection, send_id: int, *, status: str | None = None, limit: int = 100,
+    offset: int = 0,
 ) -> list[OutboxRow]:
-    """A send's rows, optionally of one status (the delivery log)."""
+    """A send's rows, optionally of one status (the delivery log), a page of them."""
     query = sa.select(*_ROW_COLUMNS).where(outbox.c.send_id == send_id)
     if status is not None:
         query = query.where(outbox.c.status == status)
-    rows = conn.execute(query.order_by(outbox.c.id).limit(limit)).mappings()
+    rows = conn.execute(query.order_by(outbox.c.id).limit(limit).offset(offset)).mappings()
     return [OutboxRow(**row) for row in rows]
 
 

@@ -256,13 +256,12 @@ def send_out(send: Send, counts: dict[str, int]) -> SendOut:
 
 
 def log_out(log: DeliveryLog, status: str | None, page: int) -> SendLogOut:
-    """One page of ``log`` (its rows are every row up to this page, see routes.sends)."""
+    """Page ``page`` of ``log`` (whose rows are that page's)."""
     total = log.counts.get(status, 0) if status else sum(log.counts.values())
     pages = max(1, -(-total // LOG_PAGE))
-    rows = log.rows[(page - 1) * LOG_PAGE : page * LOG_PAGE]
     return SendLogOut(send=send_out(log.send, log.counts), body=log.send.body,
                       subject=log.send.subject, reasons=log.reasons, status=status, page=page,
-                      pages=pages, rows=[_row(r) for r in rows])
+                      pages=pages, rows=[_row(r) for r in log.rows])
 
 
 def _row(row: OutboxRow) -> LogRowOut:

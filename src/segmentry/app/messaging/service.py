@@ -187,12 +187,16 @@ class Messaging:
         with self.context.state.begin() as conn:
             return [(s, outbox.counts(conn, s.id)) for s in outbox.recent_sends(conn, limit)]
 
-    def log(self, key: str, *, status: str | None = None, limit: int = 100) -> DeliveryLog:
+    def log(self, key: str, *, status: str | None = None, limit: int = 100,
+            offset: int = 0) -> DeliveryLog:
+        """A send's counts per status, skipped and failed rows per reason, and a page of its
+        rows (``limit`` from ``offset``, optionally of one ``status``)."""
         found = self._send(key)
         with self.context.state.begin() as conn:
             return DeliveryLog(found, outbox.counts(conn, found.id),
                                outbox.skipped_reasons(conn, found.id),
-                               outbox.log(conn, found.id, status=status, limit=limit))
+                               outbox.log(conn, found.id, status=status, limit=limit,
+                                          offset=offset))
 
     def shop(self, language: str) -> ShopFacts:
         shop = self.context.settings.shop

@@ -151,7 +151,7 @@ def _preview(ws: Workspace, name: str, body: SendIn) -> PreviewOut:
 
 
 def _log(ws: Workspace, key: str, status: str | None, page: int) -> SendLogOut:
-    log = Messaging(ws).log(key, status=status, limit=page * LOG_PAGE)
+    log = Messaging(ws).log(key, status=status, limit=LOG_PAGE, offset=(page - 1) * LOG_PAGE)
     return log_out(log, status, page)
 
 
