@@ -33,7 +33,7 @@ import psutil
 from segmentry.app.workspace import Workspace
 from segmentry.core import config
 
-__all__ = ["ImportFigures", "bench_import", "main", "write_orders_export"]
+__all__ = ["ImportFigures", "bench_import", "main", "peak_rss", "write_orders_export"]
 
 HEADER = [
     "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
@@ -174,7 +174,7 @@ def bench_import(
     command = [sys.executable, "-c", _COMMAND, "import", str(path), "-w", str(workspace)]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = _peak_rss(child)
+    peak = peak_rss(child)
     seconds = time.perf_counter() - started
     output = child.stdout.read().decode() if child.stdout else ""
     print(output)
@@ -185,7 +185,7 @@ def bench_import(
 _COMMAND = "from segmentry.cli.main import app; app(prog_name='segmentry')"
 
 
-def _peak_rss(child: subprocess.Popen[bytes]) -> int:
+def peak_rss(child: subprocess.Popen[bytes]) -> int:
     """The child's largest RSS (with its own children), sampled every 50 ms until it ends."""
     process, peak = psutil.Process(child.pid), 0
     while child.poll() is None:

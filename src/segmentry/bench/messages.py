@@ -31,7 +31,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -40,6 +39,7 @@ from segmentry.activation.line.retrying import Pacing
 from segmentry.activation.line.sender import LineSender
 from segmentry.app.messaging.sending import SendRequest, send
 from segmentry.app.workspace import Workspace
+from segmentry.bench.imports import peak_rss
 from segmentry.connectors.demo import generate_store
 from segmentry.core.config import edit
 from segmentry.testing.line import FakeLine
@@ -107,7 +107,7 @@ def bench_plan(workspace: Path) -> PlanFigures:
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env={**os.environ})
-    peak = _peak_rss(child)
+    peak = peak_rss(child)
     out, err = child.communicate()
     seconds = time.perf_counter() - started
     if child.returncode != 0:
@@ -147,19 +147,6 @@ def bench_delivery(folder: Path, deliveries: int, rate: int) -> DeliveryFigures:
         pushes = sum(1 for s in line.statuses("push") if s == 200)
     assert pushes == report.counts.get("delivered", 0), "every message is its own push"
     return DeliveryFigures(pushes, seconds, rate, throttled)
-
-
-def _peak_rss(child: subprocess.Popen[bytes]) -> int:
-    """The child's largest RSS (with its own children), sampled every 50 ms until it ends."""
-    process, peak = psutil.Process(child.pid), 0
-    while child.poll() is None:
-        try:
-            tree = [process, *process.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree))
-        except psutil.NoSuchProcess:
-            pass
-        time.sleep(0.05)
-    return peak
 
 
 def main(argv: list[str] | None = None) -> None:
