@@ -25,3 +25,16 @@ def test_the_foundation_benchmark_runs_every_stage(tmp_path: Path) -> None:
                   "history: 12 days of one new segment", "compiled vs hand-written SQL"):
         assert stage in out, out
     assert "12 days of metrics" in out
+
+
+@pytest.mark.slow
+def test_the_messages_benchmark_plans_every_member_and_delivers_each_once(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "segmentry.bench.messages", "--customers", "600",
+         "--deliveries", "40", "--rate", "50", "--folder", str(tmp_path / "bench")],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # every one of the 600 customers is planned (the segment holds them all)
+    assert "plan and render: 600 messages" in result.stdout, result.stdout
+    assert "429 answers: 0" in result.stdout, result.stdout
