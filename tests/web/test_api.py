@@ -200,10 +200,14 @@ def _store_by_hand(ws: Workspace, day: dt.date) -> dict[str, Any]:
     """The store's numbers on ``day`` counted in plain Python from the raw ledger rows (not
     the facts): a customer counts from their creation day, else their first order's, else
     the store's first day; orders count from their processing day until they are cancelled;
-    an order is worth total - refunded (docs/metrics.md)."""
+    an order is worth total - refunded, counting only the refunds made by the day (an order
+    refunded without dated refunds: its refund from its own day) (docs/metrics.md)."""
     con = ws.warehouse
     customers = con.to_pyarrow(con.table("customers")).to_pylist()
     orders = [o for o in con.to_pyarrow(con.table("orders")).to_pylist() if o["customer_id"]]
+    refunds: dict[str, list[tuple[dt.date, Decimal]]] = {}
+    for r in con.to_pyarrow(con.table("refunds")).to_pylist():
+        refunds.setdefault(r["order_id"], []).append((r["created_on"], r["amount"]))
     first_order: dict[str, dt.date] = {}
     for o in orders:
         first_order[o["customer_id"]] = min(o["processed_on"],
@@ -217,8 +221,11 @@ def _store_by_hand(ws: Workspace, day: dt.date) -> dict[str, Any]:
     def valid(o: dict[str, Any], d: dt.date) -> bool:
         return o["processed_on"] <= d and (o["cancelled_on"] is None or o["cancelled_on"] > d)
 
-    def amount(o: dict[str, Any]) -> Decimal:
-        return (o["total"] or Decimal(0)) - (o["refunded"] or Decimal(0))
+    def amount(o: dict[str, Any], d: dt.date) -> Decimal:
+        dated = refunds.get(o["order_id"])
+        refunded = (sum((a for on, a in dated if on <= d), Decimal(0)) if dated is not None
+                    else o["refunded"] or Decimal(0))
+        return (o["total"] or Decimal(0)) - refunded
 
     def members(d: dt.date) -> set[str]:
         return {c["customer_id"] for c in customers if since(c) <= d}
@@ -227,12 +234,12 @@ def _store_by_hand(ws: Workspace, day: dt.date) -> dict[str, Any]:
     spent: dict[str, list[Decimal]] = {c: [] for c in on_day}
     for o in orders:
         if o["customer_id"] in on_day and valid(o, day):
-            spent[o["customer_id"]].append(amount(o))
+            spent[o["customer_id"]].append(amount(o, day))
     buyers = [v for v in spent.values() if v]
     revenue = Decimal(0)
     for back in range(30):
         d = day - dt.timedelta(days=back)
-        revenue += sum((amount(o) for o in orders if o["processed_on"] == d and valid(o, d)
+        revenue += sum((amount(o, d) for o in orders if o["processed_on"] == d and valid(o, d)
                         and o["customer_id"] in members(d)), Decimal(0))
     return {
         "customers": len(on_day),

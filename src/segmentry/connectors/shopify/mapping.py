@@ -69,8 +69,8 @@ def customer_fields(withheld: Iterable[str] = (), metafields: Iterable[str] = ()
 
     >>> customer_fields({"name", "email", "phone", "address"}).split(" locale")[0]
     'id tags createdAt updatedAt'
-    >>> customer_fields(set(), ["facts.birth_date"]).split("} } ")[-1]
-    'mf0: metafield(namespace: "facts", key: "birth_date") { namespace key value }'
+    >>> customer_fields(set(), ["facts.birth_date"]).split("} } ")[-1].split(" mf0: ")[1]
+    'metafield(namespace: "facts", key: "birth_date") { namespace key value }'
     """
     left_out = set(withheld)
     parts = [v for k, v in PROTECTED_CUSTOMER_DATA.items() if k not in left_out]
