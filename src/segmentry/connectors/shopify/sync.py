@@ -403,8 +403,9 @@ def _write(
     start = high_water_of(ws.state, resource) or ""
     mark = start
     for batch, newest in batches:
-        rows = sum(t.num_rows for _, t in batch.tables())
-        if rows:
+        # NOTE: rows of the resource (observation histories written beside them not counted)
+        rows = sum(t.num_rows for name, t in batch.tables() if not name.endswith("_history"))
+        if rows or any(t.num_rows for _, t in batch.tables()):
             write_batch(ws.warehouse, batch, tz=tz)
             _link_line_users(ws, batch)
             written += rows
