@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segmentry.web.deps import SESSION_COOKIE
@@ -93,6 +94,22 @@ def body_cap(headers: Headers, path: str = "") -> int:
         f"{SESSION_COOKIE}=" in headers.get("cookie", "")
     )
     return SIGNED_IN_BODY if signed_in or path in SIGNED_BODY_PATHS else ANONYMOUS_BODY
+
+
+async def read_capped(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is (or says it is) over ``limit`` bytes: read in
+    chunks, never more than ``limit`` plus one chunk."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class BodyLimit:

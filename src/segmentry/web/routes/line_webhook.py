@@ -30,6 +30,7 @@ from segmentry.core.errors import LineError, SegmentryError
 from segmentry.core.secrets import load_secret
 from segmentry.ledger.line import record_line_events
 from segmentry.web.deps import web_app
+from segmentry.web.guards import read_capped
 
 __all__ = ["MAX_BODY", "router"]
 
@@ -47,14 +48,9 @@ def _text(status: int, text: str) -> Response:
 
 @router.post("/line/webhook", include_in_schema=False)
 async def receive_line_webhook(request: Request) -> Response:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    raw = await read_capped(request, MAX_BODY)
+    if raw is None:
         return _text(413, "too large")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            return _text(413, "too large")
     return await run_in_threadpool(_record, request, raw)
 
 

@@ -25,6 +25,7 @@ from segmentry.connectors.shopify.pixel import (
 )
 from segmentry.core.errors import SegmentryError
 from segmentry.web.deps import web_app
+from segmentry.web.guards import read_capped
 
 __all__ = ["router"]
 
@@ -40,14 +41,9 @@ def _text(status: int, text: str) -> Response:
 
 @router.post("/pixel/events", include_in_schema=False)
 async def receive_pixel_event(request: Request) -> Response:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    raw = await read_capped(request, MAX_BODY)
+    if raw is None:
         return _text(413, "too large")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            return _text(413, "too large")
     return await run_in_threadpool(_record, request, raw)
 
 
