@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from segmentry.web.routes import (
     builder,
     channels,
+    insight,
     jobs,
     line_webhook,
     overview,
@@ -29,6 +30,7 @@ ROUTERS: list[APIRouter] = [
     overview.router,
     segments.router,
     builder.router,
+    insight.router,
     runs.router,
     settings.router,
     channels.router,
