@@ -32,7 +32,7 @@ from segmentry.analytics.lift import (
     welch,
     wilson,
 )
-from segmentry.analytics.lift import _acceleration, _resampled_means
+from segmentry.analytics.lift import _acceleration, _resampled_moments
 
 # (treated converted, treated n, holdout converted, holdout n)
 PROPORTIONS = [(56, 70, 48, 80), (9, 10, 3, 10), (6, 7, 2, 7), (5, 56, 0, 29), (0, 10, 0, 20),
@@ -233,12 +233,24 @@ def test_the_verdict_says_too_small_to_tell_when_the_interval_crosses_zero() -> 
 
 def test_resampling_only_the_customers_who_ordered_is_the_ordinary_bootstrap() -> None:
     x = _heavy(8, 2000, 0.07)
-    means = _resampled_means(x[x != 0], len(x), 40_000, np.random.default_rng(9))
+    means, variances = _resampled_moments(x[x != 0], len(x), 40_000, np.random.default_rng(9))
     # the ordinary bootstrap mean has mean x̄ and variance σ²/n (σ² with n in the denominator)
     assert means.mean() == pytest.approx(x.mean(), rel=0.005)
     assert means.std() == pytest.approx(x.std() / math.sqrt(len(x)), rel=0.02)
-    full = np.random.default_rng(10).choice(x, size=(4000, len(x))).mean(axis=1)
-    assert stats.ks_2samp(means[:4000], full).pvalue > 0.01
+    full = np.random.default_rng(10).choice(x, size=(4000, len(x)))
+    assert stats.ks_2samp(means[:4000], full.mean(axis=1)).pvalue > 0.01
+    assert stats.ks_2samp(variances[:4000], full.var(axis=1, ddof=1)).pvalue > 0.01
+
+
+def test_each_resample_s_variance_is_that_of_its_values() -> None:
+    values = np.array([5.0, 7.0, 100.0])
+    # one value drawn per resample (hits ~ Binomial(n, k/n) with n = k = 3 … any draw): check
+    # against the variance of the implied full sample, zeros included
+    means, variances = _resampled_moments(values, 10, 200, np.random.default_rng(1))
+    for m, v in zip(means, variances, strict=True):
+        # a resample of 10 with sum 10·m and some of the 3 values: its variance is
+        # (Σx² − n m²)/(n − 1) ≥ 0, and 0 only when every value drawn is 0
+        assert v >= 0 and (v > 0) == (m > 0)
 
 
 def test_the_acceleration_is_the_jackknife_one() -> None:
@@ -252,6 +264,28 @@ def test_the_acceleration_is_the_jackknife_one() -> None:
         terms.append(((u**3).sum() / n**3, (u**2).sum() / n**2))
     expected = sum(a for a, _ in terms) / (6 * sum(b for _, b in terms) ** 1.5)
     assert _acceleration(t[t != 0], len(t), h[h != 0], len(h)) == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_studentized_bootstrap_matches_a_brute_force_one() -> None:
+    t, h = _heavy(17, 1200, 0.08), _heavy(18, 500, 0.06)
+    ours = bootstrap_mean_difference(t[t != 0], len(t), h[h != 0], len(h), resamples=20_000,
+                                     seed=1, method="studentized")
+    # reference: resample the full arrays, zeros and all (Efron & Tibshirani 1993, §12.5)
+    rng = np.random.default_rng(2)
+    bt = rng.choice(t, size=(8000, len(t)))
+    bh = rng.choice(h, size=(8000, len(h)))
+    d = t.mean() - h.mean()
+    se = math.sqrt(t.var(ddof=1) / len(t) + h.var(ddof=1) / len(h))
+    tstar = (bt.mean(1) - bh.mean(1) - d) / np.sqrt(bt.var(1, ddof=1) / len(t)
+                                                     + bh.var(1, ddof=1) / len(h))
+    lo, hi = d - np.percentile(tstar, 97.5) * se, d - np.percentile(tstar, 2.5) * se
+    width = hi - lo
+    assert ours.low == pytest.approx(lo, abs=0.03 * width)
+    assert ours.high == pytest.approx(hi, abs=0.03 * width)
+    # the small holdout's right skew makes the difference skewed left: the interval reaches
+    # further down than Welch's symmetric one, and less far up
+    w = welch(_moments(t), _moments(h))
+    assert d - ours.low > d - w.low and ours.high - d < w.high - d  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("method", ["bca", "percentile"])
