@@ -32,6 +32,7 @@ from decimal import Decimal
 import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from ibis.backends import BaseBackend
 
@@ -40,9 +41,11 @@ from segmentry.analytics.campaign_outcomes import (
     campaign_orders,
     converted_revenue,
     cumulative_revenue,
+    groups_of,
     measure,
     outcome_totals,
     recipients_table,
+    window_orders,
 )
 from segmentry.analytics.facts import build_facts
 from segmentry.analytics.lift import proportion_lift, welch
@@ -95,17 +98,24 @@ def _recipients(con: BaseBackend) -> ibis.Table:
     return con.table("recipients")
 
 
+def _window(con: BaseBackend, window_days: int = 7) -> tuple[dict[str, int], ibis.Table]:
+    r = _recipients(con)
+    groups = groups_of(con, r)
+    return groups.sizes, window_orders(r, campaign_orders(con), window_days, groups)
+
+
 def test_outcomes_over_the_window_match_the_hand_computed_store(warehouse: BaseBackend) -> None:
     _load(warehouse, subtract_refunds=True)
-    r = _recipients(warehouse)
-    totals = outcome_totals(warehouse, r, campaign_orders(warehouse))
+    sizes, window = _window(warehouse)
+    assert sizes == {"treated": 4, "holdout": 3}
+    totals = outcome_totals(warehouse, window, sizes)
     assert totals["treated"] == GroupOutcome(4, 2, 17000.0, 11000.0**2 + 6000.0**2, 3, 5.0,
                                              28000.0)
     assert totals["holdout"] == GroupOutcome(3, 2, 2500.0, 2500.0**2, 2, 2.0, 2500.0)
-    values = converted_revenue(warehouse, r, campaign_orders(warehouse))
+    values = converted_revenue(warehouse, window)
     assert sorted(values["treated"]) == [6000.0, 11000.0]
     assert sorted(values["holdout"]) == [0.0, 2500.0]
-    days = cumulative_revenue(warehouse, r, campaign_orders(warehouse))
+    days = cumulative_revenue(warehouse, window, sizes)
     assert [d.day for d in days] == [1, 2, 3, 4, 5, 6, 7]
     assert [d.treated for d in days] == [2000.0, 3500.0, 3500.0, 3500.0, 3500.0, 3500.0, 4250.0]
     assert [d.holdout for d in days] == pytest.approx([2500 / 3] * 7)
@@ -113,20 +123,24 @@ def test_outcomes_over_the_window_match_the_hand_computed_store(warehouse: BaseB
 
 def test_a_shorter_window_and_refunds_not_subtracted(warehouse: BaseBackend) -> None:
     _load(warehouse, subtract_refunds=False)
-    r = _recipients(warehouse)
-    totals = outcome_totals(warehouse, r, campaign_orders(warehouse))
+    sizes, window = _window(warehouse)
+    totals = outcome_totals(warehouse, window, sizes)
     assert (totals["treated"].revenue, totals["holdout"].revenue) == (19000.0, 9500.0)
     # 3 days: t1's o1 (day 0) and t3's o6 (day 1); h1's o7 is 3 days 10 hours in: outside
-    short = outcome_totals(warehouse, r, campaign_orders(warehouse), window_days=3)
+    sizes, window = _window(warehouse, 3)
+    short = outcome_totals(warehouse, window, sizes)
     assert (short["treated"].converted, short["treated"].revenue, short["treated"].orders) == (
         2, 16000.0, 2)
     assert (short["holdout"].converted, short["holdout"].revenue) == (1, 2500.0)
-    assert len(cumulative_revenue(warehouse, r, campaign_orders(warehouse), 3)) == 3
+    # o1 counts its full 10000 here: 10000/4, then (10000 + 6000)/4
+    assert [d.treated for d in cumulative_revenue(warehouse, window, sizes, 3)] == [
+        2500.0, 4000.0, 4000.0]
 
 
 def test_measure_puts_the_statistics_on_the_outcomes(warehouse: BaseBackend) -> None:
     _load(warehouse, subtract_refunds=True)
     lift = measure(warehouse, _recipients(warehouse), bootstrap=True, resamples=200)
+    assert warehouse.list_tables(like="_campaign_window") == []  # the scratch table is gone
     assert lift.conversion.difference.estimate == pytest.approx(2 / 4 - 2 / 3)
     assert lift.conversion.difference.low == proportion_lift(
         lift.treated.counts, lift.holdout.counts).difference.low
@@ -148,7 +162,7 @@ def test_a_group_other_than_treated_or_holdout_is_refused(warehouse: BaseBackend
     _load(warehouse, subtract_refunds=True)
     wrong = recipients_table([("t1", "control", START)])
     with pytest.raises(ValueError, match="treated or holdout"):
-        outcome_totals(warehouse, wrong, campaign_orders(warehouse))
+        groups_of(warehouse, wrong)
 
 
 # -- simulated campaigns through the warehouse ---------------------------------------------------
@@ -194,12 +208,12 @@ def simulated() -> tuple[pa.Table, pa.Table]:
 
 def _numpy_revenue(recipients: pa.Table, orders: pa.Table, shop: str) -> dict[str, np.ndarray]:
     """Per-customer revenue in the window, by group, computed without the warehouse."""
-    start = {(r["customer_id"]): r["start"] for r in recipients.to_pylist() if r["shop_id"] == shop}
-    group = {r["customer_id"]: r["group"] for r in recipients.to_pylist() if r["shop_id"] == shop}
+    mine = recipients.filter(pc.equal(recipients["shop_id"], shop)).to_pylist()
+    start = {r["customer_id"]: r["start"] for r in mine}
+    group = {r["customer_id"]: r["group"] for r in mine}
     revenue = dict.fromkeys(start, 0.0)
-    for o in orders.to_pylist():
-        if o["shop_id"] == shop and dt.timedelta(0) <= o["processed_at"] - start[
-                o["customer_id"]] < dt.timedelta(days=7):
+    for o in orders.filter(pc.equal(orders["shop_id"], shop)).to_pylist():
+        if dt.timedelta(0) <= o["processed_at"] - start[o["customer_id"]] < dt.timedelta(days=7):
             revenue[o["customer_id"]] += o["amount"]
     return {g: np.array([v for c, v in revenue.items() if group[c] == g])
             for g in ("treated", "holdout")}

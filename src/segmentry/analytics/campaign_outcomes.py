@@ -24,6 +24,7 @@ contributed 0), plus the cumulative revenue per customer by day since start for 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from segmentry.analytics.lift import (
     mean_lift,
     proportion_lift,
 )
+from segmentry.engine import Scratch
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
@@ -54,10 +56,12 @@ __all__ = [
     "CampaignLift",
     "DailyRevenue",
     "GroupOutcome",
+    "Groups",
     "campaign_orders",
     "converted_revenue",
     "cumulative_revenue",
     "customer_outcomes",
+    "groups_of",
     "measure",
     "outcome_totals",
     "recipients_table",
@@ -138,19 +142,50 @@ def campaign_orders(con: BaseBackend) -> ir.Table:
                                                      "amount")
 
 
-def _keys(recipients: ir.Table) -> list[str]:
-    return ["shop_id", "customer_id"] if "shop_id" in recipients.columns else ["customer_id"]
+def _keys(table: ir.Table) -> list[str]:
+    return ["shop_id", "customer_id"] if "shop_id" in table.columns else ["customer_id"]
+
+
+@dataclass(frozen=True)
+class Groups:
+    """The recipients' group sizes and the span of their starts (to read only the orders
+    that can fall in a window)."""
+
+    sizes: dict[str, int]
+    first_start: dt.datetime | None
+    last_start: dt.datetime | None
+
+
+def groups_of(con: BaseBackend, recipients: ir.Table) -> Groups:
+    """Count the recipients of each group (one small query); refuse unknown groups."""
+    counted = recipients.group_by("group").aggregate(
+        customers=recipients.count(), first=recipients.start.min(), last=recipients.start.max())
+    rows = con.to_pyarrow(counted).to_pylist()
+    unknown = sorted({str(r["group"]) for r in rows} - set(GROUPS))
+    if unknown:
+        raise ValueError(f"recipients' group must be {' or '.join(GROUPS)}, got {unknown}")
+    firsts = [r["first"] for r in rows if r["first"] is not None]
+    lasts = [r["last"] for r in rows if r["last"] is not None]
+    return Groups({r["group"]: int(r["customers"]) for r in rows},
+                  min(firsts, default=None), max(lasts, default=None))
 
 
 def window_orders(recipients: ir.Table, orders: ir.Table,
-                  window_days: int = DEFAULT_WINDOW_DAYS) -> ir.Table:
+                  window_days: int = DEFAULT_WINDOW_DAYS, groups: Groups | None = None) -> ir.Table:
     """Each recipient's orders inside their window: the recipient's keys, ``group``,
-    ``amount`` (float) and ``day`` (0 for the first 24 hours since start, …)."""
+    ``amount`` (float) and ``day`` (0 for the first 24 hours since start, …).
+
+    With ``groups``, only orders between the first start and the last window's end are
+    joined (a constant range the engine prunes by), not the whole history."""
     if window_days < 1:
         raise ValueError(f"the attribution window must be at least 1 day, got {window_days}")
     keys = _keys(recipients)
     r = recipients.select(*keys, group=recipients.group, start=recipients.start)
     o = orders.select(*keys, "processed_at", "amount")
+    if groups is not None and groups.first_start is not None and groups.last_start is not None:
+        until = groups.last_start + dt.timedelta(days=window_days)
+        o = o.filter((o.processed_at >= ibis.literal(groups.first_start, "timestamp"))
+                     & (o.processed_at < ibis.literal(until, "timestamp")))
     j = r.join(o, keys)
     # NOTE: seconds since start rather than interval arithmetic: one expression both engines
     # compile the same way, and the day index for the chart comes from it too.
@@ -160,20 +195,18 @@ def window_orders(recipients: ir.Table, orders: ir.Table,
                     day=(seconds // _DAY_SECONDS).cast("int64"))
 
 
-def customer_outcomes(recipients: ir.Table, orders: ir.Table,
-                      window_days: int = DEFAULT_WINDOW_DAYS) -> ir.Table:
-    """Per recipient who ordered in the window: keys, ``group``, ``revenue``, ``orders``.
-    Recipients absent from it converted nothing (revenue 0, orders 0)."""
-    w = window_orders(recipients, orders, window_days)
-    return w.group_by([*_keys(recipients), "group"]).aggregate(revenue=w.amount.sum(),
-                                                               orders=w.count())
+def customer_outcomes(window: ir.Table) -> ir.Table:
+    """Per recipient who ordered in the window (``window``: :func:`window_orders`): keys,
+    ``group``, ``revenue``, ``orders``. Recipients absent from it converted nothing."""
+    return window.group_by([*_keys(window), "group"]).aggregate(revenue=window.amount.sum(),
+                                                                orders=window.count())
 
 
-def outcome_totals(con: BaseBackend, recipients: ir.Table, orders: ir.Table,
-                   window_days: int = DEFAULT_WINDOW_DAYS) -> dict[str, GroupOutcome]:
-    """Each group's :class:`GroupOutcome`, aggregated in the warehouse (two small queries)."""
-    sizes = recipients.group_by("group").aggregate(customers=recipients.count())
-    per = customer_outcomes(recipients, orders, window_days)
+def outcome_totals(con: BaseBackend, window: ir.Table,
+                   sizes: dict[str, int]) -> dict[str, GroupOutcome]:
+    """Each group's :class:`GroupOutcome`, aggregated in the warehouse (one query over the
+    window's orders; ``sizes`` from :func:`groups_of`)."""
+    per = customer_outcomes(window)
     sums = per.group_by("group").aggregate(
         converted=per.count(),
         revenue=per.revenue.sum(),
@@ -182,46 +215,29 @@ def outcome_totals(con: BaseBackend, recipients: ir.Table, orders: ir.Table,
         orders_squares=(per.orders.cast("float64") * per.orders).sum(),
         revenue_orders=(per.revenue * per.orders).sum(),
     )
-    counted = {r["group"]: int(r["customers"]) for r in con.to_pyarrow(sizes).to_pylist()}
-    _check_groups(counted)
     summed = {r["group"]: r for r in con.to_pyarrow(sums).to_pylist()}
     out = {}
     for g in GROUPS:
-        n, row = counted.get(g, 0), summed.get(g)
+        n, row = sizes.get(g, 0), summed.get(g)
         out[g] = GroupOutcome(n, 0, 0.0, 0.0, 0, 0.0, 0.0) if row is None else GroupOutcome(
             n, int(row["converted"]), float(row["revenue"]), float(row["revenue_squares"]),
             int(row["orders"]), float(row["orders_squares"]), float(row["revenue_orders"]))
     return out
 
 
-def _check_groups(groups: dict[str, int]) -> None:
-    unknown = sorted(set(groups) - set(GROUPS), key=str)
-    if unknown:
-        raise ValueError(f"recipients' group must be {' or '.join(GROUPS)}, got {unknown}")
-
-
-def converted_revenue(con: BaseBackend, recipients: ir.Table, orders: ir.Table,
-                      window_days: int = DEFAULT_WINDOW_DAYS) -> dict[str, np.ndarray]:
+def converted_revenue(con: BaseBackend, window: ir.Table) -> dict[str, np.ndarray]:
     """The revenue of each customer who ordered in the window, by group (what the bootstrap
     resamples besides the zeros): a few percent of the recipients, as one float column."""
-    per = customer_outcomes(recipients, orders, window_days).select("group", "revenue")
-    table = con.to_pyarrow(per)
+    table = con.to_pyarrow(customer_outcomes(window).select("group", "revenue"))
     groups = np.asarray(table.column("group").to_numpy(zero_copy_only=False))
     revenue = table.column("revenue").to_numpy().astype(np.float64)
     return {g: revenue[groups == g] for g in GROUPS}
 
 
-def cumulative_revenue(con: BaseBackend, recipients: ir.Table, orders: ir.Table,
-                       window_days: int = DEFAULT_WINDOW_DAYS,
-                       sizes: dict[str, int] | None = None) -> tuple[DailyRevenue, ...]:
-    """Revenue per customer by the end of each day since start, treated and holdout.
-
-    ``sizes``: the groups' recipient counts when already known (saves a query)."""
-    if sizes is None:
-        counted = recipients.group_by("group").aggregate(customers=recipients.count())
-        sizes = {r["group"]: int(r["customers"]) for r in con.to_pyarrow(counted).to_pylist()}
-    w = window_orders(recipients, orders, window_days)
-    daily = w.group_by(["group", "day"]).aggregate(revenue=w.amount.sum())
+def cumulative_revenue(con: BaseBackend, window: ir.Table, sizes: dict[str, int],
+                       window_days: int = DEFAULT_WINDOW_DAYS) -> tuple[DailyRevenue, ...]:
+    """Revenue per customer by the end of each day since start, treated and holdout."""
+    daily = window.group_by(["group", "day"]).aggregate(revenue=window.amount.sum())
     by_day = {g: np.zeros(window_days) for g in GROUPS}
     for r in con.to_pyarrow(daily).to_pylist():
         if r["group"] in by_day:
@@ -234,23 +250,29 @@ def cumulative_revenue(con: BaseBackend, recipients: ir.Table, orders: ir.Table,
 
 def measure(con: BaseBackend, recipients: ir.Table, *, orders: ir.Table | None = None,
             window_days: int = DEFAULT_WINDOW_DAYS, bootstrap: bool = False,
-            resamples: int = 2000, seed: int = 0) -> CampaignLift:
+            resamples: int = 1000, seed: int = 0) -> CampaignLift:
     """Measure a campaign: outcomes in the warehouse, then every statistic.
 
-    ``orders`` defaults to :func:`campaign_orders`; ``bootstrap`` adds a seeded BCa interval
-    for revenue per customer (and incremental revenue) beside Welch's.
+    ``orders`` defaults to :func:`campaign_orders`; ``bootstrap`` adds a seeded studentized
+    bootstrap interval for revenue per customer (and incremental revenue) beside Welch's.
+    The recipients' orders in their windows are joined once, into a scratch table that the
+    few aggregates read.
     """
     o = campaign_orders(con) if orders is None else orders
-    totals = outcome_totals(con, recipients, o, window_days)
-    t, h = totals[TREATED], totals[HOLDOUT]
+    groups = groups_of(con, recipients)
+    with Scratch(con) as scratch:
+        window = con.table(scratch.keep(window_orders(recipients, o, window_days, groups),
+                                        "_campaign_window"))
+        totals = outcome_totals(con, window, groups.sizes)
+        t, h = totals[TREATED], totals[HOLDOUT]
+        values = converted_revenue(con, window) if bootstrap else None
+        cumulative = cumulative_revenue(con, window, groups.sizes, window_days)
     revenue = mean_lift(t.revenue_moments, h.revenue_moments)
     boot = boot_inc = None
-    if bootstrap:
-        values = converted_revenue(con, recipients, o, window_days)
+    if values is not None:
         boot = bootstrap_mean_difference(values[TREATED], t.customers, values[HOLDOUT],
                                          h.customers, resamples=resamples, seed=seed)
         boot_inc = incremental(boot, t.customers)
-    sizes = {TREATED: t.customers, HOLDOUT: h.customers}
     return CampaignLift(
         window_days=window_days, treated=t, holdout=h,
         conversion=proportion_lift(t.counts, h.counts),
@@ -259,7 +281,7 @@ def measure(con: BaseBackend, recipients: ir.Table, *, orders: ir.Table | None =
         aov=aov_difference(t.order_value, h.order_value),
         incremental_revenue=incremental(revenue.difference, t.customers),
         revenue_bootstrap=boot, incremental_revenue_bootstrap=boot_inc,
-        cumulative=cumulative_revenue(con, recipients, o, window_days, sizes),
+        cumulative=cumulative,
     )
 
 

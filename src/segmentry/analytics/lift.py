@@ -408,7 +408,9 @@ def bootstrap_mean_difference(
     return _estimate(observed, float(lo), float(hi), None, name)
 
 
-_CHUNK = 20_000_000  # values drawn at once (160 MB of indices at most)
+# Values drawn at once: small enough (16 MB) for the allocator to reuse the memory rather
+# than map fresh pages for every batch, which tripled the time.
+_CHUNK = 2_000_000
 
 
 def _variance(values: np.ndarray, customers: int) -> float:
@@ -424,14 +426,17 @@ def _resampled_moments(values: np.ndarray, customers: int, resamples: int,
     if k == 0:
         return np.zeros(resamples), np.zeros(resamples)
     hits = rng.binomial(customers, k / customers, size=resamples)
-    sums, squares = np.empty(resamples), np.empty(resamples)
+    sums, squares = np.zeros(resamples), np.zeros(resamples)
     start = 0
-    while start < resamples:  # batches of resamples, so the indices fit in memory
+    while start < resamples:  # batches of resamples, so the draws fit in memory
         stop = start + max(1, int(np.searchsorted(np.cumsum(hits[start:]), _CHUNK, "right")))
-        picked = values[rng.integers(0, k, size=int(hits[start:stop].sum()))]
-        replicate = np.repeat(np.arange(stop - start), hits[start:stop])
-        sums[start:stop] = np.bincount(replicate, picked, minlength=stop - start)
-        squares[start:stop] = np.bincount(replicate, picked * picked, minlength=stop - start)
+        counts = hits[start:stop]
+        picked = values[rng.integers(0, k, size=int(counts.sum()), dtype=np.int32)]
+        filled = np.flatnonzero(counts)  # NOTE: reduceat mishandles empty slices
+        if len(filled):
+            offsets = (np.cumsum(counts) - counts)[filled]
+            sums[start + filled] = np.add.reduceat(picked, offsets)
+            squares[start + filled] = np.add.reduceat(picked * picked, offsets)
         start = stop
     means = sums / customers
     variances = np.maximum(squares - sums * means, 0.0) / (customers - 1)
