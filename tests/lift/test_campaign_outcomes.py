@@ -3,18 +3,18 @@ campaigns through the warehouse, whose figures must equal numpy's on the same ro
 
 The store (UTC; every recipient's window is 7 days from their start unless said otherwise):
 
-    recipient  group    start             orders (processed, total, refunded)           in window
-    t1         treated  03-10 00:00       o1 03-10 05:00 10000, 2000 refunded (dated)     day 0, 8000
-                                          o2 03-16 23:00 3000                             day 6, 3000
-    t2         treated  03-10 00:00       o3 03-17 00:00 5000 (exactly 7 days: outside)   —
-                                          o4 03-09 23:00 4000 (before start)              —
-    t3         treated  03-11 12:00       o5 03-11 13:00 4000, cancelled 03-12            —
-                                          o6 03-12 12:00 6000 (exactly 1 day: day 1)      day 1, 6000
-    t4         treated  03-10 00:00       none
-    h1         holdout  03-10 00:00       o7 03-13 10:00 7000, refunded in full           day 3, 0
-    h2         holdout  03-10 00:00       o8 03-10 01:00 2500                             day 0, 2500
-    h3         holdout  03-10 00:00       none
-    x1         (not a recipient)          o9 03-11 00:00 99999                            —
+    recipient  group    start        orders (processed, total, refunded)           in window
+    t1         treated  03-10 00:00  o1 03-10 05:00 10000, 2000 refunded (dated)     day 0, 8000
+                                     o2 03-16 23:00 3000                             day 6, 3000
+    t2         treated  03-10 00:00  o3 03-17 00:00 5000 (exactly 7 days: outside)   —
+                                     o4 03-09 23:00 4000 (before start)              —
+    t3         treated  03-11 12:00  o5 03-11 13:00 4000, cancelled 03-12            —
+                                     o6 03-12 12:00 6000 (exactly 1 day: day 1)      day 1, 6000
+    t4         treated  03-10 00:00  none
+    h1         holdout  03-10 00:00  o7 03-13 10:00 7000, refunded in full           day 3, 0
+    h2         holdout  03-10 00:00  o8 03-10 01:00 2500                             day 0, 2500
+    h3         holdout  03-10 00:00  none
+    x1         (not a recipient)     o9 03-11 00:00 99999                            —
 
 Refunds subtracted: treated n 4, converted 2 (t1, t3), revenue 11000 + 6000 = 17000,
 Σ revenue² = 11000² + 6000², orders 3, Σ orders² = 2² + 1², Σ revenue × orders = 22000 + 6000;

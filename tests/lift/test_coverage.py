@@ -3,10 +3,11 @@ the time? Simulated stores with a known injected lift (seeded, so the rates belo
 numbers, not luck of the day): each interval must cover the true lift in 93–97 % of them, and
 replicates with no effect must give p < 0.05 in 3–7 % (issue 12, "Honest numbers").
 
-2,000 stores per analytic check, so the binomial noise of the rate itself (±0.5 %) is well
-inside the band; 400 for the bootstrap, which resamples. Every store is numpy: a customer
-converts with the group's rate, and one who converts spends a log-normal amount (heavy tail:
-the top 1 % of buyers carry about a fifth of the revenue) on 1 + Poisson(0.3) orders.
+2,000 stores of 20,000 treated and 5,000 held out per analytic check, so the binomial noise of
+the rate itself (±0.5 %) is well inside the band; 400 for the bootstrap, which resamples.
+docs/campaigns.md lists the rates these seeds give, and what smaller holdouts do. Every store
+is numpy: a customer converts with the group's rate, and one who converts spends a log-normal
+amount per order (a heavy tail) on 1 + Poisson(0.3) orders.
 """
 
 from __future__ import annotations
@@ -92,8 +93,6 @@ def _false_alarms(estimates: list[Estimate]) -> float:
     return sum(e.p_value is not None and e.p_value < 0.05 for e in estimates) / len(estimates)
 
 
-# The rates these seeds give, asserted exactly below as well as against the band, so a change
-# of formula that moves them is seen.
 def test_conversion_difference_covers_the_true_lift(lifted: list[tuple[Group, Group]]) -> None:
     cov = _coverage([proportion_lift(t.counts, h.counts).difference for t, h in lifted], LIFT)
     assert 0.93 <= cov <= 0.97, cov
@@ -109,7 +108,8 @@ def test_revenue_per_customer_covers_the_true_difference(lifted: list[tuple[Grou
     truth = LIFT * MEAN_SPEND * (1 + EXTRA_ORDERS)
     lifts = [mean_lift(t.moments(t.revenue), h.moments(h.revenue)) for t, h in lifted]
     assert 0.93 <= _coverage([x.difference for x in lifts], truth) <= 0.97
-    assert 0.93 <= _coverage([x.relative for x in lifts], (BASE_RATE + LIFT) / BASE_RATE - 1) <= 0.97
+    relative = _coverage([x.relative for x in lifts], (BASE_RATE + LIFT) / BASE_RATE - 1)
+    assert 0.93 <= relative <= 0.97, relative
 
 
 def test_orders_per_customer_covers_the_true_difference(lifted: list[tuple[Group, Group]]) -> None:
@@ -141,21 +141,22 @@ def test_a_a_replicates_give_p_below_005_about_5_percent(null: list[tuple[Group,
     assert 0.03 <= wrong <= 0.07, wrong
 
 
-def test_the_bootstrap_covers_the_true_revenue_difference_less_well_than_welch(
+def test_the_bootstrap_covers_the_true_revenue_difference(
     lifted: list[tuple[Group, Group]],
 ) -> None:
-    """NOTE: a finding, not a target. With about 100 held-out customers ordering and
-    log-normal spend, every bootstrap interval runs narrow: over these 2,000 stores (500
-    resamples) studentized covered 92.2 %, percentile 93.0 %, BCa 91.4 %, against Welch's
-    94.4 %; an ordinary bootstrap of the full arrays gave the same as ours (89.3 % vs 89.7 % on
-    the first 300). So the verdict reads Welch's interval; the bootstrap is a cross-check
-    (docs/campaigns.md). Here: the default (studentized) over the first 1,000 stores."""
+    """The default (studentized) bootstrap over the first 400 stores, 400 resamples each.
+
+    NOTE: measured once with smaller groups (8,000 treated, 2,000 held out: about 100 held-out
+    customers ordering), every bootstrap ran narrow there — studentized 92.2 %, percentile
+    93.0 %, BCa 91.4 % over 2,000 stores, against Welch's 93.5 % (an ordinary bootstrap of
+    the full arrays agreed with ours) — so the verdict reads Welch, and the bootstrap is a
+    cross-check (docs/campaigns.md)."""
     truth = LIFT * MEAN_SPEND * (1 + EXTRA_ORDERS)
     boot, welch = [], []
-    for i, (t, h) in enumerate(lifted[:1000]):
+    for i, (t, h) in enumerate(lifted[:400]):
         boot.append(bootstrap_mean_difference(
             t.revenue[t.revenue != 0], len(t.revenue), h.revenue[h.revenue != 0],
-            len(h.revenue), resamples=500, seed=i))
+            len(h.revenue), resamples=400, seed=i))
         welch.append(mean_lift(t.moments(t.revenue), h.moments(h.revenue)).difference)
-    assert 0.90 <= _coverage(boot, truth) <= _coverage(welch, truth), (
-        _coverage(boot, truth), _coverage(welch, truth))
+    assert 0.93 <= _coverage(boot, truth) <= 0.97, (_coverage(boot, truth),
+                                                    _coverage(welch, truth))

@@ -12,8 +12,8 @@ testable. Every interval is two-sided at ``confidence`` (95 % by default); every
 - Means (revenue or orders per customer): :func:`mean_lift` — Welch's t interval and test
   (Welch 1947), the ratio of means by the delta method on the log scale.
 - Heavy-tailed revenue: :func:`bootstrap_mean_difference` — a seeded bootstrap-t (Efron &
-  Tibshirani 1993, ch. 12; BCa and percentile on request), fed only the non-zero values (a customer who did not order
-  contributed 0, so the zeros need only be counted).
+  Tibshirani 1993, ch. 12; BCa and percentile on request), fed only the non-zero values (a
+  customer who did not order contributed 0, so the zeros need only be counted).
 - AOV: :func:`aov_difference` — ratio of sums, delta method.
 - :func:`incremental` — a per-customer difference times the treated count.
 - :func:`minimum_detectable_effect` — what the sizes at hand could detect (α 0.05, power 0.8).
@@ -38,8 +38,8 @@ from scipy.special import ndtr, ndtri
 
 __all__ = [
     "ALPHA",
-    "BootstrapMethod",
     "POWER",
+    "BootstrapMethod",
     "Estimate",
     "GroupCounts",
     "GroupMoments",
@@ -326,8 +326,9 @@ def incremental(difference: Estimate, treated_customers: int) -> Estimate:
     """What the campaign earned that would not have come anyway: a per-customer difference
     (revenue per customer, Welch or bootstrap) times the treated count, interval and all.
 
-    >>> incremental(Estimate(12.5, -1.0, 26.0, 0.07, "welch_t", "too_small_to_tell"), 1000)
-    Estimate(estimate=12500.0, low=-1000.0, high=26000.0, p_value=0.07, method='welch_t', verdict='too_small_to_tell')
+    >>> e = incremental(Estimate(12.5, -1.0, 26.0, 0.07, "welch_t", "too_small_to_tell"), 1000)
+    >>> e.estimate, e.low, e.high, e.verdict
+    (12500.0, -1000.0, 26000.0, 'too_small_to_tell')
     """
     return difference.scaled(treated_customers)
 

@@ -6,10 +6,10 @@
 Issue 12's target: under 10 s on this machine. A DuckDB warehouse gets a generated ledger
 through the one writer (``write_batch``, then ``build_facts``): ``--recipients`` treated
 customers, ``--holdout`` held out, and as many others again who are in no group; a year of
-background orders for everyone (inside the windows too, alike in both groups), and inside each recipient's 7-day window orders with a known
-injected effect (conversion 5 % held out, 6.5 % treated; log-normal spend; a few refunds and
-cancellations). The recipients are a warehouse table ``(customer_id, group, start)``, starts
-spread over three days. Then, timed:
+background orders for everyone (inside the windows too, alike in both groups), and inside
+each recipient's 7-day window orders with a known injected effect (conversion 5 % held out,
+6.5 % treated; log-normal spend; a few refunds and cancellations). The recipients are a
+warehouse table ``(customer_id, group, start)``, starts spread over three days. Then, timed:
 
 1. ``measure(...)`` with the bootstrap off: the outcomes aggregated in the warehouse, every
    statistic, the cumulative revenue by day;
@@ -129,7 +129,8 @@ def report(lift: CampaignLift) -> str:
         f"  conversion {conv.treated:.2%} vs {conv.holdout:.2%}: difference "
         f"{_interval(conv.difference, ' pt', 100, 2)} (true "
         f"{TRUE_EFFECT['conversion'] * 100:.2f} pt), "
-        f"p = {conv.difference.p_value:.2g}, MDE {(conv.minimum_detectable_effect or 0) * 100:.2f} pt",
+        f"p = {conv.difference.p_value:.2g}, "
+        f"MDE {(conv.minimum_detectable_effect or 0) * 100:.2f} pt",
         f"  revenue per customer {rev.treated:,.0f} vs {rev.holdout:,.0f}: Welch "
         f"{_interval(rev.difference)} (true ≈ {TRUE_EFFECT['revenue_per_customer']:,.0f})",
         f"  incremental revenue {_interval(lift.incremental_revenue)}",
