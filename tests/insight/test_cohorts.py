@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from ibis.backends import BaseBackend
+from tests.core.fixtures import small_store
 
 from segmentry.analytics.cohorts import cohort_table
 from segmentry.analytics.facts import build_facts
@@ -18,7 +19,6 @@ from segmentry.app.insight.cohorts import cohorts, cohorts_csv
 from segmentry.app.workspace import Workspace
 from segmentry.core.errors import SegmentError
 from segmentry.ledger.store import LedgerBatch, write_batch
-from tests.core.fixtures import small_store
 
 from . import cohorts_fixtures as tiny
 
@@ -114,7 +114,7 @@ def _pandas_cohorts(day: dt.date, by: str | None) -> dict[tuple[str, str], tuple
     valid = raw[(raw.local <= day) & ~(cancelled_local <= day)].copy()
     totals = {o["order_id"]: sum(small_store.PRODUCTS[p][6] * q for p, q in o["lines"])
               for o in small_store.ORDERS}
-    valid["amount"] = [Decimal(totals[i] - r) for i, r in zip(valid.order_id, valid.refunded)]
+    valid["amount"] = [Decimal(totals[i] - r) for i, r in zip(valid.order_id, valid.refunded, strict=False)]
     valid["month"] = [d.year * 12 + d.month - 1 for d in valid.local]
     valid = valid.sort_values(["customer_id", "processed_at", "order_id"])
     first = valid.groupby("customer_id").head(1).set_index("customer_id")

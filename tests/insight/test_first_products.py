@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.core.fixtures import small_store
 
 from segmentry.app.insight.first_products import (
     first_products,
@@ -17,7 +18,6 @@ from segmentry.app.insight.first_products import (
     make_segment,
 )
 from segmentry.app.workspace import Workspace
-from tests.core.fixtures import small_store
 
 from . import cohorts_fixtures as tiny
 
@@ -62,7 +62,7 @@ def test_types_and_tags_by_hand(tiny_ws: Workspace) -> None:
     assert serum.median_days_to_second == 27.5
     result = first_products(tiny_ws, "product_type")
     rows, columns, cells = result.matrix()
-    assert [r.value for r in rows][0] == "Serum"
+    assert next(r.value for r in rows) == "Serum"
     assert dict(zip([c[0] for c in columns], cells[0], strict=True)) == {
         "Serum": 1, "Cleanser": 1}
     tags = {r.value: r.customers for r in first_products(tiny_ws, "tag").rows}

@@ -39,9 +39,9 @@ from segmentry.analytics.asof import Facts, orders_as_of
 __all__ = [
     "BY",
     "NONE",
+    "By",
     "Cohort",
     "CohortTable",
-    "By",
     "cohort_activity",
     "cohort_groups",
     "cohort_sizes",

@@ -35,7 +35,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from segmentry.analytics.cohorts import NONE, valid_orders
+from segmentry.analytics.cohorts import NONE
 from segmentry.language.printer import quote
 
 __all__ = [

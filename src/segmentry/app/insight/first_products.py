@@ -23,6 +23,7 @@ from segmentry.analytics.first_products import (
     second_purchases,
     segment_query,
 )
+from segmentry.analytics.journeys import display_name
 from segmentry.app.context import current_day
 from segmentry.app.segments import Segment, SegmentBook
 
@@ -109,8 +110,9 @@ def first_products(context: Context, dimension: str = "product",
     rows = sorted((_row(r, dimension) for r in found), key=lambda r: (-r.customers, r.value))
     pairs = con.to_pyarrow(second_purchases(con, orders, dimension)).to_pylist()
     second = sorted(
-        ((str(p["value"]), str(p["second_value"]), str(p["second_label"] or p["second_value"]),
-          int(p["customers"])) for p in pairs),
+        ((str(p["value"]), str(p["second_value"]),
+          _label(dimension, str(p["second_value"]), p["second_label"]), int(p["customers"]))
+         for p in pairs),
         key=lambda p: (p[0], -p[3], p[1]),
     )
     return FirstProducts(day, dimension, rows, second)
@@ -126,11 +128,19 @@ def _row(r: dict[str, Any], dimension: str) -> FirstProductRow:
         else None
     value = str(r["value"])
     return FirstProductRow(
-        value=value, label=str(r["label"] or value), customers=int(r["customers"]),
+        value=value, label=_label(dimension, value, r["label"]), customers=int(r["customers"]),
         f2_rate=rates, f2_eligible=eligible,
         median_days_to_second=None if median is None else float(median),
         ltv_12m=ltv, ltv_customers=ltv_customers, query=segment_query(dimension, value),
     )
+
+
+def _label(dimension: str, value: str, label: str | None) -> str:
+    """How a row reads: a product's title, a product type's display name (``gift_set`` reads
+    "Gift set"), a tag as it is."""
+    if dimension == "product_type":
+        return display_name(value)
+    return str(label or value)
 
 
 def first_products_csv(result: FirstProducts) -> str:
