@@ -106,7 +106,10 @@ def test_inside_a_segment(tmp_path: Path, warehouse_url: str) -> None:
 # ------------------------------------------------------------------ a second computation
 
 
-def _pandas_cohorts(day: dt.date, by: str | None) -> dict[tuple[str, str], tuple[int, list]]:
+_Cells = dict[tuple[str, str], tuple[int, list[float], list[Decimal]]]
+
+
+def _pandas_cohorts(day: dt.date, by: str | None) -> _Cells:
     """Cohorts from the small store's raw order rows, with pandas (no facts, no Ibis)."""
     raw = pd.DataFrame(small_store.ORDERS)
     raw["local"] = (raw.processed_at + pd.Timedelta(hours=9)).dt.date
@@ -114,7 +117,8 @@ def _pandas_cohorts(day: dt.date, by: str | None) -> dict[tuple[str, str], tuple
     valid = raw[(raw.local <= day) & ~(cancelled_local <= day)].copy()
     totals = {o["order_id"]: sum(small_store.PRODUCTS[p][6] * q for p, q in o["lines"])
               for o in small_store.ORDERS}
-    valid["amount"] = [Decimal(totals[i] - r) for i, r in zip(valid.order_id, valid.refunded, strict=False)]
+    valid["amount"] = [Decimal(totals[i] - r)
+                       for i, r in zip(valid.order_id, valid.refunded, strict=True)]
     valid["month"] = [d.year * 12 + d.month - 1 for d in valid.local]
     valid = valid.sort_values(["customer_id", "processed_at", "order_id"])
     first = valid.groupby("customer_id").head(1).set_index("customer_id")

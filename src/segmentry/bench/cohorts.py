@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +67,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         print(f"{'view':42} {'rows':>8} {'cold s':>8} {'warm s':>8}")
         for by in (None, "channel", "product_type", "discount_code"):
-            table, cold, warm = timed(lambda by=by: cohorts(ws, by=by))
+            table, cold, warm = timed(partial(cohorts, ws, by=by))
             customers = sum(c.customers for c in table.cohorts)
             name = f"cohorts{'' if by is None else ' by ' + by} ({customers:,} cust.)"
             verdict = "ok" if warm < TARGET_SECONDS else f"over {TARGET_SECONDS:g} s"
             print(f"{name:42} {len(table.cohorts):>8,} {cold:>8.2f} {warm:>8.2f}  {verdict}")
         for dimension in ("product", "product_type", "tag"):
-            result, cold, warm = timed(lambda d=dimension: first_products(ws, d))
+            result, cold, warm = timed(partial(first_products, ws, dimension))
             name = f"first products by {dimension} (+ 2nd pairs)"
             print(f"{name:42} {len(result.rows):>8,} {cold:>8.2f} {warm:>8.2f}")
     finally:

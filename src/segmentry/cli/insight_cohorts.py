@@ -85,9 +85,10 @@ def first_products_command(
              **{f"F2 {n}d": pct(r.f2_rate[n]) for n in r.f2_rate},
              "median days": "–" if r.median_days_to_second is None
              else f"{r.median_days_to_second:g}",
-             "LTV 12m": "–" if r.ltv_12m is None else f"{r.ltv_12m:,.0f}"} for r in result.rows[:limit]]
-    columns = ["label", "customers", "F2 30d", "F2 60d", "F2 90d", "F2 365d", "median days",
-               "LTV 12m"]
+             "LTV 12m": "–" if r.ltv_12m is None else f"{r.ltv_12m:,.0f}"}
+            for r in result.rows[:limit]]
+    columns = ["label", "customers", "F2 30d", "F2 60d", "F2 90d", "F2 365d",
+               "median days", "LTV 12m"]
     print_rows(rows, columns, title=f"First-order {by}, as of {result.day}")
 
 

@@ -44,7 +44,7 @@ def _csv(body: str, filename: str, bom: bool) -> Response:
 # ------------------------------------------------------------------ cohorts
 
 
-def heatmap(table: Any, translate: Any, months: int) -> dict[str, Any]:
+def heatmap(table: Any, _: Any, months: int) -> dict[str, Any]:
     """A Plotly heatmap of retention: cohorts down, month k across, the share in each cell."""
     rows = table.cohorts
     width = min(months, max((len(c.retention) for c in rows), default=1) - 1)
@@ -58,11 +58,11 @@ def heatmap(table: Any, translate: Any, months: int) -> dict[str, Any]:
                   "text": [[("" if v is None else f"{v:.0%}") for v in r] for r in z],
                   "texttemplate": "%{text}", "hoverongaps": False,
                   "colorbar": {"tickformat": ".0%"}}],
-        "layout": {"title": {"text": translate("Retention by month after acquisition"),
+        "layout": {"title": {"text": _("Retention by month after acquisition"),
                              "x": 0, "font": {"size": 14}},
                    "height": max(240, 28 * len(rows) + 100),
                    "margin": {"l": 60, "r": 16, "t": 36, "b": 40},
-                   "xaxis": {"title": {"text": translate("Month")}, "dtick": 1},
+                   "xaxis": {"title": {"text": _("Month")}, "dtick": 1},
                    "yaxis": {"autorange": "reversed", "automargin": True, "type": "category"},
                    "paper_bgcolor": "rgba(0,0,0,0)",
                    "font": {"family": "system-ui, 'Noto Sans CJK JP', sans-serif",
