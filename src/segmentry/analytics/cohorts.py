@@ -16,8 +16,9 @@ A split (``by``) puts each customer in the group of their first order: its ``cha
 ``product_type`` of its lines or a ``discount_code`` used on it. A first order holding two
 product types (or codes) puts the customer in both groups; one without any is in ``(none)``.
 
-Every figure is one Ibis expression (:func:`cohort_sizes`, :func:`cohort_activity`), so it runs
-on any engine; :func:`cohort_table` assembles them, with exact decimals, into rows.
+Every figure comes from one Ibis expression (:func:`cohort_activity`; a cohort's size is its
+month-0 activity), so it runs on any engine; :func:`cohort_table` assembles it, with exact
+decimals, into rows.
 
 >>> month_index(dt.date(2024, 3, 9)), month_label(24290)
 (24290, '2024-03')
@@ -44,7 +45,6 @@ __all__ = [
     "CohortTable",
     "cohort_activity",
     "cohort_groups",
-    "cohort_sizes",
     "cohort_table",
     "first_orders",
     "month_index",
@@ -111,7 +111,8 @@ def cohort_groups(con: BaseBackend, firsts: ir.Table, by: str | None) -> ir.Tabl
         rows = firsts.select("customer_id", "cohort", group=listed.unnest())
         return rows.distinct()
     if by == "product_type":
-        lines = con.table("line_facts").select(
+        # NOTE: order_line_facts, not the line_facts view: no join to the products needed.
+        lines = con.table("order_line_facts").select(
             first_order_id="order_id", product_type="product_type"
         )
         j = firsts.select("customer_id", "cohort", "first_order_id").join(lines, "first_order_id")
@@ -119,11 +120,6 @@ def cohort_groups(con: BaseBackend, firsts: ir.Table, by: str | None) -> ir.Tabl
         group = ibis.ifelse(kind.isnull() | (kind == ""), NONE, kind)
         return j.select("customer_id", "cohort", group=group).distinct()
     raise ValueError(f"by must be one of {BY} or None, not {by!r}")
-
-
-def cohort_sizes(groups: ir.Table) -> ir.Table:
-    """``(group, cohort, customers)``."""
-    return groups.group_by(["group", "cohort"]).aggregate(customers=groups.count())
 
 
 def cohort_activity(orders: ir.Table, groups: ir.Table) -> ir.Table:
@@ -198,7 +194,8 @@ def cohort_table(
         return CohortTable(day, by, [])
     orders = valid_orders(con, day, members)
     groups = cohort_groups(con, first_orders(orders), by)
-    sizes = con.to_pyarrow(cohort_sizes(groups)).to_pylist()
+    # NOTE: every customer orders in their month 0, so a cohort's size is its month-0 activity:
+    # one query, not a second pass over the orders.
     activity = con.to_pyarrow(cohort_activity(orders, groups)).to_pylist()
     cells: dict[tuple[str, int], dict[int, tuple[int, Decimal]]] = {}
     for row in activity:
@@ -207,12 +204,11 @@ def cohort_table(
                                                          Decimal(row["revenue"] or 0))
     now = month_index(day)
     cohorts = []
-    for row in sorted(sizes, key=lambda r: (r["group"], r["cohort"])):
-        key = (row["group"], int(row["cohort"]))
+    for key in sorted(cells):
         seen = now - key[1]
         if months is not None:
             seen = min(seen, months)
-        cohorts.append(_cohort(key, int(row["customers"]), cells.get(key, {}), seen))
+        cohorts.append(_cohort(key, cells[key][0][0], cells[key], seen))
     return CohortTable(day, by, cohorts)
 
 
