@@ -26,6 +26,7 @@ from segmentry.analytics.first_products import (
 from segmentry.analytics.journeys import display_name
 from segmentry.app.context import current_day
 from segmentry.app.segments import Segment, SegmentBook
+from segmentry.engine import Scratch
 
 if TYPE_CHECKING:
     from segmentry.core.context import Context, Progress
@@ -105,10 +106,15 @@ def first_products(context: Context, dimension: str = "product",
     con = context.warehouse
     if "order_facts" not in con.list_tables():
         return FirstProducts(day, dimension, [])
-    orders = valid_orders(con, day)
-    found = con.to_pyarrow(first_product_rows(con, orders, day, dimension)).to_pylist()
+    # NOTE: the valid orders are read by every figure: materialised once, only the columns
+    # the figures use (as the journeys panels do).
+    with Scratch(con) as scratch:
+        narrow = valid_orders(con, day).select(
+            "customer_id", "order_id", "processed_on", "amount", "seq")
+        orders = con.table(scratch.keep(narrow, prefix="_first_products"))
+        found = con.to_pyarrow(first_product_rows(con, orders, day, dimension)).to_pylist()
+        pairs = con.to_pyarrow(second_purchases(con, orders, dimension)).to_pylist()
     rows = sorted((_row(r, dimension) for r in found), key=lambda r: (-r.customers, r.value))
-    pairs = con.to_pyarrow(second_purchases(con, orders, dimension)).to_pylist()
     second = sorted(
         ((str(p["value"]), str(p["second_value"]),
           _label(dimension, str(p["second_value"]), p["second_label"]), int(p["customers"]))
