@@ -112,7 +112,10 @@ def cohort_groups(con: BaseBackend, firsts: ir.Table, by: str | None) -> ir.Tabl
         return rows.distinct()
     if by == "product_type":
         # NOTE: order_line_facts, not the line_facts view: no join to the products needed.
-        lines = con.table("order_line_facts").select(
+        lines = con.table("order_line_facts")
+        # NOTE: a first order as of any day is the final first order (seq 1) or one cancelled
+        # since (seq NULL): only those lines can join, and the join is the costly part.
+        lines = lines.filter((lines.seq == 1) | lines.seq.isnull()).select(
             first_order_id="order_id", product_type="product_type"
         )
         j = firsts.select("customer_id", "cohort", "first_order_id").join(lines, "first_order_id")

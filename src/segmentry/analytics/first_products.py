@@ -61,13 +61,17 @@ def segment_query(dimension: str, value: str) -> str:
     return f"products_purchased MATCHES ({argument} = {quote(value)}, order_number = 1)"
 
 
-def _values_of(con: BaseBackend, orders: ir.Table, dimension: str) -> ir.Table:
+def _values_of(con: BaseBackend, orders: ir.Table, dimension: str, position: int
+               ) -> ir.Table:
     """``(customer_id, value, label)``: the values of ``dimension`` in the lines of
-    ``orders`` (one order per customer), each customer once per value."""
+    ``orders`` (each customer's order at ``position``), each customer once per value."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {tuple(DIMENSIONS)}, not {dimension!r}")
-    # NOTE: order_line_facts, not the line_facts view: no join to the products needed.
+    # NOTE: order_line_facts, not the line_facts view: no join to the products needed. The
+    # n-th order as of any day has a final position of at most n, or was cancelled since
+    # (seq NULL): only those lines can join, and the join is the costly part.
     lines = con.table("order_line_facts")
+    lines = lines.filter((lines.seq <= position) | lines.seq.isnull())
     lines = lines.select(
         l_order_id="order_id", product_id="product_id", title="title",
         product_type="product_type", product_tags="product_tags",
@@ -92,7 +96,7 @@ def _values_of(con: BaseBackend, orders: ir.Table, dimension: str) -> ir.Table:
 def first_values(con: BaseBackend, orders: ir.Table, dimension: str) -> ir.Table:
     """``(customer_id, value, label)`` of each customer's first order (``orders`` from
     :func:`segmentry.analytics.cohorts.valid_orders`)."""
-    return _values_of(con, orders.filter(orders.seq == 1), dimension)
+    return _values_of(con, orders.filter(orders.seq == 1), dimension, 1)
 
 
 def customer_journeys(orders: ir.Table) -> ir.Table:
@@ -135,7 +139,7 @@ def second_purchases(con: BaseBackend, orders: ir.Table, dimension: str) -> ir.T
     """``(value, second_value, second_label, customers)``: customers whose first order held
     ``value`` and whose 2nd order held ``second_value`` (a customer counts once per pair)."""
     firsts = first_values(con, orders, dimension).select("customer_id", "value")
-    seconds = _values_of(con, orders.filter(orders.seq == 2), dimension)
+    seconds = _values_of(con, orders.filter(orders.seq == 2), dimension, 2)
     seconds = seconds.select(
         s_customer_id="customer_id", second_value="value", second_label="label"
     )
