@@ -1,0 +1,140 @@
+"""Insight: the cohorts page and the first-product page (docs/insight.md), their JSON twins,
+their CSV downloads, and "make a segment from this row" (a background job, as any new
+segment's history)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from segmentry.analytics.first_products import segment_query
+from segmentry.app.insight.cohorts import cohorts, cohorts_csv
+from segmentry.app.insight.first_products import first_products, first_products_csv
+from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user
+from segmentry.web.routes.jobs import job_out
+from segmentry.web.routes.segments import add_job
+from segmentry.web.schemas import JobOut
+
+__all__ = ["router"]
+
+router = APIRouter(dependencies=[require_user], tags=["insight"])
+
+By = Annotated[Literal["channel", "product_type", "discount_code"] | None, Query(
+    description="Split by this field of the first order.")]
+Dimension = Annotated[Literal["product", "product_type", "tag"], Query(
+    description="What of the first order each row is: a product, a product type or a tag.")]
+SegmentKey = Annotated[str | None, Query(max_length=200, description=(
+    "Only the members of this segment on the day."))]
+Day = Annotated[dt.date | None, Query(description="As of this day (default: the current "
+                                      "day; inside a segment, its last computed day).")]
+Months = Annotated[int, Query(ge=0, le=120, description="Months after acquisition.")]
+
+
+def _csv(body: str, filename: str, bom: bool) -> Response:
+    return Response(("\ufeff" if bom else "") + body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''"
+                                                    f"{quote(filename)}"})
+
+
+# ------------------------------------------------------------------ cohorts
+
+
+def heatmap(table: Any, _: Any, months: int) -> dict[str, Any]:
+    """A Plotly heatmap of retention: cohorts down, month k across, the share in each cell."""
+    rows = table.cohorts
+    width = min(months, max((len(c.retention) for c in rows), default=1) - 1)
+    z = [[c.retention[k] if k < len(c.retention) else None for k in range(width + 1)]
+         for c in rows]
+    labels = [c.cohort if table.by is None else f"{c.group} · {c.cohort}" for c in rows]
+    return {
+        "id": "cohort_heatmap",
+        "data": [{"type": "heatmap", "z": z, "x": list(range(width + 1)), "y": labels,
+                  "colorscale": "Blues", "zmin": 0, "zmax": 1,
+                  "text": [[("" if v is None else f"{v:.0%}") for v in r] for r in z],
+                  "texttemplate": "%{text}", "hoverongaps": False,
+                  "colorbar": {"tickformat": ".0%"}}],
+        "layout": {"title": {"text": _("Retention by month after acquisition"),
+                             "x": 0, "font": {"size": 14}},
+                   "height": max(240, 28 * len(rows) + 100),
+                   "margin": {"l": 60, "r": 16, "t": 36, "b": 40},
+                   "xaxis": {"title": {"text": _("Month")}, "dtick": 1},
+                   "yaxis": {"autorange": "reversed", "automargin": True, "type": "category"},
+                   "paper_bgcolor": "rgba(0,0,0,0)",
+                   "font": {"family": "system-ui, 'Noto Sans CJK JP', sans-serif",
+                            "size": 12}},
+    }
+
+
+@router.get("/api/insight/cohorts", summary="Monthly acquisition cohorts: retention and "
+            "cumulative revenue per customer at month k (month 0 = the first order's month)")
+def cohorts_json(ws: WorkspaceDep, segment: SegmentKey = None, by: By = None,
+                 day: Day = None, months: Months = 24) -> JSONResponse:
+    return JSONResponse(cohorts(ws, segment=segment, by=by, day=day, months=months).to_dict())
+
+
+@router.get("/insight/cohorts.csv", response_class=Response,
+            summary="The cohorts as CSV: one line per cohort and month k")
+def cohorts_download(ws: WorkspaceDep, segment: SegmentKey = None, by: By = None,
+                     day: Day = None, bom: bool = False) -> Response:
+    table = cohorts(ws, segment=segment, by=by, day=day)
+    return _csv(cohorts_csv(table), f"cohorts-{table.day.isoformat()}.csv", bom)
+
+
+@router.get("/insight/cohorts", include_in_schema=False)
+def cohorts_page(ws: WorkspaceDep, page: Page, segment: SegmentKey = None, by: By = None,
+                 day: Day = None, months: Months = 12) -> Response:
+    table = cohorts(ws, segment=segment or None, by=by, day=day, months=months)
+    query = "&".join(f"{k}={quote(str(v))}" for k, v in
+                     (("segment", segment), ("by", by), ("day", day)) if v)
+    return page("insight_cohorts.html", table=table, segment=segment or "", by=by or "",
+                months=months, segments=ws.segments(), query=query,
+                figure=heatmap(table, page.context()["_"], months))
+
+
+# ------------------------------------------------------------------ first products
+
+
+class RowSegment(BaseModel):
+    """A segment made of the customers of one first-product row."""
+
+    dimension: Literal["product", "product_type", "tag"]
+    value: str = Field(max_length=500)
+    display_name: str | None = Field(default=None, max_length=200)
+
+
+@router.get("/api/insight/first-products", summary="Per first-order product, type or tag: "
+            "customers, F2 rates, median days to the 2nd order, 12-month LTV, second purchases")
+def first_products_json(ws: WorkspaceDep, by: Dimension = "product", day: Day = None
+                        ) -> JSONResponse:
+    return JSONResponse(first_products(ws, by, day).to_dict())
+
+
+@router.get("/insight/first-products.csv", response_class=Response,
+            summary="The first-product rows as CSV (with each row's segment query)")
+def first_products_download(ws: WorkspaceDep, by: Dimension = "product", day: Day = None,
+                            bom: bool = False) -> Response:
+    result = first_products(ws, by, day)
+    return _csv(first_products_csv(result), f"first-{by}-{result.day.isoformat()}.csv", bom)
+
+
+@router.post("/api/insight/first-products/segments", response_model=JobOut, status_code=202,
+             summary="Make a segment of one row's customers (its history computed in the "
+                     "background; poll GET /api/jobs/{id})")
+def row_segment(request: Request, ws: WorkspaceDep, lang: Lang, body: RowSegment) -> JobOut:
+    job = add_job(request, ws, query=segment_query(body.dimension, body.value),
+                  display_name=body.display_name or f"First order: {body.value}")
+    return job_out(job, lang)
+
+
+@router.get("/insight/first-products", include_in_schema=False)
+def first_products_page(ws: WorkspaceDep, page: Page, by: Dimension = "product",
+                        day: Day = None) -> Response:
+    result = first_products(ws, by, day)
+    rows, columns, cells = result.matrix(10)
+    return page("insight_first_products.html", result=result, by=by, matrix_rows=rows,
+                matrix_columns=columns, cells=cells)
