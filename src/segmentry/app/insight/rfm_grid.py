@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from segmentry.analytics.facts import store_started_on
 from segmentry.analytics.rfm_grid import DayCounts, first_observation, group_counts, rf_cells
@@ -57,6 +58,21 @@ class RfmGrid:
     def share(self, day: DayCounts, group: str) -> float | None:
         """The group's share of the customers that have a group on the day."""
         return day.groups[group] / day.grouped if day.grouped else None
+
+    def as_json(self) -> dict[str, Any]:
+        """The grid as JSON-ready values (the CLI's ``--format json``, the web's API)."""
+        return {
+            "source": self.source,
+            "first_observed": self.first_observed.isoformat() if self.first_observed else None,
+            "groups": list(RFM_GROUPS),
+            "days": [{"day": d.day.isoformat(), "customers": d.customers, "grouped": d.grouped,
+                      "counts": d.groups,
+                      "shares": {g: self.share(d, g) for g in RFM_GROUPS}} for d in self.days],
+            "rf": None if self.rf_day is None else {
+                "day": self.rf_day.isoformat(),
+                "cells": [{"recency": r, "frequency": f, "customers": n}
+                          for (r, f), n in sorted(self.rf.items(), reverse=True)]},
+        }
 
 
 def rfm_source(ctx: Context, choice: str = "auto", since: dt.date | None = None) -> str:

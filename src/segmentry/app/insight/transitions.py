@@ -107,6 +107,31 @@ class Transitions:
         return next((c.customers for c in self.cells
                      if c.from_key == from_key and c.to_key == to_key), 0)
 
+    def matrix(self) -> list[list[int]]:
+        """Counts by row (from, the places' order) and column (to); [none][none] is 0."""
+        keys = [p.key for p in self.places]
+        return [[self.count(a, b) for b in keys] for a in keys]
+
+    def as_json(self) -> dict[str, Any]:
+        """The result as JSON-ready values (the CLI's ``--format json``, the web's API)."""
+        return {
+            "start": self.start.isoformat(), "end": self.end.isoformat(), "group": self.group,
+            "rfm_source": self.rfm_source, "rule": "first_in_group_order",
+            "places": [{"key": p.key, "label": p.label, "before": p.before, "after": p.after}
+                       for p in self.places],
+            "matrix": self.matrix(),
+            "flows": [{"from": c.from_key, "to": c.to_key, "customers": c.customers}
+                      for c in self.cells],
+            "overlaps": {"start": self.overlaps[0], "end": self.overlaps[1]},
+            "deltas": [{"segment": d.segment, "metric": d.metric, "before": _text(d.before),
+                        "after": _text(d.after), "change": _text(d.change)}
+                       for d in self.deltas],
+        }
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
 
 def _refuse(message: str, code: str, **params: Any) -> SegmentError:
     return SegmentError(message, code=code, params=params)
