@@ -133,29 +133,26 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
-def _refuse(message: str, code: str, **params: Any) -> SegmentError:
-    return SegmentError(message, code=code, params=params)
-
-
 def _resolve(ctx: Context, group: str | None, segments: Sequence[str] | None
              ) -> tuple[str | None, list[str]]:
     """The group's name (None: picked segments) and its segment keys in order."""
     if group is not None:
         if group not in GROUPS:
-            raise _refuse("Unknown group {group!r}; the groups are {groups}.", "unknown_group",
-                          group=group, groups=", ".join(GROUPS))
+            raise SegmentError("Unknown group {group!r}; the groups are {groups}.",
+                               code="unknown_group",
+                               params={"group": group, "groups": ", ".join(GROUPS)})
         if group == "rfm":
             return group, list(GROUPS[group])
         existing = {s.name for s in SegmentBook(ctx).list()}
         keys = [k for k in GROUPS[group] if k in existing]
         if not keys:
-            raise _refuse("No segment of the group {group!r} exists; add the starter segments "
-                          "({keys}).", "empty_group", group=group,
-                          keys=", ".join(GROUPS[group]))
+            raise SegmentError(
+                "No segment of the group {group!r} exists; add the starter segments ({keys}).",
+                code="empty_group", params={"group": group, "keys": ", ".join(GROUPS[group])})
         return group, keys
     keys = list(dict.fromkeys(segments or []))
     if not keys:
-        raise _refuse("Pick at least one segment or a group.", "no_segments")
+        raise SegmentError("Pick at least one segment or a group.", code="no_segments")
     return None, keys
 
 
@@ -176,17 +173,18 @@ class _Days:
     def _computed(self, key: str) -> Segment:
         segment = self.book.get(key)
         if segment.membership_key is None or segment.computed_through is None:
-            raise _refuse("Segment {name!r} has not been computed yet.", "not_computed",
-                          name=key)
+            raise SegmentError("Segment {name!r} has not been computed yet.",
+                               code="not_computed", params={"name": key})
         return segment
 
     def check(self, day: dt.date) -> None:
         for s in self.saved:
             assert s.computed_through is not None
             if day > s.computed_through:
-                raise _refuse("Segment {name!r} is computed through {through}; {day} is in the "
-                              "future for it.", "not_computed", name=s.name,
-                              through=s.computed_through, day=day)
+                raise SegmentError(
+                    "Segment {name!r} is computed through {through}; {day} is in the future "
+                    "for it.", code="not_computed",
+                    params={"name": s.name, "through": s.computed_through, "day": day})
 
     def members(self, day: dt.date) -> list[ir.Table]:
         con = self.ctx.warehouse
@@ -210,8 +208,8 @@ def _places(ctx: Context, start: dt.date, end: dt.date, group: str | None,
     """The group's days and each customer's place on ``start`` and ``end`` (temporary
     tables)."""
     if end < start:
-        raise _refuse("The second day {end} is before the first {start}.", "bad_range",
-                      start=start, end=end)
+        raise SegmentError("The second day {end} is before the first {start}.",
+                           code="bad_range", params={"start": start, "end": end})
     group, keys = _resolve(ctx, group, segments)
     con = ctx.warehouse
     with Scratch(con) as scratch:
@@ -266,8 +264,9 @@ def flow_members(ctx: Context, start: dt.date, end: dt.date, from_key: str, to_k
         places = {k: i for i, k in enumerate(days.keys)} | {NONE_KEY: flows_of.NONE}
         for key in (from_key, to_key):
             if key not in places:
-                raise _refuse("{key!r} is not in the group ({keys}).", "not_in_group", key=key,
-                              keys=", ".join([*days.keys, NONE_KEY]))
+                raise SegmentError(
+                    "{key!r} is not in the group ({keys}).", code="not_in_group",
+                    params={"key": key, "keys": ", ".join([*days.keys, NONE_KEY])})
         cell = flows_of.flow_members(before, after, places[from_key], places[to_key])
         customers = ctx.warehouse.table("customers").select(
             "customer_id", "email", "first_name", "last_name")
