@@ -24,18 +24,30 @@ from segmentry.cli.main import app as cli
 from segmentry.connectors.demo import generate_store
 from segmentry.core.errors import SegmentError
 
+from tests.conftest import _postgres_database
+
 from .transitions_fixtures import END, GROUP, START, workspace
 
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
 
-@pytest.fixture
-def tiny(warehouse_url: str, tmp_path: Path) -> Iterator[Workspace]:
-    ws = workspace(tmp_path / "shop", warehouse_url)
+@pytest.fixture(scope="module", params=["duckdb",
+                                         pytest.param("postgres", marks=pytest.mark.postgres)])
+def tiny(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[Workspace]:
+    """The tiny store on each engine, built once per module (the tests only read it)."""
+    folder = tmp_path_factory.mktemp("transitions")
+    if request.param == "duckdb":
+        urls: Iterator[str] = iter([f"duckdb://{folder / 'warehouse.duckdb'}"])
+    else:
+        urls = _postgres_database()
+    url = next(urls)
+    ws = workspace(folder / "shop", url)
     try:
         yield ws
     finally:
         ws.close()
+        next(urls, None)  # drops the PostgreSQL database
 
 
 # ------------------------------------------------------------------ the tiny store, by hand
@@ -72,9 +84,9 @@ def test_the_group_order_decides(tiny: Workspace) -> None:
 ])
 def test_members_behind_a_flow(tiny: Workspace, cell: tuple[str, str], customers: list[str]
                                ) -> None:
-    frame = flow_members(tiny, START, END, *cell, segments=list(GROUP))
-    assert frame["customer_id"].tolist() == customers
-    assert frame["email"].tolist() == [f"{c}@example.jp" for c in customers]
+    found = flow_members(tiny, START, END, *cell, segments=list(GROUP))
+    assert found.column("customer_id").to_pylist() == customers
+    assert found.column("email").to_pylist() == [f"{c}@example.jp" for c in customers]
 
 
 def test_metric_deltas(tiny: Workspace) -> None:
@@ -127,6 +139,7 @@ def test_rfm_group_transitions_by_hand(tiny: Workspace) -> None:
     ({"segments": []}, "no_segments"),
 ])
 def test_refusals(tiny: Workspace, kwargs: dict[str, Any], code: str) -> None:
+    kwargs = dict(kwargs)  # the parameters are shared by both engines' runs
     days = {"start": kwargs.pop("start", START), "end": kwargs.pop("end", END)}
     with pytest.raises(SegmentError) as raised:
         transitions(tiny, days["start"], days["end"], **kwargs)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import ibis
 from ibis.backends import BaseBackend
 
 from segmentry import language
@@ -72,7 +73,7 @@ def _counts(con: BaseBackend, day: dt.date, texts: list[str]) -> list[int]:
     """How many customers meet each condition on ``day`` (one evaluation)."""
     conditions = [language.validate(t) for t in texts]
     wide = evaluate_many(Facts.of(con), day, conditions)
-    sums = wide.aggregate(**{f"c{i}": wide[f"m{i}"].cast("int64").sum()
+    sums = wide.aggregate(**{f"c{i}": ibis.ifelse(wide[f"m{i}"], 1, 0).sum()
                              for i in range(len(texts))})
     row = con.to_pyarrow(sums).to_pylist()[0]
     return [int(row[f"c{i}"] or 0) for i in range(len(texts))]

@@ -67,9 +67,9 @@ def transitions_command(
                 if not sep:
                     raise SegmentError("--flow takes FROM:TO, e.g. loyal:lapsed.",
                                        code="bad_flow")
-                frame = flow_members(ws, start.date(), end.date(), from_key, to_key,
+                found = flow_members(ws, start.date(), end.date(), from_key, to_key,
                                      group=group, segments=keys, rfm=rfm)
-                rows = frame.to_dict("records")
+                rows = found.to_pylist()
                 _emit(rows, _FLOW_COLUMNS, fmt, csv_file)
                 return
             result = transitions(ws, start.date(), end.date(), group=group, segments=keys,

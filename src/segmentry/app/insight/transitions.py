@@ -27,6 +27,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from segmentry import language
 from segmentry.analytics import transitions as flows_of
@@ -257,7 +258,7 @@ def _order(keys: list[str], key: str) -> int:
 
 def flow_members(ctx: Context, start: dt.date, end: dt.date, from_key: str, to_key: str, *,
                  group: str | None = None, segments: Sequence[str] | None = None,
-                 rfm: str = "auto") -> pd.DataFrame:
+                 rfm: str = "auto") -> pa.Table:
     """The customers behind one flow (``from_key`` → ``to_key``; :data:`NONE_KEY` for none),
     by customer id, with their e-mail and names."""
     with _places(ctx, start, end, group, segments, rfm) as (days, before, after, _):
@@ -272,8 +273,8 @@ def flow_members(ctx: Context, start: dt.date, end: dt.date, from_key: str, to_k
             "customer_id", "email", "first_name", "last_name")
         rows = cell.left_join(customers, "customer_id").select(
             "customer_id", "email", "first_name", "last_name").order_by("customer_id")
-        frame: pd.DataFrame = ctx.warehouse.execute(rows)
-        return frame
+        found: pa.Table = ctx.warehouse.to_pyarrow(rows)
+        return found
 
 
 def _deltas(book: SegmentBook, keys: list[str], start: dt.date, end: dt.date

@@ -145,10 +145,10 @@ def flow_csv(ws: WorkspaceDep, from_key: Annotated[str, Query(alias="from", max_
     first, last = _days(ws, start, end)
     if group is None and not segments:
         group = "lifecycle"
-    frame = flow_members(ws, first, last, from_key, to_key, group=group, segments=segments,
+    found = flow_members(ws, first, last, from_key, to_key, group=group, segments=segments,
                          rfm=rfm)
     columns = ["customer_id", "email", "first_name", "last_name"]
-    body = to_csv(frame.to_dict("records"), columns, bom=bom)
+    body = to_csv(found.to_pylist(), columns, bom=bom)
     name = f"transitions-{from_key}-{to_key}-{first.isoformat()}-{last.isoformat()}.csv"
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
