@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from tests.conftest import _postgres_database
 from typer.testing import CliRunner
 
 from segmentry.app.insight import transitions as service
@@ -23,8 +24,6 @@ from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app as cli
 from segmentry.connectors.demo import generate_store
 from segmentry.core.errors import SegmentError
-
-from tests.conftest import _postgres_database
 
 from .transitions_fixtures import END, GROUP, START, workspace
 
