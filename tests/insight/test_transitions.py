@@ -128,6 +128,9 @@ def test_rfm_group_transitions_by_hand(tiny: Workspace) -> None:
         ("prospects", "prospects"): 1,  # g
     }
     assert result.deltas == []
+    same = transitions(tiny, END, END, group="rfm", rfm="rules")  # one day: everyone stays
+    assert sum(c.customers for c in same.cells if c.from_key == c.to_key) == 8
+    assert all(c.from_key == c.to_key for c in same.cells)
 
 
 @pytest.mark.parametrize(("kwargs", "code"), [

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
@@ -166,6 +167,7 @@ class _Days:
         self.book = SegmentBook(ctx)
         self.saved: list[Segment] = []
         self.source: str | None = None
+        self._wide: ir.Table | None = None
         if group == "rfm":
             self.source = rfm_source(ctx, rfm, start)
         else:
@@ -187,16 +189,27 @@ class _Days:
                     "for it.", code="not_computed",
                     params={"name": s.name, "through": s.computed_through, "day": day})
 
-    def members(self, day: dt.date) -> list[ir.Table]:
+    def members(self, day: dt.date, days: Sequence[dt.date]) -> list[ir.Table]:
+        """Each segment's ``(customer_id)`` on ``day`` (one of ``days``, all asked for)."""
         con = self.ctx.warehouse
         if self.source is not None:
-            conditions = [language.validate(f"{self.source} = '{g}'") for g in RFM_GROUPS]
-            wide = con.table(self.scratch.keep(evaluate_many(Facts.of(con), day, conditions)))
-            return [wide.filter(wide[f"m{i}"]).select("customer_id")
-                    for i in range(len(conditions))]
+            wide = self._groups(tuple(days))
+            return [wide.filter(wide[f"m{i}"] & (wide.day == ibis.date(day)))
+                    .select("customer_id") for i in range(len(RFM_GROUPS))]
         # NOTE: the history starts on the store's first day; before it nobody was a member.
         return [members_as_of(con, s.membership_key, day) for s in self.saved
                 if s.membership_key is not None]
+
+    def _groups(self, days: tuple[dt.date, ...]) -> ir.Table:
+        """The RFM groups of every customer on every one of ``days``, evaluated once."""
+        if self._wide is None:
+            con = self.ctx.warehouse
+            conditions = [language.validate(f"{self.source} = '{g}'") for g in RFM_GROUPS]
+            facts = Facts.of(con)
+            wanted = ibis.memtable({"day": sorted(set(days))}, schema={"day": "date"})
+            points = facts.customers.select("customer_id").cross_join(wanted)
+            self._wide = con.table(self.scratch.keep(evaluate_many(facts, points, conditions)))
+        return self._wide
 
     def label(self, i: int) -> str:
         return RFM_GROUPS[i] if self.source is not None else self.saved[i].display_name
@@ -218,7 +231,7 @@ def _places(ctx: Context, start: dt.date, end: dt.date, group: str | None,
         days.check(end)
         placed, overlaps = [], []
         for day in (start, end):
-            members = days.members(day)
+            members = days.members(day, (start, end))
             placed.append(con.table(scratch.keep(flows_of.places_on(members))))
             overlaps.append(int(con.execute(flows_of.overlaps(members))))
         yield days, placed[0], placed[1], (overlaps[0], overlaps[1])
