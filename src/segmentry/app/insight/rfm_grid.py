@@ -119,7 +119,11 @@ def rfm_grid(ctx: Context, *, months: int = 12, source: str = "auto",
         raise SegmentError("Ask for at least one month.", code="bad_months",
                            params={"months": months})
     con = ctx.warehouse
-    last = end or current_day(ctx)
+    today = current_day(ctx)
+    if end is not None and end > today:
+        raise SegmentError("The grid ends on {day}, after the current day {today}.",
+                           code="not_computed", params={"day": end, "today": today})
+    last = end or today
     started = store_started_on(con) or last
     days = month_ends(min(started, last), last)[-months:]
     attribute = rfm_source(ctx, source, days[0])
