@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from segmentry.cli import insight_cohorts
+from segmentry.cli import insight_transitions
 
 __all__ = ["app"]
 
@@ -16,3 +17,4 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 insight_cohorts.register(app)
+insight_transitions.register(app)
