@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from segmentry.cli import insight_cohorts
-from segmentry.cli import insight_transitions
+from segmentry.cli import insight_cohorts, insight_transitions
 
 __all__ = ["app"]
 
