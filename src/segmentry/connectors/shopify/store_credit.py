@@ -69,8 +69,11 @@ _TRANSACTION_FIELDS = (
     "... on StoreCreditAccountCreditTransaction { id expiresAt remainingAmount { amount } } "
     "... on StoreCreditAccountDebitTransaction { id }"
 )
-_TRANSACTIONS_PAGE = 100
-ACCOUNTS_PER_PAGE = 50  # customers per page (each with up to 10 accounts: one per currency)
+# NOTE: page sizes under Shopify's 1,000-point single-query cost (a connection costs 2 plus its
+# page size times one node; a transaction with its three MoneyV2 objects is 4): 25 customers
+# × (1 + 2 + 10 accounts × 2) = 577; 4 accounts × (1 + 2 + 50 transactions × 4) = 812.
+_TRANSACTIONS_PAGE = 50
+ACCOUNTS_PER_PAGE = 25  # customers per page (each with up to 10 accounts: one per currency)
 _ACCOUNTS_QUERY = f"""query page($first: Int!, $cursor: String, $q: String) {{
   customers(first: $first, after: $cursor, query: $q, sortKey: UPDATED_AT) {{
     {_PAGE_INFO} nodes {{ id updatedAt storeCreditAccounts(first: 10) {{
@@ -78,7 +81,7 @@ _ACCOUNTS_QUERY = f"""query page($first: Int!, $cursor: String, $q: String) {{
 _MORE = f"""query more($id: ID!, $cursor: String) {{
   storeCreditAccount(id: $id) {{ id transactions(first: {_TRANSACTIONS_PAGE}, after: $cursor) {{
     {_PAGE_INFO} nodes {{ {_TRANSACTION_FIELDS} }} }} }} }}"""
-_ACCOUNTS_PER_REQUEST = 10
+_ACCOUNTS_PER_REQUEST = 4
 _KINDS = {
     "StoreCreditAccountCreditTransaction": "credit",
     "StoreCreditAccountDebitTransaction": "debit",
@@ -152,7 +155,7 @@ def account_pages(client: ShopifyClient, search: str | None) -> Iterator[pa.Tabl
     while True:
         data = client.execute(_ACCOUNTS_QUERY,
                               {"first": ACCOUNTS_PER_PAGE, "cursor": cursor, "q": search},
-                              cost=ACCOUNTS_PER_PAGE * 12)
+                              cost=ACCOUNTS_PER_PAGE * 23 + 2)
         connection = data["customers"]
         rows: list[dict[str, Any]] = []
         for customer in connection["nodes"]:
@@ -183,7 +186,7 @@ def transactions(
         data = client.execute(
             f"query credits({params}) {{ {calls} }}",
             {f"id{i}": _gid(account) for i, (account, _) in enumerate(group)},
-            cost=len(group) * (_TRANSACTIONS_PAGE + 2),
+            cost=len(group) * (_TRANSACTIONS_PAGE * 4 + 3),
         )
         rows: list[dict[str, Any]] = []
         for i, (account, customer) in enumerate(group):
@@ -205,7 +208,7 @@ def _all_pages(
     info = connection["pageInfo"]
     while info["hasNextPage"]:
         more = client.execute(_MORE, {"id": account, "cursor": info["endCursor"]},
-                              cost=_TRANSACTIONS_PAGE + 2)
+                              cost=_TRANSACTIONS_PAGE * 4 + 3)
         page = (more.get("storeCreditAccount") or {}).get("transactions")
         if page is None:
             raise ShopifyError("Shopify GraphQL error: {detail}", code="graphql",
