@@ -233,11 +233,11 @@ def test_the_fake_is_as_strict_as_shopify(shop: FakeShopify) -> None:
             pytest.raises(ShopifyError, match="Required access: `read_store_credit_accounts`"):
         client.execute(query)
     # the interface has no id: only credits and debits (Nodes) do, as in Shopify's schema
-    with ShopifyClient(shop.shop, shop.token, endpoint=shop.url, max_retries=0) as client:
-        with pytest.raises(ShopifyError, match="Cannot query field 'id' on type "
-                           "'StoreCreditAccountTransaction'"):
-            client.execute('{ storeCreditAccount(id: "gid://shopify/StoreCreditAccount/21") '
-                           "{ transactions(first: 5) { nodes { id } } } }")
+    with ShopifyClient(shop.shop, shop.token, endpoint=shop.url, max_retries=0) as client, \
+            pytest.raises(ShopifyError, match="Cannot query field 'id' on type "
+                          "'StoreCreditAccountTransaction'"):
+        client.execute('{ storeCreditAccount(id: "gid://shopify/StoreCreditAccount/21") '
+                       "{ transactions(first: 5) { nodes { id } } } }")
 
 
 def test_segment_create_takes_shopifys_syntax(shop: FakeShopify) -> None:

@@ -44,8 +44,8 @@ from segmentry.analytics.asof import (
     tags_as_of,
 )
 from segmentry.analytics.events import events_as_of
-from segmentry.analytics.store_credit import accounts_as_of
 from segmentry.analytics.line import line_state
+from segmentry.analytics.store_credit import accounts_as_of
 from segmentry.language import ast
 from segmentry.language.catalog import (
     ATTRIBUTES,

@@ -33,9 +33,9 @@ PERSONAL_COLUMNS = ("email", "phone", "first_name", "last_name", "city", "region
 
 
 def delete_customer(con: BaseBackend, shop_id: str, customer_id: str, at: dt.datetime) -> None:
-    """Delete the customer's row, tag history, events, store credit and LINE identity (their orders stay, as
-    the source keeps them), remember the deletion at ``at`` so that an older update does not
-    bring them back, and queue their facts."""
+    """Delete the customer's row, tag history, events, store credit and LINE identity (their
+    orders stay, as the source keeps them), remember the deletion at ``at`` so that an older
+    update does not bring them back, and queue their facts."""
     ensure_ledger(con)
     with transaction(con):
         for name in ("customers", "customer_tag_history", "customer_events",

@@ -52,8 +52,8 @@ __all__ = [
     "ACCOUNT_FIELDS",
     "RAW_ACCOUNTS",
     "TRANSACTIONS_SCOPE",
-    "accounts_batch",
     "account_pages",
+    "accounts_batch",
     "missing_scope_note",
     "transactions",
 ]

@@ -2,8 +2,9 @@
 
 :func:`sync_store` is what ``segmentry run`` calls (through
 :func:`segmentry.connectors.read_source` for a ``kind = "shopify"`` source). For each resource
-(products, customers, orders, abandoned checkouts, store credit accounts) it either backfills (no high-water mark
-yet, or more changes than ``bulk_threshold``) or pages through what changed. Every batch is
+(products, customers, orders, abandoned checkouts, store credit accounts) it either backfills
+(no high-water mark yet, or more changes than ``bulk_threshold``) or pages through what
+changed. Every batch is
 written to the ledger and the high-water mark advanced *after* the write, so an interrupted
 sync resumes where it stopped.
 

@@ -86,7 +86,8 @@ interface HasStoreCreditAccounts {
 type StoreCreditAccount implements Node {
   id: ID! balance: MoneyV2! owner: HasStoreCreditAccounts!
   transactions(first: Int, after: String, last: Int, before: String, reverse: Boolean,
-               sortKey: TransactionSortKeys, query: String): StoreCreditAccountTransactionConnection!
+               sortKey: TransactionSortKeys,
+               query: String): StoreCreditAccountTransactionConnection!
 }
 type StoreCreditAccountEdge { cursor: String! node: StoreCreditAccount! }
 type StoreCreditAccountConnection {
@@ -619,9 +620,9 @@ def build() -> GraphQLSchema:
     account.fields["owner"].resolve = (  # type: ignore[union-attr]
         lambda a, info: _ctx(info).data.get(a["customerId"])
     )
-    for name in ("Credit", "Debit", "DebitRevert", "Expiration"):
-        kind = schema.get_type(f"StoreCreditAccount{name}Transaction")
-        kind.fields["account"].resolve = (  # type: ignore[union-attr]
+    for kind in ("Credit", "Debit", "DebitRevert", "Expiration"):
+        transaction = schema.get_type(f"StoreCreditAccount{kind}Transaction")
+        transaction.fields["account"].resolve = (  # type: ignore[union-attr]
             lambda t, info: _ctx(info).data.get(t["accountId"]))
     for name in ("StoreCreditAccountTransaction", "HasStoreCreditAccounts"):
         schema.get_type(name).resolve_type = (  # type: ignore[union-attr]
