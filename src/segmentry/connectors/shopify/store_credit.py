@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segmentry.connectors.shopify.scopes import OPTIONAL_SCOPES
 from segmentry.core.clock import utcnow
 from segmentry.core.errors import ShopifyError, Text
 from segmentry.ledger.store import LedgerBatch, conform
@@ -58,8 +59,7 @@ __all__ = [
     "transactions",
 ]
 
-ACCOUNTS_SCOPE = "read_store_credit_accounts"
-TRANSACTIONS_SCOPE = "read_store_credit_account_transactions"
+ACCOUNTS_SCOPE, TRANSACTIONS_SCOPE = OPTIONAL_SCOPES
 ACCOUNT_FIELDS = "id balance { amount currencyCode }"
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 # NOTE: the interface StoreCreditAccountTransaction has no ``id``; credits and debits do (they
