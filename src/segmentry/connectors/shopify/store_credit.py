@@ -152,10 +152,16 @@ def accounts_batch(raw: pa.Table, shop_id: str) -> LedgerBatch:
 def account_pages(client: ShopifyClient, search: str | None) -> Iterator[pa.Table]:
     """Raw tables (as a bulk file's lines), one per page of customers updated per ``search``."""
     cursor: str | None = None
+    first = ACCOUNTS_PER_PAGE
     while True:
-        data = client.execute(_ACCOUNTS_QUERY,
-                              {"first": ACCOUNTS_PER_PAGE, "cursor": cursor, "q": search},
-                              cost=ACCOUNTS_PER_PAGE * 23 + 2)
+        try:
+            data = client.execute(_ACCOUNTS_QUERY, {"first": first, "cursor": cursor,
+                                                    "q": search}, cost=first * 23 + 2)
+        except ShopifyError as e:
+            if e.code != "max_cost_exceeded" or first == 1:
+                raise
+            first = max(1, first // 2)  # Shopify's single-query cost limit: ask for fewer
+            continue
         connection = data["customers"]
         rows: list[dict[str, Any]] = []
         for customer in connection["nodes"]:
@@ -176,18 +182,17 @@ def transactions(
     """Every transaction of the ``(account_id, customer_id)`` accounts (numeric ids), a batch
     per request of :data:`_ACCOUNTS_PER_REQUEST` accounts."""
     wanted = list(accounts)
-    for start in range(0, len(wanted), _ACCOUNTS_PER_REQUEST):
-        group = wanted[start : start + _ACCOUNTS_PER_REQUEST]
-        params = ", ".join(f"$id{i}: ID!" for i in range(len(group)))
-        calls = " ".join(
-            f"a{i}: storeCreditAccount(id: $id{i}) {{ id transactions(first: "
-            f"{_TRANSACTIONS_PAGE}) {{ {_PAGE_INFO} nodes {{ {_TRANSACTION_FIELDS} }} }} }}"
-            for i in range(len(group)))
-        data = client.execute(
-            f"query credits({params}) {{ {calls} }}",
-            {f"id{i}": _gid(account) for i, (account, _) in enumerate(group)},
-            cost=len(group) * (_TRANSACTIONS_PAGE * 4 + 3),
-        )
+    start, size = 0, _ACCOUNTS_PER_REQUEST
+    while start < len(wanted):
+        group = wanted[start : start + size]
+        try:
+            data = _read_accounts(client, [account for account, _ in group])
+        except ShopifyError as e:
+            if e.code != "max_cost_exceeded" or size == 1:
+                raise
+            size = max(1, size // 2)  # Shopify's single-query cost limit: fewer accounts
+            continue
+        start += len(group)
         rows: list[dict[str, Any]] = []
         for i, (account, customer) in enumerate(group):
             found = data.get(f"a{i}")
@@ -199,6 +204,18 @@ def transactions(
             table = pa.Table.from_pylist(rows, schema=_TRANSACTIONS)
             yield LedgerBatch(store_credit_transactions=conform("store_credit_transactions",
                                                                 table))
+
+
+def _read_accounts(client: ShopifyClient, accounts: list[str]) -> dict[str, Any]:
+    """One request: the first page of transactions of each account (aliases ``a0`` …)."""
+    params = ", ".join(f"$id{i}: ID!" for i in range(len(accounts)))
+    calls = " ".join(
+        f"a{i}: storeCreditAccount(id: $id{i}) {{ id transactions(first: "
+        f"{_TRANSACTIONS_PAGE}) {{ {_PAGE_INFO} nodes {{ {_TRANSACTION_FIELDS} }} }} }}"
+        for i in range(len(accounts)))
+    return client.execute(f"query credits({params}) {{ {calls} }}",
+                          {f"id{i}": _gid(account) for i, account in enumerate(accounts)},
+                          cost=len(accounts) * (_TRANSACTIONS_PAGE * 4 + 3))
 
 
 def _all_pages(
