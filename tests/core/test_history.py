@@ -48,6 +48,15 @@ STRETCHES = [
     # Shopify's statistics as synced: c01 LOYAL from 03-01, CHAMPIONS from 04-15.
     ("rfm_group = 'LOYAL'", "c01", [(D(2024, 3, 1), D(2024, 4, 15))]),
     ("predicted_spend_tier = 'HIGH'", "c01", [(D(2024, 4, 15), None)]),
+    # Store credit: c05's credit of 02-01 expires 04-15 (a week ahead from 04-08; gone 04-16);
+    # c01's debit of 04-10 leaves 1500; c09's account counts from its read on 04-28.
+    ("store_credit_accounts MATCHES (next_expiry_date <= +7d)", "c05",
+     [(D(2024, 4, 8), D(2024, 4, 16))]),
+    ("store_credit_accounts MATCHES (balance >= 2000)", "c01",
+     [(D(2024, 3, 1), D(2024, 4, 10))]),
+    ("store_credit_accounts MATCHES (balance > 0)", "c09", [(D(2024, 4, 28), None)]),
+    ("store_credit_accounts MATCHES (last_credit_date >= -7d)", "c12",
+     [(D(2024, 4, 25), D(2024, 5, 3))]),
 ]
 
 
@@ -66,6 +75,7 @@ CONSISTENCY_QUERIES = [
     "orders_placed(date: -3w) = true AND NOT customer_tags CONTAINS 'line'",
     "number_of_orders >= 2 AND days_since_last_order > 20",
     "abandoned_checkout_date > -2w",
+    "store_credit_accounts MATCHES (balance >= 700, next_expiry_date <= +8w)",
 ]
 # 60 days holding a cancellation (02-10), a first order across midnight UTC (03-02), a tag
 # removal (03-15) and the end of a leap February (for -1m).

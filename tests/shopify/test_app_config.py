@@ -1,5 +1,5 @@
 """The shopify.app.toml segmentry prints subscribes every topic it handles, the compliance topics
-in Shopify's own key, and asks for exactly the scopes the connection checks for."""
+in Shopify's own key, and asks for the scopes the connection checks for, then the optional ones."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from segmentry.cli.main import app
 from segmentry.connectors.shopify.app_config import app_config
 from segmentry.connectors.shopify.client import API_VERSION
-from segmentry.connectors.shopify.scopes import REQUIRED_SCOPES
+from segmentry.connectors.shopify.scopes import OPTIONAL_SCOPES, REQUIRED_SCOPES
 from segmentry.connectors.shopify.webhooks import TOPICS
 from segmentry.core.errors import ShopifyError
 
@@ -24,7 +24,7 @@ def test_the_printed_file_names_our_topics_scopes_and_address() -> None:
     assert result.exit_code == 0, result.output
     config = tomllib.loads(result.output)
     assert config["client_id"] == "abc123"
-    assert config["access_scopes"]["scopes"].split(",") == list(REQUIRED_SCOPES)
+    assert config["access_scopes"]["scopes"].split(",") == [*REQUIRED_SCOPES, *OPTIONAL_SCOPES]
     assert config["auth"]["redirect_urls"] == ["https://crm.example.jp/shopify/oauth/callback"]
     assert config["webhooks"]["api_version"] == API_VERSION
     plain, compliance = config["webhooks"]["subscriptions"]

@@ -34,6 +34,7 @@ __all__ = [
     "orders_as_of",
     "statistics_as_of",
     "statistics_table",
+    "store_credit_tables",
     "tags_as_of",
 ]
 
@@ -51,7 +52,10 @@ class Facts:
     in a ledger without it; ``line_events`` likewise (see :mod:`segmentry.analytics.line`).
     ``checkouts``: the ledger's ``abandoned_checkouts``, None in a ledger without it.
     ``statistics``: the ledger's ``customer_statistics_history`` (Shopify's own RFM group and
-    spend tier as synced), None in a ledger without it.
+    spend tier as synced), None in a ledger without it. ``credit_accounts`` and
+    ``credit_transactions``: the ledger's ``store_credit_accounts`` and
+    ``store_credit_transactions`` (see :mod:`segmentry.analytics.store_credit`), None in a
+    ledger without them.
     """
 
     orders: ir.Table
@@ -65,9 +69,12 @@ class Facts:
     line_events: ir.Table | None = None
     checkouts: ir.Table | None = None
     statistics: ir.Table | None = None
+    credit_accounts: ir.Table | None = None
+    credit_transactions: ir.Table | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
+        accounts, transactions = store_credit_tables(con)
         return cls(
             orders=con.table("order_facts"),
             lines=con.table("line_facts"),
@@ -80,6 +87,8 @@ class Facts:
             line_events=line_events_table(con),
             checkouts=checkouts_table(con),
             statistics=statistics_table(con),
+            credit_accounts=accounts,
+            credit_transactions=transactions,
         )
 
     def is_settled(self, day: dt.date) -> bool:
@@ -117,6 +126,16 @@ def statistics_table(con: BaseBackend) -> ir.Table | None:
     if "customer_statistics_history" not in con.list_tables():
         return None
     return con.table("customer_statistics_history")
+
+
+def store_credit_tables(con: BaseBackend) -> tuple[ir.Table | None, ir.Table | None]:
+    """The ledger's ``store_credit_accounts`` and ``store_credit_transactions``, or None for
+    each in a ledger made before they existed."""
+    have = set(con.list_tables())
+    return tuple(  # type: ignore[return-value]
+        con.table(name) if name in have else None
+        for name in ("store_credit_accounts", "store_credit_transactions")
+    )
 
 
 @dataclass(frozen=True)

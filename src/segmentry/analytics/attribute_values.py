@@ -70,6 +70,7 @@ FIELDS: dict[str, tuple[Source, ...]] = {
     "product_type": (Source("products", "product_type"), Source("order_lines", "product_type")),
     "vendor": (Source("products", "vendor"), Source("order_lines", "vendor")),
     "sku": (Source("order_lines", "sku"),),
+    "currency": (Source("store_credit_accounts", "currency"),),  # store_credit_accounts
     "product_line": (Source("products", "product_line"),),
 }
 

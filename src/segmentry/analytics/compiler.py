@@ -45,6 +45,7 @@ from segmentry.analytics.asof import (
 )
 from segmentry.analytics.events import events_as_of
 from segmentry.analytics.line import line_state
+from segmentry.analytics.store_credit import accounts_as_of
 from segmentry.language import ast
 from segmentry.language.catalog import (
     ATTRIBUTES,
@@ -190,6 +191,14 @@ class _Compiler:
             assert self.facts.events is not None
             self.prebuilt["events"] = events_as_of(self.facts.events, self.points.source)
         return self.prebuilt["events"]
+
+    def credit_accounts(self) -> ir.Table:
+        """Each point's store credit accounts (:mod:`segmentry.analytics.store_credit`)."""
+        if "credit_accounts" not in self.prebuilt:
+            assert self.facts.credit_accounts is not None
+            self.prebuilt["credit_accounts"] = accounts_as_of(
+                self.facts.credit_accounts, self.facts.credit_transactions, self.points.source)
+        return self.prebuilt["credit_accounts"]
 
     def line(self) -> None:
         """Each point's LINE link and block (:func:`segmentry.analytics.line.line_state`)."""
@@ -374,6 +383,8 @@ class _Compiler:
         if spec.level == "event" and self.facts.events is None:
             # NOTE: no event recorded in any way: MATCHES holds for no one (docs: Events).
             return lambda f: ibis.literal(node.negated)
+        if spec.level == "account" and self.facts.credit_accounts is None:
+            return lambda f: ibis.literal(node.negated)  # no store credit read: no account
 
         def matching(rows: ir.Table) -> ir.BooleanValue | None:
             tests = [self.argument(rows, a, spec.arguments[a.name]) for a in filters]
@@ -413,7 +424,8 @@ class _Compiler:
         columns[name] = (kind, where)
 
         def build() -> ir.Table:
-            rows = {"line": self.lines, "event": self.events}.get(level, self.orders)()
+            rows = {"line": self.lines, "event": self.events,
+                    "account": self.credit_accounts}.get(level, self.orders)()
             tests = {column: keep(rows) for column, (_, keep) in columns.items()}
             if all(t is not None for t in tests.values()):
                 rows = rows.filter(_any(t for t in tests.values() if t is not None))

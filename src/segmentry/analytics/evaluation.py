@@ -4,7 +4,8 @@
 
 *History* uses change points. A condition's value for a customer can only change on a day when
 something about that customer changes — an order placed or cancelled, a tag change, an
-event (a product viewed, an e-mail opened), a checkout abandoned or completed, the
+event (a product viewed, an e-mail opened), a checkout abandoned or completed, a store credit
+transaction or expiry, the
 day the customer starts to count (their creation, see
 :func:`segmentry.analytics.asof.customers_as_of`) — or when a relative date in the query
 crosses one of those days (``last_order_date < -90d`` flips 91 days after the last order).
@@ -36,9 +37,16 @@ from segmentry.analytics.asof import (
 from segmentry.analytics.compiler import evaluate, evaluate_many, members
 from segmentry.analytics.events import event_functions_of
 from segmentry.analytics.line import line_change_days
+from segmentry.analytics.store_credit import change_days
 from segmentry.engine import Scratch
 from segmentry.language import ast
-from segmentry.language.changes import absolute_dates_of, attributes_of, offsets_of
+from segmentry.language.changes import (
+    absolute_dates_of,
+    attributes_of,
+    functions_of,
+    future_offsets_of,
+    offsets_of,
+)
 
 __all__ = ["Snapshot", "compiled_sql", "members_on", "membership_history"]
 
@@ -141,7 +149,8 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     viewed, an e-mail opened) only to conditions calling their functions, LINE links and
     blocks only to ``line_linked`` and ``line_blocked``, checkouts (started, completed) only to
     ``abandoned_checkout_date``, a new observation of Shopify's statistics only to
-    ``rfm_group`` and ``predicted_spend_tier``; a refund changes
+    ``rfm_group`` and ``predicted_spend_tier``, store credit (a transaction, an account read, a
+    credit's expiry) only to ``store_credit_accounts``; a refund changes
     what the customer spent (``amount_spent`` and what reads it).
     """
     o, h = facts.orders, facts.tag_history
@@ -165,6 +174,9 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     if facts.events is not None and event_functions_of(condition):
         e = facts.events
         parts.append(e.select("customer_id", day=e.occurred_on))
+    if facts.credit_accounts is not None and "store_credit_accounts" in functions_of(condition):
+        parts.append(change_days(facts.credit_accounts, facts.credit_transactions,
+                                 future_offsets_of(condition)))
     if facts.line_events is not None and attributes_of(condition) & _LINE_ATTRIBUTES:
         parts.append(line_change_days(facts.line_events, facts.customers))
     return ibis.union(*parts, distinct=True)

@@ -82,8 +82,9 @@ class ArgumentSpec:
 @dataclass(frozen=True)
 class FunctionSpec:
     name: str
-    # "order" (one row per order), "line" (one row per order line) or "event" (one row per
-    # customer event: a storefront view, a Shopify Email event; see EVENT_FUNCTIONS)
+    # "order" (one row per order), "line" (one row per order line), "event" (one row per
+    # customer event: a storefront view, a Shopify Email event; see EVENT_FUNCTIONS),
+    # "customer" (the customer's own row) or "account" (one row per store credit account)
     level: str
     description: str
     arguments: dict[str, ArgumentSpec] = field(default_factory=dict)
@@ -336,6 +337,23 @@ _DISTANCE_ARGUMENTS = [
     _G("distance_mi", Kind.NUMBER, "Within this many miles of the centre.", column="mi"),
 ]
 
+# Shopify's store credit (shopify.dev segment query language reference: parameters
+# ``currency``, ``balance``, ``next_expiry_date``, ``last_credit_date``): per account, as of the
+# day (segmentry.analytics.asof.store_credit_as_of).
+_STORE_CREDIT_ARGUMENTS = [
+    _G("currency", Kind.STRING, "Currency of the store credit account ('JPY').",
+       column="currency"),
+    _G("balance", Kind.MONEY, "Balance of the account.", column="balance"),
+    _G(
+        "next_expiry_date",
+        Kind.DATE,
+        "Day the account's next credit with an amount left expires.",
+        column="next_expiry_on",
+    ),
+    _G("last_credit_date", Kind.DATE, "Day the account was last credited.",
+       column="last_credit_on"),
+]
+
 FUNCTIONS: dict[str, FunctionSpec] = {
     "products_purchased": FunctionSpec(
         "products_purchased",
@@ -357,6 +375,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         "customer",
         "The customer's address is within a distance of a point.",
         {a.name: a for a in _DISTANCE_ARGUMENTS},
+        shopify=True,
+    ),
+    # One row per store credit account (a customer holds one per currency).
+    "store_credit_accounts": FunctionSpec(
+        "store_credit_accounts",
+        "account",
+        "Has a store credit account matching all the given conditions.",
+        {a.name: a for a in _STORE_CREDIT_ARGUMENTS},
         shopify=True,
     ),
 }
@@ -419,16 +445,15 @@ ANNIVERSARY = "anniversary"
 # Names Shopify's segment language has whose data segmentry does not ingest yet: name (or a
 # namespace prefix ending in '.') → the data it needs. The resolver refuses them with the code
 # ``needs_data`` naming that data, instead of "unknown attribute".
-NEEDS_DATA: dict[str, str] = {
-    "store_credit_accounts": "store credit accounts",
-}
+NEEDS_DATA: dict[str, str] = {}
 
 
 def needs_data(name: str) -> str | None:
-    """The data a Shopify name needs that segmentry does not ingest yet, or None.
+    """The data a Shopify name needs that segmentry does not ingest yet, or None (every name
+    Shopify documents is read now).
 
     >>> needs_data("store_credit_accounts"), needs_data("number_of_orders")
-    ('store credit accounts', None)
+    (None, None)
     """
     if name in NEEDS_DATA:
         return NEEDS_DATA[name]

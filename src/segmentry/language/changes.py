@@ -8,11 +8,19 @@ can change, and by the compiler to know which per-order work a condition needs.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from segmentry.language import ast
 from segmentry.language.catalog import RFM_RECENCY_DAYS
 
-__all__ = ["absolute_dates_of", "attributes_of", "needs_positions", "offsets_of"]
+__all__ = [
+    "absolute_dates_of",
+    "attributes_of",
+    "functions_of",
+    "future_offsets_of",
+    "needs_positions",
+    "offsets_of",
+]
 
 _POSITIONAL = {"days_to_second_order"}
 
@@ -69,6 +77,30 @@ def offsets_of(condition: ast.Condition) -> set[int]:
         if getattr(node, "attribute", None) == "rfm_segment":
             found |= {d + k for d in RFM_RECENCY_DAYS for k in (0, 1)}
     return {k for k in found if k >= 0}
+
+
+def future_offsets_of(condition: ast.Condition) -> set[int]:
+    """Days *before* a future event day (a credit's expiry) at which ``condition`` can change:
+    a day ahead ``+7d`` compared with it flips 7 or 6 days before.
+
+    >>> value = ast.RelativeDate(7, "d", future=True)
+    >>> sorted(future_offsets_of(ast.Comparison("x", "<=", value)))
+    [6, 7]
+    """
+    found: set[int] = set()
+    for value in _values(condition):
+        if isinstance(value, ast.RelativeDate) and value.future:
+            found |= {k - 1 for k in _value_offsets(replace(value, future=False))}
+    return {k for k in found if k >= 0}
+
+
+def functions_of(condition: ast.Condition) -> set[str]:
+    """Names of the functions a condition calls.
+
+    >>> functions_of(ast.FunctionCondition("orders_placed", ()))
+    {'orders_placed'}
+    """
+    return {n.name for n in _leaves(condition) if isinstance(n, ast.FunctionCondition)}
 
 
 def absolute_dates_of(condition: ast.Condition) -> set[dt.date]:

@@ -240,11 +240,13 @@ class _Resolver:
         if missing is not None:
             return self._needs_data(name, missing, pos)
         if name in FUNCTIONS:
+            account = FUNCTIONS[name].level == "account"  # store credit: no product tags
             return self._error(
                 pos,
                 "{name} is a function, not an attribute",
                 code="unknown_attribute",
-                hint="Write {name}(tag: 'serum') = true or {name} MATCHES (tag = 'serum').",
+                hint="Write {name} MATCHES (balance > 0)." if account else
+                "Write {name}(tag: 'serum') = true or {name} MATCHES (tag = 'serum').",
                 params={"name": name},
             )
         guess = closest(name, ATTRIBUTES)

@@ -33,12 +33,13 @@ PERSONAL_COLUMNS = ("email", "phone", "first_name", "last_name", "city", "region
 
 
 def delete_customer(con: BaseBackend, shop_id: str, customer_id: str, at: dt.datetime) -> None:
-    """Delete the customer's row, tag history, events and LINE identity (their orders stay, as
-    the source keeps them), remember the deletion at ``at`` so that an older update does not
-    bring them back, and queue their facts."""
+    """Delete the customer's row, tag history, events, store credit and LINE identity (their
+    orders stay, as the source keeps them), remember the deletion at ``at`` so that an older
+    update does not bring them back, and queue their facts."""
     ensure_ledger(con)
     with transaction(con):
-        for name in ("customers", "customer_tag_history", "customer_events"):
+        for name in ("customers", "customer_tag_history", "customer_events",
+                     "store_credit_accounts", "store_credit_transactions"):
             execute(con, sge.delete(sg.table(name, quoted=True),
                                     where=_customer(shop_id, customer_id)))
         _forget_line_identity(con, shop_id, customer_id)

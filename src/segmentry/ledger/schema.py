@@ -226,6 +226,39 @@ CUSTOMER_STATISTICS_HISTORY = ibis.schema(
     }
 )
 
+# Shopify store credit (Customer.storeCreditAccounts): one row per account (a customer holds
+# one per currency) with its balance as last read (``updated_at``: when it was read), and one
+# row per transaction of an account: ``kind`` ``credit`` / ``debit`` / ``debit_revert`` /
+# ``expiration``; ``balance_after`` is the account's balance after it (so any past day's balance
+# is known); a credit's ``expires_at`` and ``remaining`` (what is left of it, as last read).
+STORE_CREDIT_ACCOUNTS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "account_id": _STR,
+        "customer_id": _STR,
+        "currency": _STR,
+        "balance": MONEY,
+        "updated_at": _TS,
+        "updated_on": _DATE,  # local date of updated_at
+    }
+)
+STORE_CREDIT_TRANSACTIONS = ibis.schema(
+    {
+        "shop_id": _STR,
+        "transaction_id": _STR,
+        "account_id": _STR,
+        "customer_id": _STR,
+        "kind": _STR,  # credit, debit, debit_revert, expiration
+        "created_at": _TS,
+        "amount": MONEY,  # signed as Shopify gives it
+        "balance_after": MONEY,
+        "expires_at": _TS,  # credits only
+        "remaining": MONEY,  # credits only: Shopify's remainingAmount as last read
+        "created_on": _DATE,  # local date of created_at
+        "expires_on": _DATE,  # local date of expires_at
+    }
+)
+
 TABLES: dict[str, Schema] = {
     "customers": CUSTOMERS,
     "orders": ORDERS,
@@ -237,6 +270,8 @@ TABLES: dict[str, Schema] = {
     "line_events": LINE_EVENTS,
     "abandoned_checkouts": ABANDONED_CHECKOUTS,
     "customer_statistics_history": CUSTOMER_STATISTICS_HISTORY,
+    "store_credit_accounts": STORE_CREDIT_ACCOUNTS,
+    "store_credit_transactions": STORE_CREDIT_TRANSACTIONS,
 }
 
 # Upsert keys: re-importing a row with the same key replaces it.
@@ -251,6 +286,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "line_events": ("shop_id", "event_id"),
     "abandoned_checkouts": ("shop_id", "checkout_id"),
     "customer_statistics_history": ("shop_id", "customer_id", "seen_at"),
+    "store_credit_accounts": ("shop_id", "account_id"),
+    "store_credit_transactions": ("shop_id", "transaction_id"),
 }
 
 # Tables whose rows carry the source's ``updated_at``: a row older than the stored one is
@@ -267,6 +304,8 @@ LOCAL_DATES: dict[str, tuple[tuple[str, str], ...]] = {
     "line_events": (("occurred_at", "occurred_on"),),
     "abandoned_checkouts": (("created_at", "created_on"), ("completed_at", "completed_on")),
     "customer_statistics_history": (("seen_at", "seen_on"),),
+    "store_credit_accounts": (("updated_at", "updated_on"),),
+    "store_credit_transactions": (("created_at", "created_on"), ("expires_at", "expires_on")),
 }
 
 

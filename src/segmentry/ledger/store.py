@@ -85,7 +85,8 @@ _DELETED_SCHEMA = ibis.schema(
 # Tables in the order they are written: customers before the orders that name them.
 _WRITE_ORDER = ("products", "customers", "orders", "order_lines", "customer_tag_history",
                 "customer_events", "refunds", "line_events", "abandoned_checkouts",
-                "customer_statistics_history")
+                "customer_statistics_history", "store_credit_accounts",
+                "store_credit_transactions")
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ class LedgerBatch:
     line_events: pa.Table | None = None
     abandoned_checkouts: pa.Table | None = None
     customer_statistics_history: pa.Table | None = None
+    store_credit_accounts: pa.Table | None = None
+    store_credit_transactions: pa.Table | None = None
 
     def tables(self) -> Iterator[tuple[str, TableRows]]:
         """(name, table) for every table present, in write order."""

@@ -40,6 +40,7 @@ _SHOPIFY_ARGUMENTS = {
     # Shopify Email and storefront events: every argument is Shopify's (language/catalog.py).
     **{name: set(FUNCTIONS[name].arguments) for name in EVENT_FUNCTIONS},
     "customer_within_distance": {"coordinates", "distance_km", "distance_mi"},
+    "store_credit_accounts": {"currency", "balance", "next_expiry_date", "last_credit_date"},
 }
 _CREATE = """mutation create($name: String!, $query: String!) {
   segmentCreate(name: $name, query: $query) {

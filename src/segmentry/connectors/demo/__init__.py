@@ -35,8 +35,10 @@ customers take about 20 s of CPU and 3 GiB of memory, mostly the tables themselv
 >>> tables = generate_store(300, end_date=dt.date(2026, 6, 30))
 >>> sorted(tables)[:4]
 ['abandoned_checkouts', 'customer_events', 'customer_statistics_history', 'customer_tag_history']
->>> sorted(tables)[4:]
+>>> sorted(tables)[4:10]
 ['customers', 'line_events', 'order_lines', 'orders', 'products', 'refunds']
+>>> sorted(tables)[10:]
+['store_credit_accounts', 'store_credit_transactions']
 >>> tables["customers"].num_rows
 300
 """
@@ -64,6 +66,7 @@ from segmentry.connectors.demo.simulation import (
     tag_history,
 )
 from segmentry.connectors.demo.statistics import statistics_table
+from segmentry.connectors.demo.store_credit import store_credit_tables
 from segmentry.connectors.demo.tables import (
     Ids,
     customers_table,
@@ -80,7 +83,7 @@ __all__ = ["generate_store", "write_parquet"]
 
 _TABLES = ("customers", "orders", "order_lines", "products", "customer_tag_history",
            "customer_events", "refunds", "abandoned_checkouts", "customer_statistics_history",
-           "line_events")
+           "line_events", "store_credit_accounts", "store_credit_transactions")
 
 
 def generate_store(
@@ -91,7 +94,8 @@ def generate_store(
     Returns the ledger tables ``customers``, ``orders``, ``order_lines``, ``products``,
     ``customer_tag_history``, ``customer_events`` (:mod:`.events`), ``refunds`` (dated),
     ``abandoned_checkouts`` (:mod:`.checkouts`) and ``customer_statistics_history``
-    (Shopify's RFM groups as a sync would read them, :mod:`.statistics`) in
+    (Shopify's RFM groups as a sync would read them, :mod:`.statistics`),
+    ``store_credit_accounts`` and ``store_credit_transactions`` (:mod:`.store_credit`) in
     canonical columns, without the local-date columns. Same arguments, same tables.
 
     >>> store = generate_store(500, seed=1, end_date=dt.date(2025, 12, 31), shop_id="s")
@@ -135,6 +139,8 @@ def generate_store(
         seed, shop_id, store["customers"], store["orders"], end_date)
     store["line_events"] = line_events_table(seed, shop_id, store["customers"],
                                              int(cal.end_us))
+    store["store_credit_accounts"], store["store_credit_transactions"] = store_credit_tables(
+        seed, shop_id, store["customers"], end_date)
     return {name: store[name] for name in _TABLES}
 
 

@@ -52,6 +52,8 @@ from segmentry.connectors.shopify.mapping import (
     orders_batch,
     products_batch,
 )
+from segmentry.connectors.shopify.store_credit import RAW_ACCOUNTS, accounts_batch
+from segmentry.connectors.shopify.store_credit import bulk_query as _accounts_query
 from segmentry.connectors.shopify.versions import has_group_objects
 from segmentry.core.errors import ShopifyError, Text
 from segmentry.ledger.store import LedgerBatch
@@ -67,7 +69,7 @@ __all__ = [
     "wait_for_bulk",
 ]
 
-Resource = str  # "products", "customers", "orders" or "abandonedCheckouts"
+Resource = str  # "products", "customers", "orders", "abandonedCheckouts", "storeCreditAccounts"
 
 BULK_QUERIES: dict[Resource, str] = {
     "products": f"{{ products{{filter}} {{ edges {{ node {{ {PRODUCT_FIELDS} }} }} }} }}",
@@ -79,9 +81,12 @@ BULK_QUERIES: dict[Resource, str] = {
     "abandonedCheckouts": (
         f"{{ abandonedCheckouts{{filter}} {{ edges {{ node {{ {CHECKOUT_FIELDS} }} }} }} }}"
     ),
+    # Customers' store credit accounts: account lines carry their customer as ``__parentId``
+    # (see segmentry.connectors.shopify.store_credit).
+    "storeCreditAccounts": _accounts_query(),
 }
 _RAW = {"products": RAW_PRODUCTS, "customers": RAW_CUSTOMERS, "orders": RAW_ORDERS,
-        "abandonedCheckouts": RAW_CHECKOUTS}
+        "abandonedCheckouts": RAW_CHECKOUTS, "storeCreditAccounts": RAW_ACCOUNTS}
 _RUN = """mutation run($query: String!) {
   bulkOperationRunQuery(query: $query{group}) {
     bulkOperation { id status }
@@ -252,6 +257,7 @@ def read_jsonl(
         "customers": customers_batch,
         "orders": orders_batch,
         "abandonedCheckouts": checkouts_batch,
+        "storeCreditAccounts": accounts_batch,
     }[resource]
     reader = _by_parent if resource == "orders" else _chunks
     for raw in reader(path, _RAW[resource], block_rows):

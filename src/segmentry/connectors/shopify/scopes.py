@@ -15,6 +15,7 @@ from segmentry.core.errors import ShopifyError
 from segmentry.core.secrets import load_secret
 
 __all__ = [
+    "OPTIONAL_SCOPES",
     "REQUIRED_SCOPES",
     "MissingScopes",
     "check_scopes",
@@ -29,6 +30,9 @@ REQUIRED_SCOPES = (
     "read_all_orders",
     "read_products",
 )
+# Scopes segmentry uses when granted and does without otherwise (the sync says what it skipped):
+# store credit accounts and their transactions (``store_credit_accounts``).
+OPTIONAL_SCOPES = ("read_store_credit_accounts", "read_store_credit_account_transactions")
 _SCOPES_QUERY = "{ currentAppInstallation { accessScopes { handle } } }"
 # A write scope implies its read scope (Shopify omits the read one when both are granted).
 _IMPLIED = {

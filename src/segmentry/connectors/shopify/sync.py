@@ -2,8 +2,9 @@
 
 :func:`sync_store` is what ``segmentry run`` calls (through
 :func:`segmentry.connectors.read_source` for a ``kind = "shopify"`` source). For each resource
-(products, customers, orders, abandoned checkouts) it either backfills (no high-water mark
-yet, or more changes than ``bulk_threshold``) or pages through what changed. Every batch is
+(products, customers, orders, abandoned checkouts, store credit accounts) it either backfills
+(no high-water mark yet, or more changes than ``bulk_threshold``) or pages through what
+changed. Every batch is
 written to the ledger and the high-water mark advanced *after* the write, so an interrupted
 sync resumes where it stopped.
 
@@ -26,6 +27,10 @@ objects; they are remembered (:func:`segmentry.store.sync_marks.remember_unread`
 moves past them, and read again by id first thing at the next sync (and forgotten once read
 in full, or gone from Shopify). So the mark never sticks on them and nothing is lost; what
 waits to be read again is said in the report.
+
+Store credit (resource ``storeCreditAccounts``) needs scopes segmentry does not require:
+without them it is skipped with a warning naming the scope, and the rest of the sync goes on
+(see :mod:`~segmentry.connectors.shopify.store_credit`).
 
 Warnings (the API version's support calendar, a version Shopify answered with other than the
 one asked, withheld customer data) are logged to ``segmentry.shopify`` and listed in
@@ -50,7 +55,7 @@ import sqlalchemy as sa
 
 from segmentry.app.protected import withheld_note
 from segmentry.connectors.line_links import metafield_links
-from segmentry.connectors.shopify import backfill, incremental, versions
+from segmentry.connectors.shopify import backfill, incremental, store_credit, versions
 from segmentry.connectors.shopify.auth import (
     ClientCredentials,
     OfflineTokens,
@@ -101,7 +106,7 @@ __all__ = [
 
 log = logging.getLogger("segmentry.shopify")
 
-RESOURCES = ("products", "customers", "orders", "abandonedCheckouts")
+RESOURCES = ("products", "customers", "orders", "abandonedCheckouts", "storeCreditAccounts")
 _TO_LEDGER = {"products": products_batch, "customers": customers_batch, "orders": orders_batch,
               "abandonedCheckouts": checkouts_batch}
 # Resources whose pages do not come sorted by updatedAt: their mark moves once all are stored.
@@ -251,8 +256,9 @@ def sync_store(
             if "customers" in resources:
                 withheld = _check_withheld(ws, client, report)
             for resource in resources:
-                report.rows[resource], report.mode[resource] = _sync_resource(
-                    ws, client, resource, withheld
+                sync = _sync_store_credit if resource == "storeCreditAccounts" else _sync_resource
+                report.rows[resource], report.mode[resource] = sync(
+                    ws, client, resource, withheld, report
                 )
         finally:
             report.warnings.extend(client.warnings)
@@ -315,7 +321,8 @@ def _check_withheld(ws: Context, client: ShopifyClient, report: SyncReport) -> f
 
 
 def _sync_resource(
-    ws: Context, client: ShopifyClient, resource: str, withheld: frozenset[str] = frozenset()
+    ws: Context, client: ShopifyClient, resource: str, withheld: frozenset[str] = frozenset(),
+    report: SyncReport | None = None,
 ) -> tuple[int, str]:
     mark = high_water_of(ws.state, resource)
     again = _read_again(ws, client, resource, withheld)
@@ -330,6 +337,50 @@ def _sync_resource(
     advance = "at_end" if resource in _UNSORTED else "each"
     batches = _ledger(raw, resource, ws.settings.shop.id)
     return again + _write(ws, resource, batches, advance=advance), "pages"
+
+
+def _sync_store_credit(
+    ws: Context, client: ShopifyClient, resource: str, withheld: frozenset[str] = frozenset(),
+    report: SyncReport | None = None,
+) -> tuple[int, str]:
+    """Store credit accounts (bulk or pages, as other resources), then the transactions of every
+    account read or known; ``skipped`` without ``read_store_credit_accounts``."""
+    granted = granted_scopes(client)
+    note = store_credit.missing_scope_note(granted)
+    if note is not None:
+        log.warning("%s", note)
+        if report is not None:
+            report.warnings.append(note)
+    if store_credit.ACCOUNTS_SCOPE not in granted:
+        return 0, "skipped"
+    mark = high_water_of(ws.state, resource)
+    search = incremental.since_filter(mark)
+    count = incremental.changed_count(client, "customers", search) if mark else None
+    shop_id = ws.settings.shop.id
+    if mark is None or (count is not None and count > settings_of(ws).bulk_threshold):
+        written, mode = _sync_bulk(ws, client, resource, search), "bulk"
+    else:
+        raw = store_credit.account_pages(client, search)
+        batches = ((store_credit.accounts_batch(t, shop_id), high_water(t)) for t in raw)
+        written, mode = _write(ws, resource, batches), "pages"
+    if store_credit.TRANSACTIONS_SCOPE in granted:
+        tz = ws.settings.shop.timezone
+        for batch in store_credit.transactions(client, _known_accounts(ws), shop_id):
+            write_batch(ws.warehouse, batch, tz=tz)
+            written += sum(t.num_rows for _, t in batch.tables())
+    return written, mode
+
+
+def _known_accounts(ws: Context) -> list[tuple[str, str]]:
+    """(account, customer) of every store credit account the ledger holds for the shop."""
+    con = ws.warehouse
+    if "store_credit_accounts" not in con.list_tables():
+        return []
+    t = con.table("store_credit_accounts")
+    rows = t.filter(t.shop_id == ws.settings.shop.id).select("account_id", "customer_id")
+    table = rows.order_by("account_id").to_pyarrow()
+    return list(zip(table["account_id"].to_pylist(), table["customer_id"].to_pylist(),
+                    strict=True))
 
 
 def _remember(ws: Context, resource: str, failed: dict[str, str]) -> None:

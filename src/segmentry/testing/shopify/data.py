@@ -81,6 +81,7 @@ class FakeData:
             "products": {},
             "segments": {},
             "abandonedCheckouts": {},
+            "storeCreditAccounts": {},
         }
         self._sorted: dict[tuple[str, str], tuple[int, list[tuple[Any, str]]]] = {}
         self._version = 0
@@ -272,6 +273,62 @@ class FakeData:
             self.touch()
         return checkout
 
+    def add_store_credit_account(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Add (or replace) a customer's store credit account from a ledger-shaped row
+        (``account_id``, ``customer_id``, ``currency``, ``balance``). Like Shopify (as far as
+        is documented), it does not change the customer's ``updatedAt``."""
+        account_id = gid("StoreCreditAccount", row["account_id"])
+        customer_id = gid("Customer", row["customer_id"])
+        currency = row.get("currency") or self.currency
+        with self.lock:
+            old = self.objects["storeCreditAccounts"].get(account_id)
+            account: dict[str, Any] = {
+                "__typename": "StoreCreditAccount",
+                "id": account_id,
+                "customerId": customer_id,
+                "balance": _money(row.get("balance"), currency)["shopMoney"],
+                "transactions": old["transactions"] if old else [],
+            }
+            self.objects["storeCreditAccounts"][account_id] = account
+            customer = self.objects["customers"].get(customer_id)
+            if customer is not None and account_id not in customer.setdefault(
+                    "_storeCreditAccounts", []):
+                customer["_storeCreditAccounts"].append(account_id)
+            self.touch()
+        return account
+
+    def add_store_credit_transaction(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a transaction to its account from a ledger-shaped row (``kind`` ``credit``,
+        ``debit``, ``debit_revert`` or ``expiration``; ``amount``, ``balance_after``,
+        ``created_at``; a credit's ``expires_at`` and ``remaining``); the account's balance
+        becomes the balance after its latest transaction."""
+        kind = {"credit": "Credit", "debit": "Debit", "debit_revert": "DebitRevert",
+                "expiration": "Expiration"}[row["kind"]]
+        with self.lock:
+            account = self.objects["storeCreditAccounts"][
+                gid("StoreCreditAccount", row["account_id"])]
+            currency = account["balance"]["currencyCode"]
+            typename = f"StoreCreditAccount{kind}Transaction"
+            transaction: dict[str, Any] = {
+                "__typename": typename,
+                "accountId": account["id"],
+                "createdAt": iso(row.get("created_at")) or self.now(),
+                "amount": _money(row.get("amount"), currency)["shopMoney"],
+                "balanceAfterTransaction": _money(row.get("balance_after"),
+                                                  currency)["shopMoney"],
+            }
+            if kind != "Expiration":
+                transaction["id"] = gid(typename, row["transaction_id"])
+            if kind == "Credit":
+                transaction["expiresAt"] = iso(row.get("expires_at"))
+                transaction["remainingAmount"] = _money(row.get("remaining"),
+                                                        currency)["shopMoney"]
+            account["transactions"].append(transaction)
+            latest = max(account["transactions"], key=lambda t: t["createdAt"])
+            account["balance"] = dict(latest["balanceAfterTransaction"])
+            self.touch()
+        return transaction
+
     def _line(self, row: Mapping[str, Any], currency: str) -> dict[str, Any]:
         legacy = str(row.get("line_id") or self.new_id())
         product = gid("Product", row["product_id"]) if row.get("product_id") else None
@@ -297,7 +354,8 @@ class FakeData:
 
     def seed(self, tables: Mapping[str, Any]) -> None:
         """Load ledger-shaped Arrow tables (``customers``, ``orders``, ``order_lines``,
-        ``refunds``, ``products``, ``abandoned_checkouts``, ``customer_statistics_history``) as
+        ``refunds``, ``products``, ``abandoned_checkouts``, ``customer_statistics_history``,
+        ``store_credit_accounts``, ``store_credit_transactions``) as
         :func:`segmentry.connectors.demo.generate_store` returns them."""
         for row in tables["products"].to_pylist() if "products" in tables else []:
             self.add_product(row)
@@ -315,6 +373,12 @@ class FakeData:
         checkouts = tables.get("abandoned_checkouts")
         for row in checkouts.to_pylist() if checkouts is not None else []:
             self.add_checkout(row)
+        accounts = tables.get("store_credit_accounts")
+        for row in accounts.to_pylist() if accounts is not None else []:
+            self.add_store_credit_account(row)
+        credits = tables.get("store_credit_transactions")
+        for row in credits.to_pylist() if credits is not None else []:
+            self.add_store_credit_transaction(row)
         statistics = tables.get("customer_statistics_history")
         for row in statistics.sort_by("seen_at").to_pylist() if statistics is not None else []:
             customer = self.objects["customers"].get(gid("Customer", row["customer_id"]))
@@ -337,7 +401,8 @@ class FakeData:
     def get(self, object_id: str) -> dict[str, Any] | None:
         kind = object_id.split("/")[3] if object_id.startswith("gid://shopify/") else ""
         table = {"Customer": "customers", "Order": "orders", "Product": "products",
-                 "AbandonedCheckout": "abandonedCheckouts"}.get(kind)
+                 "AbandonedCheckout": "abandonedCheckouts",
+                 "StoreCreditAccount": "storeCreditAccounts"}.get(kind)
         table = table or ("segments" if kind == "Segment" else "")
         return self.objects[table].get(object_id) if table else None
 

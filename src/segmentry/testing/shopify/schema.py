@@ -75,7 +75,50 @@ enum CustomerPredictedSpendTier { HIGH LOW MEDIUM }
 type CustomerStatistics {
   rfmGroup: CustomerRfmGroup predictedSpendTier: CustomerPredictedSpendTier
 }
-type Customer implements Node {
+# Store credit (2024-07 on): Customer.storeCreditAccounts needs read_store_credit_accounts,
+# an account's transactions read_store_credit_account_transactions. The interface has no id;
+# credits and debits are Nodes, an expiration is not.
+enum TransactionSortKeys { CREATED_AT EXPIRES_AT ID RELEVANCE }
+interface HasStoreCreditAccounts {
+  storeCreditAccounts(first: Int, after: String, last: Int, before: String, reverse: Boolean,
+                      query: String): StoreCreditAccountConnection!
+}
+type StoreCreditAccount implements Node {
+  id: ID! balance: MoneyV2! owner: HasStoreCreditAccounts!
+  transactions(first: Int, after: String, last: Int, before: String, reverse: Boolean,
+               sortKey: TransactionSortKeys,
+               query: String): StoreCreditAccountTransactionConnection!
+}
+type StoreCreditAccountEdge { cursor: String! node: StoreCreditAccount! }
+type StoreCreditAccountConnection {
+  edges: [StoreCreditAccountEdge!]! nodes: [StoreCreditAccount!]! pageInfo: PageInfo!
+}
+interface StoreCreditAccountTransaction {
+  account: StoreCreditAccount! amount: MoneyV2! balanceAfterTransaction: MoneyV2!
+  createdAt: DateTime!
+}
+type StoreCreditAccountCreditTransaction implements Node & StoreCreditAccountTransaction {
+  id: ID! account: StoreCreditAccount! amount: MoneyV2! balanceAfterTransaction: MoneyV2!
+  createdAt: DateTime! expiresAt: DateTime remainingAmount: MoneyV2!
+}
+type StoreCreditAccountDebitTransaction implements Node & StoreCreditAccountTransaction {
+  id: ID! account: StoreCreditAccount! amount: MoneyV2! balanceAfterTransaction: MoneyV2!
+  createdAt: DateTime!
+}
+type StoreCreditAccountDebitRevertTransaction implements Node & StoreCreditAccountTransaction {
+  id: ID! account: StoreCreditAccount! amount: MoneyV2! balanceAfterTransaction: MoneyV2!
+  createdAt: DateTime! debitTransaction: StoreCreditAccountDebitTransaction!
+}
+type StoreCreditAccountExpirationTransaction implements StoreCreditAccountTransaction {
+  account: StoreCreditAccount! amount: MoneyV2! balanceAfterTransaction: MoneyV2!
+  createdAt: DateTime! creditTransaction: StoreCreditAccountCreditTransaction!
+}
+type StoreCreditAccountTransactionEdge { cursor: String! node: StoreCreditAccountTransaction! }
+type StoreCreditAccountTransactionConnection {
+  edges: [StoreCreditAccountTransactionEdge!]! nodes: [StoreCreditAccountTransaction!]!
+  pageInfo: PageInfo!
+}
+type Customer implements Node & HasStoreCreditAccounts {
   id: ID! legacyResourceId: UnsignedInt64! firstName: String lastName: String
   email: String @deprecated(reason: "Use defaultEmailAddress.emailAddress instead")
   phone: String @deprecated(reason: "Use defaultPhoneNumber.phoneNumber instead")
@@ -88,6 +131,8 @@ type Customer implements Node {
   emailMarketingConsent: CustomerEmailMarketingConsentState
     @deprecated(reason: "Use defaultEmailAddress.marketingState instead")
   statistics: CustomerStatistics!
+  storeCreditAccounts(first: Int, after: String, last: Int, before: String, reverse: Boolean,
+                      query: String): StoreCreditAccountConnection!
 }
 type CustomerEdge { cursor: String! node: Customer! }
 type CustomerConnection { edges: [CustomerEdge!]! nodes: [Customer!]! pageInfo: PageInfo! }
@@ -215,6 +260,7 @@ type QueryRoot {
                      savedSearchId: ID): AbandonedCheckoutConnection!
   segments(first: Int, after: String, query: String): SegmentConnection!
   segment(id: ID!): Segment
+  storeCreditAccount(id: ID!): StoreCreditAccount
   currentBulkOperation(type: BulkOperationType): BulkOperation
   node(id: ID!): Node
 }
@@ -335,7 +381,11 @@ def _count(kind: str) -> Any:
 
 
 def _line_items(order: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> dict:
-    items = order["lineItems"]
+    return _listed(order["lineItems"], info, **args)
+
+
+def _listed(items: list[dict[str, Any]], info: GraphQLResolveInfo, **args: Any) -> dict:
+    """A connection over a list held by its parent (cursors are positions)."""
     first = None if _ctx(info).bulk else args.get("first")
     if first is None and not _ctx(info).bulk:
         raise GraphQLError("you must provide one of first or last")
@@ -353,6 +403,35 @@ def _line_items(order: dict[str, Any], info: GraphQLResolveInfo, **args: Any) ->
             "endCursor": cursors[-1] if cursors else None,
         },
     }
+
+
+_CREDIT_ACCOUNTS, _CREDIT_TRANSACTIONS = ("read_store_credit_accounts",
+                                          "read_store_credit_account_transactions")
+
+
+def _store_credit_accounts(customer: dict[str, Any], info: GraphQLResolveInfo,
+                           **args: Any) -> dict:
+    require(info, _CREDIT_ACCOUNTS, "storeCreditAccounts")
+    data = _ctx(info).data
+    accounts = [data.get(a) for a in customer.get("_storeCreditAccounts") or ()]
+    return _listed([a for a in accounts if a is not None], info, **args)
+
+
+def _store_credit_account(_root: Any, info: GraphQLResolveInfo, id: str) -> Any:
+    require(info, _CREDIT_ACCOUNTS, "storeCreditAccount")
+    found = _ctx(info).data.get(id)
+    return found if found is not None and found["__typename"] == "StoreCreditAccount" else None
+
+
+def _credit_transactions(account: dict[str, Any], info: GraphQLResolveInfo,
+                         **args: Any) -> dict:
+    """An account's transactions, oldest first (``reverse``: newest first)."""
+    require(info, _CREDIT_TRANSACTIONS, "transactions")
+    items = sorted(account["transactions"], key=lambda t: t["createdAt"],
+                   reverse=bool(args.pop("reverse", False)))
+    args.pop("sortKey", None)
+    args.pop("query", None)
+    return _listed(items, info, **args)
 
 
 def _line_product(line: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any] | None:
@@ -535,10 +614,25 @@ def build() -> GraphQLSchema:
     )
     line = schema.get_type("LineItem")
     line.fields["product"].resolve = _line_product  # type: ignore[union-attr]
+    query.fields["storeCreditAccount"].resolve = _store_credit_account
+    account = schema.get_type("StoreCreditAccount")
+    account.fields["transactions"].resolve = _credit_transactions  # type: ignore[union-attr]
+    account.fields["owner"].resolve = (  # type: ignore[union-attr]
+        lambda a, info: _ctx(info).data.get(a["customerId"])
+    )
+    for kind in ("Credit", "Debit", "DebitRevert", "Expiration"):
+        transaction = schema.get_type(f"StoreCreditAccount{kind}Transaction")
+        transaction.fields["account"].resolve = (  # type: ignore[union-attr]
+            lambda t, info: _ctx(info).data.get(t["accountId"]))
+    for name in ("StoreCreditAccountTransaction", "HasStoreCreditAccounts"):
+        schema.get_type(name).resolve_type = (  # type: ignore[union-attr]
+            lambda obj, _info, _type: obj.get("__typename"))
     customer = schema.get_type("Customer")
     customer.fields["numberOfOrders"].resolve = _number_of_orders  # type: ignore[union-attr]
     customer.fields["amountSpent"].resolve = _amount_spent  # type: ignore[union-attr]
     customer.fields["metafield"].resolve = _metafield  # type: ignore[union-attr]
+    customer.fields["storeCreditAccounts"].resolve = (  # type: ignore[union-attr]
+        _store_credit_accounts)
     customer.fields["emailMarketingConsent"].resolve = _email_consent  # type: ignore[union-attr]
     for name in PROTECTED_FIELDS:
         customer.fields[name].resolve = _protected(name)  # type: ignore[union-attr]

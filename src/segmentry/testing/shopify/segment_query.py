@@ -46,7 +46,9 @@ FUNCTIONS: dict[str, frozenset[str] | None] = {
                                 "app_id"}),
     "anniversary": frozenset({"date"}),
     "customer_within_distance": None,
-    "store_credit_accounts": None,
+    # shopify.dev segment query language reference: the four parameters of store credit
+    "store_credit_accounts": frozenset({"currency", "balance", "next_expiry_date",
+                                        "last_credit_date"}),
 }
 _FUNCTION_FAMILIES = ("shopify_email.", "storefront_event.")
 _ATTRIBUTE_FAMILIES = ("metafields.",)

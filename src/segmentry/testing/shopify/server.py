@@ -96,7 +96,8 @@ __all__ = ["ALL_SCOPES", "DEFAULT_VERSION", "FakeShopify", "oauth_hmac"]
 DEFAULT_VERSION = "2026-10"
 
 ALL_SCOPES = frozenset(
-    {"read_customers", "write_customers", "read_orders", "read_all_orders", "read_products"}
+    {"read_customers", "write_customers", "read_orders", "read_all_orders", "read_products",
+     "read_store_credit_accounts", "read_store_credit_account_transactions"}
 )
 MAX_QUERY_COST = 1000
 # Shopify staff: "the file size limit is 20 megabytes for bulk mutations"; the storage answers
