@@ -114,7 +114,7 @@ def owned(lines: ir.Table) -> ir.Table:
     in, and whether it is in their last order."""
     last = lines.mutate(last=lines.seq.max().over(group_by=lines.customer_id))
     return last.group_by(["customer_id", "product_id"]).aggregate(
-        orders=ibis._.count(), in_last=(last.seq == last["last"]).cast("int8").max()
+        orders=ibis._.count(), in_last=ibis.ifelse(last.seq == last["last"], 1, 0).max()
     )
 
 
