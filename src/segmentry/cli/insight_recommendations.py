@@ -58,14 +58,17 @@ def show_command(
             rows = [asdict(p) for p in service.for_customer(customer)]
             print_rows(rows, _PRODUCT_COLUMNS, fmt, f"Recommendations for {customer}")
             return
-        for kind, title in (("next", "Bought next (order k → k + 1)"),
-                            ("co", "Bought by the same customers")):
-            rows = [asdict(p) | {"share": round(p.share, 3)}
-                    for p in service.top_pairs(kind, limit)]
+        if not service.stored():
+            console.print("No recommendations stored yet: run "
+                          "`segmentry insight recommendations refresh`.")
+            raise typer.Exit(1)
+        summary = service.summary()
+        for pairs, title in ((summary.next_pairs, "Bought next (order k → k + 1)"),
+                             (summary.co_pairs, "Bought by the same customers")):
+            rows = [asdict(p) | {"share": round(p.share, 3)} for p in pairs[:limit]]
             print_rows(rows, _PAIR_COLUMNS, fmt, title)
-        if service.stored():
-            print_rows([asdict(p) for p in service.popular()], _PRODUCT_COLUMNS, fmt,
-                       "Popular (customers without a signal)")
+        print_rows([asdict(p) for p in summary.popular], _PRODUCT_COLUMNS, fmt,
+                   "Popular (customers without a signal)")
 
 
 @recommendations.command("refresh")
@@ -75,7 +78,7 @@ def refresh_command(
                                    help="Products kept per customer.")] = 5,
 ) -> None:
     """Recommend for every customer with an order and store the table the message templates
-    read (``{{ recommended_products }}``)."""
+    read (``{{ recommended_products }}``), with the top pairs and the evaluation."""
     with fail_on_errors(), open_workspace(workspace) as ws:
         report = RecommendationService(ws).refresh(k=k)
     console.print(f"Recommendations: {report.customers:,} customers, {report.rows:,} rows "

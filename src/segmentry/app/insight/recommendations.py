@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
 import ibis
+import pyarrow as pa
 
 from segmentry.analytics import recommendations as rec
 from segmentry.core.context import Context
 from segmentry.core.errors import WorkspaceError
 
-__all__ = ["Pair", "Product", "RecommendationService", "RefreshReport"]
+__all__ = ["Pair", "Product", "RecommendationService", "RefreshReport", "Summary"]
 
 DEFAULT_WINDOW_DAYS = 90
 
@@ -66,6 +67,22 @@ class RefreshReport:
     seconds: float
 
 
+PAIRS = "recommendation_pairs"
+EVALUATION = "recommendation_evaluation"
+TOP_PAIRS = 20
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the page shows: the stored evaluation (None before a refresh, or with too few
+    orders) and top pairs, and the popularity list."""
+
+    evaluation: rec.Evaluation | None
+    next_pairs: list[Pair]
+    co_pairs: list[Pair]
+    popular: list[Product]
+
+
 class RecommendationService:
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -82,14 +99,23 @@ class RecommendationService:
             )
         return con
 
-    def refresh(self, *, k: int = 5) -> RefreshReport:
-        """Recommend for every customer with an order and store the table."""
+    def refresh(self, *, k: int = 5, evaluate: bool = True) -> RefreshReport:
+        """Recommend for every customer with an order and store the table; store the top
+        pairs and (``evaluate``) the evaluation on the default split beside it."""
         started = time.perf_counter()
         con = self._con
         model = rec.train(con, self.shop_id)
         table = rec.to_table(model, rec.recommend(model, k=k), self.shop_id)
+        pairs = self._top_pairs(model)
+        evaluation = self._evaluation() if evaluate else None
         with self.context.lock("recommendations refresh"):
             con.create_table(rec.RECOMMENDATIONS, table, overwrite=True)
+            con.create_table(PAIRS, pairs, overwrite=True)
+            if evaluation is not None:
+                con.create_table(EVALUATION, pa.Table.from_pylist([asdict(evaluation)]),
+                                 overwrite=True)
+            else:
+                con.drop_table(EVALUATION, force=True)
         return RefreshReport(len(model.customers), table.num_rows, time.perf_counter() - started)
 
     def stored(self) -> bool:
@@ -114,32 +140,18 @@ class RecommendationService:
             return []
         return [_product(r) for r in con.to_pyarrow(table.order_by("rank")).to_pylist()]
 
-    def top_pairs(self, kind: str, limit: int = 20, *, min_customers: int = 2) -> list[Pair]:
-        """The ``limit`` strongest ``next`` (order k → k + 1) or ``co`` (same customer) pairs
-        with at least ``min_customers``, by customers."""
+    def summary(self) -> Summary:
+        """The stored evaluation, top pairs and popularity list (empty before a refresh)."""
         con = self._con
-        lines = rec.bought(con, self.shop_id)
-        if kind == "next":
-            pairs = rec.next_counts(lines).rename(other_id="next_product_id")
-            totals = rec.next_from(lines).rename(total="orders")
-        else:
-            pairs = rec.co_counts(lines).rename(other_id="other_product_id")
-            totals = rec.owned(lines).group_by("product_id").aggregate(total=ibis._.count())
-        # A next pair of a product with itself is a rebuy; a co pair is counted both ways.
-        pairs = pairs.filter(pairs.product_id != pairs.other_id if kind == "next"
-                             else pairs.product_id < pairs.other_id)
-        pairs = pairs.filter(pairs.customers >= min_customers)
-        top = pairs.order_by([ibis.desc("customers"), "product_id", "other_id"]).limit(limit)
-        j = top.join(totals, "product_id")
-        rows = con.to_pyarrow(j).to_pylist()
-        titles = self._titles({r["product_id"] for r in rows} | {r["other_id"] for r in rows})
-        found = [
-            Pair(kind, r["product_id"], titles.get(r["product_id"], r["product_id"]),
-                 r["other_id"], titles.get(r["other_id"], r["other_id"]), int(r["customers"]),
-                 r["customers"] / r["total"] if r["total"] else 0.0)
-            for r in rows
-        ]
-        return sorted(found, key=lambda p: (-p.customers, p.product_id, p.other_id))
+        tables = set(con.list_tables())
+        pairs = con.to_pyarrow(con.table(PAIRS)).to_pylist() if PAIRS in tables else []
+        found = [Pair(**r) for r in pairs]
+        evaluation = None
+        if EVALUATION in tables:
+            rows = con.to_pyarrow(con.table(EVALUATION)).to_pylist()
+            evaluation = rec.Evaluation(**rows[0]) if rows else None
+        return Summary(evaluation, [p for p in found if p.kind == "next"],
+                       [p for p in found if p.kind == "co"], self.popular())
 
     def default_cutoff(self, window_days: int = DEFAULT_WINDOW_DAYS) -> dt.date:
         """The last order day minus ``window_days`` (the last window is the test)."""
@@ -157,6 +169,39 @@ class RecommendationService:
         con = self._con
         cutoff = cutoff or self.default_cutoff(window_days)
         return rec.evaluate(con, self.shop_id, cutoff, window_days=window_days, k=k)
+
+    def _evaluation(self) -> rec.Evaluation | None:
+        try:
+            found = self.evaluate()
+        except WorkspaceError:
+            return None
+        return found if found.customers else None
+
+    def _top_pairs(self, model: rec.Model) -> pa.Table:
+        """The :data:`TOP_PAIRS` strongest next pairs (a product with itself is a rebuy, left
+        out) and co pairs (each pair once), bought by at least two customers."""
+        rows: list[dict[str, Any]] = []
+        for kind, other in (("next", "next_product_id"), ("co", "other_product_id")):
+            for r in model.pairs[kind].to_pylist():
+                a, b = r["product_id"], r[other]
+                if r["customers"] >= 2 and (a != b if kind == "next" else a < b):
+                    rows.append({"kind": kind, "product_id": a, "other_id": b,
+                                 "customers": int(r["customers"])})
+        rows.sort(key=lambda r: (r["kind"], -r["customers"], r["product_id"], r["other_id"]))
+        top = [r for kind in ("next", "co")
+               for r in [r for r in rows if r["kind"] == kind][:TOP_PAIRS]]
+        index = model.index({r["product_id"] for r in top} | {r["other_id"] for r in top})
+        titles = self._titles(set(index))
+        for r in top:
+            shares = model.next_prob if r["kind"] == "next" else model.co_prob
+            r["share"] = float(shares[index[r["product_id"]], index[r["other_id"]]])
+            r["title"] = titles.get(r["product_id"], r["product_id"])
+            r["other_title"] = titles.get(r["other_id"], r["other_id"])
+        schema = pa.schema([("kind", pa.string()), ("product_id", pa.string()),
+                            ("title", pa.string()), ("other_id", pa.string()),
+                            ("other_title", pa.string()), ("customers", pa.int64()),
+                            ("share", pa.float64())])
+        return pa.Table.from_pylist(top, schema=schema)
 
     def _titles(self, product_ids: set[str]) -> dict[str, str]:
         con = self._con
