@@ -95,7 +95,7 @@ class RecommendationService:
             raise WorkspaceError(
                 "There are no order facts yet.",
                 code="no_facts",
-                hint="Run segmentry run first.",
+                hint="Run the daily pipeline first: it builds them.",
             )
         return con
 
