@@ -88,7 +88,8 @@ def test_unknown_product_fields_are_refused_when_saved(source: str, hint: str) -
 
 
 def test_titles_join_and_missing_price() -> None:
-    t = compile_template("{{ recommended_products | join('、') }}/{{ recommended_products[1].price }}")
+    t = compile_template("{{ recommended_products | join('、') }}/"
+                         "{{ recommended_products[1].price }}")
     recipient = Recipient("1", recommended_products=(
         RecommendedProduct("椿ヘアオイル", "", None), RecommendedProduct("化粧水", "", None)))
     assert t.render(recipient, ShopFacts("S", "JPY", "ja")) == "椿ヘアオイル、化粧水/"
