@@ -6,8 +6,9 @@ A template names fields of the recipient (``customer``), of their latest order
 products with ``title``, ``url`` and ``price``; docs/insight.md) and of the shop
 (``shop``); a send may add more (``unsubscribe_url`` for e-mail, ``coupon`` for a campaign).
 Any other name is refused by :func:`compile_template` with the field it looks like, so a
-typo never reaches ten thousand customers as an empty string. Rendering uses Jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment` (a template cannot
-reach Python internals) with strict undefined values.
+typo never reaches ten thousand customers as an empty string. Rendering uses Jinja2's
+:class:`~jinja2.sandbox.SandboxedEnvironment` (a template cannot reach Python internals) with
+strict undefined values.
 
 Japanese messages address a customer by family name and given name with 様; a customer without
 a name is お客様:
