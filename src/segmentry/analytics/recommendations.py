@@ -73,7 +73,7 @@ NEXT_WEIGHT, CO_WEIGHT = 0.7, 0.3
 ONE_TIME_REPEAT_SHARE = 0.05
 MAX_PRODUCTS_PER_CUSTOMER = 50
 # Dense scores are worked out this many cells at a time (customers × products).
-_CHUNK_CELLS = 20_000_000
+_CHUNK_CELLS = 8_000_000
 
 
 # ---------------------------------------------------------------- what Ibis counts

@@ -76,11 +76,13 @@ def refresh_command(
     workspace: WorkspaceOption = None,
     k: Annotated[int, typer.Option("--top", min=1, max=50,
                                    help="Products kept per customer.")] = 5,
+    evaluate: Annotated[bool, typer.Option(
+        help="Also evaluate on the default split and store the figures for the page.")] = True,
 ) -> None:
     """Recommend for every customer with an order and store the table the message templates
     read (``{{ recommended_products }}``), with the top pairs and the evaluation."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        report = RecommendationService(ws).refresh(k=k)
+        report = RecommendationService(ws).refresh(k=k, evaluate=evaluate)
     console.print(f"Recommendations: {report.customers:,} customers, {report.rows:,} rows "
                   f"stored in {report.seconds:.1f} s.", highlight=False)
 
