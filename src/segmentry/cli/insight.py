@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from segmentry.cli import insight_cohorts, insight_transitions
+from segmentry.cli import insight_cohorts, insight_recommendations, insight_transitions
 
 __all__ = ["app"]
 
@@ -17,3 +17,4 @@ app = typer.Typer(
 )
 insight_cohorts.register(app)
 insight_transitions.register(app)
+insight_recommendations.register(app)

@@ -157,6 +157,11 @@ class MessagingSettings(BaseModel):
         "A message due inside them waits for their end.",
     )
     caps: list[CapSettings] = Field(default_factory=list)
+    product_url: str = Field(
+        default="",
+        description="A product page's URL, {product_id} replaced by the product's id: the url "
+        "of each of {{ recommended_products }} (docs/insight.md). Empty: no URL.",
+    )
 
     @field_validator("quiet_hours")
     @classmethod

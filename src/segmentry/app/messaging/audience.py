@@ -1,5 +1,7 @@
 """Who a send reaches: a segment's members on a day, with what a message may say about them
-(names, e-mail, consent, LINE user id, the latest order and its products).
+(names, e-mail, consent, LINE user id, the latest order and its products, and, when a
+template names them, the products stored as recommended to them: see
+:mod:`segmentry.analytics.recommendations`).
 
 The LINE user is the one linked on the day (``line_events``, falling back to the ledger's
 ``customers.line_user_id``; see :mod:`segmentry.analytics.line`), with whether they had
@@ -21,9 +23,19 @@ from ibis.backends import BaseBackend
 from segmentry.analytics.asof import line_events_table
 from segmentry.analytics.line import line_state
 from segmentry.analytics.membership import members_as_of
-from segmentry.app.messaging.templates import LastOrder, Recipient
+from segmentry.analytics.recommendations import stored
+from segmentry.app.messaging.templates import LastOrder, Recipient, RecommendedProduct
 
-__all__ = ["Member", "members_of"]
+__all__ = ["Member", "Recommending", "members_of"]
+
+
+@dataclass(frozen=True)
+class Recommending:
+    """Give each member their stored recommendations: of shop ``shop_id``, with
+    ``product_url`` (``{product_id}`` replaced; ``[messaging] product_url``) as their URL."""
+
+    shop_id: str
+    product_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,8 +48,10 @@ class Member:
     line_blocked: bool = False
 
 
-def members_of(con: BaseBackend, membership_key: str, day: dt.date) -> Iterator[Member]:
-    """The members under ``membership_key`` on ``day``, by customer id."""
+def members_of(con: BaseBackend, membership_key: str, day: dt.date,
+               recommending: Recommending | None = None) -> Iterator[Member]:
+    """The members under ``membership_key`` on ``day``, by customer id (with their
+    recommendations when ``recommending`` says whose)."""
     members = members_as_of(con, membership_key, day)
     ledger = con.table("customers")
     line = line_state(line_events_table(con), ledger.semi_join(members, "customer_id"), day)
@@ -57,12 +71,16 @@ def members_of(con: BaseBackend, membership_key: str, day: dt.date) -> Iterator[
         .order_by("customer_id")
     )
     products = _products(con, last)
+    recommended = _recommended(con, members, recommending)
+    popular = recommended.pop(None, ())
     # NOTE: Python objects for 50,000 rows at a time (the Arrow table itself is compact)
     for batch in con.to_pyarrow(rows).to_batches(max_chunksize=50_000):
-        yield from _members(batch.to_pylist(), products)
+        yield from _members(batch.to_pylist(), products, recommended, popular)
 
 
-def _members(rows: list[dict[str, Any]], products: dict[str, list[str]]) -> Iterator[Member]:
+def _members(rows: list[dict[str, Any]], products: dict[str, list[str]],
+             recommended: dict[str | None, tuple[RecommendedProduct, ...]],
+             popular: tuple[RecommendedProduct, ...]) -> Iterator[Member]:
     for row in rows:
         order = None
         if row["order_id"] is not None:
@@ -79,6 +97,7 @@ def _members(rows: list[dict[str, Any]], products: dict[str, list[str]]) -> Iter
                 given_name=row["first_name"],
                 email=row["email"],
                 last_order=order,
+                recommended_products=recommended.get(row["customer_id"], popular),
             ),
             email_marketing_state=row["email_marketing_state"],
             line_user_id=row["line_user_id"],
@@ -113,3 +132,19 @@ def _products(con: BaseBackend, last: ir.Table) -> dict[str, list[str]]:
         if title and title not in titles[row["order_id"]]:
             titles[row["order_id"]].append(title)
     return titles
+
+
+def _recommended(
+    con: BaseBackend, members: ir.Table, recommending: Recommending | None
+) -> dict[str | None, tuple[RecommendedProduct, ...]]:
+    """Customer id → their stored recommendations, in rank order; ``None`` → the popularity
+    list (for members without orders). Empty when nothing is stored or asked for."""
+    table = None if recommending is None else stored(con, recommending.shop_id, members)
+    if table is None or recommending is None:
+        return {}
+    found: dict[str | None, list[RecommendedProduct]] = defaultdict(list)
+    rows = con.to_pyarrow(table.order_by(["customer_id", "rank"])).to_pylist()
+    for row in rows:
+        url = recommending.product_url.replace("{product_id}", row["product_id"])
+        found[row["customer_id"]].append(RecommendedProduct(row["title"], url, row["price"]))
+    return {customer: tuple(products) for customer, products in found.items()}

@@ -31,7 +31,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
-from segmentry.app.messaging.audience import Member, members_of
+from segmentry.app.messaging.audience import Member, Recommending, members_of
 from segmentry.app.messaging.rules import FrequencyCap, QuietHours, parse_quiet_hours
 from segmentry.app.messaging.templates import (
     MessageTemplate,
@@ -160,7 +160,12 @@ def plan_send(
     quiet = parse_quiet_hours(context.settings.messaging.quiet_hours)
     not_before = _not_before(quiet, now, context.settings.shop.timezone)
     plan = SendPlan(channel.name, quota_left=channel.remaining_quota())
-    for member in members_of(context.warehouse, request.membership_key, request.day):
+    # Recommendations are read only for a message that shows them.
+    recommending = (Recommending(context.settings.shop.id,
+                                 context.settings.messaging.product_url)
+                    if templates.name("recommended_products") else None)
+    for member in members_of(context.warehouse, request.membership_key, request.day,
+                             recommending):
         row = _plan_one(member, channel, request, templates, shop, caps)
         if row.status == "skipped":
             plan.skipped[row.reason or ""] = plan.skipped.get(row.reason or "", 0) + 1
@@ -308,6 +313,11 @@ class _Templates:
     subject: MessageTemplate | None
     html: MessageTemplate | None
     flex: MessageTemplate | None
+
+    def name(self, name: str) -> bool:
+        """Whether any of the templates names ``name``."""
+        return any(t is not None and name in t.source
+                   for t in (self.body, self.subject, self.html, self.flex))
 
 
 def _templates(request: SendRequest, fields: frozenset[str]) -> _Templates:

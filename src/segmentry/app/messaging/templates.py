@@ -2,11 +2,13 @@
 saved, not when it is sent.
 
 A template names fields of the recipient (``customer``), of their latest order
-(``last_order``) and of the shop (``shop``); a send may add more (``unsubscribe_url`` for
-e-mail, ``coupon`` for a campaign). Any other name is refused by :func:`compile_template`
-with the field it looks like, so a typo never reaches ten thousand customers as an empty
-string. Rendering uses Jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment` (a template cannot
-reach Python internals) with strict undefined values.
+(``last_order``), the products recommended to them (``recommended_products``: a list of
+products with ``title``, ``url`` and ``price``; docs/insight.md) and of the shop
+(``shop``); a send may add more (``unsubscribe_url`` for e-mail, ``coupon`` for a campaign).
+Any other name is refused by :func:`compile_template` with the field it looks like, so a
+typo never reaches ten thousand customers as an empty string. Rendering uses Jinja2's
+:class:`~jinja2.sandbox.SandboxedEnvironment` (a template cannot reach Python internals) with
+strict undefined values.
 
 Japanese messages address a customer by family name and given name with 様; a customer without
 a name is お客様:
@@ -44,11 +46,13 @@ from segmentry.i18n.format import Formatter
 
 __all__ = [
     "FIELDS",
+    "ITEM_FIELDS",
     "MAX_TEMPLATE_CHARS",
     "LastOrder",
     "MessageTemplate",
     "Money",
     "Recipient",
+    "RecommendedProduct",
     "ShopFacts",
     "compile_template",
     "context_of",
@@ -65,6 +69,12 @@ FIELDS: Mapping[str, frozenset[str] | None] = {
     ),
     "last_order": frozenset({"name", "date", "total", "products"}),
     "shop": frozenset({"name"}),
+    "recommended_products": None,
+}
+# What a template may name of each item of a list: ``{% for p in recommended_products %}``
+# ``{{ p.title }}`` and ``recommended_products[0].title`` are checked as fields are.
+ITEM_FIELDS: Mapping[str, frozenset[str]] = {
+    "recommended_products": frozenset({"title", "url", "price"}),
 }
 
 
@@ -92,6 +102,13 @@ class LastOrder:
 
 
 @dataclass(frozen=True)
+class RecommendedProduct:
+    title: str
+    url: str = ""
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class Recipient:
     """What a template may know about one customer."""
 
@@ -100,6 +117,7 @@ class Recipient:
     given_name: str | None = None
     email: str | None = None
     last_order: LastOrder | None = None
+    recommended_products: tuple[RecommendedProduct, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,7 @@ def compile_template(
             params={"line": e.lineno, "problem": e.message or str(e)},
         ) from e
     _check_names(tree, names)
+    _check_items(tree)
     template = environment.from_string(tree)
     return MessageTemplate(source, names, template)
 
@@ -222,6 +241,29 @@ def _check_names(tree: nodes.Template, extra: frozenset[str]) -> None:
     for getitem in tree.find_all(nodes.Getitem):
         if isinstance(getitem.arg, nodes.Const) and isinstance(getitem.arg.value, str):
             _check_field(getitem.node, getitem.arg.value, getitem.lineno)
+
+
+def _check_items(tree: nodes.Template) -> None:
+    """The fields named of a list's items: through a loop variable or an index."""
+    for loop in tree.find_all(nodes.For):
+        if not (isinstance(loop.iter, nodes.Name) and loop.iter.name in ITEM_FIELDS
+                and isinstance(loop.target, nodes.Name)):
+            continue
+        fields = ITEM_FIELDS[loop.iter.name]
+        for getattr_ in loop.find_all(nodes.Getattr):
+            owner = getattr_.node
+            if (isinstance(owner, nodes.Name) and owner.name == loop.target.name
+                    and getattr_.attr not in fields):
+                _unknown(f"{owner.name}.{getattr_.attr}",
+                         [f"{owner.name}.{f}" for f in sorted(fields)], getattr_.lineno)
+    for getattr_ in tree.find_all(nodes.Getattr):
+        item = getattr_.node
+        if (isinstance(item, nodes.Getitem) and isinstance(item.node, nodes.Name)
+                and item.node.name in ITEM_FIELDS
+                and getattr_.attr not in ITEM_FIELDS[item.node.name]):
+            name = item.node.name
+            _unknown(f"{name}[…].{getattr_.attr}",
+                     [f"{name}[…].{f}" for f in sorted(ITEM_FIELDS[name])], getattr_.lineno)
 
 
 def _check_field(owner: nodes.Node, attr: str, line: int) -> None:
@@ -256,6 +298,7 @@ def context_of(recipient: Recipient, shop: ShopFacts) -> dict[str, Any]:
         "customer": _Customer(recipient, shop.language),
         "last_order": None if order is None else _Order(order, formatter),
         "shop": {"name": shop.name},
+        "recommended_products": [_Product(p, formatter) for p in recipient.recommended_products],
     }
 
 
@@ -311,6 +354,29 @@ class _Order:
     @property
     def products(self) -> list[str]:
         return list(self._order.products)
+
+
+class _Product:
+    __slots__ = ("_formatter", "_product")
+
+    def __init__(self, product: RecommendedProduct, formatter: Formatter) -> None:
+        self._product, self._formatter = product, formatter
+
+    @property
+    def title(self) -> str:
+        return self._product.title
+
+    @property
+    def url(self) -> str:
+        return self._product.url
+
+    @property
+    def price(self) -> Money | str:
+        price = self._product.price
+        return "" if price is None else Money(price, self._formatter)
+
+    def __str__(self) -> str:  # {{ recommended_products | join('、') }} lists the titles
+        return self._product.title
 
 
 @functools.lru_cache(maxsize=16)
