@@ -169,7 +169,7 @@ class MessageTemplate:
                 return
             try:
                 parts = "".join(self._loop(rows)).split(_SEPARATOR)
-            except Exception:  # noqa: BLE001 (the context at fault is rendered alone below)
+            except Exception:  # the context at fault is rendered alone below
                 at = self._failing(rows)
             else:
                 if len(parts) == len(rows) + 1 and not parts[0]:
@@ -188,7 +188,7 @@ class MessageTemplate:
         try:
             for piece in self._loop(rows):
                 written += piece.count(_SEPARATOR)
-        except Exception:  # noqa: BLE001 (the error itself comes from rendering alone)
+        except Exception:  # the error itself comes from rendering alone
             pass
         return min(max(written - 1, 0), len(rows) - 1)
 
