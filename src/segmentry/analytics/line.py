@@ -150,8 +150,15 @@ def _stretches(rows: ir.Table, key: str) -> ir.Table:
 
 
 def _holds(start: ir.DateValue, end: ir.DateValue, day: ir.DateValue) -> list[ir.BooleanValue]:
-    """Join conditions: the stretch [start, end) holds on ``day``."""
-    return [start <= day, end.isnull() | (end > day)]
+    """Join conditions: the stretch [start, end) holds on ``day``.
+
+    NOTE: an open end as a far date, not ``end IS NULL OR end > day``: DuckDB cannot join on
+    an OR and falls back to a nested-loop join (every customer against every event: minutes for
+    a million customers), while plain comparisons keep the hash join on the key."""
+    return [start <= day, end.fill_null(_OPEN_END) > day]
+
+
+_OPEN_END = ibis.date(9999, 12, 31)
 
 
 def _blank_is_null(text: ir.StringValue) -> ir.StringValue:

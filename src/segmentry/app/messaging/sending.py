@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -164,9 +164,8 @@ def plan_send(
     recommending = (Recommending(context.settings.shop.id,
                                  context.settings.messaging.product_url)
                     if templates.name("recommended_products") else None)
-    for member in members_of(context.warehouse, request.membership_key, request.day,
-                             recommending):
-        row = _plan_one(member, channel, request, templates, shop, caps)
+    members = members_of(context.warehouse, request.membership_key, request.day, recommending)
+    for row in _plan_rows(members, channel, request, templates, shop, caps):
         if row.status == "skipped":
             plan.skipped[row.reason or ""] = plan.skipped.get(row.reason or "", 0) + 1
         else:
@@ -331,39 +330,70 @@ def _templates(request: SendRequest, fields: frozenset[str]) -> _Templates:
                       compiled(request.flex, json_text=True))
 
 
-def _plan_one(
-    member: Member,
+# Members planned together: their messages are rendered in one go (see render_many).
+_PLAN_AT_ONCE = 4096
+
+
+def _plan_rows(
+    members: Iterable[Member],
     channel: Channel,
     request: SendRequest,
     templates: _Templates,
     shop: ShopFacts,
     caps: Sequence[tuple[FrequencyCap, dict[str, int]]],
-) -> Planned:
-    customer = member.recipient.customer_id
-    address, reason = channel.address(member, transactional=request.transactional)
-    if address is None:
-        return Planned(customer, None, status="skipped", reason=reason or "unlinked")
-    if not request.transactional and any(
-        not cap.allows(sent=sent.get(customer, 0)) for cap, sent in caps
-    ):
-        return Planned(customer, address, status="skipped", reason="capped")
-    context = {**context_of(member.recipient, shop), **request.values,
-               **channel.values_for(member)}
+) -> Iterator[Planned]:
+    """Each member's row, in order: skipped with the reason, or rendered."""
+    chunk: list[Member] = []
+    for member in members:
+        chunk.append(member)
+        if len(chunk) == _PLAN_AT_ONCE:
+            yield from _plan_chunk(chunk, channel, request, templates, shop, caps)
+            chunk = []
+    yield from _plan_chunk(chunk, channel, request, templates, shop, caps)
 
-    def rendered(template: MessageTemplate | None) -> str | None:
-        return template.render_context(context) if template else None
 
-    try:
-        row = Planned(customer, address, body=rendered(templates.body),
-                      subject=rendered(templates.subject), html=rendered(templates.html),
-                      flex=rendered(templates.flex))
-    except MessagingError as e:
-        return Planned(customer, address, status="skipped", reason="template", body=e.message)
-    problem = channel.check(row)
-    if problem is not None:
-        return Planned(customer, address, status="skipped", reason="invalid_message",
-                       body=problem)
-    return row
+def _plan_chunk(
+    members: Sequence[Member],
+    channel: Channel,
+    request: SendRequest,
+    templates: _Templates,
+    shop: ShopFacts,
+    caps: Sequence[tuple[FrequencyCap, dict[str, int]]],
+) -> list[Planned]:
+    rows: list[Planned] = []
+    reached: list[tuple[int, Member]] = []  # (index in rows, member) of those to render for
+    for member in members:
+        customer = member.recipient.customer_id
+        address, reason = channel.address(member, transactional=request.transactional)
+        if address is None:
+            rows.append(Planned(customer, None, status="skipped", reason=reason or "unlinked"))
+        elif not request.transactional and any(
+            not cap.allows(sent=sent.get(customer, 0)) for cap, sent in caps
+        ):
+            rows.append(Planned(customer, address, status="skipped", reason="capped"))
+        else:
+            reached.append((len(rows), member))
+            rows.append(Planned(customer, address))
+    if not reached:
+        return rows
+    contexts = [{**context_of(member.recipient, shop), **request.values,
+                 **channel.values_for(member)} for _, member in reached]
+    rendered = [t.render_many(contexts) if t else None
+                for t in (templates.body, templates.subject, templates.html, templates.flex)]
+    for i, (at, _) in enumerate(reached):
+        row = rows[at]
+        messages = [None if r is None else r[i] for r in rendered]
+        error = next((m for m in messages if isinstance(m, MessagingError)), None)
+        if error is not None:
+            rows[at] = Planned(row.customer_id, row.address, status="skipped", reason="template",
+                               body=error.message)
+            continue
+        row.body, row.subject, row.html, row.flex = messages  # type: ignore[assignment]
+        problem = channel.check(row)
+        if problem is not None:
+            rows[at] = Planned(row.customer_id, row.address, status="skipped",
+                               reason="invalid_message", body=problem)
+    return rows
 
 
 def _batched(rows: Sequence[Planned], size: int, large: int | None = None) -> Iterable[Planned]:

@@ -32,7 +32,7 @@ import datetime as dt
 import difflib
 import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -135,6 +135,10 @@ class MessageTemplate:
     source: str
     extra: frozenset[str] = frozenset()
     _template: jinja2.Template | None = field(default=None, compare=False, repr=False)
+    # The same template inside a loop over many contexts (see :meth:`render_many`), or None
+    # when the template cannot be put in one unchanged.
+    _many: jinja2.Template | None = field(default=None, compare=False, repr=False)
+    _names: tuple[str, ...] = field(default=(), compare=False, repr=False)  # its loop's names
 
     @property
     def constant(self) -> bool:
@@ -149,6 +153,75 @@ class MessageTemplate:
     ) -> str:
         """The message for ``recipient``. ``values`` fills the ``extra`` names."""
         return self.render_context({**context_of(recipient, shop), **(values or {})})
+
+    def render_many(
+        self, contexts: Sequence[Mapping[str, object]]
+    ) -> list[str | MessagingError]:
+        """:meth:`render_context` of each context, in order: the message, or the
+        :class:`MessagingError` it raised (any other error is raised).
+
+        The messages are the same, byte for byte, as one :meth:`render_context` each; they are
+        rendered :data:`MANY_AT_ONCE` at a time by the same template inside a loop (same
+        sandboxed environment, so the same checks on every attribute), which spares Jinja2's
+        set-up of each render (most of its time for a short message). A group that fails is
+        split until the failing context is rendered alone, by :meth:`render_context`.
+        """
+        if self.constant:
+            return [self.source] * len(contexts)
+        out: list[str | MessagingError] = []
+        for start in range(0, len(contexts), MANY_AT_ONCE):
+            self._render_group(contexts[start : start + MANY_AT_ONCE], out)
+        return out
+
+    def _render_group(
+        self, contexts: Sequence[Mapping[str, object]], out: list[str | MessagingError]
+    ) -> None:
+        while contexts:
+            if self._many is None or len(contexts) == 1:
+                out.extend(self._alone(c) for c in contexts)
+                return
+            try:
+                rows = [tuple([c[n] for n in self._names]) for c in contexts]
+            except KeyError:  # a value the send does not provide: the error, for each
+                out.extend(self._alone(c) for c in contexts)
+                return
+            try:
+                parts = "".join(self._loop(rows)).split(_SEPARATOR)
+            except Exception:  # the context at fault is rendered alone below
+                at = self._failing(rows)
+            else:
+                if len(parts) == len(rows) + 1 and not parts[0]:
+                    out.extend(parts[1:])
+                else:  # a value holding the separator: no telling where a message ends
+                    out.extend(self._alone(c) for c in contexts)
+                return
+            self._render_group(contexts[:at], out)
+            out.append(self._alone(contexts[at]))
+            contexts = contexts[at + 1 :]
+
+    def _failing(self, rows: list[tuple[object, ...]]) -> int:
+        """Where the loop stopped: the number of separators it wrote, less one (the contexts
+        before are rendered again, and checked, as a group of their own)."""
+        written = 0
+        try:
+            for piece in self._loop(rows):
+                written += piece.count(_SEPARATOR)
+        except Exception:  # the error itself comes from rendering alone
+            pass
+        return min(max(written - 1, 0), len(rows) - 1)
+
+    def _loop(self, rows: list[tuple[object, ...]]) -> Iterator[str]:
+        # NOTE: the loop's render function itself, as Template.render calls it, without the
+        # rewriting of a traceback Jinja2 does on an error (slow): an error here is only a
+        # sign to render that context alone, whose error is the one reported.
+        assert self._many is not None
+        return self._many.root_render_func(self._many.new_context({_ROWS: rows}))
+
+    def _alone(self, context: Mapping[str, object]) -> str | MessagingError:
+        try:
+            return self.render_context(context)
+        except MessagingError as e:
+            return e
 
     def render_context(self, context: Mapping[str, object]) -> str:
         """The message for a context made by :func:`context_of` (plus the ``extra`` values):
@@ -213,7 +286,44 @@ def compile_template(
     _check_names(tree, names)
     _check_items(tree)
     template = environment.from_string(tree)
-    return MessageTemplate(source, names, template)
+    bound = tuple(sorted(set(FIELDS) | names))
+    return MessageTemplate(source, names, template, _many_template(environment, source, bound),
+                           bound)
+
+
+# Contexts rendered in one loop by :meth:`MessageTemplate.render_many`, the name of the loop's
+# rows, and what separates two messages in its output (a message holding it is rendered again
+# alone: the number of pieces would not match).
+MANY_AT_ONCE = 256
+_ROWS = "__segmentry_rows"
+_SEPARATOR = "\x00"
+# Statements whose meaning could change inside a loop (assignments, blocks, macros, includes):
+# a template with any of them is rendered one context at a time.
+_NOT_IN_A_LOOP = (
+    nodes.Assign, nodes.AssignBlock, nodes.Block, nodes.CallBlock, nodes.EvalContextModifier,
+    nodes.ExprStmt, nodes.Extends, nodes.FilterBlock, nodes.FromImport, nodes.Import,
+    nodes.Include, nodes.Macro, nodes.OverlayScope, nodes.Scope, nodes.With,
+)
+
+
+def _many_template(
+    environment: SandboxedEnvironment, source: str, names: Sequence[str]
+) -> jinja2.Template | None:
+    """``source`` inside ``{% for <every name> in rows %}<separator>…{% endfor %}``, or None when
+    that could render differently from ``source`` alone (a statement of
+    :data:`_NOT_IN_A_LOOP`, a use of ``loop``, the separator in the text). ``names``: what the
+    loop binds, the names of a context (the fields and the send's values)."""
+    if _SEPARATOR in source:
+        return None
+    tree = environment.parse(source)  # a tree of its own: compiling may change a tree
+    if any(True for _ in tree.find_all(_NOT_IN_A_LOOP)) or any(
+        n.name == "loop" for n in tree.find_all(nodes.Name)
+    ):
+        return None
+    target = nodes.Tuple([nodes.Name(n, "store") for n in names], "store")
+    body = [nodes.Output([nodes.TemplateData(_SEPARATOR)]), *tree.body]
+    loop = nodes.For(target, nodes.Name(_ROWS, "load"), body, [], None, False)
+    return environment.from_string(nodes.Template([loop], lineno=1))
 
 
 def _environment(html: bool, json_text: bool = False) -> SandboxedEnvironment:
