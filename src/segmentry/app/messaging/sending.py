@@ -125,6 +125,8 @@ class SendRequest:
     language: str = "ja"
     flex: str | None = None  # LINE: a Flex message's contents (a JSON template); body: altText
     values: dict[str, object] = field(default_factory=dict)
+    # Only these members (a campaign's treated customers of one step); None: every member.
+    customers: frozenset[str] | None = None
 
 
 @dataclass
@@ -160,7 +162,8 @@ def plan_send(
     quiet = parse_quiet_hours(context.settings.messaging.quiet_hours)
     not_before = _not_before(quiet, now, context.settings.shop.timezone)
     plan = SendPlan(channel.name, quota_left=channel.remaining_quota())
-    for member in members_of(context.warehouse, request.membership_key, request.day):
+    for member in members_of(context.warehouse, request.membership_key, request.day,
+                             request.customers):
         row = _plan_one(member, channel, request, templates, shop, caps)
         if row.status == "skipped":
             plan.skipped[row.reason or ""] = plan.skipped.get(row.reason or "", 0) + 1
