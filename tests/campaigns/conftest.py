@@ -21,7 +21,7 @@ import pyarrow as pa
 import pytest
 
 from messaging.conftest import Mailbox
-from messaging.conftest import smtp as smtp  # noqa: PLC0414 (the fixture, shared)
+from messaging.conftest import smtp as smtp  # the fixture, shared
 from segmentry.activation.email.channel import EmailChannel
 from segmentry.activation.line import Backoff, LineChannel, LineClient
 from segmentry.activation.line.sender import LineSender

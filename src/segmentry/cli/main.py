@@ -14,6 +14,7 @@ import typer
 
 from segmentry.app.summary import summarize
 from segmentry.app.workspace import Workspace
+from segmentry.cli import campaigns as campaign_commands
 from segmentry.cli import data as data_commands
 from segmentry.cli import insight as insight_commands
 from segmentry.cli import line as line_commands
@@ -44,6 +45,7 @@ app = typer.Typer(
 app.add_typer(segment_commands.app, name="segments")
 app.add_typer(line_commands.app, name="line")  # link, status
 app.add_typer(insight_commands.app, name="insight")  # cohorts, models, transitions, …
+app.add_typer(campaign_commands.app, name="campaigns")  # add, run, show, members, …
 shopify_commands.register(app)  # connect shopify, sync log/resume, serve-webhooks
 web_commands.register(app)  # serve, users, tokens
 messaging_commands.register(app)  # send, sends list/log/continue/preview
