@@ -31,6 +31,7 @@ from segmentry.cli.output import (
     summary_row,
 )
 from segmentry.connectors.demo import generate_store
+from segmentry.connectors.demo.campaign import simulate_campaign
 from segmentry.core.errors import ConfigError, WorkspaceError
 from segmentry.i18n.format import Formatter
 
@@ -99,6 +100,9 @@ def demo(
     with_fake_line: Annotated[bool, typer.Option(
         help="Also send a LINE message to a segment through a local fake LINE platform.")]
     = False,
+    with_campaign: Annotated[bool, typer.Option(
+        help="Also run a campaign with a 20 % holdout to first-time customers and simulate "
+        "its orders with a known true effect (docs/campaigns.md).")] = False,
     lang: Annotated[str, typer.Option(
         help="Language of the starter segments' names and descriptions: ja or en.")] = "en",
 ) -> None:
@@ -132,11 +136,24 @@ def demo(
                 shopify_commands.demo_with_fake_shopify(ws, store)
             if with_fake_line:
                 messaging_commands.demo_with_fake_line(ws, store)
+            if with_campaign:
+                _demo_campaign(ws, today)
             web_commands.add_demo_user(ws)
     console.print(
         f"Done in {time.perf_counter() - started:.1f} s. Workspace: [bold]{path}[/] "
         f"(try `segmentry -w {path} segments show repeat-customers`)."
     )
+
+
+def _demo_campaign(ws: Workspace, today: dt.date) -> None:
+    start = dt.datetime.combine(today, dt.time(1, 0))  # 10:00 in Tokyo
+    sim = simulate_campaign(ws, start=start)
+    console.print(
+        f"Campaign {sim.key!r} to {sim.segment!r} at {sim.start:%Y-%m-%d %H:%M} UTC: "
+        f"{sim.treated:,} treated, {sim.held_out:,} held out; {sim.orders:,} orders in the "
+        f"next {sim.window_days} days. True effect: conversion {sim.base_rate:.0%} → "
+        f"{sim.base_rate + sim.lift:.0%} (+{sim.lift:.0%}), revenue per customer "
+        f"+¥{sim.revenue_lift:,.0f}.")
 
 
 def _print_overview(ws: Workspace) -> None:
