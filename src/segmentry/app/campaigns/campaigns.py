@@ -52,7 +52,7 @@ from segmentry.app.messaging.templates import compile_template
 from segmentry.app.segments import Segment, SegmentBook
 from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
-from segmentry.core.errors import CampaignError, or_list
+from segmentry.core.errors import CampaignError, SegmentryError, or_list
 from segmentry.store import campaigns as store
 from segmentry.store import unsubscriptions
 from segmentry.store.campaigns import Campaign, Cohort, Entry, NewCampaign, Step
@@ -223,9 +223,22 @@ class Campaigns:
             return [self._report(self._plan(c)) if c.status == "active"
                     else PassReport(c.key, note="paused") for c in chosen]
         if locked:
-            return [self._run_one(c) for c in chosen]
+            return self._run_all(chosen)
         with self.context.lock("campaigns run"):
-            return [self._run_one(c) for c in chosen]
+            return self._run_all(chosen)
+
+    def _run_all(self, chosen: list[Campaign]) -> list[PassReport]:
+        """Each campaign in turn; one that fails (a channel not set up, the quota) does not
+        stop the others, and the first failure is raised at the end."""
+        reports, failure = [], None
+        for campaign in chosen:
+            try:
+                reports.append(self._run_one(campaign))
+            except SegmentryError as e:
+                failure = failure or e
+        if failure is not None:
+            raise failure
+        return reports
 
     def _run_one(self, campaign: Campaign) -> PassReport:
         if campaign.status != "active":

@@ -64,11 +64,11 @@ class SimulatedCampaign:
 class _SimulatedChannel:
     """Accepts every message at once (the demo has no real platform to send to)."""
 
-    name = "line"
-    batch_size = 500
-    large_batch = None
-    parallel = 1
-    repeat_safe = True
+    name: str = "line"
+    batch_size: int = 500
+    large_batch: int | None = None
+    parallel: int = 1
+    repeat_safe: bool = True
     fields: frozenset[str] = frozenset()
 
     def values_for(self, member: Member) -> dict[str, object]:
