@@ -1,7 +1,8 @@
 """Campaigns advance after every daily run (a destination, :mod:`segmentry.app.plugins`): the
 day's joiners enter, those due take their next step, and what is due is sent — recorded as the
 run's ``campaigns`` stage. Registered after the ``messages`` stage's plug-in, so it runs before
-it (pluggy calls the latest registered first) and the messages stage continues what is left."""
+it (pluggy calls the latest registered first) and the messages stage continues what is left.
+Offered when the workspace has an active campaign."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from segmentry.app.campaigns.campaigns import Campaigns
 from segmentry.app.plugins import Destination, RunOutcome, hookimpl
+from segmentry.store import campaigns as store
 
 if TYPE_CHECKING:
     from segmentry.core.context import Context
@@ -18,6 +20,10 @@ __all__ = ["segmentry_destinations"]
 
 @hookimpl
 def segmentry_destinations(workspace: Context) -> list[Destination] | None:
+    with workspace.state.begin() as conn:
+        if not any(c.status == "active" for c in store.all_campaigns(conn)):
+            return None
+
     def push(outcome: RunOutcome) -> str:
         reports = Campaigns(workspace).run(locked=True)
         active = [r for r in reports if not r.note]
