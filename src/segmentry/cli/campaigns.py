@@ -111,13 +111,16 @@ def show_command(key: Key, fmt: Format = "table", workspace: WorkspaceOption = N
     if fmt == "json":
         print(json.dumps({"key": c.key, "segment": c.segment, "schedule": c.schedule,
                           "holdout": c.holdout, "status": c.status, "groups": view.groups,
-                          "steps": steps, "places": places}, ensure_ascii=False, default=str,
+                          "waiting_cohorts": view.waiting, "steps": steps, "places": places}, ensure_ascii=False, default=str,
                          indent=1))
         return
     console.print(f"{c.key}: {c.schedule} on {c.segment}, holdout {c.holdout:.0%}, "
                   f"{c.status}", markup=False)
     console.print("groups: " + ", ".join(f"{g} {n:,}" for g, n in sorted(view.groups.items())),
                   markup=False)
+    if view.waiting:
+        console.print(f"{view.waiting:,} step(s) taken but not yet sent: the next pass sends "
+                      "them.", markup=False)
     print_rows(steps, ["step", "after_days", "at", "channels", "condition"], "table")
     print_rows(places, ["status", "last_step", "customers"], "table")
 

@@ -86,7 +86,7 @@ class CampaignView:
     steps: list[Step]
     places: dict[tuple[str, str | None], int]
     groups: dict[str, int]
-    cohorts: int
+    waiting: int  # cohorts not yet handed to the outbox (a channel down, the quota)
 
 
 @dataclass
@@ -176,11 +176,11 @@ class Campaigns:
             steps = store.steps(conn, campaign.id)
             places = store.places(conn, campaign.id)
             entries = store.entries(conn, campaign.id)
-            cohorts = len(store.unsent_cohorts(conn, campaign.id))
+            waiting = len(store.unsent_cohorts(conn, campaign.id))
         groups: dict[str, int] = {}
         for entry in entries:
             groups[entry.group] = groups.get(entry.group, 0) + 1
-        return CampaignView(campaign, steps, places, groups, cohorts)
+        return CampaignView(campaign, steps, places, groups, waiting)
 
     def pause(self, key: str) -> Campaign:
         """Nobody enters and nothing is sent until :meth:`resume`."""
