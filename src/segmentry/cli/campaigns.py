@@ -111,8 +111,8 @@ def show_command(key: Key, fmt: Format = "table", workspace: WorkspaceOption = N
     if fmt == "json":
         print(json.dumps({"key": c.key, "segment": c.segment, "schedule": c.schedule,
                           "holdout": c.holdout, "status": c.status, "groups": view.groups,
-                          "waiting_cohorts": view.waiting, "steps": steps, "places": places}, ensure_ascii=False, default=str,
-                         indent=1))
+                          "waiting_cohorts": view.waiting, "steps": steps, "places": places},
+                         ensure_ascii=False, default=str, indent=1))
         return
     console.print(f"{c.key}: {c.schedule} on {c.segment}, holdout {c.holdout:.0%}, "
                   f"{c.status}", markup=False)
