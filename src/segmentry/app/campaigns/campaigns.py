@@ -52,6 +52,7 @@ from segmentry.app.messaging.templates import compile_template
 from segmentry.app.segments import Segment, SegmentBook
 from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
+from segmentry.core.crash_points import crash_point
 from segmentry.core.errors import CampaignError, SegmentryError, or_list
 from segmentry.store import campaigns as store
 from segmentry.store import unsubscriptions
@@ -247,6 +248,7 @@ class Campaigns:
         report = self._report(planned)
         if planned.day is not None and report.note == "":
             self._apply(planned)
+            crash_point("campaign-pass-stored")
         report.sends = self._send_cohorts(campaign)
         return report
 
