@@ -91,6 +91,7 @@ BUILTIN_PLUGINS = (
     "segmentry.activation.line.plugin",
     "segmentry.activation.email.plugin",
     "segmentry.app.messaging.plugin",
+    "segmentry.app.campaigns.plugin",
     "segmentry.activation.webhooks.plugin",
 )
 

@@ -14,6 +14,7 @@ import typer
 
 from segmentry.app.summary import summarize
 from segmentry.app.workspace import Workspace
+from segmentry.cli import campaigns as campaign_commands
 from segmentry.cli import data as data_commands
 from segmentry.cli import insight as insight_commands
 from segmentry.cli import line as line_commands
@@ -30,6 +31,7 @@ from segmentry.cli.output import (
     summary_row,
 )
 from segmentry.connectors.demo import generate_store
+from segmentry.connectors.demo.campaign import simulate_campaign
 from segmentry.core.errors import ConfigError, WorkspaceError
 from segmentry.i18n.format import Formatter
 
@@ -44,6 +46,7 @@ app = typer.Typer(
 app.add_typer(segment_commands.app, name="segments")
 app.add_typer(line_commands.app, name="line")  # link, status
 app.add_typer(insight_commands.app, name="insight")  # cohorts, models, transitions, …
+app.add_typer(campaign_commands.app, name="campaigns")  # add, run, show, members, …
 shopify_commands.register(app)  # connect shopify, sync log/resume, serve-webhooks
 web_commands.register(app)  # serve, users, tokens
 messaging_commands.register(app)  # send, sends list/log/continue/preview
@@ -97,6 +100,9 @@ def demo(
     with_fake_line: Annotated[bool, typer.Option(
         help="Also send a LINE message to a segment through a local fake LINE platform.")]
     = False,
+    with_campaign: Annotated[bool, typer.Option(
+        help="Also run a campaign with a 20 % holdout to first-time customers and simulate "
+        "its orders with a known true effect (docs/campaigns.md).")] = False,
     lang: Annotated[str, typer.Option(
         help="Language of the starter segments' names and descriptions: ja or en.")] = "en",
 ) -> None:
@@ -130,11 +136,24 @@ def demo(
                 shopify_commands.demo_with_fake_shopify(ws, store)
             if with_fake_line:
                 messaging_commands.demo_with_fake_line(ws, store)
+            if with_campaign:
+                _demo_campaign(ws, today)
             web_commands.add_demo_user(ws)
     console.print(
         f"Done in {time.perf_counter() - started:.1f} s. Workspace: [bold]{path}[/] "
         f"(try `segmentry -w {path} segments show repeat-customers`)."
     )
+
+
+def _demo_campaign(ws: Workspace, today: dt.date) -> None:
+    start = dt.datetime.combine(today, dt.time(1, 0))  # 10:00 in Tokyo
+    sim = simulate_campaign(ws, start=start)
+    console.print(
+        f"Campaign {sim.key!r} to {sim.segment!r} at {sim.start:%Y-%m-%d %H:%M} UTC: "
+        f"{sim.treated:,} treated, {sim.held_out:,} held out; {sim.orders:,} orders in the "
+        f"next {sim.window_days} days. True effect: conversion {sim.base_rate:.0%} → "
+        f"{sim.base_rate + sim.lift:.0%} (+{sim.lift:.0%}), revenue per customer "
+        f"+¥{sim.revenue_lift:,.0f}.")
 
 
 def _print_overview(ws: Workspace) -> None:

@@ -31,6 +31,8 @@ POINTS = (
     "send-batch-marked",
     # The platform answered a batch; its rows are not settled yet.
     "send-batch-answered",
+    # A campaign pass stored who entered and took which step (committed); nothing is sent.
+    "campaign-pass-stored",
 )
 
 

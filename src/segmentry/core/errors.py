@@ -19,8 +19,9 @@ Third-party errors are wrapped at the boundary with ``raise ... from e``.
     ├── ShopifyError           the Shopify Admin API refused or failed (invalid_token,
     │                          missing_scopes, throttled, unavailable, uninstalled, …)
     └── MessagingError         a message template, a send or a channel (LINE, e-mail) failed
-        └── LineError          the LINE Messaging API refused or failed (line_invalid_token,
-                               line_quota_exhausted, line_unavailable, …)
+        ├── LineError          the LINE Messaging API refused or failed (line_invalid_token,
+        │                      line_quota_exhausted, line_unavailable, …)
+        └── CampaignError      a campaign or one of its steps is wrong (unknown_campaign, …)
 
 Messages are English templates with named parameters (``params``), so an interface can show
 them in its user's language: the web app and the CLI look the template up in the gettext
@@ -44,6 +45,7 @@ from typing import Any
 __all__ = [
     "ERROR_FIELDS",
     "BadRow",
+    "CampaignError",
     "ConfigError",
     "DataImportError",
     "EngineError",
@@ -211,6 +213,17 @@ class LineError(MessagingError):
     """
 
     code = "line"
+
+
+class CampaignError(MessagingError):
+    """A campaign definition or a step is wrong, or names what does not exist.
+
+    ``code`` is one of ``unknown_campaign``, ``campaign_exists``, ``campaign_schedule``,
+    ``campaign_holdout``, ``campaign_steps``, ``campaign_time``, ``campaign_condition``,
+    ``campaign_file``.
+    """
+
+    code = "campaign"
 
 
 class QueryError(SegmentryError):

@@ -14,18 +14,21 @@ By aggregate:
 - messages: ``sends``, ``outbox`` (every message planned before it is delivered),
   ``unsubscriptions``;
 - outgoing webhooks: ``webhook_receivers``, ``webhook_deliveries``;
-- LINE: ``line_rich_menu_links``.
+- LINE: ``line_rich_menu_links``;
+- campaigns: ``campaigns``, ``campaign_steps``, ``campaign_entries`` (each customer's place),
+  ``campaign_cohorts`` (one per step sent in a pass), ``campaign_assignments`` (treated or
+  holdout, per step: what the measurement reads).
 
 Repositories beside this module read and write them per aggregate (:mod:`.segment_records`,
 :mod:`.runs`, :mod:`.erasures`, :mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`,
 :mod:`.tag_jobs`, :mod:`.sync_marks`, :mod:`.outbox`, :mod:`.webhook_deliveries`,
-:mod:`.rich_menu_links`); the modules not yet moved to one
+:mod:`.rich_menu_links`, :mod:`.campaigns`); the modules not yet moved to one
 (:mod:`segmentry.connectors.shopify.webhook_queue`, ...) import the table objects from here.
 None creates or alters a table: opening the store brings it to this layout
 (:func:`segmentry.store.connection.open_state_store`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
-(26, ['api_tokens', 'erasures', 'line_rich_menu_links'])
+(31, ['api_tokens', 'campaign_assignments', 'campaign_cohorts'])
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ __all__ = [
     "REVISION",
     "TABLES",
     "api_tokens",
+    "campaign_assignments",
+    "campaign_cohorts",
+    "campaign_entries",
+    "campaign_steps",
+    "campaigns",
     "erasures",
     "former_keys",
     "line_rich_menu_links",
@@ -69,7 +77,7 @@ __all__ = [
 
 # The newest migration (segmentry/store/migrations/versions): the one that builds this layout.
 # A store at it opens without Alembic; test_migrations checks it is the migrations' head.
-REVISION = "0006_rfm_names"
+REVISION = "0007_campaigns"
 
 # NOTE: no naming convention: stores made before the migrations have their constraints under
 # the engines' own names, and the baseline adopts them as they are.
@@ -467,6 +475,100 @@ line_rich_menu_links = sa.Table(
     sa.Column("segment", sa.String(200), nullable=False),
     sa.Column("rich_menu_id", sa.String(100), nullable=False),
     sa.Column("linked_at", sa.DateTime, nullable=False),
+)
+
+# --- campaigns (segmentry.store.campaigns) --------------------------------------------------
+
+# A campaign: a segment's members (all at once at ``start_at``: ``once``; or each new joiner:
+# ``on_join``) walked through its steps. ``holdout``: the share held out (0 ≤ h < 1).
+# ``through_day``: the last day whose joiners have entered.
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("segment", sa.String(200), nullable=False),
+    sa.Column("schedule", sa.String(20), nullable=False),  # once, on_join
+    sa.Column("start_at", sa.DateTime),  # once: when (UTC)
+    sa.Column("holdout", sa.Float, nullable=False),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("exit_on_order", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # active, paused
+    sa.Column("since_day", sa.Date, nullable=False),  # on_join: joins after this day count
+    sa.Column("through_day", sa.Date),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# A campaign's steps, ordered by when they fall due (``after_days``, then ``at_time``). ``name``
+# is the step's identity across edits; a removed step keeps its row (``removed``) so that what
+# was sent under it stays readable.
+campaign_steps = sa.Table(
+    "campaign_steps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("after_days", sa.Integer, nullable=False),
+    sa.Column("at_time", sa.String(5)),  # HH:MM shop time, or none: the entry's own time
+    sa.Column("channels", sa.String(100), nullable=False),  # "line,email": first that reaches
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text),
+    sa.Column("html", sa.Text),
+    sa.Column("flex", sa.Text),
+    sa.Column("condition", sa.String(250)),  # not_ordered, in_segment:<key>
+    sa.Column("removed", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("campaign_id", "name", name="campaign_step_name"),
+)
+
+# Each customer's place in a campaign: entered once; ``done_until`` is when the last step they
+# passed was due (sent or not), so an edit never sends them a step they are already past.
+campaign_entries = sa.Table(
+    "campaign_entries",
+    metadata,
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("customer_id", sa.String(100), primary_key=True),
+    sa.Column("group", sa.String(10), nullable=False),  # treated, holdout
+    sa.Column("entered_at", sa.DateTime, nullable=False),
+    sa.Column("last_step", sa.String(100)),
+    sa.Column("done_until", sa.DateTime),
+    sa.Column("status", sa.String(20), nullable=False),  # active, finished, exited
+    sa.Column("exit_reason", sa.String(30)),  # ordered, left_segment, unsubscribed
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("campaign_entries_status", "campaign_id", "status"),
+)
+
+# One step taken by a set of customers in one pass: its treated members' sends share
+# ``send_key`` (one send per channel: ``<send_key>:<channel>``); ``sent_at`` once handed on.
+campaign_cohorts = sa.Table(
+    "campaign_cohorts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("step", sa.String(100), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("send_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("start_at", sa.DateTime, nullable=False),  # when sent, or would have been (UTC)
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", sa.DateTime),
+)
+
+# Who took which step, treated or held out, from when: the rows the measurement reads.
+campaign_assignments = sa.Table(
+    "campaign_assignments",
+    metadata,
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("step", sa.String(100), primary_key=True),
+    sa.Column("customer_id", sa.String(100), primary_key=True),
+    sa.Column("cohort_id", sa.Integer, sa.ForeignKey("campaign_cohorts.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("group", sa.String(10), nullable=False),  # treated, holdout
+    sa.Column("start_at", sa.DateTime, nullable=False),
+    sa.Index("campaign_assignments_cohort", "cohort_id"),
 )
 
 TABLES = list(metadata.sorted_tables)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -49,10 +49,15 @@ class Member:
 
 
 def members_of(con: BaseBackend, membership_key: str, day: dt.date,
-               recommending: Recommending | None = None) -> Iterator[Member]:
+               recommending: Recommending | None = None,
+               only: Collection[str] | None = None) -> Iterator[Member]:
     """The members under ``membership_key`` on ``day``, by customer id (with their
-    recommendations when ``recommending`` says whose)."""
+    recommendations when ``recommending`` says whose; ``only``: those of them with these
+    customer ids — a campaign's treated customers)."""
     members = members_as_of(con, membership_key, day)
+    if only is not None:
+        chosen = ibis.memtable({"customer_id": sorted(only)}, schema={"customer_id": "string"})
+        members = members.semi_join(chosen, "customer_id")
     ledger = con.table("customers")
     line = line_state(line_events_table(con), ledger.semi_join(members, "customer_id"), day)
     customers = ledger.select(

@@ -125,6 +125,8 @@ class SendRequest:
     language: str = "ja"
     flex: str | None = None  # LINE: a Flex message's contents (a JSON template); body: altText
     values: dict[str, object] = field(default_factory=dict)
+    # Only these members (a campaign's treated customers of one step); None: every member.
+    customers: frozenset[str] | None = None
 
 
 @dataclass
@@ -164,7 +166,8 @@ def plan_send(
     recommending = (Recommending(context.settings.shop.id,
                                  context.settings.messaging.product_url)
                     if templates.name("recommended_products") else None)
-    members = members_of(context.warehouse, request.membership_key, request.day, recommending)
+    members = members_of(context.warehouse, request.membership_key, request.day, recommending,
+                         request.customers)
     for row in _plan_rows(members, channel, request, templates, shop, caps):
         if row.status == "skipped":
             plan.skipped[row.reason or ""] = plan.skipped.get(row.reason or "", 0) + 1

@@ -1,0 +1,1 @@
+"""Campaigns: holdout groups and step sequences on top of the outbox (docs/campaigns.md)."""

@@ -1,0 +1,103 @@
+"""Campaign definitions from a TOML file, to keep them under version control.
+
+::
+
+    [[campaigns]]
+    key = "onboarding"
+    segment = "first-buyers"
+    schedule = "on_join"            # or "once" (with start = 2026-12-10T10:00:00, shop time)
+    holdout = 0.1
+    exit_on_order = true            # the default
+
+    [[campaigns.steps]]
+    name = "welcome"
+    channels = ["line", "email"]    # the first that reaches the customer
+    text = "{{ customer.honorific_name }}、ご購入ありがとうございます。"
+    subject = "ご購入ありがとうございます"
+
+    [[campaigns.steps]]
+    name = "review"
+    after_days = 3
+    at = "10:00"                    # shop time
+    channels = ["line"]
+    text = "使い心地はいかがですか？"
+    condition = "not_ordered"
+
+>>> text = '''
+... [[campaigns]]
+... key = "w"
+... segment = "vip"
+... schedule = "once"
+... start = 2026-12-10T10:00:00
+... [[campaigns.steps]]
+... name = "news"
+... channels = ["line"]
+... text = "hi"
+... '''
+>>> (d,) = parse_definitions(text, "Asia/Tokyo")
+>>> d.start_at, d.steps[0].channels, d.holdout
+(datetime.datetime(2026, 12, 10, 1, 0), ('line',), 0.0)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+from segmentry.app.campaigns.campaigns import CampaignDefinition
+from segmentry.core.errors import CampaignError
+from segmentry.store.campaigns import Step
+
+__all__ = ["load_definitions", "parse_definitions"]
+
+
+def load_definitions(path: Path, timezone: str) -> list[CampaignDefinition]:
+    """The ``[[campaigns]]`` of a TOML file (times in the shop's ``timezone``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CampaignError("Cannot read {path}: {problem}", code="campaign_file",
+                            params={"path": str(path), "problem": str(e)}) from e
+    return parse_definitions(text, timezone, str(path))
+
+
+def parse_definitions(text: str, timezone: str, where: str = "the file"
+                      ) -> list[CampaignDefinition]:
+    try:
+        document = tomllib.loads(text)
+        return [_campaign(item, timezone) for item in document.get("campaigns", [])]
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
+        raise CampaignError("The campaigns in {path} cannot be read: {problem}",
+                            code="campaign_file",
+                            params={"path": where, "problem": str(e)}) from e
+
+
+def _campaign(item: dict[str, Any], timezone: str) -> CampaignDefinition:
+    start = item.get("start")
+    if isinstance(start, dt.datetime):
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
+        start = start.astimezone(dt.UTC).replace(tzinfo=None)
+    return CampaignDefinition(
+        key=str(item["key"]), segment=str(item["segment"]),
+        schedule=str(item.get("schedule", "once")),
+        steps=tuple(_step(s) for s in item.get("steps", [])),
+        start_at=start, holdout=float(item.get("holdout", 0.0)),
+        language=str(item.get("language", "ja")),
+        exit_on_order=bool(item.get("exit_on_order", True)),
+    )
+
+
+def _step(item: dict[str, Any]) -> Step:
+    channels = item.get("channels", item.get("channel", ["line"]))
+    if isinstance(channels, str):
+        channels = [channels]
+    return Step(
+        name=str(item["name"]), after_days=int(item.get("after_days", 0)),
+        at_time=item.get("at"), channels=tuple(str(c) for c in channels),
+        body=str(item["text"]), subject=item.get("subject"), html=item.get("html"),
+        flex=item.get("flex"), condition=item.get("condition"),
+    )
