@@ -1,0 +1,72 @@
+"""Maximum-likelihood fitting shared by the predictive models.
+
+Each model hands :func:`maximise` its negative log-likelihood over the *logarithms* of its
+parameters, so the optimiser searches an unconstrained space while every parameter stays
+positive. Nelder-Mead needs no gradients and is what Fader and Hardie's own spreadsheets and
+the R package BTYD effectively use; L-BFGS-B then polishes the optimum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import optimize
+
+from segmentry.core.errors import SegmentryError
+
+__all__ = ["ModelFitError", "maximise"]
+
+
+class ModelFitError(SegmentryError):
+    """A predictive model could not be fitted: too few customers, or the fit did not converge.
+
+    ``code`` is ``model_too_few_customers``, ``model_no_repeat_customers``, ``model_bad_input``
+    or ``model_not_converged``.
+    """
+
+    code = "model_fit"
+
+
+def maximise(
+    negative_ll: Callable[[np.ndarray], float],
+    start: Sequence[float],
+    *,
+    model: str,
+) -> tuple[np.ndarray, float]:
+    """Minimise ``negative_ll`` over log-parameters from ``start`` (natural scale).
+
+    Returns ``(parameters, log_likelihood)`` on the natural scale. Raises
+    :class:`ModelFitError` (``model_not_converged``) if neither optimiser reaches a finite
+    optimum with a small gradient.
+
+    >>> params, ll = maximise(lambda lp: float(((np.exp(lp) - [2.0, 3.0]) ** 2).sum()),
+    ...                       [1.0, 1.0], model="toy")
+    >>> [round(float(p), 4) for p in params], round(ll, 6)
+    ([2.0, 3.0], -0.0)
+    """
+    x0 = np.log(np.asarray(start, dtype=float))
+
+    def objective(log_params: np.ndarray) -> float:
+        # NOTE: bound the search: exp() of a wild step overflows and special functions return
+        # nan; a nan objective would stop Nelder-Mead where it stands.
+        if np.any(np.abs(log_params) > 30):
+            return np.inf
+        value = negative_ll(log_params)
+        return value if np.isfinite(value) else np.inf
+
+    simplex = optimize.minimize(
+        objective, x0, method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 20_000, "maxfev": 40_000},
+    )
+    polished = optimize.minimize(objective, simplex.x, method="L-BFGS-B")
+    best = polished if polished.fun <= simplex.fun else simplex
+    if not np.isfinite(best.fun) or not (simplex.success or polished.success):
+        raise ModelFitError(
+            "The {model} model did not converge ({reason}).",
+            code="model_not_converged",
+            params={"model": model, "reason": str(best.message)},
+            hint="Check that the orders are complete; a shop with very few repeat orders "
+            "cannot be modelled yet.",
+        )
+    return np.exp(best.x), -float(best.fun)
