@@ -162,7 +162,7 @@ def test_gamma_gamma_likelihood_equals_numerical_integral() -> None:
 
 def test_fits_recover_simulated_parameters() -> None:
     rng = np.random.default_rng(11)
-    n = 20_000
+    n = 6_000
     lam = rng.gamma(0.8, 1 / 6.0, n)
     p = rng.beta(1.2, 3.0, n)
     T = rng.uniform(10, 60, n)

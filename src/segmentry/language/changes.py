@@ -8,11 +8,18 @@ can change, and by the compiler to know which per-order work a condition needs.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from segmentry.language import ast
 from segmentry.language.catalog import RFM_RECENCY_DAYS
 
-__all__ = ["absolute_dates_of", "attributes_of", "needs_positions", "offsets_of"]
+__all__ = [
+    "absolute_dates_of",
+    "attributes_of",
+    "lead_offsets_of",
+    "needs_positions",
+    "offsets_of",
+]
 
 _POSITIONAL = {"days_to_second_order"}
 
@@ -68,6 +75,23 @@ def offsets_of(condition: ast.Condition) -> set[int]:
                     found |= {n - 1, n, n + 1}
         if getattr(node, "attribute", None) == "rfm_segment":
             found |= {d + k for d in RFM_RECENCY_DAYS for k in (0, 1)}
+    return {k for k in found if k >= 0}
+
+
+def lead_offsets_of(condition: ast.Condition) -> set[int]:
+    """Day offsets *before* a future date attribute's value (``predicted_next_order_date``) at
+    which ``condition`` can change: ``<= 30 days from now`` against a day ``p`` flips at
+    ``p - 30`` or ``p - 29``.
+
+    >>> sorted(lead_offsets_of(ast.Comparison("predicted_next_order_date", "<=",
+    ...                                      ast.RelativeDate(30, "d", future=True))))
+    [29, 30, 31]
+    """
+    found: set[int] = set()
+    for value in _values(condition):
+        if isinstance(value, ast.RelativeDate) and value.future:
+            ahead = _value_offsets(replace(value, future=False))
+            found |= ahead | {k - 1 for k in ahead}
     return {k for k in found if k >= 0}
 
 

@@ -33,12 +33,14 @@ def maximise(
     start: Sequence[float],
     *,
     model: str,
+    scale: float = 1.0,
 ) -> tuple[np.ndarray, float]:
     """Minimise ``negative_ll`` over log-parameters from ``start`` (natural scale).
 
-    Returns ``(parameters, log_likelihood)`` on the natural scale. Raises
-    :class:`ModelFitError` (``model_not_converged``) if neither optimiser reaches a finite
-    optimum with a small gradient.
+    ``scale`` (the number of customers) turns the sum into a mean so that the tolerances mean
+    the same for ten customers and a million. Returns ``(parameters, log_likelihood)`` on the
+    natural scale. Raises :class:`ModelFitError` (``model_not_converged``) if neither
+    optimiser reaches a finite optimum.
 
     >>> params, ll = maximise(lambda lp: float(((np.exp(lp) - [2.0, 3.0]) ** 2).sum()),
     ...                       [1.0, 1.0], model="toy")
@@ -52,12 +54,12 @@ def maximise(
         # nan; a nan objective would stop Nelder-Mead where it stands.
         if np.any(np.abs(log_params) > 30):
             return np.inf
-        value = negative_ll(log_params)
+        value = negative_ll(log_params) / scale
         return value if np.isfinite(value) else np.inf
 
     simplex = optimize.minimize(
         objective, x0, method="Nelder-Mead",
-        options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 20_000, "maxfev": 40_000},
+        options={"xatol": 1e-8, "fatol": 1e-11, "maxiter": 5_000, "maxfev": 10_000},
     )
     polished = optimize.minimize(objective, simplex.x, method="L-BFGS-B")
     best = polished if polished.fun <= simplex.fun else simplex
@@ -69,4 +71,4 @@ def maximise(
             hint="Check that the orders are complete; a shop with very few repeat orders "
             "cannot be modelled yet.",
         )
-    return np.exp(best.x), -float(best.fun)
+    return np.exp(best.x), -float(best.fun) * scale

@@ -90,7 +90,9 @@ class BGNBD:
         return np.where(repeat, np.exp(np.minimum(log_odds, 700.0)), 0.0)
 
 
-def _log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def _log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     r, alpha, a, b = params
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = betaln(a, b + x) - betaln(a, b)
@@ -129,7 +131,7 @@ def fit_bgnbd(
     # Starting values: r/α is the mean purchase rate; a = 1, b = 3 is a mild dropout prior.
     mean_rate = float(np.dot(w, x) / max(float(np.dot(w, T)), 1e-9))
     start = [1.0, 1.0 / max(mean_rate, 1e-6), 1.0, 3.0]
-    params, ll = maximise(negative_ll, start, model="BG/NBD")
+    params, ll = maximise(negative_ll, start, model="BG/NBD", scale=float(w.sum()))
     r, alpha, a, b = (float(v) for v in params)
     return BGNBD(r=r, alpha=alpha, a=a, b=b, log_likelihood=ll, customers=customers)
 

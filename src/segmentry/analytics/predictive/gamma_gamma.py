@@ -88,6 +88,6 @@ def fit_gamma_gamma(
 
     # Method-of-moments flavour: p = 1 per order, q = 2 gives E(M) = γ, so γ = mean m_x.
     start = [1.0, 2.0, float(np.average(m, weights=w))]
-    params, ll = maximise(negative_ll, start, model="Gamma-Gamma")
+    params, ll = maximise(negative_ll, start, model="Gamma-Gamma", scale=float(w.sum()))
     p, q, gamma = (float(v) for v in params)
     return GammaGamma(p=p, q=q, gamma=gamma, log_likelihood=ll, customers=int(w.sum()))
