@@ -19,9 +19,32 @@ import numpy as np
 from .bgnbd import BGNBD
 from .gamma_gamma import GammaGamma
 
-__all__ = ["DAYS_PER_MONTH", "Predictions", "days_to_next_order", "predict", "predicted_clv"]
+__all__ = ["DAYS_PER_MONTH", "Predictions", "days_to_next_order", "discounted_orders", "predict",
+           "predicted_clv"]
 
 DAYS_PER_MONTH = 365.25 / 12
+
+
+def discounted_orders(
+    bgnbd: BGNBD,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    *,
+    months: int = 12,
+    monthly_discount: float = 0.01,
+    unit_days: float = 1.0,
+) -> np.ndarray:
+    """Σ_k (E[Y(k·m)] − E[Y((k−1)·m)]) / (1 + d)^k: the next ``months`` months' expected
+    orders, each month discounted (the CLV formula above without the spend)."""
+    month = DAYS_PER_MONTH / unit_days
+    previous = np.zeros(np.shape(x), dtype=float)
+    total = np.zeros(np.shape(x), dtype=float)
+    for k in range(1, months + 1):
+        cumulative = bgnbd.expected_orders(k * month, x, t_x, T)
+        total += (cumulative - previous) / (1.0 + monthly_discount) ** k
+        previous = cumulative
+    return total
 
 
 def predicted_clv(
@@ -44,14 +67,9 @@ def predicted_clv(
     >>> bool(np.isclose(value[0], 40 * m.expected_orders(DAYS_PER_MONTH / 7, *one)[0]))
     True
     """
-    month = DAYS_PER_MONTH / unit_days
-    previous = np.zeros(np.shape(x), dtype=float)
-    total = np.zeros(np.shape(x), dtype=float)
-    for k in range(1, months + 1):
-        cumulative = bgnbd.expected_orders(k * month, x, t_x, T)
-        total += (cumulative - previous) / (1.0 + monthly_discount) ** k
-        previous = cumulative
-    return total * np.asarray(spend_per_order, dtype=float)
+    orders = discounted_orders(bgnbd, x, t_x, T, months=months,
+                               monthly_discount=monthly_discount, unit_days=unit_days)
+    return orders * np.asarray(spend_per_order, dtype=float)
 
 
 def days_to_next_order(
@@ -70,7 +88,7 @@ def days_to_next_order(
     low = np.zeros_like(x)
     high = np.full_like(x, horizon_days / unit_days)
     reachable = bgnbd.expected_orders(high, x, t_x, T) >= 1.0
-    for _ in range(20):  # 365 days / 2**20: far below one day
+    for _ in range(10):  # 365 days / 2**10: below half a day
         middle = (low + high) / 2.0
         enough = bgnbd.expected_orders(middle, x, t_x, T) >= 1.0
         high = np.where(enough, middle, high)

@@ -1,0 +1,195 @@
+"""Fits over the shop's own orders, stored in the warehouse and versioned by fit date.
+
+- ``model_fits``: one row per fit date: both models' parameters and log-likelihoods, how many
+  customers each saw, the CLV horizon and discount rate, and how long the fit took.
+- ``customer_predictions`` (:data:`segmentry.analytics.asof.PREDICTIONS`): one row per fit date
+  and customer: ``p_alive``, ``churn_probability`` (1 − P(alive)), ``expected_orders_90d``,
+  ``expected_spend`` (per order, shop currency), ``predicted_clv`` and
+  ``predicted_next_order_date``.
+
+A fit as of day D reads the orders valid at the end of D (as every as-of figure does, so a
+backfilled month-end fit sees what was known then), counts each customer's distinct order days
+as the papers count transactions, and works in days. Refitting a day replaces its rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import asdict, dataclass
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import sqlglot as sg
+import sqlglot.expressions as sge
+from ibis.backends import BaseBackend
+
+from segmentry.analytics.asof import PREDICTIONS, Facts, orders_as_of
+from segmentry.engine import execute, transaction
+
+from .bgnbd import BGNBD, fit_bgnbd
+from .clv import days_to_next_order, discounted_orders
+from .gamma_gamma import GammaGamma, fit_gamma_gamma
+
+__all__ = ["FITS", "ModelFit", "customer_summary", "fit_dates", "fit_shop", "latest_fit",
+           "month_ends", "read_fit"]
+
+FITS = "model_fits"
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """One stored fit (a ``model_fits`` row)."""
+
+    fit_date: dt.date
+    customers: int
+    repeat_customers: int
+    r: float
+    alpha: float
+    a: float
+    b: float
+    bgnbd_log_likelihood: float
+    p: float
+    q: float
+    gamma: float
+    gamma_gamma_log_likelihood: float
+    clv_months: int
+    monthly_discount: float
+    seconds: float
+
+    @property
+    def bgnbd(self) -> BGNBD:
+        return BGNBD(self.r, self.alpha, self.a, self.b, self.bgnbd_log_likelihood,
+                     self.customers)
+
+    @property
+    def gamma_gamma(self) -> GammaGamma:
+        return GammaGamma(self.p, self.q, self.gamma, self.gamma_gamma_log_likelihood,
+                          self.repeat_customers)
+
+
+def customer_summary(con: BaseBackend, day: dt.date) -> ir.Table:
+    """Per customer with an order by ``day``: ``first_day``, ``last_day``, ``frequency`` (order
+    days after the first) and ``repeat_value`` (what the repeat days were worth)."""
+    facts = Facts.of(con)
+    orders = orders_as_of(facts.orders, day, positions=False, settled=facts.settled,
+                          refunds=facts.refunds)
+    days = orders.group_by(["customer_id", "processed_on"]).aggregate(
+        value=orders.amount.sum().cast("float64"))
+    first = days.processed_on.min().over(group_by=days.customer_id)
+    days = days.mutate(repeat=days.processed_on > first)
+    return days.group_by("customer_id").aggregate(
+        first_day=days.processed_on.min(),
+        last_day=days.processed_on.max(),
+        frequency=days.repeat.cast("int64").sum(),
+        repeat_value=ibis.ifelse(days.repeat, days.value, 0.0).sum(),
+    )
+
+
+def fit_shop(
+    con: BaseBackend, day: dt.date, *, clv_months: int = 12, monthly_discount: float = 0.01
+) -> ModelFit:
+    """Fit both models on the orders known at the end of ``day``, score every customer who
+    has ordered and store both tables (replacing an earlier fit of the same day). Raises
+    :class:`~segmentry.analytics.predictive.ModelFitError` when the shop cannot be modelled."""
+    started = time.perf_counter()
+    frame = customer_summary(con, day).to_pyarrow().to_pandas()
+    first = pd.to_datetime(frame["first_day"])
+    end = pd.Timestamp(day)
+    x = frame["frequency"].to_numpy(dtype=float)
+    t_x = ((pd.to_datetime(frame["last_day"]) - first).dt.days).to_numpy(dtype=float)
+    T = ((end - first).dt.days).to_numpy(dtype=float)
+    monetary = np.where(x > 0, frame["repeat_value"].to_numpy(dtype=float) / np.maximum(x, 1), 0.0)
+    # Customers share (x, t_x, T) rows often: fit and score each distinct row once.
+    rows, inverse, counts = np.unique(np.stack([x, t_x, T]), axis=1, return_inverse=True,
+                                      return_counts=True)
+    bgnbd = fit_bgnbd(rows[0], rows[1], rows[2], weights=counts)
+    gg = fit_gamma_gamma(x, monetary)
+    p_alive = bgnbd.p_alive(*rows)[inverse]
+    orders_90d = bgnbd.expected_orders(90.0, *rows)[inverse]
+    orders = discounted_orders(bgnbd, *rows, months=clv_months,
+                               monthly_discount=monthly_discount)[inverse]
+    next_days = days_to_next_order(bgnbd, *rows)[inverse]
+    spend = gg.expected_spend(x, monetary)
+    next_date = pd.Series(end + pd.to_timedelta(np.nan_to_num(next_days), unit="D")).dt.date
+    predictions = pa.table({
+        "fit_date": pa.array([day] * len(frame), pa.date32()),
+        "customer_id": pa.array(frame["customer_id"]),
+        "p_alive": p_alive,
+        "churn_probability": 1.0 - p_alive,
+        "expected_orders_90d": orders_90d,
+        "expected_spend": spend,
+        "predicted_clv": orders * spend,
+        "predicted_next_order_date": pa.array(
+            [None if np.isnan(d) else v for d, v in zip(next_days, next_date, strict=True)],
+            pa.date32()),
+    })
+    fit = ModelFit(
+        fit_date=day, customers=len(frame), repeat_customers=int((x > 0).sum()),
+        r=bgnbd.r, alpha=bgnbd.alpha, a=bgnbd.a, b=bgnbd.b,
+        bgnbd_log_likelihood=bgnbd.log_likelihood, p=gg.p, q=gg.q, gamma=gg.gamma,
+        gamma_gamma_log_likelihood=gg.log_likelihood, clv_months=clv_months,
+        monthly_discount=monthly_discount, seconds=0.0,
+    )
+    fit = ModelFit(**{**asdict(fit), "seconds": time.perf_counter() - started})
+    _store(con, fit, predictions)
+    return fit
+
+
+def _store(con: BaseBackend, fit: ModelFit, predictions: pa.Table) -> None:
+    row = pa.Table.from_pylist([asdict(fit)], schema=_FIT_SCHEMA)
+    with transaction(con):
+        for name, table in ((FITS, row), (PREDICTIONS, predictions)):
+            if name not in con.list_tables():
+                con.create_table(name, schema=ibis.schema(table.schema))
+            execute(con, sge.delete(sg.table(name, quoted=True)).where(
+                sg.column("fit_date", quoted=True).eq(sge.cast(
+                    sge.convert(fit.fit_date.isoformat()), "date"))))
+            con.insert(name, table)
+
+
+_FIT_SCHEMA = pa.schema([
+    ("fit_date", pa.date32()), ("customers", pa.int64()), ("repeat_customers", pa.int64()),
+    *((name, pa.float64()) for name in ("r", "alpha", "a", "b", "bgnbd_log_likelihood", "p", "q",
+                                        "gamma", "gamma_gamma_log_likelihood")),
+    ("clv_months", pa.int64()), ("monthly_discount", pa.float64()), ("seconds", pa.float64()),
+])
+
+
+def fit_dates(con: BaseBackend) -> list[dt.date]:
+    """The days fitted so far, oldest first."""
+    if FITS not in con.list_tables():
+        return []
+    column = con.table(FITS).fit_date
+    return sorted(column.to_pyarrow().to_pylist())
+
+
+def read_fit(con: BaseBackend, day: dt.date) -> ModelFit | None:
+    """The fit of ``day``, if there is one."""
+    if FITS not in con.list_tables():
+        return None
+    t = con.table(FITS)
+    rows = t.filter(t.fit_date == ibis.date(day)).to_pyarrow().to_pylist()
+    return ModelFit(**rows[0]) if rows else None
+
+
+def latest_fit(con: BaseBackend, on_or_before: dt.date | None = None) -> ModelFit | None:
+    """The latest fit (on or before a day, if given)."""
+    days = [d for d in fit_dates(con) if on_or_before is None or d <= on_or_before]
+    return read_fit(con, days[-1]) if days else None
+
+
+def month_ends(day: dt.date, months: int) -> list[dt.date]:
+    """The last ``months`` month-ends before ``day``, oldest first.
+
+    >>> month_ends(dt.date(2024, 3, 15), 3)
+    [datetime.date(2023, 12, 31), datetime.date(2024, 1, 31), datetime.date(2024, 2, 29)]
+    """
+    ends, current = [], day.replace(day=1) - dt.timedelta(days=1)
+    for _ in range(months):
+        ends.append(current)
+        current = current.replace(day=1) - dt.timedelta(days=1)
+    return ends[::-1]
