@@ -84,7 +84,7 @@ def customer_summary(con: BaseBackend, day: dt.date) -> ir.Table:
     return days.group_by("customer_id").aggregate(
         first_day=days.processed_on.min(),
         last_day=days.processed_on.max(),
-        frequency=days.repeat.cast("int64").sum(),
+        frequency=ibis.ifelse(days.repeat, 1, 0).sum(),
         repeat_value=ibis.ifelse(days.repeat, days.value, 0.0).sum(),
     )
 
