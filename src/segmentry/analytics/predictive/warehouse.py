@@ -108,13 +108,13 @@ def fit_shop(
                                       return_counts=True)
     bgnbd = fit_bgnbd(rows[0], rows[1], rows[2], weights=counts)
     gg = fit_gamma_gamma(x, monetary)
-    p_alive = bgnbd.p_alive(*rows)[inverse]
-    orders_90d = bgnbd.expected_orders(90.0, *rows)[inverse]
-    orders = discounted_orders(bgnbd, *rows, months=clv_months,
-                               monthly_discount=monthly_discount)[inverse]
-    next_days = days_to_next_order(bgnbd, *rows)[inverse]
-    spend = gg.expected_spend(x, monetary)
-    next_date = pd.Series(end + pd.to_timedelta(np.nan_to_num(next_days), unit="D")).dt.date
+    with np.errstate(all="ignore"):
+        scored = _score(bgnbd, gg, rows, inverse, x, monetary, clv_months, monthly_discount)
+    p_alive, orders_90d, orders, next_days, spend = scored
+    # The next order day as a date32 (days since 1970-01-01), empty where none is expected.
+    epoch_day = (day - dt.date(1970, 1, 1)).days
+    next_date = pa.array(epoch_day + np.nan_to_num(next_days).astype(np.int32),
+                         mask=np.isnan(next_days)).cast(pa.date32())
     predictions = pa.table({
         "fit_date": pa.array([day] * len(frame), pa.date32()),
         "customer_id": pa.array(frame["customer_id"]),
@@ -123,9 +123,7 @@ def fit_shop(
         "expected_orders_90d": orders_90d,
         "expected_spend": spend,
         "predicted_clv": orders * spend,
-        "predicted_next_order_date": pa.array(
-            [None if np.isnan(d) else v for d, v in zip(next_days, next_date, strict=True)],
-            pa.date32()),
+        "predicted_next_order_date": next_date,
     })
     fit = ModelFit(
         fit_date=day, customers=len(frame), repeat_customers=int((x > 0).sum()),
@@ -137,6 +135,17 @@ def fit_shop(
     fit = ModelFit(**{**asdict(fit), "seconds": time.perf_counter() - started})
     _store(con, fit, predictions)
     return fit
+
+
+def _score(
+    bgnbd: BGNBD, gg: GammaGamma, rows: np.ndarray, inverse: np.ndarray, x: np.ndarray,
+    monetary: np.ndarray, clv_months: int, monthly_discount: float,
+) -> tuple[np.ndarray, ...]:
+    """Each customer's predictions, computed once per distinct (x, t_x, T) row."""
+    orders = discounted_orders(bgnbd, *rows, months=clv_months, monthly_discount=monthly_discount)
+    return (bgnbd.p_alive(*rows)[inverse], bgnbd.expected_orders(90.0, *rows)[inverse],
+            orders[inverse], days_to_next_order(bgnbd, *rows)[inverse],
+            gg.expected_spend(x, monetary))
 
 
 def _store(con: BaseBackend, fit: ModelFit, predictions: pa.Table) -> None:
