@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import typer
 
+from segmentry.cli import insight_predictive
+
 __all__ = ["app"]
 
 app = typer.Typer(
@@ -13,3 +15,5 @@ app = typer.Typer(
          "grid and recommendations.",
     no_args_is_help=True,
 )
+
+insight_predictive.register(app)

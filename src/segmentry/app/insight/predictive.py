@@ -41,6 +41,7 @@ __all__ = [
     "PUBLISHED",
     "CdnowCheck",
     "FitSummary",
+    "ModelFit",
     "check_cdnow",
     "fit",
     "refit_if_due",
