@@ -28,7 +28,7 @@ from segmentry import language
 from segmentry.analytics.evaluation import members_on, membership_history
 from segmentry.analytics.facts import build_facts
 from segmentry.analytics.predictive import fit_bgnbd, fit_gamma_gamma
-from segmentry.analytics.predictive.clv import discounted_orders
+from segmentry.analytics.predictive.clv import days_to_next_order, discounted_orders
 from segmentry.analytics.predictive.warehouse import (
     _FIT_SCHEMA,
     ModelFit,
@@ -127,6 +127,12 @@ def test_fit_over_the_ledger_matches_plain_python(shop) -> None:
     clv = discounted_orders(bg, x, t_x, T, months=6, monthly_discount=0.02) * gg.expected_spend(
         x, m)
     np.testing.assert_allclose(stored["predicted_clv"], clv, rtol=1e-3)
+    # The next order day: the stage interpolates a weekly table; exact bisection per customer.
+    exact = days_to_next_order(bg, x, t_x, T)
+    got = [(d - day).days if d is not None else np.nan for d in stored["predicted_next_order_date"]]
+    assert np.array_equal(np.isnan(exact), np.isnan(got))
+    assert np.nanmax(np.abs(np.array(got) - exact)) <= 1
+    assert (~np.isnan(exact)).sum() > 5
     # Refitting the same day replaces its rows; a later day adds a version.
     fit_shop(con, day)
     fit_shop(con, D(2024, 4, 30))

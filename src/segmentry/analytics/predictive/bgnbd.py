@@ -63,6 +63,12 @@ class BGNBD:
         1.226
         """
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+        return self.orders_if_alive(t, x, T) / (1.0 + self._dropout_odds(x, t_x, T))
+
+    def orders_if_alive(self, t: float | np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """The numerator of eq. 10: E[Y(t)] times (1 + dropout odds). It depends on x and T
+        only (not on t_x), so a large shop computes it once per distinct (x, T)."""
+        x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         t = np.asarray(t, dtype=float)
         z = t / (alpha + T + t)
@@ -70,7 +76,12 @@ class BGNBD:
         tail = 1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
             r + x, b + x, a + b + x - 1.0, z
         )
-        return head * tail / (1.0 + self._dropout_odds(x, t_x, T))
+        return head * tail
+
+    def dropout_odds(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """δ(x>0) · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x): P(alive) = 1/(1 + odds)."""
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+        return self._dropout_odds(x, t_x, T)
 
     def expected_orders_new(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)]: purchases by a new customer in her first ``t`` units (FHL 2005, eq. 9)."""
@@ -107,6 +118,29 @@ def _log_likelihood(
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
+class _Distinct:
+    """The data as distinct values and indices into them: the special functions of the
+    likelihood then run over a few hundred values of x, t_x and T, not over every row."""
+
+    def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> None:
+        self.x, self.repeat = x, x > 0
+        self.ux, self.ix = np.unique(x, return_inverse=True)
+        self.uT, self.iT = np.unique(T, return_inverse=True)
+        self.ut, self.it = np.unique(t_x, return_inverse=True)
+
+    def log_likelihood(self, params: np.ndarray) -> np.ndarray:
+        """:func:`_log_likelihood`, term by term the same."""
+        r, alpha, a, b = params
+        ux = self.ux
+        by_x = gammaln(r + ux) - gammaln(r) + betaln(a, b + ux) - betaln(a, b)
+        ratio = np.log(a) - np.log(np.where(ux > 0, b + ux - 1.0, 1.0))
+        rx = r + self.x
+        a3 = -rx * np.log(alpha + self.uT)[self.iT]
+        a4 = np.where(self.repeat, ratio[self.ix] - rx * np.log(alpha + self.ut)[self.it],
+                      -np.inf)
+        return by_x[self.ix] + r * np.log(alpha) + np.logaddexp(a3, a4)
+
+
 def fit_bgnbd(
     frequency: np.ndarray,
     recency: np.ndarray,
@@ -125,8 +159,10 @@ def fit_bgnbd(
     _validate(x, t_x, T, w)
     customers = int(w.sum())
 
+    data = _Distinct(x, t_x, T)
+
     def negative_ll(log_params: np.ndarray) -> float:
-        return -float(np.dot(w, _log_likelihood(np.exp(log_params), x, t_x, T)))
+        return -float(np.dot(w, data.log_likelihood(np.exp(log_params))))
 
     # Starting values: r/α is the mean purchase rate; a = 1, b = 3 is a mild dropout prior.
     mean_rate = float(np.dot(w, x) / max(float(np.dot(w, T)), 1e-9))

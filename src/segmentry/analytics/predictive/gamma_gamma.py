@@ -83,8 +83,19 @@ def fit_gamma_gamma(
             hint="Fit again when more customers have ordered twice.",
         )
 
+    # The terms of _log_likelihood, with what does not depend on the parameters computed once
+    # and the gamma functions over the distinct x only.
+    ux, ix = np.unique(x, return_inverse=True)
+    log_m, log_x, xm = np.log(m), np.log(x), x * m
+    w_log_m_total = float(np.dot(w, log_m))
+
     def negative_ll(log_params: np.ndarray) -> float:
-        return -float(np.dot(w, _log_likelihood(np.exp(log_params), x, m)))
+        p, q, gamma = np.exp(log_params)
+        by_x = gammaln(p * ux + q) - gammaln(p * ux) - gammaln(q)
+        px = p * x
+        ll = (by_x[ix] + q * np.log(gamma) + px * (log_m + log_x)
+              - (px + q) * np.log(gamma + xm))
+        return -(float(np.dot(w, ll)) - w_log_m_total)
 
     # Method-of-moments flavour: p = 1 per order, q = 2 gives E(M) = γ, so γ = mean m_x.
     start = [1.0, 2.0, float(np.average(m, weights=w))]

@@ -31,7 +31,7 @@ from segmentry.analytics.asof import PREDICTIONS, Facts, orders_as_of
 from segmentry.engine import execute, transaction
 
 from .bgnbd import BGNBD, fit_bgnbd
-from .clv import days_to_next_order, discounted_orders
+from .clv import DAYS_PER_MONTH
 from .gamma_gamma import GammaGamma, fit_gamma_gamma
 
 __all__ = ["FITS", "ModelFit", "customer_summary", "fit_dates", "fit_shop", "latest_fit",
@@ -103,14 +103,12 @@ def fit_shop(
     t_x = ((pd.to_datetime(frame["last_day"]) - first).dt.days).to_numpy(dtype=float)
     T = ((end - first).dt.days).to_numpy(dtype=float)
     monetary = np.where(x > 0, frame["repeat_value"].to_numpy(dtype=float) / np.maximum(x, 1), 0.0)
-    # Customers share (x, t_x, T) rows often: fit and score each distinct row once.
-    rows, inverse, counts = np.unique(np.stack([x, t_x, T]), axis=1, return_inverse=True,
-                                      return_counts=True)
-    bgnbd = fit_bgnbd(rows[0], rows[1], rows[2], weights=counts)
+    bgnbd = fit_bgnbd(x, t_x, T)
     gg = fit_gamma_gamma(x, monetary)
     with np.errstate(all="ignore"):
-        scored = _score(bgnbd, gg, rows, inverse, x, monetary, clv_months, monthly_discount)
-    p_alive, orders_90d, orders, next_days, spend = scored
+        p_alive, orders_90d, orders, next_days = _score(bgnbd, x, t_x, T, clv_months,
+                                                        monthly_discount)
+        spend = gg.expected_spend(x, monetary)
     # The next order day as a date32 (days since 1970-01-01), empty where none is expected.
     epoch_day = (day - dt.date(1970, 1, 1)).days
     next_date = pa.array(epoch_day + np.nan_to_num(next_days).astype(np.int32),
@@ -137,15 +135,46 @@ def fit_shop(
     return fit
 
 
+# Days at which each customer's expected orders are tabulated to find the next order day.
+_GRID = np.append(np.arange(0.0, 365.0, 7.0), 365.0)
+
+
 def _score(
-    bgnbd: BGNBD, gg: GammaGamma, rows: np.ndarray, inverse: np.ndarray, x: np.ndarray,
-    monetary: np.ndarray, clv_months: int, monthly_discount: float,
+    bgnbd: BGNBD, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, clv_months: int,
+    monthly_discount: float,
 ) -> tuple[np.ndarray, ...]:
-    """Each customer's predictions, computed once per distinct (x, t_x, T) row."""
-    orders = discounted_orders(bgnbd, *rows, months=clv_months, monthly_discount=monthly_discount)
-    return (bgnbd.p_alive(*rows)[inverse], bgnbd.expected_orders(90.0, *rows)[inverse],
-            orders[inverse], days_to_next_order(bgnbd, *rows)[inverse],
-            gg.expected_spend(x, monetary))
+    """P(alive), orders in 90 days, discounted orders over the CLV horizon and days to the
+    next order, per customer.
+
+    E[Y(t)] = A(t | x, T) / (1 + odds(x, t_x, T)) (:meth:`BGNBD.orders_if_alive`): the costly
+    A (Gauss's hypergeometric function) is computed once per distinct (x, T) pair — a few
+    thousand in a large shop — and divided per customer. The next order day is where
+    A reaches 1 + odds: found on A tabulated weekly, then interpolated linearly within the
+    week (to about a day; :func:`~segmentry.analytics.predictive.clv.days_to_next_order`
+    bisects exactly, for one customer at a time).
+    """
+    pairs, pair = np.unique(np.stack([x, T]), axis=1, return_inverse=True)
+    px, pT = pairs
+    odds = 1.0 + bgnbd.dropout_odds(x, t_x, T)
+    discounted = np.zeros(px.shape)
+    previous = np.zeros(px.shape)
+    for k in range(1, clv_months + 1):
+        cumulative = bgnbd.orders_if_alive(k * DAYS_PER_MONTH, px, pT)
+        discounted += (cumulative - previous) / (1.0 + monthly_discount) ** k
+        previous = cumulative
+    table = bgnbd.orders_if_alive(_GRID[None, :], px[:, None], pT[:, None])
+    reachable = table[pair, -1] >= odds
+    low = np.zeros(x.shape, dtype=np.intp)  # A(0) = 0 < 1 + odds: never reached at 0
+    high = np.full(x.shape, len(_GRID) - 1, dtype=np.intp)
+    while (high - low > 1).any():
+        middle = (low + high) // 2
+        enough = table[pair, middle] >= odds
+        high, low = np.where(enough, middle, high), np.where(enough, low, middle)
+    a_low, a_high = table[pair, low], table[pair, high]
+    share = np.clip((odds - a_low) / np.where(a_high > a_low, a_high - a_low, 1.0), 0.0, 1.0)
+    days = np.maximum(np.ceil(_GRID[low] + share * (_GRID[high] - _GRID[low]) - 1e-9), 1.0)
+    return (1.0 / odds, bgnbd.orders_if_alive(90.0, px, pT)[pair] / odds,
+            discounted[pair] / odds, np.where(reachable, days, np.nan))
 
 
 def _store(con: BaseBackend, fit: ModelFit, predictions: pa.Table) -> None:
