@@ -55,21 +55,23 @@ def maximise(
         # nan; a nan objective would stop Nelder-Mead where it stands.
         if np.any(np.abs(log_params) > 30):
             return np.inf
-        with np.errstate(all="ignore"):  # far from the optimum special functions overflow
-            value = negative_ll(log_params) / scale
+        value = negative_ll(log_params) / scale
         return value if np.isfinite(value) else np.inf
 
     # L-BFGS-B (numerical gradients) is quick on these smooth likelihoods; Nelder-Mead takes
     # over from where it stopped when it reports trouble (a flat or awkward surface).
-    best = optimize.minimize(objective, x0, method="L-BFGS-B",
-                             options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2_000})
-    if not best.success or not np.isfinite(best.fun):
-        start_nm = best.x if np.isfinite(best.fun) else x0
-        simplex = optimize.minimize(
-            objective, start_nm, method="Nelder-Mead",
-            options={"xatol": 1e-8, "fatol": 1e-11, "maxiter": 5_000, "maxfev": 10_000},
-        )
-        best = simplex if simplex.fun <= best.fun or not np.isfinite(best.fun) else best
+    # NOTE: a numerical gradient next to an infinite objective subtracts inf from inf; the
+    # optimiser copes (it reports trouble), so numpy's warnings about it are noise.
+    with np.errstate(all="ignore"):
+        best = optimize.minimize(objective, x0, method="L-BFGS-B",
+                                 options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2_000})
+        if not best.success or not np.isfinite(best.fun):
+            start_nm = best.x if np.isfinite(best.fun) else x0
+            simplex = optimize.minimize(
+                objective, start_nm, method="Nelder-Mead",
+                options={"xatol": 1e-8, "fatol": 1e-11, "maxiter": 5_000, "maxfev": 10_000},
+            )
+            best = simplex if simplex.fun <= best.fun or not np.isfinite(best.fun) else best
     if not np.isfinite(best.fun) or not best.success:
         raise ModelFitError(
             "The {model} model did not converge ({reason}).",

@@ -103,7 +103,8 @@ def fit_shop(
     t_x = ((pd.to_datetime(frame["last_day"]) - first).dt.days).to_numpy(dtype=float)
     T = ((end - first).dt.days).to_numpy(dtype=float)
     monetary = np.where(x > 0, frame["repeat_value"].to_numpy(dtype=float) / np.maximum(x, 1), 0.0)
-    bgnbd = fit_bgnbd(x, t_x, T)
+    *rows, counts = _distinct_rows(x, t_x, T)
+    bgnbd = fit_bgnbd(*rows, weights=counts)
     gg = fit_gamma_gamma(x, monetary)
     with np.errstate(all="ignore"):
         p_alive, orders_90d, orders, next_days = _score(bgnbd, x, t_x, T, clv_months,
@@ -133,6 +134,17 @@ def fit_shop(
     fit = ModelFit(**{**asdict(fit), "seconds": time.perf_counter() - started})
     _store(con, fit, predictions)
     return fit
+
+
+def _distinct_rows(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The distinct (x, t_x, T) rows and how many customers share each (a shop of a million
+    has about a quarter as many), for a weighted fit. Whole days pack into one integer key:
+    a 1-d unique is far faster than a unique over rows."""
+    key = (x.astype(np.int64) << 42) | (t_x.astype(np.int64) << 21) | T.astype(np.int64)
+    distinct, counts = np.unique(key, return_counts=True)
+    mask = (1 << 21) - 1
+    return ((distinct >> 42).astype(float), ((distinct >> 21) & mask).astype(float),
+            (distinct & mask).astype(float), counts)
 
 
 # Days at which each customer's expected orders are tabulated to find the next order day.
