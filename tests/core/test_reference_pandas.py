@@ -235,7 +235,8 @@ def demo_workspace(
 @pytest.fixture(scope="module")
 def reference(demo_tables: dict[str, pa.Table], demo_workspace: Workspace) -> Reference:
     ref = Reference(demo_tables)
-    ref.predictions = demo_workspace.warehouse.table("customer_predictions").to_pyarrow().to_pandas()
+    stored = demo_workspace.warehouse.table("customer_predictions")
+    ref.predictions = stored.to_pyarrow().to_pandas()
     return ref
 
 

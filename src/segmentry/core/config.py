@@ -426,7 +426,7 @@ class Settings(BaseSettings):
     state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
-    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     email: EmailSettings | None = None
