@@ -148,7 +148,7 @@ def test_an_installed_plugin_adds_a_source_and_a_destination(
             members = set(shop.members(segment, as_of=day)["customer_id"].to_pylist())
             assert members == _members(people, segment, day)
         stages = [(s.stage, s.status) for s in report.stages]
-        assert stages == [("ingest", "succeeded"), ("facts", "succeeded"),
+        assert stages == [("ingest", "succeeded"), ("facts", "succeeded"), ("models", "succeeded"),
                           ("segments", "succeeded"), ("metrics", "succeeded"),
                           ("commit", "succeeded"), ("acme_push", "succeeded")]
         recorded = shop.runs(1)[0]["stages"][-1]
