@@ -148,7 +148,7 @@ def test_an_installed_plugin_adds_a_source_and_a_destination(
             members = set(shop.members(segment, as_of=day)["customer_id"].to_pylist())
             assert members == _members(people, segment, day)
         stages = [(s.stage, s.status) for s in report.stages]
-        assert stages == [("ingest", "succeeded"), ("facts", "succeeded"),
+        assert stages == [("ingest", "succeeded"), ("facts", "succeeded"), ("models", "succeeded"),
                           ("segments", "succeeded"), ("metrics", "succeeded"),
                           ("commit", "succeeded"), ("acme_push", "succeeded")]
         recorded = shop.runs(1)[0]["stages"][-1]
@@ -197,13 +197,13 @@ def test_a_failing_destination_is_recorded_and_the_run_stands(
     _write(shop, V1)
     report = shop.run(D1)
     assert report.status == "succeeded"
-    after = {s.stage: (s.status, s.detail) for s in report.stages[5:]}
+    after = {s.stage: (s.status, s.detail) for s in report.stages[6:]}
     assert after == {"refused": ("failed", "The shop refused the tags."),
                      "buggy": ("failed", "ZeroDivisionError('division by zero')"),
                      "acme_push": ("succeeded", "sent 1 joins")}
     recorded = shop.runs(1)[0]
     assert recorded["status"] == "succeeded"
-    assert [s["stage"] for s in recorded["stages"]][5:] == [s.stage for s in report.stages[5:]]
+    assert [s["stage"] for s in recorded["stages"]][6:] == [s.stage for s in report.stages[6:]]
     assert shop.segment("repeaters").computed_through == D1
 
 

@@ -73,6 +73,8 @@ class Reference:
         history["seen_on"] = _local_day(history.seen_at)
         self.history = history.sort_values("seen_at")
         self._stats: dict[dt.date, pd.DataFrame] = {}
+        # The predictive models' stored predictions (customer_predictions), set by the fixture.
+        self.predictions: pd.DataFrame | None = None
 
     # ------------------------------------------------------------ state as of a day
 
@@ -122,6 +124,12 @@ class Reference:
         frame["skincare_then_other"] = frame.index.isin(
             set(first_skincare.customer_id) & set(later_other.customer_id)
         )
+        frame["churn"], frame["next_order"] = float("nan"), None
+        p = self.predictions
+        if p is not None and (p.fit_date <= day).any():  # the latest fit on or before the day
+            latest = p[p.fit_date == p[p.fit_date <= day].fit_date.max()].set_index("customer_id")
+            frame["churn"] = latest.churn_probability.reindex(frame.index)
+            frame["next_order"] = latest.predicted_next_order_date.reindex(frame.index)
         return frame
 
     def _tags(self, day: dt.date) -> pd.Series:
@@ -190,6 +198,11 @@ TEMPLATE_RULES: dict[str, Rule] = {
     "subscribers": lambda s, d: s.subscriber,
     "first-order-instagram": lambda s, d: s.first_channel == "instagram",
     "skincare-then-other-line": lambda s, d: s.skincare_then_other,
+    "high-value-at-risk": lambda s, d: pd.Series(
+        [spent >= 30000 and churn >= 0.5 for spent, churn in zip(s.spent, s.churn, strict=True)],
+        index=s.index, dtype=bool),
+    "likely-to-buy-this-month": lambda s, d: _day_is(
+        s.next_order, lambda n: n <= d + dt.timedelta(days=30)),
     "high-aov": lambda s, d: pd.Series(
         [n >= 1 and spent / n >= 8000 for n, spent in zip(s.n, s.spent, strict=True)],
         index=s.index,
@@ -220,8 +233,11 @@ def demo_workspace(
 
 
 @pytest.fixture(scope="module")
-def reference(demo_tables: dict[str, pa.Table]) -> Reference:
-    return Reference(demo_tables)
+def reference(demo_tables: dict[str, pa.Table], demo_workspace: Workspace) -> Reference:
+    ref = Reference(demo_tables)
+    stored = demo_workspace.warehouse.table("customer_predictions")
+    ref.predictions = stored.to_pyarrow().to_pandas()
+    return ref
 
 
 def test_every_starter_template_has_a_reference() -> None:

@@ -21,6 +21,8 @@ from ibis.backends import BaseBackend
 from segmentry.analytics.facts import refund_table, settled_on, undated_table
 
 __all__ = [
+    "PREDICTIONS",
+    "PREDICTION_COLUMNS",
     "Facts",
     "Points",
     "abandoned_as_of",
@@ -32,6 +34,8 @@ __all__ = [
     "line_events_table",
     "lines_as_of",
     "orders_as_of",
+    "predictions_as_of",
+    "predictions_table",
     "statistics_as_of",
     "statistics_table",
     "store_credit_tables",
@@ -55,7 +59,9 @@ class Facts:
     spend tier as synced), None in a ledger without it. ``credit_accounts`` and
     ``credit_transactions``: the ledger's ``store_credit_accounts`` and
     ``store_credit_transactions`` (see :mod:`segmentry.analytics.store_credit`), None in a
-    ledger without them.
+    ledger without them. ``predictions``: the predictive models' ``customer_predictions`` (one
+    row per fit date and customer, see :mod:`segmentry.analytics.predictive.warehouse`), None
+    before the first fit.
     """
 
     orders: ir.Table
@@ -71,6 +77,7 @@ class Facts:
     statistics: ir.Table | None = None
     credit_accounts: ir.Table | None = None
     credit_transactions: ir.Table | None = None
+    predictions: ir.Table | None = None
 
     @classmethod
     def of(cls, con: BaseBackend) -> Facts:
@@ -89,6 +96,7 @@ class Facts:
             statistics=statistics_table(con),
             credit_accounts=accounts,
             credit_transactions=transactions,
+            predictions=predictions_table(con),
         )
 
     def is_settled(self, day: dt.date) -> bool:
@@ -136,6 +144,15 @@ def store_credit_tables(con: BaseBackend) -> tuple[ir.Table | None, ir.Table | N
         con.table(name) if name in have else None
         for name in ("store_credit_accounts", "store_credit_transactions")
     )
+# The predictive models' per-customer predictions, one row per fit date and customer.
+PREDICTIONS = "customer_predictions"
+
+
+def predictions_table(con: BaseBackend) -> ir.Table | None:
+    """The models' ``customer_predictions``, or None before the first fit."""
+    if PREDICTIONS not in con.list_tables():
+        return None
+    return con.table(PREDICTIONS)
 
 
 @dataclass(frozen=True)
@@ -364,6 +381,29 @@ def statistics_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
     j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
     return j.select("customer_id", "day", rfm_as_of=j.rfm_group,
                     tier_as_of=j.predicted_spend_tier)
+
+
+PREDICTION_COLUMNS = ("predicted_clv", "churn_probability", "expected_orders_90d",
+                      "predicted_next_order_date")
+
+
+def predictions_as_of(predictions: ir.Table, points: ir.Table | dt.date) -> ir.Table:
+    """Per point, the customer's predictions from the latest fit on or before its day (points
+    before the first fit, or of customers that fit did not score, are left out)."""
+    where = Points.of(points)
+    if where.day is not None:
+        d = ibis.date(where.day)
+        j = predictions.filter(predictions.fit_date <= d).mutate(day=d)
+    else:
+        assert where.table is not None
+        p = where.table
+        h = predictions.select("fit_date", *PREDICTION_COLUMNS,
+                               h_customer_id="customer_id")
+        j = p.join(h, [p.customer_id == h.h_customer_id, h.fit_date <= p.day])
+    group = [j[k] for k in where.keys]
+    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.fit_date))
+    j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+    return j.select("customer_id", "day", *PREDICTION_COLUMNS)
 
 
 def abandoned_as_of(checkouts: ir.Table, points: ir.Table | dt.date) -> ir.Table:

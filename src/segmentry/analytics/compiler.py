@@ -33,6 +33,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmentry.analytics.asof import (
+    PREDICTION_COLUMNS,
     Facts,
     Points,
     abandoned_as_of,
@@ -40,6 +41,7 @@ from segmentry.analytics.asof import (
     customers_as_of,
     lines_as_of,
     orders_as_of,
+    predictions_as_of,
     statistics_as_of,
     tags_as_of,
 )
@@ -233,6 +235,16 @@ class _Compiler:
         self.feature("statistics", lambda: statistics_as_of(history, self.points.source))
         return lambda f: f[column]
 
+    def predictions(self, column: str) -> Callable[[ir.Table], ir.Value]:
+        """The models' predictions from the latest fit on or before the day: NULL before the
+        first fit and for customers that fit did not score (docs/predictive.md)."""
+        kind = "date" if column == "predicted_next_order_date" else "float64"
+        if self.facts.predictions is None:
+            return lambda f: ibis.null().cast(kind)
+        table = self.facts.predictions
+        self.feature("predictions", lambda: predictions_as_of(table, self.points.source))
+        return lambda f: f[column]
+
     def tags(self) -> None:
         if "tags" not in self.prebuilt:
             self.prebuilt["tags"] = tags_as_of(self.facts.tag_history, self.points.source)
@@ -354,6 +366,8 @@ class _Compiler:
             return self.checkouts()
         if name in _SHOPIFY_STATISTICS:
             return self.statistics(_SHOPIFY_STATISTICS[name])
+        if name in PREDICTION_COLUMNS:
+            return self.predictions(name)
         self.stats(_STATS_COLUMNS[name])
         return _STATS_ATTRIBUTES[name]
 

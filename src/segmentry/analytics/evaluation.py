@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmentry.analytics.asof import (
+    PREDICTION_COLUMNS,
     Facts,
     customer_stats,
     customers_since,
@@ -150,7 +151,8 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     blocks only to ``line_linked`` and ``line_blocked``, checkouts (started, completed) only to
     ``abandoned_checkout_date``, a new observation of Shopify's statistics only to
     ``rfm_group`` and ``predicted_spend_tier``, store credit (a transaction, an account read, a
-    credit's expiry) only to ``store_credit_accounts``; a refund changes
+    credit's expiry) only to ``store_credit_accounts``, a new fit of the predictive models only
+    to their attributes; a refund changes
     what the customer spent (``amount_spent`` and what reads it).
     """
     o, h = facts.orders, facts.tag_history
@@ -171,6 +173,17 @@ def _events(facts: Facts, condition: ast.Condition) -> ir.Table:
     if facts.statistics is not None and attributes_of(condition) & _SHOPIFY_STATISTICS:
         s = facts.statistics  # Shopify's RFM group and spend tier, as each sync saw them
         parts.append(s.select("customer_id", day=s.seen_on))
+    read = attributes_of(condition)
+    if facts.predictions is not None and read & set(PREDICTION_COLUMNS):
+        # A new fit changes every prediction; a future day compared with the predicted next
+        # order day flips that many days before it.
+        pr = facts.predictions
+        parts.append(pr.select("customer_id", day=pr.fit_date))
+        if "predicted_next_order_date" in read:
+            dated = pr.filter(pr.predicted_next_order_date.notnull())
+            ahead = sorted(future_offsets_of(condition) | {0})
+            parts.append(dated.select("customer_id", day=dated.predicted_next_order_date
+                                      - _array(ahead, "int64").unnest().as_interval("D")))
     if facts.events is not None and event_functions_of(condition):
         e = facts.events
         parts.append(e.select("customer_id", day=e.occurred_on))

@@ -1,16 +1,18 @@
-"""The daily pipeline: ingest → facts → segments → metrics → commit.
+"""The daily pipeline: ingest → facts → models → segments → metrics → commit.
 
 ``segmentry run`` for a day D:
 
 1. **ingest** every configured source (upsert: re-reading a file changes nothing);
 2. **facts**: bring ``order_facts`` / ``line_facts`` up to date with the ledger (only the
    customers whose orders changed);
-3. **segments**: evaluate every segment as of D (all in one query over the day's snapshot) and
+3. **models**: work registered to run before the segments (``segmentry_before_segments``):
+   the predictive models refit when due (:mod:`segmentry.app.insight.predictive`);
+4. **segments**: evaluate every segment as of D (all in one query over the day's snapshot) and
    record the day for all of them in the membership ledger, in one warehouse transaction
    (segments never computed get their full history; a gap of missed days is filled day by
    day);
-4. **metrics** for the new day(s) (all segments in two queries in the usual one-day case);
-5. **commit**: move every segment's ``computed_through`` to D and write the metric rows and the
+5. **metrics** for the new day(s) (all segments in two queries in the usual one-day case);
+6. **commit**: move every segment's ``computed_through`` to D and write the metric rows and the
    run record in one state-store transaction.
 
 Running twice for the same day changes nothing: recording a day first undoes what was recorded
@@ -100,6 +102,8 @@ class Pipeline:
             try:
                 self._stage(report, "ingest", self._ingest, progress)
                 self._stage(report, "facts", self._facts, progress)
+                self._stage(report, "models", lambda: "; ".join(
+                    plugins.before_segments(self.ws, day)), progress)
                 with contextlib.ExitStack() as stack:
                     # The day's snapshot is built in the segments stage (its time counts there)
                     # and read again by the metrics.

@@ -21,6 +21,10 @@ Hooks (every one is optional for a plug-in):
 ``segmentry_before_ingest(workspace) -> str | None``
     Work due before the sources are read (Shopify's queued webhooks); a non-empty note is
     added to the ingest stage's detail.
+``segmentry_before_segments(workspace, day) -> str | None``
+    Work due after the facts are built and before the segments are evaluated as of ``day``
+    (the predictive models' refit, :mod:`segmentry.app.insight.predictive`); a non-empty note
+    is the ``models`` stage's detail. Its error fails the run.
 ``segmentry_channels(workspace) -> Iterable[Channel] | None``
     The ways this plug-in reaches customers (LINE, e-mail) for this workspace, as
     :class:`~segmentry.app.messaging.sending.Channel`\ s (none when not configured).
@@ -70,6 +74,7 @@ __all__ = [
     "Destination",
     "RunOutcome",
     "before_ingest",
+    "before_segments",
     "channels",
     "destinations",
     "hookimpl",
@@ -93,6 +98,7 @@ BUILTIN_PLUGINS = (
     "segmentry.app.messaging.plugin",
     "segmentry.app.campaigns.plugin",
     "segmentry.activation.webhooks.plugin",
+    "segmentry.app.insight.predictive",
 )
 
 
@@ -133,6 +139,10 @@ class Hooks:
     @hookspec
     def segmentry_before_ingest(self, workspace: Context) -> str | None:
         """Work due before the sources are read; a note for the ingest stage, or ``None``."""
+
+    @hookspec
+    def segmentry_before_segments(self, workspace: Context, day: dt.date) -> str | None:
+        """Work due before the segments are evaluated; a note for the models stage."""
 
     @hookspec
     def segmentry_channels(self, workspace: Context) -> Iterable[Channel] | None:
@@ -186,6 +196,12 @@ def read_source(source: SourceSettings, workspace: Context) -> LedgerBatch:
 def before_ingest(workspace: Context) -> list[str]:
     """The notes of the work done before the ingest, in call order (empty ones left out)."""
     notes = plugin_manager().hook.segmentry_before_ingest(workspace=workspace)
+    return [note for note in notes if note]
+
+
+def before_segments(workspace: Context, day: dt.date) -> list[str]:
+    """The notes of the work done before the segments are evaluated (empty ones left out)."""
+    notes = plugin_manager().hook.segmentry_before_segments(workspace=workspace, day=day)
     return [note for note in notes if note]
 
 

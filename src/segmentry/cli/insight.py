@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import typer
 
-from segmentry.cli import insight_cohorts, insight_recommendations, insight_transitions
+from segmentry.cli import (
+    insight_cohorts,
+    insight_predictive,
+    insight_recommendations,
+    insight_transitions,
+)
 
 __all__ = ["app"]
 
@@ -18,3 +23,4 @@ app = typer.Typer(
 insight_cohorts.register(app)
 insight_transitions.register(app)
 insight_recommendations.register(app)
+insight_predictive.register(app)

@@ -35,6 +35,7 @@ __all__ = [
     "EmailSettings",
     "LineSettings",
     "MessagingSettings",
+    "ModelsSettings",
     "RichMenuSettings",
     "ScheduleSettings",
     "Settings",
@@ -94,6 +95,23 @@ class StateSettings(BaseModel):
 class MetricsSettings(BaseModel):
     subtract_refunds: bool = Field(
         True, description="Amounts are net of refunds (total - refunded) when true."
+    )
+
+
+class ModelsSettings(BaseModel):
+    """The predictive models (BG/NBD and Gamma-Gamma, docs/predictive.md): when the daily run
+    refits them and how the predicted CLV is valued."""
+
+    refit_days: int = Field(
+        7, ge=0, description="Refit when the latest fit is this many days old (0: never refit)."
+    )
+    backfill_months: int = Field(
+        12, ge=0, le=120,
+        description="A first fit also fits at the last this-many month-ends, for history.",
+    )
+    clv_months: int = Field(12, ge=1, le=120, description="Horizon of predicted_clv in months.")
+    monthly_discount: float = Field(
+        0.01, ge=0, lt=1, description="Monthly discount rate applied to predicted_clv."
     )
 
 
@@ -413,6 +431,7 @@ class Settings(BaseSettings):
     state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # type: ignore[arg-type]
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
+    models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     email: EmailSettings | None = None

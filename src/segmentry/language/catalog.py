@@ -237,6 +237,25 @@ _ATTRIBUTE_LIST = [
         "Consents to marketing e-mail: email_subscription_status is SUBSCRIBED.",
     ),
     _A("line_linked", Kind.BOOLEAN, "A LINE user is linked to the customer that day."),
+    # The predictive models' latest fit on or before the day (docs/predictive.md).
+    _A(
+        "predicted_clv",
+        Kind.MONEY,
+        "Predicted value of the customer's orders over the next months, discounted "
+        "(BG/NBD × Gamma-Gamma, latest fit on or before the day).",
+    ),
+    _A(
+        "churn_probability",
+        Kind.NUMBER,
+        "Probability, 0 to 1, that the customer has stopped buying: 1 − P(alive) (BG/NBD).",
+    ),
+    _A("expected_orders_90d", Kind.NUMBER, "Orders the customer is expected to place in the "
+       "90 days after the fit (BG/NBD)."),
+    _A(
+        "predicted_next_order_date",
+        Kind.DATE,
+        "Day by which one order is expected (BG/NBD); empty if not within a year of the fit.",
+    ),
     _A(
         "line_blocked",
         Kind.BOOLEAN,

@@ -80,17 +80,19 @@ def offsets_of(condition: ast.Condition) -> set[int]:
 
 
 def future_offsets_of(condition: ast.Condition) -> set[int]:
-    """Days *before* a future event day (a credit's expiry) at which ``condition`` can change:
-    a day ahead ``+7d`` compared with it flips 7 or 6 days before.
+    """Days *before* a future day in the data (a credit's expiry, the predicted next order
+    day) at which ``condition`` can change: ``<= +30d`` against a day ``p`` flips at
+    ``p - 30`` or ``p - 29`` (the offsets of the same comparison in the past, and one less).
 
-    >>> value = ast.RelativeDate(7, "d", future=True)
-    >>> sorted(future_offsets_of(ast.Comparison("x", "<=", value)))
-    [6, 7]
+    >>> sorted(future_offsets_of(ast.Comparison("predicted_next_order_date", "<=",
+    ...                                        ast.RelativeDate(30, "d", future=True))))
+    [29, 30, 31]
     """
     found: set[int] = set()
     for value in _values(condition):
         if isinstance(value, ast.RelativeDate) and value.future:
-            found |= {k - 1 for k in _value_offsets(replace(value, future=False))}
+            ahead = _value_offsets(replace(value, future=False))
+            found |= ahead | {k - 1 for k in ahead}
     return {k for k in found if k >= 0}
 
 

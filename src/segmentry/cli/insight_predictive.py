@@ -1,0 +1,91 @@
+"""``segmentry insight models …``: fit the predictive models, show the latest fit, and check
+them against the published CDNOW estimates (docs/predictive.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from segmentry.app.insight import predictive
+from segmentry.cli.options import WorkspaceOption, open_workspace
+from segmentry.cli.output import console, fail_on_errors
+
+__all__ = ["register"]
+
+models = typer.Typer(help="Predictive models: BG/NBD and Gamma-Gamma (docs/predictive.md).",
+                     no_args_is_help=True)
+
+Day = Annotated[dt.datetime | None, typer.Option(
+    "--as-of", formats=["%Y-%m-%d"], help="Day to fit as of (default: today in the shop's zone).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models, name="models")
+
+
+@models.command("fit")
+def fit(as_of: Day = None, workspace: WorkspaceOption = None) -> None:
+    """Fit both models on the orders known at the end of a day and score every customer."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        day = as_of.date() if as_of else ws.today()
+        done = predictive.fit(ws, day)
+    console.print(f"Fitted {done.fit_date}: {done.customers:,} customers "
+                  f"({done.repeat_customers:,} repeat) in {done.seconds:.1f} s")
+    _parameters(done)
+
+
+@models.command("show")
+def show(as_of: Day = None, as_json: Json = False, workspace: WorkspaceOption = None) -> None:
+    """The latest fit (on or before a day) and the spread of its predicted CLV."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        summary = predictive.show(ws, as_of.date() if as_of else None)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if summary.fit is None:
+        console.print("No fit yet: run `segmentry insight models fit` or the daily run.")
+        return
+    console.print(f"Fit of {summary.fit.fit_date}: {summary.scored:,} customers scored; "
+                  f"fits on {len(summary.fit_dates)} day(s)")
+    _parameters(summary.fit)
+    q = summary.clv_quantiles
+    console.print("predicted CLV: " + ", ".join(f"{k} {v:,.0f}" for k, v in q.items()))
+
+
+def _parameters(fit: predictive.ModelFit) -> None:
+    table = Table("model", "parameters", "log-likelihood")
+    table.add_row("BG/NBD", f"r={fit.r:.4g}  α={fit.alpha:.4g}  a={fit.a:.4g}  b={fit.b:.4g}",
+                  f"{fit.bgnbd_log_likelihood:,.1f}")
+    table.add_row("Gamma-Gamma", f"p={fit.p:.4g}  q={fit.q:.4g}  γ={fit.gamma:.4g}",
+                  f"{fit.gamma_gamma_log_likelihood:,.1f}")
+    console.print(table)
+
+
+@models.command("check-cdnow")
+def check_cdnow(as_json: Json = False) -> None:
+    """Fit both models on the CDNOW sample and print them beside the published estimates and
+    the 39-week holdout: expected vs actual repeat orders per calibration frequency."""
+    check = predictive.check_cdnow()
+    ours = check.estimates()
+    if as_json:
+        typer.echo(json.dumps({"published": predictive.PUBLISHED, "ours": ours,
+                               "holdout": check.holdout.reset_index(names="frequency")
+                               .to_dict("records")}, indent=2))
+        return
+    table = Table("parameter", "published", "ours", "ours (3 s.f.)")
+    for name, value in predictive.PUBLISHED.items():
+        table.add_row(name, f"{value:g}", f"{ours[name]:.6g}", f"{float(f'{ours[name]:.3g}'):g}")
+    console.print(f"CDNOW sample: {check.customers:,} customers, {check.repeat_customers:,} "
+                  "with a repeat purchase in the 39-week calibration period")
+    console.print(table)
+    holdout = Table("repeat purchases (calibration)", "customers",
+                    "actual (holdout, per customer)", "BG/NBD expected")
+    for bucket, row in check.holdout.iterrows():
+        holdout.add_row(str(bucket), f"{int(row['customers']):,}", f"{row['actual']:.3f}",
+                        f"{row['expected']:.3f}")
+    console.print(holdout)
