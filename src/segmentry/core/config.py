@@ -180,6 +180,11 @@ class MessagingSettings(BaseModel):
         description="A product page's URL, {product_id} replaced by the product's id: the url "
         "of each of {{ recommended_products }} (docs/insight.md). Empty: no URL.",
     )
+    attribution_days: int = Field(
+        default=7, ge=1, le=365,
+        description="A campaign's attribution window: the days after each customer's send (or "
+        "would-be send, held out) whose orders its report counts (docs/campaigns.md).",
+    )
 
     @field_validator("quiet_hours")
     @classmethod
