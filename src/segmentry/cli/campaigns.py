@@ -14,6 +14,7 @@ import typer
 
 from segmentry.app.campaigns.campaigns import CampaignDefinition, Campaigns, PassReport
 from segmentry.app.campaigns.definitions import load_definitions
+from segmentry.app.campaigns.report import CampaignReport, campaign_report
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.core.errors import CampaignError
@@ -198,6 +199,35 @@ def assignments_command(
     print_rows(table.to_pylist(), table.column_names, "table")
 
 
+@app.command("report")
+def report_command(
+    key: Key,
+    step: Annotated[str | None, typer.Option(
+        "--step", help="One step (default: the whole campaign, each customer from their "
+        "first step).")] = None,
+    window: Annotated[int | None, typer.Option(
+        "--window", min=1, max=365, help="Attribution window in days (default: [messaging] "
+        "attribution_days, 7).")] = None,
+    bootstrap: Annotated[bool, typer.Option(
+        "--bootstrap", help="Add a bootstrap interval for revenue per customer.")] = False,
+    fmt: Format = "table",
+    csv_file: Annotated[Path | None, typer.Option(
+        "--csv", help="Also write the per-group figures and the lift as CSV here.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """What the campaign earned against its holdout, with 95 % intervals and a verdict."""
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        report = campaign_report(ws, key, step=step, window_days=window, bootstrap=bootstrap)
+    if csv_file is not None:
+        csv_file.write_bytes(report.csv(bom=True))
+    if fmt == "json":
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        _show_lift(report)
+    if csv_file is not None and fmt != "json":
+        console.print(f"CSV written to {csv_file}.", markup=False)
+
+
 def _start(text: str | None, timezone: str) -> dt.datetime | None:
     if text is None:
         return None
@@ -236,3 +266,92 @@ def _show_report(report: PassReport, dry_run: bool) -> None:
     for sent in report.sends:
         numbers = ", ".join(f"{k} {v:,}" for k, v in sorted(sent.counts.items()))
         console.print(f"  send {sent.key}: {numbers}", markup=False)
+
+
+# How each measure is printed: (label, format of a level, format of a difference).
+_MEASURE_TEXT = {
+    "conversion": ("conversion", "{:.2%}", "{:+.2f} pt", 100.0),
+    "revenue_per_customer": ("revenue per customer", "{:,.1f}", "{:+,.1f}", 1.0),
+    "orders_per_customer": ("orders per customer", "{:.4f}", "{:+.4f}", 1.0),
+    "aov": ("AOV", "{:,.0f}", "{:+,.0f}", 1.0),
+}
+
+
+def _interval(low: float | None, high: float | None, form: str, scale: float) -> str:
+    if low is None or high is None:
+        return "—"
+    return f"{form.format(low * scale)} to {form.format(high * scale)}"
+
+
+def _show_lift(report: CampaignReport) -> None:
+    lift = report.lift
+    what = f"step {report.step}" if report.step else "whole campaign"
+    console.print(f"{report.campaign.key} ({what}), segment {report.campaign.segment}, "
+                  f"{report.window_days}-day window", markup=False)
+    if report.provisional:
+        console.print(f"Provisional: the window of {report.open_customers:,} of "
+                      f"{report.customers:,} customers is still open (the last closes "
+                      f"{report.final_at:%Y-%m-%d %H:%M} UTC).", markup=False)
+    groups = [{"group": row["group"], "customers": f"{row['customers']:,}",
+               "converted": f"{row['converted']:,}",
+               "conversion": _level("conversion", row["conversion"]),
+               "revenue/customer": _level("revenue_per_customer", row["revenue_per_customer"]),
+               "orders/customer": _level("orders_per_customer", row["orders_per_customer"]),
+               "AOV": _level("aov", row["aov"])} for row in report.group_rows()]
+    print_rows(groups, ["group", "customers", "converted", "conversion", "revenue/customer",
+                        "orders/customer", "AOV"], "table")
+    rows, mdes = [], []
+    for name, (label, _, diff, scale) in _MEASURE_TEXT.items():
+        m = report.measure(name)
+        d, r = m.difference, m.relative
+        rows.append({
+            "measure": label,
+            "lift (95% interval)": f"{diff.format(d.estimate * scale)} "
+                                   f"({_interval(d.low, d.high, diff, scale)})",
+            "relative": "—" if r.low is None or r.high is None
+            else f"{r.estimate:+.1%} ({_interval(r.low, r.high, '{:+.1%}', 1.0)})",
+            "p": "—" if d.p_value is None else f"{d.p_value:.3f}",
+            "verdict": d.verdict.replace("_", " "),
+        })
+        if m.minimum_detectable_effect is not None:
+            mdes.append(f"{label} {diff.format(m.minimum_detectable_effect * scale)[1:]}")
+    print_rows(rows, ["measure", "lift (95% interval)", "relative", "p", "verdict"], "table")
+    if mdes:
+        console.print("Minimum detectable effect (α 0.05, power 0.8): " + ", ".join(mdes),
+                      markup=False)
+    inc = lift.incremental_revenue
+    console.print(f"Incremental revenue: {inc.estimate:+,.0f} "
+                  f"(95% interval {_interval(inc.low, inc.high, '{:+,.0f}', 1.0)}, Welch)",
+                  markup=False)
+    if lift.incremental_revenue_bootstrap is not None:
+        b = lift.incremental_revenue_bootstrap
+        console.print(f"  bootstrap (studentized): "
+                      f"{_interval(b.low, b.high, '{:+,.0f}', 1.0)}", markup=False)
+    for sentence in _verdict_sentences(report):
+        console.print(sentence, markup=False)
+
+
+def _verdict_sentences(report: CampaignReport) -> list[str]:
+    out = []
+    for name in ("conversion", "revenue_per_customer"):
+        label, _, diff, scale = _MEASURE_TEXT[name]
+        m = report.measure(name)
+        d = m.difference
+        if d.verdict == "positive":
+            out.append(f"The campaign raised {label}: by at least "
+                       f"{diff.format(d.low * scale)} (95% interval).")  # type: ignore[operator]
+        elif d.verdict == "negative":
+            out.append(f"The campaign lowered {label}: by at least "
+                       f"{diff.format(-d.high * scale)} (95% interval).")  # type: ignore[operator]
+        else:
+            mde = ("" if m.minimum_detectable_effect is None else
+                   " With these group sizes only a true lift of about "
+                   f"{diff.format(m.minimum_detectable_effect * scale).lstrip('+')} or more "
+                   "would likely show.")
+            out.append(f"{label.capitalize()}: too small to tell — the interval crosses "
+                       f"zero.{mde}")
+    return out
+
+
+def _level(measure: str, value: float | None) -> str:
+    return "—" if value is None else _MEASURE_TEXT[measure][1].format(value)

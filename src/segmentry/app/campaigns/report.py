@@ -21,9 +21,7 @@ open and when the last one closes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from segmentry.analytics.campaign_outcomes import (
     GroupOutcome,
     measure,
 )
+from segmentry.analytics.exports import to_csv
 from segmentry.analytics.lift import Estimate, Lift
 from segmentry.app.campaigns.campaigns import Campaigns
 from segmentry.core.clock import utcnow
@@ -47,11 +46,13 @@ from segmentry.core.context import Context
 from segmentry.core.errors import CampaignError
 from segmentry.store.campaigns import Campaign
 
-__all__ = ["MEASURES", "CampaignReport", "CampaignSummary", "campaign_report",
+__all__ = ["LIFT_COLUMNS", "MEASURES", "CampaignReport", "CampaignSummary", "campaign_report",
            "campaign_summaries", "recipients_of", "verdict_words"]
 
 # The measures of the lift table, in its order: (name, attribute of CampaignLift).
 MEASURES = ("conversion", "revenue_per_customer", "orders_per_customer", "aov")
+LIFT_COLUMNS = ("measure", "treated", "holdout", "difference", "low", "high", "p_value",
+                "relative", "relative_low", "relative_high", "mde", "verdict")
 # The verdicts in words (the web translates them; tests/i18n checks they have Japanese).
 _VERDICT_WORDS = {"positive": "positive", "negative": "negative",
                   "too_small_to_tell": "too small to tell"}
@@ -132,28 +133,30 @@ class CampaignReport:
                            for d in lift.cumulative],
         })
 
-    def csv(self) -> str:
-        """The per-group figures, then the lift of each measure, as CSV."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        rows = self.group_rows()
-        writer.writerow(list(rows[0]))
-        writer.writerows([[_cell(v) for v in r.values()] for r in rows])
-        writer.writerow([])
-        writer.writerow(["measure", "treated", "holdout", "difference", "low", "high",
-                         "p_value", "relative", "relative_low", "relative_high", "mde",
-                         "verdict"])
+    def lift_rows(self) -> list[dict[str, Any]]:
+        """Per measure (and incremental revenue): both levels, the difference with its
+        interval and p-value, the relative lift with its interval, the MDE and the verdict."""
+        rows = []
         for name in MEASURES:
             m = self.measure(name)
             d, r = m.difference, m.relative
-            writer.writerow([_cell(v) for v in (
-                name, m.treated, m.holdout, d.estimate, d.low, d.high, d.p_value, r.estimate,
-                r.low, r.high, m.minimum_detectable_effect, d.verdict)])
+            rows.append({"measure": name, "treated": m.treated, "holdout": m.holdout,
+                         "difference": d.estimate, "low": d.low, "high": d.high,
+                         "p_value": d.p_value, "relative": r.estimate, "relative_low": r.low,
+                         "relative_high": r.high, "mde": m.minimum_detectable_effect,
+                         "verdict": d.verdict})
         inc = self.lift.incremental_revenue
-        writer.writerow([_cell(v) for v in ("incremental_revenue", None, None, inc.estimate,
-                                            inc.low, inc.high, inc.p_value, None, None, None,
-                                            None, inc.verdict)])
-        return out.getvalue()
+        rows.append({"measure": "incremental_revenue", "difference": inc.estimate,
+                     "low": inc.low, "high": inc.high, "p_value": inc.p_value,
+                     "verdict": inc.verdict})
+        return [{k: _cell(v) for k, v in r.items()} for r in rows]
+
+    def csv(self, *, bom: bool = False) -> bytes:
+        """The per-group figures, a blank line, then the lift of each measure (CSV)."""
+        groups = [{k: _cell(v) for k, v in r.items()} for r in self.group_rows()]
+        lift = self.lift_rows()
+        return (to_csv(groups, list(groups[0]), bom=bom) + b"\r\n"
+                + to_csv(lift, LIFT_COLUMNS))
 
 
 def campaign_summaries(context: Context) -> list[CampaignSummary]:
@@ -242,7 +245,7 @@ def _clean(value: Any) -> Any:
 
 def _cell(value: Any) -> Any:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
+        return None
     return round(value, 6) if isinstance(value, float) else value
 
 
