@@ -58,6 +58,8 @@ log = logging.getLogger("segmentry.web")
 _STATUS_BY_CODE = {
     "unknown_segment": 404,
     "renamed_segment": 404,
+    "unknown_campaign": 404,
+    "unknown_step": 404,
     "not_found": 404,
     "duplicate_segment": 409,
     "duplicate_display_name": 409,

@@ -14,6 +14,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 __all__ = [
+    "CampaignDayOut",
+    "CampaignEstimate",
+    "CampaignGroupOut",
+    "CampaignLiftOut",
+    "CampaignList",
+    "CampaignReportOut",
+    "CampaignSummaryOut",
     "ErrorBody",
     "Folder",
     "JobList",
@@ -545,3 +552,83 @@ class TagPlanOut(BaseModel):
     removes: int = Field(description="Customers managed tags would be removed from.")
     sample_adds: list[TagPlanChange]
     sample_removes: list[TagPlanChange]
+
+
+# ------------------------------------------------------------------ campaigns
+# Statistics are floats (intervals and p-values are not money); None where a figure does not
+# exist (an empty group, no conversion to take a ratio of). docs/campaigns.md explains them.
+
+
+class CampaignSummaryOut(BaseModel):
+    key: str
+    segment: str
+    schedule: Literal["once", "on_join"]
+    start_at: str | None = Field(description="once: when it was sent (UTC, ISO).")
+    holdout_share: float = Field(description="The share held out (0.1 = 10 %).")
+    status: str
+    steps: list[str]
+    treated: int = Field(description="Customers who entered, treated.")
+    holdout: int = Field(description="Customers who entered, held out.")
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignSummaryOut]
+
+
+class CampaignEstimate(BaseModel):
+    estimate: float | None
+    low: float | None = Field(description="95 % interval, low end (None: no interval).")
+    high: float | None
+    p_value: float | None = Field(description="None for the ratio intervals and the "
+                                  "bootstrap.")
+    method: str = Field(description="newcombe_hybrid_score, katz_log, welch_t, "
+                        "log_ratio_delta, ratio_delta, bootstrap_studentized.")
+    verdict: Literal["positive", "negative", "too_small_to_tell"]
+
+
+class CampaignLiftOut(BaseModel):
+    treated: float | None
+    holdout: float | None
+    difference: CampaignEstimate = Field(description="treated − holdout.")
+    relative: CampaignEstimate = Field(description="treated ÷ holdout − 1.")
+    minimum_detectable_effect: float | None = Field(
+        description="The smallest difference these sizes would detect (α 0.05, power 0.8).")
+
+
+class CampaignGroupOut(BaseModel):
+    group: Literal["treated", "holdout"]
+    customers: int
+    converted: int
+    conversion: float | None
+    revenue: float
+    revenue_per_customer: float | None
+    orders: int
+    orders_per_customer: float | None
+    aov: float | None
+
+
+class CampaignDayOut(BaseModel):
+    day: int = Field(description="Days since start (1 = the first 24 hours).")
+    treated: float | None = Field(description="Revenue per customer by the end of the day.")
+    holdout: float | None
+
+
+class CampaignReportOut(BaseModel):
+    campaign: str
+    segment: str
+    step: str | None = Field(description="None: the whole campaign, each customer from "
+                             "their first step.")
+    steps: list[str]
+    window_days: int
+    bootstrap: bool
+    measured_at: str
+    provisional: bool = Field(description="Some windows are still open: the levels may grow.")
+    open_customers: int
+    final_at: str | None = Field(description="When the last window closes (UTC, ISO).")
+    groups: list[CampaignGroupOut]
+    lift: dict[Literal["conversion", "revenue_per_customer", "orders_per_customer", "aov"],
+               CampaignLiftOut]
+    incremental_revenue: CampaignEstimate
+    revenue_bootstrap: CampaignEstimate | None
+    incremental_revenue_bootstrap: CampaignEstimate | None
+    cumulative: list[CampaignDayOut]

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from segmentry.web.routes import (
     builder,
+    campaigns,
     channels,
     insight,
     insight_cohorts,
@@ -43,6 +44,7 @@ ROUTERS: list[APIRouter] = [
     settings.router,
     channels.router,
     sends.router,
+    campaigns.router,
     jobs.router,
     tag_sync.router,
     webhooks.receiver,
