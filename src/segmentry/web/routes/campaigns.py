@@ -128,12 +128,6 @@ def _interval(e: Estimate, kind: str, _: Words, fmt: Formatter) -> str:
                                        high=_difference(e.high, kind, _, fmt))
 
 
-def verdict_text(verdict: str, _: Words) -> str:
-    words = {"positive": _("positive"), "negative": _("negative"),
-             "too_small_to_tell": _("too small to tell")}
-    return words[verdict]
-
-
 def lift_rows(report: CampaignReport, _: Words, fmt: Formatter) -> list[dict[str, Any]]:
     """The lift table's rows, written in the reader's language."""
     rows = []
@@ -151,7 +145,7 @@ def lift_rows(report: CampaignReport, _: Words, fmt: Formatter) -> list[dict[str
             "p_value": "—" if d.p_value is None else fmt.number(d.p_value, 3),
             "mde": "—" if m.minimum_detectable_effect is None else
             _difference(m.minimum_detectable_effect, kind, _, fmt).lstrip("+"),
-            "verdict": d.verdict, "verdict_text": verdict_text(d.verdict, _),
+            "verdict": d.verdict,
         })
     inc = report.lift.incremental_revenue
     rows.append({"name": "incremental_revenue", "label": _("Incremental revenue"),
@@ -160,7 +154,7 @@ def lift_rows(report: CampaignReport, _: Words, fmt: Formatter) -> list[dict[str
                  "interval": _interval(inc, "money", _, fmt), "relative": "",
                  "relative_interval": "",
                  "p_value": "—" if inc.p_value is None else fmt.number(inc.p_value, 3),
-                 "mde": "", "verdict": inc.verdict, "verdict_text": verdict_text(inc.verdict, _)})
+                 "mde": "", "verdict": inc.verdict})
     return rows
 
 
