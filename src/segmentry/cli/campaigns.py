@@ -337,12 +337,11 @@ def _verdict_sentences(report: CampaignReport) -> list[str]:
         label, _, diff, scale = _MEASURE_TEXT[name]
         m = report.measure(name)
         d = m.difference
-        if d.verdict == "positive":
-            out.append(f"The campaign raised {label}: by at least "
-                       f"{diff.format(d.low * scale)} (95% interval).")  # type: ignore[operator]
-        elif d.verdict == "negative":
-            out.append(f"The campaign lowered {label}: by at least "
-                       f"{diff.format(-d.high * scale)} (95% interval).")  # type: ignore[operator]
+        if d.verdict in ("positive", "negative"):
+            moved = "raised" if d.verdict == "positive" else "lowered"
+            out.append(f"{label.capitalize()}: {d.verdict} — the campaign {moved} it by "
+                       f"{diff.format(d.estimate * scale)} (95% interval "
+                       f"{_interval(d.low, d.high, diff, scale)}).")
         else:
             mde = ("" if m.minimum_detectable_effect is None else
                    " With these group sizes only a true lift of about "
