@@ -202,3 +202,15 @@ def test_the_demo_campaign_report_finds_its_true_effect(tmp_path, warehouse_url:
                                            pytest.approx(welch.confidence_interval().high))
     assert revenue.low < float(sim.revenue_lift) < revenue.high  # the true +¥134
     assert not report.provisional
+
+
+def test_a_campaign_nobody_entered_yet(shop: Workspace, campaigns: Campaigns) -> None:
+    campaigns.add(CampaignDefinition("later", "buyers", "on_join", (
+        Step("hello", 0, None, ("line",), "ようこそ"),), holdout=0.2))
+    report = campaign_report(shop, "later")
+    body = report.to_dict()
+    assert [(g["customers"], g["conversion"]) for g in body["groups"]] == [(0, None), (0, None)]
+    assert body["lift"]["conversion"]["difference"]["low"] is None
+    assert body["lift"]["conversion"]["difference"]["verdict"] == "too_small_to_tell"
+    assert (body["provisional"], body["final_at"]) == (False, None)
+    assert json.loads(json.dumps(body, allow_nan=False)) == body  # no NaN left for JSON
