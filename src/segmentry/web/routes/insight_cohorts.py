@@ -18,7 +18,7 @@ from segmentry.app.insight.first_products import first_products, first_products_
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user
 from segmentry.web.routes.jobs import job_out
 from segmentry.web.routes.segments import add_job
-from segmentry.web.schemas import JobOut
+from segmentry.web.schemas import ErrorBody, JobOut
 
 __all__ = ["router"]
 
@@ -70,18 +70,22 @@ def heatmap(table: Any, _: Any, months: int) -> dict[str, Any]:
     }
 
 
-@router.get("/api/insight/cohorts", summary="Monthly acquisition cohorts: retention and "
+_UNKNOWN_SEGMENT = {404: {"model": ErrorBody, "description": "No segment has this key"}}
+
+
+@router.get("/api/insight/cohorts", responses=_UNKNOWN_SEGMENT, summary="Monthly acquisition cohorts: retention and "
             "cumulative revenue per customer at month k (month 0 = the first order's month)")
 def cohorts_json(ws: WorkspaceDep, segment: SegmentKey = None, by: By = None,
                  day: Day = None, months: Months = 24) -> JSONResponse:
-    return JSONResponse(cohorts(ws, segment=segment, by=by, day=day, months=months).to_dict())
+    return JSONResponse(cohorts(ws, segment=segment or None, by=by, day=day,
+                                months=months).to_dict())
 
 
-@router.get("/insight/cohorts.csv", response_class=Response,
+@router.get("/insight/cohorts.csv", response_class=Response, responses=_UNKNOWN_SEGMENT,
             summary="The cohorts as CSV: one line per cohort and month k")
 def cohorts_download(ws: WorkspaceDep, segment: SegmentKey = None, by: By = None,
                      day: Day = None, bom: bool = False) -> Response:
-    table = cohorts(ws, segment=segment, by=by, day=day)
+    table = cohorts(ws, segment=segment or None, by=by, day=day)
     return _csv(cohorts_csv(table), f"cohorts-{table.day.isoformat()}.csv", bom)
 
 
