@@ -74,7 +74,8 @@ _UNKNOWN_SEGMENT = {404: {"model": ErrorBody, "description": "No segment has thi
 
 
 @router.get("/api/insight/cohorts", responses=_UNKNOWN_SEGMENT,
-            summary="Monthly acquisition cohorts: retention and cumulative revenue per customer at month k (month 0 = the first order's month)")
+            summary="Monthly acquisition cohorts: retention and cumulative revenue per "
+                    "customer at month k (month 0 = the first order's month)")
 def cohorts_json(ws: WorkspaceDep, segment: SegmentKey = None, by: By = None,
                  day: Day = None, months: Months = 24) -> JSONResponse:
     return JSONResponse(cohorts(ws, segment=segment or None, by=by, day=day,
