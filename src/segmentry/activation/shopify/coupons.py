@@ -287,10 +287,8 @@ def _settle(state: sa.Engine, client: ShopifyClient, issued: Issued, campaign: s
     added, failed = [], {}
     for code, customer in by_code.items():
         problems = errors.get(code, [])
-        if not problems:
-            added.append(customer)
-        elif {p["code"] for p in problems} == {"TAKEN"} and (
-                _look_up(client, code) == issued.discount_id):
+        taken = {p["code"] for p in problems} == {"TAKEN"}
+        if not problems or (taken and _look_up(client, code) == issued.discount_id):
             added.append(customer)
         else:
             failed[customer] = "; ".join(f"{p['code']} {p['message']}" for p in problems)

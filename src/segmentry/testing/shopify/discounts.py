@@ -41,7 +41,9 @@ enum DiscountErrorCode {
   BLANK INVALID TAKEN TOO_LONG TOO_MANY_ARGUMENTS MISSING_ARGUMENT VALUE_OUTSIDE_RANGE
   END_DATE_BEFORE_START_DATE EXCEEDED_MAX INTERNAL_ERROR
 }
-type DiscountUserError { field: [String!] message: String! code: DiscountErrorCode extraInfo: String }
+type DiscountUserError {
+  field: [String!] message: String! code: DiscountErrorCode extraInfo: String
+}
 input DiscountAmountInput { amount: Decimal appliesOnEachItem: Boolean }
 input DiscountCustomerGetsValueInput { percentage: Float discountAmount: DiscountAmountInput }
 input DiscountItemsInput { all: Boolean }
@@ -83,7 +85,9 @@ type DiscountRedeemCodeBulkCreation {
   createdAt: DateTime! discountCode: DiscountCodeNode
   codes(first: Int, after: String): DiscountRedeemCodeBulkCreationCodeConnection!
 }
-type DiscountCodeBasicCreatePayload { codeDiscountNode: DiscountCodeNode userErrors: [DiscountUserError!]! }
+type DiscountCodeBasicCreatePayload {
+  codeDiscountNode: DiscountCodeNode userErrors: [DiscountUserError!]!
+}
 type DiscountRedeemCodeBulkAddPayload {
   bulkCreation: DiscountRedeemCodeBulkCreation userErrors: [DiscountUserError!]!
 }
@@ -93,8 +97,12 @@ QUERY_FIELDS = """
   discountRedeemCodeBulkCreation(id: ID!): DiscountRedeemCodeBulkCreation
 """
 MUTATION_FIELDS = """
-  discountCodeBasicCreate(basicCodeDiscount: DiscountCodeBasicInput!): DiscountCodeBasicCreatePayload
-  discountRedeemCodeBulkAdd(discountId: ID!, codes: [DiscountRedeemCodeInput!]!): DiscountRedeemCodeBulkAddPayload
+  discountCodeBasicCreate(
+    basicCodeDiscount: DiscountCodeBasicInput!
+  ): DiscountCodeBasicCreatePayload
+  discountRedeemCodeBulkAdd(
+    discountId: ID!, codes: [DiscountRedeemCodeInput!]!
+  ): DiscountRedeemCodeBulkAddPayload
 """
 
 
