@@ -228,8 +228,9 @@ def test_a_shared_code_taken_by_another_discount_is_refused(
 
 # ------------------------------------------------------------------ the fake's own checks
 
-_CREATE = """mutation c($d: DiscountCodeBasicInput!) { discountCodeBasicCreate(basicCodeDiscount: $d) {
-  codeDiscountNode { id } userErrors { field code } } }"""
+_CREATE = """mutation c($d: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $d) {
+    codeDiscountNode { id } userErrors { field code } } }"""
 _ADD = """mutation a($id: ID!, $codes: [DiscountRedeemCodeInput!]!) {
   discountRedeemCodeBulkAdd(discountId: $id, codes: $codes) {
     bulkCreation { id } userErrors { field code } } }"""
