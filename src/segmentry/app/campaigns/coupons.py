@@ -29,6 +29,7 @@ import ibis
 
 from segmentry.core.context import Context
 from segmentry.core.errors import CampaignError
+from segmentry.i18n.catalogue import N_
 from segmentry.store import campaigns as campaign_store
 from segmentry.store import coupons as store
 from segmentry.store.coupons import KINDS, Coupon
@@ -73,29 +74,30 @@ def check_coupon(step: str, coupon: Coupon) -> None:
     """Refuse a coupon setting Shopify would refuse, or that says two things at once."""
     problem = _problem(coupon)
     if problem is not None:
-        raise CampaignError("Step {step!r}: " + problem, code="campaign_coupon",
-                            params={"step": step})
+        raise CampaignError(problem, code="campaign_coupon", params={"step": step})
 
 
 def _problem(coupon: Coupon) -> str | None:
-    if coupon.kind not in KINDS:
-        return "a coupon is shared or unique."
     code = coupon.code if coupon.kind == "shared" else coupon.prefix
-    if coupon.kind == "shared" and not coupon.code:
-        return "a shared coupon needs its code (letters, digits, - and _)."
-    if coupon.kind == "unique" and not coupon.prefix:
-        return "unique coupons need a prefix for their codes (letters, digits, - and _)."
-    if not _CODE.match(code or ""):
-        return "a coupon code or prefix has letters, digits, - and _ only."
-    if (coupon.percentage is None) == (coupon.amount is None):
-        return "a coupon takes a percentage or an amount off, one of the two."
-    if coupon.percentage is not None and not 0 < coupon.percentage <= 1:
-        return "a coupon's percentage is more than 0 and at most 100."
-    if coupon.amount is not None and not _positive(coupon.amount):
-        return "a coupon's amount is a number more than 0."
-    if coupon.expires_days is not None and coupon.expires_days < 1:
-        return "a coupon expires 1 day or more after it is made."
-    return None
+    checks = (
+        (coupon.kind not in KINDS, N_("Step {step!r}: a coupon is shared or unique.")),
+        (coupon.kind == "shared" and not coupon.code,
+         N_("Step {step!r}: a shared coupon needs its code (letters, digits, - and _).")),
+        (coupon.kind == "unique" and not coupon.prefix,
+         N_("Step {step!r}: unique coupons need a prefix for their codes (letters, digits, - "
+            "and _).")),
+        (not _CODE.match(code or ""),
+         N_("Step {step!r}: a coupon code or prefix has letters, digits, - and _ only.")),
+        ((coupon.percentage is None) == (coupon.amount is None),
+         N_("Step {step!r}: a coupon takes a percentage or an amount off, one of the two.")),
+        (coupon.percentage is not None and not 0 < coupon.percentage <= 1,
+         N_("Step {step!r}: a coupon's percentage is more than 0 and at most 100.")),
+        (coupon.amount is not None and not _positive(coupon.amount),
+         N_("Step {step!r}: a coupon's amount is a number more than 0.")),
+        (coupon.expires_days is not None and coupon.expires_days < 1,
+         N_("Step {step!r}: a coupon expires 1 day or more after it is made.")),
+    )
+    return next((message for failed, message in checks if failed), None)
 
 
 def _positive(amount: str) -> bool:
