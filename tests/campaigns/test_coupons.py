@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from typer.testing import CliRunner
 
 from segmentry.activation.shopify.coupons import coupon_code
 from segmentry.activation.shopify.segments import ensure_shopify_segment
@@ -22,6 +23,7 @@ from segmentry.app.campaigns.definitions import parse_definitions
 from segmentry.app.messaging.audience import Member
 from segmentry.app.messaging.sending import Outcome, Planned
 from segmentry.app.workspace import Workspace
+from segmentry.cli.main import app
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.sync import connect_workspace
 from segmentry.core.errors import CampaignError, MessagingError
@@ -247,3 +249,23 @@ expires_after_days = 30
                                                 expires_days=30)
     with pytest.raises(CampaignError):
         parse_definitions(text.replace("percent_off", "percent"), "Asia/Tokyo")
+
+
+def test_the_cli_adds_a_step_with_a_coupon(shop: Workspace) -> None:
+    folder = str(shop.folder)
+    shop.close()
+    result = CliRunner().invoke(app, [
+        "campaigns", "add", "spring", "--segment", "buyers", "--text", "{{ coupon }}",
+        "--coupon", "shared", "--coupon-code", "SPRING", "--amount-off", "300",
+        "--expires-after-days", "5", "-w", folder])
+    assert result.exit_code == 0, result.output
+    ws = Workspace.open(Path(folder))
+    try:
+        (step,) = Campaigns(ws).show("spring").steps
+    finally:
+        ws.close()
+    assert step.coupon == Coupon("shared", code="SPRING", amount="300", expires_days=5)
+    refused = CliRunner().invoke(app, [
+        "campaigns", "add", "summer", "--segment", "buyers", "--text", "{{ coupon }}",
+        "--coupon", "shared", "--coupon-code", "SUMMER", "-w", folder])
+    assert refused.exit_code != 0 and "percentage or an amount" in refused.output
