@@ -224,6 +224,11 @@ def test_a_shared_code_taken_by_another_discount_is_refused(
                 step="second")
     assert caught.value.code == "coupon_refused"
     assert "TAKEN" in str(caught.value) and "winter10" in str(caught.value)
+    # nothing was made: the corrected setting is asked for at the next run
+    fixed = _ensure(state, client, Coupon("shared", code="SPRING5", percentage=0.05), ["1"],
+                    step="second")
+    assert fixed.codes == {"1": "SPRING5"}  # type: ignore[attr-defined]
+    assert fake.data.discounts.by_code("spring5") is not None
 
 
 # ------------------------------------------------------------------ the fake's own checks

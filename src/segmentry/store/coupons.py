@@ -40,6 +40,7 @@ __all__ = [
     "codes",
     "discount",
     "finish_discount",
+    "forget_discount",
     "set_codes",
 ]
 
@@ -110,6 +111,14 @@ def finish_discount(conn: sa.Connection, campaign: str, step: str, discount_id: 
     conn.execute(coupon_discounts.update().where(
         coupon_discounts.c.campaign == campaign, coupon_discounts.c.step == step,
     ).values(discount_id=discount_id, status="created", updated_at=at))
+
+
+def forget_discount(conn: sa.Connection, campaign: str, step: str) -> None:
+    """Drop a discount still ``creating`` (Shopify refused it: nothing was made), so a rerun
+    after the setting is corrected asks for the corrected one."""
+    conn.execute(coupon_discounts.delete().where(
+        coupon_discounts.c.campaign == campaign, coupon_discounts.c.step == step,
+        coupon_discounts.c.status == "creating"))
 
 
 def codes(conn: sa.Connection, campaign: str, step: str,

@@ -178,6 +178,9 @@ def _ensure_discount(state: sa.Engine, client: ShopifyClient, campaign: str, ste
     data = client.execute(_CREATE, {"discount": _input(coupon, campaign, step, code,
                                                         segment_id, now, ends_at)},
                           applied=lambda: _applied(client, code))["discountCodeBasicCreate"]
+    if data["userErrors"]:
+        with state.begin() as conn:
+            store.forget_discount(conn, campaign, step)
     _refused(data["userErrors"], code)
     discount_id = str(data["codeDiscountNode"]["id"])
     crash_point("coupon-discount-created")
