@@ -122,8 +122,8 @@ def ensure_coupons(
             hint="Sync the segment to a Shopify tag with a Shopify segment first (in the "
             "Shopify settings of the segment), then run the campaign again.")
     code = _discount_code(coupon, campaign, step)
-    discount_id, created = _ensure_discount(state, client, campaign, step, coupon, code,
-                                            segment_id, now)
+    discount_id, code, created = _ensure_discount(state, client, campaign, step, coupon, code,
+                                                  segment_id, now)
     issued = Issued(discount_id, created=created)
     if coupon.kind == "shared":
         issued.codes = dict.fromkeys(customers, code)
@@ -159,8 +159,9 @@ def _discount_code(coupon: Coupon, campaign: str, step: str) -> str:
 
 def _ensure_discount(state: sa.Engine, client: ShopifyClient, campaign: str, step: str,
                      coupon: Coupon, code: str, segment_id: str | None, now: dt.datetime
-                     ) -> tuple[str, int]:
-    """The discount's id, and 1 when it was created now (0: found)."""
+                     ) -> tuple[str, str, int]:
+    """The discount's id, its code (the recorded one, should the setting have changed since),
+    and 1 when it was created now (0: found)."""
     ends_at = (None if coupon.expires_days is None
                else now + dt.timedelta(days=coupon.expires_days))
     with state.begin() as conn:
@@ -168,13 +169,13 @@ def _ensure_discount(state: sa.Engine, client: ShopifyClient, campaign: str, ste
         if found is None:
             store.begin_discount(conn, campaign, step, coupon.kind, code, ends_at, at=now)
     if found is not None and found.status == "created" and found.discount_id:
-        return found.discount_id, 0
+        return found.discount_id, found.code, 0
     if found is not None:  # begun before and not finished: Shopify may have made it
         code, ends_at = found.code, found.ends_at
         existing = _look_up(client, code)
         if existing is not None:
             _finish(state, campaign, step, existing, now)
-            return existing, 0
+            return existing, code, 0
     data = client.execute(_CREATE, {"discount": _input(coupon, campaign, step, code,
                                                         segment_id, now, ends_at)},
                           applied=lambda: _applied(client, code))["discountCodeBasicCreate"]
@@ -185,7 +186,7 @@ def _ensure_discount(state: sa.Engine, client: ShopifyClient, campaign: str, ste
     discount_id = str(data["codeDiscountNode"]["id"])
     crash_point("coupon-discount-created")
     _finish(state, campaign, step, discount_id, now)
-    return discount_id, 1
+    return discount_id, code, 1
 
 
 def _finish(state: sa.Engine, campaign: str, step: str, discount_id: str,
