@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from segmentry.core.config import SourceSettings
     from segmentry.core.context import Context
     from segmentry.ledger.store import LedgerBatch
+    from segmentry.store.coupons import Coupon
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -154,6 +155,14 @@ class Hooks:
     ) -> Iterable[Destination] | None:
         """After-run actions for ``workspace``."""
 
+    @hookspec(firstresult=True)
+    def segmentry_coupon_codes(
+        self, workspace: Context, campaign: str, step: str, segment: str, coupon: Coupon,
+        customers: list[str], now: dt.datetime,
+    ) -> dict[str, str] | None:
+        """Make sure a campaign step's coupon exists for ``customers`` (created once however
+        often asked) and return each one's code; ``None`` when this plug-in makes none."""
+
 
 @functools.cache
 def plugin_manager() -> pluggy.PluginManager:
@@ -209,6 +218,17 @@ def channels(workspace: Context) -> dict[str, Channel]:
     """The configured channels by name (``line``, ``email``)."""
     found = plugin_manager().hook.segmentry_channels(workspace=workspace)
     return {channel.name: channel for some in found if some for channel in some}
+
+
+def coupon_codes(workspace: Context, *, campaign: str, step: str, segment: str,
+                 coupon: Coupon, customers: list[str], now: dt.datetime
+                 ) -> dict[str, str] | None:
+    """Each customer's coupon code for a campaign step (customers without one left out), from
+    the plug-in that makes coupons (Shopify's); ``None`` when none does."""
+    found: dict[str, str] | None = plugin_manager().hook.segmentry_coupon_codes(
+        workspace=workspace, campaign=campaign, step=step, segment=segment, coupon=coupon,
+        customers=customers, now=now)
+    return found
 
 
 def destinations(workspace: Context) -> list[Destination]:

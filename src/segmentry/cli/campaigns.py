@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 import typer
 
 from segmentry.app.campaigns.campaigns import CampaignDefinition, Campaigns, PassReport
+from segmentry.app.campaigns.coupons import coupon_of
 from segmentry.app.campaigns.definitions import load_definitions
 from segmentry.app.campaigns.report import CampaignReport, campaign_report
 from segmentry.cli.options import WorkspaceOption, open_workspace
@@ -52,6 +53,17 @@ def add_command(
     file: Annotated[Path | None, typer.Option(
         "--file", help="Add the [[campaigns]] of this TOML file (docs/campaigns.md).")] = None,
     language: Annotated[str, typer.Option("--language", help="ja or en.")] = "ja",
+    coupon: Annotated[str | None, typer.Option(
+        "--coupon", help="shared or unique: a Shopify coupon for {{ coupon }}.")] = None,
+    coupon_code: Annotated[str | None, typer.Option(
+        "--coupon-code", help="The shared code, or the prefix of the unique codes.")] = None,
+    percent_off: Annotated[float | None, typer.Option(
+        "--percent-off", help="The coupon's percentage off (10 = 10 %).")] = None,
+    amount_off: Annotated[str | None, typer.Option(
+        "--amount-off", help="The coupon's amount off, in the shop's currency.")] = None,
+    expires_after_days: Annotated[int | None, typer.Option(
+        "--expires-after-days", help="The coupon ends this many days after it is made.")]
+    = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Add a campaign of one message, or every campaign of a TOML file."""
@@ -63,8 +75,11 @@ def add_command(
             if key is None or segment is None or text is None:
                 raise CampaignError("Give the campaign's name, --segment and --text (or "
                                     "--file).", code="campaign_steps")
+            offer = None if coupon is None else coupon_of(
+                coupon, coupon_code or "", percent_off=percent_off, amount_off=amount_off,
+                expires_after_days=expires_after_days)
             step = Step("message", after_days, at_time, tuple(channel or ["line"]), text,
-                        subject)
+                        subject, coupon=offer)
             definitions = [CampaignDefinition(
                 key, segment, "on_join" if on_join else "once", (step,),
                 _start(start, ws.settings.shop.timezone), holdout, language)]

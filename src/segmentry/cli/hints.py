@@ -57,6 +57,8 @@ CLI_HINTS: Hints = {
         "Check the --encoding option, or leave it out to have it chosen.",
     # --- Shopify
     "not_connected": "Run `segmentry connect shopify --shop NAME.myshopify.com --token …`.",
+    "coupon_segment": "Make its Shopify segment with `segmentry segments sync {segment} --tag "
+    "seg-… --create-shopify-segment`, then run the campaign again (`segmentry campaigns run`).",
     "invalid_token": "Connect again the way the app was made: an app made in the Shopify admin "
     "(before 2026): reveal its Admin API access token and run `segmentry connect shopify --shop "
     "{shop} --token …` or set {env}; a Dev Dashboard app for your own store: `segmentry connect "

@@ -33,6 +33,10 @@ POINTS = (
     "send-batch-answered",
     # A campaign pass stored who entered and took which step (committed); nothing is sent.
     "campaign-pass-stored",
+    # Shopify created a step's coupon discount; its id is not recorded yet.
+    "coupon-discount-created",
+    # Shopify was asked to add a chunk of coupon codes; the bulk creation's id is not recorded.
+    "coupon-codes-asked",
 )
 
 

@@ -220,7 +220,7 @@ class CampaignError(MessagingError):
 
     ``code`` is one of ``unknown_campaign``, ``campaign_exists``, ``campaign_schedule``,
     ``campaign_holdout``, ``campaign_steps``, ``campaign_time``, ``campaign_condition``,
-    ``campaign_file``.
+    ``campaign_file``, ``campaign_coupon``.
     """
 
     code = "campaign"

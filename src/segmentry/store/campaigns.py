@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from segmentry.store.coupons import Coupon
 from segmentry.store.schema import (
     campaign_assignments,
     campaign_cohorts,
@@ -113,6 +114,7 @@ class Step:
     flex: str | None = None
     condition: str | None = None  # not_ordered, in_segment:<key>
     removed: bool = False
+    coupon: Coupon | None = None  # a Shopify coupon for each recipient ({{ coupon }})
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,8 @@ def save_steps(conn: sa.Connection, campaign_id: int, new: Sequence[Step]) -> No
         values = {"after_days": step.after_days, "at_time": step.at_time,
                   "channels": ",".join(step.channels), "body": step.body,
                   "subject": step.subject, "html": step.html, "flex": step.flex,
-                  "condition": step.condition, "removed": False}
+                  "condition": step.condition, "removed": False,
+                  "coupon": None if step.coupon is None else step.coupon.to_json()}
         if step.name in existing:
             conn.execute(campaign_steps.update().where(
                 campaign_steps.c.campaign_id == campaign_id, campaign_steps.c.name == step.name,
@@ -219,7 +222,8 @@ def save_steps(conn: sa.Connection, campaign_id: int, new: Sequence[Step]) -> No
 def _step(row: sa.RowMapping) -> Step:
     return Step(row["name"], row["after_days"], row["at_time"],
                 tuple(c for c in row["channels"].split(",") if c), row["body"], row["subject"],
-                row["html"], row["flex"], row["condition"], bool(row["removed"]))
+                row["html"], row["flex"], row["condition"], bool(row["removed"]),
+                Coupon.from_json(row["coupon"]))
 
 
 # ------------------------------------------------------------------ entries

@@ -47,6 +47,8 @@ __all__ = [
     "campaign_entries",
     "campaign_steps",
     "campaigns",
+    "coupon_codes",
+    "coupon_discounts",
     "erasures",
     "former_keys",
     "line_rich_menu_links",
@@ -77,7 +79,7 @@ __all__ = [
 
 # The newest migration (segmentry/store/migrations/versions): the one that builds this layout.
 # A store at it opens without Alembic; test_migrations checks it is the migrations' head.
-REVISION = "0007_campaigns"
+REVISION = "0008_coupons"
 
 # NOTE: no naming convention: stores made before the migrations have their constraints under
 # the engines' own names, and the baseline adopts them as they are.
@@ -519,6 +521,7 @@ campaign_steps = sa.Table(
     sa.Column("flex", sa.Text),
     sa.Column("condition", sa.String(250)),  # not_ordered, in_segment:<key>
     sa.Column("removed", sa.Boolean, nullable=False),
+    sa.Column("coupon", sa.Text),  # JSON of store.coupons.Coupon, or none
     sa.UniqueConstraint("campaign_id", "name", name="campaign_step_name"),
 )
 
@@ -569,6 +572,39 @@ campaign_assignments = sa.Table(
     sa.Column("group", sa.String(10), nullable=False),  # treated, holdout
     sa.Column("start_at", sa.DateTime, nullable=False),
     sa.Index("campaign_assignments_cohort", "cohort_id"),
+)
+
+# A campaign step's Shopify code discount (store/coupons.py): recorded ``creating`` before
+# ``discountCodeBasicCreate`` is asked and ``created`` with its id after, so a rerun after a
+# crash in between looks the code up instead of creating a second discount.
+coupon_discounts = sa.Table(
+    "coupon_discounts",
+    metadata,
+    sa.Column("campaign", sa.String(200), primary_key=True),
+    sa.Column("step", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(10), nullable=False),  # shared, unique
+    sa.Column("code", sa.String(255), nullable=False),
+    sa.Column("discount_id", sa.String(200)),
+    sa.Column("status", sa.String(10), nullable=False),  # creating, created
+    sa.Column("ends_at", sa.DateTime),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# Each recipient's own code of a ``unique`` coupon: ``adding`` before its bulk creation is asked
+# (``creation_id`` once Shopify named it), then ``added`` or ``failed`` (``detail``: why).
+coupon_codes = sa.Table(
+    "coupon_codes",
+    metadata,
+    sa.Column("campaign", sa.String(200), primary_key=True),
+    sa.Column("step", sa.String(100), primary_key=True),
+    sa.Column("customer_id", sa.String(100), primary_key=True),
+    sa.Column("code", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # adding, added, failed
+    sa.Column("creation_id", sa.String(200)),
+    sa.Column("detail", sa.Text),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("coupon_codes_status", "campaign", "step", "status"),
 )
 
 TABLES = list(metadata.sorted_tables)

@@ -42,6 +42,7 @@ import ibis
 import pyarrow as pa
 
 from segmentry.analytics.membership import members_as_of, stretches
+from segmentry.app.campaigns.coupons import check_coupon
 from segmentry.app.campaigns.holdout import assignments_table, group_of
 from segmentry.app.campaigns.sequences import next_step, parse_condition, parse_time
 from segmentry.app.messaging.audience import Member, members_of
@@ -49,6 +50,7 @@ from segmentry.app.messaging.rules import parse_quiet_hours
 from segmentry.app.messaging.sending import Channel, SendReport, SendRequest, send
 from segmentry.app.messaging.service import CHANNELS, Messaging
 from segmentry.app.messaging.templates import compile_template
+from segmentry.app.plugins import coupon_codes
 from segmentry.app.segments import Segment, SegmentBook
 from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
@@ -386,6 +388,7 @@ class Campaigns:
         segment = SegmentBook(self.context).get(campaign.segment)
         assert segment.membership_key is not None
         routes = self._route(step, segment.membership_key, cohort, treated)
+        own, names = self._coupons(campaign, step, treated)
         reports = []
         for name, customers in routes.items():
             request = SendRequest(
@@ -395,9 +398,28 @@ class Campaigns:
                 html=step.html if name == "email" else None,
                 flex=step.flex if name == "line" else None,
                 language=campaign.language, customers=frozenset(customers),
+                customer_values=own, customer_fields=names,
             )
             reports.append(send(self.context, self._channel(name), request, now=self.now))
         return reports
+
+    def _coupons(self, campaign: Campaign, step: Step, treated: list[str]
+                 ) -> tuple[dict[str, dict[str, object]], frozenset[str]]:
+        """Each treated customer's ``coupon`` (made before the send is planned: see
+        docs/campaigns.md, "Coupons"), when the step has one and a template names it."""
+        texts = (step.body, step.subject, step.html, step.flex)
+        if step.coupon is None or not any(t and "coupon" in t for t in texts):
+            return {}, frozenset()
+        codes = coupon_codes(self.context, campaign=campaign.key, step=step.name,
+                             segment=campaign.segment, coupon=step.coupon,
+                             customers=sorted(treated), now=self.now())
+        if codes is None:
+            raise CampaignError(
+                "Step {step!r} has a coupon, and coupons are made in Shopify: this workspace "
+                "is not connected to Shopify.", code="campaign_coupon",
+                params={"step": step.name},
+                hint="Connect the workspace to Shopify, or remove the step's coupon.")
+        return {c: {"coupon": code} for c, code in codes.items()}, frozenset({"coupon"})
 
     def _route(self, step: Step, membership_key: str, cohort: Cohort,
                treated: list[str]) -> dict[str, list[str]]:
@@ -537,6 +559,9 @@ class Campaigns:
             parse_time(step.at_time)
         parse_condition(step.condition)
         extra = set().union(*(_CHANNEL_FIELDS[c] for c in step.channels))
+        if step.coupon is not None:
+            check_coupon(step.name, step.coupon)
+            extra.add("coupon")
         compile_template(step.body, extra=extra)
         if step.subject:
             compile_template(step.subject, extra=extra)

@@ -23,6 +23,12 @@
     text = "使い心地はいかがですか？"
     condition = "not_ordered"
 
+    [campaigns.steps.coupon]        # optional: {{ coupon }} in the texts (docs/campaigns.md)
+    kind = "unique"                 # or "shared" (one code for the campaign's Shopify segment)
+    code = "THANKS"                 # shared: the code; unique: the prefix of each one's code
+    percent_off = 10                # or amount_off = 500 (shop currency)
+    expires_after_days = 14
+
 >>> text = '''
 ... [[campaigns]]
 ... key = "w"
@@ -48,8 +54,10 @@ from pathlib import Path
 from typing import Any
 
 from segmentry.app.campaigns.campaigns import CampaignDefinition
+from segmentry.app.campaigns.coupons import coupon_of
 from segmentry.core.errors import CampaignError
 from segmentry.store.campaigns import Step
+from segmentry.store.coupons import Coupon
 
 __all__ = ["load_definitions", "parse_definitions"]
 
@@ -100,4 +108,15 @@ def _step(item: dict[str, Any]) -> Step:
         at_time=item.get("at"), channels=tuple(str(c) for c in channels),
         body=str(item["text"]), subject=item.get("subject"), html=item.get("html"),
         flex=item.get("flex"), condition=item.get("condition"),
+        coupon=None if "coupon" not in item else _coupon(item["coupon"]),
     )
+
+
+def _coupon(item: dict[str, Any]) -> Coupon:
+    unknown = set(item) - {"kind", "code", "percent_off", "amount_off", "expires_after_days"}
+    if unknown:
+        raise ValueError(f"a coupon has no {sorted(unknown)[0]!r}")
+    days = item.get("expires_after_days")
+    return coupon_of(str(item["kind"]), str(item["code"]), percent_off=item.get("percent_off"),
+                     amount_off=item.get("amount_off"),
+                     expires_after_days=None if days is None else int(days))

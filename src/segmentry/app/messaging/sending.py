@@ -125,6 +125,10 @@ class SendRequest:
     language: str = "ja"
     flex: str | None = None  # LINE: a Flex message's contents (a JSON template); body: altText
     values: dict[str, object] = field(default_factory=dict)
+    # Values of one customer each (customer id → name → value: a campaign's ``coupon``); a
+    # customer without theirs is skipped (reason ``template``), never sent a blank.
+    customer_values: dict[str, dict[str, object]] = field(default_factory=dict)
+    customer_fields: frozenset[str] = frozenset()  # the names customer_values fill
     # Only these members (a campaign's treated customers of one step); None: every member.
     customers: frozenset[str] | None = None
 
@@ -323,7 +327,7 @@ class _Templates:
 
 
 def _templates(request: SendRequest, fields: frozenset[str]) -> _Templates:
-    extra = set(request.values) | fields
+    extra = set(request.values) | request.customer_fields | fields
 
     def compiled(source: str | None, **kind: bool) -> MessageTemplate | None:
         return compile_template(source, extra=extra, **kind) if source else None
@@ -379,7 +383,9 @@ def _plan_chunk(
             rows.append(Planned(customer, address))
     if not reached:
         return rows
+    own = request.customer_values
     contexts = [{**context_of(member.recipient, shop), **request.values,
+                 **own.get(member.recipient.customer_id, {}),
                  **channel.values_for(member)} for _, member in reached]
     rendered = [t.render_many(contexts) if t else None
                 for t in (templates.body, templates.subject, templates.html, templates.flex)]

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from segmentry.testing.shopify.discounts import Discounts
+
 __all__ = ["FakeData", "gid", "iso", "legacy_id"]
 
 _TERM = re.compile(r"""(?P<field>\w+):(?P<op><=|>=|<|>|=)?(?P<value>'[^']*'|"[^"]*"|\S+)""")
@@ -83,6 +85,7 @@ class FakeData:
             "abandonedCheckouts": {},
             "storeCreditAccounts": {},
         }
+        self.discounts = Discounts()  # code discounts (testing/shopify/discounts.py)
         self._sorted: dict[tuple[str, str], tuple[int, list[tuple[Any, str]]]] = {}
         self._version = 0
         self._next_id = 9_000_000_000

@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, build_schema
 
+from segmentry.testing.shopify import discounts
 from segmentry.testing.shopify.data import FakeData, iso
 from segmentry.testing.shopify.segment_query import query_refusal
 
@@ -263,6 +264,7 @@ type QueryRoot {
   storeCreditAccount(id: ID!): StoreCreditAccount
   currentBulkOperation(type: BulkOperationType): BulkOperation
   node(id: ID!): Node
+""" + discounts.QUERY_FIELDS + """
 }
 
 type Mutation {
@@ -278,10 +280,11 @@ type Mutation {
                            clientIdentifier: String,
                            groupObjects: Boolean): BulkOperationRunMutationPayload
   stagedUploadsCreate(input: [StagedUploadInput!]!): StagedUploadsCreatePayload
+""" + discounts.MUTATION_FIELDS + """
 }
 
 schema { query: QueryRoot mutation: Mutation }
-"""
+""" + discounts.SDL
 
 _READ_SCOPE = {"customers": "read_customers", "orders": "read_orders", "products": "read_products",
                "abandonedCheckouts": "read_orders"}
@@ -643,6 +646,7 @@ def build() -> GraphQLSchema:
     mutation.fields["segmentCreate"].resolve = _segment_create
     mutation.fields["segmentUpdate"].resolve = _segment_update
     mutation.fields["customerEmailMarketingConsentUpdate"].resolve = _email_consent_update
+    _discount_resolvers(schema)
     for name, method in (
         ("bulkOperationRunQuery", "run_bulk_query"),
         ("bulkOperationRunMutation", "run_bulk_mutation"),
@@ -650,6 +654,57 @@ def build() -> GraphQLSchema:
     ):
         mutation.fields[name].resolve = _server_call(method)
     return schema
+
+
+def _discount_resolvers(schema: GraphQLSchema) -> None:
+    """Code discounts (:mod:`~segmentry.testing.shopify.discounts`)."""
+    query, mutation = schema.query_type, schema.mutation_type
+    assert query is not None and mutation is not None
+    mutation.fields["discountCodeBasicCreate"].resolve = _discount_create
+    mutation.fields["discountRedeemCodeBulkAdd"].resolve = _discount_bulk_add
+    query.fields["codeDiscountNodeByCode"].resolve = _discount_by_code
+    query.fields["discountRedeemCodeBulkCreation"].resolve = _discount_creation
+    basic = schema.get_type("DiscountCodeBasic")
+    basic.fields["codes"].resolve = (  # type: ignore[union-attr]
+        lambda d, info, first=None, after=None: discounts.page(d["_codes"], first, after))
+    basic.fields["codesCount"].resolve = (  # type: ignore[union-attr]
+        lambda d, info: {"count": len(d["_codes"]), "precision": "EXACT"})
+    creation = schema.get_type("DiscountRedeemCodeBulkCreation")
+    creation.fields["codes"].resolve = (  # type: ignore[union-attr]
+        lambda c, info, first=None, after=None: discounts.page(c["_codes"], first, after))
+    schema.get_type("DiscountCode").resolve_type = (  # type: ignore[union-attr]
+        lambda obj, _info, _type: obj.get("__typename"))
+
+
+def _discount_create(_root: Any, info: GraphQLResolveInfo, basicCodeDiscount: dict) -> dict:
+    require(info, "write_discounts", "discountCodeBasicCreate")
+    data = _ctx(info).data
+    with data.lock:
+        segments = set(data.objects["segments"])
+    return data.discounts.create_basic(basicCodeDiscount, segments, data.now())
+
+
+def _discount_bulk_add(_root: Any, info: GraphQLResolveInfo, discountId: str,
+                       codes: list[dict]) -> dict:
+    require(info, "write_discounts", "discountRedeemCodeBulkAdd")
+    data = _ctx(info).data
+    return data.discounts.bulk_add(discountId, codes, data.now())
+
+
+def _read_discounts(info: GraphQLResolveInfo, what: str) -> None:
+    # NOTE: write_discounts implies read_discounts (Shopify omits the read scope then)
+    if "write_discounts" not in _ctx(info).scopes:
+        require(info, "read_discounts", what)
+
+
+def _discount_by_code(_root: Any, info: GraphQLResolveInfo, code: str) -> dict | None:
+    _read_discounts(info, "codeDiscountNodeByCode")
+    return _ctx(info).data.discounts.by_code(code)
+
+
+def _discount_creation(_root: Any, info: GraphQLResolveInfo, id: str) -> dict | None:
+    _read_discounts(info, "discountRedeemCodeBulkCreation")
+    return _ctx(info).data.discounts.creation(id)
 
 
 def _segments(info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:

@@ -97,7 +97,8 @@ DEFAULT_VERSION = "2026-10"
 
 ALL_SCOPES = frozenset(
     {"read_customers", "write_customers", "read_orders", "read_all_orders", "read_products",
-     "read_store_credit_accounts", "read_store_credit_account_transactions"}
+     "read_store_credit_accounts", "read_store_credit_account_transactions",
+     "write_discounts"}
 )
 MAX_QUERY_COST = 1000
 # Shopify staff: "the file size limit is 20 megabytes for bulk mutations"; the storage answers

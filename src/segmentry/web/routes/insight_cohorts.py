@@ -70,7 +70,8 @@ def heatmap(table: Any, _: Any, months: int) -> dict[str, Any]:
     }
 
 
-_UNKNOWN_SEGMENT = {404: {"model": ErrorBody, "description": "No segment has this key"}}
+_UNKNOWN_SEGMENT: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No segment has this key"}}
 
 
 @router.get("/api/insight/cohorts", responses=_UNKNOWN_SEGMENT,
