@@ -20,6 +20,7 @@ from segmentry.activation.shopify.segments import ensure_shopify_segment
 from segmentry.app.campaigns.campaigns import CampaignDefinition, Campaigns
 from segmentry.app.campaigns.coupons import StepRedemptions, redemptions
 from segmentry.app.campaigns.definitions import parse_definitions
+from segmentry.app.campaigns.report import campaign_report
 from segmentry.app.messaging.audience import Member
 from segmentry.app.messaging.sending import Outcome, Planned
 from segmentry.app.workspace import Workspace
@@ -194,6 +195,10 @@ def test_a_shared_code_for_the_shopify_segment_is_made_once(
     ]))
     assert redemptions(small, "winter") == [
         StepRedemptions("news", "shared", "WINTER10", 4, 3, ("b000", "b003"))]
+    # The report shows the same counts beside the lift (JSON: customers as a count).
+    shown = campaign_report(small, "winter", now=lambda: made + dt.timedelta(days=30))
+    assert shown.to_dict()["coupons"] == [{"step": "news", "kind": "shared", "code": "WINTER10",
+                                           "issued": 4, "orders": 3, "customers": 2}]
 
 
 def test_coupon_settings_are_checked_when_saved(small: Workspace) -> None:

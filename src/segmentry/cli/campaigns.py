@@ -342,6 +342,10 @@ def _show_lift(report: CampaignReport) -> None:
         b = lift.incremental_revenue_bootstrap
         console.print(f"  bootstrap (studentized): "
                       f"{_interval(b.low, b.high, '{:+,.0f}', 1.0)}", markup=False)
+    for c in report.coupons:
+        console.print(f"Coupon of step {c.step} ({c.kind}, {c.code}): {c.issued:,} issued, "
+                      f"used in {c.orders:,} orders by {len(c.customers):,} customers.",
+                      markup=False)
     for sentence in _verdict_sentences(report):
         console.print(sentence, markup=False)
 

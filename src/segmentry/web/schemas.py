@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 __all__ = [
+    "CampaignCouponOut",
     "CampaignDayOut",
     "CampaignEstimate",
     "CampaignGroupOut",
@@ -607,6 +608,15 @@ class CampaignGroupOut(BaseModel):
     aov: float | None
 
 
+class CampaignCouponOut(BaseModel):
+    step: str
+    kind: Literal["shared", "unique"]
+    code: str = Field(description="The shared code, or the unique codes' prefix.")
+    issued: int = Field(description="Customers given a code.")
+    orders: int = Field(description="Orders that used one of the step's codes.")
+    customers: int = Field(description="Customers who placed those orders.")
+
+
 class CampaignDayOut(BaseModel):
     day: int = Field(description="Days since start (1 = the first 24 hours).")
     treated: float | None = Field(description="Revenue per customer by the end of the day.")
@@ -632,3 +642,6 @@ class CampaignReportOut(BaseModel):
     revenue_bootstrap: CampaignEstimate | None
     incremental_revenue_bootstrap: CampaignEstimate | None
     cumulative: list[CampaignDayOut]
+    coupons: list[CampaignCouponOut] = Field(
+        description="Steps with a coupon: codes issued and redemptions, read from the orders' "
+                    "discount codes (beside the lift, never instead of it).")

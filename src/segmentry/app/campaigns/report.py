@@ -41,6 +41,7 @@ from segmentry.analytics.campaign_outcomes import (
 from segmentry.analytics.exports import to_csv
 from segmentry.analytics.lift import Estimate, Lift
 from segmentry.app.campaigns.campaigns import Campaigns
+from segmentry.app.campaigns.coupons import StepRedemptions, redemptions
 from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
 from segmentry.core.errors import CampaignError
@@ -92,6 +93,7 @@ class CampaignReport:
     open_customers: int  # recipients whose window has not ended at measured_at
     final_at: dt.datetime | None  # when the last window ends
     lift: CampaignLift
+    coupons: tuple[StepRedemptions, ...] = ()  # steps with a coupon: codes issued, redeemed
 
     @property
     def provisional(self) -> bool:
@@ -131,6 +133,9 @@ class CampaignReport:
             else _estimate_dict(lift.incremental_revenue_bootstrap),
             "cumulative": [{"day": d.day, "treated": d.treated, "holdout": d.holdout}
                            for d in lift.cumulative],
+            "coupons": [{"step": c.step, "kind": c.kind, "code": c.code, "issued": c.issued,
+                         "orders": c.orders, "customers": len(c.customers)}
+                        for c in self.coupons],
         })
 
     def lift_rows(self) -> list[dict[str, Any]]:
@@ -206,8 +211,9 @@ def campaign_report(context: Context, key: str, *, step: str | None = None,
     table = ibis.memtable(recipients, schema={"customer_id": "string", "group": "string",
                                               "start": "timestamp"})
     lift = measure(context.warehouse, table, window_days=window, bootstrap=bootstrap)
+    coupons = tuple(c for c in redemptions(context, key) if step is None or c.step == step)
     return CampaignReport(view.campaign, step, steps, window, bootstrap, measured_at,
-                          open_customers, final_at, lift)
+                          open_customers, final_at, lift, coupons)
 
 
 def _group_figures(o: GroupOutcome) -> dict[str, Any]:
