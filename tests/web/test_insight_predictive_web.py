@@ -22,7 +22,7 @@ def test_models_json_shows_the_latest_fit(server: Server, api: httpx.Client) -> 
     dates = [dt.date.fromisoformat(d) for d in body["fit_dates"]]
     assert dates[-1] == DAY and len(dates) == 13
     assert all((d + dt.timedelta(days=1)).day == 1 for d in dates[:-1])
-    assert sum(n for *_, n in body["clv_histogram"]) == body["scored"]
+    assert sum(b["customers"] for b in body["clv_histogram"]) == body["scored"]
     q = body["clv_quantiles"]
     assert 0 <= q["p10"] <= q["p50"] <= q["p90"]
 

@@ -17,7 +17,7 @@ from segmentry.app.insight.cohorts import cohorts, cohorts_csv
 from segmentry.app.insight.first_products import first_products, first_products_csv
 from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user
 from segmentry.web.routes.jobs import job_out
-from segmentry.web.routes.segments import add_job
+from segmentry.web.routes.segments import SAVE_ERRORS, add_job
 from segmentry.web.schemas import ErrorBody, JobOut
 
 __all__ = ["router"]
@@ -129,6 +129,7 @@ def first_products_download(ws: WorkspaceDep, by: Dimension = "product", day: Da
 
 
 @router.post("/api/insight/first-products/segments", response_model=JobOut, status_code=202,
+             responses=SAVE_ERRORS,
              summary="Make a segment of one row's customers (its history computed in the "
                      "background; poll GET /api/jobs/{id})")
 def row_segment(request: Request, ws: WorkspaceDep, lang: Lang, body: RowSegment) -> JobOut:

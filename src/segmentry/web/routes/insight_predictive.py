@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from segmentry.app.insight import predictive
 from segmentry.web.deps import Page, WorkspaceDep, require_user
@@ -16,6 +16,12 @@ __all__ = ["router"]
 router = APIRouter(dependencies=[require_user], tags=["insight"])
 
 
+class HistogramBin(BaseModel):
+    low: float = Field(description="From (inclusive).")
+    high: float = Field(description="To (exclusive; the last bin also holds every value above).")
+    customers: int
+
+
 class ModelsOut(BaseModel):
     """The latest fit (``fit`` is null before the first one) and how its predictions spread."""
 
@@ -23,14 +29,18 @@ class ModelsOut(BaseModel):
     fit_dates: list[str]
     scored: int
     clv_quantiles: dict[str, float]
-    clv_histogram: list[tuple[float, float, int]]
-    churn_histogram: list[tuple[float, float, int]]
+    clv_histogram: list[HistogramBin]
+    churn_histogram: list[HistogramBin]
 
 
 @router.get("/api/insight/models", response_model=ModelsOut,
             summary="The predictive models' latest fit and the spread of its predictions")
 def models_json(ws: WorkspaceDep) -> ModelsOut:
-    return ModelsOut(**predictive.show(ws).to_dict())
+    shown = predictive.show(ws).to_dict()
+    for name in ("clv_histogram", "churn_histogram"):
+        shown[name] = [HistogramBin(low=low, high=high, customers=n)
+                       for low, high, n in shown[name]]
+    return ModelsOut(**shown)
 
 
 @router.get("/insight/models", include_in_schema=False)

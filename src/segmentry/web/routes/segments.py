@@ -32,7 +32,7 @@ from segmentry.web.schemas import (
     SegmentUpdate,
 )
 
-__all__ = ["add_job", "edit_job", "router"]
+__all__ = ["SAVE_ERRORS", "add_job", "edit_job", "router"]
 
 router = APIRouter(dependencies=[require_user], tags=["segments"])
 
@@ -69,7 +69,7 @@ def list_page(request: Request, ws: WorkspaceDep, page: Page, sort: Sort = "name
 
 # A save is checked in the request (a bad name, key or query answers at once, and no job is
 # made), then computed by the job runner, so no request waits for a history.
-_SAVE_ERRORS: dict[int | str, dict[str, object]] = {
+SAVE_ERRORS: dict[int | str, dict[str, object]] = {
     **_ERRORS, 409: {"model": ErrorBody, "description": "A name or key another segment has, "
                      "or another job is running"}}
 
@@ -128,7 +128,7 @@ def edit_job(request: Request, ws: Workspace, name: str, *, query: str | None = 
 
 
 @router.post("/api/segments", response_model=JobOut, status_code=202,
-             responses=_SAVE_ERRORS,
+             responses=SAVE_ERRORS,
              summary="Create a segment: checked at once, its history computed in the "
                      "background; poll GET /api/jobs/{id}, then GET /api/segments/{subject}")
 def create(request: Request, ws: WorkspaceDep, lang: Lang, body: SegmentCreate) -> JobOut:
@@ -149,7 +149,7 @@ def detail_json(request: Request, ws: WorkspaceDep, lang: Lang, name: str, day: 
 
 
 @router.put("/api/segments/{name}", response_model=JobOut, status_code=202,
-            responses=_SAVE_ERRORS,
+            responses=SAVE_ERRORS,
             summary="Change a segment: checked at once, saved in the background (a new query "
                     "is a new version, its history recomputed; description and display name "
                     "are saved as they are; a new key renames it); poll GET /api/jobs/{id}, "
