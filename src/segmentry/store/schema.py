@@ -28,7 +28,7 @@ None creates or alters a table: opening the store brings it to this layout
 (:func:`segmentry.store.connection.open_state_store`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
-(31, ['api_tokens', 'campaign_assignments', 'campaign_cohorts'])
+(33, ['api_tokens', 'campaign_assignments', 'campaign_cohorts'])
 """
 
 from __future__ import annotations
