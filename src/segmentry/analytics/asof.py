@@ -344,41 +344,36 @@ def customer_stats(orders: ir.Table, columns: Collection[str] | None = None) -> 
 _FIRST_ORDER_FIELDS = ("channel", "utm_source", "utm_medium", "utm_campaign", "source_name")
 
 
-def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
-    """Per point, the customer's tags as last recorded on or before its day."""
+def _latest_on_or_before(history: ir.Table, points: ir.Table | dt.date, *, on: str,
+                         newest: str, columns: tuple[str, ...]) -> ir.Table:
+    """Per point, the row of ``history`` (one customer's observations) with the greatest
+    ``newest`` among those whose day ``on`` is on or before the point's day, with ``columns``
+    (points with none are left out)."""
     where = Points.of(points)
     if where.day is not None:
         d = ibis.date(where.day)
-        j = history.filter(history.seen_on <= d).mutate(day=d)
+        j = history.filter(history[on] <= d).mutate(day=d)
     else:
         assert where.table is not None
         p = where.table
-        h = history.select(
-            h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on", tags="tags"
-        )
-        j = p.join(h, [p.customer_id == h.h_customer_id, h.seen_on <= p.day])
+        h = history.select(*dict.fromkeys((on, newest, *columns)), h_customer_id="customer_id")
+        j = p.join(h, [p.customer_id == h.h_customer_id, h[on] <= p.day])
     group = [j[k] for k in where.keys]
-    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
-    j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j[newest]))
+    return j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+
+
+def tags_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
+    """Per point, the customer's tags as last recorded on or before its day."""
+    j = _latest_on_or_before(history, points, on="seen_on", newest="seen_at", columns=("tags",))
     return j.select("customer_id", "day", tags_as_of=j.tags)
 
 
 def statistics_as_of(history: ir.Table, points: ir.Table | dt.date) -> ir.Table:
     """Per point, Shopify's statistics as last observed on or before its day: ``rfm_as_of``
     and ``tier_as_of`` (points before the customer's first observation are left out)."""
-    where = Points.of(points)
-    if where.day is not None:
-        d = ibis.date(where.day)
-        j = history.filter(history.seen_on <= d).mutate(day=d)
-    else:
-        assert where.table is not None
-        p = where.table
-        h = history.select(h_customer_id="customer_id", seen_at="seen_at", seen_on="seen_on",
-                           rfm_group="rfm_group", predicted_spend_tier="predicted_spend_tier")
-        j = p.join(h, [p.customer_id == h.h_customer_id, h.seen_on <= p.day])
-    group = [j[k] for k in where.keys]
-    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.seen_at))
-    j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+    j = _latest_on_or_before(history, points, on="seen_on", newest="seen_at",
+                             columns=("rfm_group", "predicted_spend_tier"))
     return j.select("customer_id", "day", rfm_as_of=j.rfm_group,
                     tier_as_of=j.predicted_spend_tier)
 
@@ -390,19 +385,8 @@ PREDICTION_COLUMNS = ("predicted_clv", "churn_probability", "expected_orders_90d
 def predictions_as_of(predictions: ir.Table, points: ir.Table | dt.date) -> ir.Table:
     """Per point, the customer's predictions from the latest fit on or before its day (points
     before the first fit, or of customers that fit did not score, are left out)."""
-    where = Points.of(points)
-    if where.day is not None:
-        d = ibis.date(where.day)
-        j = predictions.filter(predictions.fit_date <= d).mutate(day=d)
-    else:
-        assert where.table is not None
-        p = where.table
-        h = predictions.select("fit_date", *PREDICTION_COLUMNS,
-                               h_customer_id="customer_id")
-        j = p.join(h, [p.customer_id == h.h_customer_id, h.fit_date <= p.day])
-    group = [j[k] for k in where.keys]
-    rank = ibis.row_number().over(group_by=group, order_by=ibis.desc(j.fit_date))
-    j = j.mutate(rank=rank).filter(lambda t: t.rank == 0)
+    j = _latest_on_or_before(predictions, points, on="fit_date", newest="fit_date",
+                             columns=PREDICTION_COLUMNS)
     return j.select("customer_id", "day", *PREDICTION_COLUMNS)
 
 
