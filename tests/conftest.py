@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,13 @@ def _postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Callable[[], AbstractContextManager[str]]:
+    """Makes a fresh PostgreSQL database for a wider-scoped fixture, dropped when its block ends:
+    ``with postgres_databases() as url: ...`` (skips, or fails when PostgreSQL is required)."""
+    return contextmanager(_postgres_database)
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from tests.core.fixtures.small_store import _noon, _table, order, order_tables
-from tests.core.fixtures.small_store import tables as small_store_tables
 
+from core.fixtures.small_store import _noon, _table, order, order_tables
+from core.fixtures.small_store import tables as small_store_tables
 from segmentry.app.workspace import Workspace
 
 DAY = dt.date(2024, 6, 30)

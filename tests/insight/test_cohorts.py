@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from ibis.backends import BaseBackend
-from tests.core.fixtures import small_store
 
+from core.fixtures import small_store
 from segmentry.analytics.cohorts import cohort_table
 from segmentry.analytics.facts import build_facts
 from segmentry.app.insight.cohorts import cohorts, cohorts_csv

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.core.fixtures import small_store
 
+from core.fixtures import small_store
 from segmentry.app.insight.first_products import (
     first_products,
     first_products_csv,

@@ -8,13 +8,13 @@ import datetime as dt
 import json
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from tests.conftest import _postgres_database
 from typer.testing import CliRunner
 
 from segmentry.app.insight import transitions as service
@@ -32,21 +32,18 @@ TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 
 @pytest.fixture(scope="module", params=["duckdb",
                                          pytest.param("postgres", marks=pytest.mark.postgres)])
-def tiny(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[Workspace]:
+def tiny(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         postgres_databases: Callable[[], AbstractContextManager[str]]) -> Iterator[Workspace]:
     """The tiny store on each engine, built once per module (the tests only read it)."""
     folder = tmp_path_factory.mktemp("transitions")
-    if request.param == "duckdb":
-        urls: Iterator[str] = iter([f"duckdb://{folder / 'warehouse.duckdb'}"])
-    else:
-        urls = _postgres_database()
-    url = next(urls)
-    ws = workspace(folder / "shop", url)
-    try:
-        yield ws
-    finally:
-        ws.close()
-        next(urls, None)  # drops the PostgreSQL database
+    with ExitStack() as stack:
+        url = (f"duckdb://{folder / 'warehouse.duckdb'}" if request.param == "duckdb"
+               else stack.enter_context(postgres_databases()))
+        ws = workspace(folder / "shop", url)
+        try:
+            yield ws
+        finally:
+            ws.close()
 
 
 # ------------------------------------------------------------------ the tiny store, by hand

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from tests.core.fixtures.small_store import _noon, _table, order, order_tables
-from tests.core.fixtures.small_store import tables as small_store_tables
 
+from core.fixtures.small_store import _noon, _table, order, order_tables
+from core.fixtures.small_store import tables as small_store_tables
 from segmentry.app.workspace import Workspace
 
 START, END = dt.date(2024, 3, 31), dt.date(2024, 6, 30)
