@@ -119,3 +119,19 @@ def test_an_error_names_the_customer_alone_and_the_rest_render() -> None:
     without = [context_of(Recipient("1"), shop), context_of(Recipient("2"), shop)]
     errors = no_url.render_many(without)
     assert all(isinstance(e, MessagingError) and "unsubscribe_url" in e.message for e in errors)
+
+
+def test_the_sandbox_short_way_reaches_only_the_named_fields() -> None:
+    """Our context objects' fields skip the sandbox's inspection (speed); their private parts
+    and Python internals still meet the sandbox: refused, never rendered."""
+    shop = ShopFacts("Shop", "JPY", "ja")
+    order = LastOrder("#1", dt.date(2026, 11, 2), Decimal("1200"), ("美容液",))
+    context = context_of(Recipient("7", "山田", "花子", "h@example.jp", order), shop)
+    shown = compile_template("{{ customer.honorific_name }} {{ customer.id }} "
+                             "{{ last_order.total }} {{ last_order.products | join('、') }}")
+    assert shown.render_context(context) == "山田 花子 様 7 ￥1,200 美容液"
+    for source in ("{% for c in [customer] %}{{ c._recipient }}{% endfor %}",
+                   "{% for c in [customer] %}{{ c.__class__.__mro__ }}{% endfor %}",
+                   "{% for o in [last_order] %}{{ o._order.__init__.__globals__ }}{% endfor %}"):
+        with pytest.raises(MessagingError):
+            compile_template(source).render_context(context)

@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -56,11 +57,12 @@ class PlanFigures:
     messages: int
     seconds: float
     peak_rss: int
+    cpu_seconds: float  # the child's user + system time: steadier than wall on a busy machine
 
     def report(self) -> str:
         return (f"plan and render: {self.messages:,} messages in {self.seconds:.1f} s "
-                f"({self.messages / self.seconds:,.0f}/s), peak RSS "
-                f"{self.peak_rss / 2**30:.2f} GiB")
+                f"({self.messages / self.seconds:,.0f}/s; CPU {self.cpu_seconds:.1f} s), "
+                f"peak RSS {self.peak_rss / 2**30:.2f} GiB")
 
 
 @dataclass(frozen=True)
@@ -105,15 +107,18 @@ def bench_plan(workspace: Path) -> PlanFigures:
                "--channel", "email", "--transactional", "--subject", "お知らせ", "--text",
                TEMPLATE, "--key", key, "--format", "json"]
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env={**os.environ})
     peak = peak_rss(child)
     out, err = child.communicate()
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if child.returncode != 0:
         raise SystemExit(f"segmentry send failed:\n{err.decode()}")
     counts = json.loads(out)["counts"]
-    return PlanFigures(int(counts.get("pending", 0)), seconds, peak)
+    return PlanFigures(int(counts.get("pending", 0)), seconds, peak, cpu)
 
 
 def bench_delivery(folder: Path, deliveries: int, rate: int) -> DeliveryFigures:

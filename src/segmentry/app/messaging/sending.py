@@ -23,6 +23,7 @@ request safely says so (:attr:`Channel.repeat_safe`), and its interrupted rows a
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,7 @@ from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
 from segmentry.core.crash_points import crash_point
 from segmentry.core.errors import MessagingError
+from segmentry.core.memory import collector_paused
 from segmentry.store import outbox
 from segmentry.store.outbox import NewSend, OutboxRow, Planned, Send
 
@@ -170,18 +172,19 @@ def plan_send(
     recommending = (Recommending(context.settings.shop.id,
                                  context.settings.messaging.product_url)
                     if templates.name("recommended_products") else None)
-    members = members_of(context.warehouse, request.membership_key, request.day, recommending,
-                         request.customers)
-    for row in _plan_rows(members, channel, request, templates, shop, caps):
-        if row.status == "skipped":
-            plan.skipped[row.reason or ""] = plan.skipped.get(row.reason or "", 0) + 1
-        else:
-            plan.recipients += 1
-            row = _at(row, not_before)
-        plan.rows.append(row)
-    if not_before is not None:
-        plan.waiting_for_quiet_hours = plan.recipients
-    plan.rows = list(_batched(plan.rows, channel.batch_size, channel.large_batch))
+    with collector_paused():  # a million rows stay alive until they are stored
+        members = members_of(context.warehouse, request.membership_key, request.day,
+                             recommending, request.customers)
+        for row in _plan_rows(members, channel, request, templates, shop, caps):
+            if row.status == "skipped":
+                plan.skipped[row.reason or ""] = plan.skipped.get(row.reason or "", 0) + 1
+            else:
+                plan.recipients += 1
+                row = _at(row, not_before)
+            plan.rows.append(row)
+        if not_before is not None:
+            plan.waiting_for_quiet_hours = plan.recipients
+        plan.rows = list(_batched(plan.rows, channel.batch_size, channel.large_batch))
     return plan
 
 
@@ -199,28 +202,35 @@ def send(
     with context.state.begin() as conn:
         existing = outbox.find_send(conn, key)
     if existing is None:
-        plan = plan_send(context, channel, request, now=now())
-        if plan.quota_left is not None and plan.recipients > plan.quota_left:
-            raise MessagingError(
-                "This send needs {needed:,} messages but only {left:,} are left of the "
-                "channel's quota this month.",
-                code="quota_exceeded",
-                hint="Send to a smaller segment, or raise the plan's message limit.",
-                params={"needed": plan.recipients, "left": plan.quota_left},
-            )
-        with context.state.begin() as conn:
-            send_id = outbox.create_send(
-                conn,
-                NewSend(key, request.segment, channel.name, request.language, request.body,
-                        request.subject, request.html, request.transactional,
-                        request.flex),
-                at=now(),
-            )
-            outbox.plan(conn, send_id, channel.name, plan.rows, at=now())
+        with collector_paused():  # until the planned rows are stored (see plan_send)
+            send_id = _plan_into_outbox(context, channel, request, key, now)
         crash_point("send-planned")
     else:
         send_id = existing.id
     return deliver(context, channel, send_id, now=now, resend_uncertain=resend_uncertain)
+
+
+def _plan_into_outbox(context: Context, channel: Channel, request: SendRequest, key: str,
+                      now: Callable[[], dt.datetime]) -> int:
+    """Plan ``request`` and store the send under ``key`` with its rows; the send's id."""
+    plan = plan_send(context, channel, request, now=now())
+    if plan.quota_left is not None and plan.recipients > plan.quota_left:
+        raise MessagingError(
+            "This send needs {needed:,} messages but only {left:,} are left of the "
+            "channel's quota this month.",
+            code="quota_exceeded",
+            hint="Send to a smaller segment, or raise the plan's message limit.",
+            params={"needed": plan.recipients, "left": plan.quota_left},
+        )
+    with context.state.begin() as conn:
+        send_id = outbox.create_send(
+            conn,
+            NewSend(key, request.segment, channel.name, request.language, request.body,
+                    request.subject, request.html, request.transactional, request.flex),
+            at=now(),
+        )
+        outbox.plan(conn, send_id, channel.name, plan.rows, at=now())
+    return send_id
 
 
 def deliver(
@@ -408,14 +418,16 @@ def _plan_chunk(
 def _batched(rows: Sequence[Planned], size: int, large: int | None = None) -> Iterable[Planned]:
     """Rows with their batch and retry key: identical messages together, ``size`` at most
     (``large`` or more identical ones: all in one batch)."""
+    if size == 1:  # personal messages: each row its own batch, in plan order
+        yield from _one_per_batch(rows)
+        return
     groups: dict[tuple[object, ...], list[Planned]] = {}
     skipped: list[Planned] = []
     for row in rows:
         if row.status == "skipped":
             skipped.append(row)
             continue
-        same = ((row.body, row.subject, row.html, row.flex, row.not_before) if size > 1
-                else (row.customer_id, None, None, None, None))
+        same = (row.body, row.subject, row.html, row.flex, row.not_before)
         groups.setdefault(same, []).append(row)
     number = 0
     for members in groups.values():
@@ -429,6 +441,41 @@ def _batched(rows: Sequence[Planned], size: int, large: int | None = None) -> It
     for row in skipped:
         row.batch, row.retry_key = -1, ""
         yield row
+
+
+def _one_per_batch(rows: Sequence[Planned]) -> Iterable[Planned]:
+    """Each row to deliver its own batch with its own retry key (random UUIDs, made 4,096 at a
+    time from one read of the system's random source); skipped rows after them."""
+    number = 0
+    keys: Iterator[str] = iter(())
+    for row in rows:
+        if row.status == "skipped":
+            continue
+        key = next(keys, None)
+        if key is None:
+            keys = _random_uuids(4096)
+            key = next(keys)
+        row.batch, row.retry_key = number, key
+        number += 1
+        yield row
+    for row in rows:
+        if row.status == "skipped":
+            row.batch, row.retry_key = -1, ""
+            yield row
+
+
+def _random_uuids(count: int) -> Iterator[str]:
+    """``count`` version-4 UUIDs as text, the same as ``str(uuid.uuid4())`` makes.
+
+    >>> keys = list(_random_uuids(3))
+    >>> all(uuid.UUID(k).version == 4 and str(uuid.UUID(k)) == k for k in keys)
+    True
+    >>> len(set(keys))
+    3
+    """
+    random = os.urandom(16 * count)
+    for start in range(0, 16 * count, 16):
+        yield str(uuid.UUID(bytes=random[start:start + 16], version=4))
 
 
 def _at(row: Planned, not_before: dt.datetime | None) -> Planned:

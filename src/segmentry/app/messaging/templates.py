@@ -326,8 +326,21 @@ def _many_template(
     return environment.from_string(nodes.Template([loop], lineno=1))
 
 
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox, with a short way to the fields of segmentry's own context objects: their
+    public properties are the fields a template may name, checked once here instead of by the
+    sandbox's inspection of every value (a third of the rendering time of a million messages).
+    Anything else — dicts, strings, Money, unknown names — goes the sandbox's own way."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        fields = _OWN_FIELDS.get(type(obj))
+        if fields is not None and attribute in fields:
+            return getattr(obj, attribute)
+        return super().getattr(obj, attribute)
+
+
 def _environment(html: bool, json_text: bool = False) -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    return _Sandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         keep_trailing_newline=True,
@@ -487,6 +500,14 @@ class _Product:
 
     def __str__(self) -> str:  # {{ recommended_products | join('、') }} lists the titles
         return self._product.title
+
+
+# The context objects whose fields skip the sandbox's inspection (see _Sandbox).
+_OWN_FIELDS: Mapping[type, frozenset[str]] = {
+    _Customer: FIELDS["customer"] or frozenset(),
+    _Order: FIELDS["last_order"] or frozenset(),
+    _Product: ITEM_FIELDS["recommended_products"],
+}
 
 
 @functools.lru_cache(maxsize=16)
