@@ -15,7 +15,6 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from segmentry.activation.shopify.coupons import coupon_code
 from segmentry.activation.shopify.segments import ensure_shopify_segment
 from segmentry.app.campaigns.campaigns import CampaignDefinition, Campaigns
 from segmentry.app.campaigns.coupons import StepRedemptions, redemptions
@@ -28,6 +27,7 @@ from segmentry.cli.main import app
 from segmentry.connectors.shopify.client import ShopifyClient
 from segmentry.connectors.shopify.sync import connect_workspace
 from segmentry.core.errors import CampaignError, MessagingError
+from segmentry.store import coupons as coupon_store
 from segmentry.store import tag_bindings
 from segmentry.store.campaigns import Step
 from segmentry.store.coupons import Coupon
@@ -147,8 +147,11 @@ def test_each_of_600_recipients_gets_their_own_code_made_once(
     treated = {r["customer_id"] for r in campaigns.assignments("thanks").to_pylist()
                if r["group"] == "treated"}
     assert 500 < len(treated) < 600  # about 10 % held out, and they get no code
-    assert recorder.bodies == {c: [f"{coupon_code('THANKS', 'thanks', 'news', c)} で10%オフ"]
-                               for c in treated}
+    with big.state.connect() as conn:
+        issued = {c: row.code for c, row in coupon_store.codes(conn, "thanks", "news").items()}
+    assert sorted(issued) == sorted(treated)  # every recipient has a code, the held out none
+    assert len(set(issued.values())) == len(treated)
+    assert recorder.bodies == {c: [f"{issued[c]} で10%オフ"] for c in treated}
     n = len(treated)
     assert fake.data.discounts.calls == [
         ("discountCodeBasicCreate", 1), ("discountRedeemCodeBulkAdd", 250),
@@ -158,7 +161,7 @@ def test_each_of_600_recipients_gets_their_own_code_made_once(
     after = clock.now + dt.timedelta(hours=2)
     users = sorted(treated)[:5]
     held = sorted({f"b{i:03}" for i in range(600)} - treated)[0]
-    code = {c: coupon_code("THANKS", "thanks", "news", c) for c in users}
+    code = {c: issued[c] for c in users}
     big.import_tables(_orders([
         ("r1", users[0], after, [code[users[0]]], False),
         ("r2", users[1], after, [code[users[1]].lower()], False),

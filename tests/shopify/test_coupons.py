@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -111,9 +112,12 @@ def test_600_unique_codes_are_added_in_three_calls_once(
                                          ("discountRedeemCodeBulkAdd", 250),
                                          ("discountRedeemCodeBulkAdd", 100)]
     assert slept  # the creations were polled
-    expected = {c: coupon_code("THANKS", "winter", "news", c) for c in CUSTOMERS}
+    with state.connect() as conn:
+        expected = {c: row.code for c, row in store.codes(conn, "winter", "news").items()}
     assert issued.codes == expected and issued.failed == {}
+    assert sorted(expected) == sorted(CUSTOMERS)
     assert len(set(expected.values())) == 600
+    assert all(re.fullmatch(r"THANKS-[A-Z2-7]{10}", code) for code in expected.values())
     # every code is in Shopify, on the one discount (its own code + 600)
     assert fake.data.discounts.all_codes() >= {c.upper() for c in expected.values()}
     node = client.execute(_DISCOUNT, {"code": expected[CUSTOMERS[599]]})
@@ -127,8 +131,10 @@ def test_600_unique_codes_are_added_in_three_calls_once(
 def test_a_code_in_use_by_another_discount_is_recorded_failed(
     fake: FakeShopify, client: ShopifyClient, state: sa.Engine
 ) -> None:
-    other = Coupon("shared", code=coupon_code("THANKS", "winter", "news", CUSTOMERS[1]),
-                   percentage=0.2)
+    taken = coupon_code("THANKS")
+    with state.begin() as conn:  # as if a crash came after recording it, before asking for it
+        store.begin_codes(conn, "winter", "news", {CUSTOMERS[1]: taken}, at=NOW)
+    other = Coupon("shared", code=taken, percentage=0.2)
     _pushed(state, client)
     ensure_coupons(state, client, campaign="other", step="x", segment="buyers", coupon=other,
                    customers=[], now=NOW)

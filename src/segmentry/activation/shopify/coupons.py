@@ -7,8 +7,8 @@ code of their own for each recipient — created once, however often a pass runs
   in the API version we pin, shopify.dev input-objects/DiscountCodeBasicInput).
 - **unique**: one discount (its own code goes to nobody; limited to the segment when it is
   pushed, to every buyer otherwise, and once per customer), then each recipient's code
-  ``PREFIX-XXXXXXXXXX`` — base32 of a hash of (campaign, step, customer), so a rerun asks for
-  the same codes — added by ``discountRedeemCodeBulkAdd`` in calls of at most 250 codes
+  ``PREFIX-XXXXXXXXXX`` — random, recorded before Shopify is asked, so a rerun asks for the
+  same codes — added by ``discountRedeemCodeBulkAdd`` in calls of at most 250 codes
   ("Maximum: 250 codes", mutations/discountRedeemCodeBulkAdd). Shopify adds them in the
   background: each call's ``DiscountRedeemCodeBulkCreation`` is polled
   (``discountRedeemCodeBulkCreation(id)``) until ``done``, then its ``codes`` read for the
@@ -26,16 +26,13 @@ Errors (:class:`CouponError`, a :class:`~segmentry.core.errors.ShopifyError`):
 ``coupon_scope`` (the token lacks ``write_discounts``), ``coupon_segment`` (a shared code for a
 segment with no Shopify segment), ``coupon_refused`` (Shopify's userErrors),
 ``coupon_timeout`` (a bulk creation not done in time).
-
->>> coupon_code("THANKS", "welcome", "review", "1001")
-'THANKS-YML2ROFDPU'
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -94,11 +91,23 @@ class Issued:
     created: int = 0  # codes (or the shared discount) Shopify was asked to create this time
 
 
-def coupon_code(prefix: str, campaign: str, step: str, customer: str) -> str:
-    """A customer's own code: ``prefix``, a dash, 10 base32 characters of a hash of (campaign,
-    step, customer) — the same in every run, and 50 bits apart from the others'."""
-    digest = hashlib.sha256(f"{campaign}\0{step}\0{customer}".encode()).digest()
-    return f"{prefix}-{base64.b32encode(digest).decode()[:_CODE_CHARS]}"
+def coupon_code(prefix: str) -> str:
+    """A new code for one customer: ``prefix``, a dash and 10 random base32 characters (50
+    bits from the system's random source). Random, not derived from the campaign and the
+    customer: anyone who read this source could otherwise work out every customer's code.
+    A code is recorded before Shopify is asked for it, so a rerun uses the same one.
+
+    >>> import re
+    >>> bool(re.fullmatch(r"THANKS-[A-Z2-7]{10}", coupon_code("THANKS")))
+    True
+    >>> coupon_code("THANKS") != coupon_code("THANKS")
+    True
+    """
+    return f"{prefix}-{_random_base32(_CODE_CHARS)}"
+
+
+def _random_base32(characters: int) -> str:
+    return base64.b32encode(secrets.token_bytes(characters)).decode()[:characters]
 
 
 def ensure_coupons(
@@ -121,7 +130,7 @@ def ensure_coupons(
             "limited to it.", code="coupon_segment", params={"segment": segment},
             hint="Sync the segment to a Shopify tag with a Shopify segment first (in the "
             "Shopify settings of the segment), then run the campaign again.")
-    code = _discount_code(coupon, campaign, step)
+    code = _discount_code(coupon)
     discount_id, code, created = _ensure_discount(state, client, campaign, step, coupon, code,
                                                   segment_id, now)
     issued = Issued(discount_id, created=created)
@@ -148,13 +157,12 @@ def _segment_id(state: sa.Engine, segment: str) -> str | None:
     return None if binding is None else binding.shopify_segment_id
 
 
-def _discount_code(coupon: Coupon, campaign: str, step: str) -> str:
+def _discount_code(coupon: Coupon) -> str:
     if coupon.kind == "shared" and coupon.code:
         return coupon.code
-    # NOTE: a unique coupon's discount needs a code of its own; nobody is sent it, and it is
-    # longer than a recipient's so it is not guessed from theirs.
-    digest = hashlib.sha256(f"{campaign}\0{step}\0discount".encode()).digest()
-    return f"{coupon.prefix}-{base64.b32encode(digest).decode()[:16]}"
+    # NOTE: a unique coupon's discount needs a code of its own; nobody is sent it, it is random
+    # (recorded before Shopify is asked, see _ensure_discount) and longer than a recipient's.
+    return f"{coupon.prefix}-{_random_base32(16)}"
 
 
 def _ensure_discount(state: sa.Engine, client: ShopifyClient, campaign: str, step: str,
@@ -246,7 +254,7 @@ def _ensure_codes(state: sa.Engine, client: ShopifyClient, issued: Issued, campa
                   sleep: Callable[[float], None], timeout: float) -> None:
     with state.begin() as conn:
         known = store.codes(conn, campaign, step, customers)
-        new = {c: coupon_code(prefix, campaign, step, c) for c in customers if c not in known}
+        new = {c: coupon_code(prefix) for c in customers if c not in known}
         store.begin_codes(conn, campaign, step, new, at=now)
     waiting: dict[str, list[str]] = {}  # bulk creation id → customers (asked before a crash)
     again = list(new)
@@ -255,7 +263,7 @@ def _ensure_codes(state: sa.Engine, client: ShopifyClient, issued: Issued, campa
             waiting.setdefault(row.creation_id, []).append(customer)
         elif row.status == "adding":
             again.append(customer)
-    codes = {c: coupon_code(prefix, campaign, step, c) for c in customers}
+    codes = {**{c: row.code for c, row in known.items()}, **new}
     for creation_id, chosen in waiting.items():
         _settle(state, client, issued, campaign, step, creation_id, chosen, codes, now,
                 sleep, timeout)
