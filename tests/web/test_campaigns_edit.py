@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pyarrow as pa
 import pytest
+from playwright.sync_api import Browser, Page
 
 from segmentry.app.campaigns.campaigns import Campaigns, CampaignView
 from segmentry.app.workspace import Workspace
@@ -28,6 +29,7 @@ from segmentry.testing.line import FakeLine
 from segmentry.testing.line.platform import user_id
 from segmentry.web.accounts import add_user, create_token
 
+from .browser import expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, csrf_of, log_in, served
 
 DAY = dt.date(2026, 11, 30)
@@ -301,3 +303,66 @@ def test_pause_and_resume(shop: Server, client: httpx.Client, api: httpx.Client)
     assert api.post("/api/campaigns/pausing/pause").json()["status"] == "paused"
     assert api.post("/api/campaigns/pausing/resume").json()["status"] == "active"
     assert api.post("/api/campaigns/nope/pause").status_code == 404
+
+
+# ---------------------------------------------------------------- in the browser
+
+
+def _no_overflow(page: Page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= "
+                         "document.documentElement.clientWidth"), page.url
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_campaign_made_on_a_phone_in_japanese(shop: Server, browser: Browser) -> None:
+    page = tab(browser, shop.url, "ja", "phone")
+    sign_in(page, EMAIL, PASSWORD, "ja", then="/campaigns")
+    page.goto("/campaigns")
+    page.click("#new-campaign")
+    expect(page.locator("#form-title")).to_have_text("新しいキャンペーン")
+    page.fill("#campaign-key", "fuyu-set")
+    page.select_option("#campaign-segment", "first-buyers")
+    page.select_option("#campaign-schedule", "on_join")
+    page.fill("#campaign-holdout", "20")
+    page.fill("#step-0-name", "お礼")
+    page.fill("#step-0-text", "{{ customer.honorific_name }}、冬の限定セットのご案内です。")
+    page.click("#add-step")
+    expect(page.locator("fieldset.step")).to_have_count(2)
+    expect(page.locator("#step-0-text")).to_have_value(
+        "{{ customer.honorific_name }}、冬の限定セットのご案内です。")
+    page.fill("#step-1-name", "レビュー依頼")
+    page.fill("#step-1-after_days", "3")
+    page.fill("#step-1-at", "10:00")
+    page.fill("#step-1-text", "使い心地はいかがですか？")
+    page.select_option("#step-1-condition", "not_ordered")
+    page.click("#preview-0")
+    expect(page.locator("#preview-body")).to_contain_text("冬の限定セットのご案内です。")
+    expect(page.locator("#preview-customer")).to_have_text("c01")  # the first member by id
+    expect(page.locator("#preview-body")).to_contain_text("山田")
+    _no_overflow(page)
+    screenshot(page, "campaign-form-ja-phone", full_page=True)
+    page.click("#save-campaign")
+    page.wait_for_url("**/campaigns/fuyu-set")
+    expect(page.locator("#campaign-key")).to_have_text("fuyu-set")
+    expect(page.locator("#campaign-status")).to_have_text("実行中")
+    _no_overflow(page)
+    view = _view(shop.workspace, "fuyu-set")
+    assert (view.campaign.schedule, view.campaign.holdout) == ("on_join", 0.2)
+    assert view.steps == [
+        Step("お礼", 0, None, ("line",), "{{ customer.honorific_name }}、冬の限定セットのご案内です。"),
+        Step("レビュー依頼", 3, "10:00", ("line",), "使い心地はいかがですか？",
+             condition="not_ordered")]
+    page.click("#campaign-pause")
+    expect(page.locator("#campaign-status")).to_have_text("一時停止中")
+    page.goto("/campaigns")
+    row = page.locator("#campaign-list tr[data-key=fuyu-set]")
+    expect(row.locator("td").nth(2)).to_have_text("加入時")
+    expect(row.locator("td").nth(4)).to_have_text("お礼, レビュー依頼")
+    _no_overflow(page)
+    page.click("#campaign-list a[href='/campaigns/fuyu-set']")
+    page.click("#campaign-edit")
+    expect(page.locator("#edit-rule h2")).to_have_text("実行中のステップ配信を編集するとき")
+    _no_overflow(page)
+    screenshot(page, "campaign-edit-ja-phone", full_page=True)
+    page.context.close()
