@@ -313,6 +313,9 @@ def _no_overflow(page: Page) -> None:
                          "document.documentElement.clientWidth"), page.url
 
 
+FUYU = "{{ customer.honorific_name }}、冬の限定セットのご案内です。"
+
+
 @pytest.mark.slow
 @needs_chromium
 def test_a_campaign_made_on_a_phone_in_japanese(shop: Server, browser: Browser) -> None:
@@ -326,11 +329,10 @@ def test_a_campaign_made_on_a_phone_in_japanese(shop: Server, browser: Browser) 
     page.select_option("#campaign-schedule", "on_join")
     page.fill("#campaign-holdout", "20")
     page.fill("#step-0-name", "お礼")
-    page.fill("#step-0-text", "{{ customer.honorific_name }}、冬の限定セットのご案内です。")
+    page.fill("#step-0-text", FUYU)
     page.click("#add-step")
     expect(page.locator("fieldset.step")).to_have_count(2)
-    expect(page.locator("#step-0-text")).to_have_value(
-        "{{ customer.honorific_name }}、冬の限定セットのご案内です。")
+    expect(page.locator("#step-0-text")).to_have_value(FUYU)
     page.fill("#step-1-name", "レビュー依頼")
     page.fill("#step-1-after_days", "3")
     page.fill("#step-1-at", "10:00")
@@ -350,7 +352,7 @@ def test_a_campaign_made_on_a_phone_in_japanese(shop: Server, browser: Browser) 
     view = _view(shop.workspace, "fuyu-set")
     assert (view.campaign.schedule, view.campaign.holdout) == ("on_join", 0.2)
     assert view.steps == [
-        Step("お礼", 0, None, ("line",), "{{ customer.honorific_name }}、冬の限定セットのご案内です。"),
+        Step("お礼", 0, None, ("line",), FUYU),
         Step("レビュー依頼", 3, "10:00", ("line",), "使い心地はいかがですか？",
              condition="not_ordered")]
     page.click("#campaign-pause")
