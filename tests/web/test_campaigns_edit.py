@@ -261,6 +261,13 @@ def test_a_refused_edit_leaves_the_campaign_identical(shop: Server,
     assert (after.campaign.holdout, after.campaign.segment) == (0.15, "first-buyers")
     assert after.steps == [Step("reminder", 3, "10:00", ("line",), "また来てね",
                                 condition="not_ordered", coupon=EXPECTED_STEPS[1].coupon)]
+    # a preview on the edit page: the member asked for, and nothing saved
+    preview = _post(client, "/campaigns/edit-me/edit",
+                    _form("edit-me", action="preview-1", preview_customer="c02", step=["1"]))
+    assert preview.status_code == 200
+    assert re.search(r'id="preview-customer">c02<', preview.text)
+    assert 'value="c02"' in preview.text
+    assert _view(shop.workspace, "edit-me") == after
 
 
 def test_steps_are_added_and_removed_without_losing_input(client: httpx.Client) -> None:

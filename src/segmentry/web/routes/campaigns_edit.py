@@ -183,7 +183,8 @@ async def _posted(request: Request, ws: WorkspaceDep, page: Page, lang: str,
     if editing is not None:  # the campaign's own fields are not edited: the stored ones
         stored = _stored(ws, editing)
         status = stored.status
-        form = {**form_values(stored.model_dump()), "steps": form["steps"]}
+        form = {**form_values(stored.model_dump()), "steps": form["steps"],
+                "preview_customer": form["preview_customer"]}
         posted = _with_stored(received, stored)
     if action == "add_step":
         form["steps"].append(_empty_step(max((s["index"] for s in form["steps"]),
