@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +13,7 @@ import typer
 
 from segmentry.app.campaigns.campaigns import CampaignDefinition, Campaigns, PassReport
 from segmentry.app.campaigns.coupons import coupon_of
-from segmentry.app.campaigns.definitions import load_definitions
+from segmentry.app.campaigns.definitions import load_definitions, shop_time
 from segmentry.app.campaigns.report import CampaignReport, campaign_report
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
@@ -244,16 +243,7 @@ def report_command(
 
 
 def _start(text: str | None, timezone: str) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        local = dt.datetime.fromisoformat(text)
-    except ValueError as e:
-        raise CampaignError("The start {text!r} is not a date and time like 2026-12-10T10:00.",
-                            code="campaign_time", params={"text": text}) from e
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
+    return None if text is None else shop_time(text, timezone)
 
 
 def _report_json(report: PassReport) -> dict[str, Any]:

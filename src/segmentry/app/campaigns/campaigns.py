@@ -562,13 +562,17 @@ class Campaigns:
         if step.coupon is not None:
             check_coupon(step.name, step.coupon)
             extra.add("coupon")
-        compile_template(step.body, extra=extra)
-        if step.subject:
-            compile_template(step.subject, extra=extra)
-        if step.html:
-            compile_template(step.html, extra=extra, html=True)
-        if step.flex:
-            compile_template(step.flex, extra=extra, json_text=True)
+        for name, text in (("text", step.body), ("subject", step.subject), ("html", step.html),
+                           ("flex", step.flex)):
+            try:
+                if text or name == "text":
+                    compile_template(text or "", extra=extra, html=name == "html",
+                                     json_text=name == "flex")
+            except SegmentryError as e:
+                if e.params:  # which step and field: the web form shows it by that field
+                    e.params.setdefault("step", step.name)
+                    e.params.setdefault("field", name)
+                raise
         if "email" in step.channels and not step.subject:
             raise CampaignError("Step {step!r} goes by e-mail and needs a subject.",
                                 code="campaign_steps", params={"step": step.name})

@@ -59,7 +59,8 @@ from segmentry.core.errors import CampaignError
 from segmentry.store.campaigns import Step
 from segmentry.store.coupons import Coupon
 
-__all__ = ["load_definitions", "parse_definitions"]
+__all__ = ["definition_item", "definition_of", "load_definitions", "parse_definitions",
+           "shop_time"]
 
 
 def load_definitions(path: Path, timezone: str) -> list[CampaignDefinition]:
@@ -83,9 +84,57 @@ def parse_definitions(text: str, timezone: str, where: str = "the file"
                             params={"path": where, "problem": str(e)}) from e
 
 
+def definition_of(item: dict[str, Any], timezone: str) -> CampaignDefinition:
+    """One ``[[campaigns]]`` table (as TOML reads it, or as the web's form and JSON give it:
+    ``start`` may be text) as a definition; checked in full by :meth:`Campaigns.add`.
+
+    >>> d = definition_of({"key": "w", "segment": "vip", "start": "2026-12-10T10:00",
+    ...                    "steps": [{"name": "m", "text": "hi"}]}, "Asia/Tokyo")
+    >>> d.start_at, d.schedule, definition_item(d, "Asia/Tokyo")["start"]
+    (datetime.datetime(2026, 12, 10, 1, 0), 'once', '2026-12-10T10:00')
+    """
+    try:
+        return _campaign(item, timezone)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CampaignError("The campaigns in {path} cannot be read: {problem}",
+                            code="campaign_file",
+                            params={"path": "the request", "problem": str(e)}) from e
+
+
+def definition_item(definition: CampaignDefinition, timezone: str) -> dict[str, Any]:
+    """The ``[[campaigns]]`` table of ``definition``: what :func:`definition_of` reads back
+    (``start`` in shop time, ISO text; only the keys that are set)."""
+    start = None
+    if definition.start_at is not None:
+        local = definition.start_at.replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo(timezone))
+        start = local.replace(tzinfo=None).isoformat(timespec="minutes")
+    return {"key": definition.key, "segment": definition.segment,
+            "schedule": definition.schedule, "start": start, "holdout": definition.holdout,
+            "language": definition.language, "exit_on_order": definition.exit_on_order,
+            "steps": [_step_item(s) for s in definition.steps]}
+
+
+def shop_time(text: str, timezone: str) -> dt.datetime:
+    """``2026-12-10T10:00`` in the shop's ``timezone`` as UTC (no zone), as campaigns keep it.
+
+    >>> shop_time("2026-12-10T10:00", "Asia/Tokyo")
+    datetime.datetime(2026, 12, 10, 1, 0)
+    """
+    try:
+        local = dt.datetime.fromisoformat(text)
+    except ValueError as e:
+        raise CampaignError("The start {text!r} is not a date and time like 2026-12-10T10:00.",
+                            code="campaign_time", params={"text": text}) from e
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def _campaign(item: dict[str, Any], timezone: str) -> CampaignDefinition:
     start = item.get("start")
-    if isinstance(start, dt.datetime):
+    if isinstance(start, str):
+        start = shop_time(start, timezone)
+    elif isinstance(start, dt.datetime):
         if start.tzinfo is None:
             start = start.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
         start = start.astimezone(dt.UTC).replace(tzinfo=None)
@@ -108,7 +157,7 @@ def _step(item: dict[str, Any]) -> Step:
         at_time=item.get("at"), channels=tuple(str(c) for c in channels),
         body=str(item["text"]), subject=item.get("subject"), html=item.get("html"),
         flex=item.get("flex"), condition=item.get("condition"),
-        coupon=None if "coupon" not in item else _coupon(item["coupon"]),
+        coupon=None if item.get("coupon") is None else _coupon(item["coupon"]),
     )
 
 
@@ -120,3 +169,17 @@ def _coupon(item: dict[str, Any]) -> Coupon:
     return coupon_of(str(item["kind"]), str(item["code"]), percent_off=item.get("percent_off"),
                      amount_off=item.get("amount_off"),
                      expires_after_days=None if days is None else int(days))
+
+
+def _step_item(step: Step) -> dict[str, Any]:
+    item: dict[str, Any] = {"name": step.name, "after_days": step.after_days, "at": step.at_time,
+                            "channels": list(step.channels), "text": step.body,
+                            "subject": step.subject, "html": step.html, "flex": step.flex,
+                            "condition": step.condition}
+    coupon = step.coupon
+    if coupon is not None:
+        item["coupon"] = {
+            "kind": coupon.kind, "code": coupon.code if coupon.kind == "shared" else coupon.prefix,
+            "percent_off": None if coupon.percentage is None else round(coupon.percentage * 100, 4),
+            "amount_off": coupon.amount, "expires_after_days": coupon.expires_days}
+    return item

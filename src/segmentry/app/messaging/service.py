@@ -12,8 +12,8 @@ In Python::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from segmentry.app.messaging.audience import members_of
 from segmentry.app.messaging.sending import (
@@ -118,17 +118,24 @@ class Messaging:
             flex=message.flex,
         )
 
-    def dry_run(self, segment: str, channel: str, message: Message) -> SendPlan:
-        """Who would get what, who would be skipped and why, and the quota it would use."""
-        return plan_send(self.context, self.channel(channel), self.request(segment, message),
-                         now=self.now())
+    def dry_run(self, segment: str, channel: str, message: Message, *,
+                values: Mapping[str, object] | None = None) -> SendPlan:
+        """Who would get what, who would be skipped and why, and the quota it would use.
+        ``values``: names the templates may use beyond the customer's (a campaign's
+        ``coupon``), the same for every member."""
+        request = self.request(segment, message)
+        if values:
+            request = replace(request, values=dict(values))
+        return plan_send(self.context, self.channel(channel), request, now=self.now())
 
     def preview(self, segment: str, channel: str, message: Message,
-                customer_id: str | None = None) -> tuple[str, str | None, str | None]:
+                customer_id: str | None = None, *,
+                values: Mapping[str, object] | None = None
+                ) -> tuple[str, str | None, str | None]:
         """The message one member would get: (customer id, body, subject). The first member by
         customer id when none is named; a member the channel would skip gets ``None`` and the
         reason as the subject."""
-        plan = self.dry_run(segment, channel, message)
+        plan = self.dry_run(segment, channel, message, values=values)
         rows = sorted(plan.rows, key=lambda r: r.customer_id)
         if customer_id is not None:
             rows = [r for r in rows if r.customer_id == customer_id]

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from segmentry.web.routes import (
     builder,
     campaigns,
+    campaigns_edit,
     channels,
     insight,
     insight_cohorts,
@@ -44,6 +45,7 @@ ROUTERS: list[APIRouter] = [
     settings.router,
     channels.router,
     sends.router,
+    campaigns_edit.router,  # before campaigns: /campaigns/new is not a campaign's key
     campaigns.router,
     jobs.router,
     tag_sync.router,
