@@ -17,6 +17,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from segmentry.app.insight.recommendations import DEFAULT_WINDOW_DAYS
 from segmentry.app.workspace import Workspace
 from segmentry.cli.main import app
 
@@ -51,3 +52,14 @@ def test_refresh_show_and_evaluate(tmp_path: Path) -> None:
         {"method": "recommendations", "hit_rate_at_5": 0.3333, "map_at_5": 0.3333},
         {"method": "popularity", "hit_rate_at_5": 0.3333, "map_at_5": 0.3333},
     ]
+
+
+def test_the_evaluate_window_default_is_the_services() -> None:
+    """The command imports the service only when it runs (start-up), so the --window default
+    is written in its help: it must be the service's."""
+
+
+    out = runner.invoke(app, ["insight", "recommendations", "evaluate", "--help"],
+                        env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert out.exit_code == 0, out.output
+    assert f"(default: {DEFAULT_WINDOW_DAYS})" in out.output

@@ -261,6 +261,19 @@ def _scores(n: int, days: int) -> tuple[int, int]:
     return recency, frequency
 
 
+def _rule(n: int, days: int) -> str:
+    """segmentry's RFM group of a buyer (docs/metrics.md), written out again."""
+    r, f = _scores(n, days)
+    for test, group in (
+            (r >= 4 and f >= 4, "CHAMPIONS"), (r == 5 and f == 1, "NEW"),
+            (r == 4 and f == 1, "PROMISING"), (r >= 4, "ACTIVE"), (r == 3 and f >= 3, "LOYAL"),
+            (r == 3, "NEEDS_ATTENTION"), (r == 2 and f >= 3, "AT_RISK"), (r == 2, "ALMOST_LOST"),
+            (f >= 4, "PREVIOUSLY_LOYAL")):
+        if test:
+            return group
+    return "DORMANT"
+
+
 @pytest.fixture(scope="module")
 def generated() -> dict[str, pa.Table]:
     return generate_store(300, seed=5, end_date=GENERATED_END, shop_id="gen")
@@ -290,5 +303,12 @@ def test_second_computation_over_raw_rows(warehouse_url: str, tmp_path: Path,
         assert {k: n for k, n in grid.rf.items() if n} == dict(cells)
         champions = sum(n for (r, f), n in cells.items() if r >= 4 and f >= 4)
         assert grid.days[-1].groups["CHAMPIONS"] == champions > 0
+        # every group of buyers on each of four month-ends (one evaluation over all days)
+        grid = rfm_grid(ws, months=4, source="rules", with_rf=False)
+        assert len(grid.days) == 4
+        for day in grid.days:
+            counts, last = _orders_on(orders, day.day)
+            groups = Counter(_rule(n, (day.day - last[c]).days) for c, n in counts.items() if n)
+            assert {g: n for g, n in day.groups.items() if n and g != "PROSPECTS"} == groups
     finally:
         ws.close()

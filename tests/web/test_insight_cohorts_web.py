@@ -6,11 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import Browser
+
+from core.fixtures.small_store import _noon, _table, order, order_tables
+from insight.cohorts_fixtures import DAY as TINY_DAY
+from insight.cohorts_fixtures import workspace as tiny_workspace
+from segmentry.testing.http import serving
+from segmentry.web import create_app
+from segmentry.web.accounts import add_user, create_token
+from segmentry.web.deps import WebApp
 
 from .browser import expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import DAY, EMAIL, PASSWORD, Server, customers_with_orders, finished_job
@@ -95,3 +105,62 @@ def test_the_pages_on_a_phone_in_japanese(server: Server, api: httpx.Client,
     assert segment["display_name"] == f"初回購入: {label}"
     assert segment["customers"] == customers
     page.context.close()
+
+
+# ------------------------------------------------------------------ cached until a run
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, WebApp]]:
+    """The hand-worked tiny store of tests/insight/cohorts_fixtures.py, served, with the app's
+    state (its cache); its own shop, since a test adds orders to it."""
+    ws = tiny_workspace(tmp_path_factory.mktemp("cohorts-cache") / "shop")
+    add_user(ws.state, EMAIL, PASSWORD, ws.settings.shop.id)
+    app = create_app(ws.folder, workspace=ws)
+    try:
+        with serving(app) as url:
+            yield Server(url, ws, create_token(ws.state, EMAIL, "t")), app.state.web
+    finally:
+        ws.close()
+
+
+def _customers(body: dict[str, Any]) -> dict[str, int]:
+    return {c["cohort"]: c["customers"] for c in body["cohorts"]}
+
+
+def _first(body: dict[str, Any]) -> dict[str, int]:
+    return {r["value"]: r["customers"] for r in body["rows"]}
+
+
+def test_views_are_cached_until_a_run(tiny: tuple[Server, WebApp]) -> None:
+    server, web = tiny
+    ws = server.workspace
+    with httpx.Client(base_url=server.url, timeout=60,
+                      headers={"Authorization": f"Bearer {server.token}"}) as api:
+        def views() -> tuple[dict[str, Any], dict[str, Any]]:
+            return (api.get("/api/insight/cohorts").json(),
+                    api.get("/api/insight/first-products").json())
+
+        cohort, first = views()
+        # By hand (cohorts_fixtures): a1 and a2 in January, a3 (its cancelled order left
+        # out) in February, a4 in April (Tokyo time), a6 in May 2023; first products.
+        assert _customers(cohort) == {"2023-05": 1, "2024-01": 2, "2024-02": 1, "2024-04": 1}
+        assert _first(first) == {"1001": 2, "1003": 1, "1004": 1, "1005": 1, "1002": 1}
+        keys = [k for k in web.cache if k[0] in ("cohorts", "first_products")]
+        assert len(keys) == 2
+        assert views() == (cohort, first)  # the second view: identical figures …
+        assert [k for k in web.cache if k[0] in ("cohorts", "first_products")] == keys
+        # … from memory: a new customer's order, imported without a run, does not show
+        ws.import_tables({
+            "customers": _table("customers", [{
+                "shop_id": "shop", "customer_id": "a7", "email": "a7@example.jp",
+                "created_at": _noon("2024-06-01"), "updated_at": _noon("2024-06-01")}]),
+            **order_tables([order("o71", "a7", _noon("2024-06-20"), [("1005", 1)], "line")],
+                           "shop")})
+        assert views() == (cohort, first)
+        ws.run(TINY_DAY)  # a new run: a new data version, computed again
+        cohort, first = views()
+        assert _customers(cohort) == {"2023-05": 1, "2024-01": 2, "2024-02": 1, "2024-04": 1,
+                                      "2024-06": 1}
+        assert _first(first) == {"1001": 2, "1003": 1, "1004": 1, "1005": 2, "1002": 1}
+        assert views() == (cohort, first)

@@ -1,7 +1,7 @@
 """The recommendations page and its JSON twin on the demo shop (Japanese product names): the
 refresh job, the popularity list against a count made from the ledger's raw rows, one
 customer's list leaving out the one-time products they own, and the page on a phone in
-Japanese."""
+Japanese (the evaluation chart's bars against the table's numbers)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import httpx
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from .browser import expect, needs_chromium, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, finished_job
@@ -70,8 +70,32 @@ def test_the_pages_in_english(server: Server, api: httpx.Client) -> None:
     page = api.get("/insight/recommendations", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert "Offline evaluation" in page.text and "Bought by the same customers" in page.text
+    assert 'id="chart-evaluation"' in page.text
+    assert "Recommendations against the popularity baseline" in page.text
     hub = api.get("/insight", headers={"Accept-Language": "en"})
     assert 'href="/insight/recommendations"' in hub.text
+
+
+def _chart_matches_the_table(page: Page, api: httpx.Client) -> None:
+    """The bars drawn are the evaluation's numbers: each bar's value is the JSON twin's, and
+    its label is what the table prints in the same row and column."""
+    expect(page.locator("#chart-evaluation[data-rendered]")).to_be_attached()
+    expect(page.locator("#chart-evaluation .main-svg").first).to_be_visible()
+    drawn = page.evaluate("""() => document.getElementById("chart-evaluation").data.map(
+        t => ({name: t.name, x: t.x, y: t.y, text: t.text}))""")
+    e = api.get("/api/insight/recommendations").json()["evaluation"]
+    assert [t["name"] for t in drawn] == ["おすすめ商品", "人気順"]
+    assert drawn[0]["x"] == ["ヒット率@5", "MAP@5"]
+    assert drawn[0]["y"] == [e["hit_rate"], e["map"]]
+    assert drawn[1]["y"] == [e["popularity_hit_rate"], e["popularity_map"]]
+    assert e["hit_rate"] > 0 and drawn[0]["y"] != drawn[1]["y"]
+    rows = page.locator("#evaluation-table tbody tr")
+    for i, trace in enumerate(drawn):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert cells[0] == trace["name"]
+        assert cells[1:] == trace["text"]  # hit rate as a percentage, MAP to three places
+        assert float(cells[1].rstrip("%")) / 100 == pytest.approx(trace["y"][0], abs=5e-4)
+        assert float(cells[2]) == pytest.approx(trace["y"][1], abs=5e-4)
 
 
 @pytest.mark.slow
@@ -86,6 +110,7 @@ def test_the_page_on_a_phone_in_japanese(server: Server, api: httpx.Client,
     page.click("#refresh")  # a job; the page reloads when it is done
     expect(page.locator("#evaluation-table")).to_be_visible()
     expect(page.locator("#evaluation-table")).to_contain_text("ヒット率@5")
+    _chart_matches_the_table(page, api)
     page.fill("#customer-id", customer)
     page.click("#lookup button[type=submit]")
     expect(page.locator("#customer-products tbody tr")).not_to_have_count(0)

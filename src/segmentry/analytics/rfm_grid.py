@@ -22,10 +22,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmentry import language
-from segmentry.analytics.asof import Facts, statistics_table
+from segmentry.analytics.asof import Facts, customer_stats, orders_as_of, statistics_table
 from segmentry.analytics.compiler import evaluate_many
 from segmentry.language.catalog import RFM_GROUPS, RFM_RECENCY_DAYS
 
@@ -83,13 +84,16 @@ def group_counts(con: BaseBackend, days: list[dt.date], source: str) -> list[Day
     """The grid: each group's members on each of ``days`` by ``source`` (see the module).
 
     NOTE: every day in one evaluation over (customer, day) points, not one per day: six times
-    faster over a year of month-ends (the engine reads the orders once).
+    faster over a year of month-ends (the engine reads the orders once). The order statistics
+    the conditions read are handed to the compiler ready-made (:func:`_stats_on`).
     """
     texts = [*conditions_of(source), _EVERYONE]
     facts = Facts.of(con)
-    wanted = ibis.memtable({"day": sorted(set(days))}, schema={"day": "date"})
-    points = facts.customers.select("customer_id").cross_join(wanted)
-    wide = evaluate_many(facts, points, [language.validate(t) for t in texts])
+    wanted = sorted(set(days))
+    points = facts.customers.select("customer_id").cross_join(
+        ibis.memtable({"day": wanted}, schema={"day": "date"}))
+    wide = evaluate_many(facts, points, [language.validate(t) for t in texts],
+                         prebuilt={"stats": _stats_on(facts, wanted)})
     sums = wide.group_by("day").aggregate(**{f"c{i}": ibis.ifelse(wide[f"m{i}"], 1, 0).sum()
                                              for i in range(len(texts))})
     found = {_date(r["day"]): r for r in con.to_pyarrow(sums).to_pylist()}
@@ -100,6 +104,27 @@ def group_counts(con: BaseBackend, days: list[dt.date], source: str) -> list[Day
         result.append(DayCounts(day, dict(zip(RFM_GROUPS, counts[:-1], strict=True)),
                                 counts[-1]))
     return result
+
+
+# The order statistics the grid's conditions read: rfm_segment's recency and frequency
+# (last_day, n_orders), and number_of_orders.
+_STATS = ("n_orders", "last_day")
+
+
+def _stats_on(facts: Facts, days: list[dt.date]) -> ir.Table:
+    """Each customer's :data:`_STATS` on each of ``days``, from the orders valid on each day
+    (one :func:`orders_as_of` per day, stacked).
+
+    NOTE: the compiler's own route joins the (customer, day) points to the orders and adds
+    the refunds made later back to each amount; these two statistics need neither, and a
+    filter per day is cheaper than that join (about a third less work at 1,000,000
+    customers, docs/performance.md).
+    """
+    valid = []
+    for day in days:
+        orders = orders_as_of(facts.orders, day, positions=False, settled=facts.settled)
+        valid.append(orders.drop("seq") if "seq" in orders.columns else orders)
+    return customer_stats(ibis.union(*valid), _STATS)
 
 
 def _date(value: dt.date | dt.datetime) -> dt.date:

@@ -6,19 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyarrow.csv as pacsv
 import typer
 
-from segmentry.app.campaigns.campaigns import CampaignDefinition, Campaigns, PassReport
-from segmentry.app.campaigns.coupons import coupon_of
-from segmentry.app.campaigns.definitions import load_definitions, shop_time
-from segmentry.app.campaigns.report import CampaignReport, campaign_report
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.core.errors import CampaignError
 from segmentry.store.campaigns import Step
+
+if TYPE_CHECKING:
+    from segmentry.app.campaigns.campaigns import Campaigns, PassReport
+    from segmentry.app.campaigns.report import CampaignReport
+
+# NOTE: the campaign services are imported when a command uses them, not with the CLI: they
+# bring scipy (the lift's intervals) and jinja2 (the messages), about 0.5 s of CPU at every
+# start-up of every command (docs/performance.md, "Command-line start-up").
 
 __all__ = ["app"]
 
@@ -66,8 +70,12 @@ def add_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Add a campaign of one message, or every campaign of a TOML file."""
+    from segmentry.app.campaigns.campaigns import CampaignDefinition  # start-up (see segmentry.cli)
+    from segmentry.app.campaigns.coupons import coupon_of  # start-up (see segmentry.cli)
+    from segmentry.app.campaigns.definitions import load_definitions  # start-up (see segmentry.cli)
+
     with fail_on_errors(), open_workspace(workspace) as ws:
-        campaigns = Campaigns(ws)
+        campaigns = _campaigns(ws)
         if file is not None:
             definitions = load_definitions(file, ws.settings.shop.timezone)
         else:
@@ -94,8 +102,10 @@ def edit_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Replace the steps of the file's campaigns; customers inside keep their place."""
+    from segmentry.app.campaigns.definitions import load_definitions  # start-up (see segmentry.cli)
+
     with fail_on_errors(), open_workspace(workspace) as ws:
-        campaigns = Campaigns(ws)
+        campaigns = _campaigns(ws)
         for definition in load_definitions(file, ws.settings.shop.timezone):
             campaigns.edit_steps(definition.key, definition.steps)
             console.print(f"Steps of {definition.key}: "
@@ -108,7 +118,7 @@ def list_command(fmt: Format = "table", workspace: WorkspaceOption = None) -> No
     with fail_on_errors(), open_workspace(workspace) as ws:
         rows = [{"key": c.key, "segment": c.segment, "schedule": c.schedule,
                  "holdout": c.holdout, "status": c.status, "through_day": c.through_day}
-                for c in Campaigns(ws).all()]
+                for c in _campaigns(ws).all()]
     print_rows(rows, ["key", "segment", "schedule", "holdout", "status", "through_day"], fmt)
 
 
@@ -116,7 +126,7 @@ def list_command(fmt: Format = "table", workspace: WorkspaceOption = None) -> No
 def show_command(key: Key, fmt: Format = "table", workspace: WorkspaceOption = None) -> None:
     """A campaign's steps, where its customers are, and its groups."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        view = Campaigns(ws).show(key)
+        view = _campaigns(ws).show(key)
     c = view.campaign
     places = [{"status": status, "last_step": step or "", "customers": n}
               for (status, step), n in sorted(view.places.items(), key=lambda i: str(i[0]))]
@@ -153,7 +163,7 @@ def members_command(
     with fail_on_errors(), open_workspace(workspace) as ws:
         rows = [{"customer_id": e.customer_id, "group": e.group, "entered_at": e.entered_at,
                  "last_step": e.last_step, "status": e.status, "exit_reason": e.exit_reason}
-                for e in Campaigns(ws).members(key, status=status, customer_id=customer)]
+                for e in _campaigns(ws).members(key, status=status, customer_id=customer)]
     print_rows(rows, ["customer_id", "group", "entered_at", "last_step", "status",
                       "exit_reason"], fmt)
 
@@ -162,7 +172,7 @@ def members_command(
 def pause_command(key: Key, workspace: WorkspaceOption = None) -> None:
     """Nobody enters and nothing is sent until it is resumed."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        Campaigns(ws).pause(key)
+        _campaigns(ws).pause(key)
     console.print(f"Paused {key}.", markup=False)
 
 
@@ -170,7 +180,7 @@ def pause_command(key: Key, workspace: WorkspaceOption = None) -> None:
 def resume_command(key: Key, workspace: WorkspaceOption = None) -> None:
     """Customers inside go on from their place; new joiners enter again."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        Campaigns(ws).resume(key)
+        _campaigns(ws).resume(key)
     console.print(f"Resumed {key}.", markup=False)
 
 
@@ -186,7 +196,7 @@ def run_command(
 ) -> None:
     """Advance campaigns now (the daily run does it after every run)."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        reports = Campaigns(ws).run(key, dry_run=dry_run)
+        reports = _campaigns(ws).run(key, dry_run=dry_run)
     if fmt == "json":
         print(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, default=str,
                          indent=1))
@@ -205,7 +215,7 @@ def assignments_command(
 ) -> None:
     """Who took which step, treated or held out, from when — what the lift is measured on."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        table = Campaigns(ws).assignments(key)
+        table = _campaigns(ws).assignments(key)
     if output is not None:
         pacsv.write_csv(table, output)
         console.print(f"{table.num_rows:,} rows written to {output}.", markup=False)
@@ -230,6 +240,8 @@ def report_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """What the campaign earned against its holdout, with 95 % intervals and a verdict."""
+    from segmentry.app.campaigns.report import campaign_report  # start-up (see segmentry.cli)
+
     with fail_on_errors(), open_workspace(workspace) as ws:
         report = campaign_report(ws, key, step=step, window_days=window, bootstrap=bootstrap)
     if csv_file is not None:
@@ -242,7 +254,15 @@ def report_command(
         console.print(f"CSV written to {csv_file}.", markup=False)
 
 
+def _campaigns(ws: Any) -> Campaigns:
+    from segmentry.app.campaigns.campaigns import Campaigns  # start-up (see segmentry.cli)
+
+    return Campaigns(ws)
+
+
 def _start(text: str | None, timezone: str) -> dt.datetime | None:
+    from segmentry.app.campaigns.definitions import shop_time  # start-up (see segmentry.cli)
+
     return None if text is None else shop_time(text, timezone)
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from segmentry.app.insight import predictive
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors
+
+if TYPE_CHECKING:
+    from segmentry.app.insight.predictive import ModelFit
+
+# NOTE: the models' service is imported by the commands that use it, not with the CLI: it
+# brings scipy (the fits), about 0.4 s of CPU at every start-up of every command
+# (docs/performance.md, "Command-line start-up").
 
 __all__ = ["register"]
 
@@ -31,6 +37,8 @@ def register(app: typer.Typer) -> None:
 @models.command("fit")
 def fit(as_of: Day = None, workspace: WorkspaceOption = None) -> None:
     """Fit both models on the orders known at the end of a day and score every customer."""
+    from segmentry.app.insight import predictive  # start-up (see segmentry.cli)
+
     with fail_on_errors(), open_workspace(workspace) as ws:
         day = as_of.date() if as_of else ws.today()
         done = predictive.fit(ws, day)
@@ -42,6 +50,8 @@ def fit(as_of: Day = None, workspace: WorkspaceOption = None) -> None:
 @models.command("show")
 def show(as_of: Day = None, as_json: Json = False, workspace: WorkspaceOption = None) -> None:
     """The latest fit (on or before a day) and the spread of its predicted CLV."""
+    from segmentry.app.insight import predictive  # start-up (see segmentry.cli)
+
     with fail_on_errors(), open_workspace(workspace) as ws:
         summary = predictive.show(ws, as_of.date() if as_of else None)
     if as_json:
@@ -57,7 +67,7 @@ def show(as_of: Day = None, as_json: Json = False, workspace: WorkspaceOption = 
     console.print("predicted CLV: " + ", ".join(f"{k} {v:,.0f}" for k, v in q.items()))
 
 
-def _parameters(fit: predictive.ModelFit) -> None:
+def _parameters(fit: ModelFit) -> None:
     table = Table("model", "parameters", "log-likelihood")
     table.add_row("BG/NBD", f"r={fit.r:.4g}  α={fit.alpha:.4g}  a={fit.a:.4g}  b={fit.b:.4g}",
                   f"{fit.bgnbd_log_likelihood:,.1f}")
@@ -70,6 +80,8 @@ def _parameters(fit: predictive.ModelFit) -> None:
 def check_cdnow(as_json: Json = False) -> None:
     """Fit both models on the CDNOW sample and print them beside the published estimates and
     the 39-week holdout: expected vs actual repeat orders per calibration frequency."""
+    from segmentry.app.insight import predictive  # start-up (see segmentry.cli)
+
     check = predictive.check_cdnow()
     ours = check.estimates()
     if as_json:

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from segmentry.app.insight.recommendations import DEFAULT_WINDOW_DAYS, RecommendationService
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
+
+if TYPE_CHECKING:
+    from segmentry.app.insight.recommendations import RecommendationService
+
+# NOTE: the recommendations service is imported by the commands that use it, not with the CLI:
+# it brings scipy (sparse co-purchase counts), part of about 0.5 s of CPU at every start-up of
+# every command (docs/performance.md, "Command-line start-up"). The --window default is
+# therefore written in its help (tests/insight/test_recommendations_cli.py checks it).
 
 __all__ = ["register"]
 
@@ -29,6 +36,14 @@ recommendations = typer.Typer(
     help="Next products per customer from order sequences and co-purchase (docs/insight.md).",
     invoke_without_command=True,
 )
+
+
+def _service(ws: Any) -> RecommendationService:
+    from segmentry.app.insight.recommendations import (  # start-up (see segmentry.cli)
+        RecommendationService,
+    )
+
+    return RecommendationService(ws)
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +64,7 @@ def show_command(
     if ctx.invoked_subcommand is not None:
         return
     with fail_on_errors(), open_workspace(workspace) as ws:
-        service = RecommendationService(ws)
+        service = _service(ws)
         if customer is not None:
             if not service.stored():
                 console.print("No recommendations stored yet: run "
@@ -82,7 +97,7 @@ def refresh_command(
     """Recommend for every customer with an order and store the table the message templates
     read (``{{ recommended_products }}``), with the top pairs and the evaluation."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        report = RecommendationService(ws).refresh(k=k, evaluate=evaluate)
+        report = _service(ws).refresh(k=k, evaluate=evaluate)
     console.print(f"Recommendations: {report.customers:,} customers, {report.rows:,} rows "
                   f"stored in {report.seconds:.1f} s.", highlight=False)
 
@@ -94,15 +109,18 @@ def evaluate_command(
         "--cutoff", formats=["%Y-%m-%d"],
         help="Train on orders before this day (default: the last order day minus the "
              "window).")] = None,
-    window: Annotated[int, typer.Option("--window", min=1,
-                                        help="Days after the cut-off to test on.")]
-    = DEFAULT_WINDOW_DAYS,
+    window: Annotated[int | None, typer.Option(
+        "--window", min=1, help="Days after the cut-off to test on (default: 90).")] = None,
     fmt: _FORMAT = "table",
 ) -> None:
     """Offline evaluation on a time split: hit-rate@5 and MAP@5 against popularity."""
+    from segmentry.app.insight.recommendations import (  # start-up (see segmentry.cli)
+        DEFAULT_WINDOW_DAYS,
+    )
+
     with fail_on_errors(), open_workspace(workspace) as ws:
-        e = RecommendationService(ws).evaluate(cutoff.date() if cutoff else None,
-                                               window_days=window)
+        e = _service(ws).evaluate(cutoff.date() if cutoff else None,
+                                  window_days=window or DEFAULT_WINDOW_DAYS)
     rows = [
         {"method": "recommendations", "hit_rate_at_5": round(e.hit_rate, 4),
          "map_at_5": round(e.map, 4)},

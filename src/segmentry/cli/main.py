@@ -31,7 +31,6 @@ from segmentry.cli.output import (
     summary_row,
 )
 from segmentry.connectors.demo import generate_store
-from segmentry.connectors.demo.campaign import simulate_campaign
 from segmentry.core.errors import ConfigError, WorkspaceError
 from segmentry.i18n.format import Formatter
 
@@ -146,6 +145,10 @@ def demo(
 
 
 def _demo_campaign(ws: Workspace, today: dt.date) -> None:
+    # NOTE: the campaign simulation brings the campaign services (scipy, jinja2): imported
+    # here, not with the CLI (docs/performance.md, "Command-line start-up").
+    from segmentry.connectors.demo.campaign import simulate_campaign  # start-up (see segmentry.cli)
+
     start = dt.datetime.combine(today, dt.time(1, 0))  # 10:00 in Tokyo
     sim = simulate_campaign(ws, start=start)
     console.print(

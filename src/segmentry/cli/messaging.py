@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from segmentry.activation.line.plugin import TOKEN_SECRET
-from segmentry.app.messaging.sending import SendPlan, SendReport
-from segmentry.app.messaging.service import Message, Messaging
 from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.core.config import LineSettings, load, save_section
 from segmentry.core.errors import MessagingError
 from segmentry.core.secrets import save_secret
+
+if TYPE_CHECKING:
+    from segmentry.app.messaging.sending import SendPlan, SendReport
+    from segmentry.app.messaging.service import Message, Messaging
 
 __all__ = ["demo_with_fake_line", "register"]
 
@@ -68,9 +69,9 @@ def send_command(
 ) -> None:
     """Send a message to a segment's members over LINE or e-mail, exactly once."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        message = Message(_body(text, text_file), subject, _read(html_file), transactional,
+        message = _message(_body(text, text_file), subject, _read(html_file), transactional,
                           language, _read(flex_file))
-        messaging = Messaging(ws)
+        messaging = _messaging(ws)
         if dry_run:
             _show_plan(messaging.dry_run(segment, channel, message), fmt)
             return
@@ -84,7 +85,7 @@ def list_command(fmt: Format = "table", workspace: WorkspaceOption = None) -> No
         rows = [
             {"key": s.key, "segment": s.segment, "channel": s.channel, "status": s.status,
              "created_at": s.created_at, **{k: counts.get(k, 0) for k in _STATUSES}}
-            for s, counts in Messaging(ws).recent()
+            for s, counts in _messaging(ws).recent()
         ]
     print_rows(rows, ["key", "segment", "channel", "status", "created_at", *_STATUSES], fmt)
 
@@ -101,7 +102,7 @@ def log_command(
 ) -> None:
     """A send's delivery log: counts per status, reasons, and its rows."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        log = Messaging(ws).log(key, status=status, limit=limit)
+        log = _messaging(ws).log(key, status=status, limit=limit)
     if fmt == "json":
         print(json.dumps({"key": log.send.key, "counts": log.counts, "reasons": log.reasons,
                           "rows": [_row(r) for r in log.rows]}, ensure_ascii=False,
@@ -120,7 +121,7 @@ def continue_command(fmt: Format = "table", workspace: WorkspaceOption = None) -
     """Deliver what is due of every unfinished send (after quiet hours, or once a channel that
     was down is back)."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        reports = Messaging(ws).continue_sends()
+        reports = _messaging(ws).continue_sends()
     if not reports:
         console.print("No send is waiting.")
     for report in reports:
@@ -135,7 +136,7 @@ def resend_uncertain(
 ) -> None:
     """Send once more the e-mails an interruption left uncertain (some may arrive twice)."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        _show_report(Messaging(ws).resend_uncertain(key), fmt)
+        _show_report(_messaging(ws).resend_uncertain(key), fmt)
 
 
 @sends_app.command("preview")
@@ -153,8 +154,8 @@ def preview_command(
 ) -> None:
     """The message one member would get, filled in."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        message = Message(_body(text, text_file), subject, None, transactional, language)
-        customer_id, body, second = Messaging(ws).preview(segment, channel, message, customer)
+        message = _message(_body(text, text_file), subject, None, transactional, language)
+        customer_id, body, second = _messaging(ws).preview(segment, channel, message, customer)
     if body is None:
         console.print(f"Customer {customer_id} would be skipped: {second}", markup=False)
         return
@@ -165,6 +166,21 @@ def preview_command(
 
 
 _STATUSES = ("delivered", "failed", "skipped", "uncertain", "pending", "sending")
+
+
+# NOTE: the messaging service is imported when a command uses it, not with the CLI: it brings
+# jinja2 and scipy (through the recommendations its templates show), about 0.5 s of CPU
+# at every start-up of every command (docs/performance.md, "Command-line start-up").
+def _messaging(ws: Any) -> Messaging:
+    from segmentry.app.messaging.service import Messaging  # start-up (see segmentry.cli)
+
+    return Messaging(ws)
+
+
+def _message(text: str, *args: Any) -> Message:
+    from segmentry.app.messaging.service import Message  # start-up (see segmentry.cli)
+
+    return Message(text, *args)
 
 
 def _body(text: str | None, path: Path | None) -> str:
@@ -232,6 +248,9 @@ def demo_with_fake_line(ws: Any, store: dict[str, Any]) -> None:
     dry-run and send a message to the smallest segment with LINE members, send it again with
     the same key (nothing more goes out); then remove the channel (the fake ends with this
     command)."""
+    # NOTE: the LINE plug-in imports the LINE SDK (linebot), about 2 s of CPU: more than the
+    # rest of the CLI's start-up together; only this command needs it here.
+    from segmentry.activation.line.plugin import TOKEN_SECRET  # start-up (see segmentry.cli)
     from segmentry.testing.line import FakeLine  # start-up (see segmentry.cli)
 
     users = [u for u in store["customers"].column("line_user_id").to_pylist() if u]
@@ -244,10 +263,10 @@ def demo_with_fake_line(ws: Any, store: dict[str, Any]) -> None:
         save_secret(ws.folder, TOKEN_SECRET, fake.token)
         save_section(ws.folder, "line", LineSettings(name="Demo LINE", endpoint=fake.url))
         ws.settings = load(ws.folder)
-        messaging = Messaging(ws)
+        messaging = _messaging(ws)
         segment = _smallest_with_line(ws, messaging)
-        greeting = Message("{{ customer.honorific_name }}、いつもありがとうございます。"
-                          "冬の限定セットのご案内です。")
+        greeting = _message("{{ customer.honorific_name }}、いつもありがとうございます。"
+                            "冬の限定セットのご案内です。")
         console.print(f"Dry run of a LINE message to {segment!r}:")
         _show_plan(messaging.dry_run(segment, "line", greeting), "table")
         report = messaging.send(segment, "line", greeting, key="demo-winter")
@@ -265,7 +284,7 @@ def demo_with_fake_line(ws: Any, store: dict[str, Any]) -> None:
 def _smallest_with_line(ws: Any, messaging: Messaging) -> str:
     sizes = []
     for segment in ws.segments():
-        plan = messaging.dry_run(segment.name, "line", Message("x"))
+        plan = messaging.dry_run(segment.name, "line", _message("x"))
         if plan.recipients:
             sizes.append((plan.recipients, segment.name))
     if not sizes:

@@ -1,6 +1,12 @@
 """Insight: the cohorts page and the first-product page (docs/insight.md), their JSON twins,
 their CSV downloads, and "make a segment from this row" (a background job, as any new
-segment's history)."""
+segment's history).
+
+The tables are cached in the app's memory until the data changes
+(:func:`segmentry.app.reports.data_version`: a run finishes, a segment changes), so a second
+view with the same parameters is not computed again; orders imported since the last run show
+after the next run, as on every page.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,15 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from segmentry.analytics.cohorts import CohortTable
 from segmentry.analytics.first_products import segment_query
+from segmentry.app.context import current_day
 from segmentry.app.insight.cohorts import cohorts, cohorts_csv
-from segmentry.app.insight.first_products import first_products, first_products_csv
-from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user
+from segmentry.app.insight.first_products import FirstProducts, first_products, first_products_csv
+from segmentry.app.reports import data_version
+from segmentry.app.workspace import Workspace
+from segmentry.web.data import cached
+from segmentry.web.deps import Lang, Page, WorkspaceDep, require_user, web_app
 from segmentry.web.routes.jobs import job_out
 from segmentry.web.routes.segments import SAVE_ERRORS, add_job
 from segmentry.web.schemas import ErrorBody, JobOut
@@ -41,7 +52,20 @@ def _csv(body: str, filename: str, bom: bool) -> Response:
                                                     f"{quote(filename)}"})
 
 
+def _version(ws: Workspace, day: dt.date | None) -> tuple[Any, ...]:
+    """What a cached table is keyed by besides its parameters: the data's version and, without
+    a day asked for, the current day (which moves with the clock before the first run)."""
+    return (data_version(ws), day or current_day(ws))
+
+
 # ------------------------------------------------------------------ cohorts
+
+
+def _cohorts(request: Request, ws: Workspace, segment: str | None, by: str | None,
+             day: dt.date | None, months: int | None) -> CohortTable:
+    key = ("cohorts", _version(ws, day), segment or None, by, day, months)
+    return cached(web_app(request).cache, key, lambda: cohorts(
+        ws, segment=segment or None, by=by, day=day, months=months))
 
 
 def heatmap(table: Any, _: Any, months: int) -> dict[str, Any]:
@@ -77,24 +101,23 @@ _UNKNOWN_SEGMENT: dict[int | str, dict[str, Any]] = {
 @router.get("/api/insight/cohorts", responses=_UNKNOWN_SEGMENT,
             summary="Monthly acquisition cohorts: retention and cumulative revenue per "
                     "customer at month k (month 0 = the first order's month)")
-def cohorts_json(ws: WorkspaceDep, segment: SegmentKey = None, by: By = None,
-                 day: Day = None, months: Months = 24) -> JSONResponse:
-    return JSONResponse(cohorts(ws, segment=segment or None, by=by, day=day,
-                                months=months).to_dict())
+def cohorts_json(request: Request, ws: WorkspaceDep, segment: SegmentKey = None,
+                 by: By = None, day: Day = None, months: Months = 24) -> JSONResponse:
+    return JSONResponse(_cohorts(request, ws, segment, by, day, months).to_dict())
 
 
 @router.get("/insight/cohorts.csv", response_class=Response, responses=_UNKNOWN_SEGMENT,
             summary="The cohorts as CSV: one line per cohort and month k")
-def cohorts_download(ws: WorkspaceDep, segment: SegmentKey = None, by: By = None,
-                     day: Day = None, bom: bool = False) -> Response:
-    table = cohorts(ws, segment=segment or None, by=by, day=day)
+def cohorts_download(request: Request, ws: WorkspaceDep, segment: SegmentKey = None,
+                     by: By = None, day: Day = None, bom: bool = False) -> Response:
+    table = _cohorts(request, ws, segment, by, day, None)
     return _csv(cohorts_csv(table), f"cohorts-{table.day.isoformat()}.csv", bom)
 
 
 @router.get("/insight/cohorts", include_in_schema=False)
-def cohorts_page(ws: WorkspaceDep, page: Page, segment: SegmentKey = None, by: By = None,
-                 day: Day = None, months: Months = 12) -> Response:
-    table = cohorts(ws, segment=segment or None, by=by, day=day, months=months)
+def cohorts_page(request: Request, ws: WorkspaceDep, page: Page, segment: SegmentKey = None,
+                 by: By = None, day: Day = None, months: Months = 12) -> Response:
+    table = _cohorts(request, ws, segment, by, day, months)
     query = "&".join(f"{k}={quote(str(v))}" for k, v in
                      (("segment", segment), ("by", by), ("day", day)) if v)
     return page("insight_cohorts.html", table=table, segment=segment or "", by=by or "",
@@ -103,6 +126,12 @@ def cohorts_page(ws: WorkspaceDep, page: Page, segment: SegmentKey = None, by: B
 
 
 # ------------------------------------------------------------------ first products
+
+
+def _first_products(request: Request, ws: Workspace, by: str, day: dt.date | None
+                    ) -> FirstProducts:
+    key = ("first_products", _version(ws, day), by, day)
+    return cached(web_app(request).cache, key, lambda: first_products(ws, by, day))
 
 
 class RowSegment(BaseModel):
@@ -115,16 +144,16 @@ class RowSegment(BaseModel):
 
 @router.get("/api/insight/first-products", summary="Per first-order product, type or tag: "
             "customers, F2 rates, median days to the 2nd order, 12-month LTV, second purchases")
-def first_products_json(ws: WorkspaceDep, by: Dimension = "product", day: Day = None
-                        ) -> JSONResponse:
-    return JSONResponse(first_products(ws, by, day).to_dict())
+def first_products_json(request: Request, ws: WorkspaceDep, by: Dimension = "product",
+                        day: Day = None) -> JSONResponse:
+    return JSONResponse(_first_products(request, ws, by, day).to_dict())
 
 
 @router.get("/insight/first-products.csv", response_class=Response,
             summary="The first-product rows as CSV (with each row's segment query)")
-def first_products_download(ws: WorkspaceDep, by: Dimension = "product", day: Day = None,
-                            bom: bool = False) -> Response:
-    result = first_products(ws, by, day)
+def first_products_download(request: Request, ws: WorkspaceDep, by: Dimension = "product",
+                            day: Day = None, bom: bool = False) -> Response:
+    result = _first_products(request, ws, by, day)
     return _csv(first_products_csv(result), f"first-{by}-{result.day.isoformat()}.csv", bom)
 
 
@@ -139,9 +168,9 @@ def row_segment(request: Request, ws: WorkspaceDep, lang: Lang, body: RowSegment
 
 
 @router.get("/insight/first-products", include_in_schema=False)
-def first_products_page(ws: WorkspaceDep, page: Page, by: Dimension = "product",
-                        day: Day = None) -> Response:
-    result = first_products(ws, by, day)
+def first_products_page(request: Request, ws: WorkspaceDep, page: Page,
+                        by: Dimension = "product", day: Day = None) -> Response:
+    result = _first_products(request, ws, by, day)
     rows, columns, cells = result.matrix(10)
     return page("insight_first_products.html", result=result, by=by, matrix_rows=rows,
                 matrix_columns=columns, cells=cells)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 from segmentry.app.insight.recommendations import RecommendationService
 from segmentry.app.jobs import JobBusy
 from segmentry.core.context import Context, Progress
+from segmentry.i18n.format import Formatter
 from segmentry.web.deps import Page, WorkspaceDep, require_user
 from segmentry.web.routes.jobs import job_out, runner_of
 from segmentry.web.schemas import ErrorBody, JobOut
@@ -89,6 +91,48 @@ def _view(ws: WorkspaceDep, customer: str | None) -> RecommendationsOut:
     )
 
 
+_OURS, _BASELINE = "#2563eb", "#9ca3af"
+
+
+def evaluation_figure(e: EvaluationOut, _: Callable[[str], str], fmt: Formatter
+                      ) -> dict[str, Any]:
+    """A Plotly grouped bar chart of the offline evaluation: hit-rate@k and MAP@k, ours beside
+    the popularity baseline, each bar labelled as the table prints it (``fmt``).
+
+    >>> e = EvaluationOut(cutoff=dt.date(2026, 9, 1), window_days=60, customers=10, k=5,
+    ...                   hit_rate=0.25, map=0.125, popularity_hit_rate=0.1, popularity_map=0.05)
+    >>> f = evaluation_figure(e, str, Formatter("en", "JPY", "Asia/Tokyo"))
+    >>> for t in f["data"]:
+    ...     print(t["name"], t["y"], t["text"])
+    Recommendations [0.25, 0.125] ['25.0%', '0.125']
+    Popularity [0.1, 0.05] ['10.0%', '0.050']
+    """
+    metrics = [_("Hit rate@5"), "MAP@5"]
+    traces = []
+    for name, color, hit, mean_ap in ((_("Recommendations"), _OURS, e.hit_rate, e.map),
+                                      (_("Popularity"), _BASELINE, e.popularity_hit_rate,
+                                       e.popularity_map)):
+        traces.append({"type": "bar", "name": name, "x": metrics, "y": [hit, mean_ap],
+                       "text": [fmt.percent(hit), fmt.number(mean_ap, 3)],
+                       "textposition": "outside", "cliponaxis": False,
+                       "marker": {"color": color},
+                       "hovertemplate": f"{name}<br>%{{x}}: %{{text}}<extra></extra>"})
+    return {
+        "id": "evaluation",
+        "data": traces,
+        "layout": {"barmode": "group", "height": 280,
+                   "title": {"text": _("Recommendations against the popularity baseline"),
+                             "x": 0, "font": {"size": 14}},
+                   "margin": {"l": 40, "r": 8, "t": 40, "b": 32},
+                   "xaxis": {"type": "category", "showgrid": False},
+                   "yaxis": {"gridcolor": "#e5e7eb", "rangemode": "tozero",
+                             "automargin": True, "tickformat": ".2f"},
+                   "legend": {"orientation": "h", "y": -0.15},
+                   "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+                   "font": {"family": "system-ui, 'Noto Sans CJK JP', sans-serif", "size": 12}},
+    }
+
+
 def refresh_recommendations(worker: Context, progress: Progress) -> str:
     """Recommend for everyone and store the table, as a job."""
     report = RecommendationService(worker).refresh()
@@ -107,7 +151,11 @@ def recommendations_page(request: Request, ws: WorkspaceDep, page: Page,
     runner = runner_of(request)
     job = next((j for j in [runner.current(), *runner.recent()]
                 if j is not None and j.kind == "recommendations"), None)
-    return page("insight_recommendations.html", view=_view(ws, customer or None),
+    view = _view(ws, customer or None)
+    context = page.context()
+    figure = (evaluation_figure(view.evaluation, context["_"], context["fmt"])
+              if view.evaluation else None)
+    return page("insight_recommendations.html", view=view, figure=figure,
                 job=job_out(job, page.lang) if job else None)
 
 
