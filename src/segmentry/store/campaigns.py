@@ -24,9 +24,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 
+from segmentry.core.memory import collector_paused
 from segmentry.store.coupons import Coupon
 from segmentry.store.schema import (
     campaign_assignments,
@@ -374,6 +377,48 @@ def mark_sent(conn: sa.Connection, cohort_id: int, *, at: dt.datetime) -> None:
 def assignments(conn: sa.Connection, campaign_id: int | None = None,
                 step: str | None = None) -> list[Assignment]:
     """Who took which step, treated or held out, from when (every campaign, or one)."""
+    return [Assignment(*row) for row in conn.execute(_assignments_query(campaign_id, step))]
+
+
+def assignment_columns(conn: sa.Connection, campaign_id: int | None = None,
+                       step: str | None = None) -> dict[str, pa.Array]:
+    """:func:`assignments` as Arrow columns (``campaign``, ``step``, ``customer_id``,
+    ``group``, ``start_at``) in no order, for a report that reads a million of them: the
+    driver's rows as they come, without SQLAlchemy's object and conversion per row, nor the
+    database's sort (18 s of reading 1.1 million). SQLite keeps timestamps as SQLAlchemy's
+    text (``2026-11-01 00:00:00.000000``), which Arrow reads in one cast; PostgreSQL's
+    driver gives them as datetimes already."""
+    query = _assignments_query(campaign_id, step).order_by(None)  # the caller sorts
+    compiled = query.compile(dialect=conn.dialect)
+    params: Any = (tuple(compiled.params[name] for name in compiled.positiontup or ())
+                   if compiled.positional else compiled.params)
+    names = ["campaign", "step", "customer_id", "group", "start_at"]
+    columns: list[list[Any]] = [[] for _ in names]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with collector_paused():  # see segmentry.core.memory
+            cursor.execute(str(compiled), params)
+            while chunk := cursor.fetchmany(50_000):
+                for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
+                    column.extend(values)
+            arrays = {name: pa.array(values, pa.string())
+                      for name, values in zip(names[:4], columns, strict=False)}
+            arrays["start_at"] = pa.array(columns[4]).cast(pa.timestamp("us"))
+    finally:
+        cursor.close()
+    return arrays
+
+
+def treated_count(conn: sa.Connection, campaign_id: int, step: str) -> int:
+    """How many customers took ``step`` of the campaign treated (not held out)."""
+    query = (sa.select(sa.func.count(sa.distinct(campaign_assignments.c.customer_id)))
+             .where(campaign_assignments.c.campaign_id == campaign_id,
+                    campaign_assignments.c.step == step,
+                    campaign_assignments.c.group == "treated"))
+    return int(conn.execute(query).scalar_one())
+
+
+def _assignments_query(campaign_id: int | None, step: str | None) -> sa.Select[Any]:
     query = (sa.select(campaigns.c.key.label("campaign"), campaign_assignments.c.step,
                        campaign_assignments.c.customer_id, campaign_assignments.c.group,
                        campaign_assignments.c.start_at)
@@ -382,9 +427,8 @@ def assignments(conn: sa.Connection, campaign_id: int | None = None,
         query = query.where(campaign_assignments.c.campaign_id == campaign_id)
     if step is not None:
         query = query.where(campaign_assignments.c.step == step)
-    query = query.order_by(campaigns.c.key, campaign_assignments.c.step,
-                           campaign_assignments.c.customer_id)
-    return [Assignment(**row) for row in conn.execute(query).mappings()]
+    return query.order_by(campaigns.c.key, campaign_assignments.c.step,
+                          campaign_assignments.c.customer_id)
 
 
 _ENTRY_COLUMNS = (

@@ -210,10 +210,12 @@ class Campaigns:
         with self.context.state.begin() as conn:
             return store.entries(conn, campaign.id, status=status, customer_id=customer_id)
 
-    def assignments(self, key: str | None = None, step: str | None = None) -> pa.Table:
+    def assignments(self, key: str | None = None, step: str | None = None, *,
+                    ordered: bool = True) -> pa.Table:
         """``(campaign, step, customer_id, group, start)``: see
         :func:`~segmentry.app.campaigns.holdout.assignments_table`."""
-        return assignments_table(self.context, None if key is None else self.get(key), step)
+        return assignments_table(self.context, None if key is None else self.get(key), step,
+                                 ordered=ordered)
 
     # ------------------------------------------------------------ passes
 

@@ -121,8 +121,7 @@ def redemptions(context: Context, campaign_key: str) -> list[StepRedemptions]:
                  if s.coupon is not None]
         made = {s.name: store.discount(conn, campaign_key, s.name) for s in steps}
         given = {s.name: store.codes(conn, campaign_key, s.name) for s in steps}
-        sent = {s.name: len({a.customer_id for a in campaign_store.assignments(
-            conn, campaign.id, step=s.name) if a.group == "treated"}) for s in steps}
+        sent = {s.name: campaign_store.treated_count(conn, campaign.id, s.name) for s in steps}
     since = [d.created_at for d in made.values() if d is not None]
     used = _coded_orders(context, min(since)) if since else []
     found = []

@@ -53,9 +53,10 @@ def group_of(campaign: str, customer_id: str, holdout: float) -> str:
 
 
 def assignments_table(context: Context, campaign: Campaign | None = None,
-                      step: str | None = None) -> pa.Table:
+                      step: str | None = None, *, ordered: bool = True) -> pa.Table:
     """``(campaign, step, customer_id, group, start)`` of every customer who took a step —
-    of every campaign, or of ``campaign`` (and one ``step``) — ordered by those columns.
+    of every campaign, or of ``campaign`` (and one ``step``) — ordered by those columns
+    (unless ``ordered`` is false: a measurement needs no order).
 
     ``group`` is ``treated`` (the message was planned for them; whether the channel reached
     them is the outbox's business) or ``holdout``. ``start`` is when the step was sent, or
@@ -63,11 +64,10 @@ def assignments_table(context: Context, campaign: Campaign | None = None,
     UTC without a zone like the ledger's ``orders.processed_at``.
     """
     with context.state.begin() as conn:
-        rows = store.assignments(conn, None if campaign is None else campaign.id, step)
-    return pa.table({
-        "campaign": [r.campaign for r in rows],
-        "step": [r.step for r in rows],
-        "customer_id": [r.customer_id for r in rows],
-        "group": [r.group for r in rows],
-        "start": [r.start_at for r in rows],
-    }, schema=ASSIGNMENT_SCHEMA)
+        columns = store.assignment_columns(conn, None if campaign is None else campaign.id,
+                                           step)
+    columns["start"] = columns.pop("start_at")
+    table = pa.table(columns, schema=ASSIGNMENT_SCHEMA)
+    if not ordered:
+        return table
+    return table.sort_by([(name, "ascending") for name in ("campaign", "step", "customer_id")])

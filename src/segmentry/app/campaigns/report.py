@@ -181,6 +181,8 @@ def recipients_of(assignments: pa.Table, step: str | None = None) -> pa.Table:
     if step is not None:
         rows = assignments.filter(pc.equal(assignments["step"], step))
         return rows.select(["customer_id", "group", "start"])
+    if pc.count_distinct(assignments["step"]).as_py() <= 1:  # a customer takes a step once
+        return assignments.select(["customer_id", "group", "start"])
     first = assignments.group_by(["customer_id", "group"]).aggregate([("start", "min")])
     return first.rename_columns(["customer_id", "group", "start"])
 
@@ -201,7 +203,7 @@ def campaign_report(context: Context, key: str, *, step: str | None = None,
     if window < 1:
         raise CampaignError("The attribution window must be at least 1 day.",
                             code="campaign_window", params={"days": window})
-    recipients = recipients_of(campaigns.assignments(key, step), step)
+    recipients = recipients_of(campaigns.assignments(key, step, ordered=False), step)
     measured_at = now()
     ends = pc.add(recipients["start"], pa.scalar(dt.timedelta(days=window),
                                                   pa.duration("us")))
