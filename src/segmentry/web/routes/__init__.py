@@ -8,6 +8,7 @@ from segmentry.web.routes import (
     builder,
     campaigns,
     channels,
+    clicks,
     insight,
     insight_cohorts,
     insight_predictive,
@@ -32,6 +33,7 @@ __all__ = ["ROUTERS"]
 ROUTERS: list[APIRouter] = [
     public.router,
     unsubscribe.router,
+    clicks.router,
     overview.router,
     segments.router,
     builder.router,
