@@ -44,17 +44,20 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from segmentry.app.campaigns.campaigns import Campaigns
+from segmentry.app.messaging.service import Messaging
 from segmentry.app.messaging.unsubscribe import sign_values, verify_values
 from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
+from segmentry.core.errors import CampaignError
 from segmentry.store import engagement as store
 from segmentry.store.engagement import LineStatistics
 
 __all__ = ["LINE_DAYS", "PERIOD_DAYS", "Click", "ReportsUnits", "StepEngagement",
            "click_token", "click_url", "engagement_of", "is_campaign_send",
-           "read_line_engagement", "track_links",
+           "read_engagement", "read_line_engagement", "track_links",
            "unit_name", "unit_of_send", "verify_click"]
 
 LINE_DAYS = dt.timezone(dt.timedelta(hours=9))  # LINE's statistics count days in UTC+9
@@ -154,6 +157,7 @@ def track_links(text: str, *, html: bool, link: Callable[[str], str],
 # ------------------------------------------------------------------ LINE's figures
 
 
+@runtime_checkable
 class ReportsUnits(Protocol):
     """A channel that reports per-unit statistics (LINE's sender)."""
 
@@ -161,6 +165,18 @@ class ReportsUnits(Protocol):
                         day_to: dt.date) -> Mapping[str, Any]:
         """LINE's answer for ``unit`` over the period, in LINE's JSON shape."""
         ...
+
+
+def read_engagement(context: Context, campaign: str, *, channel: object | None = None,
+                    now: Callable[[], dt.datetime] = utcnow) -> int:
+    """:func:`read_line_engagement` with the workspace's LINE channel (or ``channel``); the
+    number of periods read. E-mail clicks need no reading: the web app records them."""
+    Campaigns(context).get(campaign)  # an unknown campaign is an error, not 0 periods
+    line = channel if channel is not None else Messaging(context, now=now).channel("line")
+    if not isinstance(line, ReportsUnits):
+        raise CampaignError("The LINE channel of this workspace reports no statistics.",
+                            code="campaign_engagement")
+    return read_line_engagement(context, campaign, line, now=now)
 
 
 def read_line_engagement(context: Context, campaign: str, channel: ReportsUnits, *,

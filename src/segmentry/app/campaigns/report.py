@@ -48,8 +48,9 @@ from segmentry.core.context import Context
 from segmentry.core.errors import CampaignError
 from segmentry.store.campaigns import Campaign
 
-__all__ = ["ENGAGEMENT_COLUMNS", "LIFT_COLUMNS", "MEASURES", "NOT_REPORTED", "CampaignReport", "CampaignSummary", "campaign_report",
-           "campaign_summaries", "recipients_of", "verdict_words"]
+__all__ = ["ENGAGEMENT_COLUMNS", "LIFT_COLUMNS", "MEASURES", "NOT_REPORTED", "CampaignReport",
+           "CampaignSummary", "campaign_report", "campaign_summaries", "recipients_of",
+           "verdict_words"]
 
 # The measures of the lift table, in its order: (name, attribute of CampaignLift).
 MEASURES = ("conversion", "revenue_per_customer", "orders_per_customer", "aov")

@@ -26,9 +26,10 @@ A test tells the fake what customers did (:meth:`UnitStatistics.impress`,
     ...     None, {"customAggregationUnit": "spring_sale", "from": "20261201", "to": "20261206"})
     >>> status, body["overview"]["uniqueImpression"], body["overview"]["uniqueClick"]
     (200, 21, None)
-    >>> line.handle("POST", "/v2/bot/message/push", auth, {"to": users[0], "messages": [
-    ...     {"type": "text", "text": "hi"}], "customAggregationUnits": ["spring-sale"]})[1]
-    {'message': 'The request body has 1 error(s)', 'details': [{'message': 'Only half-width alphanumeric characters and underscores are allowed', 'property': 'customAggregationUnits[0]'}]}
+    >>> status, body, _ = line.handle("POST", "/v2/bot/message/push", auth, {"to": users[0],
+    ...     "messages": [{"type": "text", "text": "hi"}], "customAggregationUnits": ["a-b"]})
+    >>> status, body["message"], body["details"][0]["property"]
+    (400, 'The request body has 1 error(s)', 'customAggregationUnits[0]')
 """
 
 from __future__ import annotations
