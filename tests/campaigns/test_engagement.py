@@ -234,11 +234,16 @@ def test_the_sdk_reads_the_fake_s_statistics_with_line_s_shape(
     line.click("spring_sale", users[:21], "https://shop.example/a", day=day)
     line.click("spring_sale", users[:2], "https://shop.example/b", day=day)
     answer = sender.unit_statistics("spring_sale", day, day)
-    assert answer["overview"] == {"uniqueImpression": 25, "uniqueClick": 21}
-    assert answer["messages"] == [{"seq": 1, "impression": 48, "uniqueImpression": 25}]
-    assert answer["clicks"] == [{"seq": 1, "url": "https://shop.example/a", "click": 21,
-                                 "uniqueClick": 21, "uniqueClickOfRequest": 21},
-                                {"seq": 1, "url": "https://shop.example/b"}]  # nulls left out
+    assert answer["overview"] == {"uniqueImpression": 25, "uniqueClick": 21,
+                                  "uniqueMediaPlayed": None,
+                                  "uniqueMediaPlayed100Percent": None}
+    (bubble,) = answer["messages"]
+    # 25 seen + 21 + 2 clicks (a click is seen too): 48 impressions by 25 people
+    assert (bubble["seq"], bubble["impression"], bubble["uniqueImpression"]) == (1, 48, 25)
+    clicks = [(c["url"], c.get("click"), c.get("uniqueClick"), c.get("uniqueClickOfRequest"))
+              for c in answer["clicks"]]
+    assert clicks == [("https://shop.example/a", 21, 21, 21),
+                      ("https://shop.example/b", None, None, None)]  # 2 people: null
     # The raw HTTP answer carries LINE's nulls; a period longer than LINE allows is refused.
     url = f"{line.url}/v2/bot/insight/message/event/aggregation"
     headers = {"Authorization": f"Bearer {line.token}"}
