@@ -166,11 +166,11 @@ def test_the_engagement_table_under_the_lift_in_japanese(shop: Shop, browser: Br
     expect(page.locator("#report-engagement-note")).to_contain_text(
         "エンゲージメントはリフトではありません")
     line = table.locator("tr[data-channel=line]")
-    expect(line.locator("td[data-figure=unique_impressions]")).to_have_text("21")
-    expect(line.locator("td[data-figure=unique_clicks]")).to_have_text(
+    expect(line.locator("td[data-engagement=unique_impressions]")).to_have_text("21")
+    expect(line.locator("td[data-engagement=unique_clicks]")).to_have_text(
         "20人未満のためLINEは非公表")
     mail = table.locator("tr[data-channel=email]")
-    expect(mail.locator("td[data-figure=unique_clickers]")).to_have_text("1")
+    expect(mail.locator("td[data-engagement=unique_clickers]")).to_have_text("1")
     # below the lift table, in the page's order
     order = page.evaluate("""() => [...document.querySelectorAll('#report-lift, '
         + '#report-engagement-table')].map(e => e.id)""")
@@ -186,9 +186,9 @@ def test_the_engagement_table_in_english(shop: Shop, browser: Browser) -> None:
     page.goto("/campaigns/spring")
     expect(page.locator("#report-engagement-note")).to_contain_text("Engagement is not lift")
     rate = page.locator("#report-engagement-table tr[data-channel=email] "
-                        "td[data-figure=click_rate]")
+                        "td[data-engagement=click_rate]")
     expect(rate).to_have_text(f"{100 / shop.email_treated:.1f}%")
     expect(page.locator("#report-engagement-table tr[data-channel=line] "
-                        "td[data-figure=unique_clicks]")).to_have_text(
+                        "td[data-engagement=unique_clicks]")).to_have_text(
         "under 20, not reported by LINE")
     page.context.close()
