@@ -86,9 +86,11 @@ _WITHOUT_SHOPIFY = [t.name for t in reversed(schema.TABLES) if t.name.startswith
 _BEFORE_OUTBOX = ["outbox", "sends", "unsubscriptions"]
 # Every release before 0005_webhooks_rich_menus had no outgoing webhooks or rich menu links.
 _BEFORE_WEBHOOKS = ["webhook_deliveries", "webhook_receivers", "line_rich_menu_links"]
-# Every release before 0007_campaigns had no campaigns (dropped in foreign-key order).
-_BEFORE_CAMPAIGNS = ["coupon_codes", "coupon_discounts", "campaign_assignments",
-                     "campaign_cohorts", "campaign_entries", "campaign_steps", "campaigns"]
+# Every release before 0007_campaigns had no campaigns (dropped in foreign-key order), nor the
+# coupons (0008) and engagement (0009) tables.
+_BEFORE_CAMPAIGNS = ["email_clicks", "line_unit_statistics", "coupon_codes", "coupon_discounts",
+                     "campaign_assignments", "campaign_cohorts", "campaign_entries",
+                     "campaign_steps", "campaigns"]
 
 
 @pytest.mark.parametrize(

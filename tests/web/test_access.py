@@ -18,7 +18,8 @@ PUBLIC = {"/health", "/login", "/lang/{code}", "/static/{name}",
           "/webhooks/shopify",  # Shopify's deliveries: the HMAC signature is the authentication
           "/pixel/events",  # the storefront's web pixel: shop id and token (tests/web/test_pixel)
           "/line/webhook",  # LINE's webhooks: X-Line-Signature (tests/line_identity)
-          "/unsubscribe"}  # customers' e-mail links: the signed token (tests/web/test_sends_web)
+          "/unsubscribe",  # customers' e-mail links: the signed token (tests/web/test_sends_web)
+          "/r/{token}"}  # campaign e-mail link clicks: the signed token (test_engagement_web)
 _SAMPLE = {"name": "repeat-customers", "token_id": "1", "user_id": "1", "code": "ja", "job_id": "1",
            "key": "some-send"}
 

@@ -258,6 +258,15 @@ def _campaigns(ws: Any) -> Campaigns:
     from segmentry.app.campaigns.campaigns import Campaigns  # start-up (see segmentry.cli)
 
     return Campaigns(ws)
+@app.command("engagement")
+def engagement_command(key: Key, workspace: WorkspaceOption = None) -> None:
+    """Read LINE's impressions and clicks of the campaign's steps (stored; reading again
+    replaces them). The report shows them beside the lift."""
+    from segmentry.app.campaigns.engagement import read_engagement  # start-up (see segmentry.cli)
+
+    with fail_on_errors(), open_workspace(workspace) as ws:
+        periods = read_engagement(ws, key)
+    console.print(f"{key}: LINE's figures read for {periods:,} period(s).", markup=False)
 
 
 def _start(text: str | None, timezone: str) -> dt.datetime | None:
@@ -358,6 +367,30 @@ def _show_lift(report: CampaignReport) -> None:
                       markup=False)
     for sentence in _verdict_sentences(report):
         console.print(sentence, markup=False)
+    _show_engagement(report)
+
+
+def _show_engagement(report: CampaignReport) -> None:
+    """What the channels report, after the lift: engagement is not lift."""
+    from segmentry.app.campaigns.report import NOT_REPORTED  # start-up (see segmentry.cli)
+
+    if not report.engagement:
+        return
+    rows = []
+    for row in report.engagement_rows():
+        rows.append({k: "—" if row.get(k) is None else
+                     (f"{row[k]:,}" if isinstance(row[k], int) else
+                      f"{row[k]:.1%}" if isinstance(row[k], float) else str(row[k]))
+                     for k in ("step", "channel", "delivered", "line_unique_impressions",
+                               "line_unique_clicks", "email_unique_clickers",
+                               "email_click_rate")})
+    console.print("Engagement (what the channels report; not lift: customers who click may "
+                  "have bought anyway):", markup=False)
+    print_rows(rows, ["step", "channel", "delivered", "line_unique_impressions",
+                      "line_unique_clicks", "email_unique_clickers", "email_click_rate"],
+               "table")
+    if any(NOT_REPORTED in row.values() for row in rows):
+        console.print("LINE does not report a figure under 20 people.", markup=False)
 
 
 def _verdict_sentences(report: CampaignReport) -> list[str]:

@@ -225,6 +225,12 @@ class EmailSettings(BaseModel):
         "e.g. https://crm.example.com."
     )
     timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the server.")
+    track_clicks: bool = Field(
+        default=False,
+        description="Count link clicks in campaign e-mails: links go through the web app "
+        "(web_url/r/…), which records each customer's first click on each link "
+        "(docs/campaigns.md, Engagement). Off by default.",
+    )
 
 
 class RichMenuSettings(BaseModel):

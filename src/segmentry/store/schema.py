@@ -17,18 +17,19 @@ By aggregate:
 - LINE: ``line_rich_menu_links``;
 - campaigns: ``campaigns``, ``campaign_steps``, ``campaign_entries`` (each customer's place),
   ``campaign_cohorts`` (one per step sent in a pass), ``campaign_assignments`` (treated or
-  holdout, per step: what the measurement reads).
+  holdout, per step: what the measurement reads); engagement: ``line_unit_statistics``
+  (LINE's figures per campaign step), ``email_clicks`` (opt-in link clicks).
 
 Repositories beside this module read and write them per aggregate (:mod:`.segment_records`,
 :mod:`.runs`, :mod:`.erasures`, :mod:`.accounts`, :mod:`.folders`, :mod:`.tag_bindings`,
 :mod:`.tag_jobs`, :mod:`.sync_marks`, :mod:`.outbox`, :mod:`.webhook_deliveries`,
-:mod:`.rich_menu_links`, :mod:`.campaigns`); the modules not yet moved to one
+:mod:`.rich_menu_links`, :mod:`.campaigns`, :mod:`.engagement`); the modules not yet moved to one
 (:mod:`segmentry.connectors.shopify.webhook_queue`, ...) import the table objects from here.
 None creates or alters a table: opening the store brings it to this layout
 (:func:`segmentry.store.connection.open_state_store`).
 
 >>> len(metadata.tables), sorted(metadata.tables)[:3]
-(33, ['api_tokens', 'campaign_assignments', 'campaign_cohorts'])
+(35, ['api_tokens', 'campaign_assignments', 'campaign_cohorts'])
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ __all__ = [
     "campaigns",
     "coupon_codes",
     "coupon_discounts",
+    "email_clicks",
     "erasures",
     "former_keys",
     "line_rich_menu_links",
+    "line_unit_statistics",
     "login_attempts",
     "metadata",
     "outbox",
@@ -79,7 +82,7 @@ __all__ = [
 
 # The newest migration (segmentry/store/migrations/versions): the one that builds this layout.
 # A store at it opens without Alembic; test_migrations checks it is the migrations' head.
-REVISION = "0008_coupons"
+REVISION = "0009_engagement"
 
 # NOTE: no naming convention: stores made before the migrations have their constraints under
 # the engines' own names, and the baseline adopts them as they are.
@@ -605,6 +608,38 @@ coupon_codes = sa.Table(
     sa.Column("detail", sa.Text),
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Index("coupon_codes_status", "campaign", "step", "status"),
+)
+
+# LINE's per-unit statistics of a campaign step (store/engagement.py): what
+# ``GET /v2/bot/insight/message/event/aggregation`` answered for the step's aggregation unit over
+# ``day``…``day_to`` (LINE's days, UTC+9; a period is at most 31 days). Read again, a period's row
+# is replaced, never added to. NULL: LINE did not report the figure (fewer than 20).
+line_unit_statistics = sa.Table(
+    "line_unit_statistics",
+    metadata,
+    sa.Column("campaign", sa.String(200), primary_key=True),
+    sa.Column("step", sa.String(100), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("day_to", sa.Date, nullable=False),
+    sa.Column("unit", sa.String(30), nullable=False),
+    sa.Column("unique_impression", sa.Integer),
+    sa.Column("unique_click", sa.Integer),
+    sa.Column("unique_media_played", sa.Integer),
+    sa.Column("detail", sa.Text, nullable=False),  # LINE's answer, as JSON
+    sa.Column("read_at", sa.DateTime, nullable=False),
+)
+
+# A customer's first click on one link of one e-mail send, through the web app's redirect
+# (``[email] track_clicks``; store/engagement.py): recorded once, never counted again.
+email_clicks = sa.Table(
+    "email_clicks",
+    metadata,
+    sa.Column("send_id", sa.Integer, sa.ForeignKey("sends.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("customer_id", sa.String(100), primary_key=True),
+    sa.Column("link", sa.String(64), primary_key=True),  # sha256 of the URL, hex
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("clicked_at", sa.DateTime, nullable=False),
 )
 
 TABLES = list(metadata.sorted_tables)

@@ -158,7 +158,8 @@ def save_email(folder: Path, settings: config.Settings, body: EmailChannelIn) ->
         "host": body.host.strip(), "port": body.port, "security": body.security,
         "username": body.username.strip() or None, "from_address": body.from_address.strip(),
         "from_name": body.from_name.strip(), "web_url": body.web_url.strip().rstrip("/"),
-        **({"password_env": old.password_env, "timeout": old.timeout} if old else {}),
+        **({"password_env": old.password_env, "timeout": old.timeout,
+            "track_clicks": old.track_clicks} if old else {}),
     })
     return config.save_section(folder, "email", section)
 

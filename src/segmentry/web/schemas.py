@@ -623,6 +623,31 @@ class CampaignDayOut(BaseModel):
     holdout: float | None
 
 
+class CampaignLineEngagementOut(BaseModel):
+    read: bool = Field(description="LINE's figures were read (`segmentry campaigns "
+                       "engagement`); false: nothing read yet.")
+    unique_impressions: int | None = Field(description="People who saw the message (LINE).")
+    unique_clicks: int | None = Field(description="People who opened a link in it (LINE).")
+    not_reported: list[Literal["unique_impressions", "unique_clicks"]] = Field(
+        description="Figures LINE did not report: fewer than 20 people (LINE's rule).")
+    periods: int = Field(description="LINE periods (up to 31 days each) summed.")
+    read_at: str | None = Field(description="When LINE was last asked (UTC, ISO).")
+
+
+class CampaignEmailEngagementOut(BaseModel):
+    tracked: bool = Field(description="Link clicks are tracked ([email] track_clicks).")
+    unique_clickers: int | None = Field(description="Customers who clicked a link.")
+    click_rate: float | None = Field(description="Unique clickers per delivered e-mail.")
+
+
+class CampaignEngagementOut(BaseModel):
+    step: str
+    channel: Literal["line", "email"]
+    delivered: int = Field(description="Customers the step's message reached on the channel.")
+    line: CampaignLineEngagementOut | None = None
+    email: CampaignEmailEngagementOut | None = None
+
+
 class CampaignReportOut(BaseModel):
     campaign: str
     segment: str
@@ -645,3 +670,8 @@ class CampaignReportOut(BaseModel):
     coupons: list[CampaignCouponOut] = Field(
         description="Steps with a coupon: codes issued and redemptions, read from the orders' "
                     "discount codes (beside the lift, never instead of it).")
+    engagement: list[CampaignEngagementOut] = Field(
+        default_factory=list,
+        description="Per step and channel, what the channel reports: LINE's unique impressions "
+                    "and clicks, e-mail link clickers (opt-in). Beside the lift, never instead "
+                    "of it: a click is not a sale.")

@@ -19,9 +19,16 @@ import email.policy
 import smtplib
 import ssl
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import formataddr
 
+from segmentry.app.campaigns.engagement import (
+    click_token,
+    click_url,
+    is_campaign_send,
+    track_links,
+)
 from segmentry.app.messaging.audience import Member
 from segmentry.app.messaging.sending import ChannelDownError, Outcome
 from segmentry.app.messaging.unsubscribe import link, sign
@@ -97,7 +104,7 @@ class EmailChannel:
             ) from e
         try:
             self._login(server)
-            return [self._send(server, row, send.transactional) for row in rows]
+            return [self._send(server, row, send) for row in rows]
         finally:
             try:
                 server.quit()
@@ -117,8 +124,8 @@ class EmailChannel:
                 params={"user": self.settings.username, "problem": _reply(e)},
             ) from e
 
-    def _send(self, server: smtplib.SMTP, row: OutboxRow, transactional: bool) -> Outcome:
-        mail = self._message(row, transactional)
+    def _send(self, server: smtplib.SMTP, row: OutboxRow, send: Send) -> Outcome:
+        mail = self._message(self._tracked(row, send), send.transactional)
         try:
             refused = server.send_message(mail)
         except smtplib.SMTPRecipientsRefused as e:
@@ -157,6 +164,22 @@ class EmailChannel:
         if row.html:
             mail.add_alternative(row.html, subtype="html")
         return mail
+
+    def _tracked(self, row: OutboxRow, send: Send) -> OutboxRow:
+        """``row`` with its links through the web app's click redirect, when clicks are
+        tracked (``track_clicks``) and it is a campaign's message; else as it is."""
+        if not self.settings.track_clicks or not is_campaign_send(send.key):
+            return row
+
+        def link(url: str) -> str:
+            token = click_token(self._key, send.id, row.customer_id, url)
+            return click_url(self.settings.web_url, token)
+
+        keep = [self.settings.web_url.rstrip("/") + "/"]
+        return replace(
+            row, body=track_links(row.body or "", html=False, link=link, keep=keep),
+            html=None if row.html is None else track_links(row.html, html=True, link=link,
+                                                           keep=keep))
 
     def _link(self, customer_id: str, email: str) -> str:
         return link(self.settings.web_url, sign(self._key, customer_id, email))

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import urllib3
+from linebot.v3 import insight
 from linebot.v3.messaging import ApiException
 
 from segmentry.core.errors import LineError, Text
@@ -68,7 +69,10 @@ ENDPOINTS: Mapping[str, str] = {
     "rich menu unlink": "rich_menu_unlink",
     "rich menu bulk link": "rich_menu_bulk_link",
     "rich menu bulk unlink": "rich_menu_bulk_unlink",
+    "unit statistics": "unit_statistics",
 }
+# NOTE: each part of the SDK raises its own ApiException; the insight one is not messaging's.
+_API_ERRORS = (ApiException, insight.ApiException)
 
 
 class Pacing:
@@ -174,7 +178,7 @@ class Calls:
             self.pacing.wait(endpoint)
             try:
                 response = call()
-            except ApiException as e:
+            except _API_ERRORS as e:
                 status, headers = int(e.status or 0), e.headers or {}
                 body = _error_body(e.body)
                 if status == 401:

@@ -4,7 +4,10 @@ A batch of identical messages goes in one multicast (up to 500 users), a batch o
 both with the batch's ``X-Line-Retry-Key``, so asking again after a crash never delivers twice
 (LINE answers the repeated key with 409). LINE's answer for a batch is the answer for each of
 its rows. A bad token, an exhausted quota or a LINE that stays unreachable stops the send, and
-the batch waits to be asked again with the same key.
+the batch waits to be asked again with the same key. A campaign step's push or multicast
+carries the step's aggregation unit (``customAggregationUnits``;
+:func:`segmentry.app.campaigns.engagement.unit_of_send`), so LINE counts its impressions and
+clicks, which :meth:`LineSender.unit_statistics` reads; a narrowcast cannot carry one.
 
 Identical messages to at least ``narrowcast_from`` members are one batch sent by narrowcast:
 the user ids are uploaded as an audience, the narrowcast carries the batch's retry key (asked
@@ -18,6 +21,7 @@ delivery pass (the same key finds the same request).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +29,7 @@ from typing import Any
 
 from segmentry.activation.line.client import MAX_MULTICAST, LineClient
 from segmentry.activation.line.messages import validate_messages
+from segmentry.app.campaigns.engagement import unit_of_send
 from segmentry.app.messaging.audience import Member
 from segmentry.app.messaging.sending import ChannelDownError, Outcome
 from segmentry.core.errors import LineError
@@ -86,10 +91,11 @@ class LineSender:
         try:
             if self.large_batch is not None and len(users) >= self.large_batch:
                 return self._narrowcast(rows, users, messages, retry_key)
+            unit = unit_of_send(send.key)  # a campaign step's: LINE counts its engagement
             if len(users) == 1:
-                answer = self.client.push(users[0], messages, retry_key=retry_key)
+                answer = self.client.push(users[0], messages, retry_key=retry_key, unit=unit)
             else:
-                answer = self.client.multicast(users, messages, retry_key=retry_key)
+                answer = self.client.multicast(users, messages, retry_key=retry_key, unit=unit)
         except LineError as e:
             if e.code == "line_invalid_message":
                 return [Outcome(r.id, "failed", "invalid_message", e.message) for r in rows]
@@ -99,6 +105,14 @@ class LineSender:
         detail = "; ".join([answer.reason or "", *answer.details]).strip("; ")
         return [Outcome(r.id, "failed", f"line_{answer.http_status}", detail) for r in rows]
 
+    def unit_statistics(self, unit: str, day_from: dt.date,
+                        day_to: dt.date) -> Mapping[str, Any]:
+        """LINE's figures for aggregation ``unit`` (see
+        :func:`segmentry.app.campaigns.engagement.read_line_engagement`)."""
+        try:
+            return self.client.unit_statistics(unit, day_from, day_to)
+        except LineError as e:
+            raise _down(e) from e
 
     def _narrowcast(self, rows: Sequence[OutboxRow], users: list[str],
                     messages: list[dict[str, Any]], retry_key: str) -> Sequence[Outcome]:

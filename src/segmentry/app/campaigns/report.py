@@ -42,18 +42,25 @@ from segmentry.analytics.exports import to_csv
 from segmentry.analytics.lift import Estimate, Lift
 from segmentry.app.campaigns.campaigns import Campaigns
 from segmentry.app.campaigns.coupons import StepRedemptions, redemptions
+from segmentry.app.campaigns.engagement import StepEngagement, engagement_of
 from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
 from segmentry.core.errors import CampaignError
 from segmentry.store.campaigns import Campaign
 
-__all__ = ["LIFT_COLUMNS", "MEASURES", "CampaignReport", "CampaignSummary", "campaign_report",
-           "campaign_summaries", "recipients_of", "verdict_words"]
+__all__ = ["ENGAGEMENT_COLUMNS", "LIFT_COLUMNS", "MEASURES", "NOT_REPORTED", "CampaignReport",
+           "CampaignSummary", "campaign_report", "campaign_summaries", "recipients_of",
+           "verdict_words"]
 
 # The measures of the lift table, in its order: (name, attribute of CampaignLift).
 MEASURES = ("conversion", "revenue_per_customer", "orders_per_customer", "aov")
 LIFT_COLUMNS = ("measure", "treated", "holdout", "difference", "low", "high", "p_value",
                 "relative", "relative_low", "relative_high", "mde", "verdict")
+# The engagement table of the CSV (docs/campaigns.md, "Engagement"): per step and channel.
+ENGAGEMENT_COLUMNS = ("step", "channel", "delivered", "line_unique_impressions",
+                      "line_unique_clicks", "email_unique_clickers", "email_click_rate")
+# A LINE figure LINE did not report (fewer than 20 people), in the CSV and the CLI.
+NOT_REPORTED = "under 20, not reported by LINE"
 # The verdicts in words (the web translates them; tests/i18n checks they have Japanese).
 _VERDICT_WORDS = {"positive": "positive", "negative": "negative",
                   "too_small_to_tell": "too small to tell"}
@@ -94,6 +101,8 @@ class CampaignReport:
     final_at: dt.datetime | None  # when the last window ends
     lift: CampaignLift
     coupons: tuple[StepRedemptions, ...] = ()  # steps with a coupon: codes issued, redeemed
+    # What the channels report (seen, clicked): beside the lift, never instead of it.
+    engagement: tuple[StepEngagement, ...] = ()
 
     @property
     def provisional(self) -> bool:
@@ -136,6 +145,7 @@ class CampaignReport:
             "coupons": [{"step": c.step, "kind": c.kind, "code": c.code, "issued": c.issued,
                          "orders": c.orders, "customers": len(c.customers)}
                         for c in self.coupons],
+            "engagement": [e.to_dict() for e in self.engagement],
         })
 
     def lift_rows(self) -> list[dict[str, Any]]:
@@ -156,12 +166,32 @@ class CampaignReport:
                      "verdict": inc.verdict})
         return [{k: _cell(v) for k, v in r.items()} for r in rows]
 
+    def engagement_rows(self) -> list[dict[str, Any]]:
+        """Per step and channel: delivered, LINE's unique impressions and clicks (a figure LINE
+        did not report: :data:`NOT_REPORTED`; never read: empty), e-mail unique clickers and
+        click rate (empty when clicks are not tracked)."""
+        rows = []
+        for e in self.engagement:
+            row: dict[str, Any] = {"step": e.step, "channel": e.channel,
+                                   "delivered": e.delivered}
+            if e.channel == "line" and e.line_read:
+                row["line_unique_impressions"] = _line_cell(e.unique_impressions)
+                row["line_unique_clicks"] = _line_cell(e.unique_clicks)
+            if e.channel == "email" and e.tracked:
+                row["email_unique_clickers"] = e.unique_clickers
+                row["email_click_rate"] = _cell(e.click_rate)
+            rows.append(row)
+        return rows
+
     def csv(self, *, bom: bool = False) -> bytes:
-        """The per-group figures, a blank line, then the lift of each measure (CSV)."""
+        """The per-group figures, a blank line, the lift of each measure, and — when a step
+        was sent — a blank line and the engagement per step and channel (CSV)."""
         groups = [{k: _cell(v) for k, v in r.items()} for r in self.group_rows()]
         lift = self.lift_rows()
-        return (to_csv(groups, list(groups[0]), bom=bom) + b"\r\n"
-                + to_csv(lift, LIFT_COLUMNS))
+        out = to_csv(groups, list(groups[0]), bom=bom) + b"\r\n" + to_csv(lift, LIFT_COLUMNS)
+        if self.engagement:
+            out += b"\r\n" + to_csv(self.engagement_rows(), ENGAGEMENT_COLUMNS)
+        return out
 
 
 def campaign_summaries(context: Context) -> list[CampaignSummary]:
@@ -214,8 +244,9 @@ def campaign_report(context: Context, key: str, *, step: str | None = None,
                                               "start": "timestamp"})
     lift = measure(context.warehouse, table, window_days=window, bootstrap=bootstrap)
     coupons = tuple(c for c in redemptions(context, key) if step is None or c.step == step)
+    engagement = engagement_of(context, key, steps, step)
     return CampaignReport(view.campaign, step, steps, window, bootstrap, measured_at,
-                          open_customers, final_at, lift, coupons)
+                          open_customers, final_at, lift, coupons, engagement)
 
 
 def _group_figures(o: GroupOutcome) -> dict[str, Any]:
@@ -249,6 +280,10 @@ def _clean(value: Any) -> Any:
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value
+
+
+def _line_cell(value: int | None) -> Any:
+    return NOT_REPORTED if value is None else value
 
 
 def _cell(value: Any) -> Any:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from segmentry.core.secrets import load_secret, save_secret
 
-__all__ = ["key_for", "link", "sign", "verify"]
+__all__ = ["key_for", "link", "sign", "sign_values", "verify", "verify_values"]
 
 _SECRET = "unsubscribe_key"
 
@@ -38,24 +38,40 @@ def key_for(folder: Path) -> bytes:
 
 
 def sign(key: bytes, customer_id: str, email: str) -> str:
-    payload = _b64(json.dumps([customer_id, email], ensure_ascii=False).encode())
-    return f"{payload}.{_b64(_mac(key, payload))}"
+    return sign_values(key, [customer_id, email])
 
 
 def verify(key: bytes, token: str) -> tuple[str, str] | None:
     """``(customer_id, email)`` of a genuine token, else None."""
+    values = verify_values(key, token)
+    if values is None or len(values) != 2:
+        return None
+    customer_id, email = values
+    if not isinstance(customer_id, str) or not isinstance(email, str):
+        return None
+    return customer_id, email
+
+
+def sign_values(key: bytes, values: list[object]) -> str:
+    """A token carrying ``values`` (JSON) and their signature: what other signed links of the
+    workspace use (a link click, :mod:`segmentry.app.campaigns.engagement`), each with its own
+    shape so that one kind of token is never taken for another."""
+    payload = _b64(json.dumps(values, ensure_ascii=False).encode())
+    return f"{payload}.{_b64(_mac(key, payload))}"
+
+
+def verify_values(key: bytes, token: str, *, longest: int = 2_000) -> list[object] | None:
+    """The values of a genuine token, else None."""
     payload, _, mac = token.partition(".")
-    if not payload or not mac or len(token) > 2_000:
+    if not payload or not mac or len(token) > longest:
         return None
     try:
         if not hmac.compare_digest(_unb64(mac), _mac(key, payload)):
             return None
-        customer_id, email = json.loads(_unb64(payload))
+        values = json.loads(_unb64(payload))
     except (ValueError, TypeError):
         return None
-    if not isinstance(customer_id, str) or not isinstance(email, str):
-        return None
-    return customer_id, email
+    return values if isinstance(values, list) else None
 
 
 def link(web_url: str, token: str) -> str:

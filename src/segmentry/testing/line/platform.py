@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from segmentry.testing.line.insight import UnitStatistics, unit_problems
 from segmentry.testing.line.limits import DEFAULT_RATE_LIMITS, RateLimits
 from segmentry.testing.line.validation import error_body, message_problems, utf16_length
 
@@ -49,6 +50,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"^/v2/bot/user/(?P<user>[^/]+)/richmenu$", "rich_menu_of_user"),
         ("POST", r"^/v2/bot/richmenu/bulk/link$", "rich_menu_bulk_link"),
         ("POST", r"^/v2/bot/richmenu/bulk/unlink$", "rich_menu_bulk_unlink"),
+        ("GET", r"^/v2/bot/insight/message/event/aggregation$", "unit_statistics"),
     ]
 ]
 _INVALID_TOKEN = ("Authentication failed due to the following reason: invalid token. "
@@ -111,8 +113,9 @@ class _Channel:
     links: dict[str, str] = field(default_factory=dict)  # user → rich menu
 
 
-class LinePlatform:
-    """One LINE channel as the Messaging API shows it (see docs/line.md for what is served)."""
+class LinePlatform(UnitStatistics):
+    """One LINE channel as the Messaging API shows it (see docs/line.md for what is served;
+    per-unit statistics: :mod:`segmentry.testing.line.insight`)."""
 
     def __init__(
         self,
@@ -140,6 +143,7 @@ class LinePlatform:
         self._failures: deque[tuple[str, str | None]] = deque()
         self._users = 0
         self._lock = threading.RLock()
+        self._init_units()
 
     # ------------------------------------------------------------ test controls
 
@@ -277,7 +281,7 @@ class LinePlatform:
               request_id: str, key: str | None) -> Answer:
         if not isinstance(body, dict):
             return _unparsable()
-        problems = message_problems(body.get("messages"))
+        problems = message_problems(body.get("messages")) + unit_problems(body)
         if not isinstance(body.get("to"), str):
             problems.insert(0, {"message": "must be specified", "property": "to"})
         if problems:
@@ -288,6 +292,10 @@ class LinePlatform:
         refused = self._over_quota(1 if self._reachable(to) else 0)
         if refused:
             return refused
+        too_many = self._unit_refused(body)
+        if too_many:
+            return 400, {"message": too_many}, {}
+        self._unit_sent(body, [to] if self._reachable(to) else [])
         self._deliver([to], body["messages"], "push", request_id, key)
         sent = [{"id": str(uuid.uuid4().int % 10**18), "quoteToken": uuid.uuid4().hex}
                 for _ in body["messages"]]
@@ -297,7 +305,7 @@ class LinePlatform:
                    request_id: str, key: str | None) -> Answer:
         if not isinstance(body, dict):
             return _unparsable()
-        problems = message_problems(body.get("messages"))
+        problems = message_problems(body.get("messages")) + unit_problems(body)
         to = body.get("to")
         if not isinstance(to, list) or not 1 <= len(to) <= 500:
             problems.insert(0, {"message": "Size must be between 1 and 500", "property": "to"})
@@ -310,6 +318,10 @@ class LinePlatform:
         refused = self._over_quota(sum(self._reachable(u) for u in users))
         if refused:
             return refused
+        too_many = self._unit_refused(body)
+        if too_many:
+            return 400, {"message": too_many}, {}
+        self._unit_sent(body, [u for u in users if self._reachable(u)])
         self._deliver(users, body["messages"], "multicast", request_id, key)
         return 200, {}, {}
 

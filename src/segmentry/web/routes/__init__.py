@@ -9,6 +9,7 @@ from segmentry.web.routes import (
     campaigns,
     campaigns_edit,
     channels,
+    clicks,
     insight,
     insight_cohorts,
     insight_predictive,
@@ -33,6 +34,7 @@ __all__ = ["ROUTERS"]
 ROUTERS: list[APIRouter] = [
     public.router,
     unsubscribe.router,
+    clicks.router,
     overview.router,
     segments.router,
     builder.router,
