@@ -34,8 +34,14 @@ after_days = 2
 at = "10:00"
 channels = ["line", "email"]
 subject = "ヒント"
-text = "ヒント"
+text = "ヒント {{ coupon }}"
 condition = "not_ordered"
+
+[campaigns.steps.coupon]
+kind = "unique"
+code = "TIP"
+percent_off = 10
+expires_after_days = 14
 """
 
 
@@ -69,6 +75,11 @@ def test_campaign_commands(shop: Workspace, tmp_path: Path) -> None:
     code, output = _run("campaigns", "show", "onboarding", "-f", "json", "-w", folder)
     shown = json.loads(output)
     assert [s["step"] for s in shown["steps"]] == ["welcome", "tip"]
+    assert [s["coupon"] for s in shown["steps"]] == [
+        None, {"kind": "unique", "prefix": "TIP", "percentage": 0.1, "expires_days": 14}]
+    code, output = _run("campaigns", "show", "onboarding", "-w", folder)
+    row = next(line for line in output.splitlines() if line.startswith("│ tip"))
+    assert code == 0 and "unique TIP-…, 10%" in row  # the table wraps the rest of the cell
     assert shown["places"] == [{"status": "active", "last_step": "welcome", "customers": 4}]
     assert _run("campaigns", "pause", "onboarding", "-w", folder)[0] == 0
     code, output = _run("campaigns", "run", "-w", folder)

@@ -15,6 +15,7 @@ from segmentry.cli.options import WorkspaceOption, open_workspace
 from segmentry.cli.output import console, fail_on_errors, print_rows
 from segmentry.core.errors import CampaignError
 from segmentry.store.campaigns import Step
+from segmentry.store.coupons import Coupon
 
 if TYPE_CHECKING:
     from segmentry.app.campaigns.campaigns import Campaigns, PassReport
@@ -131,9 +132,12 @@ def show_command(key: Key, fmt: Format = "table", workspace: WorkspaceOption = N
     places = [{"status": status, "last_step": step or "", "customers": n}
               for (status, step), n in sorted(view.places.items(), key=lambda i: str(i[0]))]
     steps = [{"step": s.name, "after_days": s.after_days, "at": s.at_time or "",
-              "channels": ",".join(s.channels), "condition": s.condition or ""}
+              "channels": ",".join(s.channels), "condition": s.condition or "",
+              "coupon": _coupon_words(s.coupon)}
              for s in view.steps]
     if fmt == "json":
+        for row, s in zip(steps, view.steps, strict=True):
+            row["coupon"] = None if s.coupon is None else json.loads(s.coupon.to_json())
         print(json.dumps({"key": c.key, "segment": c.segment, "schedule": c.schedule,
                           "holdout": c.holdout, "status": c.status, "groups": view.groups,
                           "waiting_cohorts": view.waiting, "steps": steps, "places": places},
@@ -146,8 +150,19 @@ def show_command(key: Key, fmt: Format = "table", workspace: WorkspaceOption = N
     if view.waiting:
         console.print(f"{view.waiting:,} step(s) taken but not yet sent: the next pass sends "
                       "them.", markup=False)
-    print_rows(steps, ["step", "after_days", "at", "channels", "condition"], "table")
+    print_rows(steps, ["step", "after_days", "at", "channels", "condition", "coupon"], "table")
     print_rows(places, ["status", "last_step", "customers"], "table")
+
+
+def _coupon_words(coupon: Coupon | None) -> str:
+    """A step's coupon in a few words: ``unique THANKS-…, 10% off, 14 days``."""
+    if coupon is None:
+        return ""
+    code = coupon.code if coupon.kind == "shared" else f"{coupon.prefix}-…"
+    value = (f"{coupon.percentage:.0%} off" if coupon.percentage is not None
+             else f"{coupon.amount} off")
+    ends = "" if coupon.expires_days is None else f", {coupon.expires_days} days"
+    return f"{coupon.kind} {code}, {value}{ends}"
 
 
 @app.command("members")
