@@ -160,6 +160,46 @@ def test_gamma_gamma_likelihood_equals_numerical_integral() -> None:
     assert closed == pytest.approx(integral, rel=1e-6)
 
 
+def test_gamma_gamma_fit_matches_the_papers_likelihood() -> None:
+    # The fit rearranges the likelihood for stability; at its optimum the sum must equal the
+    # note's equation (1), computed the plain way, and the fitted parameters beat nearby ones.
+    from segmentry.analytics.predictive.gamma_gamma import _log_likelihood
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 6, 3_000).astype(float)
+    nu = rng.gamma(4.0, 1 / 20.0, x.size)
+    m = rng.gamma(3.0 * x, 1 / (x * nu))  # the mean of x Gamma(3, ν) orders
+    fit = fit_gamma_gamma(x, m)
+
+    def plain(p: float, q: float, gamma: float) -> float:
+        return float(_log_likelihood(np.array([p, q, gamma]), x, m).sum())
+
+    assert fit.log_likelihood == pytest.approx(plain(fit.p, fit.q, fit.gamma), rel=1e-9)
+    for step in (0.98, 1.02):
+        assert plain(fit.p * step, fit.q, fit.gamma) < fit.log_likelihood
+        assert plain(fit.p, fit.q * step, fit.gamma * step) < fit.log_likelihood
+    assert fit.p == pytest.approx(3.0, rel=0.1) and fit.q == pytest.approx(4.0, rel=0.15)
+
+
+def test_gamma_gamma_when_the_likelihood_rises_for_ever() -> None:
+    # Each customer spends the same on every order and the spends across customers look like
+    # 1/ν with ν ~ Gamma(q, γ): the likelihood rises for ever as p grows (no spread within a
+    # customer), so the optimum is at the search's edge (a shop of the demo store's size hit
+    # this at some month-ends). The fit must succeed whatever the row order, and then
+    # E(M | x, m) → m, each customer's own mean: the limit of p(γ + x·m)/(p·x + q − 1) as
+    # p → ∞ with p·γ bounded.
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 4, 65).astype(float)
+    m = np.round(36_000 / rng.gamma(4.0, 1.0, 65), -1)
+    fits = [fit_gamma_gamma(x[order], m[order])
+            for order in (np.arange(65), *(rng.permutation(65) for _ in range(8)))]
+    assert all(f == fits[0] for f in fits)
+    fit = fits[0]
+    assert fit.p > 1e9
+    assert fit.expected_spend(x, m) == pytest.approx(m, rel=1e-6)
+    assert fit.population_mean == pytest.approx(m.mean(), rel=0.01)
+
+
 def test_fits_recover_simulated_parameters() -> None:
     rng = np.random.default_rng(11)
     n = 6_000

@@ -1,10 +1,12 @@
 """Maximum-likelihood fitting shared by the predictive models.
 
 Each model hands :func:`maximise` its negative log-likelihood over the *logarithms* of its
-parameters, so the optimiser searches an unconstrained space while every parameter stays
-positive. L-BFGS-B with numerical gradients finds the optimum in a few
-hundred evaluations; Nelder-Mead (no gradients, as the R package BTYD uses) takes over when it
-reports trouble.
+parameters, so every parameter stays positive. L-BFGS-B with numerical gradients finds the
+optimum in a few hundred evaluations; Nelder-Mead (no gradients, as the R package BTYD uses)
+takes over when it reports trouble. Both search within e^±30 (:data:`LOG_LIMIT`): a likelihood
+that keeps rising as a parameter grows without end (Gamma-Gamma's p, when customers spend the
+same on every order) has its optimum at that edge, found and reported, rather than an
+optimiser walking off towards infinity until it runs out of steps.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from scipy import optimize
 
 from segmentry.core.errors import SegmentryError
 
-__all__ = ["ModelFitError", "maximise"]
+__all__ = ["LOG_LIMIT", "ModelFitError", "maximise"]
+
+LOG_LIMIT = 30.0
 
 
 class ModelFitError(SegmentryError):
@@ -53,7 +57,7 @@ def maximise(
     def objective(log_params: np.ndarray) -> float:
         # NOTE: bound the search: exp() of a wild step overflows and special functions return
         # nan; a nan objective would stop Nelder-Mead where it stands.
-        if np.any(np.abs(log_params) > 30):
+        if np.any(np.abs(log_params) > LOG_LIMIT):
             return np.inf
         value = negative_ll(log_params) / scale
         return value if np.isfinite(value) else np.inf
@@ -62,13 +66,14 @@ def maximise(
     # over from where it stopped when it reports trouble (a flat or awkward surface).
     # NOTE: a numerical gradient next to an infinite objective subtracts inf from inf; the
     # optimiser copes (it reports trouble), so numpy's warnings about it are noise.
+    bounds = [(-LOG_LIMIT, LOG_LIMIT)] * len(x0)
     with np.errstate(all="ignore"):
-        best = optimize.minimize(objective, x0, method="L-BFGS-B",
+        best = optimize.minimize(objective, x0, method="L-BFGS-B", bounds=bounds,
                                  options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2_000})
         if not best.success or not np.isfinite(best.fun):
             start_nm = best.x if np.isfinite(best.fun) else x0
             simplex = optimize.minimize(
-                objective, start_nm, method="Nelder-Mead",
+                objective, start_nm, method="Nelder-Mead", bounds=bounds,
                 options={"xatol": 1e-8, "fatol": 1e-11, "maxiter": 5_000, "maxfev": 10_000},
             )
             best = simplex if simplex.fun <= best.fun or not np.isfinite(best.fun) else best

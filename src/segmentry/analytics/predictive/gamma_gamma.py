@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import betaln, gammaln
 
 from ._fit import ModelFitError, maximise
 
@@ -83,18 +83,24 @@ def fit_gamma_gamma(
             hint="Fit again when more customers have ordered twice.",
         )
 
-    # The terms of _log_likelihood, with what does not depend on the parameters computed once
-    # and the gamma functions over the distinct x only.
+    # Sorted, so that the sums (and so the optimum found) do not depend on the row order.
+    order = np.lexsort((m, x))
+    x, m, w = x[order], m[order], w[order]
+    # The terms of _log_likelihood rearranged to stay exact when p grows without bound (the
+    # optimum of a shop whose customers spend about the same on every order, see
+    # docs/predictive.md): lnΓ(px+q) − lnΓ(px) − lnΓ(q) is −ln B(px, q), which scipy computes
+    # asymptotically for large px, and px·ln(xm) − (px+q)·ln(γ+xm) is
+    # −px·ln(1 + γ/xm) − q·ln(γ+xm). What does not depend on the parameters is computed once,
+    # the beta function over the distinct x only.
     ux, ix = np.unique(x, return_inverse=True)
-    log_m, log_x, xm = np.log(m), np.log(x), x * m
+    log_m, xm = np.log(m), x * m
     w_log_m_total = float(np.dot(w, log_m))
 
     def negative_ll(log_params: np.ndarray) -> float:
         p, q, gamma = np.exp(log_params)
-        by_x = gammaln(p * ux + q) - gammaln(p * ux) - gammaln(q)
-        px = p * x
-        ll = (by_x[ix] + q * np.log(gamma) + px * (log_m + log_x)
-              - (px + q) * np.log(gamma + xm))
+        by_x = -betaln(p * ux, q)
+        ll = (by_x[ix] + q * (np.log(gamma) - np.log(gamma + xm))
+              - p * x * np.log1p(gamma / xm))
         return -(float(np.dot(w, ll)) - w_log_m_total)
 
     # Method-of-moments flavour: p = 1 per order, q = 2 gives E(M) = γ, so γ = mean m_x.
