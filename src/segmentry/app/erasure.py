@@ -5,7 +5,10 @@ Shopify's ``customers/redact`` (and ``segmentry``'s own callers) erase a custome
 1. :func:`erase_customer`, at once: the ledger's personal columns of the customer
    (:data:`PERSONAL_COLUMNS`) are set to NULL; their data-request exports in ``privacy/`` are
    overwritten and removed; rows of rejected-rows files (``rejects-*.csv``) that mention any of
-   their values are overwritten and dropped; the erasure is recorded in the state store.
+   their values are overwritten and dropped; the messages planned for them lose their address
+   and content (those not sent yet are skipped), and their unsubscriptions, rich-menu links and
+   clicked addresses go (:func:`segmentry.store.erasures.clear_messaging`); the erasure is
+   recorded in the state store.
 2. :func:`finish_erasures`, as soon as the process may close the warehouse: an embedded DuckDB
    file is rewritten (DuckDB leaves updated values in freed blocks; see
    :mod:`segmentry.engine.compaction`) and SQLite's write-ahead log is checkpointed and
@@ -81,9 +84,18 @@ def erase_shop_files(ws: Context) -> None:
     _record(ws, "*")
 
 
-def _record(ws: Context, customer_id: str) -> None:
+def _record(ws: Context, customer_id: str) -> erasures.MessagingCleared:
+    """Clear the customer's (``*``: everyone's) messaging data from the state store and record
+    the erasure, in one transaction."""
+    now = utcnow()
     with ws.state.begin() as conn:
-        erasures.record(conn, ws.settings.shop.id, customer_id, utcnow())
+        cleared = erasures.clear_messaging(conn, None if customer_id == "*" else customer_id,
+                                           at=now)
+        erasures.record(conn, ws.settings.shop.id, customer_id, now)
+    if cleared.not_sent:
+        log.info("erasure of %s: %d message(s) not sent yet are skipped", customer_id,
+                 cleared.not_sent)
+    return cleared
 
 
 def waiting_erasures(engine: sa.Engine) -> int:
