@@ -112,6 +112,23 @@ def test_a_narrowcast_to_an_uploaded_audience(line: FakeLine, client: LineClient
     assert len(line.narrowcasts) == 1
 
 
+@pytest.mark.parametrize(("by_file", "endpoint"), [(False, "audience_upload"),
+                                                   (True, "audience_upload_file")])
+def test_an_audience_upload_is_retried_and_its_refusal_is_lines_words(
+        line: FakeLine, client: LineClient, by_file: bool, endpoint: str) -> None:
+    # The audience part of the SDK raises an exception class of its own: a 429 or 5xx of an
+    # upload is retried as any other call's, and a refusal is a LineError, not a traceback.
+    users = [line.add_user() for _ in range(3)]
+    line.inject("429", endpoint=endpoint)
+    line.inject("503", endpoint=endpoint)
+    audience = client.create_audience("vip", users, by_file=by_file)
+    assert line.audience(audience) == users
+    assert line.statuses(endpoint) == [429, 503, 202]
+    with pytest.raises(LineError) as refused:
+        client.create_audience("", users, by_file=by_file)  # LINE wants a description
+    assert refused.value.code == "line_refused"
+
+
 def test_an_audience_uploaded_by_file(line: FakeLine, client: LineClient) -> None:
     users = [line.add_user() for _ in range(5)]
     audience = client.create_audience("by file", users, by_file=True)
