@@ -351,7 +351,7 @@ def test_a_campaign_made_on_a_phone_in_japanese(shop: Server, browser: Browser) 
     expect(page.locator("#preview-body")).to_contain_text("山田")
     _no_overflow(page)
     screenshot(page, "campaign-form-ja-phone", full_page=True)
-    page.click("#save-campaign")
+    page.press("#step-1-name", "Enter")  # Enter saves (the form's default), not a preview
     page.wait_for_url("**/campaigns/fuyu-set")
     expect(page.locator("#campaign-key")).to_have_text("fuyu-set")
     expect(page.locator("#campaign-status")).to_have_text("実行中")
