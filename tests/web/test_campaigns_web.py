@@ -130,6 +130,16 @@ def test_the_report_on_a_phone_in_japanese(shop: tuple[Server, SimulatedCampaign
     expect(page.locator("#report-verdict p").first).to_contain_text("購入率")
     expect(page.locator("#chart-campaign_cumulative .main-svg").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # Each row is a card on a phone: every figure on screen with its heading, nothing to
+    # scroll sideways to find.
+    p_value = page.locator("#report-lift tr[data-measure=conversion] td").nth(6)
+    expect(p_value).to_have_attribute("data-label", "p値")
+    for table in ("#report-lift", "#report-groups"):
+        right = page.evaluate(f"""() => Math.max(...[...document.querySelectorAll(
+            '{table} td')].map(c => c.getBoundingClientRect().right))""")
+        assert right <= 390, (table, right)
+        assert page.evaluate(f"(t => t.scrollWidth <= t.clientWidth)"
+                             f"(document.querySelector('{table}'))"), table
     screenshot(page, "campaign-report-ja-phone", full_page=True)
     page.select_option("#report-step", "offer")
     page.fill("#report-window", "3")

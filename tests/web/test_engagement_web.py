@@ -175,6 +175,11 @@ def test_the_engagement_table_under_the_lift_in_japanese(shop: Shop, browser: Br
     order = page.evaluate("""() => [...document.querySelectorAll('#report-lift, '
         + '#report-engagement-table')].map(e => e.id)""")
     assert order == ["report-lift", "report-engagement-table"]
+    # A card per row on a phone: the last figure is on screen, under its heading.
+    rate = mail.locator("td[data-engagement=click_rate]")
+    expect(rate).to_have_attribute("data-label", "クリック率")
+    box = rate.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
     screenshot(page, "campaign-engagement-ja-phone", full_page=True)
     page.context.close()
 

@@ -551,7 +551,21 @@ function dayPicker() {
   if (input) input.addEventListener("change", () => { if (input.checkValidity()) input.form.requestSubmit(); });
 }
 
+// Wide tables marked data-stack: each cell learns its column's heading (data-label), and the
+// table is marked stacked; on a phone the CSS then shows each row as a card of "heading: value"
+// lines, every figure visible without scrolling sideways. Without script the table scrolls.
+function stackTables() {
+  document.querySelectorAll("table[data-stack]").forEach((table) => {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    table.querySelectorAll("tbody tr").forEach((row) => {
+      [...row.cells].forEach((cell, i) => { if (heads[i]) cell.dataset.label = heads[i]; });
+    });
+    table.classList.add("stacked");
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  stackTables();
   dayPicker();
   drawCharts();
   builder();
