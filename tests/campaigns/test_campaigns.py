@@ -84,7 +84,8 @@ def test_on_join_takes_only_new_joiners_after_each_run(
     run = run_day(shop, clock, DAY + dt.timedelta(days=1))
     stage = next(s for s in run.stages if s.stage == "campaigns")
     assert (stage.status, stage.detail) == (
-        "succeeded", "1 campaigns advanced, 1 entered, 1 took a step, 1 delivered")
+        "succeeded", "1 campaigns advanced, 1 entered, 1 took a step, 1 delivered; "
+        "LINE engagement: 1 period(s) read")
     assert _counts(line) == {"c1": 0, "c2": 0, "c3": 0, "c5": 1, "c6": 0}
     assert line.texts(user_id(5)) == ["山田 5号 様、ありがとう"]
     order(shop, "o6", "c6", DAY + dt.timedelta(days=2))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from segmentry.app.campaigns import plugin
 from segmentry.app.campaigns.campaigns import CampaignDefinition, Campaigns
 from segmentry.app.campaigns.engagement import (
     LINE_DAYS,
@@ -32,7 +34,7 @@ from segmentry.testing.line import FakeLine
 from segmentry.testing.line.insight import MONTHLY_UNITS
 from segmentry.testing.line.platform import LinePlatform, user_id
 
-from .conftest import DAY, FIRST_ORDERS, Clock, _table, line_sender
+from .conftest import DAY, FIRST_ORDERS, Clock, _table, line_sender, run_day
 
 CUSTOMERS = 40
 AUTH = {"Authorization": "Bearer t"}
@@ -254,3 +256,57 @@ def test_the_sdk_reads_the_fake_s_statistics_with_line_s_shape(
         "customAggregationUnit": "spring_sale", "from": "20261101", "to": "20261202"})
     assert too_long.status_code == 400
     assert json.loads(too_long.text)["details"][0]["property"] == "to"
+
+
+# ---------------------------------------------------------------- the daily run reads LINE
+
+
+def test_the_daily_run_reads_line_until_the_figures_settle(
+    big_shop: Workspace, everyone_on_line: FakeLine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line, clock = everyone_on_line, Clock()
+    sender = line_sender(line)
+    monkeypatch.setattr(plugin, "Campaigns",
+                        functools.partial(Campaigns, now=clock, channels={"line": sender}))
+    Campaigns(big_shop, now=clock, channels={"line": sender}).add(CampaignDefinition(
+        "spring", "buyers", "once", (Step("hello", 0, None, ("line",), "春のセール"),),
+        holdout=0.2))
+
+    def stage(day: dt.date) -> str:
+        run = run_day(big_shop, clock, day)
+        (found,) = [s for s in run.stages if s.stage == "campaigns"]
+        assert found.status == "succeeded", found
+        return found.detail
+
+    def asked() -> int:
+        return len(line.statuses("unit_statistics"))
+
+    assert stage(DAY + dt.timedelta(days=1)).endswith("; LINE engagement: 1 period(s) read")
+    hello = unit_name("spring", "hello")
+    treated = _reached(line, hello)
+    first_day = clock.now.replace(tzinfo=dt.UTC).astimezone(LINE_DAYS).date()
+    line.impress(hello, treated[:21], day=first_day)
+    stage(DAY + dt.timedelta(days=2))  # the open period, read again: it grew
+    (row,) = campaign_report(big_shop, "spring", now=clock).engagement
+    assert (row.unique_impressions, row.periods) == (21, 1)
+
+    # The first 31-day period (12-02 to 01-01, LINE's days) is over on 01-02. It is read again
+    # on each run until a reading made 14 days after its end; the open one on every run.
+    def calls(day: int) -> int:
+        before = asked()
+        stage(DAY + dt.timedelta(days=day))
+        return asked() - before
+
+    assert calls(35) == 2  # today 01-05: period 1 (last read while open) and period 2
+    assert calls(36) == 2  # period 1 last read 4 days after its end: again
+    assert calls(45) == 2  # today 01-15: read 14 days after its end, the last time
+    assert calls(46) == 1  # settled: only the open period is asked
+    (row,) = campaign_report(big_shop, "spring", now=clock).engagement
+    assert row.unique_impressions == 21  # still LINE's figure, not added up again
+
+    # LINE down: the run still succeeds, says so, and keeps what was read.
+    line.inject("503", times=50, endpoint="unit_statistics")
+    detail = stage(DAY + dt.timedelta(days=47))
+    assert "LINE engagement not read" in detail and "503" in detail
+    (row,) = campaign_report(big_shop, "spring", now=clock).engagement
+    assert row.unique_impressions == 21

@@ -502,6 +502,12 @@ class Campaigns:
             return self._channels[name]
         return self._messaging.channel(name)
 
+    def channel_if_set_up(self, name: str) -> Channel | None:
+        """The channel the campaigns send ``name`` messages through; None if not set up."""
+        if self._channels is not None and name in self._channels:
+            return self._channels[name]
+        return self._messaging.channels().get(name)
+
     def _start_at(self, now: dt.datetime) -> dt.datetime:
         """When a cohort planned now goes out: now, or the end of the quiet hours."""
         quiet = parse_quiet_hours(self.context.settings.messaging.quiet_hours)

@@ -51,17 +51,20 @@ from segmentry.app.messaging.service import Messaging
 from segmentry.app.messaging.unsubscribe import sign_values, verify_values
 from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
-from segmentry.core.errors import CampaignError
+from segmentry.core.errors import CampaignError, SegmentryError
 from segmentry.store import engagement as store
 from segmentry.store.engagement import LineStatistics
 
-__all__ = ["LINE_DAYS", "PERIOD_DAYS", "Click", "ReportsUnits", "StepEngagement",
+__all__ = ["LINE_DAYS", "PERIOD_DAYS", "SETTLED_DAYS", "Click", "ReportsUnits", "StepEngagement",
            "click_token", "click_url", "engagement_of", "is_campaign_send",
-           "read_engagement", "read_line_engagement", "track_links",
+           "read_engagement", "read_line_engagement", "refresh_line_engagement", "track_links",
            "unit_name", "unit_of_send", "verify_click"]
 
 LINE_DAYS = dt.timezone(dt.timedelta(hours=9))  # LINE's statistics count days in UTC+9
 PERIOD_DAYS = 31  # LINE: ``to`` at most 30 days after ``from``
+# The daily run stops re-reading a period once read this many days after it ended: its
+# messages are at least two weeks old by then (our choice; LINE publishes no cut-off).
+SETTLED_DAYS = 14
 _PREFIX = "campaign:"  # a campaign's sends: campaign:<key>:<step>:<day>[#n]:<channel>
 _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"'<>]+)\2""", re.I)
@@ -180,19 +183,25 @@ def read_engagement(context: Context, campaign: str, *, channel: object | None =
 
 
 def read_line_engagement(context: Context, campaign: str, channel: ReportsUnits, *,
-                         now: Callable[[], dt.datetime] = utcnow) -> int:
+                         now: Callable[[], dt.datetime] = utcnow,
+                         settled_days: int | None = None) -> int:
     """Ask LINE for the figures of each step of ``campaign`` sent on LINE, period by period
     up to today (LINE's day), and store them; the number of periods read. Reading again
-    replaces what was stored (a period still open grows), never adds to it."""
+    replaces what was stored (a period still open grows), never adds to it.
+
+    ``settled_days`` (the daily run's reading): skip a period already read after it had been
+    over for that many days — its messages are that old, and LINE's figures for them have
+    settled; every other period (never read, still open, or read too soon) is read."""
     at = now()
-    today = at.replace(tzinfo=dt.UTC).astimezone(LINE_DAYS).date()
+    today = _line_day(at)
     firsts: dict[str, dt.date] = {}
     with context.state.begin() as conn:
         cohorts = store.cohort_sends(conn, campaign)
         sent = store.send_ids(conn, [f"{key}:line" for _, key, _ in cohorts])
+        stored = {(s.step, s.day): s for s in store.line_statistics(conn, campaign)}
     for step, key, start in cohorts:
         if f"{key}:line" in sent:
-            day = start.replace(tzinfo=dt.UTC).astimezone(LINE_DAYS).date()
+            day = _line_day(start)
             firsts[step] = min(day, firsts.get(step, day))
     read = 0
     for step, first in firsts.items():
@@ -200,6 +209,11 @@ def read_line_engagement(context: Context, campaign: str, channel: ReportsUnits,
         start_day = first
         while start_day <= today:
             end = min(start_day + dt.timedelta(days=PERIOD_DAYS - 1), today)
+            earlier = stored.get((step, start_day))
+            if settled_days is not None and earlier is not None and earlier.day_to == end \
+                    and (_line_day(earlier.read_at) - end).days >= settled_days:
+                start_day += dt.timedelta(days=PERIOD_DAYS)
+                continue
             answer = dict(channel.unit_statistics(unit, start_day, end))
             overview = answer.get("overview") or {}
             with context.state.begin() as conn:
@@ -210,6 +224,29 @@ def read_line_engagement(context: Context, campaign: str, channel: ReportsUnits,
             read += 1
             start_day += dt.timedelta(days=PERIOD_DAYS)
     return read
+
+
+def refresh_line_engagement(campaigns: Campaigns) -> str:
+    """The daily run's reading (after the campaigns' pass): every campaign's LINE periods not
+    yet settled (:data:`SETTLED_DAYS`), through the campaigns' LINE channel; what was done, in
+    words ("" without a LINE channel). LINE's refusal or absence is said, not raised: the
+    figures wait for the next run, and the run is not failed for them."""
+    line = campaigns.channel_if_set_up("line")
+    if not isinstance(line, ReportsUnits):
+        return ""
+    read = 0
+    try:
+        for campaign in campaigns.all():
+            read += read_line_engagement(campaigns.context, campaign.key, line,
+                                         now=campaigns.now, settled_days=SETTLED_DAYS)
+    except SegmentryError as e:
+        return f"LINE engagement not read ({read} period(s) read before): {e.message}"
+    return f"LINE engagement: {read} period(s) read"
+
+
+def _line_day(at: dt.datetime) -> dt.date:
+    """LINE's day (UTC+9) of a naive UTC time."""
+    return at.replace(tzinfo=dt.UTC).astimezone(LINE_DAYS).date()
 
 
 # ------------------------------------------------------------------ the report's part
