@@ -3,11 +3,13 @@ model's definition, and simulation of each model's story."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 from scipy import integrate
+from typer.testing import CliRunner
 
 from segmentry.analytics.predictive import (
     MBGNBD,
@@ -21,6 +23,7 @@ from segmentry.analytics.predictive.cdnow import (
     REFERENCE_MBGNBD,
     check_cdnow,
 )
+from segmentry.cli.main import app
 from segmentry.i18n import catalogue
 
 
@@ -74,11 +77,29 @@ def test_cdnow_holdout_totals(cdnow) -> None:
 
 
 def test_mbgnbd_fits_cdnow_at_least_as_well_as_bgnbd(cdnow) -> None:
-    # MBG/NBD with a dropout chance at time 0 nests no BG/NBD, but on CDNOW its optimum is a
-    # little higher; the one-time buyers' P(alive) falls below 1 (BG/NBD holds it at 1).
+    # MBG/NBD does not nest BG/NBD, but on CDNOW its optimum is a little higher (−9582.1
+    # against −9582.4); its one-time buyers' P(alive) is below 1 (BG/NBD holds it at 1).
     assert cdnow.mbgnbd.log_likelihood > cdnow.bgnbd.log_likelihood
     p = cdnow.mbgnbd.p_alive(np.array([0.0]), np.array([0.0]), np.array([30.0]))[0]
     assert 0 < p < 1
+
+
+def test_check_cdnow_command_prints_the_other_models(cdnow) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["insight", "models", "check-cdnow", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    # BG/NBD and Gamma-Gamma as before, and beside them the two other models.
+    assert set(data) == {"published", "ours", "holdout", "pareto_nbd", "mbgnbd",
+                         "holdout_totals"}
+    assert data["ours"]["alpha"] == pytest.approx(cdnow.bgnbd.alpha)
+    assert data["pareto_nbd"]["published"] == PUBLISHED_PARETO_NBD
+    assert data["pareto_nbd"]["ours"]["beta"] == pytest.approx(cdnow.pareto_nbd.beta)
+    assert data["mbgnbd"]["ours"]["b"] == pytest.approx(cdnow.mbgnbd.b)
+    assert data["holdout_totals"]["actual"] == 1882
+    text = runner.invoke(app, ["insight", "models", "check-cdnow"]).output
+    assert "Pareto/NBD" in text and "10.578" in text and "MBG/NBD" in text
+    assert "1,882" in text
 
 
 # -- Pareto/NBD against the model's definition -----------------------------------------------

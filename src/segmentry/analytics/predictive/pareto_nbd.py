@@ -95,6 +95,7 @@ def _log_a0(
     rsx = r + s + x
     # NOTE: the hypergeometric function's argument must lie in [0, 1): the note's two forms
     # are the same function; the one chosen by the larger of α and β keeps it there.
+    b: float | np.ndarray
     if alpha >= beta:
         larger, other, b = alpha, beta, s + 1.0
     else:
