@@ -78,16 +78,22 @@ def _parameters(fit: ModelFit) -> None:
 
 @models.command("check-cdnow")
 def check_cdnow(as_json: Json = False) -> None:
-    """Fit both models on the CDNOW sample and print them beside the published estimates and
+    """Fit the models on the CDNOW sample and print them beside the published estimates and
     the 39-week holdout: expected vs actual repeat orders per calibration frequency."""
+    from segmentry.analytics.predictive import cdnow  # start-up (see segmentry.cli)
     from segmentry.app.insight import predictive  # start-up (see segmentry.cli)
 
     check = predictive.check_cdnow()
     ours = check.estimates()
+    pareto_nbd, mbgnbd = check.pareto_nbd_estimates(), check.mbgnbd_estimates()
     if as_json:
-        typer.echo(json.dumps({"published": predictive.PUBLISHED, "ours": ours,
-                               "holdout": check.holdout.reset_index(names="frequency")
-                               .to_dict("records")}, indent=2))
+        typer.echo(json.dumps({
+            "published": predictive.PUBLISHED, "ours": ours,
+            "holdout": check.holdout.reset_index(names="frequency").to_dict("records"),
+            "pareto_nbd": {"published": cdnow.PUBLISHED_PARETO_NBD, "ours": pareto_nbd},
+            "mbgnbd": {"reference": cdnow.REFERENCE_MBGNBD, "ours": mbgnbd},
+            "holdout_totals": check.holdout_totals,
+        }, indent=2))
         return
     table = Table("parameter", "published", "ours", "ours (3 s.f.)")
     for name, value in predictive.PUBLISHED.items():
@@ -101,3 +107,27 @@ def check_cdnow(as_json: Json = False) -> None:
         holdout.add_row(str(bucket), f"{int(row['customers']):,}", f"{row['actual']:.3f}",
                         f"{row['expected']:.3f}")
     console.print(holdout)
+    _other_models(check.holdout_totals, pareto_nbd, cdnow.PUBLISHED_PARETO_NBD, mbgnbd,
+                  cdnow.REFERENCE_MBGNBD)
+
+
+def _other_models(
+    totals: dict[str, float], pareto_nbd: dict[str, float], published: dict[str, float],
+    mbgnbd: dict[str, float], reference: dict[str, float],
+) -> None:
+    """Pareto/NBD beside its published estimates, MBG/NBD beside lifetimes' figures, and the
+    holdout totals of all three repeat-buying models."""
+    table = Table("Pareto/NBD", "published (FHL 2005)", "ours", "ours (3 s.f.)")
+    for name, value in published.items():
+        ours = pareto_nbd[name]
+        table.add_row(name, f"{value:g}", f"{ours:.6g}", f"{float(f'{ours:.3g}'):g}")
+    console.print(table)
+    table = Table("MBG/NBD", "lifetimes' reference", "ours")
+    for name, ours in mbgnbd.items():
+        table.add_row(name, f"{reference[name]:g}" if name in reference else "",
+                      f"{ours:.6g}")
+    console.print(table)
+    console.print(
+        f"Holdout repeat purchases in all: actual {totals['actual']:,.0f}; expected "
+        f"BG/NBD {totals['bgnbd']:,.0f}, Pareto/NBD {totals['pareto_nbd']:,.0f}, "
+        f"MBG/NBD {totals['mbgnbd']:,.0f}")
