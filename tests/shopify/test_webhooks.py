@@ -107,7 +107,14 @@ def test_customer_update_and_data_request(
     export = json.loads(
         (Path(synced.folder) / "privacy" / f"data_request_{number}_dr-1.json").read_text()
     )
-    assert export["customers"][0]["customer_id"] == number
+    assert export["ledger"]["customers"][0]["customer_id"] == number
+    assert export["ledger"]["customers"][0]["tags"] == ["line", "vip"]
+    assert export["request"]["data_request"] == {"id": 9}
+    orders = {o["order_id"] for o in export["ledger"]["orders"]}
+    with Workspace.open(Path(synced.folder)) as ws:  # the customer's orders, counted apart
+        table = ws.warehouse.table("orders")
+        assert orders == set(table.filter(table.customer_id == number).order_id.execute())
+    assert {li["order_id"] for li in export["ledger"]["order_lines"]} <= orders
 
 
 def test_app_uninstalled_stops_syncs(

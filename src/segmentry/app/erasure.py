@@ -32,6 +32,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from segmentry.app.disclosure import exports_of
 from segmentry.core.clock import utcnow
 from segmentry.core.context import Context
 from segmentry.core.errors import EngineError
@@ -65,7 +66,7 @@ def erase_customer(ws: Context, customer_id: str, known: Iterable[str | None] = 
     values = _values_of(ws, customer_id) | {v.strip() for v in known if v and v.strip()}
     values = {v for v in values if len(v) >= _SHORTEST}
     clear_personal_data(ws.warehouse, ws.settings.shop.id, customer_id)
-    for export in (ws.folder / "privacy").glob(f"data_request_{customer_id}_*.json"):
+    for export in exports_of(ws.folder, customer_id):
         _overwrite(export, b"")
         export.unlink()
     for rejects in ws.folder.rglob("rejects-*.csv"):

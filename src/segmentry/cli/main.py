@@ -19,6 +19,7 @@ from segmentry.cli import data as data_commands
 from segmentry.cli import insight as insight_commands
 from segmentry.cli import line as line_commands
 from segmentry.cli import messaging as messaging_commands
+from segmentry.cli import privacy as privacy_commands
 from segmentry.cli import segments as segment_commands
 from segmentry.cli import shopify as shopify_commands
 from segmentry.cli import web as web_commands
@@ -46,6 +47,7 @@ app.add_typer(segment_commands.app, name="segments")
 app.add_typer(line_commands.app, name="line")  # link, status
 app.add_typer(insight_commands.app, name="insight")  # cohorts, models, transitions, …
 app.add_typer(campaign_commands.app, name="campaigns")  # add, run, show, members, …
+app.add_typer(privacy_commands.app, name="privacy")  # export, erase
 shopify_commands.register(app)  # connect shopify, sync log/resume, serve-webhooks
 web_commands.register(app)  # serve, users, tokens
 messaging_commands.register(app)  # send, sends list/log/continue/preview

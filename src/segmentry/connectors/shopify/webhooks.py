@@ -46,6 +46,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from segmentry.app.context import open_context, settings_in
+from segmentry.app.disclosure import write_data_request
 from segmentry.app.erasure import erase_customer, erase_shop_files, finish_erasures
 from segmentry.connectors.shopify.mapping import (
     RAW_CHECKOUTS,
@@ -455,18 +456,7 @@ def _data_request(
     ws: Context, payload: dict[str, Any], webhook_id: str, _at: dt.datetime
 ) -> None:
     customer_id = str((payload.get("customer") or {})["id"])
-    con = ws.warehouse
-    export: dict[str, Any] = {"request": payload}
-    for name in ("customers", "orders"):
-        table = con.table(name)
-        rows = table.filter(
-            (table.shop_id == ws.settings.shop.id) & (table.customer_id == customer_id)
-        )
-        export[name] = con.to_pyarrow(rows).to_pylist()
-    folder = Path(ws.folder) / "privacy"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"data_request_{customer_id}_{webhook_id or 'manual'}.json"
-    path.write_text(json.dumps(export, default=str, ensure_ascii=False, indent=1), "utf-8")
+    write_data_request(ws, customer_id, webhook_id or "manual", request=payload)
 
 
 def _redact_shop(ws: Context, payload: dict[str, Any], _id: str, _at: dt.datetime) -> None:
