@@ -36,6 +36,7 @@ __all__ = [
     "LineSettings",
     "MessagingSettings",
     "ModelsSettings",
+    "PurchaseModel",
     "RichMenuSettings",
     "ScheduleSettings",
     "Settings",
@@ -98,9 +99,25 @@ class MetricsSettings(BaseModel):
     )
 
 
+PurchaseModel = Literal["bgnbd", "pareto_nbd", "mbgnbd"]
+"""The repeat-buying models the daily run can fit (``models.purchase_model``)."""
+
+
 class ModelsSettings(BaseModel):
-    """The predictive models (BG/NBD and Gamma-Gamma, docs/predictive.md): when the daily run
-    refits them and how the predicted CLV is valued."""
+    """The predictive models (BG/NBD or another repeat-buying model, and Gamma-Gamma,
+    docs/predictive.md): which one, when the daily run refits them and how the predicted CLV is
+    valued.
+
+    >>> ModelsSettings(purchase_model="pareto_nbd").purchase_model
+    'pareto_nbd'
+    """
+
+    purchase_model: PurchaseModel = Field(
+        "bgnbd",
+        description="The repeat-buying model behind churn_probability, expected_orders_90d, "
+        "predicted_clv and predicted_next_order_date: bgnbd, pareto_nbd or mbgnbd (the two "
+        "last give one-time buyers a churn probability above 0).",
+    )
 
     refit_days: int = Field(
         7, ge=0, description="Refit when the latest fit is this many days old (0: never refit)."

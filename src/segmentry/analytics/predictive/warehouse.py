@@ -1,7 +1,12 @@
 """Fits over the shop's own orders, stored in the warehouse and versioned by fit date.
 
-- ``model_fits``: one row per fit date: both models' parameters and log-likelihoods, how many
-  customers each saw, the CLV horizon and discount rate, and how long the fit took.
+- ``model_fits``: one row per fit date: which repeat-buying model made it (``purchase_model``:
+  ``bgnbd``, ``pareto_nbd`` or ``mbgnbd``, the setting ``models.purchase_model``), its
+  parameters (r, α and a, b for BG/NBD and MBG/NBD, s, β for Pareto/NBD; the others empty) and
+  log-likelihood (the column ``bgnbd_log_likelihood``, named when BG/NBD was the only model),
+  Gamma-Gamma's, how many customers each saw, the CLV horizon and discount rate, and how long
+  the fit took. A table made before ``purchase_model``, ``s`` and ``beta`` existed gets them at
+  its next fit (empty for its old rows, read as BG/NBD fits).
 - ``customer_predictions`` (:data:`segmentry.analytics.asof.PREDICTIONS`): one row per fit date
   and customer: ``p_alive``, ``churn_probability`` (1 − P(alive)), ``expected_orders_90d``,
   ``expected_spend`` (per order, shop currency), ``predicted_clv`` and
@@ -30,9 +35,12 @@ from ibis.backends import BaseBackend
 from segmentry.analytics.asof import PREDICTIONS, Facts, orders_as_of
 from segmentry.engine import execute, transaction
 
-from .bgnbd import BGNBD, fit_bgnbd
+from .bgnbd import BGNBD
 from .clv import DAYS_PER_MONTH
 from .gamma_gamma import GammaGamma, fit_gamma_gamma
+from .mbgnbd import MBGNBD
+from .pareto_nbd import ParetoNBD
+from .purchase import LABELS, AnyModel, Scoring, fit_purchase_model, scoring
 
 __all__ = ["FITS", "ModelFit", "customer_summary", "fit_dates", "fit_shop", "latest_fit",
            "month_ends", "read_fit"]
@@ -42,15 +50,17 @@ FITS = "model_fits"
 
 @dataclass(frozen=True)
 class ModelFit:
-    """One stored fit (a ``model_fits`` row)."""
+    """One stored fit (a ``model_fits`` row). ``bgnbd_log_likelihood`` is the repeat-buying
+    model's, whichever it is; ``a`` and ``b`` are empty for Pareto/NBD, ``s`` and ``beta`` for
+    the others."""
 
     fit_date: dt.date
     customers: int
     repeat_customers: int
     r: float
     alpha: float
-    a: float
-    b: float
+    a: float | None
+    b: float | None
     bgnbd_log_likelihood: float
     p: float
     q: float
@@ -59,11 +69,29 @@ class ModelFit:
     clv_months: int
     monthly_discount: float
     seconds: float
+    purchase_model: str = "bgnbd"
+    s: float | None = None
+    beta: float | None = None
 
     @property
-    def bgnbd(self) -> BGNBD:
-        return BGNBD(self.r, self.alpha, self.a, self.b, self.bgnbd_log_likelihood,
-                     self.customers)
+    def purchase_label(self) -> str:
+        """The repeat-buying model's name as printed: BG/NBD, Pareto/NBD or MBG/NBD."""
+        return LABELS[self.purchase_model]
+
+    @property
+    def purchase_parameters(self) -> dict[str, float]:
+        """The repeat-buying model's parameters by name (``r``, ``alpha`` and ``a``, ``b`` or
+        ``s``, ``beta``)."""
+        names = ("r", "alpha", "s", "beta") if self.purchase_model == "pareto_nbd" else (
+            "r", "alpha", "a", "b")
+        return {name: float(getattr(self, name)) for name in names}
+
+    @property
+    def purchase(self) -> AnyModel:
+        """The fitted repeat-buying model."""
+        kind = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD, "mbgnbd": MBGNBD}[self.purchase_model]
+        return kind(**self.purchase_parameters, log_likelihood=self.bgnbd_log_likelihood,
+                    customers=self.customers)
 
     @property
     def gamma_gamma(self) -> GammaGamma:
@@ -90,10 +118,12 @@ def customer_summary(con: BaseBackend, day: dt.date) -> ir.Table:
 
 
 def fit_shop(
-    con: BaseBackend, day: dt.date, *, clv_months: int = 12, monthly_discount: float = 0.01
+    con: BaseBackend, day: dt.date, *, clv_months: int = 12, monthly_discount: float = 0.01,
+    purchase_model: str = "bgnbd",
 ) -> ModelFit:
-    """Fit both models on the orders known at the end of ``day``, score every customer who
-    has ordered and store both tables (replacing an earlier fit of the same day). Raises
+    """Fit the repeat-buying model ``purchase_model`` (``bgnbd``, ``pareto_nbd`` or
+    ``mbgnbd``) and Gamma-Gamma on the orders known at the end of ``day``, score every customer
+    who has ordered and store both tables (replacing an earlier fit of the same day). Raises
     :class:`~segmentry.analytics.predictive.ModelFitError` when the shop cannot be modelled."""
     started = time.perf_counter()
     frame = customer_summary(con, day).to_pyarrow().to_pandas()
@@ -104,10 +134,10 @@ def fit_shop(
     T = ((end - first).dt.days).to_numpy(dtype=float)
     monetary = np.where(x > 0, frame["repeat_value"].to_numpy(dtype=float) / np.maximum(x, 1), 0.0)
     *rows, counts = _distinct_rows(x, t_x, T)
-    bgnbd = fit_bgnbd(*rows, weights=counts)
+    model = fit_purchase_model(purchase_model, *rows, counts)
     gg = fit_gamma_gamma(x, monetary)
     with np.errstate(all="ignore"):
-        p_alive, orders_90d, orders, next_days = _score(bgnbd, x, t_x, T, clv_months,
+        p_alive, orders_90d, orders, next_days = _score(scoring(model), x, t_x, T, clv_months,
                                                         monthly_discount)
         spend = gg.expected_spend(x, monetary)
     # The next order day as a date32 (days since 1970-01-01), empty where none is expected.
@@ -126,10 +156,11 @@ def fit_shop(
     })
     fit = ModelFit(
         fit_date=day, customers=len(frame), repeat_customers=int((x > 0).sum()),
-        r=bgnbd.r, alpha=bgnbd.alpha, a=bgnbd.a, b=bgnbd.b,
-        bgnbd_log_likelihood=bgnbd.log_likelihood, p=gg.p, q=gg.q, gamma=gg.gamma,
+        r=model.r, alpha=model.alpha, a=getattr(model, "a", None), b=getattr(model, "b", None),
+        bgnbd_log_likelihood=model.log_likelihood, p=gg.p, q=gg.q, gamma=gg.gamma,
         gamma_gamma_log_likelihood=gg.log_likelihood, clv_months=clv_months,
-        monthly_discount=monthly_discount, seconds=0.0,
+        monthly_discount=monthly_discount, seconds=0.0, purchase_model=purchase_model,
+        s=getattr(model, "s", None), beta=getattr(model, "beta", None),
     )
     fit = ModelFit(**{**asdict(fit), "seconds": time.perf_counter() - started})
     _store(con, fit, predictions)
@@ -152,29 +183,30 @@ _GRID = np.append(np.arange(0.0, 365.0, 7.0), 365.0)
 
 
 def _score(
-    bgnbd: BGNBD, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, clv_months: int,
+    model: Scoring, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, clv_months: int,
     monthly_discount: float,
 ) -> tuple[np.ndarray, ...]:
     """P(alive), orders in 90 days, discounted orders over the CLV horizon and days to the
     next order, per customer.
 
-    E[Y(t)] = A(t | x, T) / (1 + odds(x, t_x, T)) (:meth:`BGNBD.orders_if_alive`): the costly
-    A (Gauss's hypergeometric function) is computed once per distinct (x, T) pair — a few
-    thousand in a large shop — and divided per customer. The next order day is where
-    A reaches 1 + odds: found on A tabulated weekly, then interpolated linearly within the
-    week (to about a day; :func:`~segmentry.analytics.predictive.clv.days_to_next_order`
-    bisects exactly, for one customer at a time).
+    E[Y(t)] = A(t | x, T) / (1 + odds(x, t_x, T)) (:mod:`~segmentry.analytics.predictive.
+    purchase`, for each of the three models): the costly A (special functions) is computed
+    once per distinct (x, T) pair — a few thousand in a large shop — and divided per customer.
+    The next order day is where A reaches 1 + odds: found on A tabulated weekly, then
+    interpolated linearly within the week (to about a day;
+    :func:`~segmentry.analytics.predictive.clv.days_to_next_order` bisects exactly, for one
+    customer at a time).
     """
     pairs, pair = np.unique(np.stack([x, T]), axis=1, return_inverse=True)
     px, pT = pairs
-    odds = 1.0 + bgnbd.dropout_odds(x, t_x, T)
+    odds = model.alive_odds(x, t_x, T)
     discounted = np.zeros(px.shape)
     previous = np.zeros(px.shape)
     for k in range(1, clv_months + 1):
-        cumulative = bgnbd.orders_if_alive(k * DAYS_PER_MONTH, px, pT)
+        cumulative = model.orders_if_alive(k * DAYS_PER_MONTH, px, pT)
         discounted += (cumulative - previous) / (1.0 + monthly_discount) ** k
         previous = cumulative
-    table = bgnbd.orders_if_alive(_GRID[None, :], px[:, None], pT[:, None])
+    table = model.orders_if_alive(_GRID[None, :], px[:, None], pT[:, None])
     reachable = table[pair, -1] >= odds
     low = np.zeros(x.shape, dtype=np.intp)  # A(0) = 0 < 1 + odds: never reached at 0
     high = np.full(x.shape, len(_GRID) - 1, dtype=np.intp)
@@ -185,16 +217,18 @@ def _score(
     a_low, a_high = table[pair, low], table[pair, high]
     share = np.clip((odds - a_low) / np.where(a_high > a_low, a_high - a_low, 1.0), 0.0, 1.0)
     days = np.maximum(np.ceil(_GRID[low] + share * (_GRID[high] - _GRID[low]) - 1e-9), 1.0)
-    return (1.0 / odds, bgnbd.orders_if_alive(90.0, px, pT)[pair] / odds,
+    return (1.0 / odds, model.orders_if_alive(90.0, px, pT)[pair] / odds,
             discounted[pair] / odds, np.where(reachable, days, np.nan))
 
 
 def _store(con: BaseBackend, fit: ModelFit, predictions: pa.Table) -> None:
-    row = pa.Table.from_pylist([asdict(fit)], schema=_FIT_SCHEMA)
+    row = pa.Table.from_pylist([asdict(fit)], schema=_ROW_SCHEMA)
     with transaction(con):
         for name, table in ((FITS, row), (PREDICTIONS, predictions)):
             if name not in con.list_tables():
                 con.create_table(name, schema=ibis.schema(table.schema))
+            elif name == FITS:
+                _add_model_columns(con)
             execute(con, sge.delete(sg.table(name, quoted=True)).where(
                 sg.column("fit_date", quoted=True).eq(sge.cast(
                     sge.convert(fit.fit_date.isoformat()), "date"))))
@@ -207,6 +241,24 @@ _FIT_SCHEMA = pa.schema([
                                         "gamma", "gamma_gamma_log_likelihood")),
     ("clv_months", pa.int64()), ("monthly_discount", pa.float64()), ("seconds", pa.float64()),
 ])
+
+
+# Columns added with models.purchase_model: last, so that an older table gets them in order.
+_MODEL_SCHEMA = pa.schema([("purchase_model", pa.string()), ("s", pa.float64()),
+                           ("beta", pa.float64())])
+_ROW_SCHEMA = pa.schema([*_FIT_SCHEMA, *_MODEL_SCHEMA])
+
+
+def _add_model_columns(con: BaseBackend) -> None:
+    """Add to a ``model_fits`` table made by an earlier segmentry the columns it lacks
+    (nullable: its rows were BG/NBD fits)."""
+    present = set(con.get_schema(FITS).names)
+    for column, dtype in ibis.schema(_MODEL_SCHEMA).items():
+        if column not in present:
+            added = sge.ColumnDef(this=sg.to_identifier(column, quoted=True),
+                                  kind=con.compiler.type_mapper.from_ibis(dtype))
+            execute(con, sge.Alter(this=sg.table(FITS, quoted=True), kind="TABLE",
+                                   actions=[added]))
 
 
 def fit_dates(con: BaseBackend) -> list[dt.date]:
@@ -223,7 +275,10 @@ def read_fit(con: BaseBackend, day: dt.date) -> ModelFit | None:
         return None
     t = con.table(FITS)
     rows = t.filter(t.fit_date == ibis.date(day)).to_pyarrow().to_pylist()
-    return ModelFit(**rows[0]) if rows else None
+    if not rows:
+        return None
+    # NOTE: a row stored before purchase_model existed has it empty (or lacks the column).
+    return ModelFit(**{**rows[0], "purchase_model": rows[0].get("purchase_model") or "bgnbd"})
 
 
 def latest_fit(con: BaseBackend, on_or_before: dt.date | None = None) -> ModelFit | None:
