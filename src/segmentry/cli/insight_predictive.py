@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-models = typer.Typer(help="Predictive models: BG/NBD and Gamma-Gamma (docs/predictive.md).",
+models = typer.Typer(help="Predictive models: BG/NBD (or Pareto/NBD, MBG/NBD: the setting "
+                     "models.purchase_model) and Gamma-Gamma (docs/predictive.md).",
                      no_args_is_help=True)
 
 Day = Annotated[dt.datetime | None, typer.Option(
@@ -36,7 +37,8 @@ def register(app: typer.Typer) -> None:
 
 @models.command("fit")
 def fit(as_of: Day = None, workspace: WorkspaceOption = None) -> None:
-    """Fit both models on the orders known at the end of a day and score every customer."""
+    """Fit the repeat-buying model (models.purchase_model) and Gamma-Gamma on the orders known
+    at the end of a day and score every customer."""
     from segmentry.app.insight import predictive  # start-up (see segmentry.cli)
 
     with fail_on_errors(), open_workspace(workspace) as ws:
@@ -67,10 +69,14 @@ def show(as_of: Day = None, as_json: Json = False, workspace: WorkspaceOption = 
     console.print("predicted CLV: " + ", ".join(f"{k} {v:,.0f}" for k, v in q.items()))
 
 
+_GREEK = {"alpha": "α", "beta": "β"}
+
+
 def _parameters(fit: ModelFit) -> None:
     table = Table("model", "parameters", "log-likelihood")
-    table.add_row("BG/NBD", f"r={fit.r:.4g}  α={fit.alpha:.4g}  a={fit.a:.4g}  b={fit.b:.4g}",
-                  f"{fit.bgnbd_log_likelihood:,.1f}")
+    parameters = "  ".join(f"{_GREEK.get(name, name)}={value:.4g}"
+                           for name, value in fit.purchase_parameters.items())
+    table.add_row(fit.purchase_label, parameters, f"{fit.bgnbd_log_likelihood:,.1f}")
     table.add_row("Gamma-Gamma", f"p={fit.p:.4g}  q={fit.q:.4g}  γ={fit.gamma:.4g}",
                   f"{fit.gamma_gamma_log_likelihood:,.1f}")
     console.print(table)

@@ -89,9 +89,11 @@ class ModelFit:
     @property
     def purchase(self) -> AnyModel:
         """The fitted repeat-buying model."""
-        kind = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD, "mbgnbd": MBGNBD}[self.purchase_model]
-        return kind(**self.purchase_parameters, log_likelihood=self.bgnbd_log_likelihood,
-                    customers=self.customers)
+        r, alpha, third, fourth = self.purchase_parameters.values()
+        fitted = (r, alpha, third, fourth, self.bgnbd_log_likelihood, self.customers)
+        if self.purchase_model == "pareto_nbd":
+            return ParetoNBD(*fitted)
+        return MBGNBD(*fitted) if self.purchase_model == "mbgnbd" else BGNBD(*fitted)
 
     @property
     def gamma_gamma(self) -> GammaGamma:
@@ -133,8 +135,8 @@ def fit_shop(
     t_x = ((pd.to_datetime(frame["last_day"]) - first).dt.days).to_numpy(dtype=float)
     T = ((end - first).dt.days).to_numpy(dtype=float)
     monetary = np.where(x > 0, frame["repeat_value"].to_numpy(dtype=float) / np.maximum(x, 1), 0.0)
-    *rows, counts = _distinct_rows(x, t_x, T)
-    model = fit_purchase_model(purchase_model, *rows, counts)
+    rows_x, rows_t_x, rows_T, counts = _distinct_rows(x, t_x, T)
+    model = fit_purchase_model(purchase_model, rows_x, rows_t_x, rows_T, counts)
     gg = fit_gamma_gamma(x, monetary)
     with np.errstate(all="ignore"):
         p_alive, orders_90d, orders, next_days = _score(scoring(model), x, t_x, T, clv_months,

@@ -8,7 +8,8 @@ The daily run calls :func:`segmentry_before_segments` (a built-in plug-in, see
 - no fit yet: fit at each of the last ``models.backfill_months`` month-ends that has enough
   customers (so the attributes have history), then at the day;
 - else refit at the day when the latest fit is ``models.refit_days`` days old or older
-  (``0``: never).
+  (``0``: never), or when it was made by another repeat-buying model than
+  ``models.purchase_model`` (the setting changed; earlier fits keep their model).
 
 A shop the models cannot fit yet (too few customers, nobody bought twice) is not an error of
 the run: the stage says why and the attributes stay empty.
@@ -25,12 +26,14 @@ import numpy as np
 from segmentry.analytics.asof import PREDICTIONS
 from segmentry.analytics.predictive import ModelFitError
 from segmentry.analytics.predictive.cdnow import PUBLISHED, CdnowCheck, check_cdnow
+from segmentry.analytics.predictive.purchase import LABELS
 from segmentry.analytics.predictive.warehouse import (
     ModelFit,
     fit_dates,
     fit_shop,
     latest_fit,
     month_ends,
+    read_fit,
 )
 from segmentry.app.plugins import hookimpl
 
@@ -54,15 +57,21 @@ def fit(ws: Context, day: dt.date) -> ModelFit:
     """Fit the models as of ``day`` and store the fit (replacing one of the same day)."""
     models = ws.settings.models
     return fit_shop(ws.warehouse, day, clv_months=models.clv_months,
-                    monthly_discount=models.monthly_discount)
+                    monthly_discount=models.monthly_discount,
+                    purchase_model=models.purchase_model)
 
 
 def refit_if_due(ws: Context, day: dt.date) -> str:
     """The schedule in the module docstring; returns what was done, in words."""
     models = ws.settings.models
     done = fit_dates(ws.warehouse)
-    if done and (models.refit_days == 0 or (day - done[-1]).days < models.refit_days):
-        return f"models fitted {done[-1]}, not due"
+    if done:
+        latest = read_fit(ws.warehouse, done[-1])
+        made_by = latest.purchase_model if latest is not None else models.purchase_model
+        if made_by != models.purchase_model:
+            return _switch(ws, day, made_by, done[-1])
+        if models.refit_days == 0 or (day - done[-1]).days < models.refit_days:
+            return f"models fitted {done[-1]}, not due"
     wanted = [] if done else month_ends(day, models.backfill_months)
     fitted, skipped = [], []
     for when in [*wanted, day]:
@@ -77,6 +86,17 @@ def refit_if_due(ws: Context, day: dt.date) -> str:
     if skipped and skipped[-1][0] == day:
         note += f"; not at {day}: {skipped[-1][1].message}"
     return note
+
+
+def _switch(ws: Context, day: dt.date, made_by: str, latest: dt.date) -> str:
+    """Refit at ``day`` because the latest fit was made by another model than the setting's."""
+    wanted, before = LABELS[ws.settings.models.purchase_model], LABELS[made_by]
+    why = f"the latest fit ({latest}) was made with {before}, models.purchase_model is now {wanted}"
+    try:
+        fit(ws, day)
+    except ModelFitError as e:
+        return f"models not refitted with {wanted} at {day}: {e.message}; {why}"
+    return f"models refitted with {wanted} at {day}: {why}"
 
 
 @hookimpl
@@ -100,6 +120,8 @@ class FitSummary:
         out["fit_dates"] = [d.isoformat() for d in self.fit_dates]
         if self.fit is not None:
             out["fit"]["fit_date"] = self.fit.fit_date.isoformat()
+            out["fit"]["purchase_label"] = self.fit.purchase_label
+            out["fit"]["purchase_parameters"] = self.fit.purchase_parameters
         return out
 
 
