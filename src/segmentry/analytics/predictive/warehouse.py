@@ -191,9 +191,9 @@ def _score(
     """P(alive), orders in 90 days, discounted orders over the CLV horizon and days to the
     next order, per customer.
 
-    E[Y(t)] = A(t | x, T) / (1 + odds(x, t_x, T)) (:mod:`~segmentry.analytics.predictive.
-    purchase`, for each of the three models): the costly A (special functions) is computed
-    once per distinct (x, T) pair — a few thousand in a large shop — and divided per customer.
+    E[Y(t)] = A(t | x, T) / (1 + odds(x, t_x, T)) (:class:`.purchase.Scoring`, for each of
+    the three models): the costly A (special functions) is computed once per distinct (x, T)
+    pair — a few thousand in a large shop — and divided per customer.
     The next order day is where A reaches 1 + odds: found on A tabulated weekly, then
     interpolated linearly within the week (to about a day;
     :func:`~segmentry.analytics.predictive.clv.days_to_next_order` bisects exactly, for one
