@@ -32,7 +32,6 @@ from segmentry.analytics.predictive import (
     fit_pareto_nbd,
 )
 from segmentry.analytics.predictive.clv import DAYS_PER_MONTH
-from segmentry.analytics.predictive.purchase import _ParetoPairs, fit_pareto_nbd_distinct
 from segmentry.analytics.predictive.warehouse import (
     fit_dates,
     fit_shop,
@@ -269,16 +268,3 @@ def test_a_bad_setting_is_refused_with_the_allowed_values(tmp_path: Path) -> Non
     (tmp_path / CONFIG_FILE).write_text('[models]\npurchase_model = "mbgnbd"\n', encoding="utf-8")
     assert load(tmp_path).models.purchase_model == "mbgnbd"
     assert Settings().models.purchase_model == "bgnbd"
-
-
-def test_pareto_nbd_likelihood_over_pairs_is_the_models_term_by_term() -> None:
-    counted = _counted(_orders(), DAY)
-    x, t_x, T = (counted[k].to_numpy() for k in ("x", "t_x", "T"))
-    for alpha, beta in ((40.0, 3.0), (3.0, 40.0)):  # both forms of A₀
-        model = ParetoNBD(0.7, alpha, 0.5, beta, 0.0, 0)
-        np.testing.assert_allclose(
-            _ParetoPairs(x, t_x, T).log_likelihood(np.array([0.7, alpha, 0.5, beta])),
-            model.log_likelihood_terms(x, t_x, T), rtol=1e-12)
-    fast, slow = fit_pareto_nbd_distinct(x, t_x, T), fit_pareto_nbd(x, t_x, T)
-    assert [fast.r, fast.alpha, fast.s, fast.beta] == pytest.approx(
-        [slow.r, slow.alpha, slow.s, slow.beta], rel=1e-6)

@@ -19,12 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, gammaln, hyp2f1
 
-from ._fit import ModelFitError, maximise
+from ._fit import maximise
+from ._inputs import validated
 
 __all__ = ["BGNBD", "fit_bgnbd"]
-
-# Fewer customers than this cannot identify four parameters with any confidence.
-MIN_CUSTOMERS = 10
 
 
 @dataclass(frozen=True)
@@ -154,9 +152,7 @@ def fit_bgnbd(
     fitted on its distinct rows. Raises :class:`ModelFitError` if there are fewer than
     ten customers, no repeat purchase at all, inconsistent inputs or no convergence.
     """
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
-    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    _validate(x, t_x, T, w)
+    x, t_x, T, w = validated(frequency, recency, T, weights, model="BG/NBD")
     customers = int(w.sum())
 
     data = _Distinct(x, t_x, T)
@@ -170,26 +166,3 @@ def fit_bgnbd(
     params, ll = maximise(negative_ll, start, model="BG/NBD", scale=float(w.sum()))
     r, alpha, a, b = (float(v) for v in params)
     return BGNBD(r=r, alpha=alpha, a=a, b=b, log_likelihood=ll, customers=customers)
-
-
-def _validate(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray) -> None:
-    if not (x.shape == t_x.shape == T.shape == w.shape) or x.ndim != 1:
-        raise ModelFitError("frequency, recency and T must be 1-d arrays of one length.",
-                            code="model_bad_input")
-    bad = (x < 0) | (t_x < 0) | (t_x > T + 1e-9) | ((x == 0) & (t_x != 0)) | ~np.isfinite(T)
-    if bad.any():
-        raise ModelFitError(
-            "{n} customers have inconsistent figures (recency must lie between 0 and T, and be 0 "
-            "without a repeat purchase).", code="model_bad_input", params={"n": int(bad.sum())},
-        )
-    if w.sum() < MIN_CUSTOMERS:
-        raise ModelFitError(
-            "BG/NBD needs at least {min} customers; there are {n}.",
-            code="model_too_few_customers", params={"min": MIN_CUSTOMERS, "n": int(w.sum())},
-            hint="Fit again when the shop has more customers.",
-        )
-    if not (x[w > 0] > 0).any():
-        raise ModelFitError(
-            "No customer has bought twice, so repeat buying cannot be modelled yet.",
-            code="model_no_repeat_customers",
-        )
