@@ -26,6 +26,7 @@ from segmentry.engine.engines import DuckDB, engine_for_url, engine_of
 
 __all__ = [
     "Scratch",
+    "add_missing_columns",
     "connect",
     "delete_listed",
     "duckdb_file",
@@ -114,6 +115,21 @@ def execute(con: BaseBackend, statement: Any) -> None:
     """Run one sqlglot statement (built with sqlglot's builders, never with f-strings)."""
     sql = statement.sql(dialect=con.dialect) if hasattr(statement, "sql") else statement
     engine_of(con).execute(con, sql)
+
+
+def add_missing_columns(con: BaseBackend, name: str, schema: Any) -> None:
+    """Add to table ``name`` the columns of ``schema`` (an Ibis schema) it lacks: columns
+    added to a table's definition after the table was made, NULL for its old rows.
+    NOTE: new columns go last in a definition, so the table's column order stays the same."""
+    present = set(con.get_schema(name).names)
+    for column, dtype in schema.items():
+        if column not in present:
+            added = sge.ColumnDef(
+                this=sg.to_identifier(column, quoted=True),
+                kind=con.compiler.type_mapper.from_ibis(dtype),
+            )
+            execute(con, sge.Alter(this=sg.table(name, quoted=True), kind="TABLE",
+                                   actions=[added]))
 
 
 def delete_listed(table: str, listed: str, keys: Sequence[str]) -> sge.Expression:

@@ -41,12 +41,10 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import sqlglot as sg
-import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmentry.core.errors import DataImportError, EngineError
-from segmentry.engine import Scratch, delete_listed, execute, transaction
+from segmentry.engine import Scratch, add_missing_columns, delete_listed, execute, transaction
 from segmentry.engine.engines import engine_of
 from segmentry.ledger.schema import KEYS, LOCAL_DATES, NEWEST_WINS, TABLES
 
@@ -227,21 +225,7 @@ def ensure_ledger(con: BaseBackend) -> None:
         if name not in existing:
             con.create_table(name, schema=schema)
         elif name in TABLES:
-            _add_missing_columns(con, name, schema)
-
-
-def _add_missing_columns(con: BaseBackend, name: str, schema: Any) -> None:
-    """Columns added to the canonical schema after ``name`` was made (NULL for old rows).
-    NOTE: new columns go last in the schema, so the table's column order stays canonical."""
-    present = set(con.get_schema(name).names)
-    for column, dtype in schema.items():
-        if column not in present:
-            added = sge.ColumnDef(
-                this=sg.to_identifier(column, quoted=True),
-                kind=con.compiler.type_mapper.from_ibis(dtype),
-            )
-            alter = sge.Alter(this=sg.table(name, quoted=True), kind="TABLE", actions=[added])
-            execute(con, alter)
+            add_missing_columns(con, name, schema)
 
 
 def remember_deletion(con: BaseBackend, shop_id: str, customer_id: str, at: dt.datetime) -> None:

@@ -33,7 +33,7 @@ import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from segmentry.analytics.asof import PREDICTIONS, Facts, orders_as_of
-from segmentry.engine import execute, transaction
+from segmentry.engine import add_missing_columns, execute, transaction
 
 from .bgnbd import BGNBD
 from .clv import DAYS_PER_MONTH
@@ -230,7 +230,7 @@ def _store(con: BaseBackend, fit: ModelFit, predictions: pa.Table) -> None:
             if name not in con.list_tables():
                 con.create_table(name, schema=ibis.schema(table.schema))
             elif name == FITS:
-                _add_model_columns(con)
+                add_missing_columns(con, FITS, ibis.schema(_MODEL_SCHEMA))
             execute(con, sge.delete(sg.table(name, quoted=True)).where(
                 sg.column("fit_date", quoted=True).eq(sge.cast(
                     sge.convert(fit.fit_date.isoformat()), "date"))))
@@ -249,18 +249,6 @@ _FIT_SCHEMA = pa.schema([
 _MODEL_SCHEMA = pa.schema([("purchase_model", pa.string()), ("s", pa.float64()),
                            ("beta", pa.float64())])
 _ROW_SCHEMA = pa.schema([*_FIT_SCHEMA, *_MODEL_SCHEMA])
-
-
-def _add_model_columns(con: BaseBackend) -> None:
-    """Add to a ``model_fits`` table made by an earlier segmentry the columns it lacks
-    (nullable: its rows were BG/NBD fits)."""
-    present = set(con.get_schema(FITS).names)
-    for column, dtype in ibis.schema(_MODEL_SCHEMA).items():
-        if column not in present:
-            added = sge.ColumnDef(this=sg.to_identifier(column, quoted=True),
-                                  kind=con.compiler.type_mapper.from_ibis(dtype))
-            execute(con, sge.Alter(this=sg.table(FITS, quoted=True), kind="TABLE",
-                                   actions=[added]))
 
 
 def fit_dates(con: BaseBackend) -> list[dt.date]:
