@@ -30,6 +30,7 @@ stays recommendable, including to those who own it.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -387,11 +388,13 @@ def average_precision_at_k(recommended: Sequence[str], truth: set[str], k: int =
 
 def mean_average_precision_at_k(recommended: Mapping[str, Sequence[str]],
                                 bought_after: Mapping[str, set[str]], k: int = 5) -> float:
-    """MAP@k over the customers in ``bought_after``."""
+    """MAP@k over the customers in ``bought_after``, summed exactly (``math.fsum``) so that it
+    is the same to the last digit whatever order the customers come in (a database's rows
+    have none)."""
     if not bought_after:
         return 0.0
-    return sum(average_precision_at_k(recommended.get(c, ()), truth, k)
-               for c, truth in bought_after.items()) / len(bought_after)
+    return math.fsum(average_precision_at_k(recommended.get(c, ()), truth, k)
+                     for c, truth in bought_after.items()) / len(bought_after)
 
 
 @dataclass(frozen=True)
