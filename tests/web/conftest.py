@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -80,6 +81,15 @@ def other_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
     finally:
         ws.close()
+
+
+def remove_segment(server: Server, name: str) -> None:
+    """Remove a segment through the API. NOTE: not ``server.workspace.remove_segment``: the
+    workspace is the server's, and a test's thread using its DuckDB connection while a page is
+    still being answered races with it (DuckDB connections are not for two threads at once)."""
+    response = httpx.delete(f"{server.url}/api/segments/{quote(name, safe='')}", timeout=60,
+                            headers={"Authorization": f"Bearer {server.token}"})
+    assert response.status_code == 204, response.text
 
 
 def log_in(base_url: str, email: str = EMAIL, password: str = PASSWORD) -> httpx.Client:

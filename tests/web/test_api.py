@@ -26,6 +26,7 @@ from .conftest import (
     customers_with_orders,
     form_saved,
     log_in,
+    remove_segment,
     saved,
     served,
 )
@@ -327,7 +328,7 @@ def test_builder_form_saves_or_shows_the_error(server: Server) -> None:
     assert form_saved(client, good) == "/segments/form-made"
     page = client.get("/segments/form-made").text
     assert "amount_spent &gt; 10000" in page and 'value="Forms"' in page
-    server.workspace.remove_segment("form-made")
+    remove_segment(server, "form-made")
     client.close()
 
 

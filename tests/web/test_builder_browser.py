@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from .browser import expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import DAY, EMAIL, PASSWORD, Server
+from .conftest import DAY, EMAIL, PASSWORD, Server, remove_segment
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
@@ -97,7 +97,7 @@ def test_template_error_and_save_in_the_builder(
     expect(page.locator("main")).to_contain_text(f"edited in {lang}")
     segment = server.workspace.segment("repeat-customers-2")
     assert (segment.description, segment.version) == (f"edited in {lang}", 1)
-    server.workspace.remove_segment("repeat-customers-2")
+    remove_segment(server, "repeat-customers-2")
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -113,4 +113,4 @@ def test_a_name_in_the_readers_language(page: Page, server: Server, lang: str) -
     expect(page.locator("#segment-title")).to_contain_text(name)
     page.goto("/segments")
     expect(page.locator(f"tr[data-segment='{key}'] a")).to_have_text(name)
-    server.workspace.remove_segment(key)
+    remove_segment(server, key)

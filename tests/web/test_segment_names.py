@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-from .conftest import DAY, Server, csrf_of, form_saved, log_in, saved
+from .conftest import DAY, Server, csrf_of, form_saved, log_in, remove_segment, saved
 
 SERUM = "美容液リピーター"
 SERUM_KEY = "seg-fc54c3"  # "seg-" + the first 6 hex digits of sha256("美容液リピーター")
@@ -117,7 +117,7 @@ def test_the_builder_form_names_describes_and_explains(server: Server) -> None:
     segment = server.workspace.segment(key)
     assert (segment.display_name, segment.description, segment.version) == (
         "美容液リピーター（編集後）", "編集した説明", 1)
-    server.workspace.remove_segment(key)
+    remove_segment(server, key)
     client.close()
 
 
