@@ -19,17 +19,12 @@ from segmentry.analytics.predictive import (
     fit_gamma_gamma,
     summarise_transactions,
 )
-from segmentry.analytics.predictive.cdnow import PUBLISHED, check_cdnow
+from segmentry.analytics.predictive.cdnow import PUBLISHED
 from segmentry.analytics.predictive.clv import DAYS_PER_MONTH, days_to_next_order, predicted_clv
 
 
 def _sig3(value: float) -> float:
     return float(f"{value:.3g}")
-
-
-@pytest.fixture(scope="module")
-def cdnow():
-    return check_cdnow()
 
 
 def test_cdnow_sample_shape(cdnow) -> None:

@@ -21,7 +21,6 @@ from segmentry.analytics.predictive import (
 from segmentry.analytics.predictive.cdnow import (
     PUBLISHED_PARETO_NBD,
     REFERENCE_MBGNBD,
-    check_cdnow,
 )
 from segmentry.cli.main import app
 from segmentry.i18n import catalogue
@@ -29,11 +28,6 @@ from segmentry.i18n import catalogue
 
 def _sig3(value: float) -> float:
     return float(f"{value:.3g}")
-
-
-@pytest.fixture(scope="module")
-def cdnow():
-    return check_cdnow()
 
 
 # -- CDNOW ---------------------------------------------------------------------------------

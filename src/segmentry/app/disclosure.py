@@ -39,10 +39,12 @@ def customer_data(ws: Context, customer_id: str) -> dict[str, Any]:
 
 
 def write_data_request(ws: Context, customer_id: str, name: str,
-                       request: dict[str, Any] | None = None) -> Path:
-    """Write :func:`customer_data` (with the ``request`` that asked, if any) to
-    ``privacy/data_request_<customer>_<name>.json`` in the workspace folder; its path."""
-    export = {"request": request, **customer_data(ws, customer_id)}
+                       request: dict[str, Any] | None = None,
+                       data: dict[str, Any] | None = None) -> Path:
+    """Write :func:`customer_data` (``data``, if the caller has it already; with the
+    ``request`` that asked, if any) to ``privacy/data_request_<customer>_<name>.json`` in the
+    workspace folder; its path."""
+    export = {"request": request, **(data or customer_data(ws, customer_id))}
     folder = Path(ws.folder) / "privacy"
     folder.mkdir(exist_ok=True)
     path = folder / f"data_request_{_safe(customer_id)}_{_safe(name)}.json"

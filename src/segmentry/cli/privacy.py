@@ -5,7 +5,7 @@ requests"). ``privacy export ID`` writes everything the workspace holds on the c
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,9 +31,9 @@ def export_command(customer_id: CustomerId, workspace: WorkspaceOption = None) -
     predictions, the messages sent to them, unsubscriptions, campaigns, coupon codes and
     clicks — to privacy/data_request_<id>_<time>.json, and say how many rows of each."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        _require_known(ws, customer_id)
-        path = write_data_request(ws, customer_id, utcnow().strftime("manual-%Y%m%dT%H%M%S"))
-        data = customer_data(ws, customer_id)
+        data = _known_customer(ws, customer_id)
+        path = write_data_request(ws, customer_id, utcnow().strftime("manual-%Y%m%dT%H%M%S"),
+                                  data=data)
     console.print(f"Wrote {path}", highlight=False, markup=False)
     for part in ("ledger", "workspace"):
         for table, rows in data[part].items():
@@ -51,7 +51,7 @@ def erase_command(
     in the ledger (their orders stay, under their id), their data-request exports, rejected
     rows naming them, and their messages' addresses and content. Cannot be undone."""
     with fail_on_errors(), open_workspace(workspace) as ws:
-        _require_known(ws, customer_id)
+        _known_customer(ws, customer_id)
         if not yes and not typer.confirm(f"Erase customer {customer_id}'s personal data? "
                                          "This cannot be undone."):
             raise typer.Exit(1)
@@ -63,10 +63,13 @@ def erase_command(
                   highlight=False, markup=False)
 
 
-def _require_known(ws: Workspace, customer_id: str) -> None:
+def _known_customer(ws: Workspace, customer_id: str) -> dict[str, Any]:
+    """What the workspace holds on the customer (:func:`customer_data`); an error if the
+    ledger has neither their row nor an order of theirs."""
     data = customer_data(ws, customer_id)
     if not data["ledger"].get("customers") and not data["ledger"].get("orders"):
         raise WorkspaceError("There is no customer {id!r} in this workspace.",
                              code="unknown_customer", params={"id": customer_id},
                              hint="Use the customer's id as the ledger has it (the store's "
                              "customer id, or the id column of your import).")
+    return data
