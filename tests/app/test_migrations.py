@@ -18,7 +18,7 @@ from segmentry import language
 from segmentry.core.errors import WorkspaceError
 from segmentry.language import ast
 from segmentry.store import migrate, schema, segment_records
-from segmentry.store.connection import open_state_store
+from segmentry.store.connection import open_state_store, state_engine
 
 
 def _state_url(warehouse_url: str, tmp_path: Path) -> str:
@@ -40,7 +40,7 @@ def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
     """Opening a store at the newest revision reads its version and loads no Alembic."""
     url = f"sqlite:///{tmp_path / 'state.db'}"
     open_state_store(url).dispose()
-    script = ("import sys; from segmentry.store.connection import open_state_store; "
+    script = ("import sys; from segmentry.store.connection import open_state_store, state_engine; "
               f"open_state_store({url!r}).dispose(); print('alembic' in sys.modules)")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True).stdout.strip()
@@ -209,6 +209,35 @@ def test_two_processes_opening_a_new_store_upgrade_it_once(
         assert [v for (v,) in versions] == [migrate.head_revision()]
     finally:
         engine.dispose()
+
+
+def test_processes_making_a_new_sqlite_store_at_once_all_connect(tmp_path: Path) -> None:
+    """The first connection to a new SQLite store switches it to write-ahead logging; when
+    several make that switch at once SQLite refuses all but one at once ("database is locked",
+    in about 2 % of tries of three) and the refused ones must wait and try again."""
+    failures: list[Exception] = []
+    for attempt in range(200):
+        url = f"sqlite:///{tmp_path / f'state{attempt}.db'}"
+        start = threading.Barrier(3)
+
+        def connect(url: str = url, start: threading.Barrier = start) -> None:
+            engine = state_engine(url)
+            start.wait()
+            try:
+                with engine.connect() as conn:
+                    mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+                    assert mode == "wal"
+            except Exception as e:  # pragma: no cover - reported below
+                failures.append(e)
+            finally:
+                engine.dispose()
+
+        threads = [threading.Thread(target=connect) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
 
 
 def test_saved_call_form_aggregates_keep_their_meaning(warehouse_url: str, tmp_path: Path) -> None:

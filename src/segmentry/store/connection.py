@@ -13,6 +13,8 @@ In segmentry's code "state" means this store and nothing else.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,18 +28,7 @@ __all__ = ["open_state_store"]
 def open_state_store(url: str) -> Engine:
     """Open the state store at a SQLAlchemy URL, creating it or upgrading it in place to this
     release's layout if needed (see :mod:`segmentry.store.migrate`)."""
-    engine = sa.create_engine(url)
-    if engine.dialect.name == "sqlite":
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            # Deleted and overwritten content is zeroed, not left in free space (erasure).
-            cursor.execute("PRAGMA secure_delete=ON")
-            cursor.close()
-
+    engine = state_engine(url)
     try:
         if _revision(engine) != REVISION:
             # Alembic takes about half a second to import: only a store to upgrade (or to
@@ -49,6 +40,41 @@ def open_state_store(url: str) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def state_engine(url: str) -> Engine:
+    """An engine on the state store as it is (no upgrade); SQLite connections get the store's
+    settings."""
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_settings)
+    return engine
+
+
+def _sqlite_settings(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    _use_wal(cursor)
+    # Deleted and overwritten content is zeroed, not left in free space (erasure).
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
+def _use_wal(cursor: Any, patience: float = 30.0) -> None:
+    """Switch a SQLite store to write-ahead logging (kept in the file; a no-op once done).
+
+    Two processes making a new store at once both try the switch, and SQLite refuses one at
+    once with "database is locked" (its busy timeout does not cover this deadlock), so the
+    refused one waits a moment and tries again: by then the other has switched."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _revision(engine: Engine) -> str | None:
