@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import httpx
 import pyarrow as pa
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Route
 
 from segmentry.app.messaging.unsubscribe import key_for, sign
 from segmentry.app.workspace import Workspace
@@ -434,4 +435,25 @@ def test_the_send_page_on_a_phone_in_japanese(shop: Shop, api: httpx.Client,
         str(recipients))
     assert page.locator("#log-rows tbody tr").count() == len(CUSTOMERS)
     screenshot(page, "send-log-ja-phone", full_page=True)
+    page.context.close()
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_message_typed_before_the_script_arrives_is_previewed(
+        shop: Shop, api: httpx.Client, browser: Browser) -> None:
+    """On a slow connection the manager can type before sends.js has loaded: the preview
+    must still come (a loaded CI machine once showed an empty preview for 30 s)."""
+    _line_token(shop, api)
+    page = tab(browser, shop.server.url, "ja", "phone")
+    sign_in(page, EMAIL, PASSWORD, "ja", then="/segments/phone-ja")
+    arrived = threading.Event()
+    held: list[Route] = []
+    page.route("**/static/sends.js", lambda route: (held.append(route), arrived.set()))
+    page.goto("/segments/phone-ja/send", wait_until="commit")
+    page.fill("#send-body", "{{ customer.honorific_name }}、新作のご案内です。")
+    page.wait_for_timeout(100)
+    assert arrived.is_set() and page.locator("#preview").is_hidden()
+    held[0].continue_()
+    expect(page.locator("#preview-body")).to_have_text("山田 花子 様、新作のご案内です。")
     page.context.close()

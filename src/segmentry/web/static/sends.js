@@ -92,4 +92,7 @@
     }
   });
   showSubject();
+  // A message typed before this script arrived (a slow connection) or put back by the
+  // browser (the back button) is previewed as well.
+  if ($("send-body").value.trim() && $("preview").hidden) later();
 })();
