@@ -31,8 +31,8 @@ needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
 
 expect.set_options(timeout=TIMEOUT_MS)
 
-__all__ = ["LOCALES", "SIZES", "chromium", "expect", "needs_chromium", "screenshot", "sign_in",
-           "tab"]
+__all__ = ["LOCALES", "SIZES", "chromium", "expect", "needs_chromium", "page_width", "screenshot",
+           "sign_in", "tab"]
 
 
 @contextmanager
@@ -67,6 +67,16 @@ def sign_in(page: Page, email: str, password: str, lang: str | None = None,
     if lang is not None:
         page.goto(f"/lang/{lang}?next={then}")
         expect(page.locator("html")).to_have_attribute("lang", lang)
+
+
+def page_width(page: Page) -> int:
+    """The page's width once it has loaded and drawn its charts (Plotly sizes a chart to its box
+    while it draws; a width read before that is a loaded machine's accident)."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("""() => !window.Plotly || [...document.querySelectorAll(
+        "[data-figure]")].every((node) => node.dataset.rendered)""")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:

@@ -38,6 +38,10 @@ SEGMENTS = ("repeat-customers", "first-time-customers", "line-connected")
 
 @dataclass
 class Server:
+    """A served shop. ``workspace`` is the test's own view of the shop's folder (its own
+    DuckDB connection and state-store engine), never the server's: a DuckDB connection is not
+    for two threads at once, and the server answers pages on its threads."""
+
     url: str
     workspace: Workspace
     token: str
@@ -61,13 +65,25 @@ def served(ws: Workspace) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def serving_shop(ws: Workspace) -> Iterator[Server]:
+    """The web app for ``ws`` on a loopback port, with an API token and the test's own view
+    of the shop (see :class:`Server`)."""
+    with served(ws) as url:
+        own = Workspace.open(ws.folder)
+        try:
+            yield Server(url, own, create_token(own.state, EMAIL, "tests"))
+        finally:
+            own.close()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The main shop ("demo"), served."""
     ws = _shop(tmp_path_factory.mktemp("web") / "shop", "demo", 400, SEGMENTS)
     try:
-        with serving(create_app(ws.folder, workspace=ws)) as url:
-            yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
+        with serving_shop(ws) as shop:
+            yield shop
     finally:
         ws.close()
 
@@ -77,16 +93,14 @@ def other_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Another shop ("other") with a segment the main shop does not have, served."""
     ws = _shop(tmp_path_factory.mktemp("web") / "other", "other", 60, ("loyal",))
     try:
-        with serving(create_app(ws.folder, workspace=ws)) as url:
-            yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
+        with serving_shop(ws) as shop:
+            yield shop
     finally:
         ws.close()
 
 
 def remove_segment(server: Server, name: str) -> None:
-    """Remove a segment through the API. NOTE: not ``server.workspace.remove_segment``: the
-    workspace is the server's, and a test's thread using its DuckDB connection while a page is
-    still being answered races with it (DuckDB connections are not for two threads at once)."""
+    """Remove a segment through the API, as a manager would."""
     response = httpx.delete(f"{server.url}/api/segments/{quote(name, safe='')}", timeout=60,
                             headers={"Authorization": f"Bearer {server.token}"})
     assert response.status_code == 204, response.text

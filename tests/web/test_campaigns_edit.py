@@ -27,10 +27,10 @@ from segmentry.store.campaigns import Step
 from segmentry.store.coupons import Coupon
 from segmentry.testing.line import FakeLine
 from segmentry.testing.line.platform import user_id
-from segmentry.web.accounts import add_user, create_token
+from segmentry.web.accounts import add_user
 
 from .browser import expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import EMAIL, PASSWORD, Server, csrf_of, log_in, served
+from .conftest import EMAIL, PASSWORD, Server, csrf_of, log_in, serving_shop
 
 DAY = dt.date(2026, 11, 30)
 ORDERED = dt.datetime(2026, 11, 20, 3, 0)
@@ -72,9 +72,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         line.add_user(user_id(n))
     ws.settings = config.save_section(ws.folder, "line", config.LineSettings(endpoint=line.url))
     try:
-        with served(ws) as url:
-            server = Server(url, ws, create_token(ws.state, EMAIL, "tests"))
-            with httpx.Client(base_url=url, timeout=60,
+        with serving_shop(ws) as server:
+            with httpx.Client(base_url=server.url, timeout=60,
                               headers={"Authorization": f"Bearer {server.token}"}) as api:
                 answer = api.put("/api/settings/line", json={"name": "テスト商店 LINE",
                                                              "token": line.token})

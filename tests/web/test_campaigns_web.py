@@ -17,10 +17,10 @@ from segmentry.app.campaigns.campaigns import Campaigns
 from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.demo.campaign import SimulatedCampaign, simulate_campaign
-from segmentry.web.accounts import add_user, create_token
+from segmentry.web.accounts import add_user
 
-from .browser import expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import DAY, EMAIL, PASSWORD, Server, served
+from .browser import expect, needs_chromium, page_width, screenshot, sign_in, tab
+from .conftest import DAY, EMAIL, PASSWORD, Server, serving_shop
 
 START = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(1, 0))  # 10:00 Tokyo
 
@@ -36,8 +36,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Sim
     sim = simulate_campaign(ws, start=START, holdout=0.3)
     add_user(ws.state, EMAIL, PASSWORD, "demo")
     try:
-        with served(ws) as url:
-            yield Server(url, ws, create_token(ws.state, EMAIL, "tests")), sim
+        with serving_shop(ws) as server:
+            yield server, sim
     finally:
         ws.close()
 
@@ -120,7 +120,7 @@ def test_the_report_on_a_phone_in_japanese(shop: tuple[Server, SimulatedCampaign
     expect(page.locator("h1")).to_have_text("キャンペーン")
     expect(page.locator("#campaign-list tr[data-key=demo-f2] td").nth(5)).to_have_text(
         f"{body['groups'][0]['customers']:,}")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page_width(page) <= 390
     page.click("#campaign-list a[href='/campaigns/demo-f2']")
     expect(page.locator("#campaign-key")).to_have_text("demo-f2")
     verdict = body["lift"]["conversion"]["difference"]["verdict"]
@@ -129,7 +129,7 @@ def test_the_report_on_a_phone_in_japanese(shop: tuple[Server, SimulatedCampaign
         words[verdict])
     expect(page.locator("#report-verdict p").first).to_contain_text("購入率")
     expect(page.locator("#chart-campaign_cumulative .main-svg").first).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page_width(page) <= 390
     # Each row is a card on a phone: every figure on screen with its heading, nothing to
     # scroll sideways to find.
     p_value = page.locator("#report-lift tr[data-measure=conversion] td").nth(6)

@@ -22,7 +22,7 @@ from segmentry.web import create_app
 from segmentry.web.accounts import add_user, create_token
 from segmentry.web.deps import WebApp
 
-from .browser import expect, needs_chromium, screenshot, sign_in, tab
+from .browser import expect, needs_chromium, page_width, screenshot, sign_in, tab
 from .conftest import DAY, EMAIL, PASSWORD, Server, customers_with_orders, finished_job
 
 
@@ -84,7 +84,7 @@ def test_the_pages_on_a_phone_in_japanese(server: Server, api: httpx.Client,
     page.select_option("#cohort-by", "channel")
     page.click("#cohort-form button[type=submit]")
     expect(page.locator("#cohort-retention th").first).to_have_text("グループ")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page_width(page) <= 390
     # The wide table scrolls inside its box.
     assert page.evaluate("""() => { const w = document.querySelector('#cohort-retention')
         .closest('.table-wrap'); return w.scrollWidth > w.clientWidth; }""")
@@ -96,7 +96,7 @@ def test_the_pages_on_a_phone_in_japanese(server: Server, api: httpx.Client,
     label = first.locator("td").first.inner_text()
     assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", label), label  # a Japanese title
     customers = int(first.locator("td").nth(1).inner_text().replace(",", ""))
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page_width(page) <= 390
     screenshot(page, "first-products-ja-phone")
     first.locator("button").click()  # one click: the builder saves it as a job
     page.wait_for_url(re.compile(r"/segments/"), timeout=120_000)

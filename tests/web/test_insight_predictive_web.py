@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from .browser import expect, needs_chromium, sign_in, tab
+from .browser import expect, needs_chromium, page_width, sign_in, tab
 from .conftest import DAY, EMAIL, PASSWORD, Server, customers_with_orders
 
 
@@ -36,7 +36,7 @@ def test_models_page_on_a_phone_in_japanese(server: Server, browser: Browser) ->
     expect(page.locator("h1")).to_have_text("予測モデル")
     expect(page.locator("#parameters")).to_contain_text("BG/NBD")
     expect(page.locator("#fit-date")).to_contain_text("予測した顧客数")
-    width = page.evaluate("document.documentElement.scrollWidth")
+    width = page_width(page)
     assert width <= 390, width
     page.goto("/insight")
     expect(page.locator("#insight-views")).to_contain_text("予測モデル")

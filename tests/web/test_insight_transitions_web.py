@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from .browser import expect, needs_chromium, screenshot, sign_in, tab
+from .browser import expect, needs_chromium, page_width, screenshot, sign_in, tab
 from .conftest import DAY, EMAIL, PASSWORD, Server, saved
 
 pytestmark = [pytest.mark.slow]
@@ -94,7 +94,7 @@ def test_transitions_page_in_japanese_on_a_phone(browser: Browser, server: Serve
     expect(cell).to_have_text(f"{reference['tr-one', 'tr-loyal']:,}")
     expect(page.locator("#chart-sankey .main-svg").first).to_be_attached()
     expect(page.locator("#deltas")).to_contain_text("顧客あたり注文数")
-    width = page.evaluate("document.documentElement.scrollWidth")
+    width = page_width(page)
     assert width <= 390, width
     screenshot(page, "insight-transitions-ja-phone", full_page=True)
     page.context.close()
@@ -108,7 +108,7 @@ def test_rfm_page_in_both_languages(browser: Browser, server: Server) -> None:
     expect(page.locator("#rfm-grid tr[data-group=CHAMPIONS] th")).to_have_text("チャンピオン")
     expect(page.locator("#rf-grid tr[data-recency='5'] th")).to_have_text("R5")
     expect(page.locator("#chart-rfm-shares .main-svg").first).to_be_attached()
-    width = page.evaluate("document.documentElement.scrollWidth")
+    width = page_width(page)
     assert width <= 390, width
     screenshot(page, "insight-rfm-ja-phone", full_page=True)
     page.context.close()

@@ -22,11 +22,12 @@ from segmentry.app.templates import TEMPLATES
 from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.sync import connect_workspace
+from segmentry.core import config
 from segmentry.testing.shopify import FakeShopify
-from segmentry.web.accounts import add_user, create_token
+from segmentry.web.accounts import add_user
 
-from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import EMAIL, PASSWORD, Server, served
+from .browser import SIZES, expect, needs_chromium, page_width, screenshot, sign_in, tab
+from .conftest import EMAIL, PASSWORD, Server, serving_shop
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
@@ -89,8 +90,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                            description="2回以上購入した顧客。美容液の定期便を含むすべての注文を数えます。")
         add_user(ws.state, EMAIL, PASSWORD, "jp")
         connect_workspace(ws, fake.shop, fake.token, endpoint=fake.url)
-        with served(ws) as url:
-            yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
+        with serving_shop(ws) as server:
+            yield server
     finally:
         ws.close()
         fake.stop()
@@ -104,11 +105,9 @@ def _tab(browser: Browser, shop: Server, lang: str, size: str) -> Page:
 
 def _width(page: Page) -> int:
     """The page's width once what it fetches after loading (journeys, charts) is in."""
-    page.wait_for_load_state("load")
     with contextlib.suppress(PlaywrightTimeout):  # a page polling a job is never idle
         page.wait_for_load_state("networkidle", timeout=5_000)
-    page.evaluate("document.fonts.ready.then(() => true)")
-    return int(page.evaluate("document.documentElement.scrollWidth"))
+    return page_width(page)
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -150,7 +149,7 @@ def test_settings_in_a_browser(browser: Browser, shop: Server, lang: str, size: 
         schedule.locator("input[name=time]").fill("05:45")
         schedule.locator("button[type=submit]").click()
         expect(page.locator("#schedule .notice")).to_have_text(words[0])
-        assert shop.workspace.settings.schedule.time == "05:45"
+        assert config.load(shop.workspace.folder).schedule.time == "05:45"  # saved
         users = page.locator("#add-user")
         users.locator("input[name=email]").fill(EMAIL)
         users.locator("input[name=password]").fill("long-enough-password")

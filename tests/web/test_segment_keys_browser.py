@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
+from .browser import SIZES, expect, needs_chromium, page_width, screenshot, sign_in, tab
 from .conftest import EMAIL, PASSWORD, Server, saved
 
 pytestmark = [pytest.mark.slow, needs_chromium]
@@ -47,7 +47,7 @@ def _browser_page(browser: Browser, server: Server, lang: str, size: str) -> Ite
 
 def _fits(page: Page, size: str) -> None:
     if size == "phone":
-        width = page.evaluate("document.documentElement.scrollWidth")
+        width = page_width(page)
         assert width <= SIZES["phone"]["width"], width
 
 

@@ -37,10 +37,10 @@ from segmentry.store import unsubscriptions
 from segmentry.testing.line import FakeLine
 from segmentry.testing.line.platform import user_id
 from segmentry.testing.shopify import FakeShopify, gid
-from segmentry.web.accounts import add_user, create_token
+from segmentry.web.accounts import add_user
 
-from .browser import expect, needs_chromium, screenshot, sign_in, tab
-from .conftest import EMAIL, PASSWORD, Server, csrf_of, finished_job, log_in, served
+from .browser import expect, needs_chromium, page_width, screenshot, sign_in, tab
+from .conftest import EMAIL, PASSWORD, Server, csrf_of, finished_job, log_in, served, serving_shop
 
 DAY = dt.date(2026, 11, 30)
 ORDERED = dt.datetime(2026, 11, 20, 3, 0)
@@ -127,9 +127,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
     smtp.start()
     try:
-        with served(ws) as url:
-            yield Shop(Server(url, ws, create_token(ws.state, EMAIL, "tests")), line, mailbox,
-                       port)
+        with serving_shop(ws) as server:
+            yield Shop(server, line, mailbox, port)
     finally:
         smtp.stop()
         line.stop()
@@ -425,7 +424,7 @@ def test_the_send_page_on_a_phone_in_japanese(shop: Shop, api: httpx.Client,
     expect(page.locator("#dry-members")).to_have_text(str(len(CUSTOMERS)))
     expect(page.locator("#dry-skipped tr[data-reason=unlinked] td").first).to_have_text(
         "LINE 未連携")
-    width = page.evaluate("document.documentElement.scrollWidth")
+    width = page_width(page)
     assert width <= 390, width
     screenshot(page, "send-ja-phone", full_page=True)
     page.click("#send-button")

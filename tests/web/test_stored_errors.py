@@ -28,7 +28,7 @@ from segmentry.store import schema
 from segmentry.testing.shopify import FakeShopify, gid
 from segmentry.web.accounts import add_user, create_token
 
-from .browser import SIZES, expect, needs_chromium, screenshot, sign_in, tab
+from .browser import SIZES, expect, needs_chromium, page_width, screenshot, sign_in, tab
 from .conftest import DAY, EMAIL, PASSWORD, finished_job, served
 
 # One good order and one whose date cannot be read: the whole file is refused.
@@ -241,7 +241,7 @@ def test_run_now_fails_in_the_readers_language(browser: Browser, site: Site, lan
         expect(newest.locator(".status")).to_have_class(re.compile(r"\bfailed\b"))
         expect(newest.locator(".error")).to_contain_text(job_message)
         assert run_message in page.locator("#runs").inner_text()
-        width = page.evaluate("document.documentElement.scrollWidth")
+        width = page_width(page)
         assert width <= SIZES[size]["width"], width
         screenshot(page, f"runs-failed-{lang}-{size}")
     finally:

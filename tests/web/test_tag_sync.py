@@ -14,9 +14,9 @@ from segmentry.app.workspace import Workspace
 from segmentry.connectors.demo import generate_store
 from segmentry.connectors.shopify.sync import connect_workspace
 from segmentry.testing.shopify import FakeShopify
-from segmentry.web.accounts import add_user, create_token
+from segmentry.web.accounts import add_user
 
-from .conftest import EMAIL, PASSWORD, Server, log_in, served
+from .conftest import EMAIL, PASSWORD, Server, log_in, serving_shop
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,8 @@ def shopify_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             ws.add_segment("unbound", "number_of_orders >= 1")
             add_user(ws.state, EMAIL, PASSWORD, "shop")
             sync_segment(ws, "repeat", "seg-repeat", create_shopify_segment=True)
-            with served(ws) as url:
-                yield Server(url, ws, create_token(ws.state, EMAIL, "tests"))
+            with serving_shop(ws) as server:
+                yield server
         finally:
             ws.close()
 
