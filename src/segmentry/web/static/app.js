@@ -7,6 +7,13 @@ const lang = () => document.body.dataset.lang || "en";
 const number = (n) => new Intl.NumberFormat(lang() === "ja" ? "ja-JP" : "en-US").format(n);
 const PLOT_CONFIG = { displayModeBar: false, responsive: true };
 
+// A button that only works with this script is disabled in the page until its handler is
+// bound, so a click before the script has loaded is not silently lost.
+function bind(button, handler) {
+  button.addEventListener("click", handler);
+  button.disabled = false;
+}
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -172,7 +179,7 @@ function names(messages) {
   });
   key.addEventListener("input", () => { delete key.dataset.auto; checkNames(); });
   document.querySelectorAll("button.template").forEach((button) => {
-    button.addEventListener("click", () => {
+    bind(button, () => {
       if (!editing) {
         name.value = freeName(button.dataset.title, taken.names, " ");
         key.value = freeName(button.dataset.name, taken.keys, "-");
@@ -380,10 +387,10 @@ function picker(query, check) {
     return `${fn.name} ${document.getElementById("pick-match").value} (${parts.join(", ")})`;
   }
 
-  document.getElementById("pick-add-argument").addEventListener("click", () => {
+  bind(document.getElementById("pick-add-argument"), () => {
     addArgument(functionOf(what.value));
   });
-  document.getElementById("pick-add").addEventListener("click", () => {
+  bind(document.getElementById("pick-add"), () => {
     query.value = joinCondition(query.value, condition(), document.getElementById("pick-join").value);
     check();
   });

@@ -142,13 +142,17 @@
       clearButton.hidden = !clearing;
     }
 
-    document.getElementById("tag-sync-preview").addEventListener("click", async () => {
+    // Disabled in the page until bound here (a click before the script loaded did nothing).
+    const preview = document.getElementById("tag-sync-preview");
+    preview.disabled = false;
+    preview.addEventListener("click", async () => {
       const params = new URLSearchParams({ tag: input.value.trim(), adopt: String(adopt.checked) });
       const data = await call(`${root.dataset.planUrl}?${params}`);
       if (data) showPlan(data, false);
     });
     const stop = document.getElementById("tag-sync-stop");
     if (stop) {
+      stop.disabled = false;
       stop.addEventListener("click", async () => {
         const data = await call(`${root.dataset.planUrl}?clear=true`);
         if (data) showPlan(data, true);
