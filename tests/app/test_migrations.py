@@ -5,9 +5,11 @@ release."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -187,21 +189,7 @@ def test_two_processes_opening_a_new_store_upgrade_it_once(
     warehouse_url: str, tmp_path: Path
 ) -> None:
     url = _state_url(warehouse_url, tmp_path)
-    start, failures = threading.Barrier(3), []
-
-    def open_store() -> None:
-        start.wait()
-        try:
-            open_state_store(url).dispose()
-        except Exception as e:  # pragma: no cover - reported below
-            failures.append(e)
-
-    threads = [threading.Thread(target=open_store) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    assert _at_once(3, lambda: open_state_store(url).dispose()) == []
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
@@ -215,29 +203,38 @@ def test_processes_making_a_new_sqlite_store_at_once_all_connect(tmp_path: Path)
     """The first connection to a new SQLite store switches it to write-ahead logging; when
     several make that switch at once SQLite refuses all but one at once ("database is locked",
     in about 2 % of tries of three) and the refused ones must wait and try again."""
-    failures: list[Exception] = []
+    def connect(url: str) -> None:
+        engine = state_engine(url)
+        try:
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        finally:
+            engine.dispose()
+
+    failures = []
     for attempt in range(200):
         url = f"sqlite:///{tmp_path / f'state{attempt}.db'}"
-        start = threading.Barrier(3)
-
-        def connect(url: str = url, start: threading.Barrier = start) -> None:
-            engine = state_engine(url)
-            start.wait()
-            try:
-                with engine.connect() as conn:
-                    mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-                    assert mode == "wal"
-            except Exception as e:  # pragma: no cover - reported below
-                failures.append(e)
-            finally:
-                engine.dispose()
-
-        threads = [threading.Thread(target=connect) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        failures += _at_once(3, functools.partial(connect, url))
     assert failures == []
+
+
+def _at_once(threads: int, action: Callable[[], None]) -> list[Exception]:
+    """Run ``action`` in ``threads`` threads released together; what they raised."""
+    start, failures = threading.Barrier(threads), []
+
+    def run() -> None:
+        start.wait()
+        try:
+            action()
+        except Exception as e:  # pragma: no cover - returned
+            failures.append(e)
+
+    running = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    return failures
 
 
 def test_saved_call_form_aggregates_keep_their_meaning(warehouse_url: str, tmp_path: Path) -> None:
