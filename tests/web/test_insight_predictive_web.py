@@ -36,6 +36,9 @@ def test_models_page_on_a_phone_in_japanese(server: Server, browser: Browser) ->
     expect(page.locator("h1")).to_have_text("予測モデル")
     expect(page.locator("#parameters")).to_contain_text("BG/NBD")
     expect(page.locator("#fit-date")).to_contain_text("予測した顧客数")
+    mean = httpx.get(f"{server.url}/api/insight/models", timeout=60, headers={
+        "Authorization": f"Bearer {server.token}"}).json()["clv_quantiles"]["mean"]
+    expect(page.locator("#clv-quantiles")).to_contain_text(f"平均 {round(mean):,}")
     width = page_width(page)
     assert width <= 390, width
     page.goto("/insight")
