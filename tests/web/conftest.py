@@ -40,7 +40,11 @@ SEGMENTS = ("repeat-customers", "first-time-customers", "line-connected")
 class Server:
     """A served shop. ``workspace`` is the test's own view of the shop's folder (its own
     DuckDB connection and state-store engine), never the server's: a DuckDB connection is not
-    for two threads at once, and the server answers pages on its threads."""
+    for two threads at once, and the server answers pages on its threads.
+
+    NOTE: finishing an erasure rewrites the warehouse file, and this view would keep the old
+    one open: a test of erasures through the server uses the server's workspace (as
+    tests/shopify/test_erasure.py does), not a ``Server``."""
 
     url: str
     workspace: Workspace
