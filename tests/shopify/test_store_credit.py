@@ -201,7 +201,7 @@ def test_accounts_without_the_transactions_scope(tmp_path: Path, shop: FakeShopi
         assert report.mode["storeCreditAccounts"] == "bulk"
         assert report.rows["storeCreditAccounts"] == 3  # the accounts only
         assert "lacks read_store_credit_account_transactions" in str(report.warnings[0])
-        today = dt.date.today()
+        today = ws.today()  # the shop's day (Tokyo): the balances count from it
         # the balances as read today count from today; no dates without transactions
         assert _members(ws, "store_credit_accounts MATCHES (balance > 0)", today) == [A, B]
         assert _members(ws, "store_credit_accounts MATCHES (balance > 0)", D(2024, 4, 30)) == []
