@@ -107,7 +107,8 @@ def test_the_page_on_a_phone_in_japanese(server: Server, api: httpx.Client,
     sign_in(page, EMAIL, PASSWORD, "ja", then="/insight/recommendations")
     page.goto("/insight/recommendations")
     expect(page.locator("h1")).to_contain_text("おすすめ商品")
-    page.click("#refresh")  # a job; the page reloads when it is done
+    with page.expect_navigation():  # the form posts, then shows the new job
+        page.click("#refresh")  # a job; the page reloads when it is done
     # Open the page again once the job is done: the page that watched the job reloads itself
     # then, and that reload must not land in the middle of the lookup below.
     expect(page.locator("#job")).to_have_attribute("data-status", "succeeded", timeout=120_000)
