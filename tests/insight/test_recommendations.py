@@ -20,6 +20,8 @@ The hand store (recommendations_fixtures.HAND), worked out on paper:
 from __future__ import annotations
 
 import datetime as dt
+import random
+from fractions import Fraction
 
 import pytest
 from ibis.backends import BaseBackend
@@ -158,9 +160,6 @@ def test_map_is_the_same_in_any_customer_order() -> None:
     # Customers come in a database's order, which varies between runs: the page's chart and
     # the JSON (two evaluations) once differed in the last digit. The exact mean of these APs
     # (1/2, 1/3, 1/6, …) is checked with fractions.
-    import random
-    from fractions import Fraction
-
     rng = random.Random(3)
     truth = {f"c{n}": {f"p{rng.randrange(9)}", f"p{rng.randrange(9)}"} for n in range(400)}
     recommended = {c: [f"p{rng.randrange(9)}" for _ in range(5)] for c in truth}
